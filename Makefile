@@ -1,0 +1,56 @@
+# tickd — run `make help` for the targets.
+SHELL := /bin/bash
+GO ?= go
+STATICCHECK := $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
+BENCHSTAT := $(GO) run golang.org/x/perf/cmd/benchstat@latest
+BIN := bin/tickd
+PKGS := ./...
+BENCH_COUNT ?= 6
+BENCH_OUT ?= bench/results/latest.txt
+FUZZ_TIME ?= 30s
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## Show this help
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
+
+.PHONY: deps
+deps: ## Download Go modules
+	$(GO) mod download
+
+.PHONY: build
+build: deps ## Build bin/tickd
+	$(GO) build -o $(BIN) ./cmd/tickd
+
+.PHONY: run
+run: build ## Run the demo: embedded NATS, simulated exchange, live signals on screen
+	$(BIN) demo $(ARGS)
+
+.PHONY: lint
+lint: deps ## gofmt, go vet and staticcheck
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+	$(STATICCHECK) $(PKGS)
+
+.PHONY: test
+test: lint ## Lint, then every test under the race detector (fuzz seeds included), then the full-length stress tests
+	$(GO) test -race -count=1 -timeout 8m $(PKGS)
+	$(GO) test -count=1 -timeout 5m -run 'Stress' ./ringbuf/
+
+.PHONY: bench
+bench: deps ## Run the benchmarks (BENCH_COUNT times) into $(BENCH_OUT) for benchstat
+	@mkdir -p $(dir $(BENCH_OUT))
+	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) $(PKGS) | tee $(BENCH_OUT)
+	$(BENCHSTAT) $(BENCH_OUT)
+
+.PHONY: fuzz
+fuzz: deps ## Run every fuzz target for FUZZ_TIME each
+	@set -e; for pkg in $$($(GO) list $(PKGS)); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZ_TIME) $$pkg; \
+	  done; done
+
+.PHONY: clean
+clean: ## Remove build output
+	rm -rf bin
