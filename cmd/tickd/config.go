@@ -1,0 +1,120 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// maxConfigSize bounds the config file we are willing to read.
+const maxConfigSize = 1 << 20
+
+// fileConfig is the YAML config file: every flag of `tickd serve` by name
+// (e.g. `feed-listen: 127.0.0.1:7000`), plus the rules, which have no flag.
+type fileConfig struct {
+	Settings map[string]string
+	Rules    []ruleConfig
+}
+
+// loadConfigFile reads a YAML config file. Unknown keys are an error, so a
+// typo never silently leaves a default in place.
+func loadConfigFile(path string, fs *flag.FlagSet) (*fileConfig, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if len(data) > maxConfigSize {
+		return nil, fmt.Errorf("config: %s is %d bytes, over the %d-byte limit", path, len(data), maxConfigSize)
+	}
+	var raw map[string]yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&raw); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("config: %s: %w", path, err)
+	}
+	fc := &fileConfig{Settings: map[string]string{}}
+	keys := make([]string, 0, len(raw))
+	for k := range raw {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		node := raw[k]
+		if k == "rules" {
+			if err := node.Decode(&fc.Rules); err != nil {
+				return nil, fmt.Errorf("config: %s: rules: %w", path, err)
+			}
+			continue
+		}
+		if fs.Lookup(k) == nil || k == "config" {
+			return nil, fmt.Errorf("config: %s line %d: unknown setting %q (settings are the flag names of 'tickd serve -h')", path, node.Line, k)
+		}
+		switch node.Kind {
+		case yaml.ScalarNode:
+			fc.Settings[k] = node.Value
+		case yaml.SequenceNode:
+			var items []string
+			if err := node.Decode(&items); err != nil {
+				return nil, fmt.Errorf("config: %s line %d: %s: %w", path, node.Line, k, err)
+			}
+			fc.Settings[k] = strings.Join(items, ",")
+		default:
+			return nil, fmt.Errorf("config: %s line %d: %s: want a value or a list", path, node.Line, k)
+		}
+	}
+	return fc, nil
+}
+
+// envName is the environment variable that overrides a flag: TICKD_ plus the
+// flag name upper-cased with '-' as '_' (feed-listen → TICKD_FEED_LISTEN).
+func envName(flagName string) string {
+	return "TICKD_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// applyLayers fills every flag not given on the command line from the
+// environment, then from the config file: flags > TICKD_* > file > default.
+func applyLayers(fs *flag.FlagSet, fc *fileConfig, getenv func(string) string) error {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if err != nil || set[f.Name] {
+			return
+		}
+		if v := getenv(envName(f.Name)); v != "" {
+			if e := fs.Set(f.Name, v); e != nil {
+				err = fmt.Errorf("config: %s=%q: %w", envName(f.Name), v, e)
+			}
+			return
+		}
+		if fc == nil {
+			return
+		}
+		if v, ok := fc.Settings[f.Name]; ok {
+			if e := fs.Set(f.Name, v); e != nil {
+				err = fmt.Errorf("config: %s: %q: %w", f.Name, v, e)
+			}
+		}
+	})
+	return err
+}
+
+// listFlag is a comma-separated or repeated string flag.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(v string) error {
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			*l = append(*l, s)
+		}
+	}
+	return nil
+}

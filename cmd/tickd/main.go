@@ -1,0 +1,99 @@
+// Command tickd is the one tickd binary: the daemon (serve), the demo (what
+// `make run` runs), the simulated exchange (gen), a signal printer (sub) and
+// version. Run `tickd help` for the commands and `tickd CMD -h` for flags.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+type command struct {
+	name  string
+	usage string
+	run   func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
+
+func commands() []command {
+	return []command{
+		{"demo", "embedded NATS + simulated exchange + engine, with a live view of signals", runDemo},
+		{"serve", "the daemon: feeds in, signals and bars out over NATS", runServe},
+		{"gen", "simulated exchange: seeded random-walk ticks to a TCP address or a file", runGen},
+		{"sub", "subscribe to a subject pattern and print signals and bars", runSub},
+		{"version", "print the version", runVersion},
+	}
+}
+
+func main() {
+	os.Exit(mainExit(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func mainExit(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(stderr)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	for _, c := range commands() {
+		if c.name != args[0] {
+			continue
+		}
+		ctx, stop := signalContext(stderr)
+		defer stop()
+		err := c.run(ctx, args[1:], stdout, stderr)
+		switch {
+		case err == nil:
+			return 0
+		case errors.Is(err, flag.ErrHelp):
+			return 0
+		case errors.Is(err, errUsage):
+			return 2
+		}
+		fmt.Fprintf(stderr, "tickd %s: %v\n", c.name, err)
+		return 1
+	}
+	fmt.Fprintf(stderr, "tickd: unknown command %q\n\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+// errUsage marks a command-line mistake already reported by the flag package.
+var errUsage = errors.New("usage")
+
+func usage(w io.Writer) {
+	fmt.Fprintf(w, "tickd %s — low-latency market-data processor\n\nUsage: tickd COMMAND [flags]\n\nCommands:\n", version)
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.usage)
+	}
+	fmt.Fprintf(w, "\nRun 'tickd COMMAND -h' for a command's flags.\n")
+}
+
+func runVersion(_ context.Context, _ []string, stdout, _ io.Writer) error {
+	fmt.Fprintf(stdout, "tickd %s\n", version)
+	return nil
+}
+
+// parseFlags parses args into fs, turning flag errors into errUsage (the flag
+// package has already printed them).
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "unexpected arguments: %v\n", fs.Args())
+		return errUsage
+	}
+	return nil
+}
