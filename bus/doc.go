@@ -1,0 +1,38 @@
+// Package bus puts tickd on NATS: an embedded nats-server, the Publisher that
+// drains the engine's output rings onto NATS core subjects, the JSON schema
+// and its allocation-free encoder, and a subscriber client for Go users.
+//
+// # Server
+//
+// StartServer runs nats-server in-process, listening on 127.0.0.1:4222 by
+// default (Port 0 means 4222, RandomPort (-1) a kernel-chosen port,
+// DontListen no TCP listener at all). tickd itself talks to it through
+// ConnectInProcess, an in-memory pipe; other programs use ClientURL.
+//
+// # Subjects
+//
+//	<prefix>.signal.<SYMBOL>.<rule>     a rule fired
+//	<prefix>.bar.<interval>.<SYMBOL>    an OHLCV bar closed
+//	<prefix>.stats.<SYMBOL>             a statistics snapshot
+//
+// prefix defaults to "tickd". SYMBOL and rule are mapped by SanitizeToken
+// ('.', ' ', '*', '>' and non-printable bytes become '_': BRK.A → BRK_A);
+// interval is FormatInterval's token ("250ms", "1s", "5m", "1h").
+//
+// # Payload
+//
+// One JSON object per message, with no NATS headers (see ContentTypeJSON).
+// Every object starts with "kind" ("signal", "bar", "stats"), "publisher" and
+// "seq": seq counts from 1 per publisher, one per message it sends, so
+// (publisher, seq) identifies a message and a gap in seq means a loss.
+// Times are int64 nanoseconds since the Unix epoch; prices are exact decimal
+// strings ("412.5"); statistics are JSON numbers, null when not finite. The
+// Encoder methods document each record's fields with an example.
+//
+// # Hot path
+//
+// Publisher.Run encodes into one reused buffer, looks subjects up in caches
+// filled on first sight, and calls nc.Publish, which copies the payload into
+// nats.go's write buffer: nothing is allocated per message. Decoding, on the
+// subscriber side, uses encoding/json and allocates freely.
+package bus

@@ -1,0 +1,262 @@
+package bus
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/tickd/tickd/ringbuf"
+	"github.com/tickd/tickd/tick"
+)
+
+// DefaultFlushTimeout bounds the final flush of Publisher.Run.
+const DefaultFlushTimeout = 5 * time.Second
+
+// PublisherOptions configures a Publisher. The zero value is usable.
+type PublisherOptions struct {
+	// Prefix is the first subject token(s); default DefaultPrefix ("tickd").
+	Prefix string
+	// ID names this publisher in every payload ("publisher"), so consumers
+	// can key messages by (publisher, seq); default "<hostname>-<pid>".
+	ID string
+	// Consumer is the index of the publisher's consumer on every output ring
+	// (ringbuf.Ring.Consumer); default 0.
+	Consumer int
+	// Wait is how Run idles when every ring is empty; default SpinYield.
+	// Park sleeps on Bell and should only be used when the rings were
+	// created with that Bell (otherwise it wakes by timeout only).
+	Wait ringbuf.WaitStrategy
+	// Bell is the Bell the output rings ring on Commit (ringbuf.Options.Bell);
+	// nil: the Publisher makes its own (see Publisher.Bell).
+	Bell *ringbuf.Bell
+	// FlushTimeout bounds Run's final flush; default DefaultFlushTimeout.
+	FlushTimeout time.Duration
+}
+
+func (o *PublisherOptions) applyDefaults() {
+	if o.Prefix == "" {
+		o.Prefix = DefaultPrefix
+	}
+	if o.ID == "" {
+		host, err := os.Hostname()
+		if err != nil || host == "" {
+			host = "tickd"
+		}
+		o.ID = host + "-" + strconv.Itoa(os.Getpid())
+	}
+	if o.Bell == nil {
+		o.Bell = ringbuf.NewBell()
+	}
+	if o.FlushTimeout == 0 {
+		o.FlushTimeout = DefaultFlushTimeout
+	}
+}
+
+func (o *PublisherOptions) validate() error {
+	if err := ValidatePrefix(o.Prefix); err != nil {
+		return err
+	}
+	if o.Consumer < 0 {
+		return fmt.Errorf("bus: negative ring consumer index %d", o.Consumer)
+	}
+	if o.Wait > ringbuf.Park {
+		return fmt.Errorf("bus: unknown wait strategy %d", o.Wait)
+	}
+	if o.FlushTimeout < 0 {
+		return fmt.Errorf("bus: negative flush timeout %s", o.FlushTimeout)
+	}
+	return nil
+}
+
+// PublisherCounters are a Publisher's running totals.
+type PublisherCounters struct {
+	Signals, Bars, Stats uint64 // messages published, by kind
+	Bytes                uint64 // payload bytes published
+	Errors               uint64 // nc.Publish failures (the message is lost; its seq is skipped)
+	Invalid              uint64 // records dropped before encoding: unknown kind, rule or symbol
+}
+
+// Publisher encodes the engine's output records as JSON and publishes them
+// on NATS core subjects. One goroutine runs it (Run); Counters and Bell may
+// be called from any goroutine.
+//
+// Flushing: Run never calls nc.Flush per batch. nc.Flush is a PING/PONG
+// round trip that would stall the publisher for a full server round trip;
+// instead every nc.Publish appends to nats.go's buffered writer and kicks
+// its flusher goroutine, which writes out whatever has accumulated (so a
+// burst goes out as a few large writes, and a lone message promptly). Run
+// calls nc.FlushTimeout once, after the last ring is drained.
+type Publisher struct {
+	nc    *nats.Conn
+	enc   *Encoder
+	subj  subjectCache
+	opts  PublisherOptions
+	nrule int
+
+	// Run's goroutine only.
+	seq      uint64
+	buf      []byte
+	local    PublisherCounters // counts of the batch in progress
+	firstErr error
+
+	running atomic.Bool
+	total   struct{ signals, bars, stats, bytes, errors, invalid atomic.Uint64 }
+}
+
+// NewPublisher returns a Publisher that publishes on nc, naming symbols from
+// syms and rules from rules (rules[i] describes tick.Signal.Rule == i).
+func NewPublisher(nc *nats.Conn, syms *tick.SymbolTable, rules []RuleInfo, opts PublisherOptions) (*Publisher, error) {
+	if nc == nil {
+		return nil, errors.New("bus: nil NATS connection")
+	}
+	opts.applyDefaults()
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	enc, err := NewEncoder(opts.ID, syms, rules)
+	if err != nil {
+		return nil, err
+	}
+	p := &Publisher{nc: nc, enc: enc, opts: opts, nrule: len(rules), buf: make([]byte, 0, 1024)}
+	p.subj.init(opts.Prefix, syms, rules)
+	return p, nil
+}
+
+// Bell returns the Bell Run idles on: create the output rings with it
+// (ringbuf.Options.Bell) so that a parked publisher wakes on every Commit.
+func (p *Publisher) Bell() *ringbuf.Bell { return p.opts.Bell }
+
+// ID returns the publisher id carried in every payload.
+func (p *Publisher) ID() string { return p.opts.ID }
+
+// Counters returns the running totals; they are updated once per batch.
+func (p *Publisher) Counters() PublisherCounters {
+	t := &p.total
+	return PublisherCounters{
+		Signals: t.signals.Load(), Bars: t.bars.Load(), Stats: t.stats.Load(),
+		Bytes: t.bytes.Load(), Errors: t.errors.Load(), Invalid: t.invalid.Load(),
+	}
+}
+
+// Run fans in over outs, one goroutine polling every ring in turn, and
+// publishes each record as it comes. It returns once every ring is closed
+// and drained and a final flush is done. A failed publish does not stop
+// it (the engine must never block on NATS): failures are counted, and Run
+// returns an error naming the first one. Run may be called once at a time.
+func (p *Publisher) Run(outs []*ringbuf.Ring[tick.Out]) error {
+	if !p.running.CompareAndSwap(false, true) {
+		return errors.New("bus: Publisher.Run is already running")
+	}
+	defer p.running.Store(false)
+	cons := make([]*ringbuf.Consumer[tick.Out], len(outs))
+	for i, r := range outs {
+		if r == nil {
+			return fmt.Errorf("bus: output ring %d is nil", i)
+		}
+		cons[i] = r.Consumer(p.opts.Consumer)
+	}
+	idler := ringbuf.NewIdler(p.opts.Wait, p.opts.Bell)
+	for open := len(cons); open > 0; {
+		found := false
+		for i, c := range cons {
+			if c == nil {
+				continue
+			}
+			batch := c.Poll()
+			if len(batch) == 0 {
+				if c.Closed() {
+					cons[i] = nil
+					open--
+				}
+				continue
+			}
+			found = true
+			for j := range batch {
+				p.publish(&batch[j])
+			}
+			c.Release(len(batch))
+		}
+		if found {
+			p.addCounters()
+			idler.Reset()
+		} else if open > 0 {
+			idler.Idle()
+		}
+	}
+	var err error
+	if p.firstErr != nil {
+		err = fmt.Errorf("bus: %d publishes failed, the first with: %w", p.total.errors.Load(), p.firstErr)
+	}
+	if ferr := p.nc.FlushTimeout(p.opts.FlushTimeout); ferr != nil {
+		err = errors.Join(err, fmt.Errorf("bus: final flush: %w", ferr))
+	}
+	return err
+}
+
+// publish encodes one record into p.buf and publishes it. nats.go copies
+// the payload into its write buffer, so p.buf is reused at once.
+func (p *Publisher) publish(o *tick.Out) {
+	var subj string
+	switch o.Kind {
+	case tick.OutSignal:
+		if int(o.Signal.Rule) < p.nrule {
+			subj = p.subj.signal(o.Signal.Symbol, o.Signal.Rule)
+		}
+	case tick.OutBar:
+		if o.Bar.Interval > 0 {
+			subj = p.subj.bar(o.Bar.Interval, o.Bar.Symbol)
+		}
+	case tick.OutStats:
+		subj = p.subj.stats(o.Stats.Symbol)
+	}
+	if subj == "" { // unknown kind, rule, symbol, or a bar without interval
+		p.local.Invalid++
+		return
+	}
+	p.seq++
+	now := time.Now().UnixNano()
+	switch o.Kind {
+	case tick.OutSignal:
+		p.buf = p.enc.AppendSignalJSON(p.buf[:0], p.seq, now, &o.Signal)
+	case tick.OutBar:
+		p.buf = p.enc.AppendBarJSON(p.buf[:0], p.seq, now, &o.Bar)
+	default:
+		p.buf = p.enc.AppendStatsJSON(p.buf[:0], p.seq, now, &o.Stats)
+	}
+	if err := p.nc.Publish(subj, p.buf); err != nil {
+		p.local.Errors++
+		if p.firstErr == nil {
+			p.firstErr = err
+		}
+		return
+	}
+	p.local.Bytes += uint64(len(p.buf))
+	switch o.Kind {
+	case tick.OutSignal:
+		p.local.Signals++
+	case tick.OutBar:
+		p.local.Bars++
+	default:
+		p.local.Stats++
+	}
+}
+
+// addCounters moves the batch's counts to the shared totals.
+func (p *Publisher) addCounters() {
+	l, t := &p.local, &p.total
+	for _, c := range [...]struct {
+		n *uint64
+		a *atomic.Uint64
+	}{{&l.Signals, &t.signals}, {&l.Bars, &t.bars}, {&l.Stats, &t.stats},
+		{&l.Bytes, &t.bytes}, {&l.Errors, &t.errors}, {&l.Invalid, &t.invalid}} {
+		if *c.n != 0 {
+			c.a.Add(*c.n)
+			*c.n = 0
+		}
+	}
+}

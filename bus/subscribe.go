@@ -1,0 +1,379 @@
+package bus
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/shopspring/decimal"
+)
+
+// Kind says which record a Message is.
+type Kind uint8
+
+// Message kinds. KindInvalid is a *DecodeError delivered to a handler.
+const (
+	KindInvalid Kind = iota
+	KindSignal
+	KindBar
+	KindStats
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindSignal:
+		return "signal"
+	case KindBar:
+		return "bar"
+	case KindStats:
+		return "stats"
+	}
+	return "invalid"
+}
+
+// Message is a decoded record: *Signal, *Bar, *Stats, or *DecodeError.
+// Origin returns the (publisher, seq) pair that identifies it; seq grows by
+// one per message a publisher sends, so a gap means lost messages.
+type Message interface {
+	Kind() Kind
+	Origin() (publisher string, seq uint64)
+}
+
+// Direction is the way a signal's condition was crossed.
+type Direction int8
+
+// Directions, as in tick.Signal.Dir.
+const (
+	Down Direction = -1
+	None Direction = 0
+	Up   Direction = +1
+)
+
+func (d Direction) String() string {
+	switch {
+	case d > 0:
+		return "up"
+	case d < 0:
+		return "down"
+	}
+	return "none"
+}
+
+// Signal is a rule firing, as published on <prefix>.signal.<SYMBOL>.<rule>.
+type Signal struct {
+	Subject   string
+	Publisher string
+	Seq       uint64
+	Symbol    string // exact, unsanitized
+	Rule      string
+	Type      string
+	Dir       Direction
+	TsEvent   int64 // ns since the Unix epoch: event time of the tick that fired it
+	TsRecv    int64 // when tickd read that tick
+	TsPub     int64 // when the publisher sent this message
+	Price     decimal.Decimal
+	Params    map[string]string
+	Values    map[string]float64 // NaN where the publisher sent null
+}
+
+// Bar is an OHLCV bar, as published on <prefix>.bar.<interval>.<SYMBOL>.
+type Bar struct {
+	Subject   string
+	Publisher string
+	Seq       uint64
+	Symbol    string
+	Interval  time.Duration
+	Start     int64 // ns since the Unix epoch; the bar covers [Start, Start+Interval)
+	Open      decimal.Decimal
+	High      decimal.Decimal
+	Low       decimal.Decimal
+	Close     decimal.Decimal
+	VWAP      decimal.Decimal
+	Volume    int64
+	Count     int64
+	TsRecv    int64
+	TsPub     int64
+}
+
+// Stats is a statistics snapshot, as published on <prefix>.stats.<SYMBOL>.
+// Float fields are NaN where the publisher sent null.
+type Stats struct {
+	Subject   string
+	Publisher string
+	Seq       uint64
+	Symbol    string
+	TsEvent   int64
+	TsPub     int64
+	Last      decimal.Decimal
+	SMA       float64
+	EMA       float64
+	VWAP      float64
+	Mean      float64
+	StdDev    float64
+	ZScore    float64
+	Min       decimal.Decimal
+	Max       decimal.Decimal
+	Count     int64
+	Volume    int64
+}
+
+func (*Signal) Kind() Kind { return KindSignal }
+func (*Bar) Kind() Kind    { return KindBar }
+func (*Stats) Kind() Kind  { return KindStats }
+
+func (m *Signal) Origin() (string, uint64) { return m.Publisher, m.Seq }
+func (m *Bar) Origin() (string, uint64)    { return m.Publisher, m.Seq }
+func (m *Stats) Origin() (string, uint64)  { return m.Publisher, m.Seq }
+
+// EventTime returns TsEvent as a time.Time.
+func (m *Signal) EventTime() time.Time { return time.Unix(0, m.TsEvent) }
+
+// RecvTime returns TsRecv as a time.Time.
+func (m *Signal) RecvTime() time.Time { return time.Unix(0, m.TsRecv) }
+
+// PubTime returns TsPub as a time.Time.
+func (m *Signal) PubTime() time.Time { return time.Unix(0, m.TsPub) }
+
+// StartTime returns the start of the bar.
+func (m *Bar) StartTime() time.Time { return time.Unix(0, m.Start) }
+
+// EndTime returns the end of the bar (exclusive).
+func (m *Bar) EndTime() time.Time { return time.Unix(0, m.Start+int64(m.Interval)) }
+
+// RecvTime returns TsRecv as a time.Time.
+func (m *Bar) RecvTime() time.Time { return time.Unix(0, m.TsRecv) }
+
+// PubTime returns TsPub as a time.Time.
+func (m *Bar) PubTime() time.Time { return time.Unix(0, m.TsPub) }
+
+// EventTime returns TsEvent as a time.Time.
+func (m *Stats) EventTime() time.Time { return time.Unix(0, m.TsEvent) }
+
+// PubTime returns TsPub as a time.Time.
+func (m *Stats) PubTime() time.Time { return time.Unix(0, m.TsPub) }
+
+// DecodeError reports a message that is not a valid tickd record. It is an
+// error and also a Message, so Subscribe can hand it to the same handler.
+type DecodeError struct {
+	Subject string
+	Data    []byte // the payload as received
+	Err     error
+}
+
+func (e *DecodeError) Error() string {
+	return "bus: decode message on " + strconv.Quote(e.Subject) + ": " + e.Err.Error()
+}
+func (e *DecodeError) Unwrap() error          { return e.Err }
+func (*DecodeError) Kind() Kind               { return KindInvalid }
+func (*DecodeError) Origin() (string, uint64) { return "", 0 }
+
+// Decode decodes a tickd message. Its error is always a *DecodeError.
+func Decode(msg *nats.Msg) (Message, error) {
+	if ct := msg.Header.Get("Content-Type"); ct != "" && ct != ContentTypeJSON {
+		return nil, &DecodeError{msg.Subject, msg.Data, fmt.Errorf("unsupported Content-Type %q", ct)}
+	}
+	return DecodeBytes(msg.Subject, msg.Data)
+}
+
+// DecodeBytes decodes a tickd JSON record received on subject. Unknown
+// fields are ignored (newer publishers may add some); missing required
+// ones, a wrong "kind" and malformed values are errors (*DecodeError).
+func DecodeBytes(subject string, data []byte) (Message, error) {
+	m, err := decode(subject, data)
+	if err != nil {
+		return nil, &DecodeError{subject, data, err}
+	}
+	return m, nil
+}
+
+// Subscribe subscribes to pattern (e.g. Subjects{}.All()) and calls handler
+// with each decoded message, on nats.go's delivery goroutine for the
+// subscription. Malformed payloads reach handler as *DecodeError.
+func Subscribe(nc *nats.Conn, pattern string, handler func(Message)) (*nats.Subscription, error) {
+	if nc == nil || handler == nil {
+		return nil, errors.New("bus: Subscribe needs a connection and a handler")
+	}
+	if pattern == "" {
+		return nil, errors.New("bus: Subscribe: empty subject pattern")
+	}
+	sub, err := nc.Subscribe(pattern, func(msg *nats.Msg) {
+		m, err := Decode(msg)
+		if err != nil {
+			m = err.(*DecodeError)
+		}
+		handler(m)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bus: subscribe %q: %w", pattern, err)
+	}
+	return sub, nil
+}
+
+// wire is the union of every record's fields. Fields whose JSON type is the
+// same in every record share a member; "vwap" (a decimal string in bars, a
+// number in stats) is kept raw until the kind is known.
+type wire struct {
+	Kind       string               `json:"kind"`
+	Publisher  string               `json:"publisher"`
+	Seq        *uint64              `json:"seq"`
+	Symbol     string               `json:"symbol"`
+	Rule       string               `json:"rule"`
+	Type       string               `json:"type"`
+	Dir        string               `json:"dir"`
+	TsEvent    *int64               `json:"ts_event"`
+	TsRecv     *int64               `json:"ts_recv"`
+	TsPub      *int64               `json:"ts_pub"`
+	Price      *wirePrice           `json:"price"`
+	Params     map[string]string    `json:"params"`
+	Values     map[string]wireFloat `json:"values"`
+	Interval   string               `json:"interval"`
+	IntervalNs *int64               `json:"interval_ns"`
+	Start      *int64               `json:"start"`
+	Open       *wirePrice           `json:"open"`
+	High       *wirePrice           `json:"high"`
+	Low        *wirePrice           `json:"low"`
+	Close      *wirePrice           `json:"close"`
+	Volume     *int64               `json:"volume"`
+	VWAP       json.RawMessage      `json:"vwap"`
+	Count      *int64               `json:"count"`
+	Last       *wirePrice           `json:"last"`
+	SMA        wireFloat            `json:"sma"`
+	EMA        wireFloat            `json:"ema"`
+	Mean       wireFloat            `json:"mean"`
+	StdDev     wireFloat            `json:"stddev"`
+	ZScore     wireFloat            `json:"zscore"`
+	Min        *wirePrice           `json:"min"`
+	Max        *wirePrice           `json:"max"`
+}
+
+// wirePrice is a price: a JSON string holding an exact decimal.
+type wirePrice struct{ d decimal.Decimal }
+
+func (p *wirePrice) UnmarshalJSON(b []byte) error {
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return fmt.Errorf("price %s is not a JSON string", b)
+	}
+	d, err := decimal.NewFromString(string(b[1 : len(b)-1]))
+	if err != nil {
+		return fmt.Errorf("price %s is not a decimal", b)
+	}
+	p.d = d
+	return nil
+}
+
+// wireFloat is a statistic: a JSON number, or null for NaN. ok records
+// that the field was present (null included).
+type wireFloat struct {
+	v  float64
+	ok bool
+}
+
+func (f *wireFloat) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*f = wireFloat{math.NaN(), true}
+		return nil
+	}
+	v, err := strconv.ParseFloat(string(b), 64)
+	if err != nil {
+		return fmt.Errorf("value %s is not a number", b)
+	}
+	*f = wireFloat{v, true}
+	return nil
+}
+
+func decode(subject string, data []byte) (Message, error) {
+	var w wire
+	if err := json.Unmarshal(data, &w); err != nil {
+		return nil, fmt.Errorf("invalid JSON: %w", err)
+	}
+	var missing []string
+	need := func(ok bool, name string) {
+		if !ok {
+			missing = append(missing, name)
+		}
+	}
+	need(w.Publisher != "", "publisher")
+	need(w.Seq != nil, "seq")
+	need(w.Symbol != "", "symbol")
+	need(w.TsPub != nil, "ts_pub")
+	var m Message
+	switch w.Kind {
+	case "signal":
+		need(w.Rule != "", "rule")
+		need(w.TsEvent != nil, "ts_event")
+		need(w.TsRecv != nil, "ts_recv")
+		need(w.Price != nil, "price")
+		if len(missing) > 0 {
+			break
+		}
+		s := &Signal{Subject: subject, Publisher: w.Publisher, Seq: *w.Seq, Symbol: w.Symbol,
+			Rule: w.Rule, Type: w.Type, TsEvent: *w.TsEvent, TsRecv: *w.TsRecv, TsPub: *w.TsPub,
+			Price: w.Price.d, Params: w.Params, Values: make(map[string]float64, len(w.Values))}
+		switch w.Dir {
+		case "up":
+			s.Dir = Up
+		case "down":
+			s.Dir = Down
+		case "none", "":
+		default:
+			return nil, fmt.Errorf("signal: dir %q is not up, down or none", w.Dir)
+		}
+		for k, v := range w.Values {
+			s.Values[k] = v.v
+		}
+		m = s
+	case "bar":
+		need(w.IntervalNs != nil, "interval_ns")
+		need(w.Start != nil, "start")
+		need(w.Open != nil && w.High != nil && w.Low != nil && w.Close != nil, "open/high/low/close")
+		need(w.Volume != nil, "volume")
+		need(len(w.VWAP) > 0, "vwap")
+		need(w.Count != nil, "count")
+		need(w.TsRecv != nil, "ts_recv")
+		if len(missing) > 0 {
+			break
+		}
+		if *w.IntervalNs <= 0 {
+			return nil, fmt.Errorf("bar: interval_ns %d is not positive", *w.IntervalNs)
+		}
+		var vwap wirePrice
+		if err := vwap.UnmarshalJSON(w.VWAP); err != nil {
+			return nil, fmt.Errorf("bar: vwap: %w", err)
+		}
+		m = &Bar{Subject: subject, Publisher: w.Publisher, Seq: *w.Seq, Symbol: w.Symbol,
+			Interval: time.Duration(*w.IntervalNs), Start: *w.Start,
+			Open: w.Open.d, High: w.High.d, Low: w.Low.d, Close: w.Close.d, VWAP: vwap.d,
+			Volume: *w.Volume, Count: *w.Count, TsRecv: *w.TsRecv, TsPub: *w.TsPub}
+	case "stats":
+		need(w.TsEvent != nil, "ts_event")
+		need(w.Last != nil && w.Min != nil && w.Max != nil, "last/min/max")
+		need(w.SMA.ok && w.EMA.ok && len(w.VWAP) > 0 && w.Mean.ok && w.StdDev.ok && w.ZScore.ok,
+			"sma/ema/vwap/mean/stddev/zscore")
+		need(w.Count != nil, "count")
+		need(w.Volume != nil, "volume")
+		if len(missing) > 0 {
+			break
+		}
+		var vwap wireFloat
+		if err := vwap.UnmarshalJSON(w.VWAP); err != nil {
+			return nil, fmt.Errorf("stats: vwap: %w", err)
+		}
+		m = &Stats{Subject: subject, Publisher: w.Publisher, Seq: *w.Seq, Symbol: w.Symbol,
+			TsEvent: *w.TsEvent, TsPub: *w.TsPub, Last: w.Last.d,
+			SMA: w.SMA.v, EMA: w.EMA.v, VWAP: vwap.v, Mean: w.Mean.v,
+			StdDev: w.StdDev.v, ZScore: w.ZScore.v, Min: w.Min.d, Max: w.Max.d,
+			Count: *w.Count, Volume: *w.Volume}
+	case "":
+		return nil, errors.New(`missing field "kind"`)
+	default:
+		return nil, fmt.Errorf("unknown kind %q", w.Kind)
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("%s: missing field(s) %q", w.Kind, missing)
+	}
+	return m, nil
+}

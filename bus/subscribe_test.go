@@ -1,0 +1,153 @@
+package bus
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+)
+
+func TestDecodeErrors(t *testing.T) {
+	f := newFixture(t)
+	sig := f.signal()
+	good := string(f.enc.AppendSignalJSON(nil, 1, 2, &sig))
+	for _, c := range []struct{ data, want string }{
+		{"", "invalid JSON"},
+		{"{", "invalid JSON"},
+		{good + "x", "invalid JSON"},
+		{`[1]`, "invalid JSON"},
+		{`{}`, `missing field "kind"`},
+		{`{"kind":"trade"}`, `unknown kind "trade"`},
+		{`{"kind":"signal","seq":1}`, `signal: missing field(s) ["publisher" "symbol" "ts_pub" "rule" "ts_event" "ts_recv" "price"]`},
+		{strings.Replace(good, `"price":"412.5"`, `"price":412.5`, 1), "price 412.5 is not a JSON string"},
+		{strings.Replace(good, `"price":"412.5"`, `"price":"4x"`, 1), `price "4x" is not a decimal`},
+		{strings.Replace(good, `"dir":"up"`, `"dir":"sideways"`, 1), `dir "sideways"`},
+		{strings.Replace(good, `"seq":1`, `"seq":-1`, 1), "invalid JSON"},
+		{strings.Replace(good, `"last":412.5`, `"last":"x"`, 1), `value "x" is not a number`},
+		{`{"kind":"bar","publisher":"p","seq":1,"symbol":"A","ts_pub":1,"interval_ns":0,"start":0,` +
+			`"open":"1","high":"1","low":"1","close":"1","volume":1,"vwap":"1","count":1,"ts_recv":1}`, "interval_ns 0"},
+		{`{"kind":"bar","publisher":"p","seq":1,"symbol":"A","ts_pub":1,"interval_ns":1,"start":0,` +
+			`"open":"1","high":"1","low":"1","close":"1","volume":1,"vwap":1,"count":1,"ts_recv":1}`, "bar: vwap: price 1 is not a JSON string"},
+		{`{"kind":"stats","publisher":"p","seq":1,"symbol":"A","ts_pub":1}`, "stats: missing field(s)"},
+	} {
+		m, err := DecodeBytes("tickd.x", []byte(c.data))
+		var de *DecodeError
+		if m != nil || !errors.As(err, &de) || de.Subject != "tickd.x" || string(de.Data) != c.data {
+			t.Errorf("%s: (%v, %v), want a *DecodeError", c.data, m, err)
+			continue
+		}
+		if msg := err.Error(); !strings.HasPrefix(msg, `bus: decode message on "tickd.x": `) || !strings.Contains(msg, c.want) {
+			t.Errorf("%s:\nerror %q\nwant it to contain %q", c.data, msg, c.want)
+		}
+	}
+}
+
+func TestDecodeContentType(t *testing.T) {
+	f := newFixture(t)
+	sig := f.signal()
+	msg := nats.NewMsg("s")
+	msg.Data = f.enc.AppendSignalJSON(nil, 1, 2, &sig)
+	if _, err := Decode(msg); err != nil {
+		t.Fatal(err)
+	}
+	msg.Header.Set("Content-Type", ContentTypeJSON)
+	if _, err := Decode(msg); err != nil {
+		t.Fatal(err)
+	}
+	msg.Header.Set("Content-Type", "application/x-tickd-bin")
+	if _, err := Decode(msg); err == nil || !strings.Contains(err.Error(), "unsupported Content-Type") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestSubscribe checks that Subscribe hands decoded records and, in the same
+// handler, malformed payloads as *DecodeError.
+func TestSubscribe(t *testing.T) {
+	f := newFixture(t)
+	s := startServer(t, ServerOptions{Port: RandomPort})
+	tcp, err := nats.Connect(s.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tcp.Close()
+	got := make(chan Message, 4)
+	sub, err := Subscribe(tcp, "tickd.>", func(m Message) { got <- m })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = sub.Unsubscribe() }()
+	if err := tcp.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	pub := connect(t, s)
+	bar := f.bar()
+	if err := pub.Publish("tickd.bar.1s.AAPL", f.enc.AppendBarJSON(nil, 3, 4, &bar)); err != nil {
+		t.Fatal(err)
+	}
+	if err := pub.Publish("tickd.bar.1s.AAPL", []byte("not json")); err != nil {
+		t.Fatal(err)
+	}
+	next := func() Message {
+		select {
+		case m := <-got:
+			return m
+		case <-time.After(30 * time.Second):
+			t.Fatal("no message")
+			return nil
+		}
+	}
+	if b, ok := next().(*Bar); !ok || b.Subject != "tickd.bar.1s.AAPL" || b.Seq != 3 || b.Kind() != KindBar {
+		t.Fatalf("first message: %+v", b)
+	}
+	m := next()
+	de, ok := m.(*DecodeError)
+	if !ok || m.Kind() != KindInvalid || string(de.Data) != "not json" || !strings.Contains(de.Error(), "invalid JSON") {
+		t.Fatalf("second message: %#v", m)
+	}
+	if _, err := Subscribe(tcp, "", func(Message) {}); err == nil {
+		t.Error("empty pattern accepted")
+	}
+	if _, err := Subscribe(tcp, "x", nil); err == nil {
+		t.Error("nil handler accepted")
+	}
+}
+
+func TestKindAndDirection(t *testing.T) {
+	for k, w := range map[Kind]string{KindSignal: "signal", KindBar: "bar", KindStats: "stats", KindInvalid: "invalid", 9: "invalid"} {
+		if k.String() != w {
+			t.Errorf("Kind(%d) = %q", k, k.String())
+		}
+	}
+	for d, w := range map[Direction]string{Up: "up", Down: "down", None: "none"} {
+		if d.String() != w {
+			t.Errorf("Direction(%d) = %q", d, d.String())
+		}
+	}
+}
+
+// FuzzDecode feeds arbitrary payloads to the decoder: it must never panic,
+// and must return either a message or a *DecodeError.
+func FuzzDecode(f *testing.F) {
+	fx := newFixture(f)
+	sig, bar, st := fx.signal(), fx.bar(), fx.stats()
+	f.Add(fx.enc.AppendSignalJSON(nil, 1, 2, &sig))
+	f.Add(fx.enc.AppendBarJSON(nil, 1, 2, &bar))
+	f.Add(fx.enc.AppendStatsJSON(nil, 1, 2, &st))
+	f.Add([]byte(`{"kind":"stats","vwap":null}`))
+	f.Add([]byte(`{"kind":"bar","vwap":{}}`))
+	f.Add([]byte(`null`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := DecodeBytes("s", data)
+		if (m == nil) == (err == nil) {
+			t.Fatalf("(%v, %v)", m, err)
+		}
+		if err != nil {
+			var de *DecodeError
+			if !errors.As(err, &de) {
+				t.Fatalf("error %T", err)
+			}
+		}
+	})
+}

@@ -1,0 +1,232 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/tickd/tickd/bus"
+	"github.com/tickd/tickd/sim"
+)
+
+// runDemo is `tickd demo` (what `make run` runs): an embedded NATS server, a
+// simulated exchange sending over a real TCP socket into the feed listener,
+// the engine, and a live view of what subscribers receive.
+func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var gcfg genConfig
+	gcfg.register(fs, 2000)
+	duration := fs.Duration("duration", 0, "stop by itself after this long (0: until Ctrl-C)")
+	natsListen := fs.String("nats-listen", "127.0.0.1:4222", "embedded NATS server's client address (\"off\": in-process only)")
+	plain := fs.Bool("plain", false, "print lines instead of redrawing the screen (the default when stdout is not a terminal)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: tickd demo [flags]\n\nEmbedded NATS, a simulated exchange over TCP, the engine, and a live view.\nWhile it runs, any NATS client can subscribe: nats sub 'tickd.>'\n\n")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if gcfg.start == "" {
+		gcfg.start = "now" // live-looking event times; -start makes it reproducible
+	}
+	if *duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, *duration)
+		defer cancel()
+	}
+	log, err := newLogger(stderr, "warn", false)
+	if err != nil {
+		return err
+	}
+	cfg := serveConfig{feedListen: "127.0.0.1:0", feedFormat: gcfg.format, natsListen: *natsListen,
+		prefix: bus.DefaultPrefix, shards: 1, sma: 50, emaHalfLife: 10 * time.Second, ringSize: 4096,
+		wait: "yield", maxSymbols: 1 << 16, feedMaxConns: 16, maxFrame: 4096}
+	p, err := startPipeline(ctx, &cfg, log)
+	if err != nil {
+		if *natsListen != "off" {
+			return fmt.Errorf("%w (is another NATS server on %s? try -nats-listen 127.0.0.1:0)", err, *natsListen)
+		}
+		return err
+	}
+	v := newView(stdout, *plain || !isTerminal(stdout), p)
+	sub, err := bus.Subscribe(p.nc, bus.DefaultPrefix+".>", v.add)
+	if err != nil {
+		cancelAndWait(p)
+		return err
+	}
+	g, wopts, err := gcfg.generator()
+	if err != nil {
+		cancelAndWait(p)
+		return err
+	}
+	simDone := make(chan error, 1)
+	go func() {
+		c, err := dialRetry(ctx, p.FeedAddr().String(), 5*time.Second)
+		if err != nil {
+			simDone <- err
+			return
+		}
+		defer c.Close()
+		_, err = sim.Write(ctx, c, g, wopts)
+		simDone <- err
+	}()
+	fmt.Fprintf(stdout, "tickd demo: %d symbols at %.0f ticks/s over TCP %s; NATS %s — subscribe with: nats sub 'tickd.>'\n",
+		len(g.Symbols()), g.Rate(), p.FeedAddr(), p.natsDesc())
+	v.run(ctx)
+	simErr := <-simDone
+	err = p.Wait()
+	sub.Unsubscribe()
+	v.summary()
+	if simErr != nil && ctx.Err() == nil {
+		return simErr
+	}
+	return err
+}
+
+// cancelAndWait is only for start-up failures after the pipeline started:
+// the caller's ctx is not ours to cancel, so the pipeline drains when it ends.
+func cancelAndWait(p *pipeline) { p.closeNATS() }
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// view keeps what the demo shows: the latest signals, per-symbol stats and
+// bars, and throughput. It is fed by a NATS subscription, off the hot path.
+type view struct {
+	out   io.Writer
+	plain bool
+	p     *pipeline
+	start time.Time
+
+	mu      sync.Mutex
+	signals []string // newest last
+	symbols map[string]*symView
+	counts  struct{ signals, bars, stats int }
+}
+
+type symView struct {
+	stats *bus.Stats
+	bar   *bus.Bar // latest shortest-interval bar
+}
+
+const viewSignals = 12
+
+func newView(out io.Writer, plain bool, p *pipeline) *view {
+	return &view{out: out, plain: plain, p: p, start: time.Now(), symbols: map[string]*symView{}}
+}
+
+func (v *view) sym(name string) *symView {
+	s := v.symbols[name]
+	if s == nil {
+		s = &symView{}
+		v.symbols[name] = s
+	}
+	return s
+}
+
+func (v *view) add(m bus.Message) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	switch m := m.(type) {
+	case *bus.Signal:
+		v.counts.signals++
+		line := formatMessage(m)
+		if v.plain {
+			fmt.Fprintln(v.out, line)
+		}
+		v.signals = append(v.signals, line)
+		if len(v.signals) > viewSignals {
+			v.signals = v.signals[1:]
+		}
+	case *bus.Bar:
+		v.counts.bars++
+		s := v.sym(m.Symbol)
+		if s.bar == nil || m.Interval <= s.bar.Interval {
+			s.bar = m
+		}
+	case *bus.Stats:
+		v.counts.stats++
+		v.sym(m.Symbol).stats = m
+	}
+}
+
+// run redraws (or, plain, prints a summary line) until ctx is done.
+func (v *view) run(ctx context.Context) {
+	every := 500 * time.Millisecond
+	if v.plain {
+		every = 2 * time.Second
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if v.plain {
+				v.summary()
+			} else {
+				v.draw()
+			}
+		}
+	}
+}
+
+func (v *view) throughput() string {
+	el := time.Since(v.start).Seconds()
+	c := v.p.eng.Counters()
+	return fmt.Sprintf("up %5.1fs  ticks %d (%.0f/s)  signals %d  bars %d  symbols %d",
+		el, c.Trades, float64(c.Trades)/el, v.counts.signals, v.counts.bars, len(v.symbols))
+}
+
+func (v *view) summary() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	fmt.Fprintln(v.out, "--", v.throughput())
+}
+
+func (v *view) draw() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	var b strings.Builder
+	b.WriteString("\x1b[H\x1b[2J") // home, clear
+	fmt.Fprintf(&b, "tickd demo — %s   (Ctrl-C to stop; nats sub 'tickd.>' to watch)\n\n", v.throughput())
+	fmt.Fprintf(&b, "%-6s %10s %10s %10s %10s %7s %10s %9s\n", "SYMBOL", "LAST", "SMA", "EMA", "VWAP", "Z", "1s CLOSE", "1s VOL")
+	names := make([]string, 0, len(v.symbols))
+	for n := range v.symbols {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for i, n := range names {
+		if i == 20 {
+			fmt.Fprintf(&b, "... and %d more\n", len(names)-20)
+			break
+		}
+		s := v.symbols[n]
+		if s.stats == nil {
+			continue
+		}
+		closePx, vol := "", ""
+		if s.bar != nil {
+			closePx, vol = s.bar.Close.String(), fmt.Sprint(s.bar.Volume)
+		}
+		fmt.Fprintf(&b, "%-6s %10s %10.3f %10.3f %10.3f %7.2f %10s %9s\n", n, s.stats.Last, s.stats.SMA, s.stats.EMA, s.stats.VWAP, s.stats.ZScore, closePx, vol)
+	}
+	b.WriteString("\nLatest signals:\n")
+	for _, l := range v.signals {
+		b.WriteString(l)
+		b.WriteByte('\n')
+	}
+	io.WriteString(v.out, b.String())
+}

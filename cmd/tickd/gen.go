@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"time"
+
+	"github.com/tickd/tickd/feed"
+	"github.com/tickd/tickd/sim"
+)
+
+// genConfig is the simulated exchange's settings, shared by gen and demo.
+type genConfig struct {
+	format   string
+	rate     float64
+	count    int64
+	duration time.Duration
+	symbols  int
+	names    listFlag
+	seed     uint64
+	start    string
+	unpaced  bool
+}
+
+func (c *genConfig) register(fs *flag.FlagSet, rate float64) {
+	fs.StringVar(&c.format, "format", "native", "wire format: native, csv or json")
+	fs.Float64Var(&c.rate, "rate", rate, "mean ticks per second (event time, and wall time unless -unpaced)")
+	fs.Int64Var(&c.count, "count", 0, "stop after this many ticks (0: no limit)")
+	fs.IntVar(&c.symbols, "symbols", 32, "how many generated symbols (AAA, AAB, ...)")
+	fs.Var(&c.names, "names", "symbol names to use instead of generated ones (comma-separated)")
+	fs.Uint64Var(&c.seed, "seed", 1, "random seed: the same seed and start give the same stream")
+	fs.StringVar(&c.start, "start", "", "event time of the first tick, RFC 3339 or \"now\" (default "+sim.DefaultStart.Format(time.RFC3339)+")")
+	fs.BoolVar(&c.unpaced, "unpaced", false, "write as fast as possible instead of at -rate")
+}
+
+func (c *genConfig) generator() (*sim.Generator, sim.WriteOptions, error) {
+	format, err := feed.ParseFormat(c.format)
+	if err != nil {
+		return nil, sim.WriteOptions{}, err
+	}
+	cfg := sim.Config{Symbols: c.names, Count: c.symbols, Seed: c.seed, Rate: c.rate}
+	switch c.start {
+	case "":
+	case "now":
+		cfg.Start = time.Now()
+	default:
+		if cfg.Start, err = time.Parse(time.RFC3339Nano, c.start); err != nil {
+			return nil, sim.WriteOptions{}, fmt.Errorf("-start: %w", err)
+		}
+	}
+	g, err := sim.New(cfg)
+	return g, sim.WriteOptions{Format: format, Count: c.count, Duration: c.duration, Unpaced: c.unpaced}, err
+}
+
+// runGen is `tickd gen`.
+func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("gen", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg genConfig
+	cfg.register(fs, 1000)
+	fs.DurationVar(&cfg.duration, "duration", 0, "stop after this much event time (0: no limit)")
+	to := fs.String("to", "", "TCP address to connect to and send the feed (e.g. 127.0.0.1:7000)")
+	out := fs.String("out", "", "file to write the feed to (\"-\" for standard output)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: tickd gen (-to ADDR | -out FILE) [flags]\n\nA simulated exchange: a seeded random walk of trades.\n\n")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if (*to == "") == (*out == "") {
+		fmt.Fprintln(stderr, "tickd gen: give exactly one of -to and -out")
+		return errUsage
+	}
+	g, wopts, err := cfg.generator()
+	if err != nil {
+		return err
+	}
+	var w io.Writer
+	switch {
+	case *to != "":
+		c, err := dialRetry(ctx, *to, 10*time.Second)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		w = c
+	case *out == "-":
+		w = stdout
+	default:
+		f, err := os.Create(*out)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w = f
+	}
+	wopts.Header = true
+	start := time.Now()
+	n, err := sim.Write(ctx, w, g, wopts)
+	el := time.Since(start)
+	fmt.Fprintf(stderr, "tickd gen: %d ticks, %d bytes in %v (%.0f ticks/s)\n", n.Trades, n.Bytes, el.Round(time.Millisecond), float64(n.Trades)/el.Seconds())
+	return err
+}
+
+// dialRetry connects to addr, retrying while the other side is not up yet.
+func dialRetry(ctx context.Context, addr string, patience time.Duration) (net.Conn, error) {
+	deadline := time.Now().Add(patience)
+	var d net.Dialer
+	for {
+		c, err := d.DialContext(ctx, "tcp", addr)
+		if err == nil {
+			return c, nil
+		}
+		if ctx.Err() != nil || time.Now().After(deadline) {
+			return nil, fmt.Errorf("connect %s: %w", addr, err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, errors.Join(ctx.Err(), err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}

@@ -1,0 +1,298 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/rs/zerolog"
+
+	"github.com/tickd/tickd/bus"
+	"github.com/tickd/tickd/engine"
+	"github.com/tickd/tickd/feed"
+	"github.com/tickd/tickd/ringbuf"
+	"github.com/tickd/tickd/tick"
+)
+
+// serveConfig is every setting of the pipeline. Each is a flag of `tickd
+// serve`, a key of its YAML config file and a TICKD_* variable.
+type serveConfig struct {
+	feedListen   string
+	feedFormat   string
+	feedDial     listFlag
+	feedTail     listFlag
+	feedMaxConns int
+	maxFrame     int
+
+	natsURL     string
+	natsListen  string
+	prefix      string
+	publisherID string
+
+	shards      int
+	sma         int
+	windows     listFlag
+	emaHalfLife time.Duration
+	bars        listFlag
+	ringSize    int
+	wait        string
+	maxSymbols  int
+
+	logLevel string
+	rules    []ruleConfig
+}
+
+func (c *serveConfig) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.feedListen, "feed-listen", "127.0.0.1:7000", "TCP address to accept feed connections on (\"\" for none)")
+	fs.StringVar(&c.feedFormat, "feed-format", "native", "feed wire format: native, csv or json")
+	fs.Var(&c.feedDial, "feed-dial", "TCP feed address(es) to connect to, reconnecting (comma-separated or repeated)")
+	fs.Var(&c.feedTail, "feed-tail", "file(s) to follow like tail -F (comma-separated or repeated)")
+	fs.IntVar(&c.feedMaxConns, "feed-max-conns", feed.DefaultMaxConns, "feed connections served at once")
+	fs.IntVar(&c.maxFrame, "feed-max-frame", feed.DefaultMaxFrame, "largest native frame / longest text line, bytes")
+	fs.StringVar(&c.natsURL, "nats-url", "", "external NATS server URL; empty runs an embedded server")
+	fs.StringVar(&c.natsListen, "nats-listen", "127.0.0.1:4222", "embedded NATS server's client address (\"off\": in-process only)")
+	fs.StringVar(&c.prefix, "subject-prefix", bus.DefaultPrefix, "first token of every published subject")
+	fs.StringVar(&c.publisherID, "publisher-id", "", "publisher id in every message (default host-pid)")
+	fs.IntVar(&c.shards, "shards", 1, "engine goroutines; symbols are split across them")
+	fs.IntVar(&c.sma, "sma", 50, "trades behind the SMA, stddev and z-score")
+	fs.Var(&c.windows, "windows", "event-time windows for means and VWAP (default 1s,60s)")
+	fs.DurationVar(&c.emaHalfLife, "ema-half-life", 10*time.Second, "EMA half-life in event time")
+	fs.Var(&c.bars, "bars", "OHLCV bar intervals (default 1s,1m)")
+	fs.IntVar(&c.ringSize, "ring-size", 4096, "slots per ring (a power of two)")
+	fs.StringVar(&c.wait, "wait", "yield", "how idle stages wait: spin, yield or park")
+	fs.IntVar(&c.maxSymbols, "max-symbols", tick.DefaultMaxSymbols, "symbols the symbol table holds")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+}
+
+func parseDurations(name string, l listFlag) ([]time.Duration, error) {
+	var out []time.Duration
+	for _, s := range l {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// engineConfig builds the engine's typed configuration.
+func (c *serveConfig) engineConfig() (engine.Config, error) {
+	wait, err := ringbuf.ParseWaitStrategy(c.wait)
+	if err != nil {
+		return engine.Config{}, err
+	}
+	windows, err := parseDurations("windows", c.windows)
+	if err != nil {
+		return engine.Config{}, err
+	}
+	bars, err := parseDurations("bars", c.bars)
+	if err != nil {
+		return engine.Config{}, err
+	}
+	rules, err := ruleSpecs(c.rules)
+	if err != nil {
+		return engine.Config{}, err
+	}
+	return engine.Config{Shards: c.shards, RingCapacity: c.ringSize, Wait: wait, SMA: c.sma,
+		Windows: windows, EMAHalfLife: c.emaHalfLife, Bars: bars, Rules: rules}, nil
+}
+
+// pipeline is one running tickd: sources → engine → publisher → NATS.
+type pipeline struct {
+	log       zerolog.Logger
+	syms      *tick.SymbolTable
+	eng       *engine.Engine
+	srv       *bus.Server // nil with an external server
+	nc        *nats.Conn
+	pub       *bus.Publisher
+	feedStats *feed.Registry
+	listener  *feed.TCPListener
+
+	wg   sync.WaitGroup
+	mu   sync.Mutex
+	errs []error
+}
+
+// startPipeline starts every stage; they run until ctx is done, then drain.
+func startPipeline(ctx context.Context, cfg *serveConfig, log zerolog.Logger) (p *pipeline, err error) {
+	ecfg, err := cfg.engineConfig()
+	if err != nil {
+		return nil, err
+	}
+	format, err := feed.ParseFormat(cfg.feedFormat)
+	if err != nil {
+		return nil, err
+	}
+	p = &pipeline{log: log, syms: tick.NewSymbolTable(cfg.maxSymbols), feedStats: new(feed.Registry)}
+	defer func() {
+		if err != nil {
+			p.closeNATS()
+		}
+	}()
+	if p.eng, err = engine.New(ecfg, p.syms); err != nil {
+		return nil, err
+	}
+	if err = p.connectNATS(cfg); err != nil {
+		return nil, err
+	}
+	p.pub, err = bus.NewPublisher(p.nc, p.syms, ruleInfos(p.eng.Rules()), bus.PublisherOptions{Prefix: cfg.prefix, ID: cfg.publisherID})
+	if err != nil {
+		return nil, err
+	}
+	fopts := feed.Options{Format: format, Symbols: p.syms, MaxFrame: cfg.maxFrame, MaxConns: cfg.feedMaxConns,
+		Stats: p.feedStats, OnError: newLimitedLog(log, time.Second).badInput}
+	open := func(source string) (feed.Sink, error) { return p.eng.NewInput(source) }
+	if cfg.feedListen != "" {
+		if p.listener, err = feed.NewTCPListener(cfg.feedListen, open, fopts); err != nil {
+			return nil, err
+		}
+		log.Info().Str("addr", p.listener.Addr().String()).Str("format", format.String()).Msg("feed listening")
+		p.goRun("feed listener", func() error { return p.listener.Serve(ctx) })
+	}
+	for _, addr := range cfg.feedDial {
+		p.goRun("feed dial "+addr, func() error { return feed.DialTCP(ctx, addr, open, fopts) })
+	}
+	for _, path := range cfg.feedTail {
+		p.goRun("feed tail "+path, func() error { return feed.Tail(ctx, path, open, fopts) })
+	}
+	p.goRun("engine", func() error { return p.eng.Run(ctx) })
+	p.goRun("publisher", func() error { return p.pub.Run(p.eng.Outputs()) })
+	log.Info().Int("shards", ecfg.Shards).Int("rules", len(p.eng.Rules())).Str("nats", p.natsDesc()).Msg("tickd running")
+	return p, nil
+}
+
+func (p *pipeline) connectNATS(cfg *serveConfig) error {
+	var err error
+	if cfg.natsURL != "" {
+		p.nc, err = nats.Connect(cfg.natsURL, nats.Name("tickd"), nats.MaxReconnects(-1))
+		if err != nil {
+			return fmt.Errorf("nats: connect %s: %w", cfg.natsURL, err)
+		}
+		return nil
+	}
+	opts := bus.ServerOptions{}
+	if cfg.natsListen == "off" || cfg.natsListen == "" {
+		opts.DontListen = true
+	} else {
+		host, port, err := net.SplitHostPort(cfg.natsListen)
+		if err != nil {
+			return fmt.Errorf("nats-listen %q: %w", cfg.natsListen, err)
+		}
+		opts.Host = host
+		if opts.Port, err = strconv.Atoi(port); err != nil {
+			return fmt.Errorf("nats-listen %q: bad port", cfg.natsListen)
+		}
+		if opts.Port == 0 {
+			opts.Port = bus.RandomPort
+		}
+	}
+	if p.srv, err = bus.StartServer(opts); err != nil {
+		return err
+	}
+	p.nc, err = p.srv.ConnectInProcess(nats.Name("tickd"))
+	return err
+}
+
+func (p *pipeline) natsDesc() string {
+	if p.srv == nil {
+		return p.nc.ConnectedUrlRedacted()
+	}
+	if a := p.srv.Addr(); a != nil {
+		return "embedded " + p.srv.ClientURL()
+	}
+	return "embedded, in-process only"
+}
+
+// goRun runs a stage and records its error.
+func (p *pipeline) goRun(name string, f func() error) {
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		if err := f(); err != nil && !errors.Is(err, context.Canceled) {
+			p.log.Error().Err(err).Str("stage", name).Msg("stage failed")
+			p.mu.Lock()
+			p.errs = append(p.errs, fmt.Errorf("%s: %w", name, err))
+			p.mu.Unlock()
+		}
+	}()
+}
+
+// FeedAddr is the feed listener's address, or nil.
+func (p *pipeline) FeedAddr() net.Addr {
+	if p.listener == nil {
+		return nil
+	}
+	return p.listener.Addr()
+}
+
+// Wait blocks until every stage has drained after ctx is done, then closes
+// NATS. Signals accepted before shutdown are published before it returns.
+func (p *pipeline) Wait() error {
+	p.wg.Wait()
+	c := p.eng.Counters()
+	pc := p.pub.Counters()
+	ft := p.feedStats.Total()
+	p.log.Info().Uint64("events", c.Events).Uint64("signals", pc.Signals).Uint64("bars", pc.Bars).
+		Uint64("publish_errors", pc.Errors).Uint64("feed_errors", ft.Errors).Msg("tickd drained")
+	p.closeNATS()
+	return errors.Join(p.errs...)
+}
+
+func (p *pipeline) closeNATS() {
+	if p.nc != nil {
+		p.nc.Close()
+	}
+	if p.srv != nil {
+		p.srv.Shutdown()
+	}
+}
+
+// runServe is `tickd serve`.
+func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg serveConfig
+	cfg.register(fs)
+	configPath := fs.String("config", "", "YAML config file (keys are these flag names, plus rules:)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: tickd serve [flags]\n\nSettings come from flags, then TICKD_<FLAG> variables (feed-listen → TICKD_FEED_LISTEN),\nthen the config file, then defaults.\n\n")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *configPath == "" {
+		*configPath = os.Getenv("TICKD_CONFIG")
+	}
+	var fc *fileConfig
+	if *configPath != "" {
+		var err error
+		if fc, err = loadConfigFile(*configPath, fs); err != nil {
+			return err
+		}
+		cfg.rules = fc.Rules
+	}
+	if err := applyLayers(fs, fc, os.Getenv); err != nil {
+		return err
+	}
+	log, err := newLogger(stderr, cfg.logLevel, false)
+	if err != nil {
+		return err
+	}
+	p, err := startPipeline(ctx, &cfg, log)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	log.Info().Msg("shutting down: draining feeds, engine and publisher")
+	return p.Wait()
+}

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/tickd/tickd/bus"
+)
+
+// runSub is `tickd sub`: print signals, bars and stats readably.
+func runSub(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("sub", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	url := fs.String("nats-url", nats.DefaultURL, "NATS server URL")
+	subject := fs.String("subject", bus.DefaultPrefix+".>", "subject pattern to subscribe to")
+	count := fs.Int("count", 0, "exit after this many messages (0: until interrupted)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: tickd sub [flags]\n\nPrints tickd signals, bars and stats from NATS.\n\n")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	nc, err := nats.Connect(*url, nats.Name("tickd sub"))
+	if err != nil {
+		return fmt.Errorf("connect %s: %w", *url, err)
+	}
+	defer nc.Close()
+	var (
+		mu   sync.Mutex
+		seen int
+		done = make(chan struct{})
+	)
+	sub, err := bus.Subscribe(nc, *subject, func(m bus.Message) {
+		mu.Lock()
+		defer mu.Unlock()
+		if *count > 0 && seen >= *count {
+			return
+		}
+		fmt.Fprintln(stdout, formatMessage(m))
+		seen++
+		if *count > 0 && seen == *count {
+			close(done)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	defer sub.Unsubscribe()
+	select {
+	case <-ctx.Done():
+	case <-done:
+	}
+	return nil
+}
+
+// formatMessage renders one message on one line.
+func formatMessage(m bus.Message) string {
+	switch m := m.(type) {
+	case *bus.Signal:
+		return fmt.Sprintf("SIGNAL %s %-6s %-12s %-4s price=%s %s", clock(m.TsEvent), m.Symbol, m.Rule, m.Dir, m.Price, formatValues(m.Values))
+	case *bus.Bar:
+		return fmt.Sprintf("BAR    %s %-6s %-4s O=%s H=%s L=%s C=%s V=%d VWAP=%s n=%d", clock(m.Start), m.Symbol, bus.FormatInterval(m.Interval),
+			m.Open, m.High, m.Low, m.Close, m.Volume, m.VWAP.StringFixed(4), m.Count)
+	case *bus.Stats:
+		return fmt.Sprintf("STATS  %s %-6s last=%s sma=%.4f ema=%.4f vwap=%.4f sd=%.4f z=%.2f", clock(m.TsEvent), m.Symbol, m.Last, m.SMA, m.EMA, m.VWAP, m.StdDev, m.ZScore)
+	case *bus.DecodeError:
+		return "INVALID " + m.Error()
+	}
+	return fmt.Sprintf("%T", m)
+}
+
+func formatValues(v map[string]float64) string {
+	keys := make([]string, 0, len(v))
+	for k := range v {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "%s=%.4g", k, v[k])
+	}
+	return b.String()
+}
+
+// clock formats an event time as wall-clock time of day in UTC.
+func clock(ns int64) string { return time.Unix(0, ns).UTC().Format("15:04:05.000") }

@@ -1,0 +1,191 @@
+package engine
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/tickd/tickd/engine/stats"
+	"github.com/tickd/tickd/ringbuf"
+	"github.com/tickd/tickd/tick"
+)
+
+// Config configures an Engine. Zero fields take the defaults below; New
+// applies them and then validates the result.
+type Config struct {
+	// Shards is the number of engine goroutines; symbol id goes to shard
+	// id mod Shards. Default 1.
+	Shards int
+	// MaxSymbols bounds the symbol IDs accepted (0 … MaxSymbols−1); events
+	// for others are rejected. Default: the symbol table's capacity.
+	MaxSymbols int
+	// RingCapacity is the slot count (a power of two) of each input ring
+	// (one per Input per shard) and each output ring. Default 4096.
+	RingCapacity int
+	// Wait is how shards and rings wait when idle or full. Default SpinYield.
+	Wait ringbuf.WaitStrategy
+	// SMA is N, the number of trades behind the SMA, stddev and z-score.
+	// Default 50.
+	SMA int
+	// Windows are the event-time windows kept per symbol (count, mean,
+	// VWAP, first/min/max); tick.Stats.Mean reports the first. Windows that
+	// rules name are added. Default 1s, 60s.
+	Windows []time.Duration
+	// WindowBuckets is how many sub-buckets each window keeps (see
+	// stats.Window); every window must be a multiple of it in ns. Default 20.
+	WindowBuckets int
+	// EMAHalfLife is the half-life of tick.Stats.EMA. Default 10s.
+	EMAHalfLife time.Duration
+	// Bars are the OHLCV bar intervals. The shortest one's closing also
+	// publishes the symbol's tick.Stats. Default 1s, 1m.
+	Bars []time.Duration
+	// Rules are the rules to evaluate (none by default; see DefaultRules).
+	Rules []RuleSpec
+}
+
+// Limits enforced by validation.
+const (
+	MaxShards        = 256
+	MaxSMA           = 1 << 20
+	MaxWindowBuckets = 1 << 12
+	maxSeries        = 16 // windows, bar intervals
+)
+
+// withDefaults returns c with zero fields set to their defaults. tableCap is
+// the symbol table's capacity.
+func (c Config) withDefaults(tableCap int) Config {
+	if c.Shards == 0 {
+		c.Shards = 1
+	}
+	if c.MaxSymbols == 0 {
+		c.MaxSymbols = tableCap
+	}
+	if c.RingCapacity == 0 {
+		c.RingCapacity = ringbuf.DefaultCapacity
+	}
+	if c.SMA == 0 {
+		c.SMA = 50
+	}
+	if c.Windows == nil {
+		c.Windows = []time.Duration{time.Second, time.Minute}
+	}
+	if c.WindowBuckets == 0 {
+		c.WindowBuckets = 20
+	}
+	if c.EMAHalfLife == 0 {
+		c.EMAHalfLife = 10 * time.Second
+	}
+	if c.Bars == nil {
+		c.Bars = []time.Duration{time.Second, time.Minute}
+	}
+	// Own copies: New sorts and extends them.
+	c.Windows = slices.Clone(c.Windows)
+	c.Bars = slices.Clone(c.Bars)
+	c.Rules = slices.Clone(c.Rules)
+	return c
+}
+
+// validate reports the first problem with c (after withDefaults).
+func (c Config) validate() error {
+	switch {
+	case c.Shards < 1 || c.Shards > MaxShards:
+		return fmt.Errorf("engine: shards %d not in 1..%d", c.Shards, MaxShards)
+	case c.MaxSymbols < 1:
+		return fmt.Errorf("engine: max symbols %d must be ≥ 1", c.MaxSymbols)
+	case c.RingCapacity < 2 || c.RingCapacity > ringbuf.MaxCapacity || c.RingCapacity&(c.RingCapacity-1) != 0:
+		return fmt.Errorf("engine: ring capacity %d is not a power of two in 2..%d", c.RingCapacity, ringbuf.MaxCapacity)
+	case c.Wait > ringbuf.Park:
+		return fmt.Errorf("engine: unknown wait strategy %d", c.Wait)
+	case c.SMA < 1 || c.SMA > MaxSMA:
+		return fmt.Errorf("engine: sma %d not in 1..%d", c.SMA, MaxSMA)
+	case c.WindowBuckets < 1 || c.WindowBuckets > MaxWindowBuckets:
+		return fmt.Errorf("engine: window buckets %d not in 1..%d", c.WindowBuckets, MaxWindowBuckets)
+	case c.EMAHalfLife <= 0:
+		return fmt.Errorf("engine: ema half-life %v must be > 0", c.EMAHalfLife)
+	case len(c.Windows) == 0 || len(c.Windows) > maxSeries:
+		return fmt.Errorf("engine: %d windows, want 1..%d", len(c.Windows), maxSeries)
+	case len(c.Bars) == 0 || len(c.Bars) > maxSeries:
+		return fmt.Errorf("engine: %d bar intervals, want 1..%d", len(c.Bars), maxSeries)
+	case len(c.Rules) > maxRules:
+		return fmt.Errorf("engine: %d rules, at most %d", len(c.Rules), maxRules)
+	}
+	for i, w := range c.Windows {
+		if err := c.checkWindow(w); err != nil {
+			return fmt.Errorf("engine: window %v: %s", w, err)
+		}
+		if slices.Contains(c.Windows[:i], w) {
+			return fmt.Errorf("engine: window %v listed twice", w)
+		}
+	}
+	for i, b := range c.Bars {
+		if b <= 0 {
+			return fmt.Errorf("engine: bar interval %v must be > 0", b)
+		}
+		if slices.Contains(c.Bars[:i], b) {
+			return fmt.Errorf("engine: bar interval %v listed twice", b)
+		}
+	}
+	ids := make(map[string]bool, len(c.Rules))
+	for _, r := range c.Rules {
+		if err := r.Validate(); err != nil {
+			return err
+		}
+		if ids[r.ID] {
+			return fmt.Errorf("engine: rule %q: id used twice", r.ID)
+		}
+		ids[r.ID] = true
+		if r.Type == RuleMove || r.Type == RuleVolume {
+			if err := c.checkWindow(r.Window); err != nil {
+				return fmt.Errorf("engine: rule %q: window %v: %s", r.ID, r.Window, err)
+			}
+		}
+	}
+	return nil
+}
+
+func (c Config) checkWindow(w time.Duration) error {
+	if w <= 0 {
+		return fmt.Errorf("must be > 0")
+	}
+	if w%time.Duration(c.WindowBuckets) != 0 {
+		return fmt.Errorf("not a multiple of %d buckets in ns", c.WindowBuckets)
+	}
+	return nil
+}
+
+// plan is the validated configuration in the form the shards use.
+type plan struct {
+	cfg   Config
+	wins  []int64 // window spans: cfg.Windows then rule windows, no repeats
+	bars  []int64 // bar intervals, ascending (bars[0] drives tick.Stats)
+	rules []rule
+	ema   stats.Decay // of the tick.Stats EMA
+}
+
+// newPlan applies defaults to c, validates it and compiles it.
+func newPlan(c Config, syms *tick.SymbolTable) (*plan, error) {
+	c = c.withDefaults(syms.Cap())
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	p := &plan{cfg: c, ema: stats.HalfLife(c.EMAHalfLife)}
+	for _, w := range c.Windows {
+		p.wins = append(p.wins, int64(w))
+	}
+	for _, b := range c.Bars {
+		p.bars = append(p.bars, int64(b))
+	}
+	slices.Sort(p.bars)
+	for i, r := range c.Rules {
+		win := -1
+		if r.Type == RuleMove || r.Type == RuleVolume {
+			win = slices.Index(p.wins, int64(r.Window))
+			if win < 0 {
+				win = len(p.wins)
+				p.wins = append(p.wins, int64(r.Window))
+			}
+		}
+		p.rules = append(p.rules, compile(r, i, win))
+	}
+	return p, nil
+}

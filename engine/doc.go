@@ -1,0 +1,36 @@
+// Package engine turns trades into statistics, bars and rule signals, one
+// goroutine per shard, without locks or allocation on the per-tick path.
+//
+//	source ─▶ Input ─┬─ ring ─▶ shard 0 ─▶ output ring 0 ─▶ publisher
+//	source ─▶ Input ─┼─ ring ─▶ shard 0   (fan-in over the Inputs' rings)
+//	                 └─ ring ─▶ shard 1 ─▶ output ring 1 ─▶ publisher
+//
+// Sharding: symbol id belongs to shard id mod Config.Shards, for the life of
+// the engine, so each symbol's state has one writer. Symbol IDs are dense in
+// interning order, so consecutive symbols go to consecutive shards. A shard
+// keeps its symbols in an array indexed by id / Shards and allocates a
+// symbol's state (windows, bars, the rules whose glob patterns match its
+// name) the first time the symbol trades; after that a tick only indexes.
+//
+// Per trade, in order: the symbol's bars whose interval the trade ends are
+// published (each as a tick.Bar, then, if the shortest one closed, a
+// tick.Stats snapshot of the state they closed on); every statistic is
+// updated (package stats); every bound rule is evaluated and may publish a
+// tick.Signal. Quotes and order events are accepted and counted but do not
+// feed the statistics. Events with an unknown symbol or kind, or a trade
+// with negative size, are rejected: counted and otherwise ignored.
+//
+// Event time drives everything: windows, EMAs, bar boundaries, cooldowns. A
+// trade earlier than its symbol's latest is counted as out of order and
+// treated as happening at the latest time, so windows and bars never run
+// backwards (it still counts, in the current bar and bucket). A bar is
+// published when the first trade of a later interval arrives, when a
+// tick.KindEndOfStream event reaches the shard (all its open bars), and at
+// shutdown; an interval without trades publishes nothing. A bar flushed by
+// end-of-stream can be followed by a second bar with the same Start if
+// trades of that interval still arrive. Session statistics (VWAP, min, max,
+// count, volume) run from a symbol's first trade for the engine's life.
+//
+// Outputs: one ring of tick.Out per shard, in the order produced; the
+// records of one input batch are committed together.
+package engine

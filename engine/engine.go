@@ -1,0 +1,168 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/tickd/tickd/ringbuf"
+	"github.com/tickd/tickd/tick"
+)
+
+type (
+	eventRing = ringbuf.Ring[tick.Event]
+	outRing   = ringbuf.Ring[tick.Out]
+	eventCons = ringbuf.Consumer[tick.Event]
+)
+
+// Engine runs the shards. Create it with New, attach sources with NewInput
+// (before or while it runs), consume Outputs, and Run it.
+type Engine struct {
+	p        *plan
+	table    *tick.SymbolTable
+	shards   []*shard
+	outs     []*outRing
+	mu       sync.Mutex  // serialises attach, detach and the start of stopping
+	stopping atomic.Bool // set once ctx is done: no new inputs, Claim returns nil
+	running  atomic.Bool
+}
+
+// Counters are an engine's running totals, summed over its shards (each
+// shard publishes its own once per batch).
+type Counters struct {
+	Events     uint64 // events taken off the input rings
+	Trades     uint64 // trades applied to the statistics
+	Signals    uint64 // rule firings published
+	Bars       uint64 // bars published
+	Stats      uint64 // tick.Stats snapshots published
+	Rejected   uint64 // unknown symbol or kind, or a negative trade size
+	OutOfOrder uint64 // trades earlier than their symbol's last, clamped to it
+}
+
+// New returns an engine for cfg (defaults applied, then validated) over the
+// symbols of syms, which the sources intern into.
+func New(cfg Config, syms *tick.SymbolTable) (*Engine, error) {
+	if syms == nil {
+		return nil, errors.New("engine: nil symbol table")
+	}
+	p, err := newPlan(cfg, syms)
+	if err != nil {
+		return nil, err
+	}
+	c := p.cfg
+	e := &Engine{p: p, table: syms}
+	perShard := (c.MaxSymbols + c.Shards - 1) / c.Shards
+	for range c.Shards {
+		out, err := ringbuf.New[tick.Out](ringbuf.Options{Capacity: c.RingCapacity, Wait: c.Wait})
+		if err != nil {
+			return nil, fmt.Errorf("engine: output ring: %w", err)
+		}
+		s := &shard{
+			p:     p,
+			table: syms,
+			nsh:   uint32(c.Shards),
+			syms:  make([]*symbol, perShard),
+			out:   outbox{ring: out},
+			bell:  ringbuf.NewBell(),
+		}
+		s.inputs.Store(new([]*eventCons))
+		e.shards = append(e.shards, s)
+		e.outs = append(e.outs, out)
+	}
+	return e, nil
+}
+
+// Config returns the configuration in effect: defaults applied, bar
+// intervals as given (the engine sorts its own copy).
+func (e *Engine) Config() Config {
+	c := e.p.cfg
+	c.Windows, c.Bars, c.Rules = slices.Clone(c.Windows), slices.Clone(c.Bars), slices.Clone(c.Rules)
+	return c
+}
+
+// Rules returns the validated rules; tick.Signal.Rule indexes this slice.
+func (e *Engine) Rules() []RuleSpec { return slices.Clone(e.p.cfg.Rules) }
+
+// Outputs returns the output rings, one per shard, for the publisher: one
+// consumer each. Run closes them when it ends.
+func (e *Engine) Outputs() []*ringbuf.Ring[tick.Out] { return slices.Clone(e.outs) }
+
+// Counters returns the running totals.
+func (e *Engine) Counters() Counters {
+	var c Counters
+	for _, s := range e.shards {
+		c.Events += s.pub.events.Load()
+		c.Trades += s.pub.trades.Load()
+		c.Signals += s.pub.signals.Load()
+		c.Bars += s.pub.bars.Load()
+		c.Stats += s.pub.stats.Load()
+		c.Rejected += s.pub.rejected.Load()
+		c.OutOfOrder += s.pub.outOfOrder.Load()
+	}
+	return c
+}
+
+// NewInput attaches a new source to every shard and returns its Input. It
+// fails once the engine is shutting down.
+func (e *Engine) NewInput(source string) (*Input, error) {
+	c := e.p.cfg
+	in := &Input{e: e, source: source}
+	for _, s := range e.shards {
+		r, err := ringbuf.New[tick.Event](ringbuf.Options{Capacity: c.RingCapacity, Wait: c.Wait, Bell: s.bell})
+		if err != nil {
+			return nil, fmt.Errorf("engine: input %q: %w", source, err)
+		}
+		in.rings = append(in.rings, r)
+	}
+	if len(e.shards) > 1 {
+		in.scratch = make([]tick.Event, scratchEvents)
+		in.dst = make([][]tick.Event, len(e.shards))
+		in.used = make([]int, len(e.shards))
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.stopping.Load() {
+		return nil, fmt.Errorf("engine: input %q: engine is shutting down", source)
+	}
+	for i, s := range e.shards {
+		list := append(slices.Clone(*s.inputs.Load()), in.rings[i].Consumer(0))
+		s.inputs.Store(&list)
+		s.bell.Ring() // the shard may be idle with the old list
+	}
+	return in, nil
+}
+
+// detach removes a closed and drained input ring from shard s.
+func (e *Engine) detach(s *shard, c *eventCons) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	list := slices.DeleteFunc(slices.Clone(*s.inputs.Load()), func(x *eventCons) bool { return x == c })
+	s.inputs.Store(&list)
+}
+
+// Run runs the shards until ctx is done and then shuts down: Claim returns
+// nil from then on, and once every Input is Closed and drained each shard
+// publishes its open bars (with their tick.Stats), closes its output ring
+// and stops. Run then returns nil. Sources must Close their Inputs for Run
+// to return. Run may be called once.
+func (e *Engine) Run(ctx context.Context) error {
+	if !e.running.CompareAndSwap(false, true) {
+		return errors.New("engine: Run called twice")
+	}
+	var wg sync.WaitGroup
+	for _, s := range e.shards {
+		wg.Go(func() { s.run(e) })
+	}
+	<-ctx.Done()
+	e.mu.Lock()
+	e.stopping.Store(true)
+	e.mu.Unlock()
+	for _, s := range e.shards {
+		s.bell.Ring() // a parked shard must see stopping
+	}
+	wg.Wait()
+	return nil
+}

@@ -1,0 +1,103 @@
+package engine
+
+import "github.com/tickd/tickd/tick"
+
+// scratchEvents is the size of the decode batch an Input hands out when
+// the engine has several shards.
+const scratchEvents = 256
+
+// Input is where one source (a connection, a file) writes its events. It
+// has the method set of feed.Sink. Claim, Commit and Close must be called
+// from one goroutine.
+//
+// Each Input owns one SPSC ring per shard. With one shard, Claim hands out
+// slots of that ring and the source decodes straight into them (no copy).
+// With several, Claim hands out a small scratch batch and Commit copies each
+// event into the ring of its symbol's shard, keeping the order of each
+// symbol's events; an end-of-stream event goes to every shard.
+type Input struct {
+	e       *Engine
+	source  string
+	rings   []*eventRing // one per shard
+	scratch []tick.Event // several shards: the decode batch
+	dst     [][]tick.Event
+	used    []int
+	closed  bool
+}
+
+// Source returns the name the Input was created with.
+func (in *Input) Source() string { return in.source }
+
+// Claim returns 1..n slots to decode events into, waiting while the engine
+// is behind. It returns nil once the engine is shutting down (the source
+// should then Close) or the Input is closed. The slots stay valid until
+// the next Commit, and events not committed by then are dropped.
+func (in *Input) Claim(n int) []tick.Event {
+	if in.closed || in.e.stopping.Load() {
+		return nil
+	}
+	if len(in.rings) == 1 {
+		return in.rings[0].Reserve(n)
+	}
+	return in.scratch[:max(1, min(n, len(in.scratch)))]
+}
+
+// Commit publishes the first k slots of the last Claim, in order.
+func (in *Input) Commit(k int) {
+	if len(in.rings) == 1 {
+		in.rings[0].Commit(k)
+		return
+	}
+	in.route(in.scratch[:k])
+}
+
+// Close tells the engine this source is done; the engine drains what was
+// committed. No calls may follow; a second Close does nothing.
+func (in *Input) Close() {
+	if in.closed {
+		return
+	}
+	in.closed = true
+	for _, r := range in.rings {
+		r.Close()
+	}
+}
+
+// route copies evs into the rings of their shards (symbol id mod shards).
+// It holds a reservation on each ring it writes and commits them all at the
+// end, so each shard sees the batch's events for it as one batch.
+func (in *Input) route(evs []tick.Event) {
+	nsh := uint32(len(in.rings))
+	for i := range evs {
+		ev := &evs[i]
+		if ev.Kind == tick.KindEndOfStream {
+			for s := range in.rings {
+				in.put(s, ev, len(evs)-i)
+			}
+			continue
+		}
+		in.put(int(uint32(ev.Symbol)%nsh), ev, len(evs)-i)
+	}
+	for s, r := range in.rings {
+		if in.used[s] > 0 {
+			r.Commit(in.used[s])
+		}
+		in.dst[s], in.used[s] = nil, 0
+	}
+}
+
+// put appends ev to shard s's reservation, reserving up to left more slots
+// when it is full.
+func (in *Input) put(s int, ev *tick.Event, left int) {
+	if in.used[s] == len(in.dst[s]) {
+		if in.used[s] > 0 {
+			in.rings[s].Commit(in.used[s])
+		}
+		in.dst[s], in.used[s] = in.rings[s].Reserve(left), 0
+		if in.dst[s] == nil {
+			return // closed: only Close closes it, and no call follows Close
+		}
+	}
+	in.dst[s][in.used[s]] = *ev
+	in.used[s]++
+}

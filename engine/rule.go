@@ -1,0 +1,276 @@
+package engine
+
+import (
+	"fmt"
+	"math"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tickd/tickd/tick"
+)
+
+// RuleType names what a rule watches.
+type RuleType uint8
+
+// Rule types. Each compares one value per trade against thresholds (see
+// RuleSpec for which fields each uses and Info for the values it reports).
+const (
+	RulePrice  RuleType = iota + 1 // "price": the trade price crosses Level
+	RuleMove                       // "move": percent change over Window crosses ±Percent
+	RuleCross                      // "ma_cross": the Fast EMA crosses the Slow EMA
+	RuleZScore                     // "zscore": the z-score over the last N trades crosses ±K
+	RuleVolume                     // "volume_spike": trade size exceeds K × the window's average
+	ruleTypeEnd
+)
+
+var ruleTypeNames = [ruleTypeEnd]string{"", "price", "move", "ma_cross", "zscore", "volume_spike"}
+
+func (t RuleType) String() string {
+	if t > 0 && t < ruleTypeEnd {
+		return ruleTypeNames[t]
+	}
+	return "ruletype(" + strconv.Itoa(int(t)) + ")"
+}
+
+// ParseRuleType parses the String form of a RuleType.
+func ParseRuleType(s string) (RuleType, error) {
+	for t := RulePrice; t < ruleTypeEnd; t++ {
+		if ruleTypeNames[t] == s {
+			return t, nil
+		}
+	}
+	return 0, fmt.Errorf("engine: unknown rule type %q (want price, move, ma_cross, zscore or volume_spike)", s)
+}
+
+// Direction says which crossings fire a rule.
+type Direction uint8
+
+// Directions. DirDefault means the rule type's default: DirBoth, except
+// volume_spike which only goes up.
+const (
+	DirDefault Direction = iota
+	DirUp                // the value rises through the upper threshold
+	DirDown              // the value falls through the lower threshold
+	DirBoth
+)
+
+func (d Direction) String() string {
+	switch d {
+	case DirUp:
+		return "up"
+	case DirDown:
+		return "down"
+	case DirBoth:
+		return "both"
+	}
+	return "default"
+}
+
+// ParseDirection parses "up", "down", "both" or "" (DirDefault).
+func ParseDirection(s string) (Direction, error) {
+	switch s {
+	case "up":
+		return DirUp, nil
+	case "down":
+		return DirDown, nil
+	case "both":
+		return DirBoth, nil
+	case "":
+		return DirDefault, nil
+	}
+	return 0, fmt.Errorf("engine: unknown direction %q (want up, down or both)", s)
+}
+
+// RuleSpec is one rule as configured. The caller parses its configuration
+// format into RuleSpecs; New validates them (see Validate) and binds each to
+// the symbols whose names match one of its Symbols patterns.
+//
+// Every rule computes one value v per trade of a bound symbol and fires on a
+// crossing: upwards when v rises above the upper threshold, downwards when it
+// falls below the lower one. After firing up it cannot fire up again until v
+// has fallen back to the threshold − Hysteresis or below (down: mirrored),
+// and no signal of the rule for that symbol fires within Cooldown of event
+// time of the previous one; a crossing inside the cooldown is swallowed (the
+// rule must re-arm before it can fire again). The first trade a rule sees
+// (after its warm-up) only records which side v is on: a condition already
+// true then does not fire.
+//
+//	type          v                                  thresholds      Hysteresis unit
+//	price         trade price − Level                0 (= Level)     currency units
+//	move          100·(p − p₀)/p₀, p₀ = Window.First ±Percent        percent points
+//	ma_cross      100·(fast − slow)/slow (EMAs)      0               percent points
+//	zscore        (p − SMA)/StdDev over Config.SMA   ±K              z units
+//	volume_spike  q / mean q of the window's earlier ±K (up only)    multiples
+//	              trades
+//
+// Warm-up: zscore waits for Config.SMA trades; volume_spike for
+// MinVolumeTrades earlier trades in its window; move and ma_cross start at
+// the first trade.
+type RuleSpec struct {
+	ID         string        // unique; letters, digits, '_' and '-' (it is a NATS subject token)
+	Type       RuleType      //
+	Symbols    []string      // path.Match patterns, e.g. "AAPL", "BTC-*"; empty means every symbol
+	Dir        Direction     // which crossings fire; DirDefault: the type's default
+	Level      tick.Price    // price: the level
+	Percent    float64       // move: the threshold in percent (> 0)
+	Window     time.Duration // move, volume_spike: the event-time window
+	Fast, Slow time.Duration // ma_cross: EMA half-lives, 0 < Fast < Slow
+	K          float64       // zscore: the |z| threshold; volume_spike: the multiple (> 0)
+	Hysteresis float64       // ≥ 0, in the unit of v (see the table)
+	Cooldown   time.Duration // ≥ 0, event time between two signals of the rule for a symbol
+}
+
+// MinVolumeTrades is how many earlier trades a volume_spike rule's window
+// must hold before the rule is evaluated: fewer make a noisy average.
+const MinVolumeTrades = 10
+
+// maxRules bounds the rule set: tick.Signal.Rule is a uint16.
+const maxRules = math.MaxUint16 + 1
+
+// dir returns the effective direction.
+func (r RuleSpec) dir() Direction {
+	if r.Dir != DirDefault {
+		return r.Dir
+	}
+	if r.Type == RuleVolume {
+		return DirUp
+	}
+	return DirBoth
+}
+
+// Validate reports the first problem with r, as `engine: rule "id": ...`.
+func (r RuleSpec) Validate() error {
+	if err := r.validate(); err != nil {
+		return fmt.Errorf("engine: rule %q: %s", r.ID, err)
+	}
+	return nil
+}
+
+func (r RuleSpec) validate() error {
+	if r.ID == "" {
+		return fmt.Errorf("empty id")
+	}
+	for i := 0; i < len(r.ID); i++ {
+		c := r.ID[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return fmt.Errorf("id: byte %q at %d (want letters, digits, '_' or '-')", c, i)
+		}
+	}
+	for _, p := range r.Symbols {
+		if _, err := path.Match(p, ""); err != nil || p == "" {
+			return fmt.Errorf("bad symbol pattern %q", p)
+		}
+	}
+	if r.Dir > DirBoth {
+		return fmt.Errorf("unknown direction %d", r.Dir)
+	}
+	if !finite(r.Hysteresis) || r.Hysteresis < 0 {
+		return fmt.Errorf("hysteresis %v must be finite and ≥ 0", r.Hysteresis)
+	}
+	if r.Cooldown < 0 {
+		return fmt.Errorf("cooldown %v must be ≥ 0", r.Cooldown)
+	}
+	switch r.Type {
+	case RulePrice:
+		if _, ok := tick.PriceFromFloat(r.Hysteresis); !ok {
+			return fmt.Errorf("hysteresis %v out of the price range", r.Hysteresis)
+		}
+	case RuleMove:
+		if !finite(r.Percent) || r.Percent <= 0 {
+			return fmt.Errorf("percent %v must be > 0", r.Percent)
+		}
+		if r.Window <= 0 {
+			return fmt.Errorf("window %v must be > 0", r.Window)
+		}
+	case RuleCross:
+		if r.Fast <= 0 || r.Slow <= r.Fast {
+			return fmt.Errorf("need 0 < fast < slow, have fast %v slow %v", r.Fast, r.Slow)
+		}
+	case RuleZScore:
+		if !finite(r.K) || r.K <= 0 {
+			return fmt.Errorf("k %v must be > 0", r.K)
+		}
+	case RuleVolume:
+		if !finite(r.K) || r.K <= 0 {
+			return fmt.Errorf("k %v must be > 0", r.K)
+		}
+		if r.Window <= 0 {
+			return fmt.Errorf("window %v must be > 0", r.Window)
+		}
+		if r.Hysteresis >= r.K {
+			return fmt.Errorf("hysteresis %v must be below k %v (the ratio never falls below 0)", r.Hysteresis, r.K)
+		}
+		if d := r.dir(); d != DirUp {
+			return fmt.Errorf("direction %v does not apply: volume spikes only go up", d)
+		}
+	default:
+		return fmt.Errorf("unknown type %v", r.Type)
+	}
+	return nil
+}
+
+func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
+
+// matches reports whether symbol name is bound to r.
+func (r RuleSpec) matches(name string) bool {
+	if len(r.Symbols) == 0 {
+		return true
+	}
+	for _, p := range r.Symbols {
+		if ok, _ := path.Match(p, name); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// Info describes r for the publisher (bus.RuleInfo): its type name, its
+// parameters as name/value text in a stable order, and the names of the
+// three values a signal of r carries in tick.Signal.Values, in that order.
+func (r RuleSpec) Info() (typ string, params [][2]string, valueNames [3]string) {
+	f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+	switch r.Type {
+	case RulePrice:
+		params = append(params, [2]string{"level", r.Level.String()})
+		valueNames = [3]string{"price", "level", "prev_price"}
+	case RuleMove:
+		params = append(params, [2]string{"percent", f(r.Percent)}, [2]string{"window", r.Window.String()})
+		valueNames = [3]string{"move_pct", "ref_price", "price"}
+	case RuleCross:
+		params = append(params, [2]string{"fast", r.Fast.String()}, [2]string{"slow", r.Slow.String()})
+		valueNames = [3]string{"fast", "slow", "diff_pct"}
+	case RuleZScore:
+		params = append(params, [2]string{"k", f(r.K)})
+		valueNames = [3]string{"z", "mean", "stddev"}
+	case RuleVolume:
+		params = append(params, [2]string{"k", f(r.K)}, [2]string{"window", r.Window.String()})
+		valueNames = [3]string{"qty", "avg_qty", "ratio"}
+	}
+	syms := "*"
+	if len(r.Symbols) > 0 {
+		syms = strings.Join(r.Symbols, ",")
+	}
+	params = append(params,
+		[2]string{"dir", r.dir().String()},
+		[2]string{"hysteresis", f(r.Hysteresis)},
+		[2]string{"cooldown", r.Cooldown.String()},
+		[2]string{"symbols", syms})
+	return r.Type.String(), params, valueNames
+}
+
+// DefaultRules returns a demo rule set bound to every symbol, tuned so that
+// a random walk over a few dozen symbols with prices around 100 yields a few
+// signals per second in all, not a flood: every rule has hysteresis and a
+// cooldown of tens of seconds. It uses windows of 60 s (a multiple of the
+// default WindowBuckets).
+func DefaultRules() []RuleSpec {
+	return []RuleSpec{
+		{ID: "level_100", Type: RulePrice, Level: 100 * tick.PriceScale, Hysteresis: 0.5, Cooldown: 30 * time.Second},
+		{ID: "move_1pct", Type: RuleMove, Percent: 1, Window: time.Minute, Hysteresis: 0.5, Cooldown: 30 * time.Second},
+		{ID: "ma_cross", Type: RuleCross, Fast: 2 * time.Second, Slow: 20 * time.Second, Hysteresis: 0.05, Cooldown: 30 * time.Second},
+		{ID: "zscore_3", Type: RuleZScore, K: 3, Hysteresis: 1, Cooldown: 20 * time.Second},
+		{ID: "volume_spike", Type: RuleVolume, K: 5, Window: time.Minute, Hysteresis: 2, Cooldown: 20 * time.Second},
+	}
+}

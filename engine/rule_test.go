@@ -1,0 +1,301 @@
+package engine
+
+import (
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tickd/tickd/tick"
+)
+
+// step is one scripted trade: at t0 + ms milliseconds.
+type step struct {
+	ms  int64
+	p   float64
+	qty int64
+}
+
+// fired is one expected signal.
+type fired struct {
+	ms  int64
+	dir int8
+}
+
+// runScript feeds steps for one symbol through a shard (no goroutines) and
+// returns the signals.
+func runScript(t *testing.T, cfg Config, steps []step) []tick.Signal {
+	t.Helper()
+	if cfg.Bars == nil {
+		cfg.Bars = []time.Duration{time.Hour}
+	}
+	e, _ := newTestEngine(t, cfg, "AAPL")
+	s := e.shards[0]
+	for _, st := range steps {
+		q := st.qty
+		if q == 0 {
+			q = 100
+		}
+		s.process([]tick.Event{trade(0, t0+st.ms*int64(time.Millisecond), st.p, q)})
+	}
+	var sigs []tick.Signal
+	for _, o := range only(drain(s.out.ring), tick.OutSignal) {
+		sigs = append(sigs, o.Signal)
+	}
+	return sigs
+}
+
+func checkFired(t *testing.T, got []tick.Signal, want []fired) {
+	t.Helper()
+	var g []fired
+	for _, s := range got {
+		g = append(g, fired{(s.TsEvent - t0) / int64(time.Millisecond), s.Dir})
+	}
+	if len(g) != len(want) {
+		t.Fatalf("signals %v, want %v", g, want)
+	}
+	for i := range want {
+		if g[i] != want[i] {
+			t.Fatalf("signals %v, want %v", g, want)
+		}
+	}
+}
+
+// priceScript hovers around 100: see TestPriceRule for the walk-through.
+var priceScript = []step{
+	{0, 99, 0},        // first: records "below"; up armed, down not (never ≥ +0.5)
+	{1000, 100.1, 0},  // crosses up: fires +1
+	{2000, 99.8, 0},   // below, but down not armed: nothing; up not re-armed (−0.2 > −0.5)
+	{3000, 100.2, 0},  // above, up not armed: nothing
+	{4000, 99.4, 0},   // −0.6 ≤ −0.5: up re-armed
+	{5000, 100.3, 0},  // crosses up inside the 10 s cooldown: swallowed, up disarmed
+	{6000, 99, 0},     // up re-armed
+	{12000, 100.6, 0}, // crosses up, cooldown over: fires +1; +0.6 ≥ 0.5 arms down
+	{13000, 99.9, 0},  // crosses down inside the cooldown: swallowed
+	{25000, 100.5, 0}, // +0.5 re-arms down; above but up not re-armed
+	{26000, 99.5, 0},  // crosses down after the cooldown: fires −1; −0.5 re-arms up
+}
+
+func TestPriceRule(t *testing.T) {
+	base := RuleSpec{ID: "lvl", Type: RulePrice, Level: 100 * tick.PriceScale, Hysteresis: 0.5, Cooldown: 10 * time.Second}
+	for _, c := range []struct {
+		dir  Direction
+		want []fired
+	}{
+		{DirDefault, []fired{{1000, 1}, {12000, 1}, {26000, -1}}},
+		{DirBoth, []fired{{1000, 1}, {12000, 1}, {26000, -1}}},
+		{DirUp, []fired{{1000, 1}, {12000, 1}}},
+		// Up crossings do not fire, so they start no cooldown.
+		{DirDown, []fired{{13000, -1}, {26000, -1}}},
+	} {
+		r := base
+		r.Dir = c.dir
+		sigs := runScript(t, Config{Rules: []RuleSpec{r}}, priceScript)
+		checkFired(t, sigs, c.want)
+		if c.dir == DirBoth {
+			if v := sigs[0].Values; v != [3]float64{100.1, 100, 99} || sigs[0].Price != px(100.1) || sigs[0].Rule != 0 {
+				t.Fatalf("first signal %+v", sigs[0])
+			}
+		}
+	}
+}
+
+func TestPlainEdgeTrigger(t *testing.T) {
+	// No hysteresis, no cooldown: every crossing fires, a level held does not.
+	r := RuleSpec{ID: "lvl", Type: RulePrice, Level: 100 * tick.PriceScale}
+	sigs := runScript(t, Config{Rules: []RuleSpec{r}}, []step{
+		{0, 101, 0}, // already above at the start: no signal
+		{1, 101, 0}, {2, 99, 0}, {3, 99, 0}, {4, 100, 0}, {5, 101, 0}, {6, 102, 0}, {7, 100, 0}, {8, 101, 0},
+	})
+	// 100 exactly is neither above nor below: it re-arms (no hysteresis) without firing.
+	checkFired(t, sigs, []fired{{2, -1}, {5, 1}, {8, 1}})
+}
+
+func TestMoveRule(t *testing.T) {
+	r := RuleSpec{ID: "mv", Type: RuleMove, Percent: 2, Window: 10 * time.Second, Hysteresis: 1}
+	cfg := Config{WindowBuckets: 10, Rules: []RuleSpec{r}} // 1 s buckets
+	sigs := runScript(t, cfg, []step{
+		{0, 100, 0},
+		{1000, 101, 0},    // +1%
+		{2000, 102.5, 0},  // +2.5%: fires +1
+		{3000, 101.5, 0},  // +1.5%: not re-armed (needs ≤ +1%)
+		{4000, 102.1, 0},  // above, not armed
+		{5000, 100.9, 0},  // +0.9%: re-armed
+		{6000, 102.2, 0},  // fires +1
+		{12000, 102.2, 0}, // window is [3 s, 12 s]: ref 101.5, +0.69%
+		{20000, 100, 0},   // window is [11 s, 20 s]: ref 102.2, −2.15%: fires −1
+		{29999, 102.5, 0}, // [20 s, 29.999 s]: the 20 s trade is still in: +2.5%: fires +1
+		{30000, 102.5, 0}, // [21 s, 30 s]: it has left; ref 102.5, 0%: re-arms
+		{30001, 104.6, 0}, // +2.05%: fires +1
+		{45000, 97.9, 0},  // [36 s, 45 s]: nothing before it, ref is itself: 0%
+	})
+	checkFired(t, sigs, []fired{{2000, 1}, {6000, 1}, {20000, -1}, {29999, 1}, {30001, 1}})
+	want := [3]float64{100 * (100 - 102.2) / 102.2, 102.2, 100}
+	for i, v := range sigs[2].Values {
+		if math.Abs(v-want[i]) > 1e-9 {
+			t.Fatalf("values %v, want %v", sigs[2].Values, want)
+		}
+	}
+}
+
+func TestCrossRule(t *testing.T) {
+	r := RuleSpec{ID: "x", Type: RuleCross, Fast: time.Second, Slow: 10 * time.Second}
+	var steps []step
+	for i := range int64(20) {
+		steps = append(steps, step{i * 500, 100, 0}) // flat: fast = slow
+	}
+	for i := range int64(20) {
+		steps = append(steps, step{10000 + i*500, 110, 0}) // jump: fast leads up once
+	}
+	for i := range int64(20) {
+		steps = append(steps, step{20000 + i*500, 90, 0}) // drop: fast leads down once
+	}
+	sigs := runScript(t, Config{Rules: []RuleSpec{r}}, steps)
+	checkFired(t, sigs, []fired{{10000, 1}, {20000, -1}})
+	if v := sigs[0].Values; !(v[0] > v[1] && v[2] > 0) {
+		t.Fatalf("up values %v", v)
+	}
+	if v := sigs[1].Values; !(v[0] < v[1] && v[2] < 0) {
+		t.Fatalf("down values %v", v)
+	}
+}
+
+func TestZScoreRule(t *testing.T) {
+	r := RuleSpec{ID: "z", Type: RuleZScore, K: 1.5, Hysteresis: 0.2}
+	prices := []float64{100, 101, 100, 101, 100, 101, 105, 105, 105, 112, 90}
+	// z over the last 5 from the 5th trade on: −0.73 (first: records),
+	// 0.73, 1.74 (fires), 1.08 (re-arms), 0.72, 1.61 (fires), −1.66 (fires).
+	var steps []step
+	for i, p := range prices {
+		steps = append(steps, step{int64(i) * 1000, p, 0})
+	}
+	sigs := runScript(t, Config{SMA: 5, Rules: []RuleSpec{r}}, steps)
+	checkFired(t, sigs, []fired{{6000, 1}, {9000, 1}, {10000, -1}})
+	if v := sigs[0].Values; math.Abs(v[0]-1.7361) > 1e-4 || math.Abs(v[1]-101.4) > 1e-9 || math.Abs(v[2]-math.Sqrt(4.3)) > 1e-9 {
+		t.Fatalf("values %v", v)
+	}
+}
+
+func TestVolumeRule(t *testing.T) {
+	r := RuleSpec{ID: "vol", Type: RuleVolume, K: 5, Window: 10 * time.Second, Hysteresis: 2}
+	var steps []step
+	for i := range int64(10) {
+		steps = append(steps, step{i * 1000, 100, 100})
+	}
+	steps = append(steps,
+		step{9500, 100, 600},   // first evaluation (10 earlier trades): ratio 6, records "above"
+		step{10000, 100, 100},  // window [1 s, 10 s]: avg of the 10 before 150, ratio 0.67: re-arms
+		step{10500, 100, 1000}, // avg 1600/11, ratio 6.875: fires
+		step{10600, 100, 800},  // ratio 3.7: above 5 − 2, stays disarmed
+		step{10700, 100, 2000}, // ratio 7.6, not armed
+	)
+	sigs := runScript(t, Config{WindowBuckets: 10, Rules: []RuleSpec{r}}, steps)
+	checkFired(t, sigs, []fired{{10500, 1}})
+	want := [3]float64{1000, 1600.0 / 11, 1000 / (1600.0 / 11)}
+	for i, v := range sigs[0].Values {
+		if math.Abs(v-want[i]) > 1e-9 {
+			t.Fatalf("values %v, want %v", sigs[0].Values, want)
+		}
+	}
+}
+
+func TestRuleBindingByGlob(t *testing.T) {
+	rules := []RuleSpec{
+		{ID: "a", Type: RulePrice, Level: 100 * tick.PriceScale, Symbols: []string{"A*", "MSF?"}},
+		{ID: "b", Type: RulePrice, Level: 100 * tick.PriceScale, Symbols: []string{"BTC-*"}},
+	}
+	e, _ := newTestEngine(t, Config{Rules: rules, Bars: []time.Duration{time.Hour}}, "AAPL", "MSFT", "BTC-USD", "IBM")
+	s := e.shards[0]
+	for id := range tick.SymbolID(4) {
+		s.process([]tick.Event{trade(id, t0, 99, 1), trade(id, t0+1, 101, 1)})
+	}
+	got := map[[2]int]bool{}
+	for _, o := range only(drain(s.out.ring), tick.OutSignal) {
+		got[[2]int{int(o.Signal.Symbol), int(o.Signal.Rule)}] = true
+	}
+	want := map[[2]int]bool{{0, 0}: true, {1, 0}: true, {2, 1}: true}
+	if len(got) != len(want) {
+		t.Fatalf("signals by (symbol, rule) %v, want %v", got, want)
+	}
+	for k := range want {
+		if !got[k] {
+			t.Fatalf("signals by (symbol, rule) %v, want %v", got, want)
+		}
+	}
+}
+
+func TestRuleValidation(t *testing.T) {
+	ok := RuleSpec{ID: "r", Type: RuleZScore, K: 3}
+	for _, c := range []struct {
+		mod  func(*RuleSpec)
+		want string
+	}{
+		{func(r *RuleSpec) { r.ID = "" }, "empty id"},
+		{func(r *RuleSpec) { r.ID = "a.b" }, "id: byte '.'"},
+		{func(r *RuleSpec) { r.Type = 0 }, "unknown type"},
+		{func(r *RuleSpec) { r.Symbols = []string{"[a"} }, "bad symbol pattern"},
+		{func(r *RuleSpec) { r.Dir = 9 }, "unknown direction"},
+		{func(r *RuleSpec) { r.Hysteresis = -1 }, "hysteresis"},
+		{func(r *RuleSpec) { r.Hysteresis = math.NaN() }, "hysteresis"},
+		{func(r *RuleSpec) { r.Cooldown = -1 }, "cooldown"},
+		{func(r *RuleSpec) { r.K = 0 }, "k 0 must be > 0"},
+		{func(r *RuleSpec) { *r = RuleSpec{ID: "r", Type: RuleMove, Window: time.Second} }, "percent"},
+		{func(r *RuleSpec) { *r = RuleSpec{ID: "r", Type: RuleMove, Percent: 1} }, "window"},
+		{func(r *RuleSpec) { *r = RuleSpec{ID: "r", Type: RuleCross, Fast: 2, Slow: 2} }, "fast < slow"},
+		{func(r *RuleSpec) { *r = RuleSpec{ID: "r", Type: RuleVolume, K: 2, Window: time.Second, Hysteresis: 2} }, "below k"},
+		{func(r *RuleSpec) { *r = RuleSpec{ID: "r", Type: RuleVolume, K: 2, Window: time.Second, Dir: DirDown} }, "only go up"},
+		{func(r *RuleSpec) { *r = RuleSpec{ID: "r", Type: RulePrice, Hysteresis: 1e10} }, "price range"},
+	} {
+		r := ok
+		c.mod(&r)
+		err := r.Validate()
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), `engine: rule "`) {
+			t.Errorf("%+v: error %v, want %q", r, err, c.want)
+		}
+	}
+	if err := ok.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range DefaultRules() {
+		if err := r.Validate(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestRuleInfo(t *testing.T) {
+	r := RuleSpec{ID: "lvl", Type: RulePrice, Level: 101_500_000_000, Hysteresis: 0.25, Cooldown: 5 * time.Second, Symbols: []string{"A*", "B*"}}
+	typ, params, names := r.Info()
+	if typ != "price" || names != [3]string{"price", "level", "prev_price"} {
+		t.Fatalf("type %q names %v", typ, names)
+	}
+	want := [][2]string{{"level", "101.5"}, {"dir", "both"}, {"hysteresis", "0.25"}, {"cooldown", "5s"}, {"symbols", "A*,B*"}}
+	if len(params) != len(want) {
+		t.Fatalf("params %v, want %v", params, want)
+	}
+	for i := range want {
+		if params[i] != want[i] {
+			t.Fatalf("params %v, want %v", params, want)
+		}
+	}
+	for _, r := range DefaultRules() {
+		typ, params, names := r.Info()
+		if typ != r.Type.String() || len(params) < 5 || names[0] == "" || names[2] == "" {
+			t.Fatalf("%s: %q %v %v", r.ID, typ, params, names)
+		}
+		if p, err := ParseRuleType(typ); err != nil || p != r.Type {
+			t.Fatalf("ParseRuleType(%q) = %v, %v", typ, p, err)
+		}
+	}
+	for _, d := range []Direction{DirUp, DirDown, DirBoth} {
+		if p, err := ParseDirection(d.String()); err != nil || p != d {
+			t.Fatalf("ParseDirection(%q) = %v, %v", d, p, err)
+		}
+	}
+	if _, err := ParseDirection("sideways"); err == nil {
+		t.Fatal("ParseDirection accepted sideways")
+	}
+	if _, err := ParseRuleType("magic"); err == nil {
+		t.Fatal("ParseRuleType accepted magic")
+	}
+}

@@ -1,0 +1,174 @@
+package engine
+
+import (
+	"sync/atomic"
+
+	"github.com/tickd/tickd/ringbuf"
+	"github.com/tickd/tickd/tick"
+)
+
+// counts are one shard's running totals. The shard goroutine keeps them in
+// plain fields and stores them to the atomic copy once per batch.
+type counts struct {
+	events, trades, signals, bars, stats, rejected, outOfOrder uint64
+}
+
+// shard runs one engine goroutine: it fans in over its input rings (one per
+// Input, sharing a Bell), updates the state of the symbols it owns and
+// writes tick.Out records to its output ring.
+type shard struct {
+	_     [64]byte // keep neighbours' hot lines off ours
+	p     *plan
+	table *tick.SymbolTable
+	nsh   uint32    // number of shards: symbol id lives at syms[id/nsh]
+	syms  []*symbol // this shard's symbols by id/nsh, nil until first seen
+	all   []*symbol // the same, in first-seen order, for flushes
+	out   outbox
+	n     counts // shard-private running totals
+
+	bell   *ringbuf.Bell
+	inputs atomic.Pointer[[]*ringbuf.Consumer[tick.Event]] // copy-on-write, under Engine.mu
+	pub    struct {                                        // n as of the last batch
+		events, trades, signals, bars, stats, rejected, outOfOrder atomic.Uint64
+	}
+	_ [64]byte
+}
+
+// outbox hands out output-ring slots one record at a time and commits them
+// per input batch: the publisher sees a batch's records together.
+type outbox struct {
+	ring *ringbuf.Ring[tick.Out]
+	buf  []tick.Out // reserved slots
+	n    int        // of buf filled
+}
+
+// outReserve is how many output slots are reserved at a time.
+const outReserve = 64
+
+// next returns the next slot to fill; the caller sets Kind and its member.
+func (o *outbox) next() *tick.Out {
+	if o.n == len(o.buf) {
+		o.refill()
+	}
+	x := &o.buf[o.n]
+	o.n++
+	return x
+}
+
+func (o *outbox) refill() {
+	o.commit()
+	o.buf = o.ring.Reserve(outReserve) // waits while the publisher lags
+	if o.buf == nil {
+		panic("engine: output ring closed while in use")
+	}
+}
+
+// commit publishes the filled slots; the rest stay reserved for next.
+func (o *outbox) commit() {
+	if o.n > 0 {
+		o.ring.Commit(o.n)
+		o.buf, o.n = o.buf[o.n:], 0
+	}
+}
+
+// symbol returns the state of id, allocating it on first sight.
+func (s *shard) symbol(id tick.SymbolID) *symbol {
+	i := uint32(id)
+	if s.nsh > 1 {
+		i /= s.nsh
+	}
+	if sym := s.syms[i]; sym != nil {
+		return sym
+	}
+	return s.newSymbol(id, i)
+}
+
+func (s *shard) newSymbol(id tick.SymbolID, i uint32) *symbol {
+	sym := newSymbol(id, s.table.Name(id), s.p)
+	s.syms[i] = sym
+	s.all = append(s.all, sym)
+	return sym
+}
+
+// process applies one batch of events, commits the outputs and publishes
+// the counters. Unknown symbols, unknown kinds and negative trade sizes are
+// rejected (counted, otherwise ignored); book kinds (quote, add, …) are
+// accepted but do not feed the statistics.
+func (s *shard) process(batch []tick.Event) {
+	limit := uint32(min(s.table.Len(), s.p.cfg.MaxSymbols))
+	for i := range batch {
+		ev := &batch[i]
+		switch {
+		case ev.Kind == tick.KindTrade:
+			if uint32(ev.Symbol) >= limit || ev.Qty < 0 {
+				s.n.rejected++
+				continue
+			}
+			s.trade(s.symbol(ev.Symbol), ev)
+			s.n.trades++
+		case ev.Kind == tick.KindEndOfStream:
+			s.flushAll()
+		case ev.Kind > tick.KindNone && ev.Kind < tick.KindEndOfStream:
+			if uint32(ev.Symbol) >= limit {
+				s.n.rejected++
+			}
+		default:
+			s.n.rejected++
+		}
+	}
+	s.n.events += uint64(len(batch))
+	s.out.commit()
+	s.publish()
+}
+
+// flushAll publishes every open bar of the shard.
+func (s *shard) flushAll() {
+	for _, sym := range s.all {
+		s.flushBars(sym)
+	}
+}
+
+func (s *shard) publish() {
+	s.pub.events.Store(s.n.events)
+	s.pub.trades.Store(s.n.trades)
+	s.pub.signals.Store(s.n.signals)
+	s.pub.bars.Store(s.n.bars)
+	s.pub.stats.Store(s.n.stats)
+	s.pub.rejected.Store(s.n.rejected)
+	s.pub.outOfOrder.Store(s.n.outOfOrder)
+}
+
+// run is the shard goroutine: poll every input ring, process what is there,
+// idle when nothing is; once the engine is stopping and every input is
+// closed and drained, flush the open bars and close the output ring.
+func (s *shard) run(e *Engine) {
+	idle := ringbuf.NewIdler(s.p.cfg.Wait, s.bell)
+	for {
+		ins := *s.inputs.Load()
+		work := false
+		for _, c := range ins {
+			batch := c.Poll()
+			if len(batch) == 0 {
+				if c.Closed() {
+					e.detach(s, c)
+				}
+				continue
+			}
+			s.process(batch)
+			c.Release(len(batch))
+			work = true
+		}
+		if work {
+			idle.Reset()
+			continue
+		}
+		if e.stopping.Load() && len(*s.inputs.Load()) == 0 {
+			break
+		}
+		idle.Idle()
+	}
+	s.flushAll()
+	s.out.commit()
+	s.publish()
+	s.out.ring.Close()
+}

@@ -1,0 +1,120 @@
+package stats
+
+import "math"
+
+// Rolling keeps the last N samples with their mean (the simple moving
+// average) and sum of squared deviations S, updated in O(1) per sample:
+//
+//	while n < N (Welford):  n++; δ = x − m; m += δ/n; S += δ·(x − m)
+//	once full, x replaces the oldest sample y:
+//	                        m' = m + (x − y)/N; S' = S + (x − y)·(x − m' + y − m)
+//	SMA = m   Var = S/(n−1) (sample variance, 0 while n < 2)
+//	StdDev = √Var   ZScore = (x_last − m)/StdDev (0 when StdDev is 0)
+//
+// Both updates work on deviations from the mean, so no Σx² − (Σx)²/n
+// cancellation arises. Replacement still accumulates rounding error, so a
+// second, add-only Welford accumulator ("lap") sums the samples written since
+// the ring last wrapped; at each wrap it holds exactly the N samples in the
+// window and replaces (m, S). Drift is thus bounded by 2N updates, every
+// update stays O(1) and no sample is read twice.
+//
+// The zero value holds no samples and Add panics on it: call Init first.
+type Rolling struct {
+	buf  []float64 // the window, a ring; len(buf) == N
+	next int       // slot the next sample goes to
+	n    int       // samples held, ≤ N
+	mean float64
+	m2   float64 // S
+	lapN int     // samples in the lap accumulator
+	lapM float64
+	lapS float64
+}
+
+// Init sizes r for the last n samples (n ≥ 1) and empties it.
+func (r *Rolling) Init(n int) {
+	if n < 1 {
+		panic("stats: Rolling size must be ≥ 1")
+	}
+	*r = Rolling{buf: make([]float64, n)}
+}
+
+// Reset empties r, keeping its size.
+func (r *Rolling) Reset() {
+	buf := r.buf
+	*r = Rolling{buf: buf}
+}
+
+// Add records sample x, dropping the oldest once N are held.
+func (r *Rolling) Add(x float64) {
+	size := len(r.buf)
+	if r.n < size {
+		r.n++
+		d := x - r.mean
+		r.mean += d / float64(r.n)
+		r.m2 += d * (x - r.mean)
+	} else {
+		y := r.buf[r.next]
+		d := x - y
+		m := r.mean + d/float64(size)
+		r.m2 += d * (x - m + y - r.mean)
+		r.mean = m
+	}
+	r.buf[r.next] = x
+
+	r.lapN++
+	d := x - r.lapM
+	r.lapM += d / float64(r.lapN)
+	r.lapS += d * (x - r.lapM)
+
+	r.next++
+	if r.next == size {
+		r.next = 0
+		// The lap covered slots 0..N−1 since the last wrap: exactly the window.
+		r.mean, r.m2 = r.lapM, r.lapS
+		r.lapN, r.lapM, r.lapS = 0, 0, 0
+	}
+}
+
+// Len returns how many samples are held (≤ Cap).
+func (r *Rolling) Len() int { return r.n }
+
+// Cap returns N, the window size.
+func (r *Rolling) Cap() int { return len(r.buf) }
+
+// Full reports whether N samples are held.
+func (r *Rolling) Full() bool { return r.n == len(r.buf) && r.n > 0 }
+
+// Mean returns the simple moving average, 0 when empty.
+func (r *Rolling) Mean() float64 { return r.mean }
+
+// Last returns the most recent sample, 0 when empty.
+func (r *Rolling) Last() float64 {
+	if r.n == 0 {
+		return 0
+	}
+	i := r.next - 1
+	if i < 0 {
+		i = len(r.buf) - 1
+	}
+	return r.buf[i]
+}
+
+// Var returns the sample variance S/(n−1), 0 while fewer than 2 samples.
+func (r *Rolling) Var() float64 {
+	if r.n < 2 || r.m2 <= 0 { // rounding can leave S a hair below 0
+		return 0
+	}
+	return r.m2 / float64(r.n-1)
+}
+
+// StdDev returns √Var.
+func (r *Rolling) StdDev() float64 { return math.Sqrt(r.Var()) }
+
+// ZScore returns (Last − Mean)/StdDev, 0 when StdDev is 0.
+func (r *Rolling) ZScore() float64 {
+	sd := r.StdDev()
+	if sd == 0 {
+		return 0
+	}
+	return (r.Last() - r.mean) / sd
+}

@@ -1,0 +1,376 @@
+package stats
+
+import (
+	"math"
+	"math/big"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/tickd/tickd/tick"
+)
+
+// trade is one generated tick.
+type trade struct {
+	t int64
+	p tick.Price
+	q int64
+}
+
+// genTrades returns a random stream with fixed seed: mostly small steps, some
+// ticks at the same instant, some exactly on multiples of grid (window and
+// bar edges), and some gaps longer than gap (empty windows behind them).
+func genTrades(seed uint64, n int, grid, gap int64, negative bool) []trade {
+	r := rand.New(rand.NewPCG(seed, 42))
+	out := make([]trade, 0, n)
+	t := int64(1_700_000_000_000_000_000) / grid * grid
+	px := int64(100 * tick.PriceScale)
+	if negative {
+		px = -2 * tick.PriceScale
+	}
+	for range n {
+		switch x := r.IntN(100); {
+		case x < 10: // same instant
+		case x < 30: // next grid line exactly
+			t = (t/grid + 1) * grid
+		case x < 33: // a gap longer than the window
+			t += gap + r.Int64N(3*gap)
+		case x < 36: // one ns before a grid line
+			t = (t/grid+1)*grid - 1
+		default:
+			t += r.Int64N(grid / 3)
+		}
+		px += (r.Int64N(201) - 100) * 10_000_000 // ±1.00 in 0.01 steps
+		if r.IntN(50) == 0 {                     // a flat stretch now and then
+			px = px / tick.PriceScale * tick.PriceScale
+		}
+		q := r.Int64N(1000)
+		if r.IntN(20) == 0 {
+			q = 0
+		}
+		out = append(out, trade{t, tick.Price(px), q})
+	}
+	return out
+}
+
+func closeTo(got, want, tol float64) bool {
+	if got == want {
+		return true
+	}
+	return math.Abs(got-want) <= tol*math.Max(1, math.Max(math.Abs(got), math.Abs(want)))
+}
+
+func TestRollingMatchesRecompute(t *testing.T) {
+	for _, n := range []int{1, 2, 3, 20, 64} {
+		for seed := range uint64(3) {
+			var r Rolling
+			r.Init(n)
+			var hist []float64
+			for i, tr := range genTrades(seed, 5000, 1e6, 1e9, seed == 2) {
+				x := tr.p.Float64()
+				r.Add(x)
+				hist = append(hist, x)
+				w := hist[max(0, len(hist)-n):]
+				var sum float64
+				for _, v := range w {
+					sum += v
+				}
+				mean := sum / float64(len(w))
+				var ss float64
+				for _, v := range w {
+					ss += (v - mean) * (v - mean)
+				}
+				sd := 0.0
+				if len(w) > 1 {
+					sd = math.Sqrt(ss / float64(len(w)-1))
+				}
+				z := 0.0
+				if sd > 0 {
+					z = (x - mean) / sd
+				}
+				if r.Len() != len(w) || r.Full() != (len(w) == n) || r.Last() != x {
+					t.Fatalf("n=%d seed=%d i=%d: len %d full %v last %v", n, seed, i, r.Len(), r.Full(), r.Last())
+				}
+				// Rounding leaves Var off by about N·ε·|x|·range: compare
+				// it absolutely near 0 and relatively elsewhere.
+				if !closeTo(r.Mean(), mean, 1e-12) || !closeTo(r.Var(), sd*sd, 1e-9) || (sd > 1e-3 && !closeTo(r.StdDev(), sd, 1e-9)) {
+					t.Fatalf("n=%d seed=%d i=%d: mean %v sd %v, want %v %v", n, seed, i, r.Mean(), r.StdDev(), mean, sd)
+				}
+				// z is ill-conditioned when sd is tiny; compare where it is not.
+				if sd > 1e-6 && math.Abs(r.ZScore()-z) > 1e-6 {
+					t.Fatalf("n=%d seed=%d i=%d: z %v, want %v", n, seed, i, r.ZScore(), z)
+				}
+			}
+		}
+	}
+}
+
+func TestRollingFlatIsExactlyZero(t *testing.T) {
+	var r Rolling
+	r.Init(8)
+	for i := range 100 {
+		r.Add(100 + float64(i%7)) // varied, then flat for more than a lap
+	}
+	for range 16 {
+		r.Add(101.25)
+	}
+	if r.StdDev() != 0 || r.ZScore() != 0 || r.Mean() != 101.25 {
+		t.Fatalf("flat window: sd %v z %v mean %v", r.StdDev(), r.ZScore(), r.Mean())
+	}
+	var zero Rolling
+	if zero.Mean() != 0 || zero.StdDev() != 0 || zero.ZScore() != 0 || zero.Last() != 0 || zero.Full() {
+		t.Fatal("zero Rolling not empty")
+	}
+}
+
+func TestEMAMatchesClosedForm(t *testing.T) {
+	for _, hl := range []time.Duration{time.Millisecond, 250 * time.Millisecond, 10 * time.Second} {
+		d := HalfLife(hl)
+		var e EMA
+		if e.OK() || e.Value() != 0 {
+			t.Fatal("zero EMA not empty")
+		}
+		tr := genTrades(7, 1500, 1e6, 1e9, false)
+		for i := range tr {
+			e.Add(tr[i].t, tr[i].p.Float64(), d)
+			// v_n = x_0·2^(−(t_n−t_0)/H) + Σ_{i≥1} (1 − 2^(−Δt_i/H))·2^(−(t_n−t_i)/H)·x_i
+			tn := tr[i].t
+			want := tr[0].p.Float64() * math.Exp2(-float64(tn-tr[0].t)/float64(hl))
+			for j := 1; j <= i; j++ {
+				dt := float64(tr[j].t - tr[j-1].t)
+				w := (1 - math.Exp2(-dt/float64(hl))) * math.Exp2(-float64(tn-tr[j].t)/float64(hl))
+				want += w * tr[j].p.Float64()
+			}
+			if !closeTo(e.Value(), want, 1e-9) {
+				t.Fatalf("hl=%v i=%d: ema %v, want %v", hl, i, e.Value(), want)
+			}
+		}
+	}
+}
+
+func TestEMAGapWeights(t *testing.T) {
+	var e EMA
+	d := HalfLife(time.Second)
+	e.Add(0, 100, d)
+	e.Add(0, 200, d) // same instant: no weight
+	if e.Value() != 100 {
+		t.Fatalf("same instant moved the EMA: %v", e.Value())
+	}
+	e.Add(int64(time.Second), 200, d) // one half-life: weight ½
+	if !closeTo(e.Value(), 150, 1e-15) {
+		t.Fatalf("after one half-life: %v, want 150", e.Value())
+	}
+	e.Add(int64(time.Second)-5, 0, d) // earlier: no weight, time kept
+	e.Add(int64(3*time.Second), 150, d)
+	if !closeTo(e.Value(), 150, 1e-15) {
+		t.Fatalf("after two half-lives at the same level: %v", e.Value())
+	}
+}
+
+// refVWAP is Σ(p·q)/Σq rounded half up (towards +∞), with math/big.
+func refVWAP(ts []trade) (tick.Price, bool) {
+	s, v := new(big.Int), new(big.Int)
+	for _, tr := range ts {
+		s.Add(s, new(big.Int).Mul(big.NewInt(int64(tr.p)), big.NewInt(tr.q)))
+		v.Add(v, big.NewInt(tr.q))
+	}
+	if v.Sign() == 0 {
+		return 0, false
+	}
+	// ⌊(2s + v) / 2v⌋ with floor division (v > 0, so Euclidean = floor).
+	num := new(big.Int).Add(new(big.Int).Lsh(s, 1), v)
+	q := new(big.Int).Div(num, new(big.Int).Lsh(v, 1))
+	return tick.Price(q.Int64()), true
+}
+
+func TestPQSumRounding(t *testing.T) {
+	cases := []struct {
+		ts   []trade
+		want tick.Price
+	}{
+		{[]trade{{0, 1, 1}, {0, 2, 1}}, 2},    // 1.5 → 2
+		{[]trade{{0, -1, 1}, {0, -2, 1}}, -1}, // −1.5 → −1 (half up)
+		{[]trade{{0, -1, 2}, {0, -2, 1}}, -1}, // −1.33 → −1
+		{[]trade{{0, -1, 1}, {0, -2, 2}}, -2}, // −1.67 → −2
+		{[]trade{{0, 3, 1}, {0, -2, 1}}, 1},   // 0.5 → 1
+		{[]trade{{0, -3, 1}, {0, 2, 1}}, 0},   // −0.5 → 0
+		{[]trade{{0, 7, 3}}, 7},               //
+		{[]trade{{0, math.MaxInt64, 1 << 62}, {0, math.MaxInt64 - 1, 1<<62 - 1}}, math.MaxInt64}, // 2^126-scale sums
+		{[]trade{{0, math.MinInt64, 1 << 62}, {0, math.MinInt64 + 1, 1<<62 - 1}}, math.MinInt64},
+		{[]trade{{0, math.MaxInt64, 1 << 62}, {0, math.MinInt64 + 1, 1 << 62}}, 0},
+	}
+	for i, c := range cases {
+		var s PQSum
+		var vol int64
+		for _, tr := range c.ts {
+			s.Add(tr.p, tr.q)
+			vol += tr.q
+		}
+		ref, _ := refVWAP(c.ts)
+		if got := s.VWAP(vol); got != c.want || ref != c.want {
+			t.Errorf("case %d: VWAP %d, ref %d, want %d", i, got, ref, c.want)
+		}
+	}
+	var zero PQSum
+	if zero.VWAP(0) != 0 {
+		t.Fatal("empty VWAP not 0")
+	}
+}
+
+func TestSessionMatchesRecompute(t *testing.T) {
+	for seed := range uint64(4) {
+		var s Session
+		tr := genTrades(seed, 3000, 1e6, 1e9, seed%2 == 1)
+		for i := range tr {
+			s.Add(tr[i].p, tr[i].q)
+			if i%97 != 0 && i != len(tr)-1 {
+				continue // the recompute is O(i): check a sample of prefixes
+			}
+			lo, hi, vol := tr[0].p, tr[0].p, int64(0)
+			for _, x := range tr[:i+1] {
+				lo, hi, vol = min(lo, x.p), max(hi, x.p), vol+x.q
+			}
+			want, ok := refVWAP(tr[:i+1])
+			if !ok {
+				want = 0
+			}
+			if s.Count() != int64(i+1) || s.Volume() != vol || s.Min() != lo || s.Max() != hi || s.VWAP() != want {
+				t.Fatalf("seed %d i %d: n %d vol %d lo %v hi %v vwap %v; want %d %d %v %v %v",
+					seed, i, s.Count(), s.Volume(), s.Min(), s.Max(), s.VWAP(), i+1, vol, lo, hi, want)
+			}
+		}
+	}
+}
+
+func TestWindowMatchesRecompute(t *testing.T) {
+	for _, cfg := range []struct {
+		span    int64
+		buckets int
+	}{{1e9, 1}, {1e9, 4}, {1e9, 20}, {60e9, 60}} {
+		w := cfg.span / int64(cfg.buckets)
+		for seed := range uint64(3) {
+			var win Window
+			if win.Count() != 0 || win.Mean() != 0 || win.VWAP() != 0 || win.First() != 0 || win.Min() != 0 {
+				t.Fatal("zero Window not empty")
+			}
+			win.Init(cfg.span, cfg.buckets)
+			tr := genTrades(seed, 4000, w, cfg.span, seed == 1)
+			for i := range tr {
+				win.Add(tr[i].t, tr[i].p, tr[i].p.Float64(), tr[i].q)
+				now := tr[i].t
+				start := (floorDiv(now, w) - int64(cfg.buckets) + 1) * w
+				var n, vol int64
+				var sum, pq float64
+				var first, lo, hi tick.Price
+				j := i // times never decrease: the window is a suffix
+				for j > 0 && tr[j-1].t >= start {
+					j--
+				}
+				for _, x := range tr[j : i+1] {
+					if n == 0 {
+						first, lo, hi = x.p, x.p, x.p
+					}
+					n, vol = n+1, vol+x.q
+					sum += x.p.Float64()
+					pq += x.p.Float64() * float64(x.q)
+					lo, hi = min(lo, x.p), max(hi, x.p)
+				}
+				vwap := 0.0
+				if vol > 0 {
+					vwap = pq / float64(vol)
+				}
+				if win.Count() != n || win.Volume() != vol || win.First() != first || win.Min() != lo || win.Max() != hi {
+					t.Fatalf("span %d/%d seed %d i %d: n %d vol %d first %v lo %v hi %v; want %d %d %v %v %v",
+						cfg.span, cfg.buckets, seed, i, win.Count(), win.Volume(), win.First(), win.Min(), win.Max(), n, vol, first, lo, hi)
+				}
+				if !closeTo(win.Mean(), sum/float64(n), 1e-12) || !closeTo(win.VWAP(), vwap, 1e-12) {
+					t.Fatalf("span %d/%d seed %d i %d: mean %v vwap %v; want %v %v",
+						cfg.span, cfg.buckets, seed, i, win.Mean(), win.VWAP(), sum/float64(n), vwap)
+				}
+			}
+		}
+	}
+}
+
+func TestWindowEdges(t *testing.T) {
+	var win Window
+	win.Init(1000, 4) // buckets of 250 ns
+	win.Add(1000, 10, 10, 1)
+	win.Add(1999, 20, 20, 1) // bucket 7: window is buckets 4..7 = [1000, 1999]
+	if win.Count() != 2 {
+		t.Fatalf("count %d, want 2", win.Count())
+	}
+	win.Add(2000, 30, 30, 1) // bucket 8: window [1250, 2000]; the trade at 1000 left
+	if win.Count() != 2 || win.First() != 20 {
+		t.Fatalf("count %d first %v, want 2, 20", win.Count(), win.First())
+	}
+	win.Add(1500, 40, 40, 1) // earlier than the current bucket: counted in it
+	if win.Count() != 3 || win.Max() != 40 {
+		t.Fatalf("late trade: count %d max %v", win.Count(), win.Max())
+	}
+	win.Add(5000, 50, 50, 7) // gap longer than W: only this trade remains
+	if win.Count() != 1 || win.Mean() != 50 || win.VWAP() != 50 || win.First() != 50 || win.Volume() != 7 {
+		t.Fatalf("after gap: count %d mean %v vwap %v", win.Count(), win.Mean(), win.VWAP())
+	}
+	win.Add(-1, -5, -5, 0) // negative times floor correctly (bucket −1)
+	if win.Count() != 2 {
+		t.Fatalf("late negative: count %d", win.Count())
+	}
+}
+
+// naiveBars groups a stream into bars: the reference for Bars.
+func naiveBars(tr []trade, iv int64) []tick.Bar {
+	var out []tick.Bar
+	for i := 0; i < len(tr); {
+		start := floorDiv(tr[i].t, iv) * iv
+		j := i
+		for j < len(tr) && tr[j].t < start+iv {
+			j++
+		}
+		b := tick.Bar{Interval: iv, Start: start, Open: tr[i].p, Close: tr[j-1].p, High: tr[i].p, Low: tr[i].p, Count: uint32(j - i), TsRecv: tr[j-1].t + 1}
+		for _, x := range tr[i:j] {
+			b.High, b.Low, b.Volume = max(b.High, x.p), min(b.Low, x.p), b.Volume+x.q
+		}
+		var ok bool
+		if b.VWAP, ok = refVWAP(tr[i:j]); !ok {
+			b.VWAP = b.Close
+		}
+		out = append(out, b)
+		i = j
+	}
+	return out
+}
+
+func TestBarsMatchNaive(t *testing.T) {
+	for _, iv := range []int64{1e6, 1e9, 7} {
+		for seed := range uint64(4) {
+			tr := genTrades(seed, 5000, iv, 3*iv, seed%2 == 1)
+			var b Bars
+			b.Init(iv)
+			var got []tick.Bar
+			var bar tick.Bar
+			for _, x := range tr {
+				if b.Due(x.t) {
+					b.Flush(&bar)
+					got = append(got, bar)
+				}
+				b.Add(x.t, x.t+1, x.p, x.q)
+			}
+			if b.Flush(&bar) {
+				got = append(got, bar)
+			}
+			if b.Open() || b.Flush(&bar) {
+				t.Fatal("bar still open after Flush")
+			}
+			want := naiveBars(tr, iv)
+			if len(got) != len(want) {
+				t.Fatalf("iv %d seed %d: %d bars, want %d", iv, seed, len(got), len(want))
+			}
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("iv %d seed %d bar %d:\n got %+v\nwant %+v", iv, seed, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}

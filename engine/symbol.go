@@ -1,0 +1,145 @@
+package engine
+
+import (
+	"github.com/tickd/tickd/engine/stats"
+	"github.com/tickd/tickd/tick"
+)
+
+// symbol is one symbol's state, owned by its shard and allocated (with all
+// its windows, bars and rule states) the first time the symbol trades: the
+// edge. The per-tick path then only indexes arrays.
+type symbol struct {
+	id     tick.SymbolID
+	trades bool  // has traded (last is valid)
+	last   int64 // event time of the latest trade, after clamping
+	lastP  tick.Price
+	lastPx float64 // lastP as float64
+	prevPx float64 // the trade before, for price rules' values
+	roll   stats.Rolling
+	ema    stats.EMA
+	sess   stats.Session
+	wins   []stats.Window // plan.wins order: Config.Windows, then rule windows
+	bars   []stats.Bars   // ascending intervals
+	rules  []ruleState    // the rules whose patterns match the name
+}
+
+// newSymbol allocates the state of id (named name) and binds the rules whose
+// Symbols patterns match name.
+func newSymbol(id tick.SymbolID, name string, p *plan) *symbol {
+	s := &symbol{
+		id:   id,
+		wins: make([]stats.Window, len(p.wins)),
+		bars: make([]stats.Bars, len(p.bars)),
+	}
+	s.roll.Init(p.cfg.SMA)
+	for i, w := range p.wins {
+		s.wins[i].Init(w, p.cfg.WindowBuckets)
+	}
+	for i, b := range p.bars {
+		s.bars[i].Init(b)
+	}
+	for i, spec := range p.cfg.Rules {
+		if spec.matches(name) {
+			s.rules = append(s.rules, ruleState{r: &p.rules[i]})
+		}
+	}
+	return s
+}
+
+// trade applies one trade to sym: it first closes the bars the trade's
+// interval ends (so the tick.Stats snapshot shows the state they closed
+// on), then updates every statistic, then evaluates the bound rules.
+//
+// Event time earlier than the symbol's last is clamped to the last (and
+// counted): windows, bars and EMAs never go backwards, and the late trade
+// still counts, at the latest time.
+func (s *shard) trade(sym *symbol, ev *tick.Event) {
+	t := ev.TsEvent
+	if !sym.trades {
+		sym.trades = true
+		sym.lastPx = ev.Price.Float64()
+	} else if t < sym.last {
+		t = sym.last
+		s.n.outOfOrder++
+	}
+	statsDue := false
+	for i := range sym.bars {
+		if sym.bars[i].Due(t) {
+			s.emitBar(sym, &sym.bars[i])
+			statsDue = statsDue || i == 0
+		}
+	}
+	if statsDue {
+		s.emitStats(sym)
+	}
+
+	p, q := ev.Price, ev.Qty
+	px := p.Float64()
+	sym.prevPx, sym.lastPx, sym.lastP, sym.last = sym.lastPx, px, p, t
+	sym.roll.Add(px)
+	sym.ema.Add(t, px, s.p.ema)
+	sym.sess.Add(p, q)
+	for i := range sym.wins {
+		sym.wins[i].Add(t, p, px, q)
+	}
+	for i := range sym.bars {
+		sym.bars[i].Add(t, ev.TsRecv, p, q)
+	}
+	for i := range sym.rules {
+		rs := &sym.rules[i]
+		var vals [3]float64
+		if d := rs.eval(sym, t, p, px, q, &vals); d != 0 {
+			o := s.out.next()
+			o.Kind = tick.OutSignal
+			o.Signal = tick.Signal{
+				TsEvent: t, TsRecv: ev.TsRecv, Symbol: sym.id, Rule: rs.r.index,
+				Dir: d, Price: p, Values: vals,
+			}
+			s.n.signals++
+		}
+	}
+}
+
+// flushBars publishes sym's open bars, and its tick.Stats if the shortest
+// bar was open.
+func (s *shard) flushBars(sym *symbol) {
+	statsDue := false
+	for i := range sym.bars {
+		if sym.bars[i].Open() {
+			s.emitBar(sym, &sym.bars[i])
+			statsDue = statsDue || i == 0
+		}
+	}
+	if statsDue {
+		s.emitStats(sym)
+	}
+}
+
+func (s *shard) emitBar(sym *symbol, b *stats.Bars) {
+	o := s.out.next()
+	o.Kind = tick.OutBar
+	b.Flush(&o.Bar)
+	o.Bar.Symbol = sym.id
+	s.n.bars++
+}
+
+func (s *shard) emitStats(sym *symbol) {
+	o := s.out.next()
+	o.Kind = tick.OutStats
+	o.Stats = tick.Stats{
+		Symbol:  sym.id,
+		TsEvent: sym.last,
+		Last:    sym.lastP,
+		SMA:     sym.roll.Mean(),
+		EMA:     sym.ema.Value(),
+		VWAP:    sym.sess.VWAP().Float64(),
+		Mean:    sym.wins[0].Mean(),
+		StdDev:  sym.roll.StdDev(),
+		ZScore:  sym.roll.ZScore(),
+		Min:     sym.sess.Min(),
+		Max:     sym.sess.Max(),
+		Count:   sym.sess.Count(),
+		Volume:  sym.sess.Volume(),
+	}
+	s.n.stats++
+}

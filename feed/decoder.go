@@ -1,0 +1,167 @@
+package feed
+
+import (
+	"math"
+
+	"github.com/tickd/tickd/tick"
+)
+
+// noSymbol marks a local symbol index that no Symbol frame has defined.
+const noSymbol = tick.SymbolID(math.MaxUint32)
+
+// Decoder turns one source's bytes, in any Format, into tick.Events written
+// straight into caller-provided slots. It never allocates on the way (only
+// when a new symbol name is interned, once per name), never writes into its
+// input, and keeps its counters as plain fields. One goroutine uses it.
+//
+// A Decoder holds the per-connection state: the expected sequence, the local
+// symbol map (native), the line number (text) and the byte offset used in
+// error reports. Reset starts a new connection or file.
+type Decoder struct {
+	// Read by every native frame.
+	next     uint64          // sequence expected next
+	local    []tick.SymbolID // local index → SymbolID, noSymbol where undefined
+	tsRecv   int64           // stamped on every event; set once per read
+	sourceID uint16          // tick.Event.Source
+	format   Format
+	hello    bool // native: the connection's first frame has been checked
+	skipping bool // text: dropping the rest of an overlong line
+	maxFrame int
+	off      int64  // offset in the source of the next byte Decode sees
+	line     uint64 // text: lines consumed
+	fatal    error  // framing lost: every later Decode returns it
+
+	syms    *tick.SymbolTable
+	fixed   bool
+	source  string
+	onError func(source string, offset int64, seq uint64, err error)
+	stats   Stats
+}
+
+// NewDecoder returns a Decoder for the source named source (used in error
+// reports), stamping sourceID on every event. opts is defaulted and
+// validated; of it, Format, Symbols, FixedSymbols, OnError and MaxFrame apply.
+func NewDecoder(source string, sourceID uint16, opts Options) (*Decoder, error) {
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	return newDecoder(source, sourceID, &o), nil
+}
+
+func newDecoder(source string, sourceID uint16, o *Options) *Decoder {
+	d := &Decoder{
+		sourceID: sourceID,
+		format:   o.Format,
+		maxFrame: o.MaxFrame,
+		syms:     o.Symbols,
+		fixed:    o.FixedSymbols,
+		source:   source,
+		onError:  o.OnError,
+	}
+	d.Reset()
+	return d
+}
+
+// Reset starts a new connection or file: the sequence starts over at 1, the
+// local symbols are forgotten, and offsets and line numbers restart at 0.
+// Stats keep counting.
+func (d *Decoder) Reset() {
+	d.next = 1
+	d.local = d.local[:0]
+	d.hello = false
+	d.skipping = false
+	d.off = 0
+	d.line = 0
+	d.fatal = nil
+}
+
+// SetRecvTime sets the TsRecv stamped on the events decoded from now on:
+// sources call it once per read with the time the bytes arrived.
+func (d *Decoder) SetRecvTime(ns int64) { d.tsRecv = ns }
+
+// Stats returns the decoder's counters (Bytes stays 0: sources count bytes).
+func (d *Decoder) Stats() Stats { return d.stats }
+
+// Offset is the source offset of the next byte Decode will see.
+func (d *Decoder) Offset() int64 { return d.off }
+
+// Decode decodes whole frames (native) or lines (text) from the front of src
+// into dst, and stops when src holds no further whole frame or line, or when
+// the next one would need a slot and dst is full. It returns the events
+// written (dst[:n]) and the bytes of src consumed; the caller keeps
+// src[consumed:] and passes it again, followed by more bytes, next time.
+//
+// Bad frames and lines are counted, reported and skipped. The only error is
+// a native length prefix above MaxFrame: framing is lost, the connection
+// should end, and every later call returns the same error.
+func (d *Decoder) Decode(dst []tick.Event, src []byte) (n, consumed int, err error) {
+	if d.fatal != nil {
+		return 0, 0, d.fatal
+	}
+	if d.format == FormatNative {
+		n, consumed = d.decodeNative(dst, src)
+	} else {
+		n, consumed = d.decodeText(dst, src)
+	}
+	d.off += int64(consumed)
+	return n, consumed, d.fatal
+}
+
+// Flush ends the stream: rest is what Decode left unconsumed at EOF. A
+// native remainder is a truncated frame; a text remainder is decoded as a
+// last line without its '\n' (into dst[0], if dst has room). It returns the
+// events written.
+func (d *Decoder) Flush(dst []tick.Event, rest []byte) int {
+	n := 0
+	switch {
+	case len(rest) == 0 || d.fatal != nil:
+	case d.format == FormatNative:
+		d.reject(d.off, 0, ReasonTruncated)
+	case d.skipping:
+		d.skipping = false
+	case len(dst) == 0:
+		d.line++
+		d.stats.Frames++
+		d.reject(d.off, d.line, ReasonTruncated)
+	default:
+		if d.textLine(&dst[0], rest, d.off) {
+			n = 1
+		}
+	}
+	d.off += int64(len(rest))
+	return n
+}
+
+// ready says whether src starts with something Decode can consume: a whole
+// frame or line, or a length or line that is already too long.
+func (d *Decoder) ready(src []byte) bool {
+	if d.format == FormatNative {
+		if len(src) < prefixLen {
+			return false
+		}
+		l := int(le.Uint16(src))
+		return l > d.maxFrame || len(src) >= prefixLen+l
+	}
+	return len(src) > 0 && (d.skipping || len(src) > d.maxFrame || indexNL(src) >= 0)
+}
+
+// reject counts a bad frame or line and reports it.
+func (d *Decoder) reject(at int64, seq uint64, r Reason) {
+	d.stats.Errors++
+	d.stats.ByReason[r]++
+	if d.onError != nil {
+		d.onError(d.source, at, seq, r)
+	}
+}
+
+// gap counts a sequence discontinuity and reports it.
+func (d *Decoder) gap(at int64, expected, got uint64) {
+	d.stats.Gaps++
+	if got > expected {
+		d.stats.Missed += got - expected
+	}
+	if d.onError != nil {
+		d.onError(d.source, at, got, &GapError{Expected: expected, Got: got})
+	}
+}

@@ -1,0 +1,85 @@
+// Package feed takes market data off the wire and decodes it, in place and
+// without allocating, into the tick.Event slots a Sink hands out.
+//
+// It has three wire formats (native binary, CSV lines, JSON lines), one
+// Decoder for all of them, append-style encoders for each, and three sources
+// that move bytes from the outside world into a Sink: a TCP listener, a TCP
+// dialer that reconnects, and a file tail with `tail -F` semantics.
+//
+// # Native binary format
+//
+// A connection (or file) is a stream of length-prefixed frames. Every integer
+// is little-endian and every frame of a type has a fixed size, so decoding a
+// frame is a handful of direct loads at known offsets.
+//
+//	Every frame:
+//
+//	+----------+---------+-----------------------+----------------- ... ---+
+//	| len u16  | type u8 |        seq u64        |       body              |
+//	+----------+---------+-----------------------+----------------- ... ---+
+//	 0          2         3                       11
+//
+//	len  counts the bytes after itself: 9 + len(body). A receiver skips a frame
+//	     it cannot use by its length, so a bad frame never costs it the framing.
+//	     A len above Options.MaxFrame cannot be trusted: the connection ends.
+//	seq  starts at 1 on every connection and goes up by 1 with every frame of
+//	     any type. A jump is a gap: counted, reported, and followed from the
+//	     sequence actually received.
+//
+//	type 1 Hello      len 15     the first frame of a connection
+//	     11            15            17
+//	     +-------------+-------------+
+//	     | magic "TKDF"| version u16 |
+//	     +-------------+-------------+
+//
+//	type 2 Symbol     len 14..45 defines a connection-local symbol index
+//	     11            15                        len+2
+//	     +-------------+---------------- ... ----+
+//	     | local u32   | name, 1..32 bytes ASCII |
+//	     +-------------+---------------- ... ----+
+//
+//	type 3 Trade      len 38     a print (40 bytes with the prefix)
+//	     11          15              23              31              39       40
+//	     +-----------+---------------+---------------+---------------+--------+
+//	     | local u32 | ts_event i64  | price i64     | qty i64       | side u8|
+//	     +-----------+---------------+---------------+---------------+--------+
+//	     ts_event: ns since the Unix epoch; price: 1e-9 units (tick.Price), > 0;
+//	     qty > 0; side: 0 none, 1 buy, 2 sell (tick.Side).
+//
+//	type 4 Heartbeat  len 9      no body; keeps the sequence and the link alive
+//
+//	type 5 End        len 17     end of session: decoded as tick.KindEndOfStream
+//	     11              19
+//	     +---------------+
+//	     | ts_event i64  |
+//	     +---------------+
+//
+// A Symbol frame interns its name into the shared tick.SymbolTable once, at
+// the edge; the decoder keeps a per-connection []tick.SymbolID so a Trade
+// resolves its local index with one array load.
+//
+// # CSV and JSON lines
+//
+// One trade per line, '\n' terminated ("\r\n" accepted):
+//
+//	ts,symbol,price,size[,side]
+//	1700000000123456789,AAPL,189.25,100,B
+//	2023-11-14T22:13:20.123456789Z,MSFT,370.1,5
+//
+//	{"ts":1700000000123456789,"symbol":"AAPL","price":"189.25","size":100,"side":"B"}
+//
+// ts is integer nanoseconds since the Unix epoch or RFC 3339 with optional
+// fractional seconds; price is decimal text (a JSON string or number) parsed
+// exactly by tick.ParsePriceBytes, never through a float; size is an integer
+// > 0; side is optional: B, S, buy or sell in any case. A CSV header line
+// (ts,symbol,price,size[,side]), blank lines and lines starting with '#' are
+// skipped. JSON keys other than these five are skipped; escapes inside the
+// five known values are not supported. A text event's Seq is its line number.
+//
+// # Errors
+//
+// A frame or line that cannot be used is counted under its Reason, reported to
+// Options.OnError with the source, byte offset and sequence (line number for
+// text), and skipped. Reasons are error values, comparable with errors.Is.
+// feed never logs: rate-limiting the reports is the caller's business.
+package feed

@@ -1,0 +1,110 @@
+package feed
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tickd/tickd/tick"
+)
+
+// Options configures decoders and sources. Zero fields take the defaults
+// below; the result is then validated, so a bad value fails at construction.
+type Options struct {
+	Format  Format            // wire format; default FormatNative
+	Symbols *tick.SymbolTable // required: names are interned here at the edge
+
+	// FixedSymbols rejects names not already in Symbols (ReasonUnknownSymbol)
+	// instead of interning them on first sight.
+	FixedSymbols bool
+
+	// OnError receives every rejected frame or line, gap and connection error
+	// with the source name, the byte offset in that source, and the sequence
+	// (line number for text). It runs on the source's I/O goroutine: keep it
+	// short and rate-limit any logging. nil drops the reports (they are still
+	// counted).
+	OnError func(source string, offset int64, seq uint64, err error)
+
+	MaxFrame   int // native: largest length prefix accepted; text: longest line. Default 4096, 64..1<<20
+	ReadBuffer int // bytes read per batch; default max(64 KiB, 2×MaxFrame); at least MaxFrame+2
+
+	MaxConns int // listener: connections served at once; more are refused. Default 256
+
+	// SourceID picks the tick.Event.Source of each new source (connection or
+	// file). Default: Stats hands out 1, 2, 3, ... (wrapping past 65535).
+	SourceID func(source string) uint16
+	Stats    *Registry    // per-source counters and totals; default: a private Registry
+	Clock    func() int64 // stamps TsRecv once per read; default time.Now().UnixNano
+
+	FromEnd      bool          // tail: start at the end of the first file instead of its start
+	PollInterval time.Duration // tail: how often to look for new data at EOF; default 100ms
+
+	ReconnectMin time.Duration // dialer: first backoff; default 100ms
+	ReconnectMax time.Duration // dialer: backoff cap; default 5s
+}
+
+// Option defaults and limits.
+const (
+	DefaultMaxFrame   = 4096
+	DefaultReadBuffer = 64 << 10
+	DefaultMaxConns   = 256
+	minMaxFrame       = 64 // every native frame type fits
+	maxMaxFrame       = 1 << 20
+)
+
+func wallClock() int64 { return time.Now().UnixNano() }
+
+// withDefaults returns o with defaults applied, validated.
+func (o Options) withDefaults() (Options, error) {
+	if o.MaxFrame == 0 {
+		o.MaxFrame = DefaultMaxFrame
+	}
+	if o.ReadBuffer == 0 {
+		o.ReadBuffer = max(DefaultReadBuffer, 2*o.MaxFrame)
+	}
+	if o.MaxConns == 0 {
+		o.MaxConns = DefaultMaxConns
+	}
+	if o.Stats == nil {
+		o.Stats = new(Registry)
+	}
+	if o.Clock == nil {
+		o.Clock = wallClock
+	}
+	if o.PollInterval == 0 {
+		o.PollInterval = 100 * time.Millisecond
+	}
+	if o.ReconnectMin == 0 {
+		o.ReconnectMin = 100 * time.Millisecond
+	}
+	if o.ReconnectMax == 0 {
+		o.ReconnectMax = max(5*time.Second, o.ReconnectMin)
+	}
+	return o, o.validate()
+}
+
+func (o *Options) validate() error {
+	var errs []error
+	if o.Format >= formatCount {
+		errs = append(errs, fmt.Errorf("feed: unknown format %d", o.Format))
+	}
+	if o.Symbols == nil {
+		errs = append(errs, errors.New("feed: Options.Symbols is required"))
+	}
+	if o.MaxFrame < minMaxFrame || o.MaxFrame > maxMaxFrame {
+		errs = append(errs, fmt.Errorf("feed: MaxFrame %d not in %d..%d", o.MaxFrame, minMaxFrame, maxMaxFrame))
+	}
+	if o.ReadBuffer < o.MaxFrame+2 {
+		errs = append(errs, fmt.Errorf("feed: ReadBuffer %d below MaxFrame+2 (%d)", o.ReadBuffer, o.MaxFrame+2))
+	}
+	if o.MaxConns < 1 {
+		errs = append(errs, fmt.Errorf("feed: MaxConns %d < 1", o.MaxConns))
+	}
+	if o.PollInterval < 0 {
+		errs = append(errs, fmt.Errorf("feed: PollInterval %v < 0", o.PollInterval))
+	}
+	if o.ReconnectMin < 0 || o.ReconnectMax < o.ReconnectMin {
+		errs = append(errs, fmt.Errorf("feed: reconnect backoff %v..%v is not a range", o.ReconnectMin, o.ReconnectMax))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,145 @@
+package feed
+
+import (
+	"errors"
+	"io"
+
+	"github.com/tickd/tickd/tick"
+)
+
+// errSinkDone stops a source whose Sink is shutting down (Claim gave nil).
+var errSinkDone = errors.New("feed: sink is shutting down")
+
+// maxClaim caps the slots asked for at once.
+const maxClaim = 1024
+
+// pump moves one source's bytes from reads, through its Decoder, into its
+// Sink. Every read is one batch: stamp TsRecv, claim slots, decode what is
+// whole, commit, keep the partial tail, publish the counters.
+type pump struct {
+	dec    *Decoder
+	sink   Sink
+	ctrs   *Counters
+	reg    *Registry
+	clock  func() int64
+	buf    []byte // ReadBuffer bytes, reused for every read
+	lo, hi int    // bytes read but not yet consumed: buf[lo:hi]
+}
+
+func newPump(source string, sink Sink, o *Options) *pump {
+	c := o.Stats.register(source, o.SourceID)
+	return &pump{
+		dec:   newDecoder(source, c.id, o),
+		sink:  sink,
+		ctrs:  c,
+		reg:   o.Stats,
+		clock: o.Clock,
+		buf:   make([]byte, o.ReadBuffer),
+	}
+}
+
+// space moves the pending bytes to the front and returns the free rest of
+// the buffer. It is never empty: Decode consumes any frame or line longer
+// than MaxFrame, and ReadBuffer > MaxFrame+1.
+func (p *pump) space() []byte {
+	if p.lo > 0 {
+		p.hi = copy(p.buf, p.buf[p.lo:p.hi])
+		p.lo = 0
+	}
+	return p.buf[p.hi:]
+}
+
+// ingest decodes the n bytes the last read put into space(). It returns
+// errSinkDone when the sink shuts down, or the decoder's fatal error.
+func (p *pump) ingest(n int) error {
+	p.hi += n
+	p.dec.stats.Bytes += uint64(n)
+	p.dec.SetRecvTime(p.clock())
+	err := p.drain()
+	p.ctrs.publish(&p.dec.stats)
+	return err
+}
+
+func (p *pump) drain() error {
+	per := 32 // a short text line
+	if p.dec.format == FormatNative {
+		per = TradeFrameSize
+	}
+	for p.lo < p.hi {
+		pending := p.buf[p.lo:p.hi]
+		if !p.dec.ready(pending) {
+			return nil
+		}
+		slots := p.sink.Claim(min(len(pending)/per+1, maxClaim))
+		if slots == nil {
+			return errSinkDone
+		}
+		n, c, err := p.dec.Decode(slots, pending)
+		p.sink.Commit(n)
+		p.lo += c
+		if err != nil {
+			return err
+		}
+		if c == 0 {
+			return nil // cannot happen with a non-empty claim; never spin
+		}
+	}
+	return nil
+}
+
+// end flushes what is left at the end of a stream (or of a rotated file).
+func (p *pump) end() {
+	if rest := p.buf[p.lo:p.hi]; len(rest) > 0 {
+		var slots []tick.Event
+		if p.dec.format != FormatNative {
+			slots = p.sink.Claim(1) // room for the unterminated last line
+		}
+		n := p.dec.Flush(slots, rest)
+		if slots != nil {
+			p.sink.Commit(n)
+		}
+	}
+	p.lo, p.hi = 0, 0
+	p.ctrs.publish(&p.dec.stats)
+}
+
+// restart drops pending bytes and starts the decoder over (a truncated or
+// new file).
+func (p *pump) restart() {
+	p.lo, p.hi = 0, 0
+	p.dec.Reset()
+}
+
+// readAll feeds r to the sink until EOF (nil), a read error, the sink
+// shutting down (errSinkDone) or a fatal decode error.
+func (p *pump) readAll(r io.Reader) error {
+	for {
+		n, err := r.Read(p.space())
+		if n > 0 {
+			if ierr := p.ingest(n); ierr != nil {
+				return ierr
+			}
+		}
+		if err == io.EOF {
+			p.end()
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// close publishes the last counters, retires them and closes the sink.
+func (p *pump) close() {
+	p.ctrs.publish(&p.dec.stats)
+	p.reg.unregister(p.ctrs)
+	p.sink.Close()
+}
+
+// report sends a source-level error to OnError, if set.
+func (o *Options) report(source string, offset int64, seq uint64, err error) {
+	if o.OnError != nil {
+		o.OnError(source, offset, seq, err)
+	}
+}

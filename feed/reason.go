@@ -1,0 +1,109 @@
+package feed
+
+import "strconv"
+
+// Reason says why a frame or line was rejected. Reasons are errors: OnError
+// receives them (or an error wrapping one), and errors.Is matches them.
+// Converting a Reason to an error does not allocate.
+type Reason uint8
+
+// Reasons. Every one is counted separately in Stats.ByReason.
+const (
+	reasonNone             Reason = iota
+	ReasonUnknownType             // native: frame type not defined
+	ReasonBadLength               // native: length wrong for the frame's type
+	ReasonNoHello                 // native: the first frame of a connection is not a Hello
+	ReasonBadMagic                // native: Hello without the "TKDF" magic
+	ReasonVersion                 // native: Hello with another format version
+	ReasonUnknownSymbol           // trade names an undefined local index, or a name not in a fixed table
+	ReasonBadSymbol               // symbol name invalid, or local index out of range
+	ReasonSymbolTableFull         // a new symbol did not fit the symbol table
+	ReasonBadPrice                // price not a decimal, too precise, or out of range
+	ReasonPriceNotFinite          // price NaN or Inf
+	ReasonPriceNotPositive        // price zero or negative
+	ReasonBadQty                  // size not an integer > 0
+	ReasonBadSide                 // side not one of none/B/S/buy/sell
+	ReasonBadTimestamp            // ts neither integer ns nor valid RFC 3339 in range
+	ReasonFieldCount              // CSV: too many or too few fields
+	ReasonSyntax                  // JSON: not a flat object
+	ReasonMissingField            // JSON: ts, symbol, price or size missing
+	ReasonLineTooLong             // text: line longer than Options.MaxFrame
+	ReasonTruncated               // the stream ended inside a frame or line
+	ReasonFrameTooLarge           // native: length prefix above MaxFrame; framing lost, connection ends
+	NumReasons                    // number of reasons, for arrays indexed by Reason
+)
+
+var reasonNames = [NumReasons]string{
+	"none", "unknown_type", "bad_length", "no_hello", "bad_magic", "version",
+	"unknown_symbol", "bad_symbol", "symbol_table_full", "bad_price",
+	"price_not_finite", "price_not_positive", "bad_qty", "bad_side",
+	"bad_timestamp", "field_count", "syntax", "missing_field", "line_too_long",
+	"truncated", "frame_too_large",
+}
+
+var reasonText = [NumReasons]string{
+	"feed: no error",
+	"feed: unknown frame type",
+	"feed: wrong length for frame type",
+	"feed: first frame is not a hello",
+	"feed: bad magic in hello",
+	"feed: format version mismatch",
+	"feed: unknown symbol",
+	"feed: invalid symbol",
+	"feed: symbol table full",
+	"feed: bad price",
+	"feed: price is not finite",
+	"feed: price is zero or negative",
+	"feed: size is not an integer > 0",
+	"feed: bad side",
+	"feed: bad timestamp",
+	"feed: wrong number of fields",
+	"feed: malformed JSON object",
+	"feed: missing field",
+	"feed: line too long",
+	"feed: stream ended inside a frame or line",
+	"feed: frame length exceeds MaxFrame",
+}
+
+// String returns a short snake_case name, fit for a metric label.
+func (r Reason) String() string {
+	if r < NumReasons {
+		return reasonNames[r]
+	}
+	return "reason(" + strconv.Itoa(int(r)) + ")"
+}
+
+func (r Reason) Error() string {
+	if r < NumReasons {
+		return reasonText[r]
+	}
+	return "feed: " + r.String()
+}
+
+// GapError reports a sequence gap on a native connection: Got arrived where
+// Expected was due. Decoding goes on from Got.
+type GapError struct {
+	Expected, Got uint64
+}
+
+func (e *GapError) Error() string {
+	return "feed: sequence gap: expected " + strconv.FormatUint(e.Expected, 10) +
+		", got " + strconv.FormatUint(e.Got, 10)
+}
+
+// FrameTooLargeError ends a native connection: a length prefix above
+// MaxFrame means the framing can no longer be trusted. It wraps
+// ReasonFrameTooLarge.
+type FrameTooLargeError struct {
+	Source      string
+	Offset      int64 // of the length prefix
+	Length, Max int
+}
+
+func (e *FrameTooLargeError) Error() string {
+	return "feed: " + e.Source + ": offset " + strconv.FormatInt(e.Offset, 10) +
+		": frame length " + strconv.Itoa(e.Length) + " exceeds MaxFrame " + strconv.Itoa(e.Max) +
+		", framing lost"
+}
+
+func (e *FrameTooLargeError) Unwrap() error { return ReasonFrameTooLarge }

@@ -1,0 +1,156 @@
+package feed
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// Stats are the counters of one source, or the sum over several, as plain
+// values. A Decoder keeps its own Stats as plain fields; the source publishes
+// them to its Counters once per read batch, never per message.
+type Stats struct {
+	Frames   uint64             // native frames or text lines consumed, good or bad
+	Bytes    uint64             // bytes read (counted by sources; 0 for a bare Decoder)
+	Events   uint64             // events written to the sink
+	Errors   uint64             // frames or lines rejected: the sum of ByReason
+	ByReason [NumReasons]uint64 // rejections by Reason
+	Gaps     uint64             // sequence discontinuities (native)
+	Missed   uint64             // sequence numbers skipped over by forward gaps
+}
+
+// Add adds o into s.
+func (s *Stats) Add(o *Stats) {
+	s.Frames += o.Frames
+	s.Bytes += o.Bytes
+	s.Events += o.Events
+	s.Errors += o.Errors
+	for i := range s.ByReason {
+		s.ByReason[i] += o.ByReason[i]
+	}
+	s.Gaps += o.Gaps
+	s.Missed += o.Missed
+}
+
+// Counters are the published counters of one source: written by its I/O
+// goroutine once per read batch, readable from any goroutine.
+type Counters struct {
+	source string
+	id     uint16
+
+	frames, bytes, events, errors, gaps, missed atomic.Uint64
+	byReason                                    [NumReasons]atomic.Uint64
+}
+
+// Source is the source name, as in error reports.
+func (c *Counters) Source() string { return c.source }
+
+// ID is the tick.Event.Source the source stamps on its events.
+func (c *Counters) ID() uint16 { return c.id }
+
+// publish stores s (single writer, so stores, not adds). The per-reason
+// counters are only written when the error total moved.
+func (c *Counters) publish(s *Stats) {
+	c.frames.Store(s.Frames)
+	c.bytes.Store(s.Bytes)
+	c.events.Store(s.Events)
+	c.gaps.Store(s.Gaps)
+	c.missed.Store(s.Missed)
+	if c.errors.Load() != s.Errors {
+		for i := range s.ByReason {
+			c.byReason[i].Store(s.ByReason[i])
+		}
+		c.errors.Store(s.Errors)
+	}
+}
+
+// Snapshot reads the counters. Fields are read one by one, so a snapshot
+// taken during a publish may mix two batches; each field is exact.
+func (c *Counters) Snapshot() Stats {
+	var s Stats
+	s.Frames = c.frames.Load()
+	s.Bytes = c.bytes.Load()
+	s.Events = c.events.Load()
+	s.Errors = c.errors.Load()
+	for i := range s.ByReason {
+		s.ByReason[i] = c.byReason[i].Load()
+	}
+	s.Gaps = c.gaps.Load()
+	s.Missed = c.missed.Load()
+	return s
+}
+
+// SourceStats is one live source in a Registry snapshot.
+type SourceStats struct {
+	Source string
+	ID     uint16
+	Stats
+}
+
+// Registry keeps the Counters of live sources and the totals of ended ones,
+// so Total covers every source a listener, dialer or tail ever served. Its
+// mutex is taken when a source starts or ends and when it is read, never per
+// batch. The zero value is ready to use.
+type Registry struct {
+	mu     sync.Mutex
+	live   map[*Counters]struct{}
+	ended  Stats
+	nextID uint16
+	nEnded uint64
+}
+
+// register adds a source. id picks its Source id; nil means the next in turn.
+func (r *Registry) register(source string, id func(string) uint16) *Counters {
+	c := &Counters{source: source}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if id != nil {
+		c.id = id(source)
+	} else {
+		r.nextID++
+		if r.nextID == 0 {
+			r.nextID = 1
+		}
+		c.id = r.nextID
+	}
+	if r.live == nil {
+		r.live = make(map[*Counters]struct{})
+	}
+	r.live[c] = struct{}{}
+	return c
+}
+
+// unregister folds an ended source's last published counters into the totals.
+func (r *Registry) unregister(c *Counters) {
+	s := c.Snapshot()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.live[c]; !ok {
+		return
+	}
+	delete(r.live, c)
+	r.ended.Add(&s)
+	r.nEnded++
+}
+
+// Total is the sum over every source, live or ended.
+func (r *Registry) Total() Stats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t := r.ended
+	for c := range r.live {
+		s := c.Snapshot()
+		t.Add(&s)
+	}
+	return t
+}
+
+// Sources snapshots the live sources, in no particular order, and says how
+// many sources have ended.
+func (r *Registry) Sources() (live []SourceStats, ended uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for c := range r.live {
+		live = append(live, SourceStats{Source: c.source, ID: c.id, Stats: c.Snapshot()})
+	}
+	return live, r.nEnded
+}

@@ -1,0 +1,190 @@
+package feed
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"time"
+)
+
+// Tail follows the file at path like `tail -F` and feeds it to one Sink
+// (source name: path). It reads the file from the start (with
+// Options.FromEnd, a file already there is read from the start of its
+// unterminated last line, native files from their end), then polls every PollInterval for appended bytes, holding
+// a partial last line or frame until it is completed. A file that shrinks
+// below the read position was truncated: reading restarts at 0. A new file
+// at path (rename + create) is a rotation: the old file is read to its end,
+// its unterminated last line decoded, and the new file followed from its
+// start. A path that does not exist yet is waited for. Sequence numbers and
+// line numbers restart with each file.
+//
+// Tail returns nil once ctx is done or the sink shuts down, after closing
+// the sink; an error for bad arguments or if a native length prefix breaks
+// the framing (already reported to OnError).
+func Tail(ctx context.Context, path string, open SinkOpener, opts Options) error {
+	if open == nil {
+		return errors.New("feed: Tail: nil SinkOpener")
+	}
+	o, err := opts.withDefaults()
+	if err != nil {
+		return err
+	}
+	sink, err := open(path)
+	if err != nil {
+		return fmt.Errorf("feed: %s: open sink: %w", path, err)
+	}
+	t := &tailer{path: path, o: &o, p: newPump(path, sink, &o)}
+	defer t.p.close()
+	err = t.run(ctx)
+	if t.f != nil {
+		t.f.Close()
+	}
+	if errors.Is(err, errSinkDone) {
+		return nil
+	}
+	return err
+}
+
+type tailer struct {
+	path  string
+	o     *Options
+	p     *pump
+	f     *os.File // the file being read; nil while waiting for one
+	pos   int64    // bytes of f read so far
+	timer *time.Timer
+}
+
+func (t *tailer) run(ctx context.Context) error {
+	t.timer = time.NewTimer(t.o.PollInterval)
+	defer t.timer.Stop()
+	first := true
+	for ctx.Err() == nil {
+		if t.f == nil {
+			// FromEnd applies to a file there at the start: one that
+			// appears later is new, and read whole.
+			err := t.openFile(first)
+			first = false
+			if err != nil {
+				if !errors.Is(err, fs.ErrNotExist) {
+					t.o.report(t.path, 0, 0, err)
+				}
+				if !t.wait(ctx) {
+					return nil
+				}
+				continue
+			}
+		}
+		n, err := t.f.Read(t.p.space())
+		if n > 0 {
+			t.pos += int64(n)
+			if err := t.p.ingest(n); err != nil {
+				return err
+			}
+			continue
+		}
+		if err != nil && err != io.EOF {
+			t.o.report(t.path, t.pos, 0, fmt.Errorf("feed: %s: read: %w", t.path, err))
+		}
+		switch rotated, err := t.atEOF(); {
+		case err != nil:
+			return err
+		case rotated:
+			continue // the new file is opened at once
+		}
+		if !t.wait(ctx) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// openFile opens path, at its start, or for the first file with FromEnd at
+// the start of its unterminated last line (native: at its end).
+func (t *tailer) openFile(first bool) error {
+	f, err := os.Open(t.path)
+	if err != nil {
+		return err
+	}
+	t.f, t.pos = f, 0
+	t.p.restart()
+	if !first || !t.o.FromEnd {
+		return nil
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return nil // read from the start
+	}
+	start := fi.Size()
+	if t.o.Format != FormatNative && start > 0 {
+		buf := t.p.space()[:min(int64(t.o.MaxFrame+1), start)]
+		if n, _ := f.ReadAt(buf, start-int64(len(buf))); n == len(buf) {
+			if i := bytes.LastIndexByte(buf, '\n'); i >= 0 {
+				start -= int64(len(buf) - i - 1)
+			} else if int64(len(buf)) == fi.Size() {
+				start = 0 // one partial line: take it whole
+			}
+		}
+	}
+	if _, err := f.Seek(start, io.SeekStart); err != nil {
+		return nil // read from the start
+	}
+	t.pos = start
+	t.p.dec.off = start
+	return nil
+}
+
+// atEOF checks, with nothing more to read, whether the file was truncated
+// (restart at 0) or replaced at path (finish it, switch to the new one).
+func (t *tailer) atEOF() (rotated bool, err error) {
+	cur, err1 := t.f.Stat()
+	now, err2 := os.Stat(t.path)
+	if err1 == nil && err2 == nil && !os.SameFile(cur, now) {
+		if err := t.finish(); err != nil {
+			return false, err
+		}
+		return true, nil
+	}
+	// A missing path keeps the old file: the new one may not be there yet.
+	if err1 == nil && cur.Size() < t.pos {
+		if _, err := t.f.Seek(0, io.SeekStart); err == nil {
+			t.pos = 0
+			t.p.restart()
+		}
+	}
+	return false, nil
+}
+
+// finish reads a rotated-away file to its end, flushes its last line and
+// closes it.
+func (t *tailer) finish() error {
+	for {
+		n, err := t.f.Read(t.p.space())
+		if n > 0 {
+			t.pos += int64(n)
+			if err := t.p.ingest(n); err != nil {
+				return err
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
+	t.p.end()
+	t.f.Close()
+	t.f = nil
+	return nil
+}
+
+func (t *tailer) wait(ctx context.Context) bool {
+	t.timer.Reset(t.o.PollInterval)
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.timer.C:
+		return true
+	}
+}

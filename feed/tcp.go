@@ -1,0 +1,183 @@
+package feed
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// TCPListener accepts any number of connections (up to Options.MaxConns at
+// once) and gives each its own Decoder, Sink and goroutine.
+type TCPListener struct {
+	ln       net.Listener
+	open     SinkOpener
+	opts     Options
+	active   atomic.Int64
+	rejected atomic.Uint64
+	closed   atomic.Bool
+}
+
+// NewTCPListener binds exactly addr (tickd's callers default it to
+// 127.0.0.1:port; port 0 picks a free one) and returns the listener, ready to
+// Serve. Every accepted connection gets the Sink that open returns for it.
+func NewTCPListener(addr string, open SinkOpener, opts Options) (*TCPListener, error) {
+	if open == nil {
+		return nil, errors.New("feed: NewTCPListener: nil SinkOpener")
+	}
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("feed: listen: %w", err)
+	}
+	return &TCPListener{ln: ln, open: open, opts: o}, nil
+}
+
+// Addr is the address the listener is bound to.
+func (l *TCPListener) Addr() net.Addr { return l.ln.Addr() }
+
+// Active is the number of connections being served.
+func (l *TCPListener) Active() int { return int(l.active.Load()) }
+
+// Rejected counts connections refused because MaxConns were being served.
+func (l *TCPListener) Rejected() uint64 { return l.rejected.Load() }
+
+// Stats are the per-connection counters and totals (Options.Stats).
+func (l *TCPListener) Stats() *Registry { return l.opts.Stats }
+
+// Close stops accepting; Serve then ends its connections and returns. Use it
+// to release the address when Serve is never called.
+func (l *TCPListener) Close() error {
+	l.closed.Store(true)
+	return l.ln.Close()
+}
+
+// Serve accepts connections until ctx is done or Close is called, then
+// closes the listener, ends every connection (each closes its Sink), waits
+// for them and returns nil. A connection beyond MaxConns is closed at once
+// and reported to OnError. Serve returns an error only if accepting fails
+// for good.
+func (l *TCPListener) Serve(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		l.ln.Close()
+		wg.Wait()
+	}()
+	stop := context.AfterFunc(ctx, func() { l.ln.Close() })
+	defer stop()
+	var delay time.Duration
+	for {
+		c, err := l.ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil || l.closed.Load() || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			// Out of file descriptors and the like: back off, go on.
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			l.opts.report("tcp "+l.ln.Addr().String(), 0, 0, fmt.Errorf("feed: accept: %w", err))
+			if !sleepCtx(ctx, delay) {
+				return nil
+			}
+			continue
+		}
+		delay = 0
+		if n := l.active.Load(); n >= int64(l.opts.MaxConns) {
+			l.rejected.Add(1)
+			name := connName(c)
+			c.Close()
+			l.opts.report(name, 0, 0, fmt.Errorf("feed: %s: connection refused: %d connections already served (MaxConns)", name, n))
+			continue
+		}
+		l.active.Add(1)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer l.active.Add(-1)
+			serveConn(ctx, c, l.open, &l.opts)
+		}()
+	}
+}
+
+// DialTCP connects to addr and feeds the connection to a Sink from open,
+// with a fresh Decoder (sequence from 1) per connection. When a connection
+// fails or ends it reconnects after a backoff that doubles from ReconnectMin
+// up to ReconnectMax, and starts again from ReconnectMin after a connection
+// that delivered data. It returns nil once ctx is done, or an error for bad
+// arguments.
+func DialTCP(ctx context.Context, addr string, open SinkOpener, opts Options) error {
+	if open == nil {
+		return errors.New("feed: DialTCP: nil SinkOpener")
+	}
+	o, err := opts.withDefaults()
+	if err != nil {
+		return err
+	}
+	var d net.Dialer
+	backoff := o.ReconnectMin
+	for {
+		c, err := d.DialContext(ctx, "tcp", addr)
+		switch {
+		case err == nil:
+			if serveConn(ctx, c, open, &o) {
+				backoff = o.ReconnectMin
+			}
+		case ctx.Err() == nil:
+			o.report("tcp "+addr, 0, 0, fmt.Errorf("feed: dial: %w", err))
+		}
+		if !sleepCtx(ctx, backoff) {
+			return nil
+		}
+		backoff = min(2*backoff, o.ReconnectMax)
+	}
+}
+
+// connName names a connection "tcp local<-remote": data flows to local.
+func connName(c net.Conn) string {
+	return "tcp " + c.LocalAddr().String() + "<-" + c.RemoteAddr().String()
+}
+
+// serveConn feeds one connection to its own Sink until EOF, an error, the
+// sink shutting down or ctx being done; it closes both and reports whether
+// any bytes arrived.
+func serveConn(ctx context.Context, c net.Conn, open SinkOpener, o *Options) (delivered bool) {
+	defer c.Close()
+	name := connName(c)
+	sink, err := open(name)
+	if err != nil {
+		o.report(name, 0, 0, fmt.Errorf("feed: %s: open sink: %w", name, err))
+		return false
+	}
+	p := newPump(name, sink, o)
+	defer p.close()
+	// A read blocked when ctx ends returns at once with a deadline error.
+	stop := context.AfterFunc(ctx, func() { c.SetReadDeadline(time.Unix(1, 0)) })
+	defer stop()
+	err = p.readAll(c)
+	switch {
+	case err == nil, ctx.Err() != nil, errors.Is(err, errSinkDone), errors.Is(err, ReasonFrameTooLarge):
+		// ended, cancelled, or already reported by the decoder
+	default:
+		o.report(name, p.dec.off, 0, fmt.Errorf("feed: %s: read: %w", name, err))
+	}
+	return p.dec.stats.Bytes > 0
+}
+
+// sleepCtx waits d or until ctx is done; it reports whether ctx is still live.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

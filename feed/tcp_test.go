@@ -1,0 +1,311 @@
+package feed
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tickd/tickd/tick"
+)
+
+// connStream is a native connection: hello, one symbol, n trades with
+// qty = 1..n, then End.
+func connStream(sym string, n int) []byte {
+	var e NativeEncoder
+	b := e.Hello(nil)
+	for i := 1; i <= n; i++ {
+		b = e.Trade(b, sym, int64(i), tick.Price(i)*1e7, int64(i), tick.Side(i%3))
+	}
+	return e.End(b, int64(n+1))
+}
+
+// checkConnEvents verifies one connection's events arrived whole and in order.
+func checkConnEvents(t *testing.T, ev []tick.Event, syms *tick.SymbolTable, sym string, n int) {
+	t.Helper()
+	if len(ev) != n+1 {
+		t.Fatalf("%s: %d events, want %d", sym, len(ev), n+1)
+	}
+	for i, e := range ev[:n] {
+		if e.Qty != int64(i+1) || syms.Name(e.Symbol) != sym || e.Kind != tick.KindTrade || e.TsRecv != 42 {
+			t.Fatalf("%s event %d: %+v", sym, i, e)
+		}
+	}
+	if ev[n].Kind != tick.KindEndOfStream {
+		t.Fatalf("%s: last event %+v", sym, ev[n])
+	}
+}
+
+func TestTCPListenerConcurrent(t *testing.T) {
+	const conns, perConn = 6, 3000
+	var ss sinks
+	var rs reports
+	reg := new(Registry)
+	syms := tick.NewSymbolTable(64)
+	l, err := NewTCPListener("127.0.0.1:0", ss.open, Options{
+		Symbols: syms, OnError: rs.onError, Stats: reg, ReadBuffer: 1000, MaxFrame: 256,
+		Clock: func() int64 { return 42 },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- l.Serve(ctx) }()
+
+	var wg sync.WaitGroup
+	clients := make([]net.Conn, conns)
+	for i := range conns {
+		c, err := net.Dial("tcp", l.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		clients[i] = c
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Odd-sized writes, so frames straddle reads.
+			b := connStream(fmt.Sprintf("S%d", i), perConn)
+			for len(b) > 0 {
+				k := min(len(b), 777+i)
+				if _, err := c.Write(b[:k]); err != nil {
+					t.Error(err)
+					return
+				}
+				b = b[k:]
+			}
+		}()
+	}
+	wg.Wait()
+	waitFor(t, "all events", func() bool { return ss.total() == conns*(perConn+1) })
+	if n := l.Active(); n != conns {
+		t.Errorf("Active() = %d", n)
+	}
+	tot := reg.Total()
+	live, _ := reg.Sources()
+	cancel()
+	if err := <-served; err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range clients {
+		c.Close()
+	}
+	ids := map[uint16]bool{}
+	for _, s := range ss.list() {
+		ev, closed := s.snapshot()
+		if !closed {
+			t.Errorf("%s: sink not closed", s.name)
+		}
+		if !strings.HasPrefix(s.name, "tcp 127.0.0.1:") || !strings.Contains(s.name, "<-127.0.0.1:") {
+			t.Errorf("source name %q", s.name)
+		}
+		checkConnEvents(t, ev, syms, syms.Name(ev[0].Symbol), perConn)
+		ids[ev[0].Source] = true
+	}
+	if len(ss.list()) != conns || len(ids) != conns {
+		t.Fatalf("%d sinks, %d distinct source ids", len(ss.list()), len(ids))
+	}
+	if tot.Events != conns*(perConn+1) || tot.Errors != 0 || tot.Bytes != uint64(conns*len(connStream("S0", perConn))) || len(live) != conns {
+		t.Fatalf("stats %+v, %d live", tot, len(live))
+	}
+	if after := reg.Total(); after.Events != tot.Events {
+		t.Fatalf("totals after close %+v", after)
+	}
+	if len(rs.list()) != 0 {
+		t.Fatalf("reports %v", rs.list())
+	}
+}
+
+func TestTCPListenerMaxConns(t *testing.T) {
+	var ss sinks
+	var rs reports
+	l, err := NewTCPListener("127.0.0.1:0", ss.open, Options{Symbols: tick.NewSymbolTable(8), OnError: rs.onError, MaxConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- l.Serve(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Error(err)
+		}
+	}()
+	first, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	waitFor(t, "first connection", func() bool { return l.Active() == 1 })
+	second, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	// The refused connection is closed by the server: the read ends.
+	if _, err := second.Read(make([]byte, 1)); err == nil {
+		t.Fatal("refused connection delivered data")
+	}
+	waitFor(t, "rejection report", func() bool { return len(rs.list()) == 1 })
+	if l.Rejected() != 1 || !strings.Contains(rs.list()[0].err.Error(), "MaxConns") {
+		t.Fatalf("rejected %d, reports %v", l.Rejected(), rs.list())
+	}
+}
+
+func TestTCPOversizeEndsConnection(t *testing.T) {
+	var ss sinks
+	var rs reports
+	l, err := NewTCPListener("127.0.0.1:0", ss.open, Options{Symbols: tick.NewSymbolTable(8), OnError: rs.onError})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- l.Serve(ctx) }()
+	defer func() {
+		cancel()
+		<-served
+	}()
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	b := connStream("A", 3)
+	b = b[:len(b)-19]                 // drop End
+	b = append(b, 0xf0, 0xff, 1, 2, 3) // length 65520 > MaxFrame
+	if _, err := c.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	// The server ends the connection; the client sees EOF.
+	if _, err := io.ReadAll(c); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "sink closed", func() bool {
+		s := ss.list()
+		if len(s) != 1 {
+			return false
+		}
+		_, closed := s[0].snapshot()
+		return closed
+	})
+	ev, _ := ss.list()[0].snapshot()
+	var fe *FrameTooLargeError
+	r := rs.list()
+	if len(ev) != 3 || len(r) != 1 || !errors.As(r[0].err, &fe) || fe.Length != 0xfff0 || r[0].offset != int64(len(b)-5) {
+		t.Fatalf("%d events, reports %v", len(ev), r)
+	}
+}
+
+func TestDialTCPReconnect(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var ss sinks
+	var rs reports
+	syms := tick.NewSymbolTable(8)
+	ctx, cancel := context.WithCancel(context.Background())
+	dialed := make(chan error, 1)
+	go func() {
+		dialed <- DialTCP(ctx, ln.Addr().String(), ss.open, Options{
+			Symbols: syms, OnError: rs.onError, Clock: func() int64 { return 42 },
+			ReconnectMin: time.Millisecond, ReconnectMax: 4 * time.Millisecond,
+		})
+	}()
+	// First connection: a whole session, then the server drops it.
+	c1, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c1.Write(connStream("A", 50))
+	c1.Close()
+	// The dialer comes back; the new connection starts at sequence 1.
+	c2, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	c2.Write(connStream("B", 70))
+	waitFor(t, "both sessions", func() bool { return ss.total() == 51+71 })
+	cancel()
+	if err := <-dialed; err != nil {
+		t.Fatal(err)
+	}
+	s := ss.list()
+	if len(s) != 2 {
+		t.Fatalf("%d sinks", len(s))
+	}
+	for i, want := range []struct {
+		sym string
+		n   int
+	}{{"A", 50}, {"B", 70}} {
+		ev, closed := s[i].snapshot()
+		if !closed {
+			t.Errorf("sink %d open", i)
+		}
+		checkConnEvents(t, ev, syms, want.sym, want.n)
+	}
+	if len(rs.list()) != 0 {
+		t.Fatalf("reports %v", rs.list())
+	}
+}
+
+func TestDialTCPRetriesUntilCancelled(t *testing.T) {
+	// Nothing listens: every dial fails, is reported, and backs off.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	var rs reports
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- DialTCP(ctx, addr, (&sinks{}).open, Options{Symbols: tick.NewSymbolTable(8), OnError: rs.onError,
+			ReconnectMin: time.Millisecond, ReconnectMax: 2 * time.Millisecond})
+	}()
+	waitFor(t, "dial failures", func() bool { return len(rs.list()) >= 3 })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if r := rs.list()[0]; r.source != "tcp "+addr || !strings.Contains(r.err.Error(), "feed: dial") {
+		t.Fatalf("report %v", r)
+	}
+}
+
+func TestSourcesRejectBadArgs(t *testing.T) {
+	o := Options{Symbols: tick.NewSymbolTable(8)}
+	if _, err := NewTCPListener("127.0.0.1:0", nil, o); err == nil {
+		t.Error("nil opener accepted")
+	}
+	if _, err := NewTCPListener("127.0.0.1:0", (&sinks{}).open, Options{}); err == nil {
+		t.Error("missing symbols accepted")
+	}
+	if _, err := NewTCPListener("256.0.0.1:0", (&sinks{}).open, o); err == nil {
+		t.Error("bad address accepted")
+	}
+	if err := DialTCP(context.Background(), "x", nil, o); err == nil {
+		t.Error("nil opener accepted")
+	}
+	if err := Tail(context.Background(), "x", (&sinks{}).open, Options{}); err == nil {
+		t.Error("missing symbols accepted")
+	}
+	l, err := NewTCPListener("127.0.0.1:0", (&sinks{}).open, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	if err := l.Serve(context.Background()); err != nil {
+		t.Fatalf("Serve after Close: %v", err)
+	}
+}

@@ -1,0 +1,236 @@
+package feed
+
+import (
+	"bytes"
+	"errors"
+
+	"github.com/tickd/tickd/tick"
+)
+
+// fields are the raw values of one text line, sliced from the input.
+type fields struct {
+	ts, symbol, price, size, side []byte
+}
+
+// reasonSkip is returned by a line parser for a line that is not an error
+// but carries no event (a CSV header).
+const reasonSkip = Reason(255)
+
+func indexNL(b []byte) int { return bytes.IndexByte(b, '\n') }
+
+// decodeText is Decode for the line formats.
+func (d *Decoder) decodeText(dst []tick.Event, src []byte) (n, off int) {
+	for off < len(src) && n < len(dst) {
+		rest := src[off:]
+		i := indexNL(rest)
+		if i < 0 {
+			if len(rest) > d.maxFrame && !d.skipping {
+				// No '\n' within MaxFrame: report the line now and drop
+				// its bytes until its end arrives.
+				d.line++
+				d.stats.Frames++
+				d.reject(d.off+int64(off), d.line, ReasonLineTooLong)
+				d.skipping = true
+			}
+			if d.skipping {
+				off = len(src)
+			}
+			break
+		}
+		at := d.off + int64(off)
+		off += i + 1
+		if d.skipping {
+			d.skipping = false // the end of the overlong line
+			continue
+		}
+		if d.textLine(&dst[n], rest[:i], at) {
+			n++
+		}
+	}
+	return n, off
+}
+
+// textLine decodes one line (without its '\n') into e and reports whether
+// it produced an event. Blank lines, comments and headers produce none.
+func (d *Decoder) textLine(e *tick.Event, line []byte, at int64) bool {
+	d.line++
+	d.stats.Frames++
+	if len(line) > d.maxFrame {
+		d.reject(at, d.line, ReasonLineTooLong)
+		return false
+	}
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	i := 0
+	for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
+		i++
+	}
+	if i == len(line) || line[i] == '#' {
+		return false
+	}
+	var f fields
+	var r Reason
+	if d.format == FormatCSV {
+		r = parseCSV(line, &f)
+	} else {
+		r = parseJSON(line, &f)
+	}
+	if r == reasonNone {
+		r = d.fill(e, &f)
+	}
+	switch r {
+	case reasonNone:
+		d.stats.Events++
+		return true
+	case reasonSkip:
+	default:
+		d.reject(at, d.line, r)
+	}
+	return false
+}
+
+// fill validates the raw fields and writes the event.
+func (d *Decoder) fill(e *tick.Event, f *fields) Reason {
+	ts, ok := parseTimestamp(f.ts)
+	if !ok {
+		return ReasonBadTimestamp
+	}
+	px, err := tick.ParsePriceBytes(f.price)
+	switch {
+	case err == tick.ErrPriceNotFinit && nonFinite(f.price):
+		return ReasonPriceNotFinite
+	case err != nil:
+		return ReasonBadPrice
+	case px <= 0:
+		return ReasonPriceNotPositive
+	}
+	qty, ok := parseQty(f.size)
+	if !ok {
+		return ReasonBadQty
+	}
+	side, ok := parseSide(f.side)
+	if !ok {
+		return ReasonBadSide
+	}
+	sym, r := d.resolve(f.symbol)
+	if r != reasonNone {
+		return r
+	}
+	*e = tick.Event{
+		Seq:     d.line,
+		TsEvent: ts,
+		TsRecv:  d.tsRecv,
+		Price:   px,
+		Qty:     qty,
+		Symbol:  sym,
+		Kind:    tick.KindTrade,
+		Side:    side,
+		Source:  d.sourceID,
+	}
+	return reasonNone
+}
+
+// resolve maps a symbol name to its ID: a lock-free lookup, or on first
+// sight an intern (the one allocation per name, at the edge).
+func (d *Decoder) resolve(name []byte) (tick.SymbolID, Reason) {
+	if id, ok := d.syms.Lookup(name); ok {
+		return id, reasonNone
+	}
+	if d.fixed {
+		if tick.ValidSymbol(name) != nil {
+			return 0, ReasonBadSymbol
+		}
+		return 0, ReasonUnknownSymbol
+	}
+	id, err := d.syms.InternBytes(name)
+	switch {
+	case err == nil:
+		return id, reasonNone
+	case errors.Is(err, tick.ErrSymbolFull):
+		return 0, ReasonSymbolTableFull
+	default:
+		return 0, ReasonBadSymbol
+	}
+}
+
+// nonFinite says whether b spells NaN or an infinity ("nan", "inf",
+// "infinity" in any case, optionally signed).
+func nonFinite(b []byte) bool {
+	if len(b) > 0 && (b[0] == '+' || b[0] == '-') {
+		b = b[1:]
+	}
+	var low [8]byte
+	if len(b) > len(low) {
+		return false
+	}
+	for i, c := range b {
+		low[i] = c | 0x20
+	}
+	switch string(low[:len(b)]) {
+	case "nan", "inf", "infinity":
+		return true
+	}
+	return false
+}
+
+// parseQty parses a size: decimal digits, value > 0.
+func parseQty(b []byte) (int64, bool) {
+	if len(b) == 0 || b[0] < '0' || b[0] > '9' {
+		return 0, false
+	}
+	v, ok := parseInt(b)
+	return v, ok && v > 0
+}
+
+// parseInt parses an optionally '-'-signed decimal integer that fits int64.
+func parseInt(b []byte) (int64, bool) {
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	if len(b) == 0 || len(b) > 19 {
+		return 0, false
+	}
+	var u uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		u = u*10 + uint64(c-'0') // 19 digits cannot overflow uint64
+	}
+	if neg {
+		if u > 1<<63 {
+			return 0, false
+		}
+		return -int64(u), true
+	}
+	if u > 1<<63-1 {
+		return 0, false
+	}
+	return int64(u), true
+}
+
+// parseSide accepts "", B, S, buy, sell in any case.
+func parseSide(b []byte) (tick.Side, bool) {
+	switch len(b) {
+	case 0:
+		return tick.SideNone, true
+	case 1:
+		switch b[0] | 0x20 {
+		case 'b':
+			return tick.SideBuy, true
+		case 's':
+			return tick.SideSell, true
+		}
+	case 3:
+		if b[0]|0x20 == 'b' && b[1]|0x20 == 'u' && b[2]|0x20 == 'y' {
+			return tick.SideBuy, true
+		}
+	case 4:
+		if b[0]|0x20 == 's' && b[1]|0x20 == 'e' && b[2]|0x20 == 'l' && b[3]|0x20 == 'l' {
+			return tick.SideSell, true
+		}
+	}
+	return tick.SideNone, false
+}
