@@ -21,10 +21,10 @@ var benchRules = []RuleSpec{
 }
 
 // benchEvents is a random walk over nsym symbols, round robin, each symbol
-// trading every ms of event time on average.
+// trading every 20 ms of event time (50 a second) on average.
 func benchEvents(nsym int) []tick.Event {
 	evs := genStream(1, 0, nsym, 1<<16)
-	step := int64(time.Millisecond) / int64(nsym)
+	step := 20 * int64(time.Millisecond) / int64(nsym)
 	for i := range evs {
 		evs[i].TsEvent = t0 + int64(i)*step + int64(i%7)*step/8
 		evs[i].Symbol = tick.SymbolID(i % nsym)

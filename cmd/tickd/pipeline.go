@@ -46,8 +46,9 @@ type serveConfig struct {
 	wait        string
 	maxSymbols  int
 
-	logLevel string
-	rules    []ruleConfig
+	logLevel   string
+	configPath string
+	rules      []ruleConfig
 }
 
 func (c *serveConfig) register(fs *flag.FlagSet) {
@@ -256,27 +257,33 @@ func (p *pipeline) closeNATS() {
 	}
 }
 
-// runServe is `tickd serve`.
-func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
+// newServeFlags returns the flag set of `tickd serve`, bound to cfg.
+func newServeFlags(cfg *serveConfig, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var cfg serveConfig
 	cfg.register(fs)
-	configPath := fs.String("config", "", "YAML config file (keys are these flag names, plus rules:)")
+	fs.StringVar(&cfg.configPath, "config", "", "YAML config file (keys are these flag names, plus rules:); or TICKD_CONFIG")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: tickd serve [flags]\n\nSettings come from flags, then TICKD_<FLAG> variables (feed-listen → TICKD_FEED_LISTEN),\nthen the config file, then defaults.\n\n")
 		fs.PrintDefaults()
 	}
+	return fs
+}
+
+// runServe is `tickd serve`.
+func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
+	var cfg serveConfig
+	fs := newServeFlags(&cfg, stderr)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *configPath == "" {
-		*configPath = os.Getenv("TICKD_CONFIG")
+	if cfg.configPath == "" {
+		cfg.configPath = os.Getenv("TICKD_CONFIG")
 	}
 	var fc *fileConfig
-	if *configPath != "" {
+	if cfg.configPath != "" {
 		var err error
-		if fc, err = loadConfigFile(*configPath, fs); err != nil {
+		if fc, err = loadConfigFile(cfg.configPath, fs); err != nil {
 			return err
 		}
 		cfg.rules = fc.Rules

@@ -374,3 +374,20 @@ func TestBarsMatchNaive(t *testing.T) {
 		}
 	}
 }
+
+func TestAlpha(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 3))
+	for i := range 200000 {
+		y := r.Float64() / 16 // around the switch at 1/32
+		if i%4 == 0 {
+			y = math.Ldexp(r.Float64(), -r.IntN(60)) // tiny gaps
+		}
+		want := -math.Expm1(-y)
+		if got := alpha(y); math.Abs(got-want) > 1e-15*want {
+			t.Fatalf("alpha(%g) = %.17g, want %.17g (rel %g)", y, got, want, (got-want)/want)
+		}
+	}
+	if alpha(0) != 0 {
+		t.Fatal("alpha(0) != 0")
+	}
+}

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/tickd/tickd/feed"
+	"github.com/tickd/tickd/tick"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestVersionAndUsage(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := mainExit([]string{"version"}, &out, &errb); code != 0 || !strings.HasPrefix(out.String(), "tickd ") {
+		t.Errorf("version: %d %q", code, out.String())
+	}
+	errb.Reset()
+	if code := mainExit([]string{"nope"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), `unknown command "nope"`) {
+		t.Errorf("unknown command: %d %q", code, errb.String())
+	}
+	errb.Reset()
+	if code := mainExit([]string{"serve", "-shards", "x"}, &out, &errb); code != 2 {
+		t.Errorf("bad flag: exit %d, %q", code, errb.String())
+	}
+}
+
+// TestDemoShowsSignals runs the demo as `make run` does (but with its NATS on
+// a free port) and checks signals reach the screen within 5 seconds.
+func TestDemoShowsSignals(t *testing.T) {
+	var out, errb syncBuffer
+	ctx := context.Background()
+	err := runDemo(ctx, []string{"-duration", "5s", "-plain", "-nats-listen", "127.0.0.1:0"}, &out, &errb)
+	if err != nil {
+		t.Fatalf("demo: %v\n%s", err, errb.String())
+	}
+	s := out.String()
+	if !strings.Contains(s, "SIGNAL ") {
+		t.Fatalf("no signal shown in 5 s:\n%s\nstderr:\n%s", s, errb.String())
+	}
+	if !strings.Contains(s, "symbols 32") {
+		t.Errorf("summary does not show 32 symbols:\n%s", s)
+	}
+}
+
+// TestGenSubPipeline drives `tickd gen -to` into a running pipeline and
+// reads what `tickd sub` prints from the embedded server's TCP port.
+func TestGenSubPipeline(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	log, _ := newLogger(&bytes.Buffer{}, "warn", false)
+	cfg := serveConfig{feedListen: "127.0.0.1:0", feedFormat: "csv", natsListen: "127.0.0.1:0", prefix: "tickd",
+		shards: 2, sma: 50, emaHalfLife: time.Second, ringSize: 1024, wait: "yield", maxSymbols: 1000, feedMaxConns: 4, maxFrame: 4096}
+	p, err := startPipeline(ctx, &cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var subOut, subErr bytes.Buffer
+	subDone := make(chan error, 1)
+	go func() {
+		subDone <- runSub(ctx, []string{"-nats-url", p.srv.ClientURL(), "-subject", "tickd.bar.1s.>", "-count", "5"}, &subOut, &subErr)
+	}()
+	time.Sleep(200 * time.Millisecond) // let sub subscribe before the bars flow
+	var genErr bytes.Buffer
+	if err := runGen(ctx, []string{"-to", p.FeedAddr().String(), "-format", "csv", "-count", "20000", "-rate", "5000", "-unpaced"}, &bytes.Buffer{}, &genErr); err != nil {
+		t.Fatalf("gen: %v %s", err, genErr.String())
+	}
+	select {
+	case err := <-subDone:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("sub did not get 5 bars")
+	}
+	lines := strings.Split(strings.TrimSpace(subOut.String()), "\n")
+	if len(lines) != 5 {
+		t.Fatalf("sub printed %d lines:\n%s", len(lines), subOut.String())
+	}
+	for _, l := range lines {
+		if !strings.HasPrefix(l, "BAR ") || !strings.Contains(l, " 1s ") || !strings.Contains(l, "VWAP=") {
+			t.Errorf("unexpected sub line %q", l)
+		}
+	}
+	// Every tick gen wrote reaches the engine (the connection's tail may
+	// still be in flight when gen returns).
+	for deadline := time.Now().Add(10 * time.Second); p.eng.Counters().Trades < 20000 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := p.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if c, f := p.eng.Counters(), p.feedStats.Total(); c.Trades != 20000 || f.Errors != 0 {
+		t.Errorf("engine saw %d trades, gen sent 20000; feed errors %d", c.Trades, f.Errors)
+	}
+}
+
+func TestGenToFileIsDeterministic(t *testing.T) {
+	dir := t.TempDir()
+	run := func(name string) []byte {
+		path := filepath.Join(dir, name)
+		var errb bytes.Buffer
+		if err := runGen(context.Background(), []string{"-out", path, "-count", "2000", "-unpaced", "-seed", "9"}, &bytes.Buffer{}, &errb); err != nil {
+			t.Fatalf("gen: %v %s", err, errb.String())
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	a, b := run("a.bin"), run("b.bin")
+	if !bytes.Equal(a, b) || len(a) == 0 {
+		t.Fatalf("two runs with one seed differ (%d vs %d bytes)", len(a), len(b))
+	}
+	syms := tick.NewSymbolTable(0)
+	d, _ := feed.NewDecoder("file", 1, feed.Options{Symbols: syms})
+	evs := make([]tick.Event, 4096)
+	n, used, err := d.Decode(evs, a)
+	if err != nil || used != len(a) || n != 2001 { // 2000 trades and End of session
+		t.Fatalf("decode: %d events, %d of %d bytes, %v", n, used, len(a), err)
+	}
+}
+
+func TestConfigLayers(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "c.yaml")
+	os.WriteFile(path, []byte("shards: 3\nsma: 7\nbars: [1s, 5m]\nrules:\n  - id: r1\n    type: zscore\n    k: 2\n"), 0o600)
+	var errb bytes.Buffer
+	var cfgHolder serveConfig
+	fs := newServeFlags(&cfgHolder, &errb)
+	if err := fs.Parse([]string{"-sma", "9"}); err != nil {
+		t.Fatal(err)
+	}
+	fc, err := loadConfigFile(path, fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"TICKD_SHARDS": "4"}
+	if err := applyLayers(fs, fc, func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
+	if cfgHolder.sma != 9 || cfgHolder.shards != 4 || fmt.Sprint(cfgHolder.bars) != "[1s 5m]" {
+		t.Errorf("layers: sma %d (flag 9) shards %d (env 4) bars %v (file)", cfgHolder.sma, cfgHolder.shards, cfgHolder.bars)
+	}
+	cfgHolder.rules = fc.Rules
+	ec, err := cfgHolder.engineConfig()
+	if err != nil || len(ec.Rules) != 1 || ec.Rules[0].K != 2 {
+		t.Errorf("rules from file: %+v %v", ec.Rules, err)
+	}
+
+	for name, body := range map[string]string{
+		"unknown key": "shardz: 2\n",
+		"bad rule":    "rules:\n  - id: r\n    type: nope\n",
+		"bad level":   "rules:\n  - id: r\n    type: price\n    level: \"1.0000000001\"\n",
+		"bad value":   "shards: many\n",
+	} {
+		os.WriteFile(path, []byte(body), 0o600)
+		var h serveConfig
+		fs := newServeFlags(&h, &errb)
+		fs.Parse(nil)
+		fc, err := loadConfigFile(path, fs)
+		if err == nil {
+			err = applyLayers(fs, fc, func(string) string { return "" })
+		}
+		if err == nil {
+			h.rules = fc.Rules
+			_, err = h.engineConfig()
+		}
+		if err == nil {
+			t.Errorf("%s: accepted", name)
+		} else if !strings.Contains(err.Error(), "config") && !strings.Contains(err.Error(), "engine") {
+			t.Errorf("%s: error does not say where: %v", name, err)
+		}
+	}
+}
