@@ -74,7 +74,6 @@ func (o *ServerOptions) validate() error {
 // Server is an embedded nats-server running inside this process.
 type Server struct {
 	ns   *server.Server
-	opts ServerOptions
 	addr net.Addr // nil when DontListen
 }
 
@@ -91,7 +90,6 @@ func StartServer(opts ServerOptions) (*Server, error) {
 		Port:       opts.Port, // nats-server reads -1 as random, as we do
 		DontListen: opts.DontListen,
 		NoSigs:     true, // the process owns its signals, not the library
-		NoLog:      opts.Logger == nil,
 		Debug:      opts.Debug,
 		Trace:      opts.Trace,
 	}
@@ -117,9 +115,9 @@ func StartServer(opts ServerOptions) (*Server, error) {
 	fail := func(format string, v ...any) (*Server, error) {
 		ns.Shutdown()
 		ns.WaitForShutdown()
-		return nil, fmt.Errorf("bus: nats server "+where+": "+format, v...)
+		return nil, fmt.Errorf("bus: nats server %s: %s", where, fmt.Sprintf(format, v...))
 	}
-	s := &Server{ns: ns, opts: opts}
+	s := &Server{ns: ns}
 	if !opts.DontListen {
 		if s.addr = ns.Addr(); s.addr == nil {
 			msg := fl.fatal()

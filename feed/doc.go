@@ -81,5 +81,18 @@
 // A frame or line that cannot be used is counted under its Reason, reported to
 // Options.OnError with the source, byte offset and sequence (line number for
 // text), and skipped. Reasons are error values, comparable with errors.Is.
-// feed never logs: rate-limiting the reports is the caller's business.
+// feed never logs: rate-limiting the reports is the caller's business. A
+// sequence gap is reported as a *GapError (expected, got) and decoding goes
+// on from the sequence received; an oversized native length prefix ends the
+// connection with a *FrameTooLargeError.
+//
+// # Sources
+//
+// NewTCPListener, DialTCP and Tail give every connection (or followed file)
+// its own Decoder and its own Sink from a SinkOpener, on one goroutine. Each
+// read is one batch: read into a reused buffer, stamp TsRecv once, Claim
+// slots, decode every whole frame or line into them, Commit, keep the partial
+// tail for the next read, and publish the counters (Counters, gathered in a
+// Registry with totals across sources) once. Nothing on that path allocates,
+// locks or logs.
 package feed

@@ -114,15 +114,6 @@ func (rs *reports) list() []report {
 	return append([]report(nil), rs.all...)
 }
 
-func (rs *reports) has(target error) bool {
-	for _, r := range rs.list() {
-		if errors.Is(r.err, target) {
-			return true
-		}
-	}
-	return false
-}
-
 // waitFor polls cond until it holds; the deadline only guards against a hang.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()

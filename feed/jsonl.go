@@ -1,7 +1,6 @@
 package feed
 
 import (
-	"bytes"
 	"strconv"
 
 	"github.com/tickd/tickd/tick"
@@ -35,7 +34,7 @@ func parseJSON(b []byte, f *fields) Reason {
 			if i == len(b) || b[i] != '"' {
 				return ReasonSyntax
 			}
-			end, esc := scanString(b, i)
+			end, _ := scanString(b, i) // an escaped key matches no known key
 			if end < 0 {
 				return ReasonSyntax
 			}
@@ -48,14 +47,14 @@ func parseJSON(b []byte, f *fields) Reason {
 			if i == len(b) {
 				return ReasonSyntax
 			}
-			vStart, quoted := i, b[i] == '"'
+			vStart, quoted, esc := i, b[i] == '"', false
 			switch b[i] {
 			case '"':
 				end, esc = scanString(b, i)
 			case '{', '[':
-				end, esc = skipNested(b, i), false
+				end = skipNested(b, i)
 			default:
-				end, esc = scanLiteral(b, i), false
+				end = scanLiteral(b, i)
 			}
 			if end < 0 {
 				return ReasonSyntax
@@ -120,30 +119,18 @@ func skipWS(b []byte, i int) int {
 // just past its closing quote (-1 if unterminated) and whether it holds an
 // escape.
 func scanString(b []byte, i int) (end int, esc bool) {
-	j := i + 1
-	for {
-		k := bytes.IndexByte(b[j:], '"')
-		if k < 0 {
-			return -1, esc
+	// A plain loop: the strings are short, and bytes.IndexByte's call
+	// costs more than it saves here.
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '"':
+			return j + 1, esc
+		case '\\':
+			esc = true
+			j++
 		}
-		q := j + k
-		if bytes.IndexByte(b[j:q], '\\') < 0 {
-			return q + 1, esc
-		}
-		esc = true
-		// Walk the escapes up to and including the quote at q.
-		for j < q {
-			if b[j] == '\\' {
-				j += 2
-			} else {
-				j++
-			}
-		}
-		if j == q {
-			return q + 1, esc
-		}
-		j = q + 1 // the quote at q was escaped: keep looking
 	}
+	return -1, esc
 }
 
 // scanLiteral scans a number, true, false or null starting at b[i]; it

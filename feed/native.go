@@ -118,4 +118,6 @@ func (e *NativeEncoder) Trade(dst []byte, symbol string, tsEvent int64, price ti
 func (e *NativeEncoder) Heartbeat(dst []byte) []byte { return AppendHeartbeat(dst, e.next()) }
 
 // End appends the End-of-session frame.
-func (e *NativeEncoder) End(dst []byte, tsEvent int64) []byte { return AppendEnd(dst, e.next(), tsEvent) }
+func (e *NativeEncoder) End(dst []byte, tsEvent int64) []byte {
+	return AppendEnd(dst, e.next(), tsEvent)
+}

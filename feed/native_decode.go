@@ -4,22 +4,25 @@ import (
 	"github.com/tickd/tickd/tick"
 )
 
-// decodeNative is Decode for the native format. The loop body is the fast
-// path for a well-formed Trade; every other frame goes to nativeFrame.
+// decodeNative is Decode for the native format. fastTrades takes the runs
+// of well-formed, in-sequence Trades; every other frame (the first of a
+// connection, other types, gaps, bad frames, a full dst) comes here, one at
+// a time, with its reports.
 func (d *Decoder) decodeNative(dst []tick.Event, src []byte) (n, off int) {
-	var (
-		next     = d.next
-		local    = d.local
-		recv     = d.tsRecv
-		source   = d.sourceID
-		maxFrame = d.maxFrame
-		frames   uint64
-	)
-	for len(src)-off >= prefixLen {
+	frames := 0
+	for {
+		if d.hello {
+			k, c := fastTrades(dst[n:], src[off:], d.next, d.local, d.tsRecv, d.sourceID)
+			n, off, frames = n+k, off+c, frames+k
+			d.next += uint64(k)
+		}
+		if len(src)-off < prefixLen {
+			break
+		}
 		l := int(le.Uint16(src[off:]))
-		if l > maxFrame {
-			d.next = next
-			d.tooLarge(d.off+int64(off), l)
+		at := d.off + int64(off)
+		if l > d.maxFrame {
+			d.tooLarge(at, l)
 			break
 		}
 		end := off + prefixLen + l
@@ -28,74 +31,91 @@ func (d *Decoder) decodeNative(dst []tick.Event, src []byte) (n, off int) {
 		}
 		f := src[off:end]
 		if !d.hello {
-			d.firstFrame(f, d.off+int64(off))
+			d.firstFrame(f, at)
 		}
-		if l != lenTrade || f[2] != TypeTrade {
-			if needsSlot(f) && n == len(dst) {
-				break
-			}
-			d.next = next
-			n += d.nativeFrame(dst[n:], f, d.off+int64(off))
-			next, local = d.next, d.local
-			frames++
-			off = end
-			continue
-		}
-		if n == len(dst) {
+		if needsSlot(f) && n == len(dst) {
 			break
 		}
-		_ = f[TradeFrameSize-1] // one bounds check for the loads below
-		seq := le.Uint64(f[3:])
-		if seq != next {
-			d.gap(d.off+int64(off), next, seq)
-		}
-		next = seq + 1
-		idx := le.Uint32(f[11:])
-		px := int64(le.Uint64(f[23:]))
-		qty := int64(le.Uint64(f[31:]))
-		side := f[39]
 		frames++
-		if idx >= uint32(len(local)) || local[idx] == noSymbol || px <= 0 || qty <= 0 || side > byte(tick.SideSell) {
-			d.reject(d.off+int64(off), seq, tradeReason(idx, local, px, qty, side))
-			off = end
-			continue
-		}
-		dst[n] = tick.Event{
-			Seq:     seq,
-			TsEvent: int64(le.Uint64(f[15:])),
-			TsRecv:  recv,
-			Price:   tick.Price(px),
-			Qty:     qty,
-			Symbol:  local[idx],
-			Kind:    tick.KindTrade,
-			Side:    tick.Side(side),
-			Source:  source,
-		}
-		n++
+		n += d.nativeFrame(dst[n:], f, at)
 		off = end
 	}
-	d.next = next
-	d.stats.Frames += frames
+	d.stats.Frames += uint64(frames)
 	d.stats.Events += uint64(n)
 	return n, off
+}
+
+// fastTrades decodes the run of well-formed Trade frames at the front of
+// src whose sequence numbers follow on from next, up to len(dst) of them.
+// It stops at anything else and leaves it to the caller. No calls, few live
+// values: the loop stays in registers.
+func fastTrades(dst []tick.Event, src []byte, next uint64, local []tick.SymbolID, recv int64, source uint16) (n, off int) {
+	for ; n < len(dst) && off+TradeFrameSize <= len(src); n++ {
+		f := src[off : off+TradeFrameSize]
+		if le.Uint16(f) != lenTrade || f[2] != TypeTrade || le.Uint64(f[3:]) != next {
+			break
+		}
+		// validTrade's checks, spelled out so the loop stays in registers.
+		idx := le.Uint32(f[11:])
+		if idx >= uint32(len(local)) {
+			break
+		}
+		sym := local[idx]
+		if sym == noSymbol || int64(le.Uint64(f[23:])) <= 0 || int64(le.Uint64(f[31:])) <= 0 || f[39] > byte(tick.SideSell) {
+			break
+		}
+		putTrade(&dst[n], f, sym, recv, source)
+		off += TradeFrameSize
+		next++
+	}
+	return n, off
+}
+
+// validTrade checks the fields of a whole Trade frame and resolves its
+// local symbol; tradeReason names what is wrong when it fails.
+func validTrade(f []byte, local []tick.SymbolID) (tick.SymbolID, bool) {
+	_ = f[TradeFrameSize-1]
+	idx := le.Uint32(f[11:])
+	if idx >= uint32(len(local)) {
+		return 0, false
+	}
+	sym := local[idx]
+	ok := sym != noSymbol && int64(le.Uint64(f[23:])) > 0 && int64(le.Uint64(f[31:])) > 0 && f[39] <= byte(tick.SideSell)
+	return sym, ok
+}
+
+func tradeReason(f []byte, local []tick.SymbolID) Reason {
+	idx := le.Uint32(f[11:])
+	switch {
+	case idx >= uint32(len(local)) || local[idx] == noSymbol:
+		return ReasonUnknownSymbol
+	case int64(le.Uint64(f[23:])) <= 0:
+		return ReasonPriceNotPositive
+	case int64(le.Uint64(f[31:])) <= 0:
+		return ReasonBadQty
+	}
+	return ReasonBadSide
+}
+
+// putTrade writes the whole Trade frame f into e, every field of the slot.
+func putTrade(e *tick.Event, f []byte, sym tick.SymbolID, recv int64, source uint16) {
+	_ = f[TradeFrameSize-1]
+	e.Seq = le.Uint64(f[3:])
+	e.TsEvent = int64(le.Uint64(f[15:]))
+	e.TsRecv = recv
+	e.Price = tick.Price(le.Uint64(f[23:]))
+	e.Qty = int64(le.Uint64(f[31:]))
+	e.OrderRef = 0
+	e.NewRef = 0
+	e.Symbol = sym
+	e.Kind = tick.KindTrade
+	e.Side = tick.Side(f[39])
+	e.Source = source
 }
 
 // needsSlot says whether frame f may produce an event.
 func needsSlot(f []byte) bool {
 	return len(f) > 2 && (f[2] == TypeTrade || f[2] == TypeEnd)
-}
-
-func tradeReason(idx uint32, local []tick.SymbolID, px, qty int64, side byte) Reason {
-	switch {
-	case idx >= uint32(len(local)) || local[idx] == noSymbol:
-		return ReasonUnknownSymbol
-	case px <= 0:
-		return ReasonPriceNotPositive
-	case qty <= 0:
-		return ReasonBadQty
-	default:
-		return ReasonBadSide
-	}
 }
 
 // tooLarge ends the connection: a length above MaxFrame means the framing
@@ -123,8 +143,7 @@ func (d *Decoder) firstFrame(f []byte, at int64) {
 	}
 }
 
-// nativeFrame handles every frame but a well-formed Trade: the other types
-// and bad lengths. f
+// nativeFrame decodes one frame with all its checks and reports. f
 // is the whole frame, at its source offset. It returns the events written to
 // dst (0 or 1); the caller made sure dst has room if needsSlot(f).
 func (d *Decoder) nativeFrame(dst []tick.Event, f []byte, at int64) int {
@@ -157,7 +176,16 @@ func (d *Decoder) nativeFrame(dst []tick.Event, f []byte, at int64) int {
 		d.defineSymbol(le.Uint32(f[11:]), f[15:], at, seq)
 		return 0
 	case TypeTrade:
-		// Only a Trade of the wrong length comes here.
+		if l != lenTrade {
+			break
+		}
+		sym, ok := validTrade(f, d.local)
+		if !ok {
+			d.reject(at, seq, tradeReason(f, d.local))
+			return 0
+		}
+		putTrade(&dst[0], f, sym, d.tsRecv, d.sourceID)
+		return 1
 	case TypeHeartbeat:
 		if l != lenHeartbeat {
 			break

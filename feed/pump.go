@@ -11,7 +11,7 @@ import (
 var errSinkDone = errors.New("feed: sink is shutting down")
 
 // maxClaim caps the slots asked for at once.
-const maxClaim = 1024
+const maxClaim = 256
 
 // pump moves one source's bytes from reads, through its Decoder, into its
 // Sink. Every read is one batch: stamp TsRecv, claim slots, decode what is

@@ -133,7 +133,7 @@ func TestTailRotate(t *testing.T) {
 		t.Fatal(err)
 	}
 	appendFile(t, path+".1", "\n3,A,1,3\n4,A,1,4") // unterminated at rotation
-	time.Sleep(10 * time.Millisecond)             // old file followed while no new one exists
+	time.Sleep(10 * time.Millisecond)              // old file followed while no new one exists
 	appendFile(t, path, "5,A,1,5\n")
 	equalQtys(t, r.qtys(5), 1, 2, 3, 4, 5)
 	appendFile(t, path, "6,A,1,6\n")

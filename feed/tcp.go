@@ -139,6 +139,10 @@ func DialTCP(ctx context.Context, addr string, open SinkOpener, opts Options) er
 	}
 }
 
+// ShutdownGrace is how long a TCP source keeps reading after its context
+// ends, so that data already sent before a shutdown is not dropped.
+const ShutdownGrace = 100 * time.Millisecond
+
 // connName names a connection "tcp local<-remote": data flows to local.
 func connName(c net.Conn) string {
 	return "tcp " + c.LocalAddr().String() + "<-" + c.RemoteAddr().String()
@@ -157,8 +161,10 @@ func serveConn(ctx context.Context, c net.Conn, open SinkOpener, o *Options) (de
 	}
 	p := newPump(name, sink, o)
 	defer p.close()
-	// A read blocked when ctx ends returns at once with a deadline error.
-	stop := context.AfterFunc(ctx, func() { c.SetReadDeadline(time.Unix(1, 0)) })
+	// When ctx ends, keep reading for ShutdownGrace: what the peer already
+	// sent (in the kernel's buffer, acknowledged) reaches the sink, then a
+	// blocked read returns with a deadline error.
+	stop := context.AfterFunc(ctx, func() { c.SetReadDeadline(time.Now().Add(ShutdownGrace)) })
 	defer stop()
 	err = p.readAll(c)
 	switch {

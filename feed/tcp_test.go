@@ -178,7 +178,7 @@ func TestTCPOversizeEndsConnection(t *testing.T) {
 	}
 	defer c.Close()
 	b := connStream("A", 3)
-	b = b[:len(b)-19]                 // drop End
+	b = b[:len(b)-19]                  // drop End
 	b = append(b, 0xf0, 0xff, 1, 2, 3) // length 65520 > MaxFrame
 	if _, err := c.Write(b); err != nil {
 		t.Fatal(err)

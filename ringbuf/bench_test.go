@@ -3,6 +3,7 @@ package ringbuf
 import (
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/tickd/tickd/tick"
@@ -124,24 +125,24 @@ func BenchmarkChan(b *testing.B) {
 	})
 }
 
+// Tuning knobs for experiments: RINGBUF_TUNE="spin=128,yield=256,min=8,max=256".
 func init() {
-	if v := os.Getenv("SPINPAUSE"); v != "" {
+	for _, kv := range strings.Split(os.Getenv("RINGBUF_TUNE"), ",") {
+		k, v, _ := strings.Cut(kv, "=")
 		n, _ := strconv.Atoi(v)
-		spinPause = uint32(n)
+		switch k {
+		case "spin":
+			spinRounds = uint32(n)
+		case "yield":
+			yieldRounds = uint32(n)
+		case "min":
+			minPause = uint32(n)
+		case "max":
+			maxPause = uint32(n)
+		case "cap":
+			benchCap = n
+		}
 	}
 }
 
 var benchCap = 4096
-
-func init() {
-	if v := os.Getenv("BENCHCAP"); v != "" {
-		benchCap, _ = strconv.Atoi(v)
-	}
-}
-
-func init() {
-	if v := os.Getenv("SPINROUNDS"); v != "" {
-		n, _ := strconv.Atoi(v)
-		spinRounds = uint32(n)
-	}
-}

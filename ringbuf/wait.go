@@ -8,26 +8,32 @@ import (
 	"golang.org/x/sys/cpu"
 )
 
-// Escalation thresholds, in idle rounds (one round = one failed poll).
-// A poll that hits costs a few ns and a Gosched with nothing else runnable
-// ~100 ns, while waking a parked goroutine costs ~50 µs here, so Park first
-// spends roughly as long spinning and yielding as a wake-up would cost.
-const (
-
-	yieldRounds = 256 // further rounds that runtime.Gosched before re-polling
-
+// Escalation, in idle rounds (one round = one failed poll). A spinning
+// round pauses between polls, the pause doubling every 8 rounds from
+// minPause to maxPause loop iterations (~2 to ~80 ns), so a waiter that
+// has just missed polls again at once, while a longer wait stops hammering
+// the cache line the other side is about to store to. After spinRounds
+// (~5 µs) SpinYield and Park call runtime.Gosched between polls; after
+// yieldRounds more, Park sleeps (a wake-up costs ~50 µs here, so it first
+// spends about that long spinning and yielding).
+var (
+	spinRounds  uint32 = 64
+	yieldRounds uint32 = 256
+	minPause    uint32 = 8
+	maxPause    uint32 = 256
 )
+
+// spinYieldMask makes even Spin call runtime.Gosched once every 1024
+// rounds (tens of microseconds), so that more spinners than cores still make
+// progress without waiting ~10 ms for the scheduler to preempt them.
+const spinYieldMask = 1<<10 - 1
 
 // parkTimeout bounds every park. The protocol never loses a wake-up, so
 // this is only a safety net; it is long enough to cost nothing when idle.
-var spinPause uint32 = 16
-
-var spinRounds uint32 = 128
-
 const parkTimeout = 10 * time.Millisecond
 
 // backoff counts the failed polls of one waiting goroutine and escalates
-// per its strategy. It is owned by that goroutine.
+// per its strategy. It lives on the waiter's stack.
 type backoff struct {
 	n uint32
 	w WaitStrategy
@@ -36,35 +42,30 @@ type backoff struct {
 // pause spins or yields once and reports true, or reports false when the
 // strategy says the caller should now park (only ever under Park).
 func (b *backoff) pause() bool {
-	if b.n < spinRounds || b.w == Spin {
-		b.n++
-		spin()
-		return true
-	}
-	if b.n < spinRounds+yieldRounds || b.w == SpinYield {
-		b.n++
+	n := b.n
+	switch {
+	case n < spinRounds || b.w == Spin:
+		if n&spinYieldMask == spinYieldMask {
+			runtime.Gosched() // Spin's safety valve, see spinYieldMask
+		} else {
+			spin(min(minPause<<min(n/8, 31), maxPause))
+		}
+	case n < spinRounds+yieldRounds || b.w == SpinYield:
 		runtime.Gosched()
-		return true
+	default:
+		return false
 	}
-	return false
+	b.n = n + 1
+	return true
 }
 
-func (b *backoff) reset() { b.n = 0 }
-
-// spinSink keeps the pause loop from being optimised away.
-var spinSink uint32
-
-// spin burns a few cycles between polls so that a spinning reader does not
-// hammer the cache line the writer is about to store to (Go has no PAUSE).
+// spin burns about iters cycles without touching memory, as a stand-in
+// for the PAUSE instruction Go does not expose. The gc compiler keeps empty
+// loops; were one to delete it, the pause would merely shrink.
 //
 //go:noinline
-func spin() {
-	var x uint32
-	for i := uint32(0); i < spinPause; i++ {
-		x += i
-	}
-	if x == 1 { // never true; a use the compiler cannot drop
-		spinSink = x
+func spin(iters uint32) {
+	for i := uint32(0); i < iters; i++ {
 	}
 }
 
