@@ -14,7 +14,9 @@ import (
 func decodeAll(t *testing.T, format feed.Format, data []byte, syms *tick.SymbolTable) []tick.Event {
 	t.Helper()
 	d, err := feed.NewDecoder("test", 1, feed.Options{Format: format, Symbols: syms,
-		OnError: func(_ string, off int64, seq uint64, err error) { t.Errorf("decode error at %d seq %d: %v", off, seq, err) }})
+		OnError: func(_ string, off int64, seq uint64, err error) {
+			t.Errorf("decode error at %d seq %d: %v", off, seq, err)
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
