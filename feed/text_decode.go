@@ -98,7 +98,7 @@ func (d *Decoder) fill(e *tick.Event, f *fields) Reason {
 	}
 	px, err := tick.ParsePriceBytes(f.price)
 	switch {
-	case err == tick.ErrPriceNotFinit && nonFinite(f.price):
+	case err == tick.ErrPriceNotFinite:
 		return ReasonPriceNotFinite
 	case err != nil:
 		return ReasonBadPrice
@@ -152,26 +152,6 @@ func (d *Decoder) resolve(name []byte) (tick.SymbolID, Reason) {
 	default:
 		return 0, ReasonBadSymbol
 	}
-}
-
-// nonFinite says whether b spells NaN or an infinity ("nan", "inf",
-// "infinity" in any case, optionally signed).
-func nonFinite(b []byte) bool {
-	if len(b) > 0 && (b[0] == '+' || b[0] == '-') {
-		b = b[1:]
-	}
-	var low [8]byte
-	if len(b) > len(low) {
-		return false
-	}
-	for i, c := range b {
-		low[i] = c | 0x20
-	}
-	switch string(low[:len(b)]) {
-	case "nan", "inf", "infinity":
-		return true
-	}
-	return false
 }
 
 // parseQty parses a size: decimal digits, value > 0.

@@ -19,10 +19,10 @@ const PriceDecimals = 9
 
 // Errors returned by ParsePrice.
 var (
-	ErrPriceSyntax   = errors.New("tick: invalid price syntax")
-	ErrPriceRange    = errors.New("tick: price out of range")
-	ErrPricePrecise  = errors.New("tick: price has more than 9 decimal places")
-	ErrPriceNotFinit = errors.New("tick: price is not a finite number")
+	ErrPriceSyntax    = errors.New("tick: invalid price syntax")
+	ErrPriceRange     = errors.New("tick: price out of range")
+	ErrPricePrecise   = errors.New("tick: price has more than 9 decimal places")
+	ErrPriceNotFinite = errors.New("tick: price is not a finite number")
 )
 
 // ParsePrice parses decimal text such as "123.45", "-0.5", "+7" or ".25" into
@@ -58,8 +58,8 @@ func parsePrice[T string | []byte](s T) (Price, error) {
 			continue
 		}
 		if c < '0' || c > '9' {
-			if c == 'n' || c == 'N' || c == 'i' || c == 'I' {
-				return 0, ErrPriceNotFinit
+			if digits == 0 && frac < 0 && isNonFinite(s[i:]) {
+				return 0, ErrPriceNotFinite
 			}
 			return 0, ErrPriceSyntax
 		}
@@ -95,6 +95,21 @@ func parsePrice[T string | []byte](s T) (Price, error) {
 		return Price(-int64(units)), nil
 	}
 	return Price(units), nil
+}
+
+// isNonFinite reports whether s spells NaN, Inf or Infinity, in any case.
+func isNonFinite[T string | []byte](s T) bool {
+	switch len(s) {
+	case 3, 8:
+	default:
+		return false
+	}
+	var low [8]byte
+	for i := 0; i < len(s); i++ {
+		low[i] = s[i] | 0x20
+	}
+	w := string(low[:len(s)])
+	return w == "nan" || w == "inf" || w == "infinity"
 }
 
 // PriceFromUnits builds a Price from an integer count of 10^-decimals units,

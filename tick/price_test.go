@@ -34,9 +34,14 @@ func TestParsePrice(t *testing.T) {
 		{"1e5", 0, ErrPriceSyntax},
 		{"12a", 0, ErrPriceSyntax},
 		{" 1", 0, ErrPriceSyntax},
-		{"NaN", 0, ErrPriceNotFinit},
-		{"Inf", 0, ErrPriceNotFinit},
-		{"-inf", 0, ErrPriceNotFinit},
+		{"NaN", 0, ErrPriceNotFinite},
+		{"Inf", 0, ErrPriceNotFinite},
+		{"-inf", 0, ErrPriceNotFinite},
+		{"Infinity", 0, ErrPriceNotFinite},
+		{"null", 0, ErrPriceSyntax},
+		{"1n", 0, ErrPriceSyntax},
+		{"1inf", 0, ErrPriceSyntax},
+		{"nano", 0, ErrPriceSyntax},
 	}
 	for _, c := range cases {
 		got, err := ParsePrice(c.in)
