@@ -17,8 +17,9 @@ type Consumer[T any] struct {
 	cursor atomic.Int64 //  8 B
 	_      [cacheLine - 8]byte
 
-	// Consumer-private (and read-only copies of the ring's header, so the
-	// fast path touches this line and the slots only).
+	// Consumer-private, plus read-only copies of the ring's header: the
+	// first 64 B are all Poll touches besides the published line and the
+	// slots; park, read by Release, starts the next (mostly-read) line.
 	pos       int64    //  8 B == cursor: sequence of the first unreleased slot
 	cachedPub int64    //  8 B last published count loaded; pos..cachedPub are readable
 	batch     int64    //  8 B slots in the last batch not yet released

@@ -26,7 +26,8 @@ const cacheLine = unsafe.Sizeof(cpu.CacheLinePad{})
 type Ring[T any] struct {
 	_ cpu.CacheLinePad
 
-	// Read-only after New; shared by every goroutine, never invalidated.
+	// Read-only after New (66 B over two lines): shared by every goroutine
+	// and never invalidated.
 	buf    []T            // 24 B the slots, len a power of two
 	mask   int64          //  8 B len(buf)-1
 	cons   []*Consumer[T] // 24 B consumers, for the producer's gate and wake-ups
@@ -35,7 +36,7 @@ type Ring[T any] struct {
 	notify bool           //  1 B Commit has someone to tell: a Bell, or Park consumers
 	_      cpu.CacheLinePad
 
-	// Producer-private: only the producer goroutine touches these.
+	// Producer-private (24 B): only the producer goroutine touches these.
 	next     int64 //  8 B sequence of the first unpublished slot (== published)
 	gate     int64 //  8 B cached cursor of the slowest consumer; free = len(buf)-(next-gate)
 	reserved int64 //  8 B slots handed out by the last Reserve and not yet committed
@@ -46,7 +47,7 @@ type Ring[T any] struct {
 	published atomic.Int64 //  8 B
 	_         [cacheLine - 8]byte
 
-	// Wake-up state: the fast paths only load these (Reserve: closed;
+	// Wake-up state (32 B): the fast paths only load these (Reserve: closed;
 	// Commit under Park: sleepers; Release under Park: prod.armed); they are
 	// written when a goroutine parks, and once by Close.
 	closed   atomic.Bool  //  1 B set once by Close

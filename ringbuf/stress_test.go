@@ -99,17 +99,17 @@ func itoa(v uint64) string {
 	}
 }
 
-// TestStress moves 100M events (200k under the race detector, 1M with
+// TestStress moves 100M events (1M under the race detector or with
 // -short) through a two-consumer ring under the default strategy, and
 // shorter runs under the others. make test runs it without -race for the
 // full count.
 func TestStress(t *testing.T) {
 	full := uint64(100_000_000)
 	if raceEnabled {
-		full = 200_000
+		full = 1_000_000
 	}
 	if testing.Short() {
-		full /= 100
+		full = min(full, 1_000_000)
 	}
 	cases := []struct {
 		w           WaitStrategy

@@ -16,11 +16,11 @@ import (
 // (~5 µs) SpinYield and Park call runtime.Gosched between polls; after
 // yieldRounds more, Park sleeps (a wake-up costs ~50 µs here, so it first
 // spends about that long spinning and yielding).
-var (
-	spinRounds  uint32 = 64
-	yieldRounds uint32 = 256
-	minPause    uint32 = 8
-	maxPause    uint32 = 256
+const (
+	spinRounds  = 64
+	yieldRounds = 256
+	minPause    = 8
+	maxPause    = 256
 )
 
 // spinYieldMask makes even Spin call runtime.Gosched once every 1024
@@ -48,7 +48,7 @@ func (b *backoff) pause() bool {
 		if n&spinYieldMask == spinYieldMask {
 			runtime.Gosched() // Spin's safety valve, see spinYieldMask
 		} else {
-			spin(min(minPause<<min(n/8, 31), maxPause))
+			spin(min(uint32(minPause)<<min(n/8, 24), maxPause))
 		}
 	case n < spinRounds+yieldRounds || b.w == SpinYield:
 		runtime.Gosched()
@@ -79,9 +79,9 @@ func spin(iters uint32) {
 // never blocks; a stale token only causes one spurious wake-up, which every
 // caller tolerates by re-polling in a loop.
 type parker struct {
-	armed atomic.Int32  // 1 while the owner is (about to be) asleep
-	ch    chan struct{} // capacity 1: the wake-up token
-	timer *time.Timer   // reused bounded-sleep timer, created on first sleep
+	armed atomic.Int32  // 4 B (+4) 1 while the owner is (about to be) asleep
+	ch    chan struct{} // 8 B      capacity 1: the wake-up token
+	timer *time.Timer   // 8 B      owner's reused bounded-sleep timer, made on first sleep
 }
 
 func (p *parker) init() { p.ch = make(chan struct{}, 1) }
@@ -143,7 +143,9 @@ func NewBell() *Bell {
 	return b
 }
 
-// Ring wakes the Bell's Idler if it is parked (or about to park).
+// Ring wakes the Bell's Idler if it is parked (or about to park). Rings
+// call it themselves; call it too when the Idler's goroutine should re-poll
+// for reasons of its own (a ring added to its set, a stop flag set).
 func (b *Bell) Ring() { b.p.wake() }
 
 // Idler idles the goroutine that polls several rings sharing a Bell. Use it
