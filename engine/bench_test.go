@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,7 +16,7 @@ import (
 var benchRules = []RuleSpec{
 	{ID: "level", Type: RulePrice, Level: 100 * tick.PriceScale, Hysteresis: 0.05, Cooldown: time.Second},
 	{ID: "move", Type: RuleMove, Percent: 0.5, Window: time.Minute, Hysteresis: 0.2, Cooldown: time.Second},
-	{ID: "cross", Type: RuleCross, Fast: time.Second, Slow: 10 * time.Second, Hysteresis: 0.01, Cooldown: time.Second},
+	{ID: "cross", Type: RuleCross, Fast: 2 * time.Second, Slow: 20 * time.Second, Hysteresis: 0.01, Cooldown: time.Second},
 	{ID: "z", Type: RuleZScore, K: 2, Hysteresis: 0.5, Cooldown: time.Second},
 	{ID: "vol", Type: RuleVolume, K: 3, Window: time.Second, Hysteresis: 1, Cooldown: time.Second},
 }
@@ -55,10 +56,12 @@ func BenchmarkTrade(b *testing.B) {
 			e, _ := newTestEngine(b, Config{Rules: benchRules}, names...)
 			s := e.shards[0]
 			evs := benchEvents(nsym)
-			s.process(evs) // first sight: allocate every symbol's state
-			drain(s.out.ring)
-			shiftTimes(evs)
 			cons := s.out.ring.Consumer(0)
+			for i := 0; i < len(evs); i += 64 { // first sight allocates each symbol's state
+				s.process(evs[i : i+64])
+				drain(s.out.ring)
+			}
+			shiftTimes(evs)
 			b.SetBytes(tick.EventSize)
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -72,7 +75,7 @@ func BenchmarkTrade(b *testing.B) {
 				n := min(64, b.N-i, len(evs)-j)
 				s.process(evs[j : j+n])
 				j += n
-				if out := cons.Poll(); len(out) > 0 {
+				for out := cons.Poll(); len(out) > 0; out = cons.Poll() {
 					sinkOut += len(out)
 					cons.Release(len(out))
 				}
@@ -214,9 +217,22 @@ func BenchmarkPipeline(b *testing.B) {
 				names[i] = fmt.Sprintf("SYM%d", i)
 			}
 			e, _ := newTestEngine(b, Config{Shards: shards, Rules: benchRules}, names...)
-			results := collect(e)
 			ctx, cancel := context.WithCancel(context.Background())
 			var wg sync.WaitGroup
+			var published atomic.Int64
+			for _, r := range e.Outputs() { // the publisher: count and release
+				wg.Go(func() {
+					c := r.Consumer(0)
+					for {
+						b, ok := c.Wait()
+						if !ok {
+							return
+						}
+						published.Add(int64(len(b)))
+						c.Release(len(b))
+					}
+				})
+			}
 			wg.Go(func() { _ = e.Run(ctx) })
 			in, err := e.NewInput("bench")
 			if err != nil {
@@ -239,10 +255,7 @@ func BenchmarkPipeline(b *testing.B) {
 			in.Close()
 			cancel()
 			wg.Wait()
-			b.StopTimer()
-			for _, r := range results() {
-				sinkOut += len(r)
-			}
+			sinkOut += int(published.Load())
 		})
 	}
 }

@@ -20,8 +20,12 @@ type Config struct {
 	// for others are rejected. Default: the symbol table's capacity.
 	MaxSymbols int
 	// RingCapacity is the slot count (a power of two) of each input ring
-	// (one per Input per shard) and each output ring. Default 4096.
+	// (one per Input per shard). Default 4096.
 	RingCapacity int
+	// OutputCapacity is the slot count (a power of two) of each shard's
+	// output ring. A tick.Out is ~270 bytes, so the default, 1024, keeps a
+	// ring within L2 cache. Default 1024.
+	OutputCapacity int
 	// Wait is how shards and rings wait when idle or full. Default SpinYield.
 	Wait ringbuf.WaitStrategy
 	// SMA is N, the number of trades behind the SMA, stddev and z-score.
@@ -63,6 +67,9 @@ func (c Config) withDefaults(tableCap int) Config {
 	if c.RingCapacity == 0 {
 		c.RingCapacity = ringbuf.DefaultCapacity
 	}
+	if c.OutputCapacity == 0 {
+		c.OutputCapacity = 1024
+	}
 	if c.SMA == 0 {
 		c.SMA = 50
 	}
@@ -92,8 +99,10 @@ func (c Config) validate() error {
 		return fmt.Errorf("engine: shards %d not in 1..%d", c.Shards, MaxShards)
 	case c.MaxSymbols < 1:
 		return fmt.Errorf("engine: max symbols %d must be ≥ 1", c.MaxSymbols)
-	case c.RingCapacity < 2 || c.RingCapacity > ringbuf.MaxCapacity || c.RingCapacity&(c.RingCapacity-1) != 0:
+	case !powerOfTwo(c.RingCapacity):
 		return fmt.Errorf("engine: ring capacity %d is not a power of two in 2..%d", c.RingCapacity, ringbuf.MaxCapacity)
+	case !powerOfTwo(c.OutputCapacity):
+		return fmt.Errorf("engine: output capacity %d is not a power of two in 2..%d", c.OutputCapacity, ringbuf.MaxCapacity)
 	case c.Wait > ringbuf.Park:
 		return fmt.Errorf("engine: unknown wait strategy %d", c.Wait)
 	case c.SMA < 1 || c.SMA > MaxSMA:
@@ -143,6 +152,8 @@ func (c Config) validate() error {
 	return nil
 }
 
+func powerOfTwo(n int) bool { return n >= 2 && n <= ringbuf.MaxCapacity && n&(n-1) == 0 }
+
 func (c Config) checkWindow(w time.Duration) error {
 	if w <= 0 {
 		return fmt.Errorf("must be > 0")
@@ -159,7 +170,7 @@ type plan struct {
 	wins  []int64 // window spans: cfg.Windows then rule windows, no repeats
 	bars  []int64 // bar intervals, ascending (bars[0] drives tick.Stats)
 	rules []rule
-	ema   stats.Decay // of the tick.Stats EMA
+	emas  []stats.Decay // EMA decays, one per distinct half-life: [0] is tick.Stats.EMA's
 }
 
 // newPlan applies defaults to c, validates it and compiles it.
@@ -168,7 +179,18 @@ func newPlan(c Config, syms *tick.SymbolTable) (*plan, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
-	p := &plan{cfg: c, ema: stats.HalfLife(c.EMAHalfLife)}
+	p := &plan{cfg: c}
+	var halfLives []time.Duration
+	ema := func(h time.Duration) int { // index of h's EMA, shared by every user
+		i := slices.Index(halfLives, h)
+		if i < 0 {
+			i = len(halfLives)
+			halfLives = append(halfLives, h)
+			p.emas = append(p.emas, stats.HalfLife(h))
+		}
+		return i
+	}
+	ema(c.EMAHalfLife)
 	for _, w := range c.Windows {
 		p.wins = append(p.wins, int64(w))
 	}
@@ -185,7 +207,11 @@ func newPlan(c Config, syms *tick.SymbolTable) (*plan, error) {
 				p.wins = append(p.wins, int64(r.Window))
 			}
 		}
-		p.rules = append(p.rules, compile(r, i, win))
+		fast, slow := -1, -1
+		if r.Type == RuleCross {
+			fast, slow = ema(r.Fast), ema(r.Slow)
+		}
+		p.rules = append(p.rules, compile(r, i, win, fast, slow))
 	}
 	return p, nil
 }

@@ -2,8 +2,9 @@
 // goroutine per shard, without locks or allocation on the per-tick path.
 //
 //	source ─▶ Input ─┬─ ring ─▶ shard 0 ─▶ output ring 0 ─▶ publisher
-//	source ─▶ Input ─┼─ ring ─▶ shard 0   (fan-in over the Inputs' rings)
 //	                 └─ ring ─▶ shard 1 ─▶ output ring 1 ─▶ publisher
+//	source ─▶ Input ─┬─ ring ─▶ shard 0    each shard fans in over one
+//	                 └─ ring ─▶ shard 1    ring per Input (SPSC each)
 //
 // Sharding: symbol id belongs to shard id mod Config.Shards, for the life of
 // the engine, so each symbol's state has one writer. Symbol IDs are dense in

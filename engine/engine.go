@@ -56,7 +56,7 @@ func New(cfg Config, syms *tick.SymbolTable) (*Engine, error) {
 	e := &Engine{p: p, table: syms}
 	perShard := (c.MaxSymbols + c.Shards - 1) / c.Shards
 	for range c.Shards {
-		out, err := ringbuf.New[tick.Out](ringbuf.Options{Capacity: c.RingCapacity, Wait: c.Wait})
+		out, err := ringbuf.New[tick.Out](ringbuf.Options{Capacity: c.OutputCapacity, Wait: c.Wait})
 		if err != nil {
 			return nil, fmt.Errorf("engine: output ring: %w", err)
 		}

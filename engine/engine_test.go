@@ -18,7 +18,7 @@ import (
 func TestConfigDefaults(t *testing.T) {
 	e, syms := newTestEngine(t, Config{})
 	c := e.Config()
-	if c.Shards != 1 || c.MaxSymbols != syms.Cap() || c.RingCapacity != 4096 || c.SMA != 50 || c.WindowBuckets != 20 ||
+	if c.Shards != 1 || c.MaxSymbols != syms.Cap() || c.RingCapacity != 4096 || c.OutputCapacity != 1024 || c.SMA != 50 || c.WindowBuckets != 20 ||
 		c.EMAHalfLife != 10*time.Second || !slices.Equal(c.Windows, []time.Duration{time.Second, time.Minute}) ||
 		!slices.Equal(c.Bars, []time.Duration{time.Second, time.Minute}) || len(c.Rules) != 0 {
 		t.Fatalf("defaults: %+v", c)
@@ -40,7 +40,8 @@ func TestConfigValidation(t *testing.T) {
 		{Config{Shards: -1}, "shards"},
 		{Config{Shards: MaxShards + 1}, "shards"},
 		{Config{MaxSymbols: -1}, "max symbols"},
-		{Config{RingCapacity: 1000}, "power of two"},
+		{Config{RingCapacity: 1000}, "ring capacity 1000 is not a power of two"},
+		{Config{OutputCapacity: 1}, "output capacity 1 is not"},
 		{Config{Wait: 9}, "wait strategy"},
 		{Config{SMA: -5}, "sma"},
 		{Config{WindowBuckets: -1}, "window buckets"},

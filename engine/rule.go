@@ -97,13 +97,17 @@ func ParseDirection(s string) (Direction, error) {
 // (after its warm-up) only records which side v is on: a condition already
 // true then does not fire.
 //
-//	type          v                                  thresholds      Hysteresis unit
-//	price         trade price − Level                0 (= Level)     currency units
-//	move          100·(p − p₀)/p₀, p₀ = Window.First ±Percent        percent points
-//	ma_cross      100·(fast − slow)/slow (EMAs)      0               percent points
-//	zscore        (p − SMA)/StdDev over Config.SMA   ±K              z units
-//	volume_spike  q / mean q of the window's earlier ±K (up only)    multiples
+//	type          v                                     thresholds  Hysteresis unit
+//	price         p − Level                             0           currency units
+//	move          100·(p − p₀)/|p₀|, p₀ = window First  ±Percent    percent points
+//	ma_cross      100·(fast − slow)/|slow| (EMAs)       0           percent points
+//	zscore        (p − SMA)/StdDev over Config.SMA      ±K          z units
+//	volume_spike  q / mean q of the window's earlier    K (up)      multiples
 //	              trades
+//
+// where p and q are the trade's price and size, First is the window's
+// first price (see stats.Window), and the EMAs have half-lives Fast and
+// Slow (an EMA is shared by every user of its half-life).
 //
 // Warm-up: zscore waits for Config.SMA trades; volume_spike for
 // MinVolumeTrades earlier trades in its window; move and ma_cross start at

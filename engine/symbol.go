@@ -16,7 +16,7 @@ type symbol struct {
 	lastPx float64 // lastP as float64
 	prevPx float64 // the trade before, for price rules' values
 	roll   stats.Rolling
-	ema    stats.EMA
+	emas   stats.EMAs // by plan.emas: 0 is tick.Stats.EMA, then the rules' half-lives
 	sess   stats.Session
 	wins   []stats.Window // plan.wins order: Config.Windows, then rule windows
 	bars   []stats.Bars   // ascending intervals
@@ -32,6 +32,7 @@ func newSymbol(id tick.SymbolID, name string, p *plan) *symbol {
 		bars: make([]stats.Bars, len(p.bars)),
 	}
 	s.roll.Init(p.cfg.SMA)
+	s.emas.Init(len(p.emas))
 	for i, w := range p.wins {
 		s.wins[i].Init(w, p.cfg.WindowBuckets)
 	}
@@ -74,30 +75,20 @@ func (s *shard) trade(sym *symbol, ev *tick.Event) {
 	}
 
 	p, q := ev.Price, ev.Qty
-	px := p.Float64()
+	// ×1e-9 rather than Price.Float64's ÷1e9: a multiply does not stall
+	// every statistic behind a division; the two differ by at most an ulp.
+	px := float64(p) * (1.0 / tick.PriceScale)
 	sym.prevPx, sym.lastPx, sym.lastP, sym.last = sym.lastPx, px, p, t
 	sym.roll.Add(px)
-	sym.ema.Add(t, px, s.p.ema)
+	sym.emas.Add(t, px, s.p.emas)
 	sym.sess.Add(p, q)
 	for i := range sym.wins {
-		sym.wins[i].Add(t, p, px, q)
+		sym.wins[i].Add(t, p, q)
 	}
 	for i := range sym.bars {
 		sym.bars[i].Add(t, ev.TsRecv, p, q)
 	}
-	for i := range sym.rules {
-		rs := &sym.rules[i]
-		var vals [3]float64
-		if d := rs.eval(sym, t, p, px, q, &vals); d != 0 {
-			o := s.out.next()
-			o.Kind = tick.OutSignal
-			o.Signal = tick.Signal{
-				TsEvent: t, TsRecv: ev.TsRecv, Symbol: sym.id, Rule: rs.r.index,
-				Dir: d, Price: p, Values: vals,
-			}
-			s.n.signals++
-		}
-	}
+	s.evalRules(sym, t, ev.TsRecv, p, px, q)
 }
 
 // flushBars publishes sym's open bars, and its tick.Stats if the shortest
@@ -131,7 +122,7 @@ func (s *shard) emitStats(sym *symbol) {
 		TsEvent: sym.last,
 		Last:    sym.lastP,
 		SMA:     sym.roll.Mean(),
-		EMA:     sym.ema.Value(),
+		EMA:     sym.emas.Value(0),
 		VWAP:    sym.sess.VWAP().Float64(),
 		Mean:    sym.wins[0].Mean(),
 		StdDev:  sym.roll.StdDev(),

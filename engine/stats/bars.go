@@ -55,11 +55,8 @@ func (b *Bars) Add(t, recv int64, p tick.Price, q int64) {
 		b.end = b.start + b.iv
 		b.o, b.lo, b.hi = p, p, p
 		b.vol, b.n, b.pq = 0, 0, PQSum{}
-	} else if p < b.lo {
-		b.lo = p
-	} else if p > b.hi {
-		b.hi = p
 	}
+	b.lo, b.hi = min(b.lo, p), max(b.hi, p) // branch-free: new extremes are data-dependent
 	b.c = p
 	b.vol += q
 	b.n++

@@ -62,7 +62,7 @@ func BenchmarkWindow(b *testing.B) {
 	b.ReportAllocs()
 	for i := range b.N {
 		tr := &benchTrades[i&4095]
-		w.Add(int64(i)*1_000_000, tr.p, tr.p.Float64(), tr.q)
+		w.Add(int64(i)*1_000_000, tr.p, tr.q)
 		sinkF += w.Mean()
 	}
 }

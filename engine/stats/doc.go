@@ -4,6 +4,7 @@
 //
 //	Rolling  SMA, sample variance, stddev and z-score over the last N ticks
 //	EMA      exponential moving average by half-life in event time
+//	EMAs     several EMAs of the same samples, one gap computation per sample
 //	Window   count, mean, VWAP, first/min/max price over an event-time window,
 //	         kept in B sub-buckets
 //	Session  count, volume, min, max and exact VWAP since the first tick
@@ -12,8 +13,9 @@
 //
 // Times are event times in ns since the Unix epoch. None of these types is
 // safe for concurrent use: the engine gives each symbol to one goroutine.
-// Types that need a size (Rolling, Window, Bars) hold nothing until Init;
-// the others are ready at their zero value.
+// Types that need a size (Rolling, Window, Bars, EMAs) hold nothing until
+// Init; the others are ready at their zero value. Prices go in as
+// tick.Price; float results are in currency units.
 //
 // Callers feed each statistic non-decreasing times; an earlier time is
 // treated as the latest one seen (the engine clamps and counts those).

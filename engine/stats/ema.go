@@ -44,23 +44,28 @@ func (e *EMA) Add(t int64, x float64, d Decay) {
 	e.v += alpha(float64(dt)*float64(d)) * (x - e.v)
 }
 
-// alpha returns 1 − e^(−y) = −expm1(−y) for y ≥ 0. Ticks are usually far
-// shorter than a half-life, so below y = 1/32 (a gap under 4.5% of H) a
-// Taylor polynomial replaces math.Expm1: the first omitted term, y⁹/9!, is
-// under 1e-17 of the result and the sum is within a few ulps.
+// alpha returns 1 − e^(−y) = −expm1(−y) for y ≥ 0.
 func alpha(y float64) float64 {
-	if y < 1.0/32 {
-		// y − y²/2! + y³/3! − … − y⁸/8!, in Estrin form for a short
-		// dependency chain.
-		y2 := y * y
-		y4 := y2 * y2
-		a := y * (1 - y*(1.0/2))
-		b := y2 * y * (1.0/6 - y*(1.0/24))
-		c := y4 * y * (1.0/120 - y*(1.0/720))
-		d := y4 * y2 * y * (1.0/5040 - y*(1.0/40320))
-		return (a + b) + (c + d)
+	if y < alphaPolyMax {
+		return alphaPoly(y)
 	}
 	return -math.Expm1(-y)
+}
+
+// alphaPolyMax bounds the argument of alphaPoly: a gap under 4.5% of the
+// half-life, the usual case for ticks.
+const alphaPolyMax = 1.0 / 32
+
+// alphaPoly is alpha for 0 ≤ y < 1/32 by its Taylor polynomial,
+// y − y²/2! + y³/3! − … − y⁸/8!: the first omitted term, y⁹/9!, is under
+// 1e-17 of the result and the sum is within a few ulps. It is small enough
+// to inline, so a loop over EMAs makes no call per average.
+func alphaPoly(y float64) float64 {
+	// Estrin form: a short dependency chain.
+	y2 := y * y
+	y4 := y2 * y2
+	return (y*(1-y*(1.0/2)) + y2*y*(1.0/6-y*(1.0/24))) +
+		y4*y*((1.0/120-y*(1.0/720))+y2*(1.0/5040-y*(1.0/40320)))
 }
 
 // Value returns the average, 0 before the first sample.
@@ -68,3 +73,49 @@ func (e *EMA) Value() float64 { return e.v }
 
 // OK reports whether a sample has been seen.
 func (e *EMA) OK() bool { return e.ok }
+
+// EMAs is a set of EMAs (see EMA) of the same samples with different
+// half-lives, as a symbol keeps: the gap is computed once per sample and
+// the loop makes no call in the usual case (Δt < H/22 for every H).
+//
+// The zero value holds no averages: call Init.
+type EMAs struct {
+	v  []float64
+	t  int64
+	ok bool
+}
+
+// Init sets the number of averages and drops every sample.
+func (e *EMAs) Init(n int) { *e = EMAs{v: make([]float64, n)} }
+
+// Add records sample x at event time t in every average; d[i] is the decay
+// of average i (len(d) ≥ the number of averages).
+func (e *EMAs) Add(t int64, x float64, d []Decay) {
+	if !e.ok {
+		for i := range e.v {
+			e.v[i] = x
+		}
+		e.t, e.ok = t, true
+		return
+	}
+	dt := t - e.t
+	if dt <= 0 {
+		return // same instant (or earlier): α = 0
+	}
+	e.t = t
+	fdt := float64(dt)
+	d = d[:len(e.v)]
+	for i, v := range e.v {
+		y := fdt * float64(d[i])
+		var a float64
+		if y < alphaPolyMax {
+			a = alphaPoly(y)
+		} else {
+			a = -math.Expm1(-y)
+		}
+		e.v[i] = v + a*(x-v)
+	}
+}
+
+// Value returns average i, 0 before the first sample.
+func (e *EMAs) Value(i int) float64 { return e.v[i] }

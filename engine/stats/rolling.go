@@ -13,21 +13,25 @@ import "math"
 //
 // Both updates work on deviations from the mean, so no Σx² − (Σx)²/n
 // cancellation arises. Replacement still accumulates rounding error, so a
-// second, add-only Welford accumulator ("lap") sums the samples written since
-// the ring last wrapped; at each wrap it holds exactly the N samples in the
-// window and replaces (m, S). Drift is thus bounded by 2N updates, every
-// update stays O(1) and no sample is read twice.
+// second accumulator (the "lap") sums the samples written since the ring
+// last wrapped, shifted by the lap's first sample K: L1 = Σ(x−K),
+// L2 = Σ(x−K)². At each wrap the lap holds exactly the N samples of the
+// window and replaces the running pair: m = K + L1/N, S = L2 − L1²/N. Drift
+// is thus bounded by 2N updates; every update stays O(1) and, once the
+// window is full, divides by nothing (1/N and 1/(N−1) are kept).
 //
 // The zero value holds no samples and Add panics on it: call Init first.
 type Rolling struct {
-	buf  []float64 // the window, a ring; len(buf) == N
-	next int       // slot the next sample goes to
-	n    int       // samples held, ≤ N
-	mean float64
-	m2   float64 // S
-	lapN int     // samples in the lap accumulator
-	lapM float64
-	lapS float64
+	buf   []float64 // the window, a ring; len(buf) == N
+	next  int       // slot the next sample goes to
+	n     int       // samples held, ≤ N
+	mean  float64
+	m2    float64 // S
+	invN  float64 // 1/N
+	invN1 float64 // 1/(N−1), 0 when N = 1
+	lapK  float64 // the lap's shift: its first sample
+	lap1  float64 // L1
+	lap2  float64 // L2
 }
 
 // Init sizes r for the last n samples (n ≥ 1) and empties it.
@@ -35,13 +39,10 @@ func (r *Rolling) Init(n int) {
 	if n < 1 {
 		panic("stats: Rolling size must be ≥ 1")
 	}
-	*r = Rolling{buf: make([]float64, n)}
-}
-
-// Reset empties r, keeping its size.
-func (r *Rolling) Reset() {
-	buf := r.buf
-	*r = Rolling{buf: buf}
+	*r = Rolling{buf: make([]float64, n), invN: 1 / float64(n)}
+	if n > 1 {
+		r.invN1 = 1 / float64(n-1)
+	}
 }
 
 // Add records sample x, dropping the oldest once N are held.
@@ -55,23 +56,25 @@ func (r *Rolling) Add(x float64) {
 	} else {
 		y := r.buf[r.next]
 		d := x - y
-		m := r.mean + d/float64(size)
+		m := r.mean + d*r.invN
 		r.m2 += d * (x - m + y - r.mean)
 		r.mean = m
 	}
 	r.buf[r.next] = x
 
-	r.lapN++
-	d := x - r.lapM
-	r.lapM += d / float64(r.lapN)
-	r.lapS += d * (x - r.lapM)
-
+	if r.next == 0 {
+		r.lapK, r.lap1, r.lap2 = x, 0, 0
+	} else {
+		d := x - r.lapK
+		r.lap1 += d
+		r.lap2 += d * d
+	}
 	r.next++
 	if r.next == size {
 		r.next = 0
 		// The lap covered slots 0..N−1 since the last wrap: exactly the window.
-		r.mean, r.m2 = r.lapM, r.lapS
-		r.lapN, r.lapM, r.lapS = 0, 0, 0
+		r.mean = r.lapK + r.lap1*r.invN
+		r.m2 = r.lap2 - r.lap1*r.lap1*r.invN
 	}
 }
 
@@ -103,6 +106,9 @@ func (r *Rolling) Last() float64 {
 func (r *Rolling) Var() float64 {
 	if r.n < 2 || r.m2 <= 0 { // rounding can leave S a hair below 0
 		return 0
+	}
+	if r.n == len(r.buf) {
+		return r.m2 * r.invN1
 	}
 	return r.m2 / float64(r.n-1)
 }

@@ -148,6 +148,22 @@ func TestEMAMatchesClosedForm(t *testing.T) {
 	}
 }
 
+func TestEMAsMatchEMA(t *testing.T) {
+	ds := []Decay{HalfLife(time.Millisecond), HalfLife(time.Second), HalfLife(time.Minute)}
+	var set EMAs
+	set.Init(len(ds))
+	single := make([]EMA, len(ds))
+	for _, tr := range genTrades(9, 3000, 1e6, 1e9, false) {
+		set.Add(tr.t, tr.p.Float64(), ds)
+		for i := range single {
+			single[i].Add(tr.t, tr.p.Float64(), ds[i])
+			if set.Value(i) != single[i].Value() {
+				t.Fatalf("EMAs[%d] %v, EMA %v", i, set.Value(i), single[i].Value())
+			}
+		}
+	}
+}
+
 func TestEMAGapWeights(t *testing.T) {
 	var e EMA
 	d := HalfLife(time.Second)
@@ -256,7 +272,7 @@ func TestWindowMatchesRecompute(t *testing.T) {
 			win.Init(cfg.span, cfg.buckets)
 			tr := genTrades(seed, 4000, w, cfg.span, seed == 1)
 			for i := range tr {
-				win.Add(tr[i].t, tr[i].p, tr[i].p.Float64(), tr[i].q)
+				win.Add(tr[i].t, tr[i].p, tr[i].q)
 				now := tr[i].t
 				start := (floorDiv(now, w) - int64(cfg.buckets) + 1) * w
 				var n, vol int64
@@ -295,26 +311,34 @@ func TestWindowMatchesRecompute(t *testing.T) {
 func TestWindowEdges(t *testing.T) {
 	var win Window
 	win.Init(1000, 4) // buckets of 250 ns
-	win.Add(1000, 10, 10, 1)
-	win.Add(1999, 20, 20, 1) // bucket 7: window is buckets 4..7 = [1000, 1999]
+	win.Add(1000, 10, 1)
+	win.Add(1999, 20, 1) // bucket 7: window is buckets 4..7 = [1000, 1999]
 	if win.Count() != 2 {
 		t.Fatalf("count %d, want 2", win.Count())
 	}
-	win.Add(2000, 30, 30, 1) // bucket 8: window [1250, 2000]; the trade at 1000 left
+	win.Add(2000, 30, 1) // bucket 8: window [1250, 2000]; the trade at 1000 left
 	if win.Count() != 2 || win.First() != 20 {
 		t.Fatalf("count %d first %v, want 2, 20", win.Count(), win.First())
 	}
-	win.Add(1500, 40, 40, 1) // earlier than the current bucket: counted in it
+	win.Add(1500, 40, 1) // earlier than the current bucket: counted in it
 	if win.Count() != 3 || win.Max() != 40 {
 		t.Fatalf("late trade: count %d max %v", win.Count(), win.Max())
 	}
-	win.Add(5000, 50, 50, 7) // gap longer than W: only this trade remains
-	if win.Count() != 1 || win.Mean() != 50 || win.VWAP() != 50 || win.First() != 50 || win.Volume() != 7 {
+	win.Add(5000, 50, 7) // gap longer than W: only this trade remains
+	if win.Count() != 1 || win.Mean() != tick.Price(50).Float64() || win.VWAP() != tick.Price(50).Float64() || win.First() != 50 || win.Volume() != 7 {
 		t.Fatalf("after gap: count %d mean %v vwap %v", win.Count(), win.Mean(), win.VWAP())
 	}
-	win.Add(-1, -5, -5, 0) // negative times floor correctly (bucket −1)
-	if win.Count() != 2 {
-		t.Fatalf("late negative: count %d", win.Count())
+	win.Add(-1, -5, 0) // earlier: counted in the current bucket
+	if win.Count() != 2 || win.Min() != -5 || win.Max() != 50 {
+		t.Fatalf("late trade: count %d min %v max %v", win.Count(), win.Min(), win.Max())
+	}
+
+	win.Init(1000, 4)    // negative times floor towards −∞
+	win.Add(-1001, 1, 1) // bucket −5
+	win.Add(-251, 2, 1)  // bucket −2: window is buckets −5..−2 = [−1250, −251]
+	win.Add(-250, 3, 1)  // bucket −1: [−1000, −250]; the trade at −1001 left
+	if win.Count() != 2 || win.First() != 2 {
+		t.Fatalf("negative times: count %d first %v", win.Count(), win.First())
 	}
 }
 

@@ -8,60 +8,40 @@ import (
 
 // PQSum is an exact Σ price×qty over trades, for VWAP = Σ(p·q) / Σq:
 //
-//	pos = Σ p·q over p ≥ 0,  neg = Σ |p|·q over p < 0   (each 128-bit unsigned)
-//	VWAP = (pos − neg) / Σq, rounded half up (towards +∞) to one Price unit
+//	S = Σ p·q   (signed 128-bit: each product from bits.Mul64, summed with carries)
+//	VWAP = S / Σq, rounded half up (towards +∞) to one Price unit
 //
-// Each product comes from bits.Mul64 and is added with bits.Add64, so the sum
-// is exact while each half stays below 2^128 (e.g. 10^10 trades of 10^9
-// shares at 10^9.5 currency units). Quantities must be ≥ 0. Keeping negative
-// prices in their own half keeps the common case (p ≥ 0) branch-predictable.
+// The sum is exact while |S| < 2^127 (e.g. 10^10 trades of 10^9 shares at
+// 10^9.5 currency units), so the only rounding is the final division's.
+// Quantities must be ≥ 0.
 //
 // The zero value is an empty sum.
-type PQSum struct {
-	posHi, posLo uint64
-	negHi, negLo uint64
-}
+type PQSum struct{ s int128 }
 
 // Add adds p×q (q ≥ 0).
-func (s *PQSum) Add(p tick.Price, q int64) {
-	if p >= 0 {
-		hi, lo := bits.Mul64(uint64(p), uint64(q))
-		var c uint64
-		s.posLo, c = bits.Add64(s.posLo, lo, 0)
-		s.posHi += hi + c
-		return
-	}
-	hi, lo := bits.Mul64(uint64(-p), uint64(q)) // -MinInt64 as uint64 is 2^63: right
-	var c uint64
-	s.negLo, c = bits.Add64(s.negLo, lo, 0)
-	s.negHi += hi + c
-}
+func (s *PQSum) Add(p tick.Price, q int64) { s.s.add(mulInt128(int64(p), q)) }
 
 // VWAP returns Σ(p·q)/vol rounded half up, where vol is Σq of the same
 // trades; 0 when vol is 0.
-func (s *PQSum) VWAP(vol int64) tick.Price {
-	if vol <= 0 {
+func (s *PQSum) VWAP(vol int64) tick.Price { return divRound(s.s, vol) }
+
+// divRound returns x/v rounded half up (towards +∞), for v > 0 and a
+// quotient that fits a Price (as any Σp·q / Σq does); 0 when v ≤ 0.
+func divRound(x int128, v int64) tick.Price {
+	if v <= 0 {
 		return 0
 	}
-	v := uint64(vol)
-	neg := s.negHi > s.posHi || (s.negHi == s.posHi && s.negLo > s.posLo)
-	var hi, lo, b uint64
-	if neg {
-		lo, b = bits.Sub64(s.negLo, s.posLo, 0)
-		hi, _ = bits.Sub64(s.negHi, s.posHi, b)
-	} else {
-		lo, b = bits.Sub64(s.posLo, s.negLo, 0)
-		hi, _ = bits.Sub64(s.posHi, s.negHi, b)
-	}
-	// |Σp·q|/vol ≤ max|p| < 2^63, so hi < vol and Div64 cannot overflow.
-	q, r := bits.Div64(hi, lo, v)
-	if neg {
-		if r > v-r { // more than half away: −(q+1); exactly half rounds up to −q
+	d := uint64(v)
+	hi, lo := x.abs()
+	// |Σp·q|/Σq ≤ max|p| ≤ 2^63, so hi < d and Div64 cannot overflow.
+	q, r := bits.Div64(hi, lo, d)
+	if x.negative() {
+		if r > d-r { // more than half away: −(q+1); exactly half rounds up to −q
 			q++
 		}
 		return tick.Price(-int64(q))
 	}
-	if r >= v-r { // half or more: round up
+	if r >= d-r { // half or more: round up
 		q++
 	}
 	return tick.Price(q)
@@ -80,12 +60,10 @@ type Session struct {
 
 // Add records a trade of q (≥ 0) at p.
 func (s *Session) Add(p tick.Price, q int64) {
-	if s.n == 0 || p < s.lo {
-		s.lo = p
+	if s.n == 0 {
+		s.lo, s.hi = p, p
 	}
-	if s.n == 0 || p > s.hi {
-		s.hi = p
-	}
+	s.lo, s.hi = min(s.lo, p), max(s.hi, p) // branch-free: new extremes are data-dependent
 	s.n++
 	s.vol += q
 	s.pq.Add(p, q)
