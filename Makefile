@@ -4,6 +4,7 @@ GO ?= go
 STATICCHECK := $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BENCHSTAT := $(GO) run golang.org/x/perf/cmd/benchstat@latest
 BIN := bin/tickd
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 PKGS := ./...
 BENCH_COUNT ?= 6
 BENCH_OUT ?= bench/results/latest.txt
@@ -21,7 +22,7 @@ deps: ## Download Go modules
 
 .PHONY: build
 build: deps ## Build bin/tickd
-	$(GO) build -o $(BIN) ./cmd/tickd
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/tickd
 
 .PHONY: run
 run: build ## Run the demo: embedded NATS, simulated exchange, live signals on screen
