@@ -9,22 +9,47 @@ import (
 type Kind uint8
 
 // Event kinds. Trade carries a print; the order kinds carry L3 book changes;
-// EndOfStream tells the engine that a source has ended its session so bars
-// still open are published.
+// the venue kinds carry session state; EndOfStream tells the engine that a
+// source has ended its session so bars still open are published.
+//
+// How the L3 and venue kinds use the Event fields (ITCH 5.0 letters):
+//
+//	kind          ITCH  OrderRef   NewRef        Price             Qty              Side
+//	Add           A F   order      -             limit             shares           B/S
+//	Execute       E     order      match number  0 (resting price) shares executed  -
+//	ExecutePrice  C     order      match number  execution price   shares executed  -  (printable)
+//	ExecuteNoPrint C    order      match number  execution price   shares executed  -  (not printable: no volume)
+//	Cancel        X     order      -             -                 shares cancelled -
+//	Delete        D     order      -             -                 -                -
+//	Replace       U     original   new order     new limit         new shares       -  (side kept)
+//	Trade         P     0          match number  price             shares           B/S
+//	CrossTrade    Q     -          match number  cross price       shares           -  (Qty's cross type in Side)
+//	BrokenTrade   B     -          match number  -                 -                -
+//	System        S     -          -             -                 event code byte  -
+//	Directory     R     -          -             -                 round lot size   -  (Symbol is the new mapping)
+//	TradingState  H     -          -             -                 state byte       -
 const (
-	KindNone        Kind = iota
-	KindTrade            // a print: Price, Qty, optional Side (aggressor)
-	KindQuote            // a top-of-book update: Price on Side, Qty
-	KindAdd              // new resting order OrderRef: Side, Price, Qty
-	KindExecute          // OrderRef executed for Qty (at its price, or Price if set)
-	KindCancel           // OrderRef reduced by Qty
-	KindDelete           // OrderRef removed
-	KindReplace          // OrderRef replaced by NewRef with Price, Qty
-	KindEndOfStream      // the source ended its session
+	KindNone           Kind = iota
+	KindTrade               // a print: Price, Qty, optional Side (aggressor)
+	KindQuote               // a top-of-book update: Price on Side, Qty
+	KindAdd                 // new resting order OrderRef: Side, Price, Qty
+	KindExecute             // OrderRef executed for Qty at its resting price
+	KindCancel              // OrderRef reduced by Qty
+	KindDelete              // OrderRef removed
+	KindReplace             // OrderRef replaced by NewRef with Price, Qty
+	KindEndOfStream         // the source ended its session
+	KindExecutePrice        // OrderRef executed for Qty at Price (printable)
+	KindExecuteNoPrint      // as ExecutePrice, but not to be counted in volume
+	KindCrossTrade          // a cross: Price, Qty
+	KindBrokenTrade         // the trade with match number NewRef was broken
+	KindSystem              // a system event; Qty holds the event code byte
+	KindDirectory           // a symbol was announced (Symbol); Qty holds its round lot
+	KindTradingState        // Symbol's trading state changed; Qty holds the state byte
 	kindCount
 )
 
-var kindNames = [kindCount]string{"none", "trade", "quote", "add", "execute", "cancel", "delete", "replace", "end"}
+var kindNames = [kindCount]string{"none", "trade", "quote", "add", "execute", "cancel", "delete", "replace", "end",
+	"execute_price", "execute_noprint", "cross", "broken", "system", "directory", "trading_state"}
 
 func (k Kind) String() string {
 	if k < kindCount {

@@ -27,7 +27,7 @@ func TestEventLayout(t *testing.T) {
 }
 
 func TestKindSideString(t *testing.T) {
-	if KindTrade.String() != "trade" || KindEndOfStream.String() != "end" || Kind(200).String() != "kind(200)" {
+	if KindTrade.String() != "trade" || KindEndOfStream.String() != "end" || KindTradingState.String() != "trading_state" || Kind(200).String() != "kind(200)" {
 		t.Error("Kind.String")
 	}
 	if SideBuy.String() != "buy" || SideSell.String() != "sell" || SideNone.String() != "" {
