@@ -1,0 +1,308 @@
+package itch
+
+import (
+	"errors"
+	"math"
+	"time"
+
+	"github.com/tickd/tickd/tick"
+)
+
+// Options configure a Decoder. The zero value of every field but Symbols is
+// a usable default.
+type Options struct {
+	// Symbols is where Stock Directory (R) names are interned. Required: the
+	// engine resolves Event.Symbol through the same table.
+	Symbols *tick.SymbolTable
+
+	// SessionDate is the trading day; only its year, month and day count.
+	// ITCH timestamps are ns since midnight America/New_York of that day, so
+	// Event.TsEvent = SessionMidnight(SessionDate) + timestamp.
+	//
+	// Default (zero time): no date is known, and TsEvent is the raw ns since
+	// midnight, as if the session ran on 1970-01-01 UTC. Event order and
+	// every window length stay right; only the wall date is missing.
+	SessionDate time.Time
+
+	// Source is copied into Event.Source.
+	Source uint16
+}
+
+// numLocates is the number of stock locates: the field is 16 bits.
+const numLocates = 1 << 16
+
+// Decoder turns ITCH 5.0 messages into tick.Events, one message per Decode
+// call, following the table in tick/event.go. It is not safe for concurrent
+// use: give each session its own Decoder.
+//
+// R (Stock Directory) interns the trimmed stock name into Options.Symbols
+// once and maps its stock locate to the SymbolID in a dense table. Later
+// messages resolve their locate with one array load. A message on a locate
+// never announced by R interns its own Stock field when it has one (A F H P
+// Q) and maps the locate to it; one without a stock (E C X D U B) is
+// rejected with ReasonUnknownLocate. S events carry no stock: their Symbol is 0.
+//
+// Y L V W K J h I N O are validated and counted (ByType, Ignored) but
+// produce no event. Nothing in Decode allocates, except interning a symbol
+// the table has never seen.
+type Decoder struct {
+	syms     *tick.SymbolTable
+	locs     []tick.SymbolID // locs[locate] = SymbolID+1; 0: never announced
+	midnight int64           // Unix ns of the session's midnight
+	recv     int64           // Event.TsRecv, set by SetRecvTime
+	lastTs   int64           // TsEvent of the last message, for EndOfStream
+	source   uint16
+	c        Counters
+}
+
+// Counters are a Decoder's running totals. Every message handed to Decode is
+// counted once in Messages and once in exactly one of Events, Ignored or
+// ByReason, so Messages = Events + Ignored + sum(ByReason).
+type Counters struct {
+	Messages uint64             // messages handed to Decode
+	Events   uint64             // events written
+	Ignored  uint64             // known types that produce no event (Y L V W K J h I N O)
+	ByType   [256]uint64        // messages by type byte, unknown types included (not empty ones)
+	ByReason [NumReasons]uint64 // rejected messages by reason; ReasonUnknownType counts skips
+}
+
+// Rejected returns the number of messages counted under any reason.
+func (c *Counters) Rejected() uint64 {
+	var n uint64
+	for _, v := range c.ByReason {
+		n += v
+	}
+	return n
+}
+
+// NewDecoder returns a Decoder for one session.
+func NewDecoder(opts Options) (*Decoder, error) {
+	if opts.Symbols == nil {
+		return nil, errors.New("itch: Options.Symbols is required")
+	}
+	d := &Decoder{syms: opts.Symbols, locs: make([]tick.SymbolID, numLocates), source: opts.Source}
+	if !opts.SessionDate.IsZero() {
+		m, err := SessionMidnight(opts.SessionDate)
+		if err != nil {
+			return nil, err
+		}
+		d.midnight = m
+	}
+	return d, nil
+}
+
+// SessionMidnight returns midnight America/New_York of date's year, month and
+// day, in ns since the Unix epoch. It needs the time zone database (the
+// system's, or time/tzdata linked into the binary).
+func SessionMidnight(date time.Time) (int64, error) {
+	loc, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		return 0, errors.New("itch: loading America/New_York: " + err.Error())
+	}
+	y, m, dd := date.Date()
+	return time.Date(y, m, dd, 0, 0, 0, 0, loc).UnixNano(), nil
+}
+
+// SetRecvTime sets the Event.TsRecv stamped on events from now on (stamp it
+// once per read batch).
+func (d *Decoder) SetRecvTime(ns int64) { d.recv = ns }
+
+// Counters returns a snapshot of the running totals.
+func (d *Decoder) Counters() Counters { return d.c }
+
+// Symbol returns the SymbolID announced for a stock locate.
+func (d *Decoder) Symbol(locate uint16) (tick.SymbolID, bool) {
+	v := d.locs[locate]
+	return v - 1, v != 0
+}
+
+// Decode decodes one message (without its framing) into ev. It reports
+// whether it wrote an event. A rejected message returns its Reason as the
+// error and leaves ev untouched; so does a message of a known type that maps
+// to no event (nil error) and one of an unknown type (nil error, counted under
+// ReasonUnknownType). ev.Seq is the 1-based number of the message in the
+// session (every message counts); callers with a transport sequence may
+// overwrite it.
+func (d *Decoder) Decode(msg []byte, ev *tick.Event) (bool, error) {
+	d.c.Messages++
+	if len(msg) == 0 {
+		return d.reject(ReasonEmpty)
+	}
+	t := msg[0]
+	d.c.ByType[t]++
+	n := MsgLen[t]
+	if n == 0 {
+		d.c.ByReason[ReasonUnknownType]++
+		return false, nil
+	}
+	if len(msg) != int(n) {
+		return d.reject(ReasonBadLength)
+	}
+	_ = msg[10]
+	loc := be.Uint16(msg[1:])
+	ts := d.midnight + int64(timestamp(msg))
+	var (
+		sym  tick.SymbolID
+		r    Reason
+		kind tick.Kind
+		side tick.Side
+		ref  uint64
+		nref uint64
+		px   tick.Price
+		qty  int64
+	)
+	v := View(msg) // the hot types are read in place through views: no struct copies
+	switch t {
+	case TypeAddOrder, TypeAddOrderMPID:
+		m := AddOrderView{v}
+		sym, r = d.symbolOr(loc, m.Stock())
+		side, r = sideOf(m.Side(), r)
+		kind, ref, px, qty = tick.KindAdd, m.OrderRef(), Price4(m.PriceUnits()), int64(m.Shares())
+	case TypeOrderExecuted:
+		m := ExecutedView{v}
+		sym, r = d.symbol(loc)
+		kind, ref, nref, qty = tick.KindExecute, m.OrderRef(), m.Match(), int64(m.Shares())
+	case TypeOrderExecutedPrice:
+		m := ExecutedPriceView{ExecutedView{v}}
+		sym, r = d.symbol(loc)
+		kind, ref, nref, px, qty = tick.KindExecutePrice, m.OrderRef(), m.Match(), Price4(m.PriceUnits()), int64(m.Shares())
+		switch m.Printable() {
+		case 'Y':
+		case 'N':
+			kind = tick.KindExecuteNoPrint
+		default:
+			r = firstReason(r, ReasonBadPrintable)
+		}
+	case TypeOrderCancel:
+		m := CancelView{v}
+		sym, r = d.symbol(loc)
+		kind, ref, qty = tick.KindCancel, m.OrderRef(), int64(m.Shares())
+	case TypeOrderDelete:
+		sym, r = d.symbol(loc)
+		kind, ref = tick.KindDelete, CancelView{v}.OrderRef()
+	case TypeOrderReplace:
+		m := ReplaceView{v}
+		sym, r = d.symbol(loc)
+		kind, ref, nref, px, qty = tick.KindReplace, m.OrigRef(), m.NewRef(), Price4(m.PriceUnits()), int64(m.Shares())
+	case TypeTrade:
+		m := TradeView{v}
+		sym, r = d.symbolOr(loc, m.Stock())
+		side, r = sideOf(m.Side(), r)
+		kind, nref, px, qty = tick.KindTrade, m.Match(), Price4(m.PriceUnits()), int64(m.Shares())
+	case TypeCrossTrade:
+		m := CrossView{v}
+		sym, r = d.symbolOr(loc, m.Stock())
+		if m.Shares() > math.MaxInt64 {
+			r = firstReason(r, ReasonQtyRange)
+		}
+		kind, nref, px, qty, side = tick.KindCrossTrade, m.Match(), Price4(m.PriceUnits()), int64(m.Shares()), tick.Side(m.CrossType())
+	case TypeBrokenTrade:
+		sym, r = d.symbol(loc)
+		kind, nref = tick.KindBrokenTrade, MatchView{v}.Match()
+	case TypeSystemEvent:
+		kind, qty = tick.KindSystem, int64(msg[11])
+	case TypeStockDirectory:
+		sym, r = d.intern(loc, msg[11:19])
+		kind, qty = tick.KindDirectory, int64(DecodeStockDirectory(msg).RoundLotSize)
+	case TypeStockTradingAction:
+		sym, r = d.symbolOr(loc, msg[11:19])
+		kind, qty = tick.KindTradingState, int64(msg[19])
+	case TypeMWCBDeclineLevel:
+		if _, err := DecodeMWCBDeclineLevel(msg); err != nil {
+			return d.reject(ReasonPriceRange)
+		}
+		d.c.Ignored++
+		return false, nil
+	default: // Y L W K J h I N O: known, counted, no event
+		d.c.Ignored++
+		return false, nil
+	}
+	if r != 0 {
+		return d.reject(r)
+	}
+	d.lastTs = ts
+	*ev = tick.Event{Seq: d.c.Messages, TsEvent: ts, TsRecv: d.recv, Price: px, Qty: qty,
+		OrderRef: ref, NewRef: nref, Symbol: sym, Kind: kind, Side: side, Source: d.source}
+	d.c.Events++
+	return true, nil
+}
+
+// EndOfStream writes the KindEndOfStream event that closes a session: it
+// carries the time of the last event and the next sequence number.
+func (d *Decoder) EndOfStream(ev *tick.Event) {
+	*ev = tick.Event{Seq: d.c.Messages + 1, TsEvent: d.lastTs, TsRecv: d.recv, Kind: tick.KindEndOfStream, Source: d.source}
+}
+
+func (d *Decoder) reject(r Reason) (bool, error) {
+	d.c.ByReason[r]++
+	return false, r
+}
+
+// symbol resolves a locate announced by R.
+func (d *Decoder) symbol(loc uint16) (tick.SymbolID, Reason) {
+	if v := d.locs[loc]; v != 0 {
+		return v - 1, 0
+	}
+	return 0, ReasonUnknownLocate
+}
+
+// symbolOr resolves a locate, or interns the message's own stock field.
+func (d *Decoder) symbolOr(loc uint16, stock []byte) (tick.SymbolID, Reason) {
+	if v := d.locs[loc]; v != 0 {
+		return v - 1, 0
+	}
+	return d.intern(loc, stock)
+}
+
+// intern maps loc to the trimmed stock name, interning it (the edge: this
+// allocates once per new name).
+func (d *Decoder) intern(loc uint16, stock []byte) (tick.SymbolID, Reason) {
+	name := trimSpace(stock)
+	id, ok := d.syms.Lookup(name)
+	if !ok {
+		if !validStock(name) {
+			return 0, ReasonBadSymbol
+		}
+		var err error
+		if id, err = d.syms.InternBytes(name); err != nil {
+			if errors.Is(err, tick.ErrSymbolFull) {
+				return 0, ReasonSymbolTableFull
+			}
+			return 0, ReasonBadSymbol
+		}
+	}
+	d.locs[loc] = id + 1
+	return id, 0
+}
+
+// validStock is tick.ValidSymbol for a trimmed stock field, without the
+// error value (which allocates): 1..8 printable ASCII bytes, no leading space.
+func validStock(name []byte) bool {
+	if len(name) == 0 || name[0] == ' ' {
+		return false
+	}
+	for _, c := range name {
+		if c < 0x20 || c > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// sideOf maps a buy/sell indicator, keeping an earlier reason.
+func sideOf(b byte, r Reason) (tick.Side, Reason) {
+	switch b {
+	case 'B':
+		return tick.SideBuy, r
+	case 'S':
+		return tick.SideSell, r
+	}
+	return tick.SideNone, firstReason(r, ReasonBadSide)
+}
+
+func firstReason(r, next Reason) Reason {
+	if r != 0 {
+		return r
+	}
+	return next
+}

@@ -1,0 +1,248 @@
+package itch
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/tickd/tickd/tick"
+)
+
+func hd(loc uint16, ts uint64) Header { return Header{Locate: loc, Tracking: 9, Timestamp: ts} }
+
+func newTestDecoder(t testing.TB, date time.Time) (*Decoder, *tick.SymbolTable) {
+	t.Helper()
+	syms := tick.NewSymbolTable(0)
+	d, err := NewDecoder(Options{Symbols: syms, SessionDate: date, Source: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, syms
+}
+
+func TestDecoderMapping(t *testing.T) {
+	date := time.Date(2019, 12, 30, 15, 0, 0, 0, time.UTC)
+	d, syms := newTestDecoder(t, date)
+	d.SetRecvTime(42)
+	midnight := time.Date(2019, 12, 30, 5, 0, 0, 0, time.UTC).UnixNano() // EST is UTC-5
+	const ts = 34_200_000_000_000                                        // 09:30
+	const loc = 5
+	var ev tick.Event
+	decode := func(msg []byte) tick.Event {
+		t.Helper()
+		ev = tick.Event{Kind: 99}
+		ok, err := d.Decode(msg, &ev)
+		if err != nil || !ok {
+			t.Fatalf("%c: ok=%v err=%v", msg[0], ok, err)
+		}
+		return ev
+	}
+	got := decode(AppendStockDirectory(nil, StockDirectory{Header: hd(loc, ts), Stock: MakeStock("ALC"), RoundLotSize: 100}))
+	alc, ok := syms.LookupString("ALC")
+	if !ok {
+		t.Fatal("R did not intern ALC")
+	}
+	base := tick.Event{TsEvent: midnight + ts, TsRecv: 42, Symbol: alc, Source: 7}
+	expect := func(got tick.Event, seq uint64, w tick.Event) {
+		t.Helper()
+		w.Seq, w.TsEvent, w.TsRecv, w.Symbol, w.Source = seq, base.TsEvent, base.TsRecv, w.Symbol+base.Symbol, base.Source
+		if got != w {
+			t.Errorf("seq %d:\n got %+v\nwant %+v", seq, got, w)
+		}
+	}
+	expect(got, 1, tick.Event{Kind: tick.KindDirectory, Qty: 100})
+	expect(decode(AppendAddOrder(nil, AddOrder{hd(loc, ts), 11, 'B', 300, MakeStock("ALC"), px4(1234500)})), 2,
+		tick.Event{Kind: tick.KindAdd, OrderRef: 11, Side: tick.SideBuy, Price: 123_450_000_000, Qty: 300})
+	expect(decode(AppendAddOrderMPID(nil, AddOrderMPID{AddOrder{hd(loc, ts), 12, 'S', 5, MakeStock("ALC"), px4(10001)}, [4]byte{'A', 'B', 'C', 'D'}})), 3,
+		tick.Event{Kind: tick.KindAdd, OrderRef: 12, Side: tick.SideSell, Price: 1_000_100_000, Qty: 5})
+	expect(decode(AppendOrderExecuted(nil, OrderExecuted{hd(loc, ts), 11, 100, 555})), 4,
+		tick.Event{Kind: tick.KindExecute, OrderRef: 11, NewRef: 555, Qty: 100})
+	expect(decode(AppendOrderExecutedPrice(nil, OrderExecutedPrice{OrderExecuted{hd(loc, ts), 11, 50, 556}, 'Y', px4(1234600)})), 5,
+		tick.Event{Kind: tick.KindExecutePrice, OrderRef: 11, NewRef: 556, Price: 123_460_000_000, Qty: 50})
+	expect(decode(AppendOrderExecutedPrice(nil, OrderExecutedPrice{OrderExecuted{hd(loc, ts), 11, 50, 557}, 'N', px4(1234600)})), 6,
+		tick.Event{Kind: tick.KindExecuteNoPrint, OrderRef: 11, NewRef: 557, Price: 123_460_000_000, Qty: 50})
+	expect(decode(AppendOrderCancel(nil, OrderCancel{hd(loc, ts), 11, 20})), 7,
+		tick.Event{Kind: tick.KindCancel, OrderRef: 11, Qty: 20})
+	expect(decode(AppendOrderDelete(nil, OrderDelete{hd(loc, ts), 12})), 8,
+		tick.Event{Kind: tick.KindDelete, OrderRef: 12})
+	expect(decode(AppendOrderReplace(nil, OrderReplace{hd(loc, ts), 11, 13, 400, px4(1234400)})), 9,
+		tick.Event{Kind: tick.KindReplace, OrderRef: 11, NewRef: 13, Price: 123_440_000_000, Qty: 400})
+	expect(decode(AppendTrade(nil, Trade{hd(loc, ts), 77, 'S', 10, MakeStock("ALC"), px4(1234500), 558})), 10,
+		tick.Event{Kind: tick.KindTrade, NewRef: 558, Price: 123_450_000_000, Qty: 10, Side: tick.SideSell})
+	expect(decode(AppendCrossTrade(nil, CrossTrade{hd(loc, ts), 1000, MakeStock("ALC"), px4(1234500), 559, 'O'})), 11,
+		tick.Event{Kind: tick.KindCrossTrade, NewRef: 559, Price: 123_450_000_000, Qty: 1000, Side: tick.Side('O')})
+	expect(decode(AppendBrokenTrade(nil, BrokenTrade{hd(loc, ts), 558})), 12,
+		tick.Event{Kind: tick.KindBrokenTrade, NewRef: 558})
+	expect(decode(AppendStockTradingAction(nil, StockTradingAction{Header: hd(loc, ts), Stock: MakeStock("ALC"), TradingState: 'H'})), 13,
+		tick.Event{Kind: tick.KindTradingState, Qty: 'H'})
+	sys := decode(AppendSystemEvent(nil, SystemEvent{hd(0, ts), 'Q'}))
+	want := base
+	want.Seq, want.Kind, want.Qty, want.Symbol = 14, tick.KindSystem, 'Q', 0 // S carries no stock: Symbol 0
+	if sys != want {
+		t.Errorf("S:\n got %+v\nwant %+v", sys, want)
+	}
+
+	// The types that map to no event: validated, counted, ev untouched.
+	quiet := [][]byte{
+		AppendRegSHORestriction(nil, RegSHORestriction{Header: hd(loc, ts), Stock: MakeStock("ALC")}),
+		AppendMarketParticipantPosition(nil, MarketParticipantPosition{Header: hd(loc, ts), Stock: MakeStock("ALC")}),
+		AppendMWCBDeclineLevel(nil, MWCBDeclineLevel{Header: hd(0, ts)}),
+		AppendMWCBStatus(nil, MWCBStatus{Header: hd(0, ts)}),
+		AppendIPOQuotingPeriod(nil, IPOQuotingPeriod{Header: hd(loc, ts)}),
+		AppendLULDAuctionCollar(nil, LULDAuctionCollar{Header: hd(loc, ts)}),
+		AppendOperationalHalt(nil, OperationalHalt{Header: hd(loc, ts)}),
+		AppendNOII(nil, NOII{Header: hd(loc, ts)}),
+		AppendRetailPriceImprovement(nil, RetailPriceImprovement{Header: hd(loc, ts)}),
+		AppendDirectListing(nil, DirectListing{Header: hd(loc, ts)}),
+	}
+	for _, m := range quiet {
+		ev = tick.Event{Kind: 99}
+		if ok, err := d.Decode(m, &ev); ok || err != nil || ev.Kind != 99 {
+			t.Errorf("%c: ok=%v err=%v ev=%+v", m[0], ok, err, ev)
+		}
+	}
+	c := d.Counters()
+	if c.Messages != 24 || c.Events != 14 || c.Ignored != 10 || c.Rejected() != 0 {
+		t.Errorf("counters: %+v", c)
+	}
+	for _, typ := range Types {
+		want := uint64(1)
+		if typ == 'C' {
+			want = 2
+		}
+		if c.ByType[typ] != want {
+			t.Errorf("ByType[%c] = %d, want %d", typ, c.ByType[typ], want)
+		}
+	}
+	if id, ok := d.Symbol(loc); !ok || id != alc {
+		t.Errorf("Symbol(%d) = %d, %v", loc, id, ok)
+	}
+	var eos tick.Event
+	d.EndOfStream(&eos)
+	if eos.Kind != tick.KindEndOfStream || eos.TsEvent != midnight+ts || eos.Seq != 25 {
+		t.Errorf("EndOfStream: %+v", eos)
+	}
+}
+
+func TestDecoderDefaultTime(t *testing.T) {
+	d, _ := newTestDecoder(t, time.Time{})
+	var ev tick.Event
+	if ok, err := d.Decode(AppendSystemEvent(nil, SystemEvent{hd(0, 12345), 'O'}), &ev); !ok || err != nil || ev.TsEvent != 12345 {
+		t.Errorf("default session date: ok=%v err=%v TsEvent=%d, want raw ns since midnight", ok, err, ev.TsEvent)
+	}
+	// Summer: EDT is UTC-4.
+	m, err := SessionMidnight(time.Date(2024, 7, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil || m != time.Date(2024, 7, 1, 4, 0, 0, 0, time.UTC).UnixNano() {
+		t.Errorf("SessionMidnight(2024-07-01) = %d, %v", m, err)
+	}
+	if _, err := NewDecoder(Options{}); err == nil {
+		t.Error("NewDecoder without Symbols succeeded")
+	}
+}
+
+func TestDecoderUnannouncedLocate(t *testing.T) {
+	d, syms := newTestDecoder(t, time.Time{})
+	var ev tick.Event
+	// E on a locate nobody announced: rejected, ev untouched.
+	ok, err := d.Decode(AppendOrderExecuted(nil, OrderExecuted{hd(7, 1), 1, 1, 1}), &ev)
+	if ok || !errors.Is(err, ReasonUnknownLocate) || ev != (tick.Event{}) {
+		t.Fatalf("E on unknown locate: ok=%v err=%v ev=%+v", ok, err, ev)
+	}
+	// A carries its stock: interned, and the locate now maps to it.
+	if ok, err := d.Decode(AppendAddOrder(nil, AddOrder{hd(7, 2), 1, 'B', 1, MakeStock("NEW"), px4(1)}), &ev); !ok || err != nil {
+		t.Fatalf("A on unknown locate: %v %v", ok, err)
+	}
+	id, found := syms.LookupString("NEW")
+	if !found || ev.Symbol != id {
+		t.Fatalf("A did not intern its stock: %v %d", found, ev.Symbol)
+	}
+	if ok, err := d.Decode(AppendOrderExecuted(nil, OrderExecuted{hd(7, 3), 1, 1, 1}), &ev); !ok || err != nil || ev.Symbol != id {
+		t.Errorf("E after A mapped the locate: %v %v %d", ok, err, ev.Symbol)
+	}
+}
+
+func TestDecoderRejections(t *testing.T) {
+	full := tick.NewSymbolTable(1)
+	if _, err := full.Intern("ONLY"); err != nil {
+		t.Fatal(err)
+	}
+	r := func(loc uint16, s string) []byte {
+		return AppendStockDirectory(nil, StockDirectory{Header: hd(loc, 1), Stock: MakeStock(s)})
+	}
+	add := func(loc uint16, side byte, s string) []byte {
+		return AppendAddOrder(nil, AddOrder{hd(loc, 1), 1, side, 1, MakeStock(s), px4(1)})
+	}
+	cases := []struct {
+		name string
+		full bool
+		msgs [][]byte // all but the last must decode
+		want error
+	}{
+		{"empty", false, [][]byte{{}}, ReasonEmpty},
+		{"bad length", false, [][]byte{add(1, 'B', "A")[:30]}, ReasonBadLength},
+		{"unknown locate", false, [][]byte{AppendOrderDelete(nil, OrderDelete{hd(3, 1), 1})}, ReasonUnknownLocate},
+		{"unknown locate B", false, [][]byte{AppendBrokenTrade(nil, BrokenTrade{hd(3, 1), 1})}, ReasonUnknownLocate},
+		{"bad side A", false, [][]byte{r(1, "A"), add(1, 'x', "A")}, ReasonBadSide},
+		{"bad side P", false, [][]byte{r(1, "A"), AppendTrade(nil, Trade{hd(1, 1), 0, 0, 1, MakeStock("A"), 1, 1})}, ReasonBadSide},
+		{"bad printable", false, [][]byte{r(1, "A"), AppendOrderExecutedPrice(nil, OrderExecutedPrice{OrderExecuted{hd(1, 1), 1, 1, 1}, 'y', 1})}, ReasonBadPrintable},
+		{"blank stock R", false, [][]byte{r(1, "")}, ReasonBadSymbol},
+		{"control byte stock A", false, [][]byte{add(2, 'B', "A\x01")}, ReasonBadSymbol},
+		{"leading space", false, [][]byte{r(1, " A")}, ReasonBadSymbol},
+		{"table full", true, [][]byte{r(1, "ONLY"), r(2, "TWO")}, ReasonSymbolTableFull},
+		{"price range V", false, [][]byte{hdr('V').u64(0).u64(1 << 62).u64(0).b}, ReasonPriceRange},
+		{"qty range Q", false, [][]byte{r(1, "A"), AppendCrossTrade(nil, CrossTrade{hd(1, 1), 1 << 63, MakeStock("A"), 1, 1, 'O'})}, ReasonQtyRange},
+	}
+	for _, c := range cases {
+		syms := tick.NewSymbolTable(0)
+		if c.full {
+			syms = full
+		}
+		d, err := NewDecoder(Options{Symbols: syms})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ev tick.Event
+		for i, m := range c.msgs[:len(c.msgs)-1] {
+			if ok, err := d.Decode(m, &ev); !ok || err != nil {
+				t.Fatalf("%s: setup message %d: %v %v", c.name, i, ok, err)
+			}
+		}
+		ev = tick.Event{Kind: 99}
+		ok, err := d.Decode(c.msgs[len(c.msgs)-1], &ev)
+		if ok || err != c.want || !errors.Is(err, c.want) || ev.Kind != 99 {
+			t.Errorf("%s: ok=%v err=%v ev.Kind=%d, want %v and ev untouched", c.name, ok, err, ev.Kind, c.want)
+		}
+		cnt := d.Counters()
+		if cnt.ByReason[c.want.(Reason)] != 1 || cnt.Rejected() != 1 || cnt.Messages != uint64(len(c.msgs)) {
+			t.Errorf("%s: counters %+v", c.name, cnt.ByReason)
+		}
+	}
+	// Unknown type: skipped and counted, not an error.
+	d, _ := newTestDecoder(t, time.Time{})
+	var ev tick.Event
+	if ok, err := d.Decode([]byte{'z', 1, 2, 3}, &ev); ok || err != nil {
+		t.Errorf("unknown type: ok=%v err=%v", ok, err)
+	}
+	if c := d.Counters(); c.ByReason[ReasonUnknownType] != 1 || c.ByType['z'] != 1 || c.Messages != 1 {
+		t.Errorf("unknown type counters: %+v", c.ByReason)
+	}
+}
+
+func TestDecoderNoAllocs(t *testing.T) {
+	d, _ := newTestDecoder(t, time.Date(2019, 12, 30, 0, 0, 0, 0, time.UTC))
+	msgs := splitFrames(t, genStream(2000, 1))
+	var ev tick.Event
+	for _, m := range msgs { // warm up: intern the symbols
+		if _, err := d.Decode(m, &ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := testing.AllocsPerRun(20, func() {
+		for _, m := range msgs {
+			_, _ = d.Decode(m, &ev)
+		}
+	})
+	if a != 0 {
+		t.Errorf("Decode allocates %v per %d messages", a, len(msgs))
+	}
+}

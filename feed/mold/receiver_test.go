@@ -1,0 +1,185 @@
+package mold
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tickd/tickd/feed/soupbin"
+)
+
+const testSession = "MOLD01"
+
+func msgOf(seq uint64) []byte {
+	return fmt.Appendf(nil, "m%d-%s", seq, strings.Repeat("x", int(seq%40)))
+}
+
+// rig is one simulated exchange (store, rewind server, senders per line)
+// and a receiver, all on 127.0.0.1.
+type rig struct {
+	t       *testing.T
+	store   *soupbin.Store
+	senders []*Sender
+	rcv     *Receiver
+	next    uint64 // next sequence the collector wants
+	gaps    [][2]uint64
+}
+
+// hidden hides some sequences from the rewind server, so a gap cannot be filled.
+type hidden struct {
+	Store
+	from, to uint64
+}
+
+func (h hidden) Message(seq uint64) ([]byte, bool) {
+	if seq >= h.from && seq <= h.to {
+		return nil, false
+	}
+	return h.Store.Message(seq)
+}
+
+// newRig builds the rig; wrap, if set, changes the store the rewind server sees.
+func newRig(t *testing.T, drops []func(uint64, int) bool, wrap func(Store) Store, mod func(*ReceiverOptions)) *rig {
+	t.Helper()
+	r := &rig{t: t, store: soupbin.NewStore(), next: 1}
+	o := ReceiverOptions{Session: testSession, Next: 1, RetryInterval: 20 * time.Millisecond, MaxRequest: 16,
+		OnGap: func(first, count uint64) { r.gaps = append(r.gaps, [2]uint64{first, count}) }}
+	for range drops {
+		o.Lines = append(o.Lines, "127.0.0.1:0")
+	}
+	{
+		var rewind Store = r.store
+		if wrap != nil {
+			rewind = wrap(r.store)
+		}
+		rs, err := NewRewindServer(RewindOptions{Session: testSession, Store: rewind})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- rs.Serve(ctx) }()
+		t.Cleanup(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("rewind Serve: %v", err)
+			}
+		})
+		o.Rewind = rs.Addr().String()
+	}
+	if mod != nil {
+		mod(&o)
+	}
+	rcv, err := NewReceiver(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.rcv = rcv
+	for i, a := range rcv.Addrs() {
+		s, err := NewSender(SenderOptions{Session: testSession, Addr: a.String(), Drop: drops[i], MaxPacket: 400})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		r.senders = append(r.senders, s)
+	}
+	return r
+}
+
+// add checks messages arrive once each, in order (gaps excepted).
+func (r *rig) add(seq uint64, msg []byte) {
+	for _, g := range r.gaps {
+		if r.next == g[0] {
+			r.next += g[1]
+		}
+	}
+	if seq != r.next || string(msg) != string(msgOf(seq)) {
+		r.t.Errorf("got seq %d %q, want %d", seq, msg, r.next)
+	}
+	r.next++
+}
+
+// run publishes n messages on every line (a packet per `per` messages,
+// paced so the kernel's socket buffers are not what drops packets), ends
+// the session and waits for the receiver to see the end.
+func (r *rig) run(n, per int) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- r.rcv.Run(ctx, r.add) }()
+	for i := 1; i <= n; i++ {
+		seq := r.store.Append(msgOf(uint64(i)))
+		for _, s := range r.senders {
+			if got, err := s.Add(msgOf(uint64(i))); err != nil || got != seq {
+				r.t.Fatalf("Add = %d %v, want %d", got, err, seq)
+			}
+			if i%per == 0 {
+				s.Flush()
+			}
+		}
+		if i%(per*20) == 0 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	for _, s := range r.senders {
+		s.Heartbeat()
+		s.End()
+	}
+	if err := <-done; !errors.Is(err, ErrEndOfSession) {
+		r.t.Fatalf("Run = %v, want ErrEndOfSession (stats %+v)", err, r.rcv.Stats())
+	}
+	if r.next != uint64(n)+1 {
+		r.t.Fatalf("ended at %d, want %d (stats %+v, gaps %v)", r.next, n+1, r.rcv.Stats(), r.gaps)
+	}
+}
+
+func TestInOrder(t *testing.T) {
+	r := newRig(t, []func(uint64, int) bool{nil}, nil, nil)
+	r.run(3000, 7)
+	if st := r.rcv.Stats(); st.Messages != 3000 || st.Gaps != 0 || st.Malformed != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestRecoverDroppedPackets(t *testing.T) {
+	drop := func(seq uint64, count int) bool {
+		return seq%50 == 1 || (seq > 500 && seq < 900) || seq+uint64(count) > 2000 // scattered, a long run, the tail
+	}
+	r := newRig(t, []func(uint64, int) bool{drop}, nil, nil)
+	r.run(2000, 5)
+	st := r.rcv.Stats()
+	if st.Messages != 2000 || st.Gaps != 0 || st.Lost != 0 || st.Requests < 400/16 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestGiveUpReportsGap(t *testing.T) {
+	drop := func(seq uint64, _ int) bool { return seq >= 21 && seq <= 30 }
+	r := newRig(t, []func(uint64, int) bool{drop}, func(s Store) Store { return hidden{s, 21, 30} }, func(o *ReceiverOptions) {
+		o.RetryInterval, o.MaxAttempts = 5*time.Millisecond, 3
+	})
+	r.run(100, 5)
+	st := r.rcv.Stats()
+	if len(r.gaps) != 1 || r.gaps[0] != [2]uint64{21, 10} || st.Gaps != 1 || st.Lost != 10 || st.Messages != 90 || st.Requests < 3 {
+		t.Fatalf("gaps %v, stats %+v; want one gap of 10 at 21", r.gaps, st)
+	}
+}
+
+func TestABArbitration(t *testing.T) {
+	inA := func(seq uint64) bool { return seq > 300 && seq < 400 } // a run only A loses
+	inB := func(seq uint64) bool { return seq > 600 && seq < 700 } // and one only B loses
+	a := func(seq uint64, _ int) bool { return inA(seq) || (seq%15 == 1 && !inB(seq)) }
+	b := func(seq uint64, _ int) bool { return inB(seq) || (seq%15 == 6 && !inA(seq)) }
+	r := newRig(t, []func(uint64, int) bool{a, b}, nil, func(o *ReceiverOptions) {
+		o.Rewind = "" // arbitration alone must fill every hole
+		o.RetryInterval = 200 * time.Millisecond
+	})
+	r.run(1000, 5)
+	st := r.rcv.Stats()
+	if st.Messages != 1000 || st.Gaps != 0 || st.Duplicates == 0 || st.Requests != 0 {
+		t.Fatalf("stats %+v gaps %v", st, r.gaps)
+	}
+}

@@ -1,0 +1,173 @@
+package mold
+
+import "slices"
+
+// packet runs one datagram through session, sequence and gap tracking. The
+// in-order path (the common one) hands messages straight from the read
+// buffer; only packets behind a gap are held.
+func (r *Receiver) packet(d datagram) {
+	r.st.packets.Add(1)
+	p, err := Parse(d.buf[:d.n])
+	if err != nil {
+		r.st.malformed.Add(1)
+		r.release(d)
+		return
+	}
+	if !r.haveSess {
+		r.session, r.haveSess = p.Session, true
+	} else if p.Session != r.session {
+		r.st.wrong.Add(1)
+		r.release(d)
+		return
+	}
+	if r.next == 0 {
+		r.next = p.Seq
+	}
+	end := p.Seq + uint64(p.Messages())
+	r.high = max(r.high, end)
+	if p.End() {
+		r.ended, r.endSeq = true, p.Seq
+	}
+	switch n := uint64(p.Messages()); {
+	case n == 0:
+		r.release(d)
+	case end <= r.next:
+		r.st.dups.Add(n)
+		r.release(d)
+	case p.Seq <= r.next:
+		r.deliver(&p)
+		r.release(d)
+		r.drainHeld()
+	default:
+		r.hold(d, p.Seq)
+	}
+	r.checkGap()
+}
+
+// deliver hands on the packet's messages from r.next; earlier ones are repeats.
+func (r *Receiver) deliver(p *Packet) {
+	it := p.Iter()
+	for {
+		seq, msg, ok := it.Next()
+		if !ok {
+			return
+		}
+		if seq < r.next {
+			r.st.dups.Add(1)
+			continue
+		}
+		r.h(seq, msg)
+		r.next++
+		r.st.messages.Add(1)
+	}
+}
+
+// hold keeps a packet that starts past r.next, in sequence order. A second
+// copy of a held packet (the other line) is dropped.
+func (r *Receiver) hold(d datagram, first uint64) {
+	i, found := slices.BinarySearchFunc(r.held, first, func(h held, s uint64) int {
+		switch {
+		case h.first < s:
+			return -1
+		case h.first > s:
+			return 1
+		}
+		return 0
+	})
+	if found {
+		r.st.dups.Add(uint64(msgCount(d)))
+		r.release(d)
+		return
+	}
+	r.held = slices.Insert(r.held, i, held{d: d, first: first})
+	if len(r.held) > r.opts.MaxHeld {
+		r.giveUp() // nothing more can wait: the oldest gap is lost
+	}
+}
+
+func msgCount(d datagram) int {
+	p, _ := Parse(d.buf[:d.n])
+	return p.Messages()
+}
+
+// drainHeld delivers held packets the sequence has reached.
+func (r *Receiver) drainHeld() {
+	k := 0
+	for ; k < len(r.held) && r.held[k].first <= r.next; k++ {
+		d := r.held[k].d
+		p, _ := Parse(d.buf[:d.n]) // parsed once already: cannot fail
+		r.deliver(&p)
+		r.release(d)
+	}
+	if k > 0 {
+		r.held = slices.Delete(r.held, 0, k)
+	}
+}
+
+// gapEnd is one past the last missing sequence of the oldest gap.
+func (r *Receiver) gapEnd() uint64 {
+	if len(r.held) > 0 {
+		return r.held[0].first
+	}
+	return r.high
+}
+
+// checkGap opens, advances or closes the recovery of the oldest gap.
+func (r *Receiver) checkGap() {
+	if r.next >= r.gapEnd() {
+		if r.gapOpen {
+			r.gapOpen = false
+			r.timer.Stop()
+		}
+		return
+	}
+	if r.gapOpen && r.askedAt == r.next {
+		return // waiting for the answer to the last request
+	}
+	r.gapOpen, r.attempts = true, 0 // a new gap, or progress on the old one
+	r.request()
+}
+
+// request asks the rewind server for the front of the gap and arms the retry.
+func (r *Receiver) request() {
+	r.askedAt = r.next
+	r.attempts++
+	if r.rewind != nil {
+		count := min(r.gapEnd()-r.next, uint64(r.opts.MaxRequest))
+		var req [HeaderLen]byte
+		r.rewind.Write(AppendHeader(req[:0], r.session, r.next, uint16(count)))
+		r.st.requests.Add(1)
+	}
+	r.timer.Reset(r.opts.RetryInterval)
+}
+
+// retry runs when an answer did not come in time.
+func (r *Receiver) retry() {
+	if !r.gapOpen {
+		return
+	}
+	if r.attempts >= r.opts.MaxAttempts {
+		r.giveUp()
+		r.checkGap()
+		return
+	}
+	r.request()
+}
+
+// giveUp declares the oldest gap lost, reports it, and moves on.
+func (r *Receiver) giveUp() {
+	end := r.gapEnd()
+	if end <= r.next {
+		return
+	}
+	first, count := r.next, end-r.next
+	r.st.gaps.Add(1)
+	r.st.lost.Add(count)
+	r.next = end
+	r.gapOpen = false
+	r.timer.Stop()
+	if r.opts.OnGap != nil {
+		r.opts.OnGap(first, count)
+	}
+	r.drainHeld()
+}

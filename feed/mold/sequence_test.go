@@ -1,0 +1,90 @@
+package mold
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+// feedRig drives Run's state machine directly, without sockets or timers.
+func feedRig(t *testing.T, maxHeld int) (*Receiver, *[]string) {
+	var got []string
+	r := &Receiver{opts: ReceiverOptions{MaxHeld: maxHeld, MaxAttempts: 1, MaxRequest: 10, RetryInterval: time.Hour},
+		pool: make(chan []byte, 8), timer: time.NewTimer(time.Hour)}
+	r.timer.Stop()
+	t.Cleanup(func() { r.timer.Stop() })
+	r.h = func(seq uint64, msg []byte) { got = append(got, fmt.Sprintf("%d:%s", seq, msg)) }
+	r.opts.OnGap = func(first, count uint64) { got = append(got, fmt.Sprintf("gap %d+%d", first, count)) }
+	return r, &got
+}
+
+func (r *Receiver) feed(b []byte) { r.packet(datagram{buf: b, n: len(b)}) }
+
+func TestSequenceTracking(t *testing.T) {
+	r, got := feedRig(t, 2)
+	r.feed(testPacket("S1", 5, "e", "f"))      // joins mid-stream at 5
+	r.feed(testPacket("S1", 4, "d", "e"))      // all repeats
+	r.feed(testPacket("S2", 7, "x"))           // another session
+	r.feed([]byte("junk"))                     // malformed
+	r.feed(testPacket("S1", 9, "i"))           // held: 7, 8 missing
+	r.feed(testPacket("S1", 9, "i"))           // same packet from the other line
+	r.feed(testPacket("S1", 6, "f", "g", "h")) // fills the gap, overlapping both sides
+	r.feed(testPacket("S1", 11, "k"))          // held: 10 missing
+	r.feed(testPacket("S1", 12, "l"))          // held
+	r.feed(testPacket("S1", 13, "m"))          // a third: past MaxHeld, 10 is given up
+	r.retry()                                  // nothing open: no effect
+	want := "[5:e 6:f 7:g 8:h 9:i gap 10+1 11:k 12:l 13:m]"
+	if fmt.Sprint(*got) != want {
+		t.Fatalf("got %v\nwant %s", *got, want)
+	}
+	st := r.Stats()
+	if st.Messages != 8 || st.Duplicates != 4 || st.WrongSession != 1 || st.Malformed != 1 || st.Gaps != 1 || st.Lost != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	// A heartbeat announcing 16 opens a gap (no rewind server: only waited
+	// out); MaxAttempts 1 gives it up on the first retry.
+	ss, _ := MakeSession("S1")
+	r.feed(AppendHeader(nil, ss, 16, 0))
+	if !r.gapOpen {
+		t.Fatal("heartbeat past next opened no gap")
+	}
+	r.retry()
+	r.feed(AppendHeader(nil, ss, 16, CountEndOfSession))
+	if fmt.Sprint((*got)[len(*got)-1]) != "gap 14+2" || !r.ended || r.next != 16 {
+		t.Fatalf("got %v, next %d ended %v", *got, r.next, r.ended)
+	}
+}
+
+func TestRewindAnswerFits(t *testing.T) {
+	store := &sliceStore{}
+	for i := range 100 {
+		store.msgs = append(store.msgs, make([]byte, i%7+10))
+	}
+	rs := &RewindServer{opts: RewindOptions{MaxPacket: 200, Store: store}}
+	for _, tc := range []struct {
+		seq   uint64
+		count int
+		want  int // messages answered
+	}{{1, 3, 3}, {1, 50, 12}, {99, 10, 2}, {101, 5, 0}} {
+		out := rs.answer(nil, tc.seq, tc.count)
+		if tc.want == 0 {
+			if out != nil {
+				t.Errorf("seq %d: answered past the store", tc.seq)
+			}
+			continue
+		}
+		p, err := Parse(out)
+		if err != nil || len(out) > 200 || p.Seq != tc.seq || p.Messages() != tc.want {
+			t.Errorf("seq %d count %d: %d bytes, %+v %v, want %d messages", tc.seq, tc.count, len(out), p, err, tc.want)
+		}
+	}
+}
+
+type sliceStore struct{ msgs [][]byte }
+
+func (s *sliceStore) Message(seq uint64) ([]byte, bool) {
+	if seq == 0 || seq > uint64(len(s.msgs)) {
+		return nil, false
+	}
+	return s.msgs[seq-1], true
+}

@@ -1,0 +1,245 @@
+package soupbin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+var testCreds = Credentials{Username: "tickd", Password: secret, Session: "SESS1"}
+
+// startServer runs a Server until the test ends.
+func startServer(t *testing.T, opts ServerOptions) *Server {
+	t.Helper()
+	srv, err := NewServer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	return srv
+}
+
+func fill(s *Store, from, to int) {
+	for i := from; i <= to; i++ {
+		s.Append(fmt.Appendf(nil, "msg-%d", i))
+	}
+}
+
+// collector checks messages arrive numbered 1.. in order, each exactly once.
+type collector struct {
+	t    *testing.T
+	next uint64
+}
+
+func (c *collector) add(seq uint64, msg []byte) {
+	if seq != c.next || string(msg) != fmt.Sprintf("msg-%d", seq) {
+		c.t.Errorf("got seq %d %q, want seq %d", seq, msg, c.next)
+	}
+	c.next++
+}
+
+func newClient(t *testing.T, addr string, mod func(*Options)) *Client {
+	t.Helper()
+	o := Options{Addr: addr, Credentials: testCreds, Sequence: 1, BackoffMin: 5 * time.Millisecond, BackoffMax: 50 * time.Millisecond}
+	if mod != nil {
+		mod(&o)
+	}
+	c, err := NewClient(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestDataInOrderAndEndOfSession(t *testing.T) {
+	store := NewStore()
+	fill(store, 1, 300)
+	unseq := make(chan string, 2)
+	srv := startServer(t, ServerOptions{Credentials: testCreds, Store: store,
+		OnUnsequenced: func(msg []byte) { unseq <- string(msg) }})
+	for _, from := range []uint64{1, 120} {
+		cl := newClient(t, srv.Addr().String(), func(o *Options) { o.Sequence = from })
+		col := &collector{t: t, next: from}
+		var once atomic.Bool
+		err := cl.Run(context.Background(), func(seq uint64, msg []byte) {
+			col.add(seq, msg)
+			if seq == from {
+				if err := cl.SendUnsequenced(fmt.Appendf(nil, "hello %d", from)); err != nil {
+					t.Errorf("SendUnsequenced: %v", err)
+				}
+			}
+			if seq == 300 && once.CompareAndSwap(false, true) && from == 1 {
+				go func() { fill(store, 301, 500); store.End() }() // live appends, then the end
+			}
+		})
+		if !errors.Is(err, ErrEndOfSession) {
+			t.Fatalf("from %d: Run = %v, want ErrEndOfSession", from, err)
+		}
+		if col.next != 501 || cl.NextSeq() != 501 || cl.Session() != "SESS1" {
+			t.Fatalf("from %d: ended at %d (NextSeq %d, session %q), want 501", from, col.next, cl.NextSeq(), cl.Session())
+		}
+		if got := <-unseq; got != fmt.Sprintf("hello %d", from) {
+			t.Fatalf("server got unsequenced %q", got)
+		}
+		if st := cl.Stats(); st.Messages != 501-from || st.Logins != 1 || st.Disconnect != 0 {
+			t.Fatalf("from %d: stats %+v", from, st)
+		}
+	}
+}
+
+func TestLoginRejected(t *testing.T) {
+	srv := startServer(t, ServerOptions{Credentials: testCreds, Store: NewStore()})
+	for _, tc := range []struct {
+		cr     Credentials
+		reason byte
+		text   string
+	}{
+		{Credentials{Username: "tickd", Password: "wrong", Session: "SESS1"}, RejectNotAuthorized, "not authorized"},
+		{Credentials{Username: "nobody", Password: secret}, RejectNotAuthorized, "not authorized"},
+		{Credentials{Username: "tickd", Password: secret, Session: "OTHER"}, RejectSessionUnavailable, "session not available"},
+	} {
+		cl := newClient(t, srv.Addr().String(), func(o *Options) { o.Credentials = tc.cr })
+		err := cl.Run(context.Background(), func(uint64, []byte) { t.Error("data after rejection") })
+		var rej *LoginRejectedError
+		if !errors.As(err, &rej) || rej.Reason != tc.reason || !strings.Contains(err.Error(), tc.text) {
+			t.Fatalf("%v: Run = %v, want rejection %q", tc.cr, err, tc.reason)
+		}
+		if strings.Contains(err.Error(), secret) {
+			t.Fatalf("error shows the password: %v", err)
+		}
+	}
+}
+
+// TestHeartbeats keeps an idle session up for many dead-link periods of the
+// server: only the client's heartbeats can keep it alive, and the client
+// counts the server's.
+func TestHeartbeats(t *testing.T) {
+	srv := startServer(t, ServerOptions{Credentials: testCreds, Store: NewStore(),
+		Heartbeat: 10 * time.Millisecond, DeadLink: time.Second})
+	cl := newClient(t, srv.Addr().String(), func(o *Options) {
+		o.Heartbeat, o.DeadLink = 10*time.Millisecond, time.Second
+		o.OnDisconnect = func(err error) { t.Errorf("disconnected: %v", err) }
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- cl.Run(ctx, func(uint64, []byte) {}) }()
+	for cl.Stats().Heartbeats < 20 { // >= 200 ms of idle link
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(2500 * time.Millisecond) // two and a half server dead-link periods
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	if st := cl.Stats(); st.Logins != 1 || st.Disconnect != 0 {
+		t.Fatalf("stats %+v: the link dropped", st)
+	}
+}
+
+// TestDeadLink: a server that accepts the login, then falls silent.
+func TestDeadLink(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.Write(AppendLoginAccepted(nil, "SESS1", 1))
+				buf := make([]byte, 512)
+				for { // read (heartbeats) until the client hangs up
+					if _, err := c.Read(buf); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	var drops atomic.Int32
+	cl := newClient(t, ln.Addr().String(), func(o *Options) {
+		o.Heartbeat, o.DeadLink, o.MaxReconnect = 10*time.Millisecond, 100*time.Millisecond, 1
+		o.OnDisconnect = func(err error) {
+			if !errors.Is(err, ErrDeadLink) {
+				t.Errorf("disconnect %v, want ErrDeadLink", err)
+			}
+			drops.Add(1)
+		}
+	})
+	err = cl.Run(context.Background(), func(uint64, []byte) {})
+	if !errors.Is(err, ErrDeadLink) || drops.Load() != 2 {
+		t.Fatalf("Run = %v after %d drops, want ErrDeadLink after 2", err, drops.Load())
+	}
+	ln.Close()
+}
+
+// TestReconnectResumes drops every connection mid-stream; the client must
+// log in again at the next sequence, losing and repeating nothing. The drops
+// at 1000 and 2000 come before the server has anything more to send, so they
+// always cost a reconnect; the one at 500 may land after the rest is already
+// in the socket buffers.
+func TestReconnectResumes(t *testing.T) {
+	store := NewStore()
+	fill(store, 1, 1000)
+	srv := startServer(t, ServerOptions{Credentials: testCreds, Store: store})
+	var drops atomic.Int32
+	cl := newClient(t, srv.Addr().String(), func(o *Options) {
+		o.OnDisconnect = func(error) { drops.Add(1) }
+	})
+	col := &collector{t: t, next: 1}
+	err := cl.Run(context.Background(), func(seq uint64, msg []byte) {
+		col.add(seq, msg)
+		switch seq {
+		case 500:
+			srv.DropConnections()
+		case 1000, 2000:
+			srv.DropConnections()
+			fill(store, int(seq)+1, int(seq)+1000)
+			if seq == 2000 {
+				store.End()
+			}
+		}
+	})
+	if !errors.Is(err, ErrEndOfSession) || col.next != 3001 {
+		t.Fatalf("Run = %v at %d, want ErrEndOfSession at 3001", err, col.next)
+	}
+	st := cl.Stats()
+	if st.Disconnect < 2 || st.Logins != st.Disconnect+1 || st.Messages != 3000 || drops.Load() != int32(st.Disconnect) {
+		t.Fatalf("stats %+v, drops %d: want >= 2 disconnects, one login more", st, drops.Load())
+	}
+}
+
+func TestOptionsValidated(t *testing.T) {
+	for _, o := range []Options{
+		{},
+		{Addr: "x:1", Heartbeat: time.Second, DeadLink: time.Second},
+		{Addr: "x:1", BackoffMin: time.Second, BackoffMax: time.Millisecond},
+		{Addr: "x:1", MaxLength: 1 << 20},
+		{Addr: "x:1", Credentials: Credentials{Username: "toolong"}},
+	} {
+		if _, err := NewClient(o); err == nil || !strings.HasPrefix(err.Error(), "soupbin: ") {
+			t.Errorf("NewClient(%+v) = %v", o, err)
+		}
+	}
+	if _, err := NewServer(ServerOptions{}); err == nil {
+		t.Error("NewServer without a store: no error")
+	}
+}
