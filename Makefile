@@ -35,9 +35,10 @@ lint: deps ## gofmt, go vet and staticcheck
 	$(STATICCHECK) $(PKGS)
 
 .PHONY: test
-test: lint ## Lint, then every test under the race detector (fuzz seeds included), then the full-length stress tests
+test: lint ## Lint, then every test under the race detector (fuzz seeds included), then the full-length stress tests and the book under its invariant checks
 	$(GO) test -race -count=1 -timeout 8m $(PKGS)
 	$(GO) test -count=1 -timeout 5m -run 'Stress' ./ringbuf/
+	$(GO) test -count=1 -timeout 5m -tags invariants ./book/
 
 .PHONY: bench
 bench: deps ## Run the benchmarks (BENCH_COUNT times) into $(BENCH_OUT) for benchstat
