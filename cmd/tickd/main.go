@@ -26,6 +26,7 @@ func commands() []command {
 		{"demo", "embedded NATS + simulated exchange + engine, with a live view of signals", runDemo},
 		{"serve", "the daemon: feeds in, signals and bars out over NATS", runServe},
 		{"gen", "simulated exchange: seeded random-walk ticks to a TCP address or a file", runGen},
+		{"inspect", "summarise a NASDAQ ITCH 5.0 file: messages by type, books, executions", runInspect},
 		{"sub", "subscribe to a subject pattern and print signals and bars", runSub},
 		{"version", "print the version", runVersion},
 	}

@@ -1,0 +1,248 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/big"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/tickd/tickd/book"
+	"github.com/tickd/tickd/feed/itch"
+	"github.com/tickd/tickd/tick"
+)
+
+// inspectSymbol is one symbol's line of `tickd inspect --json`.
+type inspectSymbol struct {
+	BestBid    []any  `json:"best_bid"` // [price, shares] or null
+	BestAsk    []any  `json:"best_ask"`
+	BidOrders  int64  `json:"bid_orders"`
+	AskOrders  int64  `json:"ask_orders"`
+	BidShares  int64  `json:"bid_shares"`
+	AskShares  int64  `json:"ask_shares"`
+	ExecShares int64  `json:"exec_shares"`
+	VWAP       string `json:"vwap"` // of those executions; "" when none
+
+	notional big.Int // Σ price×shares in 1e-9 units
+}
+
+// inspectReport is the whole `tickd inspect --json` object.
+type inspectReport struct {
+	Messages    uint64                    `json:"messages"`
+	ByType      map[string]uint64         `json:"by_type"`
+	UnknownRefs uint64                    `json:"unknown_refs"`
+	Symbols     map[string]*inspectSymbol `json:"symbols"`
+}
+
+// runInspect is `tickd inspect FILE`: it replays a NASDAQ ITCH 5.0 daily file
+// (plain or gzip) through the decoder and the L3 books and summarises it.
+func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: tickd inspect [-json] FILE\n\nSummarises a NASDAQ TotalView-ITCH 5.0 file (2-byte length framing, plain or gzip):\nmessages by type, orders naming unknown references, and per symbol the book it leaves\nand the shares executed by E, C and P with their VWAP.\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return errUsage
+	}
+	f, err := os.Open(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var size int64
+	if st, err := f.Stat(); err == nil {
+		size = st.Size()
+	}
+	rep, err := inspectITCH(ctx, f, size, progressTo(stderr))
+	if err != nil {
+		return fmt.Errorf("%s: %w", fs.Arg(0), err)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	printInspect(stdout, rep)
+	return nil
+}
+
+// progressTo returns a progress callback drawing on w when it is a terminal.
+func progressTo(w io.Writer) func(done, total int64, msgs uint64) {
+	if !isTerminal(w) {
+		return nil
+	}
+	return func(done, total int64, msgs uint64) {
+		pct := 0.0
+		if total > 0 {
+			pct = 100 * float64(done) / float64(total)
+		}
+		fmt.Fprintf(w, "\r%5.1f%%  %d messages", pct, msgs)
+	}
+}
+
+func inspectITCH(ctx context.Context, r io.Reader, size int64, progress func(done, total int64, msgs uint64)) (*inspectReport, error) {
+	fr, err := itch.NewFileReader(r)
+	if err != nil {
+		return nil, err
+	}
+	syms := tick.NewSymbolTable(0)
+	dec, err := itch.NewDecoder(itch.Options{Symbols: syms})
+	if err != nil {
+		return nil, err
+	}
+	books, err := book.New(book.Options{})
+	if err != nil {
+		return nil, err
+	}
+	rep := &inspectReport{ByType: map[string]uint64{}, Symbols: map[string]*inspectSymbol{}}
+	var byType [256]uint64
+	perSym := map[tick.SymbolID]*inspectSymbol{}
+	sym := func(id tick.SymbolID) *inspectSymbol {
+		s := perSym[id]
+		if s == nil {
+			s = &inspectSymbol{}
+			perSym[id] = s
+		}
+		return s
+	}
+	last := time.Now()
+	var ev tick.Event
+	for {
+		msg, err := fr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("offset %d: %w", fr.Offset(), err)
+		}
+		rep.Messages++
+		byType[msg[0]]++
+		if rep.Messages%65536 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			if progress != nil && time.Since(last) > 200*time.Millisecond {
+				progress(fr.Offset(), size, rep.Messages)
+				last = time.Now()
+			}
+		}
+		ok, err := dec.Decode(msg, &ev)
+		if !ok || err != nil {
+			continue // counted by the decoder; an inspect goes on
+		}
+		res := books.Apply(&ev)
+		switch ev.Kind {
+		case tick.KindExecute, tick.KindExecutePrice, tick.KindExecuteNoPrint, tick.KindTrade:
+		default:
+			continue
+		}
+		price, qty, id := res.Price, res.Qty, res.Symbol
+		if res.Flags&book.FlagTrade == 0 {
+			// An execution of an order this (sampled) file never added: C and
+			// P carry their price, E does not and cannot be valued.
+			if ev.Kind == tick.KindExecute {
+				continue
+			}
+			price, qty, id = ev.Price, ev.Qty, ev.Symbol
+			if ev.Kind != tick.KindTrade {
+				continue // the order's symbol is unknown with its reference
+			}
+		}
+		s := sym(id)
+		s.ExecShares += qty
+		var n big.Int
+		n.SetInt64(int64(price))
+		s.notional.Add(&s.notional, n.Mul(&n, big.NewInt(qty)))
+	}
+	if progress != nil {
+		progress(size, size, rep.Messages)
+		fmt.Fprintln(os.Stderr)
+	}
+	for t, n := range byType {
+		if n > 0 {
+			rep.ByType[string(rune(t))] = n
+		}
+	}
+	for _, r := range []book.Reason{book.ReasonUnknownExecute, book.ReasonUnknownCancel, book.ReasonUnknownDelete, book.ReasonUnknownReplace} {
+		rep.UnknownRefs += books.Count(r)
+	}
+	var levels []book.Level
+	for id := 0; id < syms.Len(); id++ {
+		s := sym(tick.SymbolID(id))
+		if bk := books.Book(tick.SymbolID(id)); bk != nil {
+			if l, ok := bk.BestBid(); ok {
+				s.BestBid = []any{l.Price.String(), l.Shares}
+			}
+			if l, ok := bk.BestAsk(); ok {
+				s.BestAsk = []any{l.Price.String(), l.Shares}
+			}
+			for _, side := range []tick.Side{tick.SideBuy, tick.SideSell} {
+				levels = append(levels[:0], make([]book.Level, bk.Levels(side))...)
+				levels = levels[:bk.Depth(side, levels)]
+				for _, l := range levels {
+					if side == tick.SideBuy {
+						s.BidOrders += int64(l.Orders)
+						s.BidShares += l.Shares
+					} else {
+						s.AskOrders += int64(l.Orders)
+						s.AskShares += l.Shares
+					}
+				}
+			}
+		}
+		if s.ExecShares > 0 {
+			// VWAP in 1e-9 units, rounded half up.
+			var q, r big.Int
+			q.QuoRem(&s.notional, big.NewInt(s.ExecShares), &r)
+			if 2*r.Int64() >= s.ExecShares {
+				q.Add(&q, big.NewInt(1))
+			}
+			s.VWAP = tick.Price(q.Int64()).String()
+		}
+		rep.Symbols[syms.Name(tick.SymbolID(id))] = s
+	}
+	return rep, nil
+}
+
+func printInspect(w io.Writer, rep *inspectReport) {
+	fmt.Fprintf(w, "messages %d, unknown order references %d\n\nby type:", rep.Messages, rep.UnknownRefs)
+	types := make([]string, 0, len(rep.ByType))
+	for t := range rep.ByType {
+		types = append(types, t)
+	}
+	sort.Strings(types)
+	for _, t := range types {
+		fmt.Fprintf(w, " %s=%d", t, rep.ByType[t])
+	}
+	fmt.Fprintf(w, "\n\n%-8s %22s %22s %9s %9s %12s %14s\n", "SYMBOL", "BEST BID", "BEST ASK", "BIDS", "ASKS", "EXEC SHARES", "EXEC VWAP")
+	names := make([]string, 0, len(rep.Symbols))
+	for n := range rep.Symbols {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	lvl := func(l []any) string {
+		if l == nil {
+			return "-"
+		}
+		return fmt.Sprintf("%v x %v", l[1], l[0])
+	}
+	for _, n := range names {
+		s := rep.Symbols[n]
+		fmt.Fprintf(w, "%-8s %22s %22s %9d %9d %12d %14s\n", n, lvl(s.BestBid), lvl(s.BestAsk), s.BidOrders, s.AskOrders, s.ExecShares, s.VWAP)
+	}
+}
