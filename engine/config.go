@@ -28,6 +28,16 @@ type Config struct {
 	OutputCapacity int
 	// Wait is how shards and rings wait when idle or full. Default SpinYield.
 	Wait ringbuf.WaitStrategy
+	// OutputBell, if set, is the Bell of every output ring
+	// (ringbuf.Options.Bell): each Commit to an output ring (one per input
+	// batch) rings it. A consumer that fans in over Outputs and idles on the
+	// same Bell with ringbuf.Park (bus.Publisher with PublisherOptions{Bell:
+	// OutputBell, Wait: ringbuf.Park}; see ringbuf.NewIdler) is then woken
+	// by the first commit instead of by the park timeout (~10 ms). A ring
+	// with a Bell pays one atomic load per Commit while nobody is parked.
+	// Default nil: no Bell, for consumers that spin or yield, or Wait on
+	// each ring.
+	OutputBell *ringbuf.Bell
 	// SMA is N, the number of trades behind the SMA, stddev and z-score.
 	// Default 50.
 	SMA int

@@ -33,5 +33,7 @@
 // count, volume) run from a symbol's first trade for the engine's life.
 //
 // Outputs: one ring of tick.Out per shard, in the order produced; the
-// records of one input batch are committed together.
+// records of one input batch are committed together. A publisher that fans
+// in over them and parks when idle shares Config.OutputBell with them, so
+// that every commit wakes it.
 package engine

@@ -56,17 +56,17 @@ func New(cfg Config, syms *tick.SymbolTable) (*Engine, error) {
 	e := &Engine{p: p, table: syms}
 	perShard := (c.MaxSymbols + c.Shards - 1) / c.Shards
 	for range c.Shards {
-		out, err := ringbuf.New[tick.Out](ringbuf.Options{Capacity: c.OutputCapacity, Wait: c.Wait})
+		out, err := ringbuf.New[tick.Out](ringbuf.Options{Capacity: c.OutputCapacity, Wait: c.Wait, Bell: c.OutputBell})
 		if err != nil {
 			return nil, fmt.Errorf("engine: output ring: %w", err)
 		}
 		s := &shard{
-			p:     p,
-			table: syms,
-			nsh:   uint32(c.Shards),
-			syms:  make([]*symbol, perShard),
-			out:   outbox{ring: out},
-			bell:  ringbuf.NewBell(),
+			p:      p,
+			table:  syms,
+			nshInv: divInv(uint32(c.Shards)),
+			syms:   make([]*symbol, perShard),
+			out:    outbox{ring: out},
+			bell:   ringbuf.NewBell(),
 		}
 		s.inputs.Store(new([]*eventCons))
 		e.shards = append(e.shards, s)
@@ -87,7 +87,8 @@ func (e *Engine) Config() Config {
 func (e *Engine) Rules() []RuleSpec { return slices.Clone(e.p.cfg.Rules) }
 
 // Outputs returns the output rings, one per shard, for the publisher: one
-// consumer each. Run closes them when it ends.
+// consumer each. Run closes them when it ends. With Config.OutputBell they
+// ring it on every Commit and on Close.
 func (e *Engine) Outputs() []*ringbuf.Ring[tick.Out] { return slices.Clone(e.outs) }
 
 // Counters returns the running totals.

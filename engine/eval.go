@@ -2,22 +2,23 @@ package engine
 
 import (
 	"math"
+	"math/bits"
 
 	"github.com/tickd/tickd/tick"
 )
 
 // rule is a validated RuleSpec compiled for evaluation: thresholds in the
-// unit of its value v, and the index of the window it reads.
+// unit of its value v, and the index of the window it reads. The plan
+// holds one per RuleSpec, shared by every symbol the rule is bound to.
 type rule struct {
 	typ      RuleType
-	up, down bool    // which crossings fire
-	hi, lo   float64 // fires up when v > hi, down when v < lo
-	rearmUp  float64 // hi − Hysteresis: up re-arms when v ≤ it
-	rearmDn  float64 // lo + Hysteresis: down re-arms when v ≥ it
-	cooldown int64   // ns
-	index    uint16  // in Engine.Rules, for tick.Signal.Rule
-	win      int     // move, volume_spike: index in symbol.wins
+	dirs     uint8      // the crossings that fire: stUp for up, stDn for down
+	index    uint16     // in Engine.Rules, for tick.Signal.Rule
+	upT      [2]float64 // by armed up: [0] rearmUp = hi − Hysteresis (v ≤ it re-arms), [1] hi (v > it fires)
+	dnT      [2]float64 // by armed down: [0] rearmDn = lo + Hysteresis (v ≥ it re-arms), [1] lo (v < it fires)
+	cooldown int64      // ns
 	level    tick.Price
+	win      int // move, volume_spike: index in symbol.wins
 	fast     int // ma_cross: indexes in symbol.emas
 	slow     int
 }
@@ -28,8 +29,7 @@ func compile(r RuleSpec, index, win, fast, slow int) rule {
 	d := r.dir()
 	c := rule{
 		typ:      r.Type,
-		up:       d == DirUp || d == DirBoth,
-		down:     d == DirDown || d == DirBoth,
+		dirs:     b2u(d == DirUp || d == DirBoth)*stUp | b2u(d == DirDown || d == DirBoth)*stDn,
 		cooldown: int64(r.Cooldown),
 		index:    uint16(index),
 		win:      win,
@@ -37,142 +37,225 @@ func compile(r RuleSpec, index, win, fast, slow int) rule {
 		slow:     slow,
 		level:    r.Level,
 	}
-	hyst := r.Hysteresis
+	hyst, hi, lo := r.Hysteresis, 0.0, 0.0
 	switch r.Type {
 	case RulePrice:
 		// v is p − Level in Price units: an exact integer difference.
 		h, _ := tick.PriceFromFloat(r.Hysteresis)
 		hyst = float64(h)
 	case RuleMove:
-		c.hi, c.lo = r.Percent, -r.Percent
+		hi, lo = r.Percent, -r.Percent
 	case RuleZScore:
-		c.hi, c.lo = r.K, -r.K
+		hi, lo = r.K, -r.K
 	case RuleVolume:
-		c.hi, c.lo = r.K, math.Inf(-1)
+		hi, lo = r.K, math.Inf(-1)
 	}
-	c.rearmUp, c.rearmDn = c.hi-hyst, c.lo+hyst
+	c.upT = [2]float64{hi - hyst, hi}
+	c.dnT = [2]float64{lo + hyst, lo}
 	return c
 }
 
 // ruleState is one rule's state for one symbol (created when the symbol is
-// first seen). Armed means the value has been on the quiet side of the
-// band since the last crossing, so the next crossing may fire.
+// first seen), 24 B: a symbol's rules are one compact array. A side is
+// armed when the value has been on the quiet side of its threshold since
+// its last crossing, so its next crossing may fire.
 type ruleState struct {
 	r      *rule
-	seen   bool // v has been evaluated once
-	armUp  bool
-	armDn  bool
-	fired  bool       // a signal has fired (lastAt is valid)
-	lastAt int64      // event time of the last signal
-	ref    tick.Price // move: the window's first price, and
-	refPx  float64    // it in currency units (it changes once per bucket at most)
+	lastAt int64    // event time of the last signal, once stFired
+	typ    RuleType // r.typ: the dispatch need not wait for r to load
+	st     uint8    // stUp | stDn | stSeen | stFired
+}
+
+// ruleState.st bits. stUp and stDn are also rule.dirs' bits.
+const (
+	stUp    = 1 << iota // the up side is armed
+	stDn                // the down side is armed
+	stSeen              // v has been evaluated once
+	stFired             // a signal has fired: lastAt is valid
+)
+
+// moveRef is a symbol's reference price for the move rules on one window
+// (the window's First), shared by every move rule on that window. It
+// changes once per bucket at most, so its float forms are kept.
+type moveRef struct {
+	ref   tick.Price
+	px    float64 // ref in currency units
+	scale float64 // |px|/100: v = 100·(p − ref)/|ref| = (p·1e-9 − px)/scale
+}
+
+func (m *moveRef) set(ref tick.Price) {
+	m.ref, m.px = ref, ref.Float64()
+	m.scale = math.Abs(m.px) / 100
+}
+
+// b2u returns 1 for true, 0 for false; the compiler turns it into a SETcc,
+// so the crossing logic below runs without branches on data.
+func b2u(b bool) uint8 {
+	var u uint8
+	if b {
+		u = 1
+	}
+	return u
+}
+
+// chunk is how many rules crossings evaluates at a time: one bit each in
+// the mask it returns.
+const chunk = 64
+
+// ruleScratch is crossings' working memory, per shard: the rules' values
+// (x and scale, see crossings) and, for those that fire, v and the
+// direction; all by index in the chunk.
+type ruleScratch struct {
+	x, scale [chunk]float64
+	v        [chunk]float64
+	dir      [chunk]int8
 }
 
 // evalRules evaluates sym's rules on the trade just applied (event time t,
-// price p = px in currency units, size q) and publishes their signals.
+// price p = px in currency units, size q) and publishes their signals, in
+// rule order: a chunk of rules at a time, by crossings, which makes no
+// call, so the compiler keeps its loops in registers; the rare signals are
+// written after it (emitSignals).
+func (sh *shard) evalRules(sym *symbol, t, recv int64, p tick.Price, px float64, q int64) {
+	for rules := sym.rules; len(rules) > 0; {
+		n := min(len(rules), chunk)
+		if mask := sh.crossings(sym, rules[:n], t, p, px, q); mask != 0 {
+			sh.emitSignals(sym, rules[:n], mask, t, recv, p, q)
+		}
+		rules = rules[n:]
+	}
+}
+
+// crossings evaluates rules (at most chunk) on the trade and returns which
+// fire (bit i for rules[i]), with their values and directions in sh.rs.
 //
 // Each rule's value is v = x/scale for scale > 0; comparing x with the
 // thresholds × scale spares a division per tick. Then, as RuleSpec says: a
 // first evaluation only records the side; a crossing of an armed side
 // fires unless within the cooldown (and disarms either way); a side
-// re-arms once v is back past its threshold by the hysteresis. This loop
-// is the hot path, so the crossing logic is written once, inline, here.
-func (sh *shard) evalRules(sym *symbol, t, recv int64, p tick.Price, px float64, q int64) {
-	for i := range sym.rules {
-		s := &sym.rules[i]
-		r := s.r
-		x, scale := 0.0, 1.0
-		switch r.typ {
+// re-arms once v is back past its threshold by the hysteresis.
+//
+// It makes two passes over the chunk. The first computes each rule's x and
+// scale by type (scale −1: not evaluated on this trade, still warming up);
+// values several rules share (the z-score's terms, a window's reference
+// price) are computed once, and only when a rule needs them. The second
+// runs the crossing logic, the same for every type, in a short loop.
+//
+// Each side of a rule has one event to watch for, given its state: armed,
+// the crossing (v > hi; down: v < lo); disarmed, the re-arm
+// (v ≤ hi − Hysteresis; down: v ≥ lo + Hysteresis). The two cannot happen
+// on one trade, as hi − Hysteresis ≤ hi. So a side costs one product and
+// one comparison, against the threshold its state selects, and an event
+// flips its bit. The comparisons flip with the data, and branches on them
+// would mispredict (and wait for the divisions and square root behind
+// scale): they are turned into 0/1 bits and combined with bit operations.
+// The only data branch left is whether a rule fires, which is rare. (x and
+// the thresholds × scale are never NaN: prices are finite and scale > 0,
+// so "not v > T" is "v ≤ T".)
+func (sh *shard) crossings(sym *symbol, rules []ruleState, t int64, p tick.Price, px float64, q int64) (mask uint64) {
+	xs, scales := &sh.rs.x, &sh.rs.scale
+	zDone, zOK := false, false // z-score terms computed; the SMA window is full
+	zx, zs := 0.0, 1.0         // p − SMA and StdDev, or 0 and 1 when StdDev is 0
+	for i := range rules {
+		r := rules[i].r
+		x, scale := 0.0, -1.0
+		switch rules[i].typ {
 		case RulePrice: // v = p − Level in Price units: an exact integer difference
-			x = float64(p - r.level)
+			x, scale = float64(p-r.level), 1
 		case RuleMove: // v = 100·(p − ref)/|ref|, ref = the window's first price
-			if ref := sym.wins[r.win].First(); ref != s.ref {
-				s.ref, s.refPx = ref, ref.Float64()
+			m := &sym.refs[r.win]
+			if ref := sym.wins[r.win].First(); ref != m.ref {
+				m.set(ref)
 			}
-			if s.ref == 0 {
-				continue
+			if m.ref != 0 {
+				x, scale = px-m.px, m.scale
 			}
-			x, scale = px-s.refPx, math.Abs(s.refPx)/100
 		case RuleCross: // v = 100·(fast − slow)/|slow|
-			sl := sym.emas.Value(r.slow)
-			if sl == 0 {
-				continue
+			if sl := sym.emas.Value(r.slow); sl != 0 {
+				x, scale = sym.emas.Value(r.fast)-sl, math.Abs(sl)/100
 			}
-			x, scale = sym.emas.Value(r.fast)-sl, math.Abs(sl)/100
 		case RuleZScore: // v = (p − SMA)/StdDev, 0 when StdDev is 0
-			if !sym.roll.Full() {
-				continue
+			if !zDone {
+				zDone, zOK = true, sym.roll.Full()
+				if sd := sym.roll.StdDev(); sd > 0 {
+					zx, zs = sym.roll.Last()-sym.roll.Mean(), sd
+				}
 			}
-			if sd := sym.roll.StdDev(); sd > 0 {
-				x, scale = sym.roll.Last()-sym.roll.Mean(), sd
+			if zOK {
+				x, scale = zx, zs
 			}
 		case RuleVolume: // v = q / (before/n): against the n earlier trades in the window
 			w := &sym.wins[r.win]
-			n, before := w.Count()-1, w.Volume()-q
-			if n < MinVolumeTrades || before <= 0 {
-				continue
+			if n, before := w.Count()-1, w.Volume()-q; n >= MinVolumeTrades && before > 0 {
+				x, scale = float64(q)*float64(n), float64(before)
 			}
-			x, scale = float64(q)*float64(n), float64(before)
 		}
+		xs[i&(chunk-1)], scales[i&(chunk-1)] = x, scale
+	}
 
-		// Locals and plain assignments let the compiler use conditional
-		// moves: these comparisons flip with the data, branches would
-		// mispredict.
-		above, below := x > r.hi*scale, x < r.lo*scale
-		if !s.seen {
-			s.seen = true
-			s.armUp, s.armDn = !above, !below
+	for i := range rules {
+		x, scale := xs[i&(chunk-1)], scales[i&(chunk-1)]
+		if scale < 0 {
+			continue // warming up
+		}
+		s := &rules[i]
+		r, st := s.r, s.st
+		if st&stSeen == 0 { // first evaluation: record the sides, fire nothing
+			s.st = stSeen | b2u(!(x > r.upT[1]*scale))*stUp | b2u(!(x < r.dnT[1]*scale))*stDn
 			continue
 		}
-		armUp, armDn := s.armUp, s.armDn
-		if x <= r.rearmUp*scale {
-			armUp = true
+		// Events: armed, crossed; disarmed, re-armed.
+		ev := (b2u(x > r.upT[st&1]*scale)*stUp | b2u(x < r.dnT[st>>1&1]*scale)*stDn) ^ st ^ (stUp | stDn)
+		ev &= stUp | stDn
+		c := ev & st & r.dirs // crossings of armed sides that fire
+		st ^= ev
+		// A crossing inside the cooldown is swallowed (and still disarms).
+		// Crossings are far more frequent than signals, so this too is
+		// computed, not branched on.
+		cool := st >> 3 & b2u(t-s.lastAt < r.cooldown) // stFired is bit 3
+		c &= cool - 1
+		s.st = st
+		if c != 0 {
+			s.st, s.lastAt = st|stFired, t
+			sh.rs.v[i&(chunk-1)] = x / scale
+			sh.rs.dir[i&(chunk-1)] = int8(c&stUp) - int8(c>>1)
+			mask |= 1 << (i & (chunk - 1))
 		}
-		if x >= r.rearmDn*scale {
-			armDn = true
-		}
-		var dir int8
-		if above && armUp {
-			armUp = false
-			if r.up {
-				dir = 1
-			}
-		} else if below && armDn {
-			armDn = false
-			if r.down {
-				dir = -1
-			}
-		}
-		s.armUp, s.armDn = armUp, armDn
-		if dir == 0 || s.fired && t-s.lastAt < r.cooldown {
-			continue // no crossing, or one swallowed by the cooldown
-		}
-		s.fired, s.lastAt = true, t
+	}
+	return mask
+}
+
+// emitSignals publishes the signals crossings found: bit i of mask for
+// rules[i].
+func (sh *shard) emitSignals(sym *symbol, rules []ruleState, mask uint64, t, recv int64, p tick.Price, q int64) {
+	for ; mask != 0; mask &= mask - 1 {
+		i := bits.TrailingZeros64(mask)
+		r := rules[i].r
 		o := sh.out.next()
 		o.Kind = tick.OutSignal
 		o.Signal = tick.Signal{
 			TsEvent: t, TsRecv: recv, Symbol: sym.id, Rule: r.index,
-			Dir: dir, Price: p, Values: s.values(sym, p, q, x/scale),
+			Dir: sh.rs.dir[i], Price: p, Values: values(sym, r, p, q, sh.rs.v[i]),
 		}
 		sh.n.signals++
 	}
 }
 
-// values returns what a signal of s reports (see RuleSpec.Info), given the
-// value v that fired it.
-func (s *ruleState) values(sym *symbol, p tick.Price, q int64, v float64) [3]float64 {
-	switch s.r.typ {
+// values returns what a signal of r on sym reports (see RuleSpec.Info),
+// given the value v that fired it.
+func values(sym *symbol, r *rule, p tick.Price, q int64, v float64) [3]float64 {
+	switch r.typ {
 	case RulePrice:
-		return [3]float64{p.Float64(), s.r.level.Float64(), sym.prevPx}
+		return [3]float64{p.Float64(), r.level.Float64(), sym.prevPx}
 	case RuleMove:
-		return [3]float64{v, s.refPx, p.Float64()}
+		return [3]float64{v, sym.refs[r.win].px, p.Float64()}
 	case RuleCross:
-		return [3]float64{sym.emas.Value(s.r.fast), sym.emas.Value(s.r.slow), v}
+		return [3]float64{sym.emas.Value(r.fast), sym.emas.Value(r.slow), v}
 	case RuleZScore:
 		return [3]float64{v, sym.roll.Mean(), sym.roll.StdDev()}
 	case RuleVolume:
-		n := sym.wins[s.r.win].Count() - 1
-		return [3]float64{float64(q), float64(sym.wins[s.r.win].Volume()-q) / float64(n), v}
+		n := sym.wins[r.win].Count() - 1
+		return [3]float64{float64(q), float64(sym.wins[r.win].Volume()-q) / float64(n), v}
 	}
 	return [3]float64{}
 }

@@ -7,7 +7,14 @@ import (
 
 // symbol is one symbol's state, owned by its shard and allocated (with all
 // its windows, bars and rule states) the first time the symbol trades: the
-// edge. The per-tick path then only indexes arrays.
+// edge. The per-tick path then only indexes arrays. A trade touches about
+// 17 cache lines of it (it was 22 before the windows and bars shared the
+// session's totals and the rule states shrank): this struct (336 B: the header, Rolling's and
+// EMAs' scalars, the session's totals), one slot of the Rolling ring and
+// the EMA values, the hot head of each Window (56 B) and Bars (57 B) (a
+// Window's ring only when a bucket rolls), the rule states (24 B each) and
+// the move references. The plan's rules (80 B each) are shared by every
+// symbol.
 type symbol struct {
 	id     tick.SymbolID
 	trades bool  // has traded (last is valid)
@@ -16,11 +23,12 @@ type symbol struct {
 	lastPx float64 // lastP as float64
 	prevPx float64 // the trade before, for price rules' values
 	roll   stats.Rolling
-	emas   stats.EMAs // by plan.emas: 0 is tick.Stats.EMA, then the rules' half-lives
-	sess   stats.Session
+	emas   stats.EMAs     // by plan.emas: 0 is tick.Stats.EMA, then the rules' half-lives
+	sess   stats.Session  // its Totals are the sums every window and bar reads
 	wins   []stats.Window // plan.wins order: Config.Windows, then rule windows
 	bars   []stats.Bars   // ascending intervals
-	rules  []ruleState    // the rules whose patterns match the name
+	rules  []ruleState    // the rules whose patterns match the name, in rule order
+	refs   []moveRef      // by window, for move rules; nil without them
 }
 
 // newSymbol allocates the state of id (named name) and binds the rules whose
@@ -35,13 +43,24 @@ func newSymbol(id tick.SymbolID, name string, p *plan) *symbol {
 	s.emas.Init(len(p.emas))
 	for i, w := range p.wins {
 		s.wins[i].Init(w, p.cfg.WindowBuckets)
+		s.wins[i].Share(s.sess.Totals())
 	}
 	for i, b := range p.bars {
 		s.bars[i].Init(b)
+		s.bars[i].Share(s.sess.Totals())
 	}
+	var bound []int
 	for i, spec := range p.cfg.Rules {
 		if spec.matches(name) {
-			s.rules = append(s.rules, ruleState{r: &p.rules[i]})
+			bound = append(bound, i)
+		}
+	}
+	s.rules = make([]ruleState, len(bound)) // one compact array, rule order
+	for j, i := range bound {
+		r := &p.rules[i]
+		s.rules[j] = ruleState{r: r, typ: r.typ}
+		if r.typ == RuleMove && s.refs == nil {
+			s.refs = make([]moveRef, len(p.wins))
 		}
 	}
 	return s
@@ -81,13 +100,13 @@ func (s *shard) trade(sym *symbol, ev *tick.Event) {
 	sym.prevPx, sym.lastPx, sym.lastP, sym.last = sym.lastPx, px, p, t
 	sym.roll.Add(px)
 	sym.emas.Add(t, px, s.p.emas)
-	sym.sess.Add(p, q)
+	// Windows and bars read their sums off the session's totals: they see
+	// the trade before the session adds it.
 	for i := range sym.wins {
-		sym.wins[i].Add(t, p, q)
+		sym.wins[i].Observe(t, p)
 	}
-	for i := range sym.bars {
-		sym.bars[i].Add(t, ev.TsRecv, p, q)
-	}
+	stats.ObserveAll(sym.bars, t, ev.TsRecv, p)
+	sym.sess.Add(p, q)
 	s.evalRules(sym, t, ev.TsRecv, p, px, q)
 }
 

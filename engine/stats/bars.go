@@ -13,26 +13,49 @@ import "github.com/tickd/tickd/tick"
 // (Due, then Flush, then Add) and when the stream ends (Flush). Intervals
 // without trades produce no bar.
 //
+// Volume, Count and VWAP's Σp·q are differences of running Totals (the
+// totals now less those just before the bar's first trade), as for Window:
+// a trade only moves the bar's prices. A Bars keeps its own Totals, which
+// Add feeds; or it follows a Totals the caller keeps (Share), and is told
+// of each trade with Observe.
+//
 // The zero value holds no bar and Add panics on it: call Init first.
 type Bars struct {
-	iv     int64 // interval, ns
-	open   bool  // a bar is open
-	start  int64
-	end    int64 // start + iv
-	o, c   tick.Price
+	// Hot: what a trade touches (57 B).
+	end    int64 // start + iv, when open
 	lo, hi tick.Price
-	vol    int64
-	n      uint32
-	recv   int64 // TsRecv of the last trade
-	pq     PQSum
+	c      tick.Price
+	recv   int64   // TsRecv of the last trade
+	tot    *Totals // the running totals; nil: own
+	open   bool    // a bar is open
+
+	iv    int64 // interval, ns
+	start int64
+	o     tick.Price
+	base  Totals // tot just before the bar's first trade
+	own   Totals // the totals when not shared
 }
 
-// Init sets the interval (ns, > 0) and drops any open bar.
+// Init sets the interval (ns, > 0) and drops any open bar; b keeps its own
+// Totals.
 func (b *Bars) Init(interval int64) {
 	if interval <= 0 {
 		panic("stats: Bars interval must be > 0")
 	}
 	*b = Bars{iv: interval}
+}
+
+// Share makes b follow tot, which the caller advances: for each trade, call
+// Observe, then add the trade to tot. Call it after Init, before the first
+// trade.
+func (b *Bars) Share(tot *Totals) { b.tot = tot }
+
+// totals returns the Totals b follows.
+func (b *Bars) totals() *Totals {
+	if b.tot != nil {
+		return b.tot
+	}
+	return &b.own
 }
 
 // Interval returns I in ns.
@@ -45,23 +68,53 @@ func (b *Bars) Open() bool { return b.open }
 // bar, which must then be flushed before Add.
 func (b *Bars) Due(t int64) bool { return b.open && t >= b.end }
 
-// Add adds a trade of q at p, event time t, receive time recv. With no bar
-// open it opens the bar of t's interval; otherwise the trade joins the open
-// bar (a t before its start counts as in it).
+// Add adds a trade of q at p, event time t, receive time recv, to b's own
+// Totals (not for a shared Bars: see Observe).
 func (b *Bars) Add(t, recv int64, p tick.Price, q int64) {
 	if !b.open {
-		b.open = true
-		b.start = floorDiv(t, b.iv) * b.iv
-		b.end = b.start + b.iv
-		b.o, b.lo, b.hi = p, p, p
-		b.vol, b.n, b.pq = 0, 0, PQSum{}
+		b.begin(t, p)
 	}
+	b.extend(recv, p)
+	b.own.Add(p, q)
+}
+
+// Observe records a trade at p, event time t, receive time recv, before the
+// caller adds it to the shared Totals. With no bar open it opens the bar of
+// t's interval; otherwise the trade joins the open bar (a t before its
+// start counts as in it).
+func (b *Bars) Observe(t, recv int64, p tick.Price) {
+	if !b.open {
+		b.begin(t, p)
+	}
+	b.extend(recv, p)
+}
+
+// ObserveAll is Observe on every Bars of bars (one call, where Observe is
+// too big to inline).
+func ObserveAll(bars []Bars, t, recv int64, p tick.Price) {
+	for i := range bars {
+		b := &bars[i]
+		if !b.open {
+			b.begin(t, p)
+		}
+		b.extend(recv, p)
+	}
+}
+
+// extend adds a trade at p, received at recv, to the open bar.
+func (b *Bars) extend(recv int64, p tick.Price) {
 	b.lo, b.hi = min(b.lo, p), max(b.hi, p) // branch-free: new extremes are data-dependent
 	b.c = p
-	b.vol += q
-	b.n++
 	b.recv = recv
-	b.pq.Add(p, q)
+}
+
+// begin opens the bar of t's interval with a trade at p.
+func (b *Bars) begin(t int64, p tick.Price) {
+	b.open = true
+	b.start = floorDiv(t, b.iv) * b.iv
+	b.end = b.start + b.iv
+	b.o, b.lo, b.hi = p, p, p
+	b.base = *b.totals()
 }
 
 // Flush writes the open bar to dst (all fields but Symbol) and closes it.
@@ -71,14 +124,18 @@ func (b *Bars) Flush(dst *tick.Bar) bool {
 		return false
 	}
 	b.open = false
-	dst.Count = b.n
+	tot := b.totals()
+	vol := tot.vol - b.base.vol
+	dst.Count = uint32(tot.n - b.base.n)
 	dst.Interval = b.iv
 	dst.Start = b.start
 	dst.Open, dst.High, dst.Low, dst.Close = b.o, b.hi, b.lo, b.c
-	dst.Volume = b.vol
+	dst.Volume = vol
 	dst.TsRecv = b.recv
-	if b.vol > 0 {
-		dst.VWAP = b.pq.VWAP(b.vol)
+	if vol > 0 {
+		pq := tot.pq
+		pq.s.sub(b.base.pq.s)
+		dst.VWAP = pq.VWAP(vol)
 	} else {
 		dst.VWAP = b.c
 	}

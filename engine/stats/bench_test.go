@@ -92,3 +92,53 @@ func BenchmarkSession(b *testing.B) {
 	}
 	sinkP = s.VWAP()
 }
+
+// BenchmarkShared is the engine's per-trade stream work for windows and
+// bars: a Session whose Totals two windows (1 s, 60 s) and two bar series
+// (1 s, 1 m) share, so a trade is summed once.
+func BenchmarkShared(b *testing.B) { benchStream(b, true) }
+
+// BenchmarkSharedOwn is the baseline for BenchmarkShared: the same windows
+// and bars each keeping their own sums.
+func BenchmarkSharedOwn(b *testing.B) { benchStream(b, false) }
+
+func benchStream(b *testing.B, shared bool) {
+	var s Session
+	var wins [2]Window
+	var bars [2]Bars
+	for i, span := range []int64{int64(time.Second), int64(time.Minute)} {
+		wins[i].Init(span, 20)
+		bars[i].Init(span)
+		if shared {
+			wins[i].Share(s.Totals())
+			bars[i].Share(s.Totals())
+		}
+	}
+	var out tick.Bar
+	b.ReportAllocs()
+	for i := range b.N {
+		tr := &benchTrades[i&4095]
+		t := int64(i) * 1_000_000
+		for j := range bars {
+			if bars[j].Due(t) {
+				bars[j].Flush(&out)
+			}
+		}
+		if shared {
+			for j := range wins {
+				wins[j].Observe(t, tr.p)
+			}
+			ObserveAll(bars[:], t, t, tr.p)
+		} else {
+			for j := range wins {
+				wins[j].Add(t, tr.p, tr.q)
+			}
+			for j := range bars {
+				bars[j].Add(t, t, tr.p, tr.q)
+			}
+		}
+		s.Add(tr.p, tr.q)
+		sinkF += float64(wins[0].Count() + wins[1].Volume())
+	}
+	sinkP = out.VWAP
+}

@@ -9,6 +9,8 @@
 //	         kept in B sub-buckets
 //	Session  count, volume, min, max and exact VWAP since the first tick
 //	Bars     OHLCV bars per interval with exact VWAP
+//	Totals   exact running count, Σq, Σp, Σp·q: windows and bars over one
+//	         stream share one and take differences of it
 //	PQSum    exact 128-bit Σprice×qty behind every VWAP
 //
 // Times are event times in ns since the Unix epoch. None of these types is

@@ -12,14 +12,12 @@ type int128 struct{ hi, lo uint64 }
 // int128Of sign-extends v.
 func int128Of(v int64) int128 { return int128{hi: uint64(v >> 63), lo: uint64(v)} }
 
-// mulInt128 returns p×q exactly (q ≥ 0).
+// mulInt128 returns p×q exactly (q ≥ 0). Branch-free: the unsigned
+// product of p's bits is p·q + 2^64·q when p < 0, so q comes off the high
+// word then.
 func mulInt128(p, q int64) int128 {
-	if p >= 0 {
-		hi, lo := bits.Mul64(uint64(p), uint64(q))
-		return int128{hi, lo}
-	}
-	hi, lo := bits.Mul64(uint64(-p), uint64(q)) // -MinInt64 as uint64 is 2^63: right
-	return int128{hi, lo}.neg()
+	hi, lo := bits.Mul64(uint64(p), uint64(q))
+	return int128{hi - uint64(q)&uint64(p>>63), lo}
 }
 
 func (x *int128) add(y int128) {

@@ -47,33 +47,60 @@ func divRound(x int128, v int64) tick.Price {
 	return tick.Price(q)
 }
 
+// Totals are running totals of a stream of trades, all exact: the count,
+// the volume Σq, Σp and Σp·q (the sums of prices in 128 bits, see PQSum).
+// Windows and Bars can share one (see Window.Share and Bars.Share) and
+// read their own sums as differences of it, so each trade is summed once,
+// here, however many windows and bars follow the stream.
+//
+// The zero value is empty.
+type Totals struct {
+	n   int64
+	vol int64
+	px  int128
+	pq  PQSum
+}
+
+// Add adds a trade of q (≥ 0) at p.
+func (s *Totals) Add(p tick.Price, q int64) {
+	s.n++
+	s.vol += q
+	s.px.add(int128Of(int64(p)))
+	s.pq.Add(p, q)
+}
+
 // Session accumulates a symbol's trades since its first: count, volume,
-// low, high and the exact VWAP (see PQSum).
+// low, high and the exact VWAP (see PQSum), over its Totals.
 //
 // The zero value is an empty session.
 type Session struct {
-	n      int64
-	vol    int64
+	tot    Totals
 	lo, hi tick.Price
-	pq     PQSum
 }
 
 // Add records a trade of q (≥ 0) at p.
 func (s *Session) Add(p tick.Price, q int64) {
-	if s.n == 0 {
+	if s.tot.n == 0 {
 		s.lo, s.hi = p, p
 	}
 	s.lo, s.hi = min(s.lo, p), max(s.hi, p) // branch-free: new extremes are data-dependent
-	s.n++
-	s.vol += q
-	s.pq.Add(p, q)
+	// s.tot.Add(p, q), written out: Totals.Add is too big to inline, and
+	// this is one call per trade rather than two.
+	s.tot.n++
+	s.tot.vol += q
+	s.tot.px.add(int128Of(int64(p)))
+	s.tot.pq.Add(p, q)
 }
 
+// Totals returns the session's running totals, for windows and bars to
+// share.
+func (s *Session) Totals() *Totals { return &s.tot }
+
 // Count returns the number of trades.
-func (s *Session) Count() int64 { return s.n }
+func (s *Session) Count() int64 { return s.tot.n }
 
 // Volume returns Σq.
-func (s *Session) Volume() int64 { return s.vol }
+func (s *Session) Volume() int64 { return s.tot.vol }
 
 // Min returns the lowest price, 0 before the first trade.
 func (s *Session) Min() tick.Price { return s.lo }
@@ -83,4 +110,4 @@ func (s *Session) Max() tick.Price { return s.hi }
 
 // VWAP returns the exact session VWAP rounded half up to a Price; 0 while
 // the volume is 0.
-func (s *Session) VWAP() tick.Price { return s.pq.VWAP(s.vol) }
+func (s *Session) VWAP() tick.Price { return s.tot.pq.VWAP(s.tot.vol) }

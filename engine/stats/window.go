@@ -1,6 +1,10 @@
 package stats
 
-import "github.com/tickd/tickd/tick"
+import (
+	"math"
+
+	"github.com/tickd/tickd/tick"
+)
 
 // Window summarises the trades of an event-time window W, kept in B buckets
 // of width w = W/B aligned to the epoch: bucket k holds trades with
@@ -17,172 +21,167 @@ import "github.com/tickd/tickd/tick"
 //	First = open of the oldest non-empty bucket (the window's reference price)
 //	Min, Max = extremes over the buckets (O(B) per call; not used per tick)
 //
-// The totals of the completed buckets still in the window are kept exactly,
-// as integers (Σp and Σp·q in 128 bits), so a bucket that leaves is
-// subtracted without any drift. A trade updates only its bucket. Moving to
-// a new bucket adds the finished one to the totals, subtracts the ones that
-// left (one, unless trades skipped buckets; none to scan after a gap of W or
-// more, which empties the window) and moves First forward, which amortises
-// to O(1). So per tick the cost is O(1), and memory is B buckets whatever
-// the tick rate.
+// The window's sums are differences of running Totals: the totals now less
+// the totals just before its first trade (base: the start of the oldest
+// non-empty bucket, which each bucket records when it opens). Integers
+// throughout (Σp and Σp·q in 128 bits), so nothing drifts. A trade then
+// only moves the current bucket's low and high; moving to a new bucket
+// files the finished one in the ring and, when the window's first bucket
+// has left, finds the next non-empty one (none to scan after a gap of W or
+// more, which empties the window). The buckets scanned are never scanned
+// again, so this amortises to O(1) per tick, and memory is B buckets
+// whatever the tick rate.
 //
-// The zero value is empty and Add panics on it: call Init first.
+// A Window keeps its own Totals, which Add feeds; or it follows a Totals
+// the caller keeps (Share), and is told of each trade with Observe.
+//
+// The zero value is empty; Init it before use.
 type Window struct {
-	w       int64    // bucket width, ns
-	b       []bucket // ring of B buckets; bucket k lives in b[k mod B]
-	cur     *bucket  // bucket of the latest trade; nil before the first
-	curK    int64    // its index
-	curSlot int64    // its slot: curK mod B
-	curEnd  int64    // (curK+1)·w
-	done    sums     // totals over the window's other buckets
-	firstK  int64    // index of the oldest non-empty bucket in the window
-	first   tick.Price
+	// Hot: what a trade and the rules touch (56 B, with base's n and vol).
+	curEnd int64      // (curK+1)·w: a trade at or after it rolls
+	lo, hi tick.Price // the current bucket's extremes
+	first  tick.Price // open of bucket firstK: First
+	tot    *Totals    // the running totals; nil: own
+	base   Totals     // tot just before the window's first trade
+
+	own    Totals     // the totals when not shared
+	curK   int64      // index of the current bucket
+	open   tick.Price // its first price
+	start  Totals     // tot just before its first trade
+	firstK int64      // index of the oldest non-empty bucket in the window
+	w      int64      // bucket width, ns
+	slot   int64      // curK mod B: the current bucket's slot, stale until it rolls
+	live   bool       // a trade has been seen (the current bucket is valid)
+	b      []bucket   // ring of finished buckets; bucket k lives in b[k mod B]
 }
 
-// bucket is one sub-interval's exact sums and prices.
+// bucket is a finished sub-interval: where its trades begin in the totals,
+// and its prices.
 type bucket struct {
-	k int64 // absolute bucket index ⌊t/w⌋
-	sums
+	start  Totals // tot just before its first trade
+	k      int64  // absolute bucket index ⌊t/w⌋
 	open   tick.Price
 	lo, hi tick.Price
-}
-
-// sums are exact totals over trades.
-type sums struct {
-	n   int64 // trades
-	qty int64 // Σq
-	px  int128
-	pq  int128
+	used   bool // holds a bucket (every bucket holds at least one trade)
 }
 
 // Init sizes w for a window of length span split into buckets (span must be
-// a positive multiple of buckets) and empties it.
+// a positive multiple of buckets) and empties it; w keeps its own Totals.
 func (w *Window) Init(span int64, buckets int) {
 	if buckets < 1 || span <= 0 || span%int64(buckets) != 0 {
 		panic("stats: Window span must be a positive multiple of the bucket count")
 	}
-	*w = Window{w: span / int64(buckets), b: make([]bucket, buckets)}
+	*w = Window{curEnd: math.MinInt64, w: span / int64(buckets), b: make([]bucket, buckets)}
+}
+
+// Share makes w follow tot, which the caller advances: for each trade, call
+// Observe, then add the trade to tot. Several Windows and Bars may share one
+// Totals. Call it after Init, before the first trade.
+func (w *Window) Share(tot *Totals) { w.tot = tot }
+
+// totals returns the Totals w follows.
+func (w *Window) totals() *Totals {
+	if w.tot != nil {
+		return w.tot
+	}
+	return &w.own
 }
 
 // Span returns W.
 func (w *Window) Span() int64 { return w.w * int64(len(w.b)) }
 
-// Add records a trade of q (≥ 0) at price p at event time t. A t before the
-// current bucket is counted in the current bucket.
+// Add records a trade of q (≥ 0) at price p at event time t, in w's own
+// Totals (not for a shared Window: see Observe).
 func (w *Window) Add(t int64, p tick.Price, q int64) {
-	if w.cur == nil || t >= w.curEnd {
-		w.roll(floorDiv(t, w.w))
-	}
-	c := w.cur
-	if c.n == 0 {
-		c.open, c.lo, c.hi = p, p, p
-		if w.firstK == w.curK {
-			w.first = p
-		}
-	}
-	c.lo, c.hi = min(c.lo, p), max(c.hi, p) // branch-free: new extremes are data-dependent
-	c.n++
-	c.qty += q
-	c.px.add(int128Of(int64(p)))
-	c.pq.add(mulInt128(int64(p), q))
+	w.Observe(t, p)
+	w.own.Add(p, q)
 }
 
-// roll makes bucket k (> curK) current: buckets k−B and older leave.
-func (w *Window) roll(k int64) {
+// Observe records a trade at price p at event time t, before the caller
+// adds it to the shared Totals. A t before the current bucket is counted in
+// the current bucket.
+func (w *Window) Observe(t int64, p tick.Price) {
+	if t >= w.curEnd { // always, before the first trade (Init sets curEnd to −∞)
+		w.roll(t, p)
+		return
+	}
+	w.lo, w.hi = min(w.lo, p), max(w.hi, p) // branch-free: new extremes are data-dependent
+}
+
+// roll opens the bucket of t (later than the current one) with a trade at
+// p: buckets k−B and older leave.
+func (w *Window) roll(t int64, p tick.Price) {
 	B := int64(len(w.b))
-	oldest := k - B + 1 // oldest bucket still in the window
-	if w.cur == nil || k-w.curK >= B {
-		w.done = sums{} // everything left
-		w.curSlot = k % B
-		if w.curSlot < 0 {
-			w.curSlot += B
-		}
+	var k int64
+	if w.live && t-w.curEnd < w.w {
+		k = w.curK + 1 // the next bucket: the usual case, no division
 	} else {
-		w.done.plus(&w.cur.sums)
-		// Buckets curK−B+1 … oldest−1 leave; they sit in the slots after
-		// curSlot, the last of which becomes k's.
-		s := w.curSlot
-		for i := w.curK - B + 1; i < oldest; i++ {
-			if s++; s == B {
-				s = 0
-			}
-			if x := &w.b[s]; x.k == i && x.n > 0 {
-				w.done.minus(&x.sums)
+		k = floorDiv(t, w.w)
+	}
+	oldest := k - B + 1 // oldest bucket still in the window
+	tot := w.totals()
+	if !w.live || k-w.curK >= B { // everything left: the window starts here
+		w.slot = k % B
+		if w.slot < 0 {
+			w.slot += B
+		}
+		w.firstK, w.first, w.base = k, p, *tot
+	} else {
+		x := &w.b[w.slot] // file the finished bucket (field by field: no temporary)
+		x.start, x.k, x.open, x.lo, x.hi, x.used = w.start, w.curK, w.open, w.lo, w.hi, true
+		if w.slot += k - w.curK; w.slot >= B {
+			w.slot -= B
+		}
+		if w.firstK < oldest {
+			// The first bucket left: the next non-empty one, or this new
+			// one. The buckets scanned here are never scanned again.
+			w.firstK, w.first, w.base = k, p, *tot
+			s := w.slot
+			for i := oldest; i < k; i++ {
+				if s++; s == B {
+					s = 0
+				}
+				if x := &w.b[s]; x.used && x.k == i {
+					w.firstK, w.first, w.base = i, x.open, x.start
+					break
+				}
 			}
 		}
-		w.curSlot = s
 	}
-	w.cur, w.curK, w.curEnd = &w.b[w.curSlot], k, (k+1)*w.w
-	*w.cur = bucket{k: k}
-	if w.firstK < oldest || w.done.n == 0 {
-		// First left: the next non-empty bucket, or the new current one
-		// (Add sets first then). The buckets scanned here are never scanned
-		// again, so this amortises to O(1).
-		w.firstK = k
-		s := w.curSlot
-		for i := oldest; i < k; i++ {
-			if s++; s == B {
-				s = 0
-			}
-			if x := &w.b[s]; x.k == i && x.n > 0 {
-				w.firstK, w.first = i, x.open
-				break
-			}
-		}
-	}
-}
-
-func (b *sums) plus(x *sums) {
-	b.n += x.n
-	b.qty += x.qty
-	b.px.add(x.px)
-	b.pq.add(x.pq)
-}
-
-func (b *sums) minus(x *sums) {
-	b.n -= x.n
-	b.qty -= x.qty
-	b.px.sub(x.px)
-	b.pq.sub(x.pq)
+	w.live = true
+	w.curK, w.curEnd = k, (k+1)*w.w
+	w.open, w.lo, w.hi, w.start = p, p, p, *tot
 }
 
 // Count returns the number of trades in the window.
-func (w *Window) Count() int64 {
-	if w.cur == nil {
-		return 0
-	}
-	return w.done.n + w.cur.n
-}
+func (w *Window) Count() int64 { return w.totals().n - w.base.n }
 
 // Volume returns Σq over the window.
-func (w *Window) Volume() int64 {
-	if w.cur == nil {
-		return 0
-	}
-	return w.done.qty + w.cur.qty
-}
+func (w *Window) Volume() int64 { return w.totals().vol - w.base.vol }
 
 // Mean returns the mean trade price in currency units, 0 when the window is
 // empty.
 func (w *Window) Mean() float64 {
-	n := w.Count()
+	tot := w.totals()
+	n := tot.n - w.base.n
 	if n == 0 {
 		return 0
 	}
-	s := w.done.px
-	s.add(w.cur.px)
+	s := tot.px
+	s.sub(w.base.px)
 	return s.float64() / float64(n) / tick.PriceScale
 }
 
 // VWAP returns Σ(p·q)/Σq over the window in currency units, 0 when the
 // volume is 0.
 func (w *Window) VWAP() float64 {
-	v := w.Volume()
+	tot := w.totals()
+	v := tot.vol - w.base.vol
 	if v == 0 {
 		return 0
 	}
-	s := w.done.pq
-	s.add(w.cur.pq)
+	s := tot.pq.s
+	s.sub(w.base.pq.s)
 	return s.float64() / float64(v) / tick.PriceScale
 }
 
@@ -207,19 +206,14 @@ func (w *Window) Max() tick.Price {
 }
 
 func (w *Window) minMax() (lo, hi tick.Price) {
-	seen := false
-	for i := range w.b {
-		x := &w.b[i]
-		if x.n == 0 || x.k <= w.curK-int64(len(w.b)) || w.cur == nil {
-			continue
+	if !w.live {
+		return 0, 0
+	}
+	lo, hi = w.lo, w.hi
+	for i := range w.b { // the current bucket's slot holds one that has left
+		if x := &w.b[i]; x.used && x.k > w.curK-int64(len(w.b)) {
+			lo, hi = min(lo, x.lo), max(hi, x.hi)
 		}
-		if !seen || x.lo < lo {
-			lo = x.lo
-		}
-		if !seen || x.hi > hi {
-			hi = x.hi
-		}
-		seen = true
 	}
 	return lo, hi
 }
