@@ -76,7 +76,7 @@ func TestBarsStatsAndCounters(t *testing.T) {
 		{Kind: tick.KindTrade, Symbol: 7, Qty: 1},   // unknown symbol
 		{Kind: tick.KindTrade, Symbol: 1, Qty: -1},  // negative size
 		{Kind: 0, Symbol: 0},                        // no kind
-		{Kind: tick.KindEndOfStream + 1, Symbol: 0}, // unknown kind
+		{Kind: tick.Kind(200), Symbol: 0}, // unknown kind
 		{Kind: tick.KindAdd, Symbol: 9},             // unknown symbol
 		trade(0, t0+1000*ms, 13, 1),                 // opens the next 1 s bar
 	})

@@ -58,7 +58,7 @@ func TestGenSubPipeline(t *testing.T) {
 	defer cancel()
 	log, _ := newLogger(&bytes.Buffer{}, "warn", false)
 	cfg := serveConfig{feedListen: "127.0.0.1:0", feedFormat: "csv", natsListen: "127.0.0.1:0", prefix: "tickd",
-		shards: 2, sma: 50, emaHalfLife: time.Second, ringSize: 1024, wait: "yield", maxSymbols: 1000, feedMaxConns: 4, maxFrame: 4096}
+		shards: 2, sma: 50, emaHalfLife: time.Second, ringSize: 1024, wait: "park", maxSymbols: 1000, feedMaxConns: 4, maxFrame: 4096}
 	p, err := startPipeline(ctx, &cfg, log)
 	if err != nil {
 		t.Fatal(err)

@@ -104,7 +104,8 @@ func (c *serveConfig) engineConfig() (engine.Config, error) {
 		return engine.Config{}, err
 	}
 	return engine.Config{Shards: c.shards, RingCapacity: c.ringSize, Wait: wait, SMA: c.sma,
-		Windows: windows, EMAHalfLife: c.emaHalfLife, Bars: bars, Rules: rules}, nil
+		Windows: windows, EMAHalfLife: c.emaHalfLife, Bars: bars, Rules: rules,
+		OutputBell: ringbuf.NewBell()}, nil
 }
 
 // pipeline is one running tickd: sources → engine → publisher → NATS.
@@ -145,7 +146,10 @@ func startPipeline(ctx context.Context, cfg *serveConfig, log zerolog.Logger) (p
 	if err = p.connectNATS(cfg); err != nil {
 		return nil, err
 	}
-	p.pub, err = bus.NewPublisher(p.nc, p.syms, ruleInfos(p.eng.Rules()), bus.PublisherOptions{Prefix: cfg.prefix, ID: cfg.publisherID})
+	// The publisher idles on the bell the engine's output rings ring on
+	// every commit, so under the park strategy it wakes per batch, not by timeout.
+	p.pub, err = bus.NewPublisher(p.nc, p.syms, ruleInfos(p.eng.Rules()), bus.PublisherOptions{
+		Prefix: cfg.prefix, ID: cfg.publisherID, Wait: ecfg.Wait, Bell: ecfg.OutputBell})
 	if err != nil {
 		return nil, err
 	}
