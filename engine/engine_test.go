@@ -73,12 +73,12 @@ func TestBarsStatsAndCounters(t *testing.T) {
 		trade(1, t0+950*ms, 50, 1),
 		trade(0, t0+800*ms, 11, 10), // out of order: counted at 900 ms, in the first bar
 		{Kind: tick.KindQuote, Symbol: 0},
-		{Kind: tick.KindTrade, Symbol: 7, Qty: 1},   // unknown symbol
-		{Kind: tick.KindTrade, Symbol: 1, Qty: -1},  // negative size
-		{Kind: 0, Symbol: 0},                        // no kind
-		{Kind: tick.Kind(200), Symbol: 0}, // unknown kind
-		{Kind: tick.KindAdd, Symbol: 9},             // unknown symbol
-		trade(0, t0+1000*ms, 13, 1),                 // opens the next 1 s bar
+		{Kind: tick.KindTrade, Symbol: 7, Qty: 1},  // unknown symbol
+		{Kind: tick.KindTrade, Symbol: 1, Qty: -1}, // negative size
+		{Kind: 0, Symbol: 0},                       // no kind
+		{Kind: tick.Kind(200), Symbol: 0},          // unknown kind
+		{Kind: tick.KindAdd, Symbol: 9},            // unknown symbol
+		trade(0, t0+1000*ms, 13, 1),                // opens the next 1 s bar
 	})
 	outs := drain(s.out.ring)
 	if len(outs) != 2 || outs[0].Kind != tick.OutBar || outs[1].Kind != tick.OutStats {
