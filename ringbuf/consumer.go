@@ -37,22 +37,21 @@ type Consumer[T any] struct {
 // none. It never waits. The slots alias ring memory and stay valid (the
 // producer will not overwrite them) until Release; a Poll or Wait without a
 // Release in between returns them again.
+//
+// Poll is kept small enough for the compiler to inline (into Wait and into
+// fan-in loops): check with go build -gcflags=-m.
 func (c *Consumer[T]) Poll() []T {
-	avail := c.cachedPub - c.pos
-	if avail <= 0 {
+	if c.cachedPub == c.pos { // pos <= cachedPub <= published, always
 		c.cachedPub = c.r.published.Load()
-		avail = c.cachedPub - c.pos
-		if avail <= 0 {
+		if c.cachedPub == c.pos {
 			c.batch = 0
 			return nil
 		}
 	}
 	idx := c.pos & c.mask
-	if room := int64(len(c.buf)) - idx; avail > room {
-		avail = room
-	}
-	c.batch = avail
-	return c.buf[idx : idx+avail : idx+avail]
+	n := min(c.cachedPub-c.pos, int64(len(c.buf))-idx)
+	c.batch = n
+	return c.buf[idx : idx+n : idx+n]
 }
 
 // Wait is Poll that waits, per the ring's strategy, for at least one slot.
