@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -181,5 +182,19 @@ func TestConfigLayers(t *testing.T) {
 		} else if !strings.Contains(err.Error(), "config") && !strings.Contains(err.Error(), "engine") {
 			t.Errorf("%s: error does not say where: %v", name, err)
 		}
+	}
+}
+
+// TestDemoPortTaken: a NATS port already in use is a clear error, not a crash.
+func TestDemoPortTaken(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var out, errb bytes.Buffer
+	err = runDemo(context.Background(), []string{"-duration", "1s", "-nats-listen", l.Addr().String()}, &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "address already in use") {
+		t.Fatalf("demo on a taken NATS port: %v", err)
 	}
 }

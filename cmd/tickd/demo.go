@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -38,12 +39,18 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if gcfg.start == "" {
 		gcfg.start = "now" // live-looking event times; -start makes it reproducible
 	}
+	// Our own cancel, so that a start-up failure can stop what has started.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	if *duration > 0 {
-		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, *duration)
 		defer cancel()
 	}
 	log, err := newLogger(stderr, "warn", false)
+	if err != nil {
+		return err
+	}
+	g, wopts, err := gcfg.generator() // bad flags fail before anything starts
 	if err != nil {
 		return err
 	}
@@ -52,21 +59,13 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		wait: "yield", maxSymbols: 1 << 16, feedMaxConns: 16, maxFrame: 4096}
 	p, err := startPipeline(ctx, &cfg, log)
 	if err != nil {
-		if *natsListen != "off" {
-			return fmt.Errorf("%w (is another NATS server on %s? try -nats-listen 127.0.0.1:0)", err, *natsListen)
-		}
-		return err
+		return err // a taken NATS port is named; -nats-listen picks another
 	}
 	v := newView(stdout, *plain || !isTerminal(stdout), p)
 	sub, err := bus.Subscribe(p.nc, bus.DefaultPrefix+".>", v.add)
 	if err != nil {
-		cancelAndWait(p)
-		return err
-	}
-	g, wopts, err := gcfg.generator()
-	if err != nil {
-		cancelAndWait(p)
-		return err
+		cancel()
+		return errors.Join(err, p.Wait())
 	}
 	simDone := make(chan error, 1)
 	go func() {
@@ -91,10 +90,6 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	return err
 }
-
-// cancelAndWait is only for start-up failures after the pipeline started:
-// the caller's ctx is not ours to cancel, so the pipeline drains when it ends.
-func cancelAndWait(p *pipeline) { p.closeNATS() }
 
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/big"
 	"os"
+	"slices"
 	"sort"
 	"time"
 
@@ -68,7 +69,11 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if st, err := f.Stat(); err == nil {
 		size = st.Size()
 	}
-	rep, err := inspectITCH(ctx, f, size, progressTo(stderr))
+	var progress io.Writer // only on a terminal
+	if isTerminal(stderr) {
+		progress = stderr
+	}
+	rep, err := inspectITCH(ctx, f, size, progress)
 	if err != nil {
 		return fmt.Errorf("%s: %w", fs.Arg(0), err)
 	}
@@ -81,21 +86,16 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return nil
 }
 
-// progressTo returns a progress callback drawing on w when it is a terminal.
-func progressTo(w io.Writer) func(done, total int64, msgs uint64) {
-	if !isTerminal(w) {
-		return nil
+// showProgress draws a progress line on w (a terminal) for long files.
+func showProgress(w io.Writer, done, total int64, msgs uint64) {
+	pct := 0.0
+	if total > 0 {
+		pct = 100 * float64(done) / float64(total)
 	}
-	return func(done, total int64, msgs uint64) {
-		pct := 0.0
-		if total > 0 {
-			pct = 100 * float64(done) / float64(total)
-		}
-		fmt.Fprintf(w, "\r%5.1f%%  %d messages", pct, msgs)
-	}
+	fmt.Fprintf(w, "\r%5.1f%%  %d messages", pct, msgs)
 }
 
-func inspectITCH(ctx context.Context, r io.Reader, size int64, progress func(done, total int64, msgs uint64)) (*inspectReport, error) {
+func inspectITCH(ctx context.Context, r io.Reader, size int64, progress io.Writer) (*inspectReport, error) {
 	fr, err := itch.NewFileReader(r)
 	if err != nil {
 		return nil, err
@@ -137,7 +137,7 @@ func inspectITCH(ctx context.Context, r io.Reader, size int64, progress func(don
 				return nil, err
 			}
 			if progress != nil && time.Since(last) > 200*time.Millisecond {
-				progress(fr.Offset(), size, rep.Messages)
+				showProgress(progress, fr.Offset(), size, rep.Messages)
 				last = time.Now()
 			}
 		}
@@ -151,18 +151,12 @@ func inspectITCH(ctx context.Context, r io.Reader, size int64, progress func(don
 		default:
 			continue
 		}
-		price, qty, id := res.Price, res.Qty, res.Symbol
 		if res.Flags&book.FlagTrade == 0 {
-			// An execution of an order this (sampled) file never added: C and
-			// P carry their price, E does not and cannot be valued.
-			if ev.Kind == tick.KindExecute {
-				continue
-			}
-			price, qty, id = ev.Price, ev.Qty, ev.Symbol
-			if ev.Kind != tick.KindTrade {
-				continue // the order's symbol is unknown with its reference
-			}
+			// An E or C on an order this (sampled) file never added: the
+			// book cannot tell whose it was, so it is in unknown_refs only.
+			continue
 		}
+		price, qty, id := res.Price, res.Qty, res.Symbol
 		s := sym(id)
 		s.ExecShares += qty
 		var n big.Int
@@ -170,8 +164,8 @@ func inspectITCH(ctx context.Context, r io.Reader, size int64, progress func(don
 		s.notional.Add(&s.notional, n.Mul(&n, big.NewInt(qty)))
 	}
 	if progress != nil {
-		progress(size, size, rep.Messages)
-		fmt.Fprintln(os.Stderr)
+		showProgress(progress, size, size, rep.Messages)
+		fmt.Fprintln(progress)
 	}
 	for t, n := range byType {
 		if n > 0 {
@@ -192,7 +186,7 @@ func inspectITCH(ctx context.Context, r io.Reader, size int64, progress func(don
 				s.BestAsk = []any{l.Price.String(), l.Shares}
 			}
 			for _, side := range []tick.Side{tick.SideBuy, tick.SideSell} {
-				levels = append(levels[:0], make([]book.Level, bk.Levels(side))...)
+				levels = slices.Grow(levels[:0], bk.Levels(side))[:bk.Levels(side)]
 				levels = levels[:bk.Depth(side, levels)]
 				for _, l := range levels {
 					if side == tick.SideBuy {

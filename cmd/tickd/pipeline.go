@@ -125,7 +125,7 @@ type pipeline struct {
 }
 
 // startPipeline starts every stage; they run until ctx is done, then drain.
-func startPipeline(ctx context.Context, cfg *serveConfig, log zerolog.Logger) (p *pipeline, err error) {
+func startPipeline(ctx context.Context, cfg *serveConfig, log zerolog.Logger) (*pipeline, error) {
 	ecfg, err := cfg.engineConfig()
 	if err != nil {
 		return nil, err
@@ -134,31 +134,32 @@ func startPipeline(ctx context.Context, cfg *serveConfig, log zerolog.Logger) (p
 	if err != nil {
 		return nil, err
 	}
-	p = &pipeline{log: log, syms: tick.NewSymbolTable(cfg.maxSymbols), feedStats: new(feed.Registry)}
-	defer func() {
-		if err != nil {
-			p.closeNATS()
-		}
-	}()
-	if p.eng, err = engine.New(ecfg, p.syms); err != nil {
+	p := &pipeline{log: log, syms: tick.NewSymbolTable(cfg.maxSymbols), feedStats: new(feed.Registry)}
+	// Nothing runs before the last failure point below, so a failure only
+	// has NATS to close.
+	fail := func(err error) (*pipeline, error) {
+		p.closeNATS()
 		return nil, err
 	}
+	if p.eng, err = engine.New(ecfg, p.syms); err != nil {
+		return fail(err)
+	}
 	if err = p.connectNATS(cfg); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	// The publisher idles on the bell the engine's output rings ring on
 	// every commit, so under the park strategy it wakes per batch, not by timeout.
 	p.pub, err = bus.NewPublisher(p.nc, p.syms, ruleInfos(p.eng.Rules()), bus.PublisherOptions{
 		Prefix: cfg.prefix, ID: cfg.publisherID, Wait: ecfg.Wait, Bell: ecfg.OutputBell})
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
 	fopts := feed.Options{Format: format, Symbols: p.syms, MaxFrame: cfg.maxFrame, MaxConns: cfg.feedMaxConns,
 		Stats: p.feedStats, OnError: newLimitedLog(log, time.Second).badInput}
 	open := func(source string) (feed.Sink, error) { return p.eng.NewInput(source) }
 	if cfg.feedListen != "" {
 		if p.listener, err = feed.NewTCPListener(cfg.feedListen, open, fopts); err != nil {
-			return nil, err
+			return fail(err)
 		}
 		log.Info().Str("addr", p.listener.Addr().String()).Str("format", format.String()).Msg("feed listening")
 		p.goRun("feed listener", func() error { return p.listener.Serve(ctx) })
