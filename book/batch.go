@@ -37,6 +37,17 @@ func refOf(ev *tick.Event) (uint64, bool) {
 	return 0, false
 }
 
+// Prefetch touches what applying evs will read, as ApplyBatch does, for a
+// caller that must interleave its own work between the Applies (the engine
+// evaluates rules after each event). It is only a hint: it changes nothing,
+// and at most the first PrefetchGroup events are touched.
+func (b *Books) Prefetch(evs []tick.Event) {
+	b.prefetch(evs[:min(len(evs), group)])
+}
+
+// PrefetchGroup is how many events Prefetch touches at a time.
+const PrefetchGroup = group
+
 // prefetch touches, in three phases of independent loads, what applying evs
 // (at most group events) will read. The sum of the loaded words is kept in
 // b.touched so the compiler cannot drop the loads.

@@ -130,6 +130,57 @@ func BenchmarkEncodeStats(b *testing.B) {
 	sink = buf
 }
 
+// stdBBO is the baseline for BBOs: nil prices marshal as null.
+type stdBBO struct {
+	Kind      string           `json:"kind"`
+	Publisher string           `json:"publisher"`
+	Seq       uint64           `json:"seq"`
+	Symbol    string           `json:"symbol"`
+	TsEvent   int64            `json:"ts_event"`
+	TsRecv    int64            `json:"ts_recv"`
+	TsPub     int64            `json:"ts_pub"`
+	Bid       *decimal.Decimal `json:"bid"`
+	Ask       *decimal.Decimal `json:"ask"`
+	BidSize   int64            `json:"bid_size"`
+	AskSize   int64            `json:"ask_size"`
+	BidOrders uint32           `json:"bid_orders"`
+	AskOrders uint32           `json:"ask_orders"`
+}
+
+func BenchmarkEncodeBBO(b *testing.B) {
+	f := newFixture(b)
+	q := f.bbo()
+	b.Run("fast", func(b *testing.B) {
+		b.ReportAllocs()
+		buf := make([]byte, 0, 1024)
+		b.SetBytes(int64(len(f.enc.AppendBBOJSON(nil, 1, 1, &q))))
+		for i := 0; b.Loop(); i++ {
+			buf = f.enc.AppendBBOJSON(buf[:0], uint64(i), int64(i), &q)
+		}
+		sink = buf
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		b.ReportAllocs()
+		side := func(p tick.Price, shares int64, orders uint32) *decimal.Decimal {
+			if shares == 0 && orders == 0 {
+				return nil
+			}
+			d := tickdec.ToDecimal(p)
+			return &d
+		}
+		var n int
+		for i := 0; b.Loop(); i++ {
+			v := stdBBO{Kind: "bbo", Publisher: "h-1", Seq: uint64(i), Symbol: f.syms.Name(q.Symbol),
+				TsEvent: q.TsEvent, TsRecv: q.TsRecv, TsPub: int64(i),
+				Bid: side(q.Bid, q.BidShares, q.BidOrders), Ask: side(q.Ask, q.AskShares, q.AskOrders),
+				BidSize: q.BidShares, AskSize: q.AskShares, BidOrders: q.BidOrders, AskOrders: q.AskOrders}
+			sink, _ = json.Marshal(&v)
+			n = len(sink)
+		}
+		b.SetBytes(int64(n))
+	})
+}
+
 // benchBus is an in-process server with a publishing connection and,
 // optionally, a subscriber that counts what it drains.
 type benchBus struct {
@@ -252,7 +303,7 @@ func benchRaw(b *testing.B, payload []byte, pub func(*nats.Conn, int) error) {
 // output rings, Run fans in, encodes and publishes, a subscriber drains.
 func BenchmarkRun(b *testing.B) {
 	f := newFixture(b)
-	recs := f.records(0, 3*64) // signals, bars and stats, every symbol and rule
+	recs := f.records(0, 4*64) // signals, bars, stats and BBOs, every symbol and rule
 	bb := newBenchBus(b, true)
 	p, err := NewPublisher(bb.pub, f.syms, f.rules, PublisherOptions{ID: "bench"})
 	if err != nil {

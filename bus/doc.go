@@ -14,6 +14,7 @@
 //	<prefix>.signal.<SYMBOL>.<rule>     a rule fired
 //	<prefix>.bar.<interval>.<SYMBOL>    an OHLCV bar closed
 //	<prefix>.stats.<SYMBOL>             a statistics snapshot
+//	<prefix>.bbo.<SYMBOL>               the best bid and offer after a book change
 //
 // prefix defaults to "tickd". SYMBOL and rule are mapped by SanitizeToken
 // ('.', ' ', '*', '>' and non-printable bytes become '_': BRK.A → BRK_A);
@@ -22,11 +23,14 @@
 // # Payload
 //
 // One JSON object per message, with no NATS headers (see ContentTypeJSON).
-// Every object starts with "kind" ("signal", "bar", "stats"), "publisher" and
-// "seq": seq counts from 1 per publisher, one per message it sends, so
-// (publisher, seq) identifies a message and a gap in seq means a loss.
+// Every object starts with "kind" ("signal", "bar", "stats", "bbo"),
+// "publisher" and "seq": seq counts from 1 per publisher, one per message it
+// sends, so (publisher, seq) identifies a message and a gap in seq means a
+// loss.
 // Times are int64 nanoseconds since the Unix epoch; prices are exact decimal
-// strings ("412.5"); statistics are JSON numbers, null when not finite. The
+// strings ("412.5"); statistics are JSON numbers, null when not finite. A
+// BBO's "bid" or "ask" is null when that side of the book is empty, its
+// "bid_size"/"ask_size" (shares) and "bid_orders"/"ask_orders" then 0. The
 // Encoder methods document each record's fields with an example.
 //
 // # Hot path

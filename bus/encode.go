@@ -38,7 +38,7 @@ type RuleInfo struct {
 type Encoder struct {
 	syms  *tick.SymbolTable
 	rules []ruleJSON
-	head  [4][]byte // by tick.OutKind: `{"kind":"signal","publisher":"ID","seq":`
+	head  [tick.OutBBO + 1][]byte // by tick.OutKind: `{"kind":"signal","publisher":"ID","seq":`
 }
 
 type ruleJSON struct {
@@ -60,7 +60,7 @@ func NewEncoder(publisher string, syms *tick.SymbolTable, rules []RuleInfo) (*En
 		return nil, fmt.Errorf("bus: %d rules, more than tick.Signal.Rule can index", len(rules))
 	}
 	e := &Encoder{syms: syms, rules: make([]ruleJSON, len(rules))}
-	for k, kind := range [...]string{tick.OutSignal: "signal", tick.OutBar: "bar", tick.OutStats: "stats"} {
+	for k, kind := range [...]string{tick.OutSignal: "signal", tick.OutBar: "bar", tick.OutStats: "stats", tick.OutBBO: "bbo"} {
 		if kind == "" {
 			continue
 		}
@@ -205,6 +205,39 @@ func (e *Encoder) AppendStatsJSON(dst []byte, seq uint64, tsPub int64, s *tick.S
 	dst = appendInt(dst, `,"count":`, s.Count)
 	dst = appendInt(dst, `,"volume":`, s.Volume)
 	return append(dst, '}')
+}
+
+// AppendBBOJSON appends b as one JSON object to dst. "bid" and "ask" are
+// exact decimal strings, or null when that side of the book is empty
+// (no shares and no orders); sizes are shares, orders the count of resting
+// orders at the price:
+//
+//	{"kind":"bbo","publisher":"h-1","seq":10,"symbol":"BRK.A",
+//	 "ts_event":1700000000000000000,"ts_recv":1700000000000001000,
+//	 "ts_pub":1700000000000002000,"bid":"412.5","ask":null,"bid_size":300,
+//	 "ask_size":0,"bid_orders":2,"ask_orders":0}
+func (e *Encoder) AppendBBOJSON(dst []byte, seq uint64, tsPub int64, b *tick.BBO) []byte {
+	dst = e.appendHead(dst, tick.OutBBO, seq, b.Symbol)
+	dst = appendInt(dst, `,"ts_event":`, b.TsEvent)
+	dst = appendInt(dst, `,"ts_recv":`, b.TsRecv)
+	dst = appendInt(dst, `,"ts_pub":`, tsPub)
+	dst = appendSide(dst, `,"bid":`, b.Bid, b.BidShares, b.BidOrders)
+	dst = appendSide(dst, `,"ask":`, b.Ask, b.AskShares, b.AskOrders)
+	dst = appendInt(dst, `,"bid_size":`, b.BidShares)
+	dst = appendInt(dst, `,"ask_size":`, b.AskShares)
+	dst = appendInt(dst, `,"bid_orders":`, int64(b.BidOrders))
+	dst = appendInt(dst, `,"ask_orders":`, int64(b.AskOrders))
+	return append(dst, '}')
+}
+
+// appendSide appends one side's price, or null when the side is empty: a
+// zero price is a real price (spreads and some instruments go through 0),
+// so emptiness is judged by shares and orders, as tick.BBO defines it.
+func appendSide(dst []byte, key string, p tick.Price, shares int64, orders uint32) []byte {
+	if shares == 0 && orders == 0 {
+		return append(append(dst, key...), "null"...)
+	}
+	return appendPrice(dst, key, p)
 }
 
 func (e *Encoder) appendHead(dst []byte, k tick.OutKind, seq uint64, sym tick.SymbolID) []byte {

@@ -58,9 +58,21 @@ func (f *fixture) stats() tick.Stats {
 		Min: 188_000_000_000, Max: 191_100_000_000, Count: 5400, Volume: 812000}
 }
 
+// bbo has both sides; the golden tests empty one side or both.
+func (f *fixture) bbo() tick.BBO {
+	return tick.BBO{Symbol: f.brk, BidOrders: 2, AskOrders: 3, TsEvent: 1700000000000000000,
+		TsRecv: 1700000000000001000, Bid: 412_500_000_000, BidShares: 300, Ask: 412_510_000_001, AskShares: 1200}
+}
+
 func TestEncodeGolden(t *testing.T) {
 	f := newFixture(t)
-	sig, bar, st := f.signal(), f.bar(), f.stats()
+	sig, bar, st, bbo := f.signal(), f.bar(), f.stats(), f.bbo()
+	askEmpty := bbo
+	askEmpty.Ask, askEmpty.AskShares, askEmpty.AskOrders = 0, 0, 0
+	// A stale price on an empty side is not shown; a zero price on a
+	// non-empty side is.
+	bothEmpty := tick.BBO{Symbol: f.quote, TsEvent: 5, TsRecv: 6, Bid: 7}
+	zeroBid := tick.BBO{Symbol: f.aapl, TsEvent: 5, TsRecv: 6, BidShares: 1, BidOrders: 1, Ask: -1, AskOrders: 1}
 	for _, c := range []struct{ got, want string }{
 		{string(f.enc.AppendSignalJSON(nil, 7, 1700000000000002000, &sig)),
 			`{"kind":"signal","publisher":"h-1","seq":7,"symbol":"BRK.A","rule":"brk_up","type":"threshold",` +
@@ -74,6 +86,20 @@ func TestEncodeGolden(t *testing.T) {
 			`{"kind":"stats","publisher":"h-1","seq":9,"symbol":"AAPL","ts_event":1700000000999000000,` +
 				`"ts_pub":1700000001000000000,"last":"189.75","sma":189.61,"ema":189.7,"vwap":189.6,"mean":null,` +
 				`"stddev":0.21,"zscore":null,"min":"188","max":"191.1","count":5400,"volume":812000}`},
+		{string(f.enc.AppendBBOJSON(nil, 10, 1700000000000002000, &bbo)),
+			`{"kind":"bbo","publisher":"h-1","seq":10,"symbol":"BRK.A","ts_event":1700000000000000000,` +
+				`"ts_recv":1700000000000001000,"ts_pub":1700000000000002000,"bid":"412.5","ask":"412.510000001",` +
+				`"bid_size":300,"ask_size":1200,"bid_orders":2,"ask_orders":3}`},
+		{string(f.enc.AppendBBOJSON(nil, 11, 1700000000000002000, &askEmpty)),
+			`{"kind":"bbo","publisher":"h-1","seq":11,"symbol":"BRK.A","ts_event":1700000000000000000,` +
+				`"ts_recv":1700000000000001000,"ts_pub":1700000000000002000,"bid":"412.5","ask":null,` +
+				`"bid_size":300,"ask_size":0,"bid_orders":2,"ask_orders":0}`},
+		{string(f.enc.AppendBBOJSON(nil, 12, 8, &bothEmpty)),
+			`{"kind":"bbo","publisher":"h-1","seq":12,"symbol":"Q\"T\\S","ts_event":5,"ts_recv":6,"ts_pub":8,` +
+				`"bid":null,"ask":null,"bid_size":0,"ask_size":0,"bid_orders":0,"ask_orders":0}`},
+		{string(f.enc.AppendBBOJSON(nil, 13, 8, &zeroBid)),
+			`{"kind":"bbo","publisher":"h-1","seq":13,"symbol":"AAPL","ts_event":5,"ts_recv":6,"ts_pub":8,` +
+				`"bid":"0","ask":"-0.000000001","bid_size":1,"ask_size":0,"bid_orders":1,"ask_orders":1}`},
 	} {
 		if c.got != c.want {
 			t.Errorf("got\n%s\nwant\n%s", c.got, c.want)
@@ -100,7 +126,9 @@ func TestEncodeGolden(t *testing.T) {
 // into a map, checking every field's name and JSON type.
 func TestEncodeFieldTypes(t *testing.T) {
 	f := newFixture(t)
-	sig, bar, st := f.signal(), f.bar(), f.stats()
+	sig, bar, st, bbo := f.signal(), f.bar(), f.stats(), f.bbo()
+	bidEmpty := bbo
+	bidEmpty.Bid, bidEmpty.BidShares, bidEmpty.BidOrders = 0, 0, 0
 	const (
 		str = "string"
 		num = "number"
@@ -120,6 +148,12 @@ func TestEncodeFieldTypes(t *testing.T) {
 		{f.enc.AppendStatsJSON(nil, 1, 1, &st), map[string]string{"kind": str, "publisher": str, "seq": num,
 			"symbol": str, "ts_event": num, "ts_pub": num, "last": str, "sma": num, "ema": num, "vwap": num,
 			"mean": nul, "stddev": num, "zscore": nul, "min": str, "max": str, "count": num, "volume": num}},
+		{f.enc.AppendBBOJSON(nil, 1, 1, &bbo), map[string]string{"kind": str, "publisher": str, "seq": num,
+			"symbol": str, "ts_event": num, "ts_recv": num, "ts_pub": num, "bid": str, "ask": str,
+			"bid_size": num, "ask_size": num, "bid_orders": num, "ask_orders": num}},
+		{f.enc.AppendBBOJSON(nil, 1, 1, &bidEmpty), map[string]string{"kind": str, "publisher": str, "seq": num,
+			"symbol": str, "ts_event": num, "ts_recv": num, "ts_pub": num, "bid": nul, "ask": str,
+			"bid_size": num, "ask_size": num, "bid_orders": num, "ask_orders": num}},
 	} {
 		var m map[string]any
 		if err := json.Unmarshal(c.data, &m); err != nil {
@@ -201,16 +235,48 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 	if p, s := gt.Origin(); p != "h-1" || s != 9 || gt.Kind() != KindStats {
 		t.Error("stats origin")
 	}
+
+	bbo := f.bbo()
+	gq := dec(f.enc.AppendBBOJSON(nil, 10, 66, &bbo)).(*BBO)
+	if !gq.Bid.Valid || !gq.Bid.Decimal.Equal(d(bbo.Bid)) || !gq.Ask.Valid || !gq.Ask.Decimal.Equal(d(bbo.Ask)) {
+		t.Errorf("bbo prices %+v %+v", gq.Bid, gq.Ask)
+	}
+	gq.Bid, gq.Ask = decimal.NullDecimal{}, decimal.NullDecimal{}
+	wantQ := &BBO{Subject: "subj", Publisher: "h-1", Seq: 10, Symbol: "BRK.A", TsEvent: bbo.TsEvent,
+		TsRecv: bbo.TsRecv, TsPub: 66, BidSize: 300, AskSize: 1200, BidOrders: 2, AskOrders: 3}
+	if !reflect.DeepEqual(gq, wantQ) {
+		t.Errorf("bbo\n%+v\nwant\n%+v", gq, wantQ)
+	}
+	if p, s := gq.Origin(); p != "h-1" || s != 10 || gq.Kind() != KindBBO || gq.EventTime().UnixNano() != bbo.TsEvent ||
+		gq.RecvTime().UnixNano() != bbo.TsRecv || gq.PubTime().UnixNano() != 66 {
+		t.Error("bbo origin or times")
+	}
+	// One side empty: null on the wire, an invalid NullDecimal after.
+	bbo.Ask, bbo.AskShares, bbo.AskOrders = 999, 0, 0
+	gq = dec(f.enc.AppendBBOJSON(nil, 11, 67, &bbo)).(*BBO)
+	if !gq.Bid.Valid || !gq.Bid.Decimal.Equal(d(bbo.Bid)) || gq.Ask.Valid || !gq.Ask.Decimal.IsZero() ||
+		gq.BidSize != 300 || gq.AskSize != 0 || gq.BidOrders != 2 || gq.AskOrders != 0 {
+		t.Errorf("bbo without ask %+v", gq)
+	}
+	bbo.Bid, bbo.BidShares, bbo.BidOrders = 0, 0, 0
+	bbo.Ask, bbo.AskShares, bbo.AskOrders = 5, 10, 1
+	gq = dec(f.enc.AppendBBOJSON(nil, 12, 68, &bbo)).(*BBO)
+	if gq.Bid.Valid || !gq.Ask.Valid || !gq.Ask.Decimal.Equal(d(5)) || gq.AskSize != 10 || gq.AskOrders != 1 {
+		t.Errorf("bbo without bid %+v", gq)
+	}
 }
 
 func TestEncodeNoAllocs(t *testing.T) {
 	f := newFixture(t)
-	sig, bar, st := f.signal(), f.bar(), f.stats()
+	sig, bar, st, bbo := f.signal(), f.bar(), f.stats(), f.bbo()
+	empty := tick.BBO{Symbol: f.quote}
 	buf := make([]byte, 0, 1024)
 	n := testing.AllocsPerRun(100, func() {
 		buf = f.enc.AppendSignalJSON(buf[:0], 1, 1, &sig)
 		buf = f.enc.AppendBarJSON(buf[:0], 1, 1, &bar)
 		buf = f.enc.AppendStatsJSON(buf[:0], 1, 1, &st)
+		buf = f.enc.AppendBBOJSON(buf[:0], 1, 1, &bbo)
+		buf = f.enc.AppendBBOJSON(buf[:0], 1, 1, &empty)
 	})
 	if n != 0 {
 		t.Errorf("%v allocs per encode", n)
@@ -279,6 +345,21 @@ func FuzzEncodeRoundTrip(f *testing.F) {
 		if b.Interval != time.Duration(interval) || b.Volume != vol || !b.Open.Equal(decimal.New(price, -9)) ||
 			!b.VWAP.Equal(decimal.New(-price, -9)) {
 			t.Fatalf("bar %+v from %+v", b, bar)
+		}
+		// A BBO side is null exactly when its shares and orders are zero.
+		q := tick.BBO{Symbol: id, TsEvent: ts, TsRecv: -ts, Bid: tick.Price(price), BidShares: vol,
+			BidOrders: uint32(interval), Ask: tick.Price(-price), AskShares: -vol}
+		m, err = DecodeBytes("q", enc.AppendBBOJSON(nil, 3, ts, &q))
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := m.(*BBO)
+		if g.Symbol != sym || g.TsEvent != ts || g.TsRecv != -ts || g.BidSize != vol || g.AskSize != -vol ||
+			g.BidOrders != int64(uint32(interval)) || g.AskOrders != 0 ||
+			g.Bid.Valid != (vol != 0 || uint32(interval) != 0) || g.Ask.Valid != (vol != 0) ||
+			(g.Bid.Valid && !g.Bid.Decimal.Equal(decimal.New(price, -9))) ||
+			(g.Ask.Valid && !g.Ask.Decimal.Equal(decimal.New(-price, -9))) {
+			t.Fatalf("bbo %+v from %+v", g, q)
 		}
 		if d, err := time.ParseDuration(FormatInterval(time.Duration(interval))); err != nil || int64(d) != interval {
 			t.Fatalf("interval %d: token %q parses to %v, %v", interval, FormatInterval(time.Duration(interval)), d, err)

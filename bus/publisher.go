@@ -75,10 +75,10 @@ func (o *PublisherOptions) validate() error {
 
 // PublisherCounters are a Publisher's running totals.
 type PublisherCounters struct {
-	Signals, Bars, Stats uint64 // messages published, by kind
-	Bytes                uint64 // payload bytes published
-	Errors               uint64 // nc.Publish failures (the message is lost; its seq is skipped)
-	Invalid              uint64 // records dropped before encoding: unknown kind, rule or symbol
+	Signals, Bars, Stats, BBOs uint64 // messages published, by kind
+	Bytes                      uint64 // payload bytes published
+	Errors                     uint64 // nc.Publish failures (the message is lost; its seq is skipped)
+	Invalid                    uint64 // records dropped before encoding: unknown kind, rule or symbol
 }
 
 // Publisher encodes the engine's output records as JSON and publishes them
@@ -105,7 +105,7 @@ type Publisher struct {
 	firstErr error
 
 	running atomic.Bool
-	total   struct{ signals, bars, stats, bytes, errors, invalid atomic.Uint64 }
+	total   struct{ signals, bars, stats, bbos, bytes, errors, invalid atomic.Uint64 }
 }
 
 // NewPublisher returns a Publisher that publishes on nc, naming symbols from
@@ -138,7 +138,7 @@ func (p *Publisher) ID() string { return p.opts.ID }
 func (p *Publisher) Counters() PublisherCounters {
 	t := &p.total
 	return PublisherCounters{
-		Signals: t.signals.Load(), Bars: t.bars.Load(), Stats: t.stats.Load(),
+		Signals: t.signals.Load(), Bars: t.bars.Load(), Stats: t.stats.Load(), BBOs: t.bbos.Load(),
 		Bytes: t.bytes.Load(), Errors: t.errors.Load(), Invalid: t.invalid.Load(),
 	}
 }
@@ -213,6 +213,8 @@ func (p *Publisher) publish(o *tick.Out) {
 		}
 	case tick.OutStats:
 		subj = p.subj.stats(o.Stats.Symbol)
+	case tick.OutBBO:
+		subj = p.subj.bbo(o.BBO.Symbol)
 	}
 	if subj == "" { // unknown kind, rule, symbol, or a bar without interval
 		p.local.Invalid++
@@ -225,8 +227,10 @@ func (p *Publisher) publish(o *tick.Out) {
 		p.buf = p.enc.AppendSignalJSON(p.buf[:0], p.seq, now, &o.Signal)
 	case tick.OutBar:
 		p.buf = p.enc.AppendBarJSON(p.buf[:0], p.seq, now, &o.Bar)
-	default:
+	case tick.OutStats:
 		p.buf = p.enc.AppendStatsJSON(p.buf[:0], p.seq, now, &o.Stats)
+	default: // tick.OutBBO: any other kind has no subject
+		p.buf = p.enc.AppendBBOJSON(p.buf[:0], p.seq, now, &o.BBO)
 	}
 	if err := p.nc.Publish(subj, p.buf); err != nil {
 		p.local.Errors++
@@ -241,8 +245,10 @@ func (p *Publisher) publish(o *tick.Out) {
 		p.local.Signals++
 	case tick.OutBar:
 		p.local.Bars++
-	default:
+	case tick.OutStats:
 		p.local.Stats++
+	default:
+		p.local.BBOs++
 	}
 }
 
@@ -252,7 +258,7 @@ func (p *Publisher) addCounters() {
 	for _, c := range [...]struct {
 		n *uint64
 		a *atomic.Uint64
-	}{{&l.Signals, &t.signals}, {&l.Bars, &t.bars}, {&l.Stats, &t.stats},
+	}{{&l.Signals, &t.signals}, {&l.Bars, &t.bars}, {&l.Stats, &t.stats}, {&l.BBOs, &t.bbos},
 		{&l.Bytes, &t.bytes}, {&l.Errors, &t.errors}, {&l.Invalid, &t.invalid}} {
 		if *c.n != 0 {
 			c.a.Add(*c.n)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/shopspring/decimal"
 
 	"github.com/tickd/tickd/ringbuf"
 	"github.com/tickd/tickd/tick"
@@ -95,6 +96,17 @@ func (f *fixture) expected(o *tick.Out) (Message, string) {
 			Low: tickdec.ToDecimal(b.Low), Close: tickdec.ToDecimal(b.Close), VWAP: tickdec.ToDecimal(b.VWAP),
 			Volume: b.Volume, Count: int64(b.Count), TsRecv: b.TsRecv}
 		return m, sj.Bar(m.Interval, m.Symbol)
+	case tick.OutBBO:
+		q := &o.BBO
+		m := &BBO{Publisher: "test-pub", Symbol: f.syms.Name(q.Symbol), TsEvent: q.TsEvent, TsRecv: q.TsRecv,
+			BidSize: q.BidShares, AskSize: q.AskShares, BidOrders: int64(q.BidOrders), AskOrders: int64(q.AskOrders)}
+		if q.BidShares != 0 || q.BidOrders != 0 {
+			m.Bid = decimal.NullDecimal{Decimal: tickdec.ToDecimal(q.Bid), Valid: true}
+		}
+		if q.AskShares != 0 || q.AskOrders != 0 {
+			m.Ask = decimal.NullDecimal{Decimal: tickdec.ToDecimal(q.Ask), Valid: true}
+		}
+		return m, sj.BBO(m.Symbol)
 	default:
 		s := &o.Stats
 		m := &Stats{Publisher: "test-pub", Symbol: f.syms.Name(s.Symbol), TsEvent: s.TsEvent,
@@ -115,7 +127,7 @@ func (f *fixture) records(r, n int) []tick.Out {
 		ts := int64(1_700_000_000_000_000_000 + r*1_000_000 + i)
 		sym := syms[i%len(syms)]
 		px := tick.Price(100_000_000_000 + int64(i)*1_000_001)
-		switch i % 3 {
+		switch i % 4 {
 		case 0:
 			o.Kind = tick.OutSignal
 			o.Signal = tick.Signal{TsEvent: ts, TsRecv: ts + 5, Symbol: sym, Rule: uint16(i % len(f.rules)),
@@ -125,11 +137,25 @@ func (f *fixture) records(r, n int) []tick.Out {
 			iv := []int64{int64(time.Second), int64(time.Minute), int64(250 * time.Millisecond)}[i%3]
 			o.Bar = tick.Bar{Symbol: sym, Count: uint32(i), Interval: iv, Start: ts - ts%iv, Open: px,
 				High: px + 7, Low: px - 7, Close: px + 1, VWAP: px + 3, Volume: int64(i) * 100, TsRecv: ts}
-		default:
+		case 2:
 			o.Kind = tick.OutStats
 			o.Stats = tick.Stats{Symbol: sym, TsEvent: ts, Last: px, SMA: 100.5, EMA: float64(i) / 3,
 				VWAP: 99.75, Mean: 100, StdDev: 0.5, ZScore: -1.25, Min: px - 1000, Max: px + 1000,
 				Count: int64(i), Volume: int64(i) * 10}
+		default:
+			// Both sides, then no ask, no bid, an empty book; stale
+			// prices on empty sides must not be published.
+			o.Kind = tick.OutBBO
+			o.BBO = tick.BBO{Symbol: sym, TsEvent: ts, TsRecv: ts + 5, Bid: px, BidShares: int64(i) * 100,
+				BidOrders: uint32(i%7 + 1), Ask: px + 10_000_000, AskShares: int64(i) + 1, AskOrders: 1}
+			switch i / 4 % 4 {
+			case 1:
+				o.BBO.AskShares, o.BBO.AskOrders = 0, 0
+			case 2:
+				o.BBO.BidShares, o.BBO.BidOrders = 0, 0
+			case 3:
+				o.BBO.AskShares, o.BBO.AskOrders, o.BBO.BidShares, o.BBO.BidOrders = 0, 0, 0, 0
+			}
 		}
 	}
 	return out
@@ -209,7 +235,8 @@ func TestPublisherRunEndToEnd(t *testing.T) {
 				}
 			}
 			c := p.Counters()
-			if c.Signals+c.Bars+c.Stats != rings*perRing || c.Errors != 0 || c.Invalid != 0 || c.Bytes == 0 {
+			if c.Signals+c.Bars+c.Stats+c.BBOs != rings*perRing || c.BBOs != rings*(perRing/4) ||
+				c.Errors != 0 || c.Invalid != 0 || c.Bytes == 0 {
 				t.Errorf("counters %+v", c)
 			}
 		})
@@ -227,6 +254,8 @@ func ringOf(m Message) (int, string) {
 	case *Bar:
 		ts, subj = m.TsRecv, m.Subject
 	case *Stats:
+		ts, subj = m.TsEvent, m.Subject
+	case *BBO:
 		ts, subj = m.TsEvent, m.Subject
 	default:
 		return -1, ""
@@ -250,6 +279,10 @@ func normalize(m Message) string {
 		c := *m
 		c.Seq, c.TsPub, c.Subject = 0, 0, ""
 		return fmt.Sprintf("%+v", c)
+	case *BBO:
+		c := *m
+		c.Seq, c.TsPub, c.Subject = 0, 0, ""
+		return fmt.Sprintf("%+v", c)
 	}
 	return fmt.Sprintf("%#v", m)
 }
@@ -266,7 +299,7 @@ func TestPublisherInvalidRecords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	good := f.records(0, 3)
+	good := f.records(0, 4)
 	recs := []tick.Out{
 		{Kind: tick.OutNone},
 		good[0],
@@ -276,18 +309,20 @@ func TestPublisherInvalidRecords(t *testing.T) {
 		{Kind: tick.OutBar, Bar: tick.Bar{Symbol: f.aapl}},    // no interval
 		{Kind: 42}, // no such kind
 		good[2],
+		{Kind: tick.OutBBO, BBO: tick.BBO{Symbol: 999}}, // no such symbol
+		good[3],
 	}
 	produce(ring, recs)
 	if err := p.Run([]*ringbuf.Ring[tick.Out]{ring}); err != nil {
 		t.Fatal(err)
 	}
-	got := col.wait(t, 3)
+	got := col.wait(t, 4)
 	for i, m := range got {
 		if _, seq := m.Origin(); seq != uint64(i+1) {
 			t.Errorf("message %d has seq %d: invalid records must not use up a seq", i, seq)
 		}
 	}
-	if c := p.Counters(); c.Invalid != 5 || c.Signals != 1 || c.Bars != 1 || c.Stats != 1 {
+	if c := p.Counters(); c.Invalid != 6 || c.Signals != 1 || c.Bars != 1 || c.Stats != 1 || c.BBOs != 1 {
 		t.Errorf("counters %+v", c)
 	}
 }
@@ -313,7 +348,7 @@ func TestPublisherClosedConnection(t *testing.T) {
 	if !errors.Is(err, nats.ErrConnectionClosed) || !strings.HasPrefix(err.Error(), "bus: 20 publishes failed") {
 		t.Fatalf("Run: %v", err)
 	}
-	if c := p.Counters(); c.Errors != 20 || c.Signals+c.Bars+c.Stats != 0 {
+	if c := p.Counters(); c.Errors != 20 || c.Signals+c.Bars+c.Stats+c.BBOs != 0 {
 		t.Errorf("counters %+v", c)
 	}
 }
@@ -362,11 +397,11 @@ func TestPublisherPrefix(t *testing.T) {
 		t.Fatal(err)
 	}
 	ring, _ := ringbuf.New[tick.Out](ringbuf.Options{Capacity: 8})
-	produce(ring, f.records(0, 3))
+	produce(ring, f.records(0, 4))
 	if err := p.Run([]*ringbuf.Ring[tick.Out]{ring}); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"prod.md.signal.AAPL.brk_up", "prod.md.bar.1m.BRK_A", `prod.md.stats.Q"T\S`}
+	want := []string{"prod.md.signal.AAPL.brk_up", "prod.md.bar.1m.BRK_A", `prod.md.stats.Q"T\S`, "prod.md.bbo.AAPL"}
 	for _, w := range want {
 		m, err := ss.NextMsg(30 * time.Second)
 		if err != nil {
@@ -375,5 +410,88 @@ func TestPublisherPrefix(t *testing.T) {
 		if m.Subject != w {
 			t.Errorf("subject %q, want %q", m.Subject, w)
 		}
+	}
+}
+
+// TestPublisherBBO publishes BBOs through Run to an embedded server and reads
+// them over TCP as raw NATS messages: the subject is the sanitized symbol's,
+// the JSON carries null for an empty side, and it decodes to the record.
+func TestPublisherBBO(t *testing.T) {
+	f := newFixture(t)
+	s := startServer(t, ServerOptions{Port: RandomPort})
+	tcp, err := nats.Connect(s.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tcp.Close()
+	ss, err := tcp.SubscribeSync(Subjects{}.AllBBOs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tcp.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPublisher(connect(t, s), f.syms, f.rules, PublisherOptions{ID: "test-pub"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	both := f.bbo() // BRK.A
+	noAsk := tick.BBO{Symbol: f.quote, TsEvent: 11, TsRecv: 12, Bid: 99_000_000_001, BidShares: 5,
+		BidOrders: 1, Ask: 123, AskShares: 0, AskOrders: 0}
+	ring, err := ringbuf.New[tick.Out](ringbuf.Options{Capacity: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	produce(ring, []tick.Out{
+		{Kind: tick.OutBBO, BBO: both},
+		{Kind: tick.OutStats, Stats: f.stats()}, // another kind between: not on tickd.bbo.>
+		{Kind: tick.OutBBO, BBO: noAsk},
+	})
+	if err := p.Run([]*ringbuf.Ring[tick.Out]{ring}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		subj, payload string // payload without ts_pub, which is the publish time
+		seq           uint64
+		rec           tick.BBO
+	}{
+		{"tickd.bbo.BRK_A", `{"kind":"bbo","publisher":"test-pub","seq":1,"symbol":"BRK.A",` +
+			`"ts_event":1700000000000000000,"ts_recv":1700000000000001000,"bid":"412.5","ask":"412.510000001",` +
+			`"bid_size":300,"ask_size":1200,"bid_orders":2,"ask_orders":3}`, 1, both},
+		{`tickd.bbo.Q"T\S`, `{"kind":"bbo","publisher":"test-pub","seq":3,"symbol":"Q\"T\\S",` +
+			`"ts_event":11,"ts_recv":12,"bid":"99.000000001","ask":null,` +
+			`"bid_size":5,"ask_size":0,"bid_orders":1,"ask_orders":0}`, 3, noAsk},
+	} {
+		msg, err := ss.NextMsg(30 * time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if msg.Subject != c.subj {
+			t.Errorf("subject %q, want %q", msg.Subject, c.subj)
+		}
+		i := strings.Index(string(msg.Data), `,"ts_pub":`)
+		j := strings.Index(string(msg.Data), `,"bid":`)
+		if i < 0 || j < i {
+			t.Fatalf("payload %s", msg.Data)
+		}
+		if got := string(msg.Data[:i]) + string(msg.Data[j:]); got != c.payload {
+			t.Errorf("payload\n%s\nwant (ts_pub aside)\n%s", msg.Data, c.payload)
+		}
+		m, err := Decode(msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, ok := m.(*BBO)
+		if !ok {
+			t.Fatalf("decoded %T", m)
+		}
+		out := tick.Out{Kind: tick.OutBBO, BBO: c.rec}
+		want, _ := f.expected(&out)
+		if q.Seq != c.seq || q.Subject != c.subj || normalize(q) != normalize(want) {
+			t.Errorf("decoded\n%+v\nwant\n%+v", q, want)
+		}
+	}
+	if c := p.Counters(); c.BBOs != 2 || c.Stats != 1 || c.Invalid != 0 || c.Errors != 0 {
+		t.Errorf("counters %+v", c)
 	}
 }

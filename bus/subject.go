@@ -83,6 +83,7 @@ func appendInterval(dst []byte, ns int64) []byte {
 //	<prefix>.signal.<SYMBOL>.<rule>
 //	<prefix>.bar.<interval>.<SYMBOL>
 //	<prefix>.stats.<SYMBOL>
+//	<prefix>.bbo.<SYMBOL>
 //
 // Symbols and rule ids are passed through SanitizeToken. The methods
 // allocate; the Publisher caches what they return per symbol.
@@ -112,6 +113,11 @@ func (s Subjects) Stats(symbol string) string {
 	return s.prefix() + ".stats." + SanitizeToken(symbol)
 }
 
+// BBO returns the subject of symbol's best bid and offer.
+func (s Subjects) BBO(symbol string) string {
+	return s.prefix() + ".bbo." + SanitizeToken(symbol)
+}
+
 // All returns the wildcard that matches everything under the prefix.
 func (s Subjects) All() string { return s.prefix() + ".>" }
 
@@ -123,6 +129,9 @@ func (s Subjects) AllBars() string { return s.prefix() + ".bar.>" }
 
 // AllStats returns the wildcard that matches every stats snapshot.
 func (s Subjects) AllStats() string { return s.prefix() + ".stats.>" }
+
+// AllBBOs returns the wildcard that matches every symbol's BBO.
+func (s Subjects) AllBBOs() string { return s.prefix() + ".bbo.>" }
 
 // ValidatePrefix reports why p cannot prefix tickd's subjects: it must be
 // one or more dot-separated tokens of printable ASCII, without wildcards.
@@ -151,10 +160,12 @@ type subjectCache struct {
 	signalP string   // "<prefix>.signal."
 	statsP  string   // "<prefix>.stats."
 	barP    string   // "<prefix>.bar."
+	bboP    string   // "<prefix>.bbo."
 	rules   []string // sanitized rule ids
 	symTok  []string // sanitized symbol names by SymbolID; "" = not yet seen
 	sigs    [][]string
 	stat    []string
+	bbos    []string
 	bars    []barSubjects // per interval seen, in order of first sight
 }
 
@@ -169,6 +180,7 @@ func (c *subjectCache) init(prefix string, syms *tick.SymbolTable, rules []RuleI
 	c.signalP = prefix + ".signal."
 	c.statsP = prefix + ".stats."
 	c.barP = prefix + ".bar."
+	c.bboP = prefix + ".bbo."
 	c.rules = make([]string, len(rules))
 	for i, r := range rules {
 		c.rules[i] = SanitizeToken(r.ID)
@@ -225,6 +237,19 @@ func (c *subjectCache) stats(id tick.SymbolID) string {
 	c.stat = grow(c.stat, len(c.symTok))
 	c.stat[id] = c.statsP + tok
 	return c.stat[id]
+}
+
+func (c *subjectCache) bbo(id tick.SymbolID) string {
+	if int(id) < len(c.bbos) && c.bbos[id] != "" {
+		return c.bbos[id]
+	}
+	tok := c.symbol(id)
+	if tok == "" {
+		return ""
+	}
+	c.bbos = grow(c.bbos, len(c.symTok))
+	c.bbos[id] = c.bboP + tok
+	return c.bbos[id]
 }
 
 // bar returns the subject for interval ns (> 0) and symbol id. Engines

@@ -54,6 +54,10 @@ func TestSubjects(t *testing.T) {
 		{s.Bar(time.Minute, "AAPL"), "tickd.bar.1m.AAPL"},
 		{s.Bar(250*time.Millisecond, "BRK A"), "tickd.bar.250ms.BRK_A"},
 		{s.Stats("BRK.B"), "tickd.stats.BRK_B"},
+		{s.BBO("BRK.B"), "tickd.bbo.BRK_B"},
+		{s.BBO("A*B >\x01é"), "tickd.bbo.A_B_____"},
+		{s.AllBBOs(), "tickd.bbo.>"},
+		{Subjects{Prefix: "prod.md"}.BBO("BRK.A"), "prod.md.bbo.BRK_A"},
 		{s.All(), "tickd.>"},
 		{s.AllSignals(), "tickd.signal.>"},
 		{s.AllBars(), "tickd.bar.>"},
@@ -90,6 +94,9 @@ func TestSubjectCache(t *testing.T) {
 		{c.signal(brk, 1), s.Signal("BRK.A", "a.b")},
 		{c.signal(aapl, 0), s.Signal("AAPL", "up")},
 		{c.stats(brk), s.Stats("BRK.A")},
+		{c.bbo(brk), s.BBO("BRK.A")},
+		{c.bbo(brk), "tickd.bbo.BRK_A"},
+		{c.bbo(aapl), "tickd.bbo.AAPL"},
 		{c.bar(int64(time.Second), brk), s.Bar(time.Second, "BRK.A")},
 		{c.bar(int64(time.Minute), aapl), s.Bar(time.Minute, "AAPL")},
 		{c.bar(int64(time.Second), aapl), s.Bar(time.Second, "AAPL")},
@@ -101,6 +108,9 @@ func TestSubjectCache(t *testing.T) {
 	if got := c.stats(99); got != "" {
 		t.Errorf("unknown symbol: %q", got)
 	}
+	if got := c.bbo(99); got != "" {
+		t.Errorf("unknown symbol bbo: %q", got)
+	}
 	// A symbol interned after the cache first grew is still found.
 	late, _ := syms.Intern("LATE")
 	if got := c.signal(late, 0); got != "tickd.signal.LATE.up" {
@@ -110,6 +120,7 @@ func TestSubjectCache(t *testing.T) {
 	n := testing.AllocsPerRun(100, func() {
 		_ = c.signal(brk, 1)
 		_ = c.stats(aapl)
+		_ = c.bbo(brk)
 		_ = c.bar(int64(time.Minute), aapl)
 	})
 	if n != 0 {

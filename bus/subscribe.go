@@ -21,6 +21,7 @@ const (
 	KindSignal
 	KindBar
 	KindStats
+	KindBBO
 )
 
 func (k Kind) String() string {
@@ -31,11 +32,13 @@ func (k Kind) String() string {
 		return "bar"
 	case KindStats:
 		return "stats"
+	case KindBBO:
+		return "bbo"
 	}
 	return "invalid"
 }
 
-// Message is a decoded record: *Signal, *Bar, *Stats, or *DecodeError.
+// Message is a decoded record: *Signal, *Bar, *Stats, *BBO, or *DecodeError.
 // Origin returns the (publisher, seq) pair that identifies it; seq grows by
 // one per message a publisher sends, so a gap means lost messages.
 type Message interface {
@@ -121,13 +124,34 @@ type Stats struct {
 	Volume    int64
 }
 
+// BBO is a symbol's best bid and offer after a book change, as published on
+// <prefix>.bbo.<SYMBOL>. An empty side (published as null) has Valid false
+// and zero size and orders.
+type BBO struct {
+	Subject   string
+	Publisher string
+	Seq       uint64
+	Symbol    string
+	TsEvent   int64 // ns since the Unix epoch: event time of the change
+	TsRecv    int64 // when tickd read the message that made it
+	TsPub     int64
+	Bid       decimal.NullDecimal
+	Ask       decimal.NullDecimal
+	BidSize   int64 // shares
+	AskSize   int64
+	BidOrders int64 // resting orders at the price
+	AskOrders int64
+}
+
 func (*Signal) Kind() Kind { return KindSignal }
 func (*Bar) Kind() Kind    { return KindBar }
 func (*Stats) Kind() Kind  { return KindStats }
+func (*BBO) Kind() Kind    { return KindBBO }
 
 func (m *Signal) Origin() (string, uint64) { return m.Publisher, m.Seq }
 func (m *Bar) Origin() (string, uint64)    { return m.Publisher, m.Seq }
 func (m *Stats) Origin() (string, uint64)  { return m.Publisher, m.Seq }
+func (m *BBO) Origin() (string, uint64)    { return m.Publisher, m.Seq }
 
 // EventTime returns TsEvent as a time.Time.
 func (m *Signal) EventTime() time.Time { return time.Unix(0, m.TsEvent) }
@@ -155,6 +179,15 @@ func (m *Stats) EventTime() time.Time { return time.Unix(0, m.TsEvent) }
 
 // PubTime returns TsPub as a time.Time.
 func (m *Stats) PubTime() time.Time { return time.Unix(0, m.TsPub) }
+
+// EventTime returns TsEvent as a time.Time.
+func (m *BBO) EventTime() time.Time { return time.Unix(0, m.TsEvent) }
+
+// RecvTime returns TsRecv as a time.Time.
+func (m *BBO) RecvTime() time.Time { return time.Unix(0, m.TsRecv) }
+
+// PubTime returns TsPub as a time.Time.
+func (m *BBO) PubTime() time.Time { return time.Unix(0, m.TsPub) }
 
 // DecodeError reports a message that is not a valid tickd record. It is an
 // error and also a Message, so Subscribe can hand it to the same handler.
@@ -248,6 +281,12 @@ type wire struct {
 	ZScore     wireFloat            `json:"zscore"`
 	Min        *wirePrice           `json:"min"`
 	Max        *wirePrice           `json:"max"`
+	Bid        wireSide             `json:"bid"`
+	Ask        wireSide             `json:"ask"`
+	BidSize    *int64               `json:"bid_size"`
+	AskSize    *int64               `json:"ask_size"`
+	BidOrders  *int64               `json:"bid_orders"`
+	AskOrders  *int64               `json:"ask_orders"`
 }
 
 // wirePrice is a price: a JSON string holding an exact decimal.
@@ -262,6 +301,27 @@ func (p *wirePrice) UnmarshalJSON(b []byte) error {
 		return fmt.Errorf("price %s is not a decimal", b)
 	}
 	p.d = d
+	return nil
+}
+
+// wireSide is one side's price in a BBO: a decimal string, or null when the
+// side is empty. It is a value, not a pointer, so that encoding/json calls
+// UnmarshalJSON on null too and ok tells present-null from missing.
+type wireSide struct {
+	d  decimal.NullDecimal
+	ok bool
+}
+
+func (s *wireSide) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*s = wireSide{ok: true}
+		return nil
+	}
+	var p wirePrice
+	if err := p.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	*s = wireSide{decimal.NullDecimal{Decimal: p.d, Valid: true}, true}
 	return nil
 }
 
@@ -367,6 +427,18 @@ func decode(subject string, data []byte) (Message, error) {
 			SMA: w.SMA.v, EMA: w.EMA.v, VWAP: vwap.v, Mean: w.Mean.v,
 			StdDev: w.StdDev.v, ZScore: w.ZScore.v, Min: w.Min.d, Max: w.Max.d,
 			Count: *w.Count, Volume: *w.Volume}
+	case "bbo":
+		need(w.TsEvent != nil, "ts_event")
+		need(w.TsRecv != nil, "ts_recv")
+		need(w.Bid.ok && w.Ask.ok, "bid/ask")
+		need(w.BidSize != nil && w.AskSize != nil, "bid_size/ask_size")
+		need(w.BidOrders != nil && w.AskOrders != nil, "bid_orders/ask_orders")
+		if len(missing) > 0 {
+			break
+		}
+		m = &BBO{Subject: subject, Publisher: w.Publisher, Seq: *w.Seq, Symbol: w.Symbol,
+			TsEvent: *w.TsEvent, TsRecv: *w.TsRecv, TsPub: *w.TsPub, Bid: w.Bid.d, Ask: w.Ask.d,
+			BidSize: *w.BidSize, AskSize: *w.AskSize, BidOrders: *w.BidOrders, AskOrders: *w.AskOrders}
 	case "":
 		return nil, errors.New(`missing field "kind"`)
 	default:

@@ -31,6 +31,15 @@ func TestDecodeErrors(t *testing.T) {
 		{`{"kind":"bar","publisher":"p","seq":1,"symbol":"A","ts_pub":1,"interval_ns":1,"start":0,` +
 			`"open":"1","high":"1","low":"1","close":"1","volume":1,"vwap":1,"count":1,"ts_recv":1}`, "bar: vwap: price 1 is not a JSON string"},
 		{`{"kind":"stats","publisher":"p","seq":1,"symbol":"A","ts_pub":1}`, "stats: missing field(s)"},
+		{`{"kind":"bbo","publisher":"p","seq":1,"symbol":"A","ts_pub":1}`,
+			`bbo: missing field(s) ["ts_event" "ts_recv" "bid/ask" "bid_size/ask_size" "bid_orders/ask_orders"]`},
+		// A missing side is an error; a null side is an empty one.
+		{`{"kind":"bbo","publisher":"p","seq":1,"symbol":"A","ts_pub":1,"ts_event":1,"ts_recv":1,` +
+			`"bid":null,"bid_size":0,"ask_size":0,"bid_orders":0,"ask_orders":0}`, `bbo: missing field(s) ["bid/ask"]`},
+		{`{"kind":"bbo","publisher":"p","seq":1,"symbol":"A","ts_pub":1,"ts_event":1,"ts_recv":1,` +
+			`"bid":1,"ask":null,"bid_size":0,"ask_size":0,"bid_orders":0,"ask_orders":0}`, "price 1 is not a JSON string"},
+		{`{"kind":"bbo","publisher":"p","seq":1,"symbol":"A","ts_pub":1,"ts_event":1,"ts_recv":1,` +
+			`"bid":"1","ask":null,"bid_size":0.5,"ask_size":0,"bid_orders":0,"ask_orders":0}`, "invalid JSON"},
 	} {
 		m, err := DecodeBytes("tickd.x", []byte(c.data))
 		var de *DecodeError
@@ -115,7 +124,8 @@ func TestSubscribe(t *testing.T) {
 }
 
 func TestKindAndDirection(t *testing.T) {
-	for k, w := range map[Kind]string{KindSignal: "signal", KindBar: "bar", KindStats: "stats", KindInvalid: "invalid", 9: "invalid"} {
+	for k, w := range map[Kind]string{KindSignal: "signal", KindBar: "bar", KindStats: "stats", KindBBO: "bbo",
+		KindInvalid: "invalid", 9: "invalid"} {
 		if k.String() != w {
 			t.Errorf("Kind(%d) = %q", k, k.String())
 		}
@@ -135,6 +145,9 @@ func FuzzDecode(f *testing.F) {
 	f.Add(fx.enc.AppendSignalJSON(nil, 1, 2, &sig))
 	f.Add(fx.enc.AppendBarJSON(nil, 1, 2, &bar))
 	f.Add(fx.enc.AppendStatsJSON(nil, 1, 2, &st))
+	bbo := fx.bbo()
+	f.Add(fx.enc.AppendBBOJSON(nil, 1, 2, &bbo))
+	f.Add([]byte(`{"kind":"bbo","bid":null,"ask":{}}`))
 	f.Add([]byte(`{"kind":"stats","vwap":null}`))
 	f.Add([]byte(`{"kind":"bar","vwap":{}}`))
 	f.Add([]byte(`null`))

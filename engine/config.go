@@ -55,6 +55,19 @@ type Config struct {
 	Bars []time.Duration
 	// Rules are the rules to evaluate (none by default; see DefaultRules).
 	Rules []RuleSpec
+	// BookOrders is how many live orders each shard's L3 books are sized
+	// for up front (book.Options.ExpectedOrders); more grow the order table,
+	// a pause of milliseconds. The books are created on a shard's first L3
+	// or venue event, so a trades-only feed never allocates them. About 65 B
+	// per order. Default 1<<20.
+	BookOrders int
+	// BBOInterval throttles tick.BBO records per symbol in event time: a
+	// change of the best bid or offer is published at once if the symbol's
+	// last BBO went out at least BBOInterval before; otherwise it is held
+	// and published by the symbol's next book event that is, or at the end
+	// of the stream. 0 publishes every change; negative publishes none.
+	// Event time only, so a replay publishes the same BBOs. Default 0.
+	BBOInterval time.Duration
 }
 
 // Limits enforced by validation.
@@ -63,6 +76,7 @@ const (
 	MaxSMA           = 1 << 20
 	MaxWindowBuckets = 1 << 12
 	maxSeries        = 16 // windows, bar intervals
+	MaxBookOrders    = 1 << 30
 )
 
 // withDefaults returns c with zero fields set to their defaults. tableCap is
@@ -95,6 +109,9 @@ func (c Config) withDefaults(tableCap int) Config {
 	if c.Bars == nil {
 		c.Bars = []time.Duration{time.Second, time.Minute}
 	}
+	if c.BookOrders == 0 {
+		c.BookOrders = 1 << 20
+	}
 	// Own copies: New sorts and extends them.
 	c.Windows = slices.Clone(c.Windows)
 	c.Bars = slices.Clone(c.Bars)
@@ -125,6 +142,8 @@ func (c Config) validate() error {
 		return fmt.Errorf("engine: %d windows, want 1..%d", len(c.Windows), maxSeries)
 	case len(c.Bars) == 0 || len(c.Bars) > maxSeries:
 		return fmt.Errorf("engine: %d bar intervals, want 1..%d", len(c.Bars), maxSeries)
+	case c.BookOrders < 1 || c.BookOrders > MaxBookOrders:
+		return fmt.Errorf("engine: book orders %d not in 1..%d", c.BookOrders, MaxBookOrders)
 	case len(c.Rules) > maxRules:
 		return fmt.Errorf("engine: %d rules, at most %d", len(c.Rules), maxRules)
 	}

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/tickd/tickd/book"
 	"github.com/tickd/tickd/ringbuf"
 	"github.com/tickd/tickd/tick"
 )
@@ -40,6 +41,11 @@ type Counters struct {
 	Stats      uint64 // tick.Stats snapshots published
 	Rejected   uint64 // unknown symbol or kind, or a negative trade size
 	OutOfOrder uint64 // trades earlier than their symbol's last, clamped to it
+
+	BookEvents   uint64                  // L3 and venue events applied to the books
+	BookRejected uint64                  // of those, rejected by the book (see Book)
+	BBOs         uint64                  // tick.BBO records published
+	Book         [book.NumReasons]uint64 // the books' counters by book.Reason, summed over shards
 }
 
 // New returns an engine for cfg (defaults applied, then validated) over the
@@ -102,6 +108,12 @@ func (e *Engine) Counters() Counters {
 		c.Stats += s.pub.stats.Load()
 		c.Rejected += s.pub.rejected.Load()
 		c.OutOfOrder += s.pub.outOfOrder.Load()
+		c.BookEvents += s.pub.bookEvents.Load()
+		c.BookRejected += s.pub.bookRejected.Load()
+		c.BBOs += s.pub.bbos.Load()
+		for r := range c.Book {
+			c.Book[r] += s.pub.reasons[r].Load()
+		}
 	}
 	return c
 }

@@ -18,6 +18,7 @@ type rule struct {
 	dnT      [2]float64 // by armed down: [0] rearmDn = lo + Hysteresis (v ≥ it re-arms), [1] lo (v < it fires)
 	cooldown int64      // ns
 	level    tick.Price
+	levels   int // imbalance: book levels per side
 	win      int // move, volume_spike: index in symbol.wins
 	fast     int // ma_cross: indexes in symbol.emas
 	slow     int
@@ -36,6 +37,7 @@ func compile(r RuleSpec, index, win, fast, slow int) rule {
 		fast:     fast,
 		slow:     slow,
 		level:    r.Level,
+		levels:   r.levels(),
 	}
 	hyst, hi, lo := r.Hysteresis, 0.0, 0.0
 	switch r.Type {
@@ -49,6 +51,12 @@ func compile(r RuleSpec, index, win, fast, slow int) rule {
 		hi, lo = r.K, -r.K
 	case RuleVolume:
 		hi, lo = r.K, math.Inf(-1)
+	case RuleSpread:
+		hi, lo = r.Bps, r.Bps
+	case RuleImbalance:
+		hi, lo = r.K, -r.K
+	case RuleTradeThrough:
+		hi, lo = r.Bps, -r.Bps
 	}
 	c.upT = [2]float64{hi - hyst, hi}
 	c.dnT = [2]float64{lo + hyst, lo}
@@ -111,13 +119,14 @@ type ruleScratch struct {
 	dir      [chunk]int8
 }
 
-// evalRules evaluates sym's rules on the trade just applied (event time t,
-// price p = px in currency units, size q) and publishes their signals, in
-// rule order: a chunk of rules at a time, by crossings, which makes no
-// call, so the compiler keeps its loops in registers; the rare signals are
-// written after it (emitSignals).
-func (sh *shard) evalRules(sym *symbol, t, recv int64, p tick.Price, px float64, q int64) {
-	for rules := sym.rules; len(rules) > 0; {
+// evalRuleSet evaluates rules, sym's trade rules on the trade just applied
+// (event time t, price p = px in currency units, size q) or its book rules
+// on a book change (p the mid, q 0), and publishes their signals, in rule
+// order: a chunk of rules at a time, by crossings, which makes no call, so
+// the compiler keeps its loops in registers; the rare signals are written
+// after it (emitSignals). sh.touch holds the book context.
+func (sh *shard) evalRuleSet(sym *symbol, rules []ruleState, t, recv int64, p tick.Price, px float64, q int64) {
+	for len(rules) > 0 {
 		n := min(len(rules), chunk)
 		if mask := sh.crossings(sym, rules[:n], t, p, px, q); mask != 0 {
 			sh.emitSignals(sym, rules[:n], mask, t, recv, p, q)
@@ -189,6 +198,20 @@ func (sh *shard) crossings(sym *symbol, rules []ruleState, t int64, p tick.Price
 			if n, before := w.Count()-1, w.Volume()-q; n >= MinVolumeTrades && before > 0 {
 				x, scale = float64(q)*float64(n), float64(before)
 			}
+		case RuleSpread: // v = 10⁴·(ask − bid)/mid
+			if t := &sh.touch; t.ok {
+				x, scale = 1e4*float64(t.ask-t.bid), t.mid()
+			}
+		case RuleImbalance:
+			if sh.touch.ok {
+				if imb, ok := sh.touch.book.Imbalance(r.levels); ok {
+					x, scale = imb, 1
+				}
+			}
+		case RuleTradeThrough: // v = 10⁴·(p − the touch it went through)/mid, 0 inside
+			if t := &sh.touch; t.ok {
+				x, scale = 1e4*float64(max(p-t.ask, 0)+min(p-t.bid, 0)), t.mid()
+			}
 		}
 		xs[i&(chunk-1)], scales[i&(chunk-1)] = x, scale
 	}
@@ -235,7 +258,7 @@ func (sh *shard) emitSignals(sym *symbol, rules []ruleState, mask uint64, t, rec
 		o.Kind = tick.OutSignal
 		o.Signal = tick.Signal{
 			TsEvent: t, TsRecv: recv, Symbol: sym.id, Rule: r.index,
-			Dir: sh.rs.dir[i], Price: p, Values: values(sym, r, p, q, sh.rs.v[i]),
+			Dir: sh.rs.dir[i], Price: p, Values: sh.values(sym, r, p, q, sh.rs.v[i]),
 		}
 		sh.n.signals++
 	}
@@ -243,7 +266,7 @@ func (sh *shard) emitSignals(sym *symbol, rules []ruleState, mask uint64, t, rec
 
 // values returns what a signal of r on sym reports (see RuleSpec.Info),
 // given the value v that fired it.
-func values(sym *symbol, r *rule, p tick.Price, q int64, v float64) [3]float64 {
+func (sh *shard) values(sym *symbol, r *rule, p tick.Price, q int64, v float64) [3]float64 {
 	switch r.typ {
 	case RulePrice:
 		return [3]float64{p.Float64(), r.level.Float64(), sym.prevPx}
@@ -256,6 +279,8 @@ func values(sym *symbol, r *rule, p tick.Price, q int64, v float64) [3]float64 {
 	case RuleVolume:
 		n := sym.wins[r.win].Count() - 1
 		return [3]float64{float64(q), float64(sym.wins[r.win].Volume()-q) / float64(n), v}
+	case RuleSpread, RuleImbalance, RuleTradeThrough:
+		return [3]float64{v, sh.touch.bid.Float64(), sh.touch.ask.Float64()}
 	}
 	return [3]float64{}
 }

@@ -17,15 +17,23 @@ type RuleType uint8
 // Rule types. Each compares one value per trade against thresholds (see
 // RuleSpec for which fields each uses and Info for the values it reports).
 const (
-	RulePrice  RuleType = iota + 1 // "price": the trade price crosses Level
-	RuleMove                       // "move": percent change over Window crosses ±Percent
-	RuleCross                      // "ma_cross": the Fast EMA crosses the Slow EMA
-	RuleZScore                     // "zscore": the z-score over the last N trades crosses ±K
-	RuleVolume                     // "volume_spike": trade size exceeds K × the window's average
+	RulePrice        RuleType = iota + 1 // "price": the trade price crosses Level
+	RuleMove                             // "move": percent change over Window crosses ±Percent
+	RuleCross                            // "ma_cross": the Fast EMA crosses the Slow EMA
+	RuleZScore                           // "zscore": the z-score over the last N trades crosses ±K
+	RuleVolume                           // "volume_spike": trade size exceeds K × the window's average
+	RuleSpread                           // "spread": the book's bid-ask spread crosses Bps basis points of the mid
+	RuleImbalance                        // "imbalance": the book's share imbalance over Levels levels crosses ±K
+	RuleTradeThrough                     // "trade_through": a trade prints more than Bps beyond the touch
 	ruleTypeEnd
 )
 
-var ruleTypeNames = [ruleTypeEnd]string{"", "price", "move", "ma_cross", "zscore", "volume_spike"}
+var ruleTypeNames = [ruleTypeEnd]string{"", "price", "move", "ma_cross", "zscore", "volume_spike",
+	"spread", "imbalance", "trade_through"}
+
+// bookRule reports whether rules of type t are evaluated on book changes
+// rather than on trades.
+func (t RuleType) bookRule() bool { return t == RuleSpread || t == RuleImbalance }
 
 func (t RuleType) String() string {
 	if t > 0 && t < ruleTypeEnd {
@@ -41,14 +49,14 @@ func ParseRuleType(s string) (RuleType, error) {
 			return t, nil
 		}
 	}
-	return 0, fmt.Errorf("engine: unknown rule type %q (want price, move, ma_cross, zscore or volume_spike)", s)
+	return 0, fmt.Errorf("engine: unknown rule type %q (want price, move, ma_cross, zscore, volume_spike, spread, imbalance or trade_through)", s)
 }
 
 // Direction says which crossings fire a rule.
 type Direction uint8
 
 // Directions. DirDefault means the rule type's default: DirBoth, except
-// volume_spike which only goes up.
+// volume_spike which only goes up and spread which defaults to up (widening).
 const (
 	DirDefault Direction = iota
 	DirUp                // the value rises through the upper threshold
@@ -87,7 +95,8 @@ func ParseDirection(s string) (Direction, error) {
 // format into RuleSpecs; New validates them (see Validate) and binds each to
 // the symbols whose names match one of its Symbols patterns.
 //
-// Every rule computes one value v per trade of a bound symbol and fires on a
+// Every rule computes one value v per trade of a bound symbol (spread and
+// imbalance: per change of its L3 book) and fires on a
 // crossing: upwards when v rises above the upper threshold, downwards when it
 // falls below the lower one. After firing up it cannot fire up again until v
 // has fallen back to the threshold − Hysteresis or below (down: mirrored),
@@ -104,14 +113,25 @@ func ParseDirection(s string) (Direction, error) {
 //	zscore        (p − SMA)/StdDev over Config.SMA      ±K          z units
 //	volume_spike  q / mean q of the window's earlier    K (up)      multiples
 //	              trades
+//	spread        10⁴·(ask − bid)/mid of the book       Bps         basis points
+//	imbalance     (B − A)/(B + A), B and A the shares   ±K          fraction
+//	              of the best Levels bid/ask levels
+//	trade_through 10⁴·(p − ask)/mid if p > ask,          ±Bps        basis points
+//	              10⁴·(p − bid)/mid if p < bid, else 0
 //
 // where p and q are the trade's price and size, First is the window's
 // first price (see stats.Window), and the EMAs have half-lives Fast and
-// Slow (an EMA is shared by every user of its half-life).
+// Slow (an EMA is shared by every user of its half-life). bid and ask are
+// the symbol's L3 book's best prices (see package book); for
+// trade_through, as the book stood just before the trade's own message, so
+// a print above the offer fires up and one below the bid fires down. Book
+// rules see only symbols fed L3 events (ITCH): on a trades-only feed they
+// never evaluate.
 //
 // Warm-up: zscore waits for Config.SMA trades; volume_spike for
 // MinVolumeTrades earlier trades in its window; move and ma_cross start at
-// the first trade.
+// the first trade; the book rules wait until both sides of the book have
+// orders.
 type RuleSpec struct {
 	ID         string        // unique; letters, digits, '_' and '-' (it is a NATS subject token)
 	Type       RuleType      //
@@ -121,7 +141,9 @@ type RuleSpec struct {
 	Percent    float64       // move: the threshold in percent (> 0)
 	Window     time.Duration // move, volume_spike: the event-time window
 	Fast, Slow time.Duration // ma_cross: EMA half-lives, 0 < Fast < Slow
-	K          float64       // zscore: the |z| threshold; volume_spike: the multiple (> 0)
+	K          float64       // zscore: the |z| threshold; volume_spike: the multiple (> 0); imbalance: 0 < K < 1
+	Bps        float64       // spread: the threshold (> 0); trade_through: how far beyond the touch (≥ 0)
+	Levels     int           // imbalance: book levels per side summed; default 5
 	Hysteresis float64       // ≥ 0, in the unit of v (see the table)
 	Cooldown   time.Duration // ≥ 0, event time between two signals of the rule for a symbol
 }
@@ -138,11 +160,22 @@ func (r RuleSpec) dir() Direction {
 	if r.Dir != DirDefault {
 		return r.Dir
 	}
-	if r.Type == RuleVolume {
+	if r.Type == RuleVolume || r.Type == RuleSpread {
 		return DirUp
 	}
 	return DirBoth
 }
+
+// levels returns the effective Levels of an imbalance rule.
+func (r RuleSpec) levels() int {
+	if r.Levels == 0 {
+		return DefaultImbalanceLevels
+	}
+	return r.Levels
+}
+
+// DefaultImbalanceLevels is an imbalance rule's Levels when not set.
+const DefaultImbalanceLevels = 5
 
 // Validate reports the first problem with r, as `engine: rule "id": ...`.
 func (r RuleSpec) Validate() error {
@@ -209,6 +242,21 @@ func (r RuleSpec) validate() error {
 		if d := r.dir(); d != DirUp {
 			return fmt.Errorf("direction %v does not apply: volume spikes only go up", d)
 		}
+	case RuleSpread:
+		if !finite(r.Bps) || r.Bps <= 0 {
+			return fmt.Errorf("bps %v must be > 0", r.Bps)
+		}
+	case RuleTradeThrough:
+		if !finite(r.Bps) || r.Bps < 0 {
+			return fmt.Errorf("bps %v must be ≥ 0", r.Bps)
+		}
+	case RuleImbalance:
+		if !finite(r.K) || r.K <= 0 || r.K >= 1 {
+			return fmt.Errorf("k %v must be in (0, 1): imbalance lies in [−1, 1]", r.K)
+		}
+		if r.Levels < 0 {
+			return fmt.Errorf("levels %d must be ≥ 1 (0: default %d)", r.Levels, DefaultImbalanceLevels)
+		}
 	default:
 		return fmt.Errorf("unknown type %v", r.Type)
 	}
@@ -251,6 +299,15 @@ func (r RuleSpec) Info() (typ string, params [][2]string, valueNames [3]string) 
 	case RuleVolume:
 		params = append(params, [2]string{"k", f(r.K)}, [2]string{"window", r.Window.String()})
 		valueNames = [3]string{"qty", "avg_qty", "ratio"}
+	case RuleSpread:
+		params = append(params, [2]string{"bps", f(r.Bps)})
+		valueNames = [3]string{"spread_bps", "bid", "ask"}
+	case RuleImbalance:
+		params = append(params, [2]string{"k", f(r.K)}, [2]string{"levels", strconv.Itoa(r.levels())})
+		valueNames = [3]string{"imbalance", "bid", "ask"}
+	case RuleTradeThrough:
+		params = append(params, [2]string{"bps", f(r.Bps)})
+		valueNames = [3]string{"through_bps", "bid", "ask"}
 	}
 	syms := "*"
 	if len(r.Symbols) > 0 {
@@ -276,5 +333,17 @@ func DefaultRules() []RuleSpec {
 		{ID: "ma_cross", Type: RuleCross, Fast: 2 * time.Second, Slow: 20 * time.Second, Hysteresis: 0.05, Cooldown: 30 * time.Second},
 		{ID: "zscore_3", Type: RuleZScore, K: 3, Hysteresis: 1, Cooldown: 20 * time.Second},
 		{ID: "volume_spike", Type: RuleVolume, K: 5, Window: time.Minute, Hysteresis: 2, Cooldown: 20 * time.Second},
+	}
+}
+
+// DefaultBookRules returns demo rules on the L3 book, for ITCH feeds,
+// bound to every symbol: a spread wider than 50 bps, a 70/30 share
+// imbalance over the best 5 levels, and a trade printed through the touch.
+// Each has a cooldown so a busy book yields a few signals, not a flood.
+func DefaultBookRules() []RuleSpec {
+	return []RuleSpec{
+		{ID: "spread_50bps", Type: RuleSpread, Bps: 50, Hysteresis: 10, Cooldown: 30 * time.Second},
+		{ID: "imbalance_70", Type: RuleImbalance, K: 0.4, Levels: DefaultImbalanceLevels, Hysteresis: 0.2, Cooldown: 30 * time.Second},
+		{ID: "trade_through", Type: RuleTradeThrough, Bps: 0, Cooldown: 10 * time.Second},
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"math/bits"
 	"sync/atomic"
 
+	"github.com/tickd/tickd/book"
 	"github.com/tickd/tickd/ringbuf"
 	"github.com/tickd/tickd/tick"
 )
@@ -12,6 +13,7 @@ import (
 // plain fields and stores them to the atomic copy once per batch.
 type counts struct {
 	events, trades, signals, bars, stats, rejected, outOfOrder uint64
+	bookEvents, bookRejected, bbos                             uint64
 }
 
 // shard runs one engine goroutine: it fans in over its input rings (one per
@@ -27,11 +29,15 @@ type shard struct {
 	out    outbox
 	n      counts      // shard-private running totals
 	rs     ruleScratch // crossings' working memory
+	books  *book.Books // L3 books of this shard's symbols; nil until the first book event
+	touch  touch       // the book context of the event being evaluated
 
 	bell   *ringbuf.Bell
 	inputs atomic.Pointer[[]*ringbuf.Consumer[tick.Event]] // copy-on-write, under Engine.mu
 	pub    struct {                                        // n as of the last batch
 		events, trades, signals, bars, stats, rejected, outOfOrder atomic.Uint64
+		bookEvents, bookRejected, bbos                             atomic.Uint64
+		reasons                                                    [book.NumReasons]atomic.Uint64
 	}
 	_ [64]byte
 }
@@ -93,7 +99,13 @@ func divInv(d uint32) uint64 {
 	return ^uint64(0)/uint64(d) + 1
 }
 
-func (s *shard) newSymbol(id tick.SymbolID, i uint32) *symbol {
+// symbolFor returns id's state, creating it the first time (the edge: it
+// allocates). id must be below the shard's symbol limit.
+func (s *shard) symbolFor(id tick.SymbolID) *symbol {
+	i := s.slot(id)
+	if sym := s.syms[i]; sym != nil {
+		return sym
+	}
 	sym := newSymbol(id, s.table.Name(id), s.p)
 	s.syms[i] = sym
 	s.all = append(s.all, sym)
@@ -101,45 +113,72 @@ func (s *shard) newSymbol(id tick.SymbolID, i uint32) *symbol {
 }
 
 // process applies one batch of events, commits the outputs and publishes
-// the counters. Unknown symbols, unknown kinds and negative trade sizes are
-// rejected (counted, otherwise ignored); book kinds (quote, add, …) are
-// accepted but do not feed the statistics.
+// the counters. Trades feed the statistics; L3 and venue events go to the
+// books first (bookEvent), a group at a time with the group's order-table
+// lookups prefetched. Unknown symbols, unknown kinds and negative trade
+// sizes are rejected (counted, otherwise ignored); quotes and system
+// events are accepted and ignored.
 func (s *shard) process(batch []tick.Event) {
 	limit := uint32(min(s.table.Len(), s.p.cfg.MaxSymbols))
-	for i := range batch {
-		ev := &batch[i]
-		switch {
-		case ev.Kind == tick.KindTrade:
-			if uint32(ev.Symbol) >= limit || ev.Qty < 0 {
-				s.n.rejected++
-				continue
-			}
-			i := s.slot(ev.Symbol)
-			sym := s.syms[i]
-			if sym == nil {
-				sym = s.newSymbol(ev.Symbol, i)
-			}
-			s.trade(sym, ev)
-			s.n.trades++
-		case ev.Kind == tick.KindEndOfStream:
-			s.flushAll()
-		case ev.Kind > tick.KindNone && ev.Kind < tick.KindEndOfStream:
-			if uint32(ev.Symbol) >= limit {
-				s.n.rejected++
-			}
-		default:
-			s.n.rejected++
+	for len(batch) > 0 {
+		group := batch[:min(len(batch), book.PrefetchGroup)]
+		if s.books != nil {
+			s.books.Prefetch(group)
 		}
+		for i := range group {
+			s.event(&group[i], limit)
+		}
+		batch = batch[len(group):]
+		s.n.events += uint64(len(group))
 	}
-	s.n.events += uint64(len(batch))
 	s.out.commit()
 	s.publish()
 }
 
-// flushAll publishes every open bar of the shard.
+// event applies one event; symbols at or above limit are rejected.
+func (s *shard) event(ev *tick.Event, limit uint32) {
+	switch k := ev.Kind; {
+	case k == tick.KindTrade:
+		if uint32(ev.Symbol) >= limit || ev.Qty < 0 {
+			s.n.rejected++
+			return
+		}
+		sym := s.symbolFor(ev.Symbol)
+		if sym.tradeThrough {
+			var bk *book.Book
+			if s.books != nil {
+				bk = s.books.Book(ev.Symbol)
+			}
+			s.touch.load(bk)
+		}
+		s.trade(sym, ev.TsEvent, ev.TsRecv, ev.Price, ev.Qty)
+		s.n.trades++
+	case bookKind(k):
+		if uint32(ev.Symbol) >= limit {
+			s.n.rejected++
+			return
+		}
+		if s.books == nil {
+			s.initBooks()
+		}
+		s.bookEvent(ev)
+	case k == tick.KindEndOfStream:
+		s.flushAll()
+	case k == tick.KindQuote || k == tick.KindSystem:
+		if uint32(ev.Symbol) >= limit {
+			s.n.rejected++
+		}
+	default:
+		s.n.rejected++
+	}
+}
+
+// flushAll publishes every open bar of the shard and every BBO change
+// Config.BBOInterval still holds back.
 func (s *shard) flushAll() {
 	for _, sym := range s.all {
 		s.flushBars(sym)
+		s.flushBBO(sym)
 	}
 }
 
@@ -151,6 +190,14 @@ func (s *shard) publish() {
 	s.pub.stats.Store(s.n.stats)
 	s.pub.rejected.Store(s.n.rejected)
 	s.pub.outOfOrder.Store(s.n.outOfOrder)
+	if s.books != nil {
+		s.pub.bookEvents.Store(s.n.bookEvents)
+		s.pub.bookRejected.Store(s.n.bookRejected)
+		s.pub.bbos.Store(s.n.bbos)
+		for r := range s.pub.reasons {
+			s.pub.reasons[r].Store(s.books.Count(book.Reason(r)))
+		}
+	}
 }
 
 // run is the shard goroutine: poll every input ring, process what is there,

@@ -27,8 +27,17 @@ type symbol struct {
 	sess   stats.Session  // its Totals are the sums every window and bar reads
 	wins   []stats.Window // plan.wins order: Config.Windows, then rule windows
 	bars   []stats.Bars   // ascending intervals
-	rules  []ruleState    // the rules whose patterns match the name, in rule order
+	rules  []ruleState    // the trade rules whose patterns match the name, in rule order
 	refs   []moveRef      // by window, for move rules; nil without them
+
+	// The L3 book's side (ITCH feeds): rules evaluated on book changes, and
+	// the BBO publication state (see Config.BBOInterval).
+	bookRules      []ruleState // spread and imbalance rules bound to the name
+	bboAt, bboRecv int64       // event and receive time of the last BBO change
+	bboLast        int64       // event time of the last BBO publication
+	bboPending     bool        // a change not yet published
+	bboSent        bool        // bboLast is valid
+	tradeThrough   bool        // a trade_through rule is bound: trades load the touch
 }
 
 // newSymbol allocates the state of id (named name) and binds the rules whose
@@ -55,13 +64,18 @@ func newSymbol(id tick.SymbolID, name string, p *plan) *symbol {
 			bound = append(bound, i)
 		}
 	}
-	s.rules = make([]ruleState, len(bound)) // one compact array, rule order
-	for j, i := range bound {
+	for _, i := range bound { // one compact array each, rule order
 		r := &p.rules[i]
-		s.rules[j] = ruleState{r: r, typ: r.typ}
+		st := ruleState{r: r, typ: r.typ}
+		if r.typ.bookRule() {
+			s.bookRules = append(s.bookRules, st)
+			continue
+		}
+		s.rules = append(s.rules, st)
 		if r.typ == RuleMove && s.refs == nil {
 			s.refs = make([]moveRef, len(p.wins))
 		}
+		s.tradeThrough = s.tradeThrough || r.typ == RuleTradeThrough
 	}
 	return s
 }
@@ -73,11 +87,10 @@ func newSymbol(id tick.SymbolID, name string, p *plan) *symbol {
 // Event time earlier than the symbol's last is clamped to the last (and
 // counted): windows, bars and EMAs never go backwards, and the late trade
 // still counts, at the latest time.
-func (s *shard) trade(sym *symbol, ev *tick.Event) {
-	t := ev.TsEvent
+func (s *shard) trade(sym *symbol, t, recv int64, p tick.Price, q int64) {
 	if !sym.trades {
 		sym.trades = true
-		sym.lastPx = ev.Price.Float64()
+		sym.lastPx = p.Float64()
 	} else if t < sym.last {
 		t = sym.last
 		s.n.outOfOrder++
@@ -93,7 +106,6 @@ func (s *shard) trade(sym *symbol, ev *tick.Event) {
 		s.emitStats(sym)
 	}
 
-	p, q := ev.Price, ev.Qty
 	// ×1e-9 rather than Price.Float64's ÷1e9: a multiply does not stall
 	// every statistic behind a division; the two differ by at most an ulp.
 	px := float64(p) * (1.0 / tick.PriceScale)
@@ -105,9 +117,11 @@ func (s *shard) trade(sym *symbol, ev *tick.Event) {
 	for i := range sym.wins {
 		sym.wins[i].Observe(t, p)
 	}
-	stats.ObserveAll(sym.bars, t, ev.TsRecv, p)
+	stats.ObserveAll(sym.bars, t, recv, p)
 	sym.sess.Add(p, q)
-	s.evalRules(sym, t, ev.TsRecv, p, px, q)
+	if len(sym.rules) > 0 {
+		s.evalRuleSet(sym, sym.rules, t, recv, p, px, q)
+	}
 }
 
 // flushBars publishes sym's open bars, and its tick.Stats if the shortest

@@ -39,8 +39,14 @@ type Options struct {
 	FromEnd      bool          // tail: start at the end of the first file instead of its start
 	PollInterval time.Duration // tail: how often to look for new data at EOF; default 100ms
 
-	ReconnectMin time.Duration // dialer: first backoff; default 100ms
-	ReconnectMax time.Duration // dialer: backoff cap; default 5s
+	ReconnectMin time.Duration // dialer, SoupBinTCP: first backoff; default 100ms
+	ReconnectMax time.Duration // dialer, SoupBinTCP: backoff cap; default 5s
+
+	// SessionDate is the trading day of an ITCH session (RunITCH): ITCH
+	// timestamps count ns from midnight America/New_York of that day. Zero
+	// (the default) stamps TsEvent as raw ns since midnight; see
+	// itch.Options.SessionDate.
+	SessionDate time.Time
 }
 
 // Option defaults and limits.

@@ -9,6 +9,7 @@ const (
 	OutSignal         // Out.Signal is set
 	OutBar            // Out.Bar is set
 	OutStats          // Out.Stats is set
+	OutBBO            // Out.BBO is set
 )
 
 // Out is one record the engine hands to the publisher through an output ring.
@@ -18,6 +19,21 @@ type Out struct {
 	Signal Signal
 	Bar    Bar
 	Stats  Stats
+	BBO    BBO
+}
+
+// BBO is a symbol's best bid and offer from its L3 book after a change. An
+// empty side has zero Price, Shares and Orders.
+type BBO struct {
+	Symbol    SymbolID
+	BidOrders uint32 // resting orders at the best bid
+	AskOrders uint32
+	TsEvent   int64 // event time of the change, ns since the Unix epoch
+	TsRecv    int64 // receive time of the message that made it
+	Bid       Price
+	BidShares int64
+	Ask       Price
+	AskShares int64
 }
 
 // Signal is a rule firing: the rule's condition became true on this tick.

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -31,6 +32,7 @@ type serveConfig struct {
 	feedTail     listFlag
 	feedMaxConns int
 	maxFrame     int
+	itchDate     string
 
 	natsURL     string
 	natsListen  string
@@ -45,6 +47,8 @@ type serveConfig struct {
 	ringSize    int
 	wait        string
 	maxSymbols  int
+	bookOrders  int
+	bboInterval time.Duration
 
 	logLevel   string
 	configPath string
@@ -53,8 +57,9 @@ type serveConfig struct {
 
 func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.feedListen, "feed-listen", "127.0.0.1:7000", "TCP address to accept feed connections on (\"\" for none)")
-	fs.StringVar(&c.feedFormat, "feed-format", "native", "feed wire format: native, csv or json")
-	fs.Var(&c.feedDial, "feed-dial", "TCP feed address(es) to connect to, reconnecting (comma-separated or repeated)")
+	fs.StringVar(&c.feedFormat, "feed-format", "native", "feed wire format: native, csv, json or itch (ITCH 5.0 over -feed-dial soupbin:// or mold:// URLs)")
+	fs.Var(&c.feedDial, "feed-dial", "feed(s) to connect to, reconnecting (comma-separated or repeated): HOST:PORT for native/csv/json; soupbin://HOST:PORT or mold://HOST:PORT for itch")
+	fs.StringVar(&c.itchDate, "itch-date", "", "trading day of the ITCH session, YYYY-MM-DD (ITCH times count from its midnight in New York); default: event times are ns since midnight")
 	fs.Var(&c.feedTail, "feed-tail", "file(s) to follow like tail -F (comma-separated or repeated)")
 	fs.IntVar(&c.feedMaxConns, "feed-max-conns", feed.DefaultMaxConns, "feed connections served at once")
 	fs.IntVar(&c.maxFrame, "feed-max-frame", feed.DefaultMaxFrame, "largest native frame / longest text line, bytes")
@@ -70,6 +75,8 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.ringSize, "ring-size", 4096, "slots per ring (a power of two)")
 	fs.StringVar(&c.wait, "wait", "yield", "how idle stages wait: spin, yield or park")
 	fs.IntVar(&c.maxSymbols, "max-symbols", tick.DefaultMaxSymbols, "symbols the symbol table holds")
+	fs.IntVar(&c.bookOrders, "book-orders", 1<<20, "live orders each shard's L3 books are sized for (ITCH)")
+	fs.DurationVar(&c.bboInterval, "bbo-interval", 0, "least event time between two BBOs of a symbol (0: every change; negative: no BBOs)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 }
 
@@ -99,13 +106,62 @@ func (c *serveConfig) engineConfig() (engine.Config, error) {
 	if err != nil {
 		return engine.Config{}, err
 	}
-	rules, err := ruleSpecs(c.rules)
+	rules, err := ruleSpecs(c.rules, c.feedFormat == "itch")
 	if err != nil {
 		return engine.Config{}, err
 	}
 	return engine.Config{Shards: c.shards, RingCapacity: c.ringSize, Wait: wait, SMA: c.sma,
 		Windows: windows, EMAHalfLife: c.emaHalfLife, Bars: bars, Rules: rules,
-		OutputBell: ringbuf.NewBell()}, nil
+		BookOrders: c.bookOrders, BBOInterval: c.bboInterval, OutputBell: ringbuf.NewBell()}, nil
+}
+
+// feedSources is the validated feed side of a serveConfig.
+type feedSources struct {
+	format   feed.Format             // of the listener, dials and tails (native, csv, json)
+	dial     []string                // TCP addresses
+	itch     []feed.ITCHSourceConfig // ITCH sessions (-feed-format itch)
+	itchDate time.Time
+}
+
+// sources validates the feed settings before anything starts. With
+// -feed-format itch every -feed-dial is a soupbin:// or mold:// URL, and
+// the TCP listener (which carries tickd's own formats) is not started.
+func (c *serveConfig) sources() (feedSources, error) {
+	var src feedSources
+	if c.itchDate != "" {
+		d, err := time.Parse(time.DateOnly, c.itchDate)
+		if err != nil {
+			return src, fmt.Errorf("itch-date %q: want YYYY-MM-DD", c.itchDate)
+		}
+		src.itchDate = d
+	}
+	if c.feedFormat != "itch" {
+		f, err := feed.ParseFormat(c.feedFormat)
+		if err != nil {
+			return src, fmt.Errorf("%w (or itch)", err)
+		}
+		for _, a := range c.feedDial {
+			if strings.Contains(a, "://") {
+				return src, fmt.Errorf("feed-dial %q: a URL is an ITCH session: add -feed-format itch", a)
+			}
+		}
+		src.format, src.dial = f, c.feedDial
+		return src, nil
+	}
+	if len(c.feedTail) > 0 {
+		return src, errors.New("feed-tail: ITCH arrives over soupbin:// or mold:// (-feed-dial); tail CSV or JSON files with -feed-format csv|json")
+	}
+	if len(c.feedDial) == 0 {
+		return src, errors.New("feed-format itch: give the session with -feed-dial soupbin://HOST:PORT or mold://HOST:PORT")
+	}
+	for _, a := range c.feedDial {
+		ic, err := feed.ParseITCHURL(a)
+		if err != nil {
+			return src, fmt.Errorf("feed-dial: %w", err)
+		}
+		src.itch = append(src.itch, ic)
+	}
+	return src, nil
 }
 
 // pipeline is one running tickd: sources → engine → publisher → NATS.
@@ -130,7 +186,7 @@ func startPipeline(ctx context.Context, cfg *serveConfig, log zerolog.Logger) (*
 	if err != nil {
 		return nil, err
 	}
-	format, err := feed.ParseFormat(cfg.feedFormat)
+	src, err := cfg.sources()
 	if err != nil {
 		return nil, err
 	}
@@ -154,18 +210,22 @@ func startPipeline(ctx context.Context, cfg *serveConfig, log zerolog.Logger) (*
 	if err != nil {
 		return fail(err)
 	}
-	fopts := feed.Options{Format: format, Symbols: p.syms, MaxFrame: cfg.maxFrame, MaxConns: cfg.feedMaxConns,
-		Stats: p.feedStats, OnError: newLimitedLog(log, time.Second).badInput}
+	fopts := feed.Options{Format: src.format, Symbols: p.syms, MaxFrame: cfg.maxFrame, MaxConns: cfg.feedMaxConns,
+		Stats: p.feedStats, OnError: newLimitedLog(log, time.Second).badInput, SessionDate: src.itchDate}
 	open := func(source string) (feed.Sink, error) { return p.eng.NewInput(source) }
-	if cfg.feedListen != "" {
+	if cfg.feedListen != "" && len(src.itch) == 0 {
 		if p.listener, err = feed.NewTCPListener(cfg.feedListen, open, fopts); err != nil {
 			return fail(err)
 		}
-		log.Info().Str("addr", p.listener.Addr().String()).Str("format", format.String()).Msg("feed listening")
+		log.Info().Str("addr", p.listener.Addr().String()).Str("format", src.format.String()).Msg("feed listening")
 		p.goRun("feed listener", func() error { return p.listener.Serve(ctx) })
 	}
-	for _, addr := range cfg.feedDial {
+	for _, addr := range src.dial {
 		p.goRun("feed dial "+addr, func() error { return feed.DialTCP(ctx, addr, open, fopts) })
+	}
+	for _, ic := range src.itch {
+		log.Info().Str("feed", ic.String()).Msg("ITCH session")
+		p.goRun("feed "+ic.String(), func() error { return feed.RunITCH(ctx, ic, open, fopts) })
 	}
 	for _, path := range cfg.feedTail {
 		p.goRun("feed tail "+path, func() error { return feed.Tail(ctx, path, open, fopts) })
@@ -248,7 +308,7 @@ func (p *pipeline) Wait() error {
 	pc := p.pub.Counters()
 	ft := p.feedStats.Total()
 	p.log.Info().Uint64("events", c.Events).Uint64("signals", pc.Signals).Uint64("bars", pc.Bars).
-		Uint64("publish_errors", pc.Errors).Uint64("feed_errors", ft.Errors).Msg("tickd drained")
+		Uint64("bbos", pc.BBOs).Uint64("publish_errors", pc.Errors).Uint64("feed_errors", ft.Errors).Msg("tickd drained")
 	p.closeNATS()
 	return errors.Join(p.errs...)
 }

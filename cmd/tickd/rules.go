@@ -15,7 +15,7 @@ import (
 //
 //	rules:
 //	  - id: aapl_190          # unique; letters, digits, _ and -
-//	    type: price           # price | move | ma_cross | zscore | volume_spike
+//	    type: price           # price | move | ma_cross | zscore | volume_spike | spread | imbalance | trade_through
 //	    symbols: [AAPL, "MS*"] # glob patterns; omit for every symbol
 //	    dir: up               # up | down | both (default: both; volume_spike: up)
 //	    level: "190.00"       # price: the level (decimal text, exact)
@@ -23,7 +23,9 @@ import (
 //	    window: 1m            # move, volume_spike: event-time window
 //	    fast: 2s              # ma_cross: fast EMA half-life
 //	    slow: 20s             # ma_cross: slow EMA half-life
-//	    k: 3                  # zscore: |z| threshold; volume_spike: multiple of the average
+//	    k: 3                  # zscore: |z| threshold; volume_spike: multiple of the average; imbalance: 0 < k < 1
+//	    bps: 50               # spread: threshold in basis points of the mid; trade_through: distance beyond the touch
+//	    levels: 5             # imbalance: book levels per side
 //	    hysteresis: 0.5       # re-arm band, in the unit of the rule's value
 //	    cooldown: 30s         # event time between two signals per symbol
 type ruleConfig struct {
@@ -37,6 +39,8 @@ type ruleConfig struct {
 	Fast       string   `yaml:"fast"`
 	Slow       string   `yaml:"slow"`
 	K          float64  `yaml:"k"`
+	Bps        float64  `yaml:"bps"`
+	Levels     int      `yaml:"levels"`
 	Hysteresis float64  `yaml:"hysteresis"`
 	Cooldown   string   `yaml:"cooldown"`
 }
@@ -56,7 +60,7 @@ func (rc ruleConfig) spec() (engine.RuleSpec, error) {
 		return fail("dir", err)
 	}
 	s := engine.RuleSpec{ID: rc.ID, Type: typ, Symbols: rc.Symbols, Dir: dir,
-		Percent: rc.Percent, K: rc.K, Hysteresis: rc.Hysteresis}
+		Percent: rc.Percent, K: rc.K, Bps: rc.Bps, Levels: rc.Levels, Hysteresis: rc.Hysteresis}
 	if rc.Level != "" {
 		d, err := decimal.NewFromString(rc.Level)
 		if err != nil {
@@ -85,9 +89,13 @@ func (rc ruleConfig) spec() (engine.RuleSpec, error) {
 }
 
 // ruleSpecs converts the configured rules, or returns the engine's demo
-// rules when none are configured.
-func ruleSpecs(rcs []ruleConfig) ([]engine.RuleSpec, error) {
+// rules when none are configured: the trade rules, and the book rules too
+// when the feed carries L3 books (ITCH).
+func ruleSpecs(rcs []ruleConfig, books bool) ([]engine.RuleSpec, error) {
 	if len(rcs) == 0 {
+		if books {
+			return append(engine.DefaultRules(), engine.DefaultBookRules()...), nil
+		}
 		return engine.DefaultRules(), nil
 	}
 	specs := make([]engine.RuleSpec, 0, len(rcs))

@@ -11,11 +11,12 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/shopspring/decimal"
 
 	"github.com/tickd/tickd/bus"
 )
 
-// runSub is `tickd sub`: print signals, bars and stats readably.
+// runSub is `tickd sub`: print signals, bars, stats and BBOs readably.
 func runSub(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("sub", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -23,7 +24,7 @@ func runSub(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	subject := fs.String("subject", bus.DefaultPrefix+".>", "subject pattern to subscribe to")
 	count := fs.Int("count", 0, "exit after this many messages (0: until interrupted)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: tickd sub [flags]\n\nPrints tickd signals, bars and stats from NATS.\n\n")
+		fmt.Fprintf(stderr, "Usage: tickd sub [flags]\n\nPrints tickd signals, bars, stats and BBOs from NATS.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -72,10 +73,21 @@ func formatMessage(m bus.Message) string {
 			m.Open, m.High, m.Low, m.Close, m.Volume, m.VWAP.StringFixed(4), m.Count)
 	case *bus.Stats:
 		return fmt.Sprintf("STATS  %s %-6s last=%s sma=%.4f ema=%.4f vwap=%.4f sd=%.4f z=%.2f", clock(m.TsEvent), m.Symbol, m.Last, m.SMA, m.EMA, m.VWAP, m.StdDev, m.ZScore)
+	case *bus.BBO:
+		return fmt.Sprintf("BBO    %s %-6s bid=%s x %d (%d) ask=%s x %d (%d)", clock(m.TsEvent), m.Symbol,
+			bboSide(m.Bid), m.BidSize, m.BidOrders, bboSide(m.Ask), m.AskSize, m.AskOrders)
 	case *bus.DecodeError:
 		return "INVALID " + m.Error()
 	}
 	return fmt.Sprintf("%T", m)
+}
+
+// bboSide renders one side's price, "-" when the side is empty.
+func bboSide(d decimal.NullDecimal) string {
+	if !d.Valid {
+		return "-"
+	}
+	return d.Decimal.String()
 }
 
 func formatValues(v map[string]float64) string {

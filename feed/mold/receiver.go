@@ -35,6 +35,10 @@ type ReceiverOptions struct {
 
 	// OnGap is told of messages given up for lost, on Run's goroutine.
 	OnGap func(first, count uint64)
+	// OnBatchEnd runs on Run's goroutine after each datagram (or retry
+	// timeout) has been handled, i.e. after the messages it released were
+	// handed on: a consumer commits one batch per datagram. nil ignores.
+	OnBatchEnd func()
 }
 
 func (o *ReceiverOptions) setDefaults() error {
@@ -253,6 +257,9 @@ func (r *Receiver) Run(ctx context.Context, h func(seq uint64, msg []byte)) erro
 			r.packet(d)
 		case <-r.timer.C:
 			r.retry()
+		}
+		if r.opts.OnBatchEnd != nil {
+			r.opts.OnBatchEnd()
 		}
 		if r.ended && r.next >= r.endSeq {
 			return ErrEndOfSession

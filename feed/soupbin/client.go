@@ -58,6 +58,12 @@ type Options struct {
 	OnUnsequenced func(msg []byte)
 	// OnDisconnect is told why a connection ended before Run reconnects. nil ignores.
 	OnDisconnect func(err error)
+	// OnBatchEnd runs on Run's goroutine whenever the messages buffered from
+	// the socket have all been handed on and Run is about to wait for more:
+	// a consumer can commit the batch it built from one read burst, keeping
+	// commits rare but latency bounded. It may also run when nothing was
+	// handed on since the last call. nil ignores.
+	OnBatchEnd func()
 }
 
 func (o *Options) setDefaults() error {
@@ -242,6 +248,9 @@ func (c *Client) session1(ctx context.Context, h func(uint64, []byte)) (healthy 
 	go func() { defer wg.Done(); c.heartbeats(hbDone) }()
 	defer func() { close(hbDone); wg.Wait() }()
 	for {
+		if c.opts.OnBatchEnd != nil && !rd.Ready() {
+			c.opts.OnBatchEnd()
+		}
 		typ, p, err := rd.Next()
 		if err != nil {
 			return healthy, c.readErr(err)

@@ -137,6 +137,14 @@ func (r *Reader) Next() (typ byte, payload []byte, err error) {
 	}
 }
 
+// Ready reports whether Next would return without reading: a whole packet
+// (or a malformed one) is already buffered. A client uses it to tell the end
+// of a read burst, where it hands a batch on.
+func (r *Reader) Ready() bool {
+	_, _, n, err := Parse(r.buf[r.r:r.w], r.maxLen)
+	return n > 0 || err != nil
+}
+
 func (r *Reader) peekType() byte {
 	if r.w-r.r >= 3 {
 		return r.buf[r.r+2]

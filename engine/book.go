@@ -1,0 +1,135 @@
+package engine
+
+import (
+	"github.com/tickd/tickd/book"
+	"github.com/tickd/tickd/tick"
+)
+
+// touch is the book context of the event being evaluated: the symbol's
+// book and its best bid and ask (for a trade, as they stood before the
+// trade's own message). ok: both sides have orders; the book rules and
+// trade_through evaluate only then.
+type touch struct {
+	book     *book.Book
+	bid, ask tick.Price
+	ok       bool
+}
+
+// mid is (bid+ask)/2 in Price units, the unit of the rules' x.
+func (t *touch) mid() float64 { return 0.5 * float64(t.bid+t.ask) }
+
+func (t *touch) load(bk *book.Book) {
+	t.book = bk
+	if bk == nil {
+		t.ok = false
+		return
+	}
+	b, okb := bk.BestBid()
+	a, oka := bk.BestAsk()
+	t.bid, t.ask, t.ok = b.Price, a.Price, okb && oka
+}
+
+// bookKind reports whether k is applied to the L3 books: order changes,
+// executions, crosses, breaks and the venue's directory and trading states.
+func bookKind(k tick.Kind) bool {
+	switch k {
+	case tick.KindAdd, tick.KindExecute, tick.KindCancel, tick.KindDelete, tick.KindReplace,
+		tick.KindExecutePrice, tick.KindExecuteNoPrint, tick.KindCrossTrade, tick.KindBrokenTrade,
+		tick.KindDirectory, tick.KindTradingState:
+		return true
+	}
+	return false
+}
+
+// tradeKind reports whether an event of kind k may print a trade, so the
+// book's touch before it is what trade_through compares with.
+func tradeKind(k tick.Kind) bool {
+	switch k {
+	case tick.KindExecute, tick.KindExecutePrice, tick.KindExecuteNoPrint, tick.KindCrossTrade:
+		return true
+	}
+	return false
+}
+
+// initBooks creates the shard's books on its first book event, so a shard
+// fed trades only never pays for an order table.
+func (s *shard) initBooks() {
+	c := s.p.cfg
+	b, err := book.New(book.Options{ExpectedOrders: c.BookOrders, Symbols: min(c.MaxSymbols, 1<<16)})
+	if err != nil { // Config.validate bounds BookOrders
+		panic("engine: " + err.Error())
+	}
+	s.books = b
+}
+
+// bookEvent applies one L3 or venue event to the shard's books and then:
+// a printed execution or cross feeds the symbol's statistics and trade
+// rules like a trade; a book change evaluates the symbol's book rules; a
+// change of the best bid or offer publishes a tick.BBO (see
+// Config.BBOInterval).
+func (s *shard) bookEvent(ev *tick.Event) {
+	if tradeKind(ev.Kind) {
+		s.touch.load(s.books.Book(ev.Symbol))
+	}
+	res := s.books.Apply(ev)
+	s.n.bookEvents++
+	if res.Flags&book.FlagRejected != 0 {
+		s.n.bookRejected++
+		return
+	}
+	if res.Flags&(book.FlagBook|book.FlagTrade|book.FlagBBO) == 0 {
+		return // directory, trading state, a break: state only
+	}
+	sym := s.symbolFor(res.Symbol)
+	if res.Flags&(book.FlagTrade|book.FlagPrintable) == book.FlagTrade|book.FlagPrintable && res.Qty > 0 && res.Price > 0 {
+		s.trade(sym, ev.TsEvent, ev.TsRecv, res.Price, res.Qty)
+		s.n.trades++
+	}
+	if res.Flags&book.FlagBook == 0 {
+		return
+	}
+	bk := s.books.Book(res.Symbol)
+	if len(sym.bookRules) > 0 {
+		s.touch.load(bk)
+		if s.touch.ok {
+			mid := tick.Price(s.touch.mid())
+			s.evalRuleSet(sym, sym.bookRules, ev.TsEvent, ev.TsRecv, mid, mid.Float64(), 0)
+		}
+	}
+	if s.p.cfg.BBOInterval < 0 {
+		return
+	}
+	if res.Flags&book.FlagBBO != 0 {
+		sym.bboPending, sym.bboAt, sym.bboRecv = true, ev.TsEvent, ev.TsRecv
+	}
+	if sym.bboPending && (!sym.bboSent || ev.TsEvent-sym.bboLast >= int64(s.p.cfg.BBOInterval)) {
+		s.emitBBO(sym, bk, ev.TsEvent)
+	}
+}
+
+// emitBBO publishes sym's best bid and offer as bk has them now, stamped
+// with the times of the change that made them; now is the event time of
+// the event publishing it, from which Config.BBOInterval counts.
+func (s *shard) emitBBO(sym *symbol, bk *book.Book, now int64) {
+	b, _ := bk.BestBid()
+	a, _ := bk.BestAsk()
+	o := s.out.next()
+	o.Kind = tick.OutBBO
+	o.BBO = tick.BBO{
+		Symbol: sym.id, TsEvent: sym.bboAt, TsRecv: sym.bboRecv,
+		Bid: b.Price, BidShares: b.Shares, BidOrders: uint32(b.Orders),
+		Ask: a.Price, AskShares: a.Shares, AskOrders: uint32(a.Orders),
+	}
+	sym.bboPending, sym.bboSent, sym.bboLast = false, true, now
+	s.n.bbos++
+}
+
+// flushBBO publishes sym's BBO if a change is still held back by
+// Config.BBOInterval (at end of stream).
+func (s *shard) flushBBO(sym *symbol) {
+	if sym.bboPending && s.books != nil {
+		if bk := s.books.Book(sym.id); bk != nil {
+			s.emitBBO(sym, bk, sym.bboAt)
+		}
+	}
+}

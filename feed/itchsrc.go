@@ -1,0 +1,304 @@
+package feed
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/tickd/tickd/feed/itch"
+	"github.com/tickd/tickd/feed/mold"
+	"github.com/tickd/tickd/feed/soupbin"
+	"github.com/tickd/tickd/tick"
+)
+
+// ITCHGapError reports ITCH messages First..Last (sequence numbers,
+// inclusive) lost for good: a MoldUDP64 gap the rewind server did not fill
+// in time, or a SoupBinTCP server that resumed past the sequence asked for.
+// The session goes on after it; an L3 book built across it may be wrong.
+type ITCHGapError struct {
+	First, Last uint64
+}
+
+func (e *ITCHGapError) Error() string {
+	return "feed: ITCH messages " + strconv.FormatUint(e.First, 10) + ".." +
+		strconv.FormatUint(e.Last, 10) + " lost (not recovered)"
+}
+
+// itchReason maps the decoder's rejection reasons onto the Registry's.
+var itchReason = [itch.NumReasons]Reason{
+	itch.ReasonEmpty:           ReasonBadLength,
+	itch.ReasonUnknownType:     ReasonUnknownType,
+	itch.ReasonBadLength:       ReasonBadLength,
+	itch.ReasonUnknownLocate:   ReasonUnknownSymbol,
+	itch.ReasonBadSide:         ReasonBadSide,
+	itch.ReasonBadPrintable:    ReasonBadSide, // a one-byte indicator flag, like the side
+	itch.ReasonBadSymbol:       ReasonBadSymbol,
+	itch.ReasonSymbolTableFull: ReasonSymbolTableFull,
+	itch.ReasonPriceRange:      ReasonBadPrice,
+	itch.ReasonQtyRange:        ReasonBadQty,
+	itch.ReasonTruncated:       ReasonTruncated,
+}
+
+// RunITCH runs one ITCH 5.0 session described by cfg (see ParseITCHURL) into
+// one Sink from open, decoding each message in place into a claimed slot.
+// Of opts, Symbols (required), OnError, Stats, SourceID, Clock, SessionDate
+// and ReconnectMin/Max (SoupBinTCP backoff) apply.
+//
+// The Sink is opened once, after the credentials are loaded and (mold) the
+// sockets bound, and is kept across SoupBinTCP reconnects: the client
+// resumes at the next sequence, so nothing is lost or repeated. Slots are
+// claimed at the first message of a read burst (SoupBinTCP) or datagram
+// (MoldUDP64) and committed at its end. Event.Seq is the transport sequence.
+//
+// Rejected messages are counted (Stats, by Reason) and reported to OnError
+// with the source name and the message's sequence as both offset and seq;
+// lost messages are counted as gaps and reported as *ITCHGapError;
+// disconnects are reported and retried.
+//
+// At the end of the session RunITCH writes one tick.KindEndOfStream event,
+// closes the Sink and returns nil. When ctx is done or the Sink shuts down
+// it closes the Sink and returns nil, like DialTCP. Other errors (bad
+// options or credentials, sockets that cannot be bound, a rejected login)
+// are returned, with the Sink closed if it was opened.
+func RunITCH(ctx context.Context, cfg ITCHSourceConfig, open SinkOpener, opts Options) error {
+	if open == nil {
+		return errors.New("feed: RunITCH: nil SinkOpener")
+	}
+	o, err := opts.withDefaults()
+	if err != nil {
+		return err
+	}
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	var (
+		name string
+		run  func(h func(uint64, []byte)) error
+		r    = &itchRun{o: &o, stop: stop}
+	)
+	switch cfg.Transport {
+	case TransportSoupBin:
+		name = "soupbin " + cfg.Addr
+		c, err := newSoupBinClient(cfg, &o, r)
+		if err != nil {
+			return err
+		}
+		r.gapCheck = true // the client skips silently what a restarted server no longer has
+		run = func(h func(uint64, []byte)) error { return c.Run(ctx, h) }
+	case TransportMold:
+		name = "mold " + cfg.Addr
+		if cfg.B != "" {
+			name += "+" + cfg.B
+		}
+		lines := []string{cfg.Addr}
+		if cfg.B != "" {
+			lines = append(lines, cfg.B)
+		}
+		rcv, err := mold.NewReceiver(mold.ReceiverOptions{
+			Lines: lines, Interface: cfg.Iface, Session: cfg.Session, Next: cfg.Seq, Rewind: cfg.Rewind,
+			OnGap:      func(first, count uint64) { r.gap(first, count) },
+			OnBatchEnd: r.batchEnd,
+		})
+		if err != nil {
+			return fmt.Errorf("feed: %s: %w", name, err)
+		}
+		defer rcv.Close()
+		run = func(h func(uint64, []byte)) error { return rcv.Run(ctx, h) }
+	default:
+		return fmt.Errorf("feed: RunITCH: unknown transport %q (want soupbin or mold)", cfg.Transport)
+	}
+	r.name = name
+	sink, err := open(name)
+	if err != nil {
+		err = fmt.Errorf("feed: %s: open sink: %w", name, err)
+		o.report(name, 0, 0, err)
+		return err
+	}
+	r.sink = sink
+	r.ctrs = o.Stats.register(name, o.SourceID)
+	r.dec, err = itch.NewDecoder(itch.Options{Symbols: o.Symbols, SessionDate: o.SessionDate, Source: r.ctrs.id})
+	if err == nil {
+		err = run(r.handle)
+	}
+	r.batchEnd()
+	if errors.Is(err, soupbin.ErrEndOfSession) || errors.Is(err, mold.ErrEndOfSession) {
+		r.endOfStream()
+		err = nil
+	}
+	if r.done || ctx.Err() != nil {
+		err = nil
+	}
+	r.close()
+	if err != nil {
+		err = fmt.Errorf("feed: %s: %w", name, err)
+	}
+	return err
+}
+
+// newSoupBinClient loads the credentials (file, else environment) and builds
+// the client, with r's hooks.
+func newSoupBinClient(cfg ITCHSourceConfig, o *Options, r *itchRun) (*soupbin.Client, error) {
+	var (
+		cr  soupbin.Credentials
+		err error
+	)
+	if cfg.CredsFile != "" {
+		cr, err = soupbin.CredentialsFromFile(cfg.CredsFile)
+	} else {
+		cr, err = soupbin.CredentialsFromEnv(SoupBinEnvPrefix)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("feed: soupbin %s: %w", cfg.Addr, err)
+	}
+	if cfg.Session != "" {
+		cr.Session = cfg.Session
+	}
+	c, err := soupbin.NewClient(soupbin.Options{
+		Addr: cfg.Addr, Credentials: cr, Sequence: cfg.Seq,
+		BackoffMin: o.ReconnectMin, BackoffMax: o.ReconnectMax,
+		OnDisconnect: func(err error) { r.disconnected(err) },
+		OnBatchEnd:   r.batchEnd,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("feed: soupbin %s: %w", cfg.Addr, err)
+	}
+	return c, nil
+}
+
+// itchRun is one session's state. Every method runs on the transport's Run
+// goroutine (handler, OnGap, OnBatchEnd, OnDisconnect), or after Run.
+type itchRun struct {
+	name  string
+	o     *Options
+	dec   *itch.Decoder
+	sink  Sink
+	ctrs  *Counters
+	stats Stats
+	stop  context.CancelFunc
+
+	slots    []tick.Event // claimed for the current batch; nil between batches
+	k        int          // slots written
+	last     uint64       // sequence of the last message handed on; 0 before the first
+	dirty    bool         // counters changed since the last publish
+	done     bool         // the sink is shutting down: drop everything
+	gapCheck bool         // report sequence jumps seen by the handler as gaps
+}
+
+// handle decodes one message into the next slot of the batch. It does not
+// allocate (except interning a never-seen symbol, once per name).
+func (r *itchRun) handle(seq uint64, msg []byte) {
+	if r.done {
+		return
+	}
+	if r.gapCheck && r.last != 0 && seq > r.last+1 {
+		r.gap(r.last+1, seq-r.last-1)
+	}
+	r.last = seq
+	r.dirty = true
+	r.stats.Frames++
+	r.stats.Bytes += uint64(len(msg))
+	if r.k == len(r.slots) && !r.claim() {
+		return
+	}
+	ok, err := r.dec.Decode(msg, &r.slots[r.k])
+	if ok {
+		r.slots[r.k].Seq = seq
+		r.k++
+		return
+	}
+	if err == nil && len(msg) > 0 && itch.MsgLen[msg[0]] == 0 {
+		err = itch.ReasonUnknownType // skipped by the decoder without an error; still a bad message here
+	}
+	if err != nil {
+		r.reject(seq, err)
+	}
+}
+
+// claim commits the full batch, if any, and claims fresh slots; the first
+// claim of a batch stamps its receive time. It reports false when the sink
+// is shutting down, and then stops the session.
+func (r *itchRun) claim() bool {
+	if r.slots == nil {
+		r.dec.SetRecvTime(r.o.Clock())
+	} else {
+		r.commit()
+	}
+	r.slots = r.sink.Claim(maxClaim)
+	if r.slots == nil {
+		r.done = true
+		r.stop()
+		return false
+	}
+	return true
+}
+
+func (r *itchRun) commit() {
+	r.sink.Commit(r.k)
+	r.stats.Events += uint64(r.k)
+	r.k = 0
+}
+
+// batchEnd commits what the last packet or read burst decoded and publishes
+// the counters. It is cheap when nothing happened since the last call.
+func (r *itchRun) batchEnd() {
+	if r.slots != nil {
+		r.commit()
+		r.slots = nil
+	}
+	if r.dirty && r.ctrs != nil {
+		r.ctrs.publish(&r.stats)
+		r.dirty = false
+	}
+}
+
+// reject counts and reports a message the decoder refused.
+func (r *itchRun) reject(seq uint64, err error) {
+	fr := ReasonBadLength
+	if ir, ok := err.(itch.Reason); ok && ir < itch.NumReasons {
+		fr = itchReason[ir]
+	}
+	r.stats.Errors++
+	r.stats.ByReason[fr]++
+	r.o.report(r.name, int64(seq), seq, err)
+}
+
+// gap counts and reports count messages from first lost.
+func (r *itchRun) gap(first, count uint64) {
+	r.stats.Gaps++
+	r.stats.Missed += count
+	r.dirty = true
+	r.o.report(r.name, int64(first), first, &ITCHGapError{First: first, Last: first + count - 1})
+}
+
+// disconnected reports a lost SoupBinTCP link; the client then reconnects.
+func (r *itchRun) disconnected(err error) {
+	r.batchEnd()
+	r.o.report(r.name, int64(r.last), r.last+1, fmt.Errorf("feed: %s: disconnected, reconnecting: %w", r.name, err))
+}
+
+// endOfStream writes the session's KindEndOfStream event.
+func (r *itchRun) endOfStream() {
+	if r.done || r.dec == nil {
+		return
+	}
+	r.dec.SetRecvTime(r.o.Clock())
+	slots := r.sink.Claim(1)
+	if slots == nil {
+		r.done = true
+		return
+	}
+	r.dec.EndOfStream(&slots[0])
+	if r.last != 0 {
+		slots[0].Seq = r.last + 1
+	}
+	r.sink.Commit(1)
+	r.stats.Events++
+	r.dirty = true
+}
+
+// close publishes the last counters, retires them and closes the sink.
+func (r *itchRun) close() {
+	r.ctrs.publish(&r.stats)
+	r.o.Stats.unregister(r.ctrs)
+	r.sink.Close()
+}
