@@ -28,7 +28,7 @@ type genConfig struct {
 }
 
 func (c *genConfig) register(fs *flag.FlagSet, rate float64) {
-	fs.StringVar(&c.format, "format", "native", "wire format: native, csv or json")
+	fs.StringVar(&c.format, "format", "native", "wire format: native, csv or json (gen also: itch)")
 	fs.Float64Var(&c.rate, "rate", rate, "mean ticks per second (event time, and wall time unless -unpaced)")
 	fs.Int64Var(&c.count, "count", 0, "stop after this many ticks (0: no limit)")
 	fs.IntVar(&c.symbols, "symbols", 32, "how many generated symbols (AAA, AAB, ...)")
@@ -66,8 +66,10 @@ func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.DurationVar(&cfg.duration, "duration", 0, "stop after this much event time (0: no limit)")
 	to := fs.String("to", "", "TCP address to connect to and send the feed (e.g. 127.0.0.1:7000)")
 	out := fs.String("out", "", "file to write the feed to (\"-\" for standard output)")
+	var itf itchFlags
+	itf.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: tickd gen (-to ADDR | -out FILE) [flags]\n\nA simulated exchange: a seeded random walk of trades.\n\n")
+		fmt.Fprintf(stderr, "Usage: tickd gen (-to ADDR | -out FILE) [flags]\n\nA simulated exchange: a seeded random walk of trades.\n%s\n", itchUsage)
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -76,6 +78,9 @@ func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if (*to == "") == (*out == "") {
 		fmt.Fprintln(stderr, "tickd gen: give exactly one of -to and -out")
 		return errUsage
+	}
+	if cfg.format == "itch" {
+		return runGenITCH(ctx, fs, &cfg, &itf, *to, *out, stdout, stderr)
 	}
 	g, wopts, err := cfg.generator()
 	if err != nil {

@@ -1,0 +1,342 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/tickd/tickd/feed/itch"
+	"github.com/tickd/tickd/feed/mold"
+	"github.com/tickd/tickd/feed/soupbin"
+	"github.com/tickd/tickd/sim/itchsim"
+)
+
+// itchFlags are gen's flags that only -format itch uses.
+type itchFlags struct {
+	liveOrders  int
+	creds       string
+	linger      time.Duration
+	moldSession string
+	rewind      string
+	drop        float64
+	toB         string
+}
+
+const itchUsage = `
+With -format itch, gen simulates a NASDAQ TotalView-ITCH 5.0 session (system
+events, stock directory, L3 order flow, trades, halts) and -to/-out take:
+  -out FILE                 NASDAQ daily-file framing (2-byte length + message); "-" for stdout
+  -to soupbin://HOST:PORT   listen as a SoupBinTCP server (port 0: any; the bound
+                            address is printed to stderr). Credentials come from
+                            TICKD_SOUPBIN_USERNAME/_PASSWORD/_SESSION or -creds FILE,
+                            never argv; with neither, user "tickd", password "tickd", session "1".
+                            The whole session is kept in memory for replay.
+  -to mold://HOST:PORT      send MoldUDP64 to HOST:PORT (unicast or multicast group),
+                            with a rewind server on -rewind (address printed to stderr);
+                            -to-b mold://HOST:PORT adds a B line.
+After the session ends the server (soupbin, mold rewind) stays up for -linger.
+-count counts order-flow messages; -duration is event time; -rate defaults to
+10000 messages/s. The same flags and -seed give the same bytes on every target.
+`
+
+func (f *itchFlags) register(fs *flag.FlagSet) {
+	fs.IntVar(&f.liveOrders, "live-orders", 0, "itch: resting orders kept live across all symbols (default 200 per symbol)")
+	fs.StringVar(&f.creds, "creds", "", "itch soupbin: credentials file (username=, password=, session= lines)")
+	fs.DurationVar(&f.linger, "linger", 5*time.Second, "itch soupbin/mold: keep serving this long after the session ends")
+	fs.StringVar(&f.moldSession, "mold-session", "TICKD00001", "itch mold: MoldUDP64 session name (at most 10 bytes)")
+	fs.StringVar(&f.rewind, "rewind", "127.0.0.1:0", "itch mold: rewind (retransmission) server listen address")
+	fs.Float64Var(&f.drop, "drop", 0, "itch mold: probability 0..1 of dropping each data packet (seeded by -seed)")
+	fs.StringVar(&f.toB, "to-b", "", "itch mold: optional B line, mold://HOST:PORT")
+}
+
+// itchSink is where the ITCH stream goes: one message at a time, flushed
+// before the pacer sleeps, finished once after the last message.
+type itchSink interface {
+	add(msg []byte) error
+	flush() error
+	finish(ctx context.Context) error
+}
+
+// runGenITCH is `tickd gen -format itch`.
+func runGenITCH(ctx context.Context, fs *flag.FlagSet, cfg *genConfig, f *itchFlags, to, out string, stdout, stderr io.Writer) error {
+	icfg := itchsim.Config{Symbols: cfg.names, Count: cfg.symbols, Seed: cfg.seed, Rate: cfg.rate,
+		LiveOrders: f.liveOrders, Messages: cfg.count}
+	// gen's -rate default suits trades; an ITCH feed is busier, so without
+	// -rate take itchsim's default (10000 messages/s).
+	icfg.Rate = 0
+	fs.Visit(func(fl *flag.Flag) {
+		if fl.Name == "rate" {
+			icfg.Rate = cfg.rate
+		}
+	})
+	switch cfg.start {
+	case "":
+	case "now":
+		icfg.Start = sinceMidnight(time.Now())
+	default:
+		t, err := time.Parse(time.RFC3339Nano, cfg.start)
+		if err != nil {
+			return fmt.Errorf("-start: %w", err)
+		}
+		icfg.Start = sinceMidnight(t)
+	}
+	g, err := itchsim.New(icfg)
+	if err != nil {
+		return err
+	}
+	var sink itchSink
+	switch {
+	case out == "-":
+		sink = newFileSink(stdout)
+	case out != "":
+		fh, err := os.Create(out)
+		if err != nil {
+			return err
+		}
+		defer fh.Close()
+		sink = newFileSink(fh)
+	case strings.HasPrefix(to, "soupbin://"):
+		if sink, err = newSoupSink(ctx, strings.TrimPrefix(to, "soupbin://"), f, stderr); err != nil {
+			return err
+		}
+	case strings.HasPrefix(to, "mold://"):
+		if sink, err = newMoldSink(ctx, strings.TrimPrefix(to, "mold://"), cfg.seed, f, stderr); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("-format itch: -to wants soupbin://HOST:PORT or mold://HOST:PORT, not %q", to)
+	}
+
+	var (
+		msg   = make([]byte, 0, 64)
+		n     int64
+		bytes int64
+		start = time.Now()
+		first = int64(-1)
+	)
+	for {
+		if ctx.Err() != nil || (cfg.duration > 0 && first >= 0 && g.Timestamp()-first > int64(cfg.duration)) {
+			g.End() // close the session properly: S M, S E, S C
+		}
+		var ok bool
+		if msg, ok = g.Next(msg[:0]); !ok {
+			break
+		}
+		ts := g.Timestamp()
+		if first < 0 {
+			first = ts
+		}
+		if !cfg.unpaced && ctx.Err() == nil {
+			if wait := time.Until(start.Add(time.Duration(ts - first))); wait > 0 {
+				if err := sink.flush(); err != nil {
+					return err
+				}
+				// Sleep at least a millisecond (the timer's real granularity)
+				// and let the next messages catch up in a batch.
+				sleepCtx(ctx, max(wait, time.Millisecond))
+			}
+		}
+		if err := sink.add(msg); err != nil {
+			return err
+		}
+		n++
+		bytes += int64(len(msg))
+	}
+	err = sink.finish(ctx)
+	el := time.Since(start)
+	st := g.Stats()
+	fmt.Fprintf(stderr, "tickd gen: %d itch messages, %d bytes in %v (%.0f msg/s), %d live orders at peak\n",
+		n, bytes, el.Round(time.Millisecond), float64(n)/el.Seconds(), st.PeakLive)
+	return err
+}
+
+// sinceMidnight is t's time of day in its own location.
+func sinceMidnight(t time.Time) time.Duration {
+	y, m, d := t.Date()
+	return t.Sub(time.Date(y, m, d, 0, 0, 0, 0, t.Location()))
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// fileSink writes the NASDAQ daily-file framing.
+type fileSink struct {
+	w   *bufio.Writer
+	buf []byte
+}
+
+func newFileSink(w io.Writer) *fileSink {
+	return &fileSink{w: bufio.NewWriterSize(w, 64<<10), buf: make([]byte, 0, 128)}
+}
+
+func (s *fileSink) add(msg []byte) error {
+	s.buf = itch.AppendFramed(s.buf[:0], msg)
+	_, err := s.w.Write(s.buf)
+	return err
+}
+
+func (s *fileSink) flush() error                   { return s.w.Flush() }
+func (s *fileSink) finish(_ context.Context) error { return s.w.Flush() }
+
+// soupSink is a SoupBinTCP server over an in-memory store.
+type soupSink struct {
+	store  *soupbin.Store
+	cancel context.CancelFunc
+	done   chan error
+	linger time.Duration
+}
+
+func itchCredentials(f *itchFlags) (soupbin.Credentials, error) {
+	if f.creds != "" {
+		return soupbin.CredentialsFromFile(f.creds)
+	}
+	if os.Getenv("TICKD_SOUPBIN_USERNAME") != "" {
+		return soupbin.CredentialsFromEnv("TICKD_SOUPBIN_")
+	}
+	return soupbin.Credentials{Username: "tickd", Password: "tickd", Session: "1"}, nil
+}
+
+func newSoupSink(ctx context.Context, addr string, f *itchFlags, stderr io.Writer) (*soupSink, error) {
+	creds, err := itchCredentials(f)
+	if err != nil {
+		return nil, err
+	}
+	store := soupbin.NewStore()
+	srv, err := soupbin.NewServer(soupbin.ServerOptions{Addr: addr, Credentials: creds, Store: store})
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(stderr, "tickd gen: soupbin listening on %s\n", srv.Addr())
+	sctx, cancel := context.WithCancel(ctx)
+	s := &soupSink{store: store, cancel: cancel, done: make(chan error, 1), linger: f.linger}
+	go func() { s.done <- srv.Serve(sctx) }()
+	return s, nil
+}
+
+func (s *soupSink) add(msg []byte) error { s.store.Append(msg); return nil }
+func (s *soupSink) flush() error         { return nil }
+
+func (s *soupSink) finish(ctx context.Context) error {
+	s.store.End()
+	sleepCtx(ctx, s.linger)
+	s.cancel()
+	return <-s.done
+}
+
+// moldSink sends MoldUDP64 on one or two lines and answers rewinds from a store.
+type moldSink struct {
+	lines  []*mold.Sender
+	store  *soupbin.Store
+	cancel context.CancelFunc
+	done   chan error
+	linger time.Duration
+}
+
+func newMoldSink(ctx context.Context, addr string, seed uint64, f *itchFlags, stderr io.Writer) (_ *moldSink, err error) {
+	if f.drop < 0 || f.drop > 1 {
+		return nil, fmt.Errorf("-drop %v not in 0..1", f.drop)
+	}
+	addrs := []string{addr}
+	if f.toB != "" {
+		b, ok := strings.CutPrefix(f.toB, "mold://")
+		if !ok {
+			return nil, fmt.Errorf("-to-b wants mold://HOST:PORT, not %q", f.toB)
+		}
+		addrs = append(addrs, b)
+	}
+	s := &moldSink{store: soupbin.NewStore(), done: make(chan error, 1), linger: f.linger}
+	defer func() {
+		if err != nil {
+			for _, l := range s.lines {
+				l.Close()
+			}
+		}
+	}()
+	for i, a := range addrs {
+		opts := mold.SenderOptions{Session: f.moldSession, Addr: a}
+		if f.drop > 0 {
+			// Each line loses its own packets, reproducibly for a seed.
+			rng := rand.New(rand.NewPCG(seed, 0xd5a9+uint64(i)))
+			p := f.drop
+			opts.Drop = func(uint64, int) bool { return rng.Float64() < p }
+		}
+		l, err := mold.NewSender(opts)
+		if err != nil {
+			return nil, err
+		}
+		s.lines = append(s.lines, l)
+	}
+	rw, err := mold.NewRewindServer(mold.RewindOptions{Addr: f.rewind, Session: f.moldSession, Store: s.store})
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(stderr, "tickd gen: mold session %s to %s, rewind server on %s\n", f.moldSession, strings.Join(addrs, ","), rw.Addr())
+	rctx, cancel := context.WithCancel(ctx)
+	s.cancel = cancel
+	go func() { s.done <- rw.Serve(rctx) }()
+	return s, nil
+}
+
+func (s *moldSink) add(msg []byte) error {
+	s.store.Append(msg) // first: a rewind may ask for it as soon as it is sent
+	for _, l := range s.lines {
+		if _, err := l.Add(msg); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *moldSink) flush() error {
+	var errs []error
+	for _, l := range s.lines {
+		errs = append(errs, l.Flush())
+	}
+	return errors.Join(errs...)
+}
+
+// finish sends end of session, repeating it while lingering (a lost marker
+// would leave receivers waiting), then stops the rewind server.
+func (s *moldSink) finish(ctx context.Context) error {
+	s.store.End()
+	var errs []error
+	end := func() {
+		for _, l := range s.lines {
+			if err := l.End(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	end()
+	// Repeats are best effort: a receiver that has gone away makes the
+	// kernel refuse them (ICMP), which is no failure of ours.
+	for deadline := time.Now().Add(s.linger); ctx.Err() == nil && len(errs) == 0; {
+		wait := min(time.Until(deadline), 500*time.Millisecond)
+		if wait <= 0 {
+			break
+		}
+		sleepCtx(ctx, wait)
+		for _, l := range s.lines {
+			l.End()
+		}
+	}
+	s.cancel()
+	errs = append(errs, <-s.done)
+	for _, l := range s.lines {
+		l.Close()
+	}
+	return errors.Join(errs...)
+}
