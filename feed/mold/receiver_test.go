@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -181,5 +182,36 @@ func TestABArbitration(t *testing.T) {
 	st := r.rcv.Stats()
 	if st.Messages != 1000 || st.Gaps != 0 || st.Duplicates == 0 || st.Requests != 0 {
 		t.Fatalf("stats %+v gaps %v", st, r.gaps)
+	}
+}
+
+// TestSenderNobodyListening: datagrams to a port nobody has bound are lost
+// as on a real line and counted; the sender does not fail, and a receiver
+// bound later still gets what follows.
+func TestSenderNobodyListening(t *testing.T) {
+	probe, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := probe.LocalAddr().String()
+	probe.Close()
+	s, err := NewSender(SenderOptions{Session: "S", Addr: addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i := range 20 {
+		if _, err := s.Add([]byte{byte(i)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Flush(); err != nil {
+			t.Fatalf("flush %d to a closed port: %v", i, err)
+		}
+	}
+	if s.Refused() == 0 {
+		t.Fatal("no refusal counted: loopback reports unreachable ports, so some should be")
+	}
+	if s.Next() != 21 {
+		t.Fatalf("next sequence %d, want 21", s.Next())
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"syscall"
 )
 
 // SenderOptions configure a Sender. Zero fields take the defaults noted.
@@ -29,6 +30,7 @@ type Sender struct {
 	pkt     []byte // the packet being filled
 	count   int    // messages in pkt
 	next    uint64 // sequence of the next message added
+	refused uint64 // datagrams refused by the destination (see write)
 }
 
 // NewSender validates opts and opens the socket.
@@ -98,7 +100,7 @@ func (s *Sender) Flush() error {
 	SetCount(s.pkt, uint16(s.count))
 	var err error
 	if s.opts.Drop == nil || !s.opts.Drop(first, s.count) {
-		_, err = s.conn.Write(s.pkt)
+		err = s.write(s.pkt)
 	}
 	s.pkt = AppendHeader(s.pkt[:0], s.session, s.next, 0)
 	s.count = 0
@@ -118,11 +120,28 @@ func (s *Sender) control(count uint16) error {
 	if err := s.Flush(); err != nil {
 		return err
 	}
-	if _, err := s.conn.Write(AppendHeader(make([]byte, 0, HeaderLen), s.session, s.next, count)); err != nil {
+	if err := s.write(AppendHeader(make([]byte, 0, HeaderLen), s.session, s.next, count)); err != nil {
 		return fmt.Errorf("mold: send control packet: %w", err)
 	}
 	return nil
 }
+
+// write sends one datagram. A refusal (ICMP port unreachable from an
+// earlier datagram: nobody listens at a unicast destination yet) loses
+// the datagram as a real line would, and is counted, not returned: the
+// session goes on and receivers recover through the rewind server.
+func (s *Sender) write(pkt []byte) error {
+	_, err := s.conn.Write(pkt)
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		s.refused++
+		return nil
+	}
+	return err
+}
+
+// Refused returns how many datagrams were lost because the destination
+// refused them (nothing was listening there).
+func (s *Sender) Refused() uint64 { return s.refused }
 
 // Close closes the socket (without flushing).
 func (s *Sender) Close() error { return s.conn.Close() }
