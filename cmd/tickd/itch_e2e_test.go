@@ -65,7 +65,9 @@ func fmtValues(names [3]string, v [3]float64) string {
 	return strings.Join(parts, ",")
 }
 
-func fmtSide(p string, shares, orders int64) string { return fmt.Sprintf("%s x %d (%d)", p, shares, orders) }
+func fmtSide(p string, shares, orders int64) string {
+	return fmt.Sprintf("%s x %d (%d)", p, shares, orders)
+}
 
 // add takes one message from NATS.
 func (r *itchRecords) add(m bus.Message) {
