@@ -24,7 +24,7 @@ type Step struct {
 // stepOutputs).
 const (
 	stepChunk   = 1024
-	stepOutputs = 1 << 16
+	stepOutputs = 1 << 14
 )
 
 // NewStep returns a Step for cfg (Shards must be 0 or 1; OutputCapacity,
