@@ -120,6 +120,17 @@ func (s *shard) symbolFor(id tick.SymbolID) *symbol {
 // events are accepted and ignored.
 func (s *shard) process(batch []tick.Event) {
 	limit := uint32(min(s.table.Len(), s.p.cfg.MaxSymbols))
+	s.n.events += uint64(len(batch))
+	if s.books == nil { // trades only, so far: no lookups to prefetch
+		for i := range batch {
+			if ev := &batch[i]; ev.Kind == tick.KindTrade {
+				s.tradeEvent(ev, limit) // the common case, without event's dispatch
+			} else {
+				s.event(ev, limit)
+			}
+		}
+		batch = nil
+	}
 	for len(batch) > 0 {
 		group := batch[:min(len(batch), book.PrefetchGroup)]
 		if s.books != nil {
@@ -129,7 +140,6 @@ func (s *shard) process(batch []tick.Event) {
 			s.event(&group[i], limit)
 		}
 		batch = batch[len(group):]
-		s.n.events += uint64(len(group))
 	}
 	s.out.commit()
 	s.publish()
@@ -139,20 +149,7 @@ func (s *shard) process(batch []tick.Event) {
 func (s *shard) event(ev *tick.Event, limit uint32) {
 	switch k := ev.Kind; {
 	case k == tick.KindTrade:
-		if uint32(ev.Symbol) >= limit || ev.Qty < 0 {
-			s.n.rejected++
-			return
-		}
-		sym := s.symbolFor(ev.Symbol)
-		if sym.tradeThrough {
-			var bk *book.Book
-			if s.books != nil {
-				bk = s.books.Book(ev.Symbol)
-			}
-			s.touch.load(bk)
-		}
-		s.trade(sym, ev.TsEvent, ev.TsRecv, ev.Price, ev.Qty)
-		s.n.trades++
+		s.tradeEvent(ev, limit)
 	case bookKind(k):
 		if uint32(ev.Symbol) >= limit {
 			s.n.rejected++
@@ -171,6 +168,24 @@ func (s *shard) event(ev *tick.Event, limit uint32) {
 	default:
 		s.n.rejected++
 	}
+}
+
+// tradeEvent applies a KindTrade event.
+func (s *shard) tradeEvent(ev *tick.Event, limit uint32) {
+	if uint32(ev.Symbol) >= limit || ev.Qty < 0 {
+		s.n.rejected++
+		return
+	}
+	sym := s.symbolFor(ev.Symbol)
+	if sym.tradeThrough {
+		var bk *book.Book
+		if s.books != nil {
+			bk = s.books.Book(ev.Symbol)
+		}
+		s.touch.load(bk)
+	}
+	s.trade(sym, ev.TsEvent, ev.TsRecv, ev.Price, ev.Qty)
+	s.n.trades++
 }
 
 // flushAll publishes every open bar of the shard and every BBO change

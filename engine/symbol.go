@@ -17,18 +17,21 @@ import (
 // symbol.
 type symbol struct {
 	id     tick.SymbolID
-	trades bool  // has traded (last is valid)
-	last   int64 // event time of the latest trade, after clamping
-	lastP  tick.Price
-	lastPx float64 // lastP as float64
-	prevPx float64 // the trade before, for price rules' values
-	roll   stats.Rolling
-	emas   stats.EMAs     // by plan.emas: 0 is tick.Stats.EMA, then the rules' half-lives
-	sess   stats.Session  // its Totals are the sums every window and bar reads
-	wins   []stats.Window // plan.wins order: Config.Windows, then rule windows
-	bars   []stats.Bars   // ascending intervals
-	rules  []ruleState    // the trade rules whose patterns match the name, in rule order
-	refs   []moveRef      // by window, for move rules; nil without them
+	trades bool // has traded (last is valid)
+	// tradeThrough: a trade_through rule is bound, so trades load the touch
+	// (beside trades: read on every trade, it must share the head's line).
+	tradeThrough bool
+	last         int64 // event time of the latest trade, after clamping
+	lastP        tick.Price
+	lastPx       float64 // lastP as float64
+	prevPx       float64 // the trade before, for price rules' values
+	roll         stats.Rolling
+	emas         stats.EMAs     // by plan.emas: 0 is tick.Stats.EMA, then the rules' half-lives
+	sess         stats.Session  // its Totals are the sums every window and bar reads
+	wins         []stats.Window // plan.wins order: Config.Windows, then rule windows
+	bars         []stats.Bars   // ascending intervals
+	rules        []ruleState    // the trade rules whose patterns match the name, in rule order
+	refs         []moveRef      // by window, for move rules; nil without them
 
 	// The L3 book's side (ITCH feeds): rules evaluated on book changes, and
 	// the BBO publication state (see Config.BBOInterval).
@@ -37,7 +40,6 @@ type symbol struct {
 	bboLast        int64       // event time of the last BBO publication
 	bboPending     bool        // a change not yet published
 	bboSent        bool        // bboLast is valid
-	tradeThrough   bool        // a trade_through rule is bound: trades load the touch
 }
 
 // newSymbol allocates the state of id (named name) and binds the rules whose
