@@ -17,9 +17,20 @@
 // published (each as a tick.Bar, then, if the shortest one closed, a
 // tick.Stats snapshot of the state they closed on); every statistic is
 // updated (package stats); every bound rule is evaluated and may publish a
-// tick.Signal. Quotes and order events are accepted and counted but do not
-// feed the statistics. Events with an unknown symbol or kind, or a trade
-// with negative size, are rejected: counted and otherwise ignored.
+// tick.Signal. Events with an unknown symbol or kind, or a trade with
+// negative size, are rejected: counted and otherwise ignored.
+//
+// L3 books (ITCH): a shard's first order or venue event creates its
+// book.Books (sized by Config.BookOrders). Order events are applied there,
+// a group of 16 at a time with their order-table lookups prefetched; an
+// execution, printed trade or cross that the book reports as printable is
+// then a trade as above (a non-printable execution changes the book only);
+// a book change evaluates the symbol's spread and imbalance rules, and a
+// change of its best bid or offer publishes a tick.BBO (throttled per
+// symbol by Config.BBOInterval, in event time). trade_through rules compare
+// a trade with the touch as it stood before the trade's message. Orders the
+// book never saw (a feed joined mid-day) are counted under their
+// book.Reason (Counters.Book), never fatal.
 //
 // Event time drives everything: windows, EMAs, bar boundaries, cooldowns. A
 // trade earlier than its symbol's latest is counted as out of order and

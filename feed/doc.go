@@ -95,4 +95,14 @@
 // tail for the next read, and publish the counters (Counters, gathered in a
 // Registry with totals across sources) once. Nothing on that path allocates,
 // locks or logs.
+//
+// RunITCH runs one NASDAQ TotalView-ITCH 5.0 session from a URL
+// (ParseITCHURL): soupbin:// is a SoupBinTCP client (package soupbin) that
+// reconnects and resumes at the next sequence; mold:// a MoldUDP64 receiver
+// (package mold) with an optional B line and a rewind server. One
+// itch.Decoder and one Sink serve the whole session, across reconnects; the
+// messages of one read burst or datagram are decoded into claimed slots and
+// committed together. A gap given up is counted and reported as an
+// *ITCHGapError; the end of the session sends one tick.KindEndOfStream and
+// closes the Sink.
 package feed
