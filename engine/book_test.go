@@ -10,7 +10,8 @@ import (
 	"github.com/tickd/tickd/tick"
 )
 
-// l3 builds L3 events at t0 + ms milliseconds.
+// add, replace and l3 build L3 events at t0 + ms milliseconds, received
+// 7 ns later.
 func add(ms int64, sym tick.SymbolID, ref uint64, side tick.Side, p float64, q int64) tick.Event {
 	return tick.Event{Kind: tick.KindAdd, Symbol: sym, TsEvent: t0 + ms*1e6, TsRecv: t0 + ms*1e6 + 7, OrderRef: ref, Side: side, Price: px(p), Qty: q}
 }
