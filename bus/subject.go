@@ -226,30 +226,23 @@ func (c *subjectCache) signal(id tick.SymbolID, r uint16) string {
 	return c.sigs[id][r]
 }
 
-func (c *subjectCache) stats(id tick.SymbolID) string {
-	if int(id) < len(c.stat) && c.stat[id] != "" {
-		return c.stat[id]
-	}
-	tok := c.symbol(id)
-	if tok == "" {
-		return ""
-	}
-	c.stat = grow(c.stat, len(c.symTok))
-	c.stat[id] = c.statsP + tok
-	return c.stat[id]
-}
+func (c *subjectCache) stats(id tick.SymbolID) string { return c.perSymbol(&c.stat, c.statsP, id) }
 
-func (c *subjectCache) bbo(id tick.SymbolID) string {
-	if int(id) < len(c.bbos) && c.bbos[id] != "" {
-		return c.bbos[id]
+func (c *subjectCache) bbo(id tick.SymbolID) string { return c.perSymbol(&c.bbos, c.bboP, id) }
+
+// perSymbol returns prefix + id's token, cached by id in *cache; "" for a
+// symbol the table does not know.
+func (c *subjectCache) perSymbol(cache *[]string, prefix string, id tick.SymbolID) string {
+	if int(id) < len(*cache) && (*cache)[id] != "" {
+		return (*cache)[id]
 	}
 	tok := c.symbol(id)
 	if tok == "" {
 		return ""
 	}
-	c.bbos = grow(c.bbos, len(c.symTok))
-	c.bbos[id] = c.bboP + tok
-	return c.bbos[id]
+	*cache = grow(*cache, len(c.symTok))
+	(*cache)[id] = prefix + tok
+	return (*cache)[id]
 }
 
 // bar returns the subject for interval ns (> 0) and symbol id. Engines

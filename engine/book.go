@@ -42,7 +42,7 @@ func bookKind(k tick.Kind) bool {
 }
 
 // tradeKind reports whether an event of kind k may print a trade, so the
-// book's touch before it is what trade_through compares with.
+// book's touch before it is what trade_through rules compare with.
 func tradeKind(k tick.Kind) bool {
 	switch k {
 	case tick.KindExecute, tick.KindExecutePrice, tick.KindExecuteNoPrint, tick.KindCrossTrade:
@@ -68,7 +68,7 @@ func (s *shard) initBooks() {
 // change of the best bid or offer publishes a tick.BBO (see
 // Config.BBOInterval).
 func (s *shard) bookEvent(ev *tick.Event) {
-	if tradeKind(ev.Kind) {
+	if tradeKind(ev.Kind) && s.symbolFor(ev.Symbol).tradeThrough {
 		s.touch.load(s.books.Book(ev.Symbol))
 	}
 	res := s.books.Apply(ev)

@@ -101,19 +101,7 @@ func (e *Engine) Outputs() []*ringbuf.Ring[tick.Out] { return slices.Clone(e.out
 func (e *Engine) Counters() Counters {
 	var c Counters
 	for _, s := range e.shards {
-		c.Events += s.pub.events.Load()
-		c.Trades += s.pub.trades.Load()
-		c.Signals += s.pub.signals.Load()
-		c.Bars += s.pub.bars.Load()
-		c.Stats += s.pub.stats.Load()
-		c.Rejected += s.pub.rejected.Load()
-		c.OutOfOrder += s.pub.outOfOrder.Load()
-		c.BookEvents += s.pub.bookEvents.Load()
-		c.BookRejected += s.pub.bookRejected.Load()
-		c.BBOs += s.pub.bbos.Load()
-		for r := range c.Book {
-			c.Book[r] += s.pub.reasons[r].Load()
-		}
+		s.addCounters(&c)
 	}
 	return c
 }

@@ -30,7 +30,9 @@ type shard struct {
 	n      counts      // shard-private running totals
 	rs     ruleScratch // crossings' working memory
 	books  *book.Books // L3 books of this shard's symbols; nil until the first book event
-	touch  touch       // the book context of the event being evaluated
+	// bookPub is the books' counters as last stored to pub.reasons.
+	bookPub [book.NumReasons]uint64
+	touch   touch // the book context of the event being evaluated
 
 	bell   *ringbuf.Bell
 	inputs atomic.Pointer[[]*ringbuf.Consumer[tick.Event]] // copy-on-write, under Engine.mu
@@ -197,6 +199,23 @@ func (s *shard) flushAll() {
 	}
 }
 
+// addCounters adds the shard's published totals to c; any goroutine.
+func (s *shard) addCounters(c *Counters) {
+	c.Events += s.pub.events.Load()
+	c.Trades += s.pub.trades.Load()
+	c.Signals += s.pub.signals.Load()
+	c.Bars += s.pub.bars.Load()
+	c.Stats += s.pub.stats.Load()
+	c.Rejected += s.pub.rejected.Load()
+	c.OutOfOrder += s.pub.outOfOrder.Load()
+	c.BookEvents += s.pub.bookEvents.Load()
+	c.BookRejected += s.pub.bookRejected.Load()
+	c.BBOs += s.pub.bbos.Load()
+	for r := range c.Book {
+		c.Book[r] += s.pub.reasons[r].Load()
+	}
+}
+
 func (s *shard) publish() {
 	s.pub.events.Store(s.n.events)
 	s.pub.trades.Store(s.n.trades)
@@ -209,8 +228,13 @@ func (s *shard) publish() {
 		s.pub.bookEvents.Store(s.n.bookEvents)
 		s.pub.bookRejected.Store(s.n.bookRejected)
 		s.pub.bbos.Store(s.n.bbos)
+		// A batch moves a few of the books' counters: store only those (an
+		// atomic store is a fenced XCHG on amd64).
 		for r := range s.pub.reasons {
-			s.pub.reasons[r].Store(s.books.Count(book.Reason(r)))
+			if v := s.books.Count(book.Reason(r)); v != s.bookPub[r] {
+				s.bookPub[r] = v
+				s.pub.reasons[r].Store(v)
+			}
 		}
 	}
 }

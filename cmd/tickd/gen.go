@@ -44,17 +44,26 @@ func (c *genConfig) generator() (*sim.Generator, sim.WriteOptions, error) {
 		return nil, sim.WriteOptions{}, err
 	}
 	cfg := sim.Config{Symbols: c.names, Count: c.symbols, Seed: c.seed, Rate: c.rate}
-	switch c.start {
-	case "":
-	case "now":
-		cfg.Start = time.Now()
-	default:
-		if cfg.Start, err = time.Parse(time.RFC3339Nano, c.start); err != nil {
-			return nil, sim.WriteOptions{}, fmt.Errorf("-start: %w", err)
-		}
+	if cfg.Start, err = c.startTime(); err != nil {
+		return nil, sim.WriteOptions{}, err
 	}
 	g, err := sim.New(cfg)
 	return g, sim.WriteOptions{Format: format, Count: c.count, Duration: c.duration, Unpaced: c.unpaced}, err
+}
+
+// startTime is -start: the zero time when not given.
+func (c *genConfig) startTime() (time.Time, error) {
+	switch c.start {
+	case "":
+		return time.Time{}, nil
+	case "now":
+		return time.Now(), nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, c.start)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("-start: %w", err)
+	}
+	return t, nil
 }
 
 // runGen is `tickd gen`.

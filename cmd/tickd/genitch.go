@@ -76,15 +76,11 @@ func runGenITCH(ctx context.Context, fs *flag.FlagSet, cfg *genConfig, f *itchFl
 			icfg.Rate = cfg.rate
 		}
 	})
-	switch cfg.start {
-	case "":
-	case "now":
-		icfg.Start = sinceMidnight(time.Now())
-	default:
-		t, err := time.Parse(time.RFC3339Nano, cfg.start)
-		if err != nil {
-			return fmt.Errorf("-start: %w", err)
-		}
+	t, err := cfg.startTime()
+	if err != nil {
+		return err
+	}
+	if !t.IsZero() {
 		icfg.Start = sinceMidnight(t)
 	}
 	g, err := itchsim.New(icfg)

@@ -203,7 +203,7 @@ func TestServeITCHEndToEnd(t *testing.T) {
 			genDone <- runGen(ctx, append([]string{"-format", "itch", "-to", "soupbin://127.0.0.1:0", "-linger", "1500ms"}, gen...), io.Discard, &genErr)
 		}()
 		addr := genErr.wait(t, regexp.MustCompile(`soupbin listening on (\S+)`))
-		runITCHServe(t, ctx, want, serveArgs, "soupbin://"+addr)
+		startITCHServe(t, ctx, serveArgs, "soupbin://"+addr).check(t, want)
 		if err := <-genDone; err != nil {
 			t.Fatalf("gen: %v\n%s", err, genErr.String())
 		}
@@ -304,9 +304,4 @@ func (s *itchServe) check(t *testing.T, want *itchRecords) {
 	if len(got.bbos) != len(want.bbos) {
 		t.Fatalf("BBOs for %d symbols, want %d", len(got.bbos), len(want.bbos))
 	}
-}
-
-func runITCHServe(t *testing.T, ctx context.Context, want *itchRecords, args func(feed, nats string) []string, feedURL string) {
-	t.Helper()
-	startITCHServe(t, ctx, args, feedURL).check(t, want)
 }
