@@ -1,0 +1,62 @@
+package bench
+
+import (
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// Latencies are recorded in nanoseconds, from 1 ns to a minute, at three
+// significant digits (0.1% resolution at every magnitude).
+const (
+	histMin    = 1
+	histMax    = int64(time.Minute)
+	histDigits = 3
+)
+
+// NewHistogram returns an empty latency histogram (ns) as every part of the
+// harness records them.
+func NewHistogram() *hdrhistogram.Histogram { return hdrhistogram.New(histMin, histMax, histDigits) }
+
+// Side is one measured path: tickd, or the bare-NATS floor beside it.
+type Side struct {
+	Name     string                  // "tickd", "floor" or "inproc"
+	Hist     *hdrhistogram.Histogram // latency per message received, ns
+	Sent     uint64                  // ticks (or floor messages) sent in the measured window
+	Received uint64                  // messages recorded in Hist
+	Dropped  uint64                  // expected but never received (signals: expected from the ticks sent)
+	Rate     float64                 // achieved send rate, messages per second of the measured window
+	Elapsed  time.Duration           // measured window
+}
+
+// Settings are the options a run was made with, as the user gave them.
+type Settings struct {
+	Rate        float64       `json:"rate"`         // ticks per second, intended
+	Duration    time.Duration `json:"duration_ns"`  // measured window
+	Warmup      time.Duration `json:"warmup_ns"`    // sent before measuring, not recorded
+	Symbols     int           `json:"symbols"`      //
+	SignalRatio float64       `json:"signal_ratio"` // share of ticks that fire a signal
+	Format      string        `json:"format"`       // feed payload format
+	Wait        string        `json:"wait"`         // wait strategy of tickd's stages
+	NATS        string        `json:"nats"`         // "embedded" or the external URL
+	Mode        string        `json:"mode"`         // "e2e" or "inproc"
+}
+
+// Machine describes where a run was made.
+type Machine struct {
+	CPU       string `json:"cpu"`
+	Cores     int    `json:"cores"`
+	GoVersion string `json:"go_version"`
+	OS        string `json:"os"`
+	Arch      string `json:"arch"`
+	Host      string `json:"host"`
+}
+
+// Result is one run: its settings and machine, and the sides measured (tickd
+// and the floor in e2e mode; inproc alone in the in-process mode).
+type Result struct {
+	Settings Settings
+	Machine  Machine
+	Start    time.Time
+	Sides    []Side
+}
