@@ -1,6 +1,19 @@
-// Package bench holds tickd's cross-package measurements: benchmarks that
-// run several hot-path stages together on one core (decode → book →
-// statistics → rules), beside the cheaper pipelines they extend, so each
-// stage's cost shows as a difference in one run. The latency harness of
-// `tickd bench` will live here too.
+// Package bench is tickd's latency and throughput suite.
+//
+// The latency harness is open-loop, as wrk2 is: tick i has an intended
+// send time start + i/rate and carries it as its event time; a stall in
+// the sender or in tickd delays the ticks behind it but never skips them,
+// so the stall shows up in every latency it causes (no coordinated
+// omission). RunLoad sends ticks over a real TCP socket into tickd's feed
+// and records, per signal read back from NATS, receive time − intended
+// time; RunFloor measures bare NATS (publisher → the same server →
+// subscriber) at tickd's signal rate and payload size; RunInproc times
+// decode → engine → output ring inside one process. Latencies go into
+// HdrHistograms (ns); WriteReport prints the percentile table and writes
+// report.txt, result.json, one .hgrm per side and the percentile plots
+// (latency.svg, latency.png). `tickd bench` drives it.
+//
+// BenchmarkITCH runs several hot-path stages together on one core
+// (decode → book → statistics → rules), beside the cheaper pipelines it
+// extends, so each stage's cost shows as a difference in one run.
 package bench

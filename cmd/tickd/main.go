@@ -27,6 +27,7 @@ func commands() []command {
 		{"serve", "the daemon: feeds in, signals and bars out over NATS", runServe},
 		{"gen", "simulated exchange: seeded random-walk ticks to a TCP address or a file", runGen},
 		{"inspect", "summarise a NASDAQ ITCH 5.0 file: messages by type, books, executions", runInspect},
+		{"bench", "open-loop latency of tickd end to end beside bare NATS, or in process", runBench},
 		{"sub", "subscribe to a subject pattern and print signals and bars", runSub},
 		{"version", "print the version", runVersion},
 	}

@@ -1,0 +1,53 @@
+package bench
+
+import (
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestFloorReceivesAll(t *testing.T) {
+	srv := startNATS(t)
+	t.Cleanup(srv.Shutdown)
+	const rate = 5000
+	s, err := RunFloor(t.Context(), FloorOptions{Pub: connect(t, srv), Sub: connect(t, srv), Rate: rate,
+		Duration: time.Second, Warmup: 100 * time.Millisecond, PayloadSize: 300})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Name != "floor" || s.Sent != rate || s.Received != s.Sent || s.Dropped != 0 || uint64(s.Hist.TotalCount()) != s.Sent {
+		t.Fatalf("%s: sent %d, received %d, dropped %d, histogram %d", s.Name, s.Sent, s.Received, s.Dropped, s.Hist.TotalCount())
+	}
+	if s.Hist.Min() <= 0 || s.Hist.ValueAtQuantile(50) <= 0 {
+		t.Fatalf("latencies min %d p50 %d", s.Hist.Min(), s.Hist.ValueAtQuantile(50))
+	}
+	if s.Elapsed < 900*time.Millisecond || s.Rate < 0.8*rate || s.Rate > 1.2*rate {
+		t.Fatalf("elapsed %v, rate %.0f/s", s.Elapsed, s.Rate)
+	}
+}
+
+// The harness alone, without tickd: one stall of the subscriber shows in
+// every message queued behind it.
+func TestFloorStallShowsInTail(t *testing.T) {
+	srv := startNATS(t)
+	t.Cleanup(srv.Shutdown)
+	const rate, stall = 4000, 100 * time.Millisecond
+	var once sync.Once
+	start := time.Now()
+	s, err := RunFloor(t.Context(), FloorOptions{Pub: connect(t, srv), Sub: connect(t, srv), Rate: rate,
+		Duration: time.Second, Warmup: -1, onRecv: func() {
+			if time.Since(start) > 500*time.Millisecond {
+				once.Do(func() { time.Sleep(stall) })
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkStall(t, s, rate, stall)
+}
+
+func TestTypicalSignalSize(t *testing.T) {
+	if n := TypicalSignalSize(); n < 150 || n > 600 {
+		t.Fatalf("typical signal %d bytes", n)
+	}
+}

@@ -1,0 +1,218 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tickd/tickd/engine"
+	"github.com/tickd/tickd/feed"
+	"github.com/tickd/tickd/ringbuf"
+	"github.com/tickd/tickd/tick"
+)
+
+// InprocOptions configures RunInproc. Zero fields take the load's defaults.
+type InprocOptions struct {
+	Pattern                        // Rate is open loop, unless FullSpeed
+	FullSpeed bool                 // ignore Rate: feed ticks as fast as the engine takes them
+	Format    feed.Format          // of the frames or lines decoded; default native
+	Yield     bool                 // pace by yielding, as LoadOptions.Yield
+	Wait      ringbuf.WaitStrategy // of the engine's rings and of the consumer; default SpinYield
+}
+
+func (o InprocOptions) withDefaults() (InprocOptions, error) {
+	o.setDefaults()
+	if o.Wait == 0 {
+		o.Wait = ringbuf.SpinYield
+	}
+	switch {
+	case o.Level <= 2*tick.PriceScale:
+		return o, fmt.Errorf("bench: inproc: level %v must be above 2", o.Level)
+	case o.Format > feed.FormatJSON:
+		return o, fmt.Errorf("bench: inproc: unknown format %v", o.Format)
+	}
+	return o, checkPace(o.Rate, o.Duration, o.Symbols, o.SignalRatio)
+}
+
+// inprocBatch is how many ticks the full-speed producer decodes per Claim,
+// as a feed connection's read batch would hold.
+const inprocBatch = 256
+
+// RunInproc measures tickd's core without a network: native frames are
+// decoded by a feed.Decoder straight into the slots of an engine Input (as
+// a feed connection does), one engine shard runs PriceRule, and the
+// output ring is consumed here in place of the publisher. Latency is, per
+// signal, the time its consumer saw it − its TsRecv (stamped just before
+// the decode): decode → rules → signal enqueued and seen. The ticks are
+// those of RunLoad, open-loop at Rate, or back to back with FullSpeed.
+func RunInproc(ctx context.Context, o InprocOptions) (Side, error) {
+	o, err := o.withDefaults()
+	if err != nil {
+		return Side{}, err
+	}
+	syms := tick.NewSymbolTable(o.Symbols + 16)
+	eng, err := engine.New(engine.Config{Shards: 1, Wait: o.Wait, Rules: []engine.RuleSpec{PriceRule(o.Level)},
+		Bars: []time.Duration{time.Hour}}, syms)
+	if err != nil {
+		return Side{}, fmt.Errorf("bench: inproc: %w", err)
+	}
+	dec, err := feed.NewDecoder("bench", 1, feed.Options{Format: o.Format, Symbols: syms})
+	if err != nil {
+		return Side{}, fmt.Errorf("bench: inproc: %w", err)
+	}
+	in, err := eng.NewInput("bench")
+	if err != nil {
+		return Side{}, fmt.Errorf("bench: inproc: %w", err)
+	}
+	cons := eng.Outputs()[0].Consumer(0)
+
+	ectx, stop := context.WithCancel(ctx)
+	defer stop()
+	engDone := make(chan error, 1)
+	go func() { engDone <- eng.Run(ectx) }()
+
+	warm := int64(o.Warmup.Seconds() * o.Rate)
+	total := warm + max(int64(o.Duration.Seconds()*o.Rate), 1)
+	p := newPacer(o.Rate, total, o.Yield)
+	from := p.intended(warm) // window start; also with FullSpeed
+	if o.FullSpeed {
+		from = p.startNs + int64(o.Warmup)
+	}
+	prod := make(chan producerResult, 1)
+	go func() {
+		r := produce(ctx, o, p, from, dec, in)
+		in.Close()
+		stop() // the engine drains the input, then closes its output ring
+		prod <- r
+	}()
+
+	// The publisher's role: poll the output ring and stamp each batch once.
+	hist := NewHistogram()
+	var got uint64
+	idler := ringbuf.NewIdler(o.Wait, nil)
+	for {
+		batch := cons.Poll()
+		if len(batch) == 0 {
+			if cons.Closed() && len(cons.Poll()) == 0 {
+				break
+			}
+			idler.Idle()
+			continue
+		}
+		idler.Reset()
+		now := time.Now().UnixNano()
+		for i := range batch {
+			if s := &batch[i].Signal; batch[i].Kind == tick.OutSignal && s.TsEvent >= from {
+				_ = hist.RecordValue(clampNs(now - s.TsRecv))
+				got++
+			}
+		}
+		cons.Release(len(batch))
+	}
+	r := <-prod
+	if err := <-engDone; err != nil {
+		return Side{}, fmt.Errorf("bench: inproc: %w", err)
+	}
+	if r.err != nil {
+		return Side{}, r.err
+	}
+	if st := dec.Stats(); st.Errors > 0 {
+		return Side{}, fmt.Errorf("bench: inproc: %d frames rejected by the decoder", st.Errors)
+	}
+	s := Side{Name: "inproc", Hist: hist, Sent: r.sent, Received: got, Elapsed: r.elapsed}
+	if r.expected > got {
+		s.Dropped = r.expected - got
+	}
+	if r.elapsed > 0 {
+		s.Rate = float64(r.sent) / r.elapsed.Seconds()
+	}
+	return s, nil
+}
+
+type producerResult struct {
+	sent, expected uint64 // in the window
+	elapsed        time.Duration
+	err            error
+}
+
+// produce encodes the ticks and decodes them into in, batch by batch, as
+// a feed connection's read loop does.
+func produce(ctx context.Context, o InprocOptions, p *pacer, from int64, dec *feed.Decoder, in *engine.Input) (r producerResult) {
+	t := newTicks(o.Symbols, o.SignalRatio, o.Level)
+	enc := &encoder{f: o.Format, names: t.names}
+	buf := enc.start(make([]byte, 0, maxBatch*128))
+	if !feedAll(dec, in, buf) {
+		r.err = errors.New("bench: inproc: engine stopped early")
+		return r
+	}
+	end := p.start.Add(o.Warmup + o.Duration)
+	var firstAt, lastAt time.Time
+	for i := int64(0); ; {
+		var due int64
+		var ts int64 // FullSpeed: the batch's event time
+		if o.FullSpeed {
+			if !time.Now().Before(end) {
+				break
+			}
+			if ctx.Err() != nil {
+				r.err = ctx.Err()
+				return r
+			}
+			due, ts = i+inprocBatch, time.Now().UnixNano()
+		} else {
+			if i >= p.total {
+				break
+			}
+			if err := p.wait(ctx, i); err != nil {
+				r.err = err
+				return r
+			}
+			due = min(p.due(), i+maxBatch)
+		}
+		buf = buf[:0]
+		for ; i < due; i++ {
+			sym, px := t.next(i)
+			if !o.FullSpeed {
+				ts = p.intended(i)
+			}
+			if ts >= from {
+				r.sent++
+				if t.fires(i) {
+					r.expected++
+				}
+			}
+			buf = enc.trade(buf, i, sym, ts, px)
+		}
+		dec.SetRecvTime(time.Now().UnixNano())
+		if !feedAll(dec, in, buf) {
+			r.err = errors.New("bench: inproc: engine stopped early")
+			return r
+		}
+		if r.sent > 0 && firstAt.IsZero() {
+			firstAt = time.Now()
+		}
+		lastAt = time.Now()
+	}
+	r.elapsed = lastAt.Sub(firstAt)
+	return r
+}
+
+// feedAll decodes every frame or line of buf into in (buf ends with a
+// whole one); false if in shut down.
+func feedAll(dec *feed.Decoder, in *engine.Input, buf []byte) bool {
+	for off := 0; off < len(buf); {
+		// A trade is ~41 bytes native, ~40 to ~90 as text: enough slots.
+		slots := in.Claim(min((len(buf)-off)/32+1, inprocBatch))
+		if slots == nil {
+			return false
+		}
+		n, c, err := dec.Decode(slots, buf[off:])
+		in.Commit(n)
+		if err != nil || c == 0 {
+			return false
+		}
+		off += c
+	}
+	return true
+}

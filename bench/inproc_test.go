@@ -1,0 +1,49 @@
+package bench
+
+import (
+	"testing"
+	"time"
+
+	"github.com/tickd/tickd/feed"
+)
+
+func TestInprocOpenLoop(t *testing.T) {
+	for _, f := range []feed.Format{feed.FormatNative, feed.FormatCSV, feed.FormatJSON} {
+		t.Run(f.String(), func(t *testing.T) { testInproc(t, f) })
+	}
+}
+
+func testInproc(t *testing.T, f feed.Format) {
+	const rate, ratio = 40000, 0.1
+	s, err := RunInproc(t.Context(), InprocOptions{Pattern: Pattern{Rate: rate, Duration: 500 * time.Millisecond, Warmup: 100 * time.Millisecond,
+		Symbols: 8, SignalRatio: ratio}, Format: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	warm := int64(0.1 * rate)
+	want := newTicks(8, ratio, DefaultLevel).countFires(warm, warm+rate/2)
+	if s.Name != "inproc" || s.Sent != rate/2 || s.Received != want || s.Dropped != 0 || uint64(s.Hist.TotalCount()) != want {
+		t.Fatalf("%s: sent %d, received %d, dropped %d, histogram %d; want %d signals", s.Name, s.Sent, s.Received, s.Dropped,
+			s.Hist.TotalCount(), want)
+	}
+	if s.Hist.ValueAtQuantile(50) <= 0 {
+		t.Fatalf("p50 %d", s.Hist.ValueAtQuantile(50))
+	}
+	t.Logf("p50 %v p99 %v max %v", time.Duration(s.Hist.ValueAtQuantile(50)), time.Duration(s.Hist.ValueAtQuantile(99)), time.Duration(s.Hist.Max()))
+}
+
+func TestInprocFullSpeed(t *testing.T) {
+	s, err := RunInproc(t.Context(), InprocOptions{FullSpeed: true, Pattern: Pattern{Duration: 300 * time.Millisecond, Warmup: 50 * time.Millisecond,
+		Symbols: 8, SignalRatio: 0.5}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Sent < 10_000 || s.Dropped != 0 || s.Received == 0 || uint64(s.Hist.TotalCount()) != s.Received {
+		t.Fatalf("sent %d, received %d, dropped %d", s.Sent, s.Received, s.Dropped)
+	}
+	// Round robin over 8 symbols with ratio 0.5: about every other tick fires.
+	if r := float64(s.Received) / float64(s.Sent); r < 0.45 || r > 0.55 {
+		t.Fatalf("%d signals of %d ticks", s.Received, s.Sent)
+	}
+	t.Logf("%.0f ticks/s; p50 %v p99 %v", s.Rate, time.Duration(s.Hist.ValueAtQuantile(50)), time.Duration(s.Hist.ValueAtQuantile(99)))
+}

@@ -1,0 +1,467 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/nats-io/nats.go"
+
+	"github.com/tickd/tickd/engine"
+	"github.com/tickd/tickd/feed"
+	"github.com/tickd/tickd/tick"
+)
+
+// Load defaults.
+const (
+	DefaultRate                   = 100_000
+	DefaultDuration               = 20 * time.Second
+	DefaultWarmup                 = 2 * time.Second
+	DefaultSymbols                = 32
+	DefaultSignalRatio            = 0.1
+	DefaultDrain                  = 2 * time.Second
+	DefaultLevel       tick.Price = 100 * tick.PriceScale
+
+	// RuleID is the id of the one price rule the load is designed for.
+	RuleID = "bench_level"
+
+	// maxBatch bounds the ticks sent in one Write (or published in one
+	// loop) when the sender is behind: it catches up in bounded steps.
+	maxBatch = 1024
+)
+
+// PriceRule is the rule a tickd under load must run: a price level with no
+// hysteresis and no cooldown, both directions, so that every crossing the
+// load makes fires exactly one signal.
+func PriceRule(level tick.Price) engine.RuleSpec {
+	return engine.RuleSpec{ID: RuleID, Type: engine.RulePrice, Dir: engine.DirBoth, Level: level}
+}
+
+// Pattern is the load RunLoad and RunInproc send: ticks round-robin over
+// Symbols at Rate, a share SignalRatio of them crossing Level (and so
+// firing PriceRule). Zero fields take the defaults above.
+type Pattern struct {
+	Rate        float64       // ticks per second, intended
+	Duration    time.Duration // measured window
+	Warmup      time.Duration // sent before the window, not recorded; negative: none
+	Symbols     int           // ticks go round-robin over this many symbols
+	SignalRatio float64       // share of ticks that cross Level and fire; 0..1
+	Level       tick.Price    // the price rule's level (PriceRule)
+}
+
+func (p *Pattern) setDefaults() {
+	p.Rate, p.Duration, p.Warmup = orF(p.Rate, DefaultRate), orD(p.Duration, DefaultDuration), orD(p.Warmup, DefaultWarmup)
+	if p.Symbols == 0 {
+		p.Symbols = DefaultSymbols
+	}
+	if p.SignalRatio == 0 {
+		p.SignalRatio = DefaultSignalRatio
+	}
+	if p.Level == 0 {
+		p.Level = DefaultLevel
+	}
+}
+
+// LoadOptions configures RunLoad. Zero fields take the defaults above.
+type LoadOptions struct {
+	Pattern
+
+	Addr string     // tickd's feed listener (native format); required
+	Sub  *nats.Conn // the subscriber's connection to tickd's NATS server; required
+
+	// Subject the signals are read from; default "tickd.signal.>".
+	Subject string
+
+	Format feed.Format // the feed listener's wire format; default native
+
+	// Yield paces the sender by yielding (runtime.Gosched) between checks
+	// of the clock, so each tick goes out close to its intended time. By
+	// default it sleeps until the next tick is due instead: time.Sleep is
+	// ~1 ms granular, so ticks go out in ~1 ms batches, each tick's wait
+	// counted in its latency. A yielding goroutine is always runnable, and
+	// with every P busy the Go scheduler polls the network only from sysmon,
+	// every ~10 ms: in-process, it slows the very sockets it measures.
+	Yield bool
+
+	// Drain is how long to wait after the last tick for the signals still
+	// expected; those that have not arrived by then are counted as dropped.
+	Drain time.Duration
+
+	// onRecv, if set, runs in the subscriber before each receive time is
+	// taken: tests stall it to check that a stall shows as latency.
+	onRecv func()
+}
+
+func (o LoadOptions) withDefaults() (LoadOptions, error) {
+	if o.Subject == "" {
+		o.Subject = "tickd.signal.>"
+	}
+	o.setDefaults()
+	o.Drain = orD(o.Drain, DefaultDrain)
+	switch {
+	case o.Addr == "":
+		return o, errors.New("bench: load: no feed address")
+	case o.Sub == nil:
+		return o, errors.New("bench: load: no NATS connection")
+	case o.Level <= 2*tick.PriceScale:
+		return o, fmt.Errorf("bench: load: level %v must be above 2", o.Level)
+	case o.Format > feed.FormatJSON:
+		return o, fmt.Errorf("bench: load: unknown format %v", o.Format)
+	}
+	if err := checkPace(o.Rate, o.Duration, o.Symbols, o.SignalRatio); err != nil {
+		return o, err
+	}
+	return o, nil
+}
+
+func orF(v, def float64) float64 {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+func orD(v, def time.Duration) time.Duration {
+	switch {
+	case v == 0:
+		return def
+	case v < 0:
+		return 0
+	}
+	return v
+}
+
+func checkPace(rate float64, d time.Duration, symbols int, ratio float64) error {
+	switch {
+	case !(rate > 0) || rate > 1e8:
+		return fmt.Errorf("bench: rate %v not in (0, 1e8]", rate)
+	case d <= 0:
+		return fmt.Errorf("bench: duration %v must be > 0", d)
+	case symbols < 1 || symbols > 100_000:
+		return fmt.Errorf("bench: symbols %d not in 1..100000", symbols)
+	case !(ratio >= 0 && ratio <= 1):
+		return fmt.Errorf("bench: signal ratio %v not in 0..1", ratio)
+	}
+	return nil
+}
+
+// LoadResult is what RunLoad measured.
+type LoadResult struct {
+	Side
+	// MeanPayload is the mean size of the signal messages received, bytes:
+	// the floor sends messages of this size.
+	MeanPayload float64
+}
+
+// ticks is the deterministic load: tick i goes to symbol i mod n, and
+// fires when the running count ⌊i·ratio⌋ steps up (after every symbol's
+// first tick, which the rule only records). A tick that fires puts its
+// symbol's price on the other side of the level; the others keep it where
+// it was. So exactly the ticks fires says fire cross the level.
+type ticks struct {
+	names []string
+	above []bool
+	ratio float64
+	level tick.Price
+}
+
+func newTicks(symbols int, ratio float64, level tick.Price) *ticks {
+	t := &ticks{names: make([]string, symbols), above: make([]bool, symbols), ratio: ratio, level: level}
+	for i := range t.names {
+		t.names[i] = fmt.Sprintf("B%05d", i)
+	}
+	return t
+}
+
+// fires says whether tick i crosses the level.
+func (t *ticks) fires(i int64) bool {
+	if i < int64(len(t.names)) {
+		return false
+	}
+	return math.Floor(float64(i+1)*t.ratio) != math.Floor(float64(i)*t.ratio)
+}
+
+// countFires returns how many of ticks [from, to) fire.
+func (t *ticks) countFires(from, to int64) uint64 {
+	var n uint64
+	for i := from; i < to; i++ {
+		if t.fires(i) {
+			n++
+		}
+	}
+	return n
+}
+
+// next returns tick i's symbol and price, and moves the symbol's side.
+func (t *ticks) next(i int64) (sym int, p tick.Price) {
+	sym = int(i % int64(len(t.names)))
+	if t.fires(i) {
+		t.above[sym] = !t.above[sym]
+	}
+	// A little movement that never reaches the level: 1.00..1.06 away.
+	d := tick.PriceScale + tick.Price(i%7)*tick.PriceScale/100
+	if t.above[sym] {
+		return sym, t.level + d
+	}
+	return sym, t.level - d
+}
+
+// encoder writes ticks in one of the feed's formats, keeping the native
+// format's sequence.
+type encoder struct {
+	f     feed.Format
+	seq   uint64
+	names []string
+}
+
+// start appends what a connection begins with: the native Hello and every
+// Symbol frame, or the CSV header.
+func (e *encoder) start(dst []byte) []byte {
+	switch e.f {
+	case feed.FormatNative:
+		e.seq++
+		dst = feed.AppendHello(dst, e.seq)
+		for i, name := range e.names {
+			e.seq++
+			dst = feed.AppendSymbol(dst, e.seq, uint32(i), name)
+		}
+	case feed.FormatCSV:
+		dst = feed.AppendCSVHeader(dst)
+	}
+	return dst
+}
+
+// trade appends tick i: a trade of 100 on symbol sym at px, event time ts.
+func (e *encoder) trade(dst []byte, i int64, sym int, ts int64, px tick.Price) []byte {
+	side := tick.Side(1 + i&1)
+	switch e.f {
+	case feed.FormatCSV:
+		return feed.AppendCSV(dst, ts, e.names[sym], px, 100, side)
+	case feed.FormatJSON:
+		return feed.AppendJSON(dst, ts, e.names[sym], px, 100, side)
+	}
+	e.seq++
+	return feed.AppendTrade(dst, e.seq, uint32(sym), ts, px, 100, side)
+}
+
+// pacer is the open-loop schedule (as wrk2's): message i is due at
+// start + i/rate, whatever happened to the ones before it. Latency is
+// measured from that intended time, so a stall anywhere (sender included)
+// shows in every message it held back, not just in the one that met it.
+type pacer struct {
+	start   time.Time // monotonic
+	startNs int64     // the same instant, Unix ns
+	rate    float64
+	total   int64
+	yield   bool // yield until due; sleep when false
+}
+
+func newPacer(rate float64, total int64, yield bool) *pacer {
+	now := time.Now()
+	return &pacer{start: now, startNs: now.UnixNano(), rate: rate, total: total, yield: yield}
+}
+
+// intended is message i's intended send time, Unix ns.
+func (p *pacer) intended(i int64) int64 { return p.startNs + int64(float64(i)*1e9/p.rate) }
+
+// due returns how many messages are due by now, at most total.
+func (p *pacer) due() int64 {
+	return min(int64(time.Since(p.start).Seconds()*p.rate)+1, p.total)
+}
+
+// wait idles until message i is due: it sleeps, or (yield) yields and
+// only sleeps when i is further away than time.Sleep's ~1 ms granularity.
+func (p *pacer) wait(ctx context.Context, i int64) error {
+	for {
+		ahead := time.Duration(p.intended(i)-p.startNs) - time.Since(p.start)
+		if ahead <= 0 {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		switch {
+		case !p.yield:
+			time.Sleep(ahead)
+		case ahead > 3*time.Millisecond:
+			time.Sleep(ahead - 2*time.Millisecond)
+		default:
+			runtime.Gosched()
+		}
+	}
+}
+
+// recorder is the receiving side of a measurement: latencies of messages
+// in the window, counted. Its record runs on one subscription goroutine;
+// the mutex only orders it against the final read.
+type recorder struct {
+	from  int64 // intended times before it are warm-up
+	onRcv func()
+
+	mu    sync.Mutex
+	hist  *hdrhistogram.Histogram
+	bytes uint64
+	n     atomic.Uint64
+	bad   atomic.Uint64 // payloads without a timestamp
+}
+
+func newRecorder(from int64, onRcv func()) *recorder {
+	return &recorder{from: from, onRcv: onRcv, hist: NewHistogram()}
+}
+
+// record records a message intended at sent (Unix ns), of size bytes.
+func (r *recorder) record(sent int64, size int) {
+	if r.onRcv != nil {
+		r.onRcv()
+	}
+	now := time.Now().UnixNano()
+	if sent < r.from {
+		return
+	}
+	r.mu.Lock()
+	_ = r.hist.RecordValue(clampNs(now - sent))
+	r.bytes += uint64(size)
+	r.mu.Unlock()
+	r.n.Add(1)
+}
+
+// waitFor waits until n messages are recorded, or for d.
+func (r *recorder) waitFor(ctx context.Context, n uint64, d time.Duration) {
+	deadline := time.Now().Add(d)
+	for r.n.Load() < n && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// side returns the recorded side, once the subscription has stopped.
+func (r *recorder) side(name string, sent, expected uint64, elapsed time.Duration) (Side, float64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	got := r.n.Load()
+	s := Side{Name: name, Hist: r.hist, Sent: sent, Received: got, Elapsed: elapsed}
+	if expected > got {
+		s.Dropped = expected - got
+	}
+	if elapsed > 0 {
+		s.Rate = float64(sent) / elapsed.Seconds()
+	}
+	mean := 0.0
+	if got > 0 {
+		mean = float64(r.bytes) / float64(got)
+	}
+	return s, mean
+}
+
+// clampNs brings a latency into the histogram's range, so every message
+// received is in it: a clock step can make one negative, a stall of over
+// a minute too large.
+func clampNs(ns int64) int64 { return min(max(ns, histMin), histMax) }
+
+var tsEventKey = []byte(`"ts_event":`)
+
+// tsEvent reads the ts_event of a tickd signal's JSON without decoding the
+// rest: one search and a digit loop, no allocation.
+func tsEvent(data []byte) (int64, bool) {
+	i := bytes.Index(data, tsEventKey)
+	if i < 0 {
+		return 0, false
+	}
+	var v int64
+	j := i + len(tsEventKey)
+	start := j
+	for ; j < len(data) && data[j] >= '0' && data[j] <= '9' && j-start < 19; j++ {
+		v = v*10 + int64(data[j]-'0')
+	}
+	return v, j > start
+}
+
+// RunLoad sends the open-loop load to tickd's feed listener and measures,
+// per signal received on the subscription, receive time − the intended send
+// time of the tick that fired it (the signal's ts_event). Only ticks
+// intended after the warm-up are measured; signals expected from them but
+// not received within Drain after the last tick are dropped.
+func RunLoad(ctx context.Context, o LoadOptions) (LoadResult, error) {
+	o, err := o.withDefaults()
+	if err != nil {
+		return LoadResult{}, err
+	}
+	warm := int64(o.Warmup.Seconds() * o.Rate)
+	total := warm + max(int64(o.Duration.Seconds()*o.Rate), 1)
+	t := newTicks(o.Symbols, o.SignalRatio, o.Level)
+	expected := t.countFires(warm, total)
+
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", o.Addr)
+	if err != nil {
+		return LoadResult{}, fmt.Errorf("bench: load: %w", err)
+	}
+	defer c.Close()
+
+	// The pacer starts after the subscription and the connection are up;
+	// the recorder learns its window start from it.
+	var rec *recorder
+	ready := make(chan struct{})
+	sub, err := o.Sub.Subscribe(o.Subject, func(m *nats.Msg) {
+		<-ready
+		ts, ok := tsEvent(m.Data)
+		if !ok {
+			rec.bad.Add(1)
+			return
+		}
+		rec.record(ts, len(m.Data))
+	})
+	if err != nil {
+		return LoadResult{}, fmt.Errorf("bench: load: subscribe: %w", err)
+	}
+	defer sub.Unsubscribe()
+	_ = sub.SetPendingLimits(-1, -1) // a slow subscriber queues, never drops
+	if err := o.Sub.Flush(); err != nil {
+		return LoadResult{}, fmt.Errorf("bench: load: subscribe: %w", err)
+	}
+
+	enc := &encoder{f: o.Format, names: t.names}
+	buf := enc.start(make([]byte, 0, maxBatch*128))
+	if _, err := c.Write(buf); err != nil {
+		return LoadResult{}, fmt.Errorf("bench: load: %w", err)
+	}
+
+	p := newPacer(o.Rate, total, o.Yield)
+	rec = newRecorder(p.intended(warm), o.onRecv)
+	close(ready)
+	var firstAt, lastAt time.Time // sends of the first and last measured ticks
+	for i := int64(0); i < total; {
+		if err := p.wait(ctx, i); err != nil {
+			return LoadResult{}, err
+		}
+		due := min(p.due(), i+maxBatch)
+		buf = buf[:0]
+		for ; i < due; i++ {
+			sym, px := t.next(i)
+			buf = enc.trade(buf, i, sym, p.intended(i), px)
+		}
+		if _, err := c.Write(buf); err != nil {
+			return LoadResult{}, fmt.Errorf("bench: load: %w", err)
+		}
+		if i > warm && firstAt.IsZero() {
+			firstAt = time.Now()
+		}
+		lastAt = time.Now()
+	}
+	rec.waitFor(ctx, expected, o.Drain)
+	if err := sub.Unsubscribe(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+		return LoadResult{}, fmt.Errorf("bench: load: %w", err)
+	}
+	if n := rec.bad.Load(); n > 0 {
+		return LoadResult{}, fmt.Errorf("bench: load: %d messages on %s without a ts_event", n, o.Subject)
+	}
+	s, mean := rec.side("tickd", uint64(total-warm), expected, lastAt.Sub(firstAt))
+	return LoadResult{Side: s, MeanPayload: mean}, nil
+}

@@ -1,0 +1,318 @@
+package bench
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// reportQuantiles are the percentiles every report shows, as the histogram
+// takes them (0..100), with their column names.
+var reportQuantiles = []struct {
+	q    float64
+	name string
+}{
+	{50, "p50"}, {90, "p90"}, {99, "p99"}, {99.9, "p99.9"}, {99.99, "p99.99"},
+}
+
+// The report's file names, beside one <side name>.hgrm per side.
+const (
+	ReportText = "report.txt"
+	ReportJSON = "result.json"
+	ReportSVG  = "latency.svg"
+	ReportPNG  = "latency.png"
+)
+
+// jsonSide is one side in result.json; see WriteReport.
+type jsonSide struct {
+	Name      string  `json:"name"`
+	Count     int64   `json:"count"`
+	MinNs     int64   `json:"min_ns"`
+	MeanNs    float64 `json:"mean_ns"`
+	StdDevNs  float64 `json:"stddev_ns"`
+	P50Ns     int64   `json:"p50_ns"`
+	P90Ns     int64   `json:"p90_ns"`
+	P99Ns     int64   `json:"p99_ns"`
+	P999Ns    int64   `json:"p999_ns"`
+	P9999Ns   int64   `json:"p9999_ns"`
+	MaxNs     int64   `json:"max_ns"`
+	Sent      uint64  `json:"sent"`
+	Received  uint64  `json:"received"`
+	Dropped   uint64  `json:"dropped"`
+	Rate      float64 `json:"rate"`
+	ElapsedNs int64   `json:"elapsed_ns"`
+	Hgrm      string  `json:"hgrm"`
+}
+
+// jsonRatios is tickd's figure over the floor's, per percentile.
+type jsonRatios struct {
+	P50   float64 `json:"p50"`
+	P90   float64 `json:"p90"`
+	P99   float64 `json:"p99"`
+	P999  float64 `json:"p999"`
+	P9999 float64 `json:"p9999"`
+	Max   float64 `json:"max"`
+}
+
+// jsonResult is result.json; see WriteReport.
+type jsonResult struct {
+	Start    string      `json:"start"`
+	Settings Settings    `json:"settings"`
+	Machine  Machine     `json:"machine"`
+	Sides    []jsonSide  `json:"sides"`
+	Ratios   *jsonRatios `json:"ratios,omitempty"`
+}
+
+// sideFigures are the numbers the table and result.json share.
+func sideFigures(s Side, h *hdrhistogram.Histogram) jsonSide {
+	v := h.ValueAtPercentilesSlice([]float64{50, 90, 99, 99.9, 99.99})
+	return jsonSide{
+		Name: s.Name, Count: h.TotalCount(), MinNs: h.Min(), MeanNs: h.Mean(), StdDevNs: h.StdDev(),
+		P50Ns: v[0], P90Ns: v[1], P99Ns: v[2], P999Ns: v[3], P9999Ns: v[4], MaxNs: h.Max(),
+		Sent: s.Sent, Received: s.Received, Dropped: s.Dropped, Rate: s.Rate,
+		ElapsedNs: int64(s.Elapsed), Hgrm: s.Name + ".hgrm",
+	}
+}
+
+func (f jsonSide) percentiles() []int64 {
+	return []int64{f.P50Ns, f.P90Ns, f.P99Ns, f.P999Ns, f.P9999Ns, f.MaxNs}
+}
+
+// reportRatio is a/b, or 0 when b is 0 (JSON has no NaN or infinity).
+func reportRatio(a, b int64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}
+
+// validSideName keeps a side's name usable as a file name in dir.
+func validSideName(name string) bool {
+	if name == "" || len(name) > 64 {
+		return false
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// WriteReport prints a run's summary on term (when not nil) and writes the
+// run into dir, creating it if missing:
+//
+//   - report.txt: the same text as term: the settings and machine, then a
+//     table of one row per side with p50, p90, p99, p99.9, p99.99 and max
+//     latency in µs, the achieved rate, messages sent, received and dropped,
+//     and, when both a "tickd" and a "floor" side exist, a tickd/floor row
+//     of the percentile ratios.
+//   - <side name>.hgrm per side (tickd.hgrm and floor.hgrm end to end,
+//     inproc.hgrm in process): the percentile distribution in HdrHistogram's
+//     text layout, values in µs (see WriteHgrm), for HdrHistogram's plotter.
+//   - latency.svg and latency.png: the percentile plot of every side (see
+//     WritePlotSVG, WritePlotPNG).
+//   - result.json: every figure, latencies in ns, as below.
+//
+// The fields of result.json:
+//
+//	start                 run start, RFC 3339 with nanoseconds
+//	settings              the Settings as given; durations in ns (duration_ns, warmup_ns)
+//	machine               the Machine: cpu, cores, go_version, os, arch, host
+//	sides[]               one object per side, in run order:
+//	  name                "tickd", "floor" or "inproc"
+//	  count               latencies recorded
+//	  min_ns, max_ns      smallest and largest latency (histogram bucket bounds, 0.1%)
+//	  mean_ns, stddev_ns  mean latency and its standard deviation
+//	  p50_ns, p90_ns, p99_ns, p999_ns, p9999_ns
+//	                      latency at 50, 90, 99, 99.9 and 99.99 percent
+//	                      (Histogram.ValueAtQuantile)
+//	  sent, received      messages sent and received in the measured window
+//	  dropped             expected but never received
+//	  rate                achieved send rate, messages per second
+//	  elapsed_ns          measured window
+//	  hgrm                the side's .hgrm file name in dir
+//	ratios                only with both a tickd and a floor side: tickd's latency
+//	                      over the floor's, as p50, p90, p99, p999, p9999 and max
+//	                      (0 where the floor's figure is 0)
+//
+// A side without a histogram counts as one that recorded nothing. Side names
+// must be non-empty, unique, and made of letters, digits, '-' and '_' (they
+// name files).
+func WriteReport(dir string, r *Result, term io.Writer) error {
+	if r == nil {
+		return errors.New("bench: report: nil result")
+	}
+	seen := map[string]bool{}
+	figs := make([]jsonSide, len(r.Sides))
+	sides := make([]Side, len(r.Sides))
+	tickd, floor := -1, -1
+	for i, s := range r.Sides {
+		if !validSideName(s.Name) || seen[s.Name] {
+			return fmt.Errorf("bench: report: side %d: name %q is empty, repeated or not a file name", i, s.Name)
+		}
+		seen[s.Name] = true
+		if s.Hist == nil {
+			s.Hist = NewHistogram()
+		}
+		sides[i] = s
+		figs[i] = sideFigures(s, s.Hist)
+		switch s.Name {
+		case "tickd":
+			tickd = i
+		case "floor":
+			floor = i
+		}
+	}
+	res := jsonResult{Start: r.Start.Format(time.RFC3339Nano), Settings: r.Settings, Machine: r.Machine, Sides: figs}
+	if tickd >= 0 && floor >= 0 {
+		a, b := figs[tickd].percentiles(), figs[floor].percentiles()
+		res.Ratios = &jsonRatios{
+			P50: reportRatio(a[0], b[0]), P90: reportRatio(a[1], b[1]), P99: reportRatio(a[2], b[2]),
+			P999: reportRatio(a[3], b[3]), P9999: reportRatio(a[4], b[4]), Max: reportRatio(a[5], b[5]),
+		}
+	}
+
+	text := reportText(r, figs, res.Ratios)
+	var termErr error
+	if term != nil {
+		if _, err := io.WriteString(term, text); err != nil {
+			termErr = fmt.Errorf("bench: report: terminal: %w", err) // still write the files
+		}
+	}
+
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return errors.Join(termErr, fmt.Errorf("bench: report: %w", err))
+	}
+	files := map[string]func(io.Writer) error{
+		ReportText: func(w io.Writer) error { _, err := io.WriteString(w, text); return err },
+		ReportJSON: func(w io.Writer) error {
+			enc := json.NewEncoder(w)
+			enc.SetIndent("", "  ")
+			return enc.Encode(res)
+		},
+		ReportSVG: func(w io.Writer) error { return WritePlotSVG(w, plotTitle(r), sides) },
+		ReportPNG: func(w io.Writer) error { return WritePlotPNG(w, plotTitle(r), sides) },
+	}
+	for _, s := range sides {
+		h := s.Hist
+		files[s.Name+".hgrm"] = func(w io.Writer) error { return WriteHgrm(w, h, 1000) }
+	}
+	for name, write := range files {
+		var buf bytes.Buffer
+		if err := write(&buf); err != nil {
+			return errors.Join(termErr, fmt.Errorf("bench: report: %s: %w", name, err))
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), buf.Bytes(), 0o644); err != nil {
+			return errors.Join(termErr, fmt.Errorf("bench: report: %w", err))
+		}
+	}
+	return termErr
+}
+
+func plotTitle(r *Result) string {
+	mode := r.Settings.Mode
+	if mode == "" {
+		mode = "run"
+	}
+	return fmt.Sprintf("tickd bench %s: latency by percentile at %s msg/s", mode, strconv.FormatFloat(r.Settings.Rate, 'f', -1, 64))
+}
+
+// fmtMicros prints a latency in ns as µs, with fewer decimals as it grows so
+// sub-µs in-process figures and ms tails both stay readable.
+func fmtMicros(ns int64) string {
+	us := float64(ns) / 1000
+	switch {
+	case us < 1:
+		return strconv.FormatFloat(us, 'f', 3, 64)
+	case us < 10:
+		return strconv.FormatFloat(us, 'f', 2, 64)
+	case us < 10000:
+		return strconv.FormatFloat(us, 'f', 1, 64)
+	}
+	return strconv.FormatFloat(us, 'f', 0, 64)
+}
+
+// reportText is the terminal summary and report.txt.
+func reportText(r *Result, figs []jsonSide, ratios *jsonRatios) string {
+	var b strings.Builder
+	s, m := r.Settings, r.Machine
+	fmt.Fprintf(&b, "tickd bench %s, started %s\n", s.Mode, r.Start.Format(time.RFC3339))
+	fmt.Fprintf(&b, "settings: rate %s/s, duration %v, warmup %v, symbols %d, signal ratio %s, format %s, wait %s, nats %s\n",
+		strconv.FormatFloat(s.Rate, 'f', -1, 64), s.Duration, s.Warmup, s.Symbols,
+		strconv.FormatFloat(s.SignalRatio, 'f', -1, 64), s.Format, s.Wait, s.NATS)
+	fmt.Fprintf(&b, "machine:  %s, %d cores, %s/%s, %s, host %s\n\n", m.CPU, m.Cores, m.OS, m.Arch, m.GoVersion, m.Host)
+
+	header := []string{"latency µs"}
+	for _, q := range reportQuantiles {
+		header = append(header, q.name)
+	}
+	header = append(header, "max", "rate/s", "sent", "received", "drops")
+	table := [][]string{header}
+	for _, f := range figs {
+		row := []string{f.Name}
+		for _, v := range f.percentiles() {
+			if f.Count == 0 {
+				row = append(row, "-")
+				continue
+			}
+			row = append(row, fmtMicros(v))
+		}
+		drops := strconv.FormatUint(f.Dropped, 10)
+		if f.Dropped > 0 && f.Received+f.Dropped > 0 {
+			drops += fmt.Sprintf(" (%.3g%%)", 100*float64(f.Dropped)/float64(f.Received+f.Dropped))
+		}
+		row = append(row, strconv.FormatFloat(math.Round(f.Rate), 'f', 0, 64),
+			strconv.FormatUint(f.Sent, 10), strconv.FormatUint(f.Received, 10), drops)
+		table = append(table, row)
+	}
+	if ratios != nil {
+		row := []string{"tickd/floor"}
+		for _, v := range []float64{ratios.P50, ratios.P90, ratios.P99, ratios.P999, ratios.P9999, ratios.Max} {
+			if v == 0 {
+				row = append(row, "-")
+				continue
+			}
+			row = append(row, strconv.FormatFloat(v, 'f', 2, 64)+"x")
+		}
+		table = append(table, append(row, "", "", "", ""))
+	}
+	writeTable(&b, table)
+	return b.String()
+}
+
+// writeTable aligns the first column left and the others right, two spaces
+// apart; widths count runes, so "µ" takes one column.
+func writeTable(b *strings.Builder, rows [][]string) {
+	var width []int
+	for _, row := range rows {
+		for i, cell := range row {
+			if i >= len(width) {
+				width = append(width, 0)
+			}
+			width[i] = max(width[i], len([]rune(cell)))
+		}
+	}
+	for _, row := range rows {
+		var line strings.Builder
+		for i, cell := range row {
+			pad := strings.Repeat(" ", width[i]-len([]rune(cell)))
+			if i == 0 {
+				line.WriteString(cell + pad)
+				continue
+			}
+			line.WriteString("  " + pad + cell)
+		}
+		b.WriteString(strings.TrimRight(line.String(), " ") + "\n")
+	}
+}

@@ -1,0 +1,213 @@
+package bench
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func reportTestResult(t testing.TB, mode string) *Result {
+	t.Helper()
+	r := &Result{
+		Settings: Settings{Rate: 20000, Duration: 10 * time.Second, Warmup: 2 * time.Second, Symbols: 100,
+			SignalRatio: 0.01, Format: "itch", Wait: "spin", NATS: "embedded", Mode: mode},
+		Machine: Machine{CPU: "Test CPU", Cores: 2, GoVersion: "go1.26.0", OS: "linux", Arch: "amd64", Host: "box"},
+		Start:   time.Date(2026, 11, 23, 23, 0, 0, 123, time.UTC),
+	}
+	if mode == "inproc" {
+		r.Sides = []Side{{Name: "inproc", Hist: hgrmKnownHist(t), Sent: 100004, Received: 100004, Rate: 20000.4, Elapsed: 5 * time.Second}}
+		return r
+	}
+	s := plotTwoSides(t)
+	s[0].Dropped, s[0].Rate, s[0].Elapsed = 7, 19876.4, 10*time.Second
+	s[1].Rate, s[1].Elapsed = 20000, 10*time.Second
+	r.Sides = s
+	return r
+}
+
+func reportDirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	return names // ReadDir sorts by name
+}
+
+func TestWriteReportE2E(t *testing.T) {
+	r := reportTestResult(t, "e2e")
+	dir := filepath.Join(t.TempDir(), "new", "dir") // created by WriteReport
+	var term bytes.Buffer
+	if err := WriteReport(dir, r, &term); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"floor.hgrm", "latency.png", "latency.svg", "report.txt", "result.json", "tickd.hgrm"}
+	if got := reportDirNames(t, dir); !slices.Equal(got, want) {
+		t.Fatalf("files %v, want %v", got, want)
+	}
+	txt, err := os.ReadFile(filepath.Join(dir, "report.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(txt) != term.String() {
+		t.Fatalf("report.txt differs from the terminal:\n%s\n---\n%s", txt, term.String())
+	}
+	out := term.String()
+	t.Logf("\n%s", out)
+	tickd, floor := r.Sides[0].Hist, r.Sides[1].Hist
+	for _, want := range []string{"p50", "p90", "p99", "p99.9", "p99.99", "max", "rate/s", "sent", "received", "drops",
+		"rate 20000/s", "duration 10s", "warmup 2s", "Test CPU, 2 cores, linux/amd64, go1.26.0, host box",
+		fmtMicros(tickd.ValueAtQuantile(99)), fmtMicros(floor.ValueAtQuantile(99)), "7 (0.035%)", "  19876  "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	var ratioLine string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "tickd/floor") {
+			ratioLine = l
+		}
+	}
+	wantP50 := float64(tickd.ValueAtQuantile(50)) / float64(floor.ValueAtQuantile(50))
+	if !strings.Contains(ratioLine, strconv.FormatFloat(wantP50, 'f', 2, 64)+"x") {
+		t.Fatalf("ratio row %q lacks p50 ratio %.2fx", ratioLine, wantP50)
+	}
+
+	b, err := os.ReadFile(filepath.Join(dir, "result.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got jsonResult
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Settings != r.Settings || got.Machine != r.Machine || got.Start != "2026-11-23T23:00:00.000000123Z" {
+		t.Fatalf("json head: %+v %+v %q", got.Settings, got.Machine, got.Start)
+	}
+	if len(got.Sides) != 2 || got.Sides[0].Name != "tickd" || got.Sides[1].Name != "floor" {
+		t.Fatalf("json sides %+v", got.Sides)
+	}
+	for i, s := range got.Sides {
+		h := r.Sides[i].Hist
+		if s.P99Ns != h.ValueAtQuantile(99) || s.P50Ns != h.ValueAtQuantile(50) || s.P999Ns != h.ValueAtQuantile(99.9) ||
+			s.P9999Ns != h.ValueAtQuantile(99.99) || s.P90Ns != h.ValueAtQuantile(90) || s.MaxNs != h.Max() || s.MinNs != h.Min() ||
+			s.Count != h.TotalCount() || s.MeanNs != h.Mean() || s.StdDevNs != h.StdDev() {
+			t.Fatalf("json side %d: %+v", i, s)
+		}
+		if s.Sent != r.Sides[i].Sent || s.Received != r.Sides[i].Received || s.Dropped != r.Sides[i].Dropped ||
+			s.Rate != r.Sides[i].Rate || s.ElapsedNs != int64(r.Sides[i].Elapsed) || s.Hgrm != s.Name+".hgrm" {
+			t.Fatalf("json side %d counters: %+v", i, s)
+		}
+	}
+	if got.Ratios == nil || got.Ratios.P50 != wantP50 ||
+		got.Ratios.P99 != float64(tickd.ValueAtQuantile(99))/float64(floor.ValueAtQuantile(99)) {
+		t.Fatalf("ratios %+v, want p50 %v", got.Ratios, wantP50)
+	}
+
+	// The .hgrm files are the sides' distributions.
+	f, err := os.Open(filepath.Join(dir, "floor.hgrm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	_, sum, err := ParseHgrm(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.TotalCount != floor.TotalCount() || sum.Max != float64(floor.Max())/1000 {
+		t.Fatalf("floor.hgrm footer %+v", sum)
+	}
+}
+
+func TestWriteReportInproc(t *testing.T) {
+	r := reportTestResult(t, "inproc")
+	dir := t.TempDir()
+	var term bytes.Buffer
+	if err := WriteReport(dir, r, &term); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"inproc.hgrm", "latency.png", "latency.svg", "report.txt", "result.json"}
+	if got := reportDirNames(t, dir); !slices.Equal(got, want) {
+		t.Fatalf("files %v, want %v", got, want)
+	}
+	if strings.Contains(term.String(), "tickd/floor") {
+		t.Fatal("ratio row without a floor side")
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "result.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(b, []byte(`"ratios"`)) {
+		t.Fatal("result.json has ratios without a floor side")
+	}
+	var got jsonResult
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Sides) != 1 || got.Sides[0].P99Ns != r.Sides[0].Hist.ValueAtQuantile(99) || got.Sides[0].Count != 100004 {
+		t.Fatalf("json sides %+v", got.Sides)
+	}
+	svg, err := os.ReadFile(filepath.Join(dir, "latency.svg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(svg, []byte(">inproc<")) {
+		t.Fatal("svg lacks the inproc side")
+	}
+}
+
+func TestWriteReportOnlyTickd(t *testing.T) {
+	r := reportTestResult(t, "e2e")
+	r.Sides = r.Sides[:1]
+	r.Sides[0].Hist = nil // recorded nothing
+	var term bytes.Buffer
+	if err := WriteReport(t.TempDir(), r, &term); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(term.String(), "tickd/floor") {
+		t.Fatal("ratio row without a floor side")
+	}
+	if !strings.Contains(term.String(), "tickd ") || !strings.Contains(term.String(), "  -  ") {
+		t.Fatalf("empty side not shown with dashes:\n%s", term.String())
+	}
+}
+
+func TestWriteReportRejects(t *testing.T) {
+	dir := t.TempDir()
+	if err := WriteReport(dir, nil, nil); err == nil {
+		t.Fatal("nil result accepted")
+	}
+	for _, name := range []string{"", "../x", "a/b", ".hidden"} {
+		r := reportTestResult(t, "inproc")
+		r.Sides[0].Name = name
+		if err := WriteReport(dir, r, nil); err == nil || !strings.HasPrefix(err.Error(), "bench: ") {
+			t.Fatalf("side name %q: err %v", name, err)
+		}
+	}
+	r := reportTestResult(t, "e2e")
+	r.Sides[1].Name = "tickd"
+	if err := WriteReport(dir, r, nil); err == nil {
+		t.Fatal("repeated side name accepted")
+	}
+	if len(reportDirNames(t, dir)) != 0 {
+		t.Fatal("files written for a rejected result")
+	}
+	// A file where the directory should be.
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteReport(filepath.Join(file, "sub"), reportTestResult(t, "inproc"), nil); err == nil {
+		t.Fatal("report into a path under a file succeeded")
+	}
+}

@@ -1,0 +1,233 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/tickd/tickd/bench"
+	"github.com/tickd/tickd/bus"
+	"github.com/tickd/tickd/feed"
+	"github.com/tickd/tickd/ringbuf"
+)
+
+// benchConfig is the flags of `tickd bench`.
+type benchConfig struct {
+	rate        float64
+	duration    time.Duration
+	warmup      time.Duration
+	symbols     int
+	signalRatio float64
+	format      string
+	wait        string
+	natsURL     string
+	profile     string
+	out         string
+	inproc      bool
+	yield       bool
+}
+
+func (c *benchConfig) register(fs *flag.FlagSet) {
+	fs.Float64Var(&c.rate, "rate", bench.DefaultRate, "ticks per second, sent open-loop (each at its intended time; a stall delays, never skips); 0 with -inproc: full speed")
+	fs.DurationVar(&c.duration, "duration", bench.DefaultDuration, "measured window")
+	fs.DurationVar(&c.warmup, "warmup", bench.DefaultWarmup, "load sent before the window, not recorded")
+	fs.IntVar(&c.symbols, "symbols", bench.DefaultSymbols, "symbols the ticks go round-robin over")
+	fs.Float64Var(&c.signalRatio, "signal-ratio", bench.DefaultSignalRatio, "share of ticks that cross the price rule's level and fire a signal (0..1)")
+	fs.StringVar(&c.format, "format", "native", "feed wire format: native, csv or json")
+	fs.StringVar(&c.wait, "wait", "yield", "how tickd's idle stages wait: spin, yield or park")
+	fs.StringVar(&c.natsURL, "nats-url", "", "external NATS server URL; empty runs an embedded server on a free port")
+	fs.StringVar(&c.profile, "profile", "", "directory for CPU and allocation profiles of the run (cpu.pprof, allocs.pprof)")
+	fs.StringVar(&c.out, "out", "", "report directory (default: a new tickd-bench-* directory under the system temp dir)")
+	fs.BoolVar(&c.inproc, "inproc", false, "measure in process: decode → engine → output ring, no network, no NATS")
+	fs.BoolVar(&c.yield, "pace-yield", false, "pace the sender by yielding instead of sleeping (exact send times, but a busy goroutine beside tickd)")
+}
+
+// pattern is the load the flags describe; -warmup 0 means none (the
+// options' 0 means the default).
+func (c *benchConfig) pattern() bench.Pattern {
+	p := bench.Pattern{Rate: c.rate, Duration: c.duration, Warmup: c.warmup, Symbols: c.symbols, SignalRatio: c.signalRatio}
+	if p.Warmup == 0 {
+		p.Warmup = -1
+	}
+	return p
+}
+
+// runBench is `tickd bench`: tickd's latency end to end (feed socket in,
+// signal out of NATS) beside bare NATS's at the same rate, or in process.
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c benchConfig
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c.register(fs)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: tickd bench [flags]\n\nOpen-loop latency of tickd: ticks over TCP into the feed listener, one price rule,\nsignals read back from NATS; then bare NATS carrying the same number of messages\nper second (the signal rate) of the same size (the floor). With -inproc: decode → engine → output ring inside the process.\nWrites report.txt, result.json, *.hgrm and latency.svg/png to -out.\n\n")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	wait, err := ringbuf.ParseWaitStrategy(c.wait)
+	if err != nil {
+		return err
+	}
+	format, err := feed.ParseFormat(c.format)
+	if err != nil {
+		return err
+	}
+	switch {
+	case c.rate == 0 && !c.inproc:
+		return errors.New("rate 0 (full speed) is for -inproc only: the end-to-end load is open-loop")
+	case c.warmup < 0:
+		return fmt.Errorf("warmup %v must be ≥ 0", c.warmup)
+	case c.signalRatio == 0:
+		return errors.New("signal-ratio 0 fires no signal: nothing to measure")
+	}
+	out := c.out
+	if out == "" {
+		if out, err = os.MkdirTemp("", "tickd-bench-"); err != nil {
+			return err
+		}
+	}
+	if c.profile != "" {
+		stop, err := startProfile(c.profile)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if perr := stop(); perr != nil {
+				fmt.Fprintf(stderr, "tickd bench: profile: %v\n", perr)
+			}
+		}()
+	}
+	res := bench.Result{Start: time.Now(), Machine: bench.DetectMachine(), Settings: bench.Settings{
+		Rate: c.rate, Duration: c.duration, Warmup: c.warmup, Symbols: c.symbols, SignalRatio: c.signalRatio,
+		Format: c.format, Wait: wait.String(), NATS: "embedded", Mode: "e2e"}}
+	if c.natsURL != "" {
+		res.Settings.NATS = c.natsURL
+	}
+	if c.inproc {
+		res.Settings.Mode, res.Settings.NATS = "inproc", "none"
+		s, err := bench.RunInproc(ctx, bench.InprocOptions{Pattern: c.pattern(), FullSpeed: c.rate == 0,
+			Format: format, Wait: wait, Yield: c.yield})
+		if err != nil {
+			return err
+		}
+		res.Sides = []bench.Side{s}
+	} else if res.Sides, err = benchE2E(ctx, &c, format, stderr); err != nil {
+		return err
+	}
+	if err := bench.WriteReport(out, &res, stdout); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "report: %s\n", out)
+	return nil
+}
+
+// benchE2E runs tickd's pipeline in this process against a NATS server
+// (an embedded one of its own, or -nats-url), measures it under the load,
+// stops it, and then measures the floor on the same server: nothing of
+// tickd runs while the floor is measured.
+func benchE2E(ctx context.Context, c *benchConfig, format feed.Format, stderr io.Writer) ([]bench.Side, error) {
+	url := c.natsURL
+	if url == "" {
+		// tickd and the floor both reach this server over TCP, as an
+		// external one: the floor's publisher is then tickd's equal.
+		srv, err := bus.StartServer(bus.ServerOptions{Port: bus.RandomPort})
+		if err != nil {
+			return nil, err
+		}
+		defer srv.Shutdown()
+		url = srv.ClientURL()
+	}
+	sub, err := nats.Connect(url, nats.Name("tickd-bench-sub"))
+	if err != nil {
+		return nil, fmt.Errorf("nats: connect %s: %w", url, err)
+	}
+	defer sub.Close()
+
+	log, err := newLogger(stderr, "warn", false)
+	if err != nil {
+		return nil, err
+	}
+	// A prefix of our own: on a shared server, nobody else's signals (or
+	// floor messages) reach our subscriber.
+	prefix := bus.DefaultPrefix + ".bench" + strconv.Itoa(os.Getpid())
+	// serve's own defaults, then what the bench needs: its feed, its
+	// server, one price rule, bars too long to close during the run.
+	var cfg serveConfig
+	if err := parseFlags(newServeFlags(&cfg, io.Discard), []string{"-feed-listen", "127.0.0.1:0", "-feed-format", c.format,
+		"-nats-url", url, "-subject-prefix", prefix, "-publisher-id", "tickd-bench", "-bars", "1h", "-wait", c.wait,
+		"-max-symbols", strconv.Itoa(max(1024, 2*c.symbols))}); err != nil {
+		return nil, err
+	}
+	cfg.rules = []ruleConfig{{ID: bench.RuleID, Type: "price", Dir: "both", Level: bench.DefaultLevel.String()}}
+	pctx, stop := context.WithCancel(ctx)
+	defer stop()
+	p, err := startPipeline(pctx, &cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	load, err := bench.RunLoad(ctx, bench.LoadOptions{Pattern: c.pattern(), Addr: p.FeedAddr().String(), Sub: sub,
+		Subject: bus.Subjects{Prefix: cfg.prefix}.AllSignals(), Format: format, Yield: c.yield})
+	stop()
+	if werr := p.Wait(); err == nil && werr != nil {
+		err = fmt.Errorf("tickd: %w", werr)
+	}
+	if err != nil {
+		return nil, err
+	}
+
+	pub, err := nats.Connect(url, nats.Name("tickd-bench-floor"))
+	if err != nil {
+		return nil, fmt.Errorf("nats: connect %s: %w", url, err)
+	}
+	defer pub.Close()
+	size := int(math.Round(load.MeanPayload))
+	if size == 0 {
+		size = bench.TypicalSignalSize()
+	}
+	// The floor carries what tickd published, at the rate tickd published
+	// it: one message per signal, not per tick.
+	floor, err := bench.RunFloor(ctx, bench.FloorOptions{Pub: pub, Sub: sub, Rate: c.rate * c.signalRatio, Duration: c.duration,
+		Subject: prefix + ".floor", Warmup: c.pattern().Warmup, PayloadSize: size, Yield: c.yield})
+	if err != nil {
+		return nil, err
+	}
+	return []bench.Side{load.Side, floor}, nil
+}
+
+// startProfile starts a CPU profile in dir; the function it returns stops
+// it and writes the allocation profile beside it.
+func startProfile(dir string) (func() error, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	cpu, err := os.Create(filepath.Join(dir, "cpu.pprof"))
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(cpu); err != nil {
+		cpu.Close()
+		return nil, err
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		err := cpu.Close()
+		f, ferr := os.Create(filepath.Join(dir, "allocs.pprof"))
+		if ferr != nil {
+			return errors.Join(err, ferr)
+		}
+		err = errors.Join(err, pprof.Lookup("allocs").WriteTo(f, 0))
+		return errors.Join(err, f.Close())
+	}, nil
+}

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestBenchE2E runs `tickd bench` briefly and checks its table and files.
+func TestBenchE2E(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	prof := filepath.Join(t.TempDir(), "prof")
+	var out, errb bytes.Buffer
+	code := mainExit([]string{"bench", "--rate", "20000", "--duration", "1s", "--warmup", "200ms", "--out", dir, "--profile", prof}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+	}
+	s := out.String()
+	for _, want := range []string{"tickd bench e2e", "p99.9", "\ntickd ", "\nfloor ", "tickd/floor", "report: " + dir} {
+		if !strings.Contains(s, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, s)
+		}
+	}
+	for _, f := range []string{"report.txt", "result.json", "tickd.hgrm", "floor.hgrm", "latency.svg", "latency.png"} {
+		if st, err := os.Stat(filepath.Join(dir, f)); err != nil || st.Size() == 0 {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	for _, f := range []string{"cpu.pprof", "allocs.pprof"} {
+		if st, err := os.Stat(filepath.Join(prof, f)); err != nil || st.Size() == 0 {
+			t.Errorf("profile %s: %v", f, err)
+		}
+	}
+	var res struct {
+		Settings struct {
+			Rate float64 `json:"rate"`
+			Mode string  `json:"mode"`
+		} `json:"settings"`
+		Sides []struct {
+			Name     string `json:"name"`
+			Count    uint64 `json:"count"`
+			Sent     uint64 `json:"sent"`
+			Received uint64 `json:"received"`
+		} `json:"sides"`
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "result.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Settings.Rate != 20000 || res.Settings.Mode != "e2e" || len(res.Sides) != 2 {
+		t.Fatalf("result.json: %s", b)
+	}
+	tk, fl := res.Sides[0], res.Sides[1]
+	// 20000 ticks in the window, one in ten fires; the floor sends as many
+	// messages as tickd published signals: one per ten ticks.
+	if tk.Name != "tickd" || tk.Sent != 20000 || tk.Received == 0 || tk.Received > 2000 || tk.Count != tk.Received {
+		t.Errorf("tickd side: %+v", tk)
+	}
+	if fl.Name != "floor" || fl.Sent != 2000 || fl.Received != fl.Sent {
+		t.Errorf("floor side: %+v", fl)
+	}
+}
+
+func TestBenchInproc(t *testing.T) {
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	code := mainExit([]string{"bench", "--inproc", "--rate", "20000", "--duration", "500ms", "--warmup", "0", "--out", dir}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+	}
+	if s := out.String(); !strings.Contains(s, "tickd bench inproc") || !strings.Contains(s, "\ninproc ") {
+		t.Errorf("stdout:\n%s", s)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "inproc.hgrm")); err != nil {
+		t.Error(err)
+	}
+	// Full speed, CSV.
+	out.Reset()
+	code = mainExit([]string{"bench", "--inproc", "--rate", "0", "--format", "csv", "--duration", "200ms", "--warmup", "0", "--out", t.TempDir()}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+	}
+	if s := out.String(); !strings.Contains(s, "tickd bench inproc") || !strings.Contains(s, "\ninproc ") {
+		t.Errorf("stdout:\n%s", s)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "inproc.hgrm")); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestBenchBadFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"bench", "--rate", "x"},
+		{"bench", "extra"},
+	} {
+		var out, errb bytes.Buffer
+		if code := mainExit(args, &out, &errb); code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
+	for _, args := range [][]string{
+		{"bench", "--format", "xml"},
+		{"bench", "--wait", "nap"},
+		{"bench", "--signal-ratio", "0"},
+		{"bench", "--rate", "-5", "--inproc"},
+		{"bench", "--rate", "0"},
+	} {
+		var out, errb bytes.Buffer
+		if code := mainExit(args, &out, &errb); code != 1 || !strings.Contains(errb.String(), "tickd bench: ") {
+			t.Errorf("%v: exit %d, stderr %q", args, code, errb.String())
+		}
+	}
+}
