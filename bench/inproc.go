@@ -52,8 +52,11 @@ func RunInproc(ctx context.Context, o InprocOptions) (Side, error) {
 		return Side{}, err
 	}
 	syms := tick.NewSymbolTable(o.Symbols + 16)
+	// The consumer idles on the output ring's Bell, as the publisher does,
+	// so that under Park every commit wakes it.
+	bell := ringbuf.NewBell()
 	eng, err := engine.New(engine.Config{Shards: 1, Wait: o.Wait, Rules: []engine.RuleSpec{PriceRule(o.Level)},
-		Bars: []time.Duration{time.Hour}}, syms)
+		Bars: []time.Duration{time.Hour}, OutputBell: bell}, syms)
 	if err != nil {
 		return Side{}, fmt.Errorf("bench: inproc: %w", err)
 	}
@@ -90,7 +93,7 @@ func RunInproc(ctx context.Context, o InprocOptions) (Side, error) {
 	// The publisher's role: poll the output ring and stamp each batch once.
 	hist := NewHistogram()
 	var got uint64
-	idler := ringbuf.NewIdler(o.Wait, nil)
+	idler := ringbuf.NewIdler(o.Wait, bell)
 	for {
 		batch := cons.Poll()
 		if len(batch) == 0 {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/tickd/tickd/feed"
+	"github.com/tickd/tickd/ringbuf"
 )
 
 func TestInprocOpenLoop(t *testing.T) {
@@ -46,4 +47,20 @@ func TestInprocFullSpeed(t *testing.T) {
 		t.Fatalf("%d signals of %d ticks", s.Received, s.Sent)
 	}
 	t.Logf("%.0f ticks/s; p50 %v p99 %v", s.Rate, time.Duration(s.Hist.ValueAtQuantile(50)), time.Duration(s.Hist.ValueAtQuantile(99)))
+}
+
+// TestInprocWaitStrategies: every wait strategy runs the in-process
+// measurement to the end with nothing dropped (Park needs the output
+// ring's Bell to wake the consumer).
+func TestInprocWaitStrategies(t *testing.T) {
+	for _, w := range []ringbuf.WaitStrategy{ringbuf.Spin, ringbuf.SpinYield, ringbuf.Park} {
+		s, err := RunInproc(t.Context(), InprocOptions{Pattern: Pattern{Rate: 20000, Duration: 200 * time.Millisecond,
+			Warmup: -1, Symbols: 4, SignalRatio: 0.5}, Wait: w})
+		if err != nil {
+			t.Fatalf("%v: %v", w, err)
+		}
+		if s.Received == 0 || s.Dropped != 0 {
+			t.Fatalf("%v: received %d, dropped %d", w, s.Received, s.Dropped)
+		}
+	}
 }
