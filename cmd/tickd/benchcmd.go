@@ -44,7 +44,7 @@ func (c *benchConfig) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.symbols, "symbols", bench.DefaultSymbols, "symbols the ticks go round-robin over")
 	fs.Float64Var(&c.signalRatio, "signal-ratio", bench.DefaultSignalRatio, "share of ticks that cross the price rule's level and fire a signal (0..1)")
 	fs.StringVar(&c.format, "format", "native", "feed wire format: native, csv or json")
-	fs.StringVar(&c.wait, "wait", "yield", "how tickd's idle stages wait: spin, yield or park")
+	fs.StringVar(&c.wait, "wait", "park", "how tickd's idle stages wait: spin, yield or park (as serve)")
 	fs.StringVar(&c.natsURL, "nats-url", "", "external NATS server URL; empty runs an embedded server on a free port")
 	fs.StringVar(&c.profile, "profile", "", "directory for CPU and allocation profiles of the run (cpu.pprof, allocs.pprof)")
 	fs.StringVar(&c.out, "out", "", "report directory (default: a new tickd-bench-* directory under the system temp dir)")
@@ -164,10 +164,10 @@ func benchE2E(ctx context.Context, c *benchConfig, format feed.Format, stderr io
 	prefix := bus.DefaultPrefix + ".bench" + strconv.Itoa(os.Getpid())
 	// serve's own defaults, then what the bench needs: its feed, its
 	// server, one price rule, bars too long to close during the run.
-	var cfg serveConfig
-	if err := parseFlags(newServeFlags(&cfg, io.Discard), []string{"-feed-listen", "127.0.0.1:0", "-feed-format", c.format,
+	cfg, err := serveDefaults("-feed-listen", "127.0.0.1:0", "-feed-format", c.format,
 		"-nats-url", url, "-subject-prefix", prefix, "-publisher-id", "tickd-bench", "-bars", "1h", "-wait", c.wait,
-		"-max-symbols", strconv.Itoa(max(1024, 2*c.symbols))}); err != nil {
+		"-max-symbols", strconv.Itoa(max(1024, 2*c.symbols)))
+	if err != nil {
 		return nil, err
 	}
 	cfg.rules = []ruleConfig{{ID: bench.RuleID, Type: "price", Dir: "both", Level: bench.DefaultLevel.String()}}

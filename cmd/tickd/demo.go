@@ -54,9 +54,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	cfg := serveConfig{feedListen: "127.0.0.1:0", feedFormat: gcfg.format, natsListen: *natsListen,
-		prefix: bus.DefaultPrefix, shards: 1, sma: 50, emaHalfLife: 10 * time.Second, ringSize: 4096,
-		wait: "yield", maxSymbols: 1 << 16, feedMaxConns: 16, maxFrame: 4096}
+	cfg, err := serveDefaults("-feed-listen", "127.0.0.1:0", "-feed-format", gcfg.format, "-nats-listen", *natsListen)
+	if err != nil {
+		return err
+	}
 	p, err := startPipeline(ctx, &cfg, log)
 	if err != nil {
 		return err // a taken NATS port is named; -nats-listen picks another

@@ -73,7 +73,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.emaHalfLife, "ema-half-life", 10*time.Second, "EMA half-life in event time")
 	fs.Var(&c.bars, "bars", "OHLCV bar intervals (default 1s,1m)")
 	fs.IntVar(&c.ringSize, "ring-size", 4096, "slots per ring (a power of two)")
-	fs.StringVar(&c.wait, "wait", "yield", "how idle stages wait: spin, yield or park")
+	fs.StringVar(&c.wait, "wait", "park", "how idle stages wait: spin (one core each), yield, or park (spin, then yield, then sleep until woken)")
 	fs.IntVar(&c.maxSymbols, "max-symbols", tick.DefaultMaxSymbols, "symbols the symbol table holds")
 	fs.IntVar(&c.bookOrders, "book-orders", 1<<20, "live orders each shard's L3 books are sized for (ITCH)")
 	fs.DurationVar(&c.bboInterval, "bbo-interval", 0, "least event time between two BBOs of a symbol (0: every change; negative: no BBOs)")
@@ -320,6 +320,14 @@ func (p *pipeline) closeNATS() {
 	if p.srv != nil {
 		p.srv.Shutdown()
 	}
+}
+
+// serveDefaults returns serve's default settings with args (serve flags)
+// applied, for the commands that run a pipeline of their own.
+func serveDefaults(args ...string) (serveConfig, error) {
+	var cfg serveConfig
+	err := parseFlags(newServeFlags(&cfg, io.Discard), args)
+	return cfg, err
 }
 
 // newServeFlags returns the flag set of `tickd serve`, bound to cfg.
