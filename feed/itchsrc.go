@@ -116,6 +116,9 @@ func RunITCH(ctx context.Context, cfg ITCHSourceConfig, open SinkOpener, opts Op
 	}
 	r.sink = sink
 	r.ctrs = o.Stats.register(name, o.SourceID)
+	if r.tap = o.Tap; r.tap != nil {
+		r.tap.Open(r.ctrs.id, name)
+	}
 	r.dec, err = itch.NewDecoder(itch.Options{Symbols: o.Symbols, SessionDate: o.SessionDate, Source: r.ctrs.id})
 	if err == nil {
 		err = run(r.handle)
@@ -175,6 +178,8 @@ type itchRun struct {
 	ctrs  *Counters
 	stats Stats
 	stop  context.CancelFunc
+	tap   Tap   // Options.Tap, or nil
+	recv  int64 // receive time of the current batch
 
 	slots    []tick.Event // claimed for the current batch; nil between batches
 	k        int          // slots written
@@ -197,6 +202,14 @@ func (r *itchRun) handle(seq uint64, msg []byte) {
 	r.dirty = true
 	r.stats.Frames++
 	r.stats.Bytes += uint64(len(msg))
+	if r.slots == nil {
+		// The first message of a batch stamps its receive time.
+		r.recv = r.o.Clock()
+		r.dec.SetRecvTime(r.recv)
+	}
+	if r.tap != nil {
+		r.tap.Data(r.ctrs.id, r.recv, msg)
+	}
 	if r.k == len(r.slots) && !r.claim() {
 		return
 	}
@@ -214,13 +227,10 @@ func (r *itchRun) handle(seq uint64, msg []byte) {
 	}
 }
 
-// claim commits the full batch, if any, and claims fresh slots; the first
-// claim of a batch stamps its receive time. It reports false when the sink
-// is shutting down, and then stops the session.
+// claim commits the full batch, if any, and claims fresh slots. It reports
+// false when the sink is shutting down, and then stops the session.
 func (r *itchRun) claim() bool {
-	if r.slots == nil {
-		r.dec.SetRecvTime(r.o.Clock())
-	} else {
+	if r.slots != nil {
 		r.commit()
 	}
 	r.slots = r.sink.Claim(maxClaim)
@@ -298,6 +308,9 @@ func (r *itchRun) endOfStream() {
 
 // close publishes the last counters, retires them and closes the sink.
 func (r *itchRun) close() {
+	if r.tap != nil {
+		r.tap.Close(r.ctrs.id, r.o.Clock())
+	}
 	r.ctrs.publish(&r.stats)
 	r.o.Stats.unregister(r.ctrs)
 	r.sink.Close()

@@ -24,18 +24,25 @@ type pump struct {
 	clock  func() int64
 	buf    []byte // ReadBuffer bytes, reused for every read
 	lo, hi int    // bytes read but not yet consumed: buf[lo:hi]
+	tap    Tap    // Options.Tap, or nil
+	tapped bool   // the tap saw data since its Open
 }
 
 func newPump(source string, sink Sink, o *Options) *pump {
 	c := o.Stats.register(source, o.SourceID)
-	return &pump{
+	p := &pump{
 		dec:   newDecoder(source, c.id, o),
 		sink:  sink,
 		ctrs:  c,
 		reg:   o.Stats,
 		clock: o.Clock,
 		buf:   make([]byte, o.ReadBuffer),
+		tap:   o.Tap,
 	}
+	if p.tap != nil {
+		p.tap.Open(c.id, source)
+	}
+	return p
 }
 
 // space moves the pending bytes to the front and returns the free rest of
@@ -52,9 +59,14 @@ func (p *pump) space() []byte {
 // ingest decodes the n bytes the last read put into space(). It returns
 // errSinkDone when the sink shuts down, or the decoder's fatal error.
 func (p *pump) ingest(n int) error {
+	now := p.clock()
+	if p.tap != nil {
+		p.tap.Data(p.ctrs.id, now, p.buf[p.hi:p.hi+n])
+		p.tapped = true
+	}
 	p.hi += n
 	p.dec.stats.Bytes += uint64(n)
-	p.dec.SetRecvTime(p.clock())
+	p.dec.SetRecvTime(now)
 	err := p.drain()
 	p.ctrs.publish(&p.dec.stats)
 	return err
@@ -108,6 +120,12 @@ func (p *pump) end() {
 func (p *pump) restart() {
 	p.lo, p.hi = 0, 0
 	p.dec.Reset()
+	if p.tap != nil && p.tapped {
+		// The decoder starts over: so must a player of the capture.
+		p.tap.Close(p.ctrs.id, p.clock())
+		p.tap.Open(p.ctrs.id, p.dec.source)
+		p.tapped = false
+	}
 }
 
 // readAll feeds r to the sink until EOF (nil), a read error, the sink
@@ -132,6 +150,9 @@ func (p *pump) readAll(r io.Reader) error {
 
 // close publishes the last counters, retires them and closes the sink.
 func (p *pump) close() {
+	if p.tap != nil {
+		p.tap.Close(p.ctrs.id, p.clock())
+	}
 	p.ctrs.publish(&p.dec.stats)
 	p.reg.unregister(p.ctrs)
 	p.sink.Close()

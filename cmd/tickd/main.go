@@ -1,6 +1,7 @@
 // Command tickd is the one tickd binary: the daemon (serve), the demo (what
-// `make run` runs), the simulated exchange (gen), a signal printer (sub) and
-// version. Run `tickd help` for the commands and `tickd CMD -h` for flags.
+// `make run` runs), the simulated exchange (gen), the feed recorder (record),
+// the player (replay), a signal printer (sub) and version. Run `tickd help`
+// for the commands and `tickd CMD -h` for flags.
 package main
 
 import (
@@ -26,6 +27,8 @@ func commands() []command {
 		{"demo", "embedded NATS + simulated exchange + engine, with a live view of signals", runDemo},
 		{"serve", "the daemon: feeds in, signals and bars out over NATS", runServe},
 		{"gen", "simulated exchange: seeded random-walk ticks to a TCP address or a file", runGen},
+		{"record", "record feeds, exactly as read, into capture files (no engine)", runRecord},
+		{"replay", "play captures, ITCH and tick files through the engine, paced, to NATS", runReplay},
 		{"inspect", "summarise a NASDAQ ITCH 5.0 file: messages by type, books, executions", runInspect},
 		{"bench", "open-loop latency of tickd end to end beside bare NATS, or in process", runBench},
 		{"sub", "subscribe to a subject pattern and print signals and bars", runSub},

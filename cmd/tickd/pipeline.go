@@ -19,6 +19,7 @@ import (
 	"github.com/tickd/tickd/bus"
 	"github.com/tickd/tickd/engine"
 	"github.com/tickd/tickd/feed"
+	"github.com/tickd/tickd/replay"
 	"github.com/tickd/tickd/ringbuf"
 	"github.com/tickd/tickd/tick"
 )
@@ -53,6 +54,9 @@ type serveConfig struct {
 	logLevel   string
 	configPath string
 	rules      []ruleConfig
+
+	record recordConfig // -record: capture the feeds while serving
+	books  bool         // replay: the inputs carry L3 books (ITCH) without an ITCH feed
 }
 
 func (c *serveConfig) register(fs *flag.FlagSet) {
@@ -78,6 +82,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.bookOrders, "book-orders", 1<<20, "live orders each shard's L3 books are sized for (ITCH)")
 	fs.DurationVar(&c.bboInterval, "bbo-interval", 0, "least event time between two BBOs of a symbol (0: every change; negative: no BBOs)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	c.record.register(fs, "record", "record-")
 }
 
 func parseDurations(name string, l listFlag) ([]time.Duration, error) {
@@ -106,7 +111,7 @@ func (c *serveConfig) engineConfig() (engine.Config, error) {
 	if err != nil {
 		return engine.Config{}, err
 	}
-	rules, err := ruleSpecs(c.rules, c.feedFormat == "itch")
+	rules, err := ruleSpecs(c.rules, c.feedFormat == "itch" || c.books)
 	if err != nil {
 		return engine.Config{}, err
 	}
@@ -174,10 +179,12 @@ type pipeline struct {
 	pub       *bus.Publisher
 	feedStats *feed.Registry
 	listener  *feed.TCPListener
+	recorder  *replay.Recorder // nil unless -record
 
-	wg   sync.WaitGroup
-	mu   sync.Mutex
-	errs []error
+	wg    sync.WaitGroup
+	feeds sync.WaitGroup // the feed sources: the recorder stops after them
+	mu    sync.Mutex
+	errs  []error
 }
 
 // startPipeline starts every stage; they run until ctx is done, then drain.
@@ -213,27 +220,72 @@ func startPipeline(ctx context.Context, cfg *serveConfig, log zerolog.Logger) (*
 	fopts := feed.Options{Format: src.format, Symbols: p.syms, MaxFrame: cfg.maxFrame, MaxConns: cfg.feedMaxConns,
 		Stats: p.feedStats, OnError: newLimitedLog(log, time.Second).badInput, SessionDate: src.itchDate}
 	open := func(source string) (feed.Sink, error) { return p.eng.NewInput(source) }
+	if cfg.record.dir != "" {
+		if p.recorder, err = cfg.record.recorder(cfg.feedFormat); err != nil {
+			return fail(err)
+		}
+		fopts.Tap = p.recorder
+	}
 	if cfg.feedListen != "" && len(src.itch) == 0 {
 		if p.listener, err = feed.NewTCPListener(cfg.feedListen, open, fopts); err != nil {
+			if p.recorder != nil {
+				p.recorder.Stop()
+				p.recorder.Run(context.Background()) // finishes the empty capture
+			}
 			return fail(err)
 		}
 		log.Info().Str("addr", p.listener.Addr().String()).Str("format", src.format.String()).Msg("feed listening")
-		p.goRun("feed listener", func() error { return p.listener.Serve(ctx) })
 	}
-	for _, addr := range src.dial {
-		p.goRun("feed dial "+addr, func() error { return feed.DialTCP(ctx, addr, open, fopts) })
+	if p.recorder != nil {
+		p.startRecorder(ctx, cfg.record.dir, log)
 	}
-	for _, ic := range src.itch {
-		log.Info().Str("feed", ic.String()).Msg("ITCH session")
-		p.goRun("feed "+ic.String(), func() error { return feed.RunITCH(ctx, ic, open, fopts) })
-	}
-	for _, path := range cfg.feedTail {
-		p.goRun("feed tail "+path, func() error { return feed.Tail(ctx, path, open, fopts) })
-	}
+	p.startFeeds(ctx, cfg, src, open, fopts)
 	p.goRun("engine", func() error { return p.eng.Run(ctx) })
 	p.goRun("publisher", func() error { return p.pub.Run(p.eng.Outputs()) })
 	log.Info().Int("shards", ecfg.Shards).Int("rules", len(p.eng.Rules())).Str("nats", p.natsDesc()).Msg("tickd running")
 	return p, nil
+}
+
+// startFeeds starts the feed sources: the listener (if bound), the dialers,
+// the ITCH sessions and the tails.
+func (p *pipeline) startFeeds(ctx context.Context, cfg *serveConfig, src feedSources, open feed.SinkOpener, fopts feed.Options) {
+	if p.listener != nil {
+		p.goFeed("feed listener", func() error { return p.listener.Serve(ctx) })
+	}
+	for _, addr := range src.dial {
+		p.goFeed("feed dial "+addr, func() error { return feed.DialTCP(ctx, addr, open, fopts) })
+	}
+	for _, ic := range src.itch {
+		p.log.Info().Str("feed", ic.String()).Msg("ITCH session")
+		p.goFeed("feed "+ic.String(), func() error { return feed.RunITCH(ctx, ic, open, fopts) })
+	}
+	for _, path := range cfg.feedTail {
+		p.goFeed("feed tail "+path, func() error { return feed.Tail(ctx, path, open, fopts) })
+	}
+}
+
+// goFeed runs a feed source as a stage the recorder waits for.
+func (p *pipeline) goFeed(name string, f func() error) {
+	p.feeds.Add(1)
+	p.goRun(name, func() error {
+		defer p.feeds.Done()
+		return f()
+	})
+}
+
+// startRecorder runs the recorder until ctx is done and every feed source
+// has ended (each has told it Close), so the capture is complete when Wait
+// returns.
+func (p *pipeline) startRecorder(ctx context.Context, dir string, log zerolog.Logger) {
+	rec := p.recorder
+	log.Info().Str("dir", dir).Msg("recording the feeds")
+	p.goRun("recorder", func() error { return rec.Run(context.WithoutCancel(ctx)) })
+	p.goRun("recorder stop", func() error {
+		<-ctx.Done()
+		p.feeds.Wait()
+		rec.Stop()
+		return nil
+	})
 }
 
 func (p *pipeline) connectNATS(cfg *serveConfig) error {
@@ -303,14 +355,23 @@ func (p *pipeline) FeedAddr() net.Addr {
 // Wait blocks until every stage has drained after ctx is done, then closes
 // NATS. Signals accepted before shutdown are published before it returns.
 func (p *pipeline) Wait() error {
+	p.drain()
+	p.closeNATS()
+	return errors.Join(p.errs...)
+}
+
+// drain blocks until every stage has drained after ctx is done, and logs
+// the totals; NATS stays up.
+func (p *pipeline) drain() {
 	p.wg.Wait()
+	if p.recorder != nil {
+		p.log.Info().Strs("files", p.recorder.Files()).Msg("capture written")
+	}
 	c := p.eng.Counters()
 	pc := p.pub.Counters()
 	ft := p.feedStats.Total()
 	p.log.Info().Uint64("events", c.Events).Uint64("signals", pc.Signals).Uint64("bars", pc.Bars).
 		Uint64("bbos", pc.BBOs).Uint64("publish_errors", pc.Errors).Uint64("feed_errors", ft.Errors).Msg("tickd drained")
-	p.closeNATS()
-	return errors.Join(p.errs...)
 }
 
 func (p *pipeline) closeNATS() {

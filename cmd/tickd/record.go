@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/tickd/tickd/feed"
+	"github.com/tickd/tickd/replay"
+	"github.com/tickd/tickd/tick"
+)
+
+// recordConfig is how feeds are captured: `tickd serve -record DIR` and
+// `tickd record -out DIR`.
+type recordConfig struct {
+	dir       string
+	compress  bool
+	maxBytes  int64
+	maxAge    time.Duration
+	syncEvery time.Duration
+}
+
+// register binds the settings: the directory flag is dirFlag ("record" in
+// serve, "out" in record), the others are prefixed with prefix.
+func (c *recordConfig) register(fs *flag.FlagSet, dirFlag, prefix string) {
+	fs.StringVar(&c.dir, dirFlag, "", "directory to write capture files of the feeds to (replay them with tickd replay)")
+	fs.BoolVar(&c.compress, prefix+"compress", false, "zstd-compress capture blocks")
+	fs.Int64Var(&c.maxBytes, prefix+"max-bytes", 1<<30, "start a new capture file past this size")
+	fs.DurationVar(&c.maxAge, prefix+"max-age", time.Hour, "start a new capture file after this long")
+	fs.DurationVar(&c.syncEvery, prefix+"sync", 0, "fsync captures at most this often (0: every block; negative: never)")
+}
+
+// recorder builds the Recorder for a feed of the given format.
+func (c *recordConfig) recorder(format string) (*replay.Recorder, error) {
+	return replay.NewRecorder(replay.RecorderOptions{
+		Dir: c.dir, Format: format, MaxBytes: c.maxBytes, MaxAge: c.maxAge,
+		Compress: c.compress, Sync: replay.SyncPolicy{Every: c.syncEvery},
+	})
+}
+
+// discardSink takes decoded events and drops them: `tickd record` decodes
+// (so bad input is counted and reported as when serving) without an engine.
+type discardSink struct{ slots []tick.Event }
+
+func (d *discardSink) Claim(n int) []tick.Event { return d.slots[:min(n, len(d.slots))] }
+func (d *discardSink) Commit(int)               {}
+func (d *discardSink) Close()                   {}
+
+// runRecord is `tickd record`: the feed sources and the recorder, no engine.
+func runRecord(ctx context.Context, args []string, _, stderr io.Writer) error {
+	var cfg serveConfig
+	fs := flag.NewFlagSet("record", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.feedListen, "feed-listen", "", "TCP address to accept feed connections on")
+	fs.StringVar(&cfg.feedFormat, "feed-format", "native", "feed wire format: native, csv, json or itch (ITCH 5.0 over -feed-dial soupbin:// or mold:// URLs)")
+	fs.Var(&cfg.feedDial, "feed-dial", "feed(s) to connect to, reconnecting: HOST:PORT for native/csv/json; soupbin://HOST:PORT or mold://HOST:PORT for itch")
+	fs.Var(&cfg.feedTail, "feed-tail", "file(s) to follow like tail -F")
+	fs.StringVar(&cfg.itchDate, "itch-date", "", "trading day of the ITCH session, YYYY-MM-DD")
+	fs.IntVar(&cfg.feedMaxConns, "feed-max-conns", feed.DefaultMaxConns, "feed connections served at once")
+	fs.IntVar(&cfg.maxFrame, "feed-max-frame", feed.DefaultMaxFrame, "largest native frame / longest text line, bytes")
+	fs.IntVar(&cfg.maxSymbols, "max-symbols", tick.DefaultMaxSymbols, "symbols the symbol table holds")
+	fs.StringVar(&cfg.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	cfg.record.register(fs, "out", "")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: tickd record (-feed-listen ADDR | -feed-dial ADDR | -feed-tail FILE) -out DIR [flags]\n\n"+
+			"Records feeds, exactly as read, into capture files, without the engine. Stop with Ctrl-C;\nthe capture is complete when it exits. Replay with: tickd replay DIR/*.cap\n\n")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if cfg.record.dir == "" {
+		fmt.Fprintln(stderr, "tickd record: -out DIR is required")
+		return errUsage
+	}
+	if cfg.feedListen == "" && len(cfg.feedDial) == 0 && len(cfg.feedTail) == 0 {
+		fmt.Fprintln(stderr, "tickd record: give a feed: -feed-listen, -feed-dial or -feed-tail")
+		return errUsage
+	}
+	src, err := cfg.sources()
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(stderr, cfg.logLevel, false)
+	if err != nil {
+		return err
+	}
+	p := &pipeline{log: log, syms: tick.NewSymbolTable(cfg.maxSymbols), feedStats: new(feed.Registry)}
+	fopts := feed.Options{Format: src.format, Symbols: p.syms, MaxFrame: cfg.maxFrame, MaxConns: cfg.feedMaxConns,
+		Stats: p.feedStats, OnError: newLimitedLog(log, time.Second).badInput, SessionDate: src.itchDate}
+	if p.recorder, err = cfg.record.recorder(cfg.feedFormat); err != nil {
+		return err
+	}
+	fopts.Tap = p.recorder
+	if cfg.feedListen != "" && len(src.itch) == 0 {
+		if p.listener, err = feed.NewTCPListener(cfg.feedListen, func(string) (feed.Sink, error) {
+			return &discardSink{slots: make([]tick.Event, 256)}, nil
+		}, fopts); err != nil {
+			p.recorder.Stop()
+			p.recorder.Run(context.Background()) // finishes the empty capture
+			return err
+		}
+		log.Info().Str("addr", p.listener.Addr().String()).Str("format", src.format.String()).Msg("feed listening")
+	}
+	p.startRecorder(ctx, cfg.record.dir, log)
+	p.startFeeds(ctx, &cfg, src, func(string) (feed.Sink, error) {
+		return &discardSink{slots: make([]tick.Event, 256)}, nil
+	}, fopts)
+	<-ctx.Done()
+	p.wg.Wait()
+	ft := p.feedStats.Total()
+	log.Info().Strs("files", p.recorder.Files()).Uint64("bytes", ft.Bytes).Uint64("frames", ft.Frames).
+		Uint64("feed_errors", ft.Errors).Msg("capture written")
+	return errors.Join(p.errs...)
+}

@@ -1,0 +1,505 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/tickd/tickd/feed"
+	"github.com/tickd/tickd/feed/itch"
+	"github.com/tickd/tickd/replay"
+)
+
+// replayConfig is `tickd replay`'s own settings; the engine and NATS ones
+// are serve's (serveConfig).
+type replayConfig struct {
+	speed    string
+	from, to string
+	symbols  listFlag
+	kind     string
+	paused   bool
+	hold     bool
+	progress string
+	exchange string
+	itch     itchFlags // -exchange soupbin:// or mold://
+}
+
+func (c *replayConfig) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.speed, "speed", "1", "pace: 1 (real time), N (N times faster, e.g. 10 or 0.5) or max")
+	fs.StringVar(&c.from, "from", "", "play events from this time: RFC 3339, ns since the epoch, or HH:MM[:SS] (ITCH session time)")
+	fs.StringVar(&c.to, "to", "", "play events up to this time (as -from)")
+	fs.Var(&c.symbols, "symbols", "play only these symbols (comma-separated)")
+	fs.StringVar(&c.kind, "kind", "", "what the non-capture inputs hold: itch, native, csv or json (default: by name; .csv, .json, .native, else ITCH)")
+	fs.BoolVar(&c.paused, "paused", false, "start paused (resume with a \"resume\" request on the control subject)")
+	fs.BoolVar(&c.hold, "hold", false, "after the replay keep NATS up (and the results on it) until interrupted")
+	fs.StringVar(&c.progress, "progress", "auto", "progress on stderr: auto (a bar on a terminal, lines otherwise), bar, lines or off")
+	fs.StringVar(&c.exchange, "exchange", "", "instead of running the engine, re-serve the inputs as a simulated exchange, paced: "+
+		"tcp://HOST:PORT dials it once per recorded source (native, csv, json captures); soupbin://HOST:PORT or mold://HOST:PORT serve ITCH captures and files as gen -format itch does")
+	// gen's ITCH server flags (credentials, linger, mold lines), but -live-orders.
+	all := flag.NewFlagSet("itch", flag.ContinueOnError)
+	c.itch.register(all)
+	all.VisitAll(func(f *flag.Flag) {
+		if f.Name != "live-orders" {
+			u := strings.Replace(f.Usage, "itch ", "exchange ", 1)
+			fs.Var(f.Value, f.Name, strings.Replace(u, " (seeded by -seed)", "", 1))
+		}
+	})
+}
+
+// ControlSubject is the NATS subject (after the prefix) a replay takes
+// "pause", "resume", "step N" and "state" requests on; it replies with
+// its state as JSON.
+const controlSubject = "control.replay"
+
+// parseSpeed parses -speed: "max" is 0.
+func parseSpeed(s string) (float64, error) {
+	if s == "max" {
+		return 0, nil
+	}
+	v, err := strconv.ParseFloat(strings.TrimSuffix(s, "x"), 64)
+	if err != nil || v <= 0 || v != v {
+		return 0, fmt.Errorf("speed %q: want a positive number or max", s)
+	}
+	return v, nil
+}
+
+// parseWhen parses -from/-to: RFC 3339, integer ns since the epoch, or a
+// time of day counted from the ITCH session's midnight (raw ns since
+// midnight without -itch-date).
+func parseWhen(s string, date time.Time) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return n, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t.UnixNano(), nil
+	}
+	for _, layout := range []string{"15:04:05.999999999", "15:04"} {
+		t, err := time.Parse(layout, s)
+		if err != nil {
+			continue
+		}
+		var midnight int64
+		if !date.IsZero() {
+			if midnight, err = itch.SessionMidnight(date); err != nil {
+				return 0, err
+			}
+		}
+		return midnight + t.Sub(time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC)).Nanoseconds(), nil
+	}
+	return 0, fmt.Errorf("time %q: want RFC 3339, ns since the epoch or HH:MM[:SS]", s)
+}
+
+// parseInterleaved parses flags and positional arguments in any order.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, errUsage
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+// runReplay is `tickd replay`.
+func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var (
+		cfg serveConfig
+		rc  replayConfig
+	)
+	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	// serve's flags but those of the feeds (there are none) and of recording.
+	all := flag.NewFlagSet("serve", flag.ContinueOnError)
+	cfg.register(all)
+	all.VisitAll(func(f *flag.Flag) {
+		if !strings.HasPrefix(f.Name, "feed-") && !strings.HasPrefix(f.Name, "record") {
+			fs.Var(f.Value, f.Name, f.Usage)
+		}
+	})
+	rc.register(fs)
+	fs.StringVar(&cfg.configPath, "config", "", "YAML config file, as serve's (engine settings and rules); or TICKD_CONFIG")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: tickd replay FILE... [flags]\n\n"+
+			"Plays tickd captures (tickd record, serve -record), NASDAQ ITCH 5.0 files (plain or gzip)\n"+
+			"and native/CSV/JSON tick files through the engine, paced by their recorded times, and\n"+
+			"publishes signals, bars and BBOs over NATS as serve does. Control it with NATS requests on\n"+
+			"tickd.%s: pause, resume, step N, state. A serve config file works (its feed settings\n"+
+			"are ignored).\n\n", controlSubject)
+		fs.PrintDefaults()
+	}
+	files, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		fmt.Fprintln(stderr, "tickd replay: give at least one FILE")
+		return errUsage
+	}
+	if cfg.configPath == "" {
+		cfg.configPath = os.Getenv("TICKD_CONFIG")
+	}
+	var fc *fileConfig
+	if cfg.configPath != "" {
+		all.String("config", "", "")
+		if fc, err = loadConfigFile(cfg.configPath, all); err != nil {
+			return err
+		}
+		cfg.rules = fc.Rules
+	}
+	if err := applyLayers(fs, fc, os.Getenv); err != nil {
+		return err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if !set["log-level"] && os.Getenv("TICKD_LOG_LEVEL") == "" {
+		cfg.logLevel = "warn" // the progress bar and the summary say what matters
+	}
+	opts, err := rc.playerOptions(&cfg)
+	if err != nil {
+		return err
+	}
+	if rc.exchange != "" {
+		return runExchange(ctx, files, &rc, opts, stdout, stderr)
+	}
+	// Inputs are checked, and the feed format (ITCH: book rules) found,
+	// before anything starts.
+	isITCH := false
+	for _, f := range files {
+		k, err := replay.DetectInput(f)
+		if err != nil {
+			return err
+		}
+		if k == replay.InputCapture {
+			r, _, err := replay.OpenCapture(f, replay.OpenOptions{ReadOnly: true})
+			if err != nil {
+				return err
+			}
+			isITCH = isITCH || r.Header().Format == "itch"
+			r.Close()
+		} else if (opts.Kind == 0 && k == replay.InputITCH) || opts.Kind == replay.InputITCH {
+			isITCH = true
+		}
+	}
+	cfg.books = isITCH
+	cfg.feedFormat, cfg.feedListen, cfg.feedDial, cfg.feedTail, cfg.record.dir = "native", "", nil, nil, ""
+	log, err := newLogger(stderr, cfg.logLevel, false)
+	if err != nil {
+		return err
+	}
+	pctx, stopPipeline := context.WithCancel(ctx)
+	defer stopPipeline()
+	p, err := startPipeline(pctx, &cfg, log)
+	if err != nil {
+		return err
+	}
+	opts.Symbols = p.syms
+	opts.Open = func(source string) (feed.Sink, error) { return p.eng.NewInput(source) }
+	opts.OnError = newLimitedLog(log, time.Second).badInput
+	pl, err := replay.NewPlayer(files, opts)
+	if err != nil {
+		stopPipeline()
+		return errors.Join(err, p.Wait())
+	}
+	sub, err := p.nc.Subscribe(cfg.prefix+"."+controlSubject, func(m *nats.Msg) { m.Respond(controlReply(pl, string(m.Data))) })
+	if err != nil {
+		stopPipeline()
+		return errors.Join(err, p.Wait())
+	}
+	defer sub.Unsubscribe()
+	fmt.Fprintf(stderr, "tickd replay: %d input(s); NATS %s; control: nats req %s.%s pause|resume|'step N'|state\n",
+		len(files), p.natsDesc(), cfg.prefix, controlSubject)
+	prog := startProgress(stderr, rc.progress, pl)
+	start := time.Now()
+	runErr := pl.Run(ctx)
+	elapsed := time.Since(start)
+	prog.stop()
+	stopPipeline()
+	p.drain()
+	p.nc.Flush()
+	printSummary(stdout, pl.Progress(), p, elapsed)
+	if rc.hold && ctx.Err() == nil {
+		fmt.Fprintf(stderr, "tickd replay: done; holding NATS %s until interrupted\n", p.natsDesc())
+		<-ctx.Done()
+	}
+	sub.Unsubscribe()
+	p.closeNATS()
+	if errors.Is(runErr, context.Canceled) {
+		runErr = nil
+	}
+	return errors.Join(append([]error{runErr}, p.errs...)...)
+}
+
+// playerOptions turns the flags into the Player's options (Symbols, Open
+// and OnError are the pipeline's).
+func (rc *replayConfig) playerOptions(cfg *serveConfig) (replay.PlayerOptions, error) {
+	var o replay.PlayerOptions
+	var err error
+	if o.Speed, err = parseSpeed(rc.speed); err != nil {
+		return o, err
+	}
+	if cfg.itchDate != "" {
+		if o.SessionDate, err = time.Parse(time.DateOnly, cfg.itchDate); err != nil {
+			return o, fmt.Errorf("itch-date %q: want YYYY-MM-DD", cfg.itchDate)
+		}
+	}
+	if o.From, err = parseWhen(rc.from, o.SessionDate); err != nil {
+		return o, fmt.Errorf("from: %w", err)
+	}
+	if o.To, err = parseWhen(rc.to, o.SessionDate); err != nil {
+		return o, fmt.Errorf("to: %w", err)
+	}
+	if rc.kind != "" {
+		if o.Kind, err = replay.ParseInputKind(rc.kind); err != nil || o.Kind == replay.InputCapture {
+			return o, fmt.Errorf("kind %q: want itch, native, csv or json", rc.kind)
+		}
+	}
+	switch rc.progress {
+	case "auto", "bar", "lines", "off":
+	default:
+		return o, fmt.Errorf("progress %q: want auto, bar, lines or off", rc.progress)
+	}
+	o.Only, o.Paused, o.MaxFrame = rc.symbols, rc.paused, cfg.maxFrame
+	return o, nil
+}
+
+// replayState is the reply to a control request.
+type replayState struct {
+	State    string `json:"state"` // running, paused, done
+	Messages uint64 `json:"messages"`
+	Events   uint64 `json:"events"`
+	Bytes    uint64 `json:"bytes"`
+	Pos      int64  `json:"pos"`
+	Error    string `json:"error,omitempty"`
+}
+
+// controlReply applies a control request and describes the state after it.
+func controlReply(pl *replay.Player, req string) []byte {
+	var errMsg string
+	f := strings.Fields(strings.ToLower(req))
+	switch {
+	case len(f) == 1 && f[0] == "pause":
+		pl.Pause()
+	case len(f) == 1 && f[0] == "resume":
+		pl.Resume()
+	case len(f) >= 1 && f[0] == "step":
+		n := 1
+		if len(f) == 2 {
+			v, err := strconv.Atoi(f[1])
+			if err != nil || v < 1 {
+				errMsg = "step N: N must be a positive integer"
+				break
+			}
+			n = v
+		}
+		pl.Step(n)
+	case len(f) == 1 && f[0] == "state", len(f) == 0:
+	default:
+		errMsg = fmt.Sprintf("unknown request %q: want pause, resume, step N or state", req)
+	}
+	pr := pl.Progress()
+	st := replayState{State: "running", Messages: pr.Messages, Events: pr.Events, Bytes: pr.Bytes, Pos: pr.Pos, Error: errMsg}
+	switch {
+	case pr.Done:
+		st.State = "done"
+	case pr.Paused:
+		st.State = "paused"
+	}
+	b, _ := json.Marshal(st)
+	return b
+}
+
+// progress draws a bar (terminal) or prints lines on w until stopped.
+type progress struct {
+	stopc chan struct{}
+	wg    sync.WaitGroup
+}
+
+func startProgress(w io.Writer, mode string, pl *replay.Player) *progress {
+	pg := &progress{stopc: make(chan struct{})}
+	if mode == "auto" {
+		mode = "lines"
+		if isTerminal(w) {
+			mode = "bar"
+		}
+	}
+	if mode == "off" {
+		return pg
+	}
+	every := 2 * time.Second
+	if mode == "bar" {
+		every = 100 * time.Millisecond
+	}
+	start := time.Now()
+	pg.wg.Add(1)
+	go func() {
+		defer pg.wg.Done()
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-pg.stopc:
+				if mode == "bar" {
+					fmt.Fprintf(w, "\r%s\n", progressLine(pl.Progress(), time.Since(start), true))
+				}
+				return
+			case <-t.C:
+				if mode == "bar" {
+					fmt.Fprintf(w, "\r%s", progressLine(pl.Progress(), time.Since(start), true))
+				} else {
+					fmt.Fprintf(w, "tickd replay: %s\n", progressLine(pl.Progress(), time.Since(start), false))
+				}
+			}
+		}
+	}()
+	return pg
+}
+
+func (pg *progress) stop() {
+	close(pg.stopc)
+	pg.wg.Wait()
+}
+
+// progressLine renders one progress report.
+func progressLine(pr replay.Progress, el time.Duration, bar bool) string {
+	var b strings.Builder
+	frac := pr.Fraction()
+	if bar {
+		const width = 30
+		n := int(frac * width)
+		b.WriteString("[" + strings.Repeat("=", n) + strings.Repeat(" ", width-n) + "] ")
+	}
+	fmt.Fprintf(&b, "%5.1f%% input %d/%d, %d msgs, %d events, %s", 100*frac, pr.Input+1, pr.Inputs, pr.Messages, pr.Events, byteSize(pr.Bytes))
+	if pr.Pos != 0 {
+		fmt.Fprintf(&b, ", at %s", time.Unix(0, pr.Pos).UTC().Format("2006-01-02 15:04:05.000"))
+	}
+	if s := el.Seconds(); s > 0 {
+		fmt.Fprintf(&b, ", %.0f msgs/s", float64(pr.Messages)/s)
+	}
+	if pr.Paused {
+		b.WriteString(" [paused]")
+	}
+	return b.String()
+}
+
+func byteSize(n uint64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// printSummary prints the replay's totals.
+func printSummary(w io.Writer, pr replay.Progress, p *pipeline, el time.Duration) {
+	c := p.eng.Counters()
+	pc := p.pub.Counters()
+	s := el.Seconds()
+	fmt.Fprintf(w, "tickd replay: %d messages (%s), %d events, %d signals, %d bars, %d BBOs in %v (%.0f msgs/s, %s/s)\n",
+		pr.Messages, byteSize(pr.Bytes), c.Events, pc.Signals, pc.Bars, pc.BBOs, el.Round(time.Millisecond),
+		float64(pr.Messages)/max(s, 1e-9), byteSize(uint64(float64(pr.Bytes)/max(s, 1e-9))))
+}
+
+// connSink re-serves one recorded source over its own TCP connection.
+type connSink struct{ c net.Conn }
+
+func (s connSink) Write(b []byte) error {
+	_, err := s.c.Write(b)
+	return err
+}
+func (s connSink) Flush() error { return nil }
+func (s connSink) Close() error { return s.c.Close() }
+
+// itchRaw sends every ITCH source into the one session of the exchange.
+type itchRaw struct{ out itchSink }
+
+func (s itchRaw) Write(b []byte) error { return s.out.add(b) }
+func (s itchRaw) Flush() error         { return s.out.flush() }
+func (s itchRaw) Close() error         { return s.out.flush() }
+
+// runExchange is `tickd replay -exchange URL`: the inputs' bytes re-served,
+// paced, with no engine and no NATS.
+func runExchange(ctx context.Context, files []string, rc *replayConfig, opts replay.PlayerOptions, stdout, stderr io.Writer) error {
+	if opts.From != 0 || opts.To != 0 || len(opts.Only) > 0 {
+		return errors.New("exchange: -from, -to and -symbols do not apply: the recorded bytes are served as they are")
+	}
+	var out itchSink
+	var err error
+	switch u := rc.exchange; {
+	case strings.HasPrefix(u, "tcp://"):
+		addr := strings.TrimPrefix(u, "tcp://")
+		opts.Raw = func(name, format string) (replay.RawSink, error) {
+			if format == "itch" {
+				return nil, errors.New("an ITCH capture is re-served over soupbin:// or mold://")
+			}
+			c, err := dialRetry(ctx, addr, 10*time.Second)
+			if err != nil {
+				return nil, err
+			}
+			return connSink{c}, nil
+		}
+	case strings.HasPrefix(u, "soupbin://"):
+		out, err = newSoupSink(ctx, strings.TrimPrefix(u, "soupbin://"), &rc.itch, stderr)
+	case strings.HasPrefix(u, "mold://"):
+		out, err = newMoldSink(ctx, strings.TrimPrefix(u, "mold://"), 1, &rc.itch, stderr)
+	default:
+		return fmt.Errorf("exchange %q: want tcp://, soupbin:// or mold://HOST:PORT", u)
+	}
+	if err != nil {
+		return err
+	}
+	if out != nil {
+		opts.Raw = func(name, format string) (replay.RawSink, error) {
+			if format != "itch" {
+				return nil, fmt.Errorf("a %s capture is re-served over tcp://", format)
+			}
+			return itchRaw{out}, nil
+		}
+	}
+	pl, err := replay.NewPlayer(files, opts)
+	if err == nil {
+		prog := startProgress(stderr, rc.progress, pl)
+		start := time.Now()
+		err = pl.Run(ctx)
+		el := time.Since(start)
+		prog.stop()
+		pr := pl.Progress()
+		fmt.Fprintf(stdout, "tickd replay: %d messages (%s) re-served to %s in %v (%.0f msgs/s)\n",
+			pr.Messages, byteSize(pr.Bytes), rc.exchange, el.Round(time.Millisecond), float64(pr.Messages)/max(el.Seconds(), 1e-9))
+	}
+	if out != nil {
+		err = errors.Join(err, out.finish(ctx)) // end of session, then -linger
+	}
+	if errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	return err
+}

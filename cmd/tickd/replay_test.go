@@ -1,0 +1,733 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/tickd/tickd/feed"
+	"github.com/tickd/tickd/feed/itch"
+	"github.com/tickd/tickd/replay"
+	"github.com/tickd/tickd/tick"
+)
+
+// collector keeps the messages a NATS subscription receives, by kind and
+// symbol, in arrival order, without the fields that differ between runs.
+type collector struct {
+	mu   sync.Mutex
+	n    int
+	last time.Time
+	by   map[string][]string // "kind symbol" → normalised JSON
+}
+
+func (c *collector) add(m *nats.Msg) {
+	var v map[string]any
+	dec := json.NewDecoder(bytes.NewReader(m.Data))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		return
+	}
+	for _, k := range []string{"ts_recv", "ts_pub", "seq", "publisher"} {
+		delete(v, k)
+	}
+	b, _ := json.Marshal(v)
+	key := fmt.Sprintf("%v %v %v", v["kind"], v["symbol"], v["interval"])
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.by == nil {
+		c.by = map[string][]string{}
+	}
+	c.by[key] = append(c.by[key], string(b))
+	c.n++
+	c.last = time.Now()
+}
+
+func (c *collector) count() int { c.mu.Lock(); defer c.mu.Unlock(); return c.n }
+
+func (c *collector) countKind(kind string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for k, v := range c.by {
+		if strings.HasPrefix(k, kind+" ") {
+			n += len(v)
+		}
+	}
+	return n
+}
+
+// quiet waits until nothing has arrived for d (and at least one message has).
+func (c *collector) quiet(t *testing.T, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c.mu.Lock()
+		ok := c.n > 0 && time.Since(c.last) > d
+		c.mu.Unlock()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("messages never settled")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// subscribeAll connects to a tickd's NATS (retrying until it is up) and
+// collects the subjects.
+func subscribeAll(t *testing.T, url string, subjects ...string) (*nats.Conn, *collector) {
+	t.Helper()
+	var nc *nats.Conn
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var err error
+		if nc, err = nats.Connect(url); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("NATS %s never came up: %v", url, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Cleanup(nc.Close)
+	c := &collector{}
+	for _, s := range subjects {
+		if _, err := nc.Subscribe(s, c.add); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return nc, c
+}
+
+var summaryRE = regexp.MustCompile(`tickd replay: (\d+) messages \(.*\), (\d+) events, (\d+) signals, (\d+) bars, (\d+) BBOs`)
+
+// replayRun is a `tickd replay` running in the test: started paused (so
+// the subscriber is in place first) and holding NATS after the end.
+type replayRun struct {
+	t      *testing.T
+	cancel context.CancelFunc
+	done   chan error
+	stdout *syncBuffer
+	stderr *syncBuffer
+	nc     *nats.Conn
+	col    *collector
+}
+
+func startReplay(t *testing.T, args ...string) *replayRun {
+	t.Helper()
+	port := freePort(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &replayRun{t: t, cancel: cancel, done: make(chan error, 1), stdout: &syncBuffer{}, stderr: &syncBuffer{}}
+	args = append(args, "-nats-listen", fmt.Sprintf("127.0.0.1:%d", port), "-paused", "-hold", "-progress", "lines")
+	go func() { r.done <- runReplay(ctx, args, r.stdout, r.stderr) }()
+	r.nc, r.col = subscribeAll(t, fmt.Sprintf("nats://127.0.0.1:%d", port), "tickd.signal.>", "tickd.bar.>", "tickd.bbo.>")
+	return r
+}
+
+// control sends a control request and decodes the reply.
+func (r *replayRun) control(req string) replayState {
+	r.t.Helper()
+	// The control subscription may not be there yet when NATS first
+	// accepts clients: retry until it answers.
+	var m *nats.Msg
+	var err error
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if m, err = r.nc.Request("tickd.control.replay", []byte(req), 200*time.Millisecond); err == nil {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+		if time.Now().After(deadline) {
+			r.t.Fatalf("control %q: %v\n%s\n%s", req, err, r.stderr, r.stdout)
+		}
+	}
+	var st replayState
+	if err := json.Unmarshal(m.Data, &st); err != nil {
+		r.t.Fatalf("control %q: reply %s: %v", req, m.Data, err)
+	}
+	return st
+}
+
+// summary waits for the summary line: messages, events, signals, bars, BBOs.
+func (r *replayRun) summary() [5]int {
+	r.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		if m := summaryRE.FindStringSubmatch(r.stdout.String()); m != nil {
+			var out [5]int
+			for i := range out {
+				out[i], _ = strconv.Atoi(m[i+1])
+			}
+			return out
+		}
+		select {
+		case err := <-r.done:
+			r.t.Fatalf("replay ended early: %v\nstdout %s\nstderr %s", err, r.stdout, r.stderr)
+		default:
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("no summary\nstdout %s\nstderr %s", r.stdout, r.stderr)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// finish waits for the subscriber to hold every published message, then
+// stops the replay.
+func (r *replayRun) finish(sum [5]int) {
+	r.t.Helper()
+	want := sum[2] + sum[3] + sum[4]
+	deadline := time.Now().Add(10 * time.Second)
+	for r.col.count() < want && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := r.col.count(); n != want {
+		r.t.Errorf("subscriber got %d messages, the summary says %d were published", n, want)
+	}
+	r.cancel()
+	select {
+	case err := <-r.done:
+		if err != nil {
+			r.t.Fatalf("replay: %v\n%s", err, r.stderr)
+		}
+	case <-time.After(10 * time.Second):
+		r.t.Fatal("replay did not exit")
+	}
+}
+
+const detRules = `
+sma: 20
+bars: [100ms, 1s]
+rules:
+  - id: z
+    type: zscore
+    k: 1.5
+    hysteresis: 0.3
+  - id: mv
+    type: move
+    percent: 0.05
+    window: 1s
+    hysteresis: 0.01
+  - id: x
+    type: ma_cross
+    fast: 20ms
+    slow: 200ms
+    hysteresis: 0.0001
+`
+
+// TestReplayDeterminism is the acceptance test of recording: a live
+// `tickd serve -record` fed by `tickd gen`, then `tickd replay` of the
+// capture at max speed and at 10x, each on its own embedded NATS, must
+// publish the same signals and bars (all but the wall times, seq and
+// publisher), in the same order per symbol.
+func TestReplayDeterminism(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "tickd.yaml")
+	if err := os.WriteFile(cfgPath, []byte(detRules), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	capDir := filepath.Join(dir, "cap")
+	feedPort, natsPort := freePort(t), freePort(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stderr := &syncBuffer{}
+	served := make(chan error, 1)
+	go func() {
+		served <- runServe(ctx, []string{"-config", cfgPath, "-feed-listen", fmt.Sprintf("127.0.0.1:%d", feedPort),
+			"-nats-listen", fmt.Sprintf("127.0.0.1:%d", natsPort), "-record", capDir, "-log-level", "warn"}, io.Discard, stderr)
+	}()
+	_, live := subscribeAll(t, fmt.Sprintf("nats://127.0.0.1:%d", natsPort), "tickd.signal.>", "tickd.bar.>")
+	var genErr bytes.Buffer
+	if err := runGen(context.Background(), []string{"-to", fmt.Sprintf("127.0.0.1:%d", feedPort), "-rate", "20000", "-count", "5000",
+		"-symbols", "6", "-seed", "11"}, io.Discard, &genErr); err != nil {
+		t.Fatalf("gen: %v %s", err, genErr.String())
+	}
+	live.quiet(t, 300*time.Millisecond)
+	cancel()
+	if err := <-served; err != nil {
+		t.Fatalf("serve: %v\n%s", err, stderr)
+	}
+	files, _ := filepath.Glob(filepath.Join(capDir, "*"))
+	files = slices.DeleteFunc(files, func(f string) bool { return strings.HasSuffix(f, ".idx") })
+	if len(files) == 0 {
+		t.Fatalf("no capture written in %s\n%s", capDir, stderr)
+	}
+	nsig, nbar := live.countKind("signal"), live.countKind("bar")
+	t.Logf("live: %d signals, %d bars; capture %v", nsig, nbar, files)
+	if nsig < 20 || nbar < 20 {
+		t.Fatalf("live run gave %d signals and %d bars: the rules must fire for the comparison to mean anything", nsig, nbar)
+	}
+	for _, speed := range []string{"max", "10"} {
+		args := append(slices.Clone(files), "-speed", speed, "-config", cfgPath)
+		r := startReplay(t, args...)
+		start := time.Now()
+		if st := r.control("resume"); st.State != "running" {
+			t.Fatalf("resume: state %+v", st)
+		}
+		sum := r.summary()
+		el := time.Since(start)
+		r.finish(sum)
+		t.Logf("speed %s: %v, summary %v", speed, el, sum)
+		if sum[2] != nsig || sum[3] != nbar {
+			t.Errorf("speed %s: replay published %d signals and %d bars; live %d and %d", speed, sum[2], sum[3], nsig, nbar)
+		}
+		if !mapsEqual(t, speed, live.by, r.col.by) {
+			continue
+		}
+	}
+}
+
+// mapsEqual compares two collections key by key, reporting the first
+// difference of each key.
+func mapsEqual(t *testing.T, what string, want, got map[string][]string) bool {
+	t.Helper()
+	ok := true
+	for k, w := range want {
+		g := got[k]
+		if len(g) != len(w) {
+			t.Errorf("%s: %s: %d messages, live %d", what, k, len(g), len(w))
+			ok = false
+			continue
+		}
+		for i := range w {
+			if g[i] != w[i] {
+				t.Errorf("%s: %s #%d:\n replay %s\n live   %s", what, k, i, g[i], w[i])
+				ok = false
+				break
+			}
+		}
+	}
+	for k := range got {
+		if _, in := want[k]; !in {
+			t.Errorf("%s: %s published only by the replay", what, k)
+			ok = false
+		}
+	}
+	return ok
+}
+
+// TestReplayITCHSample replays the NASDAQ BX sample at max speed: BBOs and
+// bars over NATS, and a summary that counts every message of the file.
+func TestReplayITCHSample(t *testing.T) {
+	path := filepath.Join("..", "..", "..", "shared", "data", "bx-itch50-sample.itch")
+	if _, err := os.Stat(path); err != nil {
+		t.Skipf("sample feed data not present (%v): this test needs ../shared/data from the project workspace", err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr, err := itch.NewFileReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := 0
+	for _, err := fr.Next(); err == nil; _, err = fr.Next() {
+		msgs++
+	}
+	f.Close()
+	r := startReplay(t, path, "-speed", "max", "-bars", "1s")
+	r.control("resume")
+	sum := r.summary()
+	r.finish(sum)
+	if sum[0] != msgs || sum[1] == 0 {
+		t.Errorf("summary %v: want %d messages", sum, msgs)
+	}
+	if r.col.countKind("bbo") == 0 || r.col.countKind("bar") == 0 || sum[4] != r.col.countKind("bbo") {
+		t.Errorf("subscriber got %d BBOs and %d bars; summary %v", r.col.countKind("bbo"), r.col.countKind("bar"), sum)
+	}
+	if !strings.Contains(r.stdout.String(), "msgs/s") {
+		t.Errorf("summary without a rate: %s", r.stdout)
+	}
+}
+
+// TestReplayControl pauses, steps and resumes a replay over NATS, and
+// plays only the symbols and times asked for.
+func TestReplayControl(t *testing.T) {
+	dir := t.TempDir()
+	var b []byte
+	base := time.Date(2026, 1, 2, 14, 30, 0, 0, time.UTC)
+	for i := range 600 {
+		sym := []string{"AAA", "BBB"}[i%2]
+		b = feed.AppendCSV(b, base.Add(time.Duration(i)*10*time.Millisecond).UnixNano(), sym, tick.Price(100e9+int64(i)*1e7), 100, tick.SideBuy)
+	}
+	path := filepath.Join(dir, "ticks.csv")
+	os.WriteFile(path, b, 0o600)
+	r := startReplay(t, path, "-speed", "max", "-symbols", "AAA",
+		"-from", base.Add(time.Second).Format(time.RFC3339Nano), "-to", base.Add(4*time.Second).Format(time.RFC3339Nano))
+	st := r.control("state")
+	if st.State != "paused" || st.Messages != 0 {
+		t.Fatalf("state at start %+v", st)
+	}
+	r.control("step 5")
+	deadline := time.Now().Add(5 * time.Second)
+	for st = r.control("state"); st.Messages < 5 && time.Now().Before(deadline); st = r.control("state") {
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if st = r.control("state"); st.State != "paused" || st.Messages != 5 {
+		t.Fatalf("after step 5: %+v", st)
+	}
+	if st = r.control("bogus"); st.Error == "" {
+		t.Error("a bad request got no error")
+	}
+	r.control("resume")
+	sum := r.summary()
+	if st := r.control("state"); st.State != "done" || st.Messages != 600 {
+		t.Errorf("state at the end %+v", st)
+	}
+	r.finish(sum)
+	// AAA ticks with 1 s <= t <= 4 s: i even, 100 <= i <= 400, plus the end of stream.
+	if sum[0] != 600 || sum[1] != 151+1 {
+		t.Errorf("summary %v: want 600 messages, 152 events", sum)
+	}
+	for k := range r.col.by {
+		if strings.Contains(k, "BBB") {
+			t.Errorf("BBB published: %s", k)
+		}
+	}
+}
+
+// TestReplayPacing: a capture spanning ~1 s of receive time replays at 10x
+// in ~0.1 s, and faster at max.
+func TestReplayPacing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "span.tcap")
+	w, err := replay.Create(path, replay.WriterOptions{Format: "native"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var enc feed.NativeEncoder
+	w.Open(1, "tcp x")
+	w.Data(1, t0, enc.Hello(nil))
+	for i := range 200 {
+		ts := t0 + int64(i)*5*int64(time.Millisecond)
+		w.Data(1, ts, enc.Trade(nil, "PAC", ts, tick.Price(10e9+int64(i)*1e7), 10, tick.SideBuy))
+	}
+	w.Close(1, t0+int64(time.Second))
+	if err := w.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	var took [2]time.Duration
+	for i, speed := range []string{"10", "max"} {
+		r := startReplay(t, path, "-speed", speed)
+		start := time.Now()
+		r.control("resume")
+		sum := r.summary()
+		took[i] = time.Since(start)
+		r.finish(sum)
+		if sum[0] != 201 || sum[1] != 201 {
+			t.Errorf("speed %s: summary %v", speed, sum)
+		}
+	}
+	t.Logf("10x: %v, max: %v", took[0], took[1])
+	if took[0] < 90*time.Millisecond || took[0] > time.Second {
+		t.Errorf("10x of a 1 s capture took %v, want ~100ms", took[0])
+	}
+	if took[1] >= took[0] {
+		t.Errorf("max (%v) not faster than 10x (%v)", took[1], took[0])
+	}
+}
+
+// TestRecordCommand records a native feed with `tickd record` and checks
+// the capture holds exactly the bytes sent.
+func TestRecordCommand(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "rec")
+	port := freePort(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stderr := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- runRecord(ctx, []string{"-feed-listen", fmt.Sprintf("127.0.0.1:%d", port), "-out", dir, "-compress"}, io.Discard, stderr)
+	}()
+	var enc feed.NativeEncoder
+	sent := enc.Hello(nil)
+	for i := range 3000 {
+		sent = enc.Trade(sent, "REC", t0+int64(i), 5e9, int64(i+1), tick.SideSell)
+	}
+	sent = enc.End(sent, t0+3000)
+	c := dialEventually(t, fmt.Sprintf("127.0.0.1:%d", port))
+	for rest := sent; len(rest) > 0; {
+		n := min(len(rest), 777)
+		c.Write(rest[:n])
+		rest = rest[n:]
+	}
+	c.Close()
+	time.Sleep(200 * time.Millisecond)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("record: %v\n%s", err, stderr)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*"))
+	files = slices.DeleteFunc(files, func(f string) bool { return strings.HasSuffix(f, ".idx") })
+	if len(files) != 1 {
+		t.Fatalf("capture files %v\n%s", files, stderr)
+	}
+	rd, dmg, err := replay.OpenCapture(files[0], replay.OpenOptions{ReadOnly: true})
+	if err != nil || len(dmg) != 0 {
+		t.Fatalf("open capture: %v %v", err, dmg)
+	}
+	defer rd.Close()
+	if rd.Header().Format != "native" {
+		t.Errorf("format %q", rd.Header().Format)
+	}
+	var got []byte
+	var kinds []replay.Kind
+	for {
+		rec, err := rd.Next()
+		if err != nil {
+			break
+		}
+		if len(kinds) == 0 || kinds[len(kinds)-1] != rec.Kind {
+			kinds = append(kinds, rec.Kind)
+		}
+		got = append(got, rec.Bytes...)
+	}
+	if !bytes.Equal(got, sent) {
+		t.Errorf("capture holds %d bytes, %d were sent (or they differ)", len(got), len(sent))
+	}
+	if !slices.Equal(kinds, []replay.Kind{replay.KindOpen, replay.KindData, replay.KindClose}) {
+		t.Errorf("record kinds %v", kinds)
+	}
+}
+
+func TestReplayFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{},
+		{"x.itch", "-speed", "0"},
+		{"x.itch", "-speed", "fast"},
+		{"x.itch", "-from", "yesterday"},
+		{"x.itch", "-kind", "capture"},
+	} {
+		var stderr bytes.Buffer
+		if err := runReplay(context.Background(), args, io.Discard, &stderr); err == nil {
+			t.Errorf("%v: no error", args)
+		}
+	}
+	if v, err := parseWhen("09:30", time.Time{}); err != nil || v != 9*3600e9+30*60e9 {
+		t.Errorf("parseWhen 09:30 = %d, %v", v, err)
+	}
+	if v, err := parseSpeed("2.5x"); err != nil || v != 2.5 {
+		t.Errorf("parseSpeed = %v, %v", v, err)
+	}
+}
+
+// TestRecordITCHReplay records an ITCH session over SoupBinTCP with `tickd
+// record`, replays the capture, and checks it publishes exactly what a
+// replay of the same session as a NASDAQ file publishes.
+func TestRecordITCHReplay(t *testing.T) {
+	t.Setenv("TICKD_SOUPBIN_USERNAME", "rec")
+	t.Setenv("TICKD_SOUPBIN_PASSWORD", "pw")
+	t.Setenv("TICKD_SOUPBIN_SESSION", "REC")
+	dir := t.TempDir()
+	gen := []string{"-count", "4000", "-seed", "5", "-symbols", "4", "-live-orders", "500", "-rate", "60000"}
+	file := filepath.Join(dir, "day.itch")
+	var errb bytes.Buffer
+	if err := runGen(context.Background(), append([]string{"-format", "itch", "-out", file, "-unpaced"}, gen...), io.Discard, &errb); err != nil {
+		t.Fatalf("gen: %v\n%s", err, errb.String())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var genErr lineWatcher
+	genDone := make(chan error, 1)
+	go func() {
+		genDone <- runGen(ctx, append([]string{"-format", "itch", "-to", "soupbin://127.0.0.1:0", "-linger", "800ms"}, gen...), io.Discard, &genErr)
+	}()
+	addr := genErr.wait(t, regexp.MustCompile(`soupbin listening on (\S+)`))
+	capDir := filepath.Join(dir, "cap")
+	rctx, rcancel := context.WithCancel(ctx)
+	defer rcancel()
+	recErr := &syncBuffer{}
+	recDone := make(chan error, 1)
+	go func() {
+		recDone <- runRecord(rctx, []string{"-feed-format", "itch", "-feed-dial", "soupbin://" + addr, "-out", capDir}, io.Discard, recErr)
+	}()
+	if err := <-genDone; err != nil {
+		t.Fatalf("gen: %v\n%s", err, genErr.String())
+	}
+	rcancel()
+	if err := <-recDone; err != nil {
+		t.Fatalf("record: %v\n%s", err, recErr)
+	}
+	caps, _ := filepath.Glob(filepath.Join(capDir, "*.cap"))
+	if len(caps) != 1 {
+		t.Fatalf("captures %v\n%s", caps, recErr)
+	}
+	var runs [2]*collector
+	for i, in := range []string{caps[0], file} {
+		r := startReplay(t, in, "-speed", "max", "-bars", "1s")
+		r.control("resume")
+		sum := r.summary()
+		r.finish(sum)
+		if sum[1] < 4000 || sum[4] == 0 {
+			t.Fatalf("%s: summary %v", in, sum)
+		}
+		runs[i] = r.col
+	}
+	mapsEqual(t, "capture vs file", runs[1].by, runs[0].by)
+}
+
+// TestReplayExchangeTCP re-serves a native capture over TCP: the listener
+// receives exactly the recorded bytes, one connection per recorded source.
+func TestReplayExchangeTCP(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.cap")
+	w, err := replay.Create(path, replay.WriterOptions{Format: "native"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var streams [2][]byte
+	for i := range streams {
+		var enc feed.NativeEncoder
+		streams[i] = enc.Hello(nil)
+		for j := range 2000 {
+			streams[i] = enc.Trade(streams[i], fmt.Sprintf("S%d", i), t0+int64(j), 1e9, int64(j+1), tick.SideBuy)
+		}
+		w.Open(uint16(i+1), fmt.Sprintf("tcp %d", i))
+	}
+	for off := 0; off < len(streams[0]); off += 1000 {
+		for i := range streams {
+			w.Data(uint16(i+1), t0+int64(off), streams[i][off:min(off+1000, len(streams[i]))])
+		}
+	}
+	w.Close(1, t0+1e9)
+	w.Close(2, t0+1e9)
+	if err := w.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	got := make(chan []byte, 2)
+	go func() {
+		for range 2 {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				b, _ := io.ReadAll(c)
+				got <- b
+			}()
+		}
+	}()
+	var out bytes.Buffer
+	if err := runReplay(context.Background(), []string{path, "-speed", "max", "-exchange", "tcp://" + ln.Addr().String(), "-progress", "off"}, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		b := <-got
+		if !bytes.Equal(b, streams[0]) && !bytes.Equal(b, streams[1]) {
+			t.Fatalf("a connection got %d bytes that are neither recorded stream", len(b))
+		}
+	}
+	if !strings.Contains(out.String(), "re-served to tcp://") {
+		t.Errorf("summary: %s", out.String())
+	}
+}
+
+// TestReplayExchangeITCH re-serves an ITCH file over SoupBinTCP and over
+// MoldUDP64 (losing packets, recovered by rewind) and records it back with
+// `tickd record`: the capture holds every message, in order.
+func TestReplayExchangeITCH(t *testing.T) {
+	t.Setenv("TICKD_SOUPBIN_USERNAME", "x")
+	t.Setenv("TICKD_SOUPBIN_PASSWORD", "y")
+	t.Setenv("TICKD_SOUPBIN_SESSION", "Z")
+	dir := t.TempDir()
+	msgs := itchFile(t, "-count", "2000", "-seed", "9", "-symbols", "3")
+	var file []byte
+	for _, m := range msgs {
+		file = itch.AppendFramed(file, m)
+	}
+	path := filepath.Join(dir, "day.itch")
+	os.WriteFile(path, file, 0o600)
+	line, rewind := freeUDP(t), freeUDP(t)
+	for _, tc := range []struct {
+		name     string
+		exchange []string
+		feed     string // "" : from the exchange's stderr (soupbin port 0)
+	}{
+		{"soupbin", []string{"-exchange", "soupbin://127.0.0.1:0"}, ""},
+		{"mold", []string{"-exchange", "mold://" + line, "-rewind", rewind, "-mold-session", "RPL", "-drop", "0.05"},
+			fmt.Sprintf("mold://%s?rewind=%s&session=RPL&seq=1", line, rewind)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			capDir := filepath.Join(dir, tc.name)
+			rctx, rcancel := context.WithCancel(ctx)
+			defer rcancel()
+			recDone := make(chan error, 1)
+			record := func(feedURL string) {
+				go func() {
+					recDone <- runRecord(rctx, []string{"-feed-format", "itch", "-feed-dial", feedURL, "-out", capDir, "-log-level", "error"}, io.Discard, io.Discard)
+				}()
+			}
+			if tc.feed != "" {
+				record(tc.feed) // the receiver is bound before the exchange sends
+				time.Sleep(50 * time.Millisecond)
+			}
+			var exErr lineWatcher
+			exDone := make(chan error, 1)
+			go func() {
+				exDone <- runReplay(ctx, append([]string{path, "-speed", "max", "-linger", "800ms", "-progress", "off"}, tc.exchange...), io.Discard, &exErr)
+			}()
+			if tc.feed == "" {
+				record("soupbin://" + exErr.wait(t, regexp.MustCompile(`soupbin listening on (\S+)`)))
+			}
+			if err := <-exDone; err != nil {
+				t.Fatalf("replay -exchange: %v\n%s", err, exErr.String())
+			}
+			rcancel()
+			if err := <-recDone; err != nil {
+				t.Fatal(err)
+			}
+			caps, _ := filepath.Glob(filepath.Join(capDir, "*.cap"))
+			if len(caps) != 1 {
+				t.Fatalf("captures %v", caps)
+			}
+			rd, _, err := replay.OpenCapture(caps[0], replay.OpenOptions{ReadOnly: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rd.Close()
+			var got [][]byte
+			for {
+				rec, err := rd.Next()
+				if err != nil {
+					break
+				}
+				if rec.Kind == replay.KindData {
+					got = append(got, bytes.Clone(rec.Bytes))
+				}
+			}
+			if len(got) != len(msgs) {
+				t.Fatalf("recorded %d messages, the file has %d", len(got), len(msgs))
+			}
+			for i := range msgs {
+				if !bytes.Equal(got[i], msgs[i]) {
+					t.Fatalf("message %d differs", i+1)
+				}
+			}
+		})
+	}
+}

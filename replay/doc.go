@@ -1,0 +1,81 @@
+// Package replay records what tickd's feed sources read into capture files,
+// and plays them back.
+//
+// A capture holds the raw frames exactly as they arrived, each with its
+// receive time (ns since the Unix epoch) and its source, so a replay feeds
+// the decoders the same bytes in the same order and, because event time
+// drives every window, yields the same signals as live.
+//
+// # File layout
+//
+// All integers are little endian. A capture is a file header followed by
+// blocks; it is only ever appended to.
+//
+//	+-------------+---------+---------+---------+---------+-----+---------+
+//	| file header | block 0 | block 1 | block 2 |   ...   |     | block N |
+//	|  40 bytes   |         |         |         |         |     |         |
+//	+-------------+---------+---------+---------+---------+-----+---------+
+//
+//	file header (40 bytes)
+//	+------------+---------+----------+------------+----------------+--------+
+//	| "TICKDCAP" | version | reserved | start (ns) | format, NUL    | crc32c |
+//	|  8 bytes   | u16     | u16      | i64        | padded 16 bytes| u32    |
+//	+------------+---------+----------+------------+----------------+--------+
+//	  crc32c (Castagnoli) covers bytes 0..35.
+//
+//	block = 48-byte header + payload
+//	 0        4        8        12       16       20       24       28             36             44       48
+//	+--------+--------+--------+--------+--------+--------+--------+--------------+--------------+--------+------------+
+//	| sync   | hcrc   | crc    | plen   | rlen   | count  | flags  | minRecv i64  | maxRecv i64  | resvd  | payload    |
+//	| F1'TKB'| u32    | u32    | u32    | u32    | u32    | u32    | (first Recv) | (last Recv)  | u32=0  | plen bytes |
+//	+--------+--------+--------+--------+--------+--------+--------+--------------+--------------+--------+------------+
+//	  crc  = CRC32C(header bytes 12..47 ++ payload): the header fields and the payload
+//	  hcrc = CRC32C(header bytes 8..47): lets a reader trust a header (and its
+//	         lengths) without reading the payload, and find the next block
+//	         after a corrupt one by scanning for sync and checking hcrc
+//	  plen = stored payload bytes, rlen = raw record bytes (equal unless zstd)
+//	  flags: 1 zstd (payload is one zstd frame of the records), 2 the block
+//	         holds Open/Close records, 4 minRecv/maxRecv are valid
+//
+//	records, back to back in the raw payload (uvarint, and zigzag varint,
+//	as encoding/binary writes them):
+//	+------+------------+--------------------------------------------------+
+//	| kind | source u16 | Open : uvarint name length, name                 |
+//	| u8   |            | Data : varint Recv delta, uvarint length, bytes  |
+//	|      |            | Close: varint Recv delta                         |
+//	+------+------------+--------------------------------------------------+
+//	  The Recv delta is from the previous record's Recv in the same block
+//	  (0 at the block start), so every block decodes on its own.
+//
+// A Writer batches records into blocks of about WriterOptions.BlockSize raw
+// bytes and writes each with one write call, fsyncing per its SyncPolicy.
+// Finish writes the sidecar index PATH.idx (block offsets, lengths, flags
+// and min/max Recv; layout in index.go) so a reader seeks to a time without
+// scanning the file.
+//
+// # Crash safety
+//
+// OpenCapture uses the sidecar index when it matches the file (same header
+// CRC and length), else rebuilds it by reading only the block headers. A
+// crash mid-write leaves a torn tail: a short header, a block running past
+// the end of the file, or a last block failing its CRC. It is reported as a
+// Damage with its offset and cut off, unless ReadOnly. A corrupt region in
+// the middle (bad header) is skipped to the next valid header; a block whose
+// payload fails its CRC is skipped when read. Both are reported; nothing
+// before or after them is lost.
+//
+// Without OpenOptions.Verify only the last block's payload is checked at
+// open; corrupt middle blocks are then reported by Reader.Damages as Next or
+// SeekTime meet them.
+//
+// # Recorder
+//
+// The Recorder is the lossless asynchronous writer behind the feed tap: feed
+// goroutines copy each record into a bounded in-memory buffer under a mutex
+// (one short critical section per call, no allocation, blocking only while
+// the buffer is full) and one writer goroutine drains it into capture files
+// named tickd-YYYYMMDDTHHMMSS.NNNNNNNNN.cap (UTC, so they sort in time
+// order), rotated by size or age. Each file gets its sidecar index when it
+// is finished, and starts by re-announcing (Open records) the sources open
+// at rotation, so every file replays on its own.
+package replay

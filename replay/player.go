@@ -1,0 +1,920 @@
+package replay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tickd/tickd/feed"
+	"github.com/tickd/tickd/feed/itch"
+	"github.com/tickd/tickd/tick"
+)
+
+// PlayerOptions configure a Player. Zero fields take the defaults noted;
+// NewPlayer then validates them.
+type PlayerOptions struct {
+	Symbols *tick.SymbolTable // required: names are interned here, as by the live feed
+	Open    feed.SinkOpener   // required: one Sink per source (engine.Input in tickd)
+
+	// Speed paces the replay by the recorded times: captures by the
+	// receive time of each read, ITCH and text files by event time. 1 is
+	// real time, N is N times faster, 0 (the default) as fast as the sinks
+	// take it.
+	Speed float64
+
+	// From and To keep events with From <= TsEvent <= To (ns since the Unix
+	// epoch; 0: unbounded). Events outside are decoded and dropped, and
+	// pacing starts at the first event kept and stops past To. With an L3
+	// feed (ITCH) the orders added before From are dropped too, so the
+	// books count their later executions as unknown orders.
+	From, To int64
+
+	// Only keeps the events of these symbols (exact names); empty keeps
+	// every symbol. End-of-stream and system events are always kept.
+	Only []string
+
+	// Kind forces the kind of every input that is not a capture; zero
+	// detects it (DetectInput).
+	Kind InputKind
+
+	// SessionDate is the trading day of ITCH inputs (see
+	// itch.Options.SessionDate); zero: raw ns since midnight.
+	SessionDate time.Time
+
+	MaxFrame int // native: largest frame; text: longest line. Default feed.DefaultMaxFrame
+
+	// OnError receives rejected frames, lines and messages, and damaged
+	// capture blocks, as feed.Options.OnError does. It runs on Run's
+	// goroutine. nil drops them (they are still counted in the decoders).
+	OnError func(source string, offset int64, seq uint64, err error)
+
+	// Clock stamps TsRecv on the events, once per batch: the time they are
+	// handed on, so downstream latency is measured from the replay.
+	// Default time.Now().UnixNano.
+	Clock func() int64
+
+	// Paused starts the Player paused: nothing is played before Resume or Step.
+	Paused bool
+
+	// Raw, if set, makes the Player a simulated exchange: inputs are not
+	// decoded, each source's bytes go, paced, to the RawSink Raw returns
+	// for it (format: the capture's, or "itch"). Only captures and ITCH
+	// files play raw; From, To and Only do not apply; Symbols and Open are
+	// not needed.
+	Raw func(name, format string) (RawSink, error)
+}
+
+// RawSink takes a source's bytes as they were read, for re-serving them.
+type RawSink interface {
+	Write(b []byte) error // one read (native, csv, json) or one ITCH message; b is valid only during the call
+	Flush() error         // the Player is about to wait: send what is buffered
+	Close() error         // the source ended
+}
+
+// Pacing: the Player sleeps only when it is ahead of the schedule by more
+// than paceSlack (a sleep costs ~1 ms here whatever is asked), and lets the
+// messages due within it go in one batch.
+const (
+	paceSlack  = 2 * time.Millisecond
+	claimBatch = 256
+	fileBuffer = 64 << 10
+)
+
+// Progress is a snapshot of a Player's counters, for a progress bar.
+type Progress struct {
+	Input, Inputs int    // the input being played (0-based) and how many there are
+	Messages      uint64 // capture reads (Data records), ITCH messages, native frames or text lines
+	Events        uint64 // events handed to the sinks (after the filters), end-of-stream events included
+	Bytes         uint64 // bytes of the capture records and ITCH messages; of native and text files, bytes read
+	First, Pos    int64  // pacing time (ns) of the first and of the latest message
+	End           int64  // pacing time of the last message when known (0: unknown)
+	Read, Size    int64  // bytes of the input files read so far and in all (a capture's share: by receive time)
+	Paused        bool
+	Done          bool
+}
+
+// Fraction is how far the replay is, 0..1, by bytes of the input files.
+func (p Progress) Fraction() float64 {
+	if p.Done {
+		return 1
+	}
+	if p.Size <= 0 {
+		return 0
+	}
+	return min(1, float64(p.Read)/float64(p.Size))
+}
+
+// Player replays capture, ITCH and tick files into Sinks. Run plays the
+// inputs in order on the caller's goroutine; Pause, Resume, Step, Paused
+// and Progress may be called from any goroutine.
+//
+// Each source gets its own Sink and decoder: every source of a capture
+// (a connection, a tailed file, an ITCH session; Open to Close), and each
+// file. Events are decoded straight into claimed slots, a batch at a time;
+// at a finite Speed a batch is committed before every wait, so nothing due
+// is held back.
+type Player struct {
+	o      PlayerOptions
+	inputs []string
+	kinds  []InputKind
+	sizes  []int64
+
+	// control, shared with other goroutines
+	mu      sync.Mutex
+	paused  atomic.Bool // read by Run on every message without the lock
+	steps   int         // messages still to play while paused
+	wake    chan struct{}
+	running atomic.Bool
+
+	// published counters
+	pInput, pInputs atomic.Int64
+	pMsgs, pEvents  atomic.Uint64
+	pBytes          atomic.Uint64
+	pFirst, pPos    atomic.Int64
+	pEnd            atomic.Int64
+	pRead, pDone    atomic.Int64 // pRead: bytes of finished inputs; pDone: 1 when Run ended
+	curRead         atomic.Int64 // bytes of the current input read
+	pSize           int64
+
+	// Run's state
+	msgs, events, nbytes uint64
+	first, pos           int64
+	started              bool // a message has been paced
+	kept                 bool // an event has passed the filters (pacing starts there)
+	pastTo               bool // an event past To was seen: no more pacing
+	paced                bool // start/base hold a schedule
+	start                time.Time
+	base                 int64 // pacing time at start
+	horizon              int64 // pacing times up to here need no clock check
+	newInput             bool
+	prevPos              int64
+	want                 []uint8 // by SymbolID: 0 unknown, 1 keep, 2 drop
+	only                 map[string]bool
+	open                 []*stream // streams with a Sink, to flush before sleeping
+	one                  [1]tick.Event
+	capFirst, capLast    int64 // the capture being played: its receive time range
+	capSize              int64
+}
+
+// errSinkDone stops the replay when a Sink shuts down (Claim gave nil).
+var errSinkDone = errors.New("replay: sink is shutting down")
+
+// NewPlayer checks opts and the inputs (they must exist; their kind is
+// detected now) and returns a Player ready to Run.
+func NewPlayer(inputs []string, opts PlayerOptions) (*Player, error) {
+	var errs []error
+	if len(inputs) == 0 {
+		errs = append(errs, errors.New("replay: no inputs"))
+	}
+	if opts.Symbols == nil && opts.Raw == nil {
+		errs = append(errs, errors.New("replay: PlayerOptions.Symbols is required"))
+	}
+	if opts.Open == nil && opts.Raw == nil {
+		errs = append(errs, errors.New("replay: PlayerOptions.Open is required"))
+	}
+	if opts.Speed < 0 || opts.Speed != opts.Speed {
+		errs = append(errs, fmt.Errorf("replay: Speed %v: want 0 (max) or more", opts.Speed))
+	}
+	if opts.To != 0 && opts.To < opts.From {
+		errs = append(errs, fmt.Errorf("replay: To %d before From %d", opts.To, opts.From))
+	}
+	if opts.Kind == InputCapture {
+		errs = append(errs, errors.New("replay: Kind: captures are recognised by their header; force itch, native, csv or json"))
+	}
+	if opts.MaxFrame == 0 {
+		opts.MaxFrame = feed.DefaultMaxFrame
+	}
+	if opts.Clock == nil {
+		opts.Clock = func() int64 { return time.Now().UnixNano() }
+	}
+	p := &Player{o: opts, inputs: slices.Clone(inputs), wake: make(chan struct{}, 1)}
+	for _, in := range inputs {
+		k, err := DetectInput(in)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if k != InputCapture && opts.Kind != 0 {
+			k = opts.Kind
+		}
+		fi, err := os.Stat(in)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("replay: %w", err))
+			continue
+		}
+		if opts.Raw != nil && k != InputCapture && k != InputITCH {
+			errs = append(errs, fmt.Errorf("replay: %s: only captures and ITCH files can be re-served raw, not %v", in, k))
+		}
+		p.kinds = append(p.kinds, k)
+		p.sizes = append(p.sizes, fi.Size())
+		p.pSize += fi.Size()
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if opts.Raw != nil {
+		p.kept = true // nothing is filtered: pace from the first message
+		p.o.From, p.o.To, p.o.Only = 0, 0, nil
+	} else if len(opts.Only) > 0 {
+		p.only = map[string]bool{}
+		for _, s := range opts.Only {
+			p.only[s] = true
+		}
+		p.want = make([]uint8, opts.Symbols.Cap())
+	}
+	p.paused.Store(opts.Paused)
+	p.pInputs.Store(int64(len(inputs)))
+	return p, nil
+}
+
+// Kinds returns the kind of each input.
+func (p *Player) Kinds() []InputKind { return slices.Clone(p.kinds) }
+
+// Pause stops the replay after the message being played; what was decoded
+// is handed on first.
+func (p *Player) Pause() {
+	p.mu.Lock()
+	p.paused.Store(true)
+	p.steps = 0
+	p.mu.Unlock()
+	p.poke() // a paced wait ends at once
+}
+
+// Resume continues a paused replay, on a fresh schedule from where it is.
+func (p *Player) Resume() {
+	p.mu.Lock()
+	p.paused.Store(false)
+	p.steps = 0
+	p.mu.Unlock()
+	p.poke()
+}
+
+// Step plays n more messages and pauses again (it pauses a running replay
+// first).
+func (p *Player) Step(n int) {
+	p.mu.Lock()
+	p.paused.Store(true)
+	p.steps += max(n, 0)
+	p.mu.Unlock()
+	p.poke()
+}
+
+func (p *Player) poke() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Paused reports whether the replay is paused (or stepping).
+func (p *Player) Paused() bool { return p.paused.Load() }
+
+// Progress returns the counters as last published (per batch, and whenever
+// the Player sleeps or pauses).
+func (p *Player) Progress() Progress {
+	return Progress{
+		Input: int(p.pInput.Load()), Inputs: int(p.pInputs.Load()),
+		Messages: p.pMsgs.Load(), Events: p.pEvents.Load(), Bytes: p.pBytes.Load(),
+		First: p.pFirst.Load(), Pos: p.pPos.Load(), End: p.pEnd.Load(),
+		Read: p.pRead.Load() + p.curRead.Load(), Size: p.pSize,
+		Paused: p.paused.Load(), Done: p.pDone.Load() != 0,
+	}
+}
+
+// publish makes Run's counters visible to Progress.
+func (p *Player) publish() {
+	p.pMsgs.Store(p.msgs)
+	p.pEvents.Store(p.events)
+	p.pBytes.Store(p.nbytes)
+	p.pFirst.Store(p.first)
+	p.pPos.Store(p.pos)
+	if p.capLast > p.capFirst {
+		// A capture's reader exposes no offset: its share read is by time.
+		f := float64(p.pos-p.capFirst) / float64(p.capLast-p.capFirst)
+		p.curRead.Store(int64(max(0, min(1, f)) * float64(p.capSize)))
+	}
+}
+
+// Run plays every input in order, then returns nil. Each source ends with
+// one tick.KindEndOfStream event (unless its stream carried one) and has its
+// Sink closed. Run returns ctx.Err() when ctx is done, nil when a Sink
+// shuts down (as feed sources do), or the first input that cannot be read.
+// Run may be called once.
+func (p *Player) Run(ctx context.Context) error {
+	if !p.running.CompareAndSwap(false, true) {
+		return errors.New("replay: Run called twice")
+	}
+	defer func() {
+		p.publish()
+		p.pDone.Store(1)
+	}()
+	for i, in := range p.inputs {
+		p.pInput.Store(int64(i))
+		p.curRead.Store(0)
+		p.newInput = true
+		var err error
+		switch k := p.kinds[i]; k {
+		case InputCapture:
+			err = p.playCapture(ctx, in)
+		case InputITCH:
+			err = p.playITCH(ctx, in)
+		default:
+			err = p.playFile(ctx, in, k.feedFormat())
+		}
+		p.curRead.Store(0)
+		p.pRead.Add(p.sizes[i])
+		switch {
+		case errors.Is(err, errSinkDone):
+			return nil
+		case err != nil:
+			return err
+		}
+	}
+	return nil
+}
+
+// report sends a decode or damage report to OnError.
+func (p *Player) report(source string, off int64, seq uint64, err error) {
+	if p.o.OnError != nil {
+		p.o.OnError(source, off, seq, err)
+	}
+}
+
+// ---- sinks: claim, fill, commit ----
+
+// openStream opens the Sink of a source and its decoder (format "itch" or
+// a feed format).
+func (p *Player) openStream(name string, id uint16, itchFormat bool, format feed.Format) (*stream, error) {
+	s := &stream{name: name, id: id}
+	var err error
+	if p.o.Raw != nil {
+		f := format.String()
+		if itchFormat {
+			f = "itch"
+		}
+		if s.raw, err = p.o.Raw(name, f); err != nil {
+			return nil, fmt.Errorf("replay: %s: %w", name, err)
+		}
+		p.open = append(p.open, s)
+		return s, nil
+	}
+	if itchFormat {
+		s.idec, err = itch.NewDecoder(itch.Options{Symbols: p.o.Symbols, SessionDate: p.o.SessionDate, Source: id})
+	} else {
+		s.fdec, err = feed.NewDecoder(name, id, feed.Options{Format: format, Symbols: p.o.Symbols, MaxFrame: p.o.MaxFrame, OnError: p.o.OnError})
+	}
+	if err != nil {
+		return nil, err
+	}
+	if s.sink, err = p.o.Open(name); err != nil {
+		return nil, fmt.Errorf("replay: %s: open sink: %w", name, err)
+	}
+	p.open = append(p.open, s)
+	return s, nil
+}
+
+// room returns the free claimed slots of s, claiming a fresh batch (and
+// stamping its receive time) when they are used up.
+func (p *Player) room(s *stream) ([]tick.Event, error) {
+	if s.slots == nil || s.k == len(s.slots) {
+		p.flush(s)
+		if s.slots = s.sink.Claim(claimBatch); s.slots == nil {
+			return nil, errSinkDone
+		}
+		now := p.o.Clock()
+		if s.fdec != nil {
+			s.fdec.SetRecvTime(now)
+		} else {
+			s.idec.SetRecvTime(now)
+		}
+	}
+	return s.slots[s.k:], nil
+}
+
+// flush commits what s decoded.
+func (p *Player) flush(s *stream) {
+	if s.raw != nil {
+		if err := s.raw.Flush(); err != nil && s.rawErr == nil {
+			s.rawErr = err
+		}
+		return
+	}
+	if s.slots == nil {
+		return
+	}
+	if s.k > 0 {
+		last := &s.slots[s.k-1]
+		s.lastKind, s.lastTs = last.Kind, last.TsEvent
+	}
+	s.sink.Commit(s.k)
+	p.events += uint64(s.k)
+	s.slots, s.k = nil, 0
+	p.publish()
+}
+
+func (p *Player) flushAll() {
+	for _, s := range p.open {
+		p.flush(s)
+	}
+	p.publish()
+}
+
+// endStream flushes a text remainder, writes the EndOfStream event unless
+// the stream's last one was one, commits and closes the Sink.
+func (p *Player) endStream(s *stream) error {
+	if s.raw != nil {
+		p.open = slices.DeleteFunc(p.open, func(x *stream) bool { return x == s })
+		p.flush(s)
+		return errors.Join(s.rawErr, s.raw.Close())
+	}
+	defer func() {
+		p.flush(s)
+		s.sink.Close()
+		p.open = slices.DeleteFunc(p.open, func(x *stream) bool { return x == s })
+	}()
+	if s.fdec != nil && len(s.pending) > 0 {
+		room, err := p.room(s)
+		if err != nil {
+			return err
+		}
+		n := s.fdec.Flush(room[:1], s.pending)
+		s.k += p.keep(room[:n])
+		s.pending = s.pending[:0]
+	}
+	if s.k > 0 {
+		last := &s.slots[s.k-1]
+		s.lastKind, s.lastTs = last.Kind, last.TsEvent
+	}
+	if s.lastKind == tick.KindEndOfStream {
+		return nil
+	}
+	room, err := p.room(s)
+	if err != nil {
+		return err
+	}
+	if s.idec != nil {
+		s.idec.EndOfStream(&room[0])
+	} else {
+		room[0] = tick.Event{TsEvent: s.lastTs, TsRecv: p.o.Clock(), Kind: tick.KindEndOfStream, Source: s.id}
+	}
+	s.k++
+	return nil
+}
+
+// ---- filters ----
+
+// keepOne reports whether ev passes From, To and Only.
+func (p *Player) keepOne(ev *tick.Event) bool {
+	switch ev.Kind {
+	case tick.KindEndOfStream, tick.KindSystem:
+		return true
+	}
+	if p.o.From != 0 && ev.TsEvent < p.o.From {
+		return false
+	}
+	if p.o.To != 0 && ev.TsEvent > p.o.To {
+		p.pastTo = true
+		return false
+	}
+	if p.want != nil {
+		id := int(ev.Symbol)
+		if id >= len(p.want) {
+			return false
+		}
+		if p.want[id] == 0 {
+			p.want[id] = 2
+			if p.only[p.o.Symbols.Name(ev.Symbol)] {
+				p.want[id] = 1
+			}
+		}
+		if p.want[id] != 1 {
+			return false
+		}
+	}
+	p.kept = true
+	return true
+}
+
+// keep compacts evs to the events that pass the filters and returns how
+// many there are.
+func (p *Player) keep(evs []tick.Event) int {
+	if p.o.From == 0 && p.o.To == 0 && p.want == nil {
+		if len(evs) > 0 {
+			p.kept = true
+		}
+		return len(evs)
+	}
+	k := 0
+	for i := range evs {
+		if p.keepOne(&evs[i]) {
+			if k != i {
+				evs[k] = evs[i]
+			}
+			k++
+		}
+	}
+	return k
+}
+
+// ---- pacing and control ----
+
+// gate blocks while the replay is paused, playing stepped messages; it is
+// one atomic load when running.
+func (p *Player) gate(ctx context.Context) error {
+	if !p.paused.Load() {
+		return ctx.Err()
+	}
+	for {
+		p.mu.Lock()
+		if !p.paused.Load() {
+			p.mu.Unlock()
+			break
+		}
+		if p.steps > 0 {
+			p.steps--
+			p.mu.Unlock()
+			p.paced = false // stepped messages go at once; resuming starts a fresh schedule
+			return ctx.Err()
+		}
+		p.mu.Unlock()
+		p.flushAll()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-p.wake:
+		}
+	}
+	p.paced = false
+	return ctx.Err()
+}
+
+// pace notes that a message with pacing time t is next and, at a finite
+// speed, sleeps while the schedule is ahead by more than paceSlack. It
+// reads the clock only once t passes the horizon of the last check.
+func (p *Player) pace(ctx context.Context, t int64) error {
+	if !p.started {
+		p.started, p.first = true, t
+	}
+	if p.newInput {
+		p.newInput = false
+		if t < p.prevPos {
+			p.paced = false // an earlier day or session: a fresh schedule
+		}
+	}
+	p.pos, p.prevPos = t, t
+	if p.o.Speed == 0 || !p.kept || p.pastTo {
+		return nil
+	}
+	if !p.paced {
+		p.paced, p.base, p.start = true, t, time.Now()
+		p.horizon = t + int64(float64(paceSlack)*p.o.Speed)
+		return nil
+	}
+	if t <= p.horizon {
+		return nil
+	}
+	el := time.Since(p.start)
+	due := time.Duration(float64(t-p.base) / p.o.Speed)
+	if due-el > paceSlack {
+		p.flushAll()
+	}
+	for ahead := due - el; ahead > paceSlack; ahead = due - el {
+		tm := time.NewTimer(ahead)
+		select {
+		case <-ctx.Done():
+			tm.Stop()
+			return ctx.Err()
+		case <-tm.C:
+		case <-p.wake:
+			tm.Stop()
+			if p.paused.Load() {
+				// Paused while waiting: this message waits for the
+				// resume (or goes with a step), on a fresh schedule.
+				p.poke()
+				return p.gate(ctx)
+			}
+		}
+		el = time.Since(p.start)
+	}
+	p.horizon = p.base + int64(float64(el+paceSlack)*p.o.Speed)
+	return nil
+}
+
+// ---- inputs ----
+
+// playCapture plays a tickd capture: each source into its own Sink, each
+// read paced by its receive time.
+func (p *Player) playCapture(ctx context.Context, path string) error {
+	r, damage, err := OpenCapture(path, OpenOptions{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	for _, d := range damage {
+		p.report(path, d.Offset, 0, d.Err)
+	}
+	if first, last, ok := r.TimeRange(); ok {
+		p.pEnd.Store(last)
+		p.capFirst, p.capLast, p.capSize = first, last, p.sizes[p.pInput.Load()]
+		defer func() { p.capLast = 0 }()
+	}
+	h := r.Header()
+	isITCH := h.Format == "itch"
+	var format feed.Format
+	if !isITCH {
+		if format, err = feed.ParseFormat(h.Format); err != nil {
+			return fmt.Errorf("replay: %s: %w", path, err)
+		}
+	}
+	streams := map[uint16]*stream{}
+	defer func() {
+		// Sources still open at the end (a capture cut short) end here.
+		ids := make([]uint16, 0, len(streams))
+		for id := range streams {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids)
+		for _, id := range ids {
+			p.endStream(streams[id])
+		}
+	}()
+	get := func(id uint16, name string) (*stream, error) {
+		if s := streams[id]; s != nil {
+			return s, nil
+		}
+		if name == "" {
+			name = fmt.Sprintf("%s source %d", path, id)
+		}
+		s, err := p.openStream(name, id, isITCH, format)
+		if err != nil {
+			return nil, err
+		}
+		streams[id] = s
+		return s, nil
+	}
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("replay: %s: %w", path, err)
+		}
+		switch rec.Kind {
+		case KindOpen:
+			if s := streams[rec.Source]; s != nil {
+				delete(streams, rec.Source)
+				if err := p.endStream(s); err != nil {
+					return err
+				}
+			}
+			if _, err := get(rec.Source, rec.Name); err != nil {
+				return err
+			}
+		case KindClose:
+			if s := streams[rec.Source]; s != nil {
+				delete(streams, rec.Source)
+				if err := p.endStream(s); err != nil {
+					return err
+				}
+			}
+		case KindData:
+			s, err := get(rec.Source, "")
+			if err != nil {
+				return err
+			}
+			if err := p.gate(ctx); err != nil {
+				return err
+			}
+			if err := p.pace(ctx, rec.Recv); err != nil {
+				return err
+			}
+			p.msgs++
+			p.nbytes += uint64(len(rec.Bytes))
+			if s.raw != nil {
+				if err := s.raw.Write(rec.Bytes); err != nil {
+					return fmt.Errorf("replay: %s: %w", s.name, err)
+				}
+				continue
+			}
+			if s.idec != nil {
+				err = p.decodeITCH(s, rec.Bytes)
+			} else {
+				err = p.decodeChunk(s, rec.Bytes)
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// decodeITCH decodes one ITCH message into s.
+func (p *Player) decodeITCH(s *stream, msg []byte) error {
+	room, err := p.room(s)
+	if err != nil {
+		return err
+	}
+	ok, derr := s.idec.Decode(msg, &room[0])
+	if ok && p.keep(room[:1]) == 1 {
+		s.k++
+	}
+	if derr != nil {
+		c := s.idec.Counters()
+		p.report(s.name, int64(c.Messages), c.Messages, derr)
+	}
+	return nil
+}
+
+// decodeChunk decodes a read of a native or text stream into s, carrying a
+// partial frame or line over to the next.
+func (p *Player) decodeChunk(s *stream, b []byte) error {
+	src := b
+	if len(s.pending) > 0 {
+		s.pending = append(s.pending, b...)
+		src = s.pending
+	}
+	for len(src) > 0 {
+		room, err := p.room(s)
+		if err != nil {
+			return err
+		}
+		n, c, derr := s.fdec.Decode(room, src)
+		s.k += p.keep(room[:n])
+		src = src[c:]
+		if derr != nil {
+			// Framing lost: the rest of this source is dropped, as live.
+			src = nil
+			break
+		}
+		if c == 0 {
+			break
+		}
+	}
+	s.pending = append(s.pending[:0], src...)
+	return nil
+}
+
+// playITCH plays a NASDAQ ITCH file, each message paced by its event time.
+func (p *Player) playITCH(ctx context.Context, path string) (err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("replay: %w", err)
+	}
+	defer f.Close()
+	fr, err := itch.NewFileReader(countingReader{r: f, n: &p.curRead})
+	if err != nil {
+		return fmt.Errorf("replay: %s: %w", path, err)
+	}
+	var midnight int64
+	if !p.o.SessionDate.IsZero() {
+		if midnight, err = itch.SessionMidnight(p.o.SessionDate); err != nil {
+			return err
+		}
+	}
+	s, err := p.openStream(path, 1, true, 0)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// Always: the Sink must be closed, even when it is shutting down.
+		if eerr := p.endStream(s); err == nil {
+			err = eerr
+		}
+	}()
+	for {
+		msg, rerr := fr.Next()
+		if rerr != nil {
+			if rerr != io.EOF {
+				p.report(path, fr.Offset(), 0, rerr)
+			}
+			return nil
+		}
+		if err := p.gate(ctx); err != nil {
+			return err
+		}
+		p.msgs++
+		p.nbytes += uint64(len(msg))
+		if ts := itchTime(msg); ts >= 0 {
+			if err := p.pace(ctx, midnight+ts); err != nil {
+				return err
+			}
+		}
+		if s.raw != nil {
+			if err := s.raw.Write(msg); err != nil {
+				return fmt.Errorf("replay: %s: %w", path, err)
+			}
+			continue
+		}
+		room, err := p.room(s)
+		if err != nil {
+			return err
+		}
+		ok, derr := s.idec.Decode(msg, &room[0])
+		if ok && p.keep(room[:1]) == 1 {
+			s.k++
+		}
+		if derr != nil {
+			p.report(path, fr.Offset(), s.idec.Counters().Messages, derr)
+		}
+	}
+}
+
+// playFile plays a native, CSV or JSON file, paced by event time.
+func (p *Player) playFile(ctx context.Context, path string, format feed.Format) (err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("replay: %w", err)
+	}
+	defer f.Close()
+	s, err := p.openStream(path, 1, false, format)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if eerr := p.endStream(s); err == nil {
+			err = eerr
+		}
+	}()
+	r := countingReader{r: f, n: &p.curRead}
+	buf := make([]byte, max(fileBuffer, 2*p.o.MaxFrame+2))
+	lo, hi := 0, 0
+	for {
+		if lo > 0 {
+			hi = copy(buf, buf[lo:hi])
+			lo = 0
+		}
+		n, rerr := r.Read(buf[hi:])
+		hi += n
+		p.nbytes += uint64(n)
+		for lo < hi {
+			c, err := p.decodeFile(ctx, s, buf[lo:hi])
+			lo += c
+			if err != nil {
+				return err
+			}
+			if c == 0 {
+				break
+			}
+		}
+		if rerr == io.EOF {
+			s.pending = append(s.pending[:0], buf[lo:hi]...) // endStream decodes an unterminated last line
+			return nil
+		}
+		if rerr != nil {
+			return fmt.Errorf("replay: %s: %w", path, rerr)
+		}
+	}
+}
+
+// decodeFile decodes from src: in bulk at max speed, else one event at a
+// time so that each is paced by its event time. It returns the bytes used.
+func (p *Player) decodeFile(ctx context.Context, s *stream, src []byte) (int, error) {
+	if err := p.gate(ctx); err != nil {
+		return 0, err
+	}
+	before := s.fdec.Stats().Frames
+	defer func() { p.msgs += s.fdec.Stats().Frames - before }()
+	if p.o.Speed == 0 && !p.paused.Load() {
+		room, err := p.room(s)
+		if err != nil {
+			return 0, err
+		}
+		n, c, derr := s.fdec.Decode(room, src)
+		if n > 0 {
+			p.pos = room[n-1].TsEvent
+			if !p.started {
+				p.started, p.first = true, room[0].TsEvent
+			}
+		}
+		s.k += p.keep(room[:n])
+		if derr != nil {
+			return len(src), nil // framing lost: drop the rest of the read
+		}
+		return c, nil
+	}
+	n, c, derr := s.fdec.Decode(p.one[:], src)
+	if derr != nil {
+		return len(src), nil
+	}
+	if n == 1 && p.keep(p.one[:]) == 1 {
+		if err := p.pace(ctx, p.one[0].TsEvent); err != nil {
+			return c, err
+		}
+		room, err := p.room(s)
+		if err != nil {
+			return c, err
+		}
+		ev := p.one[0]
+		ev.TsRecv = p.o.Clock()
+		room[0] = ev
+		s.k++
+	}
+	return c, nil
+}

@@ -1,0 +1,107 @@
+package replay
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/tickd/tickd/engine"
+	"github.com/tickd/tickd/feed"
+	"github.com/tickd/tickd/sim"
+	"github.com/tickd/tickd/tick"
+)
+
+// benchCapture records n simulated native trades of 64 symbols, in 64 KiB
+// reads, as `tickd serve -record` would. It returns the path and the bytes.
+func benchCapture(b *testing.B, n int) (string, int) {
+	b.Helper()
+	g, err := sim.New(sim.Config{Count: 64, Seed: 7, Rate: 1e6})
+	if err != nil {
+		b.Fatal(err)
+	}
+	names := g.Symbols()
+	var enc feed.NativeEncoder
+	stream := enc.Hello(nil)
+	for range n {
+		t := g.Next()
+		stream = enc.Trade(stream, names[t.Symbol], t.TsEvent, t.Price, t.Qty, t.Side)
+	}
+	stream = enc.End(stream, 0)
+	path := filepath.Join(b.TempDir(), "bench.tcap")
+	w, err := Create(path, WriterOptions{Format: "native"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	w.Open(1, "tcp bench")
+	recv := time.Now().UnixNano()
+	for rest := stream; len(rest) > 0; {
+		k := min(len(rest), 64<<10)
+		w.Data(1, recv, rest[:k])
+		recv += int64(time.Millisecond)
+		rest = rest[k:]
+	}
+	w.Close(1, recv)
+	if err := w.Finish(); err != nil {
+		b.Fatal(err)
+	}
+	return path, len(stream)
+}
+
+// stepSink runs every committed batch through an engine.Step on the
+// player's goroutine: capture → decode → book/stats/rules, one core.
+type stepSink struct {
+	st    *engine.Step
+	slots []tick.Event
+	outs  int
+}
+
+func (s *stepSink) Claim(n int) []tick.Event { return s.slots[:min(n, len(s.slots))] }
+func (s *stepSink) Commit(k int)             { s.st.Process(s.slots[:k], func(*tick.Out) { s.outs++ }) }
+func (s *stepSink) Close()                   {}
+
+// discard takes events and drops them: the decode-only baseline.
+type discard struct{ slots []tick.Event }
+
+func (d *discard) Claim(n int) []tick.Event { return d.slots[:min(n, len(d.slots))] }
+func (d *discard) Commit(int)               {}
+func (d *discard) Close()                   {}
+
+func benchReplay(b *testing.B, withEngine bool) {
+	const trades = 200_000
+	path, size := benchCapture(b, trades)
+	syms := tick.NewSymbolTable(1024)
+	var sink feed.Sink = &discard{slots: make([]tick.Event, claimBatch)}
+	if withEngine {
+		st, err := engine.NewStep(engine.Config{Rules: engine.DefaultRules()}, syms)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sink = &stepSink{st: st, slots: make([]tick.Event, claimBatch)}
+	}
+	open := func(string) (feed.Sink, error) { return sink, nil }
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		p, err := NewPlayer([]string{path}, PlayerOptions{Symbols: syms, Open: open})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := p.Run(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		if pr := p.Progress(); pr.Events != trades+1 {
+			b.Fatalf("%d events", pr.Events)
+		}
+	}
+	b.ReportMetric(float64(trades)*float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+// BenchmarkReplayMax plays a native capture at max speed through the engine
+// (engine.Step, one core).
+func BenchmarkReplayMax(b *testing.B) { benchReplay(b, true) }
+
+// BenchmarkReplayMaxDecodeOnly is the baseline without the engine: capture
+// read + decode.
+func BenchmarkReplayMaxDecodeOnly(b *testing.B) { benchReplay(b, false) }

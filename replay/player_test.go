@@ -1,0 +1,591 @@
+package replay
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tickd/tickd/feed"
+	"github.com/tickd/tickd/feed/itch"
+	"github.com/tickd/tickd/tick"
+)
+
+// playSink is a slice-backed feed.Sink that records what it is given.
+type playSink struct {
+	name   string
+	mu     sync.Mutex
+	slots  []tick.Event
+	events []tick.Event
+	closed bool
+	claims int
+	first  time.Time // of the first Commit of an event
+}
+
+func (s *playSink) Claim(n int) []tick.Event {
+	if cap(s.slots) < n {
+		s.slots = make([]tick.Event, n)
+	}
+	s.mu.Lock()
+	s.claims++
+	s.mu.Unlock()
+	return s.slots[:n]
+}
+
+func (s *playSink) Commit(k int) {
+	s.mu.Lock()
+	if k > 0 && s.first.IsZero() {
+		s.first = time.Now()
+	}
+	s.events = append(s.events, s.slots[:k]...)
+	s.mu.Unlock()
+}
+
+func (s *playSink) Close() { s.mu.Lock(); s.closed = true; s.mu.Unlock() }
+
+func (s *playSink) snapshot() ([]tick.Event, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.events), s.closed
+}
+
+// playSinks opens one playSink per source.
+type playSinks struct {
+	mu  sync.Mutex
+	all []*playSink
+}
+
+func (ss *playSinks) open(name string) (feed.Sink, error) {
+	s := &playSink{name: name}
+	ss.mu.Lock()
+	ss.all = append(ss.all, s)
+	ss.mu.Unlock()
+	return s, nil
+}
+
+func (ss *playSinks) list() []*playSink {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return slices.Clone(ss.all)
+}
+
+func (ss *playSinks) total() int {
+	n := 0
+	for _, s := range ss.list() {
+		ev, _ := s.snapshot()
+		n += len(ev)
+	}
+	return n
+}
+
+var t0 = time.Date(2026, 3, 2, 14, 30, 0, 0, time.UTC).UnixNano()
+
+// nativeStream is a native connection: hello, n trades of sym (qty 1..n,
+// event times step apart from t0), and an End frame if end.
+func nativeStream(sym string, n int, step time.Duration, end bool) []byte {
+	var e feed.NativeEncoder
+	b := e.Hello(nil)
+	for i := 1; i <= n; i++ {
+		b = e.Trade(b, sym, t0+int64(i)*int64(step), tick.Price(100+i%7)*1e9, int64(i), tick.Side(i%3))
+	}
+	if end {
+		b = e.End(b, t0+int64(n+1)*int64(step))
+	}
+	return b
+}
+
+// csvLines is n CSV trades of sym, step apart in event time from t0.
+func csvLines(sym string, n int, step time.Duration) []byte {
+	var b []byte
+	for i := 1; i <= n; i++ {
+		b = feed.AppendCSV(b, t0+int64(i)*int64(step), sym, tick.Price(100+i%7)*1e9, int64(i), tick.SideBuy)
+	}
+	return b
+}
+
+// decodeStream decodes a whole stream with a fresh feed.Decoder: what a
+// player must deliver, TsRecv aside.
+func decodeStream(t testing.TB, f feed.Format, syms *tick.SymbolTable, id uint16, b []byte) []tick.Event {
+	t.Helper()
+	d, err := feed.NewDecoder("want", id, feed.Options{Format: f, Symbols: syms})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := make([]tick.Event, len(b)/8+2)
+	n, c, err := d.Decode(dst, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n += d.Flush(dst[n:n+1], b[c:])
+	return dst[:n]
+}
+
+// chunks splits b into uneven reads, as a socket gives them.
+func chunks(b []byte, seed int) [][]byte {
+	var out [][]byte
+	for i := 0; len(b) > 0; i++ {
+		n := min(len(b), 1+(i*7919+seed*104729)%1500)
+		out = append(out, b[:n])
+		b = b[n:]
+	}
+	return out
+}
+
+func noRecv(ev []tick.Event) []tick.Event {
+	ev = slices.Clone(ev)
+	for i := range ev {
+		ev[i].TsRecv = 0
+	}
+	return ev
+}
+
+func play(t *testing.T, inputs []string, o PlayerOptions) (*playSinks, *Player) {
+	t.Helper()
+	ss := &playSinks{}
+	if o.Symbols == nil {
+		o.Symbols = tick.NewSymbolTable(64)
+	}
+	o.Open = ss.open
+	p, err := NewPlayer(inputs, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return ss, p
+}
+
+// TestPlayCaptureNative records two interleaved native connections in
+// uneven reads (one ends with an End frame, one does not) and checks that
+// each is played into its own sink exactly as a decoder of the whole stream
+// gives it, the second ended with one EndOfStream.
+func TestPlayCaptureNative(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.tcap")
+	w, err := Create(path, WriterOptions{Format: "native", BlockSize: 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := nativeStream("AAA", 3000, time.Millisecond, true), nativeStream("BBB", 2000, time.Millisecond, false)
+	ca, cb := chunks(a, 1), chunks(b, 2)
+	w.Open(3, "tcp a")
+	w.Open(9, "tcp b")
+	recv := t0
+	for i := 0; i < max(len(ca), len(cb)); i++ {
+		recv += 1000
+		if i < len(ca) {
+			w.Data(3, recv, ca[i])
+		}
+		if i < len(cb) {
+			w.Data(9, recv, cb[i])
+		}
+	}
+	w.Close(3, recv+1)
+	w.Close(9, recv+2)
+	if err := w.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	syms := tick.NewSymbolTable(64)
+	ss, p := play(t, []string{path}, PlayerOptions{Symbols: syms})
+	l := ss.list()
+	if len(l) != 2 || l[0].name != "tcp a" || l[1].name != "tcp b" {
+		t.Fatalf("sinks %d", len(l))
+	}
+	wantA := decodeStream(t, feed.FormatNative, syms, 3, a)
+	wantB := append(decodeStream(t, feed.FormatNative, syms, 9, b), tick.Event{Kind: tick.KindEndOfStream, Source: 9})
+	wantB[len(wantB)-1].TsEvent = wantB[len(wantB)-2].TsEvent
+	for i, want := range [][]tick.Event{wantA, wantB} {
+		got, closed := l[i].snapshot()
+		if !closed {
+			t.Errorf("sink %d not closed", i)
+		}
+		if !slices.Equal(noRecv(got), noRecv(want)) {
+			t.Fatalf("sink %s: %d events, want %d (or they differ)\nlast got %+v\nlast want %+v", l[i].name, len(got), len(want), got[len(got)-1], want[len(want)-1])
+		}
+		for _, e := range got {
+			if e.TsRecv == 0 {
+				t.Fatal("TsRecv not stamped")
+			}
+		}
+	}
+	pr := p.Progress()
+	if pr.Messages != uint64(len(ca)+len(cb)) || pr.Bytes != uint64(len(a)+len(b)) || pr.Events != uint64(len(wantA)+len(wantB)) || !pr.Done || pr.Fraction() != 1 {
+		t.Fatalf("progress %+v", pr)
+	}
+	if pr.End != recv+2 && pr.End != recv {
+		t.Errorf("progress End %d, want the capture's last receive time %d", pr.End, recv)
+	}
+}
+
+// itchMessages is a small ITCH session: a directory, adds, an execution,
+// a trade, spread over span in event time.
+func itchMessages(n int, span time.Duration) [][]byte {
+	var msgs [][]byte
+	ts := uint64(9*3600) * 1e9
+	step := uint64(span) / uint64(n)
+	h := func(loc uint16) itch.Header { ts += step; return itch.Header{Locate: loc, Timestamp: ts} }
+	names := []string{"AAPL", "MSFT"}
+	for i, nm := range names {
+		msgs = append(msgs, itch.AppendStockDirectory(nil, itch.StockDirectory{Header: h(uint16(i + 1)), Stock: itch.MakeStock(nm), RoundLotSize: 100}))
+	}
+	for i := range n {
+		loc := uint16(i%2 + 1)
+		st := itch.MakeStock(names[loc-1])
+		msgs = append(msgs, itch.AppendAddOrder(nil, itch.AddOrder{Header: h(loc), OrderRef: uint64(i + 1), Side: 'B', Shares: 100, Stock: st, Price: tick.Price(int64(100+i%5) * 1e9)}))
+		if i%3 == 0 {
+			msgs = append(msgs, itch.AppendOrderExecuted(nil, itch.OrderExecuted{Header: h(loc), OrderRef: uint64(i + 1), Shares: 10, Match: uint64(i)}))
+		}
+		if i%4 == 0 {
+			msgs = append(msgs, itch.AppendTrade(nil, itch.Trade{Header: h(loc), Side: 'S', Shares: 5, Stock: st, Price: tick.Price(101e9), Match: uint64(1e6 + i)}))
+		}
+	}
+	return msgs
+}
+
+// itchDecode decodes msgs as one session and appends its EndOfStream.
+func itchDecode(t testing.TB, syms *tick.SymbolTable, src uint16, msgs [][]byte) []tick.Event {
+	t.Helper()
+	d, err := itch.NewDecoder(itch.Options{Symbols: syms, Source: src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []tick.Event
+	for _, m := range msgs {
+		var ev tick.Event
+		if ok, _ := d.Decode(m, &ev); ok {
+			out = append(out, ev)
+		}
+	}
+	var end tick.Event
+	d.EndOfStream(&end)
+	return append(out, end)
+}
+
+// TestPlayITCH plays the same ITCH session as a capture (one message per
+// Data record), as a plain daily file and as a gzipped one.
+func TestPlayITCH(t *testing.T) {
+	dir := t.TempDir()
+	msgs := itchMessages(500, time.Second)
+	cpath := filepath.Join(dir, "itch.tcap")
+	w, err := Create(cpath, WriterOptions{Format: "itch", Compress: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Open(4, "soupbin 127.0.0.1:1")
+	var file []byte
+	for i, m := range msgs {
+		w.Data(4, t0+int64(i), m)
+		file = itch.AppendFramed(file, m)
+	}
+	w.Close(4, t0+int64(len(msgs)))
+	if err := w.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	plain := filepath.Join(dir, "day.itch")
+	os.WriteFile(plain, file, 0o600)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(file)
+	zw.Close()
+	gzPath := filepath.Join(dir, "day.itch.gz")
+	os.WriteFile(gzPath, gz.Bytes(), 0o600)
+
+	for _, tc := range []struct {
+		path string
+		src  uint16
+	}{{cpath, 4}, {plain, 1}, {gzPath, 1}} {
+		syms := tick.NewSymbolTable(64)
+		ss, p := play(t, []string{tc.path}, PlayerOptions{Symbols: syms})
+		want := itchDecode(t, syms, tc.src, msgs)
+		l := ss.list()
+		if len(l) != 1 {
+			t.Fatalf("%s: %d sinks", tc.path, len(l))
+		}
+		got, closed := l[0].snapshot()
+		if !closed || !slices.Equal(noRecv(got), noRecv(want)) {
+			t.Fatalf("%s: %d events, want %d (or they differ); closed %v", tc.path, len(got), len(want), closed)
+		}
+		if pr := p.Progress(); pr.Messages != uint64(len(msgs)) || pr.Events != uint64(len(want)) {
+			t.Fatalf("%s: progress %+v", tc.path, pr)
+		}
+	}
+}
+
+// TestPlayTextFiles plays CSV, JSON and native files, several in a row.
+func TestPlayTextFiles(t *testing.T) {
+	dir := t.TempDir()
+	csvPath := filepath.Join(dir, "a.csv")
+	os.WriteFile(csvPath, append(feed.AppendCSVHeader(nil), csvLines("CSV", 300, time.Millisecond)...), 0o600)
+	var js []byte
+	for i := 1; i <= 200; i++ {
+		js = feed.AppendJSON(js, t0+int64(i), "JSN", 5e9, int64(i), tick.SideSell)
+	}
+	js = js[:len(js)-1] // an unterminated last line still counts
+	jsPath := filepath.Join(dir, "b.jsonl")
+	os.WriteFile(jsPath, js, 0o600)
+	natPath := filepath.Join(dir, "c.native")
+	nat := nativeStream("NAT", 5000, time.Microsecond, true)
+	os.WriteFile(natPath, nat, 0o600)
+
+	syms := tick.NewSymbolTable(64)
+	ss, p := play(t, []string{csvPath, jsPath, natPath}, PlayerOptions{Symbols: syms})
+	if k := p.Kinds(); !slices.Equal(k, []InputKind{InputCSV, InputJSON, InputNative}) {
+		t.Fatalf("kinds %v", k)
+	}
+	l := ss.list()
+	if len(l) != 3 {
+		t.Fatalf("%d sinks", len(l))
+	}
+	for i, c := range []struct {
+		f    feed.Format
+		data []byte
+		n    int
+	}{{feed.FormatCSV, append(feed.AppendCSVHeader(nil), csvLines("CSV", 300, time.Millisecond)...), 300}, {feed.FormatJSON, js, 200}, {feed.FormatNative, nat, 5000}} {
+		want := decodeStream(t, c.f, syms, 1, c.data)
+		if c.f != feed.FormatNative {
+			want = append(want, tick.Event{Kind: tick.KindEndOfStream, Source: 1, TsEvent: want[len(want)-1].TsEvent})
+		}
+		got, closed := l[i].snapshot()
+		if !closed || !slices.Equal(noRecv(got), noRecv(want)) || len(got) != c.n+1 {
+			t.Fatalf("%s: %d events, want %d (or they differ)", l[i].name, len(got), len(want))
+		}
+	}
+}
+
+// TestPlayPacing: a 1 s span at speed 10 takes about 0.1 s, at max far
+// less; the events arrive in many batches, not one.
+func TestPlayPacing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "span.csv")
+	os.WriteFile(path, csvLines("PCE", 2000, 500*time.Microsecond), 0o600) // 1 s of event time
+	start10 := time.Now()
+	ss, _ := play(t, []string{path}, PlayerOptions{Speed: 10})
+	el10 := time.Since(start10)
+	start := time.Now()
+	play(t, []string{path}, PlayerOptions{})
+	elMax := time.Since(start)
+	t.Logf("speed 10: %v, max: %v", el10, elMax)
+	if el10 < 85*time.Millisecond || el10 > time.Second {
+		t.Errorf("speed 10 over a 1 s span took %v, want ~100ms", el10)
+	}
+	if elMax >= el10/2 {
+		t.Errorf("max took %v, not much faster than speed 10 (%v)", elMax, el10)
+	}
+	if n := ss.total(); n != 2001 {
+		t.Fatalf("%d events", n)
+	}
+	if first := ss.list()[0].first.Sub(start10); first > el10/3 {
+		t.Errorf("the first events were handed on %v into a %v replay: a paced replay must not hold them back", first, el10)
+	}
+}
+
+// TestPlayPauseStep starts paused, steps, pauses again, resumes.
+func TestPlayPauseStep(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "p.csv")
+	os.WriteFile(path, csvLines("PSE", 1000, time.Millisecond), 0o600)
+	ss := &playSinks{}
+	p, err := NewPlayer([]string{path}, PlayerOptions{Symbols: tick.NewSymbolTable(8), Open: ss.open, Paused: true, Speed: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.Run(context.Background()) }()
+	time.Sleep(50 * time.Millisecond)
+	if n := ss.total(); n != 0 || !p.Progress().Paused {
+		t.Fatalf("paused player delivered %d events", n)
+	}
+	p.Step(3)
+	waitFor(t, func() bool { return ss.total() == 3 })
+	time.Sleep(30 * time.Millisecond)
+	if n := ss.total(); n != 3 {
+		t.Fatalf("step 3 delivered %d events", n)
+	}
+	p.Step(2)
+	waitFor(t, func() bool { return ss.total() == 5 })
+	p.Resume()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	ev, _ := ss.list()[0].snapshot()
+	if len(ev) != 1001 || ev[4].Qty != 5 || ev[999].Qty != 1000 {
+		t.Fatalf("%d events after resume", len(ev))
+	}
+	if pr := p.Progress(); !pr.Done || pr.Paused || pr.Messages != 1000 {
+		t.Fatalf("progress %+v", pr)
+	}
+}
+
+// TestPlayCancel: a paused or sleeping player returns ctx's error.
+func TestPlayCancel(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "slow.csv")
+	os.WriteFile(path, csvLines("SLW", 10, time.Hour), 0o600)
+	ss := &playSinks{}
+	p, err := NewPlayer([]string{path}, PlayerOptions{Symbols: tick.NewSymbolTable(8), Open: ss.open, Speed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := p.Run(ctx); err != context.DeadlineExceeded {
+		t.Fatalf("Run = %v", err)
+	}
+	ev, closed := ss.list()[0].snapshot()
+	if len(ev) != 2 || ev[1].Kind != tick.KindEndOfStream || !closed {
+		t.Fatalf("got %d events (closed %v), want the first trade and an EndOfStream", len(ev), closed)
+	}
+}
+
+// TestPlayFilters keeps From..To and the named symbols only.
+func TestPlayFilters(t *testing.T) {
+	dir := t.TempDir()
+	var b []byte
+	for i := 1; i <= 300; i++ {
+		sym := []string{"AAA", "BBB", "CCC"}[i%3]
+		b = feed.AppendCSV(b, t0+int64(i)*int64(time.Millisecond), sym, 10e9, int64(i), tick.SideBuy)
+	}
+	path := filepath.Join(dir, "f.csv")
+	os.WriteFile(path, b, 0o600)
+	from, to := t0+100*int64(time.Millisecond), t0+200*int64(time.Millisecond)
+	syms := tick.NewSymbolTable(8)
+	ss, p := play(t, []string{path}, PlayerOptions{Symbols: syms, From: from, To: to, Only: []string{"AAA", "CCC"}})
+	ev, _ := ss.list()[0].snapshot()
+	var want []int64
+	for i := 100; i <= 200; i++ {
+		if i%3 != 1 {
+			want = append(want, int64(i))
+		}
+	}
+	var got []int64
+	for _, e := range ev[:len(ev)-1] {
+		got = append(got, e.Qty)
+		if n := syms.Name(e.Symbol); n == "BBB" {
+			t.Fatal("BBB not filtered")
+		}
+	}
+	if !slices.Equal(got, want) || ev[len(ev)-1].Kind != tick.KindEndOfStream {
+		t.Fatalf("kept %v\nwant %v", got, want)
+	}
+	if pr := p.Progress(); pr.Messages != 300 || pr.Events != uint64(len(want)+1) {
+		t.Fatalf("progress %+v", pr)
+	}
+}
+
+func TestNewPlayerRejects(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "x.csv")
+	os.WriteFile(path, nil, 0o600)
+	ss := &playSinks{}
+	syms := tick.NewSymbolTable(8)
+	for i, c := range []struct {
+		in []string
+		o  PlayerOptions
+	}{
+		{nil, PlayerOptions{Symbols: syms, Open: ss.open}},
+		{[]string{path}, PlayerOptions{Open: ss.open}},
+		{[]string{path}, PlayerOptions{Symbols: syms}},
+		{[]string{path}, PlayerOptions{Symbols: syms, Open: ss.open, Speed: -1}},
+		{[]string{path}, PlayerOptions{Symbols: syms, Open: ss.open, From: 10, To: 5}},
+		{[]string{filepath.Join(dir, "missing")}, PlayerOptions{Symbols: syms, Open: ss.open}},
+	} {
+		if _, err := NewPlayer(c.in, c.o); err == nil {
+			t.Errorf("case %d: no error", i)
+		}
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// closingSink shuts down (Claim gives nil) after a few claims, as an
+// engine.Input does when the engine stops.
+type closingSink struct {
+	playSink
+	left int
+}
+
+func (s *closingSink) Claim(n int) []tick.Event {
+	if s.left == 0 {
+		return nil
+	}
+	s.left--
+	return s.playSink.Claim(n)
+}
+
+// TestPlaySinkShutdown: when a Sink shuts down the player stops, returns
+// nil and still closes every Sink it opened.
+func TestPlaySinkShutdown(t *testing.T) {
+	dir := t.TempDir()
+	csvPath := filepath.Join(dir, "a.csv")
+	os.WriteFile(csvPath, csvLines("AAA", 5000, time.Millisecond), 0o600)
+	itchPath := filepath.Join(dir, "b.itch")
+	var file []byte
+	for _, m := range itchMessages(3000, time.Second) {
+		file = itch.AppendFramed(file, m)
+	}
+	os.WriteFile(itchPath, file, 0o600)
+	for _, path := range []string{csvPath, itchPath} {
+		var sinks []*closingSink
+		open := func(name string) (feed.Sink, error) {
+			s := &closingSink{playSink: playSink{name: name}, left: 3}
+			sinks = append(sinks, s)
+			return s, nil
+		}
+		p, err := NewPlayer([]string{path, path}, PlayerOptions{Symbols: tick.NewSymbolTable(64), Open: open})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Run(context.Background()); err != nil {
+			t.Fatalf("%s: Run = %v, want nil when the sink shuts down", path, err)
+		}
+		if len(sinks) != 1 {
+			t.Fatalf("%s: %d sinks opened, want 1 (the replay stops at the first)", path, len(sinks))
+		}
+		ev, closed := sinks[0].snapshot()
+		if !closed || len(ev) == 0 || len(ev) > 3*claimBatch {
+			t.Fatalf("%s: sink closed %v with %d events", path, closed, len(ev))
+		}
+	}
+}
+
+// TestPlayPauseWhileWaiting pauses a paced replay during its wait for the
+// next message: nothing more is played until Resume.
+func TestPlayPauseWhileWaiting(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gap.csv")
+	var b []byte
+	b = feed.AppendCSV(b, t0, "GAP", 1e9, 1, tick.SideBuy)
+	b = feed.AppendCSV(b, t0+int64(time.Millisecond), "GAP", 1e9, 2, tick.SideBuy)
+	b = feed.AppendCSV(b, t0+int64(200*time.Millisecond), "GAP", 1e9, 3, tick.SideBuy)
+	os.WriteFile(path, b, 0o600)
+	ss := &playSinks{}
+	p, err := NewPlayer([]string{path}, PlayerOptions{Symbols: tick.NewSymbolTable(8), Open: ss.open, Speed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.Run(context.Background()) }()
+	waitFor(t, func() bool { return ss.total() == 2 }) // the third is 200 ms away
+	p.Pause()
+	time.Sleep(300 * time.Millisecond)
+	if n := ss.total(); n != 2 {
+		t.Fatalf("paused during the wait, yet %d events were played", n)
+	}
+	p.Resume()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := ss.total(); n != 4 {
+		t.Fatalf("%d events after resume, want 3 + EndOfStream", n)
+	}
+}

@@ -1,0 +1,240 @@
+package replay
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func startRecorder(tb testing.TB, opts RecorderOptions) (*Recorder, chan error) {
+	tb.Helper()
+	rec, err := NewRecorder(opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- rec.Run(context.Background()) }()
+	return rec, done
+}
+
+// readFiles opens every file alone and returns all records in file order,
+// checking that each file is clean, has its index, and that every Data or
+// Close record's source was opened earlier in the same file.
+func readFiles(tb testing.TB, files []string) []Record {
+	tb.Helper()
+	var all []Record
+	for _, f := range files {
+		if _, err := os.Stat(indexPath(f)); err != nil {
+			tb.Fatalf("%s: no index: %v", f, err)
+		}
+		r, dmg, err := OpenCapture(f, OpenOptions{ReadOnly: true, Verify: true})
+		if err != nil || len(dmg) != 0 {
+			tb.Fatalf("%s: %v %v", f, err, dmg)
+		}
+		open := map[uint16]bool{}
+		for _, rec := range readAll(tb, r) {
+			switch rec.Kind {
+			case KindOpen:
+				open[rec.Source] = true
+			default:
+				if !open[rec.Source] {
+					tb.Fatalf("%s: %v of source %d never opened in this file", f, rec.Kind, rec.Source)
+				}
+				if rec.Kind == KindClose {
+					delete(open, rec.Source)
+				}
+			}
+			all = append(all, rec)
+		}
+		r.Close()
+	}
+	return all
+}
+
+func TestRecorderConcurrentRotation(t *testing.T) {
+	dir := t.TempDir()
+	rec, done := startRecorder(t, RecorderOptions{Dir: dir, Format: "itch", MaxBytes: 16 << 10, BlockSize: 4096, Buffer: 64 << 10, Compress: true, Sync: SyncPolicy{Every: -1}})
+	const writers, per = 8, 2000
+	var wg sync.WaitGroup
+	for g := range writers {
+		wg.Go(func() {
+			src := uint16(100 + g)
+			rec.Open(src, fmt.Sprintf("conn-%d", g))
+			for i := range per {
+				rec.Data(src, int64(i), fmt.Appendf(nil, "g%d-msg%d-%s", g, i, bytes.Repeat([]byte{'x'}, i%50)))
+			}
+			rec.Close(src, per)
+		})
+	}
+	wg.Wait()
+	rec.Stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	files := rec.Files()
+	if len(files) < 3 {
+		t.Fatalf("%d files: size rotation did not happen", len(files))
+	}
+	if !slices.IsSorted(files) {
+		t.Fatalf("file names do not sort in creation order: %v", files)
+	}
+	entries, _ := filepath.Glob(filepath.Join(dir, "tickd-*.cap"))
+	if len(entries) != len(files) {
+		t.Fatalf("%d files on disk, Files says %d", len(entries), len(files))
+	}
+	// Per source, the Data records are all there, in order (the re-announced
+	// Opens aside).
+	got := map[uint16][]string{}
+	closes := 0
+	for _, r := range readFiles(t, files) {
+		switch r.Kind {
+		case KindData:
+			got[r.Source] = append(got[r.Source], string(r.Bytes))
+		case KindClose:
+			closes++
+		}
+	}
+	for g := range writers {
+		d := got[uint16(100+g)]
+		if len(d) != per {
+			t.Fatalf("source %d: %d data records, want %d", g, len(d), per)
+		}
+		for i, s := range d {
+			if want := fmt.Sprintf("g%d-msg%d-%s", g, i, bytes.Repeat([]byte{'x'}, i%50)); s != want {
+				t.Fatalf("source %d record %d: %q, want %q", g, i, s, want)
+			}
+		}
+	}
+	if closes != writers || rec.Dropped() != 0 {
+		t.Fatalf("%d closes, %d dropped", closes, rec.Dropped())
+	}
+}
+
+// TestRecorderBlocksWhenFull: with no writer running the callers fill the
+// buffer and block; starting the writer releases them and nothing is lost.
+func TestRecorderBlocksWhenFull(t *testing.T) {
+	rec, err := NewRecorder(RecorderOptions{Dir: t.TempDir(), Format: "csv", Buffer: 64 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := make([]byte, 1000)
+	var sent atomic.Int64
+	fin := make(chan struct{})
+	go func() {
+		defer close(fin)
+		rec.Open(1, "tail:x.csv")
+		for i := range 500 {
+			msg[0] = byte(i)
+			rec.Data(1, int64(i), msg)
+			sent.Add(1)
+		}
+	}()
+	time.Sleep(100 * time.Millisecond)
+	if n := sent.Load(); n < 20 || n > 40 { // 32 KiB half of 1015-byte records
+		t.Fatalf("%d records accepted before the buffer filled", n)
+	}
+	done := make(chan error, 1)
+	go func() { done <- rec.Run(context.Background()) }()
+	<-fin
+	rec.Stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	recs := readFiles(t, rec.Files())
+	if len(recs) != 501 {
+		t.Fatalf("%d records, want 501", len(recs))
+	}
+	for i, r := range recs[1:] {
+		if r.Recv != int64(i) || r.Bytes[0] != byte(i) || len(r.Bytes) != 1000 {
+			t.Fatalf("record %d: recv %d len %d", i, r.Recv, len(r.Bytes))
+		}
+	}
+	// After Stop records are dropped, not blocked on.
+	rec.Data(1, 1, msg)
+	if rec.Dropped() != 1 {
+		t.Fatalf("dropped %d", rec.Dropped())
+	}
+}
+
+func TestRecorderAgeRotationAndFlush(t *testing.T) {
+	rec, done := startRecorder(t, RecorderOptions{Dir: t.TempDir(), Format: "json", MaxAge: 40 * time.Millisecond, FlushEvery: 10 * time.Millisecond})
+	rec.Open(3, "nats:x")
+	rec.Data(3, 1, []byte("a"))
+	// The partial block reaches the file without Stop (FlushEvery).
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		if f := rec.Files(); len(f) == 1 {
+			if st, err := os.Stat(f[0]); err == nil && st.Size() > fileHdrLen {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("partial block never flushed")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(60 * time.Millisecond)
+	rec.Data(3, 2, []byte("b"))
+	rec.Stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	files := rec.Files()
+	if len(files) < 2 {
+		t.Fatalf("%d files, want age rotation", len(files))
+	}
+	recs := readFiles(t, files)
+	var data []string
+	for _, r := range recs {
+		if r.Kind == KindData {
+			data = append(data, string(r.Bytes))
+		}
+	}
+	if !slices.Equal(data, []string{"a", "b"}) {
+		t.Fatalf("data %q", data)
+	}
+}
+
+func TestRecorderContextStops(t *testing.T) {
+	rec, err := NewRecorder(RecorderOptions{Dir: t.TempDir(), Format: "native"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- rec.Run(ctx) }()
+	rec.Open(1, "x")
+	rec.Data(1, 5, []byte("hello"))
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	recs := readFiles(t, rec.Files())
+	if len(recs) != 2 || string(recs[1].Bytes) != "hello" {
+		t.Fatalf("%+v", recs)
+	}
+	if err := rec.Run(context.Background()); err == nil {
+		t.Fatal("second Run accepted")
+	}
+}
+
+func TestRecorderOptionsValidated(t *testing.T) {
+	for _, o := range []RecorderOptions{
+		{Format: "csv"},
+		{Dir: t.TempDir()},
+		{Dir: t.TempDir(), Format: "csv", Buffer: 100},
+		{Dir: t.TempDir(), Format: "csv", MaxBytes: 10},
+		{Dir: t.TempDir(), Format: "csv", BlockSize: 1},
+	} {
+		if _, err := NewRecorder(o); err == nil {
+			t.Fatalf("%+v accepted", o)
+		}
+	}
+}
