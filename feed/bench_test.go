@@ -224,9 +224,12 @@ func BenchmarkEncode(b *testing.B) {
 
 // BenchmarkPumpNative is the whole per-read path of a source: stamp,
 // claim, decode, commit, publish counters, for reads of 64 KiB.
-func BenchmarkPumpNative(b *testing.B) {
+func BenchmarkPumpNative(b *testing.B) { benchPumpNative(b, nil) }
+
+// benchPumpNative runs BenchmarkPumpNative's loop with tap (nil: none).
+func benchPumpNative(b *testing.B, tap Tap) {
 	prefix, trades := benchNative()
-	o, err := Options{Symbols: tick.NewSymbolTable(64)}.withDefaults()
+	o, err := Options{Symbols: tick.NewSymbolTable(64), Tap: tap}.withDefaults()
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -269,33 +269,8 @@ func (t *nopTap) Close(uint16, int64)              {}
 // BenchmarkPumpNativeTap is BenchmarkPumpNative with a Tap that only counts:
 // the hook's cost per read (one interface call per 64 KiB).
 func BenchmarkPumpNativeTap(b *testing.B) {
-	prefix, trades := benchNative()
 	tap := &nopTap{}
-	o, err := Options{Symbols: tick.NewSymbolTable(64), Tap: tap}.withDefaults()
-	if err != nil {
-		b.Fatal(err)
-	}
-	s := &discardSink{slots: make([]tick.Event, maxClaim)}
-	p := newPump("bench", s, &o)
-	stream := append(bytes.Clone(prefix), bytes.Repeat(trades, 4)...)
-	b.SetBytes(TradeFrameSize)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for done := 0; done < b.N; {
-		p.restart()
-		r := bytes.NewReader(stream[:len(prefix)+min(b.N-done, 4*benchFrames)*TradeFrameSize])
-		for {
-			n, err := r.Read(p.space())
-			if n > 0 {
-				p.ingest(n)
-			}
-			if err != nil {
-				break
-			}
-		}
-		done += min(b.N-done, 4*benchFrames)
-	}
-	sinkN = s.n
+	benchPumpNative(b, tap)
 	if tap.bytes < b.N*TradeFrameSize {
 		b.Fatalf("tap saw %d bytes", tap.bytes)
 	}

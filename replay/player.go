@@ -704,7 +704,7 @@ func (p *Player) playCapture(ctx context.Context, path string) error {
 				continue
 			}
 			if s.idec != nil {
-				err = p.decodeITCH(s, rec.Bytes)
+				err = p.decodeITCH(s, s.name, -1, rec.Bytes)
 			} else {
 				err = p.decodeChunk(s, rec.Bytes)
 			}
@@ -715,8 +715,9 @@ func (p *Player) playCapture(ctx context.Context, path string) error {
 	}
 }
 
-// decodeITCH decodes one ITCH message into s.
-func (p *Player) decodeITCH(s *stream, msg []byte) error {
+// decodeITCH decodes one ITCH message into s. A rejected message is
+// reported under name at offset, or (offset < 0) at its message number.
+func (p *Player) decodeITCH(s *stream, name string, offset int64, msg []byte) error {
 	room, err := p.room(s)
 	if err != nil {
 		return err
@@ -727,7 +728,10 @@ func (p *Player) decodeITCH(s *stream, msg []byte) error {
 	}
 	if derr != nil {
 		c := s.idec.Counters()
-		p.report(s.name, int64(c.Messages), c.Messages, derr)
+		if offset < 0 {
+			offset = int64(c.Messages)
+		}
+		p.report(name, offset, c.Messages, derr)
 	}
 	return nil
 }
@@ -812,16 +816,8 @@ func (p *Player) playITCH(ctx context.Context, path string) (err error) {
 			}
 			continue
 		}
-		room, err := p.room(s)
-		if err != nil {
+		if err := p.decodeITCH(s, path, fr.Offset(), msg); err != nil {
 			return err
-		}
-		ok, derr := s.idec.Decode(msg, &room[0])
-		if ok && p.keep(room[:1]) == 1 {
-			s.k++
-		}
-		if derr != nil {
-			p.report(path, fr.Offset(), s.idec.Counters().Messages, derr)
 		}
 	}
 }
