@@ -105,3 +105,91 @@ func BenchmarkReplayMax(b *testing.B) { benchReplay(b, true) }
 // BenchmarkReplayMaxDecodeOnly is the baseline without the engine: capture
 // read + decode.
 func BenchmarkReplayMaxDecodeOnly(b *testing.B) { benchReplay(b, false) }
+
+// BenchmarkRecordingCost is the live path of one source on one core: 64 KiB
+// reads of a native stream decoded into an engine.Step (every statistic,
+// the default rules), without and with a Recorder taking each read as
+// `tickd serve -record` does (its writer goroutine writing a real file
+// beside it). The ratio of the two is what recording costs the engine.
+func BenchmarkRecordingCost(b *testing.B) {
+	const trades = 200_000
+	path, size := benchCapture(b, trades)
+	var stream []byte
+	r, _, err := OpenCapture(path, OpenOptions{ReadOnly: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var reads [][]byte
+	for {
+		rec, err := r.Next()
+		if err != nil {
+			break
+		}
+		if rec.Kind == KindData {
+			stream = append(stream, rec.Bytes...)
+			reads = append(reads, stream[len(stream)-len(rec.Bytes):])
+		}
+	}
+	r.Close()
+	for _, record := range []bool{false, true} {
+		name := "engine"
+		if record {
+			name = "engine+recorder"
+		}
+		b.Run(name, func(b *testing.B) {
+			var rec *Recorder
+			if record {
+				var err error
+				if rec, err = NewRecorder(RecorderOptions{Dir: b.TempDir(), Format: "native", Sync: SyncPolicy{Every: -1}}); err != nil {
+					b.Fatal(err)
+				}
+				done := make(chan error, 1)
+				go func() { done <- rec.Run(context.Background()) }()
+				defer func() {
+					rec.Stop()
+					if err := <-done; err != nil {
+						b.Error(err)
+					}
+				}()
+				rec.Open(1, "bench")
+			}
+			syms := tick.NewSymbolTable(1024)
+			st, err := engine.NewStep(engine.Config{Rules: engine.DefaultRules()}, syms)
+			if err != nil {
+				b.Fatal(err)
+			}
+			slots := make([]tick.Event, claimBatch)
+			buf := make([]byte, 0, 2<<20) // a read's leftover + the next read, as the pump keeps them
+			b.SetBytes(int64(size))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				dec, err := feed.NewDecoder("bench", 1, feed.Options{Symbols: syms})
+				if err != nil {
+					b.Fatal(err)
+				}
+				rest := buf[:0]
+				for _, chunk := range reads {
+					if rec != nil {
+						rec.Data(1, 0, chunk)
+					}
+					src := append(rest, chunk...)
+					for {
+						n, used, err := dec.Decode(slots, src)
+						if err != nil {
+							b.Fatal(err)
+						}
+						st.Process(slots[:n], nil)
+						src = src[used:]
+						if n < len(slots) {
+							break
+						}
+					}
+					rest = buf[:copy(buf[:cap(buf)], src)]
+				}
+			}
+			b.StopTimer() // the recorder's final drain to disk is not the engine's time
+			b.ReportMetric(float64(trades)*float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+		})
+	}
+}
