@@ -60,13 +60,7 @@ type serveConfig struct {
 }
 
 func (c *serveConfig) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.feedListen, "feed-listen", "127.0.0.1:7000", "TCP address to accept feed connections on (\"\" for none)")
-	fs.StringVar(&c.feedFormat, "feed-format", "native", "feed wire format: native, csv, json or itch (ITCH 5.0 over -feed-dial soupbin:// or mold:// URLs)")
-	fs.Var(&c.feedDial, "feed-dial", "feed(s) to connect to, reconnecting (comma-separated or repeated): HOST:PORT for native/csv/json; soupbin://HOST:PORT or mold://HOST:PORT for itch")
-	fs.StringVar(&c.itchDate, "itch-date", "", "trading day of the ITCH session, YYYY-MM-DD (ITCH times count from its midnight in New York); default: event times are ns since midnight")
-	fs.Var(&c.feedTail, "feed-tail", "file(s) to follow like tail -F (comma-separated or repeated)")
-	fs.IntVar(&c.feedMaxConns, "feed-max-conns", feed.DefaultMaxConns, "feed connections served at once")
-	fs.IntVar(&c.maxFrame, "feed-max-frame", feed.DefaultMaxFrame, "largest native frame / longest text line, bytes")
+	c.registerFeeds(fs, "127.0.0.1:7000")
 	fs.StringVar(&c.natsURL, "nats-url", "", "external NATS server URL; empty runs an embedded server")
 	fs.StringVar(&c.natsListen, "nats-listen", "127.0.0.1:4222", "embedded NATS server's client address (\"off\": in-process only)")
 	fs.StringVar(&c.prefix, "subject-prefix", bus.DefaultPrefix, "first token of every published subject")
@@ -78,11 +72,23 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.Var(&c.bars, "bars", "OHLCV bar intervals (default 1s,1m)")
 	fs.IntVar(&c.ringSize, "ring-size", 4096, "slots per ring (a power of two)")
 	fs.StringVar(&c.wait, "wait", "park", "how idle stages wait: spin (one core each), yield, or park (spin, then yield, then sleep until woken)")
-	fs.IntVar(&c.maxSymbols, "max-symbols", tick.DefaultMaxSymbols, "symbols the symbol table holds")
 	fs.IntVar(&c.bookOrders, "book-orders", 1<<20, "live orders each shard's L3 books are sized for (ITCH)")
 	fs.DurationVar(&c.bboInterval, "bbo-interval", 0, "least event time between two BBOs of a symbol (0: every change; negative: no BBOs)")
-	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	c.record.register(fs, "record", "record-")
+}
+
+// registerFeeds registers the feed flags (serve's and record's), the
+// listener on listen by default, and -max-symbols and -log-level.
+func (c *serveConfig) registerFeeds(fs *flag.FlagSet, listen string) {
+	fs.StringVar(&c.feedListen, "feed-listen", listen, "TCP address to accept feed connections on (\"\" for none)")
+	fs.StringVar(&c.feedFormat, "feed-format", "native", "feed wire format: native, csv, json or itch (ITCH 5.0 over -feed-dial soupbin:// or mold:// URLs)")
+	fs.Var(&c.feedDial, "feed-dial", "feed(s) to connect to, reconnecting (comma-separated or repeated): HOST:PORT for native/csv/json; soupbin://HOST:PORT or mold://HOST:PORT for itch")
+	fs.StringVar(&c.itchDate, "itch-date", "", "trading day of the ITCH session, YYYY-MM-DD (ITCH times count from its midnight in New York); default: event times are ns since midnight")
+	fs.Var(&c.feedTail, "feed-tail", "file(s) to follow like tail -F (comma-separated or repeated)")
+	fs.IntVar(&c.feedMaxConns, "feed-max-conns", feed.DefaultMaxConns, "feed connections served at once")
+	fs.IntVar(&c.maxFrame, "feed-max-frame", feed.DefaultMaxFrame, "largest native frame / longest text line, bytes")
+	fs.IntVar(&c.maxSymbols, "max-symbols", tick.DefaultMaxSymbols, "symbols the symbol table holds")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 }
 
 func parseDurations(name string, l listFlag) ([]time.Duration, error) {

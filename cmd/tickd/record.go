@@ -54,15 +54,7 @@ func runRecord(ctx context.Context, args []string, _, stderr io.Writer) error {
 	var cfg serveConfig
 	fs := flag.NewFlagSet("record", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&cfg.feedListen, "feed-listen", "", "TCP address to accept feed connections on")
-	fs.StringVar(&cfg.feedFormat, "feed-format", "native", "feed wire format: native, csv, json or itch (ITCH 5.0 over -feed-dial soupbin:// or mold:// URLs)")
-	fs.Var(&cfg.feedDial, "feed-dial", "feed(s) to connect to, reconnecting: HOST:PORT for native/csv/json; soupbin://HOST:PORT or mold://HOST:PORT for itch")
-	fs.Var(&cfg.feedTail, "feed-tail", "file(s) to follow like tail -F")
-	fs.StringVar(&cfg.itchDate, "itch-date", "", "trading day of the ITCH session, YYYY-MM-DD")
-	fs.IntVar(&cfg.feedMaxConns, "feed-max-conns", feed.DefaultMaxConns, "feed connections served at once")
-	fs.IntVar(&cfg.maxFrame, "feed-max-frame", feed.DefaultMaxFrame, "largest native frame / longest text line, bytes")
-	fs.IntVar(&cfg.maxSymbols, "max-symbols", tick.DefaultMaxSymbols, "symbols the symbol table holds")
-	fs.StringVar(&cfg.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	cfg.registerFeeds(fs, "")
 	cfg.record.register(fs, "out", "")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: tickd record (-feed-listen ADDR | -feed-dial ADDR | -feed-tail FILE) -out DIR [flags]\n\n"+
