@@ -619,6 +619,11 @@ func (p *Player) playCapture(ctx context.Context, path string) error {
 	for _, d := range damage {
 		p.report(path, d.Offset, 0, d.Err)
 	}
+	defer func() { // corrupt blocks met while reading (open checks only the tail)
+		for _, d := range r.Damages()[len(damage):] {
+			p.report(path, d.Offset, 0, d.Err)
+		}
+	}()
 	if first, last, ok := r.TimeRange(); ok {
 		p.pEnd.Store(last)
 		p.capFirst, p.capLast, p.capSize = first, last, p.sizes[p.pInput.Load()]
