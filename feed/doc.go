@@ -105,4 +105,9 @@
 // committed together. A gap given up is counted and reported as an
 // *ITCHGapError; the end of the session sends one tick.KindEndOfStream and
 // closes the Sink.
+//
+// Options.Tap, when set, is told of every source's life and of every read,
+// on the source's goroutine, before the bytes are decoded (an ITCH session:
+// of every message): the recorder of package replay stores them so a replay
+// decodes exactly what the live session decoded.
 package feed
