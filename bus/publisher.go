@@ -17,6 +17,31 @@ import (
 // DefaultFlushTimeout bounds the final flush of Publisher.Run.
 const DefaultFlushTimeout = 5 * time.Second
 
+// DefaultLossReportInterval is the least time between two OnLoss calls.
+const DefaultLossReportInterval = time.Second
+
+// DefaultReconnectBufSize is the reconnect buffer ReconnectOptions asks
+// nats.go for: what a publisher may hold while its server is unreachable
+// (nats.go's own default, made explicit). At ~250 B a signal it holds about
+// 30k messages; beyond it publishes fail with nats.ErrReconnectBufExceeded
+// and are counted as Dropped.
+const DefaultReconnectBufSize = 8 << 20
+
+// ReconnectOptions returns the nats.go options of a publishing connection to
+// an external server: reconnect forever, and buffer at most bufSize bytes of
+// publishes while disconnected (0: DefaultReconnectBufSize; negative: no
+// buffer, every publish while disconnected is dropped). The buffer is
+// flushed, in order, once the connection is back.
+func ReconnectOptions(bufSize int) []nats.Option {
+	switch {
+	case bufSize == 0:
+		bufSize = DefaultReconnectBufSize
+	case bufSize < 0:
+		bufSize = -1 // nats.go: publishes fail at once while reconnecting
+	}
+	return []nats.Option{nats.MaxReconnects(-1), nats.ReconnectBufSize(bufSize)}
+}
+
 // PublisherOptions configures a Publisher. The zero value is usable.
 type PublisherOptions struct {
 	// Prefix is the first subject token(s); default DefaultPrefix ("tickd").
@@ -36,6 +61,14 @@ type PublisherOptions struct {
 	Bell *ringbuf.Bell
 	// FlushTimeout bounds Run's final flush; default DefaultFlushTimeout.
 	FlushTimeout time.Duration
+	// OnLoss, if set, is called from Run's goroutine when messages were
+	// lost (Dropped or Errors grew), at most once per LossReportInterval
+	// and once more at the end of Run if losses are unreported: callers log
+	// from it without flooding the log during an outage. last is the latest
+	// publish error.
+	OnLoss func(c PublisherCounters, last error)
+	// LossReportInterval; default DefaultLossReportInterval.
+	LossReportInterval time.Duration
 }
 
 func (o *PublisherOptions) applyDefaults() {
@@ -55,6 +88,9 @@ func (o *PublisherOptions) applyDefaults() {
 	if o.FlushTimeout == 0 {
 		o.FlushTimeout = DefaultFlushTimeout
 	}
+	if o.LossReportInterval == 0 {
+		o.LossReportInterval = DefaultLossReportInterval
+	}
 }
 
 func (o *PublisherOptions) validate() error {
@@ -70,6 +106,9 @@ func (o *PublisherOptions) validate() error {
 	if o.FlushTimeout < 0 {
 		return fmt.Errorf("bus: negative flush timeout %s", o.FlushTimeout)
 	}
+	if o.LossReportInterval < 0 {
+		return fmt.Errorf("bus: negative loss report interval %s", o.LossReportInterval)
+	}
 	return nil
 }
 
@@ -77,8 +116,12 @@ func (o *PublisherOptions) validate() error {
 type PublisherCounters struct {
 	Signals, Bars, Stats, BBOs uint64 // messages published, by kind
 	Bytes                      uint64 // payload bytes published
-	Errors                     uint64 // nc.Publish failures (the message is lost; its seq is skipped)
-	Invalid                    uint64 // records dropped before encoding: unknown kind, rule or symbol
+	Errors                     uint64 // nc.Publish failures other than Dropped (the message is lost; its seq is skipped)
+	// Dropped counts publishes refused while reconnecting because nats.go's
+	// reconnect buffer was full (nats.ErrReconnectBufExceeded): lost, their
+	// seq skipped. Publishes that fit the buffer are sent after the reconnect.
+	Dropped uint64
+	Invalid uint64 // records dropped before encoding: unknown kind, rule or symbol
 }
 
 // Publisher encodes the engine's output records as JSON and publishes them
@@ -103,9 +146,12 @@ type Publisher struct {
 	buf      []byte
 	local    PublisherCounters // counts of the batch in progress
 	firstErr error
+	lastErr  error     // latest publish failure, for OnLoss
+	reported uint64    // Dropped+Errors at the last OnLoss call
+	lastLoss time.Time // of the last OnLoss call
 
 	running atomic.Bool
-	total   struct{ signals, bars, stats, bbos, bytes, errors, invalid atomic.Uint64 }
+	total   struct{ signals, bars, stats, bbos, bytes, errors, dropped, invalid atomic.Uint64 }
 }
 
 // NewPublisher returns a Publisher that publishes on nc, naming symbols from
@@ -139,7 +185,7 @@ func (p *Publisher) Counters() PublisherCounters {
 	t := &p.total
 	return PublisherCounters{
 		Signals: t.signals.Load(), Bars: t.bars.Load(), Stats: t.stats.Load(), BBOs: t.bbos.Load(),
-		Bytes: t.bytes.Load(), Errors: t.errors.Load(), Invalid: t.invalid.Load(),
+		Bytes: t.bytes.Load(), Errors: t.errors.Load(), Dropped: t.dropped.Load(), Invalid: t.invalid.Load(),
 	}
 }
 
@@ -183,14 +229,17 @@ func (p *Publisher) Run(outs []*ringbuf.Ring[tick.Out]) error {
 		}
 		if found {
 			p.addCounters()
+			p.reportLoss(false)
 			idler.Reset()
 		} else if open > 0 {
 			idler.Idle()
 		}
 	}
+	p.reportLoss(true)
 	var err error
 	if p.firstErr != nil {
-		err = fmt.Errorf("bus: %d publishes failed, the first with: %w", p.total.errors.Load(), p.firstErr)
+		err = fmt.Errorf("bus: %d publishes failed (%d dropped on a full reconnect buffer), the first with: %w",
+			p.total.errors.Load()+p.total.dropped.Load(), p.total.dropped.Load(), p.firstErr)
 	}
 	if ferr := p.nc.FlushTimeout(p.opts.FlushTimeout); ferr != nil {
 		err = errors.Join(err, fmt.Errorf("bus: final flush: %w", ferr))
@@ -233,7 +282,12 @@ func (p *Publisher) publish(o *tick.Out) {
 		p.buf = p.enc.AppendBBOJSON(p.buf[:0], p.seq, now, &o.BBO)
 	}
 	if err := p.nc.Publish(subj, p.buf); err != nil {
-		p.local.Errors++
+		if errors.Is(err, nats.ErrReconnectBufExceeded) {
+			p.local.Dropped++
+		} else {
+			p.local.Errors++
+		}
+		p.lastErr = err
 		if p.firstErr == nil {
 			p.firstErr = err
 		}
@@ -259,10 +313,28 @@ func (p *Publisher) addCounters() {
 		n *uint64
 		a *atomic.Uint64
 	}{{&l.Signals, &t.signals}, {&l.Bars, &t.bars}, {&l.Stats, &t.stats}, {&l.BBOs, &t.bbos},
-		{&l.Bytes, &t.bytes}, {&l.Errors, &t.errors}, {&l.Invalid, &t.invalid}} {
+		{&l.Bytes, &t.bytes}, {&l.Errors, &t.errors}, {&l.Dropped, &t.dropped}, {&l.Invalid, &t.invalid}} {
 		if *c.n != 0 {
 			c.a.Add(*c.n)
 			*c.n = 0
 		}
 	}
+}
+
+// reportLoss calls OnLoss if losses grew since the last call, at most once
+// per LossReportInterval unless final. The check is two loads per batch.
+func (p *Publisher) reportLoss(final bool) {
+	if p.opts.OnLoss == nil {
+		return
+	}
+	lost := p.total.errors.Load() + p.total.dropped.Load()
+	if lost == p.reported {
+		return
+	}
+	now := time.Now()
+	if !final && now.Sub(p.lastLoss) < p.opts.LossReportInterval {
+		return
+	}
+	p.reported, p.lastLoss = lost, now
+	p.opts.OnLoss(p.Counters(), p.lastErr)
 }

@@ -19,6 +19,10 @@ const (
 	DefaultReadyTimeout = 5 * time.Second
 )
 
+// slowConsumerDeadline is how long the embedded server waits on a write to
+// a client before cutting it off as a slow consumer.
+const slowConsumerDeadline = 2 * time.Second
+
 // RandomPort as ServerOptions.Port asks the kernel for a free port, as
 // nats-server's -p -1 does; ClientURL reports the port it got.
 const RandomPort = -1
@@ -44,6 +48,15 @@ type ServerOptions struct {
 	Logger server.Logger
 	// Debug and Trace enable the server's verbose log levels (with Logger).
 	Debug, Trace bool
+
+	// Users, when set, are the only clients the server accepts (each with
+	// its Permissions; see DefaultPermissions): unauthenticated clients are
+	// refused. ConnectInProcess still works, as an internal in-process-only
+	// user with a random password and no restrictions.
+	Users []User
+	// TLS, when its files are set, makes TCP clients use TLS; with CAFile
+	// they must present a certificate signed by it.
+	TLS ServerTLS
 }
 
 func (o *ServerOptions) applyDefaults() {
@@ -68,13 +81,15 @@ func (o *ServerOptions) validate() error {
 	if o.ReadyTimeout < 0 {
 		return fmt.Errorf("bus: negative server ready timeout %s", o.ReadyTimeout)
 	}
-	return nil
+	return validateUsers(o.Users)
 }
 
 // Server is an embedded nats-server running inside this process.
 type Server struct {
 	ns   *server.Server
 	addr net.Addr // nil when DontListen
+	// inProcPassword authenticates ConnectInProcess when Users are set.
+	inProcPassword string
 }
 
 // StartServer starts an embedded nats-server and waits until it accepts
@@ -92,6 +107,25 @@ func StartServer(opts ServerOptions) (*Server, error) {
 		NoSigs:     true, // the process owns its signals, not the library
 		Debug:      opts.Debug,
 		Trace:      opts.Trace,
+		// A subscriber that cannot keep up must not slow tickd: the server
+		// would otherwise stall the publishing connection once a reader's
+		// backlog nears its limit, and the engine would run at the slowest
+		// reader's pace. Instead its writes time out, and it is cut off
+		// as a slow consumer (counted, and reported by WatchSlowConsumers).
+		NoFastProducerStall: true,
+		WriteDeadline:       slowConsumerDeadline,
+	}
+	var inProcPassword string
+	if len(opts.Users) > 0 {
+		var err error
+		if inProcPassword, err = applyUsers(nopts, opts.Users); err != nil {
+			return nil, err
+		}
+	}
+	if opts.TLS.enabled() {
+		if err := opts.TLS.apply(nopts); err != nil {
+			return nil, err
+		}
 	}
 	ns, err := server.NewServer(nopts)
 	if err != nil {
@@ -117,7 +151,7 @@ func StartServer(opts ServerOptions) (*Server, error) {
 		ns.WaitForShutdown()
 		return nil, fmt.Errorf("bus: nats server %s: %s", where, fmt.Sprintf(format, v...))
 	}
-	s := &Server{ns: ns}
+	s := &Server{ns: ns, inProcPassword: inProcPassword}
 	if !opts.DontListen {
 		if s.addr = ns.Addr(); s.addr == nil {
 			msg := fl.fatal()
@@ -137,7 +171,9 @@ func StartServer(opts ServerOptions) (*Server, error) {
 }
 
 // ConnectInProcess connects a nats.go client to the server through an
-// in-memory pipe (nats.InProcessServer): no socket, no port needed.
+// in-memory pipe (nats.InProcessServer): no socket, no port needed. With
+// ServerOptions.Users it authenticates as the server's internal
+// in-process-only user, so callers pass no credentials; it never needs TLS.
 //
 // It turns nats.go's write deadline off (nats.FlusherTimeout(0)) unless opts
 // set one: on a net.Pipe every deadline arms a new timer, an allocation per
@@ -145,6 +181,9 @@ func StartServer(opts ServerOptions) (*Server, error) {
 func (s *Server) ConnectInProcess(opts ...nats.Option) (*nats.Conn, error) {
 	all := make([]nats.Option, 0, len(opts)+3)
 	all = append(all, nats.Name("tickd-inprocess"), nats.FlusherTimeout(0))
+	if s.inProcPassword != "" {
+		all = append(all, nats.UserInfo(inProcessUser, s.inProcPassword))
+	}
 	all = append(all, opts...)
 	all = append(all, nats.InProcessServer(s.ns))
 	nc, err := nats.Connect("", all...)

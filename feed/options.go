@@ -1,6 +1,7 @@
 package feed
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"time"
@@ -38,6 +39,11 @@ type Options struct {
 
 	FromEnd      bool          // tail: start at the end of the first file instead of its start
 	PollInterval time.Duration // tail: how often to look for new data at EOF; default 100ms
+
+	// TLS, if set, makes the TCP listener and dialer speak TLS: a server
+	// config (ServerTLSConfig) for NewTCPListener, a client one
+	// (ClientTLSConfig) for DialTCP. nil (the default) is plain TCP.
+	TLS *tls.Config
 
 	ReconnectMin time.Duration // dialer, SoupBinTCP: first backoff; default 100ms
 	ReconnectMax time.Duration // dialer, SoupBinTCP: backoff cap; default 5s

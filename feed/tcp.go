@@ -2,6 +2,7 @@ package feed
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -24,6 +25,8 @@ type TCPListener struct {
 // NewTCPListener binds exactly addr (tickd's callers default it to
 // 127.0.0.1:port; port 0 picks a free one) and returns the listener, ready to
 // Serve. Every accepted connection gets the Sink that open returns for it.
+// With Options.TLS every connection is TLS (see ServerTLSConfig); one whose
+// handshake fails is reported to OnError and closed before a Sink is opened.
 func NewTCPListener(addr string, open SinkOpener, opts Options) (*TCPListener, error) {
 	if open == nil {
 		return nil, errors.New("feed: NewTCPListener: nil SinkOpener")
@@ -35,6 +38,9 @@ func NewTCPListener(addr string, open SinkOpener, opts Options) (*TCPListener, e
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("feed: listen: %w", err)
+	}
+	if o.TLS != nil {
+		ln = tls.NewListener(ln, o.TLS)
 	}
 	return &TCPListener{ln: ln, open: open, opts: o}, nil
 }
@@ -111,7 +117,8 @@ func (l *TCPListener) Serve(ctx context.Context) error {
 // fails or ends it reconnects after a backoff that doubles from ReconnectMin
 // up to ReconnectMax, and starts again from ReconnectMin after a connection
 // that delivered data. It returns nil once ctx is done, or an error for bad
-// arguments.
+// arguments. With Options.TLS it speaks TLS (see ClientTLSConfig), the
+// server name taken from addr.
 func DialTCP(ctx context.Context, addr string, open SinkOpener, opts Options) error {
 	if open == nil {
 		return errors.New("feed: DialTCP: nil SinkOpener")
@@ -120,7 +127,12 @@ func DialTCP(ctx context.Context, addr string, open SinkOpener, opts Options) er
 	if err != nil {
 		return err
 	}
-	var d net.Dialer
+	var d interface {
+		DialContext(ctx context.Context, network, addr string) (net.Conn, error)
+	} = &net.Dialer{}
+	if o.TLS != nil {
+		d = &tls.Dialer{Config: o.TLS}
+	}
 	backoff := o.ReconnectMin
 	for {
 		c, err := d.DialContext(ctx, "tcp", addr)
@@ -154,6 +166,12 @@ func connName(c net.Conn) string {
 func serveConn(ctx context.Context, c net.Conn, open SinkOpener, o *Options) (delivered bool) {
 	defer c.Close()
 	name := connName(c)
+	if err := handshake(ctx, c); err != nil {
+		if ctx.Err() == nil {
+			o.report(name, 0, 0, fmt.Errorf("feed: %s: %w", name, err))
+		}
+		return false
+	}
 	sink, err := open(name)
 	if err != nil {
 		o.report(name, 0, 0, fmt.Errorf("feed: %s: open sink: %w", name, err))

@@ -7,13 +7,15 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"sort"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 )
 
-// maxConfigSize bounds the config file we are willing to read.
+// maxConfigSize bounds the config file we are willing to read (1 MiB): a real
+// config is a few KiB, so anything larger is a wrong path, not a config.
 const maxConfigSize = 1 << 20
 
 // fileConfig is the YAML config file: every flag of `tickd serve` by name
@@ -26,12 +28,24 @@ type fileConfig struct {
 // loadConfigFile reads a YAML config file. Unknown keys are an error, so a
 // typo never silently leaves a default in place.
 func loadConfigFile(path string, fs *flag.FlagSet) (*fileConfig, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	// Refuse an oversized file by its size before reading any of it, so a
+	// wrong path (a capture, a log) fails at once with a clear message.
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > maxConfigSize {
+		return nil, fmt.Errorf("config: %s: %d bytes, more than the 1 MiB limit", path, st.Size())
+	}
+	// A pipe or a file still growing has no trustworthy size: read at most
+	// one byte past the limit and refuse if we got it.
+	data, err := io.ReadAll(io.LimitReader(f, maxConfigSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	if len(data) > maxConfigSize {
-		return nil, fmt.Errorf("config: %s is %d bytes, over the %d-byte limit", path, len(data), maxConfigSize)
+		return nil, fmt.Errorf("config: %s: more than %d bytes, more than the 1 MiB limit", path, maxConfigSize)
 	}
 	var raw map[string]yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -47,6 +61,26 @@ func loadConfigFile(path string, fs *flag.FlagSet) (*fileConfig, error) {
 	for _, k := range keys {
 		node := raw[k]
 		if k == "rules" {
+			// node.Decode ignores keys ruleConfig lacks, so a misspelt
+			// optional key (cooldwn: 30s) would leave its default in place:
+			// check every rule's keys against ruleConfig's yaml tags first.
+			known := map[string]bool{}
+			rt := reflect.TypeFor[ruleConfig]()
+			for i := range rt.NumField() {
+				known[strings.Split(rt.Field(i).Tag.Get("yaml"), ",")[0]] = true
+			}
+			if node.Kind == yaml.SequenceNode {
+				for i, rule := range node.Content {
+					if rule.Kind != yaml.MappingNode {
+						continue // Decode reports the type error
+					}
+					for j := 0; j+1 < len(rule.Content); j += 2 {
+						if key := rule.Content[j]; !known[key.Value] {
+							return nil, fmt.Errorf("config: %s line %d: rules[%d]: unknown key %q", path, key.Line, i, key.Value)
+						}
+					}
+				}
+			}
 			if err := node.Decode(&fc.Rules); err != nil {
 				return nil, fmt.Errorf("config: %s: rules: %w", path, err)
 			}

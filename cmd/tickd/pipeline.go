@@ -57,6 +57,8 @@ type serveConfig struct {
 
 	record recordConfig // -record: capture the feeds while serving
 	books  bool         // replay: the inputs carry L3 books (ITCH) without an ITCH feed
+
+	sec securityConfig // NATS authentication, NATS and feed TLS (security.go)
 }
 
 func (c *serveConfig) register(fs *flag.FlagSet) {
@@ -75,6 +77,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.bookOrders, "book-orders", 1<<20, "live orders each shard's L3 books are sized for (ITCH)")
 	fs.DurationVar(&c.bboInterval, "bbo-interval", 0, "least event time between two BBOs of a symbol (0: every change; negative: no BBOs)")
 	c.record.register(fs, "record", "record-")
+	c.sec.register(fs)
 }
 
 // registerFeeds registers the feed flags (serve's and record's), the
@@ -219,7 +222,10 @@ func startPipeline(ctx context.Context, cfg *serveConfig, log zerolog.Logger) (*
 	// The publisher idles on the bell the engine's output rings ring on
 	// every commit, so under the park strategy it wakes per batch, not by timeout.
 	p.pub, err = bus.NewPublisher(p.nc, p.syms, ruleInfos(p.eng.Rules()), bus.PublisherOptions{
-		Prefix: cfg.prefix, ID: cfg.publisherID, Wait: ecfg.Wait, Bell: ecfg.OutputBell})
+		Prefix: cfg.prefix, ID: cfg.publisherID, Wait: ecfg.Wait, Bell: ecfg.OutputBell,
+		OnLoss: func(c bus.PublisherCounters, err error) {
+			log.Warn().Err(err).Uint64("dropped", c.Dropped).Uint64("publish_errors", c.Errors).Msg("NATS publishes lost")
+		}})
 	if err != nil {
 		return fail(err)
 	}
@@ -233,14 +239,19 @@ func startPipeline(ctx context.Context, cfg *serveConfig, log zerolog.Logger) (*
 		fopts.Tap = p.recorder
 	}
 	if cfg.feedListen != "" && len(src.itch) == 0 {
-		if p.listener, err = feed.NewTCPListener(cfg.feedListen, open, fopts); err != nil {
+		lopts := fopts // TLS is the listener's only: dialers stay plain TCP
+		if lopts.TLS, err = cfg.sec.feedTLS(); err == nil {
+			p.listener, err = feed.NewTCPListener(cfg.feedListen, open, lopts)
+		}
+		if err != nil {
 			if p.recorder != nil {
 				p.recorder.Stop()
 				p.recorder.Run(context.Background()) // finishes the empty capture
 			}
 			return fail(err)
 		}
-		log.Info().Str("addr", p.listener.Addr().String()).Str("format", src.format.String()).Msg("feed listening")
+		log.Info().Str("addr", p.listener.Addr().String()).Str("format", src.format.String()).
+			Bool("tls", lopts.TLS != nil).Msg("feed listening")
 	}
 	if p.recorder != nil {
 		p.startRecorder(ctx, cfg.record.dir, log)
@@ -248,6 +259,13 @@ func startPipeline(ctx context.Context, cfg *serveConfig, log zerolog.Logger) (*
 	p.startFeeds(ctx, cfg, src, open, fopts)
 	p.goRun("engine", func() error { return p.eng.Run(ctx) })
 	p.goRun("publisher", func() error { return p.pub.Run(p.eng.Outputs()) })
+	if p.srv != nil {
+		p.goRun("nats health", func() error {
+			return p.srv.WatchSlowConsumers(ctx, 0, func(total, added int64) {
+				log.Warn().Int64("slow_consumers", total).Int64("new", added).Msg("NATS cut off slow subscribers")
+			})
+		})
+	}
 	log.Info().Int("shards", ecfg.Shards).Int("rules", len(p.eng.Rules())).Str("nats", p.natsDesc()).Msg("tickd running")
 	return p, nil
 }
@@ -296,14 +314,27 @@ func (p *pipeline) startRecorder(ctx context.Context, dir string, log zerolog.Lo
 
 func (p *pipeline) connectNATS(cfg *serveConfig) error {
 	var err error
+	if err = cfg.sec.checkMode(cfg.natsURL != ""); err != nil {
+		return err
+	}
 	if cfg.natsURL != "" {
-		p.nc, err = nats.Connect(cfg.natsURL, nats.Name("tickd"), nats.MaxReconnects(-1))
+		// Secrets are read here, from files or the environment; errors
+		// name files, and the URL is redacted in case it carries a password.
+		auth := cfg.sec.clientAuth()
+		aopts, err := auth.Options()
 		if err != nil {
-			return fmt.Errorf("nats: connect %s: %w", cfg.natsURL, err)
+			return err
+		}
+		p.nc, err = nats.Connect(cfg.natsURL, append(append(bus.ReconnectOptions(0), nats.Name("tickd")), aopts...)...)
+		if err != nil {
+			return fmt.Errorf("nats: connect %s: %w", redactURL(cfg.natsURL), err)
 		}
 		return nil
 	}
 	opts := bus.ServerOptions{}
+	if err = cfg.sec.serverOptions(&opts, cfg.prefix); err != nil {
+		return err
+	}
 	if cfg.natsListen == "off" || cfg.natsListen == "" {
 		opts.DontListen = true
 	} else {
@@ -321,6 +352,10 @@ func (p *pipeline) connectNATS(cfg *serveConfig) error {
 	}
 	if p.srv, err = bus.StartServer(opts); err != nil {
 		return err
+	}
+	if len(opts.Users) > 0 || opts.TLS.CertFile != "" {
+		p.log.Info().Int("users", len(opts.Users)).Bool("tls", opts.TLS.CertFile != "").
+			Bool("client_certs", opts.TLS.CAFile != "").Msg("nats server authentication")
 	}
 	p.nc, err = p.srv.ConnectInProcess(nats.Name("tickd"))
 	return err
@@ -376,8 +411,9 @@ func (p *pipeline) drain() {
 	c := p.eng.Counters()
 	pc := p.pub.Counters()
 	ft := p.feedStats.Total()
-	p.log.Info().Uint64("events", c.Events).Uint64("signals", pc.Signals).Uint64("bars", pc.Bars).
-		Uint64("bbos", pc.BBOs).Uint64("publish_errors", pc.Errors).Uint64("feed_errors", ft.Errors).Msg("tickd drained")
+	p.log.Info().Uint64("feed_events", ft.Events).Uint64("events", c.Events).Uint64("engine_signals", c.Signals).
+		Uint64("signals", pc.Signals).Uint64("bars", pc.Bars).Uint64("bbos", pc.BBOs).Uint64("publish_errors", pc.Errors).
+		Uint64("publish_dropped", pc.Dropped).Uint64("feed_errors", ft.Errors).Msg("tickd drained")
 }
 
 func (p *pipeline) closeNATS() {

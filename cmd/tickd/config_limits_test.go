@@ -1,0 +1,116 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// TestConfigSizeLimit: a config file over 1 MiB is refused by its size, with
+// the path and size in the message; one of exactly 1 MiB still loads.
+func TestConfigSizeLimit(t *testing.T) {
+	dir := t.TempDir()
+	var errb bytes.Buffer
+	var h serveConfig
+	fs := newServeFlags(&h, &errb)
+
+	// Exactly at the limit: a valid setting padded with comment lines.
+	atLimit := filepath.Join(dir, "at.yaml")
+	body := []byte("shards: 3\n")
+	line := []byte("#" + strings.Repeat("x", 62) + "\n")
+	for len(body)+len(line) <= maxConfigSize {
+		body = append(body, line...)
+	}
+	body = append(body, bytes.Repeat([]byte{'\n'}, maxConfigSize-len(body))...)
+	if len(body) != maxConfigSize {
+		t.Fatalf("test file is %d bytes", len(body))
+	}
+	if err := os.WriteFile(atLimit, body, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fc, err := loadConfigFile(atLimit, fs)
+	if err != nil || fc.Settings["shards"] != "3" {
+		t.Fatalf("1 MiB config: %v %+v", err, fc)
+	}
+
+	// One byte over, and a sparse 4 GiB file: refused by stat, so the large
+	// one fails as fast as the small one (it is never read).
+	for _, size := range []int64{maxConfigSize + 1, 4 << 30} {
+		path := filepath.Join(dir, fmt.Sprintf("big%d.yaml", size))
+		if err := os.WriteFile(path, []byte("shards: 3\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(path, size); err != nil {
+			t.Fatal(err)
+		}
+		_, err := loadConfigFile(path, fs)
+		want := fmt.Sprintf("config: %s: %d bytes, more than the 1 MiB limit", path, size)
+		if err == nil || err.Error() != want {
+			t.Errorf("size %d: got %v, want %q", size, err, want)
+		}
+	}
+}
+
+// TestConfigSizeLimitPipe: a FIFO has no size to stat; the limited read
+// still refuses more than 1 MiB.
+func TestConfigSizeLimitPipe(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "fifo.yaml")
+	if err := syscall.Mkfifo(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		w, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			done <- err
+			return
+		}
+		// Exactly one byte over: the reader takes all of it, so this
+		// goroutine never blocks on a reader that stopped early.
+		_, err = w.Write(bytes.Repeat([]byte{'\n'}, maxConfigSize+1))
+		w.Close()
+		done <- err
+	}()
+	var errb bytes.Buffer
+	var h serveConfig
+	_, err := loadConfigFile(path, newServeFlags(&h, &errb))
+	if werr := <-done; werr != nil {
+		t.Fatal(werr)
+	}
+	if err == nil || !strings.Contains(err.Error(), "more than the 1 MiB limit") || !strings.Contains(err.Error(), path) {
+		t.Errorf("fifo over the limit: %v", err)
+	}
+}
+
+// TestConfigRuleUnknownKey: a misspelt key inside a rule is an error with
+// its line, like a misspelt top-level setting; every real key is accepted.
+func TestConfigRuleUnknownKey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	var errb bytes.Buffer
+	var h serveConfig
+	fs := newServeFlags(&h, &errb)
+
+	body := "rules:\n  - id: r\n    type: zscore\n    k: 2\n    cooldwn: 5s\n"
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := loadConfigFile(path, fs)
+	want := fmt.Sprintf("config: %s line 5: rules[0]: unknown key %q", path, "cooldwn")
+	if err == nil || err.Error() != want {
+		t.Errorf("misspelt rule key: got %v, want %q", err, want)
+	}
+
+	all := "rules:\n  - {id: a, type: price, symbols: [X], dir: up, level: \"1\", percent: 1, window: 1s,\n" +
+		"     fast: 1s, slow: 2s, k: 1, bps: 1, levels: 1, hysteresis: 0.5, cooldown: 1s}\n"
+	if err := os.WriteFile(path, []byte(all), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fc, err := loadConfigFile(path, fs)
+	if err != nil || len(fc.Rules) != 1 || fc.Rules[0].Cooldown != "1s" || fc.Rules[0].Levels != 1 {
+		t.Errorf("every known rule key: %v %+v", err, fc)
+	}
+}

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"bytes"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/tickd/tickd/bus"
+	"github.com/tickd/tickd/feed"
+)
+
+// securityConfig is serve's authentication and TLS settings. Every secret
+// is a file (or a TICKD_NATS_PASSWORD / TICKD_NATS_TOKEN variable), never a
+// flag value: argv is readable by every user of the host.
+type securityConfig struct {
+	// Client side, for -nats-url.
+	natsUser, natsPasswordFile, natsTokenFile, natsNKeyFile, natsCreds string
+	natsCA, natsCert, natsKey                                          string
+
+	// Embedded server.
+	natsUsers                          string
+	natsTLSCert, natsTLSKey, natsTLSCA string
+
+	// Feed listener.
+	feedTLSCert, feedTLSKey, feedTLSClientCA string
+}
+
+func (c *securityConfig) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.natsUser, "nats-user", "", "user for -nats-url; its password from -nats-password-file or TICKD_NATS_PASSWORD")
+	fs.StringVar(&c.natsPasswordFile, "nats-password-file", "", "file holding the -nats-user password")
+	fs.StringVar(&c.natsTokenFile, "nats-token-file", "", "file holding a token for -nats-url (or TICKD_NATS_TOKEN)")
+	fs.StringVar(&c.natsNKeyFile, "nats-nkey-file", "", "file holding a user nkey seed for -nats-url")
+	fs.StringVar(&c.natsCreds, "nats-creds", "", "NATS .creds file (user JWT and seed) for -nats-url")
+	fs.StringVar(&c.natsCA, "nats-ca", "", "CA file verifying the -nats-url server (turns TLS on)")
+	fs.StringVar(&c.natsCert, "nats-cert", "", "client certificate file for -nats-url (with -nats-key)")
+	fs.StringVar(&c.natsKey, "nats-key", "", "client certificate key file for -nats-url")
+	fs.StringVar(&c.natsUsers, "nats-users", "", "YAML file of the embedded server's users (name, password_file or nkey, role tickd|subscriber); unauthenticated clients are then refused")
+	fs.StringVar(&c.natsTLSCert, "nats-tls-cert", "", "embedded server's TLS certificate file")
+	fs.StringVar(&c.natsTLSKey, "nats-tls-key", "", "embedded server's TLS key file")
+	fs.StringVar(&c.natsTLSCA, "nats-tls-ca", "", "CA file the embedded server verifies client certificates with (required when set)")
+	fs.StringVar(&c.feedTLSCert, "feed-tls-cert", "", "feed listener's TLS certificate file (turns TLS on)")
+	fs.StringVar(&c.feedTLSKey, "feed-tls-key", "", "feed listener's TLS key file")
+	fs.StringVar(&c.feedTLSClientCA, "feed-tls-client-ca", "", "CA file feed clients' certificates must be signed by (required when set)")
+}
+
+// clientAuth is the authentication to an external server (-nats-url).
+func (c *securityConfig) clientAuth() bus.ClientAuth {
+	return bus.ClientAuth{User: c.natsUser, PasswordFile: c.natsPasswordFile, TokenFile: c.natsTokenFile,
+		NKeySeedFile: c.natsNKeyFile, CredsFile: c.natsCreds, CAFile: c.natsCA, CertFile: c.natsCert, KeyFile: c.natsKey}
+}
+
+// checkMode refuses settings that do not apply to the chosen NATS mode, so
+// a client credential is never silently ignored with the embedded server
+// (or server users with an external one).
+func (c *securityConfig) checkMode(external bool) error {
+	client := c.natsUser != "" || c.natsPasswordFile != "" || c.natsTokenFile != "" || c.natsNKeyFile != "" ||
+		c.natsCreds != "" || c.natsCA != "" || c.natsCert != "" || c.natsKey != ""
+	server := c.natsUsers != "" || c.natsTLSCert != "" || c.natsTLSKey != "" || c.natsTLSCA != ""
+	switch {
+	case external && server:
+		return errors.New("nats-users and nats-tls-*: configure the embedded server; they do not apply with -nats-url")
+	case !external && client:
+		return errors.New("nats-user, -nats-*-file, -nats-creds, -nats-ca, -nats-cert, -nats-key: authenticate to -nats-url; the embedded server's users come from -nats-users")
+	}
+	return nil
+}
+
+// serverOptions adds the embedded server's users and TLS to opts; users get
+// bus.DefaultPermissions of their role under prefix.
+func (c *securityConfig) serverOptions(opts *bus.ServerOptions, prefix string) error {
+	if c.natsUsers != "" {
+		users, err := loadUsers(c.natsUsers, prefix)
+		if err != nil {
+			return err
+		}
+		opts.Users = users
+	}
+	opts.TLS = bus.ServerTLS{CertFile: c.natsTLSCert, KeyFile: c.natsTLSKey, CAFile: c.natsTLSCA}
+	return nil
+}
+
+// feedTLS is the feed listener's TLS configuration, or nil for plain TCP.
+func (c *securityConfig) feedTLS() (*tls.Config, error) {
+	if c.feedTLSCert == "" && c.feedTLSKey == "" && c.feedTLSClientCA == "" {
+		return nil, nil
+	}
+	return feed.ServerTLSConfig(c.feedTLSCert, c.feedTLSKey, c.feedTLSClientCA)
+}
+
+// usersFile is the -nats-users file:
+//
+//	users:
+//	  - name: tickd
+//	    password_file: tickd.pw     # relative to the users file
+//	    role: tickd
+//	  - name: alice
+//	    nkey: UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4
+//	    role: subscriber
+type usersFile struct {
+	Users []struct {
+		Name         string `yaml:"name"`
+		PasswordFile string `yaml:"password_file"`
+		NKey         string `yaml:"nkey"`
+		Role         string `yaml:"role"`
+	} `yaml:"users"`
+}
+
+// loadUsers reads a users file; passwords come from their files, and
+// errors name files and users, never a password.
+func loadUsers(path, prefix string) ([]bus.User, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("nats-users: %w", err)
+	}
+	var uf usersFile
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&uf); err != nil {
+		return nil, fmt.Errorf("nats-users: %s: %w", path, err)
+	}
+	if len(uf.Users) == 0 {
+		return nil, fmt.Errorf("nats-users: %s: no users", path)
+	}
+	out := make([]bus.User, 0, len(uf.Users))
+	for i, u := range uf.Users {
+		role, err := bus.ParseRole(u.Role)
+		if err != nil {
+			return nil, fmt.Errorf("nats-users: %s: users[%d] (%s): %w", path, i, u.Name, err)
+		}
+		perms, err := bus.DefaultPermissions(role, prefix)
+		if err != nil {
+			return nil, err
+		}
+		bu := bus.User{Name: u.Name, NKey: u.NKey, Permissions: perms}
+		if u.PasswordFile != "" {
+			pf := u.PasswordFile
+			if !filepath.IsAbs(pf) {
+				pf = filepath.Join(filepath.Dir(path), pf)
+			}
+			if bu.Password, err = bus.ReadSecretFile(pf); err != nil {
+				return nil, fmt.Errorf("nats-users: %s: users[%d] (%s): %w", path, i, u.Name, err)
+			}
+		}
+		out = append(out, bu)
+	}
+	return out, nil
+}
+
+// redactURL hides a password in a NATS URL (nats://user:pass@host), or in
+// each of a comma-separated list, before it reaches a log line or an error.
+func redactURL(s string) string {
+	parts := strings.Split(s, ",")
+	for i, p := range parts {
+		parts[i] = redactOne(strings.TrimSpace(p))
+	}
+	return strings.Join(parts, ",")
+}
+
+func redactOne(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable URL)" // its text may hold a secret
+	}
+	if u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			return u.Redacted()
+		}
+		// nats://TOKEN@host: the user part alone is the token.
+		u.User = url.User("xxxxx")
+		return u.String()
+	}
+	return s
+}

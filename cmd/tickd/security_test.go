@@ -1,0 +1,444 @@
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+
+	"github.com/tickd/tickd/bus"
+	"github.com/tickd/tickd/feed"
+)
+
+// secPKI is a throwaway CA with a server certificate (127.0.0.1,
+// localhost) and a client certificate, written as PEM files to a temp dir.
+type secPKI struct {
+	CA, ServerCert, ServerKey, ClientCert, ClientKey string
+}
+
+func newSecPKI(tb testing.TB) secPKI {
+	tb.Helper()
+	dir := tb.TempDir()
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	now := time.Now()
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "tickd test CA"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ca, err := x509.ParseCertificate(caDER)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	write := func(name, typ string, der []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
+			tb.Fatal(err)
+		}
+		return p
+	}
+	leaf := func(serial int64, cn string, usage x509.ExtKeyUsage) (certPath, keyPath string) {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: cn},
+			NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
+			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{usage},
+			IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, DNSNames: []string{"localhost"}}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		kder, err := x509.MarshalECPrivateKey(key)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return write(cn+".pem", "CERTIFICATE", der), write(cn+"-key.pem", "EC PRIVATE KEY", kder)
+	}
+	p := secPKI{CA: write("ca.pem", "CERTIFICATE", caDER)}
+	p.ServerCert, p.ServerKey = leaf(2, "server", x509.ExtKeyUsageServerAuth)
+	p.ClientCert, p.ClientKey = leaf(3, "client", x509.ExtKeyUsageClientAuth)
+	return p
+}
+
+// Secrets of these tests: none may appear in a log line or an error.
+const (
+	secTickdPW = "tickd-secret-9d1f0e"
+	secAlicePW = "alice-secret-44ab7c"
+	secToken   = "token-secret-e5a302"
+	secWrong   = "wrong-secret-13c9d8"
+)
+
+var allSecrets = []string{secTickdPW, secAlicePW, secToken, secWrong}
+
+func assertNoSecrets(t *testing.T, what, text string) {
+	t.Helper()
+	for _, s := range allSecrets {
+		if strings.Contains(text, s) {
+			t.Errorf("%s reveals secret %q:\n%s", what, s, text)
+		}
+	}
+}
+
+func secFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// secServe is a `tickd serve` running in the background.
+type secServe struct {
+	cancel context.CancelFunc
+	done   chan error
+	stderr *syncBuffer
+}
+
+func startSecServe(t *testing.T, args ...string) *secServe {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &secServe{cancel: cancel, done: make(chan error, 1), stderr: &syncBuffer{}}
+	go func() { r.done <- runServe(ctx, args, io.Discard, r.stderr) }()
+	t.Cleanup(func() { r.stop(t) })
+	return r
+}
+
+// waitRunning waits for the "tickd running" line, failing if serve ends.
+func (r *secServe) waitRunning(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(r.stderr.String(), "tickd running") {
+		select {
+		case err := <-r.done:
+			r.done <- err
+			t.Fatalf("serve ended: %v\n%s", err, r.stderr.String())
+		case <-time.After(5 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve not running:\n%s", r.stderr.String())
+		}
+	}
+}
+
+func (r *secServe) stop(t *testing.T) error {
+	t.Helper()
+	if r.cancel == nil {
+		return nil
+	}
+	r.cancel()
+	r.cancel = nil
+	select {
+	case err := <-r.done:
+		return err
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not stop")
+		return nil
+	}
+}
+
+// secServeErr runs a serve expected to fail at start-up.
+func secServeErr(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var stderr syncBuffer
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	err := runServe(ctx, args, io.Discard, &stderr)
+	if err == nil {
+		t.Fatalf("serve %v started", args)
+	}
+	return stderr.String(), err
+}
+
+// TestServeSecuredEndToEnd runs serve with users and a TLS feed listener:
+// a subscriber reads what tickd publishes from a TLS feed with a client
+// certificate, cannot publish itself, and anonymous clients are refused.
+func TestServeSecuredEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	pki := newSecPKI(t)
+	secFile(t, dir, "tickd.pw", secTickdPW)
+	alicePW := secFile(t, dir, "alice.pw", secAlicePW)
+	users := filepath.Join(dir, "users.yaml")
+	if err := os.WriteFile(users, []byte(`users:
+  - name: tickd
+    password_file: tickd.pw
+    role: tickd
+  - name: alice
+    password_file: alice.pw
+    role: subscriber
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	natsPort, feedPort := freePort(t), freePort(t)
+	r := startSecServe(t, "-nats-listen", fmt.Sprintf("127.0.0.1:%d", natsPort), "-nats-users", users,
+		"-feed-listen", fmt.Sprintf("127.0.0.1:%d", feedPort), "-log-level", "debug",
+		"-feed-tls-cert", pki.ServerCert, "-feed-tls-key", pki.ServerKey, "-feed-tls-client-ca", pki.CA)
+	r.waitRunning(t)
+	url := fmt.Sprintf("nats://127.0.0.1:%d", natsPort)
+
+	if nc, err := nats.Connect(url, nats.Timeout(2*time.Second)); err == nil {
+		nc.Close()
+		t.Fatal("anonymous client accepted")
+	} else if !errors.Is(err, nats.ErrAuthorization) {
+		t.Fatalf("anonymous client: want an authorization violation, got %v", err)
+	}
+
+	auth := bus.ClientAuth{User: "alice", PasswordFile: alicePW}
+	opts, err := auth.Options()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var asyncErrs []error
+	nc, err := nats.Connect(url, append(opts, nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+		mu.Lock()
+		asyncErrs = append(asyncErrs, err)
+		mu.Unlock()
+	}))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	msgs := make(chan *nats.Msg, 64)
+	if _, err := nc.ChanSubscribe("tickd.>", msgs); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+
+	// A native feed over TLS with a client certificate.
+	ccfg, err := feed.ClientTLSConfig(pki.CA, pki.ClientCert, pki.ClientKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc, err := tls.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", feedPort), ccfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var enc feed.NativeEncoder
+	b := enc.Hello(nil)
+	b = enc.Trade(b, "SECU", ms(0), px("10.00"), 100, 0)
+	b = enc.End(b, ms(1500)) // end of session: the open bars are published
+	if _, err := fc.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	fc.Close()
+	select {
+	case m := <-msgs:
+		if !strings.HasPrefix(m.Subject, "tickd.") || !strings.Contains(m.Subject, "SECU") {
+			t.Fatalf("unexpected subject %s", m.Subject)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the subscriber got nothing from tickd:\n%s", r.stderr.String())
+	}
+
+	// The subscriber may not publish on tickd's subjects.
+	if err := nc.Publish("tickd.signal.SECU", []byte("forged")); err != nil {
+		t.Fatal(err)
+	}
+	_ = nc.Flush()
+	secWait(t, "a publish permission violation", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, e := range asyncErrs {
+			if strings.Contains(e.Error(), "Permissions Violation for Publish") {
+				return true
+			}
+		}
+		return false
+	})
+
+	// A feed client without a certificate is refused.
+	nccfg, _ := feed.ClientTLSConfig(pki.CA, "", "")
+	if c, err := tls.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", feedPort), nccfg); err == nil {
+		c.Write(b)
+		c.Close()
+	}
+	secWait(t, "a refused feed handshake in the log", func() bool {
+		return strings.Contains(r.stderr.String(), "tls handshake")
+	})
+	if err := r.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	assertNoSecrets(t, "serve's log", r.stderr.String())
+}
+
+func secWait(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestServeSecretsNeverLogged connects serve to external servers with a
+// password file and a token file, right and wrong, at debug level, and
+// checks no secret reaches its log or its errors.
+func TestServeSecretsNeverLogged(t *testing.T) {
+	dir := t.TempDir()
+	perms, _ := bus.DefaultPermissions(bus.RoleTickd, "tickd")
+	us, err := bus.StartServer(bus.ServerOptions{Port: bus.RandomPort,
+		Users: []bus.User{{Name: "tickd", Password: secTickdPW, Permissions: perms}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer us.Shutdown()
+	ts, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoSigs: true, NoLog: true, Authorization: secToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.Start()
+	defer func() { ts.Shutdown(); ts.WaitForShutdown() }()
+	if !ts.ReadyForConnections(5 * time.Second) {
+		t.Fatal("token server not ready")
+	}
+	goodPW := secFile(t, dir, "good.pw", secTickdPW)
+	wrong := secFile(t, dir, "wrong", secWrong)
+	token := secFile(t, dir, "token", secToken)
+	base := []string{"-feed-listen", "127.0.0.1:0", "-log-level", "debug"}
+
+	for _, args := range [][]string{
+		{"-nats-url", us.ClientURL(), "-nats-user", "tickd", "-nats-password-file", goodPW},
+		{"-nats-url", ts.ClientURL(), "-nats-token-file", token},
+	} {
+		r := startSecServe(t, append(base, args...)...)
+		r.waitRunning(t)
+		if err := r.stop(t); err != nil {
+			t.Fatal(err)
+		}
+		assertNoSecrets(t, "serve's log", r.stderr.String())
+	}
+
+	addr := strings.TrimPrefix(us.ClientURL(), "nats://")
+	for _, args := range [][]string{
+		{"-nats-url", us.ClientURL(), "-nats-user", "tickd", "-nats-password-file", wrong},
+		{"-nats-url", ts.ClientURL(), "-nats-token-file", wrong},
+		{"-nats-url", "nats://tickd:" + secWrong + "@" + addr},
+		{"-nats-url", "nats://" + secWrong + "@" + addr},
+	} {
+		log, err := secServeErr(t, append(base, args...)...)
+		if !errors.Is(err, nats.ErrAuthorization) {
+			t.Errorf("%v: want an authorization violation, got %v", args, err)
+		}
+		assertNoSecrets(t, "the error", err.Error())
+		assertNoSecrets(t, "serve's log", log)
+	}
+
+	// From the environment too.
+	t.Setenv(bus.EnvNATSPassword, secTickdPW)
+	r := startSecServe(t, append(base, "-nats-url", us.ClientURL(), "-nats-user", "tickd")...)
+	r.waitRunning(t)
+	if err := r.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	assertNoSecrets(t, "serve's log", r.stderr.String())
+}
+
+// TestNoSecretFlagsAndLoopbackDefaults: no flag takes a secret as its value
+// (argv is public), and listeners bind to loopback unless told otherwise.
+func TestNoSecretFlagsAndLoopbackDefaults(t *testing.T) {
+	var cfg serveConfig
+	fs := newServeFlags(&cfg, io.Discard)
+	n := 0
+	fs.VisitAll(func(f *flag.Flag) {
+		for _, w := range []string{"password", "token", "seed", "secret"} {
+			if strings.Contains(f.Name, w) && !strings.HasSuffix(f.Name, "-file") {
+				t.Errorf("flag -%s takes a secret on the command line", f.Name)
+			}
+		}
+		if strings.HasPrefix(f.Name, "nats-") || strings.HasPrefix(f.Name, "feed-tls") {
+			n++
+		}
+	})
+	if n < 16 {
+		t.Errorf("only %d nats/feed-tls flags registered", n)
+	}
+	for _, name := range []string{"feed-listen", "nats-listen"} {
+		if d := fs.Lookup(name).DefValue; !strings.HasPrefix(d, "127.0.0.1:") {
+			t.Errorf("-%s defaults to %q, not loopback", name, d)
+		}
+	}
+	if bus.DefaultHost != "127.0.0.1" {
+		t.Errorf("bus.DefaultHost %q", bus.DefaultHost)
+	}
+}
+
+func TestSecurityConfigErrors(t *testing.T) {
+	dir := t.TempDir()
+	pw := secFile(t, dir, "pw", secAlicePW)
+	usersFile := func(body string) string {
+		p := filepath.Join(t.TempDir(), "users.yaml")
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	base := []string{"-feed-listen", "", "-nats-listen", "off"}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-nats-user", "tickd", "-nats-password-file", pw}, "authenticate to -nats-url"},
+		{[]string{"-nats-url", "nats://127.0.0.1:1", "-nats-users", pw}, "do not apply with -nats-url"},
+		{[]string{"-nats-users", usersFile("users:\n  - name: a\n    password_file: " + pw + "\n    role: admin\n")}, `unknown role "admin"`},
+		{[]string{"-nats-users", usersFile("users:\n  - name: a\n    pasword_file: x\n    role: tickd\n")}, "pasword_file"},
+		{[]string{"-nats-users", usersFile("users:\n  - name: a\n    password_file: nope.pw\n    role: tickd\n")}, "nope.pw"},
+		{[]string{"-nats-users", usersFile("users:\n  - name: a\n    role: tickd\n")}, "no password or nkey"},
+		{[]string{"-nats-users", usersFile("users: []\n")}, "no users"},
+		{[]string{"-nats-tls-cert", pw}, "certificate and a key"},
+		{[]string{"-feed-listen", "127.0.0.1:0", "-feed-tls-cert", pw}, "certificate and a key"},
+		{[]string{"-nats-url", "nats://127.0.0.1:1", "-nats-user", "a", "-nats-password-file", filepath.Join(dir, "missing.pw")}, "missing.pw"},
+	} {
+		_, err := secServeErr(t, append(base, tc.args...)...)
+		if !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: want %q, got %v", tc.args, tc.want, err)
+		}
+		assertNoSecrets(t, "the error", err.Error())
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"nats://127.0.0.1:4222":                    "nats://127.0.0.1:4222",
+		"nats://u:" + secWrong + "@h:4222":         "nats://u:xxxxx@h:4222",
+		"nats://" + secToken + "@h:4222":           "nats://xxxxx@h:4222",
+		"nats://h:1,nats://u:" + secWrong + "@h:2": "nats://h:1,nats://u:xxxxx@h:2",
+		"nats://u:%zz" + secWrong + "@h":           "(unparsable URL)",
+	} {
+		got := redactURL(in)
+		if want != "" && got != want {
+			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
+		}
+		assertNoSecrets(t, "redacted URL", got)
+	}
+}
