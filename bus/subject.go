@@ -118,6 +118,9 @@ func (s Subjects) BBO(symbol string) string {
 	return s.prefix() + ".bbo." + SanitizeToken(symbol)
 }
 
+// Status returns the subject of tickd's status events (losses, for now).
+func (s Subjects) Status() string { return s.prefix() + ".status" }
+
 // All returns the wildcard that matches everything under the prefix.
 func (s Subjects) All() string { return s.prefix() + ".>" }
 

@@ -404,3 +404,36 @@ func sameOut(a, b *tick.Out) bool {
 	}
 	return true
 }
+
+// TestDropBackpressure: with nobody consuming, a Drop input fills its ring
+// and then drops (and counts) the newest events instead of waiting, with
+// one shard (whole batches) and with several (per event).
+func TestDropBackpressure(t *testing.T) {
+	for _, shards := range []int{1, 2} {
+		e, _ := newTestEngine(t, Config{Shards: shards, RingCapacity: 64}, "A", "B")
+		in, err := e.NewInputWith("udp", Drop)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sent := 0
+		for range 40 {
+			slots := in.Claim(16)
+			for i := range slots {
+				slots[i] = trade(tick.SymbolID(sent%2), t0+int64(sent), 10, 1)
+				sent++
+			}
+			in.Commit(len(slots))
+		}
+		in.Close()
+		kept := 64 * shards // each shard's ring holds 64
+		if c := e.Counters(); c.Dropped != uint64(sent-kept) {
+			t.Fatalf("%d shards: %d sent, %d dropped, want %d", shards, sent, c.Dropped, sent-kept)
+		}
+	}
+	if b, err := ParseBackpressure("drop"); err != nil || b != Drop || b.String() != "drop" {
+		t.Fatalf("ParseBackpressure(drop) = %v, %v", b, err)
+	}
+	if _, err := ParseBackpressure("maybe"); err == nil {
+		t.Fatal("ParseBackpressure accepted maybe")
+	}
+}

@@ -26,8 +26,9 @@ type Engine struct {
 	table    *tick.SymbolTable
 	shards   []*shard
 	outs     []*outRing
-	mu       sync.Mutex  // serialises attach, detach and the start of stopping
-	stopping atomic.Bool // set once ctx is done: no new inputs, Claim returns nil
+	dropped  atomic.Uint64 // events dropped by Drop inputs (Counters.Dropped)
+	mu       sync.Mutex    // serialises attach, detach and the start of stopping
+	stopping atomic.Bool   // set once ctx is done: no new inputs, Claim returns nil
 	running  atomic.Bool
 }
 
@@ -41,6 +42,7 @@ type Counters struct {
 	Stats      uint64 // tick.Stats snapshots published
 	Rejected   uint64 // unknown symbol or kind, or a negative trade size
 	OutOfOrder uint64 // trades earlier than their symbol's last, clamped to it
+	Dropped    uint64 // events Drop inputs dropped because their ring was full
 
 	BookEvents   uint64                  // L3 and venue events applied to the books
 	BookRejected uint64                  // of those, rejected by the book (see Book)
@@ -103,14 +105,22 @@ func (e *Engine) Counters() Counters {
 	for _, s := range e.shards {
 		s.addCounters(&c)
 	}
+	c.Dropped = e.dropped.Load()
 	return c
 }
 
-// NewInput attaches a new source to every shard and returns its Input. It
-// fails once the engine is shutting down.
-func (e *Engine) NewInput(source string) (*Input, error) {
+// NewInput attaches a new source to every shard and returns its Input,
+// which blocks the source while the engine is behind (Block). It fails once
+// the engine is shutting down.
+func (e *Engine) NewInput(source string) (*Input, error) { return e.NewInputWith(source, Block) }
+
+// NewInputWith is NewInput with the given backpressure policy.
+func (e *Engine) NewInputWith(source string, bp Backpressure) (*Input, error) {
 	c := e.p.cfg
-	in := &Input{e: e, source: source}
+	in := &Input{e: e, source: source, drop: bp == Drop}
+	if in.drop {
+		in.void = make([]tick.Event, scratchEvents)
+	}
 	for _, s := range e.shards {
 		r, err := ringbuf.New[tick.Event](ringbuf.Options{Capacity: c.RingCapacity, Wait: c.Wait, Bell: s.bell})
 		if err != nil {

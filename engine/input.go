@@ -1,6 +1,10 @@
 package engine
 
-import "github.com/tickd/tickd/tick"
+import (
+	"fmt"
+
+	"github.com/tickd/tickd/tick"
+)
 
 // scratchEvents is the size of the decode batch an Input hands out when
 // the engine has several shards.
@@ -23,6 +27,41 @@ type Input struct {
 	dst     [][]tick.Event
 	used    []int
 	closed  bool
+	drop    bool         // Backpressure Drop: a full ring drops instead of waiting
+	void    []tick.Event // Drop, one shard: where a batch goes when its ring is full
+	voided  bool         // the last Claim handed out void
+}
+
+// Backpressure is what an Input does when the engine is behind and its ring
+// is full.
+type Backpressure uint8
+
+// Backpressure policies.
+const (
+	// Block makes the source wait (lossless): the default, and the right
+	// one for TCP sources and replays, whose sender slows down in turn.
+	Block Backpressure = iota
+	// Drop drops the newest events and counts them (Counters.Dropped): for
+	// live UDP, which cannot be slowed down and must not stall the socket.
+	Drop
+)
+
+// ParseBackpressure parses "block" or "drop".
+func ParseBackpressure(s string) (Backpressure, error) {
+	switch s {
+	case "block":
+		return Block, nil
+	case "drop":
+		return Drop, nil
+	}
+	return 0, fmt.Errorf("engine: backpressure %q: want block or drop", s)
+}
+
+func (b Backpressure) String() string {
+	if b == Drop {
+		return "drop"
+	}
+	return "block"
 }
 
 // Source returns the name the Input was created with.
@@ -37,7 +76,15 @@ func (in *Input) Claim(n int) []tick.Event {
 		return nil
 	}
 	if len(in.rings) == 1 {
-		return in.rings[0].Reserve(n)
+		if !in.drop {
+			return in.rings[0].Reserve(n)
+		}
+		if b := in.rings[0].TryReserve(n); b != nil {
+			in.voided = false
+			return b
+		}
+		in.voided = true // full: this batch is decoded and dropped
+		return in.void[:max(1, min(n, len(in.void)))]
 	}
 	return in.scratch[:max(1, min(n, len(in.scratch)))]
 }
@@ -45,6 +92,10 @@ func (in *Input) Claim(n int) []tick.Event {
 // Commit publishes the first k slots of the last Claim, in order.
 func (in *Input) Commit(k int) {
 	if len(in.rings) == 1 {
+		if in.voided {
+			in.e.dropped.Add(uint64(k))
+			return
+		}
 		in.rings[0].Commit(k)
 		return
 	}
@@ -93,9 +144,17 @@ func (in *Input) put(s int, ev *tick.Event, left int) {
 		if in.used[s] > 0 {
 			in.rings[s].Commit(in.used[s])
 		}
-		in.dst[s], in.used[s] = in.rings[s].Reserve(left), 0
-		if in.dst[s] == nil {
-			return // closed: only Close closes it, and no call follows Close
+		if in.drop {
+			in.dst[s], in.used[s] = in.rings[s].TryReserve(left), 0
+			if in.dst[s] == nil { // full (or closed, which no call follows)
+				in.e.dropped.Add(1)
+				return
+			}
+		} else {
+			in.dst[s], in.used[s] = in.rings[s].Reserve(left), 0
+			if in.dst[s] == nil {
+				return // closed: only Close closes it, and no call follows Close
+			}
 		}
 	}
 	in.dst[s][in.used[s]] = *ev

@@ -40,16 +40,17 @@ type serveConfig struct {
 	prefix      string
 	publisherID string
 
-	shards      int
-	sma         int
-	windows     listFlag
-	emaHalfLife time.Duration
-	bars        listFlag
-	ringSize    int
-	wait        string
-	maxSymbols  int
-	bookOrders  int
-	bboInterval time.Duration
+	shards          int
+	sma             int
+	windows         listFlag
+	emaHalfLife     time.Duration
+	bars            listFlag
+	ringSize        int
+	wait            string
+	maxSymbols      int
+	bookOrders      int
+	udpBackpressure string
+	bboInterval     time.Duration
 
 	logLevel   string
 	configPath string
@@ -74,6 +75,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.Var(&c.bars, "bars", "OHLCV bar intervals (default 1s,1m)")
 	fs.IntVar(&c.ringSize, "ring-size", 4096, "slots per ring (a power of two)")
 	fs.StringVar(&c.wait, "wait", "park", "how idle stages wait: spin (one core each), yield, or park (spin, then yield, then sleep until woken)")
+	fs.StringVar(&c.udpBackpressure, "udp-backpressure", "drop", "when the engine is behind a MoldUDP64 feed: drop (the newest, counted and reported on <prefix>.status) or block (TCP feeds always block)")
 	fs.IntVar(&c.bookOrders, "book-orders", 1<<20, "live orders each shard's L3 books are sized for (ITCH)")
 	fs.DurationVar(&c.bboInterval, "bbo-interval", 0, "least event time between two BBOs of a symbol (0: every change; negative: no BBOs)")
 	c.record.register(fs, "record", "record-")
@@ -142,6 +144,9 @@ type feedSources struct {
 // the TCP listener (which carries tickd's own formats) is not started.
 func (c *serveConfig) sources() (feedSources, error) {
 	var src feedSources
+	if _, err := engine.ParseBackpressure(c.udpBackpressure); err != nil {
+		return src, fmt.Errorf("udp-backpressure: %w", err)
+	}
 	if c.itchDate != "" {
 		d, err := time.Parse(time.DateOnly, c.itchDate)
 		if err != nil {
@@ -259,6 +264,7 @@ func startPipeline(ctx context.Context, cfg *serveConfig, log zerolog.Logger) (*
 	p.startFeeds(ctx, cfg, src, open, fopts)
 	p.goRun("engine", func() error { return p.eng.Run(ctx) })
 	p.goRun("publisher", func() error { return p.pub.Run(p.eng.Outputs()) })
+	p.goRun("loss watch", func() error { return p.watchLosses(ctx, cfg.prefix) })
 	if p.srv != nil {
 		p.goRun("nats health", func() error {
 			return p.srv.WatchSlowConsumers(ctx, 0, func(total, added int64) {
@@ -281,7 +287,11 @@ func (p *pipeline) startFeeds(ctx context.Context, cfg *serveConfig, src feedSou
 	}
 	for _, ic := range src.itch {
 		p.log.Info().Str("feed", ic.String()).Msg("ITCH session")
-		p.goFeed("feed "+ic.String(), func() error { return feed.RunITCH(ctx, ic, open, fopts) })
+		o := open
+		if ic.Transport == feed.TransportMold && cfg.udpBackpressure == "drop" {
+			o = func(source string) (feed.Sink, error) { return p.eng.NewInputWith(source, engine.Drop) }
+		}
+		p.goFeed("feed "+ic.String(), func() error { return feed.RunITCH(ctx, ic, o, fopts) })
 	}
 	for _, path := range cfg.feedTail {
 		p.goFeed("feed tail "+path, func() error { return feed.Tail(ctx, path, open, fopts) })
