@@ -158,6 +158,9 @@ func newSoupBinClient(cfg ITCHSourceConfig, o *Options, r *itchRun) (*soupbin.Cl
 	}
 	c, err := soupbin.NewClient(soupbin.Options{
 		Addr: cfg.Addr, Credentials: cr, Sequence: cfg.Seq,
+		// Any packet the protocol allows: a smaller limit would drop the link
+		// on a large packet and fail the same way after every reconnect.
+		MaxLength:  soupbin.MaxLength,
 		BackoffMin: o.ReconnectMin, BackoffMax: o.ReconnectMax,
 		OnDisconnect: func(err error) { r.disconnected(err) },
 		OnBatchEnd:   r.batchEnd,

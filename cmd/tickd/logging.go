@@ -41,6 +41,25 @@ type limitState struct {
 	suppressed int
 }
 
+// maxLimitSources bounds the sources a limitedLog remembers: every TCP
+// connection is a source of its own, and a long-lived process sees many.
+const maxLimitSources = 1024
+
+// prune forgets the sources whose last report is an interval old (their
+// limit has lapsed), first logging what each suppressed since. Called with
+// mu held, only when the map is full.
+func (l *limitedLog) prune(now time.Time) {
+	for src, st := range l.sources {
+		if now.Sub(st.last) < l.interval {
+			continue
+		}
+		if st.suppressed > 0 {
+			l.log.Warn().Str("source", src).Int("suppressed", st.suppressed).Msg("bad input skipped")
+		}
+		delete(l.sources, src)
+	}
+}
+
 func newLimitedLog(log zerolog.Logger, interval time.Duration) *limitedLog {
 	return &limitedLog{log: log, interval: interval, sources: map[string]*limitState{}}
 }
@@ -48,12 +67,15 @@ func newLimitedLog(log zerolog.Logger, interval time.Duration) *limitedLog {
 // badInput is a feed.Options.OnError callback.
 func (l *limitedLog) badInput(source string, offset int64, seq uint64, err error) {
 	l.mu.Lock()
+	now := time.Now()
 	st := l.sources[source]
 	if st == nil {
+		if len(l.sources) >= maxLimitSources {
+			l.prune(now)
+		}
 		st = &limitState{}
 		l.sources[source] = st
 	}
-	now := time.Now()
 	if now.Sub(st.last) < l.interval {
 		st.suppressed++
 		l.mu.Unlock()

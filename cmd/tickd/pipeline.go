@@ -144,8 +144,10 @@ type feedSources struct {
 // the TCP listener (which carries tickd's own formats) is not started.
 func (c *serveConfig) sources() (feedSources, error) {
 	var src feedSources
-	if _, err := engine.ParseBackpressure(c.udpBackpressure); err != nil {
-		return src, fmt.Errorf("udp-backpressure: %w", err)
+	if c.udpBackpressure != "" { // "" (a config built in code): the default, drop
+		if _, err := engine.ParseBackpressure(c.udpBackpressure); err != nil {
+			return src, fmt.Errorf("udp-backpressure: %w", err)
+		}
 	}
 	if c.itchDate != "" {
 		d, err := time.Parse(time.DateOnly, c.itchDate)
@@ -288,7 +290,7 @@ func (p *pipeline) startFeeds(ctx context.Context, cfg *serveConfig, src feedSou
 	for _, ic := range src.itch {
 		p.log.Info().Str("feed", ic.String()).Msg("ITCH session")
 		o := open
-		if ic.Transport == feed.TransportMold && cfg.udpBackpressure == "drop" {
+		if ic.Transport == feed.TransportMold && cfg.udpBackpressure != "block" && p.eng != nil { // (record has no engine)
 			o = func(source string) (feed.Sink, error) { return p.eng.NewInputWith(source, engine.Drop) }
 		}
 		p.goFeed("feed "+ic.String(), func() error { return feed.RunITCH(ctx, ic, o, fopts) })
