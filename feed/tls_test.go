@@ -2,85 +2,21 @@ package feed
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/binary"
-	"encoding/pem"
-	"math/big"
 	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/tickd/tickd/internal/testpki"
 	"github.com/tickd/tickd/tick"
 )
 
-// testPKI is a throwaway CA with a server certificate (127.0.0.1,
-// localhost) and a client certificate, written as PEM files to a temp dir.
-type testPKI struct {
-	CA, ServerCert, ServerKey, ClientCert, ClientKey string
-}
-
-func newTestPKI(tb testing.TB) testPKI {
-	tb.Helper()
-	dir := tb.TempDir()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	now := time.Now()
-	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "tickd test CA"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ca, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	write := func(name, typ string, der []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-			tb.Fatal(err)
-		}
-		return p
-	}
-	leaf := func(serial int64, cn string, usage x509.ExtKeyUsage) (certPath, keyPath string) {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: cn},
-			NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
-			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{usage},
-			IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, DNSNames: []string{"localhost"}}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		kder, err := x509.MarshalECPrivateKey(key)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		return write(cn+".pem", "CERTIFICATE", der), write(cn+"-key.pem", "EC PRIVATE KEY", kder)
-	}
-	p := testPKI{CA: write("ca.pem", "CERTIFICATE", caDER)}
-	p.ServerCert, p.ServerKey = leaf(2, "server", x509.ExtKeyUsageServerAuth)
-	p.ClientCert, p.ClientKey = leaf(3, "client", x509.ExtKeyUsageClientAuth)
-	return p
-}
-
 // tlsListener serves a TLS listener requiring client certificates of pki.
-func tlsListener(t *testing.T, pki testPKI, ss *sinks, rs *reports, syms *tick.SymbolTable) *TCPListener {
+func tlsListener(t *testing.T, pki testpki.PKI, ss *sinks, rs *reports, syms *tick.SymbolTable) *TCPListener {
 	t.Helper()
 	cfg, err := ServerTLSConfig(pki.ServerCert, pki.ServerKey, pki.CA)
 	if err != nil {
@@ -116,7 +52,7 @@ func waitReport(t *testing.T, rs *reports, substr string) {
 }
 
 func TestTLSListenerClientCert(t *testing.T) {
-	pki := newTestPKI(t)
+	pki := testpki.New(t)
 	var ss sinks
 	var rs reports
 	syms := tick.NewSymbolTable(8)
@@ -147,7 +83,7 @@ func TestTLSListenerClientCert(t *testing.T) {
 }
 
 func TestTLSListenerRefusesWithoutClientCert(t *testing.T) {
-	pki := newTestPKI(t)
+	pki := testpki.New(t)
 	var ss sinks
 	var rs reports
 	l := tlsListener(t, pki, &ss, &rs, tick.NewSymbolTable(8))
@@ -179,7 +115,7 @@ func TestTLSListenerRefusesWithoutClientCert(t *testing.T) {
 }
 
 func TestDialTCPTLS(t *testing.T) {
-	pki, other := newTestPKI(t), newTestPKI(t)
+	pki, other := testpki.New(t), testpki.New(t)
 	scfg, err := ServerTLSConfig(pki.ServerCert, pki.ServerKey, "")
 	if err != nil {
 		t.Fatal(err)
@@ -234,7 +170,7 @@ func TestDialTCPTLS(t *testing.T) {
 }
 
 func TestTLSConfigErrors(t *testing.T) {
-	pki := newTestPKI(t)
+	pki := testpki.New(t)
 	missing := filepath.Join(t.TempDir(), "missing.pem")
 	for _, tc := range []struct {
 		f    func() error
@@ -283,7 +219,7 @@ func benchListener(b *testing.B, useTLS bool) {
 	opts := Options{Symbols: tick.NewSymbolTable(64)}
 	var ccfg *tls.Config
 	if useTLS {
-		pki := newTestPKI(b)
+		pki := testpki.New(b)
 		var err error
 		if opts.TLS, err = ServerTLSConfig(pki.ServerCert, pki.ServerKey, pki.CA); err != nil {
 			b.Fatal(err)

@@ -2,19 +2,11 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"math/big"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,64 +19,8 @@ import (
 
 	"github.com/tickd/tickd/bus"
 	"github.com/tickd/tickd/feed"
+	"github.com/tickd/tickd/internal/testpki"
 )
-
-// secPKI is a throwaway CA with a server certificate (127.0.0.1,
-// localhost) and a client certificate, written as PEM files to a temp dir.
-type secPKI struct {
-	CA, ServerCert, ServerKey, ClientCert, ClientKey string
-}
-
-func newSecPKI(tb testing.TB) secPKI {
-	tb.Helper()
-	dir := tb.TempDir()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	now := time.Now()
-	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "tickd test CA"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ca, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	write := func(name, typ string, der []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-			tb.Fatal(err)
-		}
-		return p
-	}
-	leaf := func(serial int64, cn string, usage x509.ExtKeyUsage) (certPath, keyPath string) {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: cn},
-			NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
-			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{usage},
-			IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, DNSNames: []string{"localhost"}}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		kder, err := x509.MarshalECPrivateKey(key)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		return write(cn+".pem", "CERTIFICATE", der), write(cn+"-key.pem", "EC PRIVATE KEY", kder)
-	}
-	p := secPKI{CA: write("ca.pem", "CERTIFICATE", caDER)}
-	p.ServerCert, p.ServerKey = leaf(2, "server", x509.ExtKeyUsageServerAuth)
-	p.ClientCert, p.ClientKey = leaf(3, "client", x509.ExtKeyUsageClientAuth)
-	return p
-}
 
 // Secrets of these tests: none may appear in a log line or an error.
 const (
@@ -181,7 +117,7 @@ func secServeErr(t *testing.T, args ...string) (string, error) {
 // certificate, cannot publish itself, and anonymous clients are refused.
 func TestServeSecuredEndToEnd(t *testing.T) {
 	dir := t.TempDir()
-	pki := newSecPKI(t)
+	pki := testpki.New(t)
 	secFile(t, dir, "tickd.pw", secTickdPW)
 	alicePW := secFile(t, dir, "alice.pw", secAlicePW)
 	users := filepath.Join(dir, "users.yaml")
