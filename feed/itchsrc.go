@@ -116,6 +116,7 @@ func RunITCH(ctx context.Context, cfg ITCHSourceConfig, open SinkOpener, opts Op
 	}
 	r.sink = sink
 	r.ctrs = o.Stats.register(name, o.SourceID)
+	r.ctrs.hear(o.Clock())
 	if r.tap = o.Tap; r.tap != nil {
 		r.tap.Open(r.ctrs.id, name)
 	}
@@ -123,7 +124,7 @@ func RunITCH(ctx context.Context, cfg ITCHSourceConfig, open SinkOpener, opts Op
 	if err == nil {
 		err = run(r.handle)
 	}
-	r.batchEnd()
+	r.flush()
 	if errors.Is(err, soupbin.ErrEndOfSession) || errors.Is(err, mold.ErrEndOfSession) {
 		r.endOfStream()
 		err = nil
@@ -251,9 +252,18 @@ func (r *itchRun) commit() {
 	r.k = 0
 }
 
-// batchEnd commits what the last packet or read burst decoded and publishes
-// the counters. It is cheap when nothing happened since the last call.
+// batchEnd runs after every read burst or datagram, heartbeats included:
+// the session is alive. It flushes the batch.
 func (r *itchRun) batchEnd() {
+	if r.ctrs != nil {
+		r.ctrs.hear(r.o.Clock())
+	}
+	r.flush()
+}
+
+// flush commits what the last packet or read burst decoded and publishes
+// the counters. It is cheap when nothing happened since the last call.
+func (r *itchRun) flush() {
 	if r.slots != nil {
 		r.commit()
 		r.slots = nil
@@ -285,7 +295,7 @@ func (r *itchRun) gap(first, count uint64) {
 
 // disconnected reports a lost SoupBinTCP link; the client then reconnects.
 func (r *itchRun) disconnected(err error) {
-	r.batchEnd()
+	r.flush()
 	r.o.report(r.name, int64(r.last), r.last+1, fmt.Errorf("feed: %s: disconnected, reconnecting: %w", r.name, err))
 }
 

@@ -42,6 +42,7 @@ func newPump(source string, sink Sink, o *Options) *pump {
 	if p.tap != nil {
 		p.tap.Open(c.id, source)
 	}
+	c.hear(o.Clock()) // silent from its start: stale after the timeout
 	return p
 }
 
@@ -60,6 +61,7 @@ func (p *pump) space() []byte {
 // errSinkDone when the sink shuts down, or the decoder's fatal error.
 func (p *pump) ingest(n int) error {
 	now := p.clock()
+	p.ctrs.hear(now)
 	if p.tap != nil {
 		p.tap.Data(p.ctrs.id, now, p.buf[p.hi:p.hi+n])
 		p.tapped = true

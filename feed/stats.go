@@ -39,7 +39,12 @@ type Counters struct {
 
 	frames, bytes, events, errors, gaps, missed atomic.Uint64
 	byReason                                    [NumReasons]atomic.Uint64
+	heard                                       atomic.Int64 // receive clock of the last read, heartbeat or datagram
 }
+
+// hear records that the source received something (data or a heartbeat)
+// at now, on its receive clock. Called once per read batch.
+func (c *Counters) hear(now int64) { c.heard.Store(now) }
 
 // Source is the source name, as in error reports.
 func (c *Counters) Source() string { return c.source }
@@ -83,6 +88,7 @@ func (c *Counters) Snapshot() Stats {
 type SourceStats struct {
 	Source string
 	ID     uint16
+	Heard  int64 // receive clock (Options.Clock) of its last read, heartbeat or datagram
 	Stats
 }
 
@@ -150,7 +156,7 @@ func (r *Registry) Sources() (live []SourceStats, ended uint64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for c := range r.live {
-		live = append(live, SourceStats{Source: c.source, ID: c.id, Stats: c.Snapshot()})
+		live = append(live, SourceStats{Source: c.source, ID: c.id, Heard: c.heard.Load(), Stats: c.Snapshot()})
 	}
 	return live, r.nEnded
 }

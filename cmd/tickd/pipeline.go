@@ -32,6 +32,7 @@ type serveConfig struct {
 	feedDial     listFlag
 	feedTail     listFlag
 	feedMaxConns int
+	feedStale    time.Duration
 	maxFrame     int
 	itchDate     string
 
@@ -77,6 +78,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.wait, "wait", "park", "how idle stages wait: spin (one core each), yield, or park (spin, then yield, then sleep until woken)")
 	fs.StringVar(&c.udpBackpressure, "udp-backpressure", "drop", "when the engine is behind a MoldUDP64 feed: drop (the newest, counted and reported on <prefix>.status) or block (TCP feeds always block)")
 	fs.IntVar(&c.bookOrders, "book-orders", 1<<20, "live orders each shard's L3 books are sized for (ITCH)")
+	fs.DurationVar(&c.feedStale, "feed-stale", 15*time.Second, "report a feed source stale on <prefix>.status after this long with nothing received, not even a heartbeat (0: never)")
 	fs.DurationVar(&c.bboInterval, "bbo-interval", 0, "least event time between two BBOs of a symbol (0: every change; negative: no BBOs)")
 	c.record.register(fs, "record", "record-")
 	c.sec.register(fs)
@@ -266,7 +268,7 @@ func startPipeline(ctx context.Context, cfg *serveConfig, log zerolog.Logger) (*
 	p.startFeeds(ctx, cfg, src, open, fopts)
 	p.goRun("engine", func() error { return p.eng.Run(ctx) })
 	p.goRun("publisher", func() error { return p.pub.Run(p.eng.Outputs()) })
-	p.goRun("loss watch", func() error { return p.watchLosses(ctx, cfg.prefix) })
+	p.goRun("status watch", func() error { return p.watchStatus(ctx, cfg.prefix, cfg.feedStale) })
 	if p.srv != nil {
 		p.goRun("nats health", func() error {
 			return p.srv.WatchSlowConsumers(ctx, 0, func(total, added int64) {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tickd/tickd/bus"
+	"github.com/tickd/tickd/feed"
 )
 
 // statusEvent is published on <prefix>.status when tickd loses data it
@@ -22,35 +23,82 @@ type statusEvent struct {
 	NewPublishDropped uint64 `json:"new_publish_dropped"`
 }
 
-// statusInterval is how often losses are checked, and so the most often
-// they are logged and published.
+// feedStatusEvent is published on <prefix>.status when a feed source has
+// received nothing (no data, no heartbeat) for -feed-stale ("stale"), and
+// again when it is heard from after that ("live"), so subscribers can tell
+// a quiet market from a dead feed.
+type feedStatusEvent struct {
+	Kind      string `json:"kind"` // "feed"
+	Publisher string `json:"publisher"`
+	TsPub     int64  `json:"ts_pub"`
+	Source    string `json:"source"`
+	State     string `json:"state"`     // "stale" or "live"
+	SilentNs  int64  `json:"silent_ns"` // silence when checked
+}
+
+// statusInterval is how often losses and feed silence are checked, and so
+// the most often they are logged and published.
 const statusInterval = time.Second
 
-// watchLosses checks the loss counters every statusInterval until ctx is
-// done; an increase is logged and published as a statusEvent, so no loss
-// is silent and none floods the log.
-func (p *pipeline) watchLosses(ctx context.Context, prefix string) error {
+// watchStatus checks the loss counters and the feed sources every
+// statusInterval until ctx is done. A loss, a source going stale and a
+// stale source coming back are each logged and published once, so none is
+// silent and none floods the log.
+func (p *pipeline) watchStatus(ctx context.Context, prefix string, staleAfter time.Duration) error {
 	subject := bus.Subjects{Prefix: prefix}.Status()
+	stale := feed.StaleWatch{Reg: p.feedStats, After: staleAfter}
 	tk := time.NewTicker(statusInterval)
 	defer tk.Stop()
-	var last statusEvent
+	var (
+		last    statusEvent
+		changes []feed.SourceState
+	)
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-tk.C:
 		}
-		ev := statusEvent{Kind: "status", Publisher: p.pub.ID(), TsPub: time.Now().UnixNano(),
-			Dropped: p.eng.Counters().Dropped, PublishDropped: p.pub.Counters().Dropped}
-		if ev.Dropped == last.Dropped && ev.PublishDropped == last.PublishDropped {
-			continue
+		now := time.Now().UnixNano() // the sources' receive clock
+		p.checkLosses(subject, &last, now)
+		changes = stale.Check(now, changes[:0])
+		for _, c := range changes {
+			p.reportFeedState(subject, c, now)
 		}
-		ev.NewDropped, ev.NewPublishDropped = ev.Dropped-last.Dropped, ev.PublishDropped-last.PublishDropped
-		last = ev
-		p.log.Warn().Uint64("dropped", ev.Dropped).Uint64("new_dropped", ev.NewDropped).
-			Uint64("publish_dropped", ev.PublishDropped).Msg("tickd is losing data: the engine is behind a Drop feed, or NATS is away")
-		if b, err := json.Marshal(ev); err == nil {
-			_ = p.nc.Publish(subject, b) // best effort: NATS may be the thing that is away
-		}
+	}
+}
+
+// checkLosses publishes a statusEvent when a loss counter moved since last.
+func (p *pipeline) checkLosses(subject string, last *statusEvent, now int64) {
+	ev := statusEvent{Kind: "status", Publisher: p.pub.ID(), TsPub: now,
+		Dropped: p.eng.Counters().Dropped, PublishDropped: p.pub.Counters().Dropped}
+	if ev.Dropped == last.Dropped && ev.PublishDropped == last.PublishDropped {
+		return
+	}
+	ev.NewDropped, ev.NewPublishDropped = ev.Dropped-last.Dropped, ev.PublishDropped-last.PublishDropped
+	*last = ev
+	p.log.Warn().Uint64("dropped", ev.Dropped).Uint64("new_dropped", ev.NewDropped).
+		Uint64("publish_dropped", ev.PublishDropped).Msg("tickd is losing data: the engine is behind a Drop feed, or NATS is away")
+	p.publishStatus(subject, ev)
+}
+
+// reportFeedState logs and publishes one source's change of liveness.
+func (p *pipeline) reportFeedState(subject string, c feed.SourceState, now int64) {
+	ev := feedStatusEvent{Kind: "feed", Publisher: p.pub.ID(), TsPub: now, Source: c.Source,
+		State: "live", SilentNs: int64(c.Silent)}
+	if c.Stale {
+		ev.State = "stale"
+		p.log.Warn().Str("source", c.Source).Dur("silent", c.Silent).Msg("feed stale: nothing received, not even a heartbeat")
+	} else {
+		p.log.Info().Str("source", c.Source).Msg("feed live again")
+	}
+	p.publishStatus(subject, ev)
+}
+
+// publishStatus publishes ev as JSON, best effort: NATS may be the thing
+// that is away, and the log has the event already.
+func (p *pipeline) publishStatus(subject string, ev any) {
+	if b, err := json.Marshal(ev); err == nil {
+		_ = p.nc.Publish(subject, b)
 	}
 }

@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"testing"
+	"time"
 
 	"github.com/tickd/tickd/engine"
+	"github.com/tickd/tickd/feed"
 	"github.com/tickd/tickd/tick"
 )
 
@@ -68,4 +71,82 @@ func TestLossesReported(t *testing.T) {
 	if ev.Kind != "status" || ev.Dropped < dropped || ev.NewDropped == 0 || ev.TsPub == 0 {
 		t.Fatalf("status %+v, %d dropped before it", ev, dropped)
 	}
+}
+
+// TestStaleFeedReported: a feed connection silent past -feed-stale is
+// reported stale on tickd.status, and live again when a heartbeat arrives.
+func TestStaleFeedReported(t *testing.T) {
+	cfg, err := serveDefaults("-feed-listen", "127.0.0.1:0", "-nats-listen", "off", "-feed-stale", "1500ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, err := newLogger(io.Discard, "warn", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p, err := startPipeline(ctx, &cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cancel()
+		if err := p.Wait(); err != nil {
+			t.Error(err)
+		}
+	}()
+	sub, err := p.nc.SubscribeSync("tickd.status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("tcp", p.FeedAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var enc feed.NativeEncoder
+	if _, err := c.Write(enc.Trade(enc.Hello(nil), "AAA", 1, tick.PriceScale, 1, tick.SideBuy)); err != nil {
+		t.Fatal(err)
+	}
+	source := "tcp " + p.FeedAddr().String() + "<-" + c.LocalAddr().String()
+	next := func(state string) feedStatusEvent {
+		t.Helper()
+		for {
+			msg, err := sub.NextMsg(10 * statusInterval)
+			if err != nil {
+				t.Fatalf("no %q feed event: %v", state, err)
+			}
+			var ev feedStatusEvent
+			if err := json.Unmarshal(msg.Data, &ev); err != nil {
+				t.Fatal(err)
+			}
+			if ev.Kind == "feed" {
+				if ev.State != state || ev.Source != source || ev.Publisher != p.pub.ID() {
+					t.Fatalf("feed event %+v, want %q of %q", ev, state, source)
+				}
+				return ev
+			}
+		}
+	}
+	if ev := next("stale"); ev.SilentNs <= int64(1500*time.Millisecond) {
+		t.Fatalf("stale after %v of silence", time.Duration(ev.SilentNs))
+	}
+	// Heartbeats more often than -feed-stale: live at the next check.
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		tk := time.NewTicker(100 * time.Millisecond)
+		defer tk.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tk.C:
+				if _, err := c.Write(enc.Heartbeat(nil)); err != nil {
+					return
+				}
+			}
+		}
+	}()
+	next("live")
 }

@@ -1,0 +1,85 @@
+package feed
+
+import (
+	"context"
+	"net"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tickd/tickd/tick"
+)
+
+// TestStaleWatch: a connection that sends nothing past After is reported
+// stale once, reported live once when a heartbeat arrives, and forgotten
+// when it ends.
+func TestStaleWatch(t *testing.T) {
+	var clock atomic.Int64
+	clock.Store(1_000)
+	var ss sinks
+	reg := new(Registry)
+	l, err := NewTCPListener("127.0.0.1:0", ss.open, Options{
+		Symbols: tick.NewSymbolTable(8), Stats: reg, Clock: clock.Load,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- l.Serve(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Error(err)
+		}
+	}()
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var enc NativeEncoder
+	if _, err := c.Write(enc.Hello(nil)); err != nil {
+		t.Fatal(err)
+	}
+	heardAt := func(want int64) bool {
+		live, _ := reg.Sources()
+		return len(live) == 1 && live[0].Heard == want
+	}
+	waitFor(t, "the hello", func() bool { return heardAt(1_000) && reg.Total().Frames == 1 })
+
+	w := StaleWatch{Reg: reg, After: time.Second}
+	if got := w.Check(1_000+int64(time.Second), nil); len(got) != 0 {
+		t.Fatalf("silent exactly After: %+v", got)
+	}
+	now := 1_000 + int64(2*time.Second)
+	got := w.Check(now, nil)
+	if len(got) != 1 || !got[0].Stale || got[0].Silent != 2*time.Second || got[0].Source != "tcp "+l.Addr().String()+"<-"+c.LocalAddr().String() || w.Stale() != 1 {
+		t.Fatalf("after 2s of silence: %+v (stale %d)", got, w.Stale())
+	}
+	if got := w.Check(now+1, nil); len(got) != 0 {
+		t.Fatalf("still stale, reported again: %+v", got)
+	}
+
+	clock.Store(now + 5)
+	if _, err := c.Write(enc.Heartbeat(nil)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the heartbeat", func() bool { return heardAt(now + 5) })
+	got = w.Check(now+10, nil)
+	if len(got) != 1 || got[0].Stale || w.Stale() != 0 {
+		t.Fatalf("after a heartbeat: %+v (stale %d)", got, w.Stale())
+	}
+
+	if got := w.Check(now+10+int64(2*time.Second), nil); len(got) != 1 || !got[0].Stale {
+		t.Fatalf("silent again: %+v", got)
+	}
+	c.Close()
+	waitFor(t, "the connection to end", func() bool { live, _ := reg.Sources(); return len(live) == 0 })
+	if got := w.Check(now+int64(time.Hour), nil); len(got) != 0 || w.Stale() != 0 {
+		t.Fatalf("an ended source: %+v (stale %d)", got, w.Stale())
+	}
+	if got := (&StaleWatch{Reg: reg}).Check(now, nil); got != nil {
+		t.Fatalf("After 0 watches: %+v", got)
+	}
+}
