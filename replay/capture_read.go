@@ -26,9 +26,18 @@ type OpenOptions struct {
 	Verify bool
 }
 
+// captureFile is what a Reader needs of its file: an *os.File, or the
+// in-memory file the fuzz tests use so that they run at memory speed.
+type captureFile interface {
+	io.ReaderAt
+	io.Closer
+	Truncate(size int64) error
+	Sync() error
+}
+
 // Reader reads a capture. It is not safe for concurrent use.
 type Reader struct {
-	f      *os.File
+	f      captureFile
 	hdr    Header
 	blocks []blockInfo
 	pmax   []int64 // pmax[i]: max Recv over blocks[:i+1], for SeekTime
@@ -39,6 +48,7 @@ type Reader struct {
 	prev int64 // previous Recv in the current block (Recv is delta coded)
 
 	buf  []byte // stored block, reused
+	sbuf []byte // resync's read buffer, reused
 	dbuf []byte // decompressed block, reused
 	dec  *zstd.Decoder
 
@@ -64,7 +74,12 @@ func OpenCapture(path string, opts OpenOptions) (*Reader, []Damage, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("replay: %w", err)
 	}
-	r, err := openReader(f, path, opts)
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("replay: %w", err)
+	}
+	r, err := openReader(f, st.Size(), indexPath(path), opts)
 	if err != nil {
 		f.Close()
 		return nil, nil, err
@@ -72,12 +87,9 @@ func OpenCapture(path string, opts OpenOptions) (*Reader, []Damage, error) {
 	return r, slices.Clone(r.damage), nil
 }
 
-func openReader(f *os.File, path string, opts OpenOptions) (*Reader, error) {
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("replay: %w", err)
-	}
-	size := st.Size()
+// openReader reads the header and finds the blocks of the size bytes of f,
+// from the sidecar index idx when that is current (idx "": walk the blocks).
+func openReader(f captureFile, size int64, idx string, opts OpenOptions) (*Reader, error) {
 	var h [fileHdrLen]byte
 	if _, err := f.ReadAt(h[:], 0); err != nil {
 		if errors.Is(err, io.EOF) {
@@ -94,7 +106,10 @@ func openReader(f *os.File, path string, opts OpenOptions) (*Reader, error) {
 
 	tail := int64(-1)
 	var tailErr error
-	r.blocks, err = readIndex(indexPath(path), hcrc, size)
+	err = errNoIndex
+	if idx != "" {
+		r.blocks, err = readIndex(idx, hcrc, size)
+	}
 	if err != nil {
 		if tail, tailErr, err = r.walk(size); err != nil {
 			return nil, err
@@ -109,16 +124,31 @@ func openReader(f *os.File, path string, opts OpenOptions) (*Reader, error) {
 			}
 		}
 	}
-	// The last block is the one a crash tears: check its payload.
-	if n := len(r.blocks); n > 0 {
+	// The last block is the one a crash tears: check its payload, and the
+	// one before it when that fails too, so that recovery leaves nothing
+	// unreadable at the end (a second open finds no torn tail).
+	for n := len(r.blocks); n > 0; n-- {
 		_, err := r.load(n - 1)
-		if err != nil && !errors.Is(err, ErrCorrupt) {
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, ErrCorrupt) {
 			return nil, err
 		}
-		if err != nil {
-			tail, tailErr = r.blocks[n-1].off, fmt.Errorf("%w: last block at %d fails its check (%v)", ErrTorn, r.blocks[n-1].off, err)
-			r.blocks = r.blocks[:n-1]
+		off := r.blocks[n-1].off
+		if tailErr == nil {
+			tailErr = fmt.Errorf("%w: last block at %d fails its check (%v)", ErrTorn, off, err)
+		} else {
+			tailErr = fmt.Errorf("%w; so does the block at %d before it (%v)", tailErr, off, err)
 		}
+		tail = off
+		// Bad bytes skipped before it go with it (see walk).
+		if from := r.blockEnd(n - 2); from < off {
+			r.dropDamage(from)
+			tail, tailErr = from, fmt.Errorf("%w (after %d bad bytes from %d)", tailErr, off-from, from)
+		}
+		r.dropDamage(tail)
+		r.blocks = r.blocks[:n-1]
 	}
 	if tail >= 0 {
 		d := Damage{Offset: tail, Err: tailErr}
@@ -145,17 +175,27 @@ func openReader(f *os.File, path string, opts OpenOptions) (*Reader, error) {
 }
 
 // walk finds the blocks from their headers alone. It returns where a torn
-// tail starts (-1 if none) and why.
+// tail starts (-1 if none) and why. Bad bytes skipped between the last good
+// block and a torn one belong to the tail: cutting only from the torn block
+// would leave them to be found torn again on the next open.
 func (r *Reader) walk(size int64) (tail int64, tailErr error, err error) {
 	var h [blkHdrLen]byte
 	off := int64(fileHdrLen)
+	bad := int64(-1) // start of the bad bytes skipped since the last good block
+	torn := func(why error) (int64, error, error) {
+		if bad < 0 {
+			return off, why, nil
+		}
+		r.dropDamage(bad)
+		return bad, fmt.Errorf("%w (after %d bad bytes from %d)", why, off-bad, bad), nil
+	}
 	for off < size {
 		n, err := r.f.ReadAt(h[:], off)
 		if n < blkHdrLen {
 			if err != nil && !errors.Is(err, io.EOF) {
 				return 0, nil, fmt.Errorf("replay: %w", err)
 			}
-			return off, fmt.Errorf("%w: %d bytes of a block header at %d", ErrTorn, n, off), nil
+			return torn(fmt.Errorf("%w: %d bytes of a block header at %d", ErrTorn, n, off))
 		}
 		bi, ok := parseBlockHeader(h[:], off)
 		if !ok {
@@ -164,17 +204,21 @@ func (r *Reader) walk(size int64) (tail int64, tailErr error, err error) {
 				return 0, nil, err
 			}
 			if next < 0 {
-				return off, fmt.Errorf("%w: bad block header at %d and no block after it", ErrTorn, off), nil
+				return torn(fmt.Errorf("%w: bad block header at %d and no block after it", ErrTorn, off))
 			}
 			r.addDamage(Damage{Offset: off, Err: fmt.Errorf("%w: bad block header at %d, %d bytes skipped", ErrCorrupt, off, next-off)})
+			if bad < 0 {
+				bad = off
+			}
 			off = next
 			continue
 		}
 		if bi.end() > size {
-			return off, fmt.Errorf("%w: block at %d needs %d bytes, file ends at %d", ErrTorn, off, bi.end()-off, size), nil
+			return torn(fmt.Errorf("%w: block at %d needs %d bytes, file ends at %d", ErrTorn, off, bi.end()-off, size))
 		}
 		r.blocks = append(r.blocks, bi)
 		off = bi.end()
+		bad = -1
 	}
 	return -1, nil, nil
 }
@@ -183,7 +227,12 @@ func (r *Reader) walk(size int64) (tail int64, tailErr error, err error) {
 // from, or -1.
 func (r *Reader) resync(from, size int64) (int64, error) {
 	const chunk = 1 << 20
-	buf := make([]byte, chunk)
+	// No bigger than what is left (damage is often near the end), and
+	// longer than a sync marker so that every full read moves on.
+	if n := max(min(chunk, size-from), 4096); int64(cap(r.sbuf)) < n {
+		r.sbuf = make([]byte, n)
+	}
+	buf := r.sbuf[:cap(r.sbuf)]
 	var h [blkHdrLen]byte
 	for from < size {
 		n, err := r.f.ReadAt(buf, from)
@@ -207,12 +256,29 @@ func (r *Reader) resync(from, size int64) (int64, error) {
 			}
 			i += j + 1
 		}
-		if int64(n) < chunk {
+		if int64(n) < int64(len(buf)) {
 			return -1, nil
 		}
 		from += int64(n) - int64(len(blockSync)) + 1 // a marker may straddle chunks
 	}
 	return -1, nil
+}
+
+// blockEnd is where block i ends: the file header's end for i < 0.
+func (r *Reader) blockEnd(i int) int64 {
+	if i < 0 {
+		return fileHdrLen
+	}
+	return r.blocks[i].end()
+}
+
+// dropDamage forgets the damage reports from off on (walk folds them into
+// the torn tail).
+func (r *Reader) dropDamage(off int64) {
+	for len(r.damage) > 0 && r.damage[len(r.damage)-1].Offset >= off {
+		delete(r.reported, r.damage[len(r.damage)-1].Offset)
+		r.damage = r.damage[:len(r.damage)-1]
+	}
 }
 
 func (r *Reader) addDamage(d Damage) {
@@ -271,7 +337,10 @@ func (r *Reader) load(i int) ([]byte, error) {
 	return out, nil
 }
 
-var errRecord = errors.New("malformed record")
+var (
+	errRecord  = errors.New("malformed record")
+	errNoIndex = errors.New("no index")
+)
 
 // parse decodes the record at r.pos.
 func (r *Reader) parse() (Record, error) {
