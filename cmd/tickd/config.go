@@ -47,6 +47,12 @@ func loadConfigFile(path string, fs *flag.FlagSet) (*fileConfig, error) {
 	if len(data) > maxConfigSize {
 		return nil, fmt.Errorf("config: %s: more than %d bytes, more than the 1 MiB limit", path, maxConfigSize)
 	}
+	return parseConfig(path, data, fs)
+}
+
+// parseConfig parses the YAML config file named path, read into data,
+// against the flags of fs.
+func parseConfig(path string, data []byte, fs *flag.FlagSet) (*fileConfig, error) {
 	var raw map[string]yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&raw); err != nil && !errors.Is(err, io.EOF) {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -113,4 +114,33 @@ func TestConfigRuleUnknownKey(t *testing.T) {
 	if err != nil || len(fc.Rules) != 1 || fc.Rules[0].Cooldown != "1s" || fc.Rules[0].Levels != 1 {
 		t.Errorf("every known rule key: %v %+v", err, fc)
 	}
+}
+
+// FuzzConfig: any bytes as a config file either parse or fail with a
+// "config:" error, never a panic; what parses applies to the flags and
+// builds (or refuses) an engine configuration without a panic either.
+func FuzzConfig(f *testing.F) {
+	f.Add([]byte("feed-listen: 127.0.0.1:7000\nsma: 20\nwindows: [1s, 1m]\n"))
+	f.Add([]byte("rules:\n  - id: a\n    type: price\n    level: \"190.00\"\n    symbols: [AAPL]\n"))
+	f.Add([]byte("rules:\n  - id: z\n    type: zscore\n    k: 3\n    cooldown: 30s\n  - id: m\n    type: ma_cross\n    fast: 2s\n    slow: 20s\n"))
+	f.Add([]byte("rules: 7\n"))
+	f.Add([]byte("a: &x [*x]\n"))
+	f.Add([]byte("shards: -1\nring-size: 3\n"))
+	f.Add([]byte("rules:\n  - {id: s, type: spread, bps: 1e309}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var cfg serveConfig
+		fs := newServeFlags(&cfg, io.Discard)
+		fc, err := parseConfig("fuzz.yaml", data, fs)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "config: fuzz.yaml") {
+				t.Fatalf("error without its source: %v", err)
+			}
+			return
+		}
+		cfg.rules = fc.Rules
+		if err := applyLayers(fs, fc, func(string) string { return "" }); err != nil {
+			return
+		}
+		_, _ = cfg.engineConfig()
+	})
 }
