@@ -68,4 +68,5 @@ func TestLossesReported(t *testing.T) {
 	if ev.Kind != "status" || ev.Dropped < dropped || ev.NewDropped == 0 || ev.TsPub == 0 {
 		t.Fatalf("status %+v, %d dropped before it", ev, dropped)
 	}
+	checkStatusSchema(t, msg.Data)
 }
