@@ -3,6 +3,8 @@ package examples
 import (
 	"encoding/json"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -106,4 +108,73 @@ func TestSchemaRejectsWrongTypes(t *testing.T) {
 			t.Errorf("%s with %s = %q: validator said %q, want it invalid, naming %s", c.kind, c.field, c.value, lines[i], c.field)
 		}
 	}
+}
+
+// TestReadmeExamples keeps the README's "Subscribing" section true: its
+// example messages pass the schema with exactly the declared fields, and the
+// output it shows is what the subscribers print for the test script.
+func TestReadmeExamples(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(jsexample.Root(t), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(raw), "\n## Subscribing (subjects and schema)\n")
+	if !ok {
+		t.Fatal(`README.md has no "## Subscribing (subjects and schema)" section`)
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	blocks := fencedBlocks(section)
+
+	msgs := blocks["json"]
+	if len(msgs) == 0 {
+		t.Fatal("the section shows no JSON messages")
+	}
+	kinds := map[string]bool{}
+	var data [][]byte
+	for _, m := range msgs {
+		var fields map[string]json.RawMessage
+		var kind string
+		if err := json.Unmarshal([]byte(m), &fields); err != nil || json.Unmarshal(fields["kind"], &kind) != nil {
+			t.Fatalf("README example is not a tickd message: %v\n%s", err, m)
+		}
+		kinds[kind] = true
+		if keys, props := slices.Sorted(maps.Keys(fields)), jsexample.Properties(t, kind); !slices.Equal(keys, props) {
+			t.Errorf("README %s example has fields %q; the schema declares %q", kind, keys, props)
+		}
+		data = append(data, []byte(m))
+	}
+	if want := []string{"bar", "bbo", "signal", "stats", "status"}; !slices.Equal(slices.Sorted(maps.Keys(kinds)), want) {
+		t.Errorf("README examples cover kinds %v, want %v", slices.Sorted(maps.Keys(kinds)), want)
+	}
+	if report, err := jsexample.Validate(t, data...); err != nil {
+		t.Errorf("README examples fail the schema: %v\n%s", err, report)
+	}
+
+	shown := blocks[""]
+	if len(shown) == 0 {
+		t.Fatal("the section shows no subscriber output")
+	}
+	for _, line := range shown {
+		if !slices.Contains(scriptLines, line) {
+			t.Errorf("README shows subscriber output %q, which the subscribers do not print for the script", line)
+		}
+	}
+}
+
+// fencedBlocks returns the lines of the ``` blocks in markdown by info
+// string ("json", "sh", "" for none), blocks of the same kind concatenated.
+func fencedBlocks(markdown string) map[string][]string {
+	blocks := map[string][]string{}
+	lang, in := "", false
+	for line := range strings.Lines(markdown) {
+		line = strings.TrimRight(line, "\n")
+		if rest, ok := strings.CutPrefix(line, "```"); ok {
+			lang, in = rest, !in
+			continue
+		}
+		if in && line != "" {
+			blocks[lang] = append(blocks[lang], line)
+		}
+	}
+	return blocks
 }
