@@ -51,6 +51,17 @@ func TestJSSubscriber(t *testing.T) {
 	}
 }
 
+// TestJSUnit runs the Node example's own unit tests (node --test): exact
+// nanosecond times and price arithmetic, which the live run does not reach.
+func TestJSUnit(t *testing.T) {
+	dir := jsexample.Setup(t)
+	cmd := exec.Command("node", "--test", "index.test.js")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("node --test: %v\n%s", err, out)
+	}
+}
+
 // runSubscriber starts cmd (a subscriber that exits after the script's
 // messages), waits until it says it has subscribed, plays the script, and
 // returns what it printed once it has exited. It also checks the raw

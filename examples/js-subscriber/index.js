@@ -40,16 +40,19 @@ function parseArgs(argv) {
   return opts;
 }
 
-// Fields holding int64 nanoseconds since the Unix epoch. They are ~1.7e18,
+// Fields holding int64 nanoseconds since the Unix epoch. They are ~1.8e18,
 // past Number.MAX_SAFE_INTEGER (2^53 - 1), so JSON.parse would round them
-// (by up to 256 ns) without a word. decodeTickd quotes them before parsing
-// and turns them into BigInt.
+// (by up to 256 ns) without a word. decodeTickd turns them into BigInt.
 const NANOS = ['ts_event', 'ts_recv', 'ts_pub', 'start', 'interval_ns'];
 const NANOS_RE = new RegExp(`"(${NANOS.join('|')})":(-?[0-9]+)`, 'g');
+// NANOS_TAG marks the numbers decodeTickd quoted, so that a string field
+// of the same name (a rule parameter called "start") stays a string.
+const NANOS_TAG = '\u0000';
 
-// decodeTickd parses one tickd payload. The regular expression only matches
-// a key followed by a bare number: inside a JSON string every '"' is
-// escaped, so it cannot match there.
+// decodeTickd parses one tickd payload. Before JSON.parse it quotes each
+// NANOS key's bare number with a NUL tag in front; the reviver turns tagged
+// strings into BigInt. The regular expression cannot match inside a JSON
+// string, where every '"' is escaped.
 //
 // Prices ("price", "open", "bid", a bar's "vwap", ...) stay the strings
 // tickd sent. They are exact decimals with up to 9 fractional digits and
@@ -58,8 +61,9 @@ const NANOS_RE = new RegExp(`"(${NANOS.join('|')})":(-?[0-9]+)`, 'g');
 // turn sums like 0.1 + 0.2 into 0.30000000000000004. Keep them as text, or
 // do arithmetic on priceNanos below.
 function decodeTickd(text) {
-  return JSON.parse(text.replace(NANOS_RE, '"$1":"$2"'), (key, value) =>
-    NANOS.includes(key) && typeof value === 'string' ? BigInt(value) : value);
+  return JSON.parse(text.replace(NANOS_RE, '"$1":"\\u0000$2"'), (key, value) =>
+    (typeof value === 'string' && value.startsWith(NANOS_TAG) && NANOS.includes(key)
+      ? BigInt(value.slice(1)) : value));
 }
 
 // priceNanos turns a decimal price string into an exact BigInt count of
