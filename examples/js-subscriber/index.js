@@ -7,7 +7,8 @@
 //
 // The payloads are tickd's JSON records, described field by field in
 // schema/tickd-messages.schema.json. When it has subscribed, it says so on
-// stderr; with --count it exits after N messages.
+// stderr, as it does of a payload that is not JSON; with --count it exits
+// after N messages.
 'use strict';
 
 const { connect } = require('nats');
@@ -130,8 +131,9 @@ async function main() {
     let line;
     try {
       line = formatMessage(decodeTickd(msg.string()));
-    } catch (e) {
-      line = `INVALID ${msg.subject}: ${e.message}`;
+    } catch (e) { // not a tickd record: reported, not counted
+      console.error(`js-subscriber: invalid message on ${msg.subject}: ${e.message}`);
+      return;
     }
     console.log(line);
     seen++;
