@@ -31,7 +31,9 @@
 // strings ("412.5"); statistics are JSON numbers, null when not finite. A
 // BBO's "bid" or "ask" is null when that side of the book is empty, its
 // "bid_size"/"ask_size" (shares) and "bid_orders"/"ask_orders" then 0. The
-// Encoder methods document each record's fields with an example.
+// Encoder methods document each record's fields with an example; the JSON
+// Schema of every record, for clients in any language, is
+// schema/tickd-messages.schema.json at the repository root.
 //
 // # Hot path
 //

@@ -71,6 +71,7 @@ func TestLossesReported(t *testing.T) {
 	if ev.Kind != "status" || ev.Dropped < dropped || ev.NewDropped == 0 || ev.TsPub == 0 {
 		t.Fatalf("status %+v, %d dropped before it", ev, dropped)
 	}
+	checkStatusSchema(t, msg.Data)
 }
 
 // TestStaleFeedReported: a feed connection silent past -feed-stale is
