@@ -143,7 +143,7 @@ func TestReadmeExamples(t *testing.T) {
 		}
 		data = append(data, []byte(m))
 	}
-	if want := []string{"bar", "bbo", "signal", "stats", "status"}; !slices.Equal(slices.Sorted(maps.Keys(kinds)), want) {
+	if want := []string{"bar", "bbo", "feed", "signal", "stats", "status"}; !slices.Equal(slices.Sorted(maps.Keys(kinds)), want) {
 		t.Errorf("README examples cover kinds %v, want %v", slices.Sorted(maps.Keys(kinds)), want)
 	}
 	if report, err := jsexample.Validate(t, data...); err != nil {

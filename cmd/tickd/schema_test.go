@@ -16,6 +16,13 @@ import (
 // live in package examples.
 func checkStatusSchema(t *testing.T, data []byte) {
 	t.Helper()
+	checkKindSchema(t, "status", data)
+}
+
+// checkKindSchema checks a message published on <prefix>.status (kind
+// status or feed) against the schema, as checkStatusSchema does.
+func checkKindSchema(t *testing.T, kind string, data []byte) {
+	t.Helper()
 	if report, err := jsexample.Validate(t, data); err != nil {
 		t.Fatalf("status event fails the schema: %v\n%s%s", err, report, data)
 	}
@@ -23,8 +30,8 @@ func checkStatusSchema(t *testing.T, data []byte) {
 	if err := json.Unmarshal(data, &fields); err != nil {
 		t.Fatal(err)
 	}
-	if keys, props := slices.Sorted(maps.Keys(fields)), jsexample.Properties(t, "status"); !slices.Equal(keys, props) {
-		t.Fatalf("status event has fields %q; the schema declares %q", keys, props)
+	if keys, props := slices.Sorted(maps.Keys(fields)), jsexample.Properties(t, kind); !slices.Equal(keys, props) {
+		t.Fatalf("%s event has fields %q; the schema declares %q", kind, keys, props)
 	}
 }
 

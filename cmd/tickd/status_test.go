@@ -122,6 +122,7 @@ func TestStaleFeedReported(t *testing.T) {
 				t.Fatal(err)
 			}
 			if ev.Kind == "feed" {
+				checkKindSchema(t, "feed", msg.Data)
 				if ev.State != state || ev.Source != source || ev.Publisher != p.pub.ID() {
 					t.Fatalf("feed event %+v, want %q of %q", ev, state, source)
 				}
