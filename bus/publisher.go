@@ -253,7 +253,7 @@ func (p *Publisher) Run(outs []*ringbuf.Ring[tick.Out]) error {
 	p.reportLoss(true)
 	var err error
 	if p.firstErr != nil {
-		err = fmt.Errorf("bus: %d publishes failed (%d dropped on a full reconnect buffer), the first with: %w",
+		err = fmt.Errorf("bus: %d publishes failed (%d dropped: reconnect buffer or JetStream bound full), the first with: %w",
 			p.total.errors.Load()+p.total.dropped.Load(), p.total.dropped.Load(), p.firstErr)
 	}
 	if ferr := p.nc.FlushTimeout(p.opts.FlushTimeout); ferr != nil {
