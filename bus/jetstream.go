@@ -168,6 +168,7 @@ type jsPublisher struct {
 	done    chan struct{} // closed when acks returns
 	started bool
 	n       atomic.Int64 // messages in pending or being retried
+	paused  time.Time    // acks' last pause before a re-send
 	totals  struct{ stored, dups, retries, lost atomic.Uint64 }
 	once    sync.Once
 }
@@ -208,7 +209,10 @@ func (j *jsPublisher) publish(subj string, seq uint64, data []byte) error {
 	return nil
 }
 
-// retryWait is the pause before a message whose send failed is sent again.
+// retryWait is the pause before a message whose send failed is sent
+// again. Failures come in bursts (a disconnect fails every pending
+// message), so acks pauses once per burst, not once per message: the
+// messages that failed along with the first are re-sent at once.
 const retryWait = 50 * time.Millisecond
 
 // acks waits for each message's acknowledgement, in send order, sending it
@@ -227,10 +231,13 @@ func (j *jsPublisher) acks() {
 func (j *jsPublisher) await(e *jsPending) bool {
 	for {
 		if e.fut == nil {
-			select {
-			case <-j.stop:
-				return false
-			case <-time.After(retryWait):
+			if time.Since(j.paused) > retryWait {
+				select {
+				case <-j.stop:
+					return false
+				case <-time.After(retryWait):
+				}
+				j.paused = time.Now()
 			}
 			j.totals.retries.Add(1)
 			var err error
