@@ -187,10 +187,14 @@ func newJSPublisher(nc *nats.Conn, id string, o JetStreamOptions) (*jsPublisher,
 		stop: make(chan struct{}), done: make(chan struct{})}, nil
 }
 
-// start runs the acknowledgement goroutine; Publisher.Run calls it.
-func (j *jsPublisher) start() {
+// start runs the acknowledgement goroutine; Publisher.Run calls it, once.
+func (j *jsPublisher) start() error {
+	if j.started {
+		return errors.New("bus: Publisher.Run with JetStream may run once")
+	}
 	j.started = true
 	go j.acks()
+	return nil
 }
 
 // publish sends a copy of data to subj with the message id of seq, or

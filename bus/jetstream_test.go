@@ -153,6 +153,9 @@ func TestJetStreamPublisher(t *testing.T) {
 	}
 	ids, n := storedIDs(t, nc, DefaultStream, 200)
 	checkExactlyOnce(t, ids, n, recs)
+	if err := p.Run([]*ringbuf.Ring[tick.Out]{newRing(t, p)}); err == nil {
+		t.Error("a second Run with JetStream accepted")
+	}
 	// Subscribers of core NATS still see every message, stored or not.
 	c.wait(t, 400)
 }

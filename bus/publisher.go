@@ -71,6 +71,7 @@ type PublisherOptions struct {
 	LossReportInterval time.Duration
 	// JetStream, if set, sends signals and bars to a JetStream stream
 	// with acknowledgement and retries (see JetStreamOptions, EnsureStream).
+	// Run may then be called once.
 	JetStream *JetStreamOptions
 }
 
@@ -220,7 +221,9 @@ func (p *Publisher) Run(outs []*ringbuf.Ring[tick.Out]) error {
 	}
 	idler := ringbuf.NewIdler(p.opts.Wait, p.opts.Bell)
 	if p.js != nil {
-		p.js.start()
+		if err := p.js.start(); err != nil {
+			return err
+		}
 	}
 	for open := len(cons); open > 0; {
 		found := false

@@ -78,7 +78,9 @@ func (c *jsConfig) ensure(ctx context.Context, nc *nats.Conn, prefix string, log
 			return nil
 		}
 		// Not yet: no JetStream (a cluster electing its leader) or no quorum.
-		if !errors.Is(err, jetstream.ErrJetStreamNotEnabled) && !errors.Is(err, nats.ErrNoResponders) &&
+		var apiErr *jetstream.APIError
+		unavailable := errors.As(err, &apiErr) && apiErr.Code == 503
+		if !unavailable && !errors.Is(err, jetstream.ErrJetStreamNotEnabled) && !errors.Is(err, nats.ErrNoResponders) &&
 			!errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, nats.ErrTimeout) {
 			return err
 		}
