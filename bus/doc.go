@@ -35,6 +35,16 @@
 // Schema of every record, for clients in any language, is
 // schema/tickd-messages.schema.json at the repository root.
 //
+// # JetStream
+//
+// With PublisherOptions.JetStream, signals and bars are also stored in a
+// stream (EnsureStream creates or binds it): each is published
+// asynchronously with a Nats-Msg-Id of "<publisher>-<seq>" and re-sent, by
+// a goroutine of its own, until the stream acknowledges it, so an outage
+// or a leader election loses nothing and stores nothing twice. Replay reads
+// the stream back from a time or a sequence. That path copies and
+// allocates per message; the core path below does not.
+//
 // # Hot path
 //
 // Publisher.Run encodes into one reused buffer, looks subjects up in caches

@@ -69,6 +69,10 @@ type PublisherOptions struct {
 	OnLoss func(c PublisherCounters, last error)
 	// LossReportInterval; default DefaultLossReportInterval.
 	LossReportInterval time.Duration
+	// JetStream, if set, sends signals and bars to a JetStream stream
+	// with acknowledgement and retries (see JetStreamOptions, EnsureStream).
+	// Run may then be called once.
+	JetStream *JetStreamOptions
 }
 
 func (o *PublisherOptions) applyDefaults() {
@@ -122,6 +126,8 @@ type PublisherCounters struct {
 	// seq skipped. Publishes that fit the buffer are sent after the reconnect.
 	Dropped uint64
 	Invalid uint64 // records dropped before encoding: unknown kind, rule or symbol
+	// JetStream: with PublisherOptions.JetStream (its overflow, ErrJetStreamFull, counts as Dropped).
+	JetStream JetStreamCounters
 }
 
 // Publisher encodes the engine's output records as JSON and publishes them
@@ -140,6 +146,7 @@ type Publisher struct {
 	subj  subjectCache
 	opts  PublisherOptions
 	nrule int
+	js    *jsPublisher // nil: signals and bars on core NATS
 
 	// Run's goroutine only.
 	seq      uint64
@@ -170,6 +177,11 @@ func NewPublisher(nc *nats.Conn, syms *tick.SymbolTable, rules []RuleInfo, opts 
 	}
 	p := &Publisher{nc: nc, enc: enc, opts: opts, nrule: len(rules), buf: make([]byte, 0, 1024)}
 	p.subj.init(opts.Prefix, syms, rules)
+	if opts.JetStream != nil {
+		if p.js, err = newJSPublisher(nc, opts.ID, *opts.JetStream); err != nil {
+			return nil, err
+		}
+	}
 	return p, nil
 }
 
@@ -186,6 +198,7 @@ func (p *Publisher) Counters() PublisherCounters {
 	return PublisherCounters{
 		Signals: t.signals.Load(), Bars: t.bars.Load(), Stats: t.stats.Load(), BBOs: t.bbos.Load(),
 		Bytes: t.bytes.Load(), Errors: t.errors.Load(), Dropped: t.dropped.Load(), Invalid: t.invalid.Load(),
+		JetStream: p.js.counters(),
 	}
 }
 
@@ -207,6 +220,11 @@ func (p *Publisher) Run(outs []*ringbuf.Ring[tick.Out]) error {
 		cons[i] = r.Consumer(p.opts.Consumer)
 	}
 	idler := ringbuf.NewIdler(p.opts.Wait, p.opts.Bell)
+	if p.js != nil {
+		if err := p.js.start(); err != nil {
+			return err
+		}
+	}
 	for open := len(cons); open > 0; {
 		found := false
 		for i, c := range cons {
@@ -238,11 +256,14 @@ func (p *Publisher) Run(outs []*ringbuf.Ring[tick.Out]) error {
 	p.reportLoss(true)
 	var err error
 	if p.firstErr != nil {
-		err = fmt.Errorf("bus: %d publishes failed (%d dropped on a full reconnect buffer), the first with: %w",
+		err = fmt.Errorf("bus: %d publishes failed (%d dropped: reconnect buffer or JetStream bound full), the first with: %w",
 			p.total.errors.Load()+p.total.dropped.Load(), p.total.dropped.Load(), p.firstErr)
 	}
 	if ferr := p.nc.FlushTimeout(p.opts.FlushTimeout); ferr != nil {
 		err = errors.Join(err, fmt.Errorf("bus: final flush: %w", ferr))
+	}
+	if p.js != nil {
+		err = errors.Join(err, p.js.close())
 	}
 	return err
 }
@@ -281,8 +302,14 @@ func (p *Publisher) publish(o *tick.Out) {
 	default: // tick.OutBBO: any other kind has no subject
 		p.buf = p.enc.AppendBBOJSON(p.buf[:0], p.seq, now, &o.BBO)
 	}
-	if err := p.nc.Publish(subj, p.buf); err != nil {
-		if errors.Is(err, nats.ErrReconnectBufExceeded) {
+	var err error
+	if p.js != nil && (o.Kind == tick.OutSignal || o.Kind == tick.OutBar) {
+		err = p.js.publish(subj, p.seq, p.buf)
+	} else {
+		err = p.nc.Publish(subj, p.buf)
+	}
+	if err != nil {
+		if errors.Is(err, nats.ErrReconnectBufExceeded) || err == ErrJetStreamFull {
 			p.local.Dropped++
 		} else {
 			p.local.Errors++

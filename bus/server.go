@@ -57,6 +57,12 @@ type ServerOptions struct {
 	// TLS, when its files are set, makes TCP clients use TLS; with CAFile
 	// they must present a certificate signed by it.
 	TLS ServerTLS
+
+	// JetStream enables JetStream, storing in StoreDir (required with it).
+	JetStream bool
+	StoreDir  string
+	// Cluster, if set, joins the server to a cluster (see ClusterOptions).
+	Cluster *ClusterOptions
 }
 
 func (o *ServerOptions) applyDefaults() {
@@ -126,6 +132,9 @@ func StartServer(opts ServerOptions) (*Server, error) {
 		if err := opts.TLS.apply(nopts); err != nil {
 			return nil, err
 		}
+	}
+	if err := opts.applyCluster(nopts); err != nil {
+		return nil, err
 	}
 	ns, err := server.NewServer(nopts)
 	if err != nil {

@@ -16,6 +16,9 @@ type Config struct {
 	// Shards is the number of engine goroutines; symbol id goes to shard
 	// id mod Shards. Default 1.
 	Shards int
+	// Partition is the share of the feed's symbols this instance owns
+	// when several split one feed; the zero value owns them all.
+	Partition Partition
 	// MaxSymbols bounds the symbol IDs accepted (0 … MaxSymbols−1); events
 	// for others are rejected. Default: the symbol table's capacity.
 	MaxSymbols int

@@ -47,4 +47,8 @@
 // records of one input batch are committed together. A publisher that fans
 // in over them and parks when idle shares Config.OutputBell with them, so
 // that every commit wakes it.
+//
+// Instances: with Config.Partition several engines, in separate tickd
+// processes, split one feed's symbols by PartitionOf; each drops the events
+// of the others' symbols as its sources commit them (Counters.NotOwned).
 package engine

@@ -27,6 +27,7 @@ type Engine struct {
 	shards   []*shard
 	outs     []*outRing
 	dropped  atomic.Uint64 // events dropped by Drop inputs (Counters.Dropped)
+	owners   *owners       // nil: every symbol is ours (Config.Partition)
 	mu       sync.Mutex    // serialises attach, detach and the start of stopping
 	stopping atomic.Bool   // set once ctx is done: no new inputs, Claim returns nil
 	running  atomic.Bool
@@ -43,6 +44,7 @@ type Counters struct {
 	Rejected   uint64 // unknown symbol or kind, or a negative trade size
 	OutOfOrder uint64 // trades earlier than their symbol's last, clamped to it
 	Dropped    uint64 // events Drop inputs dropped because their ring was full
+	NotOwned   uint64 // events of symbols another instance owns (Config.Partition), dropped unread
 
 	BookEvents   uint64                  // L3 and venue events applied to the books
 	BookRejected uint64                  // of those, rejected by the book (see Book)
@@ -61,7 +63,10 @@ func New(cfg Config, syms *tick.SymbolTable) (*Engine, error) {
 		return nil, err
 	}
 	c := p.cfg
-	e := &Engine{p: p, table: syms}
+	if err := c.Partition.validate(); err != nil {
+		return nil, err
+	}
+	e := &Engine{p: p, table: syms, owners: newOwners(c.Partition, syms)}
 	perShard := (c.MaxSymbols + c.Shards - 1) / c.Shards
 	for range c.Shards {
 		out, err := ringbuf.New[tick.Out](ringbuf.Options{Capacity: c.OutputCapacity, Wait: c.Wait, Bell: c.OutputBell})
@@ -106,6 +111,9 @@ func (e *Engine) Counters() Counters {
 		s.addCounters(&c)
 	}
 	c.Dropped = e.dropped.Load()
+	if e.owners != nil {
+		c.NotOwned = e.owners.notOwned.Load()
+	}
 	return c
 }
 

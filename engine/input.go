@@ -30,6 +30,7 @@ type Input struct {
 	drop    bool         // Backpressure Drop: a full ring drops instead of waiting
 	void    []tick.Event // Drop, one shard: where a batch goes when its ring is full
 	voided  bool         // the last Claim handed out void
+	claimed []tick.Event // the last Claim's slots, for the partition filter
 }
 
 // Backpressure is what an Input does when the engine is behind and its ring
@@ -72,6 +73,11 @@ func (in *Input) Source() string { return in.source }
 // should then Close) or the Input is closed. The slots stay valid until
 // the next Commit, and events not committed by then are dropped.
 func (in *Input) Claim(n int) []tick.Event {
+	in.claimed = in.claim(n)
+	return in.claimed
+}
+
+func (in *Input) claim(n int) []tick.Event {
 	if in.closed || in.e.stopping.Load() {
 		return nil
 	}
@@ -91,6 +97,9 @@ func (in *Input) Claim(n int) []tick.Event {
 
 // Commit publishes the first k slots of the last Claim, in order.
 func (in *Input) Commit(k int) {
+	if in.e.owners != nil {
+		k = in.e.owners.keep(in.claimed[:k])
+	}
 	if len(in.rings) == 1 {
 		if in.voided {
 			in.e.dropped.Add(uint64(k))

@@ -61,6 +61,9 @@ type serveConfig struct {
 	books  bool         // replay: the inputs carry L3 books (ITCH) without an ITCH feed
 
 	sec securityConfig // NATS authentication, NATS and feed TLS (security.go)
+
+	js    jsConfig  // -jetstream: durable signals and bars (jetstream.go)
+	shard shardFlag // -shard i/N: the symbols this instance owns (shard.go)
 }
 
 func (c *serveConfig) register(fs *flag.FlagSet) {
@@ -82,6 +85,8 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.bboInterval, "bbo-interval", 0, "least event time between two BBOs of a symbol (0: every change; negative: no BBOs)")
 	c.record.register(fs, "record", "record-")
 	c.sec.register(fs)
+	c.js.register(fs)
+	fs.Var(&c.shard, "shard", "i/N: own the symbols whose FNV-1a 32 hash mod N is i, of N instances splitting one feed")
 }
 
 // registerFeeds registers the feed flags (serve's and record's), the
@@ -130,7 +135,8 @@ func (c *serveConfig) engineConfig() (engine.Config, error) {
 	}
 	return engine.Config{Shards: c.shards, RingCapacity: c.ringSize, Wait: wait, SMA: c.sma,
 		Windows: windows, EMAHalfLife: c.emaHalfLife, Bars: bars, Rules: rules,
-		BookOrders: c.bookOrders, BBOInterval: c.bboInterval, OutputBell: ringbuf.NewBell()}, nil
+		BookOrders: c.bookOrders, BBOInterval: c.bboInterval, OutputBell: ringbuf.NewBell(),
+		Partition: engine.Partition(c.shard)}, nil
 }
 
 // feedSources is the validated feed side of a serveConfig.
@@ -228,10 +234,13 @@ func startPipeline(ctx context.Context, cfg *serveConfig, log zerolog.Logger) (*
 	if err = p.connectNATS(cfg); err != nil {
 		return fail(err)
 	}
+	if err = cfg.js.ensure(ctx, p.nc, cfg.prefix, log); err != nil {
+		return fail(err)
+	}
 	// The publisher idles on the bell the engine's output rings ring on
 	// every commit, so under the park strategy it wakes per batch, not by timeout.
 	p.pub, err = bus.NewPublisher(p.nc, p.syms, ruleInfos(p.eng.Rules()), bus.PublisherOptions{
-		Prefix: cfg.prefix, ID: cfg.publisherID, Wait: ecfg.Wait, Bell: ecfg.OutputBell,
+		Prefix: cfg.prefix, ID: cfg.publisherIDOrDefault(), Wait: ecfg.Wait, Bell: ecfg.OutputBell, JetStream: cfg.js.options(),
 		OnLoss: func(c bus.PublisherCounters, err error) {
 			log.Warn().Err(err).Uint64("dropped", c.Dropped).Uint64("publish_errors", c.Errors).Msg("NATS publishes lost")
 		}})
@@ -349,6 +358,7 @@ func (p *pipeline) connectNATS(cfg *serveConfig) error {
 	if err = cfg.sec.serverOptions(&opts, cfg.prefix); err != nil {
 		return err
 	}
+	cfg.js.serverOptions(&opts)
 	if cfg.natsListen == "off" || cfg.natsListen == "" {
 		opts.DontListen = true
 	} else {
@@ -427,7 +437,8 @@ func (p *pipeline) drain() {
 	ft := p.feedStats.Total()
 	p.log.Info().Uint64("feed_events", ft.Events).Uint64("events", c.Events).Uint64("engine_signals", c.Signals).
 		Uint64("signals", pc.Signals).Uint64("bars", pc.Bars).Uint64("bbos", pc.BBOs).Uint64("publish_errors", pc.Errors).
-		Uint64("publish_dropped", pc.Dropped).Uint64("feed_errors", ft.Errors).Msg("tickd drained")
+		Uint64("publish_dropped", pc.Dropped).Uint64("feed_errors", ft.Errors).Uint64("not_owned", c.NotOwned).
+		Uint64("js_stored", pc.JetStream.Stored).Msg("tickd drained")
 }
 
 func (p *pipeline) closeNATS() {

@@ -23,6 +23,8 @@ func runSub(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	url := fs.String("nats-url", nats.DefaultURL, "NATS server URL")
 	subject := fs.String("subject", bus.DefaultPrefix+".>", "subject pattern to subscribe to")
 	count := fs.Int("count", 0, "exit after this many messages (0: until interrupted)")
+	var src subSource
+	src.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: tickd sub [flags]\n\nPrints tickd signals, bars, stats and BBOs from NATS.\n\n")
 		fs.PrintDefaults()
@@ -40,7 +42,7 @@ func runSub(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		seen int
 		done = make(chan struct{})
 	)
-	sub, err := bus.Subscribe(nc, *subject, func(m bus.Message) {
+	stop, err := src.subscribe(ctx, nc, *subject, func(m bus.Message) {
 		mu.Lock()
 		defer mu.Unlock()
 		if *count > 0 && seen >= *count {
@@ -55,7 +57,7 @@ func runSub(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	defer sub.Unsubscribe()
+	defer stop()
 	select {
 	case <-ctx.Done():
 	case <-done:

@@ -1,0 +1,295 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// JetStream defaults.
+const (
+	DefaultStream       = "TICKD"
+	DefaultJSMaxPending = 4096
+	DefaultJSAckTimeout = 2 * time.Second
+	DefaultJSDrain      = 30 * time.Second
+)
+
+// ErrJetStreamFull is the error of a publish refused because MaxPending
+// messages already wait for their acknowledgement: the message is lost and
+// counted as Dropped, as a full reconnect buffer's are.
+var ErrJetStreamFull = errors.New("bus: too many JetStream publishes awaiting acknowledgement")
+
+// JetStreamOptions makes a Publisher store signals and bars in a JetStream
+// stream (PublisherOptions.JetStream). BBOs and stats stay on core NATS.
+type JetStreamOptions struct {
+	// Stream is the stream's name; default DefaultStream ("TICKD").
+	Stream string
+	// Stream limits (0: unlimited) and replica count (0: 1). They apply
+	// when EnsureStream creates the stream; an existing one keeps its own.
+	MaxAge            time.Duration
+	MaxBytes          int64
+	MaxMsgsPerSubject int64
+	Replicas          int
+	// MaxPending bounds the messages published and not yet acknowledged
+	// (retries included); beyond it a message is dropped and counted, so
+	// the publisher never blocks on JetStream. Default DefaultJSMaxPending.
+	MaxPending int
+	// AckTimeout is how long a publish waits for its acknowledgement
+	// before it is sent again; default DefaultJSAckTimeout.
+	AckTimeout time.Duration
+	// DrainTimeout bounds how long Publisher.Run, at its end, keeps
+	// re-sending what is not stored yet; default DefaultJSDrain.
+	DrainTimeout time.Duration
+}
+
+func (o *JetStreamOptions) applyDefaults() {
+	if o.Stream == "" {
+		o.Stream = DefaultStream
+	}
+	if o.Replicas == 0 {
+		o.Replicas = 1
+	}
+	if o.MaxPending == 0 {
+		o.MaxPending = DefaultJSMaxPending
+	}
+	if o.AckTimeout == 0 {
+		o.AckTimeout = DefaultJSAckTimeout
+	}
+	if o.DrainTimeout == 0 {
+		o.DrainTimeout = DefaultJSDrain
+	}
+}
+
+func (o *JetStreamOptions) validate() error {
+	switch {
+	case o.MaxAge < 0 || o.MaxBytes < 0 || o.MaxMsgsPerSubject < 0:
+		return errors.New("bus: negative JetStream stream limit")
+	case o.Replicas < 1 || o.Replicas > 5:
+		return fmt.Errorf("bus: JetStream replicas %d not in 1..5", o.Replicas)
+	case o.MaxPending < 1:
+		return fmt.Errorf("bus: JetStream max pending %d < 1", o.MaxPending)
+	case o.AckTimeout < 0 || o.DrainTimeout < 0:
+		return errors.New("bus: negative JetStream timeout")
+	}
+	return nil
+}
+
+// StreamSubjects are the subjects the stream of prefix captures: every
+// signal and every bar.
+func StreamSubjects(prefix string) []string {
+	s := Subjects{Prefix: prefix}
+	return []string{s.AllSignals(), s.AllBars()}
+}
+
+// EnsureStream creates the stream o describes, capturing StreamSubjects
+// (prefix), or binds to it if it exists; an existing stream must capture
+// those subjects. Its duplicate window is JetStream's default (2 minutes):
+// a publisher's message ids ("<publisher>-<seq>") must not repeat within it.
+func EnsureStream(ctx context.Context, nc *nats.Conn, prefix string, o JetStreamOptions) (jetstream.Stream, error) {
+	o.applyDefaults()
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	if err := ValidatePrefix(prefix); err != nil {
+		return nil, err
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("bus: jetstream: %w", err)
+	}
+	want := StreamSubjects(prefix)
+	st, err := js.Stream(ctx, o.Stream)
+	if err == nil {
+		have := st.CachedInfo().Config.Subjects
+		for _, s := range want {
+			if !slices.Contains(have, s) {
+				return nil, fmt.Errorf("bus: stream %s exists with subjects %v, not capturing %s", o.Stream, have, s)
+			}
+		}
+		return st, nil
+	}
+	if !errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil, fmt.Errorf("bus: stream %s: %w", o.Stream, err)
+	}
+	st, err = js.CreateStream(ctx, jetstream.StreamConfig{
+		Name: o.Stream, Subjects: want, Storage: jetstream.FileStorage,
+		MaxAge: o.MaxAge, MaxBytes: orUnlimited(o.MaxBytes), MaxMsgsPerSubject: orUnlimited(o.MaxMsgsPerSubject),
+		MaxMsgs: -1, Replicas: o.Replicas, Discard: jetstream.DiscardOld,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bus: create stream %s: %w", o.Stream, err)
+	}
+	return st, nil
+}
+
+// orUnlimited maps the options' 0 (no limit) to JetStream's -1.
+func orUnlimited(n int64) int64 {
+	if n == 0 {
+		return -1
+	}
+	return n
+}
+
+// JetStreamCounters are a Publisher's JetStream totals (zero without it).
+type JetStreamCounters struct {
+	Stored     uint64 // acknowledged by the stream (Duplicates included)
+	Duplicates uint64 // acknowledged as already stored: a retry whose first send had landed
+	Retries    uint64 // sends after the first: no acknowledgement in AckTimeout, a disconnect, no stream leader
+	Lost       uint64 // still unacknowledged when Run's drain timed out (also in Errors)
+	Pending    uint64 // sent and awaiting acknowledgement now
+}
+
+// jsPending is one message until the stream acknowledges it.
+type jsPending struct {
+	msg *nats.Msg
+	fut jetstream.PubAckFuture // nil: not sent yet (the last send failed at once)
+}
+
+// jsPublisher sends the Publisher's signals and bars to JetStream. The
+// Publisher's goroutine calls publish; one goroutine of its own (acks)
+// waits for the acknowledgements in send order and sends again, with the
+// same Nats-Msg-Id, whatever is not acknowledged: the stream's duplicate
+// window drops the copies of a message that was stored after all. The
+// unacknowledged messages are bounded by MaxPending.
+type jsPublisher struct {
+	js      jetstream.JetStream
+	opts    JetStreamOptions
+	idBase  string // "<publisher>-"
+	pending chan *jsPending
+	stop    chan struct{} // closed when the drain time is up
+	done    chan struct{} // closed when acks returns
+	started bool
+	n       atomic.Int64 // messages in pending or being retried
+	paused  time.Time    // acks' last pause before a re-send
+	totals  struct{ stored, dups, retries, lost atomic.Uint64 }
+	once    sync.Once
+}
+
+func newJSPublisher(nc *nats.Conn, id string, o JetStreamOptions) (*jsPublisher, error) {
+	o.applyDefaults()
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(o.MaxPending+1),
+		jetstream.WithPublishAsyncTimeout(o.AckTimeout))
+	if err != nil {
+		return nil, fmt.Errorf("bus: jetstream: %w", err)
+	}
+	return &jsPublisher{js: js, opts: o, idBase: id + "-", pending: make(chan *jsPending, o.MaxPending),
+		stop: make(chan struct{}), done: make(chan struct{})}, nil
+}
+
+// start runs the acknowledgement goroutine; Publisher.Run calls it, once.
+func (j *jsPublisher) start() error {
+	if j.started {
+		return errors.New("bus: Publisher.Run with JetStream may run once")
+	}
+	j.started = true
+	go j.acks()
+	return nil
+}
+
+// publish sends a copy of data to subj with the message id of seq, or
+// returns ErrJetStreamFull when MaxPending messages await acknowledgement.
+// It never blocks: a send that fails at once is retried by acks.
+func (j *jsPublisher) publish(subj string, seq uint64, data []byte) error {
+	if j.n.Load() >= int64(j.opts.MaxPending) {
+		return ErrJetStreamFull
+	}
+	j.n.Add(1)
+	m := &nats.Msg{Subject: subj, Data: slices.Clone(data), Header: nats.Header{}}
+	m.Header.Set(jetstream.MsgIDHeader, j.idBase+strconv.FormatUint(seq, 10))
+	e := &jsPending{msg: m}
+	e.fut, _ = j.js.PublishMsgAsync(m)
+	j.pending <- e // never blocks: n counts every entry, and n < MaxPending = cap
+	return nil
+}
+
+// retryWait is the pause before a message whose send failed is sent
+// again. Failures come in bursts (a disconnect fails every pending
+// message), so acks pauses once per burst, not once per message: the
+// messages that failed along with the first are re-sent at once.
+const retryWait = 50 * time.Millisecond
+
+// acks waits for each message's acknowledgement, in send order, sending it
+// again until the stream has it or the drain time is up.
+func (j *jsPublisher) acks() {
+	defer close(j.done)
+	for e := range j.pending {
+		if !j.await(e) {
+			j.totals.lost.Add(1)
+		}
+		j.n.Add(-1)
+	}
+}
+
+// await returns once e is stored (true) or the drain time is up (false).
+func (j *jsPublisher) await(e *jsPending) bool {
+	for {
+		if e.fut == nil {
+			if time.Since(j.paused) > retryWait {
+				select {
+				case <-j.stop:
+					return false
+				case <-time.After(retryWait):
+				}
+				j.paused = time.Now()
+			}
+			j.totals.retries.Add(1)
+			var err error
+			if e.fut, err = j.js.PublishMsgAsync(e.msg); err != nil {
+				e.fut = nil
+			}
+			continue
+		}
+		select {
+		case ack := <-e.fut.Ok():
+			j.totals.stored.Add(1)
+			if ack.Duplicate {
+				j.totals.dups.Add(1)
+			}
+			return true
+		case <-e.fut.Err(): // ack timeout, disconnect, no stream leader, …
+			e.fut = nil
+		case <-j.stop:
+			return false
+		}
+	}
+}
+
+// close stops taking messages and waits up to DrainTimeout for every one
+// sent to be stored. It returns an error counting those that were not.
+func (j *jsPublisher) close() error {
+	j.once.Do(func() { close(j.pending) })
+	if !j.started {
+		return nil
+	}
+	t := time.NewTimer(j.opts.DrainTimeout)
+	defer t.Stop()
+	select {
+	case <-j.done:
+	case <-t.C:
+		close(j.stop)
+		<-j.done
+	}
+	if n := j.totals.lost.Load(); n > 0 {
+		return fmt.Errorf("bus: %d JetStream publishes not stored within %s", n, j.opts.DrainTimeout)
+	}
+	return nil
+}
+
+func (j *jsPublisher) counters() JetStreamCounters {
+	if j == nil {
+		return JetStreamCounters{}
+	}
+	return JetStreamCounters{Stored: j.totals.stored.Load(), Duplicates: j.totals.dups.Load(),
+		Retries: j.totals.retries.Load(), Lost: j.totals.lost.Load(), Pending: uint64(max(0, j.n.Load()))}
+}

@@ -1,0 +1,317 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tickd/tickd/ringbuf"
+	"github.com/tickd/tickd/tick"
+)
+
+// startJS starts a JetStream-enabled server storing in dir.
+func startJS(tb testing.TB, port int, dir string) *Server {
+	tb.Helper()
+	s, err := StartServer(ServerOptions{Port: port, JetStream: true, StoreDir: dir})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(s.Shutdown)
+	return s
+}
+
+// StoredIDs reads stream through Replay once it holds want messages and
+// returns how often each Nats-Msg-Id is stored, and the stream's count.
+func storedIDs(t *testing.T, nc *nats.Conn, stream string, want uint64) (map[string]int, uint64) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := js.Stream(ctx, stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n uint64
+	for ctx.Err() == nil {
+		info, err := st.Info(ctx)
+		if err == nil {
+			if n = info.State.Msgs; n >= want {
+				break
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var (
+		mu   sync.Mutex
+		ids  = map[string]int{}
+		seen uint64
+		all  = make(chan struct{})
+	)
+	cc, err := Replay(ctx, nc, ReplayOptions{Stream: stream}, func(m jetstream.Msg) {
+		mu.Lock()
+		defer mu.Unlock()
+		ids[m.Headers().Get(jetstream.MsgIDHeader)]++
+		if seen++; seen == n {
+			close(all)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Stop()
+	select {
+	case <-all:
+	case <-ctx.Done():
+		t.Fatalf("replayed %d of %d stored messages", seen, n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	return ids, n
+}
+
+// checkExactlyOnce checks that the stream holds the signals and bars of
+// recs (published by "js", seq = index+1) once each, and nothing else.
+func checkExactlyOnce(t *testing.T, ids map[string]int, stored uint64, recs []tick.Out) {
+	t.Helper()
+	want := 0
+	for i, o := range recs {
+		if o.Kind != tick.OutSignal && o.Kind != tick.OutBar {
+			continue
+		}
+		want++
+		if id := "js-" + strconv.Itoa(i+1); ids[id] != 1 {
+			t.Errorf("%s stored %d times", id, ids[id])
+		}
+	}
+	if stored != uint64(want) || len(ids) != want {
+		t.Errorf("stream holds %d messages, %d ids; want %d", stored, len(ids), want)
+	}
+}
+
+func newRing(t *testing.T, p *Publisher) *ringbuf.Ring[tick.Out] {
+	t.Helper()
+	r, err := ringbuf.New[tick.Out](ringbuf.Options{Capacity: 1024, Bell: p.Bell()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// write commits recs to ring, a few slots at a time, without closing it.
+func write(ring *ringbuf.Ring[tick.Out], recs []tick.Out) {
+	for len(recs) > 0 {
+		slots := ring.Reserve(7)
+		k := copy(slots, recs)
+		ring.Commit(k)
+		recs = recs[k:]
+	}
+}
+
+func TestJetStreamPublisher(t *testing.T) {
+	f := newFixture(t)
+	s := startJS(t, RandomPort, t.TempDir())
+	nc := connect(t, s)
+	ctx := context.Background()
+	if _, err := EnsureStream(ctx, nc, "tickd", JetStreamOptions{MaxAge: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	// Binding to the stream it made works; one that misses our subjects is refused.
+	if _, err := EnsureStream(ctx, nc, "tickd", JetStreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := EnsureStream(ctx, nc, "other", JetStreamOptions{}); err == nil || !strings.Contains(err.Error(), "not capturing other.signal.>") {
+		t.Fatalf("binding a stream of other subjects: %v", err)
+	}
+	c := collect(t, nc)
+	p, err := NewPublisher(nc, f.syms, f.rules, PublisherOptions{ID: "js", JetStream: &JetStreamOptions{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := f.records(0, 400)
+	ring := newRing(t, p)
+	go produce(ring, recs)
+	if err := p.Run([]*ringbuf.Ring[tick.Out]{ring}); err != nil {
+		t.Fatal(err)
+	}
+	pc := p.Counters()
+	if pc.Signals != 100 || pc.Bars != 100 || pc.Stats != 100 || pc.BBOs != 100 || pc.Dropped != 0 || pc.Errors != 0 {
+		t.Errorf("counters %+v", pc)
+	}
+	if js := pc.JetStream; js.Stored != 200 || js.Lost != 0 || js.Pending != 0 {
+		t.Errorf("JetStream counters %+v", js)
+	}
+	ids, n := storedIDs(t, nc, DefaultStream, 200)
+	checkExactlyOnce(t, ids, n, recs)
+	if err := p.Run([]*ringbuf.Ring[tick.Out]{newRing(t, p)}); err == nil {
+		t.Error("a second Run with JetStream accepted")
+	}
+	// Subscribers of core NATS still see every message, stored or not.
+	c.wait(t, 400)
+}
+
+// TestJetStreamServerRestart stops the server while the publisher sends and
+// starts it again on the same port and store: every message sent during
+// the outage is re-sent until stored, and stored once.
+func TestJetStreamServerRestart(t *testing.T) {
+	f := newFixture(t)
+	dir := t.TempDir()
+	s := startJS(t, RandomPort, dir)
+	port := s.Addr().(*net.TCPAddr).Port
+	nc, err := nats.Connect(s.ClientURL(), append(ReconnectOptions(0), nats.ReconnectWait(25*time.Millisecond))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	if _, err := EnsureStream(context.Background(), nc, "tickd", JetStreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPublisher(nc, f.syms, f.rules, PublisherOptions{ID: "js",
+		JetStream: &JetStreamOptions{AckTimeout: 500 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring := newRing(t, p)
+	done := make(chan error, 1)
+	go func() { done <- p.Run([]*ringbuf.Ring[tick.Out]{ring}) }()
+	recs := f.records(0, 800)
+	write(ring, recs[:400])
+	waitFor(t, "the first half stored", func() bool { return p.Counters().JetStream.Stored == 200 })
+	s.Shutdown()
+	write(ring, recs[400:])
+	waitFor(t, "the second half handed to NATS", func() bool {
+		c := p.Counters()
+		return c.Signals+c.Bars+c.Stats+c.BBOs+c.Dropped+c.Errors == 800
+	})
+	startJS(t, port, dir)
+	ring.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	pc := p.Counters()
+	if pc.Dropped != 0 || pc.JetStream.Stored != 400 || pc.JetStream.Lost != 0 {
+		t.Errorf("counters %+v", pc)
+	}
+	t.Logf("JetStream counters after the restart: %+v", pc.JetStream)
+	ids, n := storedIDs(t, nc, DefaultStream, 400)
+	checkExactlyOnce(t, ids, n, recs)
+}
+
+// waitFor polls cond until it holds, failing the test after a generous
+// bound (a hang guard, not a timing assertion).
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestJetStreamBound: with no stream to store them, nothing is acknowledged;
+// MaxPending messages wait and are retried until the drain gives up, and
+// every message beyond the bound is dropped and counted at once.
+func TestJetStreamBound(t *testing.T) {
+	f := newFixture(t)
+	s := startServer(t, ServerOptions{Port: RandomPort, JetStream: true, StoreDir: t.TempDir()})
+	nc := connect(t, s)
+	var lossReported bool
+	p, err := NewPublisher(nc, f.syms, f.rules, PublisherOptions{ID: "js",
+		OnLoss:    func(PublisherCounters, error) { lossReported = true },
+		JetStream: &JetStreamOptions{MaxPending: 8, AckTimeout: 100 * time.Millisecond, DrainTimeout: time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring := newRing(t, p)
+	go produce(ring, f.records(0, 400))
+	err = p.Run([]*ringbuf.Ring[tick.Out]{ring})
+	if err == nil || !strings.Contains(err.Error(), "8 JetStream publishes not stored within 1s") || !errors.Is(err, ErrJetStreamFull) {
+		t.Errorf("Run: %v", err)
+	}
+	pc := p.Counters()
+	if pc.Dropped != 192 || pc.JetStream.Lost != 8 || pc.JetStream.Stored != 0 || pc.JetStream.Retries == 0 || pc.Stats != 100 {
+		t.Errorf("counters %+v", pc)
+	}
+	if !lossReported {
+		t.Error("OnLoss not called")
+	}
+}
+
+func TestJetStreamOptionsValidate(t *testing.T) {
+	for _, o := range []JetStreamOptions{{Replicas: 6}, {MaxPending: -1}, {MaxAge: -1}, {AckTimeout: -1}} {
+		if _, err := newJSPublisher(nil, "x", o); err == nil {
+			t.Errorf("%+v accepted", o)
+		}
+	}
+	if _, err := StartServer(ServerOptions{Port: RandomPort, JetStream: true}); err == nil {
+		t.Error("JetStream without a store directory accepted")
+	}
+}
+
+// BenchmarkJetStreamSignals publishes signals through the real Publisher
+// (a producer goroutine fills its ring, Run drains it) to an in-process
+// server, on core NATS and with JetStream (file storage, one replica), and
+// reports signals/s. With JetStream the time includes every acknowledgement:
+// Run returns once the stream has stored the last signal.
+func BenchmarkJetStreamSignals(b *testing.B) {
+	f := newFixture(b)
+	sig := tick.Out{Kind: tick.OutSignal, Signal: f.signal()}
+	for _, on := range []bool{false, true} {
+		b.Run(map[bool]string{false: "core", true: "jetstream"}[on], func(b *testing.B) {
+			s := startJS(b, RandomPort, b.TempDir())
+			nc := connect(b, s)
+			opts := PublisherOptions{ID: "bench"}
+			if on {
+				if _, err := EnsureStream(context.Background(), nc, "tickd", JetStreamOptions{}); err != nil {
+					b.Fatal(err)
+				}
+				opts.JetStream = &JetStreamOptions{}
+			}
+			p, err := NewPublisher(nc, f.syms, f.rules, opts)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ring, err := ringbuf.New[tick.Out](ringbuf.Options{Capacity: 4096, Bell: p.Bell()})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			go func() {
+				for sent := 0; sent < b.N; {
+					// Keep within the in-flight bound, as a feed slower than
+					// the stream would: the rate measured is what is stored.
+					for on && uint64(sent)-p.Counters().JetStream.Stored > DefaultJSMaxPending/2 {
+						time.Sleep(50 * time.Microsecond)
+					}
+					slots := ring.Reserve(min(64, b.N-sent))
+					for i := range slots {
+						slots[i] = sig
+					}
+					ring.Commit(len(slots))
+					sent += len(slots)
+				}
+				ring.Close()
+			}()
+			if err := p.Run([]*ringbuf.Ring[tick.Out]{ring}); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "signals/s")
+			if c := p.Counters(); c.Signals != uint64(b.N) || c.Dropped != 0 {
+				b.Fatalf("counters %+v", c)
+			}
+		})
+	}
+}

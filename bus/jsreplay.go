@@ -1,0 +1,55 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// ReplayOptions say what Replay reads from a stream and where it starts.
+type ReplayOptions struct {
+	Stream  string    // default DefaultStream
+	Subject string    // filter, such as "tickd.signal.AAPL.>"; "" for the whole stream
+	Since   time.Time // start at the first message stored at or after Since
+	Seq     uint64    // or at this stream sequence (Since and Seq are exclusive)
+}
+
+// Replay reads the stream through an ordered consumer (ephemeral, in
+// stream order, recreated by nats.go after a gap or a reconnect) and calls
+// handler for each message, from the start ReplayOptions names (default:
+// the first message stored), then for every message stored after it, until
+// Stop is called on the result. handler runs on one goroutine.
+func Replay(ctx context.Context, nc *nats.Conn, o ReplayOptions, handler func(jetstream.Msg)) (jetstream.ConsumeContext, error) {
+	if o.Stream == "" {
+		o.Stream = DefaultStream
+	}
+	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy}
+	switch {
+	case !o.Since.IsZero() && o.Seq != 0:
+		return nil, errors.New("bus: replay from a time or a sequence, not both")
+	case !o.Since.IsZero():
+		cfg.DeliverPolicy, cfg.OptStartTime = jetstream.DeliverByStartTimePolicy, &o.Since
+	case o.Seq != 0:
+		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, o.Seq
+	}
+	if o.Subject != "" {
+		cfg.FilterSubjects = []string{o.Subject}
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("bus: jetstream: %w", err)
+	}
+	cons, err := js.OrderedConsumer(ctx, o.Stream, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("bus: replay stream %s: %w", o.Stream, err)
+	}
+	cc, err := cons.Consume(handler)
+	if err != nil {
+		return nil, fmt.Errorf("bus: replay stream %s: %w", o.Stream, err)
+	}
+	return cc, nil
+}

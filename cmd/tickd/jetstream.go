@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+
+	"github.com/tickd/tickd/bus"
+)
+
+// jsConfig is serve's -jetstream settings: signals and bars stored in a
+// stream, published with acknowledgement and re-sent until stored.
+type jsConfig struct {
+	on            bool
+	stream        string
+	maxAge        time.Duration
+	maxBytes      int64
+	maxPerSubject int64
+	replicas      int
+	maxPending    int
+	store         string
+}
+
+func (c *jsConfig) register(fs *flag.FlagSet) {
+	fs.BoolVar(&c.on, "jetstream", false, "store signals and bars in a JetStream stream (acknowledged, re-sent until stored)")
+	fs.StringVar(&c.stream, "js-stream", bus.DefaultStream, "JetStream stream to create or bind to")
+	fs.DurationVar(&c.maxAge, "js-max-age", 0, "stream limit: oldest message kept (0: no limit)")
+	fs.Int64Var(&c.maxBytes, "js-max-bytes", 0, "stream limit: bytes kept (0: no limit)")
+	fs.Int64Var(&c.maxPerSubject, "js-max-msgs-per-subject", 0, "stream limit: messages kept per subject (0: no limit)")
+	fs.IntVar(&c.replicas, "js-replicas", 1, "stream replicas (a NATS cluster of at least that many servers)")
+	fs.IntVar(&c.maxPending, "js-max-pending", bus.DefaultJSMaxPending, "publishes awaiting acknowledgement; beyond it signals are dropped and counted")
+	fs.StringVar(&c.store, "js-store", "", "embedded server's JetStream directory (default <tmp>/tickd-jetstream)")
+}
+
+// options returns the publisher's JetStream options, nil when off.
+func (c *jsConfig) options() *bus.JetStreamOptions {
+	if !c.on {
+		return nil
+	}
+	return &bus.JetStreamOptions{Stream: c.stream, MaxAge: c.maxAge, MaxBytes: c.maxBytes,
+		MaxMsgsPerSubject: c.maxPerSubject, Replicas: c.replicas, MaxPending: c.maxPending}
+}
+
+// serverOptions enables JetStream on the embedded server.
+func (c *jsConfig) serverOptions(o *bus.ServerOptions) {
+	if !c.on {
+		return
+	}
+	o.JetStream, o.StoreDir = true, c.store
+	if o.StoreDir == "" {
+		o.StoreDir = filepath.Join(os.TempDir(), "tickd-jetstream")
+	}
+}
+
+// ensure creates or binds to the stream. A clustered stream may wait for
+// its meta leader, so it retries for a while.
+func (c *jsConfig) ensure(ctx context.Context, nc *nats.Conn, prefix string, log zerolog.Logger) error {
+	o := c.options()
+	if o == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		st, err := bus.EnsureStream(ctx, nc, prefix, *o)
+		if err == nil {
+			cfg := st.CachedInfo().Config
+			log.Info().Str("stream", cfg.Name).Strs("subjects", cfg.Subjects).Int("replicas", cfg.Replicas).
+				Int("max_pending", o.MaxPending).Msg("JetStream: signals and bars stored")
+			return nil
+		}
+		// Not yet: no JetStream (a cluster electing its leader) or no quorum.
+		var apiErr *jetstream.APIError
+		unavailable := errors.As(err, &apiErr) && apiErr.Code == 503
+		if !unavailable && !errors.Is(err, jetstream.ErrJetStreamNotEnabled) && !errors.Is(err, nats.ErrNoResponders) &&
+			!errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, nats.ErrTimeout) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("jetstream: %w", err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
