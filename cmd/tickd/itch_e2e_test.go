@@ -218,7 +218,13 @@ func TestServeITCHEndToEnd(t *testing.T) {
 		// The receiver asks for the session from sequence 1, so packets sent
 		// before it is bound are recovered through the rewind server too.
 		feedURL := fmt.Sprintf("mold://%s?rewind=%s&session=E2EMOLD&seq=1", line, rewind)
-		served := startITCHServe(t, ctx, serveArgs, feedURL)
+		// Block, not drop, when the engine is behind: this test is about
+		// packets lost on the wire, and a loaded machine must not turn it
+		// into a test of the drop policy (TestLossesReported has that).
+		blocking := func(feedURL, natsURL string) []string {
+			return append(serveArgs(feedURL, natsURL), "-udp-backpressure", "block")
+		}
+		served := startITCHServe(t, ctx, blocking, feedURL)
 		go func() {
 			genDone <- runGen(ctx, append([]string{"-format", "itch", "-to", "mold://" + line, "-mold-session", "E2EMOLD",
 				"-rewind", rewind, "-drop", "0.05", "-linger", "1500ms"}, gen...), io.Discard, &genErr)
