@@ -69,6 +69,11 @@ type PublisherOptions struct {
 	OnLoss func(c PublisherCounters, last error)
 	// LossReportInterval; default DefaultLossReportInterval.
 	LossReportInterval time.Duration
+	// Observe, if set, is called from Run's goroutine after each successful
+	// publish with the record, its ts_pub and the time nc.Publish returned
+	// (ns since the Unix epoch): the metrics' latency hook. It runs on the
+	// hot path, so it must not block, lock or allocate, and must not keep o.
+	Observe func(o *tick.Out, pubNs, doneNs int64)
 }
 
 func (o *PublisherOptions) applyDefaults() {
@@ -292,6 +297,9 @@ func (p *Publisher) publish(o *tick.Out) {
 			p.firstErr = err
 		}
 		return
+	}
+	if p.opts.Observe != nil {
+		p.opts.Observe(o, now, time.Now().UnixNano())
 	}
 	p.local.Bytes += uint64(len(p.buf))
 	switch o.Kind {
