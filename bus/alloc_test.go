@@ -74,7 +74,7 @@ func TestPublishNoAllocs(t *testing.T) {
 	f := newFixture(t)
 	s := startServer(t, ServerOptions{DontListen: true})
 	col := collect(t, connect(t, s)) // a subscriber, so the server delivers
-	var observed atomic.Int64 // a metrics hook on the same path must keep it allocation-free
+	var observed atomic.Int64        // a metrics hook on the same path must keep it allocation-free
 	p, err := NewPublisher(connect(t, s), f.syms, f.rules, PublisherOptions{ID: "test-pub",
 		Observe: func(o *tick.Out, pubNs, doneNs int64) { observed.Add(doneNs - pubNs + 1) }})
 	if err != nil {
