@@ -42,7 +42,7 @@ func TestRegistryGroups(t *testing.T) {
 		}
 		want := uint64((i + 1) * (perConn + 3)) // hello, the symbol's definition, trades, end
 		waitFor(t, "the connection's frames", func() bool {
-				g := reg.Groups()
+			g := reg.Groups()
 			return len(g) == 1 && g[0].Frames == want
 		})
 		c.Close()
