@@ -34,14 +34,15 @@ func SourceGroup(listen func() string) func(source string) string {
 }
 
 // Readiness says whether a tickd is ready: its NATS connection is up and
-// every configured feed is live.
+// every configured feed is live. A feed listener is live from start-up (it
+// is bound before anything runs) and a tailed file is live while waiting
+// for data, so neither is checked.
 type Readiness struct {
-	NATS     func() bool       // the publishing connection is connected
-	Listener *feed.TCPListener // the feed listener, if any: bound while it exists
-	Feeds    *feed.Registry    // grouped by SourceGroup
-	Group    func(string) string
-	Dials    []string // -feed-dial addresses (HOST:PORT): each needs a live connection
-	ITCH     int      // ITCH sessions configured: each must run and (SoupBinTCP) be logged in
+	NATS  func() bool         // the publishing connection is connected
+	Feeds *feed.Registry      // grouped by Group
+	Group func(string) string // SourceGroup's
+	Dials []string            // -feed-dial addresses (HOST:PORT): each needs a live connection
+	ITCH  int                 // ITCH sessions configured: each must run and (SoupBinTCP) be logged in
 }
 
 // resolveTimeout bounds the name lookup of a dialed feed's host.

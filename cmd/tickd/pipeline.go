@@ -53,6 +53,7 @@ type serveConfig struct {
 	bboInterval     time.Duration
 
 	logLevel   string
+	metrics    string // -metrics: the /metrics, /healthz, /readyz address ("": off)
 	configPath string
 	rules      []ruleConfig
 
@@ -77,6 +78,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.wait, "wait", "park", "how idle stages wait: spin (one core each), yield, or park (spin, then yield, then sleep until woken)")
 	fs.StringVar(&c.udpBackpressure, "udp-backpressure", "drop", "when the engine is behind a MoldUDP64 feed: drop (the newest, counted and reported on <prefix>.status) or block (TCP feeds always block)")
 	fs.IntVar(&c.bookOrders, "book-orders", 1<<20, "live orders each shard's L3 books are sized for (ITCH)")
+	fs.StringVar(&c.metrics, "metrics", "", "address of the Prometheus /metrics, /healthz and /readyz server, e.g. 127.0.0.1:9464 (\"\": off)")
 	fs.DurationVar(&c.bboInterval, "bbo-interval", 0, "least event time between two BBOs of a symbol (0: every change; negative: no BBOs)")
 	c.record.register(fs, "record", "record-")
 	c.sec.register(fs)
@@ -196,6 +198,7 @@ type pipeline struct {
 	feedStats *feed.Registry
 	listener  *feed.TCPListener
 	recorder  *replay.Recorder // nil unless -record
+	metrics   *pipelineMetrics // nil unless -metrics (metrics.go)
 
 	wg    sync.WaitGroup
 	feeds sync.WaitGroup // the feed sources: the recorder stops after them
@@ -226,10 +229,13 @@ func startPipeline(ctx context.Context, cfg *serveConfig, log zerolog.Logger) (*
 	if err = p.connectNATS(cfg); err != nil {
 		return fail(err)
 	}
+	if err = p.setupMetrics(ctx, cfg, ecfg); err != nil {
+		return fail(err)
+	}
 	// The publisher idles on the bell the engine's output rings ring on
 	// every commit, so under the park strategy it wakes per batch, not by timeout.
 	p.pub, err = bus.NewPublisher(p.nc, p.syms, ruleInfos(p.eng.Rules()), bus.PublisherOptions{
-		Prefix: cfg.prefix, ID: cfg.publisherID, Wait: ecfg.Wait, Bell: ecfg.OutputBell,
+		Prefix: cfg.prefix, ID: cfg.publisherID, Wait: ecfg.Wait, Bell: ecfg.OutputBell, Observe: p.metricsHook(),
 		OnLoss: func(c bus.PublisherCounters, err error) {
 			log.Warn().Err(err).Uint64("dropped", c.Dropped).Uint64("publish_errors", c.Errors).Msg("NATS publishes lost")
 		}})
@@ -274,6 +280,7 @@ func startPipeline(ctx context.Context, cfg *serveConfig, log zerolog.Logger) (*
 			})
 		})
 	}
+	p.serveMetrics(ctx, src)
 	log.Info().Int("shards", ecfg.Shards).Int("rules", len(p.eng.Rules())).Str("nats", p.natsDesc()).Msg("tickd running")
 	return p, nil
 }
