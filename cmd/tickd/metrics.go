@@ -100,3 +100,21 @@ func (p *pipeline) serveMetrics(ctx context.Context, src feedSources) {
 		return metrics.Serve(ctx, m.ln, metrics.Handler(m.reg, ready.NotReady, onErr))
 	})
 }
+
+// freeOr returns addr if it can be bound now, else a free port on its host
+// (for the demo, which should not fail because 9464 is taken).
+func freeOr(addr string) string {
+	if addr == "" {
+		return ""
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err == nil {
+		ln.Close()
+		return addr
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr // the pipeline names the bad address
+	}
+	return net.JoinHostPort(host, "0")
+}
