@@ -349,7 +349,9 @@ func TestServe(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- Serve(ctx, ln, Handler(prometheus.NewRegistry(), func(context.Context) []string { return nil }, nil)) }()
+	go func() {
+		done <- Serve(ctx, ln, Handler(prometheus.NewRegistry(), func(context.Context) []string { return nil }, nil))
+	}()
 	resp, err := http.Get("http://" + ln.Addr().String() + "/healthz")
 	if err != nil {
 		t.Fatal(err)
