@@ -3,6 +3,7 @@ package metrics
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
@@ -68,12 +69,12 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler) error {
 		srv.Shutdown(sctx)
 	}()
 	err := srv.Serve(ln)
-	if errors.Is(err, http.ErrServerClosed) {
-		err = nil
+	// Serve also ends when ln is closed from outside as ctx ends (its
+	// owner may close it then): both are a normal stop.
+	if errors.Is(err, http.ErrServerClosed) || (ctx.Err() != nil && errors.Is(err, net.ErrClosed)) {
+		<-done
+		return nil
 	}
-	if err != nil {
-		return errors.Join(errors.New("metrics: serve"), err)
-	}
-	<-done
-	return nil
+	srv.Close()
+	return fmt.Errorf("metrics: serve: %w", err)
 }
