@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tickd/tickd/feed/soupbin"
 	"github.com/tickd/tickd/tick"
 )
 
@@ -76,5 +77,77 @@ func TestRegistryNoGroup(t *testing.T) {
 	reg.unregister(c)
 	if g := reg.Groups(); len(g) != 0 || reg.endedBy != nil {
 		t.Fatalf("ended: %+v", g)
+	}
+}
+
+// TestITCHTransports: a SoupBinTCP session reports itself logged in, its
+// logins and disconnects, and not logged in once its server is gone; a
+// MoldUDP64 session counts a malformed datagram.
+func TestITCHTransports(t *testing.T) {
+	st := soupbin.NewStore()
+	st.Append(itchSession(1)[0])
+	srv, err := soupbin.NewServer(soupbin.ServerOptions{Store: st, Credentials: soupbin.Credentials{Username: "tickd", Password: "s3cret", Session: "ITCH1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srvCtx, stopSrv := context.WithCancel(context.Background())
+	srvDone := make(chan error, 1)
+	go func() { srvDone <- srv.Serve(srvCtx) }()
+	t.Setenv(SoupBinEnvPrefix+"USERNAME", "tickd")
+	t.Setenv(SoupBinEnvPrefix+"PASSWORD", "s3cret")
+	var (
+		ss  sinks
+		log errLog
+		reg Registry
+	)
+	ctx, cancel := context.WithCancel(context.Background())
+	wait := runITCH(t, ctx, "soupbin://"+srv.Addr().String(), &ss, itchOpts(&log, &reg))
+	one := func() TransportStats {
+		if tr := reg.Transports(); len(tr) == 1 {
+			return tr[0]
+		}
+		return TransportStats{}
+	}
+	waitFor(t, "the first login", func() bool { tr := one(); return tr.Up && tr.Logins == 1 })
+	if tr := one(); tr.Transport != TransportSoupBin || tr.Source != "soupbin "+srv.Addr().String() || tr.Disconnects != 0 {
+		t.Fatalf("transport %+v", tr)
+	}
+	srv.DropConnections()
+	waitFor(t, "a reconnect", func() bool { tr := one(); return tr.Up && tr.Logins == 2 && tr.Disconnects >= 1 })
+	stopSrv()
+	if err := <-srvDone; err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "logged out", func() bool { tr := one(); return !tr.Up && tr.Logins == 2 })
+	cancel()
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+	if tr := reg.Transports(); len(tr) != 0 {
+		t.Errorf("ended session still reported: %+v", tr)
+	}
+
+	line := freeUDP(t)
+	cfg, err := ParseITCHURL("mold://" + line + "?session=ITCH01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel = context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- RunITCH(ctx, cfg, ss.open, itchOpts(&log, &reg)) }()
+	waitFor(t, "the mold session", func() bool { return one().Transport == TransportMold })
+	c, err := net.Dial("udp", line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	waitFor(t, "a malformed datagram counted", func() bool {
+		c.Write([]byte("not a MoldUDP64 packet"))
+		tr := one()
+		return tr.Up && tr.Malformed > 0 && tr.Duplicates == 0
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
