@@ -18,6 +18,7 @@ import (
 	"github.com/tickd/tickd/bus"
 	"github.com/tickd/tickd/engine"
 	"github.com/tickd/tickd/feed"
+	"github.com/tickd/tickd/feed/soupbin"
 	"github.com/tickd/tickd/ringbuf"
 	"github.com/tickd/tickd/tick"
 )
@@ -374,5 +375,47 @@ func BenchmarkObserve(b *testing.B) {
 	b.ReportAllocs()
 	for i := int64(0); b.Loop(); i++ {
 		o.Observe(&out, 1_250_000+i%1000, 1_252_000+i%1000)
+	}
+}
+
+// TestReadinessITCH: an ITCH session is ready once logged in, and says so
+// when not running or not logged in.
+func TestReadinessITCH(t *testing.T) {
+	srv, err := soupbin.NewServer(soupbin.ServerOptions{Store: soupbin.NewStore(),
+		Credentials: soupbin.Credentials{Username: "u", Password: "p", Session: "S1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srvCtx, stopSrv := context.WithCancel(context.Background())
+	srvDone := make(chan error, 1)
+	go func() { srvDone <- srv.Serve(srvCtx) }()
+	t.Setenv(feed.SoupBinEnvPrefix+"USERNAME", "u")
+	t.Setenv(feed.SoupBinEnvPrefix+"PASSWORD", "p")
+	reg := &feed.Registry{Group: SourceGroup(func() string { return "" })}
+	r := &Readiness{Feeds: reg, Group: reg.Group, ITCH: 1}
+	ctx, cancel := context.WithCancel(context.Background())
+	notReady := func() string { return strings.Join(r.NotReady(ctx), "; ") }
+	if got := notReady(); got != "feed: 0 of 1 ITCH sessions running" {
+		t.Fatalf("before the session: %q", got)
+	}
+	cfg, err := feed.ParseITCHURL("soupbin://" + srv.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- feed.RunITCH(ctx, cfg, func(string) (feed.Sink, error) { return new(discard), nil },
+			feed.Options{Symbols: tick.NewSymbolTable(8), Stats: reg, ReconnectMin: 10 * time.Millisecond})
+	}()
+	waitFor(t, "the session to log in", func() bool { return notReady() == "" })
+	stopSrv()
+	if err := <-srvDone; err != nil {
+		t.Fatal(err)
+	}
+	want := "feed soupbin " + srv.Addr().String() + ": not logged in"
+	waitFor(t, "the session to be not ready", func() bool { return notReady() == want })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
