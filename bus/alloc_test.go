@@ -3,7 +3,10 @@ package bus
 import (
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
+
+	"github.com/tickd/tickd/tick"
 )
 
 // allocsUnder runs fn with every allocation profiled and returns the
@@ -71,7 +74,9 @@ func TestPublishNoAllocs(t *testing.T) {
 	f := newFixture(t)
 	s := startServer(t, ServerOptions{DontListen: true})
 	col := collect(t, connect(t, s)) // a subscriber, so the server delivers
-	p, err := NewPublisher(connect(t, s), f.syms, f.rules, PublisherOptions{ID: "test-pub"})
+	var observed atomic.Int64        // a metrics hook on the same path must keep it allocation-free
+	p, err := NewPublisher(connect(t, s), f.syms, f.rules, PublisherOptions{ID: "test-pub",
+		Observe: func(o *tick.Out, pubNs, doneNs int64) { observed.Add(doneNs - pubNs + 1) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,5 +103,8 @@ func TestPublishNoAllocs(t *testing.T) {
 	col.wait(t, 70*len(recs))
 	if c := p.Counters(); c.Signals+c.Bars+c.Stats+c.BBOs != 70*uint64(len(recs)) || c.BBOs == 0 || c.Errors != 0 {
 		t.Errorf("counters %+v", c)
+	}
+	if observed.Load() < 70*int64(len(recs)) {
+		t.Errorf("Observe saw %d for %d publishes", observed.Load(), 70*len(recs))
 	}
 }

@@ -241,11 +241,22 @@ func BenchmarkPublish(b *testing.B) {
 	sig := tick.Out{Kind: tick.OutSignal, Signal: f.signal()}
 	payload := f.enc.AppendSignalJSON(nil, 1, 1, &sig.Signal)
 	const subj = "tickd.signal.BRK_A.brk_up"
-	for _, sub := range []bool{false, true} {
-		name := map[bool]string{false: "pub-only", true: "pub+sub"}[sub]
-		b.Run(name, func(b *testing.B) {
+	for _, bc := range []struct {
+		name         string
+		sub, observe bool
+	}{{"pub-only", false, false}, {"pub+sub", true, false}, {"pub-only+observe", false, true}} {
+		sub := bc.sub
+		b.Run(bc.name, func(b *testing.B) {
 			bb := newBenchBus(b, sub)
-			p, err := NewPublisher(bb.pub, f.syms, f.rules, PublisherOptions{ID: "bench"})
+			opts := PublisherOptions{ID: "bench"}
+			var observed, lat atomic.Int64
+			if bc.observe { // what a metrics hook does: a few atomic adds
+				opts.Observe = func(o *tick.Out, pubNs, doneNs int64) {
+					observed.Add(1)
+					lat.Add(doneNs - pubNs)
+				}
+			}
+			p, err := NewPublisher(bb.pub, f.syms, f.rules, opts)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -265,6 +276,9 @@ func BenchmarkPublish(b *testing.B) {
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 			if c := p.Counters(); c.Errors != 0 {
 				b.Fatalf("errors: %+v", c)
+			}
+			if bc.observe && observed.Load() != int64(b.N)+1 {
+				b.Fatalf("Observe called %d times for %d publishes", observed.Load(), b.N+1)
 			}
 		})
 	}

@@ -73,6 +73,11 @@ type PublisherOptions struct {
 	// with acknowledgement and retries (see JetStreamOptions, EnsureStream).
 	// Run may then be called once.
 	JetStream *JetStreamOptions
+	// Observe, if set, is called from Run's goroutine after each successful
+	// publish with the record, its ts_pub and the time nc.Publish returned
+	// (ns since the Unix epoch): the metrics' latency hook. It runs on the
+	// hot path, so it must not block, lock or allocate, and must not keep o.
+	Observe func(o *tick.Out, pubNs, doneNs int64)
 }
 
 func (o *PublisherOptions) applyDefaults() {
@@ -319,6 +324,9 @@ func (p *Publisher) publish(o *tick.Out) {
 			p.firstErr = err
 		}
 		return
+	}
+	if p.opts.Observe != nil {
+		p.opts.Observe(o, now, time.Now().UnixNano())
 	}
 	p.local.Bytes += uint64(len(p.buf))
 	switch o.Kind {

@@ -49,6 +49,7 @@ type Counters struct {
 	BookEvents   uint64                  // L3 and venue events applied to the books
 	BookRejected uint64                  // of those, rejected by the book (see Book)
 	BBOs         uint64                  // tick.BBO records published
+	Orders       uint64                  // live orders resting in the books now (a level, not a total)
 	Book         [book.NumReasons]uint64 // the books' counters by book.Reason, summed over shards
 }
 

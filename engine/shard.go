@@ -38,7 +38,7 @@ type shard struct {
 	inputs atomic.Pointer[[]*ringbuf.Consumer[tick.Event]] // copy-on-write, under Engine.mu
 	pub    struct {                                        // n as of the last batch
 		events, trades, signals, bars, stats, rejected, outOfOrder atomic.Uint64
-		bookEvents, bookRejected, bbos                             atomic.Uint64
+		bookEvents, bookRejected, bbos, orders                     atomic.Uint64
 		reasons                                                    [book.NumReasons]atomic.Uint64
 	}
 	_ [64]byte
@@ -211,6 +211,7 @@ func (s *shard) addCounters(c *Counters) {
 	c.BookEvents += s.pub.bookEvents.Load()
 	c.BookRejected += s.pub.bookRejected.Load()
 	c.BBOs += s.pub.bbos.Load()
+	c.Orders += s.pub.orders.Load()
 	for r := range c.Book {
 		c.Book[r] += s.pub.reasons[r].Load()
 	}
@@ -228,6 +229,7 @@ func (s *shard) publish() {
 		s.pub.bookEvents.Store(s.n.bookEvents)
 		s.pub.bookRejected.Store(s.n.bookRejected)
 		s.pub.bbos.Store(s.n.bbos)
+		s.pub.orders.Store(uint64(s.books.Orders()))
 		// A batch moves a few of the books' counters: store only those (an
 		// atomic store is a fenced XCHG on amd64).
 		for r := range s.pub.reasons {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/tickd/tickd/feed/itch"
 	"github.com/tickd/tickd/feed/mold"
@@ -72,9 +73,10 @@ func RunITCH(ctx context.Context, cfg ITCHSourceConfig, open SinkOpener, opts Op
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	var (
-		name string
-		run  func(h func(uint64, []byte)) error
-		r    = &itchRun{o: &o, stop: stop}
+		name      string
+		run       func(h func(uint64, []byte)) error
+		transport func() TransportStats
+		r         = &itchRun{o: &o, stop: stop}
 	)
 	switch cfg.Transport {
 	case TransportSoupBin:
@@ -83,6 +85,8 @@ func RunITCH(ctx context.Context, cfg ITCHSourceConfig, open SinkOpener, opts Op
 		if err != nil {
 			return err
 		}
+		r.soup = c
+		transport = r.soupBinStats
 		r.gapCheck = true // the client skips silently what a restarted server no longer has
 		run = func(h func(uint64, []byte)) error { return c.Run(ctx, h) }
 	case TransportMold:
@@ -103,6 +107,7 @@ func RunITCH(ctx context.Context, cfg ITCHSourceConfig, open SinkOpener, opts Op
 			return fmt.Errorf("feed: %s: %w", name, err)
 		}
 		defer rcv.Close()
+		transport = func() TransportStats { return moldStats(rcv) }
 		run = func(h func(uint64, []byte)) error { return rcv.Run(ctx, h) }
 	default:
 		return fmt.Errorf("feed: RunITCH: unknown transport %q (want soupbin or mold)", cfg.Transport)
@@ -117,6 +122,7 @@ func RunITCH(ctx context.Context, cfg ITCHSourceConfig, open SinkOpener, opts Op
 	r.sink = sink
 	r.ctrs = o.Stats.register(name, o.SourceID)
 	r.ctrs.hear(o.Clock())
+	r.ctrs.transport.Store(&transport)
 	if r.tap = o.Tap; r.tap != nil {
 		r.tap.Open(r.ctrs.id, name)
 	}
@@ -191,6 +197,9 @@ type itchRun struct {
 	dirty    bool         // counters changed since the last publish
 	done     bool         // the sink is shutting down: drop everything
 	gapCheck bool         // report sequence jumps seen by the handler as gaps
+
+	soup       *soupbin.Client // SoupBinTCP only
+	downLogins atomic.Uint64   // soup's Logins at its last disconnect: logged in while Logins is above
 }
 
 // handle decodes one message into the next slot of the batch. It does not
@@ -295,6 +304,9 @@ func (r *itchRun) gap(first, count uint64) {
 
 // disconnected reports a lost SoupBinTCP link; the client then reconnects.
 func (r *itchRun) disconnected(err error) {
+	if r.soup != nil {
+		r.downLogins.Store(r.soup.Stats().Logins)
+	}
 	r.flush()
 	r.o.report(r.name, int64(r.last), r.last+1, fmt.Errorf("feed: %s: disconnected, reconnecting: %w", r.name, err))
 }

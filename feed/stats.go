@@ -35,7 +35,10 @@ func (s *Stats) Add(o *Stats) {
 // goroutine once per read batch, readable from any goroutine.
 type Counters struct {
 	source string
+	group  string // Registry.Group(source)
 	id     uint16
+	// transport reads an ITCH session's transport counters (nil otherwise).
+	transport atomic.Pointer[func() TransportStats]
 
 	frames, bytes, events, errors, gaps, missed atomic.Uint64
 	byReason                                    [NumReasons]atomic.Uint64
@@ -97,16 +100,25 @@ type SourceStats struct {
 // mutex is taken when a source starts or ends and when it is read, never per
 // batch. The zero value is ready to use.
 type Registry struct {
-	mu     sync.Mutex
-	live   map[*Counters]struct{}
-	ended  Stats
-	nextID uint16
-	nEnded uint64
+	// Group, if set before the first source registers, names the group a
+	// source belongs to (for metrics: a few groups, however many sources
+	// come and go); Groups then reports counters per group.
+	Group func(source string) string
+
+	mu      sync.Mutex
+	live    map[*Counters]struct{}
+	ended   Stats
+	endedBy map[string]*Stats // ended sources' totals by group; only with Group
+	nextID  uint16
+	nEnded  uint64
 }
 
 // register adds a source. id picks its Source id; nil means the next in turn.
 func (r *Registry) register(source string, id func(string) uint16) *Counters {
-	c := &Counters{source: source}
+	c := &Counters{source: source, group: source}
+	if r.Group != nil {
+		c.group = r.Group(source)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if id != nil {
@@ -136,6 +148,7 @@ func (r *Registry) unregister(c *Counters) {
 	delete(r.live, c)
 	r.ended.Add(&s)
 	r.nEnded++
+	r.foldGroup(c.group, &s)
 }
 
 // Total is the sum over every source, live or ended.

@@ -121,6 +121,9 @@ func (c *Consumer[T]) Release(k int) {
 	}
 }
 
+// Ring returns the ring c reads (for its Len, in metrics).
+func (c *Consumer[T]) Ring() *Ring[T] { return c.r }
+
 // Closed reports whether the ring is closed and this consumer has released
 // every slot committed before Close.
 func (c *Consumer[T]) Closed() bool {

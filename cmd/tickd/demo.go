@@ -28,6 +28,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	gcfg.register(fs, 2000)
 	duration := fs.Duration("duration", 0, "stop by itself after this long (0: until Ctrl-C)")
 	natsListen := fs.String("nats-listen", "127.0.0.1:4222", "embedded NATS server's client address (\"off\": in-process only)")
+	metricsAddr := fs.String("metrics", "127.0.0.1:9464", "Prometheus /metrics address (a free port if this one is taken; \"\": off)")
 	plain := fs.Bool("plain", false, "print lines instead of redrawing the screen (the default when stdout is not a terminal)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: tickd demo [flags]\n\nEmbedded NATS, a simulated exchange over TCP, the engine, and a live view.\nWhile it runs, any NATS client can subscribe: nats sub 'tickd.>'\n\n")
@@ -54,7 +55,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	cfg, err := serveDefaults("-feed-listen", "127.0.0.1:0", "-feed-format", gcfg.format, "-nats-listen", *natsListen)
+	cfg, err := serveDefaults("-feed-listen", "127.0.0.1:0", "-feed-format", gcfg.format, "-nats-listen", *natsListen,
+		"-metrics", freeOr(*metricsAddr))
 	if err != nil {
 		return err
 	}
@@ -81,6 +83,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}()
 	fmt.Fprintf(stdout, "tickd demo: %d symbols at %.0f ticks/s over TCP %s; NATS %s — subscribe with: nats sub 'tickd.>'\n",
 		len(g.Symbols()), g.Rate(), p.FeedAddr(), p.natsDesc())
+	if a := p.MetricsAddr(); a != nil {
+		fmt.Fprintf(stdout, "metrics: http://%s/metrics\n", a)
+	}
 	v.run(ctx)
 	simErr := <-simDone
 	err = p.Wait()

@@ -66,6 +66,20 @@ func newLimitedLog(log zerolog.Logger, interval time.Duration) *limitedLog {
 
 // badInput is a feed.Options.OnError callback.
 func (l *limitedLog) badInput(source string, offset int64, seq uint64, err error) {
+	suppressed, ok := l.allow(source)
+	if !ok {
+		return
+	}
+	ev := l.log.Warn().Str("source", source).Int64("offset", offset).Uint64("seq", seq).Err(err)
+	if suppressed > 0 {
+		ev = ev.Int("suppressed", suppressed)
+	}
+	ev.Msg("bad input skipped")
+}
+
+// allow reports whether source may log now (its last line is an interval
+// old), and how many lines it was refused since; a refusal is counted.
+func (l *limitedLog) allow(source string) (suppressed int, ok bool) {
 	l.mu.Lock()
 	now := time.Now()
 	st := l.sources[source]
@@ -79,14 +93,10 @@ func (l *limitedLog) badInput(source string, offset int64, seq uint64, err error
 	if now.Sub(st.last) < l.interval {
 		st.suppressed++
 		l.mu.Unlock()
-		return
+		return 0, false
 	}
-	suppressed := st.suppressed
+	suppressed = st.suppressed
 	st.last, st.suppressed = now, 0
 	l.mu.Unlock()
-	ev := l.log.Warn().Str("source", source).Int64("offset", offset).Uint64("seq", seq).Err(err)
-	if suppressed > 0 {
-		ev = ev.Int("suppressed", suppressed)
-	}
-	ev.Msg("bad input skipped")
+	return suppressed, true
 }

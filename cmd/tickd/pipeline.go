@@ -54,6 +54,7 @@ type serveConfig struct {
 	bboInterval     time.Duration
 
 	logLevel   string
+	metrics    string // -metrics: the /metrics, /healthz, /readyz address ("": off)
 	configPath string
 	rules      []ruleConfig
 
@@ -82,6 +83,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.udpBackpressure, "udp-backpressure", "drop", "when the engine is behind a MoldUDP64 feed: drop (the newest, counted and reported on <prefix>.status) or block (TCP feeds always block)")
 	fs.IntVar(&c.bookOrders, "book-orders", 1<<20, "live orders each shard's L3 books are sized for (ITCH)")
 	fs.DurationVar(&c.feedStale, "feed-stale", 15*time.Second, "report a feed source stale on <prefix>.status after this long with nothing received, not even a heartbeat (0: never)")
+	fs.StringVar(&c.metrics, "metrics", "", "address of the Prometheus /metrics, /healthz and /readyz server, e.g. 127.0.0.1:9464 (\"\": off)")
 	fs.DurationVar(&c.bboInterval, "bbo-interval", 0, "least event time between two BBOs of a symbol (0: every change; negative: no BBOs)")
 	c.record.register(fs, "record", "record-")
 	c.sec.register(fs)
@@ -204,6 +206,7 @@ type pipeline struct {
 	feedStats *feed.Registry
 	listener  *feed.TCPListener
 	recorder  *replay.Recorder // nil unless -record
+	metrics   *pipelineMetrics // nil unless -metrics (metrics.go)
 
 	wg    sync.WaitGroup
 	feeds sync.WaitGroup // the feed sources: the recorder stops after them
@@ -237,10 +240,14 @@ func startPipeline(ctx context.Context, cfg *serveConfig, log zerolog.Logger) (*
 	if err = cfg.js.ensure(ctx, p.nc, cfg.prefix, log); err != nil {
 		return fail(err)
 	}
+	if err = p.setupMetrics(ctx, cfg, ecfg); err != nil {
+		return fail(err)
+	}
 	// The publisher idles on the bell the engine's output rings ring on
 	// every commit, so under the park strategy it wakes per batch, not by timeout.
 	p.pub, err = bus.NewPublisher(p.nc, p.syms, ruleInfos(p.eng.Rules()), bus.PublisherOptions{
 		Prefix: cfg.prefix, ID: cfg.publisherIDOrDefault(), Wait: ecfg.Wait, Bell: ecfg.OutputBell, JetStream: cfg.js.options(),
+		Observe: p.metricsHook(),
 		OnLoss: func(c bus.PublisherCounters, err error) {
 			log.Warn().Err(err).Uint64("dropped", c.Dropped).Uint64("publish_errors", c.Errors).Msg("NATS publishes lost")
 		}})
@@ -285,6 +292,7 @@ func startPipeline(ctx context.Context, cfg *serveConfig, log zerolog.Logger) (*
 			})
 		})
 	}
+	p.serveMetrics(ctx, src)
 	log.Info().Int("shards", ecfg.Shards).Int("rules", len(p.eng.Rules())).Str("nats", p.natsDesc()).Msg("tickd running")
 	return p, nil
 }

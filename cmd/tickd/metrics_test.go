@@ -1,0 +1,306 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/tickd/tickd/bus"
+	"github.com/tickd/tickd/feed"
+	"github.com/tickd/tickd/tick"
+)
+
+// metricsFamilies are the families `tickd serve -metrics` must expose.
+var metricsFamilies = []string{
+	"tickd_feed_messages_total", "tickd_feed_bytes_total", "tickd_feed_events_total",
+	"tickd_feed_decode_errors_total", "tickd_feed_gaps_total", "tickd_feed_gap_messages_total",
+	"tickd_feed_connections_refused_total",
+	"tickd_engine_events_total", "tickd_engine_rejected_total", "tickd_ring_depth", "tickd_ring_dropped_total",
+	"tickd_book_orders", "tickd_book_events_total", "tickd_symbols",
+	"tickd_signals_published_total", "tickd_bars_published_total", "tickd_publish_messages_total",
+	"tickd_publish_bytes_total", "tickd_publish_errors_total", "tickd_publish_dropped_total",
+	"tickd_nats_reconnects_total", "tickd_nats_connected",
+	"tickd_tick_to_publish_seconds", "tickd_publish_duration_seconds", "tickd_build_info",
+}
+
+// scrape is one /metrics exposition: the families seen and each sample's
+// value by its full name with labels.
+type scrape struct {
+	families map[string]bool
+	samples  map[string]float64
+}
+
+func getMetrics(t *testing.T, url string) scrape {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("%s: %s", url, resp.Status)
+	}
+	s := scrape{families: map[string]bool{}, samples: map[string]float64{}}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if f, ok := strings.CutPrefix(line, "# TYPE "); ok {
+			s.families[strings.Fields(f)[0]] = true
+			continue
+		}
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			t.Fatalf("%s: bad sample %q", url, line)
+		}
+		s.samples[line[:i]] = v
+	}
+	return s
+}
+
+// sum adds the samples of a name (any labels) whose labels contain all of has.
+func (s scrape) sum(name string, has ...string) float64 {
+	var v float64
+sample:
+	for k, x := range s.samples {
+		if k != name && !strings.HasPrefix(k, name+"{") {
+			continue
+		}
+		for _, h := range has {
+			if !strings.Contains(k, h) {
+				continue sample
+			}
+		}
+		v += x
+	}
+	return v
+}
+
+func getStatus(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// pollStatus polls url until it answers code, and returns the body.
+func pollStatus(t *testing.T, url string, code int) string {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		got, body := getStatus(t, url)
+		if got == code {
+			return body
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: still %d %q, want %d", url, got, body, code)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestServeMetrics runs a pipeline with -metrics 127.0.0.1:0, an external
+// NATS server, a feed it dials and one that connects to its listener; it
+// scrapes /metrics over HTTP while ticks flow and checks /readyz as the
+// dialed feed and then NATS go away.
+func TestServeMetrics(t *testing.T) {
+	natsSrv, err := bus.StartServer(bus.ServerOptions{Port: bus.RandomPort})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer natsSrv.Shutdown()
+	exchange, err := net.Listen("tcp", "127.0.0.1:0") // the feed tickd dials
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer exchange.Close()
+	cfg, err := serveDefaults("-feed-listen", "127.0.0.1:0", "-feed-dial", exchange.Addr().String(),
+		"-nats-url", natsSrv.ClientURL(), "-metrics", "127.0.0.1:0", "-bars", "1s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.rules = []ruleConfig{{ID: "above_100", Type: "price", Level: "100"}}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	logs := &syncBuffer{}
+	p, err := startPipeline(ctx, &cfg, zerolog.New(logs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + p.MetricsAddr().String()
+	if !strings.Contains(logs.String(), base+"/metrics") {
+		t.Errorf("metrics address not logged:\n%s", logs)
+	}
+	if code, body := getStatus(t, base+"/healthz"); code != 200 {
+		t.Errorf("/healthz: %d %q", code, body)
+	}
+	dialed, err := exchange.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pollStatus(t, base+"/readyz", 200)
+
+	// Each feed has its symbol, whose ticks alternate around 100: every
+	// tick after a symbol's first is a signal.
+	type feedConn struct {
+		c    net.Conn
+		enc  feed.NativeEncoder
+		sym  string
+		sent int
+	}
+	sent := 0
+	send := func(f *feedConn, n int) {
+		t.Helper()
+		var b []byte
+		if f.sent == 0 {
+			b = f.enc.Hello(nil)
+		}
+		for range n {
+			b = f.enc.Trade(b, f.sym, time.Now().UnixNano(), tick.Price(99+2*(f.sent%2))*tick.PriceScale, 10, tick.SideBuy)
+			f.sent++
+			sent++
+		}
+		if _, err := f.c.Write(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dialFeed := &feedConn{c: dialed, sym: "DIAL"}
+	listenFeed := &feedConn{c: dialEventually(t, p.FeedAddr().String()), sym: "LSTN"}
+	defer listenFeed.c.Close()
+	send(dialFeed, 50)
+	send(listenFeed, 50)
+
+	var first scrape
+	deadline := time.Now().Add(20 * time.Second)
+	for first.sum("tickd_engine_events_total") != float64(sent) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the first ticks never reached the engine: %v", first.samples)
+		}
+		first = getMetrics(t, base+"/metrics")
+	}
+	for _, f := range metricsFamilies {
+		if !first.families[f] {
+			t.Errorf("family %s missing", f)
+		}
+	}
+	for _, src := range []string{`source="tcp dial ` + exchange.Addr().String() + `"`, `source="tcp listen ` + p.FeedAddr().String() + `"`} {
+		if _, ok := first.samples["tickd_feed_messages_total{"+src+"}"]; !ok {
+			t.Errorf("no tickd_feed_messages_total{%s} in %v", src, first.samples)
+		}
+	}
+	if first.sum("tickd_build_info", `version="`+version+`"`) != 1 {
+		t.Errorf("tickd_build_info: %v", first.samples)
+	}
+
+	// More ticks: messages in, signals out and the latency count move.
+	send(dialFeed, 100)
+	send(listenFeed, 100)
+	var second scrape
+	deadline = time.Now().Add(20 * time.Second)
+	for {
+		second = getMetrics(t, base+"/metrics")
+		moved := second.sum("tickd_feed_messages_total") > first.sum("tickd_feed_messages_total") &&
+			second.sum("tickd_signals_published_total", `rule="above_100"`) > first.sum("tickd_signals_published_total", `rule="above_100"`) &&
+			second.sum("tickd_tick_to_publish_seconds_count", `kind="signal"`) > first.sum("tickd_tick_to_publish_seconds_count", `kind="signal"`)
+		if moved && second.sum("tickd_engine_events_total") == float64(sent) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("counters did not move: first %v\nsecond %v", first.samples, second.samples)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for second.sum("tickd_signals_published_total") != float64(sent-2) && time.Now().Before(deadline) {
+		second = getMetrics(t, base+"/metrics") // the last signals may still be on their way
+	}
+	if got := second.sum("tickd_signals_published_total"); got != float64(sent-2) {
+		t.Errorf("%v signals for %d alternating ticks of two symbols", got, sent)
+	}
+	if second.sum("tickd_publish_duration_seconds_count") == 0 || second.sum("tickd_nats_connected") != 1 {
+		t.Errorf("publish histogram or NATS state: %v", second.samples)
+	}
+
+	// The dialed feed goes away: not ready, and it says which.
+	exchange.Close()
+	dialed.Close()
+	if body := pollStatus(t, base+"/readyz", 503); !strings.Contains(body, "feed dial "+exchange.Addr().String()) {
+		t.Errorf("/readyz body %q does not name the dialed feed", body)
+	}
+	// NATS goes away: named too.
+	natsSrv.Shutdown()
+	deadline = time.Now().Add(20 * time.Second)
+	for {
+		_, body := getStatus(t, base+"/readyz")
+		if strings.Contains(body, "nats: not connected") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz never said NATS is down: %q", body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if s := getMetrics(t, base+"/metrics"); s.sum("tickd_nats_connected") != 0 {
+		t.Errorf("tickd_nats_connected with NATS down: %v", s.sum("tickd_nats_connected"))
+	}
+	cancel()
+	err = p.Wait() // the final flush fails: NATS is down
+	if err != nil && !strings.Contains(err.Error(), "flush") {
+		t.Errorf("Wait: %v", err)
+	}
+	if _, err := http.Get(base + "/healthz"); err == nil {
+		t.Errorf("metrics server still up after Wait")
+	}
+}
+
+// TestDemoMetrics: with its -metrics port taken, the demo serves metrics on
+// another port and prints where.
+func TestDemoMetrics(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	var out, errb syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- runDemo(context.Background(), []string{"-duration", "3s", "-plain", "-nats-listen", "off",
+			"-metrics", taken.Addr().String()}, &out, &errb)
+	}()
+	var url string
+	deadline := time.Now().Add(20 * time.Second)
+	for url == "" {
+		for _, line := range strings.Split(out.String(), "\n") {
+			if u, ok := strings.CutPrefix(line, "metrics: "); ok {
+				url = u
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no metrics line:\n%s\n%s", out.String(), errb.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !strings.HasPrefix(url, "http://127.0.0.1:") || strings.Contains(url, taken.Addr().String()) || !strings.HasSuffix(url, "/metrics") {
+		t.Errorf("metrics URL %q (port %s was taken)", url, taken.Addr())
+	}
+	if s := getMetrics(t, url); !s.families["tickd_build_info"] {
+		t.Errorf("%s: no tickd_build_info", url)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("demo: %v\n%s", err, errb.String())
+	}
+}

@@ -1,0 +1,105 @@
+package metrics
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/tickd/tickd/feed"
+)
+
+// SourceGroup returns a feed.Registry.Group function that keeps the source
+// label bounded: a TCP connection ("tcp LOCAL<-REMOTE") is grouped under
+// "tcp listen LOCAL" when LOCAL is the feed listener's address (listen
+// returns it, "" without a listener), and under "tcp dial REMOTE" otherwise
+// (tickd dialed REMOTE, from an ephemeral port). Other sources (ITCH
+// sessions, tailed files) are few and keep their names.
+func SourceGroup(listen func() string) func(source string) string {
+	return func(source string) string {
+		rest, ok := strings.CutPrefix(source, "tcp ")
+		if !ok {
+			return source
+		}
+		local, remote, ok := strings.Cut(rest, "<-")
+		if !ok {
+			return source
+		}
+		if l := listen(); l != "" && local == l {
+			return "tcp listen " + local
+		}
+		return "tcp dial " + remote
+	}
+}
+
+// Readiness says whether a tickd is ready: its NATS connection is up and
+// every configured feed is live. A feed listener is live from start-up (it
+// is bound before anything runs) and a tailed file is live while waiting
+// for data, so neither is checked.
+type Readiness struct {
+	NATS  func() bool         // the publishing connection is connected
+	Feeds *feed.Registry      // grouped by Group
+	Group func(string) string // SourceGroup's
+	Dials []string            // -feed-dial addresses (HOST:PORT): each needs a live connection
+	ITCH  int                 // ITCH sessions configured: each must run and (SoupBinTCP) be logged in
+}
+
+// resolveTimeout bounds the name lookup of a dialed feed's host.
+const resolveTimeout = time.Second
+
+// NotReady returns what is not ready, one short line each; none means ready.
+func (r *Readiness) NotReady(ctx context.Context) []string {
+	var out []string
+	if r.NATS != nil && !r.NATS() {
+		out = append(out, "nats: not connected")
+	}
+	if len(r.Dials) > 0 && r.Feeds != nil {
+		live := map[string]bool{}
+		srcs, _ := r.Feeds.Sources()
+		for _, s := range srcs {
+			live[r.Group(s.Source)] = true
+		}
+		for _, addr := range r.Dials {
+			if !dialLive(ctx, addr, live) {
+				out = append(out, "feed dial "+addr+": not connected")
+			}
+		}
+	}
+	if r.ITCH > 0 && r.Feeds != nil {
+		tr := r.Feeds.Transports()
+		if len(tr) < r.ITCH {
+			out = append(out, fmt.Sprintf("feed: %d of %d ITCH sessions running", len(tr), r.ITCH))
+		}
+		for _, t := range tr {
+			if !t.Up {
+				out = append(out, "feed "+t.Source+": not logged in")
+			}
+		}
+	}
+	return out
+}
+
+// dialLive reports whether live has the group of a connection to addr,
+// whose remote address is addr with its host resolved.
+func dialLive(ctx context.Context, addr string, live map[string]bool) bool {
+	if live["tcp dial "+addr] {
+		return true
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, resolveTimeout)
+	defer cancel()
+	ips, err := net.DefaultResolver.LookupHost(ctx, host)
+	if err != nil {
+		return false
+	}
+	for _, ip := range ips {
+		if live["tcp dial "+net.JoinHostPort(ip, port)] {
+			return true
+		}
+	}
+	return false
+}
