@@ -248,6 +248,9 @@ func (p *Publisher) Run(outs []*ringbuf.Ring[tick.Out]) error {
 			for j := range batch {
 				p.publish(&batch[j])
 			}
+			if p.local.Errors|p.local.Dropped != 0 {
+				p.addCounters() // so whoever sees these records released sees their losses counted
+			}
 			c.Release(len(batch))
 		}
 		if found {

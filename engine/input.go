@@ -169,3 +169,27 @@ func (in *Input) put(s int, ev *tick.Event, left int) {
 	in.dst[s][in.used[s]] = *ev
 	in.used[s]++
 }
+
+// Committed appends to dst, per shard, the ring position after the events
+// committed so far: a mark to pass to Consumed. Call it from the source's
+// goroutine, after a Commit. (The Kafka source commits offsets only for
+// events whose outputs are published.)
+func (in *Input) Committed(dst []int64) []int64 {
+	for _, r := range in.rings {
+		dst = append(dst, r.Published())
+	}
+	return dst
+}
+
+// Consumed reports whether the engine has processed every event up to pos
+// (from Committed): the shards commit an event's outputs to their output
+// rings before they release it, so those outputs are then on the way to the
+// publisher. Any goroutine; two atomic loads per shard.
+func (in *Input) Consumed(pos []int64) bool {
+	for i, r := range in.rings {
+		if r.Released() < pos[i] {
+			return false
+		}
+	}
+	return true
+}

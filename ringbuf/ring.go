@@ -243,3 +243,10 @@ func (r *Ring[T]) Close() {
 
 // Closed reports whether Close has been called.
 func (r *Ring[T]) Closed() bool { return r.closed.Load() }
+
+// Published returns the count of slots committed so far. Any goroutine.
+func (r *Ring[T]) Published() int64 { return r.published.Load() }
+
+// Released returns the count of slots every consumer has released: all
+// reading of the slots below it is done. Any goroutine.
+func (r *Ring[T]) Released() int64 { return r.minCursor() }

@@ -19,6 +19,7 @@ import (
 	"github.com/tickd/tickd/bus"
 	"github.com/tickd/tickd/engine"
 	"github.com/tickd/tickd/feed"
+	"github.com/tickd/tickd/feed/kafka"
 	"github.com/tickd/tickd/replay"
 	"github.com/tickd/tickd/ringbuf"
 	"github.com/tickd/tickd/tick"
@@ -31,6 +32,7 @@ type serveConfig struct {
 	feedFormat   string
 	feedDial     listFlag
 	feedTail     listFlag
+	feedKafka    string // one Kafka topic (kafka.go); a plain string: broker lists hold commas
 	feedMaxConns int
 	feedStale    time.Duration
 	maxFrame     int
@@ -85,6 +87,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.feedStale, "feed-stale", 15*time.Second, "report a feed source stale on <prefix>.status after this long with nothing received, not even a heartbeat (0: never)")
 	fs.StringVar(&c.metrics, "metrics", "", "address of the Prometheus /metrics, /healthz and /readyz server, e.g. 127.0.0.1:9464 (\"\": off)")
 	fs.DurationVar(&c.bboInterval, "bbo-interval", 0, "least event time between two BBOs of a symbol (0: every change; negative: no BBOs)")
+	fs.StringVar(&c.feedKafka, "feed-kafka", "", "Kafka topic to consume in a consumer group: kafka://BROKER[,BROKER]/TOPIC[?group=NAME&format=native|csv|json&commit=1s] (format defaults to -feed-format)")
 	c.record.register(fs, "record", "record-")
 	c.sec.register(fs)
 	c.js.register(fs)
@@ -147,6 +150,7 @@ type feedSources struct {
 	dial     []string                // TCP addresses
 	itch     []feed.ITCHSourceConfig // ITCH sessions (-feed-format itch)
 	itchDate time.Time
+	kafka    *kafka.Config // -feed-kafka, or nil
 }
 
 // sources validates the feed settings before anything starts. With
@@ -154,6 +158,10 @@ type feedSources struct {
 // the TCP listener (which carries tickd's own formats) is not started.
 func (c *serveConfig) sources() (feedSources, error) {
 	var src feedSources
+	var err error
+	if src.kafka, err = c.kafkaSource(); err != nil {
+		return src, err
+	}
 	if c.udpBackpressure != "" { // "" (a config built in code): the default, drop
 		if _, err := engine.ParseBackpressure(c.udpBackpressure); err != nil {
 			return src, fmt.Errorf("udp-backpressure: %w", err)
@@ -317,6 +325,7 @@ func (p *pipeline) startFeeds(ctx context.Context, cfg *serveConfig, src feedSou
 	for _, path := range cfg.feedTail {
 		p.goFeed("feed tail "+path, func() error { return feed.Tail(ctx, path, open, fopts) })
 	}
+	p.startKafka(ctx, src.kafka, fopts)
 }
 
 // goFeed runs a feed source as a stage the recorder waits for.

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/tickd/tickd/bus"
+	"github.com/tickd/tickd/feed"
+	"github.com/tickd/tickd/feed/kafka"
+)
+
+// kafkaSource parses -feed-kafka (nil when unset). A URL without format=
+// takes -feed-format's, when that is native, csv or json.
+func (c *serveConfig) kafkaSource() (*kafka.Config, error) {
+	if c.feedKafka == "" {
+		return nil, nil
+	}
+	def := feed.FormatNative
+	if f, err := feed.ParseFormat(c.feedFormat); err == nil {
+		def = f
+	}
+	kc, err := kafka.ParseURL(c.feedKafka, def)
+	if err != nil {
+		return nil, fmt.Errorf("feed-kafka: %w", err)
+	}
+	return &kc, nil
+}
+
+// startKafka runs the Kafka source, if configured, as a feed stage: one
+// engine input per assigned partition, offsets committed behind
+// p.publishedBarrier. (record has no engine, and no -feed-kafka.)
+func (p *pipeline) startKafka(ctx context.Context, kc *kafka.Config, fopts feed.Options) {
+	if kc == nil || p.eng == nil {
+		return
+	}
+	open := func(source string) (kafka.Sink, error) { return p.eng.NewInput(source) }
+	src, err := kafka.New(*kc, open, p.publishedBarrier, fopts)
+	if err != nil {
+		p.goRun("feed kafka", func() error { return err })
+		return
+	}
+	p.log.Info().Str("feed", kc.String()).Msg("Kafka source")
+	p.goFeed("feed "+kc.String(), func() error {
+		err := src.Run(ctx)
+		p.log.Info().Str("feed", kc.String()).Uint64("records", src.Records()).Uint64("bad_records", src.BadRecords()).
+			Uint64("partition_commits", src.Commits()).Msg("Kafka source stopped")
+		return err
+	})
+}
+
+// publishedBarrier is the Kafka source's kafka.Barrier: it returns once the
+// publisher has taken every output record the engine had committed when it
+// was called (a record is released after nc.Publish, its failure already
+// counted), none was lost, and a NATS flush round trip says the server has
+// them. Offsets of the ticks behind those outputs may then be committed.
+// Its cost is on the committer's side: the engine and the publisher only
+// keep their ring cursors, as they always do.
+func (p *pipeline) publishedBarrier(ctx context.Context) error {
+	outs := p.eng.Outputs()
+	target := make([]int64, len(outs))
+	for i, r := range outs {
+		target[i] = r.Published()
+	}
+	for i, r := range outs {
+		for r.Released() < target[i] {
+			t := time.NewTimer(time.Millisecond)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return ctx.Err()
+			case <-t.C:
+			}
+		}
+	}
+	if c := p.pub.Counters(); c.Errors+c.Dropped > 0 {
+		return fmt.Errorf("bus: %d publishes lost (%d on a full reconnect buffer)", c.Errors+c.Dropped, c.Dropped)
+	}
+	if err := p.nc.FlushTimeout(bus.DefaultFlushTimeout); err != nil {
+		return fmt.Errorf("nats: flush: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,356 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/tickd/tickd/bus"
+	"github.com/tickd/tickd/feed"
+	"github.com/tickd/tickd/tick"
+)
+
+// upRule fires when a symbol's price rises through 100: on every 101 tick
+// that follows a 99 tick of its symbol.
+var upRule = []ruleConfig{{ID: "up", Type: "price", Dir: "up", Level: "100", Hysteresis: 0.5}}
+
+// kafkaRig is an in-process Kafka cluster (3 partitions per topic), an
+// external NATS server that outlives the tickd pipelines, and a subscriber
+// collecting every signal's ts_event.
+type kafkaRig struct {
+	t       *testing.T
+	cluster *kfake.Cluster
+	prod    *kgo.Client // writes to the partition each record names
+	nats    *bus.Server
+	sigs    *signalLog
+	next    int64 // ts_event counter: every tick has its own
+}
+
+func newKafkaRig(t *testing.T, topics ...string) *kafkaRig {
+	t.Helper()
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, topics...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	prod, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(prod.Close)
+	srv, err := bus.StartServer(bus.ServerOptions{Port: bus.RandomPort})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	sigs := &signalLog{}
+	if _, err := nc.Subscribe("tickd.signal.>", sigs.handle); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return &kafkaRig{t: t, cluster: c, prod: prod, nats: srv, sigs: sigs}
+}
+
+// start runs a tickd pipeline consuming topic in group; stop cancels it and
+// waits for it to drain, expecting it to end with an error or not.
+func (r *kafkaRig) start(topic, group, format string) (p *pipeline, stop func(wantErr bool)) {
+	r.t.Helper()
+	url := fmt.Sprintf("kafka://%s/%s?group=%s&format=%s&commit=50ms", r.cluster.ListenAddrs()[0], topic, group, format)
+	cfg, err := serveDefaults("-feed-listen", "", "-nats-url", r.nats.ClientURL(), "-feed-kafka", url,
+		"-shards", "2", "-bars", "1m", "-bbo-interval", "-1ns")
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	cfg.rules = upRule
+	ctx, cancel := context.WithCancel(context.Background())
+	log, _ := newLogger(&syncBuffer{}, "info", false)
+	p, err = startPipeline(ctx, &cfg, log)
+	if err != nil {
+		cancel()
+		r.t.Fatal(err)
+	}
+	return p, func(wantErr bool) {
+		cancel()
+		if err := p.Wait(); (err != nil) != wantErr {
+			r.t.Errorf("pipeline ended with %v; want an error: %v", err, wantErr)
+		}
+	}
+}
+
+// sent is one produced record: where it went and the ts_event of its 101
+// tick, whose signal must be seen.
+type sent struct {
+	partition int32
+	offset    int64
+	want      int64
+}
+
+// produce writes n records, each a 99 then a 101 tick of one symbol in the
+// given format, keyed by symbol and sent to partition symbol%3, and returns
+// them with their offsets.
+func (r *kafkaRig) produce(topic string, format feed.Format, n int) []sent {
+	r.t.Helper()
+	out, err := r.send(topic, format, n)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return out
+}
+
+// send is produce for any goroutine: it returns the error.
+func (r *kafkaRig) send(topic string, format feed.Format, n int) ([]sent, error) {
+	recs := make([]*kgo.Record, n)
+	wants := make([]int64, n)
+	for i := range recs {
+		sym := i % 12
+		name := fmt.Sprintf("%s%02d", topic, sym)
+		lo, hi := t0+r.next, t0+r.next+1
+		r.next += 2
+		var v []byte
+		switch format {
+		case feed.FormatNative:
+			v = feed.AppendHello(v, 1)
+			v = feed.AppendSymbol(v, 2, 0, name)
+			v = feed.AppendTrade(v, 3, 0, lo, px("99"), 1, tick.SideBuy)
+			v = feed.AppendTrade(v, 4, 0, hi, px("101"), 1, tick.SideBuy)
+		case feed.FormatCSV:
+			v = feed.AppendCSV(v, lo, name, px("99"), 1, tick.SideBuy)
+			v = feed.AppendCSV(v, hi, name, px("101"), 1, tick.SideBuy)
+		default:
+			v = feed.AppendJSON(v, lo, name, px("99"), 1, tick.SideBuy)
+			v = feed.AppendJSON(v, hi, name, px("101"), 1, tick.SideBuy)
+		}
+		recs[i] = &kgo.Record{Topic: topic, Partition: int32(sym % 3), Key: []byte(name), Value: v}
+		wants[i] = hi
+	}
+	res := r.prod.ProduceSync(context.Background(), recs...)
+	if err := res.FirstErr(); err != nil {
+		return nil, err
+	}
+	out := make([]sent, n)
+	for i, pr := range res {
+		out[i] = sent{pr.Record.Partition, pr.Record.Offset, wants[i]}
+	}
+	return out, nil
+}
+
+// seen returns how many times each ts_event was signalled.
+func (r *kafkaRig) seen() map[int64]int {
+	r.sigs.mu.Lock()
+	defer r.sigs.mu.Unlock()
+	m := make(map[int64]int, len(r.sigs.events))
+	for _, ts := range r.sigs.events {
+		m[ts]++
+	}
+	return m
+}
+
+// missing counts the records of recs whose signal has not been seen.
+func (r *kafkaRig) missing(recs []sent) int {
+	seen, n := r.seen(), 0
+	for _, s := range recs {
+		if seen[s.want] == 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// committed asks the broker for group's committed offsets on topic (-1
+// where none).
+func (r *kafkaRig) committed(topic, group string) map[int32]int64 {
+	r.t.Helper()
+	req := kmsg.NewPtrOffsetFetchRequest()
+	req.Group = group
+	rt := kmsg.NewOffsetFetchRequestTopic()
+	rt.Topic = topic
+	rt.Partitions = []int32{0, 1, 2}
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(context.Background(), r.prod)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	out := map[int32]int64{}
+	for _, t := range resp.Topics {
+		for _, p := range t.Partitions {
+			out[p.Partition] = p.Offset
+		}
+	}
+	return out
+}
+
+// TestKafkaFormats: ticks produced to a 3-partition topic in each format
+// reach the engine, their signals reach NATS, and once the pipeline stops
+// every offset is committed.
+func TestKafkaFormats(t *testing.T) {
+	rig := newKafkaRig(t, "native", "csv", "json")
+	for _, format := range []feed.Format{feed.FormatNative, feed.FormatCSV, feed.FormatJSON} {
+		topic := format.String()
+		t.Run(topic, func(t *testing.T) {
+			rig.t = t
+			_, stop := rig.start(topic, "g-"+topic, topic)
+			recs := rig.produce(topic, format, 300)
+			waitUntil(t, topic+" signals", 20*time.Second, func() bool { return rig.missing(recs) == 0 })
+			stop(false)
+			ends := map[int32]int64{}
+			for _, s := range recs {
+				ends[s.partition] = max(ends[s.partition], s.offset+1)
+			}
+			if len(ends) != 3 {
+				t.Fatalf("records went to %d partitions, want 3", len(ends))
+			}
+			for p, off := range rig.committed(topic, "g-"+topic) {
+				if off != ends[p] {
+					t.Errorf("partition %d: committed %d, want %d (every record published)", p, off, ends[p])
+				}
+			}
+		})
+	}
+}
+
+// TestKafkaRestartLosesNothing runs three pipelines, one after the other,
+// in one group, while a producer keeps writing: the first is stopped
+// (drained), the second dies as if killed (its NATS connection is cut, so
+// what it decodes from then on is never published), the third runs to the
+// end. Every produced tick's signal is seen at least once, and after each
+// stop every offset the group has committed covers only records whose
+// signals were published.
+func TestKafkaRestartLosesNothing(t *testing.T) {
+	const topic, group = "restart", "rg"
+	rig := newKafkaRig(t, topic)
+	var mu sync.Mutex
+	var all []sent
+	producing := make(chan struct{})
+	stopProducing := make(chan struct{})
+	go func() { // a steady stream, across the restarts
+		defer close(producing)
+		for {
+			select {
+			case <-stopProducing:
+				return
+			default:
+			}
+			recs, err := rig.send(topic, feed.FormatCSV, 30)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			all = append(all, recs...)
+			mu.Unlock()
+			time.Sleep(2 * time.Millisecond)
+		}
+	}()
+	snapshot := func() []sent { mu.Lock(); defer mu.Unlock(); return append([]sent(nil), all...) }
+	// checkCommitted: every record below a committed offset was published
+	// before the commit, so its signal is delivered (or on its way).
+	checkCommitted := func(stage string) int {
+		t.Helper()
+		off := rig.committed(topic, group)
+		var below []sent
+		for _, s := range snapshot() {
+			if s.offset < off[s.partition] {
+				below = append(below, s)
+			}
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for rig.missing(below) > 0 && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		if n := rig.missing(below); n != 0 {
+			t.Fatalf("%s: %d records below the committed offsets %v have no signal", stage, n, off)
+		}
+		t.Logf("%s: committed %v (%d records)", stage, off, len(below))
+		return len(below)
+	}
+
+	_, stop := rig.start(topic, group, "csv")
+	waitUntil(t, "the first pipeline to publish", 20*time.Second, func() bool { return rig.sigs.len() >= 300 })
+	stop(false)
+	n1 := checkCommitted("stopped")
+	if n1 == 0 {
+		t.Fatal("the first pipeline committed nothing")
+	}
+
+	p, stop := rig.start(topic, group, "csv")
+	waitUntil(t, "the second pipeline to commit", 20*time.Second, func() bool {
+		off := rig.committed(topic, group)
+		return off[0]+off[1]+off[2] >= int64(n1+150)
+	})
+	p.nc.Close() // killed: nothing it decodes from now on is published
+	before := p.eng.Counters().Events
+	waitUntil(t, "the second pipeline to take more ticks", 20*time.Second, func() bool { return p.eng.Counters().Events >= before+200 })
+	stop(true) // the publisher reports the publishes refused
+	n2 := checkCommitted("killed")
+
+	_, stop = rig.start(topic, group, "csv")
+	waitUntil(t, "the third pipeline to publish", 20*time.Second, func() bool { return rig.sigs.len() >= n2+300 })
+	close(stopProducing)
+	<-producing
+	recs := snapshot()
+	waitUntil(t, "every signal", 20*time.Second, func() bool { return rig.missing(recs) == 0 })
+	stop(false)
+	dups := 0
+	for _, n := range rig.seen() {
+		dups += n - 1
+	}
+	t.Logf("%d records; %d signals seen twice (replayed after the kill)", len(recs), dups)
+}
+
+// TestKafkaBadURLFailsAtStart: a bad -feed-kafka fails before anything runs.
+func TestKafkaBadURLFailsAtStart(t *testing.T) {
+	cfg, err := serveDefaults("-feed-listen", "", "-nats-listen", "off", "-feed-kafka", "kafka://127.0.0.1:9092")
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, _ := newLogger(&syncBuffer{}, "info", false)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p, err := startPipeline(ctx, &cfg, log)
+	if err == nil {
+		cancel()
+		p.Wait()
+		t.Fatal("a URL without a topic started")
+	}
+	if !strings.Contains(err.Error(), "feed-kafka: kafka: URL") || !strings.Contains(err.Error(), "no /TOPIC") {
+		t.Errorf("error %q does not name the flag and the problem", err)
+	}
+}
+
+// TestKafkaFormatDefault: a URL without format= takes -feed-format's, native
+// when that is itch; format= wins.
+func TestKafkaFormatDefault(t *testing.T) {
+	for _, c := range []struct {
+		feedFormat, url string
+		want            feed.Format
+	}{
+		{"csv", "kafka://h:1/t", feed.FormatCSV},
+		{"json", "kafka://h:1/t", feed.FormatJSON},
+		{"itch", "kafka://h:1/t", feed.FormatNative},
+		{"csv", "kafka://h:1/t?format=native", feed.FormatNative},
+	} {
+		cfg := serveConfig{feedFormat: c.feedFormat, feedKafka: c.url}
+		kc, err := cfg.kafkaSource()
+		if err != nil || kc.Format != c.want {
+			t.Errorf("-feed-format %s -feed-kafka %s: %v, %v; want format %v", c.feedFormat, c.url, kc, err, c.want)
+		}
+	}
+	if kc, err := (&serveConfig{}).kafkaSource(); kc != nil || err != nil {
+		t.Errorf("no -feed-kafka: %v, %v", kc, err)
+	}
+}

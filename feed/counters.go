@@ -1,0 +1,16 @@
+package feed
+
+// Register adds a source that lives outside this package (the Kafka source,
+// one per partition) and returns its Counters; id picks its Source id, nil
+// the next in turn. Publish its Stats once per batch and Unregister it when
+// it ends, as this package's own sources do.
+func (r *Registry) Register(source string, id func(string) uint16) *Counters {
+	return r.register(source, id)
+}
+
+// Unregister folds an ended source's counters into the totals.
+func (r *Registry) Unregister(c *Counters) { r.unregister(c) }
+
+// Publish stores s as the source's counters. One goroutine (the source's)
+// calls it, once per batch.
+func (c *Counters) Publish(s *Stats) { c.publish(s) }

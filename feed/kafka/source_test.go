@@ -1,0 +1,400 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+	"go.uber.org/goleak"
+
+	"github.com/tickd/tickd/feed"
+	"github.com/tickd/tickd/tick"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const testTopic = "ticks"
+
+// sliceSink is a Sink that keeps what is committed; the "engine" consumes
+// each event when the test says so (consumed), so marks are honest.
+type sliceSink struct {
+	mu       sync.Mutex
+	slots    []tick.Event
+	events   []tick.Event
+	closed   bool
+	consumed *atomic.Bool // nil or true: consumed as committed
+}
+
+func (s *sliceSink) Claim(n int) []tick.Event {
+	if cap(s.slots) < n {
+		s.slots = make([]tick.Event, n)
+	}
+	return s.slots[:n]
+}
+
+func (s *sliceSink) Commit(k int) {
+	s.mu.Lock()
+	s.events = append(s.events, s.slots[:k]...)
+	s.mu.Unlock()
+}
+
+func (s *sliceSink) Close() { s.mu.Lock(); s.closed = true; s.mu.Unlock() }
+
+func (s *sliceSink) Committed(dst []int64) []int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append(dst, int64(len(s.events)))
+}
+
+func (s *sliceSink) Consumed(pos []int64) bool {
+	if s.consumed != nil && !s.consumed.Load() {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return int64(len(s.events)) >= pos[0]
+}
+
+// sinkSet opens one sliceSink per partition.
+type sinkSet struct {
+	mu       sync.Mutex
+	byName   map[string]*sliceSink
+	consumed *atomic.Bool
+}
+
+func (ss *sinkSet) open(source string) (Sink, error) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	s := &sliceSink{consumed: ss.consumed}
+	ss.byName[source] = s
+	return s, nil
+}
+
+func (ss *sinkSet) events() (n int, allClosed bool) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	allClosed = true
+	for _, s := range ss.byName {
+		s.mu.Lock()
+		n += len(s.events)
+		allClosed = allClosed && s.closed
+		s.mu.Unlock()
+	}
+	return n, allClosed
+}
+
+// newCluster starts an in-process Kafka cluster with a 3-partition topic
+// and returns it with a producer that writes to the partition each record
+// names.
+func newCluster(t *testing.T) (*kfake.Cluster, *kgo.Client) {
+	t.Helper()
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, testTopic))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	prod, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.DefaultProduceTopic(testTopic),
+		kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(prod.Close)
+	return c, prod
+}
+
+func produce(t *testing.T, prod *kgo.Client, part int32, values ...string) {
+	t.Helper()
+	var recs []*kgo.Record
+	for _, v := range values {
+		recs = append(recs, &kgo.Record{Partition: part, Value: []byte(v)})
+	}
+	if err := prod.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// committedOffsets asks the broker what group has committed on the topic
+// (-1 where nothing is).
+func committedOffsets(t *testing.T, cl *kgo.Client, group string) map[int32]int64 {
+	t.Helper()
+	req := kmsg.NewPtrOffsetFetchRequest()
+	req.Group = group
+	rt := kmsg.NewOffsetFetchRequestTopic()
+	rt.Topic = testTopic
+	rt.Partitions = []int32{0, 1, 2}
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(context.Background(), cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[int32]int64{}
+	for _, rt := range resp.Topics {
+		for _, p := range rt.Partitions {
+			out[p.Partition] = p.Offset
+		}
+	}
+	return out
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// report is one OnError call.
+type report struct {
+	source string
+	offset int64
+	err    error
+}
+
+// TestBadRecordsCountedAndSkipped: records that do not decode, wholly or in
+// part, are counted, reported with their partition and offset, and skipped;
+// their good lines still arrive, and the offsets of every record, bad ones
+// included, are committed.
+func TestBadRecordsCountedAndSkipped(t *testing.T) {
+	c, prod := newCluster(t)
+	for p := range int32(3) {
+		sym := fmt.Sprintf("S%d", p)
+		produce(t, prod, p,
+			"1700000000000000001,"+sym+",100.5,10\n1700000000000000002,"+sym+",100.6,5\n", // good, 2 events
+			"this is not a trade\n",                       // bad
+			"1700000000000000003,"+sym+",101,1\nbad,line", // good line, then a bad last line
+			"1700000000000000004,"+sym+",102,1",           // good, no trailing newline
+		)
+	}
+	var mu sync.Mutex
+	var reports []report
+	onError := func(source string, offset int64, _ uint64, err error) {
+		mu.Lock()
+		reports = append(reports, report{source, offset, err})
+		mu.Unlock()
+	}
+	sinks := &sinkSet{byName: map[string]*sliceSink{}}
+	var barriers atomic.Int64
+	cfg := Config{Brokers: c.ListenAddrs(), Topic: testTopic, Group: "bad", Format: feed.FormatCSV, CommitInterval: 20 * time.Millisecond}
+	stats := new(feed.Registry)
+	src, err := New(cfg, sinks.open, func(context.Context) error { barriers.Add(1); return nil },
+		feed.Options{Symbols: tick.NewSymbolTable(16), OnError: onError, Stats: stats})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- src.Run(ctx) }()
+
+	waitFor(t, "every offset committed", func() bool {
+		off := committedOffsets(t, prod, "bad")
+		return off[0] == 4 && off[1] == 4 && off[2] == 4
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	n, closed := sinks.events()
+	if n != 12 || !closed {
+		t.Errorf("sinks got %d events (closed %v), want 12 and closed", n, closed)
+	}
+	if got := src.BadRecords(); got != 6 {
+		t.Errorf("BadRecords = %d, want 6", got)
+	}
+	if got := src.Records(); got != 12 {
+		t.Errorf("Records = %d, want 12", got)
+	}
+	if tot := stats.Total(); tot.Errors != 6 || tot.Events != 12 {
+		t.Errorf("feed totals: %d errors, %d events; want 6 and 12", tot.Errors, tot.Events)
+	}
+	if barriers.Load() == 0 {
+		t.Error("offsets were committed without a barrier")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	seen := map[string]bool{}
+	for _, r := range reports {
+		seen[fmt.Sprintf("%s@%d", r.source, r.offset)] = true
+		if !strings.Contains(r.err.Error(), fmt.Sprintf("offset %d", r.offset)) {
+			t.Errorf("report %q does not name offset %d", r.err, r.offset)
+		}
+	}
+	for p := range 3 {
+		for _, off := range []int{1, 2} {
+			if k := fmt.Sprintf("kafka:%s/%d@%d", testTopic, p, off); !seen[k] {
+				t.Errorf("no report for %s; got %v", k, reports)
+			}
+		}
+	}
+}
+
+// TestOffsetsWaitForTheBarrier: while the engine has not consumed the
+// records, and then while the barrier fails, nothing is committed; once
+// both pass, everything is.
+func TestOffsetsWaitForTheBarrier(t *testing.T) {
+	c, prod := newCluster(t)
+	for p := range int32(3) {
+		produce(t, prod, p, "1700000000000000001,X,1,1\n", "1700000000000000002,X,2,1\n")
+	}
+	consumed := new(atomic.Bool)
+	sinks := &sinkSet{byName: map[string]*sliceSink{}, consumed: consumed}
+	published := new(atomic.Bool)
+	var calls atomic.Int64
+	barrier := func(context.Context) error {
+		calls.Add(1)
+		if !published.Load() {
+			return errors.New("not yet")
+		}
+		return nil
+	}
+	cfg := Config{Brokers: c.ListenAddrs(), Topic: testTopic, Group: "held", Format: feed.FormatCSV, CommitInterval: 20 * time.Millisecond}
+	src, err := New(cfg, sinks.open, barrier, feed.Options{Symbols: tick.NewSymbolTable(16)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- src.Run(ctx) }()
+
+	waitFor(t, "6 events in the sinks", func() bool { n, _ := sinks.events(); return n == 6 })
+	// Several commit intervals pass: the engine has not consumed them.
+	time.Sleep(100 * time.Millisecond)
+	if calls.Load() != 0 {
+		t.Error("the barrier was asked before the engine consumed the marks")
+	}
+	consumed.Store(true)
+	waitFor(t, "the barrier to be asked (and fail)", func() bool { return calls.Load() >= 3 })
+	for p, off := range committedOffsets(t, prod, "held") {
+		if off != -1 {
+			t.Errorf("partition %d: offset %d committed before the barrier passed", p, off)
+		}
+	}
+	published.Store(true)
+	waitFor(t, "every offset committed", func() bool {
+		off := committedOffsets(t, prod, "held")
+		return off[0] == 2 && off[1] == 2 && off[2] == 2
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRebalanceHandsPartitionsOver: a second member joins the group while
+// the first consumes; the partitions it takes over are revoked from the
+// first, which commits what it took of them, so the second starts where the
+// first stopped: every record arrives exactly once.
+func TestRebalanceHandsPartitionsOver(t *testing.T) {
+	c, prod := newCluster(t)
+	line := func(i int) string { return fmt.Sprintf("%d,X,1,1\n", 1700000000000000000+i) }
+	fill := func(from int) {
+		for p := range int32(3) {
+			for i := range 10 {
+				produce(t, prod, p, line(from+i))
+			}
+		}
+	}
+	cfg := Config{Brokers: c.ListenAddrs(), Topic: testTopic, Group: "rebal", Format: feed.FormatCSV, CommitInterval: 20 * time.Millisecond}
+	ok := func(context.Context) error { return nil }
+	start := func(sinks *sinkSet) (*Source, func()) {
+		src, err := New(cfg, sinks.open, ok, feed.Options{Symbols: tick.NewSymbolTable(16)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		src.extra = []kgo.Opt{kgo.HeartbeatInterval(50 * time.Millisecond)}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- src.Run(ctx) }()
+		return src, func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	committedAll := func(want int64) func() bool {
+		return func() bool {
+			off := committedOffsets(t, prod, "rebal")
+			return off[0] == want && off[1] == want && off[2] == want
+		}
+	}
+
+	fill(0)
+	first := &sinkSet{byName: map[string]*sliceSink{}}
+	_, stop1 := start(first)
+	defer stop1()
+	waitFor(t, "the first member to commit everything", committedAll(10))
+
+	second := &sinkSet{byName: map[string]*sliceSink{}}
+	_, stop2 := start(second)
+	defer stop2()
+	waitFor(t, "the second member to be given a partition", func() bool {
+		second.mu.Lock()
+		defer second.mu.Unlock()
+		return len(second.byName) > 0
+	})
+	fill(100)
+	waitFor(t, "both members to commit everything", committedAll(20))
+	n1, _ := first.events()
+	n2, _ := second.events()
+	if n1+n2 != 60 {
+		t.Errorf("the members got %d + %d events, want 60 in all (each record once)", n1, n2)
+	}
+	first.mu.Lock()
+	revoked := 0
+	for _, s := range first.byName {
+		s.mu.Lock()
+		if s.closed {
+			revoked++
+		}
+		s.mu.Unlock()
+	}
+	first.mu.Unlock()
+	if revoked == 0 {
+		t.Error("no partition of the first member was revoked")
+	}
+}
+
+// TestStopsWithoutBrokers: with no broker to reach, the source reports the
+// failures and still stops when told to.
+func TestStopsWithoutBrokers(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // nothing listens there now
+	var reports atomic.Int64
+	cfg := Config{Brokers: []string{addr}, Topic: testTopic, Format: feed.FormatCSV, CommitInterval: 20 * time.Millisecond}
+	sinks := &sinkSet{byName: map[string]*sliceSink{}}
+	src, err := New(cfg, sinks.open, func(context.Context) error { return nil }, feed.Options{Symbols: tick.NewSymbolTable(16),
+		OnError: func(string, int64, uint64, error) { reports.Add(1) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- src.Run(ctx) }()
+	waitFor(t, "a fetch error to be reported", func() bool { return reports.Load() > 0 })
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(FinalTimeout + 10*time.Second):
+		t.Fatal("Run did not return")
+	}
+}
