@@ -140,6 +140,7 @@ func orUnlimited(n int64) int64 {
 
 // JetStreamCounters are a Publisher's JetStream totals (zero without it).
 type JetStreamCounters struct {
+	Sent       uint64 // accepted for the stream; each ends Stored or Lost, in send order
 	Stored     uint64 // acknowledged by the stream (Duplicates included)
 	Duplicates uint64 // acknowledged as already stored: a retry whose first send had landed
 	Retries    uint64 // sends after the first: no acknowledgement in AckTimeout, a disconnect, no stream leader
@@ -169,7 +170,7 @@ type jsPublisher struct {
 	started bool
 	n       atomic.Int64 // messages in pending or being retried
 	paused  time.Time    // acks' last pause before a re-send
-	totals  struct{ stored, dups, retries, lost atomic.Uint64 }
+	totals  struct{ sent, stored, dups, retries, lost atomic.Uint64 }
 	once    sync.Once
 }
 
@@ -210,6 +211,7 @@ func (j *jsPublisher) publish(subj string, seq uint64, data []byte) error {
 	e := &jsPending{msg: m}
 	e.fut, _ = j.js.PublishMsgAsync(m)
 	j.pending <- e // never blocks: n counts every entry, and n < MaxPending = cap
+	j.totals.sent.Add(1)
 	return nil
 }
 
@@ -290,6 +292,6 @@ func (j *jsPublisher) counters() JetStreamCounters {
 	if j == nil {
 		return JetStreamCounters{}
 	}
-	return JetStreamCounters{Stored: j.totals.stored.Load(), Duplicates: j.totals.dups.Load(),
+	return JetStreamCounters{Sent: j.totals.sent.Load(), Stored: j.totals.stored.Load(), Duplicates: j.totals.dups.Load(),
 		Retries: j.totals.retries.Load(), Lost: j.totals.lost.Load(), Pending: uint64(max(0, j.n.Load()))}
 }

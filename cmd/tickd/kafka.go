@@ -79,5 +79,28 @@ func (p *pipeline) publishedBarrier(ctx context.Context) error {
 	if err := p.nc.FlushTimeout(bus.DefaultFlushTimeout); err != nil {
 		return fmt.Errorf("nats: flush: %w", err)
 	}
-	return nil
+	return p.jetStreamBarrier(ctx)
+}
+
+// jetStreamBarrier waits, with -jetstream on, until the stream has
+// acknowledged every signal and bar handed to it so far: acknowledgements
+// come in send order, and each message sent ends stored or lost.
+func (p *pipeline) jetStreamBarrier(ctx context.Context) error {
+	target := p.pub.Counters().JetStream.Sent
+	for {
+		c := p.pub.Counters().JetStream
+		if c.Lost > 0 {
+			return fmt.Errorf("bus: %d JetStream publishes not stored", c.Lost)
+		}
+		if c.Stored >= target {
+			return nil
+		}
+		t := time.NewTimer(time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
 }

@@ -36,6 +36,12 @@ type kafkaRig struct {
 
 func newKafkaRig(t *testing.T, topics ...string) *kafkaRig {
 	t.Helper()
+	return newKafkaRigWith(t, bus.ServerOptions{Port: bus.RandomPort}, topics...)
+}
+
+// newKafkaRigWith is newKafkaRig on a NATS server started with opts.
+func newKafkaRigWith(t *testing.T, opts bus.ServerOptions, topics ...string) *kafkaRig {
+	t.Helper()
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, topics...))
 	if err != nil {
 		t.Fatal(err)
@@ -46,7 +52,7 @@ func newKafkaRig(t *testing.T, topics ...string) *kafkaRig {
 		t.Fatal(err)
 	}
 	t.Cleanup(prod.Close)
-	srv, err := bus.StartServer(bus.ServerOptions{Port: bus.RandomPort})
+	srv, err := bus.StartServer(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,11 +74,11 @@ func newKafkaRig(t *testing.T, topics ...string) *kafkaRig {
 
 // start runs a tickd pipeline consuming topic in group; stop cancels it and
 // waits for it to drain, expecting it to end with an error or not.
-func (r *kafkaRig) start(topic, group, format string) (p *pipeline, stop func(wantErr bool)) {
+func (r *kafkaRig) start(topic, group, format string, args ...string) (p *pipeline, stop func(wantErr bool)) {
 	r.t.Helper()
 	url := fmt.Sprintf("kafka://%s/%s?group=%s&format=%s&commit=50ms", r.cluster.ListenAddrs()[0], topic, group, format)
-	cfg, err := serveDefaults("-feed-listen", "", "-nats-url", r.nats.ClientURL(), "-feed-kafka", url,
-		"-shards", "2", "-bars", "1m", "-bbo-interval", "-1ns")
+	cfg, err := serveDefaults(append([]string{"-feed-listen", "", "-nats-url", r.nats.ClientURL(), "-feed-kafka", url,
+		"-shards", "2", "-bars", "1m", "-bbo-interval", "-1ns"}, args...)...)
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -352,5 +358,48 @@ func TestKafkaFormatDefault(t *testing.T) {
 	}
 	if kc, err := (&serveConfig{}).kafkaSource(); kc != nil || err != nil {
 		t.Errorf("no -feed-kafka: %v, %v", kc, err)
+	}
+}
+
+// TestKafkaJetStream: with -jetstream, the Kafka source's offsets wait for
+// the stream's acknowledgements too; at the end every record is committed
+// and the stream holds each tick's signal exactly once.
+func TestKafkaJetStream(t *testing.T) {
+	const topic, group = "durable", "jg"
+	rig := newKafkaRigWith(t, bus.ServerOptions{Port: bus.RandomPort, JetStream: true, StoreDir: t.TempDir()}, topic)
+	p, stop := rig.start(topic, group, "native", "-jetstream")
+	recs := rig.produce(topic, feed.FormatNative, 200)
+	waitUntil(t, "the signals", 20*time.Second, func() bool { return rig.missing(recs) == 0 })
+	stop(false)
+	js := p.pub.Counters().JetStream
+	if js.Sent != js.Stored || js.Lost != 0 || js.Sent < uint64(len(recs)) {
+		t.Fatalf("JetStream counters %+v for %d records", js, len(recs))
+	}
+	ends := map[int32]int64{}
+	for _, s := range recs {
+		ends[s.partition] = max(ends[s.partition], s.offset+1)
+	}
+	for part, off := range rig.committed(topic, group) {
+		if off != ends[part] {
+			t.Errorf("partition %d: committed %d, want %d", part, off, ends[part])
+		}
+	}
+	nc, err := nats.Connect(rig.nats.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	msgs, count, _ := readStream(t, nc, js.Stored)
+	signals := 0
+	for id, m := range msgs {
+		if count[id] != 1 {
+			t.Errorf("%s delivered %d times", id, count[id])
+		}
+		if strings.HasPrefix(m.subject, "tickd.signal.") {
+			signals++
+		}
+	}
+	if signals != len(recs) {
+		t.Fatalf("%d signals stored, want one per record (%d)", signals, len(recs))
 	}
 }
