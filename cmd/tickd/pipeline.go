@@ -60,6 +60,7 @@ type serveConfig struct {
 	books  bool         // replay: the inputs carry L3 books (ITCH) without an ITCH feed
 
 	sec securityConfig // NATS authentication, NATS and feed TLS (security.go)
+	ui  uiConfig       // -ui: the live dashboard (ui.go)
 }
 
 func (c *serveConfig) register(fs *flag.FlagSet) {
@@ -80,6 +81,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.bboInterval, "bbo-interval", 0, "least event time between two BBOs of a symbol (0: every change; negative: no BBOs)")
 	c.record.register(fs, "record", "record-")
 	c.sec.register(fs)
+	c.ui.register(fs)
 }
 
 // registerFeeds registers the feed flags (serve's and record's), the
@@ -196,6 +198,7 @@ type pipeline struct {
 	feedStats *feed.Registry
 	listener  *feed.TCPListener
 	recorder  *replay.Recorder // nil unless -record
+	ui        *dashboard       // nil unless -ui
 
 	wg    sync.WaitGroup
 	feeds sync.WaitGroup // the feed sources: the recorder stops after them
@@ -234,6 +237,9 @@ func startPipeline(ctx context.Context, cfg *serveConfig, log zerolog.Logger) (*
 			log.Warn().Err(err).Uint64("dropped", c.Dropped).Uint64("publish_errors", c.Errors).Msg("NATS publishes lost")
 		}})
 	if err != nil {
+		return fail(err)
+	}
+	if err = p.startUI(ctx, cfg); err != nil {
 		return fail(err)
 	}
 	fopts := feed.Options{Format: src.format, Symbols: p.syms, MaxFrame: cfg.maxFrame, MaxConns: cfg.feedMaxConns,
