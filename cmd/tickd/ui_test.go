@@ -79,7 +79,7 @@ func TestDashboardInChromium(t *testing.T) {
 	}
 	type pageState struct {
 		Sym, Price, Conn, Ticks, P50 string
-		Points, Candles, Watch     int
+		Points, Candles, Watch       int
 	}
 	const probe = `document.readyState !== "complete" ? null : ({
 		sym: document.getElementById("q-sym").textContent,
