@@ -269,7 +269,7 @@ func formatValues(v map[string]float64) string {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
-		fmt.Fprintf(&b, "%s=%.4g", k, v[k])
+		fmt.Fprintf(&b, "%s=%.6g", k, v[k])
 	}
 	return b.String()
 }
