@@ -68,9 +68,14 @@ function connect() {
   if (state.interval) q.set("interval", state.interval);
   const es = new EventSource("/events?" + q);
   state.es = es;
+  let first = true;
   es.addEventListener("update", (e) => {
     if (es !== state.es) return;
-    apply(JSON.parse(e.data));
+    const u = JSON.parse(e.data);
+    // A new stream (a symbol change, or a reconnect after tickd restarted)
+    // starts with the latest signals again: replace, don't repeat, them.
+    if (first) { state.signals = []; u.fresh = true; first = false; }
+    apply(u);
   });
   es.onerror = () => { if (es === state.es) setConn("offline"); };
 }
@@ -108,10 +113,10 @@ function apply(u) {
   trimTo(state.points, MAX_POINTS); trimTo(state.bars, MAX_BARS); trimTo(state.marks, MAX_MARKS);
   if (u.quote) state.quote = u.quote;
   if (u.watch) { state.watch = u.watch; renderWatch(); }
-  if (u.signals && u.signals.length) {
-    for (const s of u.signals) state.signals.unshift(s);
+  if (u.fresh || (u.signals && u.signals.length)) {
+    for (const s of u.signals || []) state.signals.unshift(s);
     trimTo2(state.signals, MAX_SIGNALS);
-    renderSignals(u.signals.length);
+    renderSignals(u.fresh ? 0 : u.signals.length);
   }
   if (u.rates) renderMetrics(u);
   pickDecimals();
@@ -410,7 +415,8 @@ function draw() {
     ctx.beginPath(); ctx.arc(xOf(lp.t), yOf(lp.last), 3, 0, Math.PI * 2); ctx.fill();
   }
 
-  // signal markers
+  // signal markers, each named by its rule where the name has room
+  const labels = [];
   for (const m of vm) {
     const x = xOf(m.t), y = yOf(m.price);
     const up = m.dir > 0, down = m.dir < 0;
@@ -421,7 +427,12 @@ function draw() {
     else { ctx.moveTo(x, y + 5); ctx.lineTo(x - 6, y + 15); ctx.lineTo(x + 6, y + 15); }
     ctx.closePath(); ctx.stroke(); ctx.fill();
     ctx.font = "10px " + C.mono; ctx.textAlign = "center";
-    ctx.fillText(m.rule, x, down ? y - 23 : y + 23);
+    const ly = down ? y - 23 : y + 23, lw = ctx.measureText(m.rule).width + 6;
+    const lx = Math.max(plot.x + lw / 2, Math.min(plot.x + plot.w - lw / 2, x));
+    if (!labels.some((r) => Math.abs(r.x - lx) < (r.w + lw) / 2 && Math.abs(r.y - ly) < 12)) {
+      labels.push({ x: lx, y: ly, w: lw });
+      ctx.fillText(m.rule, lx, ly);
+    }
     ctx.font = "11px " + C.mono;
   }
 
