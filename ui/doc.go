@@ -7,7 +7,10 @@
 // publishes: a Hub subscribes to <prefix>.signal.>, .bar.>, .stats.> and
 // .bbo.>, decodes with package bus, and keeps a bounded history in memory
 // (a ring of recent points, bars and signals per symbol, for at most
-// Options.MaxSymbols symbols). The engine is not touched.
+// Options.MaxSymbols symbols). The engine is not touched. BBOs, which come
+// with every book change, are decoded at most ten a second per symbol and
+// otherwise only counted, so the dashboard's decoding stays small beside
+// the pipeline whatever the feed's rate.
 //
 // A Server serves the page (ui/static, no external assets, so it works
 // offline) and streams updates to each browser as server-sent events:

@@ -79,6 +79,7 @@ func (o *Options) withDefaults() {
 type Hub struct {
 	opts    Options
 	version atomic.Uint64 // bumped by every Handle: streams skip a tick when it has not moved
+	skipped atomic.Uint64 // BBOs received but not decoded (bboThrottle)
 
 	mu        sync.Mutex
 	symbols   map[string]*symbol
@@ -148,11 +149,22 @@ func NewHub(o Options) *Hub {
 
 // Subscribe subscribes h to the signals, bars, stats and BBOs published on
 // nc under the Hub's prefix. Unsubscribe them (or close nc) to stop.
+//
+// BBOs come with every book change (thousands a second per busy symbol on
+// an ITCH feed), far more than a person can read: a symbol's BBOs are
+// decoded at most every bboEvery, and the rest only counted, so the
+// dashboard's JSON decoding never competes with the pipeline for a core.
 func (h *Hub) Subscribe(nc *nats.Conn) ([]*nats.Subscription, error) {
 	subj := bus.Subjects{Prefix: h.opts.Prefix}
 	var subs []*nats.Subscription
 	for _, pattern := range []string{subj.AllSignals(), subj.AllBars(), subj.AllStats(), subj.AllBBOs()} {
-		s, err := bus.Subscribe(nc, pattern, h.Handle)
+		var s *nats.Subscription
+		var err error
+		if pattern == subj.AllBBOs() {
+			s, err = nc.Subscribe(pattern, h.bboThrottle())
+		} else {
+			s, err = bus.Subscribe(nc, pattern, h.Handle)
+		}
 		if err != nil {
 			for _, s := range subs {
 				s.Unsubscribe()
@@ -193,6 +205,31 @@ func (h *Hub) Handle(m bus.Message) {
 		if s := h.symbol(m.Symbol); s != nil {
 			s.bbo = m
 		}
+	}
+}
+
+// bboEvery is the least time between two BBOs of a symbol the Hub decodes.
+const bboEvery = 100 * time.Millisecond
+
+// bboThrottle returns the BBO subscription's handler. nats.go calls it on
+// one goroutine, so its map of when each subject was last decoded needs no
+// lock. The map holds at most MaxSymbols subjects: BBOs of symbols beyond
+// them would be ignored by Handle anyway, so they are only counted.
+func (h *Hub) bboThrottle() nats.MsgHandler {
+	last := make(map[string]time.Time)
+	return func(msg *nats.Msg) {
+		now := h.opts.Now()
+		t, seen := last[msg.Subject]
+		if seen && now.Sub(t) < bboEvery || !seen && len(last) >= h.opts.MaxSymbols {
+			h.skipped.Add(1)
+			return
+		}
+		last[msg.Subject] = now
+		m, err := bus.Decode(msg)
+		if err != nil {
+			m = err.(*bus.DecodeError)
+		}
+		h.Handle(m)
 	}
 }
 

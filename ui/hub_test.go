@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"go.uber.org/goleak"
 
 	"github.com/tickd/tickd/bus"
@@ -86,6 +87,11 @@ func (w *wireMaker) signal(sym string, tsEvent int64, dir int8, price string, la
 	s := tick.Signal{TsEvent: tsEvent, TsRecv: tsEvent + 10, Symbol: w.id(sym), Dir: dir, Price: px(price),
 		Values: [3]float64{px(price).Float64(), 100}}
 	return w.decode("tickd.signal", w.enc.AppendSignalJSON(nil, w.next(), tsEvent+10+int64(latency), &s))
+}
+
+func (w *wireMaker) bboMsg(sym string, tsRecv int64, bid string, latency time.Duration) *nats.Msg {
+	b := tick.BBO{Symbol: w.id(sym), TsEvent: tsRecv - 5, TsRecv: tsRecv, Bid: px(bid), BidShares: 100, BidOrders: 1}
+	return &nats.Msg{Subject: "tickd.bbo." + sym, Data: w.enc.AppendBBOJSON(nil, w.next(), tsRecv+int64(latency), &b)}
 }
 
 // update is a decoded update event.
@@ -299,5 +305,31 @@ func TestHubRates(t *testing.T) {
 	r := readUpdate(t, h, &cursor{}).Rates
 	if *r["ticks"] != 4000 || *r["signals"] != 40 || *r["msgs"] != 16 {
 		t.Errorf("rates ticks %v signals %v msgs %v; want 4000, 40, 16 a second", *r["ticks"], *r["signals"], *r["msgs"])
+	}
+}
+
+// TestHubBBOThrottle: a symbol's BBOs are decoded at most every bboEvery;
+// the rest, and those of symbols past MaxSymbols, are only counted.
+func TestHubBBOThrottle(t *testing.T) {
+	w := newWireMaker(t)
+	now := time.Unix(0, t0)
+	h := NewHub(Options{MaxSymbols: 2, Now: func() time.Time { return now }})
+	handle := h.bboThrottle()
+	for i := range 5 { // the first decoded, four skipped
+		handle(w.bboMsg("AAA", t0+int64(i), "10.5"+strconv.Itoa(i), 7*time.Microsecond))
+	}
+	now = now.Add(bboEvery)
+	handle(w.bboMsg("AAA", t0+10, "10.75", 9*time.Microsecond)) // decoded
+	handle(w.bboMsg("BBB", t0+11, "20", 9*time.Microsecond))    // decoded: a second symbol
+	handle(w.bboMsg("CCC", t0+12, "30", 9*time.Microsecond))    // past MaxSymbols: counted only
+	u := readUpdate(t, h, &cursor{symbol: "AAA"})
+	if u.Quote["bid"] != "10.75" || u.Quote["ask"] != nil || u.Quote["bid_size"] != 100.0 {
+		t.Errorf("AAA quote %v, want bid 10.75 x 100, no ask", u.Quote)
+	}
+	if *u.Rates["received"] != 8 || u.Latency["n"] != 3 || u.Latency["max"] != 9 || u.Latency["p50"] != 9 {
+		t.Errorf("received %v, tick-to-publish %v; want 8 received, 3 decoded (7, 9, 9 µs)", *u.Rates["received"], u.Latency)
+	}
+	if got := h.Symbols(); len(got) != 2 {
+		t.Errorf("symbols %v", got)
 	}
 }

@@ -199,7 +199,7 @@ func (h *Hub) appendSignals(dst []byte, c *cursor) []byte {
 
 // appendRates appends throughput, latency percentiles and counts.
 func (h *Hub) appendRates(dst []byte, now int64) []byte {
-	var total uint64
+	total := h.skipped.Load()
 	for _, n := range h.counts {
 		total += n
 	}
