@@ -293,7 +293,9 @@ func TestHubRates(t *testing.T) {
 	var events uint64
 	h := NewHub(Options{Now: func() time.Time { return now },
 		Counters: func() Counters { return Counters{Events: events, Signals: events / 100} }})
-	readUpdate(t, h, &cursor{})
+	if r := readUpdate(t, h, &cursor{}).Rates; r["ticks"] != nil || r["msgs"] != nil {
+		t.Errorf("rates from one sample: ticks %v msgs %v, want null (unknown yet)", r["ticks"], r["msgs"])
+	}
 	for range 8 { // 2s in steps of 250ms, 1000 events and 4 messages each
 		now = now.Add(250 * time.Millisecond)
 		events += 1000

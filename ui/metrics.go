@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"math"
 	"slices"
 	"time"
 )
@@ -82,8 +83,8 @@ func (r *rateMeter) rates(now int64, c [3]uint64) (out [3]float64) {
 		}
 	})
 	dt := float64(newest.t-oldest.t) / 1e9
-	if dt <= 0 {
-		return out
+	if dt <= 0 { // one sample so far: no rate yet (null, not a false 0)
+		return [3]float64{math.NaN(), math.NaN(), math.NaN()}
 	}
 	for i := range out {
 		out[i] = float64(newest.c[i]-oldest.c[i]) / dt

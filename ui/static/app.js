@@ -354,7 +354,7 @@ function draw() {
   for (let t = Math.ceil(tMin / tStep) * tStep; t <= tMax; t += tStep) {
     const x = Math.round(xOf(t)) + 0.5;
     ctx.beginPath(); ctx.moveTo(x, plot.y); ctx.lineTo(x, plot.y + plot.h); ctx.stroke();
-    ctx.fillText(fmtTime(t), x, plot.y + plot.h + axisH / 2 + 2);
+    if (x > plot.x + 32 && x < plot.x + plot.w - 32) ctx.fillText(fmtTime(t), x, plot.y + plot.h + axisH / 2 + 2);
   }
   ctx.beginPath();
   ctx.moveTo(plot.x + plot.w + 0.5, plot.y); ctx.lineTo(plot.x + plot.w + 0.5, plot.y + plot.h);
