@@ -78,41 +78,50 @@ func TestDashboardInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	type pageState struct {
-		Sym, Price, Conn, Ticks, P50 string
-		Points, Candles, Watch       int
+		Sym, Picker, Price, Conn, Ticks string
+		Points, Candles, Watch          int
 	}
 	const probe = `document.readyState !== "complete" ? null : ({
 		sym: document.getElementById("q-sym").textContent,
+		picker: document.getElementById("symbol").value,
 		price: document.getElementById("q-last").dataset.price || "",
 		conn: document.getElementById("conn").dataset.state,
 		ticks: document.getElementById("m-ticks").textContent,
-		p50: document.getElementById("m-p50").textContent,
 		points: +document.getElementById("chart").dataset.points,
 		candles: +document.getElementById("chart").dataset.candles,
 		watch: document.querySelectorAll("#watch tbody tr").length,
 	})`
-	var st pageState // zero until the page has loaded
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		if err := browser.eval(session, probe, &st); err != nil {
-			t.Fatal(err)
-		}
-		mu.Lock()
-		seen := published[st.Sym][st.Price]
-		mu.Unlock()
-		ticks, _ := strconv.ParseFloat(strings.ReplaceAll(st.Ticks, ",", ""), 64)
-		// A few seconds of chart (one point a second per symbol) make a screenshot worth a look.
-		if seen && st.Points >= 4 && st.Candles > 0 && st.Conn == "live" && ticks > 0 && st.Watch == 6 {
-			break
-		}
-		if time.Now().After(deadline) {
+	// waitPage polls the page until ok says it shows what it should.
+	waitPage := func(what string, ok func(st pageState, ticks float64, seen bool) bool) pageState {
+		t.Helper()
+		deadline := time.Now().Add(90 * time.Second)
+		for {
+			var st pageState // zero until the page has loaded
+			if err := browser.eval(session, probe, &st); err != nil {
+				t.Fatal(err)
+			}
 			mu.Lock()
-			t.Fatalf("page never showed live data NATS published: %+v (published for %s: %d prices)\nstderr:\n%s",
-				st, st.Sym, len(published[st.Sym]), stderr.String())
+			seen := published[st.Sym][st.Price]
+			mu.Unlock()
+			ticks, _ := strconv.ParseFloat(strings.ReplaceAll(st.Ticks, ",", ""), 64)
+			if ok(st, ticks, seen) {
+				t.Logf("%s: %+v", what, st)
+				return st
+			}
+			if time.Now().After(deadline) {
+				mu.Lock()
+				defer mu.Unlock()
+				t.Fatalf("%s: not in 90s: %+v (NATS carried %d prices of %s)\nstderr:\n%s",
+					what, st, len(published[st.Sym]), st.Sym, stderr.String())
+			}
+			time.Sleep(200 * time.Millisecond)
 		}
-		time.Sleep(200 * time.Millisecond)
 	}
-	t.Logf("page: %+v", st)
+	// A few seconds of chart (one point a second per symbol) make a
+	// screenshot worth a look.
+	first := waitPage("live page", func(st pageState, ticks float64, seen bool) bool {
+		return seen && st.Points >= 4 && st.Candles > 0 && st.Conn == "live" && ticks > 0 && st.Watch == 6
+	})
 
 	png, err := browser.screenshot(session)
 	if err != nil {
@@ -131,6 +140,19 @@ func TestDashboardInChromium(t *testing.T) {
 		}
 		t.Logf("screenshot: %s", p)
 	}
+
+	// Another symbol from the watchlist: the page follows it.
+	const other = "AAD"
+	if first.Sym == other {
+		t.Fatalf("the page opened on %s already", other)
+	}
+	var clicked bool
+	if err := browser.eval(session, `(() => { const r = document.querySelector('#watch tr[data-sym="`+other+`"]'); if (r) r.click(); return !!r; })()`, &clicked); err != nil || !clicked {
+		t.Fatalf("click %s in the watchlist: %v, found %v", other, err, clicked)
+	}
+	waitPage("after picking "+other, func(st pageState, _ float64, seen bool) bool {
+		return st.Sym == other && st.Picker == other && seen && st.Points > 0 && st.Conn == "live"
+	})
 }
 
 // waitMatch waits for re to match the demo's output and returns its first group.

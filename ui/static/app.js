@@ -91,7 +91,7 @@ function choose(sym, interval) {
   connect();
 }
 
-function trimTo(a, n) { if (a.length > n) a.splice(0, a.length - n); }
+function keepLast(a, n) { if (a.length > n) a.splice(0, a.length - n); }
 
 function apply(u) {
   state.lastEvent = performance.now();
@@ -110,12 +110,12 @@ function apply(u) {
     if (prev && prev.t === bar.t) state.bars[state.bars.length - 1] = bar; else state.bars.push(bar);
   }
   for (const m of u.marks || []) state.marks.push({ t: m[0], price: m[1], dir: m[2], rule: m[3] });
-  trimTo(state.points, MAX_POINTS); trimTo(state.bars, MAX_BARS); trimTo(state.marks, MAX_MARKS);
+  keepLast(state.points, MAX_POINTS); keepLast(state.bars, MAX_BARS); keepLast(state.marks, MAX_MARKS);
   if (u.quote) state.quote = u.quote;
   if (u.watch) { state.watch = u.watch; renderWatch(); }
   if (u.fresh || (u.signals && u.signals.length)) {
     for (const s of u.signals || []) state.signals.unshift(s);
-    trimTo2(state.signals, MAX_SIGNALS);
+    keepFirst(state.signals, MAX_SIGNALS);
     renderSignals(u.fresh ? 0 : u.signals.length);
   }
   if (u.rates) renderMetrics(u);
@@ -125,7 +125,7 @@ function apply(u) {
   if (u.reset || (u.bars && u.bars.length)) renderBars();
   if (u.reset || (u.points && u.points.length) || (u.bars && u.bars.length) || (u.marks && u.marks.length)) schedule();
 }
-function trimTo2(a, n) { if (a.length > n) a.length = n; }
+function keepFirst(a, n) { if (a.length > n) a.length = n; }
 
 function pickDecimals() {
   const p = state.points[state.points.length - 1] || state.bars[state.bars.length - 1];
