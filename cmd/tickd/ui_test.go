@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -248,5 +249,42 @@ func TestServeDashboardPortTaken(t *testing.T) {
 	}
 	if !strings.HasPrefix(err.Error(), "ui: ") || !strings.Contains(err.Error(), l.Addr().String()) {
 		t.Errorf("error does not name the dashboard and its address: %v", err)
+	}
+}
+
+// TestDashboardStopsWhenStartFails: a start that fails after the dashboard
+// is up (here: the feed port is taken) closes NATS without cancelling ctx;
+// the dashboard notices and stops serving.
+func TestDashboardStopsWhenStartFails(t *testing.T) {
+	feed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer feed.Close()
+	uiAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	cfg, err := serveDefaults("-feed-listen", feed.Addr().String(), "-nats-listen", "off", "-ui", uiAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, _ := newLogger(io.Discard, "warn", false)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p, err := startPipeline(ctx, &cfg, log)
+	if err == nil {
+		cancel()
+		p.Wait()
+		t.Fatal("started with the feed port taken")
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := net.Dial("tcp", uiAddr)
+		if err != nil {
+			break // stopped
+		}
+		c.Close()
+		if time.Now().After(deadline) {
+			t.Fatalf("dashboard still serving on %s 30s after the start failed", uiAddr)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
