@@ -19,13 +19,13 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // wireMaker makes tickd's real messages: encoded by bus.Encoder as the
 // publisher does, then decoded by bus.DecodeBytes as a subscriber does.
 type wireMaker struct {
-	t    *testing.T
+	t    testing.TB
 	syms *tick.SymbolTable
 	enc  *bus.Encoder
 	seq  uint64
 }
 
-func newWireMaker(t *testing.T) *wireMaker {
+func newWireMaker(t testing.TB) *wireMaker {
 	syms := tick.NewSymbolTable(1024)
 	enc, err := bus.NewEncoder("test-1", syms, []bus.RuleInfo{
 		{ID: "level_100", Type: "price", ValueNames: [3]string{"last", "level"}},
