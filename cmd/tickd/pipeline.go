@@ -239,7 +239,7 @@ func startPipeline(ctx context.Context, cfg *serveConfig, log zerolog.Logger) (*
 	if err != nil {
 		return fail(err)
 	}
-	if err = p.startUI(ctx, cfg); err != nil {
+	if err = p.startUI(ctx, cfg); err != nil { // (it stops by itself when a later fail closes NATS)
 		return fail(err)
 	}
 	fopts := feed.Options{Format: src.format, Symbols: p.syms, MaxFrame: cfg.maxFrame, MaxConns: cfg.feedMaxConns,
