@@ -19,9 +19,9 @@ import (
 // value of each field means its default.
 type Options struct {
 	Prefix     string // subject prefix tickd publishes under; default bus.DefaultPrefix
-	MaxSymbols int    // symbols tracked; later ones are counted and ignored; default 512
-	Points     int    // chart points (one per stats message) kept per symbol; default 900
-	Bars       int    // bars kept per symbol and interval; default 600
+	MaxSymbols int    // symbols tracked (the first seen); later ones are counted and ignored; default 512
+	Points     int    // chart points (one per stats message) kept per symbol; default 600
+	Bars       int    // bars kept per symbol and interval; default 300
 	Intervals  int    // bar intervals kept per symbol; default 4
 	Marks      int    // signals kept per symbol, for chart markers; default 64
 	Signals    int    // latest signals kept across symbols; default 100
@@ -58,8 +58,11 @@ func (o *Options) withDefaults() {
 		o.Prefix = bus.DefaultPrefix
 	}
 	def(&o.MaxSymbols, 512)
-	def(&o.Points, 900)
-	def(&o.Bars, 600)
+	// Rings grow as they fill: at these sizes a busy symbol holds about
+	// 45 KB (600 points of 40 bytes, 300 bars of 64 per interval), 512 of
+	// them some 23 MB at most with one bar interval.
+	def(&o.Points, 600)
+	def(&o.Bars, 300)
 	def(&o.Intervals, 4)
 	def(&o.Marks, 64)
 	def(&o.Signals, 100)

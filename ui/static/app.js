@@ -2,7 +2,7 @@
 // arrays, drawn on a canvas at most once per animation frame.
 "use strict";
 
-const MAX_POINTS = 900, MAX_BARS = 600, MAX_MARKS = 64, MAX_SIGNALS = 100, TABLE_BARS = 40;
+const MAX_POINTS = 600, MAX_BARS = 300, MAX_MARKS = 64, MAX_SIGNALS = 100, TABLE_BARS = 40;
 const $ = (id) => document.getElementById(id);
 const css = getComputedStyle(document.documentElement);
 const color = (name) => css.getPropertyValue(name).trim();
