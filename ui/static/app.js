@@ -320,7 +320,7 @@ function draw() {
   let tMin = tMax - slots * ivMs;
   const tFirst = Math.min(pts.length ? pts[0].t : Infinity, bars.length ? bars[0].t : Infinity);
   if (tFirst > tMin) { tMin = tFirst - ivMs * 0.5; }
-  if (tMax - tMin < 10 * ivMs) tMax = tMin + 10 * ivMs;
+  if (tMax - tMin < 10 * ivMs) tMin = tMax - 10 * ivMs; // few bars yet: keep them at the right, where new ones arrive
   tMax += ivMs * 0.5;
   const xOf = (t) => plot.x + ((t - tMin) / (tMax - tMin)) * plot.w;
 
@@ -367,7 +367,7 @@ function draw() {
   // volume
   const vMax = Math.max(1, ...vb.map((b) => b.v));
   const slotW = (ivMs / (tMax - tMin)) * plot.w;
-  const bodyW = Math.max(1, Math.min(14, slotW * 0.68));
+  const bodyW = Math.max(1, Math.min(24, slotW * 0.68));
   const volTop = price.y + price.h + 6;
   for (const b of vb) {
     const x = xOf(b.t + ivMs / 2);
@@ -415,8 +415,9 @@ function draw() {
     ctx.beginPath(); ctx.arc(xOf(lp.t), yOf(lp.last), 3, 0, Math.PI * 2); ctx.fill();
   }
 
-  // signal markers, each named by its rule where the name has room
-  const labels = [];
+  // signal markers, each named by its rule where the name has room (and
+  // only while there are few: a crowd of names reads as noise)
+  const labels = [], named = vm.length <= 12;
   for (const m of vm) {
     const x = xOf(m.t), y = yOf(m.price);
     const up = m.dir > 0, down = m.dir < 0;
@@ -429,7 +430,7 @@ function draw() {
     ctx.font = "10px " + C.mono; ctx.textAlign = "center";
     const ly = down ? y - 23 : y + 23, lw = ctx.measureText(m.rule).width + 6;
     const lx = Math.max(plot.x + lw / 2, Math.min(plot.x + plot.w - lw / 2, x));
-    if (!labels.some((r) => Math.abs(r.x - lx) < (r.w + lw) / 2 && Math.abs(r.y - ly) < 12)) {
+    if (named && !labels.some((r) => Math.abs(r.x - lx) < (r.w + lw) / 2 && Math.abs(r.y - ly) < 12)) {
       labels.push({ x: lx, y: ly, w: lw });
       ctx.fillText(m.rule, lx, ly);
     }
