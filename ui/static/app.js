@@ -340,6 +340,9 @@ function draw() {
   const padY = (hi - lo) * 0.08; hi += padY; lo -= padY;
   const yOf = (v) => price.y + (1 - (v - lo) / (hi - lo)) * price.h;
 
+  const lp = vp[vp.length - 1]; // the newest price: a tag on the axis
+  const tagY = lp && lp.last != null ? yOf(lp.last) : -1e9;
+
   // grid and axes
   ctx.strokeStyle = C.line; ctx.lineWidth = 1; ctx.fillStyle = C.dim;
   const pStep = niceStep(hi - lo, Math.max(3, Math.floor(price.h / 48)));
@@ -347,7 +350,7 @@ function draw() {
   for (let v = Math.ceil(lo / pStep) * pStep; v <= hi; v += pStep) {
     const y = Math.round(yOf(v)) + 0.5;
     ctx.beginPath(); ctx.moveTo(plot.x, y); ctx.lineTo(plot.x + plot.w, y); ctx.stroke();
-    ctx.fillText(v.toFixed(decimals), plot.x + plot.w + 8, y);
+    if (Math.abs(y - tagY) > 12) ctx.fillText(v.toFixed(decimals), plot.x + plot.w + 8, y);
   }
   const tStep = TIME_STEPS.find((s) => (s / (tMax - tMin)) * plot.w >= 90) || 3600000;
   ctx.textAlign = "center";
@@ -409,7 +412,6 @@ function draw() {
   line("ema", C.ema, 1.5);
   line("last", C.last, 1.75);
   // the newest price as a dot
-  const lp = vp[vp.length - 1];
   if (lp && lp.last != null) {
     ctx.fillStyle = C.last;
     ctx.beginPath(); ctx.arc(xOf(lp.t), yOf(lp.last), 3, 0, Math.PI * 2); ctx.fill();
