@@ -57,7 +57,7 @@ func startHeadless(t *testing.T, width, height int) *headless {
 	}
 	cmd := exec.Command(chromiumBin, "--headless", "--no-sandbox", "--disable-gpu", "--remote-debugging-pipe",
 		"--user-data-dir="+t.TempDir(), "--no-first-run", "--no-default-browser-check", "--disable-extensions",
-		"--disable-background-networking", "--hide-scrollbars", "--mute-audio",
+		"--disable-background-networking", "--disable-dev-shm-usage", "--hide-scrollbars", "--mute-audio",
 		fmt.Sprintf("--window-size=%d,%d", width, height), "about:blank")
 	cmd.ExtraFiles = []*os.File{cmdR, outW}
 	stderr, err := os.Create(t.TempDir() + "/chromium.log")
