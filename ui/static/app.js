@@ -77,7 +77,13 @@ function connect() {
     if (first) { state.signals = []; u.fresh = true; first = false; }
     apply(u);
   });
-  es.onerror = () => { if (es === state.es) setConn("offline"); };
+  es.onerror = () => {
+    if (es !== state.es) return;
+    setConn("offline");
+    // The browser retries a dropped stream by itself, but not one the
+    // server refused (too many dashboards open): try again later.
+    if (es.readyState === EventSource.CLOSED) setTimeout(() => { if (es === state.es) connect(); }, 5000);
+  };
 }
 
 function choose(sym, interval) {
