@@ -98,7 +98,6 @@ type Hub struct {
 
 // symbol is one symbol's history.
 type symbol struct {
-	name   string
 	points ring[point]
 	bars   []barSeries // by interval, shortest first
 	marks  ring[mark]
@@ -245,7 +244,7 @@ func (h *Hub) symbol(name string) *symbol {
 		h.overflow++
 		return nil
 	}
-	s := &symbol{name: name, points: newRing[point](h.opts.Points), marks: newRing[mark](h.opts.Marks), first: math.NaN()}
+	s := &symbol{points: newRing[point](h.opts.Points), marks: newRing[mark](h.opts.Marks), first: math.NaN()}
 	h.symbols[name] = s
 	i, _ := slices.BinarySearch(h.names, name)
 	h.names = slices.Insert(h.names, i, name)
