@@ -29,6 +29,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	duration := fs.Duration("duration", 0, "stop by itself after this long (0: until Ctrl-C)")
 	natsListen := fs.String("nats-listen", "127.0.0.1:4222", "embedded NATS server's client address (\"off\": in-process only)")
 	metricsAddr := fs.String("metrics", "127.0.0.1:9464", "Prometheus /metrics address (a free port if this one is taken; \"\": off)")
+	uiAddr := fs.String("ui", "127.0.0.1:8080", "serve the live dashboard here (a free port if taken; \"\" for none)")
 	plain := fs.Bool("plain", false, "print lines instead of redrawing the screen (the default when stdout is not a terminal)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: tickd demo [flags]\n\nEmbedded NATS, a simulated exchange over TCP, the engine, and a live view.\nWhile it runs, any NATS client can subscribe: nats sub 'tickd.>'\n\n")
@@ -56,10 +57,11 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	cfg, err := serveDefaults("-feed-listen", "127.0.0.1:0", "-feed-format", gcfg.format, "-nats-listen", *natsListen,
-		"-metrics", freeOr(*metricsAddr))
+		"-metrics", freeOr(*metricsAddr), "-ui", *uiAddr)
 	if err != nil {
 		return err
 	}
+	cfg.ui.fallback = true
 	p, err := startPipeline(ctx, &cfg, log)
 	if err != nil {
 		return err // a taken NATS port is named; -nats-listen picks another
@@ -83,9 +85,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}()
 	fmt.Fprintf(stdout, "tickd demo: %d symbols at %.0f ticks/s over TCP %s; NATS %s — subscribe with: nats sub 'tickd.>'\n",
 		len(g.Symbols()), g.Rate(), p.FeedAddr(), p.natsDesc())
-	if a := p.MetricsAddr(); a != nil {
-		fmt.Fprintf(stdout, "metrics: http://%s/metrics\n", a)
-	}
+	p.announce(stdout)
 	v.run(ctx)
 	simErr := <-simDone
 	err = p.Wait()
@@ -95,6 +95,14 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return simErr
 	}
 	return err
+}
+
+// announce writes where the dashboard and the metrics are, if they run.
+func (p *pipeline) announce(w io.Writer) {
+	p.ui.announce(w)
+	if a := p.MetricsAddr(); a != nil {
+		fmt.Fprintf(w, "metrics: http://%s/metrics\n", a)
+	}
 }
 
 func isTerminal(w io.Writer) bool {
@@ -202,7 +210,9 @@ func (v *view) draw() {
 	defer v.mu.Unlock()
 	var b strings.Builder
 	b.WriteString("\x1b[H\x1b[2J") // home, clear
-	fmt.Fprintf(&b, "tickd demo — %s   (Ctrl-C to stop; nats sub 'tickd.>' to watch)\n\n", v.throughput())
+	fmt.Fprintf(&b, "tickd demo — %s   (Ctrl-C to stop; nats sub 'tickd.>' to watch)\n", v.throughput())
+	v.p.announce(&b)
+	b.WriteByte('\n')
 	fmt.Fprintf(&b, "%-6s %10s %10s %10s %10s %7s %10s %9s\n", "SYMBOL", "LAST", "SMA", "EMA", "VWAP", "Z", "1s CLOSE", "1s VOL")
 	names := make([]string, 0, len(v.symbols))
 	for n := range v.symbols {

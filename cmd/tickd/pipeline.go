@@ -67,6 +67,7 @@ type serveConfig struct {
 
 	js    jsConfig  // -jetstream: durable signals and bars (jetstream.go)
 	shard shardFlag // -shard i/N: the symbols this instance owns (shard.go)
+	ui  uiConfig       // -ui: the live dashboard (ui.go)
 }
 
 func (c *serveConfig) register(fs *flag.FlagSet) {
@@ -92,6 +93,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	c.sec.register(fs)
 	c.js.register(fs)
 	fs.Var(&c.shard, "shard", "i/N: own the symbols whose FNV-1a 32 hash mod N is i, of N instances splitting one feed")
+	c.ui.register(fs)
 }
 
 // registerFeeds registers the feed flags (serve's and record's), the
@@ -215,6 +217,7 @@ type pipeline struct {
 	listener  *feed.TCPListener
 	recorder  *replay.Recorder // nil unless -record
 	metrics   *pipelineMetrics // nil unless -metrics (metrics.go)
+	ui        *dashboard       // nil unless -ui
 
 	wg    sync.WaitGroup
 	feeds sync.WaitGroup // the feed sources: the recorder stops after them
@@ -260,6 +263,9 @@ func startPipeline(ctx context.Context, cfg *serveConfig, log zerolog.Logger) (*
 			log.Warn().Err(err).Uint64("dropped", c.Dropped).Uint64("publish_errors", c.Errors).Msg("NATS publishes lost")
 		}})
 	if err != nil {
+		return fail(err)
+	}
+	if err = p.startUI(ctx, cfg); err != nil { // (it stops by itself when a later fail closes NATS)
 		return fail(err)
 	}
 	fopts := feed.Options{Format: src.format, Symbols: p.syms, MaxFrame: cfg.maxFrame, MaxConns: cfg.feedMaxConns,
