@@ -39,7 +39,8 @@
 //
 // With PublisherOptions.JetStream, signals and bars are also stored in a
 // stream (EnsureStream creates or binds it): each is published
-// asynchronously with a Nats-Msg-Id of "<publisher>-<seq>" and re-sent, by
+// asynchronously with a Nats-Msg-Id naming its content (MsgID: subject and
+// event time) and re-sent, by
 // a goroutine of its own, until the stream acknowledges it, so an outage
 // or a leader election loses nothing and stores nothing twice. Replay reads
 // the stream back from a time or a sequence. That path copies and

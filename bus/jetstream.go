@@ -12,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/tickd/tickd/tick"
 )
 
 // JetStream defaults.
@@ -92,7 +93,7 @@ func StreamSubjects(prefix string) []string {
 // EnsureStream creates the stream o describes, capturing StreamSubjects
 // (prefix), or binds to it if it exists; an existing stream must capture
 // those subjects. Its duplicate window is JetStream's default (2 minutes):
-// a publisher's message ids ("<publisher>-<seq>") must not repeat within it.
+// a message id (MsgID) seen again within it is stored once.
 func EnsureStream(ctx context.Context, nc *nats.Conn, prefix string, o JetStreamOptions) (jetstream.Stream, error) {
 	o.applyDefaults()
 	if err := o.validate(); err != nil {
@@ -163,7 +164,6 @@ type jsPending struct {
 type jsPublisher struct {
 	js      jetstream.JetStream
 	opts    JetStreamOptions
-	idBase  string // "<publisher>-"
 	pending chan *jsPending
 	stop    chan struct{} // closed when the drain time is up
 	done    chan struct{} // closed when acks returns
@@ -174,7 +174,7 @@ type jsPublisher struct {
 	once    sync.Once
 }
 
-func newJSPublisher(nc *nats.Conn, id string, o JetStreamOptions) (*jsPublisher, error) {
+func newJSPublisher(nc *nats.Conn, o JetStreamOptions) (*jsPublisher, error) {
 	o.applyDefaults()
 	if err := o.validate(); err != nil {
 		return nil, err
@@ -184,7 +184,7 @@ func newJSPublisher(nc *nats.Conn, id string, o JetStreamOptions) (*jsPublisher,
 	if err != nil {
 		return nil, fmt.Errorf("bus: jetstream: %w", err)
 	}
-	return &jsPublisher{js: js, opts: o, idBase: id + "-", pending: make(chan *jsPending, o.MaxPending),
+	return &jsPublisher{js: js, opts: o, pending: make(chan *jsPending, o.MaxPending),
 		stop: make(chan struct{}), done: make(chan struct{})}, nil
 }
 
@@ -198,16 +198,36 @@ func (j *jsPublisher) start() error {
 	return nil
 }
 
-// publish sends a copy of data to subj with the message id of seq, or
-// returns ErrJetStreamFull when MaxPending messages await acknowledgement.
-// It never blocks: a send that fails at once is retried by acks.
-func (j *jsPublisher) publish(subj string, seq uint64, data []byte) error {
+// MsgID is the Nats-Msg-Id of a signal or bar published on subj: the
+// subject (symbol and rule, or interval and symbol) with the signal's event
+// time and direction, or the bar's start. It names what the message says,
+// not who sent it when, so the copy a retry sends, a replay of the same
+// ticks (a Kafka consumer restarting from its last committed offset) and a
+// redundant tickd on the same feed all map to one stored message.
+func MsgID(subj string, o *tick.Out) string {
+	b := make([]byte, 0, len(subj)+22)
+	b = append(append(b, subj...), '@')
+	if o.Kind == tick.OutBar {
+		return string(strconv.AppendInt(b, o.Bar.Start, 10))
+	}
+	b = strconv.AppendInt(b, o.Signal.TsEvent, 10)
+	if o.Signal.Dir < 0 {
+		return string(append(b, '-'))
+	}
+	return string(append(b, '+'))
+}
+
+// publish sends a copy of data to subj with the message id of o (MsgID),
+// or returns ErrJetStreamFull when MaxPending messages await
+// acknowledgement. It never blocks: a send that fails at once is retried
+// by acks.
+func (j *jsPublisher) publish(subj string, o *tick.Out, data []byte) error {
 	if j.n.Load() >= int64(j.opts.MaxPending) {
 		return ErrJetStreamFull
 	}
 	j.n.Add(1)
 	m := &nats.Msg{Subject: subj, Data: slices.Clone(data), Header: nats.Header{}}
-	m.Header.Set(jetstream.MsgIDHeader, j.idBase+strconv.FormatUint(seq, 10))
+	m.Header.Set(jetstream.MsgIDHeader, MsgID(subj, o))
 	e := &jsPending{msg: m}
 	e.fut, _ = j.js.PublishMsgAsync(m)
 	j.pending <- e // never blocks: n counts every entry, and n < MaxPending = cap

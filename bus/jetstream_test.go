@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -81,8 +80,8 @@ func storedIDs(t *testing.T, nc *nats.Conn, stream string, want uint64) (map[str
 }
 
 // checkExactlyOnce checks that the stream holds the signals and bars of
-// recs (published by "js", seq = index+1) once each, and nothing else.
-func checkExactlyOnce(t *testing.T, ids map[string]int, stored uint64, recs []tick.Out) {
+// recs once each (by their MsgID), and nothing else.
+func (f *fixture) checkExactlyOnce(t *testing.T, ids map[string]int, stored uint64, recs []tick.Out) {
 	t.Helper()
 	want := 0
 	for i, o := range recs {
@@ -90,7 +89,11 @@ func checkExactlyOnce(t *testing.T, ids map[string]int, stored uint64, recs []ti
 			continue
 		}
 		want++
-		if id := "js-" + strconv.Itoa(i+1); ids[id] != 1 {
+		subj := Subjects{}.Bar(time.Duration(o.Bar.Interval), f.syms.Name(o.Bar.Symbol))
+		if o.Kind == tick.OutSignal {
+			subj = Subjects{}.Signal(f.syms.Name(o.Signal.Symbol), f.rules[o.Signal.Rule].ID)
+		}
+		if id := MsgID(subj, &recs[i]); ids[id] != 1 {
 			t.Errorf("%s stored %d times", id, ids[id])
 		}
 	}
@@ -152,7 +155,7 @@ func TestJetStreamPublisher(t *testing.T) {
 		t.Errorf("JetStream counters %+v", js)
 	}
 	ids, n := storedIDs(t, nc, DefaultStream, 200)
-	checkExactlyOnce(t, ids, n, recs)
+	f.checkExactlyOnce(t, ids, n, recs)
 	if err := p.Run([]*ringbuf.Ring[tick.Out]{newRing(t, p)}); err == nil {
 		t.Error("a second Run with JetStream accepted")
 	}
@@ -208,7 +211,7 @@ func TestJetStreamServerRestart(t *testing.T) {
 	}
 	t.Logf("JetStream counters after the restart: %+v", pc.JetStream)
 	ids, n := storedIDs(t, nc, DefaultStream, 400)
-	checkExactlyOnce(t, ids, n, recs)
+	f.checkExactlyOnce(t, ids, n, recs)
 }
 
 // waitFor polls cond until it holds, failing the test after a generous
@@ -255,7 +258,7 @@ func TestJetStreamBound(t *testing.T) {
 
 func TestJetStreamOptionsValidate(t *testing.T) {
 	for _, o := range []JetStreamOptions{{Replicas: 6}, {MaxPending: -1}, {MaxAge: -1}, {AckTimeout: -1}} {
-		if _, err := newJSPublisher(nil, "x", o); err == nil {
+		if _, err := newJSPublisher(nil, o); err == nil {
 			t.Errorf("%+v accepted", o)
 		}
 	}

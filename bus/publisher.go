@@ -183,7 +183,7 @@ func NewPublisher(nc *nats.Conn, syms *tick.SymbolTable, rules []RuleInfo, opts 
 	p := &Publisher{nc: nc, enc: enc, opts: opts, nrule: len(rules), buf: make([]byte, 0, 1024)}
 	p.subj.init(opts.Prefix, syms, rules)
 	if opts.JetStream != nil {
-		if p.js, err = newJSPublisher(nc, opts.ID, *opts.JetStream); err != nil {
+		if p.js, err = newJSPublisher(nc, *opts.JetStream); err != nil {
 			return nil, err
 		}
 	}
@@ -312,7 +312,7 @@ func (p *Publisher) publish(o *tick.Out) {
 	}
 	var err error
 	if p.js != nil && (o.Kind == tick.OutSignal || o.Kind == tick.OutBar) {
-		err = p.js.publish(subj, p.seq, p.buf)
+		err = p.js.publish(subj, o, p.buf)
 	} else {
 		err = p.nc.Publish(subj, p.buf)
 	}

@@ -135,7 +135,7 @@ func (f *fixture) records(r, n int) []tick.Out {
 		case 1:
 			o.Kind = tick.OutBar
 			iv := []int64{int64(time.Second), int64(time.Minute), int64(250 * time.Millisecond)}[i%3]
-			o.Bar = tick.Bar{Symbol: sym, Count: uint32(i), Interval: iv, Start: ts - ts%iv, Open: px,
+			o.Bar = tick.Bar{Symbol: sym, Count: uint32(i), Interval: iv, Start: (ts/iv + int64(i)) * iv, Open: px,
 				High: px + 7, Low: px - 7, Close: px + 1, VWAP: px + 3, Volume: int64(i) * 100, TsRecv: ts}
 		case 2:
 			o.Kind = tick.OutStats

@@ -33,7 +33,7 @@ func (s *shardFlag) Set(v string) error {
 
 // publisherID is -publisher-id, or by default host-pid, with the shard
 // appended (host-pid-shard1of3) so that shards of one host never share an
-// id, nor JetStream message ids ("<publisher>-<seq>").
+// id (and so a seq).
 func (c *serveConfig) publisherIDOrDefault() string {
 	if c.publisherID != "" || c.shard.Count <= 1 {
 		return c.publisherID // "": the bus default
