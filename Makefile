@@ -40,7 +40,7 @@ deps-system: ## Install what the tests need from Debian when missing (PostgreSQL
 	@set -e; for f in scripts/deps/*.sh; do [ -e "$$f" ] || continue; bash "$$f"; done
 
 .PHONY: test
-test: deps-system lint ## Lint, then every test under the race detector (fuzz seeds included), then the full-length stress tests and the book under its invariant checks
+test: deps-system lint ## Install missing test packages (scripts/deps), lint, then every test under the race detector (fuzz seeds included), then the full-length stress tests and the book under its invariant checks
 	$(GO) test -race -count=1 -timeout 8m $(PKGS)
 	$(GO) test -count=1 -timeout 5m -run 'Stress' ./ringbuf/
 	$(GO) test -count=1 -timeout 5m -tags invariants ./book/
