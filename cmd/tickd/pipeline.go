@@ -67,7 +67,7 @@ type serveConfig struct {
 
 	js    jsConfig  // -jetstream: durable signals and bars (jetstream.go)
 	shard shardFlag // -shard i/N: the symbols this instance owns (shard.go)
-	ui  uiConfig       // -ui: the live dashboard (ui.go)
+	ui    uiConfig  // -ui: the live dashboard (ui.go)
 }
 
 func (c *serveConfig) register(fs *flag.FlagSet) {
