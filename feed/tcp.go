@@ -89,7 +89,7 @@ func (l *TCPListener) Serve(ctx context.Context) error {
 			// Out of file descriptors and the like: back off, go on.
 			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
 			l.opts.report("tcp "+l.ln.Addr().String(), 0, 0, fmt.Errorf("feed: accept: %w", err))
-			if !sleepCtx(ctx, delay) {
+			if !SleepContext(ctx, delay) {
 				return nil
 			}
 			continue
@@ -144,7 +144,7 @@ func DialTCP(ctx context.Context, addr string, open SinkOpener, opts Options) er
 		case ctx.Err() == nil:
 			o.report("tcp "+addr, 0, 0, fmt.Errorf("feed: dial: %w", err))
 		}
-		if !sleepCtx(ctx, backoff) {
+		if !SleepContext(ctx, backoff) {
 			return nil
 		}
 		backoff = min(2*backoff, o.ReconnectMax)
@@ -194,8 +194,9 @@ func serveConn(ctx context.Context, c net.Conn, open SinkOpener, o *Options) (de
 	return p.dec.stats.Bytes > 0
 }
 
-// sleepCtx waits d or until ctx is done; it reports whether ctx is still live.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
+// SleepContext waits d or until ctx is done; it reports whether ctx is
+// still live. Sources back off with it between reconnects.
+func SleepContext(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -85,7 +85,7 @@ func Write(ctx context.Context, w io.Writer, g *Generator, opts WriteOptions) (W
 				}
 				// Sleep in steps of at least a millisecond (the timer's real
 				// granularity) and let the next trades catch up in a batch.
-				if !sleepCtx(ctx, max(wait, time.Millisecond)) {
+				if !feed.SleepContext(ctx, max(wait, time.Millisecond)) {
 					break
 				}
 			}
@@ -110,15 +110,4 @@ func Write(ctx context.Context, w io.Writer, g *Generator, opts WriteOptions) (W
 		buf = enc.End(buf, last)
 	}
 	return out, flush()
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

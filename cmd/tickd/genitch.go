@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tickd/tickd/feed"
 	"github.com/tickd/tickd/feed/itch"
 	"github.com/tickd/tickd/feed/mold"
 	"github.com/tickd/tickd/feed/soupbin"
@@ -136,7 +137,7 @@ func runGenITCH(ctx context.Context, fs *flag.FlagSet, cfg *genConfig, f *itchFl
 				}
 				// Sleep at least a millisecond (the timer's real granularity)
 				// and let the next messages catch up in a batch.
-				sleepCtx(ctx, max(wait, time.Millisecond))
+				feed.SleepContext(ctx, max(wait, time.Millisecond))
 			}
 		}
 		if err := sink.add(msg); err != nil {
@@ -157,15 +158,6 @@ func runGenITCH(ctx context.Context, fs *flag.FlagSet, cfg *genConfig, f *itchFl
 func sinceMidnight(t time.Time) time.Duration {
 	y, m, d := t.Date()
 	return t.Sub(time.Date(y, m, d, 0, 0, 0, 0, t.Location()))
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
-	}
 }
 
 // fileSink writes the NASDAQ daily-file framing.
@@ -227,7 +219,7 @@ func (s *soupSink) flush() error         { return nil }
 
 func (s *soupSink) finish(ctx context.Context) error {
 	s.store.End()
-	sleepCtx(ctx, s.linger)
+	feed.SleepContext(ctx, s.linger)
 	s.cancel()
 	return <-s.done
 }
@@ -324,7 +316,7 @@ func (s *moldSink) finish(ctx context.Context) error {
 		if wait <= 0 {
 			break
 		}
-		sleepCtx(ctx, wait)
+		feed.SleepContext(ctx, wait)
 		for _, l := range s.lines {
 			l.End()
 		}

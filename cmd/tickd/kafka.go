@@ -63,14 +63,8 @@ func (p *pipeline) publishedBarrier(ctx context.Context) error {
 		target[i] = r.Published()
 	}
 	for i, r := range outs {
-		for r.Released() < target[i] {
-			t := time.NewTimer(time.Millisecond)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return ctx.Err()
-			case <-t.C:
-			}
+		if err := waitFor(ctx, func() (bool, error) { return r.Released() >= target[i], nil }); err != nil {
+			return err
 		}
 	}
 	if c := p.pub.Counters(); c.Errors+c.Dropped > 0 {
@@ -87,20 +81,24 @@ func (p *pipeline) publishedBarrier(ctx context.Context) error {
 // come in send order, and each message sent ends stored or lost.
 func (p *pipeline) jetStreamBarrier(ctx context.Context) error {
 	target := p.pub.Counters().JetStream.Sent
-	for {
+	return waitFor(ctx, func() (bool, error) {
 		c := p.pub.Counters().JetStream
 		if c.Lost > 0 {
-			return fmt.Errorf("bus: %d JetStream publishes not stored", c.Lost)
+			return false, fmt.Errorf("bus: %d JetStream publishes not stored", c.Lost)
 		}
-		if c.Stored >= target {
-			return nil
+		return c.Stored >= target, nil
+	})
+}
+
+// waitFor polls cond every millisecond until it holds or fails, or ctx is
+// done: the barrier runs on the committer's goroutine, so it may sleep.
+func waitFor(ctx context.Context, cond func() (bool, error)) error {
+	for {
+		if ok, err := cond(); ok || err != nil {
+			return err
 		}
-		t := time.NewTimer(time.Millisecond)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !feed.SleepContext(ctx, time.Millisecond) {
 			return ctx.Err()
-		case <-t.C:
 		}
 	}
 }

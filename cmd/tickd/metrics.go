@@ -25,7 +25,7 @@ type pipelineMetrics struct {
 
 // setupMetrics binds -metrics (nothing when it is "") and builds the
 // registry and the publisher's Observer. The listener is closed when ctx
-// is done, so a start-up failure after this leaks nothing for long.
+// is done, or by startPipeline's failure path if a later step fails.
 func (p *pipeline) setupMetrics(ctx context.Context, cfg *serveConfig, ecfg engine.Config) error {
 	if cfg.metrics == "" {
 		return nil

@@ -237,9 +237,13 @@ func startPipeline(ctx context.Context, cfg *serveConfig, log zerolog.Logger) (*
 	}
 	p := &pipeline{log: log, syms: tick.NewSymbolTable(cfg.maxSymbols), feedStats: new(feed.Registry)}
 	// Nothing runs before the last failure point below, so a failure only
-	// has NATS to close.
+	// has NATS and the metrics listener to close (the dashboard stops when
+	// its NATS connection closes).
 	fail := func(err error) (*pipeline, error) {
 		p.closeNATS()
+		if p.metrics != nil {
+			p.metrics.ln.Close() // bound early; nothing serves it yet
+		}
 		return nil, err
 	}
 	if p.eng, err = engine.New(ecfg, p.syms); err != nil {

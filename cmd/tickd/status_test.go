@@ -13,10 +13,11 @@ import (
 	"github.com/tickd/tickd/tick"
 )
 
-// TestLossesReported: events a Drop input loses while the engine is
-// behind are counted, and a status event on tickd.status reports them.
-func TestLossesReported(t *testing.T) {
-	cfg, err := serveDefaults("-feed-listen", "", "-nats-listen", "off", "-ring-size", "2", "-wait", "park")
+// startQuietPipeline starts a pipeline with serve's defaults and args,
+// logging only to the test on failure, and drains it at the test's end.
+func startQuietPipeline(t *testing.T, args ...string) *pipeline {
+	t.Helper()
+	cfg, err := serveDefaults(args...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,14 +28,22 @@ func TestLossesReported(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	p, err := startPipeline(ctx, &cfg, log)
 	if err != nil {
+		cancel()
 		t.Fatal(err)
 	}
-	defer func() {
+	t.Cleanup(func() {
 		cancel()
 		if err := p.Wait(); err != nil {
 			t.Error(err)
 		}
-	}()
+	})
+	return p
+}
+
+// TestLossesReported: events a Drop input loses while the engine is
+// behind are counted, and a status event on tickd.status reports them.
+func TestLossesReported(t *testing.T) {
+	p := startQuietPipeline(t, "-feed-listen", "", "-nats-listen", "off", "-ring-size", "2", "-wait", "park")
 	sub, err := p.nc.SubscribeSync("tickd.status")
 	if err != nil {
 		t.Fatal(err)
@@ -77,25 +86,7 @@ func TestLossesReported(t *testing.T) {
 // TestStaleFeedReported: a feed connection silent past -feed-stale is
 // reported stale on tickd.status, and live again when a heartbeat arrives.
 func TestStaleFeedReported(t *testing.T) {
-	cfg, err := serveDefaults("-feed-listen", "127.0.0.1:0", "-nats-listen", "off", "-feed-stale", "1500ms")
-	if err != nil {
-		t.Fatal(err)
-	}
-	log, err := newLogger(io.Discard, "warn", false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	p, err := startPipeline(ctx, &cfg, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		cancel()
-		if err := p.Wait(); err != nil {
-			t.Error(err)
-		}
-	}()
+	p := startQuietPipeline(t, "-feed-listen", "127.0.0.1:0", "-nats-listen", "off", "-feed-stale", "1500ms")
 	sub, err := p.nc.SubscribeSync("tickd.status")
 	if err != nil {
 		t.Fatal(err)

@@ -226,6 +226,27 @@ func TestDemoDashboardPortTaken(t *testing.T) {
 	}
 }
 
+// startMustFail starts a pipeline with serve's defaults and args that
+// must fail to start, and returns why. Its context stays live until the
+// test ends, so what the failure alone must stop is tested.
+func startMustFail(t *testing.T, args ...string) error {
+	t.Helper()
+	cfg, err := serveDefaults(args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, _ := newLogger(io.Discard, "warn", false)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	p, err := startPipeline(ctx, &cfg, log)
+	if err == nil {
+		cancel()
+		p.Wait()
+		t.Fatalf("started with %q", args)
+	}
+	return err
+}
+
 // TestServeDashboardPortTaken: serve's -ui is an explicit choice, so a
 // taken address fails the start, naming the dashboard.
 func TestServeDashboardPortTaken(t *testing.T) {
@@ -234,19 +255,7 @@ func TestServeDashboardPortTaken(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	cfg, err := serveDefaults("-feed-listen", "127.0.0.1:0", "-nats-listen", "off", "-ui", l.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	log, _ := newLogger(io.Discard, "warn", false)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	p, err := startPipeline(ctx, &cfg, log)
-	if err == nil {
-		cancel()
-		p.Wait()
-		t.Fatal("started with the dashboard's address taken")
-	}
+	err = startMustFail(t, "-feed-listen", "127.0.0.1:0", "-nats-listen", "off", "-ui", l.Addr().String())
 	if !strings.HasPrefix(err.Error(), "ui: ") || !strings.Contains(err.Error(), l.Addr().String()) {
 		t.Errorf("error does not name the dashboard and its address: %v", err)
 	}
@@ -262,19 +271,7 @@ func TestDashboardStopsWhenStartFails(t *testing.T) {
 	}
 	defer feed.Close()
 	uiAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	cfg, err := serveDefaults("-feed-listen", feed.Addr().String(), "-nats-listen", "off", "-ui", uiAddr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log, _ := newLogger(io.Discard, "warn", false)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	p, err := startPipeline(ctx, &cfg, log)
-	if err == nil {
-		cancel()
-		p.Wait()
-		t.Fatal("started with the feed port taken")
-	}
+	startMustFail(t, "-feed-listen", feed.Addr().String(), "-nats-listen", "off", "-ui", uiAddr)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		c, err := net.Dial("tcp", uiAddr)
@@ -287,4 +284,21 @@ func TestDashboardStopsWhenStartFails(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// TestMetricsClosedWhenStartFails: the metrics port, bound early, is
+// released by a start that fails later (here: the feed port is taken).
+func TestMetricsClosedWhenStartFails(t *testing.T) {
+	feed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer feed.Close()
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	startMustFail(t, "-feed-listen", feed.Addr().String(), "-nats-listen", "off", "-metrics", addr)
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("the metrics port is still held after the failed start: %v", err)
+	}
+	l.Close()
 }

@@ -370,7 +370,7 @@ func (s *Source) await(ctx context.Context, pend []pending) error {
 	for _, w := range pend {
 		for !w.p.sink.Consumed(w.mark) {
 			// Polled: the engine is never made to signal anyone.
-			if !sleepCtx(ctx, time.Millisecond) {
+			if !feed.SleepContext(ctx, time.Millisecond) {
 				return fmt.Errorf("kafka: %s: %w", w.p.name, ctx.Err())
 			}
 		}
@@ -477,17 +477,5 @@ func (h connectHook) OnBrokerConnect(meta kgo.BrokerMetadata, _ time.Duration, _
 func (s *Source) report(source string, offset int64, err error) {
 	if s.opts.OnError != nil {
 		s.opts.OnError(source, offset, 0, err)
-	}
-}
-
-// sleepCtx waits d or until ctx is done; it reports whether ctx is live.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
 	}
 }
