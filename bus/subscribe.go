@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -161,6 +163,24 @@ func (m *Signal) RecvTime() time.Time { return time.Unix(0, m.TsRecv) }
 
 // PubTime returns TsPub as a time.Time.
 func (m *Signal) PubTime() time.Time { return time.Unix(0, m.TsPub) }
+
+// FormatValues renders the signal's values as "name=value" pairs sorted by
+// name, each with at most digits significant digits (%g).
+func (m *Signal) FormatValues(digits int) string {
+	names := make([]string, 0, len(m.Values))
+	for k := range m.Values {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	for i, k := range names {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "%s=%.*g", k, digits, m.Values[k])
+	}
+	return b.String()
+}
 
 // StartTime returns the start of the bar.
 func (m *Bar) StartTime() time.Time { return time.Unix(0, m.Start) }

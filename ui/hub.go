@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -289,28 +287,11 @@ func (h *Hub) addBar(s *symbol, m *bus.Bar) {
 
 func (h *Hub) addSignal(m *bus.Signal) {
 	row := signalRow{t: m.TsEvent, symbol: m.Symbol, rule: m.Rule, dir: m.Dir, price: m.Price.String(),
-		values: formatValues(m.Values), latency: m.TsPub - m.TsRecv}
+		values: m.FormatValues(6), latency: m.TsPub - m.TsRecv}
 	h.signals.push(row)
 	if s := h.symbol(m.Symbol); s != nil {
 		s.marks.push(mark{t: m.TsEvent, price: m.Price.InexactFloat64(), dir: m.Dir, rule: m.Rule})
 	}
-}
-
-// formatValues renders a signal's values as "name=value" pairs by name.
-func formatValues(v map[string]float64) string {
-	names := make([]string, 0, len(v))
-	for k := range v {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	var b strings.Builder
-	for i, k := range names {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		fmt.Fprintf(&b, "%s=%.6g", k, v[k])
-	}
-	return b.String()
 }
 
 func cmpInt(a, b int64) int {

@@ -5,8 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -69,7 +67,7 @@ func runSub(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 func formatMessage(m bus.Message) string {
 	switch m := m.(type) {
 	case *bus.Signal:
-		return fmt.Sprintf("SIGNAL %s %-6s %-12s %-4s price=%s %s", clock(m.TsEvent), m.Symbol, m.Rule, m.Dir, m.Price, formatValues(m.Values))
+		return fmt.Sprintf("SIGNAL %s %-6s %-12s %-4s price=%s %s", clock(m.TsEvent), m.Symbol, m.Rule, m.Dir, m.Price, m.FormatValues(4))
 	case *bus.Bar:
 		return fmt.Sprintf("BAR    %s %-6s %-4s O=%s H=%s L=%s C=%s V=%d VWAP=%s n=%d", clock(m.Start), m.Symbol, bus.FormatInterval(m.Interval),
 			m.Open, m.High, m.Low, m.Close, m.Volume, m.VWAP.StringFixed(4), m.Count)
@@ -90,22 +88,6 @@ func bboSide(d decimal.NullDecimal) string {
 		return "-"
 	}
 	return d.Decimal.String()
-}
-
-func formatValues(v map[string]float64) string {
-	keys := make([]string, 0, len(v))
-	for k := range v {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	for i, k := range keys {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		fmt.Fprintf(&b, "%s=%.4g", k, v[k])
-	}
-	return b.String()
 }
 
 // clock formats an event time as wall-clock time of day in UTC.
