@@ -94,9 +94,23 @@ func Start(tb testing.TB) *Server {
 	return s
 }
 
-// URL is a postgres:// URL for the cluster, without the password.
-func (s *Server) URL() string {
-	return fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?sslmode=disable", User, s.Port, Database)
+// URL is a postgres:// URL of the cluster's default database, without
+// the password.
+func (s *Server) URL() string { return s.urlOf(Database) }
+
+func (s *Server) urlOf(db string) string {
+	return fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?sslmode=disable", User, s.Port, db)
+}
+
+// NewDatabase creates an empty database and returns its URL, so tests
+// sharing a cluster do not see each other's tables.
+func (s *Server) NewDatabase(name string) (string, error) {
+	cmd := exec.Command(filepath.Join(s.bin, "createdb"), "-h", "127.0.0.1", "-p", strconv.Itoa(s.Port), "-U", User, name)
+	cmd.Env = append(os.Environ(), "PGPASSWORD="+Password)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("testpg: createdb %s: %v\n%s", name, err, out)
+	}
+	return s.urlOf(name), nil
 }
 
 // Start (re)starts a stopped server and waits until it accepts connections.
