@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -35,11 +34,11 @@ func (f FileFormat) ext() string {
 	return ".csv"
 }
 
-// DefaultMaxFileSize is FileOptions.MaxSize's default.
-const DefaultMaxFileSize = 64 << 20
-
-// stateFile holds the file store's high-water marks in its directory.
-const stateFile = "tickd-sink-state.json"
+// Defaults of FileOptions.
+const (
+	DefaultMaxFileSize = 64 << 20
+	DefaultWindow      = DefaultMaxBuffer + DefaultBatchSize
+)
 
 // FileOptions configures a file store.
 type FileOptions struct {
@@ -50,6 +49,10 @@ type FileOptions struct {
 	MaxSize int64
 	// MaxAge rotates a file once it is this old; 0: never by age.
 	MaxAge time.Duration
+	// Window is how many recent rows' keys are remembered to skip
+	// redelivered rows; default DefaultWindow. It should exceed what may be
+	// written but not yet acked: the sink's buffer plus a batch.
+	Window int
 }
 
 // fileStore writes each table to its own series of files,
@@ -57,20 +60,59 @@ type FileOptions struct {
 // the current one reaches MaxSize or MaxAge (checked between batches, so a
 // batch never spans two files).
 //
-// Rows are deduplicated by high-water mark: per table and publisher it
-// keeps the highest seq written and skips rows at or below it. A publisher
-// sends seqs in increasing order and a subject pattern's messages arrive in
-// that order, so this skips exactly the rows written before. The marks are
-// saved to stateFile after every batch, and at start the newest file of
-// each table is read back too, so rows written just before a crash (after
-// their batch's fsync, before the state's) are not written again.
+// Duplicates come from redelivery: JetStream sends again what was written
+// but not acked (the last batches before a crash or a lost connection),
+// not necessarily in seq order. A file cannot be asked whether it holds a
+// row, so the store remembers the exact (publisher, seq) keys of the last
+// Window rows it wrote, and of the last Window rows of the previous run
+// (read back from the newest files at start, kept for the whole run), and
+// skips a row whose key it remembers.
 type fileStore struct {
-	opts  FileOptions
-	marks [2]map[string]uint64 // by table index: publisher → highest seq written
-	cur   [2]*rotFile
-	bufs  [2][]byte
-	pend  [2]map[string]uint64 // marks of the batch being written
-	now   func() time.Time
+	opts FileOptions
+	cur  [2]*rotFile // by table index
+	seen keyWindow
+	bufs [2][]byte
+	pend map[rowKey]struct{} // keys of the batch being written
+	now  func() time.Time    // the clock of MaxAge
+}
+
+// rowKey identifies a row: seq is per publisher across every kind, so it
+// is unique across tables too.
+type rowKey struct {
+	pub string
+	seq uint64
+}
+
+// keyWindow is the keys of the last len(ring) rows written, and a fixed set
+// read back at start.
+type keyWindow struct {
+	prior  map[rowKey]struct{}
+	recent map[rowKey]struct{}
+	ring   []rowKey // recent's keys in the order written
+	next   int      // the ring slot to fill (and to evict) next
+}
+
+func newKeyWindow(n int) keyWindow {
+	return keyWindow{prior: map[rowKey]struct{}{}, recent: map[rowKey]struct{}{}, ring: make([]rowKey, 0, n)}
+}
+
+func (w *keyWindow) has(k rowKey) bool {
+	if _, ok := w.recent[k]; ok {
+		return true
+	}
+	_, ok := w.prior[k]
+	return ok
+}
+
+func (w *keyWindow) add(k rowKey) {
+	if len(w.ring) < cap(w.ring) {
+		w.ring = append(w.ring, k)
+	} else {
+		delete(w.recent, w.ring[w.next])
+		w.ring[w.next] = k
+		w.next = (w.next + 1) % len(w.ring)
+	}
+	w.recent[k] = struct{}{}
 }
 
 type rotFile struct {
@@ -82,6 +124,10 @@ type rotFile struct {
 // OpenFiles opens a file store in opts.Dir, creating the directory if
 // needed. Only one sink may write a directory at a time.
 func OpenFiles(opts FileOptions) (Store, error) {
+	return openFiles(opts, time.Now)
+}
+
+func openFiles(opts FileOptions, now func() time.Time) (*fileStore, error) {
 	if opts.Dir == "" {
 		return nil, errors.New("sink: files: empty directory")
 	}
@@ -94,53 +140,31 @@ func OpenFiles(opts FileOptions) (Store, error) {
 	if opts.MaxAge < 0 {
 		return nil, fmt.Errorf("sink: files: negative rotation age %s", opts.MaxAge)
 	}
+	if opts.Window == 0 {
+		opts.Window = DefaultWindow
+	}
+	if opts.Window < 0 {
+		return nil, fmt.Errorf("sink: files: negative window %d", opts.Window)
+	}
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("sink: files: %w", err)
 	}
-	s := &fileStore{opts: opts, now: time.Now}
-	for i := range s.marks {
-		s.marks[i] = map[string]uint64{}
-		s.pend[i] = map[string]uint64{}
-	}
-	if err := s.loadMarks(); err != nil {
-		return nil, err
-	}
-	return s, nil
-}
-
-// loadMarks reads stateFile, then raises the marks with the rows of each
-// table's newest file.
-func (s *fileStore) loadMarks() error {
-	data, err := os.ReadFile(filepath.Join(s.opts.Dir, stateFile))
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-	case err != nil:
-		return fmt.Errorf("sink: files: %w", err)
-	default:
-		var st map[string]map[string]uint64
-		if err := json.Unmarshal(data, &st); err != nil {
-			return fmt.Errorf("sink: files: %s: %w", stateFile, err)
-		}
-		for _, t := range tables {
-			for pub, seq := range st[t.stem] {
-				s.marks[t.index][pub] = seq
-			}
-		}
-	}
+	s := &fileStore{opts: opts, now: now, seen: newKeyWindow(opts.Window), pend: map[rowKey]struct{}{}}
 	for _, t := range tables {
 		files, err := s.files(t)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if len(files) == 0 {
-			continue
-		}
-		newest := files[len(files)-1]
-		if err := s.scan(newest, s.marks[t.index]); err != nil {
-			return fmt.Errorf("sink: files: %s: %w", newest, err)
+		// Newest first, until a window's worth of this table's rows.
+		for i, n := len(files)-1, 0; i >= 0 && n < opts.Window; i-- {
+			k, err := s.scan(files[i], s.seen.prior)
+			if err != nil {
+				return nil, fmt.Errorf("sink: files: %s: %w", files[i], err)
+			}
+			n += k
 		}
 	}
-	return nil
+	return s, nil
 }
 
 // files returns t's files in s's format, oldest first.
@@ -153,35 +177,29 @@ func (s *fileStore) files(t *table) ([]string, error) {
 	return files, nil
 }
 
-// scan raises marks with the (publisher, seq) of every complete row of the
-// file at path. A torn last line (a crash mid-write) is ignored.
-func (s *fileStore) scan(path string, marks map[string]uint64) error {
+// scan adds the (publisher, seq) of every complete row of the file at path
+// to keys and returns how many rows it read. A torn last line (a crash
+// mid-write) is ignored.
+func (s *fileStore) scan(path string, keys map[rowKey]struct{}) (rows int, err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer f.Close()
-	raise := func(pub string, seq uint64) {
-		if seq > marks[pub] {
-			marks[pub] = seq
-		}
-	}
 	if s.opts.Format == CSV {
 		r := csv.NewReader(bufio.NewReader(f))
 		r.FieldsPerRecord = -1
 		for line := 0; ; line++ {
 			rec, err := r.Read()
-			if err == io.EOF {
-				return nil
-			}
 			if err != nil {
-				return nil // torn tail
+				return rows, nil // the end, or a torn tail
 			}
 			if line == 0 || len(rec) < 2 {
 				continue // header
 			}
 			if seq, err := strconv.ParseUint(rec[1], 10, 64); err == nil {
-				raise(rec[0], seq)
+				keys[rowKey{rec[0], seq}] = struct{}{}
+				rows++
 			}
 		}
 	}
@@ -193,32 +211,34 @@ func (s *fileStore) scan(path string, marks map[string]uint64) error {
 			Seq       uint64 `json:"seq"`
 		}
 		if json.Unmarshal(sc.Bytes(), &key) == nil {
-			raise(key.Publisher, key.Seq)
+			keys[rowKey{key.Publisher, key.Seq}] = struct{}{}
+			rows++
 		}
 	}
-	return nil
+	return rows, nil
 }
 
-// Write appends the new rows of msgs to the current files, fsyncs them,
-// then saves the marks. On a failure every file is cut back to where the
-// batch started, so a retry writes no row twice.
+// Write appends the new rows of msgs to the current files and fsyncs them.
+// On a failure every file is cut back to where the batch started, so a
+// retry writes no row twice.
 func (s *fileStore) Write(_ context.Context, msgs []bus.Message) (int, error) {
 	var args []any
 	written := 0
 	for i := range s.bufs {
 		s.bufs[i] = s.bufs[i][:0]
-		clear(s.pend[i])
 	}
+	clear(s.pend)
 	for _, m := range msgs {
 		t := tableOf(m)
 		if t == nil {
 			continue
 		}
 		pub, seq := m.Origin()
-		if seq <= s.marks[t.index][pub] || seq <= s.pend[t.index][pub] {
+		k := rowKey{pub, seq}
+		if _, dup := s.pend[k]; dup || s.seen.has(k) {
 			continue
 		}
-		s.pend[t.index][pub] = seq
+		s.pend[k] = struct{}{}
 		args = t.row(m, args[:0])
 		s.bufs[t.index] = s.appendRow(s.bufs[t.index], t, args)
 		written++
@@ -243,14 +263,10 @@ func (s *fileStore) Write(_ context.Context, msgs []bus.Message) (int, error) {
 		}
 	}
 	if err == nil {
-		if err = s.saveMarks(); err == nil {
-			for i := range s.pend {
-				for pub, seq := range s.pend[i] {
-					s.marks[i][pub] = seq
-				}
-			}
-			return written, nil
+		for k := range s.pend {
+			s.seen.add(k)
 		}
+		return written, nil
 	}
 	// Undo: cut every file back to where the batch started.
 	for _, t := range tables {
@@ -360,31 +376,6 @@ func appendCSVField(dst []byte, v string) []byte {
 	dst = append(dst, '"')
 	dst = append(dst, bytes.ReplaceAll([]byte(v), []byte(`"`), []byte(`""`))...)
 	return append(dst, '"')
-}
-
-// saveMarks writes the marks, raised by the batch's, to stateFile
-// atomically (temp file, rename).
-func (s *fileStore) saveMarks() error {
-	st := make(map[string]map[string]uint64, len(tables))
-	for _, t := range tables {
-		m := make(map[string]uint64, len(s.marks[t.index]))
-		for pub, seq := range s.marks[t.index] {
-			m[pub] = seq
-		}
-		for pub, seq := range s.pend[t.index] {
-			m[pub] = seq
-		}
-		st[t.stem] = m
-	}
-	data, err := json.Marshal(st)
-	if err != nil {
-		return err
-	}
-	tmp := filepath.Join(s.opts.Dir, stateFile+".tmp")
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, filepath.Join(s.opts.Dir, stateFile))
 }
 
 // Close closes the current files.

@@ -3,7 +3,7 @@ package sink
 import (
 	"context"
 	"database/sql"
-		"fmt"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -301,6 +301,7 @@ func testDurableRestart(t *testing.T, b backend) {
 		return err == nil && len(rows) >= len(published)
 	})
 	waitFor(t, "the redelivered rows", func() bool { return r.s.Counters().Duplicates > 0 })
+
 	r.stop(t)
 	check(t, b, published, true)
 }
