@@ -155,6 +155,11 @@ func openFiles(opts FileOptions, now func() time.Time) (*fileStore, error) {
 		if err != nil {
 			return nil, err
 		}
+		if len(files) > 0 {
+			if err := cutTornTail(files[len(files)-1]); err != nil {
+				return nil, fmt.Errorf("sink: files: %w", err)
+			}
+		}
 		// Newest first, until a window's worth of this table's rows.
 		for i, n := len(files)-1, 0; i >= 0 && n < opts.Window; i-- {
 			k, err := s.scan(files[i], s.seen.prior)
@@ -177,9 +182,40 @@ func (s *fileStore) files(t *table) ([]string, error) {
 	return files, nil
 }
 
+// cutTornTail cuts a last line without its newline (a crash mid-write)
+// off the file at path, so that it holds complete rows only.
+func cutTornTail(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	// Look back for the last newline, a block at a time.
+	end := fi.Size()
+	buf := make([]byte, 64<<10)
+	for off := end; off > 0; {
+		n := min(off, int64(len(buf)))
+		off -= n
+		if _, err := f.ReadAt(buf[:n], off); err != nil {
+			return err
+		}
+		if i := bytes.LastIndexByte(buf[:n], '\n'); i >= 0 {
+			if cut := off + int64(i) + 1; cut < end {
+				return f.Truncate(cut)
+			}
+			return nil
+		}
+	}
+	return f.Truncate(0)
+}
+
 // scan adds the (publisher, seq) of every complete row of the file at path
 // to keys and returns how many rows it read. A torn last line (a crash
-// mid-write) is ignored.
+// mid-write) is ignored: see cutTornTail.
 func (s *fileStore) scan(path string, keys map[rowKey]struct{}) (rows int, err error) {
 	f, err := os.Open(path)
 	if err != nil {
