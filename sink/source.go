@@ -109,8 +109,8 @@ func ConsumeDurable(ctx context.Context, nc *nats.Conn, opts DurableOptions, s *
 	for {
 		jm, err := it.Next()
 		if err != nil {
-			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-				return nil
+			if ctx.Err() != nil && errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				return nil // stopped by ctx
 			}
 			return fmt.Errorf("sink: durable consumer %q: %w", opts.Name, err)
 		}
@@ -121,7 +121,8 @@ func ConsumeDurable(ctx context.Context, nc *nats.Conn, opts DurableOptions, s *
 			continue
 		}
 		if err := s.Put(ctx, m, func() { _ = jm.Ack() }); err != nil {
-			return nil // ctx ended; the unacked message is redelivered later
+			_ = jm.Nak() // ctx ended before it was buffered: redeliver it now, not after AckWait
+			return nil
 		}
 	}
 }

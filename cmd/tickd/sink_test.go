@@ -10,8 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
+	"github.com/tickd/tickd/bus"
 	"github.com/tickd/tickd/feed"
 	"github.com/tickd/tickd/tick"
 )
@@ -157,5 +159,24 @@ func waitSinkLog(t *testing.T, log *syncBuffer, s string) {
 			t.Fatalf("log never said %q:\n%s", s, log)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestSinkDurableNeedsStream: -durable without a stream capturing the
+// signals is an error naming the subject, not a silent wait.
+func TestSinkDurableNeedsStream(t *testing.T) {
+	srv, err := bus.StartServer(bus.ServerOptions{Port: bus.RandomPort})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	if err := srv.NATS().EnableJetStream(&server.JetStreamConfig{StoreDir: t.TempDir()}); err != nil {
+		t.Fatal(err)
+	}
+	stderr := &syncBuffer{}
+	err = runSink(context.Background(), []string{"-nats-url", srv.ClientURL(), "-durable", "d",
+		"-to", "sqlite:" + filepath.Join(t.TempDir(), "x.db")}, os.Stdout, stderr)
+	if err == nil || !strings.Contains(err.Error(), "tickd.signal.>") {
+		t.Fatalf("err = %v\n%s", err, stderr)
 	}
 }
