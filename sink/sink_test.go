@@ -306,42 +306,64 @@ func testDurableRestart(t *testing.T, b backend) {
 	check(t, b, published, true)
 }
 
-// TestPostgresOutage stops PostgreSQL mid-stream: the sink reports write
-// failures, buffers up to its bound and counts what overflows, and once the
-// server is back stores everything it buffered: nothing else is lost.
+// TestPostgresOutage stops PostgreSQL mid-stream. On core NATS the sink
+// reports write failures, buffers up to its bound and counts what
+// overflows, and once the server is back stores everything it buffered:
+// nothing else is lost. Through a durable consumer it stops reading
+// instead, and ends with every row.
 func TestPostgresOutage(t *testing.T) {
 	pg := testpg.Start(t)
+	for _, durable := range []string{"", "outage"} {
+		name := "core"
+		if durable != "" {
+			name = "durable"
+		}
+		t.Run(name, func(t *testing.T) { testOutage(t, pg, durable) })
+	}
+}
+
+func testOutage(t *testing.T, pg *testpg.Server, durable string) {
 	b := pgBackend(t, pg)
-	srv := startNATS(t, false)
+	srv := startNATS(t, durable != "")
 	tr := watch(t, connect(t, srv))
 	var reports []string
 	r := runSink(t, srv, b.open(t), Options{BatchSize: 32, MaxBuffer: 400, RetryMin: 10e6, RetryMax: 100e6,
-		WriteTimeout: 2e9, OnReport: func(c Counters, err error) { reports = append(reports, fmt.Sprint(c, err)) }}, "")
+		WriteTimeout: 2e9, OnReport: func(c Counters, err error) { reports = append(reports, fmt.Sprint(c, err)) }}, durable)
 	f := startFeed(t, srv, "pub-a", 3000, true)
 	waitFor(t, "rows before the outage", func() bool { return r.s.Counters().Written >= 100 })
 	if err := pg.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	f.release() // 1200 more rows, three times the buffer, while the database is away
-	waitFor(t, "failed writes and an overflowing buffer", func() bool {
+	waitFor(t, "failed writes and a full buffer", func() bool {
 		c := r.s.Counters()
-		return c.Failures >= 2 && c.Overflow > 0
+		return c.Failures >= 2 && (c.Overflow > 0 || c.Buffered == 400)
 	})
 	if err := pg.Start(); err != nil {
 		t.Fatal(err)
 	}
 	f.wait(t)
 	tr.wait(t, 2400)
-	waitFor(t, "the sink to catch up", func() bool {
-		c := r.s.Counters()
-		return c.Received == 2400 && c.Buffered == 0
-	})
-	r.stop(t)
 	published := tr.snapshot()
-	got := check(t, b, published, false)
+	if durable == "" {
+		waitFor(t, "the sink to catch up", func() bool {
+			c := r.s.Counters()
+			return c.Received == 2400 && c.Buffered == 0
+		})
+	} else {
+		waitFor(t, "every published row", func() bool {
+			rows, _, err := b.read()
+			return err == nil && len(rows) >= len(published)
+		})
+	}
+	r.stop(t)
+	got := check(t, b, published, durable != "")
 	c := r.s.Counters()
-	if uint64(len(got)) != c.Written || c.Written+c.Overflow != uint64(len(published)) {
+	if durable == "" && (uint64(len(got)) != c.Written || c.Written+c.Overflow != uint64(len(published))) {
 		t.Errorf("stored %d, counters %+v, published %d: written + overflow must be what was published", len(got), c, len(published))
+	}
+	if durable != "" && c.Overflow != 0 {
+		t.Errorf("durable sink overflowed: %+v", c)
 	}
 	if len(reports) == 0 || !strings.Contains(strings.Join(reports, "\n"), "postgres") {
 		t.Errorf("outage not reported: %q", reports)
