@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 
@@ -121,7 +122,7 @@ func runSink(t *testing.T, srv *bus.Server, store Store, opts Options, durable s
 }
 
 // ackWait is short so that what a stopped sink left unacked comes back soon.
-const ackWait = 2 * 1e9
+const ackWait = time.Second
 
 // stop ends the sink the way `tickd sink` does on SIGTERM: stop consuming,
 // write what is buffered, ack it, then close.

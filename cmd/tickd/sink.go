@@ -102,7 +102,11 @@ func runSink(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	nopts := append([]nats.Option{nats.Name("tickd sink"), nats.MaxReconnects(-1),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn().Err(err).Msg("sink: NATS disconnected") }),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil { // nil: our own Close
+				log.Warn().Err(err).Msg("sink: NATS disconnected")
+			}
+		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info().Str("url", redactURL(nc.ConnectedUrl())).Msg("sink: NATS reconnected") }),
 	}, aopts...)
 	nc, err := nats.Connect(cfg.natsURL, nopts...)
