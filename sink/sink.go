@@ -245,7 +245,9 @@ func (s *Sink) Run(ctx context.Context) error {
 		// A full batch goes at once; a partial one when the ticker says it
 		// has waited long enough.
 		for n := s.pending(); n >= s.opts.BatchSize || (timed && n > 0); n = s.pending() {
-			if err := s.flush(ctx); err != nil {
+			// A write in flight is not cut short by shutdown (WriteTimeout
+			// bounds it); the backoff after a failure is.
+			if err := s.flush(context.WithoutCancel(ctx)); err != nil {
 				rep.failed(err)
 				if !sleep(ctx, backoff) {
 					break
