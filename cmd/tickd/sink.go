@@ -107,6 +107,15 @@ func runSink(ctx context.Context, args []string, _, stderr io.Writer) error {
 				log.Warn().Err(err).Msg("sink: NATS disconnected")
 			}
 		}),
+		// Slow-consumer episodes (nats.go's pending queue overflowing) and
+		// other asynchronous errors: nats.go reports each episode once.
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			ev := log.Warn().Err(err)
+			if sub != nil {
+				ev = ev.Str("subject", sub.Subject)
+			}
+			ev.Msg("sink: NATS error")
+		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info().Str("url", redactURL(nc.ConnectedUrl())).Msg("sink: NATS reconnected") }),
 	}, aopts...)
 	nc, err := nats.Connect(cfg.natsURL, nopts...)

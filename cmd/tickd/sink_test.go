@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -159,6 +160,28 @@ func waitSinkLog(t *testing.T, log *syncBuffer, s string) {
 			t.Fatalf("log never said %q:\n%s", s, log)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestSinkFlagsTakeNoSecret: secrets come from files and the environment.
+func TestSinkFlagsTakeNoSecret(t *testing.T) {
+	fs := flag.NewFlagSet("sink", flag.ContinueOnError)
+	var cfg sinkConfig
+	cfg.register(fs)
+	n := 0
+	fs.VisitAll(func(f *flag.Flag) {
+		n++
+		for _, w := range []string{"password", "token", "seed", "secret"} {
+			if strings.Contains(f.Name, w) && !strings.HasSuffix(f.Name, "-file") {
+				t.Errorf("flag -%s takes a secret on the command line", f.Name)
+			}
+		}
+		if strings.HasPrefix(f.Name, "nats-users") || strings.HasPrefix(f.Name, "feed-") {
+			t.Errorf("flag -%s configures a server: sink is a client", f.Name)
+		}
+	})
+	if fs.Lookup("nats-creds") == nil || fs.Lookup("pg-password-file") == nil {
+		t.Errorf("client auth flags missing (%d flags)", n)
 	}
 }
 
