@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/nats-io/nats.go"
 	"github.com/rs/zerolog"
 
@@ -63,6 +64,25 @@ func (c *sinkConfig) openStore(ctx context.Context) (sink.Store, error) {
 	return nil, fmt.Errorf("-to %q: want sqlite:FILE, postgres://..., csv:DIR or jsonl:DIR", redactURL(c.to))
 }
 
+// openStoreWaiting opens the store, waiting (with backoff, logging each
+// try) while a PostgreSQL server cannot be reached: a sink may well start
+// before its database. Any other error is returned at once.
+func (c *sinkConfig) openStoreWaiting(ctx context.Context, log zerolog.Logger) (sink.Store, error) {
+	for backoff := 500 * time.Millisecond; ; backoff = min(2*backoff, 30*time.Second) {
+		store, err := c.openStore(ctx)
+		var unreachable *pgconn.ConnectError
+		if err == nil || !errors.As(err, &unreachable) {
+			return store, err
+		}
+		log.Warn().Err(err).Dur("retry_in", backoff).Msg("sink: database unreachable")
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(backoff):
+		}
+	}
+}
+
 // runSink is `tickd sink`: consume signals and bars from NATS into a store.
 func runSink(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs := flag.NewFlagSet("sink", flag.ContinueOnError)
@@ -91,7 +111,7 @@ func runSink(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	store, err := cfg.openStore(ctx)
+	store, err := cfg.openStoreWaiting(ctx, log)
 	if err != nil {
 		return err
 	}

@@ -163,6 +163,33 @@ func waitSinkLog(t *testing.T, log *syncBuffer, s string) {
 	}
 }
 
+// TestSinkWaitsForDatabase: a PostgreSQL server that is not up yet is
+// waited for, and said so, not a fatal error.
+func TestSinkWaitsForDatabase(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stderr := &syncBuffer{}
+	done := make(chan error, 1)
+	url := fmt.Sprintf("postgres://tickd@127.0.0.1:%d/db?sslmode=disable&connect_timeout=2", freePort(t))
+	go func() { done <- runSink(ctx, []string{"-to", url}, os.Stdout, stderr) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for strings.Count(stderr.String(), "sink: database unreachable") < 2 {
+		select {
+		case err := <-done:
+			t.Fatalf("sink gave up: %v\n%s", err, stderr)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no retries logged:\n%s", stderr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err == nil {
+		t.Fatal("sink stopped before its database came up returned no error")
+	}
+}
+
 // TestSinkFlagsTakeNoSecret: secrets come from files and the environment.
 func TestSinkFlagsTakeNoSecret(t *testing.T) {
 	fs := flag.NewFlagSet("sink", flag.ContinueOnError)
