@@ -1,15 +1,18 @@
 // Package testpg runs a throwaway PostgreSQL server for tests: it finds
 // Debian's server binaries (/usr/lib/postgresql/*/bin), initdb's a cluster
-// in a fresh directory, starts it on 127.0.0.1 on a free port, and stops
-// and removes it when the test ends. Tests that need PostgreSQL fail, with
-// the reason, when it cannot be found or started (scripts/deps/postgres.sh
+// in a fresh directory, runs it on 127.0.0.1 on a free port, and stops and
+// removes it when the test ends. Tests that need PostgreSQL fail, with the
+// reason, when it cannot be found or started (scripts/deps/postgres.sh
 // installs it).
 //
 // PostgreSQL refuses to run as root; when the test runs as root the server
-// runs as the "postgres" user (via runuser), in a directory it owns.
+// runs as the "postgres" user, in a directory it owns. The server is the
+// test process's child with a parent-death signal, so a test binary that is
+// killed (a -timeout) does not leave it running.
 package testpg
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -19,7 +22,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // User and Password are the cluster's superuser. TCP connections need the
@@ -30,13 +35,19 @@ const (
 	Database = "postgres"
 )
 
-// Server is a running throwaway cluster.
+// startTimeout bounds a start or a stop on a loaded machine.
+const startTimeout = 60 * time.Second
+
+// Server is a throwaway cluster.
 type Server struct {
 	Port int
-	dir  string // cluster data directory
-	bin  string // directory of initdb and pg_ctl
-	as   string // user to run as ("" for the current one)
-	tb   testing.TB
+	root string              // temporary directory: data/, server.log
+	dir  string              // cluster data directory
+	bin  string              // directory of initdb, postgres, pg_isready
+	cred *syscall.Credential // the postgres user's when running as root
+
+	proc   *exec.Cmd
+	exited chan error // the running server's exit
 }
 
 // Start initdb's and starts a cluster, registering its stop and removal
@@ -47,47 +58,48 @@ func Start(tb testing.TB) *Server {
 	if err != nil {
 		tb.Fatalf("testpg: %v (run scripts/deps/postgres.sh)", err)
 	}
-	s := &Server{bin: bin, tb: tb}
+	s := &Server{bin: bin}
+	// Not t.TempDir: its parents are private to root, and the server may
+	// run as another user.
+	if s.root, err = os.MkdirTemp("", "testpg-"); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { os.RemoveAll(s.root) })
+	if err := os.Chmod(s.root, 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	s.dir = filepath.Join(s.root, "data")
+	if err := os.Mkdir(s.dir, 0o700); err != nil {
+		tb.Fatal(err)
+	}
 	if os.Geteuid() == 0 {
-		s.as = "postgres"
-		if _, err := user.Lookup(s.as); err != nil {
-			tb.Fatalf("testpg: running as root and there is no %q user to run the server as: %v", s.as, err)
+		u, err := user.Lookup("postgres")
+		if err != nil {
+			tb.Fatalf("testpg: running as root and there is no postgres user to run the server as: %v", err)
+		}
+		uid, _ := strconv.ParseUint(u.Uid, 10, 32)
+		gid, _ := strconv.ParseUint(u.Gid, 10, 32)
+		s.cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}}
+		if err := os.Chown(s.dir, int(uid), int(gid)); err != nil {
+			tb.Fatal(err)
 		}
 	}
-	// Not t.TempDir: its parents are private to root, and the server runs
-	// as another user.
-	root, err := os.MkdirTemp("", "testpg-")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { os.RemoveAll(root) })
-	if err := os.Chmod(root, 0o755); err != nil {
-		tb.Fatal(err)
-	}
-	s.dir = filepath.Join(root, "data")
-	pwfile := filepath.Join(root, "pw")
+	pwfile := filepath.Join(s.root, "pw")
 	if err := os.WriteFile(pwfile, []byte(Password+"\n"), 0o644); err != nil {
 		tb.Fatal(err)
 	}
-	if s.as != "" {
-		if err := os.Mkdir(s.dir, 0o700); err != nil {
-			tb.Fatal(err)
-		}
-		u, _ := user.Lookup(s.as)
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
-		if err := os.Chown(s.dir, uid, gid); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	if out, err := s.run("initdb", "-D", s.dir, "-U", User, "--pwfile", pwfile,
-		"--auth-host=scram-sha-256", "--auth-local=trust", "--no-sync", "-E", "UTF8", "--locale=C"); err != nil {
+	if out, err := s.command("initdb", "-D", s.dir, "-U", User, "--pwfile", pwfile,
+		"--auth-host=scram-sha-256", "--auth-local=trust", "--no-sync", "-E", "UTF8", "--locale=C").CombinedOutput(); err != nil {
 		tb.Fatalf("testpg: initdb: %v\n%s", err, out)
 	}
 	if s.Port, err = freePort(); err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(s.stop)
+	tb.Cleanup(func() {
+		if err := s.Stop(); err != nil {
+			tb.Error(err)
+		}
+	})
 	if err := s.Start(); err != nil {
 		tb.Fatal(err)
 	}
@@ -115,53 +127,86 @@ func (s *Server) NewDatabase(name string) (string, error) {
 
 // Start (re)starts a stopped server and waits until it accepts connections.
 func (s *Server) Start() error {
-	opts := fmt.Sprintf("-h 127.0.0.1 -p %d -k %s -c fsync=off", s.Port, s.dir)
-	if out, err := s.run("pg_ctl", "-D", s.dir, "-o", opts, "-l", filepath.Join(s.dir, "server.log"), "-w", "-t", "60", "start"); err != nil {
-		log, _ := os.ReadFile(filepath.Join(s.dir, "server.log"))
-		return fmt.Errorf("testpg: pg_ctl start: %v\n%s\n%s", err, out, log)
+	if s.proc != nil {
+		return errors.New("testpg: already running")
 	}
-	return nil
-}
-
-// Stop stops the server at once (fast shutdown: open connections are cut).
-func (s *Server) Stop() error {
-	if out, err := s.run("pg_ctl", "-D", s.dir, "-m", "fast", "-w", "-t", "60", "stop"); err != nil {
-		return fmt.Errorf("testpg: pg_ctl stop: %v\n%s", err, out)
+	logPath := filepath.Join(s.root, "server.log")
+	log, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("testpg: %w", err)
 	}
-	return nil
-}
-
-// stop is the cleanup: stop if running.
-func (s *Server) stop() {
-	if _, err := s.run("pg_ctl", "-D", s.dir, "status"); err == nil {
-		if err := s.Stop(); err != nil {
-			s.tb.Error(err)
+	cmd := s.command("postgres", "-D", s.dir, "-h", "127.0.0.1", "-p", strconv.Itoa(s.Port), "-k", s.dir, "-c", "fsync=off")
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		log.Close()
+		return fmt.Errorf("testpg: start postgres: %w", err)
+	}
+	s.proc, s.exited = cmd, make(chan error, 1)
+	go func() {
+		s.exited <- cmd.Wait()
+		log.Close()
+	}()
+	deadline := time.Now().Add(startTimeout)
+	for {
+		// pg_isready: 0 accepting, 1 rejecting (starting up), 2 no answer.
+		ready := exec.Command(filepath.Join(s.bin, "pg_isready"), "-q", "-h", "127.0.0.1", "-p", strconv.Itoa(s.Port), "-t", "1")
+		if ready.Run() == nil {
+			return nil
+		}
+		select {
+		case err := <-s.exited:
+			s.proc = nil
+			out, _ := os.ReadFile(logPath)
+			return fmt.Errorf("testpg: postgres exited at start (%v):\n%s", err, out)
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			out, _ := os.ReadFile(logPath)
+			return fmt.Errorf("testpg: postgres not accepting connections after %s:\n%s", startTimeout, out)
 		}
 	}
 }
 
-func (s *Server) run(tool string, args ...string) ([]byte, error) {
-	path := filepath.Join(s.bin, tool)
-	var cmd *exec.Cmd
-	if s.as != "" {
-		cmd = exec.Command("runuser", append([]string{"-u", s.as, "--", path}, args...)...)
-	} else {
-		cmd = exec.Command(path, args...)
+// Stop stops a running server at once (fast shutdown: open connections
+// are cut) and waits for it to exit. It is a no-op when stopped.
+func (s *Server) Stop() error {
+	if s.proc == nil {
+		return nil
 	}
-	cmd.Dir = os.TempDir() // runuser's user may not enter the test's directory
-	return cmd.CombinedOutput()
+	defer func() { s.proc = nil }()
+	if err := s.proc.Process.Signal(syscall.SIGINT); err != nil {
+		return fmt.Errorf("testpg: stop: %w", err)
+	}
+	select {
+	case <-s.exited:
+		return nil
+	case <-time.After(startTimeout):
+		_ = s.proc.Process.Kill()
+		<-s.exited
+		return fmt.Errorf("testpg: postgres did not stop within %s; killed", startTimeout)
+	}
 }
 
-// findBin returns the newest /usr/lib/postgresql/N/bin holding initdb and pg_ctl.
+// command runs a server tool as the server's user, dying with this process.
+func (s *Server) command(tool string, args ...string) *exec.Cmd {
+	cmd := exec.Command(filepath.Join(s.bin, tool), args...)
+	cmd.Dir = s.root // the postgres user may not enter the test's directory
+	// Go sets the death signal after the credentials, so a change of user
+	// does not clear it. SIGQUIT is PostgreSQL's immediate shutdown.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred, Pdeathsig: syscall.SIGQUIT}
+	return cmd
+}
+
+// findBin returns the newest /usr/lib/postgresql/N/bin holding initdb and postgres.
 func findBin() (string, error) {
 	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
 	sort.Slice(dirs, func(i, j int) bool { return version(dirs[i]) > version(dirs[j]) })
 	for _, d := range dirs {
-		if isExec(filepath.Join(d, "initdb")) && isExec(filepath.Join(d, "pg_ctl")) {
+		if isExec(filepath.Join(d, "initdb")) && isExec(filepath.Join(d, "postgres")) && isExec(filepath.Join(d, "pg_isready")) {
 			return d, nil
 		}
 	}
-	return "", fmt.Errorf("no PostgreSQL server binaries (initdb, pg_ctl) under /usr/lib/postgresql/*/bin")
+	return "", errors.New("no PostgreSQL server binaries (initdb, postgres, pg_isready) under /usr/lib/postgresql/*/bin")
 }
 
 func version(bin string) int {
