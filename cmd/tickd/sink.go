@@ -184,6 +184,6 @@ func reportSink(log zerolog.Logger, c sink.Counters, err error) {
 	default:
 		ev = log.Info()
 	}
-	ev.Uint64("written", c.Written).Uint64("buffered", c.Buffered).Uint64("overflow", c.Overflow).
+	ev.Uint64("written", c.Written).Uint64("duplicates", c.Duplicates).Uint64("buffered", c.Buffered).Uint64("overflow", c.Overflow).
 		Uint64("invalid", c.Invalid).Uint64("failures", c.Failures).Msg("sink: store report")
 }
