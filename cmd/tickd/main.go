@@ -32,6 +32,7 @@ func commands() []command {
 		{"inspect", "summarise a NASDAQ ITCH 5.0 file: messages by type, books, executions", runInspect},
 		{"bench", "open-loop latency of tickd end to end beside bare NATS, or in process", runBench},
 		{"sub", "subscribe to a subject pattern and print signals and bars", runSub},
+		{"sink", "store signals and bars in SQLite, PostgreSQL or CSV/JSON-lines files", runSink},
 		{"version", "print the version", runVersion},
 	}
 }

@@ -34,6 +34,13 @@ type securityConfig struct {
 }
 
 func (c *securityConfig) register(fs *flag.FlagSet) {
+	c.registerClient(fs)
+	c.registerServers(fs)
+}
+
+// registerClient registers the -nats-url client flags alone, for commands
+// that only connect (sink).
+func (c *securityConfig) registerClient(fs *flag.FlagSet) {
 	fs.StringVar(&c.natsUser, "nats-user", "", "user for -nats-url; its password from -nats-password-file or TICKD_NATS_PASSWORD")
 	fs.StringVar(&c.natsPasswordFile, "nats-password-file", "", "file holding the -nats-user password")
 	fs.StringVar(&c.natsTokenFile, "nats-token-file", "", "file holding a token for -nats-url (or TICKD_NATS_TOKEN)")
@@ -42,6 +49,11 @@ func (c *securityConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.natsCA, "nats-ca", "", "CA file verifying the -nats-url server (turns TLS on)")
 	fs.StringVar(&c.natsCert, "nats-cert", "", "client certificate file for -nats-url (with -nats-key)")
 	fs.StringVar(&c.natsKey, "nats-key", "", "client certificate key file for -nats-url")
+}
+
+// registerServers registers the embedded NATS server's and the feed
+// listener's flags.
+func (c *securityConfig) registerServers(fs *flag.FlagSet) {
 	fs.StringVar(&c.natsUsers, "nats-users", "", "YAML file of the embedded server's users (name, password_file or nkey, role tickd|subscriber); unauthenticated clients are then refused")
 	fs.StringVar(&c.natsTLSCert, "nats-tls-cert", "", "embedded server's TLS certificate file")
 	fs.StringVar(&c.natsTLSKey, "nats-tls-key", "", "embedded server's TLS key file")
