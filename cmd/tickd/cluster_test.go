@@ -343,8 +343,11 @@ func TestClusterShardsExactlyOnce(t *testing.T) {
 			t.Errorf("%s delivered %d times", id, count[id])
 		}
 		shard, ok := ids[m.publisher]
-		if !ok || !strings.HasPrefix(id, m.publisher+"-") {
+		if !ok {
 			t.Errorf("%s: publisher %q is not a shard's", id, m.publisher)
+		}
+		if !strings.HasPrefix(id, m.subject+"@") {
+			t.Errorf("message id %q does not name its subject %s", id, m.subject)
 		}
 		if want := engine.PartitionOf(m.symbol, 2); shard != want {
 			t.Errorf("%s: %s from shard %d, owned by %d", id, m.symbol, shard, want)
