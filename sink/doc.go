@@ -10,11 +10,13 @@
 // A signal is a row of tickd_signals, a bar a row of tickd_bars (file
 // stores: signals-*.csv, bars-*.jsonl, ...); the columns are the JSON
 // fields of the bus package's records (see the README's "Sinks" section).
-// Every row is keyed by (publisher, seq): seq counts per publisher, so the
-// pair names one message for good, and writing a message twice stores it
-// once. SQL stores insert with ON CONFLICT (publisher, seq) DO NOTHING in
-// one transaction per batch; file stores remember the keys of recent rows
-// (see FileOptions.Window).
+// Every row is keyed by (publisher, seq, ts_pub): seq counts per publisher
+// from 1 in each run, and ts_pub (its publish time, part of the message, so
+// the same in every copy of it) tells two runs of a publisher with a fixed
+// id apart. The key names one message for good, and writing a message twice
+// stores it once. SQL stores insert with ON CONFLICT (publisher, seq,
+// ts_pub) DO NOTHING in one transaction per batch; file stores remember the
+// keys of recent rows (see FileOptions.Window).
 //
 // # Delivery
 //

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -63,7 +64,7 @@ type FileOptions struct {
 // Duplicates come from redelivery: JetStream sends again what was written
 // but not acked (the last batches before a crash or a lost connection),
 // not necessarily in seq order. A file cannot be asked whether it holds a
-// row, so the store remembers the exact (publisher, seq) keys of the last
+// row, so the store remembers the exact keys (rowKey) of the last
 // Window rows it wrote, and of the last Window rows of the previous run
 // (read back from the newest files at start, kept for the whole run), and
 // skips a row whose key it remembers.
@@ -76,11 +77,25 @@ type fileStore struct {
 	now  func() time.Time    // the clock of MaxAge
 }
 
-// rowKey identifies a row: seq is per publisher across every kind, so it
-// is unique across tables too.
+// rowKey identifies a row: seq is per publisher run across every kind, so
+// it is unique across tables too; ts_pub tells runs apart.
 type rowKey struct {
-	pub string
-	seq uint64
+	pub   string
+	seq   uint64
+	tsPub int64
+}
+
+// keyOf is m's rowKey.
+func keyOf(m bus.Message) rowKey {
+	pub, seq := m.Origin()
+	var ts int64
+	switch v := m.(type) {
+	case *bus.Signal:
+		ts = v.TsPub
+	case *bus.Bar:
+		ts = v.TsPub
+	}
+	return rowKey{pub, seq, ts}
 }
 
 // keyWindow is the keys of the last len(ring) rows written, and a fixed set
@@ -213,7 +228,7 @@ func cutTornTail(path string) error {
 	return f.Truncate(0)
 }
 
-// scan adds the (publisher, seq) of every complete row of the file at path
+// scan adds the key of every complete row of the file at path
 // to keys and returns how many rows it read. A torn last line (a crash
 // mid-write) is ignored: see cutTornTail.
 func (s *fileStore) scan(path string, keys map[rowKey]struct{}) (rows int, err error) {
@@ -225,16 +240,23 @@ func (s *fileStore) scan(path string, keys map[rowKey]struct{}) (rows int, err e
 	if s.opts.Format == CSV {
 		r := csv.NewReader(bufio.NewReader(f))
 		r.FieldsPerRecord = -1
+		tsPub := -1 // its column, from the header
 		for line := 0; ; line++ {
 			rec, err := r.Read()
 			if err != nil {
 				return rows, nil // the end, or a torn tail
 			}
-			if line == 0 || len(rec) < 2 {
-				continue // header
+			if line == 0 {
+				tsPub = slices.Index(rec, "ts_pub")
+				continue
 			}
-			if seq, err := strconv.ParseUint(rec[1], 10, 64); err == nil {
-				keys[rowKey{rec[0], seq}] = struct{}{}
+			if len(rec) < 2 || tsPub < 0 || tsPub >= len(rec) {
+				continue
+			}
+			seq, err1 := strconv.ParseUint(rec[1], 10, 64)
+			ts, err2 := strconv.ParseInt(rec[tsPub], 10, 64)
+			if err1 == nil && err2 == nil {
+				keys[rowKey{rec[0], seq, ts}] = struct{}{}
 				rows++
 			}
 		}
@@ -245,9 +267,10 @@ func (s *fileStore) scan(path string, keys map[rowKey]struct{}) (rows int, err e
 		var key struct {
 			Publisher string `json:"publisher"`
 			Seq       uint64 `json:"seq"`
+			TsPub     int64  `json:"ts_pub"`
 		}
 		if json.Unmarshal(sc.Bytes(), &key) == nil {
-			keys[rowKey{key.Publisher, key.Seq}] = struct{}{}
+			keys[rowKey{key.Publisher, key.Seq, key.TsPub}] = struct{}{}
 			rows++
 		}
 	}
@@ -269,8 +292,7 @@ func (s *fileStore) Write(_ context.Context, msgs []bus.Message) (int, error) {
 		if t == nil {
 			continue
 		}
-		pub, seq := m.Origin()
-		k := rowKey{pub, seq}
+		k := keyOf(m)
 		if _, dup := s.pend[k]; dup || s.seen.has(k) {
 			continue
 		}

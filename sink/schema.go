@@ -36,7 +36,8 @@ type table struct {
 	index int // position in tables
 }
 
-// Every table starts with publisher and seq, its primary key.
+// Every table starts with publisher and seq, and has ts_pub: its primary
+// key.
 var (
 	signalTable = &table{name: "tickd_signals", stem: "signals", index: 0, cols: []column{
 		{"publisher", colText}, {"seq", colInt}, {"subject", colText}, {"symbol", colText},

@@ -31,14 +31,15 @@ func (d *dialect) typeOf(t colType) string {
 	return "TEXT"
 }
 
-// createTable is t's DDL: every column NOT NULL, keyed by (publisher, seq).
+// createTable is t's DDL: every column NOT NULL, keyed by (publisher, seq,
+// ts_pub) (see the package doc).
 func (d *dialect) createTable(t *table) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "CREATE TABLE IF NOT EXISTS %s (\n", t.name)
 	for _, c := range t.cols {
 		fmt.Fprintf(&b, "  %s %s NOT NULL,\n", c.name, d.typeOf(c.typ))
 	}
-	b.WriteString("  PRIMARY KEY (publisher, seq)\n)")
+	b.WriteString("  PRIMARY KEY (publisher, seq, ts_pub)\n)")
 	return b.String()
 }
 
@@ -68,7 +69,7 @@ func (d *dialect) insert(t *table, rows int) string {
 		}
 		b.WriteByte(')')
 	}
-	b.WriteString(" ON CONFLICT (publisher, seq) DO NOTHING")
+	b.WriteString(" ON CONFLICT (publisher, seq, ts_pub) DO NOTHING")
 	return b.String()
 }
 
