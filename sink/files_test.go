@@ -19,8 +19,8 @@ func msgs(pub string, first uint64, n int) []bus.Message {
 	out := make([]bus.Message, n)
 	for i := range out {
 		seq := first + uint64(i)
-		px := decimal.New(int64(100_00+i), -2)
-		if i%2 == 0 {
+		px := decimal.New(100_00+int64(seq), -2)
+		if seq%2 == 0 { // by seq: a message redelivered is the same message
 			out[i] = &bus.Signal{Subject: "tickd.signal.AAPL.r", Publisher: pub, Seq: seq, Symbol: "AAPL", Rule: "r",
 				Type: "threshold", Dir: bus.Up, TsEvent: int64(seq), TsRecv: int64(seq) + 1, TsPub: int64(seq) + 2,
 				Price: px, Params: map[string]string{"level": "100"}, Values: map[string]float64{"last": 100.5}}
