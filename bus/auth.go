@@ -183,11 +183,16 @@ type Permissions struct {
 
 // DefaultPermissions returns the permissions of role under prefix:
 //
-//	tickd:      publish <prefix>.> and _INBOX.>; subscribe _INBOX.>
-//	subscriber: publish _INBOX.> only;           subscribe <prefix>.> and _INBOX.>
+//	tickd:      publish <prefix>.>, _INBOX.> and the JetStream API;   subscribe _INBOX.>
+//	subscriber: publish _INBOX.>, and JetStream's read-side API;      subscribe <prefix>.> and _INBOX.>
 //
 // so only tickd can put data on the bus, and subscribers can still answer
-// requests and receive replies.
+// requests and receive replies. With JetStream on, tickd creates its stream
+// and publishes into it; a subscriber may look streams up, create, read and
+// delete consumers (tickd sub -js-since, tickd sink -durable) and ack what
+// it consumed (jsReadAPI), but not create, change, purge or delete a stream
+// or a message in it, nor store anything: a stream only captures tickd's
+// subjects, which subscribers cannot publish on.
 func DefaultPermissions(role Role, prefix string) (Permissions, error) {
 	if prefix == "" {
 		prefix = DefaultPrefix
@@ -195,11 +200,23 @@ func DefaultPermissions(role Role, prefix string) (Permissions, error) {
 	all := prefix + ".>"
 	switch role {
 	case RoleTickd:
-		return Permissions{Publish: []string{all, "_INBOX.>"}, Subscribe: []string{"_INBOX.>"}}, nil
+		return Permissions{Publish: []string{all, "_INBOX.>", "$JS.API.>"}, Subscribe: []string{"_INBOX.>"}}, nil
 	case RoleSubscriber:
-		return Permissions{Publish: []string{"_INBOX.>"}, Subscribe: []string{all, "_INBOX.>"}}, nil
+		return Permissions{Publish: append([]string{"_INBOX.>"}, jsReadAPI...), Subscribe: []string{all, "_INBOX.>"}}, nil
 	}
 	return Permissions{}, fmt.Errorf("bus: unknown role %q", role)
+}
+
+// jsReadAPI are the JetStream API subjects a reader needs: account and
+// stream information, its consumers, and acknowledgements.
+var jsReadAPI = []string{
+	"$JS.API.INFO",
+	"$JS.API.STREAM.NAMES",
+	"$JS.API.STREAM.LIST",
+	"$JS.API.STREAM.INFO.>",
+	"$JS.API.CONSUMER.>",
+	"$JS.ACK.>",
+	"$JS.FC.>",
 }
 
 // User is a user of the embedded server: a name with a password, or an

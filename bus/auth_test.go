@@ -357,7 +357,12 @@ func TestUserValidation(t *testing.T) {
 		t.Errorf("ParseRole: %v %v", r, err)
 	}
 	p, _ := DefaultPermissions(RoleSubscriber, "mkt")
-	if p.Subscribe[0] != "mkt.>" || p.Publish[0] != "_INBOX.>" || len(p.Publish) != 1 {
+	if p.Subscribe[0] != "mkt.>" || p.Publish[0] != "_INBOX.>" {
 		t.Errorf("subscriber permissions %+v", p)
+	}
+	for _, subj := range p.Publish[1:] { // JetStream's read side only
+		if !strings.HasPrefix(subj, "$JS.") || subj == "$JS.API.>" || strings.HasPrefix(subj, "$JS.API.STREAM.") && !strings.HasPrefix(subj, "$JS.API.STREAM.INFO.") && subj != "$JS.API.STREAM.NAMES" && subj != "$JS.API.STREAM.LIST" {
+			t.Errorf("subscriber may publish on %q", subj)
+		}
 	}
 }

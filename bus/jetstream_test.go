@@ -322,3 +322,75 @@ func BenchmarkJetStreamSignals(b *testing.B) {
 		})
 	}
 }
+
+// TestJetStreamRoles: on a server with users, the tickd role creates the
+// stream and stores signals; the subscriber role replays them, but may
+// neither delete the stream nor store anything in it.
+func TestJetStreamRoles(t *testing.T) {
+	f := newFixture(t)
+	perm := func(r Role) Permissions {
+		p, err := DefaultPermissions(r, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	s, err := StartServer(ServerOptions{Port: RandomPort, JetStream: true, StoreDir: t.TempDir(), Users: []User{
+		{Name: "tickd", Password: "tp", Permissions: perm(RoleTickd)},
+		{Name: "alice", Password: "ap", Permissions: perm(RoleSubscriber)},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Shutdown)
+	conn := func(user, pw string) *nats.Conn {
+		nc, err := nats.Connect(s.ClientURL(), nats.UserInfo(user, pw),
+			nats.ErrorHandler(func(*nats.Conn, *nats.Subscription, error) {})) // refusals are expected here
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(nc.Close)
+		return nc
+	}
+	tnc, anc := conn("tickd", "tp"), conn("alice", "ap")
+	// A refused request gets no reply: it fails by its timeout.
+	refused := func() context.Context {
+		c, cancel := context.WithTimeout(context.Background(), time.Second)
+		t.Cleanup(cancel)
+		return c
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if _, err := EnsureStream(refused(), anc, "tickd", JetStreamOptions{}); err == nil {
+		t.Fatal("a subscriber created the stream")
+	}
+	if _, err := EnsureStream(ctx, tnc, "tickd", JetStreamOptions{}); err != nil {
+		t.Fatalf("tickd could not create its stream: %v", err)
+	}
+	p, err := NewPublisher(tnc, f.syms, f.rules, PublisherOptions{ID: "js", JetStream: &JetStreamOptions{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring := newRing(t, p)
+	recs := f.records(0, 40)
+	go produce(ring, recs)
+	if err := p.Run([]*ringbuf.Ring[tick.Out]{ring}); err != nil {
+		t.Fatal(err)
+	}
+	ids, n := storedIDs(t, anc, DefaultStream, 20) // read back as the subscriber
+	f.checkExactlyOnce(t, ids, n, recs)
+
+	js, err := jetstream.New(anc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := js.DeleteStream(refused(), DefaultStream); err == nil {
+		t.Error("a subscriber deleted the stream")
+	}
+	if _, err := js.Publish(refused(), "tickd.signal.AAPL.x", []byte(`{}`)); err == nil {
+		t.Error("a subscriber stored a message")
+	}
+	if st, err := js.Stream(ctx, DefaultStream); err != nil || st.CachedInfo().State.Msgs != 20 {
+		t.Errorf("stream after the subscriber's attempts: %v, err %v", st, err)
+	}
+}
