@@ -122,6 +122,15 @@ func TestSIGTERMDrains(t *testing.T) {
 	if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() == 130 {
 		return
 	}
+	// On a loaded machine the drain can finish between the two signals;
+	// the second then meets the default disposition, restored on the way
+	// out, and ends the process as SIGINT does (a shell reports 130 too).
+	if ee, ok := err.(*exec.ExitError); ok {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGINT &&
+			strings.Contains(stderr2.String(), "tickd drained") {
+			return
+		}
+	}
 	// The drain may also have finished before the second signal was read: exit 0.
 	if err != nil {
 		t.Fatalf("after two SIGINTs: %v\n%s", err, stderr2.String())
