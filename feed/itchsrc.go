@@ -265,7 +265,11 @@ func (r *itchRun) commit() {
 // the session is alive. It flushes the batch.
 func (r *itchRun) batchEnd() {
 	if r.ctrs != nil {
-		r.ctrs.hear(r.o.Clock())
+		now := r.recv // a batch with data read the clock at its first message
+		if r.slots == nil {
+			now = r.o.Clock() // a heartbeat, or nothing new
+		}
+		r.ctrs.hear(now)
 	}
 	r.flush()
 }
