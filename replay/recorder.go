@@ -81,6 +81,12 @@ func (o *RecorderOptions) writerOptions(start time.Time) WriterOptions {
 // has finished the other (the disk is slower than the feed). A mutex beats
 // per-source SPSC rings here: callers are few and rarely collide, and one
 // buffer keeps the records of all sources in arrival order.
+//
+// Waking the writer is a futex call on the feed goroutine's core, so a
+// caller wakes it only when it sleeps idle (the first record after a quiet
+// spell) or when a quarter of a half has piled up. Otherwise the writer
+// lingers: it comes back on its own timer (Linger) and takes what arrived,
+// so under a steady feed the callers make almost no wake-ups.
 type Recorder struct {
 	opts RecorderOptions
 
@@ -88,14 +94,28 @@ type Recorder struct {
 	notFull sync.Cond // callers wait here while the buffer is full
 	cur     []byte    // records waiting for the writer
 	half    int       // len(cur) beyond which callers wait
-	waiting bool      // the writer is parked on wake
+	parked  parking   // how the writer sleeps, and so what wakes it
+	wakeAt  int       // len(cur) at which a lingering writer is woken
 	stopped bool
 	err     error  // the writer failed; records are dropped
 	dropped uint64 // records given after Stop or a failure
+	stalls  uint64 // puts that waited for the writer (the disk fell behind)
 	files   []string
 	wake    chan struct{}
 	running bool
 }
+
+// parking is the writer's sleep state, which decides whether put wakes it.
+type parking uint8
+
+const (
+	awake     parking = iota // writing, or about to look at cur
+	idle                     // cur was empty: the next record wakes it
+	lingering                // cur held a little: wake only at wakeAt
+)
+
+// linger is how long the writer leaves a small batch to grow.
+const linger = time.Millisecond
 
 // Record header in the recorder's buffer: kind u8, source u16, recv i64, len u32.
 const recHdr = 15
@@ -109,10 +129,11 @@ func NewRecorder(opts RecorderOptions) (*Recorder, error) {
 		return nil, fmt.Errorf("replay: %w", err)
 	}
 	r := &Recorder{
-		opts: opts,
-		half: opts.Buffer / 2,
-		cur:  make([]byte, 0, opts.Buffer/2),
-		wake: make(chan struct{}, 1),
+		opts:   opts,
+		half:   opts.Buffer / 2,
+		wakeAt: opts.Buffer / 8,
+		cur:    make([]byte, 0, opts.Buffer/2),
+		wake:   make(chan struct{}, 1),
 	}
 	r.notFull.L = &r.mu
 	return r, nil
@@ -124,8 +145,11 @@ func (r *Recorder) put(kind Kind, source uint16, recv int64, a []byte, s string)
 	r.mu.Lock()
 	// An empty buffer takes any record, so a record larger than a half
 	// never waits forever.
-	for len(r.cur) > 0 && len(r.cur)+need > r.half && !r.stopped && r.err == nil {
-		r.notFull.Wait()
+	if len(r.cur) > 0 && len(r.cur)+need > r.half && !r.stopped && r.err == nil {
+		r.stalls++
+		for len(r.cur) > 0 && len(r.cur)+need > r.half && !r.stopped && r.err == nil {
+			r.notFull.Wait()
+		}
 	}
 	if r.stopped || r.err != nil {
 		r.dropped++
@@ -140,8 +164,8 @@ func (r *Recorder) put(kind Kind, source uint16, recv int64, a []byte, s string)
 	r.cur = append(r.cur, h[:]...)
 	r.cur = append(r.cur, a...)
 	r.cur = append(r.cur, s...)
-	if r.waiting {
-		r.waiting = false
+	if r.parked == idle || (r.parked == lingering && len(r.cur) >= r.wakeAt) {
+		r.parked = awake
 		select {
 		case r.wake <- struct{}{}:
 		default:
@@ -196,6 +220,14 @@ func (r *Recorder) Dropped() uint64 {
 	return r.dropped
 }
 
+// Stalls returns how many records had to wait for room: each is a time the
+// feed was held up because the disk fell behind.
+func (r *Recorder) Stalls() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.stalls
+}
+
 // Err returns the write error that stopped the recorder, if any.
 func (r *Recorder) Err() error {
 	r.mu.Lock()
@@ -232,13 +264,24 @@ func (r *Recorder) Run(ctx context.Context) error {
 	defer tick.Stop()
 	spare := make([]byte, 0, r.half)
 	done := ctx.Done()
+	grow := time.NewTimer(linger)
+	defer grow.Stop()
+	lingered := false // the last sleep was a linger that ran out
 	for {
 		r.mu.Lock()
-		if len(r.cur) == 0 && !r.stopped {
-			r.waiting = true
+		if !r.stopped && (len(r.cur) == 0 || (len(r.cur) < r.wakeAt && !lingered)) {
+			var grown <-chan time.Time
+			if r.parked = idle; len(r.cur) > 0 {
+				r.parked = lingering
+				grow.Reset(linger)
+				grown = grow.C
+			}
 			r.mu.Unlock()
+			lingered = false
 			select {
 			case <-r.wake:
+			case <-grown:
+				lingered = true
 			case <-tick.C:
 				if err := fw.tick(); err != nil {
 					return r.fail(fw, err)
@@ -251,6 +294,7 @@ func (r *Recorder) Run(ctx context.Context) error {
 		}
 		batch, stopped := r.cur, r.stopped
 		r.cur, spare = spare[:0], nil
+		r.parked, lingered = awake, false
 		r.notFull.Broadcast()
 		r.mu.Unlock()
 

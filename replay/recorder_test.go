@@ -238,3 +238,54 @@ func TestRecorderOptionsValidated(t *testing.T) {
 		}
 	}
 }
+
+// A feed that outruns the writer waits for room (recording is lossless) and
+// each wait is counted; what waited is written once the writer catches up.
+func TestRecorderStallsCounted(t *testing.T) {
+	rec, err := NewRecorder(RecorderOptions{Dir: t.TempDir(), Format: "native", Buffer: 64 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := bytes.Repeat([]byte{0xAB}, 20<<10) // two of them overflow a 32 KiB half
+	put := make(chan struct{})
+	go func() {
+		rec.Open(1, "feed")
+		rec.Data(1, 1, chunk)
+		rec.Data(1, 2, chunk) // waits: no writer yet
+		close(put)
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for rec.Stalls() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the second put never waited")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	select {
+	case <-put:
+		t.Fatal("the put returned with no room and no writer")
+	default:
+	}
+	done := make(chan error, 1)
+	go func() { done <- rec.Run(context.Background()) }()
+	<-put
+	rec.Stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.Stalls(); got != 1 {
+		t.Fatalf("stalls %d, want 1", got)
+	}
+	var data int
+	for _, r := range readFiles(t, rec.Files()) {
+		if r.Kind == KindData {
+			if !bytes.Equal(r.Bytes, chunk) {
+				t.Fatalf("data record at %d differs", r.Recv)
+			}
+			data++
+		}
+	}
+	if data != 2 || rec.Dropped() != 0 {
+		t.Fatalf("%d data records, %d dropped; want 2, 0", data, rec.Dropped())
+	}
+}

@@ -457,7 +457,9 @@ func (p *pipeline) Wait() error {
 func (p *pipeline) drain() {
 	p.wg.Wait()
 	if p.recorder != nil {
-		p.log.Info().Strs("files", p.recorder.Files()).Msg("capture written")
+		// stalls: times the feed waited for the disk (recording is lossless).
+		p.log.Info().Strs("files", p.recorder.Files()).Uint64("stalls", p.recorder.Stalls()).
+			Uint64("dropped", p.recorder.Dropped()).Msg("capture written")
 	}
 	c := p.eng.Counters()
 	pc := p.pub.Counters()
