@@ -8,7 +8,10 @@
 // and records, per signal read back from NATS, receive time − intended
 // time; RunFloor measures bare NATS (publisher → the same server →
 // subscriber) at tickd's signal rate and payload size; RunInproc times
-// decode → engine → output ring inside one process. Latencies go into
+// decode → engine → output ring inside one process (or, Fused, decode and
+// engine on one goroutine up to the signal enqueued), with both ends
+// stamped by the time-stamp counter. A sender sleeps, yields or spins
+// until each tick is due (Pace). Latencies go into
 // HdrHistograms (ns); WriteReport prints the percentile table and writes
 // report.txt, result.json, one .hgrm per side and the percentile plots
 // (latency.svg, latency.png). `tickd bench` drives it.

@@ -25,7 +25,7 @@ type FloorOptions struct {
 	Duration    time.Duration // measured window
 	Warmup      time.Duration // sent before the window, not recorded; negative: none
 	PayloadSize int           // bytes per message, at least 16; default TypicalSignalSize()
-	Yield       bool          // pace by yielding, as LoadOptions.Yield
+	Pace        Pace          // as LoadOptions.Pace
 	Drain       time.Duration // how long to wait for stragglers after the last message
 
 	onRecv func() // test hook, as LoadOptions.onRecv
@@ -88,7 +88,7 @@ func RunFloor(ctx context.Context, o FloorOptions) (Side, error) {
 	for i := floorHeader; i < len(msg); i++ {
 		msg[i] = 'x'
 	}
-	p := newPacer(o.Rate, total, o.Yield)
+	p := newPacer(o.Rate, total, o.Pace)
 	rec = newRecorder(p.intended(warm), o.onRecv)
 	close(ready)
 	var firstAt, lastAt time.Time

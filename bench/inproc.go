@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/tickd/tickd/engine"
 	"github.com/tickd/tickd/feed"
+	"github.com/tickd/tickd/internal/cycles"
 	"github.com/tickd/tickd/ringbuf"
 	"github.com/tickd/tickd/tick"
 )
@@ -17,8 +19,12 @@ type InprocOptions struct {
 	Pattern                        // Rate is open loop, unless FullSpeed
 	FullSpeed bool                 // ignore Rate: feed ticks as fast as the engine takes them
 	Format    feed.Format          // of the frames or lines decoded; default native
-	Yield     bool                 // pace by yielding, as LoadOptions.Yield
+	Pace      Pace                 // as LoadOptions.Pace
 	Wait      ringbuf.WaitStrategy // of the engine's rings and of the consumer; default SpinYield
+	// Fused runs decode and engine on one goroutine (engine.Step, as
+	// `tickd replay` does): no ring between them, and latency ends when
+	// the signal is enqueued for the publisher.
+	Fused bool
 }
 
 func (o InprocOptions) withDefaults() (InprocOptions, error) {
@@ -44,81 +50,43 @@ const inprocBatch = 256
 // a feed connection does), one engine shard runs PriceRule, and the
 // output ring is consumed here in place of the publisher. Latency is, per
 // signal, the time its consumer saw it − its TsRecv (stamped just before
-// the decode): decode → rules → signal enqueued and seen. The ticks are
-// those of RunLoad, open-loop at Rate, or back to back with FullSpeed.
+// the decode): decode → rules → signal enqueued and seen, two hand-offs
+// between cores. With Fused, the decode and the engine share the
+// producer's goroutine and latency ends as the signal is enqueued. The
+// ticks are those of RunLoad, open-loop at Rate, or back to back with
+// FullSpeed. Both ends are stamped with the time-stamp counter (package
+// cycles): a clock_gettime costs as much as what is timed.
 func RunInproc(ctx context.Context, o InprocOptions) (Side, error) {
 	o, err := o.withDefaults()
 	if err != nil {
 		return Side{}, err
 	}
+	cycles.Calibrate()
 	syms := tick.NewSymbolTable(o.Symbols + 16)
-	// The consumer idles on the output ring's Bell, as the publisher does,
-	// so that under Park every commit wakes it.
-	bell := ringbuf.NewBell()
-	eng, err := engine.New(engine.Config{Shards: 1, Wait: o.Wait, Rules: []engine.RuleSpec{PriceRule(o.Level)},
-		Bars: []time.Duration{time.Hour}, OutputBell: bell}, syms)
-	if err != nil {
-		return Side{}, fmt.Errorf("bench: inproc: %w", err)
-	}
 	dec, err := feed.NewDecoder("bench", 1, feed.Options{Format: o.Format, Symbols: syms})
 	if err != nil {
 		return Side{}, fmt.Errorf("bench: inproc: %w", err)
 	}
-	in, err := eng.NewInput("bench")
-	if err != nil {
-		return Side{}, fmt.Errorf("bench: inproc: %w", err)
-	}
-	cons := eng.Outputs()[0].Consumer(0)
-
-	ectx, stop := context.WithCancel(ctx)
-	defer stop()
-	engDone := make(chan error, 1)
-	go func() { engDone <- eng.Run(ectx) }()
-
 	warm := int64(o.Warmup.Seconds() * o.Rate)
 	total := warm + max(int64(o.Duration.Seconds()*o.Rate), 1)
-	p := newPacer(o.Rate, total, o.Yield)
+	p := newPacer(o.Rate, total, o.Pace)
 	from := p.intended(warm) // window start; also with FullSpeed
 	if o.FullSpeed {
 		from = p.startNs + int64(o.Warmup)
 	}
-	prod := make(chan producerResult, 1)
-	go func() {
-		r := produce(ctx, o, p, from, dec, in)
-		in.Close()
-		stop() // the engine drains the input, then closes its output ring
-		prod <- r
-	}()
-
-	// The publisher's role: poll the output ring and stamp each batch once.
 	hist := NewHistogram()
 	var got uint64
-	idler := ringbuf.NewIdler(o.Wait, bell)
-	for {
-		batch := cons.Poll()
-		if len(batch) == 0 {
-			if cons.Closed() && len(cons.Poll()) == 0 {
-				break
-			}
-			idler.Idle()
-			continue
-		}
-		idler.Reset()
-		now := time.Now().UnixNano()
-		for i := range batch {
-			if s := &batch[i].Signal; batch[i].Kind == tick.OutSignal && s.TsEvent >= from {
-				_ = hist.RecordValue(clampNs(now - s.TsRecv))
-				got++
-			}
-		}
-		cons.Release(len(batch))
+	var r producerResult
+	if o.Fused {
+		r, err = runFused(ctx, o, p, from, dec, syms, func(s *tick.Signal) {
+			_ = hist.RecordValue(clampNs(cycles.Nanos() - s.TsRecv))
+			got++
+		})
+	} else {
+		r, got, err = runPipelined(ctx, o, p, from, dec, syms, hist)
 	}
-	r := <-prod
-	if err := <-engDone; err != nil {
-		return Side{}, fmt.Errorf("bench: inproc: %w", err)
-	}
-	if r.err != nil {
-		return Side{}, r.err
+	if err != nil {
+		return Side{}, err
 	}
 	if st := dec.Stats(); st.Errors > 0 {
 		return Side{}, fmt.Errorf("bench: inproc: %d frames rejected by the decoder", st.Errors)
@@ -133,6 +101,96 @@ func RunInproc(ctx context.Context, o InprocOptions) (Side, error) {
 	return s, nil
 }
 
+// runPipelined runs the engine on its own goroutine, fed through an Input,
+// and consumes its output ring here, recording each signal in the window.
+func runPipelined(ctx context.Context, o InprocOptions, p *pacer, from int64, dec *feed.Decoder, syms *tick.SymbolTable, hist *hdrhistogram.Histogram) (producerResult, uint64, error) {
+	// The consumer idles on the output ring's Bell, as the publisher does,
+	// so that under Park every commit wakes it.
+	bell := ringbuf.NewBell()
+	eng, err := engine.New(engine.Config{Shards: 1, Wait: o.Wait, Rules: []engine.RuleSpec{PriceRule(o.Level)},
+		Bars: []time.Duration{time.Hour}, OutputBell: bell}, syms)
+	if err != nil {
+		return producerResult{}, 0, fmt.Errorf("bench: inproc: %w", err)
+	}
+	in, err := eng.NewInput("bench")
+	if err != nil {
+		return producerResult{}, 0, fmt.Errorf("bench: inproc: %w", err)
+	}
+	cons := eng.Outputs()[0].Consumer(0)
+
+	ectx, stop := context.WithCancel(ctx)
+	defer stop()
+	engDone := make(chan error, 1)
+	go func() { engDone <- eng.Run(ectx) }()
+	prod := make(chan producerResult, 1)
+	go func() {
+		r := produce(ctx, o, p, from, dec, in)
+		in.Close()
+		stop() // the engine drains the input, then closes its output ring
+		prod <- r
+	}()
+
+	// The publisher's role: poll the output ring and stamp each batch once.
+	var got uint64
+	idler := ringbuf.NewIdler(o.Wait, bell)
+	for {
+		batch := cons.Poll()
+		if len(batch) == 0 {
+			if cons.Closed() && len(cons.Poll()) == 0 {
+				break
+			}
+			idler.Idle()
+			continue
+		}
+		idler.Reset()
+		now := cycles.Nanos()
+		for i := range batch {
+			if s := &batch[i].Signal; batch[i].Kind == tick.OutSignal && s.TsEvent >= from {
+				_ = hist.RecordValue(clampNs(now - s.TsRecv))
+				got++
+			}
+		}
+		cons.Release(len(batch))
+	}
+	r := <-prod
+	if err := <-engDone; err != nil {
+		return r, got, fmt.Errorf("bench: inproc: %w", err)
+	}
+	return r, got, r.err
+}
+
+// runFused decodes into an engine.Step on this goroutine and calls signal
+// with each signal in the window as it is enqueued.
+func runFused(ctx context.Context, o InprocOptions, p *pacer, from int64, dec *feed.Decoder, syms *tick.SymbolTable, signal func(*tick.Signal)) (producerResult, error) {
+	st, err := engine.NewStep(engine.Config{Rules: []engine.RuleSpec{PriceRule(o.Level)}, Bars: []time.Duration{time.Hour}}, syms)
+	if err != nil {
+		return producerResult{}, fmt.Errorf("bench: inproc: %w", err)
+	}
+	sink := &stepSink{st: st, slots: make([]tick.Event, inprocBatch), emit: func(out *tick.Out) {
+		if out.Kind == tick.OutSignal && out.Signal.TsEvent >= from {
+			signal(&out.Signal)
+		}
+	}}
+	r := produce(ctx, o, p, from, dec, sink)
+	return r, r.err
+}
+
+// stepSink is a feed sink that runs each committed batch through a Step.
+type stepSink struct {
+	st    *engine.Step
+	slots []tick.Event
+	emit  func(*tick.Out)
+}
+
+func (s *stepSink) Claim(n int) []tick.Event { return s.slots[:max(1, min(n, len(s.slots)))] }
+func (s *stepSink) Commit(k int)             { s.st.Process(s.slots[:k], s.emit) }
+
+// batchSink is where produce decodes to: an engine Input or a stepSink.
+type batchSink interface {
+	Claim(n int) []tick.Event
+	Commit(k int)
+}
+
 type producerResult struct {
 	sent, expected uint64 // in the window
 	elapsed        time.Duration
@@ -141,7 +199,7 @@ type producerResult struct {
 
 // produce encodes the ticks and decodes them into in, batch by batch, as
 // a feed connection's read loop does.
-func produce(ctx context.Context, o InprocOptions, p *pacer, from int64, dec *feed.Decoder, in *engine.Input) (r producerResult) {
+func produce(ctx context.Context, o InprocOptions, p *pacer, from int64, dec *feed.Decoder, in batchSink) (r producerResult) {
 	t := newTicks(o.Symbols, o.SignalRatio, o.Level)
 	enc := &encoder{f: o.Format, names: t.names}
 	buf := enc.start(make([]byte, 0, maxBatch*128))
@@ -187,7 +245,7 @@ func produce(ctx context.Context, o InprocOptions, p *pacer, from int64, dec *fe
 			}
 			buf = enc.trade(buf, i, sym, ts, px)
 		}
-		dec.SetRecvTime(time.Now().UnixNano())
+		dec.SetRecvTime(cycles.Nanos())
 		if !feedAll(dec, in, buf) {
 			r.err = errors.New("bench: inproc: engine stopped early")
 			return r
@@ -203,7 +261,7 @@ func produce(ctx context.Context, o InprocOptions, p *pacer, from int64, dec *fe
 
 // feedAll decodes every frame or line of buf into in (buf ends with a
 // whole one); false if in shut down.
-func feedAll(dec *feed.Decoder, in *engine.Input, buf []byte) bool {
+func feedAll(dec *feed.Decoder, in batchSink, buf []byte) bool {
 	for off := 0; off < len(buf); {
 		// A trade is ~41 bytes native, ~40 to ~90 as text: enough slots.
 		slots := in.Claim(min((len(buf)-off)/32+1, inprocBatch))

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -62,5 +63,47 @@ func TestInprocWaitStrategies(t *testing.T) {
 		if s.Received == 0 || s.Dropped != 0 {
 			t.Fatalf("%v: received %d, dropped %d", w, s.Received, s.Dropped)
 		}
+	}
+}
+
+// Fused (decode and engine on one goroutine) gets exactly the signals the
+// ticks fire, under each pacing, at a rate and at full speed.
+func TestInprocFused(t *testing.T) {
+	const rate, ratio = 40000, 0.1
+	for _, p := range []Pace{PaceSleep, PaceYield, PaceSpin} {
+		s, err := RunInproc(t.Context(), InprocOptions{Pattern: Pattern{Rate: rate, Duration: 250 * time.Millisecond, Warmup: 50 * time.Millisecond,
+			Symbols: 8, SignalRatio: ratio}, Fused: true, Pace: p})
+		if err != nil {
+			t.Fatalf("%v: %v", p, err)
+		}
+		warm := int64(0.05 * rate)
+		want := newTicks(8, ratio, DefaultLevel).countFires(warm, warm+rate/4)
+		if s.Sent != rate/4 || s.Received != want || s.Dropped != 0 || uint64(s.Hist.TotalCount()) != want {
+			t.Fatalf("%v: sent %d, received %d, dropped %d, histogram %d; want %d signals", p, s.Sent, s.Received, s.Dropped,
+				s.Hist.TotalCount(), want)
+		}
+		if s.Hist.ValueAtQuantile(50) <= 0 || s.Hist.Max() > int64(time.Second) {
+			t.Fatalf("%v: p50 %d max %d", p, s.Hist.ValueAtQuantile(50), s.Hist.Max())
+		}
+		t.Logf("%v: p50 %v p99 %v max %v", p, time.Duration(s.Hist.ValueAtQuantile(50)), time.Duration(s.Hist.ValueAtQuantile(99)), time.Duration(s.Hist.Max()))
+	}
+	s, err := RunInproc(t.Context(), InprocOptions{FullSpeed: true, Fused: true, Pattern: Pattern{Duration: 200 * time.Millisecond,
+		Warmup: 50 * time.Millisecond, Symbols: 8, SignalRatio: 0.5}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := float64(s.Received) / float64(s.Sent); s.Sent < 10_000 || s.Dropped != 0 || r < 0.45 || r > 0.55 {
+		t.Fatalf("full speed: %d signals of %d ticks, %d dropped", s.Received, s.Sent, s.Dropped)
+	}
+}
+
+func TestParsePace(t *testing.T) {
+	for _, p := range []Pace{PaceSleep, PaceYield, PaceSpin} {
+		if got, err := ParsePace(p.String()); err != nil || got != p {
+			t.Fatalf("%v: got %v, %v", p, got, err)
+		}
+	}
+	if _, err := ParsePace("busy"); err == nil || !strings.Contains(err.Error(), `"busy"`) {
+		t.Fatalf("ParsePace(busy): %v", err)
 	}
 }

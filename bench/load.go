@@ -82,14 +82,17 @@ type LoadOptions struct {
 
 	Format feed.Format // the feed listener's wire format; default native
 
-	// Yield paces the sender by yielding (runtime.Gosched) between checks
-	// of the clock, so each tick goes out close to its intended time. By
-	// default it sleeps until the next tick is due instead: time.Sleep is
+	// Pace is how the sender waits for each tick's intended time. The
+	// default, PaceSleep, sleeps until the next tick is due: time.Sleep is
 	// ~1 ms granular, so ticks go out in ~1 ms batches, each tick's wait
-	// counted in its latency. A yielding goroutine is always runnable, and
-	// with every P busy the Go scheduler polls the network only from sysmon,
-	// every ~10 ms: in-process, it slows the very sockets it measures.
-	Yield bool
+	// counted in its latency. PaceYield yields (runtime.Gosched) between
+	// checks of the clock, so each tick goes out close to its intended
+	// time; but a yielding goroutine is always runnable, and with every P
+	// busy the Go scheduler polls the network only from sysmon, every
+	// ~10 ms: in-process, it slows the very sockets it measures. PaceSpin
+	// checks the clock in a loop and never leaves the goroutine: exact, and
+	// it keeps the sender's core (and caches) to itself.
+	Pace Pace
 
 	// Drain is how long to wait after the last tick for the signals still
 	// expected; those that have not arrived by then are counted as dropped.
@@ -261,12 +264,41 @@ type pacer struct {
 	startNs int64     // the same instant, Unix ns
 	rate    float64
 	total   int64
-	yield   bool // yield until due; sleep when false
+	pace    Pace
 }
 
-func newPacer(rate float64, total int64, yield bool) *pacer {
+// Pace is how a sender waits until a tick is due (see LoadOptions.Pace).
+type Pace uint8
+
+// Pacing modes.
+const (
+	PaceSleep Pace = iota // time.Sleep: ~1 ms granular, the sender idle
+	PaceYield             // runtime.Gosched between clock checks
+	PaceSpin              // a loop on the clock, never leaving the goroutine
+)
+
+// ParsePace parses "sleep", "yield" or "spin".
+func ParsePace(s string) (Pace, error) {
+	for p, name := range paceNames {
+		if s == name {
+			return Pace(p), nil
+		}
+	}
+	return 0, fmt.Errorf("bench: pace %q: want sleep, yield or spin", s)
+}
+
+var paceNames = [...]string{PaceSleep: "sleep", PaceYield: "yield", PaceSpin: "spin"}
+
+func (p Pace) String() string {
+	if int(p) < len(paceNames) {
+		return paceNames[p]
+	}
+	return fmt.Sprintf("Pace(%d)", p)
+}
+
+func newPacer(rate float64, total int64, pace Pace) *pacer {
 	now := time.Now()
-	return &pacer{start: now, startNs: now.UnixNano(), rate: rate, total: total, yield: yield}
+	return &pacer{start: now, startNs: now.UnixNano(), rate: rate, total: total, pace: pace}
 }
 
 // intended is message i's intended send time, Unix ns.
@@ -277,8 +309,9 @@ func (p *pacer) due() int64 {
 	return min(int64(time.Since(p.start).Seconds()*p.rate)+1, p.total)
 }
 
-// wait idles until message i is due: it sleeps, or (yield) yields and
-// only sleeps when i is further away than time.Sleep's ~1 ms granularity.
+// wait idles until message i is due: it sleeps, or (yield, spin) yields
+// or spins, and only sleeps when i is further away than time.Sleep's ~1 ms
+// granularity.
 func (p *pacer) wait(ctx context.Context, i int64) error {
 	for {
 		ahead := time.Duration(p.intended(i)-p.startNs) - time.Since(p.start)
@@ -289,11 +322,11 @@ func (p *pacer) wait(ctx context.Context, i int64) error {
 			return ctx.Err()
 		}
 		switch {
-		case !p.yield:
+		case p.pace == PaceSleep:
 			time.Sleep(ahead)
 		case ahead > 3*time.Millisecond:
 			time.Sleep(ahead - 2*time.Millisecond)
-		default:
+		case p.pace == PaceYield:
 			runtime.Gosched()
 		}
 	}
@@ -433,7 +466,7 @@ func RunLoad(ctx context.Context, o LoadOptions) (LoadResult, error) {
 		return LoadResult{}, fmt.Errorf("bench: load: %w", err)
 	}
 
-	p := newPacer(o.Rate, total, o.Yield)
+	p := newPacer(o.Rate, total, o.Pace)
 	rec = newRecorder(p.intended(warm), o.onRecv)
 	close(ready)
 	var firstAt, lastAt time.Time // sends of the first and last measured ticks

@@ -26,7 +26,7 @@ type miniTickd struct {
 }
 
 // testWait is the mini tickd's wait: Park leaves the cores to the test's
-// own goroutines (see LoadOptions.Yield on busy goroutines).
+// own goroutines (see LoadOptions.Pace on busy goroutines).
 const testWait = ringbuf.Park
 
 // startNATS starts an embedded NATS server on a random port for one test.

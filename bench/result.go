@@ -38,8 +38,9 @@ type Settings struct {
 	SignalRatio float64       `json:"signal_ratio"` // share of ticks that fire a signal
 	Format      string        `json:"format"`       // feed payload format
 	Wait        string        `json:"wait"`         // wait strategy of tickd's stages
+	Pace        string        `json:"pace"`         // how the sender waits: sleep, yield or spin
 	NATS        string        `json:"nats"`         // "embedded" or the external URL
-	Mode        string        `json:"mode"`         // "e2e" or "inproc"
+	Mode        string        `json:"mode"`         // "e2e", "inproc" or "inproc-fused"
 }
 
 // Machine describes where a run was made.

@@ -34,7 +34,8 @@ type benchConfig struct {
 	profile     string
 	out         string
 	inproc      bool
-	yield       bool
+	fused       bool
+	pace        string
 }
 
 func (c *benchConfig) register(fs *flag.FlagSet) {
@@ -49,7 +50,8 @@ func (c *benchConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.profile, "profile", "", "directory for CPU and allocation profiles of the run (cpu.pprof, allocs.pprof)")
 	fs.StringVar(&c.out, "out", "", "report directory (default: a new tickd-bench-* directory under the system temp dir)")
 	fs.BoolVar(&c.inproc, "inproc", false, "measure in process: decode → engine → output ring, no network, no NATS")
-	fs.BoolVar(&c.yield, "pace-yield", false, "pace the sender by yielding instead of sleeping (exact send times, but a busy goroutine beside tickd)")
+	fs.BoolVar(&c.fused, "fused", false, "with -inproc: decode and engine on one goroutine (as replay runs them), timed to the signal enqueued")
+	fs.StringVar(&c.pace, "pace", "sleep", "how the sender waits for each tick's time: sleep (~1 ms bursts), yield (exact, but a runnable goroutine beside tickd) or spin (exact; takes a core)")
 }
 
 // pattern is the load the flags describe; -warmup 0 means none (the
@@ -70,7 +72,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.SetOutput(stderr)
 	c.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: tickd bench [flags]\n\nOpen-loop latency of tickd: ticks over TCP into the feed listener, one price rule,\nsignals read back from NATS; then bare NATS carrying the same number of messages\nper second (the signal rate) of the same size (the floor). With -inproc: decode → engine → output ring inside the process.\nWrites report.txt, result.json, *.hgrm and latency.svg/png to -out.\n\n")
+		fmt.Fprintf(stderr, "Usage: tickd bench [flags]\n\nOpen-loop latency of tickd: ticks over TCP into the feed listener, one price rule,\nsignals read back from NATS; then bare NATS carrying the same number of messages\nper second (the signal rate) of the same size (the floor). With -inproc: decode → engine → output ring inside the process;\nadd -fused for decode and engine on one goroutine.\nWrites report.txt, result.json, *.hgrm and latency.svg/png to -out.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -84,7 +86,13 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	pace, err := bench.ParsePace(c.pace)
+	if err != nil {
+		return err
+	}
 	switch {
+	case c.fused && !c.inproc:
+		return errors.New("-fused is a mode of -inproc")
 	case c.rate == 0 && !c.inproc:
 		return errors.New("rate 0 (full speed) is for -inproc only: the end-to-end load is open-loop")
 	case c.warmup < 0:
@@ -111,19 +119,22 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	res := bench.Result{Start: time.Now(), Machine: bench.DetectMachine(), Settings: bench.Settings{
 		Rate: c.rate, Duration: c.duration, Warmup: c.warmup, Symbols: c.symbols, SignalRatio: c.signalRatio,
-		Format: c.format, Wait: wait.String(), NATS: "embedded", Mode: "e2e"}}
+		Format: c.format, Wait: wait.String(), Pace: pace.String(), NATS: "embedded", Mode: "e2e"}}
 	if c.natsURL != "" {
 		res.Settings.NATS = c.natsURL
 	}
 	if c.inproc {
 		res.Settings.Mode, res.Settings.NATS = "inproc", "none"
+		if c.fused {
+			res.Settings.Mode = "inproc-fused"
+		}
 		s, err := bench.RunInproc(ctx, bench.InprocOptions{Pattern: c.pattern(), FullSpeed: c.rate == 0,
-			Format: format, Wait: wait, Yield: c.yield})
+			Format: format, Wait: wait, Pace: pace, Fused: c.fused})
 		if err != nil {
 			return err
 		}
 		res.Sides = []bench.Side{s}
-	} else if res.Sides, err = benchE2E(ctx, &c, format, stderr); err != nil {
+	} else if res.Sides, err = benchE2E(ctx, &c, format, pace, stderr); err != nil {
 		return err
 	}
 	if err := bench.WriteReport(out, &res, stdout); err != nil {
@@ -137,7 +148,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // (an embedded one of its own, or -nats-url), measures it under the load,
 // stops it, and then measures the floor on the same server: nothing of
 // tickd runs while the floor is measured.
-func benchE2E(ctx context.Context, c *benchConfig, format feed.Format, stderr io.Writer) ([]bench.Side, error) {
+func benchE2E(ctx context.Context, c *benchConfig, format feed.Format, pace bench.Pace, stderr io.Writer) ([]bench.Side, error) {
 	url := c.natsURL
 	if url == "" {
 		// tickd and the floor both reach this server over TCP, as an
@@ -178,7 +189,7 @@ func benchE2E(ctx context.Context, c *benchConfig, format feed.Format, stderr io
 		return nil, err
 	}
 	load, err := bench.RunLoad(ctx, bench.LoadOptions{Pattern: c.pattern(), Addr: p.FeedAddr().String(), Sub: sub,
-		Subject: bus.Subjects{Prefix: cfg.prefix}.AllSignals(), Format: format, Yield: c.yield})
+		Subject: bus.Subjects{Prefix: cfg.prefix}.AllSignals(), Format: format, Pace: pace})
 	stop()
 	if werr := p.Wait(); err == nil && werr != nil {
 		err = fmt.Errorf("tickd: %w", werr)
@@ -199,7 +210,7 @@ func benchE2E(ctx context.Context, c *benchConfig, format feed.Format, stderr io
 	// The floor carries what tickd published, at the rate tickd published
 	// it: one message per signal, not per tick.
 	floor, err := bench.RunFloor(ctx, bench.FloorOptions{Pub: pub, Sub: sub, Rate: c.rate * c.signalRatio, Duration: c.duration,
-		Subject: prefix + ".floor", Warmup: c.pattern().Warmup, PayloadSize: size, Yield: c.yield})
+		Subject: prefix + ".floor", Warmup: c.pattern().Warmup, PayloadSize: size, Pace: pace})
 	if err != nil {
 		return nil, err
 	}

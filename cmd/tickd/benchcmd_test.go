@@ -92,6 +92,24 @@ func TestBenchInproc(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "inproc.hgrm")); err != nil {
 		t.Error(err)
 	}
+	// Fused, paced by spinning: the mode and the pacing are in the report
+	// and in result.json.
+	out.Reset()
+	dir = t.TempDir()
+	code = mainExit([]string{"bench", "--inproc", "--fused", "--pace", "spin", "--rate", "20000", "--duration", "300ms", "--warmup", "0", "--out", dir}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+	}
+	if s := out.String(); !strings.Contains(s, "tickd bench inproc-fused") || !strings.Contains(s, "pace spin") || !strings.Contains(s, "\ninproc ") {
+		t.Errorf("stdout:\n%s", s)
+	}
+	js, err := os.ReadFile(filepath.Join(dir, "result.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(js, []byte(`"mode": "inproc-fused"`)) || !bytes.Contains(js, []byte(`"pace": "spin"`)) {
+		t.Errorf("result.json:\n%s", js)
+	}
 }
 
 func TestBenchBadFlags(t *testing.T) {
@@ -110,6 +128,8 @@ func TestBenchBadFlags(t *testing.T) {
 		{"bench", "--signal-ratio", "0"},
 		{"bench", "--rate", "-5", "--inproc"},
 		{"bench", "--rate", "0"},
+		{"bench", "--pace", "busy"},
+		{"bench", "--fused"},
 	} {
 		var out, errb bytes.Buffer
 		if code := mainExit(args, &out, &errb); code != 1 || !strings.Contains(errb.String(), "tickd bench: ") {

@@ -1,0 +1,46 @@
+package cycles
+
+import (
+	"testing"
+	"time"
+)
+
+// Nanos tracks the wall clock over a sleep and never goes backwards.
+func TestNanosTracksClock(t *testing.T) {
+	Calibrate()
+	t.Logf("time-stamp counter in use: %v", Counter())
+	w0, n0 := time.Now().UnixNano(), Nanos()
+	if d := n0 - w0; d < -int64(time.Millisecond) || d > int64(time.Millisecond) {
+		t.Fatalf("Nanos %d is %v from time.Now", n0, time.Duration(d))
+	}
+	prev := n0
+	for range 100000 {
+		n := Nanos()
+		if n < prev {
+			t.Fatalf("Nanos went back from %d to %d", prev, n)
+		}
+		prev = n
+	}
+	time.Sleep(50 * time.Millisecond)
+	w1, n1 := time.Now().UnixNano(), Nanos()
+	wall, got := w1-w0, n1-n0
+	if diff := got - wall; diff < -int64(time.Millisecond) || diff > int64(time.Millisecond) {
+		t.Fatalf("over %v of wall clock Nanos advanced %v", time.Duration(wall), time.Duration(got))
+	}
+}
+
+var sink int64
+
+func BenchmarkNanos(b *testing.B) {
+	Calibrate()
+	for b.Loop() {
+		sink += Nanos()
+	}
+}
+
+// BenchmarkTimeNow is the baseline: the wall clock of package time.
+func BenchmarkTimeNow(b *testing.B) {
+	for b.Loop() {
+		sink += time.Now().UnixNano()
+	}
+}
