@@ -277,3 +277,18 @@ func feedAll(dec *feed.Decoder, in batchSink, buf []byte) bool {
 	}
 	return true
 }
+
+// ClockFloor is what the in-process figures' clock adds to them: n
+// intervals between two back-to-back stamps (cycles.Nanos, as RunInproc
+// takes them), as a Side named "clock". Read it as the floor of the
+// inproc figures, the way the bare-NATS floor is read end to end.
+func ClockFloor(n int) Side {
+	cycles.Calibrate()
+	hist := NewHistogram()
+	for range n {
+		a := cycles.Nanos()
+		b := cycles.Nanos()
+		_ = hist.RecordValue(clampNs(b - a))
+	}
+	return Side{Name: "clock", Hist: hist, Sent: uint64(n), Received: uint64(n)}
+}

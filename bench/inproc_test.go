@@ -107,3 +107,14 @@ func TestParsePace(t *testing.T) {
 		t.Fatalf("ParsePace(busy): %v", err)
 	}
 }
+
+// The clock floor records every interval, each short and positive.
+func TestClockFloor(t *testing.T) {
+	s := ClockFloor(5000)
+	if s.Name != "clock" || s.Hist.TotalCount() != 5000 || s.Received != 5000 {
+		t.Fatalf("%+v, %d recorded", s, s.Hist.TotalCount())
+	}
+	if p50 := s.Hist.ValueAtQuantile(50); p50 < 1 || p50 > int64(10*time.Microsecond) {
+		t.Fatalf("clock floor p50 %d ns", p50)
+	}
+}

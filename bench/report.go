@@ -118,7 +118,7 @@ func validSideName(name string) bool {
 //     and, when both a "tickd" and a "floor" side exist, a tickd/floor row
 //     of the percentile ratios.
 //   - <side name>.hgrm per side (tickd.hgrm and floor.hgrm end to end,
-//     inproc.hgrm in process): the percentile distribution in HdrHistogram's
+//     inproc.hgrm and clock.hgrm in process): the percentile distribution in HdrHistogram's
 //     text layout, values in µs (see WriteHgrm), for HdrHistogram's plotter.
 //   - latency.svg and latency.png: the percentile plot of every side (see
 //     WritePlotSVG, WritePlotPNG).
@@ -130,7 +130,7 @@ func validSideName(name string) bool {
 //	settings              the Settings as given; durations in ns (duration_ns, warmup_ns)
 //	machine               the Machine: cpu, cores, go_version, os, arch, host
 //	sides[]               one object per side, in run order:
-//	  name                "tickd", "floor" or "inproc"
+//	  name                "tickd", "floor", "inproc" or "clock"
 //	  count               latencies recorded
 //	  min_ns, max_ns      smallest and largest latency (histogram bucket bounds, 0.1%)
 //	  mean_ns, stddev_ns  mean latency and its standard deviation

@@ -20,7 +20,7 @@ func NewHistogram() *hdrhistogram.Histogram { return hdrhistogram.New(histMin, h
 
 // Side is one measured path: tickd, or the bare-NATS floor beside it.
 type Side struct {
-	Name     string                  // "tickd", "floor" or "inproc"
+	Name     string                  // "tickd", "floor", "inproc" or "clock" (ClockFloor)
 	Hist     *hdrhistogram.Histogram // latency per message received, ns
 	Sent     uint64                  // ticks (or floor messages) sent in the measured window
 	Received uint64                  // messages recorded in Hist

@@ -116,13 +116,18 @@ func (s *shard) symbolFor(id tick.SymbolID) *symbol {
 	return sym
 }
 
-// process applies one batch of events, commits the outputs and publishes
-// the counters. Trades feed the statistics; L3 and venue events go to the
+// process applies one batch of events and publishes the counters.
+func (s *shard) process(batch []tick.Event) {
+	s.apply(batch)
+	s.publish()
+}
+
+// apply applies one batch of events and commits the outputs. Trades feed the statistics; L3 and venue events go to the
 // books first (bookEvent), a group at a time with the group's order-table
 // lookups prefetched. Unknown symbols, unknown kinds and negative trade
 // sizes are rejected (counted, otherwise ignored); quotes and system
 // events are accepted and ignored.
-func (s *shard) process(batch []tick.Event) {
+func (s *shard) apply(batch []tick.Event) {
 	limit := uint32(min(s.table.Len(), s.p.cfg.MaxSymbols))
 	s.n.events += uint64(len(batch))
 	if s.books == nil { // trades only, so far: no lookups to prefetch
@@ -146,7 +151,6 @@ func (s *shard) process(batch []tick.Event) {
 		batch = batch[len(group):]
 	}
 	s.out.commit()
-	s.publish()
 }
 
 // event applies one event; symbols at or above limit are rejected.

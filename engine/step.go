@@ -46,11 +46,13 @@ func NewStep(cfg Config, syms *tick.SymbolTable) (*Step, error) {
 }
 
 // Process applies evs in order and calls emit with each record produced
-// (nil emit discards them). The record is valid only during the call.
+// (nil emit discards them). The record is valid only during the call. The
+// counters are published after the records are emitted: an emit sees its
+// record as soon as it is enqueued.
 func (st *Step) Process(evs []tick.Event, emit func(*tick.Out)) {
 	for len(evs) > 0 {
 		n := min(len(evs), stepChunk)
-		st.s.process(evs[:n])
+		st.s.apply(evs[:n])
 		evs = evs[n:]
 		for out := st.cons.Poll(); len(out) > 0; out = st.cons.Poll() {
 			if emit != nil {
@@ -60,6 +62,7 @@ func (st *Step) Process(evs []tick.Event, emit func(*tick.Out)) {
 			}
 			st.cons.Release(len(out))
 		}
+		st.s.publish()
 	}
 }
 

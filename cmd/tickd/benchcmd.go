@@ -133,7 +133,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return err
 		}
-		res.Sides = []bench.Side{s}
+		res.Sides = []bench.Side{s, bench.ClockFloor(max(int(s.Received), 10000))}
 	} else if res.Sides, err = benchE2E(ctx, &c, format, pace, stderr); err != nil {
 		return err
 	}
