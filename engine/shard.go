@@ -122,9 +122,9 @@ func (s *shard) process(batch []tick.Event) {
 	s.publish()
 }
 
-// apply applies one batch of events and commits the outputs. Trades feed the statistics; L3 and venue events go to the
-// books first (bookEvent), a group at a time with the group's order-table
-// lookups prefetched. Unknown symbols, unknown kinds and negative trade
+// apply applies one batch of events and commits the outputs. Trades feed
+// the statistics; L3 and venue events go to the books first (bookEvent), a
+// group at a time with the group's order-table lookups prefetched. Unknown symbols, unknown kinds and negative trade
 // sizes are rejected (counted, otherwise ignored); quotes and system
 // events are accepted and ignored.
 func (s *shard) apply(batch []tick.Event) {

@@ -85,7 +85,7 @@ func (o *RecorderOptions) writerOptions(start time.Time) WriterOptions {
 // Waking the writer is a futex call on the feed goroutine's core, so a
 // caller wakes it only when it sleeps idle (the first record after a quiet
 // spell) or when a quarter of a half has piled up. Otherwise the writer
-// lingers: it comes back on its own timer (Linger) and takes what arrived,
+// lingers: it comes back on its own timer (linger) and takes what arrived,
 // so under a steady feed the callers make almost no wake-ups.
 type Recorder struct {
 	opts RecorderOptions
@@ -145,9 +145,9 @@ func (r *Recorder) put(kind Kind, source uint16, recv int64, a []byte, s string)
 	r.mu.Lock()
 	// An empty buffer takes any record, so a record larger than a half
 	// never waits forever.
-	if len(r.cur) > 0 && len(r.cur)+need > r.half && !r.stopped && r.err == nil {
+	if r.full(need) {
 		r.stalls++
-		for len(r.cur) > 0 && len(r.cur)+need > r.half && !r.stopped && r.err == nil {
+		for r.full(need) {
 			r.notFull.Wait()
 		}
 	}
@@ -172,6 +172,11 @@ func (r *Recorder) put(kind Kind, source uint16, recv int64, a []byte, s string)
 		}
 	}
 	r.mu.Unlock()
+}
+
+// full reports whether a record of need bytes must wait for the writer.
+func (r *Recorder) full(need int) bool {
+	return len(r.cur) > 0 && len(r.cur)+need > r.half && !r.stopped && r.err == nil
 }
 
 // Open records that a source started. A name longer than 64 KiB is cut.
