@@ -29,8 +29,8 @@ var (
 )
 
 // Calibrate measures the counter's rate against the monotonic clock over
-// about 20 ms, once; later calls return at once. Nanos calls it if needed,
-// but a caller that times should call it first, outside what it times.
+// about 20 ms, once; later calls return at once. Nanos calls it, but a
+// caller that times should call it first, outside what it times.
 func Calibrate() { once.Do(calibrate) }
 
 func calibrate() {
@@ -58,12 +58,12 @@ func tscClocksource() bool {
 }
 
 // Nanos returns the time in ns since the Unix epoch, from the counter.
+// Its first call calibrates (see Calibrate); later ones pay one atomic load
+// for it, which also orders them after the calibration's writes.
 func Nanos() int64 {
+	Calibrate()
 	if !usTSC {
-		Calibrate()
-		if !usTSC {
-			return base + int64(time.Since(mono0))
-		}
+		return base + int64(time.Since(mono0))
 	}
 	hi, lo := bits.Mul64(rdtsc()-tsc0, mult)
 	return base + int64(hi<<32|lo>>32)
