@@ -8,10 +8,13 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/tickd/tickd/tick"
 )
 
 // lendLog is a LendingTap that logs into a tapLog and returns loans on its
-// own goroutine, late: only when four are queued or the pump waits for one.
+// own goroutine, late: only when more than lendBuffers are queued or the
+// pump waits for one, so the pump grows to all its buffers and waits.
 // Before returning a loan it checks that the pump left the bytes alone
 // (and -race checks that it did not touch them concurrently).
 type lendLog struct {
@@ -51,6 +54,8 @@ func (l *lendLog) Lend(src uint16, recv int64, b []byte) uint64 {
 	return l.tickets
 }
 
+func (l *lendLog) Returned(ticket uint64) bool { return l.returned.Load() >= ticket }
+
 func (l *lendLog) WaitReturned(ticket uint64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -69,7 +74,7 @@ func (l *lendLog) returner() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for {
-		for !l.closed && (len(l.queue) == 0 || (len(l.queue) < 4 && l.want < l.queue[0].ticket)) {
+		for !l.closed && (len(l.queue) == 0 || (len(l.queue) < lendBuffers+8 && l.want < l.queue[0].ticket)) {
 			l.cond.Wait()
 		}
 		if len(l.queue) == 0 {
@@ -139,4 +144,38 @@ func TestTapTailLending(t *testing.T) {
 	if string(got) != "1,A,1,1\n2,A,1,2\n3,A,1,3\n4,A,1,4\n5,A,1,5\n" {
 		t.Fatalf("tap saw %q", got)
 	}
+}
+
+// TestPumpLendingGrows reads a stream through a pump whose tap holds its
+// loans: the pump adds buffers up to lendBuffers, then waits for the oldest
+// instead of reading over it, and the tap gets exactly the stream while the
+// sink gets every event.
+func TestPumpLendingGrows(t *testing.T) {
+	const n = 5000
+	stream := connStream("GROW", n)
+	l := newLendLog()
+	syms := tick.NewSymbolTable(64)
+	o, err := Options{Symbols: syms, Tap: l, ReadBuffer: 300, MaxFrame: 256, Clock: func() int64 { return 42 }}.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := &testSink{}
+	p := newPump("grow", sink, &o)
+	if err := p.readAll(bytes.NewReader(stream)); err != nil {
+		t.Fatal(err)
+	}
+	p.close()
+	l.stop(t)
+	if len(p.lend.bufs) != lendBuffers || l.waits == 0 {
+		t.Fatalf("%d buffers, %d waits; want %d buffers and some waits", len(p.lend.bufs), l.waits, lendBuffers)
+	}
+	var got []byte
+	for _, c := range l.data[1] {
+		got = append(got, c...)
+	}
+	if !bytes.Equal(got, stream) {
+		t.Fatalf("tap saw %d bytes, the stream is %d (or they differ)", len(got), len(stream))
+	}
+	ev, _ := sink.snapshot()
+	checkConnEvents(t, ev, syms, "GROW", n)
 }

@@ -44,8 +44,7 @@ func newPump(source string, sink Sink, o *Options) *pump {
 		p.tap.Open(c.id, source)
 	}
 	if lt, ok := p.tap.(LendingTap); ok {
-		p.lend = &lender{tap: lt}
-		p.lend.bufs[0] = p.buf
+		p.lend = newLender(lt, p.buf)
 	}
 	c.hear(o.Clock()) // silent from its start: stale after the timeout
 	return p

@@ -253,11 +253,14 @@ func (r *Recorder) Lend(source uint16, recv int64, b []byte) uint64 {
 	return max(ticket, r.put(KindData, source, recv, b, "", true))
 }
 
+// Returned reports whether the writer is done with the loan ticket.
+func (r *Recorder) Returned(ticket uint64) bool { return r.returned.Load() >= ticket }
+
 // WaitReturned blocks until the writer is done with the loan ticket and
 // every earlier one, waking the writer if the loan still waits for it.
 // After Stop has been drained or a write error, every loan is returned.
 func (r *Recorder) WaitReturned(ticket uint64) {
-	if r.returned.Load() >= ticket {
+	if r.Returned(ticket) {
 		return
 	}
 	r.mu.Lock()
