@@ -76,7 +76,10 @@ func (o *RecorderOptions) writerOptions(start time.Time) WriterOptions {
 //
 // Callers (one goroutine per feed connection, any number) append each
 // record to the current half of a double buffer under a mutex: one short
-// critical section and a copy per call, no allocation. The writer goroutine
+// critical section and a copy per call, no allocation. A feed pump lends
+// its reads instead (Lend, see feed.LendingTap): its record in the buffer
+// is a header and a reference, and the writer copies the bytes and returns
+// the loan, so the feed goroutine copies nothing. The writer goroutine
 // (Run) swaps the halves and writes the full one while callers fill the
 // other, so a caller blocks only when its half is full before the writer
 // has finished the other (the disk is slower than the feed). A mutex beats
@@ -100,7 +103,7 @@ type Recorder struct {
 	stopped bool
 	err     error  // the writer failed; records are dropped
 	dropped uint64 // records given after Stop or a failure
-	stalls  uint64 // puts that waited for the writer (the disk fell behind)
+	stalls  uint64 // puts and WaitReturned calls that waited for the writer
 	files   []string
 	wake    chan struct{}
 	running bool
@@ -321,8 +324,9 @@ func (r *Recorder) Dropped() uint64 {
 	return r.dropped
 }
 
-// Stalls returns how many records had to wait for room: each is a time the
-// feed was held up because the disk fell behind.
+// Stalls returns how many records had to wait for room, and how many
+// WaitReturned calls had to wait for the writer: each is a time the feed
+// was held up because the writer fell behind.
 func (r *Recorder) Stalls() uint64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
