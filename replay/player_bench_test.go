@@ -3,6 +3,7 @@ package replay
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -111,6 +112,9 @@ func BenchmarkReplayMaxDecodeOnly(b *testing.B) { benchReplay(b, false) }
 // the default rules), without and with a Recorder taking each read as
 // `tickd serve -record` does (its writer goroutine writing a real file
 // beside it). The ratio of the two is what recording costs the engine.
+// The recorder borrows the reads as the pump lends them (feed.LendingTap):
+// the pump rotates through its read buffers, waiting for the recorder to
+// return one before reading into it again.
 func BenchmarkRecordingCost(b *testing.B) {
 	const trades = 200_000
 	path, size := benchCapture(b, trades)
@@ -160,6 +164,7 @@ func BenchmarkRecordingCost(b *testing.B) {
 			}
 			slots := make([]tick.Event, claimBatch)
 			buf := make([]byte, 0, 2<<20) // a read's leftover + the next read, as the pump keeps them
+			ring := &lendRing{rec: rec}   // with the recorder: the pump's read buffers
 			b.SetBytes(int64(size))
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -170,9 +175,11 @@ func BenchmarkRecordingCost(b *testing.B) {
 				}
 				rest := buf[:0]
 				for _, chunk := range reads {
-					src := append(rest, chunk...) // the read, into the pump's buffer
+					var src []byte
 					if rec != nil {
-						rec.Data(1, 0, src[len(rest):]) // the tap, as pump.ingest calls it
+						src = ring.read(rest, chunk)
+					} else {
+						src = append(rest, chunk...) // the read, into the pump's buffer
 					}
 					for {
 						n, used, err := dec.Decode(slots, src)
@@ -185,7 +192,11 @@ func BenchmarkRecordingCost(b *testing.B) {
 							break
 						}
 					}
-					rest = buf[:copy(buf[:cap(buf)], src)]
+					if rec != nil {
+						rest = src
+					} else {
+						rest = buf[:copy(buf[:cap(buf)], src)]
+					}
 				}
 			}
 			b.StopTimer() // the recorder's final drain to disk is not the engine's time
@@ -195,4 +206,40 @@ func BenchmarkRecordingCost(b *testing.B) {
 			b.ReportMetric(float64(trades)*float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 		})
 	}
+}
+
+// lendRing is the read buffers of a feed pump lending to a Recorder
+// (feed's pump.nextBuffer): the leftover of a read and the next read go to
+// the current buffer if the recorder has returned it, else to the next in
+// turn, a new one while that is still lent and there are fewer than 32, or
+// the next once it is returned. read returns the leftover and the read,
+// the read lent.
+type lendRing struct {
+	rec     *Recorder
+	bufs    [][]byte
+	tickets []uint64
+	cur     int
+}
+
+func (l *lendRing) read(rest, chunk []byte) []byte {
+	if l.bufs == nil {
+		l.bufs, l.tickets = make([][]byte, 1, 32), make([]uint64, 1, 32)
+		l.bufs[0] = make([]byte, 64<<10+4096)
+	}
+	if !l.rec.Returned(l.tickets[l.cur]) {
+		next := (l.cur + 1) % len(l.bufs)
+		if !l.rec.Returned(l.tickets[next]) && len(l.bufs) < cap(l.bufs) {
+			next = l.cur + 1
+			l.bufs = slices.Insert(l.bufs, next, make([]byte, 64<<10+4096))
+			l.tickets = slices.Insert(l.tickets, next, 0)
+		}
+		l.rec.WaitReturned(l.tickets[next])
+		l.cur = next
+	}
+	n := copy(l.bufs[l.cur], rest)
+	src := append(l.bufs[l.cur][:n], chunk...)
+	if t := l.rec.Lend(1, 0, src[n:]); t != 0 {
+		l.tickets[l.cur] = t
+	}
+	return src
 }
