@@ -109,7 +109,5 @@
 // Options.Tap, when set, is told of every source's life and of every read,
 // on the source's goroutine, before the bytes are decoded (an ITCH session:
 // of every message): the recorder of package replay stores them so a replay
-// decodes exactly what the live session decoded. A tap that is also a
-// LendingTap borrows a pump's reads instead of copying them: the pump reads
-// into up to 32 buffers in turn and reuses one only once the tap returns it.
+// decodes exactly what the live session decoded.
 package feed

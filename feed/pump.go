@@ -2,6 +2,7 @@ package feed
 
 import (
 	"errors"
+	"fmt"
 	"io"
 
 	"github.com/tickd/tickd/tick"
@@ -22,11 +23,10 @@ type pump struct {
 	ctrs   *Counters
 	reg    *Registry
 	clock  func() int64
-	buf    []byte  // ReadBuffer bytes, reused for every read
-	lo, hi int     // bytes read but not yet consumed: buf[lo:hi]
-	tap    Tap     // Options.Tap, or nil
-	lend   *lender // the tap borrows buf instead of copying it, or nil
-	tapped bool    // the tap saw data since its Open
+	buf    []byte // ReadBuffer bytes, reused for every read
+	lo, hi int    // bytes read but not yet consumed: buf[lo:hi]
+	tap    Tap    // Options.Tap, or nil
+	tapped bool   // the tap saw data since its Open
 }
 
 func newPump(source string, sink Sink, o *Options) *pump {
@@ -43,21 +43,15 @@ func newPump(source string, sink Sink, o *Options) *pump {
 	if p.tap != nil {
 		p.tap.Open(c.id, source)
 	}
-	if lt, ok := p.tap.(LendingTap); ok {
-		p.lend = newLender(lt, p.buf)
-	}
 	c.hear(o.Clock()) // silent from its start: stale after the timeout
 	return p
 }
 
-// space moves the pending bytes to the front (of the next buffer, when
-// the tap borrows them) and returns the free rest of the buffer. It is
-// never empty: Decode consumes any frame or line longer than MaxFrame, and
-// ReadBuffer > MaxFrame+1.
+// space moves the pending bytes to the front and returns the free rest of
+// the buffer. It is never empty: Decode consumes any frame or line longer
+// than MaxFrame, and ReadBuffer > MaxFrame+1.
 func (p *pump) space() []byte {
-	if p.lo > 0 && p.lend != nil {
-		p.nextBuffer()
-	} else if p.lo > 0 {
+	if p.lo > 0 {
 		p.hi = copy(p.buf, p.buf[p.lo:p.hi])
 		p.lo = 0
 	}
@@ -69,10 +63,7 @@ func (p *pump) space() []byte {
 func (p *pump) ingest(n int) error {
 	now := p.clock()
 	p.ctrs.hear(now)
-	if p.lend != nil {
-		p.lent(now, n)
-		p.tapped = true
-	} else if p.tap != nil {
+	if p.tap != nil {
 		p.tap.Data(p.ctrs.id, now, p.buf[p.hi:p.hi+n])
 		p.tapped = true
 	}
@@ -123,14 +114,14 @@ func (p *pump) end() {
 			p.sink.Commit(n)
 		}
 	}
-	p.lo = p.hi // nothing pending; space() starts the buffer over
+	p.lo, p.hi = 0, 0
 	p.ctrs.publish(&p.dec.stats)
 }
 
 // restart drops pending bytes and starts the decoder over (a truncated or
 // new file).
 func (p *pump) restart() {
-	p.lo = p.hi // as in end
+	p.lo, p.hi = 0, 0
 	p.dec.Reset()
 	if p.tap != nil && p.tapped {
 		// The decoder starts over: so must a player of the capture.
@@ -175,4 +166,23 @@ func (o *Options) report(source string, offset int64, seq uint64, err error) {
 	if o.OnError != nil {
 		o.OnError(source, offset, seq, err)
 	}
+}
+
+// ReadStream decodes what r yields, read by read as a connection's bytes
+// are (stamped, tapped, decoded into sink), until EOF, then closes sink.
+// It is the feed path for a stream that is neither a socket nor a file (a
+// pipe, a decompressor), and for measuring that path. It returns nil at
+// EOF or when the sink shuts down, else the read error or the decoder's
+// fatal error; decode errors are counted and reported as on a connection.
+func ReadStream(source string, r io.Reader, sink Sink, opts Options) error {
+	o, err := opts.withDefaults()
+	if err != nil {
+		return err
+	}
+	p := newPump(source, sink, &o)
+	defer p.close()
+	if err := p.readAll(r); err != nil && !errors.Is(err, errSinkDone) {
+		return fmt.Errorf("feed: %s: %w", source, err)
+	}
+	return nil
 }

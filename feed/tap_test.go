@@ -70,21 +70,14 @@ func (l *tapLog) sources() []uint16 {
 // TestTapTCPSeesDecoderBytes sends native streams over several connections
 // in uneven writes and checks that the tap saw, per source, exactly the
 // bytes sent, and that decoding the tapped chunks gives the events the sink got.
-func TestTapTCPSeesDecoderBytes(t *testing.T) { tapTCP(t, newTapLog(), nil) }
-
-// tapTCP runs TestTapTCPSeesDecoderBytes with the tap log (through as, when
-// not nil, which must tell log what it is told).
-func tapTCP(t *testing.T, tap *tapLog, as Tap) {
+func TestTapTCPSeesDecoderBytes(t *testing.T) {
 	const conns, perConn = 3, 2000
 	var ss sinks
-	var opt Tap = tap
-	if as != nil {
-		opt = as
-	}
+	tap := newTapLog()
 	syms := tick.NewSymbolTable(64)
 	clock := int64(0)
 	var clockMu sync.Mutex
-	l, err := NewTCPListener("127.0.0.1:0", ss.open, Options{Symbols: syms, Tap: opt, ReadBuffer: 700, MaxFrame: 256,
+	l, err := NewTCPListener("127.0.0.1:0", ss.open, Options{Symbols: syms, Tap: tap, ReadBuffer: 700, MaxFrame: 256,
 		Clock: func() int64 { clockMu.Lock(); defer clockMu.Unlock(); clock++; return clock }})
 	if err != nil {
 		t.Fatal(err)

@@ -79,11 +79,6 @@
 // is finished, and starts by re-announcing (Open records) the sources open
 // at rotation, so every file replays on its own.
 //
-// A feed pump does not even copy: the Recorder is a feed.LendingTap, so the
-// pump lends it each read (Lend) and reads into other buffers until the
-// writer has copied that one into a block and returned it. The only copy is
-// then the writer's; lent bytes count toward the buffer as copied ones do.
-//
 // # Player
 //
 // A Player plays captures, NASDAQ ITCH 5.0 files (plain or gzip) and

@@ -1,9 +1,10 @@
 package replay
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"path/filepath"
-	"slices"
 	"testing"
 	"time"
 
@@ -108,17 +109,14 @@ func BenchmarkReplayMax(b *testing.B) { benchReplay(b, true) }
 func BenchmarkReplayMaxDecodeOnly(b *testing.B) { benchReplay(b, false) }
 
 // BenchmarkRecordingCost is the live path of one source on one core: 64 KiB
-// reads of a native stream decoded into an engine.Step (every statistic,
-// the default rules), without and with a Recorder taking each read as
-// `tickd serve -record` does (its writer goroutine writing a real file
-// beside it). The ratio of the two is what recording costs the engine.
-// The recorder borrows the reads as the pump lends them (feed.LendingTap):
-// the pump rotates through its read buffers, waiting for the recorder to
-// return one before reading into it again.
+// reads of a native stream decoded by a feed pump (feed.ReadStream) into an
+// engine.Step (every statistic, the default rules), without and with a
+// Recorder as the pump's tap, as `tickd serve -record` runs it (its writer
+// goroutine writing a real file beside it). The ratio of the two is what
+// recording costs the engine.
 func BenchmarkRecordingCost(b *testing.B) {
 	const trades = 200_000
 	path, size := benchCapture(b, trades)
-	var stream []byte
 	r, _, err := OpenCapture(path, OpenOptions{ReadOnly: true})
 	if err != nil {
 		b.Fatal(err)
@@ -130,8 +128,7 @@ func BenchmarkRecordingCost(b *testing.B) {
 			break
 		}
 		if rec.Kind == KindData {
-			stream = append(stream, rec.Bytes...)
-			reads = append(reads, stream[len(stream)-len(rec.Bytes):])
+			reads = append(reads, bytes.Clone(rec.Bytes))
 		}
 	}
 	r.Close()
@@ -141,6 +138,8 @@ func BenchmarkRecordingCost(b *testing.B) {
 			name = "engine+recorder"
 		}
 		b.Run(name, func(b *testing.B) {
+			syms := tick.NewSymbolTable(1024)
+			opts := feed.Options{Symbols: syms}
 			var rec *Recorder
 			if record {
 				var err error
@@ -155,48 +154,19 @@ func BenchmarkRecordingCost(b *testing.B) {
 						b.Error(err)
 					}
 				}()
-				rec.Open(1, "bench")
+				opts.Tap = rec
 			}
-			syms := tick.NewSymbolTable(1024)
 			st, err := engine.NewStep(engine.Config{Rules: engine.DefaultRules()}, syms)
 			if err != nil {
 				b.Fatal(err)
 			}
-			slots := make([]tick.Event, claimBatch)
-			buf := make([]byte, 0, 2<<20) // a read's leftover + the next read, as the pump keeps them
-			ring := &lendRing{rec: rec}   // with the recorder: the pump's read buffers
+			sink := &stepSink{st: st, slots: make([]tick.Event, claimBatch)}
 			b.SetBytes(int64(size))
 			b.ReportAllocs()
 			b.ResetTimer()
 			for range b.N {
-				dec, err := feed.NewDecoder("bench", 1, feed.Options{Symbols: syms})
-				if err != nil {
+				if err := feed.ReadStream("bench", &chunkReader{reads: reads}, sink, opts); err != nil {
 					b.Fatal(err)
-				}
-				rest := buf[:0]
-				for _, chunk := range reads {
-					var src []byte
-					if rec != nil {
-						src = ring.read(rest, chunk)
-					} else {
-						src = append(rest, chunk...) // the read, into the pump's buffer
-					}
-					for {
-						n, used, err := dec.Decode(slots, src)
-						if err != nil {
-							b.Fatal(err)
-						}
-						st.Process(slots[:n], nil)
-						src = src[used:]
-						if n < len(slots) {
-							break
-						}
-					}
-					if rec != nil {
-						rest = src
-					} else {
-						rest = buf[:copy(buf[:cap(buf)], src)]
-					}
 				}
 			}
 			b.StopTimer() // the recorder's final drain to disk is not the engine's time
@@ -208,38 +178,19 @@ func BenchmarkRecordingCost(b *testing.B) {
 	}
 }
 
-// lendRing is the read buffers of a feed pump lending to a Recorder
-// (feed's pump.nextBuffer): the leftover of a read and the next read go to
-// the current buffer if the recorder has returned it, else to the next in
-// turn, a new one while that is still lent and there are fewer than 32, or
-// the next once it is returned. read returns the leftover and the read,
-// the read lent.
-type lendRing struct {
-	rec     *Recorder
-	bufs    [][]byte
-	tickets []uint64
-	cur     int
+// chunkReader yields reads one per Read, as a socket delivers them.
+type chunkReader struct {
+	reads [][]byte
+	off   int // into reads[0]
 }
 
-func (l *lendRing) read(rest, chunk []byte) []byte {
-	if l.bufs == nil {
-		l.bufs, l.tickets = make([][]byte, 1, 32), make([]uint64, 1, 32)
-		l.bufs[0] = make([]byte, 64<<10+4096)
+func (c *chunkReader) Read(p []byte) (int, error) {
+	if len(c.reads) == 0 {
+		return 0, io.EOF
 	}
-	if !l.rec.Returned(l.tickets[l.cur]) {
-		next := (l.cur + 1) % len(l.bufs)
-		if !l.rec.Returned(l.tickets[next]) && len(l.bufs) < cap(l.bufs) {
-			next = l.cur + 1
-			l.bufs = slices.Insert(l.bufs, next, make([]byte, 64<<10+4096))
-			l.tickets = slices.Insert(l.tickets, next, 0)
-		}
-		l.rec.WaitReturned(l.tickets[next])
-		l.cur = next
+	n := copy(p, c.reads[0][c.off:])
+	if c.off += n; c.off == len(c.reads[0]) {
+		c.reads, c.off = c.reads[1:], 0
 	}
-	n := copy(l.bufs[l.cur], rest)
-	src := append(l.bufs[l.cur][:n], chunk...)
-	if t := l.rec.Lend(1, 0, src[n:]); t != 0 {
-		l.tickets[l.cur] = t
-	}
-	return src
+	return n, nil
 }

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -76,10 +75,7 @@ func (o *RecorderOptions) writerOptions(start time.Time) WriterOptions {
 //
 // Callers (one goroutine per feed connection, any number) append each
 // record to the current half of a double buffer under a mutex: one short
-// critical section and a copy per call, no allocation. A feed pump lends
-// its reads instead (Lend, see feed.LendingTap): its record in the buffer
-// is a header and a reference, and the writer copies the bytes and returns
-// the loan, so the feed goroutine copies nothing. The writer goroutine
+// critical section and a copy per call, no allocation. The writer goroutine
 // (Run) swaps the halves and writes the full one while callers fill the
 // other, so a caller blocks only when its half is full before the writer
 // has finished the other (the disk is slower than the feed). A mutex beats
@@ -103,32 +99,11 @@ type Recorder struct {
 	stopped bool
 	err     error  // the writer failed; records are dropped
 	dropped uint64 // records given after Stop or a failure
-	stalls  uint64 // puts and WaitReturned calls that waited for the writer
+	stalls  uint64 // puts that waited for the writer (the disk fell behind)
 	files   []string
 	wake    chan struct{}
 	running bool
-
-	// Lent reads (Lend): their bytes stay with the caller until the writer
-	// has copied them into a block. Each is a header in cur with no
-	// payload, and an entry here in the same order.
-	loans     []loan
-	lentBytes int           // bytes of loans, counted with len(cur)
-	tickets   uint64        // the last ticket handed out
-	taken     uint64        // the last ticket the writer has taken from cur
-	want      uint64        // the largest ticket a caller waits for
-	returned  atomic.Uint64 // every ticket up to this one is returned
-	waiters   atomic.Int32  // callers in WaitReturned's slow path
-	back      sync.Cond     // WaitReturned waits here
 }
-
-// loan is one lent read waiting for the writer.
-type loan struct {
-	b      []byte
-	ticket uint64
-}
-
-// lentFlag marks a Data header in cur whose bytes are the next loan.
-const lentFlag = 0x80
 
 // parking is the writer's sleep state, which decides whether put wakes it.
 type parking uint8
@@ -161,13 +136,11 @@ func NewRecorder(opts RecorderOptions) (*Recorder, error) {
 		wake:   make(chan struct{}, 1),
 	}
 	r.notFull.L = &r.mu
-	r.back.L = &r.mu
 	return r, nil
 }
 
-// put appends one record, waiting for room. With lend, a is kept by
-// reference, and put returns its ticket (0: dropped).
-func (r *Recorder) put(kind Kind, source uint16, recv int64, a []byte, s string, lend bool) uint64 {
+// put appends one record, waiting for room.
+func (r *Recorder) put(kind Kind, source uint16, recv int64, a []byte, s string) {
 	need := recHdr + len(a) + len(s)
 	r.mu.Lock()
 	// An empty buffer takes any record, so a record larger than a half
@@ -181,53 +154,34 @@ func (r *Recorder) put(kind Kind, source uint16, recv int64, a []byte, s string,
 	if r.stopped || r.err != nil {
 		r.dropped++
 		r.mu.Unlock()
-		return 0
+		return
 	}
 	var h [recHdr]byte
 	h[0] = byte(kind)
 	binary.LittleEndian.PutUint16(h[1:], source)
 	binary.LittleEndian.PutUint64(h[3:], uint64(recv))
 	binary.LittleEndian.PutUint32(h[11:], uint32(len(a)+len(s)))
-	var ticket uint64
-	if lend {
-		r.tickets++
-		ticket = r.tickets
-		h[0] |= lentFlag
-		r.loans = append(r.loans, loan{a, ticket})
-		r.lentBytes += len(a)
-		r.cur = append(r.cur, h[:]...)
-	} else {
-		r.cur = append(r.cur, h[:]...)
-		r.cur = append(r.cur, a...)
-		r.cur = append(r.cur, s...)
-	}
-	if r.parked == idle || (r.parked == lingering && r.size() >= r.wakeAt) {
-		r.wakeWriter()
+	r.cur = append(r.cur, h[:]...)
+	r.cur = append(r.cur, a...)
+	r.cur = append(r.cur, s...)
+	if r.parked == idle || (r.parked == lingering && len(r.cur) >= r.wakeAt) {
+		r.parked = awake
+		select {
+		case r.wake <- struct{}{}:
+		default:
+		}
 	}
 	r.mu.Unlock()
-	return ticket
 }
-
-// wakeWriter wakes a parked writer; r.mu is held.
-func (r *Recorder) wakeWriter() {
-	r.parked = awake
-	select {
-	case r.wake <- struct{}{}:
-	default:
-	}
-}
-
-// size is the bytes waiting for the writer, lent ones included; r.mu is held.
-func (r *Recorder) size() int { return len(r.cur) + r.lentBytes }
 
 // full reports whether a record of need bytes must wait for the writer.
 func (r *Recorder) full(need int) bool {
-	return r.size() > 0 && r.size()+need > r.half && !r.stopped && r.err == nil
+	return len(r.cur) > 0 && len(r.cur)+need > r.half && !r.stopped && r.err == nil
 }
 
 // Open records that a source started. A name longer than 64 KiB is cut.
 func (r *Recorder) Open(source uint16, name string) {
-	r.put(KindOpen, source, 0, nil, name[:min(len(name), 1<<16-1)], false)
+	r.put(KindOpen, source, 0, nil, name[:min(len(name), 1<<16-1)])
 }
 
 // Data records bytes read from a source at recv (ns since the Unix epoch).
@@ -235,67 +189,14 @@ func (r *Recorder) Open(source uint16, name string) {
 // MaxData is stored as several records.
 func (r *Recorder) Data(source uint16, recv int64, b []byte) {
 	for len(b) > MaxData {
-		r.put(KindData, source, recv, b[:MaxData], "", false)
+		r.put(KindData, source, recv, b[:MaxData], "")
 		b = b[MaxData:]
 	}
-	r.put(KindData, source, recv, b, "", false)
-}
-
-// Lend records b like Data but does not copy it: the writer goroutine
-// copies it into its block, then returns the ticket (see feed.LendingTap).
-// The caller must not change b until WaitReturned(ticket) has returned.
-// Lent reads count toward the buffer as copied ones do, and Lend blocks
-// while it is full. It returns 0 when the read was dropped (after Stop or
-// a write error). Lending needs Run running, or the loans never return.
-func (r *Recorder) Lend(source uint16, recv int64, b []byte) uint64 {
-	var ticket uint64
-	for len(b) > MaxData {
-		ticket = max(ticket, r.put(KindData, source, recv, b[:MaxData], "", true))
-		b = b[MaxData:]
-	}
-	return max(ticket, r.put(KindData, source, recv, b, "", true))
-}
-
-// Returned reports whether the writer is done with the loan ticket.
-func (r *Recorder) Returned(ticket uint64) bool { return r.returned.Load() >= ticket }
-
-// WaitReturned blocks until the writer is done with the loan ticket and
-// every earlier one, waking the writer if the loan still waits for it.
-// After Stop has been drained or a write error, every loan is returned.
-func (r *Recorder) WaitReturned(ticket uint64) {
-	if r.Returned(ticket) {
-		return
-	}
-	r.mu.Lock()
-	r.waiters.Add(1) // under mu: the writer then broadcasts after we Wait
-	if r.returned.Load() < ticket {
-		r.stalls++
-		if ticket > r.taken {
-			r.want = max(r.want, ticket)
-			if r.parked != awake {
-				r.wakeWriter()
-			}
-		}
-		for r.returned.Load() < ticket {
-			r.back.Wait()
-		}
-	}
-	r.waiters.Add(-1)
-	r.mu.Unlock()
-}
-
-// giveBack returns every ticket up to t and wakes any caller waiting.
-func (r *Recorder) giveBack(t uint64) {
-	r.returned.Store(t)
-	if r.waiters.Load() > 0 {
-		r.mu.Lock()
-		r.back.Broadcast()
-		r.mu.Unlock()
-	}
+	r.put(KindData, source, recv, b, "")
 }
 
 // Close records that a source ended at recv.
-func (r *Recorder) Close(source uint16, recv int64) { r.put(KindClose, source, recv, nil, "", false) }
+func (r *Recorder) Close(source uint16, recv int64) { r.put(KindClose, source, recv, nil, "") }
 
 // Stop ends recording: records given after it are dropped, and Run writes
 // what is buffered, finishes the current file and returns.
@@ -324,9 +225,8 @@ func (r *Recorder) Dropped() uint64 {
 	return r.dropped
 }
 
-// Stalls returns how many records had to wait for room, and how many
-// WaitReturned calls had to wait for the writer: each is a time the feed
-// was held up because the writer fell behind.
+// Stalls returns how many records had to wait for room: each is a time the
+// feed was held up because the disk fell behind.
 func (r *Recorder) Stalls() uint64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -368,16 +268,15 @@ func (r *Recorder) Run(ctx context.Context) error {
 	tick := time.NewTicker(min(r.opts.FlushEvery, r.opts.MaxAge))
 	defer tick.Stop()
 	spare := make([]byte, 0, r.half)
-	var spareLoans []loan
 	done := ctx.Done()
 	grow := time.NewTimer(linger)
 	defer grow.Stop()
 	lingered := false // the last sleep was a linger that ran out
 	for {
 		r.mu.Lock()
-		if !r.stopped && r.want <= r.taken && (r.size() == 0 || (r.size() < r.wakeAt && !lingered)) {
+		if !r.stopped && (len(r.cur) == 0 || (len(r.cur) < r.wakeAt && !lingered)) {
 			var grown <-chan time.Time
-			if r.parked = idle; r.size() > 0 {
+			if r.parked = idle; len(r.cur) > 0 {
 				r.parked = lingering
 				grow.Reset(linger)
 				grown = grow.C
@@ -398,20 +297,16 @@ func (r *Recorder) Run(ctx context.Context) error {
 			}
 			continue
 		}
-		batch, loans, stopped := r.cur, r.loans, r.stopped
+		batch, stopped := r.cur, r.stopped
 		r.cur, spare = spare[:0], nil
-		r.loans, spareLoans = spareLoans[:0], nil
-		r.lentBytes, r.taken = 0, r.tickets
 		r.parked, lingered = awake, false
 		r.notFull.Broadcast()
 		r.mu.Unlock()
 
-		if err := fw.write(batch, loans); err != nil {
+		if err := fw.write(batch); err != nil {
 			return r.fail(fw, err)
 		}
 		spare = batch[:0]
-		clear(loans) // let go of the callers' buffers
-		spareLoans = loans[:0]
 		if stopped && len(batch) == 0 {
 			return fw.finish()
 		}
@@ -433,11 +328,7 @@ func (r *Recorder) fail(fw *fileWriter, err error) error {
 	r.mu.Lock()
 	r.err = err
 	r.cur = r.cur[:0]
-	clear(r.loans)
-	r.loans, r.lentBytes = r.loans[:0], 0
-	r.returned.Store(r.tickets) // dropped loans are returned too: no caller waits forever
 	r.notFull.Broadcast()
-	r.back.Broadcast()
 	r.mu.Unlock()
 	if fw.w != nil {
 		fw.w.Finish() // keep what can be kept; err is the one to report
@@ -446,26 +337,16 @@ func (r *Recorder) fail(fw *fileWriter, err error) error {
 	return err
 }
 
-// write writes a batch of buffered records and the loans among them,
-// returning each loan once its bytes are copied into the Writer.
-func (fw *fileWriter) write(b []byte, loans []loan) error {
+// write writes a batch of buffered records.
+func (fw *fileWriter) write(b []byte) error {
 	now := time.Now()
 	for len(b) > 0 {
 		kind := Kind(b[0])
 		source := binary.LittleEndian.Uint16(b[1:])
 		recv := int64(binary.LittleEndian.Uint64(b[3:]))
 		n := int(binary.LittleEndian.Uint32(b[11:]))
-		var ln *loan
-		var p []byte
-		if kind&lentFlag != 0 {
-			kind &^= lentFlag
-			ln, loans = &loans[0], loans[1:]
-			p = ln.b
-			b = b[recHdr:]
-		} else {
-			p = b[recHdr : recHdr+n]
-			b = b[recHdr+n:]
-		}
+		p := b[recHdr : recHdr+n]
+		b = b[recHdr+n:]
 		if fw.w == nil {
 			if err := fw.rotate(); err != nil {
 				return err
@@ -481,10 +362,7 @@ func (fw *fileWriter) write(b []byte, loans []loan) error {
 			fw.setOpen(source, name, true)
 			err = fw.w.Open(source, name)
 		case KindData:
-			err = fw.w.Data(source, recv, p) // copies p
-			if ln != nil && err == nil {
-				fw.r.giveBack(ln.ticket)
-			}
+			err = fw.w.Data(source, recv, p)
 		case KindClose:
 			fw.setOpen(source, "", false)
 			err = fw.w.Close(source, recv)
