@@ -5,6 +5,7 @@
 // Decoder for all of them, append-style encoders for each, and three sources
 // that move bytes from the outside world into a Sink: a TCP listener, a TCP
 // dialer that reconnects, and a file tail with `tail -F` semantics.
+// ReadStream runs the same read path over any io.Reader.
 //
 // # Native binary format
 //
