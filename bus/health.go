@@ -3,19 +3,25 @@ package bus
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
+	"strconv"
 	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
 )
 
 // DefaultHealthInterval is how often WatchSlowConsumers polls the server.
 const DefaultHealthInterval = time.Second
 
 // SlowConsumers is how many times the embedded server has cut a client off
-// as a slow consumer since it started: nats-server never blocks a publisher
-// on a subscriber that cannot keep up; when a client's pending outbound data
-// exceeds its limit (or a write stalls past the write deadline) the server
-// closes that client and counts it here. The publisher is unaffected, and the
-// slow subscriber loses what was pending (and what is published until it
-// reconnects).
+// as a slow consumer since it started: tickd's server never blocks a
+// publisher on a subscriber that cannot keep up; when a client's pending
+// outbound data exceeds its limit (or a write stalls past the write
+// deadline) the server closes that client and counts it here. The publisher
+// is unaffected, and the slow subscriber loses what was pending (and what is
+// published until it reconnects). Before that, past three quarters of the
+// limit, the server drops that client's messages uncounted: see Backlog.
 func (s *Server) SlowConsumers() int64 { return s.ns.NumSlowConsumers() }
 
 // WatchSlowConsumers polls SlowConsumers every interval (0:
@@ -47,5 +53,74 @@ func (s *Server) WatchSlowConsumers(ctx context.Context, interval time.Duration,
 			report(n, n-last)
 			last = n
 		}
+	}
+}
+
+// Backlog is a client connection of the embedded server whose outbound
+// data waiting to be written has passed three quarters of the server's
+// max_pending. tickd runs the server with NoFastProducerStall, so that a
+// slow subscriber cannot stall the publisher and through it the engine;
+// past that point nats-server drops, without counting them anywhere, the
+// messages it would have queued for that client. A client cut off later
+// as a slow consumer shows in SlowConsumers; one that catches up does not,
+// and Backlog is then the only trace of its losses.
+type Backlog struct {
+	Client  string // the connection's name, or its address when it gave none
+	Pending int64  // bytes waiting to be written to it
+	Limit   int64  // max_pending: past Limit*3/4 its messages are dropped
+}
+
+// backlogProbe bounds the connections each poll looks at, fullest first.
+const backlogProbe = 16
+
+// WatchBacklogs polls the server's connections every interval (0:
+// DefaultHealthInterval) until ctx is done and calls report, from its own
+// goroutine, once for each client that crosses into dropping (see Backlog);
+// it reports that client again only after its backlog fell back below the
+// mark. It returns nil when ctx is done.
+func (s *Server) WatchBacklogs(ctx context.Context, interval time.Duration, report func(Backlog)) error {
+	if report == nil {
+		return errors.New("bus: WatchBacklogs: nil report")
+	}
+	if interval < 0 {
+		return errors.New("bus: WatchBacklogs: negative interval")
+	}
+	if interval == 0 {
+		interval = DefaultHealthInterval
+	}
+	v, err := s.ns.Varz(nil)
+	if err != nil {
+		return fmt.Errorf("bus: WatchBacklogs: %w", err)
+	}
+	limit := v.MaxPending
+	mark := limit / 4 * 3
+	tk := time.NewTicker(interval)
+	defer tk.Stop()
+	over := map[uint64]bool{} // cids reported and still past the mark
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tk.C:
+		}
+		cz, err := s.ns.Connz(&server.ConnzOptions{Sort: server.ByPending, Limit: backlogProbe})
+		if err != nil {
+			continue // the server is shutting down; ctx ends the watch
+		}
+		now := map[uint64]bool{}
+		for _, c := range cz.Conns {
+			if int64(c.Pending) <= mark {
+				break // sorted, fullest first
+			}
+			now[c.Cid] = true
+			if !over[c.Cid] {
+				name := c.Name
+				if name == "" {
+					name = net.JoinHostPort(c.IP, strconv.Itoa(c.Port))
+				}
+				report(Backlog{Client: name, Pending: int64(c.Pending), Limit: limit})
+			}
+		}
+		over = now
 	}
 }

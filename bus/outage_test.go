@@ -208,3 +208,58 @@ func TestWatchSlowConsumers(t *testing.T) {
 		t.Error("nil report accepted")
 	}
 }
+
+// TestWatchBacklogs: a subscriber that reads nothing is reported once its
+// backlog passes three quarters of max_pending (where the server starts
+// dropping its messages), by address since it gave no name, and only once;
+// a subscriber that keeps up is never reported.
+func TestWatchBacklogs(t *testing.T) {
+	s := startServer(t, ServerOptions{Port: RandomPort})
+	laggard := rawSubscriber(t, s.Addr().String(), "lag")
+	keeper := connect(t, s)
+	var kept atomic.Int64
+	if _, err := keeper.Subscribe("lag", func(*nats.Msg) { kept.Add(1) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := keeper.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	reps := make(chan Backlog, 16)
+	watched := make(chan error, 1)
+	go func() { watched <- s.WatchBacklogs(ctx, 5*time.Millisecond, func(b Backlog) { reps <- b }) }()
+	nc := connect(t, s)
+	payload := make([]byte, 256<<10)
+	for range 320 { // 80 MiB: past 48 MiB, three quarters of the 64 MiB limit
+		if err := nc.Publish("lag", payload); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case b := <-reps:
+		if b.Client != laggard.LocalAddr().String() || b.Limit != 64<<20 || b.Pending <= b.Limit/4*3 || b.Pending > b.Limit {
+			t.Errorf("reported %+v; the laggard is %s", b, laggard.LocalAddr())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no backlog reported")
+	}
+	time.Sleep(50 * time.Millisecond)
+	select {
+	case b := <-reps:
+		t.Errorf("reported again: %+v", b)
+	default:
+	}
+	cancel()
+	if err := <-watched; err != nil {
+		t.Fatal(err)
+	}
+	if err := s.WatchBacklogs(ctx, 0, nil); err == nil {
+		t.Error("nil report accepted")
+	}
+	if err := s.WatchBacklogs(ctx, -1, func(Backlog) {}); err == nil {
+		t.Error("negative interval accepted")
+	}
+}

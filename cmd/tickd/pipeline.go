@@ -309,6 +309,12 @@ func startPipeline(ctx context.Context, cfg *serveConfig, log zerolog.Logger) (*
 				log.Warn().Int64("slow_consumers", total).Int64("new", added).Msg("NATS cut off slow subscribers")
 			})
 		})
+		p.goRun("nats backlogs", func() error {
+			return p.srv.WatchBacklogs(ctx, 0, func(b bus.Backlog) {
+				log.Warn().Str("client", b.Client).Int64("pending_bytes", b.Pending).Int64("max_pending", b.Limit).
+					Msg("NATS subscriber too far behind: the server drops its messages (uncounted) until it catches up")
+			})
+		})
 	}
 	p.serveMetrics(ctx, src)
 	log.Info().Int("shards", ecfg.Shards).Int("rules", len(p.eng.Rules())).Str("nats", p.natsDesc()).Msg("tickd running")
