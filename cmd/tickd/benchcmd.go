@@ -159,6 +159,18 @@ func benchE2E(ctx context.Context, c *benchConfig, format feed.Format, pace benc
 		}
 		defer srv.Shutdown()
 		url = srv.ClientURL()
+		// The server drops, uncounted, what a subscriber too far behind
+		// would be sent (see bus.Backlog): say so when it happens, since
+		// the bench's drops then come from there.
+		wctx, stopWatch := context.WithCancel(ctx)
+		watched := make(chan error, 1)
+		go func() {
+			watched <- srv.WatchBacklogs(wctx, 10*time.Millisecond, func(b bus.Backlog) {
+				fmt.Fprintf(stderr, "tickd bench: the NATS server is dropping messages for %s: %d MiB waiting to be written to it (max_pending %d MiB)\n",
+					b.Client, b.Pending>>20, b.Limit>>20)
+			})
+		}()
+		defer func() { stopWatch(); <-watched }()
 	}
 	sub, err := nats.Connect(url, nats.Name("tickd-bench-sub"))
 	if err != nil {
