@@ -2,7 +2,6 @@ package bus
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -11,7 +10,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 )
 
-// DefaultHealthInterval is how often WatchSlowConsumers polls the server.
+// DefaultHealthInterval is how often WatchSlowConsumers and WatchBacklogs
+// poll the server.
 const DefaultHealthInterval = time.Second
 
 // SlowConsumers is how many times the embedded server has cut a client off
@@ -31,14 +31,9 @@ func (s *Server) SlowConsumers() int64 { return s.ns.NumSlowConsumers() }
 // returns nil when ctx is done. The embedded server knows about its slow
 // consumers; an external server reports its own (its log, /varz).
 func (s *Server) WatchSlowConsumers(ctx context.Context, interval time.Duration, report func(total, added int64)) error {
-	if report == nil {
-		return errors.New("bus: WatchSlowConsumers: nil report")
-	}
-	if interval < 0 {
-		return errors.New("bus: WatchSlowConsumers: negative interval")
-	}
-	if interval == 0 {
-		interval = DefaultHealthInterval
+	interval, err := pollInterval("WatchSlowConsumers", interval, report == nil)
+	if err != nil {
+		return err
 	}
 	tk := time.NewTicker(interval)
 	defer tk.Stop()
@@ -79,14 +74,9 @@ const backlogProbe = 16
 // it reports that client again only after its backlog fell back below the
 // mark. It returns nil when ctx is done.
 func (s *Server) WatchBacklogs(ctx context.Context, interval time.Duration, report func(Backlog)) error {
-	if report == nil {
-		return errors.New("bus: WatchBacklogs: nil report")
-	}
-	if interval < 0 {
-		return errors.New("bus: WatchBacklogs: negative interval")
-	}
-	if interval == 0 {
-		interval = DefaultHealthInterval
+	interval, err := pollInterval("WatchBacklogs", interval, report == nil)
+	if err != nil {
+		return err
 	}
 	v, err := s.ns.Varz(nil)
 	if err != nil {
@@ -123,4 +113,18 @@ func (s *Server) WatchBacklogs(ctx context.Context, interval time.Duration, repo
 		}
 		over = now
 	}
+}
+
+// pollInterval checks a watcher's arguments and returns its interval, the
+// default for 0.
+func pollInterval(watcher string, interval time.Duration, nilReport bool) (time.Duration, error) {
+	switch {
+	case nilReport:
+		return 0, fmt.Errorf("bus: %s: nil report", watcher)
+	case interval < 0:
+		return 0, fmt.Errorf("bus: %s: negative interval", watcher)
+	case interval == 0:
+		return DefaultHealthInterval, nil
+	}
+	return interval, nil
 }
