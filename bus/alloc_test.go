@@ -88,7 +88,11 @@ func TestPublishNoAllocs(t *testing.T) {
 	}
 	// nats.go grows its write buffer by append up to the flush threshold
 	// (32 KiB), a few times per connection: amortized, not per message.
-	excused := []string{"(*natsWriter).appendBufs"}
+	// When nats.go's flusher holds the connection lock, Publish parks on
+	// it, and the runtime allocates a wait record (sudog) if its per-P
+	// cache is empty: the runtime's, once per cache refill, not the
+	// publisher's per message (seen 2 times in ~40 loaded runs).
+	excused := []string{"(*natsWriter).appendBufs", "runtime.acquireSudog"}
 	stacks := allocsUnder("bus.(*Publisher)", excused, func() {
 		for range 50 {
 			for i := range recs {
