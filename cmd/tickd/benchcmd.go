@@ -126,7 +126,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if c.inproc {
 		res.Settings.Mode, res.Settings.NATS = "inproc", "none"
 		if c.fused {
-			res.Settings.Mode = "inproc-fused"
+			res.Settings.Mode, res.Settings.Wait = "inproc-fused", "none" // one goroutine: nothing waits
 		}
 		s, err := bench.RunInproc(ctx, bench.InprocOptions{Pattern: c.pattern(), FullSpeed: c.rate == 0,
 			Format: format, Wait: wait, Pace: pace, Fused: c.fused})

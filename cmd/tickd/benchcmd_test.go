@@ -100,7 +100,7 @@ func TestBenchInproc(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
 	}
-	if s := out.String(); !strings.Contains(s, "tickd bench inproc-fused") || !strings.Contains(s, "pace spin") || !strings.Contains(s, "\ninproc ") {
+	if s := out.String(); !strings.Contains(s, "tickd bench inproc-fused") || !strings.Contains(s, "pace spin") || !strings.Contains(s, "wait none") || !strings.Contains(s, "\ninproc ") {
 		t.Errorf("stdout:\n%s", s)
 	}
 	js, err := os.ReadFile(filepath.Join(dir, "result.json"))
