@@ -165,7 +165,9 @@ func (m *Signal) RecvTime() time.Time { return time.Unix(0, m.TsRecv) }
 func (m *Signal) PubTime() time.Time { return time.Unix(0, m.TsPub) }
 
 // FormatValues renders the signal's values as "name=value" pairs sorted by
-// name, each with at most digits significant digits (%g).
+// name, each with at most digits significant digits (%g), or as few as
+// tell the value exactly when digits < 0; a value the publisher sent as
+// null (NaN here) as "null".
 func (m *Signal) FormatValues(digits int) string {
 	names := make([]string, 0, len(m.Values))
 	for k := range m.Values {
@@ -177,7 +179,13 @@ func (m *Signal) FormatValues(digits int) string {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
-		fmt.Fprintf(&b, "%s=%.*g", k, digits, m.Values[k])
+		b.WriteString(k)
+		b.WriteByte('=')
+		if v := m.Values[k]; math.IsNaN(v) {
+			b.WriteString("null")
+		} else {
+			b.WriteString(strconv.FormatFloat(v, 'g', digits, 64))
+		}
 	}
 	return b.String()
 }

@@ -2,6 +2,7 @@ package bus
 
 import (
 	"errors"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -163,4 +164,19 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FormatValues sorts by name, rounds to the digits asked for (or gives the
+// shortest exact form for digits < 0) and shows a null value as null.
+func TestFormatValues(t *testing.T) {
+	m := &Signal{Values: map[string]float64{"z": 1.0 / 3, "a": 100.25, "n": math.NaN()}}
+	if got, want := m.FormatValues(4), "a=100.2 n=null z=0.3333"; got != want {
+		t.Errorf("FormatValues(4) = %q, want %q", got, want)
+	}
+	if got, want := m.FormatValues(-1), "a=100.25 n=null z=0.3333333333333333"; got != want {
+		t.Errorf("FormatValues(-1) = %q, want %q", got, want)
+	}
+	if got := (&Signal{}).FormatValues(4); got != "" {
+		t.Errorf("no values: %q", got)
+	}
 }

@@ -162,19 +162,19 @@ func canonical(tb *table, vals []any) []string {
 	return out
 }
 
-// feed publishes n records through a real bus.Publisher: signals, bars and
+// publishing is n records published through a real bus.Publisher: signals, bars and
 // (not consumed by sinks) stats, from publisher id; when paced, it pauses a
 // millisecond every 16 records, so that a sink restart happens while
 // messages flow, and it holds the second half back until release.
-type feed struct {
+type publishing struct {
 	done chan error
 	gate chan struct{}
 }
 
-// release lets a paced feed publish its second half.
-func (f *feed) release() { close(f.gate) }
+// release lets a paced publishing send its second half.
+func (f *publishing) release() { close(f.gate) }
 
-func startFeed(t *testing.T, srv *bus.Server, id string, n int, paced bool) *feed {
+func startFeed(t *testing.T, srv *bus.Server, id string, n int, paced bool) *publishing {
 	t.Helper()
 	syms := tick.NewSymbolTable(16)
 	aapl, _ := syms.Intern("AAPL")
@@ -192,7 +192,7 @@ func startFeed(t *testing.T, srv *bus.Server, id string, n int, paced bool) *fee
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &feed{done: make(chan error, 1), gate: make(chan struct{})}
+	f := &publishing{done: make(chan error, 1), gate: make(chan struct{})}
 	go func() { f.done <- pub.Run([]*ringbuf.Ring[tick.Out]{ring}) }()
 	go func() {
 		defer ring.Close()
@@ -231,7 +231,7 @@ func startFeed(t *testing.T, srv *bus.Server, id string, n int, paced bool) *fee
 }
 
 // wait waits for the publisher to have sent everything.
-func (f *feed) wait(t *testing.T) {
+func (f *publishing) wait(t *testing.T) {
 	t.Helper()
 	select {
 	case err := <-f.done:

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tickd/tickd/bus"
+	"github.com/tickd/tickd/feed"
 )
 
 // Store is where a Sink writes. Write stores msgs (only *bus.Signal and
@@ -249,7 +250,7 @@ func (s *Sink) Run(ctx context.Context) error {
 			// bounds it); the backoff after a failure is.
 			if err := s.flush(context.WithoutCancel(ctx)); err != nil {
 				rep.failed(err)
-				if !sleep(ctx, backoff) {
+				if !feed.SleepContext(ctx, backoff) {
 					break
 				}
 				backoff = min(2*backoff, s.opts.RetryMax)
@@ -266,7 +267,7 @@ func (s *Sink) Run(ctx context.Context) error {
 	for s.pending() > 0 {
 		if last = s.flush(drain); last != nil {
 			rep.failed(last)
-			if !sleep(drain, backoff) {
+			if !feed.SleepContext(drain, backoff) {
 				break
 			}
 			backoff = min(2*backoff, s.opts.RetryMax)
@@ -316,18 +317,6 @@ func (s *Sink) flush(ctx context.Context) error {
 		ack()
 	}
 	return nil
-}
-
-// sleep waits d or until ctx ends, reporting whether d passed.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
 
 // reporter calls Options.OnReport at a bounded rate.

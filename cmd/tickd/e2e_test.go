@@ -59,14 +59,45 @@ func ms(n int64) int64 { return t0 + n*int64(time.Millisecond) }
 
 func px(s string) tick.Price { p, _ := tick.ParsePrice(s); return p }
 
+// serveYAML writes yaml to a config file and runs `tickd serve -config`
+// on it until ctx is done; it returns serve's result and its log.
+func serveYAML(ctx context.Context, t *testing.T, yaml string) (<-chan error, *syncBuffer) {
+	t.Helper()
+	cfgPath := filepath.Join(t.TempDir(), "tickd.yaml")
+	if err := os.WriteFile(cfgPath, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	log := &syncBuffer{}
+	served := make(chan error, 1)
+	go func() { served <- runServe(ctx, []string{"-config", cfgPath}, os.Stdout, log) }()
+	return served, log
+}
+
+// connectNATS connects to url, retrying while the server comes up; the
+// caller closes the connection.
+func connectNATS(t *testing.T, url string, log *syncBuffer) *nats.Conn {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		nc, err := nats.Connect(url)
+		if err == nil {
+			return nc
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("NATS never came up: %v\n%s", err, log)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // TestServeEndToEnd sends a scripted tick sequence over a real TCP socket into
 // `tickd serve` (embedded NATS on a real port, config from a YAML file) and
 // checks every bar and signal a real NATS client receives over TCP.
 func TestServeEndToEnd(t *testing.T) {
 	feedPort, natsPort := freePort(t), freePort(t)
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "tickd.yaml")
-	os.WriteFile(cfgPath, []byte(fmt.Sprintf(`
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	served, stderr := serveYAML(ctx, t, fmt.Sprintf(`
 feed-listen: 127.0.0.1:%d
 nats-listen: 127.0.0.1:%d
 publisher-id: e2e
@@ -78,27 +109,10 @@ rules:
     dir: up
     level: "100.00"
     hysteresis: 0.5
-`, feedPort, natsPort)), 0o600)
-
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	stderr := &syncBuffer{}
-	served := make(chan error, 1)
-	go func() { served <- runServe(ctx, []string{"-config", cfgPath}, os.Stdout, stderr) }()
+`, feedPort, natsPort))
 
 	// A real NATS client over TCP, subscribed before any tick is sent.
-	var nc *nats.Conn
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var err error
-		if nc, err = nats.Connect(fmt.Sprintf("nats://127.0.0.1:%d", natsPort)); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("NATS never came up: %v\n%s", err, stderr)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	nc := connectNATS(t, fmt.Sprintf("nats://127.0.0.1:%d", natsPort), stderr)
 	defer nc.Close()
 	msgs := make(chan *nats.Msg, 100)
 	for _, subj := range []string{"tickd.signal.>", "tickd.bar.>"} {

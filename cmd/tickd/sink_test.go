@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
 
 	"github.com/tickd/tickd/bus"
 	"github.com/tickd/tickd/feed"
@@ -25,8 +24,9 @@ import (
 func TestSinkEndToEnd(t *testing.T) {
 	feedPort, natsPort := freePort(t), freePort(t)
 	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "tickd.yaml")
-	os.WriteFile(cfgPath, []byte(fmt.Sprintf(`
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	served, serveLog := serveYAML(ctx, t, fmt.Sprintf(`
 feed-listen: 127.0.0.1:%d
 nats-listen: 127.0.0.1:%d
 publisher-id: e2e
@@ -37,14 +37,9 @@ rules:
     symbols: [TEST]
     dir: up
     level: "100.00"
-`, feedPort, natsPort)), 0o600)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	serveLog := &syncBuffer{}
-	served := make(chan error, 1)
-	go func() { served <- runServe(ctx, []string{"-config", cfgPath}, os.Stdout, serveLog) }()
+`, feedPort, natsPort))
 	natsURL := fmt.Sprintf("nats://127.0.0.1:%d", natsPort)
-	waitNATSUp(t, natsURL, serveLog)
+	connectNATS(t, natsURL, serveLog).Close()
 
 	dbPath := filepath.Join(dir, "tickd.db")
 	sinkCtx, stopSink := context.WithCancel(context.Background())
@@ -54,7 +49,7 @@ rules:
 	go func() {
 		sunk <- runSink(sinkCtx, []string{"-nats-url", natsURL, "-to", "sqlite:" + dbPath, "-flush", "20ms"}, os.Stdout, sinkLog)
 	}()
-	waitSinkLog(t, sinkLog, "sink: subscribed")
+	waitUntil(t, "the sink to subscribe", 10*time.Second, func() bool { return strings.Contains(sinkLog.String(), "sink: subscribed") })
 
 	var enc feed.NativeEncoder
 	b := enc.Hello(nil)
@@ -131,35 +126,6 @@ func TestSinkRefusesPasswordInURL(t *testing.T) {
 	err = runSink(context.Background(), []string{"-to", "mysql:x"}, os.Stdout, stderr)
 	if err == nil || !strings.Contains(err.Error(), "sqlite:FILE") {
 		t.Fatalf("bad -to: err = %v", err)
-	}
-}
-
-// waitNATSUp waits until a NATS server accepts connections at url.
-func waitNATSUp(t *testing.T, url string, log *syncBuffer) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		nc, err := nats.Connect(url)
-		if err == nil {
-			nc.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("NATS never came up: %v\n%s", err, log)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// waitSinkLog waits until log contains s.
-func waitSinkLog(t *testing.T, log *syncBuffer, s string) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(log.String(), s) {
-		if time.Now().After(deadline) {
-			t.Fatalf("log never said %q:\n%s", s, log)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 

@@ -18,11 +18,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"os/signal"
-	"sort"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -113,7 +110,7 @@ func format(m bus.Message) string {
 	switch m := m.(type) {
 	case *bus.Signal:
 		return strings.TrimRight(fmt.Sprintf("SIGNAL %s %s %s %s price=%s %s",
-			clock(m.TsEvent), m.Symbol, m.Rule, m.Dir, m.Price, values(m.Values)), " ")
+			clock(m.TsEvent), m.Symbol, m.Rule, m.Dir, m.Price, m.FormatValues(-1)), " ")
 	case *bus.Bar:
 		return fmt.Sprintf("BAR    %s %s %s O=%s H=%s L=%s C=%s V=%d VWAP=%s n=%d",
 			clock(m.Start), m.Symbol, bus.FormatInterval(m.Interval), m.Open, m.High, m.Low, m.Close, m.Volume, m.VWAP, m.Count)
@@ -136,28 +133,6 @@ func side(p decimal.NullDecimal, size, orders int64) string {
 		price = p.Decimal.String()
 	}
 	return fmt.Sprintf("%s x %d (%d)", price, size, orders)
-}
-
-// values renders a signal's values sorted by name; null (NaN) as "null".
-func values(v map[string]float64) string {
-	names := make([]string, 0, len(v))
-	for k := range v {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	var b strings.Builder
-	for i, k := range names {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(k + "=")
-		if math.IsNaN(v[k]) {
-			b.WriteString("null")
-		} else {
-			b.WriteString(strconv.FormatFloat(v[k], 'g', -1, 64))
-		}
-	}
-	return b.String()
 }
 
 // clock renders ns since the Unix epoch as UTC time of day to the
