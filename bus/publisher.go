@@ -211,12 +211,9 @@ func (p *Publisher) Counters() PublisherCounters {
 // publishes each record as it comes. It returns once every ring is closed
 // and drained and a final flush is done. A failed publish does not stop
 // it (the engine must never block on NATS): failures are counted, and Run
-// returns an error naming the first one. Run may be called once at a time.
+// returns an error naming the first one. Run may be called once at a time,
+// and not while the publisher is Started.
 func (p *Publisher) Run(outs []*ringbuf.Ring[tick.Out]) error {
-	if !p.running.CompareAndSwap(false, true) {
-		return errors.New("bus: Publisher.Run is already running")
-	}
-	defer p.running.Store(false)
 	cons := make([]*ringbuf.Consumer[tick.Out], len(outs))
 	for i, r := range outs {
 		if r == nil {
@@ -224,12 +221,10 @@ func (p *Publisher) Run(outs []*ringbuf.Ring[tick.Out]) error {
 		}
 		cons[i] = r.Consumer(p.opts.Consumer)
 	}
-	idler := ringbuf.NewIdler(p.opts.Wait, p.opts.Bell)
-	if p.js != nil {
-		if err := p.js.start(); err != nil {
-			return err
-		}
+	if err := p.Start(); err != nil {
+		return err
 	}
+	idler := ringbuf.NewIdler(p.opts.Wait, p.opts.Bell)
 	for open := len(cons); open > 0; {
 		found := false
 		for i, c := range cons {
@@ -254,13 +249,49 @@ func (p *Publisher) Run(outs []*ringbuf.Ring[tick.Out]) error {
 			c.Release(len(batch))
 		}
 		if found {
-			p.addCounters()
-			p.reportLoss(false)
+			p.EndBatch()
 			idler.Reset()
 		} else if open > 0 {
 			idler.Idle()
 		}
 	}
+	return p.Finish()
+}
+
+// Start readies the publisher to be driven by its caller instead of Run:
+// records handed to Emit, one goroutine at a time, and EndBatch after each
+// batch of them, then Finish. This is the inline engine's publisher
+// (engine.Config.Emit, engine.Emitter): the engine and the publisher run on
+// the feed's goroutine, with no ring and no wake-up between them.
+func (p *Publisher) Start() error {
+	if !p.running.CompareAndSwap(false, true) {
+		return errors.New("bus: the Publisher is already running")
+	}
+	if p.js != nil {
+		if err := p.js.start(); err != nil {
+			p.running.Store(false)
+			return err
+		}
+	}
+	return nil
+}
+
+// Emit publishes one record (after Start). The record is not kept.
+func (p *Publisher) Emit(o *tick.Out) { p.publish(o) }
+
+// EndBatch moves the counts of the records published since the last call
+// to the totals Counters reads, and reports losses (OnLoss).
+func (p *Publisher) EndBatch() {
+	p.addCounters()
+	p.reportLoss(false)
+}
+
+// Finish ends what Start began: it reports unreported losses, flushes
+// (bounded by FlushTimeout) and returns an error naming the first failed
+// publish, if any.
+func (p *Publisher) Finish() error {
+	defer p.running.Store(false)
+	p.addCounters()
 	p.reportLoss(true)
 	var err error
 	if p.firstErr != nil {

@@ -340,9 +340,10 @@ func runEngine(t *testing.T, e *Engine, evs []tick.Event) []tick.Out {
 	return all
 }
 
-// TestStepMatchesEngine: a Step yields exactly the records a one-shard
-// Engine does from the same trades and L3 events, in the same order.
-func TestStepMatchesEngine(t *testing.T) {
+// mixedStream is trades of symbols 0–3 and L3 events of symbol 4 (five
+// symbols: A to E), and a config with every trade and book rule, so that
+// they yield records of every kind.
+func mixedStream() (Config, []tick.Event) {
 	cfg := Config{Rules: append(benchRules, DefaultBookRules()...), Bars: []time.Duration{time.Second}}
 	evs := genStream(3, 0, 4, 5000)
 	B, S := tick.SideBuy, tick.SideSell
@@ -356,6 +357,13 @@ func TestStepMatchesEngine(t *testing.T) {
 			evs = append(evs, l3(tick.KindExecute, int64(i), 4, uint64(i), 0, 100))
 		}
 	}
+	return cfg, evs
+}
+
+// TestStepMatchesEngine: a Step yields exactly the records a one-shard
+// Engine does from the same trades and L3 events, in the same order.
+func TestStepMatchesEngine(t *testing.T) {
+	cfg, evs := mixedStream()
 	e, syms := newTestEngine(t, cfg, "A", "B", "C", "D", "E")
 	want := runEngine(t, e, evs)
 	st, err := NewStep(cfg, syms)

@@ -64,6 +64,14 @@ type Config struct {
 	// or venue event, so a trades-only feed never allocates them. About 65 B
 	// per order. Default 1<<20.
 	BookOrders int
+	// Emit, if set, runs the engine inline: one shard, no goroutine and no
+	// ring of its own. It is applied on the goroutine of its source, one
+	// source at a time, and each record goes to Emit as soon as the batch
+	// that produced it is applied (see Emitter): the least latency from a
+	// tick to its signal, for one feed. Wait, OutputCapacity and OutputBell
+	// are then unused, and a slow Emit slows the source. Default nil: the
+	// sharded engine of Run, publishing to Outputs.
+	Emit Emitter
 	// BBOInterval throttles tick.BBO records per symbol in event time: a
 	// change of the best bid or offer is published at once if the symbol's
 	// last BBO went out at least BBOInterval before; otherwise it is held
@@ -97,6 +105,9 @@ func (c Config) withDefaults(tableCap int) Config {
 	if c.OutputCapacity == 0 {
 		c.OutputCapacity = 1024
 	}
+	if c.Emit != nil { // the engine drains its own ring (Step)
+		c.OutputCapacity, c.OutputBell = stepOutputs, nil
+	}
 	if c.SMA == 0 {
 		c.SMA = 50
 	}
@@ -127,6 +138,8 @@ func (c Config) validate() error {
 	switch {
 	case c.Shards < 1 || c.Shards > MaxShards:
 		return fmt.Errorf("engine: shards %d not in 1..%d", c.Shards, MaxShards)
+	case c.Emit != nil && c.Shards != 1:
+		return fmt.Errorf("engine: an inline engine (Emit) is one shard, not %d", c.Shards)
 	case c.MaxSymbols < 1:
 		return fmt.Errorf("engine: max symbols %d must be ≥ 1", c.MaxSymbols)
 	case !powerOfTwo(c.RingCapacity):

@@ -31,6 +31,7 @@ type Engine struct {
 	mu       sync.Mutex    // serialises attach, detach and the start of stopping
 	stopping atomic.Bool   // set once ctx is done: no new inputs, Claim returns nil
 	running  atomic.Bool
+	inline   *inline // Config.Emit: run on the source's goroutine; nil otherwise
 }
 
 // Counters are an engine's running totals, summed over its shards (each
@@ -86,6 +87,9 @@ func New(cfg Config, syms *tick.SymbolTable) (*Engine, error) {
 		e.shards = append(e.shards, s)
 		e.outs = append(e.outs, out)
 	}
+	if c.Emit != nil {
+		e.inline = &inline{step: newStep(e.shards[0]), emit: c.Emit.Emit}
+	}
 	return e, nil
 }
 
@@ -102,7 +106,8 @@ func (e *Engine) Rules() []RuleSpec { return slices.Clone(e.p.cfg.Rules) }
 
 // Outputs returns the output rings, one per shard, for the publisher: one
 // consumer each. Run closes them when it ends. With Config.OutputBell they
-// ring it on every Commit and on Close.
+// ring it on every Commit and on Close. An inline engine (Config.Emit)
+// drains its ring itself: read only its cursors (Published, Released).
 func (e *Engine) Outputs() []*ringbuf.Ring[tick.Out] { return slices.Clone(e.outs) }
 
 // Counters returns the running totals.
@@ -124,7 +129,13 @@ func (e *Engine) Counters() Counters {
 func (e *Engine) NewInput(source string) (*Input, error) { return e.NewInputWith(source, Block) }
 
 // NewInputWith is NewInput with the given backpressure policy.
+//
+// An inline engine (Config.Emit) takes one source at a time, and applies
+// its events in Commit whatever bp says: the source waits for the engine.
 func (e *Engine) NewInputWith(source string, bp Backpressure) (*Input, error) {
+	if e.inline != nil {
+		return e.newInlineInput(source)
+	}
 	c := e.p.cfg
 	in := &Input{e: e, source: source, drop: bp == Drop}
 	if in.drop {
@@ -171,6 +182,9 @@ func (e *Engine) detach(s *shard, c *eventCons) {
 func (e *Engine) Run(ctx context.Context) error {
 	if !e.running.CompareAndSwap(false, true) {
 		return errors.New("engine: Run called twice")
+	}
+	if e.inline != nil {
+		return e.runInline(ctx)
 	}
 	var wg sync.WaitGroup
 	for _, s := range e.shards {

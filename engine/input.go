@@ -27,10 +27,11 @@ type Input struct {
 	dst     [][]tick.Event
 	used    []int
 	closed  bool
-	drop    bool         // Backpressure Drop: a full ring drops instead of waiting
-	void    []tick.Event // Drop, one shard: where a batch goes when its ring is full
-	voided  bool         // the last Claim handed out void
-	claimed []tick.Event // the last Claim's slots, for the partition filter
+	drop    bool          // Backpressure Drop: a full ring drops instead of waiting
+	void    []tick.Event  // Drop, one shard: where a batch goes when its ring is full
+	voided  bool          // the last Claim handed out void
+	claimed []tick.Event  // the last Claim's slots, for the partition filter
+	done    chan struct{} // an inline engine's input (Config.Emit): closed by Close
 }
 
 // Backpressure is what an Input does when the engine is behind and its ring
@@ -100,6 +101,10 @@ func (in *Input) Commit(k int) {
 	if in.e.owners != nil {
 		k = in.e.owners.keep(in.claimed[:k])
 	}
+	if in.done != nil {
+		in.commitInline(in.scratch[:k])
+		return
+	}
 	if len(in.rings) == 1 {
 		if in.voided {
 			in.e.dropped.Add(uint64(k))
@@ -118,6 +123,10 @@ func (in *Input) Close() {
 		return
 	}
 	in.closed = true
+	if in.done != nil {
+		in.closeInline()
+		return
+	}
 	for _, r := range in.rings {
 		r.Close()
 	}

@@ -49,9 +49,10 @@ type shard struct {
 // outbox hands out output-ring slots one record at a time and commits them
 // per input batch: the publisher sees a batch's records together.
 type outbox struct {
-	ring *ringbuf.Ring[tick.Out]
-	buf  []tick.Out // reserved slots
-	n    int        // of buf filled
+	ring  *ringbuf.Ring[tick.Out]
+	buf   []tick.Out // reserved slots
+	n     int        // of buf filled
+	drain func()     // a Step's: empties the ring on this goroutine before refill reserves
 }
 
 // outReserve is how many output slots are reserved at a time.
@@ -69,6 +70,9 @@ func (o *outbox) next() *tick.Out {
 
 func (o *outbox) refill() {
 	o.commit()
+	if o.drain != nil { // the consumer is this goroutine: Reserve would wait for ever
+		o.drain()
+	}
 	o.buf = o.ring.Reserve(outReserve) // waits while the publisher lags
 	if o.buf == nil {
 		panic("engine: output ring closed while in use")

@@ -11,24 +11,22 @@ import (
 // Step is one engine shard driven by its caller's goroutine: no input
 // rings, no goroutines. It is for single-core measurements (decode → book
 // → statistics → rules in one loop), tests that compare a live run with a
-// straight computation, and tools that process a file in-process. Its
-// results are those an Engine with one shard produces from the same
-// events.
+// straight computation, tools that process a file in-process, and the
+// inline engine (Config.Emit). Its results are those an Engine with one
+// shard produces from the same events.
 type Step struct {
 	s    *shard
 	cons *ringbuf.Consumer[tick.Out]
+	emit func(*tick.Out) // Process's or Flush's, while it runs
 }
 
-// stepChunk bounds the events processed before the outputs are drained, so
-// the output ring never fills (a chunk yields far fewer records than
-// stepOutputs).
-const (
-	stepChunk   = 1024
-	stepOutputs = 1 << 14
-)
+// stepOutputs is the capacity of a Step's output ring; the outbox hands
+// what it holds to emit whenever it needs room (Step.drain), so a batch
+// may produce any number of records.
+const stepOutputs = 1 << 14
 
 // NewStep returns a Step for cfg (Shards must be 0 or 1; OutputCapacity,
-// Wait and OutputBell are ignored).
+// Wait, OutputBell and Emit are ignored).
 func NewStep(cfg Config, syms *tick.SymbolTable) (*Step, error) {
 	if syms == nil {
 		return nil, errors.New("engine: nil symbol table")
@@ -36,13 +34,21 @@ func NewStep(cfg Config, syms *tick.SymbolTable) (*Step, error) {
 	if cfg.Shards > 1 {
 		return nil, fmt.Errorf("engine: a Step is one shard, not %d", cfg.Shards)
 	}
+	cfg.Emit = nil
 	cfg.OutputCapacity, cfg.OutputBell = stepOutputs, nil
 	e, err := New(cfg, syms)
 	if err != nil {
 		return nil, err
 	}
-	s := e.shards[0]
-	return &Step{s: s, cons: s.out.ring.Consumer(0)}, nil
+	return newStep(e.shards[0]), nil
+}
+
+// newStep drives s from its caller's goroutine. s's output ring must have
+// no other consumer.
+func newStep(s *shard) *Step {
+	st := &Step{s: s, cons: s.out.ring.Consumer(0)}
+	s.out.drain = st.drain
+	return st
 }
 
 // Process applies evs in order and calls emit with each record produced
@@ -50,19 +56,34 @@ func NewStep(cfg Config, syms *tick.SymbolTable) (*Step, error) {
 // counters are published after the records are emitted: an emit sees its
 // record as soon as it is enqueued.
 func (st *Step) Process(evs []tick.Event, emit func(*tick.Out)) {
-	for len(evs) > 0 {
-		n := min(len(evs), stepChunk)
-		st.s.apply(evs[:n])
-		evs = evs[n:]
-		for out := st.cons.Poll(); len(out) > 0; out = st.cons.Poll() {
-			if emit != nil {
-				for i := range out {
-					emit(&out[i])
-				}
+	st.emit = emit
+	st.s.apply(evs)
+	st.drain()
+	st.s.publish()
+	st.emit = nil
+}
+
+// Flush publishes, as at the end of a stream, every open bar (with its
+// tick.Stats) and every BBO change held back, and calls emit with each.
+func (st *Step) Flush(emit func(*tick.Out)) {
+	st.emit = emit
+	st.s.flushAll()
+	st.s.out.commit()
+	st.drain()
+	st.s.publish()
+	st.emit = nil
+}
+
+// drain hands every committed record to st.emit and releases it: after a
+// batch, and from the outbox whenever it needs room mid-batch.
+func (st *Step) drain() {
+	for out := st.cons.Poll(); len(out) > 0; out = st.cons.Poll() {
+		if st.emit != nil {
+			for i := range out {
+				st.emit(&out[i])
 			}
-			st.cons.Release(len(out))
 		}
-		st.s.publish()
+		st.cons.Release(len(out))
 	}
 }
 

@@ -50,7 +50,7 @@ func (c *benchConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.profile, "profile", "", "directory for CPU and allocation profiles of the run (cpu.pprof, allocs.pprof)")
 	fs.StringVar(&c.out, "out", "", "report directory (default: a new tickd-bench-* directory under the system temp dir)")
 	fs.BoolVar(&c.inproc, "inproc", false, "measure in process: decode → engine → output ring, no network, no NATS")
-	fs.BoolVar(&c.fused, "fused", false, "with -inproc: decode and engine on one goroutine (as replay runs them), timed to the signal enqueued")
+	fs.BoolVar(&c.fused, "fused", false, "decode and engine on one goroutine: end to end, tickd runs as serve -fused (the feed's goroutine publishes too); with -inproc, timed to the signal enqueued")
 	fs.StringVar(&c.pace, "pace", "sleep", "how the sender waits for each tick's time: sleep (~1 ms bursts), yield (exact, but a runnable goroutine beside tickd) or spin (exact; takes a core)")
 }
 
@@ -72,7 +72,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.SetOutput(stderr)
 	c.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: tickd bench [flags]\n\nOpen-loop latency of tickd: ticks over TCP into the feed listener, one price rule,\nsignals read back from NATS; then bare NATS carrying the same number of messages\nper second (the signal rate) of the same size (the floor). With -inproc: decode → engine → output ring inside the process;\nadd -fused for decode and engine on one goroutine.\nWrites report.txt, result.json, *.hgrm and latency.svg/png to -out.\n\n")
+		fmt.Fprintf(stderr, "Usage: tickd bench [flags]\n\nOpen-loop latency of tickd: ticks over TCP into the feed listener, one price rule,\nsignals read back from NATS; then bare NATS carrying the same number of messages\nper second (the signal rate) of the same size (the floor). With -inproc: decode → engine → output ring inside the process;\n-fused runs decode and engine (and, end to end, publishing) on one goroutine.\nWrites report.txt, result.json, *.hgrm and latency.svg/png to -out.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -91,8 +91,6 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	switch {
-	case c.fused && !c.inproc:
-		return errors.New("-fused is a mode of -inproc")
 	case c.rate == 0 && !c.inproc:
 		return errors.New("rate 0 (full speed) is for -inproc only: the end-to-end load is open-loop")
 	case c.warmup < 0:
@@ -122,6 +120,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Format: c.format, Wait: wait.String(), Pace: pace.String(), NATS: "embedded", Mode: "e2e"}}
 	if c.natsURL != "" {
 		res.Settings.NATS = c.natsURL
+	}
+	if c.fused {
+		res.Settings.Mode, res.Settings.Wait = "e2e-fused", "none" // one goroutine: nothing waits
 	}
 	if c.inproc {
 		res.Settings.Mode, res.Settings.NATS = "inproc", "none"
@@ -189,7 +190,7 @@ func benchE2E(ctx context.Context, c *benchConfig, format feed.Format, pace benc
 	// server, one price rule, bars too long to close during the run.
 	cfg, err := serveDefaults("-feed-listen", "127.0.0.1:0", "-feed-format", c.format,
 		"-nats-url", url, "-subject-prefix", prefix, "-publisher-id", "tickd-bench", "-bars", "1h", "-wait", c.wait,
-		"-max-symbols", strconv.Itoa(max(1024, 2*c.symbols)))
+		"-max-symbols", strconv.Itoa(max(1024, 2*c.symbols)), "-fused="+strconv.FormatBool(c.fused))
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -92,8 +93,16 @@ func connectNATS(t *testing.T, url string, log *syncBuffer) *nats.Conn {
 
 // TestServeEndToEnd sends a scripted tick sequence over a real TCP socket into
 // `tickd serve` (embedded NATS on a real port, config from a YAML file) and
-// checks every bar and signal a real NATS client receives over TCP.
+// checks every bar and signal a real NATS client receives over TCP: with the
+// engine and publisher on goroutines of their own, and fused onto the feed
+// connection's goroutine (-fused), which refuses a second connection while
+// the first is open.
 func TestServeEndToEnd(t *testing.T) {
+	t.Run("rings", func(t *testing.T) { testServeEndToEnd(t, false) })
+	t.Run("fused", func(t *testing.T) { testServeEndToEnd(t, true) })
+}
+
+func testServeEndToEnd(t *testing.T, fused bool) {
 	feedPort, natsPort := freePort(t), freePort(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -101,6 +110,7 @@ func TestServeEndToEnd(t *testing.T) {
 feed-listen: 127.0.0.1:%d
 nats-listen: 127.0.0.1:%d
 publisher-id: e2e
+fused: %v
 bars: [1s, 1m]
 rules:
   - id: above_100
@@ -109,7 +119,7 @@ rules:
     dir: up
     level: "100.00"
     hysteresis: 0.5
-`, feedPort, natsPort))
+`, feedPort, natsPort, fused))
 
 	// A real NATS client over TCP, subscribed before any tick is sent.
 	nc := connectNATS(t, fmt.Sprintf("nats://127.0.0.1:%d", natsPort), stderr)
@@ -159,6 +169,14 @@ rules:
 		case <-time.After(10 * time.Second):
 			t.Fatalf("got %d of 7 messages: %v\nlog:\n%s", n, got, stderr)
 		}
+	}
+	if fused { // the inline engine takes one connection at a time
+		c2 := dialEventually(t, fmt.Sprintf("127.0.0.1:%d", feedPort))
+		c2.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := c2.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Errorf("a second feed connection while the first is open: read %v, want it closed", err)
+		}
+		c2.Close()
 	}
 	// Nothing more may come.
 	select {
@@ -245,6 +263,12 @@ rules:
 	}
 	if !strings.Contains(log, `"feed_errors":1`) {
 		t.Errorf("bad tick not counted once:\n%s", log)
+	}
+	if want := fmt.Sprintf(`"fused":%v`, fused); !strings.Contains(log, want) {
+		t.Errorf("startup log without %s:\n%s", want, log)
+	}
+	if fused && !strings.Contains(log, "connection refused") {
+		t.Errorf("second connection not reported:\n%s", log)
 	}
 }
 

@@ -54,6 +54,7 @@ type serveConfig struct {
 	bookOrders      int
 	udpBackpressure string
 	bboInterval     time.Duration
+	fused           bool // -fused: decode, engine and publishing on the feed's goroutine (fused.go)
 
 	logLevel   string
 	metrics    string // -metrics: the /metrics, /healthz, /readyz address ("": off)
@@ -87,6 +88,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.bookOrders, "book-orders", 1<<20, "live orders each shard's L3 books are sized for (ITCH)")
 	fs.DurationVar(&c.feedStale, "feed-stale", 15*time.Second, "report a feed source stale on <prefix>.status after this long with nothing received, not even a heartbeat (0: never)")
 	fs.StringVar(&c.metrics, "metrics", "", "address of the Prometheus /metrics, /healthz and /readyz server, e.g. 127.0.0.1:9464 (\"\": off)")
+	fs.BoolVar(&c.fused, "fused", false, "decode, engine and NATS publishing on the feed source's goroutine: the least latency, for one feed source (one shard, no -feed-kafka; -wait and -ring-size then apply to nothing)")
 	fs.DurationVar(&c.bboInterval, "bbo-interval", 0, "least event time between two BBOs of a symbol (0: every change; negative: no BBOs)")
 	fs.StringVar(&c.feedKafka, "feed-kafka", "", "Kafka topic to consume in a consumer group: kafka://BROKER[,BROKER]/TOPIC[?group=NAME&format=native|csv|json&commit=1s] (format defaults to -feed-format)")
 	c.record.register(fs, "record", "record-")
@@ -235,11 +237,22 @@ func startPipeline(ctx context.Context, cfg *serveConfig, log zerolog.Logger) (*
 	if err != nil {
 		return nil, err
 	}
+	var emit *publisherEmitter
+	if cfg.fused {
+		if err := cfg.checkFused(src); err != nil {
+			return nil, err
+		}
+		emit = new(publisherEmitter)
+		ecfg.Emit = emit
+	}
 	p := &pipeline{log: log, syms: tick.NewSymbolTable(cfg.maxSymbols), feedStats: new(feed.Registry)}
 	// Nothing runs before the last failure point below, so a failure only
 	// has NATS and the metrics listener to close (the dashboard stops when
 	// its NATS connection closes).
 	fail := func(err error) (*pipeline, error) {
+		if emit != nil && emit.started {
+			err = errors.Join(err, p.pub.Finish())
+		}
 		p.closeNATS()
 		if p.metrics != nil {
 			p.metrics.ln.Close() // bound early; nothing serves it yet
@@ -269,6 +282,13 @@ func startPipeline(ctx context.Context, cfg *serveConfig, log zerolog.Logger) (*
 	if err != nil {
 		return fail(err)
 	}
+	if emit != nil { // the engine publishes from the feed's goroutine
+		emit.pub = p.pub
+		if err = p.pub.Start(); err != nil {
+			return fail(err)
+		}
+		emit.started = true
+	}
 	if err = p.startUI(ctx, cfg); err != nil { // (it stops by itself when a later fail closes NATS)
 		return fail(err)
 	}
@@ -283,6 +303,9 @@ func startPipeline(ctx context.Context, cfg *serveConfig, log zerolog.Logger) (*
 	}
 	if cfg.feedListen != "" && len(src.itch) == 0 {
 		lopts := fopts // TLS is the listener's only: dialers stay plain TCP
+		if cfg.fused {
+			lopts.MaxConns = 1 // the inline engine takes one source at a time
+		}
 		if lopts.TLS, err = cfg.sec.feedTLS(); err == nil {
 			p.listener, err = feed.NewTCPListener(cfg.feedListen, open, lopts)
 		}
@@ -300,8 +323,12 @@ func startPipeline(ctx context.Context, cfg *serveConfig, log zerolog.Logger) (*
 		p.startRecorder(ctx, cfg.record.dir, log)
 	}
 	p.startFeeds(ctx, cfg, src, open, fopts)
-	p.goRun("engine", func() error { return p.eng.Run(ctx) })
-	p.goRun("publisher", func() error { return p.pub.Run(p.eng.Outputs()) })
+	if cfg.fused { // the publisher is driven by the engine, itself by the feed
+		p.goRun("engine", func() error { return errors.Join(p.eng.Run(ctx), p.pub.Finish()) })
+	} else {
+		p.goRun("engine", func() error { return p.eng.Run(ctx) })
+		p.goRun("publisher", func() error { return p.pub.Run(p.eng.Outputs()) })
+	}
 	p.goRun("status watch", func() error { return p.watchStatus(ctx, cfg.prefix, cfg.feedStale) })
 	if p.srv != nil {
 		p.goRun("nats health", func() error {
@@ -317,7 +344,7 @@ func startPipeline(ctx context.Context, cfg *serveConfig, log zerolog.Logger) (*
 		})
 	}
 	p.serveMetrics(ctx, src)
-	log.Info().Int("shards", ecfg.Shards).Int("rules", len(p.eng.Rules())).Str("nats", p.natsDesc()).Msg("tickd running")
+	log.Info().Int("shards", ecfg.Shards).Bool("fused", cfg.fused).Int("rules", len(p.eng.Rules())).Str("nats", p.natsDesc()).Msg("tickd running")
 	return p, nil
 }
 
