@@ -5,11 +5,14 @@ import (
 	"context"
 	"io"
 	"path/filepath"
+	"runtime"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/tickd/tickd/engine"
 	"github.com/tickd/tickd/feed"
+	"github.com/tickd/tickd/ringbuf"
 	"github.com/tickd/tickd/sim"
 	"github.com/tickd/tickd/tick"
 )
@@ -108,19 +111,15 @@ func BenchmarkReplayMax(b *testing.B) { benchReplay(b, true) }
 // read + decode.
 func BenchmarkReplayMaxDecodeOnly(b *testing.B) { benchReplay(b, false) }
 
-// BenchmarkRecordingCost is the live path of one source on one core: 64 KiB
-// reads of a native stream decoded by a feed pump (feed.ReadStream) into an
-// engine.Step (every statistic, the default rules), without and with a
-// Recorder as the pump's tap, as `tickd serve -record` runs it (its writer
-// goroutine writing a real file beside it). The ratio of the two is what
-// recording costs the engine.
-func BenchmarkRecordingCost(b *testing.B) {
-	const trades = 200_000
-	path, size := benchCapture(b, trades)
+// benchReads returns the reads of a recorded native stream of n trades, as
+// its connection delivered them (64 KiB each), and their total size.
+func benchReads(b *testing.B, n int) ([][]byte, int) {
+	path, size := benchCapture(b, n)
 	r, _, err := OpenCapture(path, OpenOptions{ReadOnly: true})
 	if err != nil {
 		b.Fatal(err)
 	}
+	defer r.Close()
 	var reads [][]byte
 	for {
 		rec, err := r.Next()
@@ -131,15 +130,21 @@ func BenchmarkRecordingCost(b *testing.B) {
 			reads = append(reads, bytes.Clone(rec.Bytes))
 		}
 	}
-	r.Close()
+	return reads, size
+}
+
+// recordingCost runs run, the live path of one source, as sub-benchmarks
+// without and with a Recorder as its feed tap (writing a real file, its
+// writer goroutine beside it), as `tickd serve -record` taps the feed.
+// The ratio of the two is what recording costs the engine.
+func recordingCost(b *testing.B, run func(b *testing.B, opts feed.Options)) {
 	for _, record := range []bool{false, true} {
 		name := "engine"
 		if record {
 			name = "engine+recorder"
 		}
 		b.Run(name, func(b *testing.B) {
-			syms := tick.NewSymbolTable(1024)
-			opts := feed.Options{Symbols: syms}
+			opts := feed.Options{Symbols: tick.NewSymbolTable(1024)}
 			var rec *Recorder
 			if record {
 				var err error
@@ -156,26 +161,87 @@ func BenchmarkRecordingCost(b *testing.B) {
 				}()
 				opts.Tap = rec
 			}
-			st, err := engine.NewStep(engine.Config{Rules: engine.DefaultRules()}, syms)
-			if err != nil {
-				b.Fatal(err)
-			}
-			sink := &stepSink{st: st, slots: make([]tick.Event, claimBatch)}
-			b.SetBytes(int64(size))
-			b.ReportAllocs()
-			b.ResetTimer()
-			for range b.N {
-				if err := feed.ReadStream("bench", &chunkReader{reads: reads}, sink, opts); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.StopTimer() // the recorder's final drain to disk is not the engine's time
+			run(b, opts)
 			if rec != nil {
 				b.ReportMetric(float64(rec.Stalls())/float64(b.N), "stalls/op")
 			}
-			b.ReportMetric(float64(trades)*float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 		})
 	}
+}
+
+const recordingTrades = 200_000
+
+// BenchmarkRecordingCost is the live path of one source on one core, as
+// `tickd serve -fused -record` runs it: 64 KiB reads of a native stream
+// decoded by a feed pump (feed.ReadStream) into an engine.Step (every
+// statistic, the default rules) on the same goroutine.
+func BenchmarkRecordingCost(b *testing.B) {
+	reads, size := benchReads(b, recordingTrades)
+	recordingCost(b, func(b *testing.B, opts feed.Options) {
+		st, err := engine.NewStep(engine.Config{Rules: engine.DefaultRules()}, opts.Symbols)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sink := &stepSink{st: st, slots: make([]tick.Event, claimBatch)}
+		b.SetBytes(int64(size))
+		b.ReportAllocs()
+		b.ResetTimer()
+		for range b.N {
+			if err := feed.ReadStream("bench", &chunkReader{reads: reads}, sink, opts); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer() // the recorder's final drain to disk is not the engine's time
+		b.ReportMetric(float64(recordingTrades)*float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+	})
+}
+
+// BenchmarkRecordingCostPipelined is the same source as `tickd serve
+// -record` runs it by default: the pump on the benchmark's goroutine, the
+// engine on its own (Engine.Run, serve's park wait), its records drained
+// by a third. Each op is one connection's stream; the clock stops once the
+// engine has taken every event of the b.N streams.
+func BenchmarkRecordingCostPipelined(b *testing.B) {
+	reads, size := benchReads(b, recordingTrades)
+	recordingCost(b, func(b *testing.B, opts feed.Options) {
+		bell := ringbuf.NewBell()
+		e, err := engine.New(engine.Config{Rules: engine.DefaultRules(), Wait: ringbuf.Park, OutputBell: bell}, opts.Symbols)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		wg.Go(func() { e.Run(ctx) })
+		wg.Go(func() { // the publisher's place: take and drop every record
+			out := e.Outputs()[0].Consumer(0)
+			for {
+				batch, ok := out.Wait()
+				if !ok {
+					return
+				}
+				out.Release(len(batch))
+			}
+		})
+		defer func() { cancel(); wg.Wait() }()
+		b.SetBytes(int64(size))
+		b.ReportAllocs()
+		b.ResetTimer()
+		for range b.N {
+			in, err := e.NewInput("bench")
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := feed.ReadStream("bench", &chunkReader{reads: reads}, in, opts); err != nil {
+				b.Fatal(err)
+			}
+		}
+		want := uint64(b.N) * (recordingTrades + 1) // the trades and each stream's end
+		for e.Counters().Events < want {
+			runtime.Gosched()
+		}
+		b.StopTimer()
+		b.ReportMetric(float64(recordingTrades)*float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+	})
 }
 
 // chunkReader yields reads one per Read, as a socket delivers them.
