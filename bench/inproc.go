@@ -105,10 +105,14 @@ func RunInproc(ctx context.Context, o InprocOptions) (Side, error) {
 // and consumes its output ring here, recording each signal in the window.
 func runPipelined(ctx context.Context, o InprocOptions, p *pacer, from int64, dec *feed.Decoder, syms *tick.SymbolTable, hist *hdrhistogram.Histogram) (producerResult, uint64, error) {
 	// The consumer idles on the output ring's Bell, as the publisher does,
-	// so that under Park every commit wakes it.
-	bell := ringbuf.NewBell()
+	// so that under Park every commit wakes it; as serve, no Bell (and no
+	// fence per commit) when nothing parks.
+	bell, outBell := ringbuf.NewBell(), (*ringbuf.Bell)(nil)
+	if o.Wait == ringbuf.Park {
+		outBell = bell
+	}
 	eng, err := engine.New(engine.Config{Shards: 1, Wait: o.Wait, Rules: []engine.RuleSpec{PriceRule(o.Level)},
-		Bars: []time.Duration{time.Hour}, OutputBell: bell}, syms)
+		Bars: []time.Duration{time.Hour}, OutputBell: outBell}, syms)
 	if err != nil {
 		return producerResult{}, 0, fmt.Errorf("bench: inproc: %w", err)
 	}

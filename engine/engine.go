@@ -142,7 +142,7 @@ func (e *Engine) NewInputWith(source string, bp Backpressure) (*Input, error) {
 		in.void = make([]tick.Event, scratchEvents)
 	}
 	for _, s := range e.shards {
-		r, err := ringbuf.New[tick.Event](ringbuf.Options{Capacity: c.RingCapacity, Wait: c.Wait, Bell: s.bell})
+		r, err := ringbuf.New[tick.Event](ringbuf.Options{Capacity: c.RingCapacity, Wait: c.Wait, Bell: s.inputBell()})
 		if err != nil {
 			return nil, fmt.Errorf("engine: input %q: %w", source, err)
 		}

@@ -120,6 +120,16 @@ func (s *shard) symbolFor(id tick.SymbolID) *symbol {
 	return sym
 }
 
+// inputBell is the Bell for the shard's input rings: its own under Park,
+// which it sleeps on; none otherwise, as it never sleeps, and a ring
+// without a Bell commits without a fence (ringbuf.Options.Bell).
+func (s *shard) inputBell() *ringbuf.Bell {
+	if s.p.cfg.Wait == ringbuf.Park {
+		return s.bell
+	}
+	return nil
+}
+
 // process applies one batch of events and publishes the counters.
 func (s *shard) process(batch []tick.Event) {
 	s.apply(batch)

@@ -10,10 +10,11 @@ import (
 // Every benchmark moves b.N tick.Events (64 bytes, one cache line) from a
 // producer goroutine to a consumer goroutine (the benchmark's own), so ns/op
 // is per event and MB/s counts event bytes. Two costs bound them, whatever
-// the ring does: every event is a cache line that crosses cores, and every
-// Commit is an XCHG (sync/atomic stores are sequentially consistent), which
-// waits for the line of published to come back from the consumer's core.
-// BenchmarkFloor is the same hand-off with nothing but two atomics.
+// the ring does: every event is a cache line that crosses cores, and so is
+// published, which the producer stores on every Commit. (Under Park, or
+// with a Bell, each store is also an XCHG, a full fence that waits for the
+// event's line to reach the other core: BenchmarkRingWait/park.)
+// BenchmarkFloor is the same hand-off with nothing but two cursors.
 // events/batch is how many events the consumer found per Wait.
 
 // sink keeps the consumers' work observable so it is not optimised away.
@@ -137,10 +138,10 @@ func BenchmarkChan(b *testing.B) {
 	})
 }
 
-// floorRing is the least a sync/atomic ring can do: one padded published
-// cursor, one consumer cursor, busy-wait loops and no API. It is the floor
-// Ring is measured against, not a usable queue (it never yields). buf sits
-// 192 bytes into a page-aligned block, so its slots start on cache lines.
+// floorRing is the least a ring can do: one padded published cursor, one
+// consumer cursor, busy-wait loops and no API. It is the floor Ring is
+// measured against, not a usable queue (it never yields). buf sits 192
+// bytes into a page-aligned block, so its slots start on cache lines.
 type floorRing struct {
 	_    [cacheLine]byte
 	pub  atomic.Int64
@@ -150,9 +151,12 @@ type floorRing struct {
 	buf  [4096]tick.Event
 }
 
-// BenchmarkFloor is the same hand-off over floorRing.
+// BenchmarkFloor is the same hand-off over floorRing, its cursors stored
+// as Ring stores them when nothing parks (storeRelease: a plain MOV on
+// amd64); fenced/ stores them with sync/atomic's Store (an XCHG, a full
+// fence), as Ring does under Park or with a Bell.
 func BenchmarkFloor(b *testing.B) {
-	run := func(b *testing.B, per int) {
+	run := func(b *testing.B, per int, fenced bool) {
 		r := new(floorRing)
 		b.SetBytes(tick.EventSize)
 		b.ReportAllocs()
@@ -168,7 +172,11 @@ func BenchmarkFloor(b *testing.B) {
 					fill(&r.buf[(next+j)&int64(len(r.buf)-1)], uint64(i)+uint64(j))
 				}
 				next += n
-				r.pub.Store(next)
+				if fenced {
+					r.pub.Store(next)
+				} else {
+					storeRelease(&r.pub, next)
+				}
 				i += int(n)
 			}
 		}()
@@ -183,11 +191,21 @@ func BenchmarkFloor(b *testing.B) {
 			for ; pos < p; pos++ {
 				sum += r.buf[pos&int64(len(r.buf)-1)].Seq
 			}
-			r.cons.Store(pos)
+			if fenced {
+				r.cons.Store(pos)
+			} else {
+				storeRelease(&r.cons, pos)
+			}
 		}
 		sink = sum
 	}
-	b.Run("single", func(b *testing.B) { run(b, 1) })
-	b.Run("batch16", func(b *testing.B) { run(b, 16) })
-	b.Run("batch64", func(b *testing.B) { run(b, 64) })
+	for _, fenced := range []bool{false, true} {
+		prefix := ""
+		if fenced {
+			prefix = "fenced/"
+		}
+		b.Run(prefix+"single", func(b *testing.B) { run(b, 1, fenced) })
+		b.Run(prefix+"batch16", func(b *testing.B) { run(b, 16, fenced) })
+		b.Run(prefix+"batch64", func(b *testing.B) { run(b, 64, fenced) })
+	}
 }

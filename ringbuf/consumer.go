@@ -115,9 +115,11 @@ func (c *Consumer[T]) Release(k int) {
 	}
 	c.batch -= int64(k)
 	c.pos += int64(k)
-	c.cursor.Store(c.pos)
 	if c.park {
-		c.r.prod.wake() // one load unless the producer is parked
+		c.cursor.Store(c.pos) // a full fence: wake's load must not pass it
+		c.r.prod.wake()       // one load unless the producer is parked
+	} else {
+		storeRelease(&c.cursor, c.pos)
 	}
 }
 

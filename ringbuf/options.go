@@ -79,7 +79,7 @@ type Options struct {
 	Capacity  int          // slots, a power of two; default 4096
 	Consumers int          // consumers of this ring, each with its own cursor; default 1
 	Wait      WaitStrategy // how producer and consumers wait; default SpinYield
-	Bell      *Bell        // optional: rings that share a Bell wake one fan-in consumer goroutine
+	Bell      *Bell        // optional: rings that share a Bell wake one fan-in consumer goroutine (and each Commit fences: see the package doc)
 }
 
 // withDefaults returns o with zero fields replaced by their defaults.

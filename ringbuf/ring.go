@@ -189,9 +189,11 @@ func (r *Ring[T]) Commit(k int) {
 	}
 	r.reserved -= int64(k)
 	r.next += int64(k)
-	r.published.Store(r.next)
 	if r.notify {
+		r.published.Store(r.next) // a full fence: wakeConsumers' load must not pass it
 		r.wakeConsumers()
+	} else {
+		storeRelease(&r.published, r.next)
 	}
 }
 

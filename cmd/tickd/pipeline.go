@@ -142,9 +142,13 @@ func (c *serveConfig) engineConfig() (engine.Config, error) {
 	if err != nil {
 		return engine.Config{}, err
 	}
+	var bell *ringbuf.Bell // the parked publisher's wake-up; spinning stages need none
+	if wait == ringbuf.Park {
+		bell = ringbuf.NewBell()
+	}
 	return engine.Config{Shards: c.shards, RingCapacity: c.ringSize, Wait: wait, SMA: c.sma,
 		Windows: windows, EMAHalfLife: c.emaHalfLife, Bars: bars, Rules: rules,
-		BookOrders: c.bookOrders, BBOInterval: c.bboInterval, OutputBell: ringbuf.NewBell(),
+		BookOrders: c.bookOrders, BBOInterval: c.bboInterval, OutputBell: bell,
 		Partition: engine.Partition(c.shard)}, nil
 }
 
