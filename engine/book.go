@@ -115,11 +115,10 @@ func (s *shard) emitBBO(sym *symbol, bk *book.Book, now int64) {
 	a, _ := bk.BestAsk()
 	o := s.out.next()
 	o.Kind = tick.OutBBO
-	o.BBO = tick.BBO{
-		Symbol: sym.id, TsEvent: sym.bboAt, TsRecv: sym.bboRecv,
-		Bid: b.Price, BidShares: b.Shares, BidOrders: uint32(b.Orders),
-		Ask: a.Price, AskShares: a.Shares, AskOrders: uint32(a.Orders),
-	}
+	x := &o.BBO // field by field: a composite literal is built in a temporary and copied
+	x.Symbol, x.TsEvent, x.TsRecv = sym.id, sym.bboAt, sym.bboRecv
+	x.Bid, x.BidShares, x.BidOrders = b.Price, b.Shares, uint32(b.Orders)
+	x.Ask, x.AskShares, x.AskOrders = a.Price, a.Shares, uint32(a.Orders)
 	sym.bboPending, sym.bboSent, sym.bboLast = false, true, now
 	s.n.bbos++
 }

@@ -256,31 +256,35 @@ func (sh *shard) emitSignals(sym *symbol, rules []ruleState, mask uint64, t, rec
 		r := rules[i].r
 		o := sh.out.next()
 		o.Kind = tick.OutSignal
-		o.Signal = tick.Signal{
-			TsEvent: t, TsRecv: recv, Symbol: sym.id, Rule: r.index,
-			Dir: sh.rs.dir[i], Price: p, Values: sh.values(sym, r, p, q, sh.rs.v[i]),
-		}
+		// Field by field: a composite literal is built in a temporary and
+		// copied, and the copy's loads stall on store forwarding.
+		sg := &o.Signal
+		sg.TsEvent, sg.TsRecv, sg.Symbol, sg.Rule, sg.Dir, sg.Price = t, recv, sym.id, r.index, sh.rs.dir[i], p
+		sh.values(&sg.Values, sym, r, p, q, sh.rs.v[i])
 		sh.n.signals++
 	}
 }
 
-// values returns what a signal of r on sym reports (see RuleSpec.Info),
-// given the value v that fired it.
-func (sh *shard) values(sym *symbol, r *rule, p tick.Price, q int64, v float64) [3]float64 {
+// values writes to dst what a signal of r on sym reports (see
+// RuleSpec.Info), given the value v that fired it: element by element, as
+// an array returned by value goes through the stack, and copying it out
+// stalls on store forwarding.
+func (sh *shard) values(dst *[3]float64, sym *symbol, r *rule, p tick.Price, q int64, v float64) {
 	switch r.typ {
 	case RulePrice:
-		return [3]float64{p.Float64(), r.level.Float64(), sym.prevPx}
+		dst[0], dst[1], dst[2] = p.Float64(), r.level.Float64(), sym.prevPx
 	case RuleMove:
-		return [3]float64{v, sym.refs[r.win].px, p.Float64()}
+		dst[0], dst[1], dst[2] = v, sym.refs[r.win].px, p.Float64()
 	case RuleCross:
-		return [3]float64{sym.emas.Value(r.fast), sym.emas.Value(r.slow), v}
+		dst[0], dst[1], dst[2] = sym.emas.Value(r.fast), sym.emas.Value(r.slow), v
 	case RuleZScore:
-		return [3]float64{v, sym.roll.Mean(), sym.roll.StdDev()}
+		dst[0], dst[1], dst[2] = v, sym.roll.Mean(), sym.roll.StdDev()
 	case RuleVolume:
 		n := sym.wins[r.win].Count() - 1
-		return [3]float64{float64(q), float64(sym.wins[r.win].Volume()-q) / float64(n), v}
+		dst[0], dst[1], dst[2] = float64(q), float64(sym.wins[r.win].Volume()-q)/float64(n), v
 	case RuleSpread, RuleImbalance, RuleTradeThrough:
-		return [3]float64{v, sh.touch.bid.Float64(), sh.touch.ask.Float64()}
+		dst[0], dst[1], dst[2] = v, sh.touch.bid.Float64(), sh.touch.ask.Float64()
+	default:
+		dst[0], dst[1], dst[2] = 0, 0, 0
 	}
-	return [3]float64{}
 }

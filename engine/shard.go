@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 
 	"github.com/tickd/tickd/book"
+	"github.com/tickd/tickd/internal/release"
 	"github.com/tickd/tickd/ringbuf"
 	"github.com/tickd/tickd/tick"
 )
@@ -238,12 +239,13 @@ func (s *shard) addCounters(c *Counters) {
 	}
 }
 
-// publish stores to pub the totals the batch moved. An atomic store is a
-// fenced XCHG on amd64 (~5 ns), and a batch moves only a few of them
-// (trades, or book events), so the rest are not stored: with one-event
-// batches, at low rates, storing all of them cost more than the trade
-// itself. Events are stored as the others than trades, which a batch of
-// trades leaves as they were.
+// publish stores to pub the totals the batch moved, and only those: with
+// one-event batches, at low rates, storing all of them cost more than the
+// trade itself. Events are stored as the others than trades, which a batch
+// of trades leaves as they were. The stores are release stores
+// (internal/release): sync/atomic's is a fenced XCHG on amd64, which waits
+// for the batch's output records to reach the publisher's core; readers of
+// counters need no more than to see them whole and in order.
 func (s *shard) publish() {
 	n, l, p := &s.n, &s.last, &s.pub
 	storeChanged(&p.trades, &l.trades, n.trades)
@@ -268,7 +270,7 @@ func (s *shard) publish() {
 func storeChanged(p *atomic.Uint64, last *uint64, v uint64) {
 	if v != *last {
 		*last = v
-		p.Store(v)
+		release.StoreUint64(p, v)
 	}
 }
 

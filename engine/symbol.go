@@ -152,20 +152,10 @@ func (s *shard) emitBar(sym *symbol, b *stats.Bars) {
 func (s *shard) emitStats(sym *symbol) {
 	o := s.out.next()
 	o.Kind = tick.OutStats
-	o.Stats = tick.Stats{
-		Symbol:  sym.id,
-		TsEvent: sym.last,
-		Last:    sym.lastP,
-		SMA:     sym.roll.Mean(),
-		EMA:     sym.emas.Value(0),
-		VWAP:    sym.sess.VWAP().Float64(),
-		Mean:    sym.wins[0].Mean(),
-		StdDev:  sym.roll.StdDev(),
-		ZScore:  sym.roll.ZScore(),
-		Min:     sym.sess.Min(),
-		Max:     sym.sess.Max(),
-		Count:   sym.sess.Count(),
-		Volume:  sym.sess.Volume(),
-	}
+	x := &o.Stats // field by field: a composite literal is built in a temporary and copied
+	x.Symbol, x.TsEvent, x.Last = sym.id, sym.last, sym.lastP
+	x.SMA, x.EMA, x.VWAP, x.Mean = sym.roll.Mean(), sym.emas.Value(0), sym.sess.VWAP().Float64(), sym.wins[0].Mean()
+	x.StdDev, x.ZScore = sym.roll.StdDev(), sym.roll.ZScore()
+	x.Min, x.Max, x.Count, x.Volume = sym.sess.Min(), sym.sess.Max(), sym.sess.Count(), sym.sess.Volume()
 	s.n.stats++
 }

@@ -117,17 +117,9 @@ func (d *Decoder) fill(e *tick.Event, f *fields) Reason {
 	if r != reasonNone {
 		return r
 	}
-	*e = tick.Event{
-		Seq:     d.line,
-		TsEvent: ts,
-		TsRecv:  d.tsRecv,
-		Price:   px,
-		Qty:     qty,
-		Symbol:  sym,
-		Kind:    tick.KindTrade,
-		Side:    side,
-		Source:  d.sourceID,
-	}
+	// Every field, one store each (no composite literal: see putTrade).
+	e.Seq, e.TsEvent, e.TsRecv, e.Price, e.Qty = d.line, ts, d.tsRecv, px, qty
+	e.OrderRef, e.NewRef, e.Symbol, e.Kind, e.Side, e.Source = 0, 0, sym, tick.KindTrade, side, d.sourceID
 	return reasonNone
 }
 

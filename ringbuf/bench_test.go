@@ -4,6 +4,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/tickd/tickd/internal/release"
 	"github.com/tickd/tickd/tick"
 )
 
@@ -152,7 +153,7 @@ type floorRing struct {
 }
 
 // BenchmarkFloor is the same hand-off over floorRing, its cursors stored
-// as Ring stores them when nothing parks (storeRelease: a plain MOV on
+// as Ring stores them when nothing parks (release.StoreInt64: a plain MOV on
 // amd64); fenced/ stores them with sync/atomic's Store (an XCHG, a full
 // fence), as Ring does under Park or with a Bell.
 func BenchmarkFloor(b *testing.B) {
@@ -175,7 +176,7 @@ func BenchmarkFloor(b *testing.B) {
 				if fenced {
 					r.pub.Store(next)
 				} else {
-					storeRelease(&r.pub, next)
+					release.StoreInt64(&r.pub, next)
 				}
 				i += int(n)
 			}
@@ -194,7 +195,7 @@ func BenchmarkFloor(b *testing.B) {
 			if fenced {
 				r.cons.Store(pos)
 			} else {
-				storeRelease(&r.cons, pos)
+				release.StoreInt64(&r.cons, pos)
 			}
 		}
 		sink = sum

@@ -3,6 +3,7 @@ package ringbuf
 import (
 	"sync/atomic"
 
+	"github.com/tickd/tickd/internal/release"
 	"golang.org/x/sys/cpu"
 )
 
@@ -119,7 +120,7 @@ func (c *Consumer[T]) Release(k int) {
 		c.cursor.Store(c.pos) // a full fence: wake's load must not pass it
 		c.r.prod.wake()       // one load unless the producer is parked
 	} else {
-		storeRelease(&c.cursor, c.pos)
+		release.StoreInt64(&c.cursor, c.pos)
 	}
 }
 

@@ -55,16 +55,13 @@
 // read-modify-write is needed on the hot path: Commit is one store,
 // Release another.
 //
-// Those stores need release ordering only, and on amd64 a plain MOV has it
-// (x86-TSO never lets a store pass an earlier load or store; a call into
-// assembly keeps the compiler from moving memory operations across it). A
-// sync/atomic Store is an XCHG instead, a full fence that waits for every
-// earlier store, the slot's cache line included, to reach the other core:
-// twice the cost of an unbatched Commit. So where nothing parks (SpinYield
-// or Spin, and no Bell) the cursors are stored with a plain MOV
-// (storeRelease). Parking needs the fence (below): under Park, or with a
-// Bell, Commit and Release use the atomic Store. Race builds use it
-// everywhere, as the detector cannot see a store made in assembly.
+// Those stores need release ordering only (internal/release: a plain MOV
+// on amd64). A sync/atomic Store is an XCHG instead, a full fence that
+// waits for every earlier store, the slot's cache line included, to reach
+// the other core: twice the cost of an unbatched Commit. So where nothing
+// parks (SpinYield or Spin, and no Bell) the cursors are release stores.
+// Parking needs the fence (below): under Park, or with a Bell, Commit and
+// Release use the atomic Store.
 //
 // # Waiting
 //

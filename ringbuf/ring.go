@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/tickd/tickd/internal/release"
 	"golang.org/x/sys/cpu"
 )
 
@@ -193,7 +194,7 @@ func (r *Ring[T]) Commit(k int) {
 		r.published.Store(r.next) // a full fence: wakeConsumers' load must not pass it
 		r.wakeConsumers()
 	} else {
-		storeRelease(&r.published, r.next)
+		release.StoreInt64(&r.published, r.next)
 	}
 }
 

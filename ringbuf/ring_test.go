@@ -5,7 +5,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 )
 
@@ -562,17 +561,5 @@ func TestNoAllocs(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("hot path allocates %v per run", allocs)
-	}
-}
-
-// TestStoreRelease: the release store writes the value Load reads, under
-// either build (assembly on amd64, Store under -race and elsewhere).
-func TestStoreRelease(t *testing.T) {
-	var v atomic.Int64
-	for _, x := range []int64{1, -1, 1 << 62, 0} {
-		storeRelease(&v, x)
-		if got := v.Load(); got != x {
-			t.Fatalf("storeRelease(%d): Load = %d", x, got)
-		}
 	}
 }

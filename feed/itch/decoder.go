@@ -221,8 +221,10 @@ func (d *Decoder) Decode(msg []byte, ev *tick.Event) (bool, error) {
 		return d.reject(r)
 	}
 	d.lastTs = ts
-	*ev = tick.Event{Seq: d.c.Messages, TsEvent: ts, TsRecv: d.recv, Price: px, Qty: qty,
-		OrderRef: ref, NewRef: nref, Symbol: sym, Kind: kind, Side: side, Source: d.source}
+	// Every field, one store each: a composite literal is built in a stack
+	// temporary and copied, and the copy stalls on store forwarding.
+	ev.Seq, ev.TsEvent, ev.TsRecv, ev.Price, ev.Qty = d.c.Messages, ts, d.recv, px, qty
+	ev.OrderRef, ev.NewRef, ev.Symbol, ev.Kind, ev.Side, ev.Source = ref, nref, sym, kind, side, d.source
 	d.c.Events++
 	return true, nil
 }
