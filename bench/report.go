@@ -248,9 +248,9 @@ func reportText(r *Result, figs []jsonSide, ratios *jsonRatios) string {
 	var b strings.Builder
 	s, m := r.Settings, r.Machine
 	fmt.Fprintf(&b, "tickd bench %s, started %s\n", s.Mode, r.Start.Format(time.RFC3339))
-	fmt.Fprintf(&b, "settings: rate %s/s, duration %v, warmup %v, symbols %d, signal ratio %s, format %s, wait %s, pace %s, nats %s\n",
+	fmt.Fprintf(&b, "settings: rate %s/s, duration %v, warmup %v, symbols %d, signal ratio %s, format %s, wait %s, pace %s, nats %s, gogc %d\n",
 		strconv.FormatFloat(s.Rate, 'f', -1, 64), s.Duration, s.Warmup, s.Symbols,
-		strconv.FormatFloat(s.SignalRatio, 'f', -1, 64), s.Format, s.Wait, s.Pace, s.NATS)
+		strconv.FormatFloat(s.SignalRatio, 'f', -1, 64), s.Format, s.Wait, s.Pace, s.NATS, s.GOGC)
 	fmt.Fprintf(&b, "machine:  %s, %d cores, %s/%s, %s, host %s\n\n", m.CPU, m.Cores, m.OS, m.Arch, m.GoVersion, m.Host)
 
 	header := []string{"latency µs"}

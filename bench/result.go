@@ -40,7 +40,8 @@ type Settings struct {
 	Wait        string        `json:"wait"`         // wait strategy of tickd's stages
 	Pace        string        `json:"pace"`         // how the sender waits: sleep, yield or spin
 	NATS        string        `json:"nats"`         // "embedded" or the external URL
-	Mode        string        `json:"mode"`         // "e2e", "inproc" or "inproc-fused"
+	Mode        string        `json:"mode"`         // "e2e", "e2e-fused", "inproc" or "inproc-fused"
+	GOGC        int           `json:"gogc"`         // the collector's GOGC during the run (-1: off)
 }
 
 // Machine describes where a run was made.

@@ -80,6 +80,7 @@ func testBenchE2E(t *testing.T, fused bool) {
 }
 
 func TestBenchInproc(t *testing.T) {
+	t.Setenv("GOGC", "") // so the run takes benchGOGC, which result.json must record
 	dir := t.TempDir()
 	var out, errb bytes.Buffer
 	code := mainExit([]string{"bench", "--inproc", "--rate", "20000", "--duration", "500ms", "--warmup", "0", "--out", dir}, &out, &errb)
@@ -119,7 +120,8 @@ func TestBenchInproc(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Contains(js, []byte(`"mode": "inproc-fused"`)) || !bytes.Contains(js, []byte(`"pace": "spin"`)) {
+	if !bytes.Contains(js, []byte(`"mode": "inproc-fused"`)) || !bytes.Contains(js, []byte(`"pace": "spin"`)) ||
+		!bytes.Contains(js, []byte(`"gogc": 400`)) {
 		t.Errorf("result.json:\n%s", js)
 	}
 }
@@ -141,10 +143,24 @@ func TestBenchBadFlags(t *testing.T) {
 		{"bench", "--rate", "-5", "--inproc"},
 		{"bench", "--rate", "0"},
 		{"bench", "--pace", "busy"},
+		{"bench", "--gogc", "-2"},
 	} {
 		var out, errb bytes.Buffer
 		if code := mainExit(args, &out, &errb); code != 1 || !strings.Contains(errb.String(), "tickd bench: ") {
 			t.Errorf("%v: exit %d, stderr %q", args, code, errb.String())
+		}
+	}
+}
+
+// TestRunGOGC: the flag wins, then the environment's GOGC, then benchGOGC.
+func TestRunGOGC(t *testing.T) {
+	for _, c := range []struct {
+		flag int
+		env  string
+		want int
+	}{{0, "", benchGOGC}, {200, "", 200}, {-1, "50", -1}, {0, "50", 50}, {0, "off", -1}, {0, "junk", benchGOGC}, {150, "off", 150}} {
+		if got := runGOGC(c.flag, c.env); got != c.want {
+			t.Errorf("runGOGC(%d, %q) = %d, want %d", c.flag, c.env, got, c.want)
 		}
 	}
 }
