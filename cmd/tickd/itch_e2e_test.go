@@ -209,7 +209,9 @@ func TestServeITCHEndToEnd(t *testing.T) {
 		}
 	})
 
-	t.Run("mold-drop", func(t *testing.T) {
+	// Over MoldUDP64 with 5% of packets dropped; then the same with the
+	// engine and publisher fused onto the session's goroutine (-fused).
+	mold := func(t *testing.T, extra ...string) {
 		line, rewind := freeUDP(t), freeUDP(t)
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
@@ -222,7 +224,7 @@ func TestServeITCHEndToEnd(t *testing.T) {
 		// packets lost on the wire, and a loaded machine must not turn it
 		// into a test of the drop policy (TestLossesReported has that).
 		blocking := func(feedURL, natsURL string) []string {
-			return append(serveArgs(feedURL, natsURL), "-udp-backpressure", "block")
+			return append(append(serveArgs(feedURL, natsURL), "-udp-backpressure", "block"), extra...)
 		}
 		served := startITCHServe(t, ctx, blocking, feedURL)
 		go func() {
@@ -236,7 +238,12 @@ func TestServeITCHEndToEnd(t *testing.T) {
 		if !strings.Contains(served.stderr.String(), "ITCH session") {
 			t.Errorf("serve did not log its session:\n%s", served.stderr.String())
 		}
-	})
+		if fused := len(extra) > 0; !strings.Contains(served.stderr.String(), fmt.Sprintf(`"fused":%v`, fused)) {
+			t.Errorf("serve did not log fused %v:\n%s", fused, served.stderr.String())
+		}
+	}
+	t.Run("mold-drop", func(t *testing.T) { mold(t) })
+	t.Run("mold-drop-fused", func(t *testing.T) { mold(t, "-fused") })
 }
 
 // itchServe is a running `tickd serve` with its own NATS server and a
