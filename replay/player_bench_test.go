@@ -72,13 +72,13 @@ func (d *discard) Claim(n int) []tick.Event { return d.slots[:min(n, len(d.slots
 func (d *discard) Commit(int)               {}
 func (d *discard) Close()                   {}
 
-func benchReplay(b *testing.B, withEngine bool) {
+func benchReplay(b *testing.B, withEngine bool, rules []engine.RuleSpec) {
 	const trades = 200_000
 	path, size := benchCapture(b, trades)
 	syms := tick.NewSymbolTable(1024)
 	var sink feed.Sink = &discard{slots: make([]tick.Event, claimBatch)}
 	if withEngine {
-		st, err := engine.NewStep(engine.Config{Rules: engine.DefaultRules()}, syms)
+		st, err := engine.NewStep(engine.Config{Rules: rules}, syms)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -104,12 +104,17 @@ func benchReplay(b *testing.B, withEngine bool) {
 }
 
 // BenchmarkReplayMax plays a native capture at max speed through the engine
-// (engine.Step, one core).
-func BenchmarkReplayMax(b *testing.B) { benchReplay(b, true) }
+// (engine.Step, one core) with its default rules, as `tickd replay` runs
+// when no rule is configured.
+func BenchmarkReplayMax(b *testing.B) { benchReplay(b, true, engine.DefaultRules()) }
+
+// BenchmarkReplayMaxNoRules is the same with every statistic and bar but no
+// rule: what the rules cost is the difference.
+func BenchmarkReplayMaxNoRules(b *testing.B) { benchReplay(b, true, nil) }
 
 // BenchmarkReplayMaxDecodeOnly is the baseline without the engine: capture
 // read + decode.
-func BenchmarkReplayMaxDecodeOnly(b *testing.B) { benchReplay(b, false) }
+func BenchmarkReplayMaxDecodeOnly(b *testing.B) { benchReplay(b, false, nil) }
 
 // benchReads returns the reads of a recorded native stream of n trades, as
 // its connection delivered them (64 KiB each), and their total size.
