@@ -69,8 +69,10 @@ type Config struct {
 	// source at a time, and each record goes to Emit as soon as the batch
 	// that produced it is applied (see Emitter): the least latency from a
 	// tick to its signal, for one feed. Wait, OutputCapacity and OutputBell
-	// are then unused, and a slow Emit slows the source. Default nil: the
-	// sharded engine of Run, publishing to Outputs.
+	// are then unused, and a slow Emit slows the source. Run must still be
+	// called: at shutdown it waits for the source to close and publishes
+	// the open bars. Default nil: the sharded engine of Run, publishing to
+	// Outputs.
 	Emit Emitter
 	// BBOInterval throttles tick.BBO records per symbol in event time: a
 	// change of the best bid or offer is published at once if the symbol's

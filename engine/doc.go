@@ -48,6 +48,13 @@
 // in over them and parks when idle shares Config.OutputBell with them, so
 // that every commit wakes it.
 //
+// Inline (Config.Emit): one shard and no goroutine or ring of its own. The
+// one open source's Commit applies its batch on the source's goroutine and
+// hands each record to an Emitter (the publisher) before it returns, so a
+// tick's signal leaves without a hand-off between goroutines; Run only
+// waits for shutdown and then publishes the open bars. Step is the same
+// shard driven by hand.
+//
 // Instances: with Config.Partition several engines, in separate tickd
 // processes, split one feed's symbols by PartitionOf; each drops the events
 // of the others' symbols as its sources commit them (Counters.NotOwned).

@@ -18,7 +18,9 @@ const scratchEvents = 256
 // slots of that ring and the source decodes straight into them (no copy).
 // With several, Claim hands out a small scratch batch and Commit copies each
 // event into the ring of its symbol's shard, keeping the order of each
-// symbol's events; an end-of-stream event goes to every shard.
+// symbol's events; an end-of-stream event goes to every shard. An inline
+// engine's Input (Config.Emit) has no ring: Commit applies the scratch
+// batch itself.
 type Input struct {
 	e       *Engine
 	source  string
