@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -11,14 +12,24 @@ import (
 // TestServeJetStreamReplay serves with -jetstream on the embedded server,
 // feeds a sawtooth that fires 3 signals for each of 4 symbols, and replays
 // them with `tickd sub`: from the stream's start by time, and from a
-// sequence, after the pipeline has stopped publishing.
+// sequence, after the pipeline has stopped publishing: with the ringed
+// pipeline, and with -fused, whose publisher sends to JetStream from the
+// feed's goroutine.
 func TestServeJetStreamReplay(t *testing.T) {
+	t.Run("rings", func(t *testing.T) { testServeJetStreamReplay(t) })
+	t.Run("fused", func(t *testing.T) { testServeJetStreamReplay(t, "-fused") })
+}
+
+func testServeJetStreamReplay(t *testing.T, extra ...string) {
 	const nsym, rounds = 4, 3
 	before := time.Now().UTC().Add(-time.Second)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	p, logs := shardPipeline(t, ctx, 0, 1, "-nats-listen", "127.0.0.1:0", "-jetstream", "-js-store", t.TempDir(),
-		"-js-max-age", "1h", "-js-max-msgs-per-subject", "1000")
+	p, logs := shardPipeline(t, ctx, 0, 1, append([]string{"-nats-listen", "127.0.0.1:0", "-jetstream", "-js-store", t.TempDir(),
+		"-js-max-age", "1h", "-js-max-msgs-per-subject", "1000"}, extra...)...)
+	if fused := len(extra) > 0; !strings.Contains(logs.String(), fmt.Sprintf(`"fused":%v`, fused)) {
+		t.Fatalf("the pipeline did not log fused %v:\n%s", fused, logs)
+	}
 	cn := dialEventually(t, p.FeedAddr().String())
 	if _, err := cn.Write(sawtooth(nsym, 0, rounds)); err != nil {
 		t.Fatal(err)
