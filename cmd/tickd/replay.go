@@ -133,11 +133,13 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	)
 	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	// serve's flags but those of the feeds (there are none) and of recording.
+	// serve's flags but those of the feeds (there are none), of recording,
+	// and -fused (a capture of several connections replays them at once,
+	// and the inline engine takes one source at a time).
 	all := flag.NewFlagSet("serve", flag.ContinueOnError)
 	cfg.register(all)
 	all.VisitAll(func(f *flag.Flag) {
-		if !strings.HasPrefix(f.Name, "feed-") && !strings.HasPrefix(f.Name, "record") {
+		if !strings.HasPrefix(f.Name, "feed-") && !strings.HasPrefix(f.Name, "record") && f.Name != "fused" {
 			fs.Var(f.Value, f.Name, f.Usage)
 		}
 	})

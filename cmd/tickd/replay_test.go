@@ -515,6 +515,7 @@ func TestReplayFlags(t *testing.T) {
 		{"x.itch", "-speed", "fast"},
 		{"x.itch", "-from", "yesterday"},
 		{"x.itch", "-kind", "capture"},
+		{"x.itch", "-fused"}, // serve's only: a capture's connections replay at once
 	} {
 		var stderr bytes.Buffer
 		if err := runReplay(context.Background(), args, io.Discard, &stderr); err == nil {
