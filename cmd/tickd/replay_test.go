@@ -515,12 +515,17 @@ func TestReplayFlags(t *testing.T) {
 		{"x.itch", "-speed", "fast"},
 		{"x.itch", "-from", "yesterday"},
 		{"x.itch", "-kind", "capture"},
-		{"x.itch", "-fused"}, // serve's only: a capture's connections replay at once
 	} {
 		var stderr bytes.Buffer
 		if err := runReplay(context.Background(), args, io.Discard, &stderr); err == nil {
 			t.Errorf("%v: no error", args)
 		}
+	}
+	// -fused is serve's only: a capture's connections replay at once.
+	var stderr bytes.Buffer
+	if err := runReplay(context.Background(), []string{"x.itch", "-fused"}, io.Discard, &stderr); err == nil ||
+		!strings.Contains(stderr.String(), "not defined: -fused") {
+		t.Errorf("replay -fused: %v\n%s", err, stderr.String())
 	}
 	if v, err := parseWhen("09:30", time.Time{}); err != nil || v != 9*3600e9+30*60e9 {
 		t.Errorf("parseWhen 09:30 = %d, %v", v, err)
