@@ -128,14 +128,14 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if c.natsURL != "" {
 		res.Settings.NATS = c.natsURL
 	}
-	if c.fused {
-		res.Settings.Mode, res.Settings.Wait = "e2e-fused", "none" // one goroutine: nothing waits
-	}
 	if c.inproc {
 		res.Settings.Mode, res.Settings.NATS = "inproc", "none"
-		if c.fused {
-			res.Settings.Mode, res.Settings.Wait = "inproc-fused", "none" // one goroutine: nothing waits
-		}
+	}
+	if c.fused {
+		res.Settings.Mode += "-fused"
+		res.Settings.Wait = "none" // one goroutine: nothing waits
+	}
+	if c.inproc {
 		s, err := bench.RunInproc(ctx, bench.InprocOptions{Pattern: c.pattern(), FullSpeed: c.rate == 0,
 			Format: format, Wait: wait, Pace: pace, Fused: c.fused})
 		if err != nil {
