@@ -61,20 +61,24 @@ func writeCapture(tb testing.TB, path string, recs []Record, opts WriterOptions)
 		tb.Fatal(err)
 	}
 	for _, r := range recs {
-		var err error
-		switch r.Kind {
-		case KindOpen:
-			err = w.Open(r.Source, r.Name)
-		case KindData:
-			err = w.Data(r.Source, r.Recv, r.Bytes)
-		case KindClose:
-			err = w.Close(r.Source, r.Recv)
-		}
-		if err != nil {
+		if err := putRecord(w, r); err != nil {
 			tb.Fatal(err)
 		}
 	}
 	return w
+}
+
+// putRecord writes r with the Writer method of its kind.
+func putRecord(w *Writer, r Record) error {
+	switch r.Kind {
+	case KindOpen:
+		return w.Open(r.Source, r.Name)
+	case KindData:
+		return w.Data(r.Source, r.Recv, r.Bytes)
+	case KindClose:
+		return w.Close(r.Source, r.Recv)
+	}
+	return fmt.Errorf("record kind %v", r.Kind)
 }
 
 func readAll(tb testing.TB, r *Reader) []Record {

@@ -23,6 +23,10 @@ type WriterOptions struct {
 	BlockSize int       // raw record bytes per block before it is written; default 64 KiB, at most MaxBlockSize
 	Compress  bool      // zstd per block
 	Sync      SyncPolicy
+	// Direct writes with O_DIRECT, bypassing the page cache (see
+	// captureOut), where the system and file system allow; elsewhere the
+	// Writer silently writes through the page cache.
+	Direct bool
 }
 
 // DefaultBlockSize is WriterOptions.BlockSize when zero.
@@ -47,7 +51,7 @@ func (o *WriterOptions) setDefaults() error {
 // Writer appends records to a capture file. It is not safe for concurrent
 // use (the Recorder serialises its callers onto one Writer).
 type Writer struct {
-	f    *os.File
+	f    *captureOut
 	path string
 	opts WriterOptions
 	hcrc uint32 // file header CRC, tied into the sidecar index
@@ -79,12 +83,12 @@ func Create(path string, opts WriterOptions) (*Writer, error) {
 	if err := opts.setDefaults(); err != nil {
 		return nil, err
 	}
-	f, err := os.Create(path)
+	f, err := createCaptureOut(path, opts.Direct)
 	if err != nil {
 		return nil, fmt.Errorf("replay: %w", err)
 	}
 	if err := os.Remove(indexPath(path)); err != nil && !errors.Is(err, os.ErrNotExist) {
-		f.Close()
+		f.close()
 		return nil, fmt.Errorf("replay: %w", err)
 	}
 	w := &Writer{
@@ -98,8 +102,9 @@ func Create(path string, opts WriterOptions) (*Writer, error) {
 	var h [fileHdrLen]byte
 	putFileHeader(h[:], Header{Version: Version, Format: opts.Format, Start: opts.Start})
 	w.hcrc = binary.LittleEndian.Uint32(h[36:])
-	if _, err := f.Write(h[:]); err != nil {
-		f.Close()
+	// Pushed at once, so that a file that exists has its header.
+	if err := errors.Join(f.write(h[:]), f.push()); err != nil {
+		f.close()
 		return nil, fmt.Errorf("replay: %w", err)
 	}
 	w.off = fileHdrLen
@@ -108,7 +113,7 @@ func Create(path string, opts WriterOptions) (*Writer, error) {
 		w.enc, err = zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1),
 			zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderCRC(false))
 		if err != nil {
-			f.Close()
+			f.close()
 			return nil, fmt.Errorf("replay: %w", err)
 		}
 		w.comp = make([]byte, 0, blkHdrLen+opts.BlockSize+opts.BlockSize/8+64)
@@ -135,7 +140,7 @@ func (w *Writer) room(n int) error {
 		return w.err
 	}
 	if w.count > 0 && len(w.buf)-blkHdrLen+n > w.opts.BlockSize {
-		return w.Flush()
+		return w.writeBlock()
 	}
 	return nil
 }
@@ -151,7 +156,7 @@ func (w *Writer) timed(recv int64) {
 func (w *Writer) done() error {
 	w.count++
 	if len(w.buf)-blkHdrLen >= w.opts.BlockSize {
-		return w.Flush()
+		return w.writeBlock()
 	}
 	return nil
 }
@@ -198,9 +203,22 @@ func (w *Writer) Close(source uint16, recv int64) error {
 	return w.done()
 }
 
-// Flush writes the current block, if it holds records, and applies the
-// sync policy.
+// Flush writes the current block, if it holds records, applies the sync
+// policy, and puts every byte written into the file (with Direct, some
+// may wait in memory for a whole aligned block until then).
 func (w *Writer) Flush() error {
+	if err := w.writeBlock(); err != nil {
+		return err
+	}
+	if err := w.f.push(); err != nil {
+		w.err = fmt.Errorf("replay: %w", err)
+	}
+	return w.err
+}
+
+// writeBlock writes the current block, if it holds records, and applies
+// the sync policy.
+func (w *Writer) writeBlock() error {
 	if w.err != nil {
 		return w.err
 	}
@@ -223,7 +241,7 @@ func (w *Writer) Flush() error {
 	}
 	bi.plen = uint32(len(out) - blkHdrLen)
 	putBlockHeader(out, bi, out[blkHdrLen:])
-	if _, err := w.f.Write(out); err != nil {
+	if err := w.f.write(out); err != nil {
 		w.err = fmt.Errorf("replay: %w", err)
 		return w.err
 	}
@@ -246,7 +264,7 @@ func (w *Writer) Sync() error {
 }
 
 func (w *Writer) sync() error {
-	if err := w.f.Sync(); err != nil {
+	if err := w.f.sync(); err != nil {
 		w.err = fmt.Errorf("replay: %w", err)
 		return w.err
 	}
@@ -257,6 +275,13 @@ func (w *Writer) sync() error {
 
 // pending reports whether records wait in the current block.
 func (w *Writer) pending() bool { return w.count > 0 }
+
+// unpushed reports whether written blocks wait in memory to be put in the
+// file (by Flush, Sync or Finish), and since when.
+func (w *Writer) unpushed() (time.Time, bool) { return w.f.waiting() }
+
+// Direct reports whether the capture is written with O_DIRECT.
+func (w *Writer) Direct() bool { return w.f.isDirect() }
 
 // Finish writes the current block and the sidecar index path+".idx", fsyncs
 // and closes the file. The Writer cannot be used afterwards.
@@ -271,8 +296,8 @@ func (w *Writer) Finish() error {
 	if err == nil {
 		err = writeIndex(indexPath(w.path), w.hcrc, w.off, w.blocks)
 	}
-	if cerr := w.f.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("replay: %w", cerr)
+	if cerr := w.f.close(); err == nil && cerr != nil {
+		err = cerr
 	}
 	if w.enc != nil {
 		w.enc.Close()

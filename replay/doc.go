@@ -48,7 +48,10 @@
 //	  (0 at the block start), so every block decodes on its own.
 //
 // A Writer batches records into blocks of about WriterOptions.BlockSize raw
-// bytes and writes each with one write call, fsyncing per its SyncPolicy.
+// bytes and writes each with one write call, fsyncing per its SyncPolicy;
+// with WriterOptions.Direct it gathers blocks into 8 MiB and writes them
+// with O_DIRECT, past the page cache, and Flush puts the unaligned rest
+// through the cache (the file is the same, byte for byte).
 // Finish writes the sidecar index PATH.idx (block offsets, lengths, flags
 // and min/max Recv; layout in index.go) so a reader seeks to a time without
 // scanning the file.

@@ -140,20 +140,18 @@ func benchReads(b *testing.B, n int) ([][]byte, int) {
 
 // recordingCost runs run, the live path of one source, as sub-benchmarks
 // without and with a Recorder as its feed tap (writing a real file, its
-// writer goroutine beside it), as `tickd serve -record` taps the feed.
-// The ratio of the two is what recording costs the engine.
+// writer goroutine beside it), as `tickd serve -record` taps the feed:
+// through the page cache ("buffered") and with O_DIRECT ("direct", serve's
+// default). The ratio to "engine" is what recording costs the engine.
 func recordingCost(b *testing.B, run func(b *testing.B, opts feed.Options)) {
-	for _, record := range []bool{false, true} {
-		name := "engine"
-		if record {
-			name = "engine+recorder"
-		}
-		b.Run(name, func(b *testing.B) {
+	for _, mode := range []string{"engine", "engine+recorder-buffered", "engine+recorder-direct"} {
+		b.Run(mode, func(b *testing.B) {
 			opts := feed.Options{Symbols: tick.NewSymbolTable(1024)}
 			var rec *Recorder
-			if record {
+			if mode != "engine" {
 				var err error
-				if rec, err = NewRecorder(RecorderOptions{Dir: b.TempDir(), Format: "native", Sync: SyncPolicy{Every: -1}}); err != nil {
+				if rec, err = NewRecorder(RecorderOptions{Dir: b.TempDir(), Format: "native", Sync: SyncPolicy{Every: -1},
+					Direct: mode == "engine+recorder-direct"}); err != nil {
 					b.Fatal(err)
 				}
 				done := make(chan error, 1)

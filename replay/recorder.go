@@ -23,13 +23,15 @@ type RecorderOptions struct {
 	Compress  bool
 	Sync      SyncPolicy
 	BlockSize int
+	Direct    bool
 
 	// Buffer is the bytes of in-memory buffer between the callers and the
 	// writer goroutine (two halves, swapped); default 16 MiB. Callers block
 	// only while it is full.
 	Buffer int
-	// FlushEvery bounds how long a record waits in a partial block (what a
-	// crash can lose beyond the buffer); default 1s.
+	// FlushEvery bounds how long a record waits in a partial block, or in
+	// a Direct writer's staging buffer (what a crash can lose beyond the
+	// buffer); default 1s.
 	FlushEvery time.Duration
 }
 
@@ -67,7 +69,7 @@ func (o *RecorderOptions) setDefaults() error {
 }
 
 func (o *RecorderOptions) writerOptions(start time.Time) WriterOptions {
-	return WriterOptions{Format: o.Format, Start: start, BlockSize: o.BlockSize, Compress: o.Compress, Sync: o.Sync}
+	return WriterOptions{Format: o.Format, Start: start, BlockSize: o.BlockSize, Compress: o.Compress, Sync: o.Sync, Direct: o.Direct}
 }
 
 // Recorder writes what the feed sources read to rotating capture files,
@@ -387,9 +389,10 @@ func (fw *fileWriter) setOpen(source uint16, name string, open bool) {
 	}
 }
 
-// tick rotates an old file, writes a partial block that waited FlushEvery
-// and fsyncs blocks the sync policy left unsynced when it is due: with no
-// new blocks coming the Writer would not do it.
+// tick rotates an old file, writes a partial block (or pushes written
+// blocks a Direct writer holds) that waited FlushEvery, and fsyncs blocks
+// the sync policy left unsynced when it is due: with no new blocks coming
+// the Writer would not do it.
 func (fw *fileWriter) tick() error {
 	w := fw.w
 	if w == nil {
@@ -398,7 +401,12 @@ func (fw *fileWriter) tick() error {
 	if fw.records > 0 && time.Since(fw.opened) >= fw.r.opts.MaxAge {
 		return fw.rotate()
 	}
-	if w.pending() && time.Since(fw.since) >= fw.r.opts.FlushEvery {
+	every := fw.r.opts.FlushEvery
+	due := w.pending() && time.Since(fw.since) >= every
+	if at, ok := w.unpushed(); ok && time.Since(at) >= every {
+		due = true
+	}
+	if due {
 		if err := w.Flush(); err != nil {
 			return err
 		}

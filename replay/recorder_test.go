@@ -163,8 +163,19 @@ func TestRecorderBlocksWhenFull(t *testing.T) {
 	}
 }
 
+// TestRecorderAgeRotationAndFlush: a record reaches the file within
+// FlushEvery, through the page cache and with Direct (where it waits in
+// the staging buffer), and files rotate by age.
 func TestRecorderAgeRotationAndFlush(t *testing.T) {
-	rec, done := startRecorder(t, RecorderOptions{Dir: t.TempDir(), Format: "json", MaxAge: 40 * time.Millisecond, FlushEvery: 10 * time.Millisecond})
+	for _, direct := range []bool{false, true} {
+		t.Run(map[bool]string{false: "buffered", true: "direct"}[direct], func(t *testing.T) {
+			testRecorderAgeRotationAndFlush(t, direct)
+		})
+	}
+}
+
+func testRecorderAgeRotationAndFlush(t *testing.T, direct bool) {
+	rec, done := startRecorder(t, RecorderOptions{Dir: t.TempDir(), Format: "json", MaxAge: 40 * time.Millisecond, FlushEvery: 10 * time.Millisecond, Direct: direct})
 	rec.Open(3, "nats:x")
 	rec.Data(3, 1, []byte("a"))
 	// The partial block reaches the file without Stop (FlushEvery).

@@ -21,6 +21,7 @@ type recordConfig struct {
 	maxBytes  int64
 	maxAge    time.Duration
 	syncEvery time.Duration
+	direct    bool
 }
 
 // register binds the settings: the directory flag is dirFlag ("record" in
@@ -31,13 +32,14 @@ func (c *recordConfig) register(fs *flag.FlagSet, dirFlag, prefix string) {
 	fs.Int64Var(&c.maxBytes, prefix+"max-bytes", 1<<30, "start a new capture file past this size")
 	fs.DurationVar(&c.maxAge, prefix+"max-age", time.Hour, "start a new capture file after this long")
 	fs.DurationVar(&c.syncEvery, prefix+"sync", 0, "fsync captures at most this often (0: every block; negative: never)")
+	fs.BoolVar(&c.direct, prefix+"direct", true, "write captures with O_DIRECT, past the page cache (Linux; a file system that refuses it is written through the cache)")
 }
 
 // recorder builds the Recorder for a feed of the given format.
 func (c *recordConfig) recorder(format string) (*replay.Recorder, error) {
 	return replay.NewRecorder(replay.RecorderOptions{
 		Dir: c.dir, Format: format, MaxBytes: c.maxBytes, MaxAge: c.maxAge,
-		Compress: c.compress, Sync: replay.SyncPolicy{Every: c.syncEvery},
+		Compress: c.compress, Sync: replay.SyncPolicy{Every: c.syncEvery}, Direct: c.direct,
 	})
 }
 
