@@ -93,7 +93,9 @@ func (s *shard) bookEvent(ev *tick.Event) {
 		s.touch.load(bk)
 		if s.touch.ok {
 			mid := tick.Price(s.touch.mid())
-			s.evalRuleSet(sym, sym.bookRules, ev.TsEvent, ev.TsRecv, mid, mid.Float64(), 0)
+			if n := s.crossings(sym, sym.bookRules, ev.TsEvent, mid, mid.Float64(), 0); n > 0 {
+				s.emitSignals(sym, sym.bookRules, n, ev.TsEvent, ev.TsRecv, mid, 0)
+			}
 		}
 	}
 	if s.p.cfg.BBOInterval < 0 {

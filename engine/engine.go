@@ -82,6 +82,7 @@ func New(cfg Config, syms *tick.SymbolTable) (*Engine, error) {
 			syms:   make([]*symbol, perShard),
 			out:    outbox{ring: out},
 			bell:   ringbuf.NewBell(),
+			rs:     newRuleScratch(len(p.rules)),
 		}
 		s.inputs.Store(new([]*eventCons))
 		e.shards = append(e.shards, s)

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"math"
-	"math/bits"
 
 	"github.com/tickd/tickd/tick"
 )
@@ -68,18 +67,22 @@ func compile(r RuleSpec, index, win, fast, slow int) rule {
 // armed when the value has been on the quiet side of its threshold since
 // its last crossing, so its next crossing may fire.
 type ruleState struct {
-	r      *rule
-	lastAt int64    // event time of the last signal, once stFired
-	typ    RuleType // r.typ: the dispatch need not wait for r to load
-	st     uint8    // stUp | stDn | stSeen | stFired
+	r     *rule
+	quiet int64    // a crossing before this event time is swallowed: the last signal's + the cooldown
+	typ   RuleType // r.typ: the dispatch need not wait for r to load
+	st    uint8    // stUp | stDn | stSeen
+}
+
+// newRuleState returns the state of r for a symbol that has not traded.
+func newRuleState(r *rule) ruleState {
+	return ruleState{r: r, typ: r.typ, quiet: math.MinInt64}
 }
 
 // ruleState.st bits. stUp and stDn are also rule.dirs' bits.
 const (
-	stUp    = 1 << iota // the up side is armed
-	stDn                // the down side is armed
-	stSeen              // v has been evaluated once
-	stFired             // a signal has fired: lastAt is valid
+	stUp   = 1 << iota // the up side is armed
+	stDn               // the down side is armed
+	stSeen             // v has been evaluated once
 )
 
 // moveRef is a symbol's reference price for the move rules on one window
@@ -106,37 +109,28 @@ func b2u(b bool) uint8 {
 	return u
 }
 
-// chunk is how many rules crossings evaluates at a time: one bit each in
-// the mask it returns.
-const chunk = 64
-
-// ruleScratch is crossings' working memory, per shard: the rules' values
-// (x and scale, see crossings) and, for those that fire, v and the
-// direction; all by index in the chunk.
+// ruleScratch is crossings' working memory, per shard, by index in the
+// rule set evaluated (its length is the plan's rule count, which bounds
+// any symbol's): the rules' values (x and scale, see crossings) and, for
+// those that fire, v and the direction; fired lists the indexes of the
+// rules that fire, in rule order.
 type ruleScratch struct {
-	x, scale [chunk]float64
-	v        [chunk]float64
-	dir      [chunk]int8
+	x, scale, v []float64
+	dir         []int8
+	fired       []uint16
 }
 
-// evalRuleSet evaluates rules, sym's trade rules on the trade just applied
+func newRuleScratch(rules int) ruleScratch {
+	return ruleScratch{x: make([]float64, rules), scale: make([]float64, rules), v: make([]float64, rules),
+		dir: make([]int8, rules), fired: make([]uint16, rules)}
+}
+
+// crossings evaluates rules, sym's trade rules on the trade just applied
 // (event time t, price p = px in currency units, size q) or its book rules
-// on a book change (p the mid, q 0), and publishes their signals, in rule
-// order: a chunk of rules at a time, by crossings, which makes no call, so
-// the compiler keeps its loops in registers; the rare signals are written
-// after it (emitSignals). sh.touch holds the book context.
-func (sh *shard) evalRuleSet(sym *symbol, rules []ruleState, t, recv int64, p tick.Price, px float64, q int64) {
-	for len(rules) > 0 {
-		n := min(len(rules), chunk)
-		if mask := sh.crossings(sym, rules[:n], t, p, px, q); mask != 0 {
-			sh.emitSignals(sym, rules[:n], mask, t, recv, p, q)
-		}
-		rules = rules[n:]
-	}
-}
-
-// crossings evaluates rules (at most chunk) on the trade and returns which
-// fire (bit i for rules[i]), with their values and directions in sh.rs.
+// on a book change (p the mid, q 0; sh.touch holds the book context), and
+// returns how many fire, listed in sh.rs.fired with their values and
+// directions. It makes no call, so the compiler keeps its loops in
+// registers; the caller writes the rare signals after it (emitSignals).
 //
 // Each rule's value is v = x/scale for scale > 0; comparing x with the
 // thresholds × scale spares a division per tick. Then, as RuleSpec says: a
@@ -144,7 +138,7 @@ func (sh *shard) evalRuleSet(sym *symbol, rules []ruleState, t, recv int64, p ti
 // fires unless within the cooldown (and disarms either way); a side
 // re-arms once v is back past its threshold by the hysteresis.
 //
-// It makes two passes over the chunk. The first computes each rule's x and
+// It makes two passes over the rules. The first computes each rule's x and
 // scale by type (scale −1: not evaluated on this trade, still warming up);
 // values several rules share (the z-score's terms, a window's reference
 // price) are computed once, and only when a rule needs them. The second
@@ -161,10 +155,10 @@ func (sh *shard) evalRuleSet(sym *symbol, rules []ruleState, t, recv int64, p ti
 // The only data branch left is whether a rule fires, which is rare. (x and
 // the thresholds × scale are never NaN: prices are finite and scale > 0,
 // so "not v > T" is "v ≤ T".)
-func (sh *shard) crossings(sym *symbol, rules []ruleState, t int64, p tick.Price, px float64, q int64) (mask uint64) {
-	xs, scales := &sh.rs.x, &sh.rs.scale
-	zDone, zOK := false, false // z-score terms computed; the SMA window is full
-	zx, zs := 0.0, 1.0         // p − SMA and StdDev, or 0 and 1 when StdDev is 0
+func (sh *shard) crossings(sym *symbol, rules []ruleState, t int64, p tick.Price, px float64, q int64) (fired int) {
+	xs, scales := sh.rs.x[:len(rules)], sh.rs.scale[:len(rules)] // the same length as rules: no bounds checks
+	zDone, zOK := false, false                                   // z-score terms computed; the SMA window is full
+	zx, zs := 0.0, 1.0                                           // p − SMA and StdDev, or 0 and 1 when StdDev is 0
 	for i := range rules {
 		r := rules[i].r
 		x, scale := 0.0, -1.0
@@ -213,11 +207,11 @@ func (sh *shard) crossings(sym *symbol, rules []ruleState, t int64, p tick.Price
 				x, scale = 1e4*float64(max(p-t.ask, 0)+min(p-t.bid, 0)), t.mid()
 			}
 		}
-		xs[i&(chunk-1)], scales[i&(chunk-1)] = x, scale
+		xs[i], scales[i] = x, scale
 	}
 
 	for i := range rules {
-		x, scale := xs[i&(chunk-1)], scales[i&(chunk-1)]
+		x, scale := xs[i], scales[i]
 		if scale < 0 {
 			continue // warming up
 		}
@@ -235,24 +229,26 @@ func (sh *shard) crossings(sym *symbol, rules []ruleState, t int64, p tick.Price
 		// A crossing inside the cooldown is swallowed (and still disarms).
 		// Crossings are far more frequent than signals, so this too is
 		// computed, not branched on.
-		cool := st >> 3 & b2u(t-s.lastAt < r.cooldown) // stFired is bit 3
-		c &= cool - 1
+		c &= b2u(t < s.quiet) - 1
 		s.st = st
 		if c != 0 {
-			s.st, s.lastAt = st|stFired, t
-			sh.rs.v[i&(chunk-1)] = x / scale
-			sh.rs.dir[i&(chunk-1)] = int8(c&stUp) - int8(c>>1)
-			mask |= 1 << (i & (chunk - 1))
+			s.quiet = math.MaxInt64 // t + cooldown, saturating (cooldown ≥ 0)
+			if t <= math.MaxInt64-r.cooldown {
+				s.quiet = t + r.cooldown
+			}
+			sh.rs.v[i] = x / scale
+			sh.rs.dir[i] = int8(c&stUp) - int8(c>>1)
+			sh.rs.fired[fired] = uint16(i)
+			fired++
 		}
 	}
-	return mask
+	return fired
 }
 
-// emitSignals publishes the signals crossings found: bit i of mask for
-// rules[i].
-func (sh *shard) emitSignals(sym *symbol, rules []ruleState, mask uint64, t, recv int64, p tick.Price, q int64) {
-	for ; mask != 0; mask &= mask - 1 {
-		i := bits.TrailingZeros64(mask)
+// emitSignals publishes the n signals crossings found, of the rules
+// sh.rs.fired[:n] names.
+func (sh *shard) emitSignals(sym *symbol, rules []ruleState, n int, t, recv int64, p tick.Price, q int64) {
+	for _, i := range sh.rs.fired[:n] {
 		r := rules[i].r
 		o := sh.out.next()
 		o.Kind = tick.OutSignal

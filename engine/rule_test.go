@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -96,6 +97,29 @@ func TestPriceRule(t *testing.T) {
 			if v := sigs[0].Values; v != [3]float64{100.1, 100, 99} || sigs[0].Price != px(100.1) || sigs[0].Rule != 0 {
 				t.Fatalf("first signal %+v", sigs[0])
 			}
+		}
+	}
+}
+
+// TestManyRulesInOrder binds 150 price rules to one symbol, with levels
+// 90.00, 90.10, … and one trade then jumps across all of them: every rule
+// fires, and the signals come out in rule order.
+func TestManyRulesInOrder(t *testing.T) {
+	var rules []RuleSpec
+	for i := range 150 {
+		rules = append(rules, RuleSpec{ID: fmt.Sprintf("lvl%d", i), Type: RulePrice, Level: tick.Price(90*tick.PriceScale + i*tick.PriceScale/10)})
+	}
+	sigs := runScript(t, Config{Rules: rules}, []step{{0, 80, 0}, {1, 110, 0}, {2, 80, 0}})
+	if len(sigs) != 2*len(rules) {
+		t.Fatalf("%d signals, want %d", len(sigs), 2*len(rules))
+	}
+	for i, sg := range sigs {
+		rule, dir := i%len(rules), int8(1)
+		if i >= len(rules) {
+			dir = -1
+		}
+		if int(sg.Rule) != rule || sg.Dir != dir {
+			t.Fatalf("signal %d: rule %d dir %d, want rule %d dir %d", i, sg.Rule, sg.Dir, rule, dir)
 		}
 	}
 }

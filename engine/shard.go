@@ -199,7 +199,10 @@ func (s *shard) tradeEvent(ev *tick.Event, limit uint32) {
 		s.n.rejected++
 		return
 	}
-	sym := s.symbolFor(ev.Symbol)
+	sym := s.syms[s.slot(ev.Symbol)] // symbolFor's lookup, without its call
+	if sym == nil {
+		sym = s.symbolFor(ev.Symbol)
+	}
 	if sym.tradeThrough {
 		var bk *book.Book
 		if s.books != nil {

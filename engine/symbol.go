@@ -68,7 +68,7 @@ func newSymbol(id tick.SymbolID, name string, p *plan) *symbol {
 	}
 	for _, i := range bound { // one compact array each, rule order
 		r := &p.rules[i]
-		st := ruleState{r: r, typ: r.typ}
+		st := newRuleState(r)
 		if r.typ.bookRule() {
 			s.bookRules = append(s.bookRules, st)
 			continue
@@ -121,8 +121,11 @@ func (s *shard) trade(sym *symbol, t, recv int64, p tick.Price, q int64) {
 	}
 	stats.ObserveAll(sym.bars, t, recv, p)
 	sym.sess.Add(p, q)
-	if len(sym.rules) > 0 {
-		s.evalRuleSet(sym, sym.rules, t, recv, p, px, q)
+	if len(sym.rules) == 0 {
+		return
+	}
+	if n := s.crossings(sym, sym.rules, t, p, px, q); n > 0 {
+		s.emitSignals(sym, sym.rules, n, t, recv, p, q)
 	}
 }
 
