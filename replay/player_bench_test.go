@@ -72,23 +72,31 @@ func (d *discard) Claim(n int) []tick.Event { return d.slots[:min(n, len(d.slots
 func (d *discard) Commit(int)               {}
 func (d *discard) Close()                   {}
 
+// benchReplay plays a capture of n trades per op, each op into a fresh
+// engine, as `tickd replay` plays it: a Step kept across ops would see
+// every trade after the first op as earlier than its symbol's last (the
+// same event times again), clamp it, and skip the work of time moving on
+// (EMAs, window and bar rolls).
 func benchReplay(b *testing.B, withEngine bool, rules []engine.RuleSpec) {
 	const trades = 200_000
 	path, size := benchCapture(b, trades)
 	syms := tick.NewSymbolTable(1024)
 	var sink feed.Sink = &discard{slots: make([]tick.Event, claimBatch)}
-	if withEngine {
-		st, err := engine.NewStep(engine.Config{Rules: rules}, syms)
-		if err != nil {
-			b.Fatal(err)
-		}
-		sink = &stepSink{st: st, slots: make([]tick.Event, claimBatch)}
-	}
 	open := func(string) (feed.Sink, error) { return sink, nil }
 	b.SetBytes(int64(size))
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
+		var st *engine.Step
+		if withEngine {
+			b.StopTimer()
+			var err error
+			if st, err = engine.NewStep(engine.Config{Rules: rules}, syms); err != nil {
+				b.Fatal(err)
+			}
+			sink = &stepSink{st: st, slots: make([]tick.Event, claimBatch)}
+			b.StartTimer()
+		}
 		p, err := NewPlayer([]string{path}, PlayerOptions{Symbols: syms, Open: open})
 		if err != nil {
 			b.Fatal(err)
@@ -98,6 +106,11 @@ func benchReplay(b *testing.B, withEngine bool, rules []engine.RuleSpec) {
 		}
 		if pr := p.Progress(); pr.Events != trades+1 {
 			b.Fatalf("%d events", pr.Events)
+		}
+		if st != nil {
+			if c := st.Counters(); c.Trades != trades || c.OutOfOrder != 0 {
+				b.Fatalf("%d trades, %d out of order", c.Trades, c.OutOfOrder)
+			}
 		}
 	}
 	b.ReportMetric(float64(trades)*float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
@@ -181,17 +194,22 @@ const recordingTrades = 200_000
 func BenchmarkRecordingCost(b *testing.B) {
 	reads, size := benchReads(b, recordingTrades)
 	recordingCost(b, func(b *testing.B, opts feed.Options) {
-		st, err := engine.NewStep(engine.Config{Rules: engine.DefaultRules()}, opts.Symbols)
-		if err != nil {
-			b.Fatal(err)
-		}
-		sink := &stepSink{st: st, slots: make([]tick.Event, claimBatch)}
 		b.SetBytes(int64(size))
 		b.ReportAllocs()
 		b.ResetTimer()
 		for range b.N {
+			b.StopTimer() // a fresh engine per stream: see benchReplay
+			st, err := engine.NewStep(engine.Config{Rules: engine.DefaultRules()}, opts.Symbols)
+			if err != nil {
+				b.Fatal(err)
+			}
+			sink := &stepSink{st: st, slots: make([]tick.Event, claimBatch)}
+			b.StartTimer()
 			if err := feed.ReadStream("bench", &chunkReader{reads: reads}, sink, opts); err != nil {
 				b.Fatal(err)
+			}
+			if c := st.Counters(); c.Trades != recordingTrades || c.OutOfOrder != 0 {
+				b.Fatalf("%d trades, %d out of order", c.Trades, c.OutOfOrder)
 			}
 		}
 		b.StopTimer() // the recorder's final drain to disk is not the engine's time
@@ -202,45 +220,53 @@ func BenchmarkRecordingCost(b *testing.B) {
 // BenchmarkRecordingCostPipelined is the same source as `tickd serve
 // -record` runs it by default: the pump on the benchmark's goroutine, the
 // engine on its own (Engine.Run, serve's park wait), its records drained
-// by a third. Each op is one connection's stream; the clock stops once the
-// engine has taken every event of the b.N streams.
+// by a third. Each op is one connection's stream into a fresh engine (see
+// benchReplay); the clock runs from the first read until the engine has
+// taken every event.
 func BenchmarkRecordingCostPipelined(b *testing.B) {
 	reads, size := benchReads(b, recordingTrades)
 	recordingCost(b, func(b *testing.B, opts feed.Options) {
-		bell := ringbuf.NewBell()
-		e, err := engine.New(engine.Config{Rules: engine.DefaultRules(), Wait: ringbuf.Park, OutputBell: bell}, opts.Symbols)
-		if err != nil {
-			b.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		var wg sync.WaitGroup
-		wg.Go(func() { e.Run(ctx) })
-		wg.Go(func() { // the publisher's place: take and drop every record
-			out := e.Outputs()[0].Consumer(0)
-			for {
-				batch, ok := out.Wait()
-				if !ok {
-					return
-				}
-				out.Release(len(batch))
-			}
-		})
-		defer func() { cancel(); wg.Wait() }()
 		b.SetBytes(int64(size))
 		b.ReportAllocs()
 		b.ResetTimer()
 		for range b.N {
+			b.StopTimer()
+			bell := ringbuf.NewBell()
+			e, err := engine.New(engine.Config{Rules: engine.DefaultRules(), Wait: ringbuf.Park, OutputBell: bell}, opts.Symbols)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			var wg sync.WaitGroup
+			wg.Go(func() { e.Run(ctx) })
+			wg.Go(func() { // the publisher's place: take and drop every record
+				out := e.Outputs()[0].Consumer(0)
+				for {
+					batch, ok := out.Wait()
+					if !ok {
+						return
+					}
+					out.Release(len(batch))
+				}
+			})
 			in, err := e.NewInput("bench")
 			if err != nil {
 				b.Fatal(err)
 			}
+			b.StartTimer()
 			if err := feed.ReadStream("bench", &chunkReader{reads: reads}, in, opts); err != nil {
 				b.Fatal(err)
 			}
-		}
-		want := uint64(b.N) * (recordingTrades + 1) // the trades and each stream's end
-		for e.Counters().Events < want {
-			runtime.Gosched()
+			for e.Counters().Events < recordingTrades+1 { // the trades and the stream's end
+				runtime.Gosched()
+			}
+			b.StopTimer()
+			cancel()
+			wg.Wait()
+			if c := e.Counters(); c.OutOfOrder != 0 {
+				b.Fatalf("%d trades out of order", c.OutOfOrder)
+			}
+			b.StartTimer()
 		}
 		b.StopTimer()
 		b.ReportMetric(float64(recordingTrades)*float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
