@@ -60,6 +60,25 @@ func createCaptureOut(path string, direct bool) (*captureOut, error) {
 	return c, nil
 }
 
+// probeDirect reports whether files in dir take O_DIRECT writes: it writes
+// one aligned block to a temporary file there and removes it.
+func probeDirect(dir string) bool {
+	f, err := os.CreateTemp(dir, ".tickd-direct-probe-*")
+	if err != nil {
+		return false
+	}
+	path := f.Name()
+	f.Close()
+	defer os.Remove(path)
+	d, err := openDirect(path)
+	if err != nil {
+		return false
+	}
+	defer d.Close()
+	_, err = d.WriteAt(alignedBuffer(directAlign)[:directAlign], 0)
+	return err == nil
+}
+
 // alignedBuffer returns an empty slice of capacity n whose first byte is
 // directAlign-aligned.
 func alignedBuffer(n int) []byte {

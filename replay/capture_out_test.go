@@ -10,25 +10,6 @@ import (
 	"unsafe"
 )
 
-// directWorks reports whether files in dir can be written with O_DIRECT
-// (the Linux file systems of disks can; some others refuse it).
-func directWorks(t *testing.T, dir string) bool {
-	t.Helper()
-	path := filepath.Join(dir, "probe")
-	if err := os.WriteFile(path, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	defer os.Remove(path)
-	f, err := openDirect(path)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	b := alignedBuffer(directAlign)[:directAlign]
-	_, err = f.WriteAt(b, 0)
-	return err == nil
-}
-
 // TestDirectWriterSameFile writes the same records with and without
 // Direct, pushing (Flush) at random points so unaligned tails go out
 // through the page cache and are then overwritten by direct writes, past
@@ -36,7 +17,7 @@ func directWorks(t *testing.T, dir string) bool {
 // byte, and read back clean.
 func TestDirectWriterSameFile(t *testing.T) {
 	dir := t.TempDir()
-	canDirect := directWorks(t, dir)
+	canDirect := probeDirect(dir)
 	t.Logf("O_DIRECT works in %s: %v", dir, canDirect)
 	recs := genRecords(11, 900, 6, 50_000) // ~22 MB: about three stages
 	flushAt := map[int]bool{}
@@ -110,3 +91,21 @@ func TestAlignedBuffer(t *testing.T) {
 }
 
 func uintptrOf(b []byte) uintptr { return uintptr(unsafe.Pointer(&b[0])) }
+
+// TestRecorderDirect: a Recorder writes with O_DIRECT when asked and its
+// directory takes it, and says so; never when not asked.
+func TestRecorderDirect(t *testing.T) {
+	dir := t.TempDir()
+	for _, ask := range []bool{false, true} {
+		rec, err := NewRecorder(RecorderOptions{Dir: dir, Format: "native", Direct: ask})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := ask && probeDirect(dir); rec.Direct() != want {
+			t.Fatalf("asked %v: Direct() = %v, want %v", ask, rec.Direct(), want)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("the probe left %d files", len(entries))
+	}
+}

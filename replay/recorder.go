@@ -23,7 +23,7 @@ type RecorderOptions struct {
 	Compress  bool
 	Sync      SyncPolicy
 	BlockSize int
-	Direct    bool
+	Direct    bool // where Dir takes O_DIRECT (NewRecorder tries it; see Recorder.Direct)
 
 	// Buffer is the bytes of in-memory buffer between the callers and the
 	// writer goroutine (two halves, swapped); default 16 MiB. Callers block
@@ -130,6 +130,9 @@ func NewRecorder(opts RecorderOptions) (*Recorder, error) {
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("replay: %w", err)
 	}
+	// Tried once here, so the caller can say how it records; a file
+	// system that refuses O_DIRECT is written through the page cache.
+	opts.Direct = opts.Direct && probeDirect(opts.Dir)
 	r := &Recorder{
 		opts:   opts,
 		half:   opts.Buffer / 2,
@@ -212,6 +215,10 @@ func (r *Recorder) Stop() {
 	}
 	r.mu.Unlock()
 }
+
+// Direct reports whether captures are written with O_DIRECT: asked for
+// (RecorderOptions.Direct) and taken by the directory's file system.
+func (r *Recorder) Direct() bool { return r.opts.Direct }
 
 // Files returns the capture files created so far, oldest first.
 func (r *Recorder) Files() []string {

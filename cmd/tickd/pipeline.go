@@ -389,7 +389,7 @@ func (p *pipeline) goFeed(name string, f func() error) {
 // returns.
 func (p *pipeline) startRecorder(ctx context.Context, dir string, log zerolog.Logger) {
 	rec := p.recorder
-	log.Info().Str("dir", dir).Msg("recording the feeds")
+	log.Info().Str("dir", dir).Bool("o_direct", rec.Direct()).Msg("recording the feeds")
 	p.goRun("recorder", func() error { return rec.Run(context.WithoutCancel(ctx)) })
 	p.goRun("recorder stop", func() error {
 		<-ctx.Done()
