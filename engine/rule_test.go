@@ -101,9 +101,11 @@ func TestPriceRule(t *testing.T) {
 	}
 }
 
-// TestManyRulesInOrder binds 150 price rules to one symbol, with levels
-// 90.00, 90.10, … and one trade then jumps across all of them: every rule
-// fires, and the signals come out in rule order.
+// TestManyRulesInOrder binds 150 price rules to one symbol, at levels
+// 90.0, 90.1, … 104.9 (more than the 64 rules the engine once evaluated at
+// a time). A first trade below them all, one above and one below again:
+// every rule fires up, then down, and each trade's signals come out in
+// rule order.
 func TestManyRulesInOrder(t *testing.T) {
 	var rules []RuleSpec
 	for i := range 150 {
