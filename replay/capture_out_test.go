@@ -34,8 +34,8 @@ func TestDirectWriterSameFile(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if direct && w.Direct() != canDirect {
-			t.Fatalf("Direct() = %v, but O_DIRECT works here: %v", w.Direct(), canDirect)
+		if direct && w.f.isDirect() != canDirect {
+			t.Fatalf("writing with O_DIRECT: %v, but O_DIRECT works here: %v", w.f.isDirect(), canDirect)
 		}
 		for j, r := range recs {
 			err := putRecord(w, r)

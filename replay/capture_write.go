@@ -280,9 +280,6 @@ func (w *Writer) pending() bool { return w.count > 0 }
 // file (by Flush, Sync or Finish), and since when.
 func (w *Writer) unpushed() (time.Time, bool) { return w.f.waiting() }
 
-// Direct reports whether the capture is written with O_DIRECT.
-func (w *Writer) Direct() bool { return w.f.isDirect() }
-
 // Finish writes the current block and the sidecar index path+".idx", fsyncs
 // and closes the file. The Writer cannot be used afterwards.
 func (w *Writer) Finish() error {

@@ -151,12 +151,15 @@ func benchReads(b *testing.B, n int) ([][]byte, int) {
 	return reads, size
 }
 
-// recordingCost runs run, the live path of one source, as sub-benchmarks
-// without and with a Recorder as its feed tap (writing a real file, its
-// writer goroutine beside it), as `tickd serve -record` taps the feed:
-// through the page cache ("buffered") and with O_DIRECT ("direct", serve's
-// default). The ratio to "engine" is what recording costs the engine.
-func recordingCost(b *testing.B, run func(b *testing.B, opts feed.Options)) {
+// recordingCost runs op, one stream of the live path of one source, b.N
+// times in sub-benchmarks without and with a Recorder as its feed tap
+// (writing a real file, its writer goroutine beside it), as `tickd serve
+// -record` taps the feed: through the page cache ("buffered") and with
+// O_DIRECT ("direct", serve's default). The ratio to "engine" is what
+// recording costs the engine. op is called with the timer running and
+// stops it around its own set-up.
+func recordingCost(b *testing.B, op func(b *testing.B, reads [][]byte, opts feed.Options)) {
+	reads, size := benchReads(b, recordingTrades)
 	for _, mode := range []string{"engine", "engine+recorder-buffered", "engine+recorder-direct"} {
 		b.Run(mode, func(b *testing.B) {
 			opts := feed.Options{Symbols: tick.NewSymbolTable(1024)}
@@ -177,7 +180,14 @@ func recordingCost(b *testing.B, run func(b *testing.B, opts feed.Options)) {
 				}()
 				opts.Tap = rec
 			}
-			run(b, opts)
+			b.SetBytes(int64(size))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				op(b, reads, opts)
+			}
+			b.StopTimer() // the recorder's final drain to disk is not the engine's time
+			b.ReportMetric(float64(recordingTrades)*float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 			if rec != nil {
 				b.ReportMetric(float64(rec.Stalls())/float64(b.N), "stalls/op")
 			}
@@ -190,30 +200,23 @@ const recordingTrades = 200_000
 // BenchmarkRecordingCost is the live path of one source on one core, as
 // `tickd serve -fused -record` runs it: 64 KiB reads of a native stream
 // decoded by a feed pump (feed.ReadStream) into an engine.Step (every
-// statistic, the default rules) on the same goroutine.
+// statistic, the default rules) on the same goroutine. Each op is one
+// stream into a fresh engine (see benchReplay).
 func BenchmarkRecordingCost(b *testing.B) {
-	reads, size := benchReads(b, recordingTrades)
-	recordingCost(b, func(b *testing.B, opts feed.Options) {
-		b.SetBytes(int64(size))
-		b.ReportAllocs()
-		b.ResetTimer()
-		for range b.N {
-			b.StopTimer() // a fresh engine per stream: see benchReplay
-			st, err := engine.NewStep(engine.Config{Rules: engine.DefaultRules()}, opts.Symbols)
-			if err != nil {
-				b.Fatal(err)
-			}
-			sink := &stepSink{st: st, slots: make([]tick.Event, claimBatch)}
-			b.StartTimer()
-			if err := feed.ReadStream("bench", &chunkReader{reads: reads}, sink, opts); err != nil {
-				b.Fatal(err)
-			}
-			if c := st.Counters(); c.Trades != recordingTrades || c.OutOfOrder != 0 {
-				b.Fatalf("%d trades, %d out of order", c.Trades, c.OutOfOrder)
-			}
+	recordingCost(b, func(b *testing.B, reads [][]byte, opts feed.Options) {
+		b.StopTimer()
+		st, err := engine.NewStep(engine.Config{Rules: engine.DefaultRules()}, opts.Symbols)
+		if err != nil {
+			b.Fatal(err)
 		}
-		b.StopTimer() // the recorder's final drain to disk is not the engine's time
-		b.ReportMetric(float64(recordingTrades)*float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+		sink := &stepSink{st: st, slots: make([]tick.Event, claimBatch)}
+		b.StartTimer()
+		if err := feed.ReadStream("bench", &chunkReader{reads: reads}, sink, opts); err != nil {
+			b.Fatal(err)
+		}
+		if c := st.Counters(); c.Trades != recordingTrades || c.OutOfOrder != 0 {
+			b.Fatalf("%d trades, %d out of order", c.Trades, c.OutOfOrder)
+		}
 	})
 }
 
@@ -224,52 +227,44 @@ func BenchmarkRecordingCost(b *testing.B) {
 // benchReplay); the clock runs from the first read until the engine has
 // taken every event.
 func BenchmarkRecordingCostPipelined(b *testing.B) {
-	reads, size := benchReads(b, recordingTrades)
-	recordingCost(b, func(b *testing.B, opts feed.Options) {
-		b.SetBytes(int64(size))
-		b.ReportAllocs()
-		b.ResetTimer()
-		for range b.N {
-			b.StopTimer()
-			bell := ringbuf.NewBell()
-			e, err := engine.New(engine.Config{Rules: engine.DefaultRules(), Wait: ringbuf.Park, OutputBell: bell}, opts.Symbols)
-			if err != nil {
-				b.Fatal(err)
-			}
-			ctx, cancel := context.WithCancel(context.Background())
-			var wg sync.WaitGroup
-			wg.Go(func() { e.Run(ctx) })
-			wg.Go(func() { // the publisher's place: take and drop every record
-				out := e.Outputs()[0].Consumer(0)
-				for {
-					batch, ok := out.Wait()
-					if !ok {
-						return
-					}
-					out.Release(len(batch))
+	recordingCost(b, func(b *testing.B, reads [][]byte, opts feed.Options) {
+		b.StopTimer()
+		bell := ringbuf.NewBell()
+		e, err := engine.New(engine.Config{Rules: engine.DefaultRules(), Wait: ringbuf.Park, OutputBell: bell}, opts.Symbols)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		wg.Go(func() { e.Run(ctx) })
+		wg.Go(func() { // the publisher's place: take and drop every record
+			out := e.Outputs()[0].Consumer(0)
+			for {
+				batch, ok := out.Wait()
+				if !ok {
+					return
 				}
-			})
-			in, err := e.NewInput("bench")
-			if err != nil {
-				b.Fatal(err)
+				out.Release(len(batch))
 			}
-			b.StartTimer()
-			if err := feed.ReadStream("bench", &chunkReader{reads: reads}, in, opts); err != nil {
-				b.Fatal(err)
-			}
-			for e.Counters().Events < recordingTrades+1 { // the trades and the stream's end
-				runtime.Gosched()
-			}
-			b.StopTimer()
-			cancel()
-			wg.Wait()
-			if c := e.Counters(); c.OutOfOrder != 0 {
-				b.Fatalf("%d trades out of order", c.OutOfOrder)
-			}
-			b.StartTimer()
+		})
+		in, err := e.NewInput("bench")
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if err := feed.ReadStream("bench", &chunkReader{reads: reads}, in, opts); err != nil {
+			b.Fatal(err)
+		}
+		for e.Counters().Events < recordingTrades+1 { // the trades and the stream's end
+			runtime.Gosched()
 		}
 		b.StopTimer()
-		b.ReportMetric(float64(recordingTrades)*float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+		cancel()
+		wg.Wait()
+		if c := e.Counters(); c.OutOfOrder != 0 {
+			b.Fatalf("%d trades out of order", c.OutOfOrder)
+		}
+		b.StartTimer()
 	})
 }
 
