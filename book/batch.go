@@ -9,8 +9,8 @@ const group = 16
 
 // ApplyBatch applies evs in order, writing the Result of evs[i] to res[i] (res
 // must be at least as long as evs). It is Apply with the cache misses of a
-// large order table overlapped: for each group of events it first touches the
-// table slots they will probe, then the orders those slots name, then those
+// large order index overlapped: for each group of events it first touches the
+// index entries they will look up, then the orders those name, then those
 // orders' FIFO neighbours, each phase's loads independent of one another so
 // the CPU keeps them in flight together (Go has no prefetch intrinsic, so
 // these are plain loads whose values are discarded). Touches are only hints:
@@ -49,17 +49,25 @@ func (b *Books) Prefetch(evs []tick.Event) {
 const PrefetchGroup = group
 
 // prefetch touches, in three phases of independent loads, what applying evs
-// (at most group events) will read. The sum of the loaded words is kept in
+// (at most group events) will read: the references' window slots (and
+// their table slots when the table may hold them), the orders those name
+// (a window slot's order is read to check its reference), and the orders'
+// FIFO neighbours. The sum of the loaded words is kept in
 // b.touched so the compiler cannot drop the loads.
 func (b *Books) prefetch(evs []tick.Event) {
 	var pos [group]uint64
 	var idx [group]uint32
 	var acc uint64
-	t := &b.table
+	x := &b.refs
+	t := &x.tab
+	inTab := x.tab.count > 0
 	for i := range evs {
 		if ref, ok := refOf(&evs[i]); ok {
-			pos[i] = t.home(ref)
-			acc += t.slots[pos[i]].ref
+			acc += uint64(x.win[ref&x.winMask])
+			if inTab && ref <= x.tabMax {
+				pos[i] = t.home(ref)
+				acc += t.slots[pos[i]].ref
+			}
 		}
 	}
 	for i := range evs {
@@ -67,7 +75,13 @@ func (b *Books) prefetch(evs []tick.Event) {
 		if ev.Kind == tick.KindAdd {
 			continue
 		}
-		if ref, ok := refOf(ev); ok {
+		ref, ok := refOf(ev)
+		if !ok {
+			continue
+		}
+		if w := x.win[ref&x.winMask]; w != 0 && b.orders[w].ref == ref {
+			idx[i] = w
+		} else if inTab && ref <= x.tabMax {
 			// The home slot is cached now; a short probe usually finds ref.
 			for p, k := pos[i], 0; k < 4; p, k = (p+1)&t.mask, k+1 {
 				s := &t.slots[p]

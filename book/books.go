@@ -9,7 +9,7 @@ import (
 
 // Options sizes Books up front. Zero fields take the defaults.
 type Options struct {
-	ExpectedOrders int // live orders to size the slab and table for; default 1<<16
+	ExpectedOrders int // live orders to size the slab and reference index for; default 1<<16
 	Symbols        int // symbol IDs to preallocate books for (IDs are dense); default 1024
 	LevelsPerSide  int // price levels to preallocate per side of a new book; default 32
 }
@@ -72,7 +72,7 @@ type Result struct {
 type Books struct {
 	orders   []order // slab; orders[0] is the nil order
 	free     uint32  // head of the free list (0 = empty)
-	table    table
+	refs     index   // order reference -> slab index
 	books    []Book
 	levelCap int
 	counts   [NumReasons]uint64
@@ -87,7 +87,7 @@ func New(opts Options) (*Books, error) {
 	}
 	b := &Books{
 		orders:   make([]order, 1, opts.ExpectedOrders+1),
-		table:    newTable(2 * opts.ExpectedOrders),
+		refs:     newIndex(opts.ExpectedOrders),
 		books:    make([]Book, opts.Symbols),
 		levelCap: opts.LevelsPerSide,
 	}
@@ -111,13 +111,13 @@ func (b *Books) Count(r Reason) uint64 { return b.counts[r] }
 func (b *Books) Counters() [NumReasons]uint64 { return b.counts }
 
 // Orders returns the number of live orders across all books.
-func (b *Books) Orders() int { return b.table.count }
+func (b *Books) Orders() int { return b.refs.count() }
 
 // Maintain grows the order table early (at load 1/2) so that Apply need not;
 // call it off the hot path, e.g. when the input is idle. It reports whether it grew.
 func (b *Books) Maintain() bool {
-	if b.table.overLoaded(1, 2) {
-		b.table.grow()
+	if b.refs.tab.overLoaded(1, 2) {
+		b.refs.tab.grow()
 		b.counts[ReasonGrowTable]++
 		return true
 	}
@@ -134,7 +134,7 @@ type OrderInfo struct {
 
 // Order returns the resting order ref.
 func (b *Books) Order(ref uint64) (OrderInfo, bool) {
-	_, idx := b.table.find(ref)
+	_, idx := b.refs.find(ref, b.orders)
 	if idx == 0 {
 		return OrderInfo{}, false
 	}
@@ -271,11 +271,10 @@ func (b *Books) add(ev *tick.Event) Result {
 	if ev.Symbol >= maxSymbols {
 		return b.reject(ReasonBadSymbol)
 	}
-	if b.table.overLoaded(3, 4) {
-		b.table.grow()
+	if b.refs.reserve() {
 		b.counts[ReasonGrowTable]++
 	}
-	pos, idx := b.table.find(ev.OrderRef)
+	pos, idx := b.refs.find(ev.OrderRef, b.orders)
 	if idx != 0 {
 		return b.reject(ReasonDuplicateRef)
 	}
@@ -288,7 +287,7 @@ func (b *Books) add(ev *tick.Event) Result {
 	return r
 }
 
-// insert allocates an order, enters it in the table at pos and queues it.
+// insert allocates an order, enters it in the index at pos and queues it.
 func (b *Books) insert(bk *Book, pos uint64, ref uint64, sym tick.SymbolID, si int, p tick.Price, q uint32) {
 	idx := b.free
 	if idx != 0 {
@@ -300,7 +299,7 @@ func (b *Books) insert(bk *Book, pos uint64, ref uint64, sym tick.SymbolID, si i
 		b.orders = append(b.orders, order{})
 		idx = uint32(len(b.orders) - 1)
 	}
-	b.table.insertAt(pos, ref, idx)
+	b.refs.insertAt(pos, ref, idx, b.orders)
 	lv := bk.sides[si].levelFor(keyOf(si, p))
 	o := &b.orders[idx]
 	*o = order{ref: ref, price: p, qty: q, prev: lv.tail, symSide: uint32(sym)<<1 | uint32(si)}
@@ -315,7 +314,7 @@ func (b *Books) insert(bk *Book, pos uint64, ref uint64, sym tick.SymbolID, si i
 	bk.live++
 }
 
-// unlink removes order idx (at table position pos) from its level, the table
+// unlink removes order idx (at index position pos) from its level, the index
 // and the slab.
 func (b *Books) unlink(bk *Book, pos uint64, idx uint32) {
 	o := &b.orders[idx]
@@ -338,7 +337,7 @@ func (b *Books) unlink(bk *Book, pos uint64, idx uint32) {
 	if lv.orders == 0 {
 		l.remove(i)
 	}
-	b.table.deleteAt(pos)
+	b.refs.deleteAt(pos)
 	*o = order{next: b.free}
 	b.free = idx
 	bk.live--
@@ -348,7 +347,7 @@ func (b *Books) unlink(bk *Book, pos uint64, idx uint32) {
 // the order, removing it when nothing is left. An over-execution or
 // over-cancel removes the order, reports the shares it had, and is counted.
 func (b *Books) reduce(ev *tick.Event) Result {
-	pos, idx := b.table.find(ev.OrderRef)
+	pos, idx := b.refs.find(ev.OrderRef, b.orders)
 	if idx == 0 {
 		return b.reject(unknownReason(ev.Kind))
 	}
@@ -398,7 +397,7 @@ func (b *Books) reduce(ev *tick.Event) Result {
 }
 
 func (b *Books) delete(ev *tick.Event) Result {
-	pos, idx := b.table.find(ev.OrderRef)
+	pos, idx := b.refs.find(ev.OrderRef, b.orders)
 	if idx == 0 {
 		return b.reject(ReasonUnknownDelete)
 	}
@@ -417,7 +416,7 @@ func (b *Books) delete(ev *tick.Event) Result {
 // live or the new shares are out of range, the original is still removed (the
 // venue has cancelled it) and the problem is counted.
 func (b *Books) replace(ev *tick.Event) Result {
-	pos, idx := b.table.find(ev.OrderRef)
+	pos, idx := b.refs.find(ev.OrderRef, b.orders)
 	if idx == 0 {
 		return b.reject(ReasonUnknownReplace)
 	}
@@ -433,11 +432,10 @@ func (b *Books) replace(ev *tick.Event) Result {
 		b.counts[ReasonBadOrder]++
 		r.Reason = ReasonBadOrder
 	default:
-		if b.table.overLoaded(3, 4) {
-			b.table.grow()
+		if b.refs.reserve() {
 			b.counts[ReasonGrowTable]++
 		}
-		npos, nidx := b.table.find(ev.NewRef)
+		npos, nidx := b.refs.find(ev.NewRef, b.orders)
 		if nidx != 0 {
 			b.counts[ReasonDuplicateRef]++
 			r.Reason = ReasonDuplicateRef

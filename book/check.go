@@ -43,8 +43,8 @@ func (b *Books) checkBook(sym tick.SymbolID) error {
 				if ord.sym() != sym || ord.sideIdx() != si || keyOf(si, ord.price) != l.key {
 					return fmt.Errorf("book: order %d: in the wrong level", ord.ref)
 				}
-				if _, idx := b.table.find(ord.ref); idx != o {
-					return fmt.Errorf("book: order %d: table points at %d, not %d", ord.ref, idx, o)
+				if _, idx := b.refs.find(ord.ref, b.orders); idx != o {
+					return fmt.Errorf("book: order %d: index points at %d, not %d", ord.ref, idx, o)
 				}
 				shares += int64(ord.qty)
 				n++
@@ -69,9 +69,10 @@ func (b *Books) checkBook(sym tick.SymbolID) error {
 	return nil
 }
 
-// checkAll checks every book and that the table and the slab agree: every
-// table entry names a live slab order with that reference, and the number of
-// live orders equals the table count. O(table + slab); tests call it.
+// checkAll checks every book and that the index and the slab agree: every
+// index entry names a live slab order with that reference and is found by
+// a lookup, and the number of live orders equals the index's count.
+// O(index + slab); tests call it.
 func (b *Books) checkAll() error {
 	total := 0
 	for s := range b.books {
@@ -84,17 +85,21 @@ func (b *Books) checkAll() error {
 		total += b.books[s].live
 	}
 	n := 0
-	for i, s := range b.table.slots {
-		if s.idx == 0 {
-			continue
-		}
+	err := b.refs.each(b.orders, func(ref uint64, idx uint32) error {
 		n++
-		if int(s.idx) >= len(b.orders) || b.orders[s.idx].ref != s.ref || b.orders[s.idx].qty == 0 {
-			return fmt.Errorf("book: table slot %d (ref %d) disagrees with the slab", i, s.ref)
+		if int(idx) >= len(b.orders) || b.orders[idx].ref != ref || b.orders[idx].qty == 0 {
+			return fmt.Errorf("book: index entry ref %d disagrees with the slab", ref)
 		}
-		if _, idx := b.table.find(s.ref); idx != s.idx {
-			return fmt.Errorf("book: ref %d unreachable from its home slot", s.ref)
+		if _, found := b.refs.find(ref, b.orders); found != idx {
+			return fmt.Errorf("book: ref %d not found where it is", ref)
 		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if b.refs.tab.count > 0 && b.refs.tabMax < b.refs.tabMaxSeen() {
+		return fmt.Errorf("book: table holds ref %d above its bound %d", b.refs.tabMaxSeen(), b.refs.tabMax)
 	}
 	free := 0
 	for o := b.free; o != 0; o = b.orders[o].next {
@@ -103,9 +108,9 @@ func (b *Books) checkAll() error {
 			return fmt.Errorf("book: free list loops")
 		}
 	}
-	if n != b.table.count || n != total || n+free != len(b.orders)-1 {
-		return fmt.Errorf("book: table %d/%d entries, books %d orders, slab %d used + %d free",
-			n, b.table.count, total, len(b.orders)-1, free)
+	if n != b.refs.count() || n != total || n+free != len(b.orders)-1 {
+		return fmt.Errorf("book: index %d/%d entries, books %d orders, slab %d used + %d free",
+			n, b.refs.count(), total, len(b.orders)-1, free)
 	}
 	return nil
 }

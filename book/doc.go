@@ -9,28 +9,36 @@
 //
 //	orders   slab []order, 32 bytes each (two per cache line), indexed by uint32,
 //	         index 0 is the nil order; free orders are chained through next.
-//	table    one open-addressing hash table ref -> slab index, 16-byte slots,
-//	         linear probing, backward-shift deletion (no tombstones, so probe
-//	         lengths never decay under churn), sized to 2x the expected live
-//	         orders (load <= 1/2) up front.
+//	index    ref -> slab index in two parts (index.go): a direct-mapped
+//	         window of uint32 slab indices by ref mod its size (4x the
+//	         expected live orders), which holds the newest order of each
+//	         residue, so a sequential feed's recent orders are found with
+//	         one load and no probe; and an open-addressing hash table
+//	         (16-byte slots, linear probing, backward-shift deletion, so
+//	         probe lengths never decay under churn) for the orders that
+//	         outlived their window slot, searched only for refs at or below
+//	         the largest it may hold.
 //	levels   per book and side a slice of 32-byte levels sorted so the best price
 //	         is last: touching the top is O(1) and inserting or removing a level
 //	         near the top moves only the few levels above it. Each level holds
 //	         total shares, order count and the head/tail of an intrusive doubly
 //	         linked FIFO list of slab indices.
 //
-// ApplyBatch applies a ring batch with the table, order and FIFO-neighbour
+// ApplyBatch applies a ring batch with the index, order and FIFO-neighbour
 // misses of groups of events overlapped (software prefetch by plain loads);
 // at 1M live orders it halves the cost per message against Apply.
 //
-// One live order costs about 32 (slab) + 32 (two table slots) bytes plus its
-// share of a level; TestMemoryPerLiveOrder measures it at 1M live orders.
+// One live order costs about 32 (slab) + 16 (four window slots) + 16 (one
+// table slot) bytes plus its share of a level; TestMemoryPerLiveOrder
+// measures it at 1M live orders.
 //
-// Growth: the table doubles when an insert would push its load above 3/4 and
-// the slab grows (append) when its free list is empty; both happen inside Apply
-// only when Options.ExpectedOrders was too small, and are counted (ReasonGrowTable,
-// ReasonGrowSlab). Maintain, called off the hot path (e.g. when the input ring is
-// idle), grows the table early, at load 1/2, so the hot path need not.
+// Growth: the slab grows (append) when its free list is empty, and the table
+// doubles when an insert would push its load above 3/4: inside Apply only
+// when Options.ExpectedOrders was too small or, for the table, when most live
+// orders sit in it (a feed whose refs are not in sequence). Both are counted
+// (ReasonGrowTable, ReasonGrowSlab). Maintain, called off the hot path (e.g.
+// when the input ring is idle), grows the table early, at load 1/2, so the
+// hot path need not.
 //
 // Bad input is counted by Reason and never panics: a reference the book never saw
 // (a feed joined mid-day), a duplicate reference, an over-execution, a zero or
@@ -38,6 +46,6 @@
 // and counted when a book enters that state.
 //
 // Built with -tags invariants, every Apply is followed by a consistency check of
-// the touched book (quantities, level totals, counts, sort order, table/slab
+// the touched book (quantities, level totals, counts, sort order, index/slab
 // agreement) that panics on the first violation.
 package book

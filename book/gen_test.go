@@ -19,6 +19,36 @@ type gen struct {
 	nextRef    uint64
 	unknownPer int // unknown-reference messages per 1000
 	n          uint64
+	// refs is how orders are numbered.
+	refs refNumbering
+	// dupPer is adds per 1000 that reuse a live order's reference.
+	dupPer int
+}
+
+// newRef returns the next order reference.
+func (g *gen) newRef() uint64 {
+	r := g.nextRef
+	g.nextRef++
+	switch g.refs {
+	case refsScrambled32:
+		r = uint64(uint32(r) * 0x9E3779B9) // odd: a bijection of uint32
+	case refsScrambled64:
+		r *= 0x9E3779B97F4A7C15
+	}
+	return r
+}
+
+// refNumbering is how the generator numbers orders.
+type refNumbering int
+
+const (
+	refsSequential  refNumbering = iota // 1, 2, 3…, as NASDAQ numbers them
+	refsScrambled32                     // a bijective hash of the sequence into 32 bits
+	refsScrambled64                     // into 64 bits: too large for the index window's tags
+)
+
+func (r refNumbering) String() string {
+	return [...]string{"sequential", "scrambled32", "scrambled64"}[r]
 }
 
 type genOrder struct {
@@ -62,9 +92,12 @@ func (g *gen) price(sym tick.SymbolID, side tick.Side) tick.Price {
 func (g *gen) add(ev *tick.Event) {
 	sym := tick.SymbolID(g.rng.IntN(g.syms))
 	side := tick.SideBuy + tick.Side(g.rng.IntN(2))
-	o := genOrder{ref: g.nextRef, qty: int64(100 * (1 + g.rng.IntN(5))), sym: sym, side: side}
-	g.nextRef++
+	o := genOrder{ref: g.newRef(), qty: int64(100 * (1 + g.rng.IntN(5))), sym: sym, side: side}
 	*ev = tick.Event{Kind: tick.KindAdd, OrderRef: o.ref, Symbol: sym, Side: side, Price: g.price(sym, side), Qty: o.qty}
+	if g.dupPer > 0 && len(g.live) > 0 && g.rng.IntN(1000) < g.dupPer {
+		ev.OrderRef = g.live[g.rng.IntN(len(g.live))].ref // rejected: the live order stays
+		return
+	}
 	g.live = append(g.live, o)
 }
 
@@ -122,8 +155,7 @@ func (g *gen) next(ev *tick.Event) {
 		g.reduce(ev, i)
 	case op < 97:
 		ev.Kind = tick.KindReplace
-		ev.NewRef = g.nextRef
-		g.nextRef++
+		ev.NewRef = g.newRef()
 		ev.Price = g.price(o.sym, o.side)
 		ev.Qty = int64(100 * (1 + g.rng.IntN(5)))
 		o.ref, o.qty = ev.NewRef, ev.Qty

@@ -199,17 +199,29 @@ func compareBooks(b *Books, r *refBook, syms int) error {
 
 // TestAgainstReference runs long random streams (fixed seeds) through Books and
 // the reference, checking every trade and every BBO flag against the tops, and the full depth, best
-// queues and counters every 997 messages.
+// queues and counters every 997 messages. Books are undersized (growth
+// paths too, and orders moving from the index's window to its table) or
+// roomy; references come in sequence, as NASDAQ numbers them, or scrambled.
 func TestAgainstReference(t *testing.T) {
 	const msgs, syms = 200_000, 8
-	for _, seed := range []uint64{1, 2, 3} {
-		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
-			b, err := New(Options{ExpectedOrders: 256, Symbols: 4}) // undersized: growth paths too
+	cases := []struct {
+		seed   uint64
+		orders int
+		refs   refNumbering
+	}{
+		{1, 256, refsSequential}, {2, 256, refsSequential}, {3, 256, refsSequential}, {4, 8192, refsSequential},
+		{5, 256, refsScrambled32}, {6, 8192, refsScrambled32}, {7, 256, refsScrambled64},
+	}
+	for _, c := range cases {
+		seed := c.seed
+		t.Run(fmt.Sprintf("seed%d/orders=%d/refs=%v", seed, c.orders, c.refs), func(t *testing.T) {
+			b, err := New(Options{ExpectedOrders: c.orders, Symbols: 4})
 			if err != nil {
 				t.Fatal(err)
 			}
 			r := newRefBook()
 			g := newGen(seed, syms, 3000, 20)
+			g.refs, g.dupPer = c.refs, 5
 			var ev tick.Event
 			for i := range msgs {
 				g.next(&ev)
@@ -242,7 +254,11 @@ func TestAgainstReference(t *testing.T) {
 			if err := b.checkAll(); err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("live %d, counters %v", b.Orders(), b.Counters())
+			// Undersized with tagged references, both halves of the index hold orders.
+			if x := &b.refs; c.orders == 256 && c.refs != refsScrambled64 && (x.inWin == 0 || x.tab.count == 0) {
+				t.Errorf("index: %d in the window, %d in the table; want both", x.inWin, x.tab.count)
+			}
+			t.Logf("live %d (%d in the index window), counters %v", b.Orders(), b.refs.inWin, b.Counters())
 		})
 	}
 }
