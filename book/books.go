@@ -63,9 +63,19 @@ type Result struct {
 	Price  tick.Price    // trade price when FlagTrade
 	Qty    int64         // trade shares when FlagTrade
 	Symbol tick.SymbolID // the symbol the event applied to (an order's own symbol for L3 kinds); 0 if rejected
+	// Rank, with FlagBook, is the rank on its side of the best level the
+	// event changed (added, removed, or its shares or orders changed): 0
+	// for the best bid or offer, 1 for the level behind it, and so on,
+	// saturating at MaxRank. The levels better than Rank on both sides are
+	// as they were, so a value computed from the best Rank levels alone
+	// (spread, imbalance over Rank levels) has not changed.
+	Rank   uint16
 	Flags  Flags
 	Reason Reason // why the event was rejected or adjusted, ReasonNone if not
 }
+
+// MaxRank is the largest Result.Rank: a change at least this deep.
+const MaxRank = math.MaxUint16
 
 // Books owns the L3 books of one engine shard. It is not safe for concurrent
 // use: one goroutine applies events and queries.
@@ -77,6 +87,7 @@ type Books struct {
 	levelCap int
 	counts   [NumReasons]uint64
 	touched  uint64 // sink for the loads of prefetch
+	rank     int    // the best rank changed since the last finish (Result.Rank)
 }
 
 // New returns Books sized by opts.
@@ -90,6 +101,7 @@ func New(opts Options) (*Books, error) {
 		refs:     newIndex(opts.ExpectedOrders),
 		books:    make([]Book, opts.Symbols),
 		levelCap: opts.LevelsPerSide,
+		rank:     MaxRank,
 	}
 	return b, nil
 }
@@ -242,6 +254,7 @@ func (bk *Book) print(p tick.Price, q int64) {
 // finish sets the BBO and cross flags after a book change.
 func (b *Books) finish(bk *Book, before bbo, r *Result) {
 	r.Flags |= FlagBook
+	r.Rank, b.rank = uint16(min(b.rank, MaxRank)), MaxRank
 	if bk.snapshot() != before {
 		r.Flags |= FlagBBO
 	}
@@ -300,7 +313,8 @@ func (b *Books) insert(bk *Book, pos uint64, ref uint64, sym tick.SymbolID, si i
 		idx = uint32(len(b.orders) - 1)
 	}
 	b.refs.insertAt(pos, ref, idx, b.orders)
-	lv := bk.sides[si].levelFor(keyOf(si, p))
+	lv, rank := bk.sides[si].levelFor(keyOf(si, p))
+	b.rank = min(b.rank, rank)
 	o := &b.orders[idx]
 	*o = order{ref: ref, price: p, qty: q, prev: lv.tail, symSide: uint32(sym)<<1 | uint32(si)}
 	if lv.tail != 0 {
@@ -321,6 +335,7 @@ func (b *Books) unlink(bk *Book, pos uint64, idx uint32) {
 	si := o.sideIdx()
 	l := &bk.sides[si]
 	i, _ := l.search(keyOf(si, o.price))
+	b.rank = min(b.rank, l.rank(i))
 	lv := &l.levels[i]
 	if o.prev != 0 {
 		b.orders[o.prev].next = o.next
@@ -374,6 +389,7 @@ func (b *Books) reduce(ev *tick.Event) Result {
 		si := o.sideIdx()
 		l := &bk.sides[si]
 		i, _ := l.search(keyOf(si, o.price))
+		b.rank = min(b.rank, l.rank(i))
 		l.levels[i].shares -= q
 	}
 	switch ev.Kind {

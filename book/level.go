@@ -64,16 +64,20 @@ func (l *ladder) search(key int64) (int, bool) {
 	return lo, lv[lo].key == key
 }
 
-// levelFor returns the level for key, inserting an empty one if needed.
-func (l *ladder) levelFor(key int64) *level {
+// levelFor returns the level for key, inserting an empty one if needed,
+// and its rank.
+func (l *ladder) levelFor(key int64) (*level, int) {
 	i, ok := l.search(key)
 	if !ok {
 		l.levels = append(l.levels, level{}) // allocates only past the capacity reached so far
 		copy(l.levels[i+1:], l.levels[i:])
 		l.levels[i] = level{key: key}
 	}
-	return &l.levels[i]
+	return &l.levels[i], l.rank(i)
 }
+
+// rank returns how many levels are better than the one at i: 0 for the best.
+func (l *ladder) rank(i int) int { return len(l.levels) - 1 - i }
 
 // remove deletes the level at i.
 func (l *ladder) remove(i int) {

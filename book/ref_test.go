@@ -197,6 +197,36 @@ func compareBooks(b *Books, r *refBook, syms int) error {
 	return nil
 }
 
+// rankDepth is how many levels per side TestAgainstReference checks
+// Result.Rank against.
+const rankDepth = 8
+
+// checkRank checks Result.Rank against the book's depth before and after
+// the event: the best rank levels of each side are unchanged and, but for
+// a replace (which may take an order off a level and put one back on it),
+// the best rank+1 of one side changed.
+func checkRank(bk *Book, rank uint16, kind tick.Kind, before *[2][rankDepth]Level, nBefore [2]int) error {
+	var after [2][rankDepth]Level
+	nAfter := [2]int{bk.Depth(tick.SideBuy, after[0][:]), bk.Depth(tick.SideSell, after[1][:])}
+	top := func(d *[rankDepth]Level, n, k int) []Level { return d[:min(n, k)] }
+	changed := false
+	for side := range 2 {
+		k := min(int(rank), rankDepth)
+		if !slices.Equal(top(&before[side], nBefore[side], k), top(&after[side], nAfter[side], k)) {
+			return fmt.Errorf("rank %d, but side %d changed above it: %v -> %v", rank, side,
+				top(&before[side], nBefore[side], k), top(&after[side], nAfter[side], k))
+		}
+		if k := int(rank) + 1; k <= rankDepth &&
+			!slices.Equal(top(&before[side], nBefore[side], k), top(&after[side], nAfter[side], k)) {
+			changed = true
+		}
+	}
+	if !changed && int(rank) < rankDepth && kind != tick.KindReplace {
+		return fmt.Errorf("rank %d, but neither side changed at it", rank)
+	}
+	return nil
+}
+
 // TestAgainstReference runs long random streams (fixed seeds) through Books and
 // the reference, checking every trade and every BBO flag against the tops, and the full depth, best
 // queues and counters every 997 messages. Books are undersized (growth
@@ -226,11 +256,20 @@ func TestAgainstReference(t *testing.T) {
 			for i := range msgs {
 				g.next(&ev)
 				var before [2]Level
+				var depthBefore [2][rankDepth]Level
+				var nBefore [2]int
 				if bk := b.Book(ev.Symbol); bk != nil {
 					before[0], _ = bk.BestBid()
 					before[1], _ = bk.BestAsk()
+					nBefore[0] = bk.Depth(tick.SideBuy, depthBefore[0][:])
+					nBefore[1] = bk.Depth(tick.SideSell, depthBefore[1][:])
 				}
 				res := b.Apply(&ev)
+				if res.Flags&FlagBook != 0 {
+					if err := checkRank(b.Book(ev.Symbol), res.Rank, ev.Kind, &depthBefore, nBefore); err != nil {
+						t.Fatalf("msg %d %+v: %v", i, ev, err)
+					}
+				}
 				p, q, printable := r.apply(&ev)
 				gotTrade := res.Flags&FlagTrade != 0
 				if gotTrade != (q != 0 || ev.Kind == tick.KindTrade) || (gotTrade && (res.Price != p || res.Qty != q ||

@@ -64,7 +64,7 @@ func (s *shard) initBooks() {
 
 // bookEvent applies one L3 or venue event to the shard's books and then:
 // a printed execution or cross feeds the symbol's statistics and trade
-// rules like a trade; a book change evaluates the symbol's book rules; a
+// rules like a trade; a book change near the top evaluates the symbol's book rules; a
 // change of the best bid or offer publishes a tick.BBO (see
 // Config.BBOInterval).
 func (s *shard) bookEvent(ev *tick.Event) {
@@ -89,7 +89,10 @@ func (s *shard) bookEvent(ev *tick.Event) {
 		return
 	}
 	bk := s.books.Book(res.Symbol)
-	if len(sym.bookRules) > 0 {
+	// The book rules read the best sym.bookDepth levels of each side; a
+	// change deeper leaves their values, so their states, as they were
+	// (evaluating a rule on the value it last saw changes nothing).
+	if len(sym.bookRules) > 0 && int(res.Rank) < sym.bookDepth {
 		s.touch.load(bk)
 		if s.touch.ok {
 			mid := tick.Price(s.touch.mid())

@@ -445,3 +445,84 @@ func TestDropBackpressure(t *testing.T) {
 		t.Fatal("ParseBackpressure accepted maybe")
 	}
 }
+
+// TestDeepBookChangesSkipRules: book rules are evaluated only on changes
+// within the levels they read (Result.Rank below symbol.bookDepth). A Step
+// that evaluates them on every change yields exactly the same records
+// from a stream whose books are 20 levels deep, most changes below the
+// rules' 1 and 3 levels.
+func TestDeepBookChangesSkipRules(t *testing.T) {
+	cfg := Config{Rules: []RuleSpec{
+		{ID: "spread", Type: RuleSpread, Bps: 8, Hysteresis: 1},
+		{ID: "imbalance", Type: RuleImbalance, K: 0.3, Levels: 3, Hysteresis: 0.05},
+	}}
+	syms := tick.NewSymbolTable(16)
+	for _, n := range []string{"A", "B", "C"} {
+		if _, err := syms.Intern(n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ref, err := book.New(book.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(11, 12))
+	type live struct {
+		ref uint64
+		sym tick.SymbolID
+	}
+	var orders []live
+	var evs []tick.Event
+	deep, next := 0, uint64(1)
+	for i := range 30000 {
+		var ev tick.Event
+		if len(orders) < 300 || r.IntN(2) == 0 {
+			sym := tick.SymbolID(r.IntN(3))
+			side := tick.Side(1 + r.IntN(2))
+			p := 100 - float64(1+r.IntN(20))/100
+			if side == tick.SideSell {
+				p = 100 + float64(r.IntN(20))/100
+			}
+			ev = add(int64(i), sym, next, side, p, int64(1+r.IntN(5))*100)
+			orders = append(orders, live{next, sym})
+			next++
+		} else {
+			k := r.IntN(len(orders))
+			ev = l3(tick.KindDelete, int64(i), orders[k].sym, orders[k].ref, 0, 0)
+			orders[k] = orders[len(orders)-1]
+			orders = orders[:len(orders)-1]
+		}
+		if res := ref.Apply(&ev); res.Flags&book.FlagBook != 0 && res.Rank >= 3 {
+			deep++
+		}
+		evs = append(evs, ev)
+	}
+	run := func(every bool) []tick.Out {
+		evalBookRulesOnEveryChange = every
+		defer func() { evalBookRulesOnEveryChange = false }()
+		st, err := NewStep(cfg, syms)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var outs []tick.Out
+		st.Process(evs, func(o *tick.Out) { outs = append(outs, *o) })
+		return outs
+	}
+	want, got := run(true), run(false)
+	signals := 0
+	for i := range min(len(got), len(want)) {
+		if !sameOut(&got[i], &want[i]) {
+			t.Fatalf("record %d: skipping deep changes %+v, evaluating every change %+v", i, got[i], want[i])
+		}
+		if got[i].Kind == tick.OutSignal {
+			signals++
+		}
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d records skipping deep changes, %d evaluating every change", len(got), len(want))
+	}
+	if signals < 100 || deep < len(evs)/2 {
+		t.Fatalf("%d signals, %d of %d changes below level 3: the stream should exercise both", signals, deep, len(evs))
+	}
+	t.Logf("%d records, %d signals; %d of %d events changed the books below level 3", len(got), signals, deep, len(evs))
+}

@@ -23,6 +23,15 @@ type rule struct {
 	slow     int
 }
 
+// depth returns how many levels per side a book rule's value reads: the
+// touch for a spread, its levels for an imbalance.
+func (r *rule) depth() int {
+	if r.typ == RuleImbalance {
+		return r.levels
+	}
+	return 1
+}
+
 // compile turns a validated spec into a rule; win is the index of the
 // spec's window among the symbol windows, fast and slow those of its EMAs.
 func compile(r RuleSpec, index, win, fast, slow int) rule {

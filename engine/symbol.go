@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"github.com/tickd/tickd/book"
 	"github.com/tickd/tickd/engine/stats"
 	"github.com/tickd/tickd/tick"
 )
@@ -36,11 +37,18 @@ type symbol struct {
 	// The L3 book's side (ITCH feeds): rules evaluated on book changes, and
 	// the BBO publication state (see Config.BBOInterval).
 	bookRules      []ruleState // spread and imbalance rules bound to the name
+	bookDepth      int         // levels per side the book rules read: changes deeper leave them be
 	bboAt, bboRecv int64       // event and receive time of the last BBO change
 	bboLast        int64       // event time of the last BBO publication
 	bboPending     bool        // a change not yet published
 	bboSent        bool        // bboLast is valid
 }
+
+// evalBookRulesOnEveryChange makes symbols created after it is set
+// evaluate their book rules on every book change, however deep: a test
+// sets it to show that skipping deep changes (symbol.bookDepth) changes no
+// output.
+var evalBookRulesOnEveryChange = false
 
 // newSymbol allocates the state of id (named name) and binds the rules whose
 // Symbols patterns match name.
@@ -71,6 +79,10 @@ func newSymbol(id tick.SymbolID, name string, p *plan) *symbol {
 		st := newRuleState(r)
 		if r.typ.bookRule() {
 			s.bookRules = append(s.bookRules, st)
+			s.bookDepth = max(s.bookDepth, r.depth())
+			if evalBookRulesOnEveryChange {
+				s.bookDepth = book.MaxRank + 1
+			}
 			continue
 		}
 		s.rules = append(s.rules, st)
