@@ -152,19 +152,3 @@ func (bk *Book) crossState() uint8 {
 	}
 	return uncrossed
 }
-
-// bbo is a snapshot of the top of book used to detect a change.
-type bbo struct {
-	key    [2]int64
-	shares [2]int64
-	orders [2]uint32
-}
-
-func (bk *Book) snapshot() (s bbo) {
-	for i := range bk.sides {
-		if t := bk.sides[i].top(); t != nil {
-			s.key[i], s.shares[i], s.orders[i] = t.key, t.shares, t.orders
-		}
-	}
-	return s
-}

@@ -251,24 +251,29 @@ func (bk *Book) print(p tick.Price, q int64) {
 	bk.trades++
 }
 
-// finish sets the BBO and cross flags after a book change.
-func (b *Books) finish(bk *Book, before bbo, r *Result) {
+// finish sets Rank and the BBO and cross flags after a book change. The
+// best bid or offer changed exactly when a best level did (rank 0: added,
+// removed, or its shares changed), and only then can the cross state
+// change; replace, which may take shares off a level and put them back,
+// checks its own.
+func (b *Books) finish(bk *Book, r *Result) {
+	rank := b.rank
+	b.rank = MaxRank
 	r.Flags |= FlagBook
-	r.Rank, b.rank = uint16(min(b.rank, MaxRank)), MaxRank
-	if bk.snapshot() != before {
+	r.Rank = uint16(min(rank, MaxRank))
+	if rank == 0 {
 		r.Flags |= FlagBBO
-	}
-	st := bk.crossState()
-	if st != bk.cross {
-		bk.cross = st
-		switch st {
-		case crossed:
-			b.counts[ReasonCrossed]++
-		case locked:
-			b.counts[ReasonLocked]++
+		if st := bk.crossState(); st != bk.cross {
+			bk.cross = st
+			switch st {
+			case crossed:
+				b.counts[ReasonCrossed]++
+			case locked:
+				b.counts[ReasonLocked]++
+			}
 		}
 	}
-	switch st {
+	switch bk.cross {
 	case crossed:
 		r.Flags |= FlagCrossed
 	case locked:
@@ -292,11 +297,10 @@ func (b *Books) add(ev *tick.Event) Result {
 		return b.reject(ReasonDuplicateRef)
 	}
 	bk := b.book(ev.Symbol)
-	before := bk.snapshot()
 	b.insert(bk, pos, ev.OrderRef, ev.Symbol, si, ev.Price, uint32(ev.Qty))
 	b.counts[ReasonAdd]++
 	r := Result{Symbol: ev.Symbol}
-	b.finish(bk, before, &r)
+	b.finish(bk, &r)
 	return r
 }
 
@@ -372,7 +376,6 @@ func (b *Books) reduce(ev *tick.Event) Result {
 	o := &b.orders[idx]
 	sym := o.sym()
 	bk := &b.books[sym]
-	before := bk.snapshot()
 	r := Result{Symbol: sym}
 	q := ev.Qty
 	if q >= int64(o.qty) {
@@ -408,7 +411,7 @@ func (b *Books) reduce(ev *tick.Event) Result {
 		b.counts[ReasonExecute]++
 		r.Price, r.Qty, r.Flags = ev.Price, q, FlagTrade
 	}
-	b.finish(bk, before, &r)
+	b.finish(bk, &r)
 	return r
 }
 
@@ -419,11 +422,10 @@ func (b *Books) delete(ev *tick.Event) Result {
 	}
 	sym := b.orders[idx].sym()
 	bk := &b.books[sym]
-	before := bk.snapshot()
 	b.unlink(bk, pos, idx)
 	b.counts[ReasonDelete]++
 	r := Result{Symbol: sym}
-	b.finish(bk, before, &r)
+	b.finish(bk, &r)
 	return r
 }
 
@@ -439,10 +441,11 @@ func (b *Books) replace(ev *tick.Event) Result {
 	o := &b.orders[idx]
 	sym, si := o.sym(), o.sideIdx()
 	bk := &b.books[sym]
-	before := bk.snapshot()
+	oldPrice, oldQty := o.price, int64(o.qty)
 	b.unlink(bk, pos, idx)
 	b.counts[ReasonReplace]++
 	r := Result{Symbol: sym}
+	requeued := false // put back at the same price with the same shares
 	switch {
 	case ev.Qty <= 0 || ev.Qty > math.MaxUint32 || ev.Price <= 0:
 		b.counts[ReasonBadOrder]++
@@ -458,7 +461,11 @@ func (b *Books) replace(ev *tick.Event) Result {
 			break
 		}
 		b.insert(bk, npos, ev.NewRef, sym, si, ev.Price, uint32(ev.Qty))
+		requeued = ev.Price == oldPrice && ev.Qty == oldQty
 	}
-	b.finish(bk, before, &r)
+	b.finish(bk, &r)
+	if requeued { // the level lost the order and got it back: price, shares and count as they were
+		r.Flags &^= FlagBBO
+	}
 	return r
 }
