@@ -65,21 +65,24 @@ func (bk *Book) Spread() (tick.Price, bool) {
 // Imbalance returns (bid - ask) / (bid + ask) over the shares of the best n
 // levels of each side (n <= 0 means every level); ok is false when both are 0.
 func (bk *Book) Imbalance(n int) (float64, bool) {
-	var sum [2]int64
-	for s := range bk.sides {
-		lv := bk.sides[s].levels
-		lo := 0
-		if n > 0 && n < len(lv) {
-			lo = len(lv) - n
-		}
-		for i := len(lv) - 1; i >= lo; i-- {
-			sum[s] += lv[i].shares
-		}
-	}
-	if sum[0]+sum[1] == 0 {
+	bid, ask := bk.sides[0].topShares(n), bk.sides[1].topShares(n)
+	if bid+ask == 0 {
 		return 0, false
 	}
-	return float64(sum[0]-sum[1]) / float64(sum[0]+sum[1]), true
+	return float64(bid-ask) / float64(bid+ask), true
+}
+
+// topShares returns the shares of the best n levels (n <= 0: every level).
+func (l *ladder) topShares(n int) int64 {
+	lv := l.levels
+	if n > 0 && n < len(lv) {
+		lv = lv[len(lv)-n:]
+	}
+	var sum int64
+	for i := range lv {
+		sum += lv[i].shares
+	}
+	return sum
 }
 
 // Depth writes the best len(dst) levels of side, best first, into dst and
