@@ -13,6 +13,10 @@ type touch struct {
 	book     *book.Book
 	bid, ask tick.Price
 	ok       bool
+	// rank is the book change's Result.Rank, for the book rules: a rule
+	// reading fewer levels than rank+1 sees the value it last saw, and is
+	// not evaluated (its state could not change).
+	rank int
 }
 
 // mid is (bid+ask)/2 in Price units, the unit of the rules' x.
@@ -94,6 +98,10 @@ func (s *shard) bookEvent(ev *tick.Event) {
 	// (evaluating a rule on the value it last saw changes nothing).
 	if len(sym.bookRules) > 0 && int(res.Rank) < sym.bookDepth {
 		s.touch.load(bk)
+		s.touch.rank = int(res.Rank)
+		if sym.everyBookChange {
+			s.touch.rank = 0
+		}
 		if s.touch.ok {
 			mid := tick.Price(s.touch.mid())
 			if n := s.crossings(sym, sym.bookRules, ev.TsEvent, mid, mid.Float64(), 0); n > 0 {

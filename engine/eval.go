@@ -201,12 +201,12 @@ func (sh *shard) crossings(sym *symbol, rules []ruleState, t int64, p tick.Price
 			if n, before := w.Count()-1, w.Volume()-q; n >= MinVolumeTrades && before > 0 {
 				x, scale = float64(q)*float64(n), float64(before)
 			}
-		case RuleSpread: // v = 10⁴·(ask − bid)/mid
-			if t := &sh.touch; t.ok {
+		case RuleSpread: // v = 10⁴·(ask − bid)/mid; only a change at the touch moves it
+			if t := &sh.touch; t.ok && t.rank == 0 {
 				x, scale = 1e4*float64(t.ask-t.bid), t.mid()
 			}
-		case RuleImbalance:
-			if sh.touch.ok {
+		case RuleImbalance: // over the best r.levels levels, which a change below leaves be
+			if sh.touch.ok && sh.touch.rank < r.levels {
 				if imb, ok := sh.touch.book.Imbalance(r.levels); ok {
 					x, scale = imb, 1
 				}

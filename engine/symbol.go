@@ -36,12 +36,13 @@ type symbol struct {
 
 	// The L3 book's side (ITCH feeds): rules evaluated on book changes, and
 	// the BBO publication state (see Config.BBOInterval).
-	bookRules      []ruleState // spread and imbalance rules bound to the name
-	bookDepth      int         // levels per side the book rules read: changes deeper leave them be
-	bboAt, bboRecv int64       // event and receive time of the last BBO change
-	bboLast        int64       // event time of the last BBO publication
-	bboPending     bool        // a change not yet published
-	bboSent        bool        // bboLast is valid
+	bookRules       []ruleState // spread and imbalance rules bound to the name
+	bookDepth       int         // levels per side the book rules read: changes deeper leave them be
+	everyBookChange bool        // evalBookRulesOnEveryChange was set: no rule skips a change
+	bboAt, bboRecv  int64       // event and receive time of the last BBO change
+	bboLast         int64       // event time of the last BBO publication
+	bboPending      bool        // a change not yet published
+	bboSent         bool        // bboLast is valid
 }
 
 // evalBookRulesOnEveryChange makes symbols created after it is set
@@ -81,7 +82,7 @@ func newSymbol(id tick.SymbolID, name string, p *plan) *symbol {
 			s.bookRules = append(s.bookRules, st)
 			s.bookDepth = max(s.bookDepth, r.depth())
 			if evalBookRulesOnEveryChange {
-				s.bookDepth = book.MaxRank + 1
+				s.bookDepth, s.everyBookChange = book.MaxRank+1, true
 			}
 			continue
 		}
