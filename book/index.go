@@ -43,9 +43,10 @@ func newIndex(orders int) index {
 // count returns the number of live references.
 func (x *index) count() int { return x.inWin + x.tab.count }
 
-// find returns where ref is and its slab index, or, with idx 0, where
-// insertAt should put it. A window slot's order is checked against ref in
-// the slab, which the caller reads next anyway.
+// find returns where ref is and its slab index, or, with idx 0, the window
+// slot where insertAt puts it (a new reference always goes to the window).
+// A window slot's order is checked against ref in the slab, which the
+// caller reads next anyway.
 func (x *index) find(ref uint64, orders []order) (loc uint64, idx uint32) {
 	s := ref & x.winMask
 	if i := x.win[s]; i != 0 && orders[i].ref == ref {
@@ -71,8 +72,9 @@ func (x *index) reserve() bool {
 	return false
 }
 
-// insertAt enters ref, which find reported absent at loc, with slab index
-// idx. A window slot's live occupant moves to the table (reserve made room).
+// insertAt enters ref, which find reported absent at the window slot loc,
+// with slab index idx. The slot's live occupant, if any, moves to the
+// table (reserve made room for it).
 func (x *index) insertAt(loc, ref uint64, idx uint32, orders []order) {
 	s := loc &^ locWin
 	if old := x.win[s]; old != 0 {

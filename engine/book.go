@@ -68,9 +68,9 @@ func (s *shard) initBooks() {
 
 // bookEvent applies one L3 or venue event to the shard's books and then:
 // a printed execution or cross feeds the symbol's statistics and trade
-// rules like a trade; a book change near the top evaluates the symbol's book rules; a
-// change of the best bid or offer publishes a tick.BBO (see
-// Config.BBOInterval).
+// rules like a trade; a book change within the levels the symbol's book
+// rules read evaluates them; a change of the best bid or offer publishes a
+// tick.BBO (see Config.BBOInterval).
 func (s *shard) bookEvent(ev *tick.Event) {
 	if tradeKind(ev.Kind) && s.symbolFor(ev.Symbol).tradeThrough {
 		s.touch.load(s.books.Book(ev.Symbol))
