@@ -120,25 +120,27 @@ func b2u(b bool) uint8 {
 
 // ruleScratch is crossings' working memory, per shard, by index in the
 // rule set evaluated (its length is the plan's rule count, which bounds
-// any symbol's): the rules' values (x and scale, see crossings) and, for
-// those that fire, v and the direction; fired lists the indexes of the
-// rules that fire, in rule order.
+// any symbol's): the rules' values (x and scale, see crossings; v is
+// x/scale) and, for those that fire, the crossing's stUp/stDn bits; fired
+// lists the indexes of the rules that fire, in rule order. What only a
+// firing rule needs is worked out in emitSignals, which is rare, to keep
+// crossings' loop in registers.
 type ruleScratch struct {
-	x, scale, v []float64
-	dir         []int8
-	fired       []uint16
+	x, scale []float64
+	crossed  []uint8
+	fired    []uint16
 }
 
 func newRuleScratch(rules int) ruleScratch {
-	return ruleScratch{x: make([]float64, rules), scale: make([]float64, rules), v: make([]float64, rules),
-		dir: make([]int8, rules), fired: make([]uint16, rules)}
+	return ruleScratch{x: make([]float64, rules), scale: make([]float64, rules),
+		crossed: make([]uint8, rules), fired: make([]uint16, rules)}
 }
 
 // crossings evaluates rules, sym's trade rules on the trade just applied
 // (event time t, price p = px in currency units, size q) or its book rules
 // on a book change (p the mid, q 0; sh.touch holds the book context), and
-// returns how many fire, listed in sh.rs.fired with their values and
-// directions. It makes no call, so the compiler keeps its loops in
+// returns how many fire, listed in sh.rs.fired with their crossings
+// (sh.rs.crossed). It makes no call, so the compiler keeps its loops in
 // registers; the caller writes the rare signals after it (emitSignals).
 //
 // Each rule's value is v = x/scale for scale > 0; comparing x with the
@@ -245,8 +247,7 @@ func (sh *shard) crossings(sym *symbol, rules []ruleState, t int64, p tick.Price
 			if t <= math.MaxInt64-r.cooldown {
 				s.quiet = t + r.cooldown
 			}
-			sh.rs.v[i] = x / scale
-			sh.rs.dir[i] = int8(c&stUp) - int8(c>>1)
+			sh.rs.crossed[i] = c // emitSignals turns it into a direction, and x/scale into v
 			sh.rs.fired[fired] = uint16(i)
 			fired++
 		}
@@ -264,8 +265,9 @@ func (sh *shard) emitSignals(sym *symbol, rules []ruleState, n int, t, recv int6
 		// Field by field: a composite literal is built in a temporary and
 		// copied, and the copy's loads stall on store forwarding.
 		sg := &o.Signal
-		sg.TsEvent, sg.TsRecv, sg.Symbol, sg.Rule, sg.Dir, sg.Price = t, recv, sym.id, r.index, sh.rs.dir[i], p
-		sh.values(&sg.Values, sym, r, p, q, sh.rs.v[i])
+		c := sh.rs.crossed[i]
+		sg.TsEvent, sg.TsRecv, sg.Symbol, sg.Rule, sg.Dir, sg.Price = t, recv, sym.id, r.index, int8(c&stUp)-int8(c>>1), p
+		sh.values(&sg.Values, sym, r, p, q, sh.rs.x[i]/sh.rs.scale[i])
 		sh.n.signals++
 	}
 }
