@@ -242,10 +242,7 @@ func TestBBOsMatchBookReference(t *testing.T) {
 		names[i] = string(rune('A'+i)) + "X"
 	}
 	e, _ := newTestEngine(t, Config{Shards: 2}, names...)
-	ref, err := book.New(book.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ref := referenceBooks(t)
 	r := rand.New(rand.NewPCG(7, 8))
 	type live struct {
 		ref uint64
@@ -462,10 +459,7 @@ func TestDeepBookChangesSkipRules(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ref, err := book.New(book.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ref := referenceBooks(t)
 	r := rand.New(rand.NewPCG(11, 12))
 	type live struct {
 		ref uint64
@@ -525,4 +519,15 @@ func TestDeepBookChangesSkipRules(t *testing.T) {
 		t.Fatalf("signals by rule %v, %d of %d changes below level 3: the stream should exercise each", signals, deep, len(evs))
 	}
 	t.Logf("%d records, signals by rule %v; %d of %d events changed the books below level 3", len(got), signals, deep, len(evs))
+}
+
+// referenceBooks returns Books of the default size, for a test to apply its
+// stream to on the side and compare the engine's output with.
+func referenceBooks(t *testing.T) *book.Books {
+	t.Helper()
+	b, err := book.New(book.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
