@@ -35,7 +35,8 @@
 // Growth: the slab grows (append) when its free list is empty, and the table
 // doubles when an insert would push its load above 3/4: inside Apply only
 // when Options.ExpectedOrders was too small or, for the table, when most live
-// orders sit in it (a feed whose refs are not in sequence). Both are counted
+// orders sit in it (they outlived their window slot: long-lived orders, or a
+// feed whose refs are not in sequence). Both are counted
 // (ReasonGrowTable, ReasonGrowSlab). Maintain, called off the hot path (e.g.
 // when the input ring is idle), grows the table early, at load 1/2, so the
 // hot path need not.
