@@ -37,9 +37,9 @@
 // when Options.ExpectedOrders was too small or, for the table, when most live
 // orders sit in it (they outlived their window slot: long-lived orders, or a
 // feed whose refs are not in sequence). Both are counted
-// (ReasonGrowTable, ReasonGrowSlab). Maintain, called off the hot path (e.g.
-// when the input ring is idle), grows the table early, at load 1/2, so the
-// hot path need not.
+// (ReasonGrowTable, ReasonGrowSlab). Maintain, called off the hot path (an
+// engine shard calls it when its input is idle), grows the table early, at
+// load 1/2, so the hot path need not.
 //
 // Bad input is counted by Reason and never panics: a reference the book never saw
 // (a feed joined mid-day), a duplicate reference, an over-execution, a zero or

@@ -531,3 +531,36 @@ func referenceBooks(t *testing.T) *book.Books {
 	}
 	return b
 }
+
+// TestIdleShardGrowsOrderTable: a shard whose input is idle grows its
+// order table at half load (book.Books.Maintain), so that no Apply has to.
+// Six adds share one window slot of books sized for 4 orders (a 16-slot
+// window, an 8-slot table): five move to the table, under the 3/4 at which
+// an Apply grows it, over the 1/2 at which the idle shard does.
+func TestIdleShardGrowsOrderTable(t *testing.T) {
+	e, _ := newTestEngine(t, Config{Shards: 1, BookOrders: 4}, "A")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	in, err := e.NewInput("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var evs []tick.Event
+	for k := range 6 {
+		evs = append(evs, add(int64(k), 0, uint64(1+16*k), tick.SideBuy, 100-float64(k)/100, 100))
+	}
+	feed(in, evs)
+	deadline := time.Now().Add(5 * time.Second)
+	for e.Counters().Book[book.ReasonGrowTable] == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	c := e.Counters()
+	if c.Book[book.ReasonGrowTable] != 1 || c.Book[book.ReasonAdd] != 6 || c.Orders != 6 {
+		t.Fatalf("grow_table %d, adds %d, orders %d; want 1, 6, 6", c.Book[book.ReasonGrowTable], c.Book[book.ReasonAdd], c.Orders)
+	}
+}
