@@ -59,10 +59,11 @@ type Config struct {
 	// Rules are the rules to evaluate (none by default; see DefaultRules).
 	Rules []RuleSpec
 	// BookOrders is how many live orders each shard's L3 books are sized
-	// for up front (book.Options.ExpectedOrders); more grow the order table,
-	// a pause of milliseconds. The books are created on a shard's first L3
-	// or venue event, so a trades-only feed never allocates them. About 65 B
-	// per order. Default 1<<20.
+	// for up front (book.Options.ExpectedOrders); more grow the slab and
+	// the order table (the shard grows the table when its input is idle,
+	// else a pause of milliseconds). The books are created on a shard's
+	// first L3 or venue event, so a trades-only feed never allocates them.
+	// About 65 B per order. Default 1<<20.
 	BookOrders int
 	// Emit, if set, runs the engine inline: one shard, no goroutine and no
 	// ring of its own. It is applied on the goroutine of its source, one
