@@ -103,6 +103,7 @@ func New(opts Options) (*Books, error) {
 		levelCap: opts.LevelsPerSide,
 		rank:     MaxRank,
 	}
+	adviseHuge(b.orders)
 	return b, nil
 }
 

@@ -37,7 +37,9 @@ func newIndex(orders int) index {
 	for n < 4*orders {
 		n <<= 1
 	}
-	return index{win: make([]uint32, n), winMask: uint64(n - 1), tab: newTable(orders)}
+	x := index{win: make([]uint32, n), winMask: uint64(n - 1), tab: newTable(orders)}
+	adviseHuge(x.win)
+	return x
 }
 
 // count returns the number of live references.

@@ -23,7 +23,9 @@ func newTable(capacity int) table {
 		n <<= 1
 		bits++
 	}
-	return table{slots: make([]slot, n), mask: uint64(n - 1), shift: 64 - bits}
+	t := table{slots: make([]slot, n), mask: uint64(n - 1), shift: 64 - bits}
+	adviseHuge(t.slots)
+	return t
 }
 
 // home is the preferred slot of ref: Fibonacci hashing spreads the dense,
