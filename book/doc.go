@@ -24,6 +24,10 @@
 //	         total shares, order count and the head/tail of an intrusive doubly
 //	         linked FIFO list of slab indices.
 //
+// The slab, the window and the table ask the kernel for 2 MiB pages
+// (adviseHuge): at a million orders they are tens of MB read at random, and
+// with 4 KiB pages most of those reads would miss the TLB too.
+//
 // ApplyBatch applies a ring batch with the index, order and FIFO-neighbour
 // misses of groups of events overlapped (software prefetch by plain loads);
 // at 1M live orders it halves the cost per message against Apply.
