@@ -107,12 +107,12 @@ func runPipelined(ctx context.Context, o InprocOptions, p *pacer, from int64, de
 	// The consumer idles on the output ring's Bell, as the publisher does,
 	// so that under Park every commit wakes it; as serve, no Bell (and no
 	// fence per commit) when nothing parks.
-	bell, outBell := ringbuf.NewBell(), (*ringbuf.Bell)(nil)
+	var bell *ringbuf.Bell
 	if o.Wait == ringbuf.Park {
-		outBell = bell
+		bell = ringbuf.NewBell()
 	}
 	eng, err := engine.New(engine.Config{Shards: 1, Wait: o.Wait, Rules: []engine.RuleSpec{PriceRule(o.Level)},
-		Bars: []time.Duration{time.Hour}, OutputBell: outBell}, syms)
+		Bars: []time.Duration{time.Hour}, OutputBell: bell}, syms)
 	if err != nil {
 		return producerResult{}, 0, fmt.Errorf("bench: inproc: %w", err)
 	}

@@ -13,10 +13,7 @@ type touch struct {
 	book     *book.Book
 	bid, ask tick.Price
 	ok       bool
-	// rank is the book change's Result.Rank, for the book rules: a rule
-	// reading fewer levels than rank+1 sees the value it last saw, and is
-	// not evaluated (its state could not change).
-	rank int
+	rank     int // the book change's Result.Rank, against each book rule's depth
 }
 
 // mid is (bid+ask)/2 in Price units, the unit of the rules' x.
@@ -96,12 +93,13 @@ func (s *shard) bookEvent(ev *tick.Event) {
 	// The book rules read the best sym.bookDepth levels of each side; a
 	// change deeper leaves their values, so their states, as they were
 	// (evaluating a rule on the value it last saw changes nothing).
-	if len(sym.bookRules) > 0 && int(res.Rank) < sym.bookDepth {
+	rank := int(res.Rank)
+	if sym.everyBookChange {
+		rank = 0
+	}
+	if len(sym.bookRules) > 0 && rank < sym.bookDepth {
 		s.touch.load(bk)
-		s.touch.rank = int(res.Rank)
-		if sym.everyBookChange {
-			s.touch.rank = 0
-		}
+		s.touch.rank = rank
 		if s.touch.ok {
 			mid := tick.Price(s.touch.mid())
 			if n := s.crossings(sym, sym.bookRules, ev.TsEvent, mid, mid.Float64(), 0); n > 0 {

@@ -24,7 +24,9 @@ type rule struct {
 }
 
 // depth returns how many levels per side a book rule's value reads: the
-// touch for a spread, its levels for an imbalance.
+// touch for a spread, its levels for an imbalance. A book change below
+// them (book.Result.Rank ≥ depth) leaves the value, so the rule's state,
+// as it was, and the rule is not evaluated.
 func (r *rule) depth() int {
 	if r.typ == RuleImbalance {
 		return r.levels
@@ -203,12 +205,12 @@ func (sh *shard) crossings(sym *symbol, rules []ruleState, t int64, p tick.Price
 			if n, before := w.Count()-1, w.Volume()-q; n >= MinVolumeTrades && before > 0 {
 				x, scale = float64(q)*float64(n), float64(before)
 			}
-		case RuleSpread: // v = 10⁴·(ask − bid)/mid; only a change at the touch moves it
-			if t := &sh.touch; t.ok && t.rank == 0 {
+		case RuleSpread: // v = 10⁴·(ask − bid)/mid
+			if t := &sh.touch; t.ok && t.rank < r.depth() {
 				x, scale = 1e4*float64(t.ask-t.bid), t.mid()
 			}
-		case RuleImbalance: // over the best r.levels levels, which a change below leaves be
-			if sh.touch.ok && sh.touch.rank < r.levels {
+		case RuleImbalance:
+			if sh.touch.ok && sh.touch.rank < r.depth() {
 				if imb, ok := sh.touch.book.Imbalance(r.levels); ok {
 					x, scale = imb, 1
 				}

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"github.com/tickd/tickd/book"
 	"github.com/tickd/tickd/engine/stats"
 	"github.com/tickd/tickd/tick"
 )
@@ -38,7 +37,7 @@ type symbol struct {
 	// the BBO publication state (see Config.BBOInterval).
 	bookRules       []ruleState // spread and imbalance rules bound to the name
 	bookDepth       int         // levels per side the book rules read: changes deeper leave them be
-	everyBookChange bool        // evalBookRulesOnEveryChange was set: no rule skips a change
+	everyBookChange bool        // evalBookRulesOnEveryChange was set: every change counts as at the touch
 	bboAt, bboRecv  int64       // event and receive time of the last BBO change
 	bboLast         int64       // event time of the last BBO publication
 	bboPending      bool        // a change not yet published
@@ -55,9 +54,10 @@ var evalBookRulesOnEveryChange = false
 // Symbols patterns match name.
 func newSymbol(id tick.SymbolID, name string, p *plan) *symbol {
 	s := &symbol{
-		id:   id,
-		wins: make([]stats.Window, len(p.wins)),
-		bars: make([]stats.Bars, len(p.bars)),
+		id:              id,
+		everyBookChange: evalBookRulesOnEveryChange,
+		wins:            make([]stats.Window, len(p.wins)),
+		bars:            make([]stats.Bars, len(p.bars)),
 	}
 	s.roll.Init(p.cfg.SMA)
 	s.emas.Init(len(p.emas))
@@ -81,9 +81,6 @@ func newSymbol(id tick.SymbolID, name string, p *plan) *symbol {
 		if r.typ.bookRule() {
 			s.bookRules = append(s.bookRules, st)
 			s.bookDepth = max(s.bookDepth, r.depth())
-			if evalBookRulesOnEveryChange {
-				s.bookDepth, s.everyBookChange = book.MaxRank+1, true
-			}
 			continue
 		}
 		s.rules = append(s.rules, st)
