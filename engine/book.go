@@ -97,13 +97,13 @@ func (s *shard) bookEvent(ev *tick.Event) {
 	if sym.everyBookChange {
 		rank = 0
 	}
-	if len(sym.bookRules) > 0 && rank < sym.bookDepth {
+	if len(sym.bookRules.states) > 0 && rank < sym.bookDepth {
 		s.touch.load(bk)
 		s.touch.rank = rank
 		if s.touch.ok {
 			mid := tick.Price(s.touch.mid())
-			if n := s.crossings(sym, sym.bookRules, ev.TsEvent, mid, mid.Float64(), 0); n > 0 {
-				s.emitSignals(sym, sym.bookRules, n, ev.TsEvent, ev.TsRecv, mid, 0)
+			if n := s.bookCrossings(sym, ev.TsEvent); n > 0 {
+				s.emitSignals(sym, sym.bookRules.states, n, ev.TsEvent, ev.TsRecv, mid, 0)
 			}
 		}
 	}

@@ -218,7 +218,7 @@ type plan struct {
 	wins  []int64 // window spans: cfg.Windows then rule windows, no repeats
 	bars  []int64 // bar intervals, ascending (bars[0] drives tick.Stats)
 	rules []rule
-	emas  []stats.Decay // EMA decays, one per distinct half-life: [0] is tick.Stats.EMA's
+	emas  stats.Decays // EMA decays, one per distinct half-life: [0] is tick.Stats.EMA's
 }
 
 // newPlan applies defaults to c, validates it and compiles it.
@@ -234,7 +234,7 @@ func newPlan(c Config, syms *tick.SymbolTable) (*plan, error) {
 		if i < 0 {
 			i = len(halfLives)
 			halfLives = append(halfLives, h)
-			p.emas = append(p.emas, stats.HalfLife(h))
+			p.emas.Append(stats.HalfLife(h))
 		}
 		return i
 	}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"math"
+	"slices"
 
 	"github.com/tickd/tickd/tick"
 )
@@ -10,18 +11,25 @@ import (
 // unit of its value v, and the index of the window it reads. The plan
 // holds one per RuleSpec, shared by every symbol the rule is bound to.
 type rule struct {
-	typ      RuleType
-	dirs     uint8      // the crossings that fire: stUp for up, stDn for down
-	index    uint16     // in Engine.Rules, for tick.Signal.Rule
-	upT      [2]float64 // by armed up: [0] rearmUp = hi − Hysteresis (v ≤ it re-arms), [1] hi (v > it fires)
-	dnT      [2]float64 // by armed down: [0] rearmDn = lo + Hysteresis (v ≥ it re-arms), [1] lo (v < it fires)
-	cooldown int64      // ns
+	typ   RuleType
+	index uint16 // in Engine.Rules, for tick.Signal.Rule
+	// th holds the thresholds v is compared with, by a state's armed bits
+	// (ruleState.st & armed): up, hi when armed (v > it crosses), else
+	// hi − Hysteresis (v ≤ it re-arms); down, lo when armed (v < it
+	// crosses), else lo + Hysteresis (v ≥ it re-arms). A side whose
+	// crossings do not fire (Dir) has ±Inf: it never crosses, and stays
+	// armed.
+	th       [4]thresholds
+	cooldown int64 // ns
 	level    tick.Price
 	levels   int // imbalance: book levels per side
 	win      int // move, volume_spike: index in symbol.wins
 	fast     int // ma_cross: indexes in symbol.emas
 	slow     int
 }
+
+// thresholds are a rule's upper and lower thresholds in one state.
+type thresholds struct{ up, dn float64 }
 
 // depth returns how many levels per side a book rule's value reads: the
 // touch for a spread, its levels for an imbalance. A book change below
@@ -37,10 +45,8 @@ func (r *rule) depth() int {
 // compile turns a validated spec into a rule; win is the index of the
 // spec's window among the symbol windows, fast and slow those of its EMAs.
 func compile(r RuleSpec, index, win, fast, slow int) rule {
-	d := r.dir()
 	c := rule{
 		typ:      r.Type,
-		dirs:     b2u(d == DirUp || d == DirBoth)*stUp | b2u(d == DirDown || d == DirBoth)*stDn,
 		cooldown: int64(r.Cooldown),
 		index:    uint16(index),
 		win:      win,
@@ -68,8 +74,26 @@ func compile(r RuleSpec, index, win, fast, slow int) rule {
 	case RuleTradeThrough:
 		hi, lo = r.Bps, -r.Bps
 	}
-	c.upT = [2]float64{hi - hyst, hi}
-	c.dnT = [2]float64{lo + hyst, lo}
+	d := r.dir()
+	for st := range c.th {
+		t := &c.th[st]
+		switch {
+		case d != DirUp && d != DirBoth:
+			t.up = math.Inf(1)
+		case st&stUp != 0:
+			t.up = hi
+		default:
+			t.up = hi - hyst
+		}
+		switch {
+		case d != DirDown && d != DirBoth:
+			t.dn = math.Inf(-1)
+		case st&stDn != 0:
+			t.dn = lo
+		default:
+			t.dn = lo + hyst
+		}
+	}
 	return c
 }
 
@@ -79,22 +103,52 @@ func compile(r RuleSpec, index, win, fast, slow int) rule {
 // its last crossing, so its next crossing may fire.
 type ruleState struct {
 	r     *rule
-	quiet int64    // a crossing before this event time is swallowed: the last signal's + the cooldown
-	typ   RuleType // r.typ: the dispatch need not wait for r to load
-	st    uint8    // stUp | stDn | stSeen
+	quiet int64 // a crossing before this event time is swallowed: the last signal's + the cooldown
+	st    uint8 // armed bits (stUp | stDn), and the same bits << 2 once v has been evaluated
 }
 
-// newRuleState returns the state of r for a symbol that has not traded.
-func newRuleState(r *rule) ruleState {
-	return ruleState{r: r, typ: r.typ, quiet: math.MinInt64}
-}
-
-// ruleState.st bits. stUp and stDn are also rule.dirs' bits.
+// ruleState.st's armed bits; shifted left by 2, the sides that may fire.
 const (
-	stUp   = 1 << iota // the up side is armed
-	stDn               // the down side is armed
-	stSeen             // v has been evaluated once
+	stUp  = 1 // the up side is armed
+	stDn  = 2 // the down side is armed
+	armed = stUp | stDn
 )
+
+// newRuleState returns the state of r for a symbol that has not traded:
+// armed, so its first value is compared with the crossing thresholds, but
+// with no side that may fire (a condition already true then is not news).
+func newRuleState(r *rule) ruleState {
+	return ruleState{r: r, quiet: math.MinInt64, st: armed}
+}
+
+// step runs the crossing logic of RuleSpec on the rule's value
+// v = x/scale (scale > 0), and returns the armed sides it crossed that
+// fire (stUp, stDn, or mostly 0) before the cooldown: a crossing of an
+// armed side fires (and disarms); a disarmed side re-arms once v is back
+// past its threshold by the hysteresis; the first evaluation only records
+// the sides.
+//
+// Each side has one event to watch for, given its state: armed, the
+// crossing (v > hi; down: v < lo); disarmed, the re-arm (v ≤ hi −
+// Hysteresis; down: v ≥ lo + Hysteresis). The two cannot happen on one
+// evaluation, as hi − Hysteresis ≤ hi. So a side costs one product and
+// one comparison, against the threshold its state selects (× scale, to
+// spare a division), and its new state is simply "not crossed": armed, v
+// did not cross; disarmed, v re-armed. The comparisons flip with the
+// data, and branches on them would mispredict (and wait for the divisions
+// and square root behind scale): they are turned into 0/1 bits and
+// combined with bit operations. (x and the thresholds × scale are never
+// NaN: prices are finite and scale > 0, so "not v > T" is "v ≤ T".)
+//
+// It is small enough to inline into the evaluation loops: keep it so
+// (go build -gcflags=-m ./engine).
+func (s *ruleState) step(x, scale float64) uint8 {
+	th := &s.r.th[s.st&armed]
+	crossed := b2u(x > th.up*scale) | b2u(x < th.dn*scale)<<1 // armed: crossed; disarmed: not re-armed
+	fires := crossed & (s.st >> 2)
+	s.st = (crossed ^ armed) * (1 + 1<<2) // armed where not crossed, and those sides may fire
+	return fires
+}
 
 // moveRef is a symbol's reference price for the move rules on one window
 // (the window's First), shared by every move rule on that window. It
@@ -120,13 +174,36 @@ func b2u(b bool) uint8 {
 	return u
 }
 
-// ruleScratch is crossings' working memory, per shard, by index in the
-// rule set evaluated (its length is the plan's rule count, which bounds
-// any symbol's): the rules' values (x and scale, see crossings; v is
-// x/scale) and, for those that fire, the crossing's stUp/stDn bits; fired
-// lists the indexes of the rules that fire, in rule order. What only a
-// firing rule needs is worked out in emitSignals, which is rare, to keep
-// crossings' loop in registers.
+// ruleSet is a symbol's rules of one kind (trade or book), as states
+// grouped by type in RuleType order and in rule order within a type, so
+// that each type is evaluated by its own short loop (see crossings).
+type ruleSet struct {
+	states []ruleState
+	end    [ruleTypeEnd]uint32 // the states of type t are states[end[t-1]:end[t]]
+}
+
+// add appends the state of r (rules must be added in rule order).
+func (rs *ruleSet) add(r *rule) {
+	at := rs.end[r.typ]
+	rs.states = slices.Insert(rs.states, int(at), newRuleState(r))
+	for t := r.typ; t < ruleTypeEnd; t++ {
+		rs.end[t]++
+	}
+}
+
+// group returns the range of the states of type t: states[lo:hi]. (The
+// loops index states over it rather than slice it: a slice per type cost
+// more than the bounds checks.)
+func (rs *ruleSet) group(t RuleType) (lo, hi int) {
+	return int(rs.end[t-1]), int(rs.end[t])
+}
+
+// ruleScratch is where crossings lists the rules that fire, per shard:
+// fired holds their indexes in the set's states, in rule order, and by
+// that index crossed holds a rule's crossings and x and scale its value
+// (v is x/scale). Its slices are as long as the plan's rule count, which
+// bounds any set's. What only a firing rule needs is worked out in
+// emitSignals, which is rare.
 type ruleScratch struct {
 	x, scale []float64
 	crossed  []uint8
@@ -138,127 +215,160 @@ func newRuleScratch(rules int) ruleScratch {
 		crossed: make([]uint8, rules), fired: make([]uint16, rules)}
 }
 
-// crossings evaluates rules, sym's trade rules on the trade just applied
-// (event time t, price p = px in currency units, size q) or its book rules
-// on a book change (p the mid, q 0; sh.touch holds the book context), and
-// returns how many fire, listed in sh.rs.fired with their crossings
-// (sh.rs.crossed). It makes no call, so the compiler keeps its loops in
-// registers; the caller writes the rare signals after it (emitSignals).
-//
-// Each rule's value is v = x/scale for scale > 0; comparing x with the
-// thresholds × scale spares a division per tick. Then, as RuleSpec says: a
-// first evaluation only records the side; a crossing of an armed side
-// fires unless within the cooldown (and disarms either way); a side
-// re-arms once v is back past its threshold by the hysteresis.
-//
-// It makes two passes over the rules. The first computes each rule's x and
-// scale by type (scale −1: not evaluated on this trade, still warming up);
-// values several rules share (the z-score's terms, a window's reference
-// price) are computed once, and only when a rule needs them. The second
-// runs the crossing logic, the same for every type, in a short loop.
-//
-// Each side of a rule has one event to watch for, given its state: armed,
-// the crossing (v > hi; down: v < lo); disarmed, the re-arm
-// (v ≤ hi − Hysteresis; down: v ≥ lo + Hysteresis). The two cannot happen
-// on one trade, as hi − Hysteresis ≤ hi. So a side costs one product and
-// one comparison, against the threshold its state selects, and an event
-// flips its bit. The comparisons flip with the data, and branches on them
-// would mispredict (and wait for the divisions and square root behind
-// scale): they are turned into 0/1 bits and combined with bit operations.
-// The only data branch left is whether a rule fires, which is rare. (x and
-// the thresholds × scale are never NaN: prices are finite and scale > 0,
-// so "not v > T" is "v ≤ T".)
-func (sh *shard) crossings(sym *symbol, rules []ruleState, t int64, p tick.Price, px float64, q int64) (fired int) {
-	xs, scales := sh.rs.x[:len(rules)], sh.rs.scale[:len(rules)] // the same length as rules: no bounds checks
-	zDone, zOK := false, false                                   // z-score terms computed; the SMA window is full
-	zx, zs := 0.0, 1.0                                           // p − SMA and StdDev, or 0 and 1 when StdDev is 0
-	for i := range rules {
-		r := rules[i].r
-		x, scale := 0.0, -1.0
-		switch rules[i].typ {
-		case RulePrice: // v = p − Level in Price units: an exact integer difference
-			x, scale = float64(p-r.level), 1
-		case RuleMove: // v = 100·(p − ref)/|ref|, ref = the window's first price
-			m := &sym.refs[r.win]
-			if ref := sym.wins[r.win].First(); ref != m.ref {
-				m.set(ref)
-			}
-			if m.ref != 0 {
-				x, scale = px-m.px, m.scale
-			}
-		case RuleCross: // v = 100·(fast − slow)/|slow|
-			if sl := sym.emas.Value(r.slow); sl != 0 {
-				x, scale = sym.emas.Value(r.fast)-sl, math.Abs(sl)/100
-			}
-		case RuleZScore: // v = (p − SMA)/StdDev, 0 when StdDev is 0
-			if !zDone {
-				zDone, zOK = true, sym.roll.Full()
-				if sd := sym.roll.StdDev(); sd > 0 {
-					zx, zs = sym.roll.Last()-sym.roll.Mean(), sd
-				}
-			}
-			if zOK {
-				x, scale = zx, zs
-			}
-		case RuleVolume: // v = q / (before/n): against the n earlier trades in the window
-			w := &sym.wins[r.win]
-			if n, before := w.Count()-1, w.Volume()-q; n >= MinVolumeTrades && before > 0 {
-				x, scale = float64(q)*float64(n), float64(before)
-			}
-		case RuleSpread: // v = 10⁴·(ask − bid)/mid
-			if t := &sh.touch; t.ok && t.rank < r.depth() {
-				x, scale = 1e4*float64(t.ask-t.bid), t.mid()
-			}
-		case RuleImbalance:
-			if sh.touch.ok && sh.touch.rank < r.depth() {
-				if imb, ok := sh.touch.book.Imbalance(r.levels); ok {
-					x, scale = imb, 1
-				}
-			}
-		case RuleTradeThrough: // v = 10⁴·(p − the touch it went through)/mid, 0 inside
-			if t := &sh.touch; t.ok {
-				x, scale = 1e4*float64(max(p-t.ask, 0)+min(p-t.bid, 0)), t.mid()
-			}
-		}
-		xs[i], scales[i] = x, scale
+// fire records that state i (s) crossed c on value x/scale at event time
+// t, and returns n+1, c being the n-th to fire this evaluation, or n if
+// the crossing falls within the cooldown: it is swallowed (the side is
+// disarmed all the same). A signal starts the cooldown.
+func (rs *ruleScratch) fire(s *ruleState, i int, c uint8, x, scale float64, t int64, n int) int {
+	if t < s.quiet {
+		return n
 	}
+	s.quiet = math.MaxInt64 // t + cooldown, saturating (cooldown ≥ 0)
+	if cd := s.r.cooldown; t <= math.MaxInt64-cd {
+		s.quiet = t + cd
+	}
+	rs.crossed[i], rs.x[i], rs.scale[i] = c, x, scale
+	rs.fired[n] = uint16(i)
+	return n + 1
+}
 
-	for i := range rules {
-		x, scale := xs[i], scales[i]
-		if scale < 0 {
-			continue // warming up
+// inRuleOrder sorts fired (indexes in states) by the rules' order: the
+// groups list them by type first. Several rules rarely fire on one event.
+func inRuleOrder(fired []uint16, states []ruleState) {
+	for i := 1; i < len(fired); i++ {
+		for j := i; j > 0 && states[fired[j]].r.index < states[fired[j-1]].r.index; j-- {
+			fired[j], fired[j-1] = fired[j-1], fired[j]
 		}
-		s := &rules[i]
-		r, st := s.r, s.st
-		if st&stSeen == 0 { // first evaluation: record the sides, fire nothing
-			s.st = stSeen | b2u(!(x > r.upT[1]*scale))*stUp | b2u(!(x < r.dnT[1]*scale))*stDn
+	}
+}
+
+// tradeCrossings evaluates sym's trade rules on the trade just applied
+// (event time t, price p = px in currency units, size q; sh.touch holds
+// the book before it for trade_through), and returns how many fire,
+// listed in sh.rs (see ruleScratch).
+//
+// Each type has its own loop over its group, computing each rule's value
+// as x and scale > 0 (v = x/scale; see ruleState.step) and skipping rules
+// still warming up. Values several rules share (the z-score's terms, a
+// window's reference price) are computed once. The loops make no call
+// but the rare fire, so the compiler keeps them in registers.
+func (sh *shard) tradeCrossings(sym *symbol, t int64, p tick.Price, px float64, q int64) (fired int) {
+	set := &sym.rules
+	states := set.states
+	lo, hi := set.group(RulePrice)
+	for i := lo; i < hi; i++ { // v = p − Level in Price units: an exact integer difference
+		s := &states[i]
+		x := float64(p - s.r.level)
+		if c := s.step(x, 1); c != 0 {
+			fired = sh.rs.fire(s, i, c, x, 1, t, fired)
+		}
+	}
+	lo, hi = set.group(RuleMove)
+	for i := lo; i < hi; i++ { // v = 100·(p − ref)/|ref|, ref = the window's first price
+		s := &states[i]
+		win := s.r.win
+		m := &sym.refs[win]
+		if ref := sym.wins[win].First(); ref != m.ref {
+			m.set(ref)
+		}
+		if m.ref == 0 {
 			continue
 		}
-		// Events: armed, crossed; disarmed, re-armed.
-		ev := (b2u(x > r.upT[st&1]*scale)*stUp | b2u(x < r.dnT[st>>1&1]*scale)*stDn) ^ st ^ (stUp | stDn)
-		ev &= stUp | stDn
-		c := ev & st & r.dirs // crossings of armed sides that fire
-		st ^= ev
-		// A crossing inside the cooldown is swallowed (and still disarms).
-		// Crossings are far more frequent than signals, so this too is
-		// computed, not branched on.
-		c &= b2u(t < s.quiet) - 1
-		s.st = st
-		if c != 0 {
-			s.quiet = math.MaxInt64 // t + cooldown, saturating (cooldown ≥ 0)
-			if t <= math.MaxInt64-r.cooldown {
-				s.quiet = t + r.cooldown
-			}
-			sh.rs.crossed[i] = c // emitSignals turns it into a direction, and x/scale into v
-			sh.rs.fired[fired] = uint16(i)
-			fired++
+		x, scale := px-m.px, m.scale
+		if c := s.step(x, scale); c != 0 {
+			fired = sh.rs.fire(s, i, c, x, scale, t, fired)
 		}
+	}
+	lo, hi = set.group(RuleCross)
+	for i := lo; i < hi; i++ { // v = 100·(fast − slow)/|slow|
+		s := &states[i]
+		sl := sym.emas.Value(s.r.slow)
+		if sl == 0 {
+			continue
+		}
+		x, scale := sym.emas.Value(s.r.fast)-sl, math.Abs(sl)/100
+		if c := s.step(x, scale); c != 0 {
+			fired = sh.rs.fire(s, i, c, x, scale, t, fired)
+		}
+	}
+	if lo, hi = set.group(RuleZScore); lo < hi && sym.roll.Full() {
+		x, scale := 0.0, 1.0 // v = (p − SMA)/StdDev, 0 when StdDev is 0
+		if sd := sym.roll.StdDev(); sd > 0 {
+			x, scale = sym.roll.Last()-sym.roll.Mean(), sd
+		}
+		for i := lo; i < hi; i++ {
+			s := &states[i]
+			if c := s.step(x, scale); c != 0 {
+				fired = sh.rs.fire(s, i, c, x, scale, t, fired)
+			}
+		}
+	}
+	lo, hi = set.group(RuleVolume)
+	for i := lo; i < hi; i++ { // v = q / (before/n): against the n earlier trades in the window
+		s := &states[i]
+		w := &sym.wins[s.r.win]
+		n, before := w.Count()-1, w.Volume()-q
+		if n < MinVolumeTrades || before <= 0 {
+			continue
+		}
+		x, scale := float64(q)*float64(n), float64(before)
+		if c := s.step(x, scale); c != 0 {
+			fired = sh.rs.fire(s, i, c, x, scale, t, fired)
+		}
+	}
+	if lo, hi = set.group(RuleTradeThrough); lo < hi && sh.touch.ok {
+		// v = 10⁴·(p − the touch it went through)/mid, 0 inside
+		tc := &sh.touch
+		x, scale := 1e4*float64(max(p-tc.ask, 0)+min(p-tc.bid, 0)), tc.mid()
+		for i := lo; i < hi; i++ {
+			s := &states[i]
+			if c := s.step(x, scale); c != 0 {
+				fired = sh.rs.fire(s, i, c, x, scale, t, fired)
+			}
+		}
+	}
+	if fired > 1 {
+		inRuleOrder(sh.rs.fired[:fired], set.states)
 	}
 	return fired
 }
 
-// emitSignals publishes the n signals crossings found, of the rules
-// sh.rs.fired[:n] names.
+// bookCrossings evaluates sym's book rules on a change of its book at
+// event time t (sh.touch holds the book after it, and the change's rank),
+// as tradeCrossings does its trade rules. A rule whose levels lie above
+// the rank is not evaluated: its value did not change.
+func (sh *shard) bookCrossings(sym *symbol, t int64) (fired int) {
+	set, tc := &sym.bookRules, &sh.touch
+	states := set.states
+	if lo, hi := set.group(RuleSpread); lo < hi && tc.rank < states[lo].r.depth() {
+		x, scale := 1e4*float64(tc.ask-tc.bid), tc.mid() // v = 10⁴·(ask − bid)/mid
+		for i := lo; i < hi; i++ {
+			s := &states[i]
+			if c := s.step(x, scale); c != 0 {
+				fired = sh.rs.fire(s, i, c, x, scale, t, fired)
+			}
+		}
+	}
+	lo, hi := set.group(RuleImbalance)
+	for i := lo; i < hi; i++ {
+		s := &states[i]
+		if tc.rank >= s.r.depth() {
+			continue
+		}
+		if x, ok := tc.book.Imbalance(s.r.levels); ok {
+			if c := s.step(x, 1); c != 0 {
+				fired = sh.rs.fire(s, i, c, x, 1, t, fired)
+			}
+		}
+	}
+	if fired > 1 {
+		inRuleOrder(sh.rs.fired[:fired], set.states)
+	}
+	return fired
+}
+
+// emitSignals publishes the n signals tradeCrossings or bookCrossings
+// found, of the states sh.rs.fired[:n] names.
 func (sh *shard) emitSignals(sym *symbol, rules []ruleState, n int, t, recv int64, p tick.Price, q int64) {
 	for _, i := range sh.rs.fired[:n] {
 		r := rules[i].r

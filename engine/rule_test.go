@@ -126,6 +126,32 @@ func TestManyRulesInOrder(t *testing.T) {
 	}
 }
 
+// TestMixedRulesInOrder: rules of different types that fire on one trade
+// come out in rule order, not grouped by type as they are evaluated.
+func TestMixedRulesInOrder(t *testing.T) {
+	var rules []RuleSpec
+	for i := range 12 {
+		id := fmt.Sprintf("r%d", i)
+		switch i % 3 {
+		case 0:
+			rules = append(rules, RuleSpec{ID: id, Type: RuleMove, Percent: 1 + float64(i), Window: time.Minute})
+		case 1:
+			rules = append(rules, RuleSpec{ID: id, Type: RulePrice, Level: tick.Price(90*tick.PriceScale + i*tick.PriceScale)})
+		case 2:
+			rules = append(rules, RuleSpec{ID: id, Type: RuleCross, Fast: time.Second, Slow: time.Duration(i) * time.Minute})
+		}
+	}
+	sigs := runScript(t, Config{Rules: rules}, []step{{0, 80, 0}, {1, 80, 0}, {1000, 110, 0}})
+	if len(sigs) != len(rules) {
+		t.Fatalf("%d signals, want %d", len(sigs), len(rules))
+	}
+	for i, sg := range sigs {
+		if int(sg.Rule) != i || sg.Dir != 1 {
+			t.Fatalf("signal %d: rule %d dir %d, want rule %d dir 1", i, sg.Rule, sg.Dir, i)
+		}
+	}
+}
+
 func TestPlainEdgeTrigger(t *testing.T) {
 	// No hysteresis, no cooldown: every crossing fires, a level held does not.
 	r := RuleSpec{ID: "lvl", Type: RulePrice, Level: 100 * tick.PriceScale}

@@ -7,13 +7,12 @@ import (
 
 // symbol is one symbol's state, owned by its shard and allocated (with all
 // its windows, bars and rule states) the first time the symbol trades: the
-// edge. The per-tick path then only indexes arrays. A trade touches about
-// 17 cache lines of it (it was 22 before the windows and bars shared the
-// session's totals and the rule states shrank): this struct (336 B: the header, Rolling's and
-// EMAs' scalars, the session's totals), one slot of the Rolling ring and
-// the EMA values, the hot head of each Window (56 B) and Bars (57 B) (a
+// edge. The per-tick path then only indexes arrays. A trade touches this
+// struct (488 B: the header, Rolling's and EMAs' scalars, the session's
+// totals, the rule sets' headers), one slot of the Rolling ring and the
+// EMA values, the hot head of each Window (56 B) and Bars (57 B) (a
 // Window's ring only when a bucket rolls), the rule states (24 B each) and
-// the move references. The plan's rules (80 B each) are shared by every
+// the move references. The plan's rules (120 B each) are shared by every
 // symbol.
 type symbol struct {
 	id     tick.SymbolID
@@ -30,18 +29,18 @@ type symbol struct {
 	sess         stats.Session  // its Totals are the sums every window and bar reads
 	wins         []stats.Window // plan.wins order: Config.Windows, then rule windows
 	bars         []stats.Bars   // ascending intervals
-	rules        []ruleState    // the trade rules whose patterns match the name, in rule order
+	rules        ruleSet        // the trade rules whose patterns match the name
 	refs         []moveRef      // by window, for move rules; nil without them
 
 	// The L3 book's side (ITCH feeds): rules evaluated on book changes, and
 	// the BBO publication state (see Config.BBOInterval).
-	bookRules       []ruleState // spread and imbalance rules bound to the name
-	bookDepth       int         // levels per side the book rules read: changes deeper leave them be
-	everyBookChange bool        // evalBookRulesOnEveryChange was set: every change counts as at the touch
-	bboAt, bboRecv  int64       // event and receive time of the last BBO change
-	bboLast         int64       // event time of the last BBO publication
-	bboPending      bool        // a change not yet published
-	bboSent         bool        // bboLast is valid
+	bookRules       ruleSet // spread and imbalance rules bound to the name
+	bookDepth       int     // levels per side the book rules read: changes deeper leave them be
+	everyBookChange bool    // evalBookRulesOnEveryChange was set: every change counts as at the touch
+	bboAt, bboRecv  int64   // event and receive time of the last BBO change
+	bboLast         int64   // event time of the last BBO publication
+	bboPending      bool    // a change not yet published
+	bboSent         bool    // bboLast is valid
 }
 
 // evalBookRulesOnEveryChange makes symbols created after it is set
@@ -60,7 +59,7 @@ func newSymbol(id tick.SymbolID, name string, p *plan) *symbol {
 		bars:            make([]stats.Bars, len(p.bars)),
 	}
 	s.roll.Init(p.cfg.SMA)
-	s.emas.Init(len(p.emas))
+	s.emas.Init(p.emas.Len())
 	for i, w := range p.wins {
 		s.wins[i].Init(w, p.cfg.WindowBuckets)
 		s.wins[i].Share(s.sess.Totals())
@@ -77,13 +76,12 @@ func newSymbol(id tick.SymbolID, name string, p *plan) *symbol {
 	}
 	for _, i := range bound { // one compact array each, rule order
 		r := &p.rules[i]
-		st := newRuleState(r)
 		if r.typ.bookRule() {
-			s.bookRules = append(s.bookRules, st)
+			s.bookRules.add(r)
 			s.bookDepth = max(s.bookDepth, r.depth())
 			continue
 		}
-		s.rules = append(s.rules, st)
+		s.rules.add(r)
 		if r.typ == RuleMove && s.refs == nil {
 			s.refs = make([]moveRef, len(p.wins))
 		}
@@ -123,7 +121,7 @@ func (s *shard) trade(sym *symbol, t, recv int64, p tick.Price, q int64) {
 	px := float64(p) * (1.0 / tick.PriceScale)
 	sym.prevPx, sym.lastPx, sym.lastP, sym.last = sym.lastPx, px, p, t
 	sym.roll.Add(px)
-	sym.emas.Add(t, px, s.p.emas)
+	sym.emas.Add(t, px, &s.p.emas)
 	// Windows and bars read their sums off the session's totals: they see
 	// the trade before the session adds it.
 	for i := range sym.wins {
@@ -131,11 +129,11 @@ func (s *shard) trade(sym *symbol, t, recv int64, p tick.Price, q int64) {
 	}
 	stats.ObserveAll(sym.bars, t, recv, p)
 	sym.sess.Add(p, q)
-	if len(sym.rules) == 0 {
+	if len(sym.rules.states) == 0 {
 		return
 	}
-	if n := s.crossings(sym, sym.rules, t, p, px, q); n > 0 {
-		s.emitSignals(sym, sym.rules, n, t, recv, p, q)
+	if n := s.tradeCrossings(sym, t, p, px, q); n > 0 {
+		s.emitSignals(sym, sym.rules.states, n, t, recv, p, q)
 	}
 }
 

@@ -148,17 +148,26 @@ func TestEMAMatchesClosedForm(t *testing.T) {
 	}
 }
 
+// TestEMAsMatchEMA checks that a set of EMAs gives the values of single
+// EMAs bit for bit, on half-lives whose gaps take every path (ms: expm1;
+// s: the polynomial; min: the tiny one) and on half-lives long enough
+// that every gap is tiny for all of them (EMAs.Add's short path).
 func TestEMAsMatchEMA(t *testing.T) {
-	ds := []Decay{HalfLife(time.Millisecond), HalfLife(time.Second), HalfLife(time.Minute)}
-	var set EMAs
-	set.Init(len(ds))
-	single := make([]EMA, len(ds))
-	for _, tr := range genTrades(9, 3000, 1e6, 1e9, false) {
-		set.Add(tr.t, tr.p.Float64(), ds)
-		for i := range single {
-			single[i].Add(tr.t, tr.p.Float64(), ds[i])
-			if set.Value(i) != single[i].Value() {
-				t.Fatalf("EMAs[%d] %v, EMA %v", i, set.Value(i), single[i].Value())
+	for _, hls := range [][]time.Duration{{time.Millisecond, time.Second, time.Minute}, {time.Hour, 24 * time.Hour}} {
+		var ds Decays
+		for _, h := range hls {
+			ds.Append(HalfLife(h))
+		}
+		var set EMAs
+		set.Init(ds.Len())
+		single := make([]EMA, ds.Len())
+		for _, tr := range genTrades(9, 3000, 1e6, 1e9, false) {
+			set.Add(tr.t, tr.p.Float64(), &ds)
+			for i := range single {
+				single[i].Add(tr.t, tr.p.Float64(), ds.d[i])
+				if set.Value(i) != single[i].Value() {
+					t.Fatalf("half-lives %v: EMAs[%d] %v, EMA %v", hls, i, set.Value(i), single[i].Value())
+				}
 			}
 		}
 	}
