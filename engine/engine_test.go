@@ -121,6 +121,43 @@ func TestBarsStatsAndCounters(t *testing.T) {
 	}
 }
 
+// TestBarsAcrossFlushAndEpoch: bars close as the reference's do when event
+// times run from before the Unix epoch into after it, and when an end of
+// stream flushes them mid-stream and trades reopen them (the engine looks
+// at a symbol's bars only once a trade reaches the earliest end).
+func TestBarsAcrossFlushAndEpoch(t *testing.T) {
+	evs := genStream(3, 0, 3, 3000)
+	for i := range evs {
+		evs[i].TsEvent -= t0 + 20*sec // from −20 s on
+	}
+	half := len(evs) / 2
+	e, _ := newTestEngine(t, Config{Bars: []time.Duration{time.Second, 7 * time.Second}}, "A", "B", "C")
+	s := e.shards[0]
+	s.process(evs[:half])
+	s.process([]tick.Event{{Kind: tick.KindEndOfStream}})
+	s.process(evs[half:])
+	s.process([]tick.Event{{Kind: tick.KindEndOfStream}})
+	got := map[int64]map[tick.SymbolID][]tick.Bar{}
+	for _, o := range only(drain(s.out.ring), tick.OutBar) {
+		if got[o.Bar.Interval] == nil {
+			got[o.Bar.Interval] = map[tick.SymbolID][]tick.Bar{}
+		}
+		got[o.Bar.Interval][o.Bar.Symbol] = append(got[o.Bar.Interval][o.Bar.Symbol], o.Bar)
+	}
+	for _, iv := range []int64{sec, 7 * sec} {
+		want := refBars(evs[:half], iv)
+		for id, bars := range refBars(evs[half:], iv) {
+			want[id] = append(want[id], bars...)
+		}
+		for id := range tick.SymbolID(3) {
+			if !slices.Equal(got[iv][id], want[id]) {
+				t.Fatalf("interval %v symbol %d: %d bars, want %d\n got %+v\nwant %+v", time.Duration(iv), id,
+					len(got[iv][id]), len(want[id]), got[iv][id], want[id])
+			}
+		}
+	}
+}
+
 // genStream returns trades for nsym symbols (ids from first), in time order
 // per symbol, 1 to 30 ms apart, over about n trades.
 func genStream(seed uint64, first tick.SymbolID, nsym, n int) []tick.Event {

@@ -92,7 +92,7 @@ func TestStepMatchesSpec(t *testing.T) {
 			x := v * scale
 			want := ref.eval(hi, lo, spec.Hysteresis, up, down, int64(spec.Cooldown), ts, v)
 			var got int8
-			if c := st.step(x, scale); c != 0 && rs.fire(&st, 0, c, x, scale, ts, 0) == 1 {
+			if c := st.step(x, scale, ts); c != 0 && rs.fire(&st, 0, c, x, scale, ts, 0) == 1 {
 				got = int8(rs.crossed[0]&stUp) - int8(rs.crossed[0]>>1)
 				if rs.x[0]/rs.scale[0] != v {
 					t.Fatalf("round %d eval %d: fired with v %v, want %v", round, i, rs.x[0]/rs.scale[0], v)

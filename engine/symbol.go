@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"math"
+
 	"github.com/tickd/tickd/engine/stats"
 	"github.com/tickd/tickd/tick"
 )
@@ -29,6 +31,7 @@ type symbol struct {
 	sess         stats.Session  // its Totals are the sums every window and bar reads
 	wins         []stats.Window // plan.wins order: Config.Windows, then rule windows
 	bars         []stats.Bars   // ascending intervals
+	barsDue      int64          // stats.NextDue(bars), or MinInt64 when bars changed since: a trade at or after it looks at them
 	rules        ruleSet        // the trade rules whose patterns match the name
 	refs         []moveRef      // by window, for move rules; nil without them
 
@@ -55,6 +58,7 @@ func newSymbol(id tick.SymbolID, name string, p *plan) *symbol {
 	s := &symbol{
 		id:              id,
 		everyBookChange: evalBookRulesOnEveryChange,
+		barsDue:         math.MinInt64,
 		wins:            make([]stats.Window, len(p.wins)),
 		bars:            make([]stats.Bars, len(p.bars)),
 	}
@@ -105,15 +109,18 @@ func (s *shard) trade(sym *symbol, t, recv int64, p tick.Price, q int64) {
 		t = sym.last
 		s.n.outOfOrder++
 	}
-	statsDue := false
-	for i := range sym.bars {
-		if sym.bars[i].Due(t) {
-			s.emitBar(sym, &sym.bars[i])
-			statsDue = statsDue || i == 0
+	barsDue := t >= sym.barsDue // one comparison on most trades, not one per bar
+	if barsDue {
+		statsDue := false
+		for i := range sym.bars {
+			if sym.bars[i].Due(t) {
+				s.emitBar(sym, &sym.bars[i])
+				statsDue = statsDue || i == 0
+			}
 		}
-	}
-	if statsDue {
-		s.emitStats(sym)
+		if statsDue {
+			s.emitStats(sym)
+		}
 	}
 
 	// ×1e-9 rather than Price.Float64's ÷1e9: a multiply does not stall
@@ -128,6 +135,9 @@ func (s *shard) trade(sym *symbol, t, recv int64, p tick.Price, q int64) {
 		sym.wins[i].Observe(t, p)
 	}
 	stats.ObserveAll(sym.bars, t, recv, p)
+	if barsDue { // bars were flushed, so opened again: a new next end
+		sym.barsDue = stats.NextDue(sym.bars)
+	}
 	sym.sess.Add(p, q)
 	if len(sym.rules.states) == 0 {
 		return
@@ -150,6 +160,7 @@ func (s *shard) flushBars(sym *symbol) {
 	if statsDue {
 		s.emitStats(sym)
 	}
+	sym.barsDue = math.MinInt64 // the next trade opens them again
 }
 
 func (s *shard) emitBar(sym *symbol, b *stats.Bars) {

@@ -1,6 +1,10 @@
 package stats
 
-import "github.com/tickd/tickd/tick"
+import (
+	"math"
+
+	"github.com/tickd/tickd/tick"
+)
 
 // Bars builds OHLCV bars of one interval I over event time. A bar covers
 // [Start, Start+I) with Start a multiple of I (aligned to the epoch):
@@ -87,6 +91,20 @@ func (b *Bars) Observe(t, recv int64, p tick.Price) {
 		b.begin(t, p)
 	}
 	b.extend(recv, p)
+}
+
+// NextDue returns the earliest time at which one of bars is Due: the end
+// of the open bar that ends first, or math.MaxInt64 when none is open.
+// It changes only when a bar opens or is flushed, so a caller can keep it
+// and look at its bars only once a trade reaches it.
+func NextDue(bars []Bars) int64 {
+	due := int64(math.MaxInt64)
+	for i := range bars {
+		if bars[i].open {
+			due = min(due, bars[i].end)
+		}
+	}
+	return due
 }
 
 // ObserveAll is Observe on every Bars of bars (one call, where Observe is

@@ -424,3 +424,27 @@ func TestAlpha(t *testing.T) {
 		t.Fatal("alpha(0) != 0")
 	}
 }
+
+// TestNextDue: the earliest end among the open bars, MaxInt64 with none.
+func TestNextDue(t *testing.T) {
+	bars := make([]Bars, 3)
+	for i, iv := range []int64{7, 3, 5} {
+		bars[i].Init(iv)
+	}
+	if got := NextDue(bars); got != math.MaxInt64 {
+		t.Fatalf("no bar open: %d", got)
+	}
+	ObserveAll(bars[:1], 8, 0, 100) // [7, 14)
+	if got := NextDue(bars); got != 14 {
+		t.Fatalf("one open: %d, want 14", got)
+	}
+	ObserveAll(bars, 10, 0, 100) // [7, 14), [9, 12), [10, 15)
+	if got := NextDue(bars); got != 12 {
+		t.Fatalf("all open: %d, want 12", got)
+	}
+	var b tick.Bar
+	bars[1].Flush(&b)
+	if got := NextDue(bars); got != 14 {
+		t.Fatalf("after a flush: %d, want 14", got)
+	}
+}
