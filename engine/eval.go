@@ -183,7 +183,7 @@ func b2u(b bool) uint8 {
 
 // ruleSet is a symbol's rules of one kind (trade or book), as states
 // grouped by type in RuleType order and in rule order within a type, so
-// that each type is evaluated by its own short loop (see crossings).
+// that each type is evaluated by its own short loop (see tradeCrossings).
 type ruleSet struct {
 	states []ruleState
 	end    [ruleTypeEnd]uint32 // the states of type t are states[end[t-1]:end[t]]
@@ -205,12 +205,12 @@ func (rs *ruleSet) group(t RuleType) (lo, hi int) {
 	return int(rs.end[t-1]), int(rs.end[t])
 }
 
-// ruleScratch is where crossings lists the rules that fire, per shard:
-// fired holds their indexes in the set's states, in rule order, and by
-// that index crossed holds a rule's crossings and x and scale its value
-// (v is x/scale). Its slices are as long as the plan's rule count, which
-// bounds any set's. What only a firing rule needs is worked out in
-// emitSignals, which is rare.
+// ruleScratch is where tradeCrossings and bookCrossings list the rules
+// that fire, per shard: fired holds their indexes in the set's states, in
+// rule order, and by that index crossed holds a rule's crossings and x and
+// scale its value (v is x/scale). Its slices are as long as the plan's
+// rule count, which bounds any set's. What only a firing rule needs is
+// worked out in emitSignals, which is rare.
 type ruleScratch struct {
 	x, scale []float64
 	crossed  []uint8
@@ -254,7 +254,7 @@ func inRuleOrder(fired []uint16, states []ruleState) {
 // as x and scale > 0 (v = x/scale; see ruleState.step) and skipping rules
 // still warming up. Values several rules share (the z-score's terms, a
 // window's reference price) are computed once. The loops make no call
-// but the rare fire, so the compiler keeps them in registers.
+// (step and fire are inlined), so the compiler keeps them in registers.
 func (sh *shard) tradeCrossings(sym *symbol, t int64, p tick.Price, px float64, q int64) (fired int) {
 	set := &sym.rules
 	states := set.states

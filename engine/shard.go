@@ -29,7 +29,7 @@ type shard struct {
 	all    []*symbol // the same, in first-seen order, for flushes
 	out    outbox
 	n      counts      // shard-private running totals
-	rs     ruleScratch // crossings' working memory
+	rs     ruleScratch // the rules an evaluation fires (tradeCrossings, bookCrossings)
 	books  *book.Books // L3 books of this shard's symbols; nil until the first book event
 	// last, lastOrders and bookPub are the totals as last stored to pub.
 	last       counts
