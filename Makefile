@@ -10,6 +10,10 @@ BENCH_COUNT ?= 6
 BENCH_OUT ?= bench/results/latest.txt
 FUZZ_TIME ?= 30s
 ITCH_MSGS ?= 50000000
+# The profile `go build ./cmd/tickd` optimises with (it finds it itself);
+# the benchmarks are built with it too, so that they time the code the
+# binary runs. PGO=off times the code without it.
+PGO ?= $(CURDIR)/cmd/tickd/default.pgo
 
 .DEFAULT_GOAL := help
 
@@ -48,10 +52,14 @@ test: deps-system lint ## Install missing test packages (scripts/deps), lint, th
 .PHONY: bench
 bench: deps ## Run the benchmarks (BENCH_COUNT times) into $(BENCH_OUT) for benchstat
 	@mkdir -p $(dir $(BENCH_OUT))
-	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) $$($(GO) list $(PKGS) | grep -v '/bench$$') | tee $(BENCH_OUT)
+	$(GO) test -pgo=$(PGO) -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) $$($(GO) list $(PKGS) | grep -v '/bench$$') | tee $(BENCH_OUT)
 	@# The whole-path ITCH benchmark warms a 1M-order book first: a fixed message count, fewer runs.
-	$(GO) test -run '^$$' -bench ITCH -benchmem -benchtime $(ITCH_MSGS)x -count 3 ./bench/ | tee -a $(BENCH_OUT)
+	$(GO) test -pgo=$(PGO) -run '^$$' -bench ITCH -benchmem -benchtime $(ITCH_MSGS)x -count 3 ./bench/ | tee -a $(BENCH_OUT)
 	$(BENCHSTAT) $(BENCH_OUT)
+
+.PHONY: pgo
+pgo: deps ## Rebuild cmd/tickd/default.pgo (the build's profile-guided optimisation) from the hot-path benchmarks
+	scripts/pgo.sh
 
 .PHONY: fuzz
 fuzz: deps ## Run every fuzz target for FUZZ_TIME each

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Rebuilds cmd/tickd/default.pgo: the CPU profile that `go build` optimises
+# the tickd binary with (profile-guided optimisation: hot calls are inlined
+# past the usual budget). It merges profiles of the hot-path benchmarks:
+# replay into the engine, ITCH into the books and the engine, the fused
+# in-process path, the engine's ring pipeline and the publisher's encoders.
+# Rerun it after changing a hot path, and measure: `make bench` builds the
+# benchmarks with the same profile. Takes about a minute.
+#
+#   scripts/pgo.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+n=0
+profile() { # package, benchmark pattern, -benchtime
+  n=$((n + 1))
+  go test -pgo=off -run '^$' -bench "$2" -benchtime "$3" -o "$tmp/$n.test" -cpuprofile "$tmp/$n.pprof" "$1" >/dev/null
+}
+profile ./replay 'ReplayMax$' 300x
+profile ./bench 'ITCH/decode\+book\+stats' 20000000x
+profile ./bench 'Fused' 3000000x
+profile ./engine 'Pipeline' 1s
+profile ./bus 'Encode' 1s
+go tool pprof -proto "$tmp"/*.pprof > cmd/tickd/default.pgo
+echo "cmd/tickd/default.pgo: $(wc -c < cmd/tickd/default.pgo) bytes from $n profiles"
