@@ -18,7 +18,7 @@ import (
 func TestConfigDefaults(t *testing.T) {
 	e, syms := newTestEngine(t, Config{})
 	c := e.Config()
-	if c.Shards != 1 || c.MaxSymbols != syms.Cap() || c.RingCapacity != 4096 || c.OutputCapacity != 1024 || c.SMA != 50 || c.WindowBuckets != 20 ||
+	if c.Shards != 1 || c.MaxSymbols != syms.Cap() || c.RingCapacity != DefaultRingCapacity || c.OutputCapacity != 1024 || c.SMA != 50 || c.WindowBuckets != 20 ||
 		c.EMAHalfLife != 10*time.Second || !slices.Equal(c.Windows, []time.Duration{time.Second, time.Minute}) ||
 		!slices.Equal(c.Bars, []time.Duration{time.Second, time.Minute}) || len(c.Rules) != 0 {
 		t.Fatalf("defaults: %+v", c)

@@ -82,7 +82,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.Var(&c.windows, "windows", "event-time windows for means and VWAP (default 1s,60s)")
 	fs.DurationVar(&c.emaHalfLife, "ema-half-life", 10*time.Second, "EMA half-life in event time")
 	fs.Var(&c.bars, "bars", "OHLCV bar intervals (default 1s,1m)")
-	fs.IntVar(&c.ringSize, "ring-size", 4096, "slots per ring (a power of two)")
+	fs.IntVar(&c.ringSize, "ring-size", engine.DefaultRingCapacity, "slots per engine input ring (a power of two)")
 	fs.StringVar(&c.wait, "wait", "park", "how idle stages wait: spin (one core each), yield, or park (spin, then yield, then sleep until woken)")
 	fs.StringVar(&c.udpBackpressure, "udp-backpressure", "drop", "when the engine is behind a MoldUDP64 feed: drop (the newest, counted and reported on <prefix>.status) or block (TCP feeds always block)")
 	fs.IntVar(&c.bookOrders, "book-orders", 1<<20, "live orders each shard's L3 books are sized for (ITCH)")
