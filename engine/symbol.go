@@ -10,7 +10,7 @@ import (
 // symbol is one symbol's state, owned by its shard and allocated (with all
 // its windows, bars and rule states) the first time the symbol trades: the
 // edge. The per-tick path then only indexes arrays. A trade touches this
-// struct (488 B: the header, Rolling's and EMAs' scalars, the session's
+// struct (496 B: the header, Rolling's and EMAs' scalars, the session's
 // totals, the rule sets' headers), one slot of the Rolling ring and the
 // EMA values, the hot head of each Window (56 B) and Bars (57 B) (a
 // Window's ring only when a bucket rolls), the rule states (24 B each) and
@@ -135,7 +135,7 @@ func (s *shard) trade(sym *symbol, t, recv int64, p tick.Price, q int64) {
 		sym.wins[i].Observe(t, p)
 	}
 	stats.ObserveAll(sym.bars, t, recv, p)
-	if barsDue { // bars were flushed, so opened again: a new next end
+	if barsDue { // bars may have been flushed or opened since: their next end
 		sym.barsDue = stats.NextDue(sym.bars)
 	}
 	sym.sess.Add(p, q)

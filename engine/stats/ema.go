@@ -79,7 +79,7 @@ func alpha(y float64) float64 {
 const alphaTinyMax = 1.0 / 4096
 
 // alphaTiny is alpha for 0 ≤ y < 1/4096 by its Taylor polynomial to y⁴/4!:
-// the first omitted term, y⁵/5!, is under 3e-17 of the result (a quarter
+// the first omitted term, y⁵/5!, is under 3e-17 of the result (an eighth
 // of an ulp).
 func alphaTiny(y float64) float64 {
 	return y*(1-y*(1.0/2)) + y*y*y*(1.0/6-y*(1.0/24))
