@@ -129,8 +129,7 @@ func (b *Books) Orders() int { return b.refs.count() }
 // Maintain grows the order table early (at load 1/2) so that Apply need not;
 // call it off the hot path, e.g. when the input is idle. It reports whether it grew.
 func (b *Books) Maintain() bool {
-	if b.refs.tab.overLoaded(1, 2) {
-		b.refs.tab.grow()
+	if b.refs.maintain() {
 		b.counts[ReasonGrowTable]++
 		return true
 	}

@@ -44,7 +44,7 @@ type refNumbering int
 const (
 	refsSequential  refNumbering = iota // 1, 2, 3…, as NASDAQ numbers them
 	refsScrambled32                     // a bijective hash of the sequence into 32 bits
-	refsScrambled64                     // into 64 bits: too large for the index window's tags
+	refsScrambled64                     // a bijective hash into 64 bits: references in no order, spread over the whole range
 )
 
 func (r refNumbering) String() string {

@@ -65,9 +65,17 @@ func (x *index) find(ref uint64, orders []order) (loc uint64, idx uint32) {
 
 // reserve makes room for one insertAt: call it before the find whose loc
 // insertAt will take (growing the table moves its entries). It reports
-// whether the table grew.
-func (x *index) reserve() bool {
-	if x.tab.overLoaded(3, 4) {
+// whether the table grew, which it does at load 3/4.
+func (x *index) reserve() bool { return x.growAt(3, 4) }
+
+// maintain grows the table early, at load 1/2, so that reserve need not
+// (off the hot path). It reports whether the table grew.
+func (x *index) maintain() bool { return x.growAt(1, 2) }
+
+// growAt doubles the table if one more entry would take its load above
+// num/den, and reports whether it did.
+func (x *index) growAt(num, den int) bool {
+	if x.tab.overLoaded(num, den) {
 		x.tab.grow()
 		return true
 	}

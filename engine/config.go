@@ -215,8 +215,9 @@ func (c Config) checkWindow(w time.Duration) error {
 // DefaultRingCapacity is Config.RingCapacity when zero: 16,384 events
 // (1 MiB) per input ring. With 4,096 a feed pump refilled its ring (and
 // was woken for it) four times as often, and the pipelined engine ran
-// ~14% slower (BenchmarkRecordingCostPipelined/engine, waiting with park:
-// 6.85 against 7.94 ms per 200,000 trades); 65,536 gained nothing more.
+// ~14% slower (BenchmarkRecordingCostPipelined/engine built with the PGO
+// profile, waiting with park: 6.85 against 7.94 ms per 200,000 trades);
+// 65,536 gained nothing more.
 const DefaultRingCapacity = 1 << 14
 
 // plan is the validated configuration in the form the shards use.

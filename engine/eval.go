@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"unsafe"
@@ -238,11 +239,7 @@ func (rs *ruleScratch) fire(s *ruleState, i int, c uint8, x, scale float64, t in
 // inRuleOrder sorts fired (indexes in states) by the rules' order: the
 // groups list them by type first. Several rules rarely fire on one event.
 func inRuleOrder(fired []uint16, states []ruleState) {
-	for i := 1; i < len(fired); i++ {
-		for j := i; j > 0 && states[fired[j]].r.index < states[fired[j-1]].r.index; j-- {
-			fired[j], fired[j-1] = fired[j-1], fired[j]
-		}
-	}
+	slices.SortFunc(fired, func(a, b uint16) int { return cmp.Compare(states[a].r.index, states[b].r.index) })
 }
 
 // tradeCrossings evaluates sym's trade rules on the trade just applied
