@@ -5,6 +5,8 @@ import (
 	"math"
 
 	"github.com/tickd/tickd/tick"
+
+	"github.com/tickd/tickd/internal/hugepage"
 )
 
 // Options sizes Books up front. Zero fields take the defaults.
@@ -103,7 +105,7 @@ func New(opts Options) (*Books, error) {
 		levelCap: opts.LevelsPerSide,
 		rank:     MaxRank,
 	}
-	adviseHuge(b.orders)
+	hugepage.Advise(b.orders)
 	return b, nil
 }
 

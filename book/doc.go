@@ -25,7 +25,7 @@
 //	         linked FIFO list of slab indices.
 //
 // The slab, the window and the table ask the kernel for 2 MiB pages
-// (adviseHuge): at a million orders they are tens of MB read at random, and
+// (internal/hugepage): at a million orders they are tens of MB read at random, and
 // with 4 KiB pages most of those reads would miss the TLB too.
 //
 // ApplyBatch applies a ring batch with the index, order and FIFO-neighbour

