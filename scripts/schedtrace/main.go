@@ -10,7 +10,7 @@
 //
 //	go test -run '^$' -bench 'RecordingCostPipelined/engine\+recorder-direct$' \
 //	    -benchtime 30x -trace /tmp/rec.trace ./replay/
-//	go run ./scripts/schedtrace -focus 'Engine\).Run' /tmp/rec.trace
+//	cd scripts/schedtrace && go run . -focus 'Engine\).Run' /tmp/rec.trace
 //
 // It is a module of its own (golang.org/x/exp/trace), outside tickd's build.
 package main
