@@ -4,9 +4,8 @@ import (
 	"errors"
 	"math"
 
-	"github.com/tickd/tickd/tick"
-
 	"github.com/tickd/tickd/internal/hugepage"
+	"github.com/tickd/tickd/tick"
 )
 
 // Options sizes Books up front. Zero fields take the defaults.

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/tickd/tickd/internal/hugepage"
 )
 
 // TestDirectWriterSameFile writes the same records with and without
@@ -86,6 +88,10 @@ func TestAlignedBuffer(t *testing.T) {
 		}
 		if addr := uintptrOf(b[:1]); addr%directAlign != 0 {
 			t.Fatalf("address %#x not %d-aligned", addr, directAlign)
+		}
+		// A stage starts on a huge page, so that it can be backed by them.
+		if addr := uintptrOf(b[:1]); n >= hugepage.Size && addr%hugepage.Size != 0 {
+			t.Fatalf("a %d-byte buffer at %#x, not on a huge page boundary", n, addr)
 		}
 	}
 }
