@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"runtime/pprof"
+	"runtime/trace"
 	"strconv"
 	"time"
 
@@ -33,6 +34,7 @@ type benchConfig struct {
 	wait        string
 	natsURL     string
 	profile     string
+	trace       string
 	out         string
 	inproc      bool
 	fused       bool
@@ -50,6 +52,7 @@ func (c *benchConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.wait, "wait", "park", "how tickd's idle stages wait: spin, yield or park (as serve)")
 	fs.StringVar(&c.natsURL, "nats-url", "", "external NATS server URL; empty runs an embedded server on a free port")
 	fs.StringVar(&c.profile, "profile", "", "directory for CPU and allocation profiles of the run (cpu.pprof, allocs.pprof)")
+	fs.StringVar(&c.trace, "trace", "", "file for an execution trace of the run (go tool trace; scripts/schedtrace); tens of MB a second at 100k ticks/s")
 	fs.StringVar(&c.out, "out", "", "report directory (default: a new tickd-bench-* directory under the system temp dir)")
 	fs.BoolVar(&c.inproc, "inproc", false, "measure in process: decode → engine → output ring, no network, no NATS")
 	fs.BoolVar(&c.fused, "fused", false, "decode and engine on one goroutine: end to end, tickd runs as serve -fused (the feed's goroutine publishes too); with -inproc, timed to the signal enqueued")
@@ -119,6 +122,17 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		defer func() {
 			if perr := stop(); perr != nil {
 				fmt.Fprintf(stderr, "tickd bench: profile: %v\n", perr)
+			}
+		}()
+	}
+	if c.trace != "" {
+		stop, err := startTrace(c.trace)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if terr := stop(); terr != nil {
+				fmt.Fprintf(stderr, "tickd bench: trace: %v\n", terr)
 			}
 		}()
 	}
@@ -260,6 +274,24 @@ func startProfile(dir string) (func() error, error) {
 		}
 		err = errors.Join(err, pprof.Lookup("allocs").WriteTo(f, 0))
 		return errors.Join(err, f.Close())
+	}, nil
+}
+
+// startTrace starts an execution trace into path; the function it returns
+// stops it. Where a latency tail comes from (a goroutine waiting for a P,
+// for the network, for the collector) is in the trace, not in a profile.
+func startTrace(path string) (func() error, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := trace.Start(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() error {
+		trace.Stop()
+		return f.Close()
 	}, nil
 }
 

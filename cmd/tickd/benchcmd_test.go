@@ -25,8 +25,9 @@ func testBenchE2E(t *testing.T, fused bool) {
 		mode, dur, ticks = "e2e-fused", "500ms", 10000
 	}
 	var out, errb bytes.Buffer
+	tracePath := filepath.Join(t.TempDir(), "run.trace")
 	code := mainExit([]string{"bench", "--rate", "20000", "--duration", dur, "--warmup", "200ms", "--out", dir, "--profile", prof,
-		"--fused=" + strconv.FormatBool(fused)}, &out, &errb)
+		"--trace", tracePath, "--fused=" + strconv.FormatBool(fused)}, &out, &errb)
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
 	}
@@ -45,6 +46,10 @@ func testBenchE2E(t *testing.T, fused bool) {
 		if st, err := os.Stat(filepath.Join(prof, f)); err != nil || st.Size() == 0 {
 			t.Errorf("profile %s: %v", f, err)
 		}
+	}
+	// An execution trace starts with its Go version header ("go 1.").
+	if b, err := os.ReadFile(tracePath); err != nil || !bytes.HasPrefix(b, []byte("go 1.")) || len(b) < 1024 {
+		t.Errorf("trace %s: %d bytes, %v", tracePath, len(b), err)
 	}
 	var res struct {
 		Settings struct {
