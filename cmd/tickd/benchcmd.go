@@ -114,25 +114,20 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
-	if c.profile != "" {
-		stop, err := startProfile(c.profile)
+	for _, rec := range []struct {
+		what, to string
+		start    func(string) (func() error, error)
+	}{{"profile", c.profile, startProfile}, {"trace", c.trace, startTrace}} {
+		if rec.to == "" {
+			continue
+		}
+		stop, err := rec.start(rec.to)
 		if err != nil {
 			return err
 		}
 		defer func() {
-			if perr := stop(); perr != nil {
-				fmt.Fprintf(stderr, "tickd bench: profile: %v\n", perr)
-			}
-		}()
-	}
-	if c.trace != "" {
-		stop, err := startTrace(c.trace)
-		if err != nil {
-			return err
-		}
-		defer func() {
-			if terr := stop(); terr != nil {
-				fmt.Fprintf(stderr, "tickd bench: trace: %v\n", terr)
+			if err := stop(); err != nil {
+				fmt.Fprintf(stderr, "tickd bench: %s: %v\n", rec.what, err)
 			}
 		}()
 	}
@@ -257,17 +252,12 @@ func startProfile(dir string) (func() error, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	cpu, err := os.Create(filepath.Join(dir, "cpu.pprof"))
+	stop, err := startRecording(filepath.Join(dir, "cpu.pprof"), pprof.StartCPUProfile, pprof.StopCPUProfile)
 	if err != nil {
 		return nil, err
 	}
-	if err := pprof.StartCPUProfile(cpu); err != nil {
-		cpu.Close()
-		return nil, err
-	}
 	return func() error {
-		pprof.StopCPUProfile()
-		err := cpu.Close()
+		err := stop()
 		f, ferr := os.Create(filepath.Join(dir, "allocs.pprof"))
 		if ferr != nil {
 			return errors.Join(err, ferr)
@@ -281,16 +271,23 @@ func startProfile(dir string) (func() error, error) {
 // stops it. Where a latency tail comes from (a goroutine waiting for a P,
 // for the network, for the collector) is in the trace, not in a profile.
 func startTrace(path string) (func() error, error) {
+	return startRecording(path, trace.Start, trace.Stop)
+}
+
+// startRecording creates path and starts a runtime recorder (the CPU
+// profiler, the execution tracer) writing to it; the function it returns
+// stops the recorder and closes the file.
+func startRecording(path string, start func(io.Writer) error, stop func()) (func() error, error) {
 	f, err := os.Create(path)
 	if err != nil {
 		return nil, err
 	}
-	if err := trace.Start(f); err != nil {
+	if err := start(f); err != nil {
 		f.Close()
 		return nil, err
 	}
 	return func() error {
-		trace.Stop()
+		stop()
 		return f.Close()
 	}, nil
 }
