@@ -86,7 +86,7 @@ func probeDirect(dir string) bool {
 // a huge-page boundary and asks for huge pages: every O_DIRECT write pins
 // the buffer's pages, and with 2 MiB pages that took a fifth of the system
 // time of 4 KiB ones here (43–63 against 252–261 µs per 8 MiB write), and
-// 800 MiB went out in 169 ms instead of 263. The alignment costs up to
+// 800 MiB went out in 169 ms instead of 260–266. The alignment costs up to
 // 2 MiB more per open capture.
 func alignedBuffer(n int) []byte {
 	if n >= hugepage.Size {

@@ -45,10 +45,9 @@ type totals struct {
 	decades                  [6]int        // runnable spells <1µs, <10µs, <100µs, <1ms, <10ms, longer
 }
 
-// goroutine is one goroutine's current state.
+// goroutine is one goroutine's name and when it entered its current state.
 type goroutine struct {
 	name  string
-	state trace.GoState
 	since trace.Time
 }
 
@@ -94,7 +93,7 @@ func main() {
 			continue
 		}
 		id := st.Resource.Goroutine()
-		from, to := st.Goroutine()
+		from, _ := st.Goroutine()
 		g := gs[id]
 		if g == nil {
 			g = &goroutine{}
@@ -116,7 +115,7 @@ func main() {
 				waits = append(waits, s)
 			}
 		}
-		g.state, g.since = to, ev.Time()
+		g.since = ev.Time()
 	}
 
 	list := make([]*totals, 0, len(sums))
@@ -124,10 +123,10 @@ func main() {
 		list = append(list, t)
 	}
 	slices.SortFunc(list, func(a, b *totals) int { return cmp.Compare(b.run+b.sys, a.run+a.sys) })
-	fmt.Printf("%-9s %-9s %-8s %-10s %-38s %-9s %s\n", "running", "runnable", "spells", "longest", "spells <1µs <10µs <100µs <1ms <10ms more", "syscall", "goroutine")
+	fmt.Printf("%-9s %-9s %-8s %-10s %-38s %-9s %-10s %s\n", "running", "runnable", "spells", "longest", "spells <1µs <10µs <100µs <1ms <10ms more", "syscall", "waiting", "goroutine")
 	for _, t := range list[:min(*top, len(list))] {
-		fmt.Printf("%-9s %-9s %-8d %-10s %-38s %-9s %s\n", ms(t.run), ms(t.runnable), t.spells, t.longest.Round(time.Microsecond),
-			fmt.Sprint(t.decades), ms(t.sys), t.name)
+		fmt.Printf("%-9s %-9s %-8d %-10s %-38s %-9s %-10s %s\n", ms(t.run), ms(t.runnable), t.spells, t.longest.Round(time.Microsecond),
+			fmt.Sprint(t.decades), ms(t.sys), ms(t.wait), t.name)
 	}
 	if focusRE != nil {
 		explain(waits, busy, *minWait)
