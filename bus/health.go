@@ -21,7 +21,7 @@ const DefaultHealthInterval = time.Second
 // deadline) the server closes that client and counts it here. The publisher
 // is unaffected, and the slow subscriber loses what was pending (and what is
 // published until it reconnects). Before that, past three quarters of the
-// limit, the server drops that client's messages uncounted: see Backlog.
+// limit, the server may drop that client's messages uncounted: see Backlog.
 func (s *Server) SlowConsumers() int64 { return s.ns.NumSlowConsumers() }
 
 // WatchSlowConsumers polls SlowConsumers every interval (0:
@@ -53,12 +53,17 @@ func (s *Server) WatchSlowConsumers(ctx context.Context, interval time.Duration,
 
 // Backlog is a client connection of the embedded server whose outbound
 // data waiting to be written has passed three quarters of the server's
-// max_pending. tickd runs the server with NoFastProducerStall, so that a
-// slow subscriber cannot stall the publisher and through it the engine;
-// past that point nats-server drops, without counting them anywhere, the
-// messages it would have queued for that client. A client cut off later
-// as a slow consumer shows in SlowConsumers; one that catches up does not,
-// and Backlog is then the only trace of its losses.
+// max_pending. Past that mark nats-server (v2.15) raises a stall gate for
+// the client, and lowers it after its next write to the client that sends
+// all it attempted. tickd runs the server with NoFastProducerStall, so that
+// a slow subscriber cannot stall the publisher and through it the engine:
+// while the gate is up, the server drops, without counting them anywhere,
+// the messages it would have queued for that client instead of stalling
+// their publisher. A Backlog is a risk of loss, not a count of it: a
+// client whose writes keep completing may lose nothing (the subscriber's
+// own sequence numbers tell). A client cut off later as a slow consumer
+// shows in SlowConsumers; one that catches up does not, and Backlog is
+// then the only trace the server leaves of any losses.
 type Backlog struct {
 	Client  string // the connection's name, or its address when it gave none
 	Pending int64  // bytes waiting to be written to it
@@ -70,7 +75,8 @@ const backlogProbe = 16
 
 // WatchBacklogs polls the server's connections every interval (0:
 // DefaultHealthInterval) until ctx is done and calls report, from its own
-// goroutine, once for each client that crosses into dropping (see Backlog);
+// goroutine, once for each client whose backlog crosses the mark at which
+// the server may drop its messages (see Backlog);
 // it reports that client again only after its backlog fell back below the
 // mark. It returns nil when ctx is done.
 func (s *Server) WatchBacklogs(ctx context.Context, interval time.Duration, report func(Backlog)) error {

@@ -176,14 +176,14 @@ func benchE2E(ctx context.Context, c *benchConfig, format feed.Format, pace benc
 		}
 		defer srv.Shutdown()
 		url = srv.ClientURL()
-		// The server drops, uncounted, what a subscriber too far behind
-		// would be sent (see bus.Backlog): say so when it happens, since
-		// the bench's drops then come from there.
+		// The server may drop, uncounted, what a subscriber too far
+		// behind would be sent (see bus.Backlog): say so when the backlog
+		// gets there, since the bench's drops would then come from there.
 		wctx, stopWatch := context.WithCancel(ctx)
 		watched := make(chan error, 1)
 		go func() {
 			watched <- srv.WatchBacklogs(wctx, 10*time.Millisecond, func(b bus.Backlog) {
-				fmt.Fprintf(stderr, "tickd bench: the NATS server is dropping messages for %s: %d MiB waiting to be written to it (max_pending %d MiB)\n",
+				fmt.Fprintf(stderr, "tickd bench: %s is %d MiB behind (max_pending %d MiB): past 3/4 of it the NATS server may drop its messages, uncounted\n",
 					b.Client, b.Pending>>20, b.Limit>>20)
 			})
 		}()

@@ -343,7 +343,7 @@ func startPipeline(ctx context.Context, cfg *serveConfig, log zerolog.Logger) (*
 		p.goRun("nats backlogs", func() error {
 			return p.srv.WatchBacklogs(ctx, 0, func(b bus.Backlog) {
 				log.Warn().Str("client", b.Client).Int64("pending_bytes", b.Pending).Int64("max_pending", b.Limit).
-					Msg("NATS subscriber too far behind: the server drops its messages (uncounted) until it catches up")
+					Msg("NATS subscriber too far behind: the server may drop its messages (uncounted) until it catches up")
 			})
 		})
 	}
