@@ -11,6 +11,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/tickd/tickd/book"
@@ -30,6 +31,7 @@ type inspectSymbol struct {
 	VWAP       string `json:"vwap"` // of those executions; "" when none
 
 	notional big.Int // Σ price×shares in 1e-9 units
+	state    string  // "crossed" (bid > ask) or "locked" (bid == ask) at the end, else ""
 }
 
 // inspectReport is the whole `tickd inspect --json` object.
@@ -179,11 +181,20 @@ func inspectITCH(ctx context.Context, r io.Reader, size int64, progress io.Write
 	for id := 0; id < syms.Len(); id++ {
 		s := sym(tick.SymbolID(id))
 		if bk := books.Book(tick.SymbolID(id)); bk != nil {
-			if l, ok := bk.BestBid(); ok {
-				s.BestBid = []any{l.Price.String(), l.Shares}
+			bid, hasBid := bk.BestBid()
+			ask, hasAsk := bk.BestAsk()
+			if hasBid {
+				s.BestBid = []any{bid.Price.String(), bid.Shares}
 			}
-			if l, ok := bk.BestAsk(); ok {
-				s.BestAsk = []any{l.Price.String(), l.Shares}
+			if hasAsk {
+				s.BestAsk = []any{ask.Price.String(), ask.Shares}
+			}
+			switch {
+			case !hasBid || !hasAsk:
+			case bid.Price > ask.Price:
+				s.state = "crossed"
+			case bid.Price == ask.Price:
+				s.state = "locked"
 			}
 			for _, side := range []tick.Side{tick.SideBuy, tick.SideSell} {
 				levels = slices.Grow(levels[:0], bk.Levels(side))[:bk.Levels(side)]
@@ -235,8 +246,17 @@ func printInspect(w io.Writer, rep *inspectReport) {
 		}
 		return fmt.Sprintf("%v x %v", l[1], l[0])
 	}
+	var odd []string
 	for _, n := range names {
 		s := rep.Symbols[n]
 		fmt.Fprintf(w, "%-8s %22s %22s %9d %9d %12d %14s\n", n, lvl(s.BestBid), lvl(s.BestAsk), s.BidOrders, s.AskOrders, s.ExecShares, s.VWAP)
+		if s.state != "" {
+			odd = append(odd, n+" "+s.state)
+		}
+	}
+	if len(odd) > 0 {
+		// A file that starts mid-day (or a sample of one) never saw the adds
+		// of orders that left the book, and the books it leaves can cross.
+		fmt.Fprintf(w, "\nbooks crossed or locked at the end: %s (bid >= ask; usual for a file that starts mid-day)\n", strings.Join(odd, ", "))
 	}
 }

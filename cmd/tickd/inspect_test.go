@@ -48,6 +48,18 @@ func TestInspectScripted(t *testing.T) {
 	if b, _ := json.Marshal(got); string(b) != want {
 		t.Errorf("inspect -json:\n got %s\nwant %s", b, want)
 	}
+
+	// The table flags a book left crossed or locked, and only then.
+	out.Reset()
+	if err := runInspect(context.Background(), []string{path}, &out, &errb); err != nil || strings.Contains(out.String(), "crossed or locked") {
+		t.Errorf("100.25 bid under 100.30 ask: %v\n%s", err, out.String())
+	}
+	lock := itch.AppendAddOrder(nil, itch.AddOrder{Header: hdr(1), OrderRef: 4, Side: 'S', Shares: 100, Stock: aapl, Price: px("100.25")})
+	os.WriteFile(path, itch.AppendFramed(file, lock), 0o600)
+	out.Reset()
+	if err := runInspect(context.Background(), []string{path}, &out, &errb); err != nil || !strings.Contains(out.String(), "crossed or locked at the end: AAPL locked") {
+		t.Errorf("an ask at the 100.25 bid: %v\n%s", err, out.String())
+	}
 }
 
 // TestInspectSampleFile runs inspect over the real NASDAQ BX sample.
@@ -87,7 +99,8 @@ func TestInspectSampleFile(t *testing.T) {
 		}
 	}
 	out.Reset()
-	if err := runInspect(context.Background(), []string{path}, &out, &errb); err != nil || !strings.Contains(out.String(), "messages 12012") {
+	if err := runInspect(context.Background(), []string{path}, &out, &errb); err != nil || !strings.Contains(out.String(), "messages 12012") ||
+		!strings.Contains(out.String(), "ALC crossed, BOB crossed, CHAR crossed") {
 		t.Errorf("table output: %v\n%s", err, out.String())
 	}
 }
