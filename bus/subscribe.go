@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -167,11 +168,14 @@ func (m *Signal) PubTime() time.Time { return time.Unix(0, m.TsPub) }
 // FormatValues renders the signal's values as "name=value" pairs sorted by
 // name, each with at most digits significant digits (%g), or as few as
 // tell the value exactly when digits < 0; a value the publisher sent as
-// null (NaN here) as "null".
-func (m *Signal) FormatValues(digits int) string {
+// null (NaN here) as "null". Values named in omit are left out (a line
+// that already shows the exact Price can omit a rule's float "price").
+func (m *Signal) FormatValues(digits int, omit ...string) string {
 	names := make([]string, 0, len(m.Values))
 	for k := range m.Values {
-		names = append(names, k)
+		if !slices.Contains(omit, k) {
+			names = append(names, k)
+		}
 	}
 	sort.Strings(names)
 	var b strings.Builder

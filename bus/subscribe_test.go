@@ -176,6 +176,9 @@ func TestFormatValues(t *testing.T) {
 	if got, want := m.FormatValues(-1), "a=100.25 n=null z=0.3333333333333333"; got != want {
 		t.Errorf("FormatValues(-1) = %q, want %q", got, want)
 	}
+	if got, want := m.FormatValues(4, "a", "x"), "n=null z=0.3333"; got != want {
+		t.Errorf(`FormatValues(4, "a", "x") = %q, want %q`, got, want)
+	}
 	if got := (&Signal{}).FormatValues(4); got != "" {
 		t.Errorf("no values: %q", got)
 	}

@@ -287,7 +287,7 @@ func (h *Hub) addBar(s *symbol, m *bus.Bar) {
 
 func (h *Hub) addSignal(m *bus.Signal) {
 	row := signalRow{t: m.TsEvent, symbol: m.Symbol, rule: m.Rule, dir: m.Dir, price: m.Price.String(),
-		values: m.FormatValues(6), latency: m.TsPub - m.TsRecv}
+		values: m.FormatValues(6, "price"), latency: m.TsPub - m.TsRecv}
 	h.signals.push(row)
 	if s := h.symbol(m.Symbol); s != nil {
 		s.marks.push(mark{t: m.TsEvent, price: m.Price.InexactFloat64(), dir: m.Dir, rule: m.Rule})

@@ -11,8 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shopspring/decimal"
 	"go.uber.org/goleak"
 
+	"github.com/tickd/tickd/bus"
 	"github.com/tickd/tickd/feed"
 	"github.com/tickd/tickd/tick"
 )
@@ -196,5 +198,17 @@ func TestDemoPortTaken(t *testing.T) {
 	err = runDemo(context.Background(), []string{"-duration", "1s", "-nats-listen", l.Addr().String()}, &out, &errb)
 	if err == nil || !strings.Contains(err.Error(), "address already in use") {
 		t.Fatalf("demo on a taken NATS port: %v", err)
+	}
+}
+
+// TestSignalLineShowsPriceOnce: a price or move rule also records the trade
+// price among its values; the line shows the exact price once, not that
+// float beside it.
+func TestSignalLineShowsPriceOnce(t *testing.T) {
+	m := &bus.Signal{Symbol: "AAPL", Rule: "move_1pct", Dir: bus.Up, Price: decimal.RequireFromString("219.25"),
+		Values: map[string]float64{"price": 219.25, "ref_price": 217.05, "move_pct": 1.0136}}
+	got := formatMessage(m)
+	if strings.Count(got, " price=") != 1 || !strings.Contains(got, "price=219.25 move_pct=1.014 ref_price=217.1") {
+		t.Errorf("signal line %q: want the exact price once, then the other values", got)
 	}
 }

@@ -67,7 +67,7 @@ func runSub(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 func formatMessage(m bus.Message) string {
 	switch m := m.(type) {
 	case *bus.Signal:
-		return fmt.Sprintf("SIGNAL %s %-6s %-12s %-4s price=%s %s", clock(m.TsEvent), m.Symbol, m.Rule, m.Dir, m.Price, m.FormatValues(4))
+		return fmt.Sprintf("SIGNAL %s %-6s %-12s %-4s price=%s %s", clock(m.TsEvent), m.Symbol, m.Rule, m.Dir, m.Price, m.FormatValues(4, "price"))
 	case *bus.Bar:
 		return fmt.Sprintf("BAR    %s %-6s %-4s O=%s H=%s L=%s C=%s V=%d VWAP=%s n=%d", clock(m.Start), m.Symbol, bus.FormatInterval(m.Interval),
 			m.Open, m.High, m.Low, m.Close, m.Volume, m.VWAP.StringFixed(4), m.Count)
