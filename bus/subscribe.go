@@ -168,7 +168,8 @@ func (m *Signal) PubTime() time.Time { return time.Unix(0, m.TsPub) }
 // FormatValues renders the signal's values as "name=value" pairs sorted by
 // name, each with at most digits significant digits (%g), or as few as
 // tell the value exactly when digits < 0; a value the publisher sent as
-// null (NaN here) as "null". Values named in omit are left out (a line
+// null (NaN here) as "null". A value with more integer digits than digits
+// prints whole, rounded, not in exponent form (up to 1e15). Values named in omit are left out (a line
 // that already shows the exact Price can omit a rule's float "price").
 func (m *Signal) FormatValues(digits int, omit ...string) string {
 	names := make([]string, 0, len(m.Values))
@@ -185,9 +186,13 @@ func (m *Signal) FormatValues(digits int, omit ...string) string {
 		}
 		b.WriteString(k)
 		b.WriteByte('=')
-		if v := m.Values[k]; math.IsNaN(v) {
+		switch v := m.Values[k]; {
+		case math.IsNaN(v):
 			b.WriteString("null")
-		} else {
+		case digits >= 0 && math.Abs(v) >= math.Pow10(digits) && math.Abs(v) < 1e15:
+			// A quantity of 39200 reads better whole than as 3.92e+04.
+			b.WriteString(strconv.FormatFloat(math.Round(v), 'f', 0, 64))
+		default:
 			b.WriteString(strconv.FormatFloat(v, 'g', digits, 64))
 		}
 	}

@@ -167,7 +167,8 @@ func FuzzDecode(f *testing.F) {
 }
 
 // FormatValues sorts by name, rounds to the digits asked for (or gives the
-// shortest exact form for digits < 0) and shows a null value as null.
+// shortest exact form for digits < 0), shows a null value as null and a
+// large one whole.
 func TestFormatValues(t *testing.T) {
 	m := &Signal{Values: map[string]float64{"z": 1.0 / 3, "a": 100.25, "n": math.NaN()}}
 	if got, want := m.FormatValues(4), "a=100.2 n=null z=0.3333"; got != want {
@@ -178,6 +179,10 @@ func TestFormatValues(t *testing.T) {
 	}
 	if got, want := m.FormatValues(4, "a", "x"), "n=null z=0.3333"; got != want {
 		t.Errorf(`FormatValues(4, "a", "x") = %q, want %q`, got, want)
+	}
+	big := &Signal{Values: map[string]float64{"qty": 39200, "ratio": 12345.6, "huge": 2e15, "tiny": 0.000012345, "neg": -56789.5}}
+	if got, want := big.FormatValues(4), "huge=2e+15 neg=-56790 qty=39200 ratio=12346 tiny=1.234e-05"; got != want {
+		t.Errorf("large values: FormatValues(4) = %q, want %q", got, want)
 	}
 	if got := (&Signal{}).FormatValues(4); got != "" {
 		t.Errorf("no values: %q", got)
