@@ -28,6 +28,7 @@ type rule struct {
 	win      int // move, volume_spike: index in symbol.wins
 	fast     int // ma_cross: indexes in symbol.emas
 	slow     int
+	warm     int64 // ma_cross: event time (ns) after the symbol's first trade before it evaluates
 }
 
 // thresholds are a rule's upper and lower thresholds in one state.
@@ -56,6 +57,11 @@ func compile(r RuleSpec, index, win, fast, slow int) rule {
 		slow:     slow,
 		level:    r.Level,
 		levels:   r.levels(),
+	}
+	if r.Type == RuleCross {
+		// Both EMAs start at the first price, so until the slow one has
+		// moved, fast − slow is ~0 and any tick would cross it.
+		c.warm = int64(r.Slow)
 	}
 	hyst, hi, lo := r.Hysteresis, 0.0, 0.0
 	switch r.Type {
@@ -283,7 +289,7 @@ func (sh *shard) tradeCrossings(sym *symbol, t int64, p tick.Price, px float64, 
 	for i := lo; i < hi; i++ { // v = 100·(fast − slow)/|slow|
 		s := &states[i]
 		sl := sym.emas.Value(s.r.slow)
-		if sl == 0 {
+		if sl == 0 || t-sym.emas.Start() < s.r.warm {
 			continue
 		}
 		x, scale := sym.emas.Value(s.r.fast)-sl, math.Abs(sl)/100

@@ -129,9 +129,11 @@ func ParseDirection(s string) (Direction, error) {
 // never evaluate.
 //
 // Warm-up: zscore waits for Config.SMA trades; volume_spike for
-// MinVolumeTrades earlier trades in its window; move and ma_cross start at
-// the first trade; the book rules wait until both sides of the book have
-// orders.
+// MinVolumeTrades earlier trades in its window; ma_cross for Slow of event
+// time after the symbol's first trade (both EMAs start at its price, and
+// until the slow one has had a half-life to move, any tick crosses them);
+// move starts at the first trade; the book rules wait until both sides of
+// the book have orders.
 type RuleSpec struct {
 	ID         string        // unique; letters, digits, '_' and '-' (it is a NATS subject token)
 	Type       RuleType      //

@@ -141,7 +141,9 @@ func TestMixedRulesInOrder(t *testing.T) {
 			rules = append(rules, RuleSpec{ID: id, Type: RuleCross, Fast: time.Second, Slow: time.Duration(i) * time.Minute})
 		}
 	}
-	sigs := runScript(t, Config{Rules: rules}, []step{{0, 80, 0}, {1, 80, 0}, {1000, 110, 0}})
+	// The second trade comes after the slowest ma_cross's warm-up (11 min).
+	const late = 11 * 60 * 1000
+	sigs := runScript(t, Config{Rules: rules}, []step{{0, 80, 0}, {late, 80, 0}, {late + 1000, 110, 0}})
 	if len(sigs) != len(rules) {
 		t.Fatalf("%d signals, want %d", len(sigs), len(rules))
 	}
@@ -193,22 +195,40 @@ func TestMoveRule(t *testing.T) {
 func TestCrossRule(t *testing.T) {
 	r := RuleSpec{ID: "x", Type: RuleCross, Fast: time.Second, Slow: 10 * time.Second}
 	var steps []step
-	for i := range int64(20) {
-		steps = append(steps, step{i * 500, 100, 0}) // flat: fast = slow
+	for i := range int64(40) {
+		steps = append(steps, step{i * 500, 100, 0}) // flat: fast = slow (and the 10 s warm-up)
 	}
 	for i := range int64(20) {
-		steps = append(steps, step{10000 + i*500, 110, 0}) // jump: fast leads up once
+		steps = append(steps, step{20000 + i*500, 110, 0}) // jump: fast leads up once
 	}
 	for i := range int64(20) {
-		steps = append(steps, step{20000 + i*500, 90, 0}) // drop: fast leads down once
+		steps = append(steps, step{30000 + i*500, 90, 0}) // drop: fast leads down once
 	}
 	sigs := runScript(t, Config{Rules: []RuleSpec{r}}, steps)
-	checkFired(t, sigs, []fired{{10000, 1}, {20000, -1}})
+	checkFired(t, sigs, []fired{{20000, 1}, {30000, -1}})
 	if v := sigs[0].Values; !(v[0] > v[1] && v[2] > 0) {
 		t.Fatalf("up values %v", v)
 	}
 	if v := sigs[1].Values; !(v[0] < v[1] && v[2] < 0) {
 		t.Fatalf("down values %v", v)
+	}
+}
+
+// TestCrossRuleWarmsUp: both EMAs start at the first price, so without a
+// warm-up the first tick away from it would cross them. ma_cross waits Slow
+// of event time after the symbol's first trade, then crosses as usual.
+func TestCrossRuleWarmsUp(t *testing.T) {
+	r := RuleSpec{ID: "x", Type: RuleCross, Fast: time.Second, Slow: 10 * time.Second}
+	steps := []step{{0, 100, 0}}
+	for i := range int64(200) { // then 100.5 and 99.5 in turn, every 100 ms, for 20 s
+		steps = append(steps, step{100 + i*100, 100.5 - float64(i%2), 0})
+	}
+	sigs := runScript(t, Config{Rules: []RuleSpec{r}}, steps)
+	if len(sigs) == 0 {
+		t.Fatal("no signal in 10 s after the warm-up of a price swinging around its averages")
+	}
+	if first := (sigs[0].TsEvent - t0) / int64(time.Millisecond); first < 10000 {
+		t.Errorf("first signal at %d ms, inside the 10 s warm-up", first)
 	}
 }
 

@@ -113,9 +113,10 @@ func (e *EMA) OK() bool { return e.ok }
 //
 // The zero value holds no averages: call Init.
 type EMAs struct {
-	v  []float64
-	t  int64
-	ok bool
+	v     []float64
+	t     int64
+	start int64 // event time of the first sample
+	ok    bool
 }
 
 // Init sets the number of averages and drops every sample.
@@ -128,7 +129,7 @@ func (e *EMAs) Add(t int64, x float64, ds *Decays) {
 		for i := range e.v {
 			e.v[i] = x
 		}
-		e.t, e.ok = t, true
+		e.t, e.start, e.ok = t, t, true
 		return
 	}
 	dt := t - e.t
@@ -161,3 +162,6 @@ func (e *EMAs) Add(t int64, x float64, ds *Decays) {
 
 // Value returns average i, 0 before the first sample.
 func (e *EMAs) Value(i int) float64 { return e.v[i] }
+
+// Start returns the event time of the first sample (0 before it).
+func (e *EMAs) Start() int64 { return e.start }
