@@ -396,8 +396,13 @@ func progressLine(pr replay.Progress, el time.Duration, bar bool) string {
 		b.WriteString("[" + strings.Repeat("=", n) + strings.Repeat(" ", width-n) + "] ")
 	}
 	fmt.Fprintf(&b, "%5.1f%% input %d/%d, %d msgs, %d events, %s", 100*frac, pr.Input+1, pr.Inputs, pr.Messages, pr.Events, byteSize(pr.Bytes))
-	if pr.Pos != 0 {
-		fmt.Fprintf(&b, ", at %s", time.Unix(0, pr.Pos).UTC().Format("2006-01-02 15:04:05.000"))
+	switch {
+	case pr.Pos > 0 && pr.Pos < int64(24*time.Hour):
+		// ITCH without -itch-date: event times count from midnight, and a
+		// 1970 date would only mislead.
+		fmt.Fprintf(&b, ", at %s of the day", time.Unix(0, pr.Pos).UTC().Format("15:04:05.000"))
+	case pr.Pos != 0:
+		fmt.Fprintf(&b, ", at %s UTC", time.Unix(0, pr.Pos).UTC().Format("2006-01-02 15:04:05.000"))
 	}
 	if s := el.Seconds(); s > 0 {
 		fmt.Fprintf(&b, ", %.0f msgs/s", float64(pr.Messages)/s)

@@ -737,3 +737,16 @@ func TestReplayExchangeITCH(t *testing.T) {
 		})
 	}
 }
+
+// TestProgressLineTimes: the progress line gives an ITCH session without a
+// date as a time of day, and a full event time with its date, in UTC.
+func TestProgressLineTimes(t *testing.T) {
+	pr := replay.Progress{Inputs: 1, Messages: 8, Pos: int64(7*time.Hour + 9371*time.Millisecond)}
+	if got := progressLine(pr, 0, false); !strings.Contains(got, ", at 07:00:09.371 of the day") || strings.Contains(got, "1970") {
+		t.Errorf("time of day: %q", got)
+	}
+	pr.Pos = time.Date(2019, 12, 30, 14, 30, 0, 0, time.UTC).UnixNano()
+	if got := progressLine(pr, 0, false); !strings.Contains(got, ", at 2019-12-30 14:30:00.000 UTC") {
+		t.Errorf("full time: %q", got)
+	}
+}
