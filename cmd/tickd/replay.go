@@ -430,9 +430,11 @@ func printSummary(w io.Writer, pr replay.Progress, p *pipeline, el time.Duration
 	c := p.eng.Counters()
 	pc := p.pub.Counters()
 	s := el.Seconds()
-	fmt.Fprintf(w, "tickd replay: %d messages (%s), %d events, %d signals, %d bars, %d BBOs in %v (%.0f msgs/s, %s/s)\n",
+	// Messages are what the inputs hold (a capture's are its reads, each
+	// many ticks), so the rate of events is given beside theirs.
+	fmt.Fprintf(w, "tickd replay: %d messages (%s), %d events, %d signals, %d bars, %d BBOs in %v (%.0f msgs/s, %.0f events/s, %s/s)\n",
 		pr.Messages, byteSize(pr.Bytes), c.Events, pc.Signals, pc.Bars, pc.BBOs, el.Round(time.Millisecond),
-		float64(pr.Messages)/max(s, 1e-9), byteSize(uint64(float64(pr.Bytes)/max(s, 1e-9))))
+		float64(pr.Messages)/max(s, 1e-9), float64(c.Events)/max(s, 1e-9), byteSize(uint64(float64(pr.Bytes)/max(s, 1e-9))))
 }
 
 // connSink re-serves one recorded source over its own TCP connection.

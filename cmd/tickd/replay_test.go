@@ -117,7 +117,7 @@ func subscribeAll(t *testing.T, url string, subjects ...string) (*nats.Conn, *co
 	return nc, c
 }
 
-var summaryRE = regexp.MustCompile(`tickd replay: (\d+) messages \(.*\), (\d+) events, (\d+) signals, (\d+) bars, (\d+) BBOs`)
+var summaryRE = regexp.MustCompile(`tickd replay: (\d+) messages \(.*\), (\d+) events, (\d+) signals, (\d+) bars, (\d+) BBOs in \S+ \(\d+ msgs/s, \d+ events/s, `)
 
 // replayRun is a `tickd replay` running in the test: started paused (so
 // the subscriber is in place first) and holding NATS after the end.
