@@ -19,7 +19,9 @@ PGO ?= $(CURDIR)/cmd/tickd/default.pgo
 
 .PHONY: help
 help: ## Show this help
-	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
+	@# Colour only on a terminal: piped or logged, the escape codes are noise.
+	@if [ -t 1 ]; then c='\033[36m'; r='\033[0m'; else c=; r=; fi; \
+	grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -v c="$$c" -v r="$$r" 'BEGIN {FS = ":.*?## "}; {printf "  %s%-11s%s %s\n", c, $$1, r, $$2}'
 
 .PHONY: deps
 deps: ## Download Go modules
