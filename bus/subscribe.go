@@ -169,8 +169,9 @@ func (m *Signal) PubTime() time.Time { return time.Unix(0, m.TsPub) }
 // name, each with at most digits significant digits (%g), or as few as
 // tell the value exactly when digits < 0; a value the publisher sent as
 // null (NaN here) as "null". A value with more integer digits than digits
-// prints whole, rounded, not in exponent form (up to 1e15). Values named in omit are left out (a line
-// that already shows the exact Price can omit a rule's float "price").
+// prints whole, rounded, not in exponent form (up to 1e15). Values named in
+// omit are left out (a line that already shows the exact Price can omit a
+// rule's float "price").
 func (m *Signal) FormatValues(digits int, omit ...string) string {
 	names := make([]string, 0, len(m.Values))
 	for k := range m.Values {
