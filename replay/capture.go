@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"hash/crc32"
 	"time"
+
+	"github.com/tickd/tickd/internal/crc32c"
 )
 
 // Kind says what a Record is.
@@ -112,6 +114,16 @@ func (b blockInfo) end() int64 { return b.off + blkHdrLen + int64(b.plen) }
 // putBlockHeader fills h[:blkHdrLen]; payload must follow h in the same
 // buffer or be passed separately for the CRC.
 func putBlockHeader(h []byte, bi blockInfo, payload []byte) {
+	putBlockFields(h, bi)
+	sealBlockHeader(h, crc32c.Update(blockFieldsCRC(h), payload))
+}
+
+// The CRC of a block covers its header fields, then its payload:
+// putBlockFields writes the fields, blockFieldsCRC sums them, and
+// sealBlockHeader stores the block's CRC (blockFieldsCRC continued over
+// the payload) and the header's own. Split so that the payload can be
+// summed while it is copied (Writer.writeBlock).
+func putBlockFields(h []byte, bi blockInfo) {
 	_ = h[blkHdrLen-1]
 	copy(h[0:4], blockSync[:])
 	binary.LittleEndian.PutUint32(h[12:], bi.plen)
@@ -121,7 +133,11 @@ func putBlockHeader(h []byte, bi blockInfo, payload []byte) {
 	binary.LittleEndian.PutUint64(h[28:], uint64(bi.minRecv))
 	binary.LittleEndian.PutUint64(h[36:], uint64(bi.maxRecv))
 	binary.LittleEndian.PutUint32(h[44:], 0)
-	crc := crc32.Update(crc32.Checksum(h[12:blkHdrLen], castagnoli), castagnoli, payload)
+}
+
+func blockFieldsCRC(h []byte) uint32 { return crc32.Checksum(h[12:blkHdrLen], castagnoli) }
+
+func sealBlockHeader(h []byte, crc uint32) {
 	binary.LittleEndian.PutUint32(h[8:], crc)
 	binary.LittleEndian.PutUint32(h[4:], crc32.Checksum(h[8:blkHdrLen], castagnoli))
 }
@@ -154,7 +170,7 @@ func parseBlockHeader(h []byte, off int64) (blockInfo, bool) {
 // checkBlock verifies the payload CRC of a block read whole into b.
 func checkBlock(b []byte) bool {
 	want := binary.LittleEndian.Uint32(b[8:])
-	return crc32.Checksum(b[12:], castagnoli) == want
+	return crc32c.Update(0, b[12:]) == want
 }
 
 func putFileHeader(h []byte, hd Header) {

@@ -106,17 +106,35 @@ func (c *captureOut) write(p []byte) error {
 		_, err := c.f.Write(p)
 		return err
 	}
-	if len(p) > 0 && c.pushed == len(c.stage) {
-		c.stagedAt = time.Now()
-	}
 	for len(p) > 0 {
 		n := copy(c.stage[len(c.stage):cap(c.stage)], p)
-		c.stage, p = c.stage[:len(c.stage)+n], p[n:]
-		if len(c.stage) == cap(c.stage) {
-			if err := c.writeDirect(len(c.stage)); err != nil {
-				return err
-			}
+		p = p[n:]
+		if err := c.commit(n); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// reserve returns the next n bytes of the stage, for the caller to fill
+// and then commit, or nil if the output is not direct or n bytes do not
+// fit before the stage is full (then write them).
+func (c *captureOut) reserve(n int) []byte {
+	if c.direct == nil || len(c.stage)+n > cap(c.stage) {
+		return nil
+	}
+	return c.stage[len(c.stage) : len(c.stage)+n]
+}
+
+// commit appends the next n bytes of the stage, filled by the caller, and
+// writes the stage if they fill it.
+func (c *captureOut) commit(n int) error {
+	if n > 0 && c.pushed == len(c.stage) {
+		c.stagedAt = time.Now()
+	}
+	c.stage = c.stage[:len(c.stage)+n]
+	if len(c.stage) == cap(c.stage) {
+		return c.writeDirect(len(c.stage))
 	}
 	return nil
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/tickd/tickd/internal/crc32c"
 )
 
 // SyncPolicy says when a Writer fsyncs: Every 0 after every block, Every > 0
@@ -240,8 +242,19 @@ func (w *Writer) writeBlock() error {
 		w.comp = c[:0]
 	}
 	bi.plen = uint32(len(out) - blkHdrLen)
-	putBlockHeader(out, bi, out[blkHdrLen:])
-	if err := w.f.write(out); err != nil {
+	var err error
+	if dst := w.f.reserve(len(out)); dst != nil {
+		// Direct: the payload's copy into the stage and its CRC are one
+		// pass over it (crc32c.CopyUpdate), where a CRC and then a copy
+		// would be two.
+		putBlockFields(dst, bi)
+		sealBlockHeader(dst, crc32c.CopyUpdate(dst[blkHdrLen:], out[blkHdrLen:], blockFieldsCRC(dst)))
+		err = w.f.commit(len(out))
+	} else {
+		putBlockHeader(out, bi, out[blkHdrLen:])
+		err = w.f.write(out)
+	}
+	if err != nil {
 		w.err = fmt.Errorf("replay: %w", err)
 		return w.err
 	}
