@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"time"
 
 	"github.com/tickd/tickd/internal/crc32c"
@@ -90,8 +89,6 @@ const (
 // after a corrupt one. 0xF1 is not ASCII, so text feeds rarely contain it.
 var blockSync = [4]byte{0xF1, 'T', 'K', 'B'}
 
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
 // Errors a reader reports (wrapped, with the offset) in Damage.Err.
 var (
 	ErrCorrupt = errors.New("replay: corrupt block")
@@ -135,11 +132,11 @@ func putBlockFields(h []byte, bi blockInfo) {
 	binary.LittleEndian.PutUint32(h[44:], 0)
 }
 
-func blockFieldsCRC(h []byte) uint32 { return crc32.Checksum(h[12:blkHdrLen], castagnoli) }
+func blockFieldsCRC(h []byte) uint32 { return crc32c.Update(0, h[12:blkHdrLen]) }
 
 func sealBlockHeader(h []byte, crc uint32) {
 	binary.LittleEndian.PutUint32(h[8:], crc)
-	binary.LittleEndian.PutUint32(h[4:], crc32.Checksum(h[8:blkHdrLen], castagnoli))
+	binary.LittleEndian.PutUint32(h[4:], crc32c.Update(0, h[8:blkHdrLen]))
 }
 
 // parseBlockHeader checks the sync marker, the header CRC and the limits.
@@ -148,7 +145,7 @@ func parseBlockHeader(h []byte, off int64) (blockInfo, bool) {
 	if len(h) < blkHdrLen || [4]byte(h[0:4]) != blockSync {
 		return blockInfo{}, false
 	}
-	if binary.LittleEndian.Uint32(h[4:]) != crc32.Checksum(h[8:blkHdrLen], castagnoli) {
+	if binary.LittleEndian.Uint32(h[4:]) != crc32c.Update(0, h[8:blkHdrLen]) {
 		return blockInfo{}, false
 	}
 	bi := blockInfo{
@@ -180,7 +177,7 @@ func putFileHeader(h []byte, hd Header) {
 	binary.LittleEndian.PutUint64(h[12:], uint64(hd.Start.UnixNano()))
 	clear(h[20 : 20+formatLen])
 	copy(h[20:20+formatLen], hd.Format)
-	binary.LittleEndian.PutUint32(h[36:], crc32.Checksum(h[:36], castagnoli))
+	binary.LittleEndian.PutUint32(h[36:], crc32c.Update(0, h[:36]))
 }
 
 func parseFileHeader(h []byte) (Header, error) {
@@ -190,7 +187,7 @@ func parseFileHeader(h []byte) (Header, error) {
 	if string(h[0:8]) != fileMagic {
 		return Header{}, errors.New("replay: not a capture file (bad magic)")
 	}
-	if binary.LittleEndian.Uint32(h[36:]) != crc32.Checksum(h[:36], castagnoli) {
+	if binary.LittleEndian.Uint32(h[36:]) != crc32c.Update(0, h[:36]) {
 		return Header{}, errors.New("replay: file header checksum mismatch")
 	}
 	hd := Header{Version: binary.LittleEndian.Uint16(h[8:])}

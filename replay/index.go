@@ -4,8 +4,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"os"
+
+	"github.com/tickd/tickd/internal/crc32c"
 )
 
 // Sidecar index layout (PATH.idx), little endian:
@@ -42,7 +43,7 @@ func writeIndex(path string, hcrc uint32, size int64, blocks []blockInfo) error 
 		b = binary.LittleEndian.AppendUint64(b, uint64(bi.minRecv))
 		b = binary.LittleEndian.AppendUint64(b, uint64(bi.maxRecv))
 	}
-	b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
+	b = binary.LittleEndian.AppendUint32(b, crc32c.Update(0, b))
 	// Write then rename, so a reader never sees half an index.
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, b, 0o644); err != nil {
@@ -69,7 +70,7 @@ func readIndex(path string, hcrc uint32, size int64) ([]blockInfo, error) {
 	}
 	n := int(binary.LittleEndian.Uint32(b[10:]))
 	if len(b) != idxHdrLen+n*idxEntryLen+4 ||
-		binary.LittleEndian.Uint32(b[len(b)-4:]) != crc32.Checksum(b[:len(b)-4], castagnoli) ||
+		binary.LittleEndian.Uint32(b[len(b)-4:]) != crc32c.Update(0, b[:len(b)-4]) ||
 		binary.LittleEndian.Uint32(b[14:]) != hcrc ||
 		int64(binary.LittleEndian.Uint64(b[18:])) != size {
 		return nil, errStaleIndex

@@ -62,15 +62,15 @@ type stepSink struct {
 	emit  func(*tick.Out) // counts records; built once (a closure or method value made in Commit escapes: an allocation per batch)
 }
 
-func (s *stepSink) Claim(n int) []tick.Event { return s.slots[:min(n, len(s.slots))] }
-func (s *stepSink) Close()                   {}
-
-func (s *stepSink) Commit(k int) {
-	if s.emit == nil {
-		s.emit = func(*tick.Out) { s.outs++ }
-	}
-	s.st.Process(s.slots[:k], s.emit)
+func newStepSink(st *engine.Step) *stepSink {
+	s := &stepSink{st: st, slots: make([]tick.Event, claimBatch)}
+	s.emit = func(*tick.Out) { s.outs++ }
+	return s
 }
+
+func (s *stepSink) Claim(n int) []tick.Event { return s.slots[:min(n, len(s.slots))] }
+func (s *stepSink) Commit(k int)             { s.st.Process(s.slots[:k], s.emit) }
+func (s *stepSink) Close()                   {}
 
 // discard takes events and drops them: the decode-only baseline.
 type discard struct{ slots []tick.Event }
@@ -101,7 +101,7 @@ func benchReplay(b *testing.B, withEngine bool, rules []engine.RuleSpec) {
 			if st, err = engine.NewStep(engine.Config{Rules: rules}, syms); err != nil {
 				b.Fatal(err)
 			}
-			sink = &stepSink{st: st, slots: make([]tick.Event, claimBatch)}
+			sink = newStepSink(st)
 			b.StartTimer()
 		}
 		p, err := NewPlayer([]string{path}, PlayerOptions{Symbols: syms, Open: open})
@@ -216,7 +216,7 @@ func BenchmarkRecordingCost(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		sink := &stepSink{st: st, slots: make([]tick.Event, claimBatch)}
+		sink := newStepSink(st)
 		b.StartTimer()
 		if err := feed.ReadStream("bench", &chunkReader{reads: reads}, sink, opts); err != nil {
 			b.Fatal(err)

@@ -1,6 +1,6 @@
 // Package crc32c computes CRC-32C (Castagnoli), the checksum of capture
-// blocks, the same as hash/crc32 with its Castagnoli table, and fused with
-// a copy of the bytes summed.
+// files (blocks, headers, indexes), the same as hash/crc32 with its
+// Castagnoli table, and fused with a copy of the bytes summed.
 //
 // On amd64 with AVX-512 and VPCLMULQDQ, inputs of 4 KiB and more are
 // folded 256 bytes at a time with carry-less multiplies (16 lanes of 128

@@ -23,7 +23,7 @@ func TestMatchesHashCRC32(t *testing.T) {
 	}
 	var lengths []int
 	for n := range 3 * 256 {
-		lengths = append(lengths, n, minFold-256+n, minFold+n, 4096+n)
+		lengths = append(lengths, n, minFold-256+n, minFold+n, 5*minFold+n)
 	}
 	lengths = append(lengths, 40<<10)
 	dst := make([]byte, len(buf)+1)
