@@ -89,3 +89,16 @@ func FuzzUpdate(f *testing.F) {
 		}
 	})
 }
+
+// TestNoAllocs: neither path allocates, folded or not.
+func TestNoAllocs(t *testing.T) {
+	src, dst := make([]byte, 3*minFold+100), make([]byte, 3*minFold+100)
+	for _, n := range []int{100, len(src)} {
+		if a := testing.AllocsPerRun(50, func() { sinkCRC = Update(sinkCRC, src[:n]) }); a != 0 {
+			t.Errorf("Update of %d bytes: %v allocs", n, a)
+		}
+		if a := testing.AllocsPerRun(50, func() { sinkCRC = CopyUpdate(dst, src[:n], sinkCRC) }); a != 0 {
+			t.Errorf("CopyUpdate of %d bytes: %v allocs", n, a)
+		}
+	}
+}

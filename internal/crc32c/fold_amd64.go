@@ -9,9 +9,9 @@ import "golang.org/x/sys/cpu"
 var canFold = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VPCLMULQDQ
 
 // foldCopy folds blocks×256 bytes at src, the first four XORed with init
-// (the raw CRC register), into rem: a 256-byte message with the same CRC
-// from a zero register. With dst not nil it also stores the bytes there
-// (fold_amd64.s).
+// (the raw CRC register), into a 256-byte message with the same CRC from a
+// zero register, and returns that message's raw CRC (not inverted). With
+// dst not nil it also stores the bytes there (fold_amd64.s).
 //
 //go:noescape
-func foldCopy(dst, src *byte, blocks int, init uint32, rem *[256]byte)
+func foldCopy(dst, src *byte, blocks int, init uint32) uint32

@@ -32,13 +32,16 @@ GLOBL kfold<>(SB), RODATA|NOPTR, $16
 	VMOVDQU64 Z10, 128(DX) \
 	VMOVDQU64 Z11, 192(DX)
 
-// func foldCopy(dst, src *byte, blocks int, init uint32, rem *[256]byte)
-TEXT ·foldCopy(SB), NOSPLIT, $0-40
+// func foldCopy(dst, src *byte, blocks int, init uint32) uint32
+//
+// The 256-byte remainder is summed here, from a zero register, with the
+// CRC32 instruction, in this frame: a buffer of the caller's handed to
+// hash/crc32 would escape to the heap, an allocation per call.
+TEXT ·foldCopy(SB), NOSPLIT, $256-36
 	MOVQ dst+0(FP), DX
 	MOVQ src+8(FP), SI
 	MOVQ blocks+16(FP), CX
 	MOVL init+24(FP), AX
-	MOVQ rem+32(FP), DI
 	VBROADCASTI32X4 kfold<>(SB), Z12
 	VMOVDQU64 0(SI), Z8
 	VMOVDQU64 64(SI), Z9
@@ -72,9 +75,19 @@ next:
 	DECQ CX
 	JNZ loop
 
-	VMOVDQU64 Z0, 0(DI)
-	VMOVDQU64 Z1, 64(DI)
-	VMOVDQU64 Z2, 128(DI)
-	VMOVDQU64 Z3, 192(DI)
+	VMOVDQU64 Z0, 0(SP)
+	VMOVDQU64 Z1, 64(SP)
+	VMOVDQU64 Z2, 128(SP)
+	VMOVDQU64 Z3, 192(SP)
 	VZEROUPPER
+	XORL AX, AX
+	MOVQ SP, DI
+	MOVQ $32, CX
+
+remLoop:
+	CRC32Q (DI), AX
+	ADDQ $8, DI
+	DECQ CX
+	JNZ remLoop
+	MOVL AX, ret+32(FP)
 	RET
