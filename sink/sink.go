@@ -52,7 +52,8 @@ type Options struct {
 	// OnReport, if set, is called from Run's goroutine when a write failed,
 	// rows overflowed or invalid messages arrived, at most once per
 	// ReportInterval (and once more when writes succeed again after a
-	// failure, with err nil), so an outage costs a log line a second.
+	// failure, with err nil, preceded by the failure's error if no report
+	// has carried it yet), so an outage costs a log line a second.
 	OnReport func(c Counters, err error)
 	// ReportInterval; default DefaultReportInterval.
 	ReportInterval time.Duration
@@ -325,6 +326,7 @@ type reporter struct {
 	last    time.Time
 	lastErr error
 	failing bool   // a write failed since the last success
+	unseen  bool   // lastErr has not been in a report yet
 	seen    uint64 // Overflow+Invalid+Failures at the last report
 }
 
@@ -333,13 +335,19 @@ func (r *reporter) troubles() uint64 {
 }
 
 func (r *reporter) failed(err error) {
-	r.failing, r.lastErr = true, err
+	r.failing, r.lastErr, r.unseen = true, err, true
 	r.periodic()
 }
 
-// ok reports a recovery once, at once.
+// ok reports a recovery once, at once. An outage that began and ended
+// within one ReportInterval of the last report (an overflow report, say)
+// has had no report of its own: its error goes out first, so the log says
+// why writes failed.
 func (r *reporter) ok() {
 	if r.failing {
+		if r.unseen {
+			r.emit(r.lastErr)
+		}
 		r.failing, r.lastErr = false, nil
 		r.emit(nil)
 	}
@@ -359,6 +367,9 @@ func (r *reporter) final() {
 
 func (r *reporter) emit(err error) {
 	r.last, r.seen = time.Now(), r.troubles()
+	if err != nil {
+		r.unseen = false
+	}
 	if r.s.opts.OnReport != nil {
 		r.s.opts.OnReport(r.s.Counters(), err)
 	}

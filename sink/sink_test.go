@@ -3,6 +3,7 @@ package sink
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -395,5 +396,29 @@ func TestPostgresRefusesPasswordInURL(t *testing.T) {
 	_, err := OpenPostgres(context.Background(), PostgresOptions{URL: "postgres://u:secret@127.0.0.1:1/db"})
 	if err == nil || !strings.Contains(err.Error(), "password") || strings.Contains(err.Error(), "secret") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestReportCarriesShortOutage: an outage that starts and ends within one
+// ReportInterval of another report (here an overflow's) still reports its
+// error, before the recovery.
+func TestReportCarriesShortOutage(t *testing.T) {
+	var errs []error
+	s := &Sink{opts: Options{ReportInterval: time.Hour, OnReport: func(_ Counters, err error) { errs = append(errs, err) }}}
+	r := reporter{s: s}
+	s.overflow.Add(1)
+	r.periodic() // the overflow's report: the interval starts
+	s.failures.Add(1)
+	down := errors.New("postgres: connection refused")
+	r.failed(down) // within the interval: not reported yet
+	r.ok()
+	if len(errs) != 3 || errs[0] != nil || errs[1] != down || errs[2] != nil {
+		t.Fatalf("reports %v: want the overflow's (nil), the outage's error, then the recovery (nil)", errs)
+	}
+	r.failed(down)
+	r.periodic()
+	r.ok() // a second outage within the interval: its error once, then the recovery
+	if len(errs) != 5 || errs[3] != down || errs[4] != nil {
+		t.Fatalf("reports %v", errs)
 	}
 }
