@@ -69,6 +69,7 @@ type jsonResult struct {
 	Start    string      `json:"start"`
 	Settings Settings    `json:"settings"`
 	Machine  Machine     `json:"machine"`
+	Cache    *CachePhase `json:"cache,omitempty"`
 	Sides    []jsonSide  `json:"sides"`
 	Ratios   *jsonRatios `json:"ratios,omitempty"`
 }
@@ -129,6 +130,8 @@ func validSideName(name string) bool {
 //	start                 run start, RFC 3339 with nanoseconds
 //	settings              the Settings as given; durations in ns (duration_ns, warmup_ns)
 //	machine               the Machine: cpu, cores, go_version, os, arch, host
+//	cache                 when probed: before and after, each a CacheProbe
+//	                      (l2_bytes, l2_walk_ns, llc_bytes, llc_walk_ns); see CacheProbe
 //	sides[]               one object per side, in run order:
 //	  name                "tickd", "floor", "inproc" or "clock"
 //	  count               latencies recorded
@@ -175,6 +178,9 @@ func WriteReport(dir string, r *Result, term io.Writer) error {
 		}
 	}
 	res := jsonResult{Start: r.Start.Format(time.RFC3339Nano), Settings: r.Settings, Machine: r.Machine, Sides: figs}
+	if r.Cache != (CachePhase{}) {
+		res.Cache = &r.Cache
+	}
 	if tickd >= 0 && floor >= 0 {
 		a, b := figs[tickd].percentiles(), figs[floor].percentiles()
 		res.Ratios = &jsonRatios{
@@ -243,6 +249,21 @@ func fmtMicros(ns int64) string {
 	return strconv.FormatFloat(us, 'f', 0, 64)
 }
 
+// fmtBytes writes n as whole MiB or KiB where it is one, else in bytes.
+func fmtBytes(n int) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return strconv.Itoa(n>>20) + " MiB"
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return strconv.Itoa(n>>10) + " KiB"
+	}
+	return strconv.Itoa(n) + " B"
+}
+
+// cacheSpreadWarn is the spread of the before and after cache probes from
+// which the report says the machine's phase changed during the run.
+const cacheSpreadWarn = 1.5
+
 // reportText is the terminal summary and report.txt.
 func reportText(r *Result, figs []jsonSide, ratios *jsonRatios) string {
 	var b strings.Builder
@@ -251,7 +272,15 @@ func reportText(r *Result, figs []jsonSide, ratios *jsonRatios) string {
 	fmt.Fprintf(&b, "settings: rate %s/s, duration %v, warmup %v, symbols %d, signal ratio %s, format %s, wait %s, pace %s, nats %s, gogc %d\n",
 		strconv.FormatFloat(s.Rate, 'f', -1, 64), s.Duration, s.Warmup, s.Symbols,
 		strconv.FormatFloat(s.SignalRatio, 'f', -1, 64), s.Format, s.Wait, s.Pace, s.NATS, s.GOGC)
-	fmt.Fprintf(&b, "machine:  %s, %d cores, %s/%s, %s, host %s\n\n", m.CPU, m.Cores, m.OS, m.Arch, m.GoVersion, m.Host)
+	fmt.Fprintf(&b, "machine:  %s, %d cores, %s/%s, %s, host %s\n", m.CPU, m.Cores, m.OS, m.Arch, m.GoVersion, m.Host)
+	if c := r.Cache; c != (CachePhase{}) {
+		fmt.Fprintf(&b, "cache:    random walk over %s: %.1f ns a step before the run, %.1f after (over %s: %.1f and %.1f)\n",
+			fmtBytes(c.Before.LLCBytes), c.Before.LLCWalkNs, c.After.LLCWalkNs, fmtBytes(c.Before.L2Bytes), c.Before.L2WalkNs, c.After.L2WalkNs)
+		if sp := Spread(c.Before, c.After); sp >= cacheSpreadWarn {
+			fmt.Fprintf(&b, "          the cache's speed changed %.1fx during the run (others on the host share it): compare this run's figures with care\n", sp)
+		}
+	}
+	b.WriteString("\n")
 
 	header := []string{"latency µs"}
 	for _, q := range reportQuantiles {

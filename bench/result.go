@@ -61,4 +61,13 @@ type Result struct {
 	Machine  Machine
 	Start    time.Time
 	Sides    []Side
+	// Cache holds the CacheProbes taken before and after the run; the
+	// zero value means none were taken.
+	Cache CachePhase
+}
+
+// CachePhase is a run's cache probes: before the run and after it.
+type CachePhase struct {
+	Before CacheProbe `json:"before"`
+	After  CacheProbe `json:"after"`
 }

@@ -40,6 +40,7 @@ type benchConfig struct {
 	fused       bool
 	pace        string
 	gogc        int
+	cacheProbe  bool
 }
 
 func (c *benchConfig) register(fs *flag.FlagSet) {
@@ -55,6 +56,7 @@ func (c *benchConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.trace, "trace", "", "file for an execution trace of the run (go tool trace; scripts/schedtrace); ~50 MB for a 5 s run at 100k ticks/s, the floor's phase included")
 	fs.StringVar(&c.out, "out", "", "report directory (default: a new tickd-bench-* directory under the system temp dir)")
 	fs.BoolVar(&c.inproc, "inproc", false, "measure in process: decode → engine → output ring, no network, no NATS")
+	fs.BoolVar(&c.cacheProbe, "cache-probe", true, "time a random walk over 16 MiB before and after the run and report both (up to a second or two each): on a shared host the cache, and the latencies, move with the neighbours' load")
 	fs.BoolVar(&c.fused, "fused", false, "decode and engine on one goroutine: end to end, tickd runs as serve -fused (the feed's goroutine publishes too); with -inproc, timed to the signal enqueued")
 	fs.IntVar(&c.gogc, "gogc", 0, fmt.Sprintf("GOGC for the run (-1: off); 0: the GOGC variable if set, else %d. The bench's NATS subscriber and server, in this process, allocate per message (tickd's hot path does not), and their collections take CPU from everything else", benchGOGC))
 	fs.StringVar(&c.pace, "pace", "sleep", "how the sender waits for each tick's time: sleep (~1 ms bursts), yield (exact, but a runnable goroutine beside tickd) or spin (exact; takes a core)")
@@ -114,23 +116,6 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
-	for _, rec := range []struct {
-		what, to string
-		start    func(string) (func() error, error)
-	}{{"profile", c.profile, startProfile}, {"trace", c.trace, startTrace}} {
-		if rec.to == "" {
-			continue
-		}
-		stop, err := rec.start(rec.to)
-		if err != nil {
-			return err
-		}
-		defer func() {
-			if err := stop(); err != nil {
-				fmt.Fprintf(stderr, "tickd bench: %s: %v\n", rec.what, err)
-			}
-		}()
-	}
 	res := bench.Result{Start: time.Now(), Machine: bench.DetectMachine(), Settings: bench.Settings{
 		Rate: c.rate, Duration: c.duration, Warmup: c.warmup, Symbols: c.symbols, SignalRatio: c.signalRatio,
 		Format: c.format, Wait: wait.String(), Pace: pace.String(), NATS: "embedded", Mode: "e2e", GOGC: gogc}}
@@ -144,21 +129,59 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		res.Settings.Mode += "-fused"
 		res.Settings.Wait = "none" // one goroutine: nothing waits
 	}
-	if c.inproc {
-		s, err := bench.RunInproc(ctx, bench.InprocOptions{Pattern: c.pattern(), FullSpeed: c.rate == 0,
-			Format: format, Wait: wait, Pace: pace, Fused: c.fused})
-		if err != nil {
-			return err
+	// The cache's speed before and after the run, in the report: on a
+	// shared host it moves with the neighbours' load, and the latencies
+	// with it (see bench.CacheProbe). Outside the profile and the trace.
+	var prober *bench.Prober
+	if c.cacheProbe {
+		prober = bench.NewDefaultProber()
+		res.Cache.Before = prober.Probe()
+	}
+	if res.Sides, err = c.recorded(stderr, func() ([]bench.Side, error) {
+		if c.inproc {
+			s, err := bench.RunInproc(ctx, bench.InprocOptions{Pattern: c.pattern(), FullSpeed: c.rate == 0,
+				Format: format, Wait: wait, Pace: pace, Fused: c.fused})
+			if err != nil {
+				return nil, err
+			}
+			return []bench.Side{s, bench.ClockFloor(max(int(s.Received), 10000))}, nil
 		}
-		res.Sides = []bench.Side{s, bench.ClockFloor(max(int(s.Received), 10000))}
-	} else if res.Sides, err = benchE2E(ctx, &c, format, pace, stderr); err != nil {
+		return benchE2E(ctx, &c, format, pace, stderr)
+	}); err != nil {
 		return err
+	}
+	if prober != nil {
+		res.Cache.After = prober.Probe()
 	}
 	if err := bench.WriteReport(out, &res, stdout); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "report: %s\n", out)
 	return nil
+}
+
+// recorded runs measure under the CPU profile and the execution trace the
+// flags ask for, stopping them (a failure to is reported on stderr) before
+// it returns.
+func (c *benchConfig) recorded(stderr io.Writer, measure func() ([]bench.Side, error)) ([]bench.Side, error) {
+	for _, rec := range []struct {
+		what, to string
+		start    func(string) (func() error, error)
+	}{{"profile", c.profile, startProfile}, {"trace", c.trace, startTrace}} {
+		if rec.to == "" {
+			continue
+		}
+		stop, err := rec.start(rec.to)
+		if err != nil {
+			return nil, err
+		}
+		defer func() {
+			if err := stop(); err != nil {
+				fmt.Fprintf(stderr, "tickd bench: %s: %v\n", rec.what, err)
+			}
+		}()
+	}
+	return measure()
 }
 
 // benchE2E runs tickd's pipeline in this process against a NATS server

@@ -32,7 +32,8 @@ func testBenchE2E(t *testing.T, fused bool) {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
 	}
 	s := out.String()
-	for _, want := range []string{"tickd bench " + mode, "p99.9", "\ntickd ", "\nfloor ", "tickd/floor", "report: " + dir} {
+	for _, want := range []string{"tickd bench " + mode, "p99.9", "\ntickd ", "\nfloor ", "tickd/floor", "report: " + dir,
+		"\ncache:    random walk over 16 MiB: "} {
 		if !strings.Contains(s, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, s)
 		}
@@ -56,6 +57,11 @@ func testBenchE2E(t *testing.T, fused bool) {
 			Rate float64 `json:"rate"`
 			Mode string  `json:"mode"`
 		} `json:"settings"`
+		Cache struct {
+			Before, After struct {
+				LLCWalkNs float64 `json:"llc_walk_ns"`
+			}
+		} `json:"cache"`
 		Sides []struct {
 			Name     string `json:"name"`
 			Count    uint64 `json:"count"`
@@ -70,7 +76,8 @@ func testBenchE2E(t *testing.T, fused bool) {
 	if err := json.Unmarshal(b, &res); err != nil {
 		t.Fatal(err)
 	}
-	if res.Settings.Rate != 20000 || res.Settings.Mode != mode || len(res.Sides) != 2 {
+	if res.Settings.Rate != 20000 || res.Settings.Mode != mode || len(res.Sides) != 2 ||
+		!(res.Cache.Before.LLCWalkNs > 0) || !(res.Cache.After.LLCWalkNs > 0) {
 		t.Fatalf("result.json: %s", b)
 	}
 	tk, fl := res.Sides[0], res.Sides[1]
@@ -88,19 +95,19 @@ func TestBenchInproc(t *testing.T) {
 	t.Setenv("GOGC", "") // so the run takes benchGOGC, which result.json must record
 	dir := t.TempDir()
 	var out, errb bytes.Buffer
-	code := mainExit([]string{"bench", "--inproc", "--rate", "20000", "--duration", "500ms", "--warmup", "0", "--out", dir}, &out, &errb)
+	code := mainExit([]string{"bench", "--inproc", "--rate", "20000", "--duration", "500ms", "--warmup", "0", "--out", dir, "--cache-probe=false"}, &out, &errb)
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
 	}
-	if s := out.String(); !strings.Contains(s, "tickd bench inproc") || !strings.Contains(s, "\ninproc ") {
-		t.Errorf("stdout:\n%s", s)
+	if s := out.String(); !strings.Contains(s, "tickd bench inproc") || !strings.Contains(s, "\ninproc ") || strings.Contains(s, "cache:") {
+		t.Errorf("stdout (no cache line without the probe):\n%s", s)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "inproc.hgrm")); err != nil {
 		t.Error(err)
 	}
 	// Full speed, CSV.
 	out.Reset()
-	code = mainExit([]string{"bench", "--inproc", "--rate", "0", "--format", "csv", "--duration", "200ms", "--warmup", "0", "--out", t.TempDir()}, &out, &errb)
+	code = mainExit([]string{"bench", "--inproc", "--rate", "0", "--format", "csv", "--duration", "200ms", "--warmup", "0", "--out", t.TempDir(), "--cache-probe=false"}, &out, &errb)
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
 	}
@@ -114,7 +121,7 @@ func TestBenchInproc(t *testing.T) {
 	// and in result.json.
 	out.Reset()
 	dir = t.TempDir()
-	code = mainExit([]string{"bench", "--inproc", "--fused", "--pace", "spin", "--rate", "20000", "--duration", "300ms", "--warmup", "0", "--out", dir}, &out, &errb)
+	code = mainExit([]string{"bench", "--inproc", "--fused", "--pace", "spin", "--rate", "20000", "--duration", "300ms", "--warmup", "0", "--out", dir, "--cache-probe=false"}, &out, &errb)
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
 	}
