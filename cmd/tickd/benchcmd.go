@@ -56,7 +56,7 @@ func (c *benchConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.trace, "trace", "", "file for an execution trace of the run (go tool trace; scripts/schedtrace); ~50 MB for a 5 s run at 100k ticks/s, the floor's phase included")
 	fs.StringVar(&c.out, "out", "", "report directory (default: a new tickd-bench-* directory under the system temp dir)")
 	fs.BoolVar(&c.inproc, "inproc", false, "measure in process: decode → engine → output ring, no network, no NATS")
-	fs.BoolVar(&c.cacheProbe, "cache-probe", true, "time a random walk over 16 MiB before and after the run and report both (up to a second or two each): on a shared host the cache, and the latencies, move with the neighbours' load")
+	fs.BoolVar(&c.cacheProbe, "cache-probe", true, "time a random walk over 16 MiB before and after the run and report both (each up to a second): on a shared host the cache, and the latencies, move with the neighbours' load")
 	fs.BoolVar(&c.fused, "fused", false, "decode and engine on one goroutine: end to end, tickd runs as serve -fused (the feed's goroutine publishes too); with -inproc, timed to the signal enqueued")
 	fs.IntVar(&c.gogc, "gogc", 0, fmt.Sprintf("GOGC for the run (-1: off); 0: the GOGC variable if set, else %d. The bench's NATS subscriber and server, in this process, allocate per message (tickd's hot path does not), and their collections take CPU from everything else", benchGOGC))
 	fs.StringVar(&c.pace, "pace", "sleep", "how the sender waits for each tick's time: sleep (~1 ms bursts), yield (exact, but a runnable goroutine beside tickd) or spin (exact; takes a core)")
