@@ -54,7 +54,8 @@ func (p *Prober) Probe() CacheProbe {
 }
 
 // Spread returns how many times slower the slower of two probes walked the
-// last-level array than the faster: 1 when they agree.
+// last-level array than the faster: 1 when they agree, 0 when either has
+// no figure.
 func Spread(a, b CacheProbe) float64 {
 	lo, hi := min(a.LLCWalkNs, b.LLCWalkNs), max(a.LLCWalkNs, b.LLCWalkNs)
 	if lo <= 0 || math.IsNaN(hi) {
