@@ -24,8 +24,8 @@ type CacheProbe struct {
 // the machines tickd is developed on, so a quiet phase holds all of it.
 const ProbeBytes = 16 << 20
 
-// probeL2Bytes is the size of the L2 walk.
-const probeL2Bytes = 256 << 10
+// ProbeL2Bytes is the size of the L2 walk.
+const ProbeL2Bytes = 256 << 10
 
 // Prober holds the two walks' arrays (ProbeBytes and 256 KiB), built once.
 type Prober struct {
@@ -39,7 +39,7 @@ func NewProber(l2Bytes, llcBytes int) *Prober {
 }
 
 // NewDefaultProber is NewProber over 256 KiB and ProbeBytes.
-func NewDefaultProber() *Prober { return NewProber(probeL2Bytes, ProbeBytes) }
+func NewDefaultProber() *Prober { return NewProber(ProbeL2Bytes, ProbeBytes) }
 
 // Probe times each walk (the L2 one eight times around, the larger one
 // its first 2M steps at most) after walking the same steps once untimed,
@@ -53,10 +53,10 @@ func (p *Prober) Probe() CacheProbe {
 	return CacheProbe{L2Bytes: 4 * len(p.l2), L2WalkNs: l2, LLCBytes: 4 * len(p.llc), LLCWalkNs: p.llc.time(nLLC)}
 }
 
-// Spread returns how many times slower the slower of two probes walked the
+// spread returns how many times slower the slower of two probes walked the
 // last-level array than the faster: 1 when they agree, 0 when either has
 // no figure.
-func Spread(a, b CacheProbe) float64 {
+func spread(a, b CacheProbe) float64 {
 	lo, hi := min(a.LLCWalkNs, b.LLCWalkNs), max(a.LLCWalkNs, b.LLCWalkNs)
 	if lo <= 0 || math.IsNaN(hi) {
 		return 0

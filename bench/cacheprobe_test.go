@@ -43,13 +43,13 @@ func TestProbe(t *testing.T) {
 	}
 }
 
-func TestSpread(t *testing.T) {
+func TestSpreadOfProbes(t *testing.T) {
 	for _, c := range []struct {
 		a, b float64
 		want float64
 	}{{10, 25, 2.5}, {25, 10, 2.5}, {30, 30, 1}, {0, 30, 0}} {
-		if got := Spread(CacheProbe{LLCWalkNs: c.a}, CacheProbe{LLCWalkNs: c.b}); got != c.want {
-			t.Errorf("Spread(%v, %v) = %v, want %v", c.a, c.b, got, c.want)
+		if got := spread(CacheProbe{LLCWalkNs: c.a}, CacheProbe{LLCWalkNs: c.b}); got != c.want {
+			t.Errorf("spread(%v, %v) = %v, want %v", c.a, c.b, got, c.want)
 		}
 	}
 }

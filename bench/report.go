@@ -276,7 +276,7 @@ func reportText(r *Result, figs []jsonSide, ratios *jsonRatios) string {
 	if c := r.Cache; c != (CachePhase{}) {
 		fmt.Fprintf(&b, "cache:    random walk over %s: %.1f ns a step before the run, %.1f after (over %s: %.1f and %.1f)\n",
 			fmtBytes(c.Before.LLCBytes), c.Before.LLCWalkNs, c.After.LLCWalkNs, fmtBytes(c.Before.L2Bytes), c.Before.L2WalkNs, c.After.L2WalkNs)
-		if sp := Spread(c.Before, c.After); sp >= cacheSpreadWarn {
+		if sp := spread(c.Before, c.After); sp >= cacheSpreadWarn {
 			fmt.Fprintf(&b, "          the cache's speed changed %.1fx during the run (others on the host share it): compare this run's figures with care\n", sp)
 		}
 	}

@@ -181,19 +181,16 @@ func inspectITCH(ctx context.Context, r io.Reader, size int64, progress io.Write
 	for id := 0; id < syms.Len(); id++ {
 		s := sym(tick.SymbolID(id))
 		if bk := books.Book(tick.SymbolID(id)); bk != nil {
-			bid, hasBid := bk.BestBid()
-			ask, hasAsk := bk.BestAsk()
-			if hasBid {
-				s.BestBid = []any{bid.Price.String(), bid.Shares}
+			if l, ok := bk.BestBid(); ok {
+				s.BestBid = []any{l.Price.String(), l.Shares}
 			}
-			if hasAsk {
-				s.BestAsk = []any{ask.Price.String(), ask.Shares}
+			if l, ok := bk.BestAsk(); ok {
+				s.BestAsk = []any{l.Price.String(), l.Shares}
 			}
 			switch {
-			case !hasBid || !hasAsk:
-			case bid.Price > ask.Price:
+			case bk.Crossed():
 				s.state = "crossed"
-			case bid.Price == ask.Price:
+			case bk.Locked():
 				s.state = "locked"
 			}
 			for _, side := range []tick.Side{tick.SideBuy, tick.SideSell} {

@@ -7,10 +7,9 @@
 // bits, each folded 2048 bits ahead); the 256-byte remainder is summed
 // with the CRC32 instruction and the tail by hash/crc32. Folding keeps the
 // message's residue modulo the CRC polynomial, so the remainder's CRC is
-// the message's. The fused
-// copy stores each block as it is loaded: one pass over the bytes where a
-// copy and then a checksum make two. Elsewhere both are hash/crc32 and
-// copy.
+// the message's. The fused copy stores each block as it is loaded: one
+// pass over the bytes where a copy and then a checksum make two. Elsewhere
+// both are hash/crc32 and copy.
 package crc32c
 
 import "hash/crc32"

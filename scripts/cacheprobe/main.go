@@ -32,7 +32,7 @@ func main() {
 		os.Exit(2)
 	}
 	runtime.LockOSThread()
-	p := bench.NewProber(256<<10, *llc)
+	p := bench.NewProber(bench.ProbeL2Bytes, *llc)
 	fmt.Printf("%-8s  %10s  %14s  %15s\n", "time", "alu ns/it", "l2 walk ns", "llc walk ns")
 	for r := range *rounds {
 		if r > 0 {
