@@ -25,7 +25,8 @@
 //	     A len above Options.MaxFrame cannot be trusted: the connection ends.
 //	seq  starts at 1 on every connection and goes up by 1 with every frame of
 //	     any type. A jump is a gap: counted, reported, and followed from the
-//	     sequence actually received.
+//	     sequence actually received. The seq of a frame with an unknown type
+//	     or a wrong length is trusted only if it is the one due.
 //
 //	type 1 Hello      len 15     the first frame of a connection
 //	     11            15            17

@@ -153,32 +153,30 @@ func (d *Decoder) nativeFrame(dst []tick.Event, f []byte, at int64) int {
 		return 0
 	}
 	typ, seq := f[2], le.Uint64(f[3:])
+	if r := frameShape(typ, l); r != reasonNone {
+		// A malformed frame's sequence may be as garbled as the rest of
+		// it: trusted only if it is the one due, never as a gap.
+		if seq == d.next {
+			d.next++
+		}
+		d.reject(at, seq, r)
+		return 0
+	}
 	if seq != d.next {
 		d.gap(at, d.next, seq)
 	}
 	d.next = seq + 1
 	switch typ {
 	case TypeHello:
-		if l != lenHello {
-			break
-		}
 		switch {
 		case string(f[11:15]) != Magic:
 			d.reject(at, seq, ReasonBadMagic)
 		case le.Uint16(f[15:]) != FormatVersion:
 			d.reject(at, seq, ReasonVersion)
 		}
-		return 0
 	case TypeSymbol:
-		if l < lenSymbolMin || l > lenSymbolMax {
-			break
-		}
 		d.defineSymbol(le.Uint32(f[11:]), f[15:], at, seq)
-		return 0
 	case TypeTrade:
-		if l != lenTrade {
-			break
-		}
 		sym, ok := validTrade(f, d.local)
 		if !ok {
 			d.reject(at, seq, tradeReason(f, d.local))
@@ -186,15 +184,7 @@ func (d *Decoder) nativeFrame(dst []tick.Event, f []byte, at int64) int {
 		}
 		putTrade(&dst[0], f, sym, d.tsRecv, d.sourceID)
 		return 1
-	case TypeHeartbeat:
-		if l != lenHeartbeat {
-			break
-		}
-		return 0
 	case TypeEnd:
-		if l != lenEnd {
-			break
-		}
 		dst[0] = tick.Event{
 			Seq:     seq,
 			TsEvent: int64(le.Uint64(f[11:])),
@@ -203,12 +193,32 @@ func (d *Decoder) nativeFrame(dst []tick.Event, f []byte, at int64) int {
 			Source:  d.sourceID,
 		}
 		return 1
-	default:
-		d.reject(at, seq, ReasonUnknownType)
-		return 0
 	}
-	d.reject(at, seq, ReasonBadLength)
-	return 0
+	return 0 // a Heartbeat, or a Hello or Symbol handled above
+}
+
+// frameShape says what is wrong, if anything, with a frame of type typ
+// whose body (type byte on) is l bytes long.
+func frameShape(typ byte, l int) Reason {
+	var ok bool
+	switch typ {
+	case TypeHello:
+		ok = l == lenHello
+	case TypeSymbol:
+		ok = l >= lenSymbolMin && l <= lenSymbolMax
+	case TypeTrade:
+		ok = l == lenTrade
+	case TypeHeartbeat:
+		ok = l == lenHeartbeat
+	case TypeEnd:
+		ok = l == lenEnd
+	default:
+		return ReasonUnknownType
+	}
+	if !ok {
+		return ReasonBadLength
+	}
+	return reasonNone
 }
 
 // defineSymbol binds local index idx to name for this connection, interning

@@ -364,3 +364,33 @@ func bytesOneByOne(b []byte) [][]byte {
 	}
 	return out
 }
+
+// TestNativeMalformedFrameSeq: a frame rejected as malformed keeps its
+// garbage sequence out of the gap counters (QA: one unknown-type frame
+// with seq 2^62 added 2^62 to Missed). Its sequence counts only when it is
+// the one due.
+func TestNativeMalformedFrameSeq(t *testing.T) {
+	const ts = 1_767_364_200_000_000_000
+	var src []byte
+	src = AppendHello(src, 1)
+	src = AppendSymbol(src, 2, 0, "GAPX")
+	src = AppendTrade(src, 3, 0, ts, 100, 1, tick.SideBuy)
+	src = append(src, frame(-1, 99, 1<<62)...) // unknown type, garbage seq
+	src = AppendTrade(src, 5, 0, ts+1, 100, 1, tick.SideBuy)
+	src = AppendTrade(src, 6, 0, ts+2, 100, 1, tick.SideBuy)
+	src = append(src, frame(-1, TypeHeartbeat, 7, 0)...) // wrong length, the seq due
+	src = AppendTrade(src, 8, 0, ts+3, 100, 1, tick.SideBuy)
+	var rs reports
+	d := newTestDecoder(t, FormatNative, &rs, nil)
+	got, err := decodeAll(t, d, 8, src)
+	if err != nil || len(got) != 4 {
+		t.Fatalf("%d events, %v", len(got), err)
+	}
+	st := d.Stats()
+	if st.Gaps != 1 || st.Missed != 1 {
+		t.Fatalf("gaps %d, missed %d; want 1 and 1 (seq 4 never arrived whole)", st.Gaps, st.Missed)
+	}
+	if st.ByReason[ReasonUnknownType] != 1 || st.ByReason[ReasonBadLength] != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}
