@@ -143,7 +143,7 @@ func (d *Decoder) ready(src []byte) bool {
 		l := int(le.Uint16(src))
 		return l > d.maxFrame || len(src) >= prefixLen+l
 	}
-	return len(src) > 0 && (d.skipping || len(src) > d.maxFrame || indexNL(src) >= 0)
+	return len(src) > 0 && (d.skipping || len(src) > d.maxFrame+1 || indexNL(src) >= 0) // +1: a '\r'
 }
 
 // reject counts a bad frame or line and reports it.

@@ -24,9 +24,9 @@ func (d *Decoder) decodeText(dst []tick.Event, src []byte) (n, off int) {
 		rest := src[off:]
 		i := indexNL(rest)
 		if i < 0 {
-			if len(rest) > d.maxFrame && !d.skipping {
-				// No '\n' within MaxFrame: report the line now and drop
-				// its bytes until its end arrives.
+			if len(rest) > d.maxFrame+1 && !d.skipping {
+				// No '\n' within MaxFrame (and a '\r'): report the line
+				// now and drop its bytes until its end arrives.
 				d.line++
 				d.stats.Frames++
 				d.reject(d.off+int64(off), d.line, ReasonLineTooLong)
@@ -55,12 +55,12 @@ func (d *Decoder) decodeText(dst []tick.Event, src []byte) (n, off int) {
 func (d *Decoder) textLine(e *tick.Event, line []byte, at int64) bool {
 	d.line++
 	d.stats.Frames++
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1] // MaxFrame bounds the line, not its ending
+	}
 	if len(line) > d.maxFrame {
 		d.reject(at, d.line, ReasonLineTooLong)
 		return false
-	}
-	if n := len(line); n > 0 && line[n-1] == '\r' {
-		line = line[:n-1]
 	}
 	i := 0
 	for i < len(line) && (line[i] == ' ' || line[i] == '\t') {

@@ -252,6 +252,27 @@ func TestTextLongLineAcrossReads(t *testing.T) {
 	}
 }
 
+// TestTextMaxFrameCRLF: a line of exactly MaxFrame bytes is accepted
+// ending in "\r\n" as in "\n", also when a read ends between the two.
+func TestTextMaxFrameCRLF(t *testing.T) {
+	line := "1767364200000000000,SSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSS,10.123456,1"
+	if len(line) != 64 {
+		t.Fatalf("line is %d bytes", len(line))
+	}
+	var rs reports
+	d := newTestDecoder(t, FormatCSV, &rs, func(o *Options) { o.MaxFrame = 64 })
+	got, _ := decodeAll(t, d, 4, []byte(line+"\n"+line+"\r"), []byte("\n"+line+"\n"+line+"\r"))
+	if len(got) != 4 || len(rs.list()) != 0 {
+		t.Fatalf("%d events, reports %v", len(got), rs.list())
+	}
+	// One byte more is too long, with either ending.
+	d = newTestDecoder(t, FormatCSV, &rs, func(o *Options) { o.MaxFrame = 64 })
+	got, _ = decodeAll(t, d, 4, []byte(line+"0\r\n"+line+"0\n"))
+	if len(got) != 0 || d.Stats().ByReason[ReasonLineTooLong] != 2 {
+		t.Fatalf("%d events, stats %+v", len(got), d.Stats())
+	}
+}
+
 func TestTextFlush(t *testing.T) {
 	var rs reports
 	d := newTestDecoder(t, FormatCSV, &rs, nil)
