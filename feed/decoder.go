@@ -110,8 +110,9 @@ func (d *Decoder) Decode(dst []tick.Event, src []byte) (n, consumed int, err err
 
 // Flush ends the stream: rest is what Decode left unconsumed at EOF. A
 // native remainder is a truncated frame; a text remainder is decoded as a
-// last line without its '\n' (into dst[0], if dst has room). It returns the
-// events written.
+// last line without its '\n' into dst[0], or, given no room (dst empty: a
+// connection's cut-off line), counted and reported as ReasonTruncated. It
+// returns the events written.
 func (d *Decoder) Flush(dst []tick.Event, rest []byte) int {
 	n := 0
 	switch {

@@ -27,6 +27,10 @@ type pump struct {
 	lo, hi int    // bytes read but not yet consumed: buf[lo:hi]
 	tap    Tap    // Options.Tap, or nil
 	tapped bool   // the tap saw data since its Open
+	// socket: the stream is a connection, whose unterminated last line
+	// was cut off (the peer died mid-write), so it is truncated, not a
+	// line. A file's last line may lack its '\n' and is decoded.
+	socket bool
 }
 
 func newPump(source string, sink Sink, o *Options) *pump {
@@ -102,11 +106,12 @@ func (p *pump) drain() error {
 	return nil
 }
 
-// end flushes what is left at the end of a stream (or of a rotated file).
+// end flushes what is left at the end of a stream (or of a rotated file):
+// an unterminated last line of a file is decoded, the rest is truncated.
 func (p *pump) end() {
 	if rest := p.buf[p.lo:p.hi]; len(rest) > 0 {
 		var slots []tick.Event
-		if p.dec.format != FormatNative {
+		if p.dec.format != FormatNative && !p.socket {
 			slots = p.sink.Claim(1) // room for the unterminated last line
 		}
 		n := p.dec.Flush(slots, rest)

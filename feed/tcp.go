@@ -178,6 +178,7 @@ func serveConn(ctx context.Context, c net.Conn, open SinkOpener, o *Options) (de
 		return false
 	}
 	p := newPump(name, sink, o)
+	p.socket = true
 	defer p.close()
 	// When ctx ends, keep reading for ShutdownGrace: what the peer already
 	// sent (in the kernel's buffer, acknowledged) reaches the sink, then a

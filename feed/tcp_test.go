@@ -309,3 +309,39 @@ func TestSourcesRejectBadArgs(t *testing.T) {
 		t.Fatalf("Serve after Close: %v", err)
 	}
 }
+
+// TestTCPUnterminatedLineTruncated: on a connection, a last text line
+// without its '\n' was cut off by the peer closing, so it is counted and
+// reported as truncated, not decoded (a file's last line is: TestTailRotate).
+func TestTCPUnterminatedLineTruncated(t *testing.T) {
+	for _, f := range []Format{FormatCSV, FormatJSON} {
+		var ss sinks
+		var rs reports
+		reg := new(Registry)
+		l, err := NewTCPListener("127.0.0.1:0", ss.open, Options{Format: f, Symbols: tick.NewSymbolTable(8), OnError: rs.onError, Stats: reg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		served := make(chan error, 1)
+		go func() { served <- l.Serve(ctx) }()
+		c, err := net.Dial("tcp", l.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := encodeText(f, trades[:2])
+		if _, err := c.Write(b[:len(b)-4]); err != nil { // the second line cut short
+			t.Fatal(err)
+		}
+		c.Close()
+		waitFor(t, "connection ended", func() bool { _, ended := reg.Sources(); return ended == 1 })
+		cancel()
+		<-served
+		ev, _ := ss.list()[0].snapshot()
+		r := rs.list()
+		if st := reg.Total(); len(ev) != 1 || st.ByReason[ReasonTruncated] != 1 || st.Errors != 1 ||
+			len(r) != 1 || !errors.Is(r[0].err, ReasonTruncated) {
+			t.Fatalf("%s: %d events, stats %+v, reports %v", f, len(ev), st, r)
+		}
+	}
+}
