@@ -86,7 +86,11 @@
 // feed never logs: rate-limiting the reports is the caller's business. A
 // sequence gap is reported as a *GapError (expected, got) and decoding goes
 // on from the sequence received; an oversized native length prefix ends the
-// connection with a *FrameTooLargeError.
+// connection with a *FrameTooLargeError. Trouble with a source rather than
+// its data (a dial failed, a connection refused or lost, a tailed file
+// unreadable) is reported as a *SourceError, whose Op says what failed.
+// Options.OnEnd is told when a source ends, after its last report, so that
+// a caller that rate-limits its log can say what it left out.
 //
 // # Sources
 //

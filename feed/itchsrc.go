@@ -312,7 +312,8 @@ func (r *itchRun) disconnected(err error) {
 		r.downLogins.Store(r.soup.Stats().Logins)
 	}
 	r.flush()
-	r.o.report(r.name, int64(r.last), r.last+1, fmt.Errorf("feed: %s: disconnected, reconnecting: %w", r.name, err))
+	r.o.report(r.name, int64(r.last), r.last+1, &SourceError{Op: SourceDial,
+		Err: fmt.Errorf("feed: %s: disconnected, reconnecting: %w", r.name, err)})
 }
 
 // endOfStream writes the session's KindEndOfStream event.
@@ -343,4 +344,5 @@ func (r *itchRun) close() {
 	r.ctrs.publish(&r.stats)
 	r.o.Stats.unregister(r.ctrs)
 	r.sink.Close()
+	r.o.ended(r.name)
 }

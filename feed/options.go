@@ -26,6 +26,13 @@ type Options struct {
 	// counted).
 	OnError func(source string, offset int64, seq uint64, err error)
 
+	// OnEnd, if set, is told when a source has ended, after its last
+	// OnError report: a connection closed, a tail or an ITCH session
+	// returned, a dialer or listener stopped (source as in the reports of
+	// its dial or accept failures), a Kafka partition revoked. A logger
+	// that rate-limits OnError can say there what it left out.
+	OnEnd func(source string)
+
 	MaxFrame   int // native: largest length prefix accepted; text: longest line. Default 4096, 64..1<<20
 	ReadBuffer int // bytes read per batch; default max(64 KiB, 2×MaxFrame); at least MaxFrame+2
 

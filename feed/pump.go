@@ -25,8 +25,9 @@ type pump struct {
 	clock  func() int64
 	buf    []byte // ReadBuffer bytes, reused for every read
 	lo, hi int    // bytes read but not yet consumed: buf[lo:hi]
-	tap    Tap    // Options.Tap, or nil
-	tapped bool   // the tap saw data since its Open
+	o      *Options
+	tap    Tap  // Options.Tap, or nil
+	tapped bool // the tap saw data since its Open
 	// socket: the stream is a connection, whose unterminated last line
 	// was cut off (the peer died mid-write), so it is truncated, not a
 	// line. A file's last line may lack its '\n' and is decoded.
@@ -42,6 +43,7 @@ func newPump(source string, sink Sink, o *Options) *pump {
 		reg:   o.Stats,
 		clock: o.Clock,
 		buf:   make([]byte, o.ReadBuffer),
+		o:     o,
 		tap:   o.Tap,
 	}
 	if p.tap != nil {
@@ -164,6 +166,7 @@ func (p *pump) close() {
 	p.ctrs.publish(&p.dec.stats)
 	p.reg.unregister(p.ctrs)
 	p.sink.Close()
+	p.o.ended(p.dec.source)
 }
 
 // report sends a source-level error to OnError, if set.

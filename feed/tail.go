@@ -70,7 +70,7 @@ func (t *tailer) run(ctx context.Context) error {
 			first = false
 			if err != nil {
 				if !errors.Is(err, fs.ErrNotExist) {
-					t.o.report(t.path, 0, 0, err)
+					t.o.sourceError(t.path, 0, SourceTailRead, err)
 				}
 				if !t.wait(ctx) {
 					return nil
@@ -87,7 +87,7 @@ func (t *tailer) run(ctx context.Context) error {
 			continue
 		}
 		if err != nil && err != io.EOF {
-			t.o.report(t.path, t.pos, 0, fmt.Errorf("feed: %s: read: %w", t.path, err))
+			t.o.sourceError(t.path, t.pos, SourceTailRead, fmt.Errorf("feed: %s: read: %w", t.path, err))
 		}
 		switch rotated, err := t.atEOF(); {
 		case err != nil:

@@ -79,6 +79,8 @@ func (l *TCPListener) Serve(ctx context.Context) error {
 	}()
 	stop := context.AfterFunc(ctx, func() { l.ln.Close() })
 	defer stop()
+	name := "tcp " + l.ln.Addr().String() // the source of accept failures and refusals
+	defer l.opts.ended(name)
 	var delay time.Duration
 	for {
 		c, err := l.ln.Accept()
@@ -88,7 +90,7 @@ func (l *TCPListener) Serve(ctx context.Context) error {
 			}
 			// Out of file descriptors and the like: back off, go on.
 			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-			l.opts.report("tcp "+l.ln.Addr().String(), 0, 0, fmt.Errorf("feed: accept: %w", err))
+			l.opts.sourceError(name, 0, SourceAccept, fmt.Errorf("feed: accept: %w", err))
 			if !SleepContext(ctx, delay) {
 				return nil
 			}
@@ -97,9 +99,11 @@ func (l *TCPListener) Serve(ctx context.Context) error {
 		delay = 0
 		if n := l.active.Load(); n >= int64(l.opts.MaxConns) {
 			l.rejected.Add(1)
-			name := connName(c)
+			conn := connName(c)
 			c.Close()
-			l.opts.report(name, 0, 0, fmt.Errorf("feed: %s: connection refused: %d connections already served (MaxConns)", name, n))
+			// Reported as the listener's, so that a flood of refusals is
+			// rate-limited as one source.
+			l.opts.sourceError(name, 0, SourceRefused, fmt.Errorf("feed: %s: connection refused: %d connections already served (MaxConns)", conn, n))
 			continue
 		}
 		l.active.Add(1)
@@ -133,6 +137,8 @@ func DialTCP(ctx context.Context, addr string, open SinkOpener, opts Options) er
 	if o.TLS != nil {
 		d = &tls.Dialer{Config: o.TLS}
 	}
+	name := "tcp " + addr // the source of dial failures
+	defer o.ended(name)
 	backoff := o.ReconnectMin
 	for {
 		c, err := d.DialContext(ctx, "tcp", addr)
@@ -142,7 +148,7 @@ func DialTCP(ctx context.Context, addr string, open SinkOpener, opts Options) er
 				backoff = o.ReconnectMin
 			}
 		case ctx.Err() == nil:
-			o.report("tcp "+addr, 0, 0, fmt.Errorf("feed: dial: %w", err))
+			o.sourceError(name, 0, SourceDial, fmt.Errorf("feed: dial: %w", err))
 		}
 		if !SleepContext(ctx, backoff) {
 			return nil
@@ -168,13 +174,13 @@ func serveConn(ctx context.Context, c net.Conn, open SinkOpener, o *Options) (de
 	name := connName(c)
 	if err := handshake(ctx, c); err != nil {
 		if ctx.Err() == nil {
-			o.report(name, 0, 0, fmt.Errorf("feed: %s: %w", name, err))
+			o.sourceError(name, 0, SourceRefused, fmt.Errorf("feed: %s: %w", name, err))
 		}
 		return false
 	}
 	sink, err := open(name)
 	if err != nil {
-		o.report(name, 0, 0, fmt.Errorf("feed: %s: open sink: %w", name, err))
+		o.sourceError(name, 0, SourceRefused, fmt.Errorf("feed: %s: open sink: %w", name, err))
 		return false
 	}
 	p := newPump(name, sink, o)
@@ -190,7 +196,7 @@ func serveConn(ctx context.Context, c net.Conn, open SinkOpener, o *Options) (de
 	case err == nil, ctx.Err() != nil, errors.Is(err, errSinkDone), errors.Is(err, ReasonFrameTooLarge):
 		// ended, cancelled, or already reported by the decoder
 	default:
-		o.report(name, p.dec.off, 0, fmt.Errorf("feed: %s: read: %w", name, err))
+		o.sourceError(name, p.dec.off, SourceLost, fmt.Errorf("feed: %s: read: %w", name, err))
 	}
 	return p.dec.stats.Bytes > 0
 }

@@ -267,10 +267,12 @@ func TestDialTCPRetriesUntilCancelled(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	var rs reports
+	var ended []string
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
 		done <- DialTCP(ctx, addr, (&sinks{}).open, Options{Symbols: tick.NewSymbolTable(8), OnError: rs.onError,
+			OnEnd:        func(source string) { ended = append(ended, source) },
 			ReconnectMin: time.Millisecond, ReconnectMax: 2 * time.Millisecond})
 	}()
 	waitFor(t, "dial failures", func() bool { return len(rs.list()) >= 3 })
@@ -278,8 +280,13 @@ func TestDialTCPRetriesUntilCancelled(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if r := rs.list()[0]; r.source != "tcp "+addr || !strings.Contains(r.err.Error(), "feed: dial") {
+	var se *SourceError
+	if r := rs.list()[0]; r.source != "tcp "+addr || !strings.Contains(r.err.Error(), "feed: dial") ||
+		!errors.As(r.err, &se) || se.Op != SourceDial {
 		t.Fatalf("report %v", r)
+	}
+	if len(ended) != 1 || ended[0] != "tcp "+addr {
+		t.Fatalf("OnEnd %v", ended)
 	}
 }
 

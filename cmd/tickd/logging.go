@@ -1,13 +1,20 @@
 package main
 
 import (
+	"errors"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
 	"golang.org/x/term"
+
+	"github.com/tickd/tickd/feed"
+	"github.com/tickd/tickd/feed/itch"
+	"github.com/tickd/tickd/replay"
 )
 
 // newLogger returns a zerolog logger writing JSON to w, or the console format
@@ -26,77 +33,193 @@ func newLogger(w io.Writer, level string, console bool) (zerolog.Logger, error) 
 	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
 }
 
-// limitedLog logs bad-input errors at a bounded rate per source, so a stream
-// of garbage costs a counter increment per message and a log line per second,
-// not a log line per message. Counting is the feed's job; this only logs.
+// limitedLog logs the feed sources' reports (feed.Options.OnError) at a
+// bounded rate per source, so a stream of garbage costs a counter
+// increment per message and a log line per second, not a log line per
+// message. Counting is the feed's job; this only logs.
+//
+// Each kind of report (bad input, a failed dial, ...) has its own message
+// and may log once an interval per source. A report that ends a connection
+// or a source (framing lost, a connection lost) is always logged. The next
+// line logged for a source carries how many of its reports were left out;
+// when the source ends (sourceEnded) or the process exits (flushSuppressed)
+// a last line says so for those not yet told.
 type limitedLog struct {
 	log      zerolog.Logger
 	interval time.Duration
-	mu       sync.Mutex // taken only on the bad-input path
+	mu       sync.Mutex // taken only on the report path
 	sources  map[string]*limitState
 }
 
 type limitState struct {
-	last       time.Time
-	suppressed int
+	last       map[string]time.Time // when each message was last logged for the source
+	suppressed int                  // reports left out since the source's last line
+	byReason   map[string]int       // of those, by reason
 }
 
 // maxLimitSources bounds the sources a limitedLog remembers: every TCP
 // connection is a source of its own, and a long-lived process sees many.
 const maxLimitSources = 1024
 
-// prune forgets the sources whose last report is an interval old (their
-// limit has lapsed), first logging what each suppressed since. Called with
-// mu held, only when the map is full.
-func (l *limitedLog) prune(now time.Time) {
-	for src, st := range l.sources {
-		if now.Sub(st.last) < l.interval {
-			continue
-		}
-		if st.suppressed > 0 {
-			l.log.Warn().Str("source", src).Int("suppressed", st.suppressed).Msg("bad input skipped")
-		}
-		delete(l.sources, src)
-	}
-}
-
 func newLimitedLog(log zerolog.Logger, interval time.Duration) *limitedLog {
 	return &limitedLog{log: log, interval: interval, sources: map[string]*limitState{}}
 }
 
-// badInput is a feed.Options.OnError callback.
+// The messages of the reports that are not bad input, by feed.SourceOp.
+var sourceOpMessages = map[feed.SourceOp]string{
+	feed.SourceDial:     "feed connection failed, retrying",
+	feed.SourceAccept:   "feed accept failed, retrying",
+	feed.SourceRefused:  "feed connection refused",
+	feed.SourceLost:     "feed connection lost",
+	feed.SourceTailRead: "feed tail read failed, retrying",
+}
+
+// classify returns a report's log message, its reason (a metric label, or
+// a short name of what failed) and whether it ends a connection or a source,
+// and so must be logged whatever the rate.
+func classify(err error) (msg, reason string, ends bool) {
+	var (
+		r   feed.Reason
+		ir  itch.Reason
+		se  *feed.SourceError
+		ge  *feed.GapError
+		ige *feed.ITCHGapError
+	)
+	switch {
+	case errors.Is(err, feed.ReasonFrameTooLarge):
+		return "framing lost, source closed", feed.ReasonFrameTooLarge.String(), true
+	case errors.As(err, &se):
+		msg = sourceOpMessages[se.Op]
+		if msg == "" {
+			msg = "feed source error"
+		}
+		return msg, se.Op.String(), se.Op == feed.SourceLost
+	case errors.As(err, &r):
+		reason = r.String()
+	case errors.As(err, &ir):
+		reason = ir.String()
+	case errors.As(err, &ge), errors.As(err, &ige):
+		reason = "gap"
+	case errors.Is(err, replay.ErrCorrupt):
+		reason = "corrupt_block"
+	case errors.Is(err, replay.ErrTorn):
+		reason = "torn_tail"
+	default:
+		reason = "other"
+	}
+	return "bad input skipped", reason, false
+}
+
+// badInput is a feed.Options.OnError callback (and replay.Options.OnError).
 func (l *limitedLog) badInput(source string, offset int64, seq uint64, err error) {
-	suppressed, ok := l.allow(source)
+	msg, reason, ends := classify(err)
+	suppressed, byReason, ok := l.allow(source, msg, reason, ends)
 	if !ok {
 		return
 	}
-	ev := l.log.Warn().Str("source", source).Int64("offset", offset).Uint64("seq", seq).Err(err)
-	if suppressed > 0 {
-		ev = ev.Int("suppressed", suppressed)
+	lvl := zerolog.WarnLevel
+	if ends {
+		lvl = zerolog.ErrorLevel
 	}
-	ev.Msg("bad input skipped")
+	ev := l.log.WithLevel(lvl).Str("source", source).Int64("offset", offset).Uint64("seq", seq).
+		Str("reason", reason).Err(err)
+	if suppressed > 0 {
+		ev = ev.Int("suppressed", suppressed).Dict("suppressed_by_reason", reasonDict(byReason))
+	}
+	ev.Msg(msg)
 }
 
-// allow reports whether source may log now (its last line is an interval
-// old), and how many lines it was refused since; a refusal is counted.
-func (l *limitedLog) allow(source string) (suppressed int, ok bool) {
+// sourceEnded is a feed.Options.OnEnd callback: it logs what the ended
+// source's reports left out, if anything, and forgets the source.
+func (l *limitedLog) sourceEnded(source string) {
 	l.mu.Lock()
+	st := l.sources[source]
+	delete(l.sources, source)
+	l.mu.Unlock()
+	if st != nil {
+		l.logSuppressed(source, st.suppressed, st.byReason, true)
+	}
+}
+
+// flushSuppressed logs, for every source, the reports left out since its
+// last line, and forgets every source. Call it when the process is done
+// with its sources (serve and record at exit, replay after its inputs).
+func (l *limitedLog) flushSuppressed() {
+	l.mu.Lock()
+	srcs := l.sources
+	l.sources = map[string]*limitState{}
+	l.mu.Unlock()
+	for _, src := range slices.Sorted(maps.Keys(srcs)) {
+		l.logSuppressed(src, srcs[src].suppressed, srcs[src].byReason, false)
+	}
+}
+
+// logSuppressed logs the count of a source's reports left out, if any.
+func (l *limitedLog) logSuppressed(source string, n int, byReason map[string]int, ended bool) {
+	if n == 0 {
+		return
+	}
+	l.log.Warn().Str("source", source).Int("suppressed", n).Dict("suppressed_by_reason", reasonDict(byReason)).
+		Bool("source_ended", ended).Msg("reports suppressed")
+}
+
+func reasonDict(byReason map[string]int) *zerolog.Event {
+	d := zerolog.Dict()
+	for _, r := range slices.Sorted(maps.Keys(byReason)) {
+		d.Int(r, byReason[r])
+	}
+	return d
+}
+
+// allow reports whether a report of source with message msg may be logged
+// now (always if it ends the source; else if msg's last line for source is
+// an interval old) and, if so, how many of the source's reports were left
+// out since its last line, which it then forgets. A report refused is
+// counted under its reason.
+func (l *limitedLog) allow(source, msg, reason string, ends bool) (suppressed int, byReason map[string]int, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	now := time.Now()
 	st := l.sources[source]
 	if st == nil {
 		if len(l.sources) >= maxLimitSources {
 			l.prune(now)
 		}
-		st = &limitState{}
+		st = &limitState{last: map[string]time.Time{}}
 		l.sources[source] = st
 	}
-	if now.Sub(st.last) < l.interval {
+	if !ends && now.Sub(st.last[msg]) < l.interval {
 		st.suppressed++
-		l.mu.Unlock()
-		return 0, false
+		if st.byReason == nil {
+			st.byReason = map[string]int{}
+		}
+		st.byReason[reason]++
+		return 0, nil, false
 	}
-	suppressed = st.suppressed
-	st.last, st.suppressed = now, 0
-	l.mu.Unlock()
-	return suppressed, true
+	st.last[msg] = now
+	suppressed, byReason = st.suppressed, st.byReason
+	st.suppressed, st.byReason = 0, nil
+	return suppressed, byReason, true
+}
+
+// prune forgets the sources whose every limit has lapsed (no line for an
+// interval), first logging what each left out. Called with mu held, only
+// when the map is full.
+func (l *limitedLog) prune(now time.Time) {
+	for src, st := range l.sources {
+		if !st.lapsed(now, l.interval) {
+			continue
+		}
+		l.logSuppressed(src, st.suppressed, st.byReason, false)
+		delete(l.sources, src)
+	}
+}
+
+func (st *limitState) lapsed(now time.Time, interval time.Duration) bool {
+	for _, t := range st.last {
+		if now.Sub(t) < interval {
+			return false
+		}
+	}
+	return true
 }

@@ -1,11 +1,18 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tickd/tickd/feed"
+	"github.com/tickd/tickd/tick"
 )
 
 // TestLimitedLogBounded: bad input from many short-lived sources (one per
@@ -27,5 +34,153 @@ func TestLimitedLogBounded(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), `"source":"tcp 127.0.0.1:7000<-127.0.0.1:9999"`) {
 		t.Fatal("the last source's bad input was not logged")
+	}
+}
+
+// logLines parses a JSON log, one object per line.
+func logLines(t *testing.T, s string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(s), "\n") {
+		if l == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("log line %q: %v", l, err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// withMessage returns the lines whose message is msg.
+func withMessage(lines []map[string]any, msg string) []map[string]any {
+	var out []map[string]any
+	for _, l := range lines {
+		if l["message"] == msg {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// serveLogged runs a feed listener whose reports go through a limitedLog
+// (as serve wires it), sends each of conns as one connection, closes it,
+// and returns the log once every connection has ended.
+func serveLogged(t *testing.T, format feed.Format, conns ...[]byte) string {
+	t.Helper()
+	var out syncBuffer
+	log, err := newLogger(&out, "info", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reports := newLimitedLog(log, time.Hour) // nothing lapses during the test
+	reg := new(feed.Registry)
+	l, err := feed.NewTCPListener("127.0.0.1:0", func(string) (feed.Sink, error) {
+		return &discardSink{slots: make([]tick.Event, 64)}, nil
+	}, feed.Options{Format: format, Symbols: tick.NewSymbolTable(64), Stats: reg,
+		OnError: reports.badInput, OnEnd: reports.sourceEnded})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- l.Serve(ctx) }()
+	defer func() { cancel(); <-served }()
+	for i, b := range conns {
+		c, err := net.Dial("tcp", l.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Write(b); err != nil {
+			t.Fatal(err)
+		}
+		c.(*net.TCPConn).CloseWrite()
+		io.Copy(io.Discard, c) // until the server closes it
+		c.Close()
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(2 * time.Millisecond) {
+			if _, ended := reg.Sources(); ended == uint64(i+1) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("connection did not end")
+			}
+		}
+	}
+	return out.String()
+}
+
+// TestLimitedLogFramingLostAlwaysLogged: a connection that logged a bad
+// frame and then loses its framing within the same second gets its
+// "framing lost" line (QA: only the metric moved).
+func TestLimitedLogFramingLostAlwaysLogged(t *testing.T) {
+	var e feed.NativeEncoder
+	b := e.Hello(nil)
+	b = e.Trade(b, "ORCL", 1, 100e9, 1, 0)
+	b = append(b, 9, 0, 99, 3, 0, 0, 0, 0, 0, 0, 0)   // unknown type
+	b = append(b, 0x60, 0xea, 3, 0, 0, 0, 0, 0, 0, 0) // length 60000
+	lines := logLines(t, serveLogged(t, feed.FormatNative, b))
+	bad, lost := withMessage(lines, "bad input skipped"), withMessage(lines, "framing lost, source closed")
+	if len(bad) != 1 || bad[0]["reason"] != "unknown_type" || len(lost) != 1 || lost[0]["reason"] != "frame_too_large" ||
+		lost[0]["level"] != "error" || !strings.Contains(lost[0]["error"].(string), "exceeds MaxFrame") {
+		t.Fatalf("log:\n%v", lines)
+	}
+}
+
+// TestLimitedLogSummaryAtSourceEnd: a connection that sends 20 bad lines
+// and closes logs the first and, when it ends, how many more it left out,
+// by reason (QA: 19 were never mentioned).
+func TestLimitedLogSummaryAtSourceEnd(t *testing.T) {
+	var b []byte
+	for i := range 20 {
+		if i%2 == 0 {
+			b = append(b, "1767364200000000000,AAPL,NaN,100\n"...)
+		} else {
+			b = append(b, "1767364200000000000,AAPL,1.5,0\n"...)
+		}
+	}
+	lines := logLines(t, serveLogged(t, feed.FormatCSV, b))
+	bad, sum := withMessage(lines, "bad input skipped"), withMessage(lines, "reports suppressed")
+	if len(bad) != 1 || len(sum) != 1 || sum[0]["suppressed"] != 19.0 || sum[0]["source_ended"] != true ||
+		sum[0]["source"] != bad[0]["source"] {
+		t.Fatalf("log:\n%v", lines)
+	}
+	by := sum[0]["suppressed_by_reason"].(map[string]any)
+	if by["price_not_finite"] != 9.0 || by["bad_qty"] != 10.0 {
+		t.Fatalf("by reason %v", by)
+	}
+}
+
+// TestLimitedLogMessagesAndFlush: reports that are not bad input have
+// their own messages and limits; flushSuppressed (process exit) logs what
+// is still left out.
+func TestLimitedLogMessagesAndFlush(t *testing.T) {
+	var out syncBuffer
+	log, err := newLogger(&out, "info", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := newLimitedLog(log, time.Hour)
+	dial := &feed.SourceError{Op: feed.SourceDial, Err: errors.New("feed: dial: connection refused")}
+	l.badInput("tcp 127.0.0.1:7000", 0, 0, feed.ReasonBadPrice)
+	l.badInput("tcp 127.0.0.1:7000", 0, 0, dial) // its own limit: logged
+	l.badInput("tcp 127.0.0.1:7000", 0, 0, dial)
+	l.badInput("tcp 127.0.0.1:7000", 0, 0, dial)
+	l.badInput("t.csv", 0, 0, &feed.SourceError{Op: feed.SourceTailRead, Err: errors.New("read t.csv: input/output error")})
+	l.flushSuppressed()
+	l.flushSuppressed() // nothing left
+	lines := logLines(t, out.String())
+	want := []string{"bad input skipped", "feed connection failed, retrying", "feed tail read failed, retrying", "reports suppressed"}
+	if len(lines) != len(want) {
+		t.Fatalf("log:\n%v", lines)
+	}
+	for i, w := range want {
+		if lines[i]["message"] != w {
+			t.Fatalf("line %d: %v, want %q", i, lines[i], w)
+		}
+	}
+	if s := lines[3]; s["suppressed"] != 2.0 || s["source_ended"] != false || s["suppressed_by_reason"].(map[string]any)["dial"] != 2.0 {
+		t.Fatalf("summary %v", s)
 	}
 }

@@ -91,7 +91,7 @@ func (p *pipeline) serveMetrics(ctx context.Context, src feedSources) {
 	// Scrape failures are logged at most once a second, like bad input.
 	limit := newLimitedLog(p.log, time.Second)
 	onErr := func(err error) {
-		if suppressed, ok := limit.allow("metrics"); ok {
+		if suppressed, _, ok := limit.allow("metrics", "metrics scrape failed", "scrape", false); ok {
 			p.log.Warn().Err(err).Int("suppressed", suppressed).Msg("metrics scrape failed")
 		}
 	}

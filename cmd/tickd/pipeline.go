@@ -224,6 +224,7 @@ type pipeline struct {
 	recorder  *replay.Recorder // nil unless -record
 	metrics   *pipelineMetrics // nil unless -metrics (metrics.go)
 	ui        *dashboard       // nil unless -ui
+	reports   *limitedLog      // the feed sources' reports (feedOptions), or nil
 
 	wg    sync.WaitGroup
 	feeds sync.WaitGroup // the feed sources: the recorder stops after them
@@ -296,8 +297,7 @@ func startPipeline(ctx context.Context, cfg *serveConfig, log zerolog.Logger) (*
 	if err = p.startUI(ctx, cfg); err != nil { // (it stops by itself when a later fail closes NATS)
 		return fail(err)
 	}
-	fopts := feed.Options{Format: src.format, Symbols: p.syms, MaxFrame: cfg.maxFrame, MaxConns: cfg.feedMaxConns,
-		Stats: p.feedStats, OnError: newLimitedLog(log, time.Second).badInput, SessionDate: src.itchDate}
+	fopts := p.feedOptions(cfg, src)
 	open := func(source string) (feed.Sink, error) { return p.eng.NewInput(source) }
 	if cfg.record.dir != "" {
 		if p.recorder, err = cfg.record.recorder(cfg.feedFormat); err != nil {
@@ -350,6 +350,14 @@ func startPipeline(ctx context.Context, cfg *serveConfig, log zerolog.Logger) (*
 	p.serveMetrics(ctx, src)
 	log.Info().Int("shards", ecfg.Shards).Bool("fused", cfg.fused).Int("rules", len(p.eng.Rules())).Str("nats", p.natsDesc()).Msg("tickd running")
 	return p, nil
+}
+
+// feedOptions are the feed sources' options (serve's and record's), their
+// reports logged through p.reports.
+func (p *pipeline) feedOptions(cfg *serveConfig, src feedSources) feed.Options {
+	p.reports = newLimitedLog(p.log, time.Second)
+	return feed.Options{Format: src.format, Symbols: p.syms, MaxFrame: cfg.maxFrame, MaxConns: cfg.feedMaxConns,
+		Stats: p.feedStats, OnError: p.reports.badInput, OnEnd: p.reports.sourceEnded, SessionDate: src.itchDate}
 }
 
 // startFeeds starts the feed sources: the listener (if bound), the dialers,
@@ -493,6 +501,7 @@ func (p *pipeline) Wait() error {
 // the totals; NATS stays up.
 func (p *pipeline) drain() {
 	p.wg.Wait()
+	p.flushReports()
 	if p.recorder != nil {
 		// stalls: times the feed waited for the disk (recording is lossless).
 		p.log.Info().Strs("files", p.recorder.Files()).Uint64("stalls", p.recorder.Stalls()).
@@ -505,6 +514,14 @@ func (p *pipeline) drain() {
 		Uint64("signals", pc.Signals).Uint64("bars", pc.Bars).Uint64("bbos", pc.BBOs).Uint64("publish_errors", pc.Errors).
 		Uint64("publish_dropped", pc.Dropped).Uint64("feed_errors", ft.Errors).Uint64("not_owned", c.NotOwned).
 		Uint64("js_stored", pc.JetStream.Stored).Msg("tickd drained")
+}
+
+// flushReports logs what the rate limit left out of the feed reports; the
+// sources have ended.
+func (p *pipeline) flushReports() {
+	if p.reports != nil {
+		p.reports.flushSuppressed()
+	}
 }
 
 func (p *pipeline) closeNATS() {

@@ -83,8 +83,7 @@ func runRecord(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	p := &pipeline{log: log, syms: tick.NewSymbolTable(cfg.maxSymbols), feedStats: new(feed.Registry)}
-	fopts := feed.Options{Format: src.format, Symbols: p.syms, MaxFrame: cfg.maxFrame, MaxConns: cfg.feedMaxConns,
-		Stats: p.feedStats, OnError: newLimitedLog(log, time.Second).badInput, SessionDate: src.itchDate}
+	fopts := p.feedOptions(&cfg, src)
 	if p.recorder, err = cfg.record.recorder(cfg.feedFormat); err != nil {
 		return err
 	}
@@ -105,6 +104,7 @@ func runRecord(ctx context.Context, args []string, _, stderr io.Writer) error {
 	}, fopts)
 	<-ctx.Done()
 	p.wg.Wait()
+	p.flushReports()
 	ft := p.feedStats.Total()
 	log.Info().Strs("files", p.recorder.Files()).Uint64("bytes", ft.Bytes).Uint64("frames", ft.Frames).
 		Uint64("feed_errors", ft.Errors).Msg("capture written")

@@ -443,6 +443,9 @@ func (s *Source) finish(cl *kgo.Client, parts map[int32]*partition, commit bool)
 		st.Bytes = p.bytes
 		p.ctrs.Publish(&st)
 		s.opts.Stats.Unregister(p.ctrs)
+		if s.opts.OnEnd != nil {
+			s.opts.OnEnd(p.name)
+		}
 		if p.next.Offset > p.committed {
 			pend = append(pend, pending{p, p.mark, p.next})
 		}

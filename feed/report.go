@@ -1,0 +1,48 @@
+package feed
+
+// SourceError is a report about a source itself rather than its data: a
+// dial that failed, a connection refused or lost, a tailed file that
+// cannot be read. OnError receives it (bad frames and lines come as a
+// Reason, a *GapError or a *FrameTooLargeError instead). Its text is Err's.
+type SourceError struct {
+	Op  SourceOp
+	Err error
+}
+
+func (e *SourceError) Error() string { return e.Err.Error() }
+
+func (e *SourceError) Unwrap() error { return e.Err }
+
+// SourceOp says what failed, and so what the source does next.
+type SourceOp uint8
+
+// Source operations.
+const (
+	SourceDial     SourceOp = iota + 1 // connecting failed, or an ITCH link was lost: retried with backoff
+	SourceAccept                       // the listener could not accept: retried with backoff
+	SourceRefused                      // a connection was closed before it was read: MaxConns, a failed TLS handshake
+	SourceLost                         // a connection's read failed: it ends (a dialer reconnects)
+	SourceTailRead                     // a tailed file could not be opened or read: retried every PollInterval
+)
+
+var sourceOpNames = [...]string{"", "dial", "accept", "refused", "lost", "tail_read"}
+
+// String returns a short snake_case name.
+func (op SourceOp) String() string {
+	if int(op) < len(sourceOpNames) && op != 0 {
+		return sourceOpNames[op]
+	}
+	return "source_op"
+}
+
+// sourceError reports a SourceError to OnError, if set.
+func (o *Options) sourceError(source string, offset int64, op SourceOp, err error) {
+	o.report(source, offset, 0, &SourceError{Op: op, Err: err})
+}
+
+// ended tells OnEnd, if set, that source has ended.
+func (o *Options) ended(source string) {
+	if o.OnEnd != nil {
+		o.OnEnd(source)
+	}
+}
