@@ -23,8 +23,10 @@ import (
 // line numbers restart with each file.
 //
 // Tail returns nil once ctx is done or the sink shuts down, after closing
-// the sink; an error for bad arguments or if a native length prefix breaks
-// the framing (already reported to OnError).
+// the sink; an error for bad arguments, if path is a directory, or if a
+// native length prefix breaks the framing (already reported to OnError).
+// A path that cannot be opened or read otherwise is reported
+// (*SourceError) and retried.
 func Tail(ctx context.Context, path string, open SinkOpener, opts Options) error {
 	if open == nil {
 		return errors.New("feed: Tail: nil SinkOpener")
@@ -49,6 +51,10 @@ func Tail(ctx context.Context, path string, open SinkOpener, opts Options) error
 	return err
 }
 
+// errTailDir stops a tail whose path is a directory: there is no file to
+// follow, and polling would not make one.
+var errTailDir = errors.New("is a directory, not a file to follow")
+
 type tailer struct {
 	path  string
 	o     *Options
@@ -68,6 +74,9 @@ func (t *tailer) run(ctx context.Context) error {
 			// appears later is new, and read whole.
 			err := t.openFile(first)
 			first = false
+			if errors.Is(err, errTailDir) {
+				return err
+			}
 			if err != nil {
 				if !errors.Is(err, fs.ErrNotExist) {
 					t.o.sourceError(t.path, 0, SourceTailRead, err)
@@ -109,14 +118,15 @@ func (t *tailer) openFile(first bool) error {
 	if err != nil {
 		return err
 	}
+	fi, err := f.Stat()
+	if err == nil && fi.IsDir() {
+		f.Close()
+		return fmt.Errorf("feed: %s: %w", t.path, errTailDir)
+	}
 	t.f, t.pos = f, 0
 	t.p.restart()
-	if !first || !t.o.FromEnd {
+	if !first || !t.o.FromEnd || err != nil { // (no size: read from the start)
 		return nil
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		return nil // read from the start
 	}
 	start := fi.Size()
 	if t.o.Format != FormatNative && start > 0 {

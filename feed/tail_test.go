@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -215,4 +216,16 @@ func TestTailNative(t *testing.T) {
 	ev, _ := r.ss.list()[0].snapshot()
 	checkConnEvents(t, ev, r.syms, "A", 10)
 	r.stop()
+}
+
+// TestTailDirectory: a path that is a directory stops the tail with an
+// error, rather than retrying (and reporting) forever.
+func TestTailDirectory(t *testing.T) {
+	dir := t.TempDir()
+	var rs reports
+	err := Tail(context.Background(), dir, (&sinks{}).open, Options{Format: FormatCSV, Symbols: tick.NewSymbolTable(8),
+		OnError: rs.onError, PollInterval: time.Millisecond})
+	if err == nil || !strings.Contains(err.Error(), dir+": is a directory") || len(rs.list()) != 0 {
+		t.Fatalf("err %v, reports %v", err, rs.list())
+	}
 }

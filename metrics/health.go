@@ -33,16 +33,20 @@ func SourceGroup(listen func() string) func(source string) string {
 	}
 }
 
-// Readiness says whether a tickd is ready: its NATS connection is up and
-// every configured feed is live. A feed listener is live from start-up (it
-// is bound before anything runs) and a tailed file is live while waiting
-// for data, so neither is checked.
+// Readiness says whether a tickd is ready: its NATS connection is up, every
+// configured feed is live and no stage has failed. A feed listener is live
+// from start-up (it is bound before anything runs) and a tailed file is
+// live while waiting for data, so neither is checked beyond Failed: a tail
+// that stopped (framing lost) is a failed stage.
 type Readiness struct {
 	NATS  func() bool         // the publishing connection is connected
 	Feeds *feed.Registry      // grouped by Group
 	Group func(string) string // SourceGroup's
 	Dials []string            // -feed-dial addresses (HOST:PORT): each needs a live connection
 	ITCH  int                 // ITCH sessions configured: each must run and (SoupBinTCP) be logged in
+	// Failed lists the stages that stopped for good, each as "STAGE: ERROR"
+	// (a feed tail that lost its framing, an ITCH login rejected); nil: none.
+	Failed func() []string
 }
 
 // resolveTimeout bounds the name lookup of a dialed feed's host.
@@ -53,6 +57,11 @@ func (r *Readiness) NotReady(ctx context.Context) []string {
 	var out []string
 	if r.NATS != nil && !r.NATS() {
 		out = append(out, "nats: not connected")
+	}
+	if r.Failed != nil {
+		for _, f := range r.Failed() {
+			out = append(out, "stage failed: "+f)
+		}
 	}
 	if len(r.Dials) > 0 && r.Feeds != nil {
 		live := map[string]bool{}

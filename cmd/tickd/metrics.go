@@ -87,7 +87,7 @@ func (p *pipeline) serveMetrics(ctx context.Context, src feedSources) {
 	m.reg.MustRegister(metrics.NewCollector(metrics.Sources{Engine: p.eng, Feeds: p.feedStats, Listener: p.listener,
 		Publisher: p.pub, Symbols: p.syms, NATS: natsState, Version: version}))
 	ready := &metrics.Readiness{NATS: p.nc.IsConnected, Feeds: p.feedStats,
-		Group: p.feedStats.Group, Dials: src.dial, ITCH: len(src.itch)}
+		Group: p.feedStats.Group, Dials: src.dial, ITCH: len(src.itch), Failed: p.failedStages}
 	// Scrape failures are logged at most once a second, like bad input.
 	limit := newLimitedLog(p.log, time.Second)
 	onErr := func(err error) {

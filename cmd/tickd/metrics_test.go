@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -302,5 +303,44 @@ func TestDemoMetrics(t *testing.T) {
 	}
 	if err := <-done; err != nil {
 		t.Fatalf("demo: %v\n%s", err, errb.String())
+	}
+}
+
+// TestReadyzFailedTail: a native tail that loses its framing stops, and
+// /readyz then says so, naming the stage (QA: it stayed "ready" with no
+// feed). A tail path that is a directory fails at start.
+func TestReadyzFailedTail(t *testing.T) {
+	dir := t.TempDir()
+	path := dir + "/b.native"
+	var e feed.NativeEncoder
+	b := e.Trade(e.Hello(nil), "ORCL", 1, 100e9, 1, 0)
+	b = append(b, 0x60, 0xea, 3) // length 60000: framing lost
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := serveDefaults("-feed-listen", "", "-feed-tail", path, "-nats-listen", "off", "-metrics", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p, err := startPipeline(ctx, &cfg, zerolog.New(io.Discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := pollStatus(t, "http://"+p.MetricsAddr().String()+"/readyz", 503)
+	if !strings.Contains(body, "not ready: stage failed: feed tail "+path+": ") || !strings.Contains(body, "framing lost") {
+		t.Errorf("/readyz body %q", body)
+	}
+	cancel()
+	p.Wait()
+
+	cfg, err = serveDefaults("-feed-listen", "", "-feed-tail", dir, "-nats-listen", "off")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := startPipeline(context.Background(), &cfg, zerolog.New(io.Discard)); err == nil ||
+		!strings.Contains(err.Error(), "is a directory") {
+		t.Fatalf("a directory to tail: %v", err)
 	}
 }

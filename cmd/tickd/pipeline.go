@@ -182,6 +182,11 @@ func (c *serveConfig) sources() (feedSources, error) {
 		}
 		src.itchDate = d
 	}
+	for _, path := range c.feedTail {
+		if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+			return src, fmt.Errorf("feed-tail %q: is a directory: give the file to follow", path)
+		}
+	}
 	if c.feedFormat != "itch" {
 		f, err := feed.ParseFormat(c.feedFormat)
 		if err != nil {
@@ -479,6 +484,18 @@ func (p *pipeline) goRun(name string, f func() error) {
 			p.mu.Unlock()
 		}
 	}()
+}
+
+// failedStages lists the stages that failed, "STAGE: ERROR" each, for
+// /readyz: a feed stage that stopped leaves tickd without that feed.
+func (p *pipeline) failedStages() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]string, len(p.errs))
+	for i, err := range p.errs {
+		out[i] = err.Error()
+	}
+	return out
 }
 
 // FeedAddr is the feed listener's address, or nil.
