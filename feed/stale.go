@@ -7,7 +7,8 @@ import "time"
 type SourceState struct {
 	Source string
 	ID     uint16
-	Stale  bool          // true: went silent; false: heard again after being stale
+	Stale  bool          // true: went silent; false: heard again after being stale, or ended
+	Ended  bool          // the source ended while stale: it will not be heard again
 	Silent time.Duration // how long it had been silent when checked
 }
 
@@ -24,8 +25,9 @@ type StaleWatch struct {
 
 // Check compares every live source's last receive time with now (on the
 // sources' Options.Clock) and appends to dst a SourceState for each that
-// went stale or came back since the last Check. An ended source is
-// forgotten (its end is reported by its own source, not here).
+// went stale or came back since the last Check, and one (Ended) for each
+// that was stale and has ended since, so a watcher of its state can drop
+// it. A source that ends while live is forgotten unreported.
 func (w *StaleWatch) Check(now int64, dst []SourceState) []SourceState {
 	if w.After <= 0 || w.Reg == nil {
 		return dst
@@ -37,6 +39,7 @@ func (w *StaleWatch) Check(now int64, dst []SourceState) []SourceState {
 	defer w.Reg.mu.Unlock()
 	for c := range w.stale {
 		if _, live := w.Reg.live[c]; !live {
+			dst = append(dst, SourceState{Source: c.source, ID: c.id, Ended: true, Silent: max(time.Duration(now-c.heard.Load()), 0)})
 			delete(w.stale, c)
 		}
 	}

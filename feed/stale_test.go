@@ -11,8 +11,8 @@ import (
 )
 
 // TestStaleWatch: a connection that sends nothing past After is reported
-// stale once, reported live once when a heartbeat arrives, and forgotten
-// when it ends.
+// stale once, reported live once when a heartbeat arrives, and reported
+// ended once when it ends while stale.
 func TestStaleWatch(t *testing.T) {
 	var clock atomic.Int64
 	clock.Store(1_000)
@@ -76,8 +76,12 @@ func TestStaleWatch(t *testing.T) {
 	}
 	c.Close()
 	waitFor(t, "the connection to end", func() bool { live, _ := reg.Sources(); return len(live) == 0 })
-	if got := w.Check(now+int64(time.Hour), nil); len(got) != 0 || w.Stale() != 0 {
+	// A stale source that ends is reported once as ended, then forgotten.
+	if got := w.Check(now+int64(time.Hour), nil); len(got) != 1 || !got[0].Ended || got[0].Stale || w.Stale() != 0 {
 		t.Fatalf("an ended source: %+v (stale %d)", got, w.Stale())
+	}
+	if got := w.Check(now+int64(time.Hour)+1, nil); len(got) != 0 {
+		t.Fatalf("an ended source reported again: %+v", got)
 	}
 	if got := (&StaleWatch{Reg: reg}).Check(now, nil); got != nil {
 		t.Fatalf("After 0 watches: %+v", got)

@@ -25,14 +25,15 @@ type statusEvent struct {
 
 // feedStatusEvent is published on <prefix>.status when a feed source has
 // received nothing (no data, no heartbeat) for -feed-stale ("stale"), and
-// again when it is heard from after that ("live"), so subscribers can tell
-// a quiet market from a dead feed.
+// again when it is heard from after that ("live") or ends ("ended": a
+// connection closed, a reconnect comes as a new source), so subscribers can
+// tell a quiet market from a dead feed, and drop a source that is gone.
 type feedStatusEvent struct {
 	Kind      string `json:"kind"` // "feed"
 	Publisher string `json:"publisher"`
 	TsPub     int64  `json:"ts_pub"`
 	Source    string `json:"source"`
-	State     string `json:"state"`     // "stale" or "live"
+	State     string `json:"state"`     // "stale", "live" or "ended"
 	SilentNs  int64  `json:"silent_ns"` // silence when checked
 }
 
@@ -86,10 +87,14 @@ func (p *pipeline) checkLosses(subject string, last *statusEvent, now int64) {
 func (p *pipeline) reportFeedState(subject string, c feed.SourceState, now int64) {
 	ev := feedStatusEvent{Kind: "feed", Publisher: p.pub.ID(), TsPub: now, Source: c.Source,
 		State: "live", SilentNs: int64(c.Silent)}
-	if c.Stale {
+	switch {
+	case c.Ended:
+		ev.State = "ended"
+		p.log.Info().Str("source", c.Source).Dur("silent", c.Silent).Msg("stale feed source ended")
+	case c.Stale:
 		ev.State = "stale"
 		p.log.Warn().Str("source", c.Source).Dur("silent", c.Silent).Msg("feed stale: nothing received, not even a heartbeat")
-	} else {
+	default:
 		p.log.Info().Str("source", c.Source).Msg("feed live again")
 	}
 	p.publishStatus(subject, ev)

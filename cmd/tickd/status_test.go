@@ -84,7 +84,8 @@ func TestLossesReported(t *testing.T) {
 }
 
 // TestStaleFeedReported: a feed connection silent past -feed-stale is
-// reported stale on tickd.status, and live again when a heartbeat arrives.
+// reported stale on tickd.status, live again when a heartbeat arrives, and
+// ended when it closes while stale.
 func TestStaleFeedReported(t *testing.T) {
 	p := startQuietPipeline(t, "-feed-listen", "127.0.0.1:0", "-nats-listen", "off", "-feed-stale", "1500ms")
 	sub, err := p.nc.SubscribeSync("tickd.status")
@@ -126,7 +127,6 @@ func TestStaleFeedReported(t *testing.T) {
 	}
 	// Heartbeats more often than -feed-stale: live at the next check.
 	done := make(chan struct{})
-	defer close(done)
 	go func() {
 		tk := time.NewTicker(100 * time.Millisecond)
 		defer tk.Stop()
@@ -142,4 +142,12 @@ func TestStaleFeedReported(t *testing.T) {
 		}
 	}()
 	next("live")
+	close(done)
+	// Stale again, then the connection closes: "ended", so that a
+	// subscriber can drop it (QA: it stayed stale forever).
+	next("stale")
+	c.Close()
+	if ev := next("ended"); ev.SilentNs <= int64(1500*time.Millisecond) {
+		t.Fatalf("ended after %v of silence", time.Duration(ev.SilentNs))
+	}
 }
