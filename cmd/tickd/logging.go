@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"os"
@@ -17,12 +18,17 @@ import (
 	"github.com/tickd/tickd/replay"
 )
 
+// logLevels are the -log-level values.
+var logLevels = map[string]zerolog.Level{
+	"debug": zerolog.DebugLevel, "info": zerolog.InfoLevel, "warn": zerolog.WarnLevel, "error": zerolog.ErrorLevel,
+}
+
 // newLogger returns a zerolog logger writing JSON to w, or the console format
-// when w is a terminal (or console is forced).
+// when w is a terminal (or console is forced), at level (a -log-level).
 func newLogger(w io.Writer, level string, console bool) (zerolog.Logger, error) {
-	lvl, err := zerolog.ParseLevel(level)
-	if err != nil {
-		return zerolog.Logger{}, err
+	lvl, ok := logLevels[level]
+	if !ok {
+		return zerolog.Logger{}, fmt.Errorf("log-level %q: want debug, info, warn or error", level)
 	}
 	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		console = true

@@ -184,3 +184,19 @@ func TestLimitedLogMessagesAndFlush(t *testing.T) {
 		t.Fatalf("summary %v", s)
 	}
 }
+
+// TestLogLevel: the four levels, and a clear error for any other value
+// (QA: zerolog's "defaulting to NoLevel", then an exit).
+func TestLogLevel(t *testing.T) {
+	for _, l := range []string{"debug", "info", "warn", "error"} {
+		if _, err := newLogger(io.Discard, l, false); err != nil {
+			t.Errorf("%s: %v", l, err)
+		}
+	}
+	for _, l := range []string{"loud", "", "trace", "INFO"} {
+		_, err := newLogger(io.Discard, l, false)
+		if err == nil || err.Error() != fmt.Sprintf("log-level %q: want debug, info, warn or error", l) {
+			t.Errorf("%q: %v", l, err)
+		}
+	}
+}

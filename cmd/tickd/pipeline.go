@@ -32,6 +32,7 @@ type serveConfig struct {
 	feedFormat   string
 	feedDial     listFlag
 	feedTail     listFlag
+	tailFromEnd  bool   // -feed-tail-from-end: a file there at start is read from its end
 	feedKafka    string // one Kafka topic (kafka.go); a plain string: broker lists hold commas
 	feedMaxConns int
 	feedStale    time.Duration
@@ -105,7 +106,8 @@ func (c *serveConfig) registerFeeds(fs *flag.FlagSet, listen string) {
 	fs.StringVar(&c.feedFormat, "feed-format", "native", "feed wire format: native, csv, json or itch (ITCH 5.0 over -feed-dial soupbin:// or mold:// URLs)")
 	fs.Var(&c.feedDial, "feed-dial", "feed(s) to connect to, reconnecting (comma-separated or repeated): HOST:PORT for native/csv/json; soupbin://HOST:PORT or mold://HOST:PORT for itch")
 	fs.StringVar(&c.itchDate, "itch-date", "", "trading day of the ITCH session, YYYY-MM-DD (ITCH times count from its midnight in New York); default: event times are ns since midnight")
-	fs.Var(&c.feedTail, "feed-tail", "file(s) to follow like tail -F (comma-separated or repeated)")
+	fs.Var(&c.feedTail, "feed-tail", "file(s) to follow like tail -F, read from their start unless -feed-tail-from-end (comma-separated or repeated); a rotated or recreated file is read from its start")
+	fs.BoolVar(&c.tailFromEnd, "feed-tail-from-end", false, "start a -feed-tail file that exists at start-up at its end (text: the start of its unterminated last line), so that a restart does not read a day's file again")
 	fs.IntVar(&c.feedMaxConns, "feed-max-conns", feed.DefaultMaxConns, "feed connections served at once")
 	fs.IntVar(&c.maxFrame, "feed-max-frame", feed.DefaultMaxFrame, "largest native frame / longest text line, bytes")
 	fs.IntVar(&c.maxSymbols, "max-symbols", tick.DefaultMaxSymbols, "symbols the symbol table holds")
@@ -362,7 +364,8 @@ func startPipeline(ctx context.Context, cfg *serveConfig, log zerolog.Logger) (*
 func (p *pipeline) feedOptions(cfg *serveConfig, src feedSources) feed.Options {
 	p.reports = newLimitedLog(p.log, time.Second)
 	return feed.Options{Format: src.format, Symbols: p.syms, MaxFrame: cfg.maxFrame, MaxConns: cfg.feedMaxConns,
-		Stats: p.feedStats, OnError: p.reports.badInput, OnEnd: p.reports.sourceEnded, SessionDate: src.itchDate}
+		Stats: p.feedStats, OnError: p.reports.badInput, OnEnd: p.reports.sourceEnded, SessionDate: src.itchDate,
+		FromEnd: cfg.tailFromEnd}
 }
 
 // startFeeds starts the feed sources: the listener (if bound), the dialers,
