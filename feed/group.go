@@ -1,6 +1,7 @@
 package feed
 
 import (
+	"maps"
 	"slices"
 	"strings"
 
@@ -78,16 +79,74 @@ type TransportStats struct {
 func (r *Registry) Transports() []TransportStats {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	return r.liveTransports()
+}
+
+// TransportTotals returns the transport counters of every ITCH session
+// seen, sorted by source: a live session's, plus the last counters of
+// ended sessions of that source (Up false when none is live). Read under
+// the lock that sessions take when they end, each source's counters only
+// grow.
+func (r *Registry) TransportTotals() []TransportStats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	m := maps.Clone(r.endedTr)
+	if m == nil {
+		m = map[string]TransportStats{}
+	}
+	for _, t := range r.liveTransports() {
+		if e, ok := m[t.Source]; ok {
+			t.add(&e)
+		}
+		m[t.Source] = t
+	}
+	out := slices.Collect(maps.Values(m))
+	slices.SortFunc(out, func(a, b TransportStats) int { return strings.Compare(a.Source, b.Source) })
+	return out
+}
+
+// liveTransports is Transports, with r.mu held.
+func (r *Registry) liveTransports() []TransportStats {
 	var out []TransportStats
 	for c := range r.live {
-		if f := c.transport.Load(); f != nil && *f != nil {
-			t := (*f)()
-			t.Source = c.source
+		if t, ok := c.transportStats(); ok {
 			out = append(out, t)
 		}
 	}
 	slices.SortFunc(out, func(a, b TransportStats) int { return strings.Compare(a.Source, b.Source) })
 	return out
+}
+
+// transportStats reads an ITCH session's transport counters, if it is one.
+func (c *Counters) transportStats() (TransportStats, bool) {
+	f := c.transport.Load()
+	if f == nil || *f == nil {
+		return TransportStats{}, false
+	}
+	t := (*f)()
+	t.Source = c.source
+	return t, true
+}
+
+// foldTransport keeps an ended session's last transport counters, added
+// to those of earlier sessions of its source. Called with r.mu held.
+func (r *Registry) foldTransport(t TransportStats) {
+	if r.endedTr == nil {
+		r.endedTr = make(map[string]TransportStats)
+	}
+	t.Up = false
+	if e, ok := r.endedTr[t.Source]; ok {
+		t.add(&e)
+	}
+	r.endedTr[t.Source] = t
+}
+
+// add adds o's counters into t.
+func (t *TransportStats) add(o *TransportStats) {
+	t.Logins += o.Logins
+	t.Disconnects += o.Disconnects
+	t.Malformed += o.Malformed
+	t.Duplicates += o.Duplicates
 }
 
 func (r *itchRun) soupBinStats() TransportStats {

@@ -124,7 +124,12 @@ func TestITCHTransports(t *testing.T) {
 		t.Fatal(err)
 	}
 	if tr := reg.Transports(); len(tr) != 0 {
-		t.Errorf("ended session still reported: %+v", tr)
+		t.Errorf("ended session still reported live: %+v", tr)
+	}
+	// Its counters stay in the totals: they only grow.
+	if tr := reg.TransportTotals(); len(tr) != 1 || tr[0].Up || tr[0].Logins != 2 || tr[0].Disconnects < 1 ||
+		tr[0].Source != "soupbin "+srv.Addr().String() {
+		t.Errorf("ended session's totals: %+v", tr)
 	}
 
 	line := freeUDP(t)
@@ -149,5 +154,9 @@ func TestITCHTransports(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+	if tr := reg.TransportTotals(); len(tr) != 2 || tr[0].Transport != TransportMold || tr[0].Malformed == 0 || tr[0].Up ||
+		tr[1].Transport != TransportSoupBin || tr[1].Logins != 2 {
+		t.Errorf("totals after both sessions: %+v", tr)
 	}
 }

@@ -108,7 +108,8 @@ type Registry struct {
 	mu      sync.Mutex
 	live    map[*Counters]struct{}
 	ended   Stats
-	endedBy map[string]*Stats // ended sources' totals by group; only with Group
+	endedBy map[string]*Stats         // ended sources' totals by group; only with Group
+	endedTr map[string]TransportStats // ended ITCH sessions' last transport counters, by source
 	nextID  uint16
 	nEnded  uint64
 }
@@ -140,6 +141,7 @@ func (r *Registry) register(source string, id func(string) uint16) *Counters {
 // unregister folds an ended source's last published counters into the totals.
 func (r *Registry) unregister(c *Counters) {
 	s := c.Snapshot()
+	t, hasTr := c.transportStats()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, ok := r.live[c]; !ok {
@@ -149,6 +151,9 @@ func (r *Registry) unregister(c *Counters) {
 	r.ended.Add(&s)
 	r.nEnded++
 	r.foldGroup(c.group, &s)
+	if hasTr {
+		r.foldTransport(t)
+	}
 }
 
 // Total is the sum over every source, live or ended.

@@ -147,7 +147,7 @@ func (c *Collector) collectFeeds(ch chan<- prometheus.Metric) {
 	for r := feed.Reason(1); r < feed.NumReasons; r++ {
 		counter(ch, feedErrors, byReason[r], r.String())
 	}
-	for _, t := range c.src.Feeds.Transports() {
+	for _, t := range c.src.Feeds.TransportTotals() { // ended sessions' too: counters only grow
 		switch t.Transport {
 		case feed.TransportSoupBin:
 			counter(ch, soupLogins, t.Logins, t.Source)

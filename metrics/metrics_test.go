@@ -434,4 +434,20 @@ func TestReadinessITCH(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
+	// The ended session's SoupBinTCP counters stay in /metrics: they only grow.
+	preg := prometheus.NewRegistry()
+	preg.MustRegister(NewCollector(Sources{Feeds: reg}))
+	fams, err := preg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	soup := 0
+	for _, f := range fams {
+		if strings.HasPrefix(f.GetName(), "tickd_soupbin_") {
+			soup += len(f.GetMetric())
+		}
+	}
+	if soup != 2 {
+		t.Errorf("%d SoupBinTCP series after the session ended, want 2", soup)
+	}
 }
