@@ -252,13 +252,7 @@ func TestNativeGaps(t *testing.T) {
 	src = AppendTrade(src, 4, 0, 1, 1, 1, 0)  // back: expected 7
 	src = AppendTrade(src, 5, 0, 1, 1, 1, 0)  // continues from 4
 	src = AppendTrade(src, 10, 0, 1, 1, 1, 0) // gap: expected 6
-	var rs reports
-	d := newTestDecoder(t, FormatNative, &rs, nil)
-	got, err := decodeAll(t, d, 8, src)
-	if err != nil || len(got) != 4 {
-		t.Fatalf("%d events, %v", len(got), err)
-	}
-	st := d.Stats()
+	st, rs := decodeNativeEvents(t, src, 4)
 	if st.Gaps != 3 || st.Missed != 2+4 || st.Errors != 0 {
 		t.Fatalf("stats %+v", st)
 	}
@@ -380,17 +374,24 @@ func TestNativeMalformedFrameSeq(t *testing.T) {
 	src = AppendTrade(src, 6, 0, ts+2, 100, 1, tick.SideBuy)
 	src = append(src, frame(-1, TypeHeartbeat, 7, 0)...) // wrong length, the seq due
 	src = AppendTrade(src, 8, 0, ts+3, 100, 1, tick.SideBuy)
-	var rs reports
-	d := newTestDecoder(t, FormatNative, &rs, nil)
-	got, err := decodeAll(t, d, 8, src)
-	if err != nil || len(got) != 4 {
-		t.Fatalf("%d events, %v", len(got), err)
-	}
-	st := d.Stats()
+	st, _ := decodeNativeEvents(t, src, 4)
 	if st.Gaps != 1 || st.Missed != 1 {
 		t.Fatalf("gaps %d, missed %d; want 1 and 1 (seq 4 never arrived whole)", st.Gaps, st.Missed)
 	}
 	if st.ByReason[ReasonUnknownType] != 1 || st.ByReason[ReasonBadLength] != 1 {
 		t.Fatalf("stats %+v", st)
 	}
+}
+
+// decodeNativeEvents decodes src with a fresh native decoder, checks that
+// it gives n events, and returns the decoder's counters and reports.
+func decodeNativeEvents(t *testing.T, src []byte, n int) (Stats, *reports) {
+	t.Helper()
+	rs := new(reports)
+	d := newTestDecoder(t, FormatNative, rs, nil)
+	got, err := decodeAll(t, d, 8, src)
+	if err != nil || len(got) != n {
+		t.Fatalf("%d events, %v", len(got), err)
+	}
+	return d.Stats(), rs
 }
