@@ -132,11 +132,19 @@ func BenchmarkRecorderData(b *testing.B) {
 			}
 			done := make(chan error, 1)
 			go func() { done <- rec.Run(context.Background()) }()
+			for src := range par {
+				rec.Open(uint16(src), fmt.Sprint("caller-", src))
+			}
 			b.SetBytes(int64(len(p)))
 			b.ReportAllocs()
 			b.SetParallelism(par)
 			runCallers(b, par, func(src uint16, i int64) { rec.Data(src, i, p) })
 			rec.Stop()
+			if rec.Dropped() != 0 {
+				b.Fatalf("%d records dropped", rec.Dropped())
+			}
+			// A caller that waited for the writer measured the writer.
+			b.ReportMetric(float64(rec.Stalls())/float64(b.N), "stalls/op")
 			if err := <-done; err != nil {
 				b.Fatal(err)
 			}

@@ -73,10 +73,11 @@
 //
 // # Recorder
 //
-// The Recorder is the lossless asynchronous writer behind the feed tap: feed
-// goroutines copy each record into a bounded in-memory buffer under a mutex
-// (one short critical section per call, no allocation, blocking only while
-// the buffer is full) and one writer goroutine drains it into capture files
+// The Recorder is the lossless asynchronous writer behind the feed tap: each
+// feed goroutine copies what it reads into its own lane, a single-producer,
+// single-consumer queue of chunks (a copy and a release store per record:
+// no lock, no allocation; it waits only while the writer is a whole buffer
+// behind), and one writer goroutine, the lanes' consumer, drains them into capture files
 // named tickd-YYYYMMDDTHHMMSS.NNNNNNNNN.cap (UTC, so they sort in time
 // order), rotated by size or age. Each file gets its sidecar index when it
 // is finished, and starts by re-announcing (Open records) the sources open

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -25,9 +26,11 @@ type RecorderOptions struct {
 	BlockSize int
 	Direct    bool // where Dir takes O_DIRECT (NewRecorder tries it; see Recorder.Direct)
 
-	// Buffer is the bytes of in-memory buffer between the callers and the
-	// writer goroutine (two halves, swapped); default 16 MiB. Callers block
-	// only while it is full.
+	// Buffer bounds the bytes waiting for the writer goroutine (and so
+	// for the disk), over all sources; default 16 MiB. A source's feed
+	// goroutine waits only while that much is waiting. Each open source
+	// also holds the chunk it is filling: Buffer/64, at least 16 KiB and
+	// at most 256 KiB.
 	Buffer int
 	// FlushEvery bounds how long a record waits in a partial block, or in
 	// a Direct writer's staging buffer (what a crash can lose beyond the
@@ -73,54 +76,74 @@ func (o *RecorderOptions) writerOptions(start time.Time) WriterOptions {
 }
 
 // Recorder writes what the feed sources read to rotating capture files,
+
+// Recorder writes what the feed sources read to rotating capture files,
 // losslessly and off the feed goroutines. It satisfies feed.Tap.
 //
-// Callers (one goroutine per feed connection, any number) append each
-// record to the current half of a double buffer under a mutex: one short
-// critical section and a copy per call, no allocation. The writer goroutine
-// (Run) swaps the halves and writes the full one while callers fill the
-// other, so a caller blocks only when its half is full before the writer
-// has finished the other (the disk is slower than the feed). A mutex beats
-// per-source SPSC rings here: callers are few and rarely collide, and one
-// buffer keeps the records of all sources in arrival order.
+// Each source (one feed goroutine: a connection, a file, an ITCH session)
+// gets a lane at Open: a single-producer, single-consumer queue of chunks
+// whose producer is the source's goroutine and whose consumer is the writer
+// goroutine (Run), a second reader of the bytes the decoder reads. A record
+// costs the feed goroutine a copy into its chunk and one release store: no
+// lock, no atomic read-modify-write, no wake-up. Chunks come from a shared
+// pool; once Buffer bytes of sealed chunks wait for the writer (the disk
+// is behind), a source needing a new chunk waits for one: recording never
+// drops what a source read, it holds the source up, as the rings' gating
+// holds a producer.
 //
-// Waking the writer is a futex call on the feed goroutine's core, so a
-// caller wakes it only when it sleeps idle (the first record after a quiet
-// spell) or when a quarter of a half has piled up. Otherwise the writer
-// lingers: it comes back on its own timer (linger) and takes what arrived,
-// so under a steady feed the callers make almost no wake-ups.
+// The writer visits the lanes in turn, in the order the sources opened,
+// and writes what each has committed. So records of one source keep their
+// order in the capture, and sources interleave by the batch a visit takes.
+// It sleeps for linger after a visit that found records, and longer when
+// idle (up to maxIdle); a source wakes it only when a quarter of Buffer
+// waits, or when it must wait itself.
 type Recorder struct {
-	opts RecorderOptions
+	opts       RecorderOptions
+	chunkSize  int
+	maxBacklog int64 // sealed chunks that may wait for the writer
 
-	mu      sync.Mutex
-	notFull sync.Cond // callers wait here while the buffer is full
-	cur     []byte    // records waiting for the writer
-	half    int       // len(cur) beyond which callers wait
-	parked  parking   // how the writer sleeps, and so what wakes it
-	wakeAt  int       // len(cur) at which a lingering writer is woken
-	stopped bool
-	err     error  // the writer failed; records are dropped
-	dropped uint64 // records given after Stop or a failure
-	stalls  uint64 // puts that waited for the writer (the disk fell behind)
-	files   []string
+	lanes   [256]atomic.Pointer[laneBlock] // source id -> its open lane, in two levels
+	state   atomic.Int32                   // recording, stopped or failed
+	backlog atomic.Int64                   // sealed chunks the writer has not given back
+	free    chan *chunk                    // chunks the writer gave back
 	wake    chan struct{}
+	done    chan struct{} // closed by Stop or a failure: releases waiting sources
+	dropped atomic.Uint64 // records given after Stop, after a failure, or for no open source
+	stalls  atomic.Uint64 // times a source waited for the writer
+
+	mu      sync.Mutex // taken when a source opens or closes, and by the writer per visit; never per record
+	open    []*lane    // lanes in open order, until the writer has read a closed one to its end
+	files   []string
+	err     error
 	running bool
 }
 
-// parking is the writer's sleep state, which decides whether put wakes it.
-type parking uint8
+// laneBlock is the second level of the source-to-lane table.
+type laneBlock [256]atomic.Pointer[lane]
 
+// Recorder states.
 const (
-	awake     parking = iota // writing, or about to look at cur
-	idle                     // cur was empty: the next record wakes it
-	lingering                // cur held a little: wake only at wakeAt
+	recording int32 = iota
+	stopped
+	failed
 )
 
-// linger is how long the writer leaves a small batch to grow.
-const linger = time.Millisecond
+// Writer pacing: linger after a visit that found records, so the next
+// finds a batch; then back off when idle, up to maxIdle.
+const (
+	linger  = time.Millisecond
+	maxIdle = 16 * time.Millisecond
+)
 
-// Record header in the recorder's buffer: kind u8, source u16, recv i64, len u32.
+// Record header in a chunk: kind u8, source u16, recv i64, len u32.
 const recHdr = 15
+
+// Chunk sizes: Buffer/chunksPerBuffer, clamped.
+const (
+	chunksPerBuffer = 64
+	minChunk        = 16 << 10
+	maxChunk        = 256 << 10
+)
 
 // NewRecorder checks opts and returns a Recorder; Run does the writing.
 func NewRecorder(opts RecorderOptions) (*Recorder, error) {
@@ -133,87 +156,175 @@ func NewRecorder(opts RecorderOptions) (*Recorder, error) {
 	// Tried once here, so the caller can say how it records; a file
 	// system that refuses O_DIRECT is written through the page cache.
 	opts.Direct = opts.Direct && probeDirect(opts.Dir)
-	r := &Recorder{
-		opts:   opts,
-		half:   opts.Buffer / 2,
-		wakeAt: opts.Buffer / 8,
-		cur:    make([]byte, 0, opts.Buffer/2),
-		wake:   make(chan struct{}, 1),
-	}
-	r.notFull.L = &r.mu
-	return r, nil
+	size := min(max(opts.Buffer/chunksPerBuffer, minChunk), maxChunk)
+	backlog := max(int64(opts.Buffer/size), 2)
+	return &Recorder{
+		opts:       opts,
+		chunkSize:  size,
+		maxBacklog: backlog,
+		free:       make(chan *chunk, backlog+64),
+		wake:       make(chan struct{}, 1),
+		done:       make(chan struct{}),
+	}, nil
 }
 
-// put appends one record, waiting for room.
-func (r *Recorder) put(kind Kind, source uint16, recv int64, a []byte, s string) {
-	need := recHdr + len(a) + len(s)
-	r.mu.Lock()
-	// An empty buffer takes any record, so a record larger than a half
-	// never waits forever.
-	if r.full(need) {
-		r.stalls++
-		for r.full(need) {
-			r.notFull.Wait()
-		}
+// lane returns the open lane of source, or nil.
+func (r *Recorder) lane(source uint16) *lane {
+	if b := r.lanes[source>>8].Load(); b != nil {
+		return b[source&0xff].Load()
 	}
-	if r.stopped || r.err != nil {
-		r.dropped++
-		r.mu.Unlock()
-		return
-	}
-	var h [recHdr]byte
-	h[0] = byte(kind)
-	binary.LittleEndian.PutUint16(h[1:], source)
-	binary.LittleEndian.PutUint64(h[3:], uint64(recv))
-	binary.LittleEndian.PutUint32(h[11:], uint32(len(a)+len(s)))
-	r.cur = append(r.cur, h[:]...)
-	r.cur = append(r.cur, a...)
-	r.cur = append(r.cur, s...)
-	if r.parked == idle || (r.parked == lingering && len(r.cur) >= r.wakeAt) {
-		r.parked = awake
-		select {
-		case r.wake <- struct{}{}:
-		default:
-		}
-	}
-	r.mu.Unlock()
+	return nil
 }
 
-// full reports whether a record of need bytes must wait for the writer.
-func (r *Recorder) full(need int) bool {
-	return len(r.cur) > 0 && len(r.cur)+need > r.half && !r.stopped && r.err == nil
+// setLane makes l (nil: none) the open lane of source. Under r.mu.
+func (r *Recorder) setLane(source uint16, l *lane) {
+	b := r.lanes[source>>8].Load()
+	if b == nil {
+		b = new(laneBlock)
+		r.lanes[source>>8].Store(b)
+	}
+	b[source&0xff].Store(l)
 }
 
 // Open records that a source started. A name longer than 64 KiB is cut.
+// A source opened again without a Close ends its earlier lane there.
 func (r *Recorder) Open(source uint16, name string) {
-	r.put(KindOpen, source, 0, nil, name[:min(len(name), 1<<16-1)])
+	c := r.take()
+	if c == nil {
+		r.dropped.Add(1)
+		return
+	}
+	l := &lane{source: source, cur: c, read: c}
+	name = name[:min(len(name), 1<<16-1, r.chunkSize-recHdr)]
+	c.append(KindOpen, source, 0, nil, name)
+	r.mu.Lock()
+	if old := r.lane(source); old != nil {
+		r.end(old)
+	}
+	r.setLane(source, l)
+	r.open = append(r.open, l)
+	r.mu.Unlock()
 }
 
 // Data records bytes read from a source at recv (ns since the Unix epoch).
-// It copies b and blocks only while the buffer is full. Data larger than
-// MaxData is stored as several records.
+// It copies b and waits only while Buffer bytes wait for the writer. Data
+// larger than a chunk is stored as several records.
 func (r *Recorder) Data(source uint16, recv int64, b []byte) {
-	for len(b) > MaxData {
-		r.put(KindData, source, recv, b[:MaxData], "")
-		b = b[MaxData:]
+	l := r.lane(source)
+	if l == nil {
+		r.dropped.Add(1)
+		return
 	}
-	r.put(KindData, source, recv, b, "")
+	for most := r.chunkSize - recHdr; len(b) > most; b = b[most:] {
+		r.put(l, KindData, recv, b[:most])
+	}
+	r.put(l, KindData, recv, b)
 }
 
 // Close records that a source ended at recv.
-func (r *Recorder) Close(source uint16, recv int64) { r.put(KindClose, source, recv, nil, "") }
-
-// Stop ends recording: records given after it are dropped, and Run writes
-// what is buffered, finishes the current file and returns.
-func (r *Recorder) Stop() {
+func (r *Recorder) Close(source uint16, recv int64) {
+	l := r.lane(source)
+	if l == nil {
+		r.dropped.Add(1)
+		return
+	}
+	r.put(l, KindClose, recv, nil)
 	r.mu.Lock()
-	r.stopped = true
-	r.notFull.Broadcast()
+	r.setLane(source, nil)
+	r.end(l)
+	r.mu.Unlock()
+}
+
+// put appends one record to l, taking a new chunk when it does not fit.
+func (r *Recorder) put(l *lane, kind Kind, recv int64, a []byte) {
+	if r.state.Load() != recording {
+		r.dropped.Add(1)
+		return
+	}
+	c := l.cur
+	if n := recHdr + len(a); !c.room(n) {
+		next := r.take()
+		if next == nil {
+			r.dropped.Add(1)
+			return
+		}
+		c.next.Store(next)
+		r.seal(c)
+		l.cur, c = next, next
+	}
+	c.append(kind, l.source, recv, a, "")
+}
+
+// end seals l's last chunk, with nothing linked behind it: the writer
+// retires the lane once it has read it. Called by the lane's producer.
+func (r *Recorder) end(l *lane) { r.seal(l.cur) }
+
+// seal hands a chunk the producer is done with to the writer's backlog,
+// waking the writer when a quarter of Buffer waits.
+func (r *Recorder) seal(c *chunk) {
+	c.sealed.Store(true)
+	if r.backlog.Add(1) >= max(r.maxBacklog/4, 1) {
+		r.signal()
+	}
+}
+
+// take returns an empty chunk: from the pool, newly made while the chunks
+// are held by sources rather than waiting for the disk, or else the next
+// one the writer gives back. nil once the recorder stopped or failed.
+func (r *Recorder) take() *chunk {
+	select {
+	case c := <-r.free:
+		c.reset()
+		return c
+	default:
+	}
+	if r.backlog.Load() < r.maxBacklog {
+		return &chunk{buf: make([]byte, r.chunkSize)}
+	}
+	r.stalls.Add(1)
+	r.signal()
+	select {
+	case c := <-r.free:
+		c.reset()
+		return c
+	case <-r.done:
+		return nil
+	}
+}
+
+// give returns a chunk the writer has read to its end to the pool.
+func (r *Recorder) give(c *chunk) {
+	r.backlog.Add(-1)
+	select {
+	case r.free <- c:
+	default: // the pool is full: let it go
+	}
+}
+
+func (r *Recorder) signal() {
 	select {
 	case r.wake <- struct{}{}:
 	default:
 	}
-	r.mu.Unlock()
+}
+
+// Stop ends recording: records given after it are dropped, and Run writes
+// what the sources committed before it, finishes the current file and
+// returns. (A record racing with Stop may be neither written nor counted.)
+func (r *Recorder) Stop() { r.halt(stopped, nil) }
+
+// halt moves the recorder out of recording, once, and releases waiting
+// sources.
+func (r *Recorder) halt(to int32, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err != nil && r.err == nil {
+		r.err = err
+	}
+	if r.state.CompareAndSwap(recording, to) {
+		close(r.done)
+	}
+	r.signal()
 }
 
 // Direct reports whether captures are written with O_DIRECT: asked for
@@ -227,20 +338,13 @@ func (r *Recorder) Files() []string {
 	return slices.Clone(r.files)
 }
 
-// Dropped returns how many records were given after Stop or a write error.
-func (r *Recorder) Dropped() uint64 {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.dropped
-}
+// Dropped returns how many records were given after Stop or a write
+// error (or for a source not open).
+func (r *Recorder) Dropped() uint64 { return r.dropped.Load() }
 
-// Stalls returns how many records had to wait for room: each is a time the
-// feed was held up because the disk fell behind.
-func (r *Recorder) Stalls() uint64 {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.stalls
-}
+// Stalls returns how many times a source had to wait for the writer: each
+// is a time the feed was held up because the disk fell behind.
+func (r *Recorder) Stalls() uint64 { return r.stalls.Load() }
 
 // Err returns the write error that stopped the recorder, if any.
 func (r *Recorder) Err() error {
@@ -260,7 +364,7 @@ type fileWriter struct {
 	open     []Record // sources open now, in open order, re-announced on rotation
 }
 
-// Run is the writer goroutine: it writes the buffered records until Stop
+// Run is the writer goroutine: it writes the sources' records until Stop
 // (or ctx is done, which stops the recorder the same way), then writes what
 // is left, finishes the current file with its index and returns nil. It
 // returns the first write error, after which records are dropped.
@@ -276,73 +380,87 @@ func (r *Recorder) Run(ctx context.Context) error {
 	fw := &fileWriter{r: r}
 	tick := time.NewTicker(min(r.opts.FlushEvery, r.opts.MaxAge))
 	defer tick.Stop()
-	spare := make([]byte, 0, r.half)
+	nap := time.NewTimer(maxIdle)
+	defer nap.Stop()
 	done := ctx.Done()
-	grow := time.NewTimer(linger)
-	defer grow.Stop()
-	lingered := false // the last sleep was a linger that ran out
+	idle := linger
+	var lanes []*lane
 	for {
-		r.mu.Lock()
-		if !r.stopped && (len(r.cur) == 0 || (len(r.cur) < r.wakeAt && !lingered)) {
-			var grown <-chan time.Time
-			if r.parked = idle; len(r.cur) > 0 {
-				r.parked = lingering
-				grow.Reset(linger)
-				grown = grow.C
-			}
-			r.mu.Unlock()
-			lingered = false
-			select {
-			case <-r.wake:
-			case <-grown:
-				lingered = true
-			case <-tick.C:
-				if err := fw.tick(); err != nil {
-					return r.fail(fw, err)
-				}
-			case <-done:
-				done = nil
-				r.Stop()
-			}
-			continue
-		}
-		batch, stopped := r.cur, r.stopped
-		r.cur, spare = spare[:0], nil
-		r.parked, lingered = awake, false
-		r.notFull.Broadcast()
-		r.mu.Unlock()
-
-		if err := fw.write(batch); err != nil {
+		final := r.state.Load() != recording // read every lane once more, then finish
+		var wrote int
+		var err error
+		if lanes, wrote, err = r.visit(fw, lanes); err != nil {
 			return r.fail(fw, err)
 		}
-		spare = batch[:0]
-		if stopped && len(batch) == 0 {
+		if final {
 			return fw.finish()
 		}
-		if len(batch) > 0 {
-			// Check time limits between batches too: under steady load the
-			// ticker case above never runs.
-			select {
-			case <-tick.C:
-				if err := fw.tick(); err != nil {
-					return r.fail(fw, err)
-				}
-			default:
+		sleep := linger
+		if wrote == 0 {
+			sleep, idle = idle, min(2*idle, maxIdle)
+		} else {
+			idle = linger
+		}
+		nap.Reset(sleep)
+		select {
+		case <-r.wake:
+		case <-nap.C:
+		case <-tick.C:
+			if err := fw.tick(); err != nil {
+				return r.fail(fw, err)
 			}
+		case <-done:
+			done = nil
+			r.Stop()
 		}
 	}
 }
 
-func (r *Recorder) fail(fw *fileWriter, err error) error {
+// visit writes what every open lane has committed, in open order, retires
+// the closed lanes it read to their end, and returns how many bytes of
+// records it wrote. lanes is scratch space, returned for the next visit.
+func (r *Recorder) visit(fw *fileWriter, lanes []*lane) ([]*lane, int, error) {
 	r.mu.Lock()
-	r.err = err
-	r.cur = r.cur[:0]
-	r.notFull.Broadcast()
+	lanes = append(lanes[:0], r.open...)
 	r.mu.Unlock()
+	wrote, retired := 0, false
+	for _, l := range lanes {
+		for {
+			b, sealed := l.unread()
+			if len(b) > 0 {
+				if err := fw.write(b); err != nil {
+					return lanes, wrote, err
+				}
+				wrote += len(b)
+			}
+			if !sealed {
+				break
+			}
+			done := l.advance()
+			if done == nil { // the lane's last chunk: it ended
+				r.give(l.read)
+				l.read, l.retired, retired = nil, true, true
+				break
+			}
+			r.give(done)
+		}
+	}
+	if retired {
+		r.mu.Lock()
+		r.open = slices.DeleteFunc(r.open, func(l *lane) bool { return l.retired })
+		r.mu.Unlock()
+	}
+	return lanes, wrote, nil
+}
+
+func (r *Recorder) fail(fw *fileWriter, err error) error {
+	r.halt(failed, err)
 	if fw.w != nil {
 		fw.w.Finish() // keep what can be kept; err is the one to report
 		fw.w = nil
 	}
+	// Sources waiting for a chunk were released by halt; the chunks still
+	// queued are dropped with the lanes.
 	return err
 }
 

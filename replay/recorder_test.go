@@ -118,7 +118,8 @@ func TestRecorderConcurrentRotation(t *testing.T) {
 }
 
 // TestRecorderBlocksWhenFull: with no writer running the callers fill the
-// buffer and block; starting the writer releases them and nothing is lost.
+// buffer (Buffer bytes of sealed chunks, plus the chunk being filled) and
+// block; starting the writer releases them and nothing is lost.
 func TestRecorderBlocksWhenFull(t *testing.T) {
 	rec, err := NewRecorder(RecorderOptions{Dir: t.TempDir(), Format: "csv", Buffer: 64 << 10})
 	if err != nil {
@@ -137,7 +138,9 @@ func TestRecorderBlocksWhenFull(t *testing.T) {
 		}
 	}()
 	time.Sleep(100 * time.Millisecond)
-	if n := sent.Load(); n < 20 || n > 40 { // 32 KiB half of 1015-byte records
+	// 1015-byte records: 16 in each 16 KiB chunk; 4 chunks of backlog and
+	// the one being filled.
+	if n := sent.Load(); n != 5*16 {
 		t.Fatalf("%d records accepted before the buffer filled", n)
 	}
 	done := make(chan error, 1)
@@ -257,18 +260,22 @@ func TestRecorderStallsCounted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	chunk := bytes.Repeat([]byte{0xAB}, 20<<10) // two of them overflow a 32 KiB half
+	// 16 KiB chunks hold one of these each, and 4 sealed chunks fill the
+	// 64 KiB Buffer: the sixth put waits.
+	chunk := bytes.Repeat([]byte{0xAB}, 12<<10)
+	const puts = 6
 	put := make(chan struct{})
 	go func() {
 		rec.Open(1, "feed")
-		rec.Data(1, 1, chunk)
-		rec.Data(1, 2, chunk) // waits: no writer yet
+		for i := range puts {
+			rec.Data(1, int64(i), chunk)
+		}
 		close(put)
 	}()
 	deadline := time.Now().Add(10 * time.Second)
 	for rec.Stalls() == 0 {
 		if time.Now().After(deadline) {
-			t.Fatal("the second put never waited")
+			t.Fatal("the last put never waited")
 		}
 		time.Sleep(time.Millisecond)
 	}
@@ -296,7 +303,61 @@ func TestRecorderStallsCounted(t *testing.T) {
 			data++
 		}
 	}
-	if data != 2 || rec.Dropped() != 0 {
-		t.Fatalf("%d data records, %d dropped; want 2, 0", data, rec.Dropped())
+	if data != puts || rec.Dropped() != 0 {
+		t.Fatalf("%d data records, %d dropped; want %d, 0", data, rec.Dropped(), puts)
+	}
+}
+
+// TestRecorderManySources: more sources than the Buffer has chunks for
+// each hold the chunk they fill (the recorder makes chunks for them rather
+// than wait for a disk that is not behind), a source reopened under its id
+// after Close gets a new lane whose records follow the old one's, and a
+// source opened twice ends its first lane there.
+func TestRecorderManySources(t *testing.T) {
+	rec, done := startRecorder(t, RecorderOptions{Dir: t.TempDir(), Format: "csv", Buffer: 64 << 10})
+	const sources = 40 // 4 chunks of Buffer
+	for s := range sources {
+		rec.Open(uint16(s), fmt.Sprint("conn-", s))
+	}
+	for i := range 3 {
+		for s := range sources {
+			rec.Data(uint16(s), int64(i), fmt.Appendf(nil, "%d:%d", s, i))
+		}
+	}
+	for s := range sources {
+		rec.Close(uint16(s), 3)
+	}
+	rec.Open(7, "again")
+	rec.Data(7, 4, []byte("after-close"))
+	rec.Open(7, "twice") // no Close: the lane of "again" ends here
+	rec.Data(7, 5, []byte("after-reopen"))
+	rec.Close(7, 6)
+	rec.Data(7, 7, []byte("closed")) // no open source 7: dropped
+	rec.Stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if rec.Dropped() != 1 || rec.Stalls() != 0 {
+		t.Fatalf("dropped %d, stalls %d; want 1, 0", rec.Dropped(), rec.Stalls())
+	}
+	per := map[uint16][]string{}
+	for _, r := range readFiles(t, rec.Files()) {
+		s := fmt.Sprint(r.Kind, " ", r.Name, string(r.Bytes))
+		per[r.Source] = append(per[r.Source], s)
+	}
+	for s := range sources {
+		var want []string
+		want = append(want, fmt.Sprint(KindOpen, " ", "conn-", s))
+		for i := range 3 {
+			want = append(want, fmt.Sprint(KindData, " ", s, ":", i))
+		}
+		want = append(want, fmt.Sprint(KindClose, " "))
+		if s == 7 {
+			want = append(want, fmt.Sprint(KindOpen, " again"), fmt.Sprint(KindData, " after-close"),
+				fmt.Sprint(KindOpen, " twice"), fmt.Sprint(KindData, " after-reopen"), fmt.Sprint(KindClose, " "))
+		}
+		if got := per[uint16(s)]; !slices.Equal(got, want) {
+			t.Fatalf("source %d:\n got %q\nwant %q", s, got, want)
+		}
 	}
 }
