@@ -189,7 +189,10 @@ func (r *Recorder) setLane(source uint16, l *lane) {
 // Open records that a source started. A name longer than 64 KiB is cut.
 // A source opened again without a Close ends its earlier lane there.
 func (r *Recorder) Open(source uint16, name string) {
-	c := r.take()
+	var c *chunk
+	if r.state.Load() == recording {
+		c = r.take()
+	}
 	if c == nil {
 		r.dropped.Add(1)
 		return

@@ -310,7 +310,8 @@ func TestRecorderStallsCounted(t *testing.T) {
 
 // TestRecorderManySources: more sources than the Buffer has chunks for
 // each hold the chunk they fill (the recorder makes chunks for them rather
-// than wait for a disk that is not behind), a source reopened under its id
+// than wait for a disk that is not behind; their Closes, which seal 40
+// chunks at once, may wait), a source reopened under its id
 // after Close gets a new lane whose records follow the old one's, and a
 // source opened twice ends its first lane there.
 func TestRecorderManySources(t *testing.T) {
@@ -323,6 +324,9 @@ func TestRecorderManySources(t *testing.T) {
 		for s := range sources {
 			rec.Data(uint16(s), int64(i), fmt.Appendf(nil, "%d:%d", s, i))
 		}
+	}
+	if n := rec.Stalls(); n != 0 {
+		t.Fatalf("%d stalls with nothing waiting for the disk", n)
 	}
 	for s := range sources {
 		rec.Close(uint16(s), 3)
@@ -337,8 +341,8 @@ func TestRecorderManySources(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if rec.Dropped() != 1 || rec.Stalls() != 0 {
-		t.Fatalf("dropped %d, stalls %d; want 1, 0", rec.Dropped(), rec.Stalls())
+	if rec.Dropped() != 1 {
+		t.Fatalf("dropped %d, want 1", rec.Dropped())
 	}
 	per := map[uint16][]string{}
 	for _, r := range readFiles(t, rec.Files()) {
