@@ -15,6 +15,7 @@
 //	<prefix>.bar.<interval>.<SYMBOL>    an OHLCV bar closed
 //	<prefix>.stats.<SYMBOL>             a statistics snapshot
 //	<prefix>.bbo.<SYMBOL>               the best bid and offer after a book change
+//	<prefix>.status                     tickd lost data ("status"), a feed went stale or live ("feed")
 //
 // prefix defaults to "tickd". SYMBOL and rule are mapped by SanitizeToken
 // ('.', ' ', '*', '>' and non-printable bytes become '_': BRK.A → BRK_A);
@@ -26,7 +27,8 @@
 // Every object starts with "kind" ("signal", "bar", "stats", "bbo"),
 // "publisher" and "seq": seq counts from 1 per publisher, one per message it
 // sends, so (publisher, seq) identifies a message and a gap in seq means a
-// loss.
+// loss. The events on <prefix>.status ("status", "feed") have no seq and no
+// symbol: Subscribe hands them over as *Status and *FeedStatus.
 // Times are int64 nanoseconds since the Unix epoch; prices are exact decimal
 // strings ("412.5"); statistics are JSON numbers, null when not finite. A
 // BBO's "bid" or "ask" is null when that side of the book is empty, its

@@ -25,6 +25,8 @@ const (
 	KindBar
 	KindStats
 	KindBBO
+	KindStatus // a loss report on <prefix>.status
+	KindFeed   // a feed source's liveness change on <prefix>.status
 )
 
 func (k Kind) String() string {
@@ -37,13 +39,18 @@ func (k Kind) String() string {
 		return "stats"
 	case KindBBO:
 		return "bbo"
+	case KindStatus:
+		return "status"
+	case KindFeed:
+		return "feed"
 	}
 	return "invalid"
 }
 
-// Message is a decoded record: *Signal, *Bar, *Stats, *BBO, or *DecodeError.
-// Origin returns the (publisher, seq) pair that identifies it; seq grows by
-// one per message a publisher sends, so a gap means lost messages.
+// Message is a decoded record: *Signal, *Bar, *Stats, *BBO, *Status,
+// *FeedStatus, or *DecodeError. Origin returns the (publisher, seq) pair
+// that identifies it; seq grows by one per message a publisher sends, so a
+// gap means lost messages. Status and feed events carry no seq: theirs is 0.
 type Message interface {
 	Kind() Kind
 	Origin() (publisher string, seq uint64)
@@ -146,15 +153,46 @@ type BBO struct {
 	AskOrders int64
 }
 
-func (*Signal) Kind() Kind { return KindSignal }
-func (*Bar) Kind() Kind    { return KindBar }
-func (*Stats) Kind() Kind  { return KindStats }
-func (*BBO) Kind() Kind    { return KindBBO }
+// Status reports that tickd lost data it was given, as published on
+// <prefix>.status with kind "status": at most once a second, only when a
+// loss counter rose. Totals since the publisher started, and the part of
+// each that is new since its previous Status.
+type Status struct {
+	Subject           string
+	Publisher         string
+	TsPub             int64  // ns since the Unix epoch
+	Dropped           uint64 // feed events dropped because the engine was behind a drop-on-full input
+	NewDropped        uint64
+	PublishDropped    uint64 // messages NATS refused (e.g. while reconnecting)
+	NewPublishDropped uint64
+}
 
-func (m *Signal) Origin() (string, uint64) { return m.Publisher, m.Seq }
-func (m *Bar) Origin() (string, uint64)    { return m.Publisher, m.Seq }
-func (m *Stats) Origin() (string, uint64)  { return m.Publisher, m.Seq }
-func (m *BBO) Origin() (string, uint64)    { return m.Publisher, m.Seq }
+// FeedStatus reports a feed source's change of liveness, as published on
+// <prefix>.status with kind "feed": State "stale" when the source received
+// nothing, not even a heartbeat, for the publisher's -feed-stale, "live"
+// when it was heard from again after that.
+type FeedStatus struct {
+	Subject   string
+	Publisher string
+	TsPub     int64
+	Source    string        // as tickd names it in logs and metrics ("tcp LOCAL<-REMOTE", "soupbin HOST:PORT", ...)
+	State     string        // "stale" or "live"
+	Silent    time.Duration // how long the source had been silent when checked
+}
+
+func (*Signal) Kind() Kind     { return KindSignal }
+func (*Bar) Kind() Kind        { return KindBar }
+func (*Stats) Kind() Kind      { return KindStats }
+func (*BBO) Kind() Kind        { return KindBBO }
+func (*Status) Kind() Kind     { return KindStatus }
+func (*FeedStatus) Kind() Kind { return KindFeed }
+
+func (m *Signal) Origin() (string, uint64)     { return m.Publisher, m.Seq }
+func (m *Bar) Origin() (string, uint64)        { return m.Publisher, m.Seq }
+func (m *Stats) Origin() (string, uint64)      { return m.Publisher, m.Seq }
+func (m *BBO) Origin() (string, uint64)        { return m.Publisher, m.Seq }
+func (m *Status) Origin() (string, uint64)     { return m.Publisher, 0 }
+func (m *FeedStatus) Origin() (string, uint64) { return m.Publisher, 0 }
 
 // EventTime returns TsEvent as a time.Time.
 func (m *Signal) EventTime() time.Time { return time.Unix(0, m.TsEvent) }
@@ -325,6 +363,15 @@ type wire struct {
 	AskSize    *int64               `json:"ask_size"`
 	BidOrders  *int64               `json:"bid_orders"`
 	AskOrders  *int64               `json:"ask_orders"`
+	// status
+	Dropped           *uint64 `json:"dropped"`
+	NewDropped        *uint64 `json:"new_dropped"`
+	PublishDropped    *uint64 `json:"publish_dropped"`
+	NewPublishDropped *uint64 `json:"new_publish_dropped"`
+	// feed
+	Source   string `json:"source"`
+	State    string `json:"state"` // any non-empty word: later publishers may add states
+	SilentNs *int64 `json:"silent_ns"`
 }
 
 // wirePrice is a price: a JSON string holding an exact decimal.
@@ -394,9 +441,12 @@ func decode(subject string, data []byte) (Message, error) {
 			missing = append(missing, name)
 		}
 	}
+	// Status and feed events are about the publisher, not a symbol, and
+	// are not counted in its seq.
+	event := w.Kind == "status" || w.Kind == "feed"
 	need(w.Publisher != "", "publisher")
-	need(w.Seq != nil, "seq")
-	need(w.Symbol != "", "symbol")
+	need(w.Seq != nil || event, "seq")
+	need(w.Symbol != "" || event, "symbol")
 	need(w.TsPub != nil, "ts_pub")
 	var m Message
 	switch w.Kind {
@@ -477,6 +527,24 @@ func decode(subject string, data []byte) (Message, error) {
 		m = &BBO{Subject: subject, Publisher: w.Publisher, Seq: *w.Seq, Symbol: w.Symbol,
 			TsEvent: *w.TsEvent, TsRecv: *w.TsRecv, TsPub: *w.TsPub, Bid: w.Bid.d, Ask: w.Ask.d,
 			BidSize: *w.BidSize, AskSize: *w.AskSize, BidOrders: *w.BidOrders, AskOrders: *w.AskOrders}
+	case "status":
+		need(w.Dropped != nil && w.NewDropped != nil, "dropped/new_dropped")
+		need(w.PublishDropped != nil && w.NewPublishDropped != nil, "publish_dropped/new_publish_dropped")
+		if len(missing) > 0 {
+			break
+		}
+		m = &Status{Subject: subject, Publisher: w.Publisher, TsPub: *w.TsPub,
+			Dropped: *w.Dropped, NewDropped: *w.NewDropped,
+			PublishDropped: *w.PublishDropped, NewPublishDropped: *w.NewPublishDropped}
+	case "feed":
+		need(w.Source != "", "source")
+		need(w.State != "", "state")
+		need(w.SilentNs != nil, "silent_ns")
+		if len(missing) > 0 {
+			break
+		}
+		m = &FeedStatus{Subject: subject, Publisher: w.Publisher, TsPub: *w.TsPub,
+			Source: w.Source, State: w.State, Silent: time.Duration(*w.SilentNs)}
 	case "":
 		return nil, errors.New(`missing field "kind"`)
 	default:

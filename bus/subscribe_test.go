@@ -124,9 +124,42 @@ func TestSubscribe(t *testing.T) {
 	}
 }
 
+// TestDecodeStatusEvents decodes the README's examples of the two kinds
+// published on <prefix>.status, which carry no seq and no symbol.
+func TestDecodeStatusEvents(t *testing.T) {
+	m, err := DecodeBytes("tickd.status", []byte(`{"kind":"status","publisher":"host-4242","ts_pub":1795482642208101337,`+
+		`"dropped":5120,"new_dropped":5120,"publish_dropped":7,"new_publish_dropped":2}`))
+	want := &Status{Subject: "tickd.status", Publisher: "host-4242", TsPub: 1795482642208101337,
+		Dropped: 5120, NewDropped: 5120, PublishDropped: 7, NewPublishDropped: 2}
+	if st, ok := m.(*Status); err != nil || !ok || *st != *want || m.Kind() != KindStatus {
+		t.Errorf("status: (%#v, %v), want %#v", m, err, want)
+	}
+	if p, seq := m.Origin(); p != "host-4242" || seq != 0 {
+		t.Errorf("status origin (%q, %d)", p, seq)
+	}
+	m, err = DecodeBytes("tickd.status", []byte(`{"kind":"feed","publisher":"host-4242","ts_pub":1795482660208101337,`+
+		`"source":"soupbin 10.0.0.5:7001","state":"stale","silent_ns":15000412345}`))
+	wantFeed := &FeedStatus{Subject: "tickd.status", Publisher: "host-4242", TsPub: 1795482660208101337,
+		Source: "soupbin 10.0.0.5:7001", State: "stale", Silent: 15000412345}
+	if fs, ok := m.(*FeedStatus); err != nil || !ok || *fs != *wantFeed || m.Kind() != KindFeed {
+		t.Errorf("feed: (%#v, %v), want %#v", m, err, wantFeed)
+	}
+	for _, c := range []struct{ data, want string }{
+		{`{"kind":"status","publisher":"p","ts_pub":1,"dropped":1}`,
+			`status: missing field(s) ["dropped/new_dropped" "publish_dropped/new_publish_dropped"]`},
+		{`{"kind":"status","publisher":"p","ts_pub":1,"dropped":-1,"new_dropped":0,"publish_dropped":0,"new_publish_dropped":0}`,
+			"invalid JSON"},
+		{`{"kind":"feed","ts_pub":1,"state":"live"}`, `feed: missing field(s) ["publisher" "source" "silent_ns"]`},
+	} {
+		if _, err := DecodeBytes("tickd.status", []byte(c.data)); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", c.data, err, c.want)
+		}
+	}
+}
+
 func TestKindAndDirection(t *testing.T) {
 	for k, w := range map[Kind]string{KindSignal: "signal", KindBar: "bar", KindStats: "stats", KindBBO: "bbo",
-		KindInvalid: "invalid", 9: "invalid"} {
+		KindStatus: "status", KindFeed: "feed", KindInvalid: "invalid", 9: "invalid"} {
 		if k.String() != w {
 			t.Errorf("Kind(%d) = %q", k, k.String())
 		}
@@ -152,6 +185,8 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"kind":"stats","vwap":null}`))
 	f.Add([]byte(`{"kind":"bar","vwap":{}}`))
 	f.Add([]byte(`null`))
+	f.Add([]byte(`{"kind":"status","publisher":"p","ts_pub":1,"dropped":1,"new_dropped":1,"publish_dropped":0,"new_publish_dropped":0}`))
+	f.Add([]byte(`{"kind":"feed","publisher":"p","ts_pub":1,"source":"tcp a<-b","state":"stale","silent_ns":2}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := DecodeBytes("s", data)
 		if (m == nil) == (err == nil) {

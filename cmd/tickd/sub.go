@@ -14,7 +14,8 @@ import (
 	"github.com/tickd/tickd/bus"
 )
 
-// runSub is `tickd sub`: print signals, bars, stats and BBOs readably.
+// runSub is `tickd sub`: print signals, bars, stats, BBOs and status events
+// readably.
 func runSub(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("sub", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -24,7 +25,7 @@ func runSub(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	var src subSource
 	src.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: tickd sub [flags]\n\nPrints tickd signals, bars, stats and BBOs from NATS.\n\n")
+		fmt.Fprintf(stderr, "Usage: tickd sub [flags]\n\nPrints tickd signals, bars, stats, BBOs and status events (STATUS: data lost;\nFEED: a feed source went stale or live) from NATS.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -76,6 +77,11 @@ func formatMessage(m bus.Message) string {
 	case *bus.BBO:
 		return fmt.Sprintf("BBO    %s %-6s bid=%s x %d (%d) ask=%s x %d (%d)", clock(m.TsEvent), m.Symbol,
 			bboSide(m.Bid), m.BidSize, m.BidOrders, bboSide(m.Ask), m.AskSize, m.AskOrders)
+	case *bus.Status:
+		return fmt.Sprintf("STATUS %s %s lost data: dropped=%d (+%d) publish_dropped=%d (+%d)", clock(m.TsPub), m.Publisher,
+			m.Dropped, m.NewDropped, m.PublishDropped, m.NewPublishDropped)
+	case *bus.FeedStatus:
+		return fmt.Sprintf("FEED   %s %s %s silent=%s", clock(m.TsPub), m.Source, m.State, m.Silent.Round(100*time.Millisecond))
 	case *bus.DecodeError:
 		return "INVALID " + m.Error()
 	}

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/tickd/tickd/bus"
+)
+
+// subRun is a `tickd sub` running against a test server.
+type subRun struct {
+	out, errb syncBuffer
+	done      chan error
+	stop      context.CancelFunc
+}
+
+// startSub runs `tickd sub -nats-url url args...` until the test ends, and
+// returns once its subscription is registered with srv.
+func startSub(t *testing.T, srv *bus.Server, args ...string) *subRun {
+	t.Helper()
+	subs := srv.NATS().NumSubscriptions()
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &subRun{done: make(chan error, 1), stop: cancel}
+	go func() {
+		r.done <- runSub(ctx, append([]string{"-nats-url", srv.ClientURL()}, args...), &r.out, &r.errb)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-r.done
+	})
+	waitUntil(t, "sub to subscribe", 10*time.Second, func() bool { return srv.NATS().NumSubscriptions() > subs })
+	return r
+}
+
+// waitLines waits until sub has printed n lines, and returns them.
+func (r *subRun) waitLines(t *testing.T, n int) []string {
+	t.Helper()
+	waitUntil(t, "sub's lines", 10*time.Second, func() bool { return strings.Count(r.out.String(), "\n") >= n })
+	return strings.Split(strings.TrimSuffix(r.out.String(), "\n"), "\n")
+}
+
+func startTestServer(t *testing.T, port int) *bus.Server {
+	t.Helper()
+	srv, err := bus.StartServer(bus.ServerOptions{Port: port})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	return srv
+}
+
+// publishJSON publishes v as JSON on subject from a connection of its own.
+func publishJSON(t *testing.T, srv *bus.Server, subject string, v any) {
+	t.Helper()
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Publish(subject, b); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSubPrintsStatusEvents: the loss and feed events serve publishes on
+// tickd.status (its own structs, marshalled as it does) are printed as
+// STATUS and FEED lines, not as INVALID.
+func TestSubPrintsStatusEvents(t *testing.T) {
+	srv := startTestServer(t, bus.RandomPort)
+	sub := startSub(t, srv)
+	ts := time.Date(2026, 1, 2, 14, 30, 1, 0, time.UTC).UnixNano()
+	publishJSON(t, srv, "tickd.status", statusEvent{Kind: "status", Publisher: "host-1", TsPub: ts,
+		Dropped: 5120, NewDropped: 120, PublishDropped: 3, NewPublishDropped: 3})
+	publishJSON(t, srv, "tickd.status", feedStatusEvent{Kind: "feed", Publisher: "host-1", TsPub: ts,
+		Source: "tcp 127.0.0.1:7000<-127.0.0.1:5000", State: "stale", SilentNs: int64(1934 * time.Millisecond)})
+	got := sub.waitLines(t, 2)
+	want := []string{
+		"STATUS 14:30:01.000 host-1 lost data: dropped=5120 (+120) publish_dropped=3 (+3)",
+		"FEED   14:30:01.000 tcp 127.0.0.1:7000<-127.0.0.1:5000 stale silent=1.9s",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("sub printed\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
