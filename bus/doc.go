@@ -16,6 +16,7 @@
 //	<prefix>.stats.<SYMBOL>             a statistics snapshot
 //	<prefix>.bbo.<SYMBOL>               the best bid and offer after a book change
 //	<prefix>.status                     tickd lost data ("status"), a feed went stale or live ("feed")
+//	<prefix>.control.replay             requests steering a replay (not published by tickd: see Subjects.IsControl)
 //
 // prefix defaults to "tickd". SYMBOL and rule are mapped by SanitizeToken
 // ('.', ' ', '*', '>' and non-printable bytes become '_': BRK.A → BRK_A);

@@ -84,7 +84,9 @@ func appendInterval(dst []byte, ns int64) []byte {
 //	<prefix>.bar.<interval>.<SYMBOL>
 //	<prefix>.stats.<SYMBOL>
 //	<prefix>.bbo.<SYMBOL>
+//	<prefix>.status
 //
+// and, for requests to tickd rather than its output, <prefix>.control.>.
 // Symbols and rule ids are passed through SanitizeToken. The methods
 // allocate; the Publisher caches what they return per symbol.
 type Subjects struct {
@@ -118,8 +120,21 @@ func (s Subjects) BBO(symbol string) string {
 	return s.prefix() + ".bbo." + SanitizeToken(symbol)
 }
 
-// Status returns the subject of tickd's status events (losses, for now).
+// Status returns the subject of tickd's status events: losses ("status")
+// and feed liveness ("feed").
 func (s Subjects) Status() string { return s.prefix() + ".status" }
+
+// Control returns the root of the subjects that steer tickd rather than
+// carry its output: `tickd replay` answers pause, resume and step requests
+// on <prefix>.control.replay. A <prefix>.> subscriber receives those
+// requests too; they are not tickd records (see IsControl).
+func (s Subjects) Control() string { return s.prefix() + ".control" }
+
+// IsControl reports whether subject lies under Control(), without allocating.
+func (s Subjects) IsControl(subject string) bool {
+	rest, ok := strings.CutPrefix(subject, s.prefix())
+	return ok && strings.HasPrefix(rest, ".control.")
+}
 
 // All returns the wildcard that matches everything under the prefix.
 func (s Subjects) All() string { return s.prefix() + ".>" }

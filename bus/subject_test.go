@@ -63,10 +63,35 @@ func TestSubjects(t *testing.T) {
 		{s.AllBars(), "tickd.bar.>"},
 		{s.AllStats(), "tickd.stats.>"},
 		{Subjects{Prefix: "prod.md"}.Stats("X"), "prod.md.stats.X"},
+		{s.Status(), "tickd.status"},
+		{Subjects{Prefix: "prod.md"}.Control(), "prod.md.control"},
 	} {
 		if c[0] != c[1] {
 			t.Errorf("got %q, want %q", c[0], c[1])
 		}
+	}
+}
+
+// TestIsControl: requests under <prefix>.control. are control subjects;
+// a symbol or rule named "control", another prefix, or the bare root are not.
+func TestIsControl(t *testing.T) {
+	md := Subjects{Prefix: "prod.md"}
+	for subject, want := range map[string]bool{
+		"tickd.control.replay":        true,
+		"tickd.control":               false,
+		"tickd.controls.replay":       false,
+		"tickd.signal.control.replay": false,
+		"tickd.stats.control":         false,
+		"other.control.replay":        false,
+		"tickdx.control.replay":       false,
+		"prod.md.control.replay":      false, // not under the default prefix
+	} {
+		if got := (Subjects{}).IsControl(subject); got != want {
+			t.Errorf("IsControl(%q) = %v, want %v", subject, got, want)
+		}
+	}
+	if !md.IsControl("prod.md.control.replay") || md.IsControl("tickd.control.replay") {
+		t.Error("IsControl ignores the prefix")
 	}
 }
 

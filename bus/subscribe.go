@@ -301,7 +301,10 @@ func DecodeBytes(subject string, data []byte) (Message, error) {
 
 // Subscribe subscribes to pattern (e.g. Subjects{}.All()) and calls handler
 // with each decoded message, on nats.go's delivery goroutine for the
-// subscription. Malformed payloads reach handler as *DecodeError.
+// subscription. Malformed payloads reach handler as *DecodeError. So do the
+// requests that steer a replay when pattern spans <prefix>.control.> (as
+// <prefix>.> does): Subjects.IsControl on the error's Subject tells them
+// apart from damaged records.
 func Subscribe(nc *nats.Conn, pattern string, handler func(Message)) (*nats.Subscription, error) {
 	if nc == nil || handler == nil {
 		return nil, errors.New("bus: Subscribe needs a connection and a handler")

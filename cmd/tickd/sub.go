@@ -20,7 +20,8 @@ func runSub(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs := flag.NewFlagSet("sub", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	url := fs.String("nats-url", nats.DefaultURL, "NATS server URL")
-	subject := fs.String("subject", bus.DefaultPrefix+".>", "subject pattern to subscribe to")
+	prefix := fs.String("subject-prefix", bus.DefaultPrefix, "the prefix tickd publishes under; requests on <prefix>.control.> (a replay's pause, resume, step) are not printed")
+	subject := fs.String("subject", "", "subject pattern to subscribe to (default <prefix>.>)")
 	count := fs.Int("count", 0, "exit after this many messages (0: until interrupted)")
 	var src subSource
 	src.register(fs)
@@ -30,6 +31,13 @@ func runSub(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if err := bus.ValidatePrefix(*prefix); err != nil {
+		return err
+	}
+	subjects := bus.Subjects{Prefix: *prefix}
+	if !flagSet(fs, "subject") {
+		*subject = subjects.All()
 	}
 	nc, err := nats.Connect(*url, nats.Name("tickd sub"))
 	if err != nil {
@@ -42,6 +50,9 @@ func runSub(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		done = make(chan struct{})
 	)
 	stop, err := src.subscribe(ctx, nc, *subject, func(m bus.Message) {
+		if de, ok := m.(*bus.DecodeError); ok && subjects.IsControl(de.Subject) {
+			return // a request to a replay, not tickd output
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		if *count > 0 && seen >= *count {
@@ -98,3 +109,10 @@ func bboSide(d decimal.NullDecimal) string {
 
 // clock formats an event time as wall-clock time of day in UTC.
 func clock(ns int64) string { return time.Unix(0, ns).UTC().Format("15:04:05.000") }
+
+// flagSet reports whether the command line gave the flag name.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
+}

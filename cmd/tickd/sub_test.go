@@ -94,3 +94,38 @@ func TestSubPrintsStatusEvents(t *testing.T) {
 		t.Errorf("sub printed\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestSubSkipsControlRequests: a `tickd replay` is steered by requests on
+// <prefix>.control.replay, which a <prefix>.> subscriber receives too; sub
+// does not print them, under the default prefix or another one, while a
+// malformed message elsewhere is still INVALID.
+func TestSubSkipsControlRequests(t *testing.T) {
+	srv := startTestServer(t, bus.RandomPort)
+	for _, prefix := range []string{"tickd", "prod.md"} {
+		sub := startSub(t, srv, "-subject-prefix", prefix)
+		nc, err := nats.Connect(srv.ClientURL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range []struct{ subject, data string }{
+			{prefix + ".control.replay", "pause"},
+			{prefix + ".control.replay", "step 100"},
+			{prefix + ".bar.1s.AAPL", "not json"},
+		} {
+			if err := nc.Publish(m.subject, []byte(m.data)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := nc.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		nc.Close()
+		got := sub.waitLines(t, 1)
+		if len(got) != 1 || !strings.HasPrefix(got[0], `INVALID bus: decode message on "`+prefix+`.bar.1s.AAPL"`) {
+			t.Errorf("prefix %s: sub printed\n%s\nwant only the malformed bar", prefix, strings.Join(got, "\n"))
+		}
+	}
+	if err := runSub(context.Background(), []string{"-subject-prefix", "a..b"}, &syncBuffer{}, &syncBuffer{}); err == nil {
+		t.Error("an invalid -subject-prefix accepted")
+	}
+}
