@@ -39,16 +39,16 @@ func runSub(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if !flagSet(fs, "subject") {
 		*subject = subjects.All()
 	}
-	nc, err := nats.Connect(*url, nats.Name("tickd sub"))
-	if err != nil {
-		return fmt.Errorf("connect %s: %w", *url, err)
-	}
-	defer nc.Close()
 	var (
-		mu   sync.Mutex
+		mu   sync.Mutex // serialises stdout and stderr
 		seen int
 		done = make(chan struct{})
 	)
+	nc, closed, err := connectSub(*url, &lockedWriter{&mu, stderr})
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
 	stop, err := src.subscribe(ctx, nc, *subject, func(m bus.Message) {
 		if de, ok := m.(*bus.DecodeError); ok && subjects.IsControl(de.Subject) {
 			return // a request to a replay, not tickd output
@@ -71,8 +71,49 @@ func runSub(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	select {
 	case <-ctx.Done():
 	case <-done:
+	case <-closed:
+		return fmt.Errorf("NATS connection closed for good: %v", nc.LastError())
 	}
 	return nil
+}
+
+// connectSub connects to url for `tickd sub`: it reconnects without limit,
+// saying on stderr when the connection drops and when it is back, and closed
+// is closed when nats.go gives the connection up (e.g. the server, back,
+// refuses our login), so that sub exits instead of waiting forever.
+func connectSub(url string, stderr io.Writer) (nc *nats.Conn, closed <-chan struct{}, err error) {
+	gone := make(chan struct{})
+	nc, err = nats.Connect(url, nats.Name("tickd sub"), nats.MaxReconnects(-1),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil { // nil: our own Close
+				fmt.Fprintf(stderr, "tickd sub: NATS disconnected (%v), reconnecting\n", err)
+			}
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			fmt.Fprintf(stderr, "tickd sub: NATS reconnected to %s\n", redactURL(nc.ConnectedUrl()))
+		}),
+		// Asynchronous errors (a slow consumer, a refused login on a
+		// reconnect): nats.go would print them on the process's stderr.
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			fmt.Fprintf(stderr, "tickd sub: NATS error: %v\n", err)
+		}),
+		nats.ClosedHandler(func(*nats.Conn) { close(gone) }))
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect %s: %w", redactURL(url), err)
+	}
+	return nc, gone, nil
+}
+
+// lockedWriter writes to w holding mu.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // formatMessage renders one message on one line.

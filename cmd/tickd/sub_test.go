@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -15,8 +16,8 @@ import (
 // subRun is a `tickd sub` running against a test server.
 type subRun struct {
 	out, errb syncBuffer
-	done      chan error
-	stop      context.CancelFunc
+	done      chan struct{} // closed when runSub has returned err
+	err       error
 }
 
 // startSub runs `tickd sub -nats-url url args...` until the test ends, and
@@ -25,9 +26,10 @@ func startSub(t *testing.T, srv *bus.Server, args ...string) *subRun {
 	t.Helper()
 	subs := srv.NATS().NumSubscriptions()
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &subRun{done: make(chan error, 1), stop: cancel}
+	r := &subRun{done: make(chan struct{})}
 	go func() {
-		r.done <- runSub(ctx, append([]string{"-nats-url", srv.ClientURL()}, args...), &r.out, &r.errb)
+		defer close(r.done)
+		r.err = runSub(ctx, append([]string{"-nats-url", srv.ClientURL()}, args...), &r.out, &r.errb)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -44,9 +46,11 @@ func (r *subRun) waitLines(t *testing.T, n int) []string {
 	return strings.Split(strings.TrimSuffix(r.out.String(), "\n"), "\n")
 }
 
-func startTestServer(t *testing.T, port int) *bus.Server {
+// startTestServer starts a NATS server on port (bus.RandomPort: any) that
+// accepts only users, if any are given, and stops it at the test's end.
+func startTestServer(t *testing.T, port int, users ...bus.User) *bus.Server {
 	t.Helper()
-	srv, err := bus.StartServer(bus.ServerOptions{Port: port})
+	srv, err := bus.StartServer(bus.ServerOptions{Port: port, Users: users})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,5 +131,42 @@ func TestSubSkipsControlRequests(t *testing.T) {
 	}
 	if err := runSub(context.Background(), []string{"-subject-prefix", "a..b"}, &syncBuffer{}, &syncBuffer{}); err == nil {
 		t.Error("an invalid -subject-prefix accepted")
+	}
+}
+
+// TestSubReconnects: sub says on stderr when its server goes away and when
+// it is back, resumes printing after the restart, and, when the restarted
+// server refuses it for good (it now requires a login), exits with an error
+// instead of waiting silently.
+func TestSubReconnects(t *testing.T) {
+	port := freePort(t)
+	srv := startTestServer(t, port)
+	sub := startSub(t, srv, "-subject", "tickd.status")
+	waitStderr := func(what string) {
+		t.Helper()
+		waitUntil(t, "sub to say "+what, 15*time.Second, func() bool { return strings.Contains(sub.errb.String(), what) })
+	}
+	srv.Shutdown()
+	waitStderr("tickd sub: NATS disconnected")
+	srv = startTestServer(t, port)
+	waitStderr(fmt.Sprintf("tickd sub: NATS reconnected to nats://127.0.0.1:%d", port))
+	waitUntil(t, "sub to subscribe again", 10*time.Second, func() bool { return srv.NATS().NumSubscriptions() > 0 })
+	publishJSON(t, srv, "tickd.status", feedStatusEvent{Kind: "feed", Publisher: "p", Source: "tail x", State: "live"})
+	if got := sub.waitLines(t, 1); !strings.Contains(got[0], "FEED") {
+		t.Errorf("after the restart sub printed %q", got)
+	}
+
+	srv.Shutdown()
+	startTestServer(t, port, bus.User{Name: "u", Password: "secret-password"})
+	select {
+	case <-sub.done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("sub still running against a server that refuses it\nstderr:\n%s", sub.errb.String())
+	}
+	if sub.err == nil || !strings.Contains(sub.err.Error(), "NATS connection closed for good") || !strings.Contains(strings.ToLower(sub.err.Error()), "authorization") {
+		t.Errorf("sub returned %v", sub.err)
+	}
+	if !strings.Contains(sub.errb.String(), "tickd sub: NATS error: ") {
+		t.Errorf("the refused logins are not on sub's stderr:\n%s", sub.errb.String())
 	}
 }
