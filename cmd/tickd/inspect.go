@@ -49,7 +49,7 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: tickd inspect [-json] FILE\n\nSummarises a NASDAQ TotalView-ITCH 5.0 file (2-byte length framing, plain or gzip):\nmessages by type, orders naming unknown references, and per symbol the book it leaves\nand the shares executed by E, C and P with their VWAP.\n\n")
+		fmt.Fprintf(stderr, "Usage: tickd inspect [-json] FILE\n\nSummarises a NASDAQ TotalView-ITCH 5.0 file (2-byte length framing, plain or gzip):\nmessages by type, orders naming unknown references, and per symbol the book it leaves\nand the shares executed by E, C (printable only, as they count in volume) and P with\ntheir VWAP.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -153,9 +153,11 @@ func inspectITCH(ctx context.Context, r io.Reader, size int64, progress io.Write
 		default:
 			continue
 		}
-		if res.Flags&book.FlagTrade == 0 {
+		if res.Flags&(book.FlagTrade|book.FlagPrintable) != book.FlagTrade|book.FlagPrintable {
 			// An E or C on an order this (sampled) file never added: the
 			// book cannot tell whose it was, so it is in unknown_refs only.
+			// Or a C marked non-printable: it happened, but counting it in
+			// volume would count it twice (ITCH 5.0), as the engine knows.
 			continue
 		}
 		price, qty, id := res.Price, res.Qty, res.Symbol

@@ -27,6 +27,8 @@ func TestInspectScripted(t *testing.T) {
 	add(itch.AppendOrderExecuted(nil, itch.OrderExecuted{Header: hdr(1), OrderRef: 1, Shares: 100, Match: 7})) // 100 @ 100.25
 	add(itch.AppendOrderExecutedPrice(nil, itch.OrderExecutedPrice{OrderExecuted: itch.OrderExecuted{Header: hdr(1), OrderRef: 2, Shares: 50, Match: 8},
 		Printable: 'Y', Price: px("100.21")})) // 50 @ 100.21
+	add(itch.AppendOrderExecutedPrice(nil, itch.OrderExecutedPrice{OrderExecuted: itch.OrderExecuted{Header: hdr(1), OrderRef: 2, Shares: 30, Match: 11},
+		Printable: 'N', Price: px("99.00")})) // leaves the book, but not in volume
 	add(itch.AppendTrade(nil, itch.Trade{Header: hdr(1), Side: 'B', Shares: 50, Stock: aapl, Price: px("100.40"), Match: 9}))
 	add(itch.AppendOrderDelete(nil, itch.OrderDelete{Header: hdr(1), OrderRef: 99}))                           // unknown
 	add(itch.AppendOrderExecuted(nil, itch.OrderExecuted{Header: hdr(1), OrderRef: 98, Shares: 5, Match: 10})) // unknown, no price
@@ -42,9 +44,10 @@ func TestInspectScripted(t *testing.T) {
 	}
 	var got map[string]any
 	json.Unmarshal(out.Bytes(), &got)
-	// VWAP = (100×100.25 + 50×100.21 + 50×100.40) / 200 = 20027.5 / 200 = 100.2775
-	want := `{"by_type":{"A":3,"C":1,"D":1,"E":2,"P":1,"R":1},"messages":9,"symbols":{"AAPL":{"ask_orders":1,"ask_shares":100,` +
-		`"best_ask":["100.3",100],"best_bid":["100.25",200],"bid_orders":2,"bid_shares":350,"exec_shares":200,"vwap":"100.2775"}},"unknown_refs":2}`
+	// VWAP = (100×100.25 + 50×100.21 + 50×100.40) / 200 = 20027.5 / 200 = 100.2775;
+	// the non-printable C takes 30 shares off the book but is no volume.
+	want := `{"by_type":{"A":3,"C":2,"D":1,"E":2,"P":1,"R":1},"messages":10,"symbols":{"AAPL":{"ask_orders":1,"ask_shares":100,` +
+		`"best_ask":["100.3",100],"best_bid":["100.25",200],"bid_orders":2,"bid_shares":320,"exec_shares":200,"vwap":"100.2775"}},"unknown_refs":2}`
 	if b, _ := json.Marshal(got); string(b) != want {
 		t.Errorf("inspect -json:\n got %s\nwant %s", b, want)
 	}
