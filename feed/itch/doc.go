@@ -40,8 +40,11 @@
 //	+---------+--------- ... ----+---------+--------- ... ----+     +---------+
 //
 // len does not count itself; a zero len marks the end of the session (a plain
-// end of file does too). Files may be gzip-compressed (magic 1f 8b); the
-// FileReader detects that from the first two bytes.
+// end of file does too), so only the end of the file may follow it. A len
+// above MaxFileMessage (255; ITCH 5.0's longest message is 50 bytes) or data
+// after the zero len means the framing is lost, or the file is not ITCH: the
+// FileReader stops with a FramingError. Files may be gzip-compressed (magic
+// 1f 8b); the FileReader detects that from the first two bytes.
 //
 // # Errors
 //

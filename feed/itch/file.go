@@ -4,14 +4,43 @@ import (
 	"bufio"
 	"compress/gzip"
 	"errors"
+	"fmt"
 	"io"
 
 	"github.com/tickd/tickd/tick"
 )
 
-// fileBufSize bounds a FileReader's memory: it holds the largest possible
-// frame (2 + 65535 bytes) with room to spare, whatever the file's size.
+// fileBufSize bounds a FileReader's memory whatever the file's size: it is
+// read in chunks this large, far more than one frame needs.
 const fileBufSize = 1 << 17
+
+// MaxFileMessage is the longest message a FileReader accepts. ITCH 5.0's
+// longest is 50 bytes (I, NOII), but a message of a type the decoder does
+// not know must still be skipped by its length, and NASDAQ adds types within
+// the version (O, 48 bytes, in 2020): so the bound is 5 times that, not 50.
+// At 255 the first byte of every valid prefix is zero, while a reader that
+// lost the framing takes its lengths from inside messages, where a non-zero
+// byte is usual (ASCII stocks and flags, times, prices): it stops there at
+// once (a FramingError) instead of reading on through garbage.
+const MaxFileMessage = 255
+
+// FramingError reports a length prefix that no ITCH file holds: the input
+// is not ITCH framing, or its framing was lost (a corrupt or shifted
+// prefix). FileReader.Offset gives the position of the prefix.
+type FramingError struct {
+	Length int // the prefix; 0 when more data follows a zero (end of session) prefix
+}
+
+func (e *FramingError) Error() string {
+	if e.Length == 0 {
+		return "itch: data after the zero length prefix that ends the session: framing lost, or not ITCH framing"
+	}
+	return fmt.Sprintf("itch: length prefix %d, above the longest message (%d bytes): framing lost, or not ITCH framing", e.Length, MaxFileMessage)
+}
+
+// ErrGzipTruncated is returned when a gzip-compressed file ends inside its
+// compressed stream: the file was cut short (a partial download or copy).
+var ErrGzipTruncated = errors.New("itch: gzip stream ends early: the compressed file is truncated")
 
 // FileReader reads a NASDAQ daily ITCH file: each message preceded by a
 // 2-byte big-endian length that does not count itself, a zero length ending
@@ -50,9 +79,12 @@ func (f *FileReader) Compressed() bool { return f.gz }
 // aliases the reader's buffer and is valid only until the next call to Next,
 // like bufio.Reader.Peek: copy what must outlive it.
 //
-// At the end of the session (a zero length prefix, or the end of the file
-// between messages) Next returns io.EOF. A file that ends inside a frame
-// gives ReasonTruncated; a read error is returned as is. Errors are sticky.
+// At the end of the session (a zero length prefix that ends the file, or
+// the end of the file between messages) Next returns io.EOF. A prefix above
+// MaxFileMessage, or data after a zero prefix, gives a *FramingError; a file
+// that ends inside a frame, ReasonTruncated; a gzip stream cut short,
+// ErrGzipTruncated; a read error is returned as is. After an error, Offset
+// is where the frame it concerns starts. Errors are sticky.
 func (f *FileReader) Next() ([]byte, error) {
 	f.r += f.last
 	f.last = 0
@@ -65,10 +97,12 @@ func (f *FileReader) Next() ([]byte, error) {
 		}
 	}
 	n := int(be.Uint16(f.buf[f.r:]))
-	if n == 0 {
-		f.r += 2
-		f.err = io.EOF
-		return nil, io.EOF
+	switch {
+	case n == 0:
+		return nil, f.endOfSession()
+	case n > MaxFileMessage:
+		f.err = &FramingError{Length: n}
+		return nil, f.err
 	}
 	if f.w-f.r < 2+n {
 		if err := f.fill(2 + n); err != nil {
@@ -82,6 +116,18 @@ func (f *FileReader) Next() ([]byte, error) {
 // Offset returns the offset, in the (decompressed) stream, of the length
 // prefix of the message Next returned last.
 func (f *FileReader) Offset() int64 { return f.base + int64(f.r) }
+
+// endOfSession handles the zero length prefix at buf[r:]: the session ends
+// there, so only the end of the file may follow it.
+func (f *FileReader) endOfSession() error {
+	switch err := f.fill(3); err {
+	case nil:
+		f.err = &FramingError{}
+	case ReasonTruncated: // the prefix was all that was left
+		f.err = io.EOF
+	}
+	return f.err
+}
 
 // fill reads until buf[r:w] holds at least need bytes.
 func (f *FileReader) fill(need int) error {
@@ -102,6 +148,10 @@ func (f *FileReader) fill(need int) error {
 			f.err = io.EOF
 		case err == io.EOF:
 			f.err = ReasonTruncated
+		case f.gz && err == io.ErrUnexpectedEOF:
+			f.err = ErrGzipTruncated
+		case f.gz && err != nil:
+			f.err = fmt.Errorf("itch: gzip stream: %w", err)
 		case err != nil:
 			f.err = err
 		case n == 0:

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
+	"fmt"
 	"io"
 	"os"
+	"strings"
 	"testing"
 	"testing/iotest"
 	"time"
@@ -190,23 +192,48 @@ func (s *splitReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// TestSplitAtEveryByte reads a stream split in two at every byte: the end
+// of session, and data after it, are found wherever the split falls.
 func TestSplitAtEveryByte(t *testing.T) {
 	data := genStream(30, 3)
 	want := splitFrames(t, data)
-	stream := append(bytes.Clone(data), 0, 0, 'j', 'u', 'n', 'k') // end of session, then junk
-	for at := 1; at < len(stream); at++ {
-		got, err := readAll(t, &splitReader{data: bytes.Clone(stream), at: at})
-		if err != io.EOF {
-			t.Fatalf("split at %d: ended with %v", at, err)
+	ended := append(bytes.Clone(data), 0, 0)               // end of session, then the end of the file
+	junk := append(bytes.Clone(ended), 'j', 'u', 'n', 'k') // end of session, then more: framing lost
+	for _, c := range []struct {
+		stream []byte
+		check  func(*FileReader, error) bool
+	}{
+		{ended, func(_ *FileReader, err error) bool { return err == io.EOF }},
+		{junk, func(f *FileReader, err error) bool {
+			var fe *FramingError
+			return errors.As(err, &fe) && fe.Length == 0 && f.Offset() == int64(len(data))
+		}},
+	} {
+		read := func(what string, r io.Reader) {
+			t.Helper()
+			f, err := NewFileReader(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got [][]byte
+			for {
+				m, err := f.Next()
+				if err != nil {
+					if !c.check(f, err) {
+						t.Fatalf("%s (%d bytes): ended with %v at offset %d", what, len(c.stream), err, f.Offset())
+					}
+					break
+				}
+				got = append(got, bytes.Clone(m))
+			}
+			sameMessages(t, what, got, want)
 		}
-		sameMessages(t, "split", got, want)
+		for at := 1; at < len(c.stream); at++ {
+			read(fmt.Sprintf("split at %d", at), &splitReader{data: bytes.Clone(c.stream), at: at})
+		}
+		read("one byte at a time", iotest.OneByteReader(bytes.NewReader(c.stream)))
 	}
-	got, err := readAll(t, iotest.OneByteReader(bytes.NewReader(stream)))
-	if err != io.EOF {
-		t.Fatalf("one byte at a time: %v", err)
-	}
-	sameMessages(t, "one byte", got, want)
-	got, err = readAll(t, iotest.DataErrReader(bytes.NewReader(data)))
+	got, err := readAll(t, iotest.DataErrReader(bytes.NewReader(data)))
 	if err != io.EOF {
 		t.Fatalf("data with EOF: %v", err)
 	}
@@ -225,7 +252,7 @@ func TestFileReaderEnds(t *testing.T) {
 	}{
 		{"empty file", nil, 0, io.EOF},
 		{"clean end", data, len(msgs), io.EOF},
-		{"zero length", append(bytes.Clone(data[:last]), 0, 0, 0, 5), len(msgs) - 1, io.EOF},
+		{"zero length at the end", append(bytes.Clone(data[:last]), 0, 0), len(msgs) - 1, io.EOF},
 		{"cut in prefix", data[:last+1], len(msgs) - 1, ReasonTruncated},
 		{"cut in message", data[:len(data)-1], len(msgs) - 1, ReasonTruncated},
 		{"lone byte", []byte{0}, 0, ReasonTruncated},
@@ -256,18 +283,66 @@ func TestFileReaderEnds(t *testing.T) {
 	}
 }
 
-// TestLargeFrames pushes maximum-size frames (of a type ITCH does not have)
-// through the reader: the buffer must compact rather than grow, and the
-// decoder must skip them by length and count them.
+// TestFramingLost: a length prefix above MaxFileMessage, or data after a
+// zero one, is a FramingError at the prefix's offset, and sticky.
+func TestFramingLost(t *testing.T) {
+	data := genStream(10, 4)
+	msgs := splitFrames(t, data)
+	for _, c := range []struct {
+		name   string
+		suffix []byte
+		length int
+	}{
+		{"above the bound", []byte{0x01, 0x00, 'A'}, MaxFileMessage + 1},
+		{"text", []byte("root:x:0:0"), 'r'<<8 | 'o'},
+		{"zero, then more", []byte{0, 0, 0, 12, 'S'}, 0},
+	} {
+		f, err := NewFileReader(bytes.NewReader(append(bytes.Clone(data), c.suffix...)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for ; err == nil; n++ {
+			_, err = f.Next()
+		}
+		var fe *FramingError
+		if !errors.As(err, &fe) || fe.Length != c.length || f.Offset() != int64(len(data)) || n-1 != len(msgs) {
+			t.Errorf("%s: %d messages, then %v at offset %d; want %d, length %d at %d", c.name, n-1, err, f.Offset(), len(msgs), c.length, len(data))
+		}
+		if !strings.Contains(fmt.Sprint(err), "framing lost, or not ITCH framing") {
+			t.Errorf("%s: %q does not say the framing is lost", c.name, err)
+		}
+		if _, again := f.Next(); again != err || f.Offset() != int64(len(data)) {
+			t.Errorf("%s: not sticky: %v at %d", c.name, again, f.Offset())
+		}
+	}
+}
+
+// TestGzipTruncated: a gzip file cut short says so, not "unexpected EOF".
+func TestGzipTruncated(t *testing.T) {
+	var z bytes.Buffer
+	zw := gzip.NewWriter(&z)
+	_, _ = zw.Write(genStream(2000, 7))
+	_ = zw.Close()
+	_, err := readAll(t, bytes.NewReader(z.Bytes()[:z.Len()/2]))
+	if err != ErrGzipTruncated || !strings.Contains(err.Error(), "gzip stream ends early") {
+		t.Errorf("half a gzip file: %v", err)
+	}
+}
+
+// TestLargeFrames pushes the longest frames accepted (of a type ITCH does
+// not have) through the reader: the buffer must compact rather than grow,
+// and the decoder must skip them by length and count them.
 func TestLargeFrames(t *testing.T) {
-	big := make([]byte, 65535)
+	big := make([]byte, MaxFileMessage)
 	big[0] = 'z'
 	var data []byte
 	small := genStream(5, 5)
-	for i := 0; i < 6; i++ {
+	for len(data) < 2*fileBufSize {
 		data = AppendFramed(data, big)
 		data = append(data, small...)
 	}
+	frames := len(data) / (2 + len(big) + len(small))
 	d, _ := newTestDecoder(t, time.Time{})
 	f, err := NewFileReader(iotest.HalfReader(bytes.NewReader(data)))
 	if err != nil {
@@ -281,7 +356,7 @@ func TestLargeFrames(t *testing.T) {
 		t.Errorf("buffer grew to %d", len(f.buf))
 	}
 	c := d.Counters()
-	if c.ByReason[ReasonUnknownType] != 6 || c.ByType['z'] != 6 || c.Messages != 36 || c.Events+c.Ignored != 30 {
+	if u := uint64(frames); c.ByReason[ReasonUnknownType] != u || c.ByType['z'] != u || c.Messages != 6*u || c.Events+c.Ignored != 5*u {
 		t.Errorf("counters: messages %d events %d ignored %d unknown %d", c.Messages, c.Events, c.Ignored, c.ByReason[ReasonUnknownType])
 	}
 }
