@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math/big"
 	"os"
 	"slices"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/tickd/tickd/book"
 	"github.com/tickd/tickd/feed/itch"
+	"github.com/tickd/tickd/replay"
 	"github.com/tickd/tickd/tick"
 )
 
@@ -37,9 +39,20 @@ type inspectSymbol struct {
 // inspectReport is the whole `tickd inspect --json` object.
 type inspectReport struct {
 	Messages    uint64                    `json:"messages"`
-	ByType      map[string]uint64         `json:"by_type"`
+	ByType      map[string]uint64         `json:"by_type"`  // by typeKey
+	Rejected    map[string]uint64         `json:"rejected"` // by itch.Reason name: messages the decoder skipped
 	UnknownRefs uint64                    `json:"unknown_refs"`
 	Symbols     map[string]*inspectSymbol `json:"symbols"`
+}
+
+// typeKey names a message type byte: the letter ITCH uses, or for any byte
+// that is not printable ASCII (no ITCH type; a file that is not ITCH) its
+// hex value, "0xdf", so that the key shows which byte it was.
+func typeKey(t byte) string {
+	if t > ' ' && t < 0x7f {
+		return string(rune(t))
+	}
+	return fmt.Sprintf("0x%02x", t)
 }
 
 // runInspect is `tickd inspect FILE`: it replays a NASDAQ ITCH 5.0 daily file
@@ -61,6 +74,9 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if fs.NArg() != 1 {
 		fs.Usage()
 		return errUsage
+	}
+	if kind, err := replay.DetectInput(fs.Arg(0)); err == nil && kind == replay.InputCapture {
+		return fmt.Errorf("%s is a tickd capture, not an ITCH file: play it with `tickd replay %[1]s`", fs.Arg(0))
 	}
 	f, err := os.Open(fs.Arg(0))
 	if err != nil {
@@ -145,7 +161,7 @@ func inspectITCH(ctx context.Context, r io.Reader, size int64, progress io.Write
 		}
 		ok, err := dec.Decode(msg, &ev)
 		if !ok || err != nil {
-			continue // counted by the decoder; an inspect goes on
+			continue // counted by the decoder (rejected), or no event; an inspect goes on
 		}
 		res := books.Apply(&ev)
 		switch ev.Kind {
@@ -173,9 +189,10 @@ func inspectITCH(ctx context.Context, r io.Reader, size int64, progress io.Write
 	}
 	for t, n := range byType {
 		if n > 0 {
-			rep.ByType[string(rune(t))] = n
+			rep.ByType[typeKey(byte(t))] = n
 		}
 	}
+	rep.Rejected = rejectedByReason(dec.Counters())
 	for _, r := range []book.Reason{book.ReasonUnknownExecute, book.ReasonUnknownCancel, book.ReasonUnknownDelete, book.ReasonUnknownReplace} {
 		rep.UnknownRefs += books.Count(r)
 	}
@@ -223,15 +240,24 @@ func inspectITCH(ctx context.Context, r io.Reader, size int64, progress io.Write
 	return rep, nil
 }
 
+// rejectedByReason returns the decoder's rejections by reason name,
+// reasons with none left out.
+func rejectedByReason(c itch.Counters) map[string]uint64 {
+	m := map[string]uint64{}
+	for r, n := range c.ByReason {
+		if n > 0 {
+			m[itch.Reason(r).String()] = n
+		}
+	}
+	return m
+}
+
 func printInspect(w io.Writer, rep *inspectReport) {
 	fmt.Fprintf(w, "messages %d, unknown order references %d\n\nby type:", rep.Messages, rep.UnknownRefs)
-	types := make([]string, 0, len(rep.ByType))
-	for t := range rep.ByType {
-		types = append(types, t)
-	}
-	sort.Strings(types)
-	for _, t := range types {
-		fmt.Fprintf(w, " %s=%d", t, rep.ByType[t])
+	printCounts(w, rep.ByType)
+	if len(rep.Rejected) > 0 {
+		fmt.Fprint(w, "\nrejected by the decoder (skipped):")
+		printCounts(w, rep.Rejected)
 	}
 	fmt.Fprintf(w, "\n\n%-8s %22s %22s %9s %9s %12s %14s\n", "SYMBOL", "BEST BID", "BEST ASK", "BIDS", "ASKS", "EXEC SHARES", "EXEC VWAP")
 	names := make([]string, 0, len(rep.Symbols))
@@ -257,5 +283,12 @@ func printInspect(w io.Writer, rep *inspectReport) {
 		// A file that starts mid-day (or a sample of one) never saw the adds
 		// of orders that left the book, and the books it leaves can cross.
 		fmt.Fprintf(w, "\nbooks crossed or locked at the end: %s (bid >= ask; usual for a file that starts mid-day)\n", strings.Join(odd, ", "))
+	}
+}
+
+// printCounts prints " key=n" for each of counts, in key order.
+func printCounts(w io.Writer, counts map[string]uint64) {
+	for _, k := range slices.Sorted(maps.Keys(counts)) {
+		fmt.Fprintf(w, " %s=%d", k, counts[k])
 	}
 }

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/tickd/tickd/feed/itch"
+	"github.com/tickd/tickd/replay"
 	"github.com/tickd/tickd/tick"
 )
 
@@ -46,7 +48,7 @@ func TestInspectScripted(t *testing.T) {
 	json.Unmarshal(out.Bytes(), &got)
 	// VWAP = (100×100.25 + 50×100.21 + 50×100.40) / 200 = 20027.5 / 200 = 100.2775;
 	// the non-printable C takes 30 shares off the book but is no volume.
-	want := `{"by_type":{"A":3,"C":2,"D":1,"E":2,"P":1,"R":1},"messages":10,"symbols":{"AAPL":{"ask_orders":1,"ask_shares":100,` +
+	want := `{"by_type":{"A":3,"C":2,"D":1,"E":2,"P":1,"R":1},"messages":10,"rejected":{},"symbols":{"AAPL":{"ask_orders":1,"ask_shares":100,` +
 		`"best_ask":["100.3",100],"best_bid":["100.25",200],"bid_orders":2,"bid_shares":320,"exec_shares":200,"vwap":"100.2775"}},"unknown_refs":2}`
 	if b, _ := json.Marshal(got); string(b) != want {
 		t.Errorf("inspect -json:\n got %s\nwant %s", b, want)
@@ -62,6 +64,83 @@ func TestInspectScripted(t *testing.T) {
 	out.Reset()
 	if err := runInspect(context.Background(), []string{path}, &out, &errb); err != nil || !strings.Contains(out.String(), "crossed or locked at the end: AAPL locked") {
 		t.Errorf("an ask at the 100.25 bid: %v\n%s", err, out.String())
+	}
+}
+
+// TestInspectRejections: messages the decoder rejects are counted by reason
+// in the table and in -json, and a type byte that is not printable ASCII
+// is named by its hex value.
+func TestInspectRejections(t *testing.T) {
+	hdr := itch.Header{Locate: 1, Timestamp: 34200e9}
+	aapl := itch.MakeStock("AAPL")
+	var file []byte
+	for _, m := range [][]byte{
+		itch.AppendStockDirectory(nil, itch.StockDirectory{Header: hdr, Stock: aapl, RoundLotSize: 100}),
+		itch.AppendAddOrder(nil, itch.AddOrder{Header: hdr, OrderRef: 1, Side: 'B', Shares: 300, Stock: aapl, Price: px("100.25")}),
+		itch.AppendAddOrder(nil, itch.AddOrder{Header: hdr, OrderRef: 2, Side: 'X', Shares: 300, Stock: aapl, Price: px("100.25")}),
+		itch.AppendOrderDelete(nil, itch.OrderDelete{Header: hdr, OrderRef: 1})[:12], // cut short
+		{'z', 0, 1},  // a type ITCH 5.0 does not have: skipped by its length
+		{0xdf, 0, 1}, // nor this one
+	} {
+		file = itch.AppendFramed(file, m)
+	}
+	path := filepath.Join(t.TempDir(), "odd.itch")
+	if err := os.WriteFile(path, file, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if err := runInspect(context.Background(), []string{"-json", path}, &out, &errb); err != nil {
+		t.Fatalf("%v %s", err, errb.String())
+	}
+	var rep inspectReport
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	wantRejected := map[string]uint64{"bad_side": 1, "bad_length": 1, "unknown_type": 2}
+	wantTypes := map[string]uint64{"R": 1, "A": 2, "D": 1, "z": 1, "0xdf": 1}
+	if !maps.Equal(rep.Rejected, wantRejected) || !maps.Equal(rep.ByType, wantTypes) || rep.Messages != 6 {
+		t.Errorf("-json: %d messages, rejected %v, by type %v; want 6, %v, %v", rep.Messages, rep.Rejected, rep.ByType, wantRejected, wantTypes)
+	}
+	out.Reset()
+	if err := runInspect(context.Background(), []string{path}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"by type: 0xdf=1 A=2 D=1 R=1 z=1\n", "rejected by the decoder (skipped): bad_length=1 bad_side=1 unknown_type=2\n"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// TestInspectRefusesOtherFiles: a tickd capture is named as one, with the
+// command that plays it; a file that is not ITCH framing fails at the
+// offset where the framing is lost, not with a summary of garbage.
+func TestInspectRefusesOtherFiles(t *testing.T) {
+	dir := t.TempDir()
+	capPath := filepath.Join(dir, "session.cap")
+	w, err := replay.Create(capPath, replay.WriterOptions{Format: "itch"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Open(1, "soupbin x")
+	w.Data(1, t0, itch.AppendSystemEvent(nil, itch.SystemEvent{Header: itch.Header{Timestamp: 1}, EventCode: 'O'}))
+	w.Close(1, t0)
+	if err := w.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	textPath := filepath.Join(dir, "notes.itch")
+	if err := os.WriteFile(textPath, []byte("root:x:0:0:root:/root:/bin/sh\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{
+		capPath:  "session.cap is a tickd capture, not an ITCH file: play it with `tickd replay " + capPath + "`",
+		textPath: "offset 0: itch: length prefix 29295, above the longest message (255 bytes): framing lost, or not ITCH framing",
+	} {
+		var out, errb bytes.Buffer
+		err := runInspect(context.Background(), []string{path}, &out, &errb)
+		if err == nil || !strings.Contains(err.Error(), want) || out.Len() > 0 {
+			t.Errorf("inspect %s: %v, printed %q; want an error containing %q", filepath.Base(path), err, out.String(), want)
+		}
 	}
 }
 
