@@ -30,10 +30,10 @@ type inspectSymbol struct {
 	BidShares  int64  `json:"bid_shares"`
 	AskShares  int64  `json:"ask_shares"`
 	ExecShares int64  `json:"exec_shares"`
-	VWAP       string `json:"vwap"` // of those executions; "" when none
+	VWAP       string `json:"vwap"`            // of those executions; "" when none
+	State      string `json:"state,omitempty"` // "crossed" (bid > ask) or "locked" (bid == ask) at the end, else ""
 
 	notional big.Int // Σ price×shares in 1e-9 units
-	state    string  // "crossed" (bid > ask) or "locked" (bid == ask) at the end, else ""
 }
 
 // inspectReport is the whole `tickd inspect --json` object.
@@ -62,7 +62,7 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: tickd inspect [-json] FILE\n\nSummarises a NASDAQ TotalView-ITCH 5.0 file (2-byte length framing, plain or gzip):\nmessages by type, orders naming unknown references, and per symbol the book it leaves\nand the shares executed by E, C (printable only, as they count in volume) and P with\ntheir VWAP.\n\n")
+		fmt.Fprintf(stderr, "Usage: tickd inspect [-json] FILE\n\nSummarises a NASDAQ TotalView-ITCH 5.0 file (2-byte length framing, plain or gzip):\nmessages by type, those the decoder rejected, orders naming unknown references, and per\nsymbol the book it leaves (and whether it is crossed or locked)\nand the shares executed by E, C (printable only, as they count in volume) and P with\ntheir VWAP.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -208,9 +208,9 @@ func inspectITCH(ctx context.Context, r io.Reader, size int64, progress io.Write
 			}
 			switch {
 			case bk.Crossed():
-				s.state = "crossed"
+				s.State = "crossed"
 			case bk.Locked():
-				s.state = "locked"
+				s.State = "locked"
 			}
 			for _, side := range []tick.Side{tick.SideBuy, tick.SideSell} {
 				levels = slices.Grow(levels[:0], bk.Levels(side))[:bk.Levels(side)]
@@ -275,8 +275,8 @@ func printInspect(w io.Writer, rep *inspectReport) {
 	for _, n := range names {
 		s := rep.Symbols[n]
 		fmt.Fprintf(w, "%-8s %22s %22s %9d %9d %12d %14s\n", n, lvl(s.BestBid), lvl(s.BestAsk), s.BidOrders, s.AskOrders, s.ExecShares, s.VWAP)
-		if s.state != "" {
-			odd = append(odd, n+" "+s.state)
+		if s.State != "" {
+			odd = append(odd, n+" "+s.State)
 		}
 	}
 	if len(odd) > 0 {

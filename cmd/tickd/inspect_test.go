@@ -65,6 +65,11 @@ func TestInspectScripted(t *testing.T) {
 	if err := runInspect(context.Background(), []string{path}, &out, &errb); err != nil || !strings.Contains(out.String(), "crossed or locked at the end: AAPL locked") {
 		t.Errorf("an ask at the 100.25 bid: %v\n%s", err, out.String())
 	}
+	// -json says so too; above, with neither, it has no "state".
+	out.Reset()
+	if err := runInspect(context.Background(), []string{"-json", path}, &out, &errb); err != nil || !strings.Contains(out.String(), `"state": "locked"`) {
+		t.Errorf("-json of a locked book: %v\n%s", err, out.String())
+	}
 }
 
 // TestInspectRejections: messages the decoder rejects are counted by reason
@@ -184,5 +189,10 @@ func TestInspectSampleFile(t *testing.T) {
 	if err := runInspect(context.Background(), []string{path}, &out, &errb); err != nil || !strings.Contains(out.String(), "messages 12012") ||
 		!strings.Contains(out.String(), "ALC crossed, BOB crossed, CHAR crossed") {
 		t.Errorf("table output: %v\n%s", err, out.String())
+	}
+	for name, s := range rep.Symbols {
+		if s.State != "crossed" {
+			t.Errorf("-json: %s state %q, the table says crossed", name, s.State)
+		}
 	}
 }
