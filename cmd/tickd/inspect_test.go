@@ -93,20 +93,13 @@ func TestInspectRejections(t *testing.T) {
 	if err := os.WriteFile(path, file, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var out, errb bytes.Buffer
-	if err := runInspect(context.Background(), []string{"-json", path}, &out, &errb); err != nil {
-		t.Fatalf("%v %s", err, errb.String())
-	}
-	var rep inspectReport
-	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
-		t.Fatal(err)
-	}
+	rep := inspectJSON(t, path)
 	wantRejected := map[string]uint64{"bad_side": 1, "bad_length": 1, "unknown_type": 2}
 	wantTypes := map[string]uint64{"R": 1, "A": 2, "D": 1, "z": 1, "0xdf": 1}
 	if !maps.Equal(rep.Rejected, wantRejected) || !maps.Equal(rep.ByType, wantTypes) || rep.Messages != 6 {
 		t.Errorf("-json: %d messages, rejected %v, by type %v; want 6, %v, %v", rep.Messages, rep.Rejected, rep.ByType, wantRejected, wantTypes)
 	}
-	out.Reset()
+	var out, errb bytes.Buffer
 	if err := runInspect(context.Background(), []string{path}, &out, &errb); err != nil {
 		t.Fatal(err)
 	}
@@ -155,14 +148,7 @@ func TestInspectSampleFile(t *testing.T) {
 	if _, err := os.Stat(path); err != nil {
 		t.Skipf("sample feed data not present (%v): this test needs ../shared/data from the project workspace", err)
 	}
-	var out, errb bytes.Buffer
-	if err := runInspect(context.Background(), []string{"-json", path}, &out, &errb); err != nil {
-		t.Fatalf("%v %s", err, errb.String())
-	}
-	var rep inspectReport
-	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
-		t.Fatal(err)
-	}
+	rep := inspectJSON(t, path)
 	var sum uint64
 	for _, n := range rep.ByType {
 		sum += n
@@ -185,7 +171,7 @@ func TestInspectSampleFile(t *testing.T) {
 			t.Errorf("%s: vwap %q", name, s.VWAP)
 		}
 	}
-	out.Reset()
+	var out, errb bytes.Buffer
 	if err := runInspect(context.Background(), []string{path}, &out, &errb); err != nil || !strings.Contains(out.String(), "messages 12012") ||
 		!strings.Contains(out.String(), "ALC crossed, BOB crossed, CHAR crossed") {
 		t.Errorf("table output: %v\n%s", err, out.String())
@@ -195,4 +181,18 @@ func TestInspectSampleFile(t *testing.T) {
 			t.Errorf("-json: %s state %q, the table says crossed", name, s.State)
 		}
 	}
+}
+
+// inspectJSON runs `tickd inspect -json path` and decodes what it prints.
+func inspectJSON(t *testing.T, path string) *inspectReport {
+	t.Helper()
+	var out, errb bytes.Buffer
+	if err := runInspect(context.Background(), []string{"-json", path}, &out, &errb); err != nil {
+		t.Fatalf("%v %s", err, errb.String())
+	}
+	var rep inspectReport
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	return &rep
 }

@@ -37,6 +37,11 @@ func readAll(t testing.TB, r io.Reader) ([][]byte, error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return readRest(f)
+}
+
+// readRest collects copies of f's remaining messages and the error that ended them.
+func readRest(f *FileReader) ([][]byte, error) {
 	var msgs [][]byte
 	for {
 		m, err := f.Next()
@@ -215,16 +220,9 @@ func TestSplitAtEveryByte(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var got [][]byte
-			for {
-				m, err := f.Next()
-				if err != nil {
-					if !c.check(f, err) {
-						t.Fatalf("%s (%d bytes): ended with %v at offset %d", what, len(c.stream), err, f.Offset())
-					}
-					break
-				}
-				got = append(got, bytes.Clone(m))
+			got, err := readRest(f)
+			if !c.check(f, err) {
+				t.Fatalf("%s (%d bytes): ended with %v at offset %d", what, len(c.stream), err, f.Offset())
 			}
 			sameMessages(t, what, got, want)
 		}
