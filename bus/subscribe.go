@@ -27,6 +27,9 @@ const (
 	KindBBO
 	KindStatus // a loss report on <prefix>.status
 	KindFeed   // a feed source's liveness change on <prefix>.status
+
+	// NumKinds is one past the last Kind: the length of an array indexed by Kind.
+	NumKinds = iota
 )
 
 func (k Kind) String() string {

@@ -87,8 +87,8 @@ type Hub struct {
 	names     []string // sorted
 	watchGen  uint64   // bumped when a watchlist entry changes (a stats message)
 	signals   ring[signalRow]
-	counts    [bus.KindBBO + 1]uint64 // messages received by bus.Kind (KindInvalid: undecodable)
-	overflow  uint64                  // messages of symbols beyond MaxSymbols
+	counts    [bus.NumKinds]uint64 // messages received by bus.Kind (KindInvalid: undecodable)
+	overflow  uint64               // messages of symbols beyond MaxSymbols
 	tickToPub latencies
 	hop       latencies
 	rates     rateMeter

@@ -335,3 +335,14 @@ func TestHubBBOThrottle(t *testing.T) {
 		t.Errorf("symbols %v", got)
 	}
 }
+
+// TestHubTakesEveryKind: a message of any bus.Kind, the status events
+// included, is counted, never indexed past the counters.
+func TestHubTakesEveryKind(t *testing.T) {
+	h := NewHub(Options{})
+	h.Handle(&bus.Status{Publisher: "p"})
+	h.Handle(&bus.FeedStatus{Publisher: "p"})
+	if h.counts[bus.KindStatus] != 1 || h.counts[bus.KindFeed] != 1 {
+		t.Fatalf("counts %v", h.counts)
+	}
+}
