@@ -88,10 +88,13 @@
 // A Player plays captures, NASDAQ ITCH 5.0 files (plain or gzip) and
 // native, CSV or JSON tick files into sinks (feed.Sink: an engine Input per
 // recorded source). Each capture source gets its own decoder, as the live
-// connection had, so the engine sees the events the live session saw. It
-// paces by the recorded receive times (files: by event time) at any speed or
-// at max, reading the clock only past a 2 ms horizon and sleeping only when
-// more than 2 ms ahead, so pacing costs nothing per message. From/To and
-// Only filter decoded events; Pause, Resume and Step may be called from any
-// goroutine (tickd replay drives them from a NATS control subject).
+// connection had, so the engine sees the events the live session saw. The
+// files of a rotated capture, played in order, are one session: a source
+// re-announced at the start of the next file goes on there with its Sink
+// and decoder state. It paces by the recorded receive times (files: by
+// event time) at any speed or at max, reading the clock only past a 2 ms
+// horizon and sleeping only when more than 2 ms ahead, so pacing costs
+// nothing per message. From/To and Only filter decoded events; Pause,
+// Resume and Step may be called from any goroutine (tickd replay drives
+// them from a NATS control subject).
 package replay

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
 	"sync"
@@ -116,9 +117,14 @@ func (p Progress) Fraction() float64 {
 //
 // Each source gets its own Sink and decoder: every source of a capture
 // (a connection, a tailed file, an ITCH session; Open to Close), and each
-// file. Events are decoded straight into claimed slots, a batch at a time;
-// at a finite Speed a batch is committed before every wait, so nothing due
-// is held back.
+// file. A source goes on from one capture file into the next (a rotated
+// capture: the Recorder re-announces the open sources at the start of each
+// file) when that file re-announces it with the same id and name before its
+// first Data or Close record: it keeps its Sink, its decoder's state and
+// its place in the schedule. It ends at its Close record, when the next
+// file does not re-announce it, or with the last input. Events are decoded
+// straight into claimed slots, a batch at a time; at a finite Speed a batch
+// is committed before every wait, so nothing due is held back.
 type Player struct {
 	o      PlayerOptions
 	inputs []string
@@ -160,6 +166,8 @@ type Player struct {
 	one                  [1]tick.Event
 	capFirst, capLast    int64 // the capture being played: its receive time range
 	capSize              int64
+	carried              map[uint16]*stream // sources the last capture file left open, by id
+	carriedFormat        string             // that file's format
 }
 
 // errSinkDone stops the replay when a Sink shuts down (Claim gave nil).
@@ -306,11 +314,15 @@ func (p *Player) publish() {
 // Sink closed. Run returns ctx.Err() when ctx is done, nil when a Sink
 // shuts down (as feed sources do), or the first input that cannot be read.
 // Run may be called once.
-func (p *Player) Run(ctx context.Context) error {
+func (p *Player) Run(ctx context.Context) (err error) {
 	if !p.running.CompareAndSwap(false, true) {
 		return errors.New("replay: Run called twice")
 	}
 	defer func() {
+		// The sources the last capture file left open end with the replay.
+		if eerr := p.endCarried(); err == nil && !errors.Is(eerr, errSinkDone) {
+			err = eerr
+		}
 		p.publish()
 		p.pDone.Store(1)
 	}()
@@ -318,15 +330,7 @@ func (p *Player) Run(ctx context.Context) error {
 		p.pInput.Store(int64(i))
 		p.curRead.Store(0)
 		p.newInput = true
-		var err error
-		switch k := p.kinds[i]; k {
-		case InputCapture:
-			err = p.playCapture(ctx, in)
-		case InputITCH:
-			err = p.playITCH(ctx, in)
-		default:
-			err = p.playFile(ctx, in, k.feedFormat())
-		}
+		err := p.playInput(ctx, in, p.kinds[i])
 		p.curRead.Store(0)
 		p.pRead.Add(p.sizes[i])
 		switch {
@@ -337,6 +341,20 @@ func (p *Player) Run(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// playInput plays one input of kind k.
+func (p *Player) playInput(ctx context.Context, path string, k InputKind) error {
+	if k == InputCapture {
+		return p.playCapture(ctx, path)
+	}
+	if err := p.endCarried(); err != nil { // a capture's sources do not go on into other files
+		return err
+	}
+	if k == InputITCH {
+		return p.playITCH(ctx, path)
+	}
+	return p.playFile(ctx, path, k.feedFormat())
 }
 
 // report sends a decode or damage report to OnError.
@@ -465,6 +483,22 @@ func (p *Player) endStream(s *stream) error {
 	}
 	s.k++
 	return nil
+}
+
+// endStreams ends every stream of m, in source id order.
+func (p *Player) endStreams(m map[uint16]*stream) error {
+	var errs []error
+	for _, id := range slices.Sorted(maps.Keys(m)) {
+		errs = append(errs, p.endStream(m[id]))
+	}
+	return errors.Join(errs...)
+}
+
+// endCarried ends the sources the last capture file left open.
+func (p *Player) endCarried() error {
+	m := p.carried
+	p.carried = nil
+	return p.endStreams(m)
 }
 
 // ---- filters ----
@@ -609,7 +643,8 @@ func (p *Player) pace(ctx context.Context, t int64) error {
 // ---- inputs ----
 
 // playCapture plays a tickd capture: each source into its own Sink, each
-// read paced by its receive time.
+// read paced by its receive time. The sources the previous capture file
+// left open go on here if this one re-announces them.
 func (p *Player) playCapture(ctx context.Context, path string) error {
 	r, damage, err := OpenCapture(path, OpenOptions{ReadOnly: true})
 	if err != nil {
@@ -637,17 +672,21 @@ func (p *Player) playCapture(ctx context.Context, path string) error {
 			return fmt.Errorf("replay: %s: %w", path, err)
 		}
 	}
+	if h.Format != p.carriedFormat {
+		if err := p.endCarried(); err != nil {
+			return err
+		}
+	}
+	// carried: the previous file's sources not (yet) re-announced, while
+	// this file's leading Open records last; nil after them.
+	carried := p.carried
+	p.carried = nil
 	streams := map[uint16]*stream{}
 	defer func() {
-		// Sources still open at the end (a capture cut short) end here.
-		ids := make([]uint16, 0, len(streams))
-		for id := range streams {
-			ids = append(ids, id)
-		}
-		slices.Sort(ids)
-		for _, id := range ids {
-			p.endStream(streams[id])
-		}
+		// Sources still open at the end go on into the next file, or end
+		// with the replay.
+		p.endStreams(carried) // only when an error cut the re-announcements short
+		p.carried, p.carriedFormat = streams, h.Format
 	}()
 	get := func(id uint16, name string) (*stream, error) {
 		if s := streams[id]; s != nil {
@@ -665,6 +704,14 @@ func (p *Player) playCapture(ctx context.Context, path string) error {
 	}
 	for {
 		rec, err := r.Next()
+		if carried != nil && (err != nil || rec.Kind != KindOpen) {
+			// Past the re-announcements: a source not among them ended
+			// with the previous file.
+			eerr := p.endStreams(carried)
+			if carried = nil; eerr != nil {
+				return eerr
+			}
+		}
 		if err == io.EOF {
 			return nil
 		}
@@ -673,6 +720,16 @@ func (p *Player) playCapture(ctx context.Context, path string) error {
 		}
 		switch rec.Kind {
 		case KindOpen:
+			if s := carried[rec.Source]; s != nil {
+				delete(carried, rec.Source)
+				if s.name == rec.Name { // re-announced: the stream goes on
+					streams[rec.Source] = s
+					continue
+				}
+				if err := p.endStream(s); err != nil {
+					return err
+				}
+			}
 			if s := streams[rec.Source]; s != nil {
 				delete(streams, rec.Source)
 				if err := p.endStream(s); err != nil {
@@ -690,34 +747,39 @@ func (p *Player) playCapture(ctx context.Context, path string) error {
 				}
 			}
 		case KindData:
-			s, err := get(rec.Source, "")
-			if err != nil {
-				return err
-			}
-			if err := p.gate(ctx); err != nil {
-				return err
-			}
-			if err := p.pace(ctx, rec.Recv); err != nil {
-				return err
-			}
-			p.msgs++
-			p.nbytes += uint64(len(rec.Bytes))
-			if s.raw != nil {
-				if err := s.raw.Write(rec.Bytes); err != nil {
-					return fmt.Errorf("replay: %s: %w", s.name, err)
-				}
-				continue
-			}
-			if s.idec != nil {
-				err = p.decodeITCH(s, s.name, -1, rec.Bytes)
-			} else {
-				err = p.decodeChunk(s, rec.Bytes)
-			}
-			if err != nil {
+			if err := p.playData(ctx, rec, get); err != nil {
 				return err
 			}
 		}
 	}
+}
+
+// playData plays a Data record of a capture into its source's stream.
+func (p *Player) playData(ctx context.Context, rec Record, get func(uint16, string) (*stream, error)) error {
+	s, err := get(rec.Source, "")
+	if err != nil {
+		return err
+	}
+	if err := p.gate(ctx); err != nil {
+		return err
+	}
+	if err := p.pace(ctx, rec.Recv); err != nil {
+		return err
+	}
+	p.msgs++
+	p.nbytes += uint64(len(rec.Bytes))
+	if s.raw != nil {
+		if err := s.raw.Write(rec.Bytes); err != nil {
+			return fmt.Errorf("replay: %s: %w", s.name, err)
+		}
+		return nil
+	}
+	if s.idec != nil {
+		err = p.decodeITCH(s, s.name, -1, rec.Bytes)
+	} else {
+		err = p.decodeChunk(s, rec.Bytes)
+	}
+	return err
 }
 
 // decodeITCH decodes one ITCH message into s. A rejected message is

@@ -234,9 +234,9 @@ rules:
 
 // TestReplayDeterminism is the acceptance test of recording: a live
 // `tickd serve -record` fed by `tickd gen`, then `tickd replay` of the
-// capture at max speed and at 10x, each on its own embedded NATS, must
-// publish the same signals and bars (all but the wall times, seq and
-// publisher), in the same order per symbol.
+// capture (rotated into several files) at max speed and at 10x, each on
+// its own embedded NATS, must publish the same signals and bars (all but
+// the wall times, seq and publisher), in the same order per symbol.
 func TestReplayDeterminism(t *testing.T) {
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "tickd.yaml")
@@ -251,7 +251,8 @@ func TestReplayDeterminism(t *testing.T) {
 	served := make(chan error, 1)
 	go func() {
 		served <- runServe(ctx, []string{"-config", cfgPath, "-feed-listen", fmt.Sprintf("127.0.0.1:%d", feedPort),
-			"-nats-listen", fmt.Sprintf("127.0.0.1:%d", natsPort), "-record", capDir, "-log-level", "warn"}, io.Discard, stderr)
+			"-nats-listen", fmt.Sprintf("127.0.0.1:%d", natsPort), "-record", capDir, "-record-max-bytes", "65536", "-record-max-age", "50ms",
+			"-log-level", "warn"}, io.Discard, stderr)
 	}()
 	_, live := subscribeAll(t, fmt.Sprintf("nats://127.0.0.1:%d", natsPort), "tickd.signal.>", "tickd.bar.>")
 	var genErr bytes.Buffer
@@ -266,8 +267,8 @@ func TestReplayDeterminism(t *testing.T) {
 	}
 	files, _ := filepath.Glob(filepath.Join(capDir, "*"))
 	files = slices.DeleteFunc(files, func(f string) bool { return strings.HasSuffix(f, ".idx") })
-	if len(files) == 0 {
-		t.Fatalf("no capture written in %s\n%s", capDir, stderr)
+	if len(files) < 2 {
+		t.Fatalf("capture %v in %s: want it rotated into several files, to replay as one session\n%s", files, capDir, stderr)
 	}
 	nsig, nbar := live.countKind("signal"), live.countKind("bar")
 	t.Logf("live: %d signals, %d bars; capture %v", nsig, nbar, files)
@@ -536,8 +537,9 @@ func TestReplayFlags(t *testing.T) {
 }
 
 // TestRecordITCHReplay records an ITCH session over SoupBinTCP with `tickd
-// record`, replays the capture, and checks it publishes exactly what a
-// replay of the same session as a NASDAQ file publishes.
+// record`, rotating its files (each but the first without the stock
+// directory), replays them, and checks they publish exactly what a replay
+// of the same session as a NASDAQ file publishes.
 func TestRecordITCHReplay(t *testing.T) {
 	t.Setenv("TICKD_SOUPBIN_USERNAME", "rec")
 	t.Setenv("TICKD_SOUPBIN_PASSWORD", "pw")
@@ -563,7 +565,7 @@ func TestRecordITCHReplay(t *testing.T) {
 	recErr := &syncBuffer{}
 	recDone := make(chan error, 1)
 	go func() {
-		recDone <- runRecord(rctx, []string{"-feed-format", "itch", "-feed-dial", "soupbin://" + addr, "-out", capDir}, io.Discard, recErr)
+		recDone <- runRecord(rctx, []string{"-feed-format", "itch", "-feed-dial", "soupbin://" + addr, "-out", capDir, "-max-bytes", "20000"}, io.Discard, recErr)
 	}()
 	if err := <-genDone; err != nil {
 		t.Fatalf("gen: %v\n%s", err, genErr.String())
@@ -573,12 +575,12 @@ func TestRecordITCHReplay(t *testing.T) {
 		t.Fatalf("record: %v\n%s", err, recErr)
 	}
 	caps, _ := filepath.Glob(filepath.Join(capDir, "*.cap"))
-	if len(caps) != 1 {
-		t.Fatalf("captures %v\n%s", caps, recErr)
+	if len(caps) < 3 {
+		t.Fatalf("captures %v: want the session rotated into several files\n%s", caps, recErr)
 	}
 	var runs [2]*collector
-	for i, in := range []string{caps[0], file} {
-		r := startReplay(t, in, "-speed", "max", "-bars", "1s")
+	for i, in := range [][]string{caps, {file}} {
+		r := startReplay(t, append(slices.Clone(in), "-speed", "max", "-bars", "1s")...)
 		r.control("resume")
 		sum := r.summary()
 		r.finish(sum)
