@@ -606,8 +606,7 @@ func (p *Player) pace(ctx context.Context, t int64) error {
 		return nil
 	}
 	if !p.paced {
-		p.paced, p.base, p.start = true, t, time.Now()
-		p.horizon = t + int64(float64(paceSlack)*p.o.Speed)
+		p.startSchedule(t)
 		return nil
 	}
 	if t <= p.horizon {
@@ -638,6 +637,22 @@ func (p *Player) pace(ctx context.Context, t int64) error {
 	}
 	p.horizon = p.base + int64(float64(el+paceSlack)*p.o.Speed)
 	return nil
+}
+
+// startSchedule makes t, now, the base of a fresh schedule.
+func (p *Player) startSchedule(t int64) {
+	p.paced, p.base, p.start = true, t, time.Now()
+	p.horizon = t + int64(float64(paceSlack)*p.o.Speed)
+}
+
+// paceKept starts the schedule at t, the pacing time of the message just
+// decoded, if it held the first event kept: pace, called before the
+// message was decoded, could not know it would be, and a schedule based
+// on the next message would skip the wait between the two.
+func (p *Player) paceKept(t int64) {
+	if !p.paced && p.kept && p.o.Speed != 0 && !p.pastTo {
+		p.startSchedule(t)
+	}
 }
 
 // ---- inputs ----
@@ -779,6 +794,7 @@ func (p *Player) playData(ctx context.Context, rec Record, get func(uint16, stri
 	} else {
 		err = p.decodeChunk(s, rec.Bytes)
 	}
+	p.paceKept(rec.Recv)
 	return err
 }
 
@@ -872,7 +888,8 @@ func (p *Player) playITCH(ctx context.Context, path string) (err error) {
 		}
 		p.msgs++
 		p.nbytes += uint64(len(msg))
-		if ts := itchTime(msg); ts >= 0 {
+		ts := itchTime(msg)
+		if ts >= 0 {
 			if err := p.pace(ctx, midnight+ts); err != nil {
 				return err
 			}
@@ -885,6 +902,9 @@ func (p *Player) playITCH(ctx context.Context, path string) (err error) {
 		}
 		if err := p.decodeITCH(s, path, fr.Offset(), msg); err != nil {
 			return err
+		}
+		if ts >= 0 {
+			p.paceKept(midnight + ts)
 		}
 	}
 }

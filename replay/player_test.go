@@ -384,6 +384,41 @@ func TestPlayPacing(t *testing.T) {
 	}
 }
 
+// TestPlayPacingFromFirstKept: the wait between the first two messages
+// kept is paced too, for an ITCH file (event time) and a capture (receive
+// time): 2 s apart at speed 10 take 0.2 s.
+func TestPlayPacingFromFirstKept(t *testing.T) {
+	dir := t.TempDir()
+	trade := func(sec uint64) []byte {
+		return itch.AppendTrade(nil, itch.Trade{Header: itch.Header{Locate: 1, Timestamp: (9*3600 + sec) * 1e9}, Side: 'B', Shares: 5, Stock: itch.MakeStock("PCE"), Price: 10e9, Match: sec})
+	}
+	itchPath := filepath.Join(dir, "two.itch")
+	if err := os.WriteFile(itchPath, itch.AppendFramed(itch.AppendFramed(nil, trade(0)), trade(2)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	capPath := filepath.Join(dir, "two.cap")
+	w, err := Create(capPath, WriterOptions{Format: "csv"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Open(1, "tail")
+	w.Data(1, t0, csvLines("PCE", 1, time.Millisecond))
+	w.Data(1, t0+2e9, csvLines("PCE", 1, time.Millisecond))
+	if err := w.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{itchPath, capPath} {
+		start := time.Now()
+		ss, _ := play(t, []string{path}, PlayerOptions{Speed: 10})
+		if el := time.Since(start); el < 180*time.Millisecond {
+			t.Errorf("%s: two messages 2 s apart took %v at speed 10, want 0.2 s", filepath.Base(path), el)
+		}
+		if n := ss.total(); n != 3 {
+			t.Errorf("%s: %d events, want 2 and the EndOfStream", filepath.Base(path), n)
+		}
+	}
+}
+
 // TestPlayPauseStep starts paused, steps, pauses again, resumes.
 func TestPlayPauseStep(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "p.csv")
