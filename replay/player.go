@@ -50,10 +50,15 @@ type PlayerOptions struct {
 
 	MaxFrame int // native: largest frame; text: longest line. Default feed.DefaultMaxFrame
 
-	// OnError receives rejected frames, lines and messages, and damaged
-	// capture blocks, as feed.Options.OnError does. It runs on Run's
-	// goroutine. nil drops them (they are still counted in the decoders).
+	// OnError receives rejected frames, lines and messages, as
+	// feed.Options.OnError does. It runs on Run's goroutine. nil drops them
+	// (they are still counted: Progress.Rejected).
 	OnError func(source string, offset int64, seq uint64, err error)
+
+	// OnDamage receives each damaged block of a capture once, with the
+	// capture's path (counted: Progress.Damaged). It runs on Run's
+	// goroutine. nil hands them to OnError.
+	OnDamage func(path string, d Damage)
 
 	// Clock stamps TsRecv on the events, once per batch: the time they are
 	// handed on, so downstream latency is measured from the replay.
@@ -96,6 +101,8 @@ type Progress struct {
 	First, Pos    int64  // pacing time (ns) of the first and of the latest message
 	End           int64  // pacing time of the last message when known (0: unknown)
 	Read, Size    int64  // bytes of the input files read so far and in all (a capture's share: by receive time)
+	Damaged       uint64 // damaged capture blocks (skipped, or a torn tail not read)
+	Rejected      uint64 // frames, lines and messages the decoders rejected, of the sources ended so far; ITCH files cut inside a message
 	Paused        bool
 	Done          bool
 }
@@ -142,6 +149,8 @@ type Player struct {
 	pInput, pInputs atomic.Int64
 	pMsgs, pEvents  atomic.Uint64
 	pBytes          atomic.Uint64
+	pDamaged        atomic.Uint64
+	pRejected       atomic.Uint64
 	pFirst, pPos    atomic.Int64
 	pEnd            atomic.Int64
 	pRead, pDone    atomic.Int64 // pRead: bytes of finished inputs; pDone: 1 when Run ended
@@ -150,6 +159,7 @@ type Player struct {
 
 	// Run's state
 	msgs, events, nbytes uint64
+	damaged, rejected    uint64
 	first, pos           int64
 	started              bool // a message has been paced
 	kept                 bool // an event has passed the filters (pacing starts there)
@@ -291,6 +301,7 @@ func (p *Player) Progress() Progress {
 		Messages: p.pMsgs.Load(), Events: p.pEvents.Load(), Bytes: p.pBytes.Load(),
 		First: p.pFirst.Load(), Pos: p.pPos.Load(), End: p.pEnd.Load(),
 		Read: p.pRead.Load() + p.curRead.Load(), Size: p.pSize,
+		Damaged: p.pDamaged.Load(), Rejected: p.pRejected.Load(),
 		Paused: p.paused.Load(), Done: p.pDone.Load() != 0,
 	}
 }
@@ -300,6 +311,8 @@ func (p *Player) publish() {
 	p.pMsgs.Store(p.msgs)
 	p.pEvents.Store(p.events)
 	p.pBytes.Store(p.nbytes)
+	p.pDamaged.Store(p.damaged)
+	p.pRejected.Store(p.rejected)
 	p.pFirst.Store(p.first)
 	p.pPos.Store(p.pos)
 	if p.capLast > p.capFirst {
@@ -361,6 +374,16 @@ func (p *Player) playInput(ctx context.Context, path string, k InputKind) error 
 func (p *Player) report(source string, off int64, seq uint64, err error) {
 	if p.o.OnError != nil {
 		p.o.OnError(source, off, seq, err)
+	}
+}
+
+// damage counts a damaged block of the capture at path and reports it.
+func (p *Player) damage(path string, d Damage) {
+	p.damaged++
+	if p.o.OnDamage != nil {
+		p.o.OnDamage(path, d)
+	} else {
+		p.report(path, d.Offset, 0, d.Err)
 	}
 }
 
@@ -455,6 +478,8 @@ func (p *Player) endStream(s *stream) error {
 		p.flush(s)
 		s.sink.Close()
 		p.open = slices.DeleteFunc(p.open, func(x *stream) bool { return x == s })
+		p.rejected += s.rejected()
+		p.publish()
 	}()
 	if s.fdec != nil && len(s.pending) > 0 {
 		room, err := p.room(s)
@@ -667,11 +692,11 @@ func (p *Player) playCapture(ctx context.Context, path string) error {
 	}
 	defer r.Close()
 	for _, d := range damage {
-		p.report(path, d.Offset, 0, d.Err)
+		p.damage(path, d)
 	}
 	defer func() { // corrupt blocks met while reading (open checks only the tail)
 		for _, d := range r.Damages()[len(damage):] {
-			p.report(path, d.Offset, 0, d.Err)
+			p.damage(path, d)
 		}
 	}()
 	if first, last, ok := r.TimeRange(); ok {
@@ -879,6 +904,7 @@ func (p *Player) playITCH(ctx context.Context, path string) (err error) {
 		msg, rerr := fr.Next()
 		if rerr != nil {
 			if rerr != io.EOF {
+				p.rejected++
 				p.report(path, fr.Offset(), 0, rerr)
 			}
 			return nil

@@ -51,7 +51,7 @@ func samePlay(t *testing.T, rotated, single []string) {
 			t.Errorf("sink %d %q (closed %v): %d events; single file: %q, %d events (or they differ)", i, gl[i].name, closed, len(g), wl[i].name, len(w))
 		}
 	}
-	if g, w := gp.Progress(), wp.Progress(); g.Messages != w.Messages || g.Events != w.Events {
+	if g, w := gp.Progress(), wp.Progress(); g.Messages != w.Messages || g.Events != w.Events || g.Rejected != 0 || w.Rejected != 0 {
 		t.Errorf("progress rotated %+v, single %+v", g, w)
 	}
 }

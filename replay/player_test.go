@@ -626,16 +626,16 @@ func TestPlayPauseWhileWaiting(t *testing.T) {
 	}
 }
 
-// TestPlayReportsCorruptBlock: a block corrupted in the middle of a
-// capture (found while reading, not at open) is reported through OnError,
-// and the blocks after it still play.
-func TestPlayReportsCorruptBlock(t *testing.T) {
+// corruptCapture writes lines as a CSV capture of one source in 4 KiB
+// blocks and flips a byte at each 1/parts of the file but its ends: parts-1
+// corrupt blocks in the middle.
+func corruptCapture(t *testing.T, lines []byte, parts int) string {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "c.tcap")
 	w, err := Create(path, WriterOptions{Format: "csv", BlockSize: 4096})
 	if err != nil {
 		t.Fatal(err)
 	}
-	lines := csvLines("AAA", 5000, time.Millisecond)
 	w.Open(1, "tail a")
 	for i, c := range chunks(lines, 3) {
 		w.Data(1, t0+int64(i), c)
@@ -648,10 +648,20 @@ func TestPlayReportsCorruptBlock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b[len(b)/2] ^= 0xff
+	for i := 1; i < parts; i++ {
+		b[i*len(b)/parts] ^= 0xff
+	}
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return path
+}
+
+// TestPlayReportsCorruptBlock: a block corrupted in the middle of a
+// capture (found while reading, not at open) is reported through OnError,
+// and the blocks after it still play.
+func TestPlayReportsCorruptBlock(t *testing.T) {
+	path := corruptCapture(t, csvLines("AAA", 5000, time.Millisecond), 2)
 	var mu sync.Mutex
 	var damaged []error
 	ss, _ := play(t, []string{path}, PlayerOptions{OnError: func(_ string, off int64, _ uint64, err error) {
@@ -666,5 +676,26 @@ func TestPlayReportsCorruptBlock(t *testing.T) {
 	}
 	if n := ss.total(); n < 4000 || n >= 5001 {
 		t.Fatalf("%d events played around one lost 4 KiB block of 5000 lines", n)
+	}
+}
+
+// TestPlayCountsDamageAndRejects: every damaged block of a capture goes to
+// OnDamage once, with its offset, and is counted; so are the lines the
+// decoders reject.
+func TestPlayCountsDamageAndRejects(t *testing.T) {
+	path := corruptCapture(t, append(csvLines("AAA", 5000, time.Millisecond), "bad line\nworse,line\n"...), 3)
+	var offsets []int64
+	_, p := play(t, []string{path}, PlayerOptions{OnDamage: func(f string, d Damage) {
+		if f != path || !errors.Is(d.Err, ErrCorrupt) {
+			t.Errorf("damage %s %v", f, d)
+		}
+		offsets = append(offsets, d.Offset)
+	}})
+	if len(offsets) != 2 || offsets[0] == offsets[1] {
+		t.Fatalf("damage reported at %v, want two blocks", offsets)
+	}
+	// A lost block cuts a line or two: they are rejected too.
+	if pr := p.Progress(); pr.Damaged != 2 || pr.Rejected < 2 || pr.Rejected > 6 {
+		t.Fatalf("progress counts %d damaged blocks and %d rejected lines, want 2 and the 2 bad lines and any cut by the damage", pr.Damaged, pr.Rejected)
 	}
 }

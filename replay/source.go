@@ -127,3 +127,15 @@ func itchTime(msg []byte) int64 {
 	_ = msg[10]
 	return int64(msg[5])<<40 | int64(msg[6])<<32 | int64(msg[7])<<24 | int64(msg[8])<<16 | int64(msg[9])<<8 | int64(msg[10])
 }
+
+// rejected is how many frames, lines or messages s's decoder rejected.
+func (s *stream) rejected() uint64 {
+	switch {
+	case s.fdec != nil:
+		return s.fdec.Stats().Errors
+	case s.idec != nil:
+		c := s.idec.Counters()
+		return c.Rejected()
+	}
+	return 0
+}

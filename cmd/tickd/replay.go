@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/rs/zerolog"
 
 	"github.com/tickd/tickd/feed"
 	"github.com/tickd/tickd/feed/itch"
@@ -186,6 +187,11 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	log, err := newLogger(stderr, cfg.logLevel, false)
+	if err != nil {
+		return err
+	}
+	opts.OnDamage = logDamage(log)
 	if rc.exchange != "" {
 		return runExchange(ctx, files, &rc, opts, stdout, stderr)
 	}
@@ -210,10 +216,6 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	cfg.books = isITCH
 	cfg.feedFormat, cfg.feedListen, cfg.feedDial, cfg.feedTail, cfg.record.dir = "native", "", nil, nil, ""
-	log, err := newLogger(stderr, cfg.logLevel, false)
-	if err != nil {
-		return err
-	}
 	pctx, stopPipeline := context.WithCancel(ctx)
 	defer stopPipeline()
 	p, err := startPipeline(pctx, &cfg, log)
@@ -255,6 +257,14 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		runErr = nil
 	}
 	return errors.Join(append([]error{runErr}, p.errs...)...)
+}
+
+// logDamage logs each damaged capture block, with its offset: every one,
+// not at the bad-input log's rate.
+func logDamage(log zerolog.Logger) func(string, replay.Damage) {
+	return func(path string, d replay.Damage) {
+		log.Warn().Str("source", path).Int64("offset", d.Offset).Err(d.Err).Msg("damaged capture block not played")
+	}
 }
 
 // playerOptions turns the flags into the Player's options (Symbols, Open
@@ -436,6 +446,14 @@ func printSummary(w io.Writer, pr replay.Progress, p *pipeline, el time.Duration
 	fmt.Fprintf(w, "tickd replay: %d messages (%s), %d events, %d signals, %d bars, %d BBOs in %v (%.0f msgs/s, %.0f events/s, %s/s)\n",
 		pr.Messages, byteSize(pr.Bytes), c.Events, pc.Signals, pc.Bars, pc.BBOs, el.Round(time.Millisecond),
 		float64(pr.Messages)/max(s, 1e-9), float64(c.Events)/max(s, 1e-9), byteSize(uint64(float64(pr.Bytes)/max(s, 1e-9))))
+	printDamage(w, pr)
+}
+
+// printDamage prints what of the inputs could not be played, if anything.
+func printDamage(w io.Writer, pr replay.Progress) {
+	if pr.Damaged > 0 || pr.Rejected > 0 {
+		fmt.Fprintf(w, "tickd replay: not played: %d damaged capture blocks, %d rejected messages (see the log)\n", pr.Damaged, pr.Rejected)
+	}
 }
 
 // connSink re-serves one recorded source over its own TCP connection.
@@ -504,6 +522,7 @@ func runExchange(ctx context.Context, files []string, rc *replayConfig, opts rep
 		pr := pl.Progress()
 		fmt.Fprintf(stdout, "tickd replay: %d messages (%s) re-served to %s in %v (%.0f msgs/s)\n",
 			pr.Messages, byteSize(pr.Bytes), rc.exchange, el.Round(time.Millisecond), float64(pr.Messages)/max(el.Seconds(), 1e-9))
+		printDamage(stdout, pr)
 	}
 	if out != nil {
 		err = errors.Join(err, out.finish(ctx)) // end of session, then -linger

@@ -592,6 +592,50 @@ func TestRecordITCHReplay(t *testing.T) {
 	mapsEqual(t, "capture vs file", runs[1].by, runs[0].by)
 }
 
+// TestReplayReportsDamage: every damaged block of a capture is logged
+// with its offset, however many come in a second, and the summary counts
+// them and the rejected lines.
+func TestReplayReportsDamage(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "d.cap")
+	w, err := replay.Create(path, replay.WriterOptions{Format: "csv", BlockSize: 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Open(1, "tail")
+	for i := range 3000 {
+		w.Data(1, int64(i+1)*1e6, feed.AppendCSV(nil, int64(i+1)*1e6, "DMG", 10e9, int64(i+1), tick.SideBuy))
+	}
+	w.Data(1, 3001e6, []byte("not a tick\n"))
+	if err := w.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, at := range []int{len(b) / 4, len(b) / 2, 3 * len(b) / 4} {
+		b[at] ^= 0xff
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := startReplay(t, path, "-speed", "max")
+	r.control("resume")
+	r.finish(r.summary())
+	if !strings.Contains(r.stdout.String(), "not played: 3 damaged capture blocks, 1 rejected messages") {
+		t.Errorf("summary:\n%s", r.stdout)
+	}
+	offsets := map[string]bool{}
+	for _, l := range strings.Split(r.stderr.String(), "\n") {
+		if strings.Contains(l, "damaged capture block not played") {
+			offsets[regexp.MustCompile(`"offset":\d+`).FindString(l)] = true
+		}
+	}
+	if len(offsets) != 3 {
+		t.Errorf("damage logged at %v, want 3 offsets\n%s", offsets, r.stderr)
+	}
+}
+
 // TestReplayExchangeTCP re-serves a native capture over TCP: the listener
 // receives exactly the recorded bytes, one connection per recorded source.
 func TestReplayExchangeTCP(t *testing.T) {
