@@ -85,8 +85,8 @@
 //
 // # Player
 //
-// A Player plays captures, NASDAQ ITCH 5.0 files (plain or gzip) and
-// native, CSV or JSON tick files into sinks (feed.Sink: an engine Input per
+// A Player plays captures, NASDAQ ITCH 5.0 files and native, CSV or JSON
+// tick files (plain or gzip) into sinks (feed.Sink: an engine Input per
 // recorded source). Each capture source gets its own decoder, as the live
 // connection had, so the engine sees the events the live session saw. The
 // files of a rotated capture, played in order, are one session: a source

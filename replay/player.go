@@ -935,7 +935,8 @@ func (p *Player) playITCH(ctx context.Context, path string) (err error) {
 	}
 }
 
-// playFile plays a native, CSV or JSON file, paced by event time.
+// playFile plays a native, CSV or JSON file (plain or gzip), paced by
+// event time.
 func (p *Player) playFile(ctx context.Context, path string, format feed.Format) (err error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -951,7 +952,10 @@ func (p *Player) playFile(ctx context.Context, path string, format feed.Format) 
 			err = eerr
 		}
 	}()
-	r := countingReader{r: f, n: &p.curRead}
+	r, err := gunzipped(countingReader{r: f, n: &p.curRead})
+	if err != nil {
+		return fmt.Errorf("replay: %s: %w", path, err)
+	}
 	buf := make([]byte, max(fileBuffer, 2*p.o.MaxFrame+2))
 	lo, hi := 0, 0
 	for {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -697,5 +698,47 @@ func TestPlayCountsDamageAndRejects(t *testing.T) {
 	// A lost block cuts a line or two: they are rejected too.
 	if pr := p.Progress(); pr.Damaged != 2 || pr.Rejected < 2 || pr.Rejected > 6 {
 		t.Fatalf("progress counts %d damaged blocks and %d rejected lines, want 2 and the 2 bad lines and any cut by the damage", pr.Damaged, pr.Rejected)
+	}
+}
+
+// TestPlayGzipTextFiles: CSV, JSON and native files play gzipped as plain.
+func TestPlayGzipTextFiles(t *testing.T) {
+	dir := t.TempDir()
+	var js []byte
+	for i := 1; i <= 100; i++ {
+		js = feed.AppendJSON(js, t0+int64(i), "JSN", 5e9, int64(i), tick.SideSell)
+	}
+	for _, c := range []struct {
+		name string
+		f    feed.Format
+		data []byte
+	}{{"a.csv.gz", feed.FormatCSV, csvLines("CSV", 300, time.Millisecond)}, {"b.json.gz", feed.FormatJSON, js}, {"c.native.gz", feed.FormatNative, nativeStream("NAT", 500, time.Microsecond, true)}} {
+		var gz bytes.Buffer
+		zw := gzip.NewWriter(&gz)
+		zw.Write(c.data)
+		zw.Close()
+		path := filepath.Join(dir, c.name)
+		if err := os.WriteFile(path, gz.Bytes(), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		syms := tick.NewSymbolTable(64)
+		ss, p := play(t, []string{path}, PlayerOptions{Symbols: syms})
+		want := decodeStream(t, c.f, syms, 1, c.data)
+		got, _ := ss.list()[0].snapshot()
+		if len(got) < len(want) || !slices.Equal(noRecv(got[:len(want)]), noRecv(want)) || p.Progress().Rejected != 0 {
+			t.Errorf("%s: %d events, want %d (or they differ); %d rejected", c.name, len(got), len(want), p.Progress().Rejected)
+		}
+	}
+}
+
+// TestDetectInputDirectory: a directory is refused, pointing at its captures.
+func TestDetectInputDirectory(t *testing.T) {
+	dir := t.TempDir()
+	_, err := DetectInput(dir)
+	if err == nil || !strings.Contains(err.Error(), "is a directory") || !strings.Contains(err.Error(), filepath.Join(dir, "*.cap")) {
+		t.Fatalf("DetectInput(dir) = %v", err)
+	}
+	if _, err := NewPlayer([]string{dir}, PlayerOptions{Symbols: tick.NewSymbolTable(8), Open: (&playSinks{}).open}); err == nil {
+		t.Fatal("NewPlayer took a directory")
 	}
 }

@@ -1,7 +1,9 @@
 package replay
 
 import (
+	"bufio"
 	"bytes"
+	"compress/gzip"
 	"fmt"
 	"io"
 	"os"
@@ -53,14 +55,18 @@ func ParseInputKind(s string) (InputKind, error) {
 }
 
 // DetectInput says what the file at path holds: a capture by its magic
-// bytes; otherwise by its name: .csv, .json/.jsonl/.ndjson, .native/.bin,
-// and anything else (.itch, .gz, NASDAQ's names) as an ITCH file.
+// bytes; otherwise by its name, less a .gz (every kind but a capture may be
+// gzip-compressed): .csv, .json/.jsonl/.ndjson, .native/.bin, and anything
+// else (.itch, NASDAQ's names) as an ITCH file. A directory is an error.
 func DetectInput(path string) (InputKind, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, fmt.Errorf("replay: %w", err)
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.IsDir() {
+		return 0, fmt.Errorf("replay: %s is a directory: give the files in it (a recorder's: %s)", path, filepath.Join(path, "*.cap"))
+	}
 	magic := make([]byte, len(fileMagic))
 	if n, _ := io.ReadFull(f, magic); n == len(magic) && bytes.Equal(magic, []byte(fileMagic)) {
 		return InputCapture, nil
@@ -86,6 +92,20 @@ func (k InputKind) feedFormat() feed.Format {
 		return feed.FormatJSON
 	}
 	return feed.FormatNative
+}
+
+// gunzipped returns r decompressed if it starts with the gzip magic, else
+// r as it is.
+func gunzipped(r io.Reader) (io.Reader, error) {
+	br := bufio.NewReaderSize(r, fileBuffer)
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("gzip header: %w", err)
+		}
+		return zr, nil
+	}
+	return br, nil
 }
 
 // countingReader counts the bytes read from a file, for the progress bar.

@@ -149,8 +149,8 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: tickd replay FILE... [flags]\n\n"+
 			"Plays tickd captures (tickd record, serve -record; a rotated capture's files given together,\n"+
-			"as DIR/*.cap, play as one session), NASDAQ ITCH 5.0 files (plain or gzip) and native/CSV/JSON\n"+
-			"tick files through the engine, paced by their recorded times, and\n"+
+			"as DIR/*.cap, play as one session), NASDAQ ITCH 5.0 files and native/CSV/JSON tick files\n"+
+			"(plain or gzip) through the engine, paced by their recorded times, and\n"+
 			"publishes signals, bars and BBOs over NATS as serve does. Control it with NATS requests on\n"+
 			"tickd.%s: pause, resume, step N, state. A serve config file works (its feed settings\n"+
 			"are ignored).\n\n", controlSubject)

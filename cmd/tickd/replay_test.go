@@ -528,6 +528,19 @@ func TestReplayFlags(t *testing.T) {
 		!strings.Contains(stderr.String(), "not defined: -fused") {
 		t.Errorf("replay -fused: %v\n%s", err, stderr.String())
 	}
+	// Refused up front, each with a pointer to what works.
+	dir := t.TempDir()
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{dir, "-speed", "max"}, "is a directory: give the files in it (a recorder's: " + filepath.Join(dir, "*.cap")},
+	} {
+		err := runReplay(context.Background(), c.args, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("replay %q: %v, want an error saying %q", c.args, err, c.want)
+		}
+	}
 	if v, err := parseWhen("09:30", time.Time{}); err != nil || v != 9*3600e9+30*60e9 {
 		t.Errorf("parseWhen 09:30 = %d, %v", v, err)
 	}
