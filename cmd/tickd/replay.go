@@ -38,11 +38,11 @@ type replayConfig struct {
 
 func (c *replayConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.speed, "speed", "1", "pace: 1 (real time), N (N times faster, e.g. 10 or 0.5) or max")
-	fs.StringVar(&c.from, "from", "", "play events from this time: RFC 3339, ns since the epoch, or HH:MM[:SS] (ITCH session time)")
+	fs.StringVar(&c.from, "from", "", "play events from this time: RFC 3339 (ITCH input: with -itch-date), ns since the epoch, or HH:MM[:SS] (ITCH session time)")
 	fs.StringVar(&c.to, "to", "", "play events up to this time (as -from)")
 	fs.Var(&c.symbols, "symbols", "play only these symbols (comma-separated)")
 	fs.StringVar(&c.kind, "kind", "", "what the non-capture inputs hold: itch, native, csv or json (default: by name; .csv, .json, .native, else ITCH)")
-	fs.BoolVar(&c.paused, "paused", false, "start paused (resume with a \"resume\" request on the control subject)")
+	fs.BoolVar(&c.paused, "paused", false, "start paused (resume with a \"resume\" request on the control subject; not with -exchange)")
 	fs.BoolVar(&c.hold, "hold", false, "after the replay keep NATS up (and the results on it) until interrupted")
 	fs.StringVar(&c.progress, "progress", "auto", "progress on stderr: auto (a bar on a terminal, lines otherwise), bar, lines or off")
 	fs.StringVar(&c.exchange, "exchange", "", "instead of running the engine, re-serve the inputs as a simulated exchange, paced: "+
@@ -214,6 +214,11 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			isITCH = true
 		}
 	}
+	if isITCH && opts.SessionDate.IsZero() {
+		if err := rc.needsNoDate(); err != nil {
+			return err
+		}
+	}
 	cfg.books = isITCH
 	cfg.feedFormat, cfg.feedListen, cfg.feedDial, cfg.feedTail, cfg.record.dir = "native", "", nil, nil, ""
 	pctx, stopPipeline := context.WithCancel(ctx)
@@ -257,6 +262,18 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		runErr = nil
 	}
 	return errors.Join(append([]error{runErr}, p.errs...)...)
+}
+
+// needsNoDate checks that -from and -to can match ITCH input without
+// -itch-date: its event times are ns since midnight, which an absolute
+// time never is.
+func (rc *replayConfig) needsNoDate() error {
+	for _, f := range []struct{ name, v string }{{"from", rc.from}, {"to", rc.to}} {
+		if _, err := time.Parse(time.RFC3339Nano, f.v); err == nil {
+			return fmt.Errorf("%s %q: ITCH input without -itch-date has times of day only: give -itch-date YYYY-MM-DD, or HH:MM[:SS]", f.name, f.v)
+		}
+	}
+	return nil
 }
 
 // logDamage logs each damaged capture block, with its offset: every one,
@@ -478,6 +495,9 @@ func (s itchRaw) Close() error         { return s.out.flush() }
 func runExchange(ctx context.Context, files []string, rc *replayConfig, opts replay.PlayerOptions, stdout, stderr io.Writer) error {
 	if opts.From != 0 || opts.To != 0 || len(opts.Only) > 0 {
 		return errors.New("exchange: -from, -to and -symbols do not apply: the recorded bytes are served as they are")
+	}
+	if opts.Paused {
+		return errors.New("exchange: -paused does not apply: an exchange replay has no NATS control subject to resume it")
 	}
 	var out itchSink
 	var err error

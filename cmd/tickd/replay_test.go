@@ -530,11 +530,18 @@ func TestReplayFlags(t *testing.T) {
 	}
 	// Refused up front, each with a pointer to what works.
 	dir := t.TempDir()
+	itchFile := filepath.Join(dir, "day.itch")
+	if err := os.WriteFile(itchFile, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		args []string
 		want string
 	}{
+		{[]string{"x.itch", "-exchange", "mold://127.0.0.1:1", "-paused"}, "-paused does not apply"},
 		{[]string{dir, "-speed", "max"}, "is a directory: give the files in it (a recorder's: " + filepath.Join(dir, "*.cap")},
+		{[]string{itchFile, "-from", "2019-12-30T15:00:00Z"}, "give -itch-date YYYY-MM-DD, or HH:MM[:SS]"},
+		{[]string{itchFile, "-to", "2019-12-30T15:00:00Z"}, "give -itch-date YYYY-MM-DD, or HH:MM[:SS]"},
 	} {
 		err := runReplay(context.Background(), c.args, io.Discard, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
