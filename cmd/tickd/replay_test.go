@@ -625,7 +625,9 @@ func TestReplayReportsDamage(t *testing.T) {
 	for i := range 3000 {
 		w.Data(1, int64(i+1)*1e6, feed.AppendCSV(nil, int64(i+1)*1e6, "DMG", 10e9, int64(i+1), tick.SideBuy))
 	}
-	w.Data(1, 3001e6, []byte("not a tick\n"))
+	for i := range 5 { // one logged, four left out by the rate limit and summed at the end
+		w.Data(1, 3001e6+int64(i), []byte("not a tick\n"))
+	}
 	if err := w.Finish(); err != nil {
 		t.Fatal(err)
 	}
@@ -642,8 +644,11 @@ func TestReplayReportsDamage(t *testing.T) {
 	r := startReplay(t, path, "-speed", "max")
 	r.control("resume")
 	r.finish(r.summary())
-	if !strings.Contains(r.stdout.String(), "not played: 3 damaged capture blocks, 1 rejected messages") {
+	if !strings.Contains(r.stdout.String(), "not played: 3 damaged capture blocks, 5 rejected messages") {
 		t.Errorf("summary:\n%s", r.stdout)
+	}
+	if !strings.Contains(r.stderr.String(), `"message":"reports suppressed"`) {
+		t.Errorf("the rejections the rate limit left out are not summed up:\n%s", r.stderr)
 	}
 	offsets := map[string]bool{}
 	for _, l := range strings.Split(r.stderr.String(), "\n") {
