@@ -82,6 +82,7 @@ func (s *shard) bookEvent(ev *tick.Event) {
 		return // directory, trading state, a break: state only
 	}
 	sym := s.symbolFor(res.Symbol)
+	sym.input = s.input
 	if res.Flags&(book.FlagTrade|book.FlagPrintable) == book.FlagTrade|book.FlagPrintable && res.Qty > 0 && res.Price > 0 {
 		s.trade(sym, ev.TsEvent, ev.TsRecv, res.Price, res.Qty)
 		s.n.trades++

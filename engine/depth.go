@@ -8,7 +8,7 @@ package engine
 func (e *Engine) Depths() (in, out int) {
 	for _, s := range e.shards {
 		for _, c := range *s.inputs.Load() {
-			in += max(0, c.Ring().Len()) // Len loads two counters apart: clamp a torn read
+			in += max(0, c.cons.Ring().Len()) // Len loads two counters apart: clamp a torn read
 		}
 	}
 	for _, r := range e.outs {

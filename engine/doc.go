@@ -36,12 +36,17 @@
 // trade earlier than its symbol's latest is counted as out of order and
 // treated as happening at the latest time, so windows and bars never run
 // backwards (it still counts, in the current bar and bucket). A bar is
-// published when the first trade of a later interval arrives, when a
-// tick.KindEndOfStream event reaches the shard (all its open bars), and at
-// shutdown; an interval without trades publishes nothing. A bar flushed by
-// end-of-stream can be followed by a second bar with the same Start if
-// trades of that interval still arrive. Session statistics (VWAP, min, max,
-// count, volume) run from a symbol's first trade for the engine's life.
+// published when the first trade of a later interval arrives, when its
+// symbol's Input ends its stream (a tick.KindEndOfStream event), and at
+// shutdown; an interval without trades publishes nothing. Each symbol
+// records the Input of its last trade or book event (one store), and an
+// Input's end of stream publishes the open bars, with their tick.Stats, and
+// held BBOs of the symbols it fed last, leaving those other Inputs feed
+// alone. A bar flushed by end-of-stream can be followed by a second bar
+// with the same Start if trades of that interval still arrive. A Step (and
+// so the inline engine) has one source at a time: there an end of stream
+// publishes every open bar. Session statistics (VWAP, min, max, count,
+// volume) run from a symbol's first trade for the engine's life.
 //
 // Outputs: one ring of tick.Out per shard, in the order produced; the
 // records of one input batch are committed together. A publisher that fans

@@ -19,6 +19,12 @@ type (
 	eventCons = ringbuf.Consumer[tick.Event]
 )
 
+// shardInput is one Input's ring as a shard consumes it.
+type shardInput struct {
+	cons *eventCons
+	id   uint32 // the Input's id, stamped on the symbols its events feed
+}
+
 // Engine runs the shards. Create it with New, attach sources with NewInput
 // (before or while it runs), consume Outputs, and Run it.
 type Engine struct {
@@ -29,6 +35,7 @@ type Engine struct {
 	dropped  atomic.Uint64 // events dropped by Drop inputs (Counters.Dropped)
 	owners   *owners       // nil: every symbol is ours (Config.Partition)
 	mu       sync.Mutex    // serialises attach, detach and the start of stopping
+	inputIDs uint32        // the last Input id handed out, under mu (0 is a Step's)
 	stopping atomic.Bool   // set once ctx is done: no new inputs, Claim returns nil
 	running  atomic.Bool
 	inline   *inline // Config.Emit: run on the source's goroutine; nil otherwise
@@ -84,7 +91,7 @@ func New(cfg Config, syms *tick.SymbolTable) (*Engine, error) {
 			bell:   ringbuf.NewBell(),
 			rs:     newRuleScratch(len(p.rules)),
 		}
-		s.inputs.Store(new([]*eventCons))
+		s.inputs.Store(new([]shardInput))
 		e.shards = append(e.shards, s)
 		e.outs = append(e.outs, out)
 	}
@@ -159,8 +166,10 @@ func (e *Engine) NewInputWith(source string, bp Backpressure) (*Input, error) {
 	if e.stopping.Load() {
 		return nil, fmt.Errorf("engine: input %q: engine is shutting down", source)
 	}
+	e.inputIDs++ // 2^32 inputs before one repeats
+	in.id = e.inputIDs
 	for i, s := range e.shards {
-		list := append(slices.Clone(*s.inputs.Load()), in.rings[i].Consumer(0))
+		list := append(slices.Clone(*s.inputs.Load()), shardInput{in.rings[i].Consumer(0), in.id})
 		s.inputs.Store(&list)
 		s.bell.Ring() // the shard may be idle with the old list
 	}
@@ -171,7 +180,7 @@ func (e *Engine) NewInputWith(source string, bp Backpressure) (*Input, error) {
 func (e *Engine) detach(s *shard, c *eventCons) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	list := slices.DeleteFunc(slices.Clone(*s.inputs.Load()), func(x *eventCons) bool { return x == c })
+	list := slices.DeleteFunc(slices.Clone(*s.inputs.Load()), func(x shardInput) bool { return x.cons == c })
 	s.inputs.Store(&list)
 }
 

@@ -410,3 +410,71 @@ func TestShutdownWhileFeeding(t *testing.T) {
 		t.Fatalf("bars hold %v trades, engine took %d", sum, n.Trades)
 	}
 }
+
+// TestEndOfStreamFlushesItsInput: an end of stream flushes only the symbols
+// its Input fed last. A, fed by a long-lived input, keeps one bar per
+// interval while a second input feeds B and ends mid-interval; B's bar is
+// flushed by its end.
+func TestEndOfStreamFlushesItsInput(t *testing.T) {
+	for _, shards := range []int{1, 2} {
+		t.Run(fmt.Sprintf("shards=%d", shards), func(t *testing.T) {
+			e, _ := newTestEngine(t, Config{Shards: shards, Bars: []time.Duration{time.Second}}, "A", "B")
+			results := collect(e)
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error)
+			go func() { done <- e.Run(ctx) }()
+			long, err := e.NewInput("long")
+			if err != nil {
+				t.Fatal(err)
+			}
+			short, err := e.NewInput("short")
+			if err != nil {
+				t.Fatal(err)
+			}
+			commitConsumed(t, long, trade(0, t0, 10, 1), trade(0, t0+100, 11, 1))
+			commitConsumed(t, short, trade(1, t0+200, 20, 1), tick.Event{Kind: tick.KindEndOfStream})
+			commitConsumed(t, long, trade(0, t0+300, 12, 1), trade(0, t0+sec, 13, 1), trade(0, t0+sec+1, 14, 1))
+			long.Close()
+			short.Close()
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			var bars []string
+			for _, recs := range results() {
+				for _, o := range only(recs, tick.OutBar) {
+					bars = append(bars, fmt.Sprintf("%d@%d:n=%d", o.Bar.Symbol, (o.Bar.Start-t0)/sec, o.Bar.Count))
+				}
+			}
+			slices.Sort(bars)
+			want := []string{"0@0:n=3", "0@1:n=2", "1@0:n=1"}
+			if !slices.Equal(bars, want) {
+				t.Fatalf("bars %q, want %q", bars, want)
+			}
+		})
+	}
+}
+
+// commitConsumed commits evs to in and waits until the engine has applied
+// them, so that events of different Inputs reach it in a known order.
+func commitConsumed(t *testing.T, in *Input, evs ...tick.Event) {
+	t.Helper()
+	slots := in.Claim(len(evs))
+	if len(slots) != len(evs) {
+		t.Fatalf("claimed %d slots, want %d", len(slots), len(evs))
+	}
+	copy(slots, evs)
+	in.Commit(len(evs))
+	waitConsumed(t, in, in.Committed(nil))
+}
+
+// waitConsumed waits until the engine has applied in's events up to pos
+// (from Committed).
+func waitConsumed(t *testing.T, in *Input, pos []int64) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !in.Consumed(pos); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("events never consumed")
+		}
+	}
+}

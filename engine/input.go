@@ -18,12 +18,14 @@ const scratchEvents = 256
 // slots of that ring and the source decodes straight into them (no copy).
 // With several, Claim hands out a small scratch batch and Commit copies each
 // event into the ring of its symbol's shard, keeping the order of each
-// symbol's events; an end-of-stream event goes to every shard. An inline
+// symbol's events; an end-of-stream event goes to every shard, where it
+// flushes the symbols this Input fed last. An inline
 // engine's Input (Config.Emit) has no ring: Commit applies the scratch
 // batch itself.
 type Input struct {
 	e       *Engine
 	source  string
+	id      uint32       // unique among the engine's Inputs; from 1
 	rings   []*eventRing // one per shard
 	scratch []tick.Event // several shards: the decode batch
 	dst     [][]tick.Event

@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/tickd/tickd/tick"
 )
@@ -42,11 +41,7 @@ func TestInputCommittedConsumed(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- e.Run(ctx) }()
-	for deadline := time.Now().Add(10 * time.Second); !in.Consumed(pos); time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("never consumed")
-		}
-	}
+	waitConsumed(t, in, pos)
 	signals := 0
 	for _, out := range e.Outputs() {
 		signals += len(only(drain(out), tick.OutSignal))

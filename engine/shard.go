@@ -39,8 +39,9 @@ type shard struct {
 	touched    uint64 // sink for the loads of prefetchSymbols
 
 	bell   *ringbuf.Bell
-	inputs atomic.Pointer[[]*ringbuf.Consumer[tick.Event]] // copy-on-write, under Engine.mu
-	pub    struct {                                        // n as of the last batch
+	inputs atomic.Pointer[[]shardInput] // copy-on-write, under Engine.mu
+	input  uint32                       // the id of the Input whose batch is applied; 0 in a Step
+	pub    struct {                     // n as of the last batch
 		others, trades, signals, bars, stats, rejected, outOfOrder atomic.Uint64 // others: events − trades
 		bookEvents, bookRejected, bbos, orders                     atomic.Uint64
 		reasons                                                    [book.NumReasons]atomic.Uint64
@@ -207,7 +208,7 @@ func (s *shard) event(ev *tick.Event, limit uint32) {
 		}
 		s.bookEvent(ev)
 	case k == tick.KindEndOfStream:
-		s.flushAll()
+		s.flushInput(s.input)
 	case k == tick.KindQuote || k == tick.KindSystem:
 		if uint32(ev.Symbol) >= limit {
 			s.n.rejected++
@@ -244,6 +245,19 @@ func (s *shard) flushAll() {
 	for _, sym := range s.all {
 		s.flushBars(sym)
 		s.flushBBO(sym)
+	}
+}
+
+// flushInput publishes, at the end of input's stream, the open bars and
+// held BBO changes of the symbols input fed last: another Input's symbols
+// keep theirs, so its bars are not cut in two. A Step's symbols all carry
+// input 0, so there it is flushAll.
+func (s *shard) flushInput(input uint32) {
+	for _, sym := range s.all {
+		if sym.input == input {
+			s.flushBars(sym)
+			s.flushBBO(sym)
+		}
 	}
 }
 
@@ -309,7 +323,8 @@ func (s *shard) run(e *Engine) {
 	for {
 		ins := *s.inputs.Load()
 		work := false
-		for _, c := range ins {
+		for _, in := range ins {
+			c := in.cons
 			batch := c.Poll()
 			if len(batch) == 0 {
 				if c.Closed() {
@@ -317,6 +332,7 @@ func (s *shard) run(e *Engine) {
 				}
 				continue
 			}
+			s.input = in.id
 			s.process(batch)
 			c.Release(len(batch))
 			work = true

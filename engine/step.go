@@ -13,7 +13,7 @@ import (
 // → statistics → rules in one loop), tests that compare a live run with a
 // straight computation, tools that process a file in-process, and the
 // inline engine (Config.Emit). Its results are those an Engine with one
-// shard produces from the same events.
+// shard produces from the same events through one Input.
 type Step struct {
 	s    *shard
 	cons *ringbuf.Consumer[tick.Out]

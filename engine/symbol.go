@@ -10,7 +10,7 @@ import (
 // symbol is one symbol's state, owned by its shard and allocated (with all
 // its windows, bars and rule states) the first time the symbol trades: the
 // edge. The per-tick path then only indexes arrays. A trade touches this
-// struct (496 B: the header, Rolling's and EMAs' scalars, the session's
+// struct (512 B: the header, Rolling's and EMAs' scalars, the session's
 // totals, the rule sets' headers), one slot of the Rolling ring and the
 // EMA values, the hot head of each Window (56 B) and Bars (57 B) (a
 // Window's ring only when a bucket rolls), the rule states (24 B each) and
@@ -18,7 +18,8 @@ import (
 // symbol.
 type symbol struct {
 	id     tick.SymbolID
-	trades bool // has traded (last is valid)
+	input  uint32 // the Input whose event last fed it (shard.input): its end of stream flushes it
+	trades bool   // has traded (last is valid)
 	// tradeThrough: a trade_through rule is bound, so trades load the touch
 	// (beside trades: read on every trade, it must share the head's line).
 	tradeThrough bool
@@ -102,6 +103,7 @@ func newSymbol(id tick.SymbolID, name string, p *plan) *symbol {
 // counted): windows, bars and EMAs never go backwards, and the late trade
 // still counts, at the latest time.
 func (s *shard) trade(sym *symbol, t, recv int64, p tick.Price, q int64) {
+	sym.input = s.input
 	if !sym.trades {
 		sym.trades = true
 		sym.lastPx = p.Float64()
