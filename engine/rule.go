@@ -139,7 +139,7 @@ type RuleSpec struct {
 	Type       RuleType      //
 	Symbols    []string      // path.Match patterns, e.g. "AAPL", "BTC-*"; empty means every symbol
 	Dir        Direction     // which crossings fire; DirDefault: the type's default
-	Level      tick.Price    // price: the level
+	Level      tick.Price    // price: the level (> 0)
 	Percent    float64       // move: the threshold in percent (> 0)
 	Window     time.Duration // move, volume_spike: the event-time window
 	Fast, Slow time.Duration // ma_cross: EMA half-lives, 0 < Fast < Slow
@@ -213,6 +213,9 @@ func (r RuleSpec) validate() error {
 	}
 	switch r.Type {
 	case RulePrice:
+		if r.Level <= 0 { // a trade's price is > 0: it would never cross
+			return fmt.Errorf("level %v must be > 0", r.Level)
+		}
 		if _, ok := tick.PriceFromFloat(r.Hysteresis); !ok {
 			return fmt.Errorf("hysteresis %v out of the price range", r.Hysteresis)
 		}

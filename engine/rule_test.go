@@ -316,7 +316,9 @@ func TestRuleValidation(t *testing.T) {
 		{func(r *RuleSpec) { *r = RuleSpec{ID: "r", Type: RuleCross, Fast: 2, Slow: 2} }, "fast < slow"},
 		{func(r *RuleSpec) { *r = RuleSpec{ID: "r", Type: RuleVolume, K: 2, Window: time.Second, Hysteresis: 2} }, "below k"},
 		{func(r *RuleSpec) { *r = RuleSpec{ID: "r", Type: RuleVolume, K: 2, Window: time.Second, Dir: DirDown} }, "only go up"},
-		{func(r *RuleSpec) { *r = RuleSpec{ID: "r", Type: RulePrice, Hysteresis: 1e10} }, "price range"},
+		{func(r *RuleSpec) { *r = RuleSpec{ID: "r", Type: RulePrice, Level: px(1), Hysteresis: 1e10} }, "price range"},
+		{func(r *RuleSpec) { *r = RuleSpec{ID: "r", Type: RulePrice} }, "level 0 must be > 0"},
+		{func(r *RuleSpec) { *r = RuleSpec{ID: "r", Type: RulePrice, Level: px(-5)} }, "level -5 must be > 0"},
 	} {
 		r := ok
 		c.mod(&r)

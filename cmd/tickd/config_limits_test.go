@@ -116,6 +116,30 @@ func TestConfigRuleUnknownKey(t *testing.T) {
 	}
 }
 
+// TestConfigPriceRuleLevel: a price rule without a level, or with one not
+// above 0, could never fire: it is refused when the config is loaded.
+func TestConfigPriceRuleLevel(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	for body, want := range map[string]string{
+		"rules:\n  - id: nolevel\n    type: price\n":                `config: engine: rule "nolevel": level 0 must be > 0`,
+		"rules:\n  - id: neg\n    type: price\n    level: \"-5\"\n": `config: engine: rule "neg": level -5 must be > 0`,
+	} {
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var errb bytes.Buffer
+		var h serveConfig
+		fc, err := loadConfigFile(path, newServeFlags(&h, &errb))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.rules = fc.Rules
+		if _, err := h.engineConfig(); err == nil || err.Error() != want {
+			t.Errorf("%q: got %v, want %q", body, err, want)
+		}
+	}
+}
+
 // FuzzConfig: any bytes as a config file either parse or fail with a
 // "config:" error, never a panic; what parses applies to the flags and
 // builds (or refuses) an engine configuration without a panic either.

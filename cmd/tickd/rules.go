@@ -18,7 +18,7 @@ import (
 //	    type: price           # price | move | ma_cross | zscore | volume_spike | spread | imbalance | trade_through
 //	    symbols: [AAPL, "MS*"] # glob patterns; omit for every symbol
 //	    dir: up               # up | down | both (default: both; volume_spike: up)
-//	    level: "190.00"       # price: the level (decimal text, exact)
+//	    level: "190.00"       # price: the level, required, > 0 (decimal text, exact)
 //	    percent: 1.5          # move: threshold in percent
 //	    window: 1m            # move, volume_spike: event-time window
 //	    fast: 2s              # ma_cross: fast EMA half-life
