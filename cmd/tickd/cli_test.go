@@ -149,7 +149,7 @@ func TestConfigLayers(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := map[string]string{"TICKD_SHARDS": "4"}
-	if err := applyLayers(fs, fc, func(k string) string { return env[k] }); err != nil {
+	if err := applyLayers(fs, fc, envOf(env)); err != nil {
 		t.Fatal(err)
 	}
 	if cfgHolder.sma != 9 || cfgHolder.shards != 4 || fmt.Sprint(cfgHolder.bars) != "[1s 5m]" {
@@ -173,7 +173,7 @@ func TestConfigLayers(t *testing.T) {
 		fs.Parse(nil)
 		fc, err := loadConfigFile(path, fs)
 		if err == nil {
-			err = applyLayers(fs, fc, func(string) string { return "" })
+			err = applyLayers(fs, fc, noEnv)
 		}
 		if err == nil {
 			h.rules = fc.Rules
@@ -185,6 +185,39 @@ func TestConfigLayers(t *testing.T) {
 			t.Errorf("%s: error does not say where: %v", name, err)
 		}
 	}
+}
+
+// TestConfigEmptyEnvOverridesFile: a TICKD_* variable set to "" is set:
+// it overrides the file, so TICKD_METRICS= turns the file's metrics off.
+func TestConfigEmptyEnvOverridesFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(path, []byte("metrics: 127.0.0.1:9464\nfeed-listen: 127.0.0.1:7001\nui: 127.0.0.1:8080\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TICKD_METRICS", "")
+	t.Setenv("TICKD_FEED_LISTEN", "")
+	var errb bytes.Buffer
+	var c serveConfig
+	fs := newServeFlags(&c, &errb)
+	fs.Parse(nil)
+	fc, err := loadConfigFile(path, fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := applyLayers(fs, fc, os.LookupEnv); err != nil {
+		t.Fatal(err)
+	}
+	if c.metrics != "" || c.feedListen != "" || c.ui.addr != "127.0.0.1:8080" {
+		t.Errorf("metrics %q feed-listen %q (both set empty in the environment), ui %q (file)", c.metrics, c.feedListen, c.ui.addr)
+	}
+}
+
+// noEnv is an empty environment for applyLayers.
+func noEnv(string) (string, bool) { return "", false }
+
+// envOf is the environment env for applyLayers.
+func envOf(env map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 }
 
 // TestDemoPortTaken: a NATS port already in use is a clear error, not a crash.

@@ -119,7 +119,9 @@ func envName(flagName string) string {
 
 // applyLayers fills every flag not given on the command line from the
 // environment, then from the config file: flags > TICKD_* > file > default.
-func applyLayers(fs *flag.FlagSet, fc *fileConfig, getenv func(string) string) error {
+// lookupEnv is os.LookupEnv: a variable set to "" is set, so
+// TICKD_METRICS= turns off the metrics a file turns on.
+func applyLayers(fs *flag.FlagSet, fc *fileConfig, lookupEnv func(string) (string, bool)) error {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	var err error
@@ -127,7 +129,7 @@ func applyLayers(fs *flag.FlagSet, fc *fileConfig, getenv func(string) string) e
 		if err != nil || set[f.Name] {
 			return
 		}
-		if v := getenv(envName(f.Name)); v != "" {
+		if v, ok := lookupEnv(envName(f.Name)); ok {
 			if e := fs.Set(f.Name, v); e != nil {
 				err = fmt.Errorf("config: %s=%q: %w", envName(f.Name), v, e)
 			}

@@ -162,7 +162,7 @@ func FuzzConfig(f *testing.F) {
 			return
 		}
 		cfg.rules = fc.Rules
-		if err := applyLayers(fs, fc, func(string) string { return "" }); err != nil {
+		if err := applyLayers(fs, fc, noEnv); err != nil {
 			return
 		}
 		_, _ = cfg.engineConfig()

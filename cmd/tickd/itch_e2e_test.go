@@ -172,7 +172,7 @@ func TestServeITCHEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.rules = fc.Rules
-	if err := applyLayers(fs, fc, func(string) string { return "" }); err != nil {
+	if err := applyLayers(fs, fc, noEnv); err != nil {
 		t.Fatal(err)
 	}
 	ecfg, err := cfg.engineConfig()

@@ -592,7 +592,7 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 		}
 		cfg.rules = fc.Rules
 	}
-	if err := applyLayers(fs, fc, os.Getenv); err != nil {
+	if err := applyLayers(fs, fc, os.LookupEnv); err != nil {
 		return err
 	}
 	log, err := newLogger(stderr, cfg.logLevel, false)

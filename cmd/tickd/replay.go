@@ -175,7 +175,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		cfg.rules = fc.Rules
 	}
-	if err := applyLayers(fs, fc, os.Getenv); err != nil {
+	if err := applyLayers(fs, fc, os.LookupEnv); err != nil {
 		return err
 	}
 	set := map[string]bool{}
