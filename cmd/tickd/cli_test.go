@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"os"
@@ -51,6 +53,30 @@ func TestDemoShowsSignals(t *testing.T) {
 	}
 	if !strings.Contains(s, "symbols 32") {
 		t.Errorf("summary does not show 32 symbols:\n%s", s)
+	}
+}
+
+// TestDemoCount: with -count the demo ends by itself once the engine has
+// applied that many ticks, and with -nats-listen off it suggests no NATS
+// subscriber; its help gives the demo's own -start default.
+func TestDemoCount(t *testing.T) {
+	var out, errb syncBuffer
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	err := runDemo(ctx, []string{"-count", "300", "-rate", "5000", "-plain", "-nats-listen", "off", "-metrics", "", "-ui", ""}, &out, &errb)
+	if err != nil || ctx.Err() != nil {
+		t.Fatalf("demo -count: %v (context: %v)\n%s", err, ctx.Err(), errb.String())
+	}
+	s := out.String()
+	if !strings.Contains(s, "ticks 300 ") || strings.Contains(s, "nats sub") {
+		t.Errorf("demo -count 300 -nats-listen off printed:\n%s", s)
+	}
+	var help syncBuffer
+	if err := runDemo(ctx, []string{"-h"}, &out, &help); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("demo -h: %v", err)
+	}
+	if !strings.Contains(help.String(), `or "now" (default "now")`) {
+		t.Errorf("demo -h does not give -start's default as now:\n%s", help.String())
 	}
 }
 

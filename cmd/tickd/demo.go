@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"golang.org/x/term"
 
 	"github.com/tickd/tickd/bus"
@@ -25,21 +26,20 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var gcfg genConfig
-	gcfg.register(fs, 2000)
-	duration := fs.Duration("duration", 0, "stop by itself after this long (0: until Ctrl-C)")
+	gcfg.register(fs, 2000, "now") // live-looking event times; -start makes them reproducible
+	duration := fs.Duration("duration", 0, "stop by itself after this long (0: until Ctrl-C, or -count)")
 	natsListen := fs.String("nats-listen", "127.0.0.1:4222", "embedded NATS server's client address (\"off\": in-process only)")
 	metricsAddr := fs.String("metrics", "127.0.0.1:9464", "Prometheus /metrics address (a free port if this one is taken; \"\": off)")
 	uiAddr := fs.String("ui", "127.0.0.1:8080", "serve the live dashboard here (a free port if taken; \"\" for none)")
 	plain := fs.Bool("plain", false, "print lines instead of redrawing the screen (the default when stdout is not a terminal)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: tickd demo [flags]\n\nEmbedded NATS, a simulated exchange over TCP, the engine, and a live view.\nWhile it runs, any NATS client can subscribe: nats sub 'tickd.>'\n\n")
+		fmt.Fprintf(stderr, "Usage: tickd demo [flags]\n\nEmbedded NATS, a simulated exchange over TCP, the engine, and a live view.\n"+
+			"While it runs, any NATS client can subscribe (unless -nats-listen off): nats sub 'tickd.>'\n"+
+			"It runs until Ctrl-C, -duration, or, with -count N, until the engine has applied the N ticks.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
-	}
-	if gcfg.start == "" {
-		gcfg.start = "now" // live-looking event times; -start makes it reproducible
 	}
 	// Our own cancel, so that a start-up failure can stop what has started.
 	ctx, cancel := context.WithCancel(ctx)
@@ -74,27 +74,65 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	simDone := make(chan error, 1)
 	go func() {
-		c, err := dialRetry(ctx, p.FeedAddr().String(), 5*time.Second)
-		if err != nil {
-			simDone <- err
-			return
+		err := runDemoSim(ctx, p, g, wopts)
+		if ctx.Err() != nil {
+			err = nil // stopped: Ctrl-C or -duration
 		}
-		defer c.Close()
-		_, err = sim.Write(ctx, c, g, wopts)
 		simDone <- err
+		if err != nil || wopts.Count > 0 {
+			cancel() // the feed failed, or -count ticks are applied: the demo is over
+		}
 	}()
-	fmt.Fprintf(stdout, "tickd demo: %d symbols at %.0f ticks/s over TCP %s; NATS %s — subscribe with: nats sub 'tickd.>'\n",
-		len(g.Symbols()), g.Rate(), p.FeedAddr(), p.natsDesc())
+	fmt.Fprintf(stdout, "tickd demo: %d symbols at %.0f ticks/s over TCP %s; NATS %s%s\n",
+		len(g.Symbols()), g.Rate(), p.FeedAddr(), p.natsDesc(), v.natsHint(" — subscribe with: %s"))
 	p.announce(stdout)
 	v.run(ctx)
 	simErr := <-simDone
-	err = p.Wait()
-	sub.Unsubscribe()
+	p.drain()
+	drainSubscription(sub) // the view shows every record published
+	p.closeNATS()
+	err = errors.Join(p.errs...)
 	v.summary()
-	if simErr != nil && ctx.Err() == nil {
-		return simErr
+	return errors.Join(simErr, err)
+}
+
+// runDemoSim sends the simulated feed to p's listener until ctx is done or
+// wopts.Count ticks are sent, and then, for a count, waits until the engine
+// has applied them all: shutting down at once would drop what the feed has
+// not read yet.
+func runDemoSim(ctx context.Context, p *pipeline, g *sim.Generator, wopts sim.WriteOptions) error {
+	c, err := dialRetry(ctx, p.FeedAddr().String(), 5*time.Second)
+	if err != nil {
+		return err
 	}
-	return err
+	w, err := sim.Write(ctx, c, g, wopts)
+	c.Close()
+	if err != nil || ctx.Err() != nil {
+		return err
+	}
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for p.eng.Counters().Trades < uint64(w.Trades) {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+// drainSubscription waits (a few seconds at most) until sub has handed on
+// every message the server sent before the call.
+func drainSubscription(sub *nats.Subscription) {
+	closed := sub.StatusChanged(nats.SubscriptionClosed)
+	if sub.Drain() != nil {
+		return
+	}
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+	}
 }
 
 // announce writes where the dashboard and the metrics are, if they run.
@@ -192,6 +230,16 @@ func (v *view) run(ctx context.Context) {
 	}
 }
 
+// natsHint formats (one %s) the command that subscribes to everything,
+// when the embedded server listens on a port: with -nats-listen off no
+// client can reach it, and the hint is "".
+func (v *view) natsHint(format string) string {
+	if v.p.srv != nil && v.p.srv.Addr() == nil {
+		return ""
+	}
+	return fmt.Sprintf(format, "nats sub 'tickd.>'")
+}
+
 func (v *view) throughput() string {
 	el := time.Since(v.start).Seconds()
 	c := v.p.eng.Counters()
@@ -210,7 +258,7 @@ func (v *view) draw() {
 	defer v.mu.Unlock()
 	var b strings.Builder
 	b.WriteString("\x1b[H\x1b[2J") // home, clear
-	fmt.Fprintf(&b, "tickd demo — %s   (Ctrl-C to stop; nats sub 'tickd.>' to watch)\n", v.throughput())
+	fmt.Fprintf(&b, "tickd demo — %s   (Ctrl-C to stop%s)\n", v.throughput(), v.natsHint("; %s to watch"))
 	v.p.announce(&b)
 	b.WriteByte('\n')
 	fmt.Fprintf(&b, "%-6s %10s %10s %10s %10s %7s %10s %9s\n", "SYMBOL", "LAST", "SMA", "EMA", "VWAP", "Z", "1s CLOSE", "1s VOL")

@@ -27,14 +27,20 @@ type genConfig struct {
 	unpaced  bool
 }
 
-func (c *genConfig) register(fs *flag.FlagSet, rate float64) {
+// register binds the flags to c. start is -start's default: "" for the
+// simulator's fixed start (sim.DefaultStart), or "now".
+func (c *genConfig) register(fs *flag.FlagSet, rate float64, start string) {
 	fs.StringVar(&c.format, "format", "native", "wire format: native, csv or json (gen also: itch)")
 	fs.Float64Var(&c.rate, "rate", rate, "mean ticks per second (event time, and wall time unless -unpaced)")
 	fs.Int64Var(&c.count, "count", 0, "stop after this many ticks (0: no limit)")
 	fs.IntVar(&c.symbols, "symbols", 32, "how many generated symbols (AAA, AAB, ...)")
 	fs.Var(&c.names, "names", "symbol names to use instead of generated ones (comma-separated)")
 	fs.Uint64Var(&c.seed, "seed", 1, "random seed: the same seed and start give the same stream")
-	fs.StringVar(&c.start, "start", "", "event time of the first tick, RFC 3339 or \"now\" (default "+sim.DefaultStart.Format(time.RFC3339)+")")
+	startHelp := "event time of the first tick, RFC 3339 or \"now\""
+	if start == "" {
+		startHelp += " (default " + sim.DefaultStart.Format(time.RFC3339) + ")"
+	}
+	fs.StringVar(&c.start, "start", start, startHelp)
 	fs.BoolVar(&c.unpaced, "unpaced", false, "write as fast as possible instead of at -rate")
 }
 
@@ -71,7 +77,7 @@ func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs := flag.NewFlagSet("gen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg genConfig
-	cfg.register(fs, 1000)
+	cfg.register(fs, 1000, "")
 	fs.DurationVar(&cfg.duration, "duration", 0, "stop after this much event time (0: no limit)")
 	to := fs.String("to", "", "TCP address to connect to and send the feed (e.g. 127.0.0.1:7000)")
 	out := fs.String("out", "", "file to write the feed to (\"-\" for standard output)")
