@@ -9,7 +9,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"github.com/tickd/tickd/engine"
 	"github.com/tickd/tickd/metrics"
 	"github.com/tickd/tickd/tick"
 )
@@ -24,9 +23,11 @@ type pipelineMetrics struct {
 }
 
 // setupMetrics binds -metrics (nothing when it is "") and builds the
-// registry and the publisher's Observer. The listener is closed when ctx
-// is done, or by startPipeline's failure path if a later step fails.
-func (p *pipeline) setupMetrics(ctx context.Context, cfg *serveConfig, ecfg engine.Config) error {
+// registry and the publisher's Observer, with the rules and bar intervals
+// the engine runs (its defaults applied: bars not configured are its 1s and
+// 1m). The listener is closed when ctx is done, or by startPipeline's
+// failure path if a later step fails.
+func (p *pipeline) setupMetrics(ctx context.Context, cfg *serveConfig) error {
 	if cfg.metrics == "" {
 		return nil
 	}
@@ -39,7 +40,7 @@ func (p *pipeline) setupMetrics(ctx context.Context, cfg *serveConfig, ecfg engi
 	for _, r := range p.eng.Rules() {
 		rules = append(rules, r.ID)
 	}
-	m := &pipelineMetrics{ln: ln, reg: prometheus.NewRegistry(), obs: metrics.NewObserver(rules, ecfg.Bars)}
+	m := &pipelineMetrics{ln: ln, reg: prometheus.NewRegistry(), obs: metrics.NewObserver(rules, p.eng.Config().Bars)}
 	if err := m.obs.Register(m.reg); err != nil {
 		ln.Close()
 		return err

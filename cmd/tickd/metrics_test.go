@@ -268,6 +268,50 @@ func TestServeMetrics(t *testing.T) {
 	}
 }
 
+// TestMetricsDefaultBars: with no bar intervals configured, the engine's
+// default ones (1s, 1m) are counted in tickd_bars_published_total.
+func TestMetricsDefaultBars(t *testing.T) {
+	cfg, err := serveDefaults("-feed-listen", "127.0.0.1:0", "-nats-listen", "off", "-metrics", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p, err := startPipeline(ctx, &cfg, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("tcp", p.FeedAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var enc feed.NativeEncoder
+	ts := time.Now().UnixNano()
+	b := enc.Hello(nil)
+	b = enc.Trade(b, "BAR", ts, 100*tick.PriceScale, 10, tick.SideBuy)
+	b = enc.End(b, ts) // publishes the open 1s and 1m bars
+	if _, err := c.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	url := "http://" + p.MetricsAddr().String() + "/metrics"
+	want := []string{`tickd_bars_published_total{interval="1s"}`, `tickd_bars_published_total{interval="1m"}`}
+	var s scrape
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		s = getMetrics(t, url)
+		if s.samples[want[0]] == 1 && s.samples[want[1]] == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("want one bar of each default interval: %v = %v, %v = %v", want[0], s.samples[want[0]], want[1], s.samples[want[1]])
+		}
+	}
+	cancel()
+	if err := p.Wait(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestDemoMetrics: with its -metrics port taken, the demo serves metrics on
 // another port and prints where.
 func TestDemoMetrics(t *testing.T) {

@@ -280,7 +280,7 @@ func startPipeline(ctx context.Context, cfg *serveConfig, log zerolog.Logger) (*
 	if err = cfg.js.ensure(ctx, p.nc, cfg.prefix, log); err != nil {
 		return fail(err)
 	}
-	if err = p.setupMetrics(ctx, cfg, ecfg); err != nil {
+	if err = p.setupMetrics(ctx, cfg); err != nil {
 		return fail(err)
 	}
 	// The publisher idles on the bell the engine's output rings ring on
