@@ -20,7 +20,7 @@ func TestConfigDefaults(t *testing.T) {
 	c := e.Config()
 	if c.Shards != 1 || c.MaxSymbols != syms.Cap() || c.RingCapacity != DefaultRingCapacity || c.OutputCapacity != 1024 || c.SMA != 50 || c.WindowBuckets != 20 ||
 		c.EMAHalfLife != 10*time.Second || !slices.Equal(c.Windows, []time.Duration{time.Second, time.Minute}) ||
-		!slices.Equal(c.Bars, []time.Duration{time.Second, time.Minute}) || len(c.Rules) != 0 {
+		!slices.Equal(c.Bars, []time.Duration{time.Second, time.Minute}) || len(c.Rules) != 0 || c.BookOrders != 1<<20 {
 		t.Fatalf("defaults: %+v", c)
 	}
 	if len(e.Outputs()) != 1 {
