@@ -24,7 +24,12 @@
 //
 // # Payload
 //
-// One JSON object per message, with no NATS headers (see ContentTypeJSON).
+// One JSON object per message (see ContentTypeJSON). Without JetStream a
+// message has no NATS headers and no reply subject. With
+// PublisherOptions.JetStream (tickd serve -jetstream), signals and bars
+// carry one header, Nats-Msg-Id (see JetStream below), and a reply subject
+// (an _INBOX. subject) on which the stream acknowledges them; a core NATS
+// subscriber sees both too, and should not reply to it.
 // Every object starts with "kind" ("signal", "bar", "stats", "bbo"),
 // "publisher" and "seq": seq counts from 1 per publisher, one per message it
 // sends, so (publisher, seq) identifies a message and a gap in seq means a

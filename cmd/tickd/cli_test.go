@@ -56,6 +56,21 @@ func TestDemoShowsSignals(t *testing.T) {
 	}
 }
 
+// TestPackageDocListsCommands: the package doc names every command, as
+// "(name)" or "(name," or, for version, by name.
+func TestPackageDocListsCommands(t *testing.T) {
+	src, err := os.ReadFile("main.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, _, _ := strings.Cut(string(src), "package main")
+	for _, c := range commands() {
+		if !strings.Contains(doc, "("+c.name+")") && !strings.Contains(doc, "("+c.name+",") && !strings.Contains(doc, " "+c.name+".") {
+			t.Errorf("the package doc of cmd/tickd does not list %q", c.name)
+		}
+	}
+}
+
 // TestDemoCount: with -count the demo ends by itself once the engine has
 // applied that many ticks, and with -nats-listen off it suggests no NATS
 // subscriber; its help gives the demo's own -start default.

@@ -1,7 +1,9 @@
-// Command tickd is the one tickd binary: the daemon (serve), the demo (what
-// `make run` runs), the simulated exchange (gen), the feed recorder (record),
-// the player (replay), a signal printer (sub) and version. Run `tickd help`
-// for the commands and `tickd CMD -h` for flags.
+// Command tickd is the one tickd binary: the daemon (serve), a live demo
+// (demo, what `make run` runs), the simulated exchange (gen), the feed recorder
+// (record), the player (replay), an ITCH file summary (inspect), the
+// latency suite (bench), a signal printer (sub), the store of signals and
+// bars in databases or files (sink) and version. Run `tickd help` for the
+// commands and `tickd CMD -h` for flags.
 package main
 
 import (
