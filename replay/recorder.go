@@ -95,8 +95,9 @@ func (o *RecorderOptions) writerOptions(start time.Time) WriterOptions {
 // and writes what each has committed. So records of one source keep their
 // order in the capture, and sources interleave by the batch a visit takes.
 // It sleeps for linger after a visit that found records, and longer when
-// idle (up to maxIdle); a source wakes it only when a quarter of Buffer
-// waits, or when it must wait itself.
+// idle (up to maxIdle); a source wakes it only when it seals a chunk while
+// the writer idles or an eighth of Buffer waits, or when it must wait
+// itself.
 type Recorder struct {
 	opts       RecorderOptions
 	chunkSize  int
@@ -105,6 +106,7 @@ type Recorder struct {
 	lanes   [256]atomic.Pointer[laneBlock] // source id -> its open lane, in two levels
 	state   atomic.Int32                   // recording, stopped or failed
 	backlog atomic.Int64                   // sealed chunks the writer has not given back
+	idle    atomic.Bool                    // the writer found nothing last visit: a seal wakes it
 	free    chan *chunk                    // chunks the writer gave back
 	wake    chan struct{}
 	done    chan struct{} // closed by Stop or a failure: releases waiting sources
@@ -266,7 +268,7 @@ func (r *Recorder) end(l *lane) { r.seal(l.cur) }
 // waking the writer when a quarter of Buffer waits.
 func (r *Recorder) seal(c *chunk) {
 	c.sealed.Store(true)
-	if r.backlog.Add(1) >= max(r.maxBacklog/4, 1) {
+	if r.backlog.Add(1) >= max(r.maxBacklog/8, 1) || r.idle.Load() {
 		r.signal()
 	}
 }
@@ -389,6 +391,7 @@ func (r *Recorder) Run(ctx context.Context) error {
 	idle := linger
 	var lanes []*lane
 	for {
+		r.idle.Store(false)
 		final := r.state.Load() != recording // read every lane once more, then finish
 		var wrote int
 		var err error
@@ -401,6 +404,7 @@ func (r *Recorder) Run(ctx context.Context) error {
 		sleep := linger
 		if wrote == 0 {
 			sleep, idle = idle, min(2*idle, maxIdle)
+			r.idle.Store(true) // the next sealed chunk wakes the writer
 		} else {
 			idle = linger
 		}
