@@ -86,7 +86,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.ringSize, "ring-size", engine.DefaultRingCapacity, "slots per engine input ring (a power of two)")
 	fs.StringVar(&c.wait, "wait", "park", "how idle stages wait: spin (one core each), yield, or park (spin, then yield, then sleep until woken)")
 	fs.StringVar(&c.udpBackpressure, "udp-backpressure", "drop", "when the engine is behind a MoldUDP64 feed: drop (the newest, counted and reported on <prefix>.status) or block (TCP feeds always block)")
-	fs.IntVar(&c.bookOrders, "book-orders", 1<<20, "live orders each shard's L3 books are sized for (ITCH)")
+	fs.IntVar(&c.bookOrders, "book-orders", 1<<20, "live orders each shard's L3 books are sized for (ITCH; 0: the default)")
 	fs.DurationVar(&c.feedStale, "feed-stale", 15*time.Second, "report a feed source stale on <prefix>.status after this long with nothing received, not even a heartbeat (0: never)")
 	fs.StringVar(&c.metrics, "metrics", "", "address of the Prometheus /metrics, /healthz and /readyz server, e.g. 127.0.0.1:9464 (\"\": off)")
 	fs.BoolVar(&c.fused, "fused", false, "decode, engine and NATS publishing on the feed source's goroutine: the least latency, for one feed source (one shard, no -feed-kafka; -wait and -ring-size then apply to nothing)")

@@ -180,7 +180,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if !set["log-level"] && os.Getenv("TICKD_LOG_LEVEL") == "" {
+	if _, inEnv := os.LookupEnv("TICKD_LOG_LEVEL"); !set["log-level"] && !inEnv {
 		cfg.logLevel = "warn" // the progress bar and the summary say what matters
 	}
 	opts, err := rc.playerOptions(&cfg)
