@@ -142,6 +142,29 @@ func orD(v, def time.Duration) time.Duration {
 	return v
 }
 
+// Validate reports the first field of p out of range, reading every field
+// as given: a zero Duration or Symbols is an error here, where the Run
+// functions would take the default, so that a command's "-duration 0" is
+// refused rather than run for DefaultDuration. A negative Warmup is an
+// error too (Pattern's "none" is for callers, not users: they give 0).
+// fullSpeed allows Rate 0 (InprocOptions.FullSpeed).
+func (p Pattern) Validate(fullSpeed bool) error {
+	rate := p.Rate
+	if fullSpeed && rate == 0 {
+		rate = 1 // not paced: any valid rate
+	}
+	if p.Warmup < 0 {
+		return fmt.Errorf("bench: warmup %v must be ≥ 0", p.Warmup)
+	}
+	if err := checkPace(rate, p.Duration, p.Symbols, p.SignalRatio); err != nil {
+		return err
+	}
+	if p.SignalRatio == 0 {
+		return errors.New("bench: signal ratio 0 fires no signal: nothing to measure")
+	}
+	return nil
+}
+
 func checkPace(rate float64, d time.Duration, symbols int, ratio float64) error {
 	switch {
 	case !(rate > 0) || rate > 1e8:

@@ -98,24 +98,17 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	switch {
-	case c.rate == 0 && !c.inproc:
-		return errors.New("rate 0 (full speed) is for -inproc only: the end-to-end load is open-loop")
-	case c.warmup < 0:
-		return fmt.Errorf("warmup %v must be ≥ 0", c.warmup)
-	case c.signalRatio == 0:
-		return errors.New("signal-ratio 0 fires no signal: nothing to measure")
-	case c.gogc < -1:
-		return fmt.Errorf("gogc %d: want -1 (off) or more", c.gogc)
+	if err := c.validate(); err != nil {
+		return err
+	}
+	// The report's directory is made (and written to) before the run, so
+	// that an unusable -out fails now, not after the whole run.
+	out, err := reportDir(c.out)
+	if err != nil {
+		return err
 	}
 	gogc := runGOGC(c.gogc, os.Getenv("GOGC"))
 	defer debug.SetGCPercent(debug.SetGCPercent(gogc))
-	out := c.out
-	if out == "" {
-		if out, err = os.MkdirTemp("", "tickd-bench-"); err != nil {
-			return err
-		}
-	}
 	res := bench.Result{Start: time.Now(), Machine: bench.DetectMachine(), Settings: bench.Settings{
 		Rate: c.rate, Duration: c.duration, Warmup: c.warmup, Symbols: c.symbols, SignalRatio: c.signalRatio,
 		Format: c.format, Wait: wait.String(), Pace: pace.String(), NATS: "embedded", Mode: "e2e", GOGC: gogc}}
@@ -158,6 +151,36 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprintf(stdout, "report: %s\n", out)
 	return nil
+}
+
+// validate checks the flags as given, before anything starts: a zero
+// -duration or -symbols is refused, not read as the default.
+func (c *benchConfig) validate() error {
+	switch {
+	case c.rate == 0 && !c.inproc:
+		return errors.New("rate 0 (full speed) is for -inproc only: the end-to-end load is open-loop")
+	case c.gogc < -1:
+		return fmt.Errorf("gogc %d: want -1 (off) or more", c.gogc)
+	}
+	p := bench.Pattern{Rate: c.rate, Duration: c.duration, Warmup: c.warmup, Symbols: c.symbols, SignalRatio: c.signalRatio}
+	return p.Validate(c.inproc && c.rate == 0)
+}
+
+// reportDir makes dir (a new tickd-bench-* directory under the system temp
+// dir when empty) and checks that a file can be written in it.
+func reportDir(dir string) (string, error) {
+	if dir == "" {
+		return os.MkdirTemp("", "tickd-bench-")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("-out: %w", err)
+	}
+	f, err := os.CreateTemp(dir, ".tickd-bench-*")
+	if err != nil {
+		return "", fmt.Errorf("-out: %w", err)
+	}
+	f.Close()
+	return dir, os.Remove(f.Name())
 }
 
 // recorded runs measure under the CPU profile and the execution trace the

@@ -156,6 +156,11 @@ func TestBenchBadFlags(t *testing.T) {
 		{"bench", "--rate", "0"},
 		{"bench", "--pace", "busy"},
 		{"bench", "--gogc", "-2"},
+		// Zero is refused, not read as the default (a 20 s run, 32 symbols).
+		{"bench", "--duration", "0"},
+		{"bench", "--duration", "-1s"},
+		{"bench", "--symbols", "0"},
+		{"bench", "--inproc", "--rate", "0", "--duration", "0"},
 	} {
 		var out, errb bytes.Buffer
 		if code := mainExit(args, &out, &errb); code != 1 || !strings.Contains(errb.String(), "tickd bench: ") {
@@ -174,5 +179,20 @@ func TestRunGOGC(t *testing.T) {
 		if got := runGOGC(c.flag, c.env); got != c.want {
 			t.Errorf("runGOGC(%d, %q) = %d, want %d", c.flag, c.env, got, c.want)
 		}
+	}
+}
+
+// TestBenchUnwritableOut: an -out that cannot be made fails before the run
+// (nothing measured, no table printed), not after it.
+func TestBenchUnwritableOut(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	code := mainExit([]string{"bench", "--inproc", "--rate", "2000", "--duration", "100ms", "--warmup", "0", "--cache-probe=false",
+		"--out", filepath.Join(file, "out")}, &out, &errb)
+	if code != 1 || out.Len() != 0 || !strings.Contains(errb.String(), "tickd bench: -out: ") {
+		t.Errorf("exit %d, stdout %q, stderr %q: want exit 1, nothing run, an -out error", code, out.String(), errb.String())
 	}
 }
