@@ -113,7 +113,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Rate: c.rate, Duration: c.duration, Warmup: c.warmup, Symbols: c.symbols, SignalRatio: c.signalRatio,
 		Format: c.format, Wait: wait.String(), Pace: pace.String(), NATS: "embedded", Mode: "e2e", GOGC: gogc}}
 	if c.natsURL != "" {
-		res.Settings.NATS = c.natsURL
+		res.Settings.NATS = redactURL(c.natsURL) // result.json and report.txt get shared
 	}
 	if c.inproc {
 		res.Settings.Mode, res.Settings.NATS = "inproc", "none"
@@ -237,7 +237,7 @@ func benchE2E(ctx context.Context, c *benchConfig, format feed.Format, pace benc
 	}
 	sub, err := nats.Connect(url, nats.Name("tickd-bench-sub"))
 	if err != nil {
-		return nil, fmt.Errorf("nats: connect %s: %w", url, err)
+		return nil, fmt.Errorf("nats: connect %s: %w", redactURL(url), err)
 	}
 	defer sub.Close()
 
@@ -275,7 +275,7 @@ func benchE2E(ctx context.Context, c *benchConfig, format feed.Format, pace benc
 
 	pub, err := nats.Connect(url, nats.Name("tickd-bench-floor"))
 	if err != nil {
-		return nil, fmt.Errorf("nats: connect %s: %w", url, err)
+		return nil, fmt.Errorf("nats: connect %s: %w", redactURL(url), err)
 	}
 	defer pub.Close()
 	size := int(math.Round(load.MeanPayload))

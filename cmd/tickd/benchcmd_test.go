@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/tickd/tickd/bus"
 )
 
 // TestBenchE2E runs `tickd bench` briefly and checks its table and files,
@@ -195,4 +197,47 @@ func TestBenchUnwritableOut(t *testing.T) {
 	if code != 1 || out.Len() != 0 || !strings.Contains(errb.String(), "tickd bench: -out: ") {
 		t.Errorf("exit %d, stdout %q, stderr %q: want exit 1, nothing run, an -out error", code, out.String(), errb.String())
 	}
+}
+
+// TestBenchRedactsNATSPassword: a password in -nats-url reaches neither the
+// report (report.txt, result.json, stdout) nor an error.
+func TestBenchRedactsNATSPassword(t *testing.T) {
+	const pw = "s3cret-pw"
+	srv, err := bus.StartServer(bus.ServerOptions{Port: bus.RandomPort, Users: []bus.User{{Name: "bench", Password: pw,
+		Permissions: bus.Permissions{Publish: []string{">"}, Subscribe: []string{">"}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	hostPort := strings.TrimPrefix(srv.ClientURL(), "nats://")
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	code := mainExit([]string{"bench", "--rate", "5000", "--duration", "200ms", "--warmup", "0", "--cache-probe=false",
+		"--out", dir, "--nats-url", "nats://bench:" + pw + "@" + hostPort}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+	}
+	for name, text := range map[string]string{"stdout": out.String(), "stderr": errb.String(), "report.txt": readFile(t, filepath.Join(dir, "report.txt")),
+		"result.json": readFile(t, filepath.Join(dir, "result.json"))} {
+		if strings.Contains(text, pw) || name != "stderr" && !strings.Contains(text, "bench:xxxxx@"+hostPort) {
+			t.Errorf("%s: want the URL with its password redacted:\n%s", name, text)
+		}
+	}
+	// A refused connection's error names the URL, redacted too.
+	out.Reset()
+	errb.Reset()
+	code = mainExit([]string{"bench", "--rate", "5000", "--duration", "200ms", "--cache-probe=false", "--out", dir,
+		"--nats-url", "nats://bench:" + pw + "@127.0.0.1:1"}, &out, &errb)
+	if code != 1 || strings.Contains(errb.String(), pw) || !strings.Contains(errb.String(), "nats: connect nats://bench:xxxxx@127.0.0.1:1") {
+		t.Errorf("exit %d, stderr %q", code, errb.String())
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
