@@ -23,7 +23,9 @@
 //
 // Each stream gets at most one event per Options.Interval (100ms by default),
 // and only when something changed: everything the Hub received in between is
-// coalesced into that event. An event carries what the client has not seen
+// coalesced into that event. For a few seconds after the Hub last received
+// anything it also gets one a second, so that the throughput shown falls to
+// 0 when the feed stops; then nothing until the next message. An event carries what the client has not seen
 // yet (new points, bars, markers and signals, counted per ring), so a
 // steady stream costs bytes in proportion to what changed, not to the
 // history kept. Its JSON:

@@ -81,6 +81,7 @@ type Hub struct {
 	opts    Options
 	version atomic.Uint64 // bumped by every Handle: streams skip a tick when it has not moved
 	skipped atomic.Uint64 // BBOs received but not decoded (bboThrottle)
+	changed atomic.Int64  // when Handle last ran (Options.Now), Unix ns
 
 	mu        sync.Mutex
 	symbols   map[string]*symbol
@@ -179,6 +180,7 @@ func (h *Hub) Subscribe(nc *nats.Conn) ([]*nats.Subscription, error) {
 // Handle adds one decoded message to the history.
 func (h *Hub) Handle(m bus.Message) {
 	now := h.opts.Now().UnixNano()
+	h.changed.Store(now)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	defer h.version.Add(1)
@@ -302,6 +304,13 @@ func cmpInt(a, b int64) int {
 		return 1
 	}
 	return 0
+}
+
+// settling says whether the Hub received anything within rateSettle and
+// refreshEvery: its rates may still be falling, so a stream must keep
+// sending them for a while after the feed stops.
+func (h *Hub) settling() bool {
+	return h.opts.Now().UnixNano()-h.changed.Load() <= rateSettle+int64(refreshEvery)
 }
 
 // Symbols returns the names of the symbols tracked, sorted.

@@ -308,6 +308,12 @@ func TestHubRates(t *testing.T) {
 	if *r["ticks"] != 4000 || *r["signals"] != 40 || *r["msgs"] != 16 {
 		t.Errorf("rates ticks %v signals %v msgs %v; want 4000, 40, 16 a second", *r["ticks"], *r["signals"], *r["msgs"])
 	}
+	// The feed stops and nobody asks for 10 s: the rates are 0, not
+	// unknown (null) for want of a sample inside the window.
+	now = now.Add(10 * time.Second)
+	if r := readUpdate(t, h, &cursor{}).Rates; r["ticks"] == nil || *r["ticks"] != 0 || r["msgs"] == nil || *r["msgs"] != 0 {
+		t.Errorf("rates after a quiet 10 s: ticks %v msgs %v, want 0", r["ticks"], r["msgs"])
+	}
 }
 
 // TestHubBBOThrottle: a symbol's BBOs are decoded at most every bboEvery;

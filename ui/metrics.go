@@ -60,6 +60,9 @@ type rateMeter struct {
 const (
 	rateEvery  = int64(250 * time.Millisecond)
 	rateWindow = int64(2 * time.Second)
+	// rateSettle is how long after the totals stop moving the rates take
+	// to reach 0: the window, and a sample either side of it.
+	rateSettle = rateWindow + 2*rateEvery
 )
 
 // rateSample holds totals at time t: ticks in, signals out, messages received.
@@ -76,12 +79,21 @@ func (r *rateMeter) rates(now int64, c [3]uint64) (out [3]float64) {
 		r.samples.push(rateSample{now, c})
 	}
 	newest := *r.samples.last()
-	var oldest *rateSample
+	// The oldest sample within the window; or, when nobody asked for a
+	// while (the feed stopped, and the streams with it), the one before
+	// newest, however old: the totals' change over that gap is the rate.
+	var oldest, before *rateSample
 	r.samples.since(0, func(s *rateSample) {
 		if oldest == nil && newest.t-s.t <= rateWindow+rateEvery {
 			oldest = s
 		}
+		if s.t < newest.t {
+			before = s
+		}
 	})
+	if oldest.t == newest.t && before != nil {
+		oldest = before
+	}
 	dt := float64(newest.t-oldest.t) / 1e9
 	if dt <= 0 { // one sample so far: no rate yet (null, not a false 0)
 		return [3]float64{math.NaN(), math.NaN(), math.NaN()}

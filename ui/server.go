@@ -27,6 +27,11 @@ type Server struct {
 // proxies keep it open and a gone browser is noticed.
 const heartbeatEvery = 15 * time.Second
 
+// refreshEvery is how often a stream with nothing new still gets an event
+// while the Hub is settling: the throughput it shows then falls to 0 when
+// the feed stops, instead of staying at its last rate.
+const refreshEvery = time.Second
+
 // writeTimeout bounds one event's write: a browser that stops reading is
 // dropped rather than holding its goroutine.
 const writeTimeout = 10 * time.Second
@@ -100,7 +105,9 @@ func (s *Server) once(w http.ResponseWriter, r *http.Request) {
 }
 
 // stream sends the update events of one browser: the first at once, then
-// at most one per Options.Interval, and only when the Hub has changed.
+// at most one per Options.Interval, and only when the Hub has changed or,
+// for a few seconds after it last changed, every refreshEvery (its rates
+// are still falling).
 func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	if s.clients.Add(1) > int64(s.hub.opts.MaxClients) {
 		s.clients.Add(-1)
@@ -120,7 +127,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	var seen uint64
 	tick := time.NewTicker(s.hub.opts.Interval)
 	defer tick.Stop()
-	lastWrite := time.Now()
+	lastWrite, lastEvent := time.Now(), time.Now()
 	for first := true; ; first = false {
 		if !first {
 			select {
@@ -130,7 +137,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		v := s.hub.version.Load()
-		isEvent := first || v != seen
+		isEvent := first || v != seen || s.hub.settling() && time.Since(lastEvent) >= refreshEvery
 		switch {
 		case isEvent:
 			seen = v
@@ -149,9 +156,10 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		if err := rc.Flush(); err != nil {
 			return
 		}
+		lastWrite = time.Now()
 		if isEvent {
 			s.events.Add(1)
+			lastEvent = lastWrite
 		}
-		lastWrite = time.Now()
 	}
 }

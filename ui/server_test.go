@@ -122,7 +122,7 @@ func TestStreamRateBound(t *testing.T) {
 }
 
 // TestStreamQuietWhenIdle: a stream with nothing new sends nothing after
-// its first event (until the heartbeat, 15s away).
+// its first event (until the first refresh, refreshEvery away).
 func TestStreamQuietWhenIdle(t *testing.T) {
 	w := newWireMaker(t)
 	h := NewHub(Options{Interval: 10 * time.Millisecond})
@@ -141,6 +141,35 @@ func TestStreamQuietWhenIdle(t *testing.T) {
 	h.Handle(w.stats("AAA", t0+1e9, "101", 101))
 	if u, err := stream.next(); err != nil || len(u.Points) != 1 || *u.Points[0][1] != 101 || u.Reset {
 		t.Fatalf("after a new message: %+v, %v", u, err)
+	}
+}
+
+// TestStreamRefreshAfterFeedStops: when the Hub goes quiet, a stream still
+// gets an event every refreshEvery while the rates fall, so the page's
+// throughput does not stay at its last rate; then it goes quiet.
+func TestStreamRefreshAfterFeedStops(t *testing.T) {
+	w := newWireMaker(t)
+	var events uint64 = 1000
+	h := NewHub(Options{Interval: 10 * time.Millisecond, Counters: func() Counters { return Counters{Events: events} }})
+	h.Handle(w.stats("AAA", t0, "100", 100))
+	s, url := serve(t, h)
+	stream := openStream(t, url+"/events")
+	if _, err := stream.next(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(3 * refreshEvery)
+	for s.Events() < 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := s.Events(); n < 2 {
+		t.Fatalf("%d events in %v after the Hub went quiet: the rates shown are frozen", n, 3*refreshEvery)
+	}
+	u, err := stream.next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := u.Rates["ticks"]; len(u.Points) != 0 || r == nil || *r != 0 {
+		t.Errorf("refresh: %d points, ticks rate %v; want none new and 0 a second", len(u.Points), r)
 	}
 }
 
