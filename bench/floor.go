@@ -62,8 +62,7 @@ func RunFloor(ctx context.Context, o FloorOptions) (Side, error) {
 	if err != nil {
 		return Side{}, err
 	}
-	warm := int64(o.Warmup.Seconds() * o.Rate)
-	total := warm + max(int64(o.Duration.Seconds()*o.Rate), 1)
+	warm, total := window(o.Rate, o.Warmup, o.Duration)
 
 	var rec *recorder
 	ready := make(chan struct{})

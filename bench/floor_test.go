@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"bytes"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -49,5 +51,31 @@ func TestFloorStallShowsInTail(t *testing.T) {
 func TestTypicalSignalSize(t *testing.T) {
 	if n := TypicalSignalSize(); n < 150 || n > 600 {
 		t.Fatalf("typical signal %d bytes", n)
+	}
+}
+
+// TestFloorRateOfFewMessages: the achieved rate counts the intervals
+// between the sends, so a window of one message has no rate (0, "-" in
+// the table), not the 1e7/s one message in a few ns would make.
+func TestFloorRateOfFewMessages(t *testing.T) {
+	srv := startNATS(t)
+	t.Cleanup(srv.Shutdown)
+	s, err := RunFloor(t.Context(), FloorOptions{Pub: connect(t, srv), Sub: connect(t, srv), Rate: 10,
+		Duration: 100 * time.Millisecond, Warmup: -1, Drain: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Sent != 1 || s.Rate != 0 {
+		t.Fatalf("sent %d, rate %v/s: want 1 and 0 (unknown)", s.Sent, s.Rate)
+	}
+	var table bytes.Buffer
+	if err := WriteReport(t.TempDir(), &Result{Sides: []Side{s}}, &table); err != nil {
+		t.Fatal(err)
+	}
+	if row := table.String()[strings.Index(table.String(), "\nfloor "):]; !strings.Contains(row, "  -  ") {
+		t.Errorf("floor row shows a rate: %q", row)
+	}
+	if r := achievedRate(11, time.Second); r != 10 {
+		t.Errorf("11 sends over 1 s: %v/s, want 10", r)
 	}
 }

@@ -67,8 +67,7 @@ func RunInproc(ctx context.Context, o InprocOptions) (Side, error) {
 	if err != nil {
 		return Side{}, fmt.Errorf("bench: inproc: %w", err)
 	}
-	warm := int64(o.Warmup.Seconds() * o.Rate)
-	total := warm + max(int64(o.Duration.Seconds()*o.Rate), 1)
+	warm, total := window(o.Rate, o.Warmup, o.Duration)
 	p := newPacer(o.Rate, total, o.Pace)
 	from := p.intended(warm) // window start; also with FullSpeed
 	if o.FullSpeed {
@@ -95,9 +94,7 @@ func RunInproc(ctx context.Context, o InprocOptions) (Side, error) {
 	if r.expected > got {
 		s.Dropped = r.expected - got
 	}
-	if r.elapsed > 0 {
-		s.Rate = float64(r.sent) / r.elapsed.Seconds()
-	}
+	s.Rate = achievedRate(r.sent, r.elapsed)
 	return s, nil
 }
 

@@ -162,6 +162,10 @@ func (p Pattern) Validate(fullSpeed bool) error {
 	if p.SignalRatio == 0 {
 		return errors.New("bench: signal ratio 0 fires no signal: nothing to measure")
 	}
+	if warm, total := window(p.Rate, p.Warmup, p.Duration); !fullSpeed && firesBetween(warm, total, p.Symbols, p.SignalRatio) == 0 {
+		return fmt.Errorf("bench: no tick of the window fires a signal (%d ticks, signal ratio %v; each symbol's first tick never fires): nothing to measure, raise the rate, duration or signal ratio",
+			total-warm, p.SignalRatio)
+	}
 	return nil
 }
 
@@ -217,13 +221,25 @@ func (t *ticks) fires(i int64) bool {
 
 // countFires returns how many of ticks [from, to) fire.
 func (t *ticks) countFires(from, to int64) uint64 {
-	var n uint64
-	for i := from; i < to; i++ {
-		if t.fires(i) {
-			n++
-		}
+	return firesBetween(from, to, len(t.names), t.ratio)
+}
+
+// firesBetween is how many of ticks [from, to) fire over symbols at ratio
+// (ticks.fires): ⌊i·ratio⌋ steps by at most one a tick, so the count
+// telescopes to its difference at the ends.
+func firesBetween(from, to int64, symbols int, ratio float64) uint64 {
+	from = max(from, int64(symbols))
+	if to <= from {
+		return 0
 	}
-	return n
+	return uint64(math.Floor(float64(to)*ratio) - math.Floor(float64(from)*ratio))
+}
+
+// window returns the ticks sent before the window (warm-up) and in all, as
+// RunLoad, RunInproc and RunFloor number them.
+func window(rate float64, warmup, d time.Duration) (warm, total int64) {
+	warm = int64(warmup.Seconds() * rate)
+	return warm, warm + max(int64(d.Seconds()*rate), 1)
 }
 
 // next returns tick i's symbol and price, and moves the symbol's side.
@@ -406,14 +422,22 @@ func (r *recorder) side(name string, sent, expected uint64, elapsed time.Duratio
 	if expected > got {
 		s.Dropped = expected - got
 	}
-	if elapsed > 0 {
-		s.Rate = float64(sent) / elapsed.Seconds()
-	}
+	s.Rate = achievedRate(sent, elapsed)
 	mean := 0.0
 	if got > 0 {
 		mean = float64(r.bytes) / float64(got)
 	}
 	return s, mean
+}
+
+// achievedRate is the send rate of n messages whose first and last sends
+// were elapsed apart: n−1 intervals, not n (one message alone, sent in
+// a few ns, is no rate of 1e8/s). 0, unknown, below two messages.
+func achievedRate(n uint64, elapsed time.Duration) float64 {
+	if n < 2 || elapsed <= 0 {
+		return 0
+	}
+	return float64(n-1) / elapsed.Seconds()
 }
 
 // clampNs brings a latency into the histogram's range, so every message
@@ -449,8 +473,7 @@ func RunLoad(ctx context.Context, o LoadOptions) (LoadResult, error) {
 	if err != nil {
 		return LoadResult{}, err
 	}
-	warm := int64(o.Warmup.Seconds() * o.Rate)
-	total := warm + max(int64(o.Duration.Seconds()*o.Rate), 1)
+	warm, total := window(o.Rate, o.Warmup, o.Duration)
 	t := newTicks(o.Symbols, o.SignalRatio, o.Level)
 	expected := t.countFires(warm, total)
 

@@ -142,7 +142,7 @@ func validSideName(name string) bool {
 //	                      (Histogram.ValueAtQuantile)
 //	  sent, received      messages sent and received in the measured window
 //	  dropped             expected but never received
-//	  rate                achieved send rate, messages per second
+//	  rate                achieved send rate, messages per second (0: unknown, fewer than two sent; "-" in the table)
 //	  elapsed_ns          measured window
 //	  hgrm                the side's .hgrm file name in dir
 //	ratios                only with both a tickd and a floor side: tickd's latency
@@ -301,7 +301,11 @@ func reportText(r *Result, figs []jsonSide, ratios *jsonRatios) string {
 		if f.Dropped > 0 && f.Received+f.Dropped > 0 {
 			drops += fmt.Sprintf(" (%.3g%%)", 100*float64(f.Dropped)/float64(f.Received+f.Dropped))
 		}
-		row = append(row, strconv.FormatFloat(math.Round(f.Rate), 'f', 0, 64),
+		rate := "-" // unknown: fewer than two sent, or not a sender (the clock)
+		if f.Rate > 0 {
+			rate = strconv.FormatFloat(math.Round(f.Rate), 'f', 0, 64)
+		}
+		row = append(row, rate,
 			strconv.FormatUint(f.Sent, 10), strconv.FormatUint(f.Received, 10), drops)
 		table = append(table, row)
 	}

@@ -163,6 +163,8 @@ func TestBenchBadFlags(t *testing.T) {
 		{"bench", "--duration", "-1s"},
 		{"bench", "--symbols", "0"},
 		{"bench", "--inproc", "--rate", "0", "--duration", "0"},
+		// 10 ticks over 32 symbols: no tick fires, nothing to measure.
+		{"bench", "--rate", "100", "--duration", "100ms", "--warmup", "0"},
 	} {
 		var out, errb bytes.Buffer
 		if code := mainExit(args, &out, &errb); code != 1 || !strings.Contains(errb.String(), "tickd bench: ") {
