@@ -231,7 +231,13 @@ func plotTitle(r *Result) string {
 	if mode == "" {
 		mode = "run"
 	}
-	return fmt.Sprintf("tickd bench %s: latency by percentile at %s msg/s", mode, strconv.FormatFloat(r.Settings.Rate, 'f', -1, 64))
+	// Settings.Rate is ticks, not messages: end to end the floor carries
+	// the signal rate, a share of it. 0 is -inproc's full speed.
+	rate := "full speed"
+	if r.Settings.Rate > 0 {
+		rate = strconv.FormatFloat(r.Settings.Rate, 'f', -1, 64) + " ticks/s"
+	}
+	return fmt.Sprintf("tickd bench %s: latency by percentile at %s", mode, rate)
 }
 
 // fmtMicros prints a latency in ns as µs, with fewer decimals as it grows so

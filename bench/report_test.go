@@ -211,3 +211,15 @@ func TestWriteReportRejects(t *testing.T) {
 		t.Fatal("report into a path under a file succeeded")
 	}
 }
+
+// TestPlotTitleRate: the plot's title gives the tick rate as ticks/s (the
+// floor carries messages at the signal rate, a share of it), and -inproc's
+// rate 0 as full speed.
+func TestPlotTitleRate(t *testing.T) {
+	for rate, want := range map[float64]string{20000: "tickd bench e2e: latency by percentile at 20000 ticks/s",
+		0: "tickd bench e2e: latency by percentile at full speed"} {
+		if got := plotTitle(&Result{Settings: Settings{Mode: "e2e", Rate: rate}}); got != want {
+			t.Errorf("rate %v: title %q, want %q", rate, got, want)
+		}
+	}
+}
