@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"runtime"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -81,11 +82,22 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func counter(ch chan<- prometheus.Metric, d *prometheus.Desc, v uint64, labels ...string) {
-	ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), validLabels(labels)...)
 }
 
 func gauge(ch chan<- prometheus.Metric, d *prometheus.Desc, v float64, labels ...string) {
-	ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, validLabels(labels)...)
+}
+
+// validLabels makes label values UTF-8, as Prometheus requires, with
+// U+FFFD for what is not (as the logs print it): a source is named by a
+// tailed file's path, which may be any bytes, and one such value would
+// otherwise panic in the middle of Collect and lose every family after it.
+func validLabels(labels []string) []string {
+	for i, l := range labels {
+		labels[i] = strings.ToValidUTF8(l, "\uFFFD")
+	}
+	return labels
 }
 
 // Collect reads the counters and sends one metric per family and label.

@@ -451,3 +451,32 @@ func TestReadinessITCH(t *testing.T) {
 		t.Errorf("%d SoupBinTCP series after the session ended, want 2", soup)
 	}
 }
+
+// TestCollectorInvalidUTF8Source: a source whose name is not UTF-8 (a
+// tailed file's path may be any bytes) is scraped with U+FFFD in its label,
+// as the logs print it, instead of failing the scrape and losing every
+// family collected after it.
+func TestCollectorInvalidUTF8Source(t *testing.T) {
+	feeds := &feed.Registry{Group: SourceGroup(func() string { return "" })}
+	c := feeds.Register("tails/bad\xffname.csv", nil)
+	defer feeds.Unregister(c)
+	c.Publish(&feed.Stats{Frames: 3, Bytes: 75})
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(NewCollector(Sources{Feeds: feeds, Symbols: tick.NewSymbolTable(4), Version: "test"}))
+	web := httptest.NewServer(Handler(reg, func(context.Context) []string { return nil }, func(err error) { t.Errorf("scrape: %v", err) }))
+	defer web.Close()
+	resp, err := http.Get(web.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`tickd_feed_messages_total{source="tails/bad` + "\uFFFD" + `name.csv"} 3`, "tickd_symbols 0"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("scrape lacks %q:\n%s", want, b)
+		}
+	}
+}
