@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"math"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/nats-io/nats.go"
 	"go.uber.org/goleak"
@@ -350,5 +352,15 @@ func TestHubTakesEveryKind(t *testing.T) {
 	h.Handle(&bus.FeedStatus{Publisher: "p"})
 	if h.counts[bus.KindStatus] != 1 || h.counts[bus.KindFeed] != 1 {
 		t.Fatalf("counts %v", h.counts)
+	}
+}
+
+// TestUpdateIsUTF8: a symbol asked for that is not UTF-8 (?symbol=%FF) comes
+// back as U+FFFD: the update stays valid UTF-8, as JSON must be.
+func TestUpdateIsUTF8(t *testing.T) {
+	h := NewHub(Options{})
+	b := h.appendUpdate(nil, &cursor{symbol: "A\xffB\u00e9"})
+	if !utf8.Valid(b) || !strings.Contains(string(b), `"sym":"A\ufffdB`+"\u00e9"+`"`) {
+		t.Errorf("update %q: want valid UTF-8, the bad byte as \\ufffd", b)
 	}
 }

@@ -3,6 +3,7 @@ package ui
 import (
 	"math"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/tickd/tickd/bus"
 )
@@ -290,6 +291,16 @@ func appendString(dst []byte, s string) []byte {
 			dst = append(dst, '\\', c)
 		case c < 0x20:
 			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		case c >= utf8.RuneSelf:
+			// JSON is UTF-8: a byte that is not (a ?symbol= of %FF) is
+			// sent as U+FFFD, as encoding/json does.
+			r, n := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && n == 1 {
+				dst = append(dst, `\ufffd`...)
+				continue
+			}
+			dst = append(dst, s[i:i+n]...)
+			i += n - 1
 		default:
 			dst = append(dst, c)
 		}
