@@ -10,7 +10,11 @@
 // subscriber) at tickd's signal rate and payload size; RunInproc times
 // decode → engine → output ring inside one process (or, Fused, decode and
 // engine on one goroutine up to the signal enqueued), with both ends
-// stamped by the time-stamp counter. A sender sleeps, yields or spins
+// stamped by the time-stamp counter. In process, the interval starts at the
+// decode's receive stamp (ts_recv, as tickd's own tick-to-signal figure),
+// not at the intended time: a tick the producer encodes late (behind a full
+// input ring, or a late wake-up) is not charged for the wait, so those
+// figures are the pipeline's service time, not open-loop latency. A sender sleeps, yields or spins
 // until each tick is due (Pace). Latencies go into
 // HdrHistograms (ns); WriteReport prints the percentile table and writes
 // report.txt, result.json, one .hgrm per side and the percentile plots
