@@ -26,11 +26,12 @@ type ReceiverOptions struct {
 	Next    uint64 // first sequence expected; 0 starts at the first packet seen
 
 	Rewind        string        // rewind server host:port; "" means gaps are only waited out
-	MaxRequest    int           // messages asked for per request; default 64
+	MaxRequest    int           // messages asked for per request; default 64, and never more than an answer of MaxMessage-byte messages in MaxPacket holds
 	RetryInterval time.Duration // wait for an answer before asking again; default 100ms
 	MaxAttempts   int           // requests per gap before giving up; default 5
 	MaxHeld       int           // packets held back behind a gap; default 1024 (more: give up)
 	MaxPacket     int           // largest datagram read; default 1500
+	MaxMessage    int           // longest message the feed carries; default 50 (ITCH 5.0's longest)
 	ReadBuffer    int           // socket receive buffer asked of the kernel; default 4 MiB (capped by net.core.rmem_max)
 
 	// OnGap is told of messages given up for lost, on Run's goroutine.
@@ -57,6 +58,9 @@ func (o *ReceiverOptions) setDefaults() error {
 	if o.MaxPacket == 0 {
 		o.MaxPacket = 1500
 	}
+	if o.MaxMessage == 0 {
+		o.MaxMessage = 50
+	}
 	if o.ReadBuffer == 0 {
 		o.ReadBuffer = 4 << 20
 	}
@@ -69,11 +73,20 @@ func (o *ReceiverOptions) setDefaults() error {
 		return fmt.Errorf("mold: bad retry interval %v, attempts %d or held %d", o.RetryInterval, o.MaxAttempts, o.MaxHeld)
 	case o.MaxPacket < HeaderLen || o.MaxPacket > MaxDatagram:
 		return fmt.Errorf("mold: MaxPacket %d outside %d..%d", o.MaxPacket, HeaderLen, MaxDatagram)
+	case o.MaxMessage < 1 || HeaderLen+2+o.MaxMessage > o.MaxPacket:
+		return fmt.Errorf("mold: MaxMessage %d: want 1.., with one block fitting MaxPacket %d", o.MaxMessage, o.MaxPacket)
 	}
 	if len(o.Session) > SessionLen {
 		return fmt.Errorf("mold: session %q longer than 10 bytes", o.Session)
 	}
 	return nil
+}
+
+// maxAsk is the count a retransmission request asks for at most: a rewind
+// server answers with one packet, which must not outgrow the datagrams read
+// (the socket would truncate it and the gap could never fill).
+func (o *ReceiverOptions) maxAsk() uint64 {
+	return uint64(min(o.MaxRequest, (o.MaxPacket-HeaderLen)/(2+o.MaxMessage)))
 }
 
 // Stats are the receiver's counters.
@@ -129,6 +142,7 @@ type Receiver struct {
 	askedAt  uint64 // next when the last request went out
 	timer    *time.Timer
 	h        func(uint64, []byte)
+	maxAsk   uint64 // messages per request: MaxRequest, capped so the answer fits MaxPacket
 }
 
 // NewReceiver validates opts and binds every socket, so Addrs is known before Run.
@@ -137,7 +151,7 @@ func NewReceiver(opts ReceiverOptions) (*Receiver, error) {
 		return nil, err
 	}
 	r := &Receiver{opts: opts, next: opts.Next, in: make(chan datagram, 256),
-		pool: make(chan []byte, opts.MaxHeld+256), quit: make(chan struct{})}
+		pool: make(chan []byte, opts.MaxHeld+256), quit: make(chan struct{}), maxAsk: opts.maxAsk()}
 	if opts.Session != "" {
 		r.session, _ = MakeSession(opts.Session)
 		r.haveSess = true

@@ -215,3 +215,66 @@ func TestSenderNobodyListening(t *testing.T) {
 		t.Fatalf("next sequence %d, want 21", s.Next())
 	}
 }
+
+// greedyRewind answers every request with the whole count asked for, in one
+// datagram, as a rewind server may: the receiver must ask only for what fits
+// the datagrams it reads.
+func greedyRewind(t *testing.T, session string, msg []byte) string {
+	t.Helper()
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	ss, _ := MakeSession(session)
+	go func() {
+		b := make([]byte, 64)
+		for {
+			n, from, err := c.ReadFromUDP(b)
+			if err != nil {
+				return
+			}
+			_, seq, count, err := ParseRequest(b[:n])
+			if err != nil {
+				continue
+			}
+			out := AppendHeader(nil, ss, seq, count)
+			for range count {
+				out = AppendMessage(out, msg)
+			}
+			c.WriteToUDP(out, from)
+		}
+	}()
+	return c.LocalAddr().String()
+}
+
+// TestRequestAnswerFitsPacket: a gap of 199 messages of 50 bytes is filled
+// by answers of full requests, none of them outgrowing the 1500-byte read.
+func TestRequestAnswerFitsPacket(t *testing.T) {
+	msg := make([]byte, 50)
+	var gaps [][2]uint64
+	rcv, err := NewReceiver(ReceiverOptions{Lines: []string{"127.0.0.1:0"}, Session: testSession, Next: 1,
+		Rewind: greedyRewind(t, testSession, msg), RetryInterval: 50 * time.Millisecond,
+		OnGap: func(first, count uint64) { gaps = append(gaps, [2]uint64{first, count}) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snd, err := NewSender(SenderOptions{Session: testSession, Addr: rcv.Addrs()[0].String(), FirstSeq: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snd.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	n := 0
+	go func() { done <- rcv.Run(ctx, func(uint64, []byte) { n++ }) }()
+	snd.Add(msg)
+	snd.End()
+	if err := <-done; !errors.Is(err, ErrEndOfSession) {
+		t.Fatalf("Run = %v", err)
+	}
+	if st := rcv.Stats(); n != 200 || len(gaps) != 0 || st.Malformed != 0 || st.Requests < 199/28 {
+		t.Fatalf("%d messages, gaps %v, stats %+v: want 200, none lost, nothing truncated", n, gaps, st)
+	}
+}

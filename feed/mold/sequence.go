@@ -133,7 +133,7 @@ func (r *Receiver) request() {
 	r.askedAt = r.next
 	r.attempts++
 	if r.rewind != nil {
-		count := min(r.gapEnd()-r.next, uint64(r.opts.MaxRequest))
+		count := min(r.gapEnd()-r.next, r.maxAsk)
 		var req [HeaderLen]byte
 		r.rewind.Write(AppendHeader(req[:0], r.session, r.next, uint16(count)))
 		r.st.requests.Add(1)
