@@ -243,3 +243,31 @@ func TestOptionsValidated(t *testing.T) {
 		t.Error("NewServer without a store: no error")
 	}
 }
+
+// TestSlowReaderKeepsLink: a client reading a backlog that takes several
+// server dead-link periods to drain, but never pausing for one, keeps its
+// connection.
+func TestSlowReaderKeepsLink(t *testing.T) {
+	store := NewStore()
+	msg := make([]byte, 1000)
+	for range 20000 {
+		store.Append(msg)
+	}
+	store.End()
+	srv := startServer(t, ServerOptions{Credentials: testCreds, Store: store,
+		Heartbeat: 50 * time.Millisecond, DeadLink: 300 * time.Millisecond})
+	cl := newClient(t, srv.Addr().String(), func(o *Options) { o.Heartbeat = 50 * time.Millisecond })
+	start := time.Now()
+	n := 0
+	err := cl.Run(context.Background(), func(uint64, []byte) {
+		if n++; n%200 == 0 {
+			time.Sleep(10 * time.Millisecond) // about a second for the backlog
+		}
+	})
+	if !errors.Is(err, ErrEndOfSession) || n != 20000 {
+		t.Fatalf("Run = %v after %d messages", err, n)
+	}
+	if st := cl.Stats(); st.Disconnect != 0 {
+		t.Fatalf("stats %+v after %v: the server dropped a client that kept reading", st, time.Since(start))
+	}
+}

@@ -149,9 +149,9 @@ func (s *Server) serveConn(c net.Conn) {
 	if seq == 0 || seq > last+1 { // 0 asks for the most recent; past the end starts there
 		seq = last + 1
 	}
-	w := &connWriter{c: c, bw: bufio.NewWriterSize(c, 32<<10), dead: s.opts.DeadLink}
-	w.bw.Write(AppendLoginAccepted(nil, cr.Session, seq))
-	if w.flush() != nil {
+	w := bufio.NewWriterSize(&deadlineWriter{c: c, d: s.opts.DeadLink}, 32<<10)
+	w.Write(AppendLoginAccepted(nil, cr.Session, seq))
+	if w.Flush() != nil {
 		return
 	}
 	done := make(chan struct{})
@@ -174,7 +174,7 @@ func (s *Server) serveConn(c net.Conn) {
 }
 
 // stream sends the store from seq until the connection ends.
-func (s *Server) stream(w *connWriter, seq uint64, done <-chan struct{}) {
+func (s *Server) stream(w *bufio.Writer, seq uint64, done <-chan struct{}) {
 	hb := time.NewTimer(s.opts.Heartbeat)
 	defer hb.Stop()
 	var pkt []byte
@@ -184,19 +184,19 @@ func (s *Server) stream(w *connWriter, seq uint64, done <-chan struct{}) {
 			for ; seq <= last; seq++ {
 				msg, _ := s.opts.Store.Message(seq)
 				pkt = AppendPacket(pkt[:0], TypeSequenced, msg)
-				if _, err := w.bw.Write(pkt); err != nil {
+				if _, err := w.Write(pkt); err != nil {
 					return
 				}
 			}
-			if w.flush() != nil {
+			if w.Flush() != nil {
 				return
 			}
 			hb.Reset(s.opts.Heartbeat)
 			continue
 		}
 		if ended {
-			w.bw.Write(AppendPacket(pkt[:0], TypeEndOfSession, nil))
-			w.flush()
+			w.Write(AppendPacket(pkt[:0], TypeEndOfSession, nil))
+			w.Flush()
 			// Give the client the chance to log out; its reader ends us.
 			select {
 			case <-done:
@@ -209,8 +209,8 @@ func (s *Server) stream(w *connWriter, seq uint64, done <-chan struct{}) {
 		case <-done:
 			return
 		case <-hb.C:
-			w.bw.Write(AppendPacket(pkt[:0], TypeServerHeartbeat, nil))
-			if w.flush() != nil {
+			w.Write(AppendPacket(pkt[:0], TypeServerHeartbeat, nil))
+			if w.Flush() != nil {
 				return
 			}
 			hb.Reset(s.opts.Heartbeat)
@@ -218,15 +218,20 @@ func (s *Server) stream(w *connWriter, seq uint64, done <-chan struct{}) {
 	}
 }
 
-type connWriter struct {
-	c    net.Conn
-	bw   *bufio.Writer
-	dead time.Duration
+// deadlineWriter pushes the write deadline out before each write, the
+// buffer's own flushes included, so a client that keeps reading a long
+// backlog is not cut off once the backlog outlasts the dead-link time; one
+// that stops reading for that long is.
+type deadlineWriter struct {
+	c net.Conn
+	d time.Duration
 }
 
-func (w *connWriter) flush() error {
-	w.c.SetWriteDeadline(time.Now().Add(w.dead))
-	return w.bw.Flush()
+func (w *deadlineWriter) Write(p []byte) (int, error) {
+	if err := w.c.SetWriteDeadline(time.Now().Add(w.d)); err != nil {
+		return 0, err
+	}
+	return w.c.Write(p)
 }
 
 // deadlineReader pushes the read deadline out before each read, so a peer
