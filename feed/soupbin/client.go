@@ -35,6 +35,19 @@ func (e *LoginRejectedError) Error() string {
 	return fmt.Sprintf("soupbin: login rejected for user %q: reason %q", e.User, e.Reason)
 }
 
+// SessionMismatchError is returned by Client.Run when the server accepts a
+// login for another session than the one asked for (by the credentials, or
+// the one accepted at the first login): its sequence numbers are not this
+// session's, so resuming there would skip or repeat messages. Retrying
+// would meet the same server, so Run does not.
+type SessionMismatchError struct {
+	Asked, Got string
+}
+
+func (e *SessionMismatchError) Error() string {
+	return fmt.Sprintf("soupbin: login accepted for session %q, not the %q asked for", e.Got, e.Asked)
+}
+
 // Options configure a Client. Zero fields take the defaults noted.
 type Options struct {
 	Addr        string      // required: host:port of the server
@@ -143,9 +156,9 @@ func (c *Client) Stats() Stats {
 // sequence number, in order, each exactly once across reconnects. msg is
 // valid only during the call. h runs on Run's goroutine (the read loop): keep
 // it short. On a lost link Run reconnects with backoff and asks for the next
-// expected sequence. It returns ErrEndOfSession, a *LoginRejectedError, the
-// last connection error after MaxReconnect failures, or nil once ctx is done
-// (after sending a logout).
+// expected sequence. It returns ErrEndOfSession, a *LoginRejectedError, a
+// *SessionMismatchError, the last connection error after MaxReconnect
+// failures, or nil once ctx is done (after sending a logout).
 func (c *Client) Run(ctx context.Context, h func(seq uint64, msg []byte)) error {
 	backoff := c.opts.BackoffMin
 	fails := 0
@@ -154,8 +167,7 @@ func (c *Client) Run(ctx context.Context, h func(seq uint64, msg []byte)) error 
 		if ctx.Err() != nil {
 			return nil
 		}
-		var rej *LoginRejectedError
-		if errors.Is(err, ErrEndOfSession) || errors.As(err, &rej) {
+		if final(err) {
 			return err
 		}
 		c.discs.Add(1)
@@ -178,6 +190,15 @@ func (c *Client) Run(ctx context.Context, h func(seq uint64, msg []byte)) error 
 		}
 		backoff = min(2*backoff, c.opts.BackoffMax)
 	}
+}
+
+// final reports an outcome reconnecting would not change.
+func final(err error) bool {
+	var (
+		rej      *LoginRejectedError
+		mismatch *SessionMismatchError
+	)
+	return errors.Is(err, ErrEndOfSession) || errors.As(err, &rej) || errors.As(err, &mismatch)
 }
 
 // session1 runs one connection: dial, login, read until it ends. healthy
@@ -229,8 +250,13 @@ func (c *Client) session1(ctx context.Context, h func(uint64, []byte)) (healthy 
 		return false, fmt.Errorf("soupbin: expected login reply, got packet type %q", typ)
 	}
 	session, seq, err := ParseLoginAccepted(p)
-	if err != nil {
+	switch {
+	case err != nil:
 		return false, err
+	case cr.Session != "" && string(session) != cr.Session:
+		return false, &SessionMismatchError{Asked: cr.Session, Got: string(session)}
+	case seq == 0:
+		return false, fmt.Errorf("%w: login accepted at sequence 0 (sequences start at 1)", ErrBadSequence)
 	}
 	if want != 0 && seq > want {
 		c.jumps.Add(1)

@@ -271,3 +271,59 @@ func TestSlowReaderKeepsLink(t *testing.T) {
 		t.Fatalf("stats %+v after %v: the server dropped a client that kept reading", st, time.Since(start))
 	}
 }
+
+// scriptedServer accepts every login with the session and sequence that
+// accept returns for the i-th connection, sends msgs sequenced messages
+// and hangs up.
+func scriptedServer(t *testing.T, accept func(i int) (string, uint64), msgs int) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for i := 0; ; i++ {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			NewReader(c, 0).Next() // the login request
+			session, seq := accept(i)
+			out := AppendLoginAccepted(nil, session, seq)
+			for k := range msgs {
+				out = AppendPacket(out, TypeSequenced, fmt.Appendf(nil, "msg-%d", seq+uint64(k)))
+			}
+			c.Write(out)
+			c.Close()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// TestSessionMismatch: a server that accepts the reconnect for another
+// session numbers its messages differently; the client stops instead of
+// resuming there.
+func TestSessionMismatch(t *testing.T) {
+	for _, asked := range []string{"SESS1", ""} { // asked, or adopted at the first login
+		addr := scriptedServer(t, func(i int) (string, uint64) { return []string{"SESS1", "OTHER"}[min(i, 1)], 1 }, 5)
+		cl := newClient(t, addr, func(o *Options) { o.Credentials.Session = asked })
+		col := &collector{t: t, next: 1}
+		err := cl.Run(context.Background(), col.add)
+		var mm *SessionMismatchError
+		if !errors.As(err, &mm) || mm.Asked != "SESS1" || mm.Got != "OTHER" || col.next != 6 {
+			t.Fatalf("asking %q: Run = %v at %d, want a mismatch, SESS1 asked, OTHER got, after 5 messages", asked, err, col.next)
+		}
+	}
+}
+
+// TestLoginAcceptedAtZero: sequences start at 1; a Login Accepted at 0 is
+// malformed, not a session whose first message is numbered 0.
+func TestLoginAcceptedAtZero(t *testing.T) {
+	addr := scriptedServer(t, func(int) (string, uint64) { return "SESS1", 0 }, 3)
+	cl := newClient(t, addr, func(o *Options) { o.Sequence, o.MaxReconnect = 0, 1 })
+	err := cl.Run(context.Background(), func(seq uint64, _ []byte) { t.Errorf("message %d handed on", seq) })
+	if !errors.Is(err, ErrBadSequence) {
+		t.Fatalf("Run = %v, want ErrBadSequence", err)
+	}
+}
