@@ -87,7 +87,9 @@ func RunITCH(ctx context.Context, cfg ITCHSourceConfig, open SinkOpener, opts Op
 		}
 		r.soup = c
 		transport = r.soupBinStats
-		r.gapCheck = true // the client skips silently what a restarted server no longer has
+		// The client skips silently what a server no longer has, at the
+		// first login as at a reconnect: seq is what the URL asked for.
+		r.gapCheck, r.expect = true, cfg.Seq
 		run = func(h func(uint64, []byte)) error { return c.Run(ctx, h) }
 	case TransportMold:
 		name = "mold " + cfg.Addr
@@ -197,6 +199,7 @@ type itchRun struct {
 	dirty    bool         // counters changed since the last publish
 	done     bool         // the sink is shutting down: drop everything
 	gapCheck bool         // report sequence jumps seen by the handler as gaps
+	expect   uint64       // gapCheck: the sequence due next; 0 takes any
 
 	soup       *soupbin.Client // SoupBinTCP only
 	downLogins atomic.Uint64   // soup's Logins at its last disconnect: logged in while Logins is above
@@ -208,8 +211,11 @@ func (r *itchRun) handle(seq uint64, msg []byte) {
 	if r.done {
 		return
 	}
-	if r.gapCheck && r.last != 0 && seq > r.last+1 {
-		r.gap(r.last+1, seq-r.last-1)
+	if r.gapCheck {
+		if r.expect != 0 && seq > r.expect {
+			r.gap(r.expect, seq-r.expect)
+		}
+		r.expect = seq + 1
 	}
 	r.last = seq
 	r.dirty = true

@@ -785,3 +785,60 @@ func TestITCHMoldCommitsPerDatagram(t *testing.T) {
 	}
 	checkITCHEvents(t, ss.list()[0], itchWant(t, msgs, nil), uint64(len(msgs))+1)
 }
+
+// TestITCHSoupBinFirstLoginJump: a server that accepts the first login past
+// the sequence asked for has lost what lies between; that is a gap as much
+// as at a reconnect. Asking for live data only (seq=0) takes any start.
+func TestITCHSoupBinFirstLoginJump(t *testing.T) {
+	msgs := itchSession(5)
+	t.Setenv(SoupBinEnvPrefix+"USERNAME", "tickd")
+	for _, tc := range []struct {
+		query string
+		gaps  uint64
+	}{{"", 1}, {"?seq=2", 1}, {"?seq=4", 0}, {"?seq=0", 0}} {
+		addr := acceptAtServer(t, msgs, 4)
+		var (
+			ss  sinks
+			log errLog
+			reg Registry
+		)
+		if err := runITCH(t, context.Background(), "soupbin://"+addr+tc.query, &ss, itchOpts(&log, &reg))(); err != nil {
+			t.Fatalf("%s: RunITCH = %v", tc.query, err)
+		}
+		tot, errs := reg.Total(), log.list()
+		if tot.Gaps != tc.gaps || uint64(len(errs)) != tc.gaps {
+			t.Fatalf("%q: stats %+v, reports %v: want %d gaps", tc.query, tot, errs, tc.gaps)
+		}
+		var ge *ITCHGapError
+		if tc.gaps == 1 && (!errors.As(errs[0].err, &ge) || ge.Last != 3 || tot.Missed != ge.Last-ge.First+1) {
+			t.Fatalf("%q: report %v, missed %d: want messages up to 3 lost", tc.query, errs[0].err, tot.Missed)
+		}
+	}
+}
+
+// acceptAtServer is a SoupBinTCP server that accepts one login at sequence
+// first, whatever was asked, and sends msgs from there, then End of Session.
+func acceptAtServer(t *testing.T, msgs [][]byte, first uint64) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		rd := soupbin.NewReader(c, 0)
+		rd.Next() // the login request
+		out := soupbin.AppendLoginAccepted(nil, "ITCH1", first)
+		for _, m := range msgs[first-1:] {
+			out = soupbin.AppendPacket(out, soupbin.TypeSequenced, m)
+		}
+		c.Write(soupbin.AppendPacket(out, soupbin.TypeEndOfSession, nil))
+		rd.Next() // the logout
+	}()
+	return ln.Addr().String()
+}
