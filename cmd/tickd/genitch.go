@@ -40,6 +40,7 @@ events, stock directory, L3 order flow, trades, halts) and -to/-out take:
                             never argv; with neither, user "tickd", password "tickd", session "1".
                             The whole session is kept in memory for replay.
   -to mold://HOST:PORT      send MoldUDP64 to HOST:PORT (unicast or multicast group),
+                            a heartbeat after each second without data,
                             with a rewind server on -rewind (address printed to stderr);
                             -to-b mold://HOST:PORT adds a B line.
 After the session ends the server (soupbin, mold rewind) stays up for -linger.
@@ -62,7 +63,29 @@ func (f *itchFlags) register(fs *flag.FlagSet) {
 type itchSink interface {
 	add(msg []byte) error
 	flush() error
+	// heartbeat runs after each itchHeartbeat of a pause: MoldUDP64
+	// heartbeats, by which receivers learn of a lost last packet before the
+	// next one and tell an idle line from a dead one.
+	heartbeat() error
 	finish(ctx context.Context) error
+}
+
+// itchHeartbeat is the silence after which a MoldUDP64 heartbeat goes out
+// (the SoupBinTCP server keeps its own, of the same second).
+const itchHeartbeat = time.Second
+
+// pause sleeps d, with a heartbeat into each itchHeartbeat of it.
+func pause(ctx context.Context, sink itchSink, d time.Duration) error {
+	for d > 0 && ctx.Err() == nil {
+		step := min(d, itchHeartbeat)
+		feed.SleepContext(ctx, step)
+		if d -= step; d > 0 {
+			if err := sink.heartbeat(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // runGenITCH is `tickd gen -format itch`.
@@ -137,7 +160,9 @@ func runGenITCH(ctx context.Context, fs *flag.FlagSet, cfg *genConfig, f *itchFl
 				}
 				// Sleep at least a millisecond (the timer's real granularity)
 				// and let the next messages catch up in a batch.
-				feed.SleepContext(ctx, max(wait, time.Millisecond))
+				if err := pause(ctx, sink, max(wait, time.Millisecond)); err != nil {
+					return err
+				}
 			}
 		}
 		if err := sink.add(msg); err != nil {
@@ -177,6 +202,7 @@ func (s *fileSink) add(msg []byte) error {
 }
 
 func (s *fileSink) flush() error                   { return s.w.Flush() }
+func (s *fileSink) heartbeat() error               { return nil }
 func (s *fileSink) finish(_ context.Context) error { return s.w.Flush() }
 
 // soupSink is a SoupBinTCP server over an in-memory store.
@@ -216,6 +242,7 @@ func newSoupSink(ctx context.Context, addr string, f *itchFlags, stderr io.Write
 
 func (s *soupSink) add(msg []byte) error { s.store.Append(msg); return nil }
 func (s *soupSink) flush() error         { return nil }
+func (s *soupSink) heartbeat() error     { return nil } // the server heartbeats each client
 
 func (s *soupSink) finish(ctx context.Context) error {
 	s.store.End()
@@ -288,10 +315,14 @@ func (s *moldSink) add(msg []byte) error {
 	return nil
 }
 
-func (s *moldSink) flush() error {
+func (s *moldSink) flush() error     { return s.each((*mold.Sender).Flush) }
+func (s *moldSink) heartbeat() error { return s.each((*mold.Sender).Heartbeat) }
+
+// each runs f on every line, joining the errors.
+func (s *moldSink) each(f func(*mold.Sender) error) error {
 	var errs []error
 	for _, l := range s.lines {
-		errs = append(errs, l.Flush())
+		errs = append(errs, f(l))
 	}
 	return errors.Join(errs...)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -251,5 +252,46 @@ func TestItchCredentials(t *testing.T) {
 	}
 	if c, err = itchCredentials(&itchFlags{}); err != nil || c.Username != "envu" {
 		t.Errorf("env credentials %v, %v", c, err)
+	}
+}
+
+// TestGenItchMoldHeartbeats: a pause in the session (a low -rate) sends a
+// MoldUDP64 heartbeat each second of it, carrying the next sequence.
+func TestGenItchMoldHeartbeats(t *testing.T) {
+	line, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer line.Close()
+	ctx := context.Background()
+	sink, err := newMoldSink(ctx, line.LocalAddr().String(), 1, &itchFlags{moldSession: "HB", rewind: "127.0.0.1:0"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.finish(ctx)
+	if err := sink.add([]byte("m1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := sink.flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := pause(ctx, sink, 2500*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	buf := make([]byte, 1500)
+	for line.SetReadDeadline(time.Now().Add(200 * time.Millisecond)); ; {
+		n, err := line.Read(buf)
+		if err != nil {
+			break
+		}
+		p, err := mold.Parse(buf[:n])
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%d+%d", p.Seq, p.Count))
+	}
+	if fmt.Sprint(got) != "[1+1 2+0 2+0]" {
+		t.Fatalf("packets %v, want the message then two heartbeats announcing 2", got)
 	}
 }
