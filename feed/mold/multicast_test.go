@@ -56,3 +56,73 @@ func TestMulticast(t *testing.T) {
 		t.Fatalf("Run = %v after %d messages, want 50 and the end", err, got)
 	}
 }
+
+// TestMulticastGroupsApart: two lines on two groups and one port (an A and
+// a B line as venues lay them out) each read their own group only. It needs
+// an interface that carries multicast (the project machines' eth0; a group
+// packet sent there with TTL 1 loops back to the host's own sockets); lo
+// cannot (TestMulticast).
+func TestMulticastGroupsApart(t *testing.T) {
+	ifname := multicastInterface(t)
+	const groupA, groupB = "239.255.77.21", "239.255.77.22"
+	a, err := NewReceiver(ReceiverOptions{Lines: []string{groupA + ":0"}, Interface: ifname})
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := strconv.Itoa(a.Addrs()[0].(*net.UDPAddr).Port)
+	b, err := NewReceiver(ReceiverOptions{Lines: []string{net.JoinHostPort(groupB, port)}, Interface: ifname})
+	if err != nil {
+		a.Close()
+		t.Fatal(err)
+	}
+	// From the wildcard address the group leaves by the default route's
+	// interface, not by lo (the Sender's default).
+	s, err := NewSender(SenderOptions{Session: testSession, Addr: net.JoinHostPort(groupB, port), Local: "0.0.0.0:0"})
+	if err != nil {
+		a.Close()
+		b.Close()
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	var gotA, gotB int
+	doneA, doneB := make(chan error, 1), make(chan error, 1)
+	go func() { doneA <- a.Run(ctx, func(uint64, []byte) { gotA++ }) }()
+	go func() { doneB <- b.Run(ctx, func(uint64, []byte) { gotB++ }) }()
+	for i := uint64(1); i <= 20; i++ {
+		s.Add(msgOf(i))
+	}
+	s.End()
+	if err := <-doneB; !errors.Is(err, ErrEndOfSession) || gotB != 20 {
+		t.Fatalf("group B's line: Run = %v after %d messages, want 20 and the end", err, gotB)
+	}
+	// Group B's packets reached both sockets at once, so a line that read
+	// them would have seen the end by now; give it half a second.
+	select {
+	case err := <-doneA:
+		t.Fatalf("group A's line ended (%v) on group B's packets: %d messages", err, gotA)
+	case <-time.After(500 * time.Millisecond):
+	}
+	cancel()
+	<-doneA
+	if st := a.Stats(); gotA != 0 || st.Packets != 0 {
+		t.Fatalf("group A's line read %d messages, %d packets, sent to group B", gotA, st.Packets)
+	}
+}
+
+// multicastInterface returns an up, non-loopback interface that carries
+// multicast, failing the test if the machine has none.
+func multicastInterface(t *testing.T) string {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ifi := range ifs {
+		if ifi.Flags&net.FlagUp != 0 && ifi.Flags&net.FlagMulticast != 0 && ifi.Flags&net.FlagLoopback == 0 {
+			return ifi.Name
+		}
+	}
+	t.Fatal("no up interface carries multicast here")
+	return ""
+}

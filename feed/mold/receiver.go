@@ -205,7 +205,7 @@ func listen(addr, ifname string) (*net.UDPConn, error) {
 			return nil, fmt.Errorf("mold: line %s: interface %q does not support multicast (flags %v)", addr, ifname, ifi.Flags)
 		}
 	}
-	c, err := net.ListenMulticastUDP("udp4", ifi, ua)
+	c, err := listenGroup(ua, ifi)
 	if err != nil {
 		return nil, fmt.Errorf("mold: line %s: join multicast group on interface %q: %w", addr, ifname, err)
 	}
