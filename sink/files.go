@@ -278,8 +278,9 @@ func (s *fileStore) scan(path string, keys map[rowKey]struct{}) (rows int, err e
 }
 
 // Write appends the new rows of msgs to the current files and fsyncs them.
-// On a failure every file is cut back to where the batch started, so a
-// retry writes no row twice.
+// On a failure every file the batch reached is cut back to where the
+// batch started (the others are left alone), so a retry writes no row
+// twice and leaves no hole.
 func (s *fileStore) Write(_ context.Context, msgs []bus.Message) (int, error) {
 	var args []any
 	written := 0
@@ -301,7 +302,8 @@ func (s *fileStore) Write(_ context.Context, msgs []bus.Message) (int, error) {
 		s.bufs[t.index] = s.appendRow(s.bufs[t.index], t, args)
 		written++
 	}
-	var starts [2]int64
+	var starts [2]int64 // each file's size before the batch
+	var tried [2]bool   // the files the batch was appended to, all or part
 	var err error
 	for _, t := range tables {
 		if len(s.bufs[t.index]) == 0 {
@@ -311,7 +313,7 @@ func (s *fileStore) Write(_ context.Context, msgs []bus.Message) (int, error) {
 			break
 		}
 		rf := s.cur[t.index]
-		starts[t.index] = rf.size
+		starts[t.index], tried[t.index] = rf.size, true
 		if _, err = rf.f.Write(s.bufs[t.index]); err == nil {
 			err = rf.f.Sync()
 		}
@@ -326,9 +328,10 @@ func (s *fileStore) Write(_ context.Context, msgs []bus.Message) (int, error) {
 		}
 		return written, nil
 	}
-	// Undo: cut every file back to where the batch started.
+	// Undo: cut the files the batch reached back to where it started
+	// (files are opened to append, so the retry's rows follow).
 	for _, t := range tables {
-		if rf := s.cur[t.index]; rf != nil && len(s.bufs[t.index]) > 0 {
+		if rf := s.cur[t.index]; rf != nil && tried[t.index] {
 			if terr := rf.f.Truncate(starts[t.index]); terr != nil {
 				err = errors.Join(err, terr)
 			} else {
@@ -357,7 +360,7 @@ func (s *fileStore) rotate(t *table) error {
 	// within a nanosecond tick of a coarse clock) moves on a nanosecond.
 	for ts := now.UTC(); ; ts = ts.Add(time.Nanosecond) {
 		name := filepath.Join(s.opts.Dir, t.stem+"-"+ts.Format("20060102T150405.000000000Z")+s.opts.Format.ext())
-		f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		f, err := os.OpenFile(name, os.O_WRONLY|os.O_APPEND|os.O_CREATE|os.O_EXCL, 0o644)
 		if errors.Is(err, os.ErrExist) {
 			continue
 		}
@@ -376,6 +379,7 @@ func (s *fileStore) rotate(t *table) error {
 			hdr = append(hdr, '\n')
 			if _, err := f.Write(hdr); err != nil {
 				f.Close()
+				os.Remove(name) // a headless file would be the newest at the next start
 				return err
 			}
 			rf.size = int64(len(hdr))
