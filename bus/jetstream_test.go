@@ -394,3 +394,32 @@ func TestJetStreamRoles(t *testing.T) {
 		t.Errorf("stream after the subscriber's attempts: %v, err %v", st, err)
 	}
 }
+
+// TestReplayRefusesUncapturedSubject: a replay of a subject the stream does
+// not store (stats stay on core NATS) is refused, not left waiting for
+// messages that never come; one the stream stores part of is not.
+func TestReplayRefusesUncapturedSubject(t *testing.T) {
+	s := startJS(t, RandomPort, t.TempDir())
+	nc := connect(t, s)
+	ctx := context.Background()
+	if _, err := EnsureStream(ctx, nc, "tickd", JetStreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	nop := func(jetstream.Msg) {}
+	for _, subj := range []string{"tickd.stats.>", "other.signal.>", "tickd.status"} {
+		if cc, err := Replay(ctx, nc, ReplayOptions{Subject: subj, Seq: 1}, nop); err == nil || !strings.Contains(err.Error(), "captures") {
+			if cc != nil {
+				cc.Stop()
+			}
+			t.Errorf("replay of %s: %v, want refused", subj, err)
+		}
+	}
+	for _, subj := range []string{"tickd.signal.AAPL.>", "tickd.>", ">", "*.bar.1s.*"} {
+		cc, err := Replay(ctx, nc, ReplayOptions{Subject: subj}, nop)
+		if err != nil {
+			t.Errorf("replay of %s: %v", subj, err)
+			continue
+		}
+		cc.Stop()
+	}
+}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -22,7 +24,8 @@ type ReplayOptions struct {
 // stream order, recreated by nats.go after a gap or a reconnect) and calls
 // handler for each message, from the start ReplayOptions names (default:
 // the first message stored), then for every message stored after it, until
-// Stop is called on the result. handler runs on one goroutine.
+// Stop is called on the result. handler runs on one goroutine. A Subject
+// the stream captures nothing of is an error.
 func Replay(ctx context.Context, nc *nats.Conn, o ReplayOptions, handler func(jetstream.Msg)) (jetstream.ConsumeContext, error) {
 	if o.Stream == "" {
 		o.Stream = DefaultStream
@@ -43,6 +46,9 @@ func Replay(ctx context.Context, nc *nats.Conn, o ReplayOptions, handler func(je
 	if err != nil {
 		return nil, fmt.Errorf("bus: jetstream: %w", err)
 	}
+	if err := checkCaptures(ctx, js, o.Stream, o.Subject); err != nil {
+		return nil, err
+	}
 	cons, err := js.OrderedConsumer(ctx, o.Stream, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("bus: replay stream %s: %w", o.Stream, err)
@@ -52,4 +58,22 @@ func Replay(ctx context.Context, nc *nats.Conn, o ReplayOptions, handler func(je
 		return nil, fmt.Errorf("bus: replay stream %s: %w", o.Stream, err)
 	}
 	return cc, nil
+}
+
+// checkCaptures returns an error when stream exists and captures nothing
+// subject matches: the server would accept the consumer, and the replay
+// would wait silently for messages that are never stored.
+func checkCaptures(ctx context.Context, js jetstream.JetStream, stream, subject string) error {
+	if subject == "" {
+		return nil
+	}
+	st, err := js.Stream(ctx, stream)
+	if err != nil {
+		return fmt.Errorf("bus: replay stream %s: %w", stream, err)
+	}
+	have := st.CachedInfo().Config.Subjects
+	if !slices.ContainsFunc(have, func(s string) bool { return server.SubjectsCollide(s, subject) }) {
+		return fmt.Errorf("bus: replay: stream %s captures %v, nothing of %s", stream, have, subject)
+	}
+	return nil
 }
