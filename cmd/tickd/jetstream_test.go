@@ -74,6 +74,12 @@ func testServeJetStreamReplay(t *testing.T, extra ...string) {
 	if err := runSub(ctx, []string{"-nats-url", url, "-js-seq", "1", "-queue", "q"}, &bytes.Buffer{}, &errOut); err == nil {
 		t.Error("-queue with a replay accepted")
 	}
+	// -js-stream without a start point would read live messages, not the stream.
+	lctx, lcancel := context.WithTimeout(ctx, 2*time.Second)
+	defer lcancel()
+	if err := runSub(lctx, []string{"-nats-url", url, "-js-stream", "TICKD"}, &bytes.Buffer{}, &errOut); err == nil || !strings.Contains(err.Error(), "-js-stream needs") {
+		t.Errorf("-js-stream without -js-since or -js-seq: %v", err)
+	}
 	cancel()
 	if err := p.Wait(); err != nil {
 		t.Fatal(err)

@@ -25,7 +25,7 @@ type subSource struct {
 
 func (s *subSource) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.queue, "queue", "", "join this queue group: subscribers of one group share the messages")
-	fs.StringVar(&s.stream, "js-stream", bus.DefaultStream, "JetStream stream -js-since and -js-seq read")
+	fs.StringVar(&s.stream, "js-stream", "", "JetStream stream -js-since and -js-seq read (default "+bus.DefaultStream+")")
 	fs.StringVar(&s.since, "js-since", "", "replay the stream from this time (RFC 3339, e.g. 2026-11-24T01:00:00Z), then follow it")
 	fs.Uint64Var(&s.seq, "js-seq", 0, "replay the stream from this sequence, then follow it")
 }
@@ -34,6 +34,9 @@ func (s *subSource) register(fs *flag.FlagSet) {
 // until the returned stop is called.
 func (s *subSource) subscribe(ctx context.Context, nc *nats.Conn, subject string, handler func(bus.Message)) (stop func(), err error) {
 	if s.since == "" && s.seq == 0 {
+		if s.stream != "" {
+			return nil, errors.New("-js-stream needs -js-since or -js-seq: without them sub reads live messages")
+		}
 		if s.queue == "" {
 			sub, err := bus.Subscribe(nc, subject, handler)
 			if err != nil {
