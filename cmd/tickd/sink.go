@@ -45,6 +45,24 @@ func (c *sinkConfig) register(fs *flag.FlagSet) {
 	c.sec.registerClient(fs)
 }
 
+// validate refuses what the sink package would take as "use the
+// default": the flags' defaults are explicit, so a 0 is a mistake.
+func (c *sinkConfig) validate() error {
+	switch {
+	case c.stream != "" && c.durable == "":
+		return errors.New("-stream needs -durable")
+	case c.batch == 0:
+		return errors.New("-batch 0: want at least 1 row")
+	case c.buffer == 0:
+		return errors.New("-buffer 0: want at least -batch rows")
+	case c.flush == 0:
+		return errors.New("-flush 0: want a positive duration")
+	case c.rotateSize == 0:
+		return errors.New("-rotate-size 0: want a size in bytes, or negative for never")
+	}
+	return nil
+}
+
 // openStore opens the -to destination.
 func (c *sinkConfig) openStore(ctx context.Context) (sink.Store, error) {
 	kind, rest, _ := strings.Cut(c.to, ":")
@@ -99,8 +117,8 @@ func runSink(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err := bus.ValidatePrefix(cfg.prefix); err != nil {
 		return err
 	}
-	if cfg.stream != "" && cfg.durable == "" {
-		return errors.New("-stream needs -durable")
+	if err := cfg.validate(); err != nil {
+		return err
 	}
 	log, err := newLogger(stderr, cfg.logLevel, false)
 	if err != nil {

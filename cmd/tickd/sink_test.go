@@ -129,6 +129,18 @@ func TestSinkRefusesPasswordInURL(t *testing.T) {
 	}
 }
 
+// TestSinkRefusesZeroSizes: a 0 the sink package would silently replace
+// by its default is refused, before any store is opened.
+func TestSinkRefusesZeroSizes(t *testing.T) {
+	dir := t.TempDir()
+	for _, flag := range []string{"-batch", "-buffer", "-flush", "-rotate-size"} {
+		err := runSink(context.Background(), []string{"-to", "csv:" + dir, "-nats-url", "nats://127.0.0.1:1", flag, "0"}, os.Stdout, &syncBuffer{})
+		if err == nil || !strings.HasPrefix(err.Error(), flag+" 0") {
+			t.Errorf("%s 0: err = %v", flag, err)
+		}
+	}
+}
+
 // TestSinkWaitsForDatabase: a PostgreSQL server that is not up yet is
 // waited for, and said so, not a fatal error.
 func TestSinkWaitsForDatabase(t *testing.T) {
