@@ -30,6 +30,7 @@ type ReceiverOptions struct {
 	RetryInterval time.Duration // wait for an answer before asking again; default 100ms
 	MaxAttempts   int           // requests per gap before giving up; default 5
 	MaxHeld       int           // packets held back behind a gap; default 1024 (more: give up)
+	MaxJump       uint64        // a packet more than this many messages past the highest sequence seen is believed only once a second one confirms the jump; default 1<<20
 	MaxPacket     int           // largest datagram read; default 1500
 	MaxMessage    int           // longest message the feed carries; default 50 (ITCH 5.0's longest)
 	ReadBuffer    int           // socket receive buffer asked of the kernel; default 4 MiB (capped by net.core.rmem_max)
@@ -60,6 +61,9 @@ func (o *ReceiverOptions) setDefaults() error {
 	}
 	if o.MaxMessage == 0 {
 		o.MaxMessage = 50
+	}
+	if o.MaxJump == 0 {
+		o.MaxJump = 1 << 20
 	}
 	if o.ReadBuffer == 0 {
 		o.ReadBuffer = 4 << 20
@@ -142,6 +146,7 @@ type Receiver struct {
 	askedAt  uint64 // next when the last request went out
 	timer    *time.Timer
 	h        func(uint64, []byte)
+	farSeq   uint64 // the sequence of an unconfirmed far jump (see ReceiverOptions.MaxJump); 0: none
 	maxAsk   uint64 // messages per request: MaxRequest, capped so the answer fits MaxPacket
 }
 

@@ -23,6 +23,11 @@ func (r *Receiver) packet(d datagram) {
 	if r.next == 0 {
 		r.next = p.Seq
 	}
+	if r.unconfirmed(&p) {
+		r.st.malformed.Add(1)
+		r.release(d)
+		return
+	}
 	end := p.Seq + uint64(p.Messages())
 	r.high = max(r.high, end)
 	if p.End() {
@@ -42,6 +47,27 @@ func (r *Receiver) packet(d datagram) {
 		r.hold(d, p.Seq)
 	}
 	r.checkGap()
+}
+
+// unconfirmed reports whether p jumps more than MaxJump past the highest
+// sequence seen with nothing yet to confirm it. One corrupt or rogue
+// datagram (a heartbeat announcing 2^60, say) would otherwise open a gap
+// that never fills; once given up, the session's real packets would all be
+// taken for repeats. A second packet within MaxJump of the first far one
+// confirms the jump (a long outage, a late join), which is then a gap like
+// any other: the first far packet is lost only if the rewind server cannot
+// send it again.
+func (r *Receiver) unconfirmed(p *Packet) bool {
+	base := max(r.high, r.next)
+	if p.Seq <= base+r.opts.MaxJump {
+		return false
+	}
+	if r.farSeq != 0 && p.Seq >= r.farSeq && p.Seq <= r.farSeq+r.opts.MaxJump {
+		r.farSeq = 0
+		return false
+	}
+	r.farSeq = p.Seq
+	return true
 }
 
 // deliver hands on the packet's messages from r.next; earlier ones are repeats.

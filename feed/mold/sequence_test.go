@@ -9,7 +9,7 @@ import (
 // feedRig drives Run's state machine directly, without sockets or timers.
 func feedRig(t *testing.T, maxHeld int) (*Receiver, *[]string) {
 	var got []string
-	r := &Receiver{opts: ReceiverOptions{MaxHeld: maxHeld, MaxAttempts: 1, MaxRequest: 10, RetryInterval: time.Hour},
+	r := &Receiver{opts: ReceiverOptions{MaxHeld: maxHeld, MaxAttempts: 1, MaxRequest: 10, RetryInterval: time.Hour, MaxJump: 1 << 20},
 		pool: make(chan []byte, 8), timer: time.NewTimer(time.Hour)}
 	r.timer.Stop()
 	t.Cleanup(func() { r.timer.Stop() })
@@ -52,6 +52,37 @@ func TestSequenceTracking(t *testing.T) {
 	r.feed(AppendHeader(nil, ss, 16, CountEndOfSession))
 	if fmt.Sprint((*got)[len(*got)-1]) != "gap 14+2" || !r.ended || r.next != 16 {
 		t.Fatalf("got %v, next %d ended %v", *got, r.next, r.ended)
+	}
+}
+
+// TestFarJumpNeedsConfirming: one datagram far past the stream (corrupt,
+// rogue, a heartbeat announcing 2^60) is dropped and counted, and the
+// session goes on; a jump that a second packet confirms is a gap as usual.
+func TestFarJumpNeedsConfirming(t *testing.T) {
+	r, got := feedRig(t, 4)
+	ss, _ := MakeSession("S1")
+	r.feed(testPacket("S1", 1, "a"))
+	r.feed(AppendHeader(nil, ss, 1<<60, 0)) // a heartbeat from nowhere
+	r.feed(testPacket("S1", 1<<40, "z"))    // a far packet, never confirmed
+	if r.gapOpen {
+		t.Fatal("an unconfirmed far packet opened a gap")
+	}
+	r.feed(testPacket("S1", 2, "b"))
+	r.retry()
+	r.feed(testPacket("S1", 3, "c"))
+	far := uint64(1 << 30)
+	r.feed(testPacket("S1", far, "x"))   // a real jump: dropped until ...
+	r.feed(testPacket("S1", far+1, "y")) // ... this confirms it: held behind the gap
+	if !r.gapOpen {
+		t.Fatal("a confirmed jump opened no gap")
+	}
+	r.retry() // MaxAttempts 1: the gap is given up
+	want := fmt.Sprintf("[1:a 2:b 3:c gap 4+%d %d:y]", far+1-4, far+1)
+	if fmt.Sprint(*got) != want {
+		t.Fatalf("got %v\nwant %s", *got, want)
+	}
+	if st := r.Stats(); st.Malformed != 3 || st.Messages != 4 || st.Gaps != 1 {
+		t.Fatalf("stats %+v", st)
 	}
 }
 
