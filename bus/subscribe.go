@@ -173,13 +173,14 @@ type Status struct {
 // FeedStatus reports a feed source's change of liveness, as published on
 // <prefix>.status with kind "feed": State "stale" when the source received
 // nothing, not even a heartbeat, for the publisher's -feed-stale, "live"
-// when it was heard from again after that.
+// when it was heard from again after that, "ended" when a stale source
+// ended (a reconnect comes as a new source).
 type FeedStatus struct {
 	Subject   string
 	Publisher string
 	TsPub     int64
 	Source    string        // as tickd names it in logs and metrics ("tcp LOCAL<-REMOTE", "soupbin HOST:PORT", ...)
-	State     string        // "stale" or "live"
+	State     string        // "stale", "live" or "ended" (later publishers may add states)
 	Silent    time.Duration // how long the source had been silent when checked
 }
 

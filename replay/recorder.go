@@ -76,8 +76,6 @@ func (o *RecorderOptions) writerOptions(start time.Time) WriterOptions {
 }
 
 // Recorder writes what the feed sources read to rotating capture files,
-
-// Recorder writes what the feed sources read to rotating capture files,
 // losslessly and off the feed goroutines. It satisfies feed.Tap.
 //
 // Each source (one feed goroutine: a connection, a file, an ITCH session)
@@ -188,7 +186,8 @@ func (r *Recorder) setLane(source uint16, l *lane) {
 	b[source&0xff].Store(l)
 }
 
-// Open records that a source started. A name longer than 64 KiB is cut.
+// Open records that a source started. A name longer than a record may be
+// (64 KiB, and what a chunk holds) is cut.
 // A source opened again without a Close ends its earlier lane there.
 func (r *Recorder) Open(source uint16, name string) {
 	var c *chunk
@@ -265,7 +264,7 @@ func (r *Recorder) put(l *lane, kind Kind, recv int64, a []byte) {
 func (r *Recorder) end(l *lane) { r.seal(l.cur) }
 
 // seal hands a chunk the producer is done with to the writer's backlog,
-// waking the writer when a quarter of Buffer waits.
+// waking the writer when it idles or an eighth of Buffer waits.
 func (r *Recorder) seal(c *chunk) {
 	c.sealed.Store(true)
 	if r.backlog.Add(1) >= max(r.maxBacklog/8, 1) || r.idle.Load() {

@@ -229,8 +229,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	opts.Symbols = p.syms
 	opts.Open = func(source string) (feed.Sink, error) { return p.eng.NewInput(source) }
-	reports := newLimitedLog(log, time.Second)
-	opts.OnError = reports.badInput
+	opts.OnError = p.reports.badInput // what the rate limit leaves out is summed up by p.drain
 	pl, err := replay.NewPlayer(files, opts)
 	if err != nil {
 		stopPipeline()
@@ -249,7 +248,6 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	runErr := pl.Run(ctx)
 	elapsed := time.Since(start)
 	prog.stop()
-	reports.flushSuppressed() // the reports the rate limit left out, per input
 	stopPipeline()
 	p.drain()
 	p.nc.Flush()
