@@ -338,7 +338,7 @@ type wire struct {
 	Seq        *uint64              `json:"seq"`
 	Symbol     string               `json:"symbol"`
 	Rule       string               `json:"rule"`
-	Type       string               `json:"type"`
+	Type       *string              `json:"type"`
 	Dir        string               `json:"dir"`
 	TsEvent    *int64               `json:"ts_event"`
 	TsRecv     *int64               `json:"ts_recv"`
@@ -459,21 +459,25 @@ func decode(subject string, data []byte) (Message, error) {
 	switch w.Kind {
 	case "signal":
 		need(w.Rule != "", "rule")
+		need(w.Type != nil, "type") // may be "": the schema asks only for a string
+		need(w.Dir != "", "dir")
 		need(w.TsEvent != nil, "ts_event")
 		need(w.TsRecv != nil, "ts_recv")
 		need(w.Price != nil, "price")
+		need(w.Params != nil, "params")
+		need(w.Values != nil, "values")
 		if len(missing) > 0 {
 			break
 		}
 		s := &Signal{Subject: subject, Publisher: w.Publisher, Seq: *w.Seq, Symbol: w.Symbol,
-			Rule: w.Rule, Type: w.Type, TsEvent: *w.TsEvent, TsRecv: *w.TsRecv, TsPub: *w.TsPub,
+			Rule: w.Rule, Type: *w.Type, TsEvent: *w.TsEvent, TsRecv: *w.TsRecv, TsPub: *w.TsPub,
 			Price: w.Price.d, Params: w.Params, Values: make(map[string]float64, len(w.Values))}
 		switch w.Dir {
 		case "up":
 			s.Dir = Up
 		case "down":
 			s.Dir = Down
-		case "none", "":
+		case "none":
 		default:
 			return nil, fmt.Errorf("signal: dir %q is not up, down or none", w.Dir)
 		}

@@ -21,7 +21,12 @@ func TestDecodeErrors(t *testing.T) {
 		{`[1]`, "invalid JSON"},
 		{`{}`, `missing field "kind"`},
 		{`{"kind":"trade"}`, `unknown kind "trade"`},
-		{`{"kind":"signal","seq":1}`, `signal: missing field(s) ["publisher" "symbol" "ts_pub" "rule" "ts_event" "ts_recv" "price"]`},
+		{`{"kind":"signal","seq":1}`, `signal: missing field(s) ["publisher" "symbol" "ts_pub" "rule" "type" "dir" "ts_event" "ts_recv" "price" "params" "values"]`},
+		// A signal whose direction is not given is not one that crossed nothing.
+		{strings.Replace(good, `"dir":"up",`, ``, 1), `signal: missing field(s) ["dir"]`},
+		{strings.Replace(good, `,"type":"threshold"`, ``, 1), `signal: missing field(s) ["type"]`},
+		{strings.Replace(good, `"params":{"level":"412","hysteresis":"0.05"}`, `"params":null`, 1), `signal: missing field(s) ["params"]`},
+		{strings.Replace(good, `,"values":{"last":412.5,"level":412}`, ``, 1), `signal: missing field(s) ["values"]`},
 		{strings.Replace(good, `"price":"412.5"`, `"price":412.5`, 1), "price 412.5 is not a JSON string"},
 		{strings.Replace(good, `"price":"412.5"`, `"price":"4x"`, 1), `price "4x" is not a decimal`},
 		{strings.Replace(good, `"dir":"up"`, `"dir":"sideways"`, 1), `dir "sideways"`},
