@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"slices"
 	"sort"
 	"strconv"
@@ -440,7 +441,7 @@ func (f *wireFloat) UnmarshalJSON(b []byte) error {
 func decode(subject string, data []byte) (Message, error) {
 	var w wire
 	if err := json.Unmarshal(data, &w); err != nil {
-		return nil, fmt.Errorf("invalid JSON: %w", err)
+		return nil, unmarshalError(data, err)
 	}
 	var missing []string
 	need := func(ok bool, name string) {
@@ -565,4 +566,31 @@ func decode(subject string, data []byte) (Message, error) {
 		return nil, fmt.Errorf("%s: missing field(s) %q", w.Kind, missing)
 	}
 	return m, nil
+}
+
+// unmarshalError explains why data did not unmarshal into a wire: text that
+// is not JSON, or else the first field whose value has the wrong type or
+// form, by name. encoding/json names neither the field behind a custom
+// unmarshaler's error ("price 1 is not a JSON string": open? close?) nor,
+// but as "wire.seq", the field of a type error.
+func unmarshalError(data []byte, err error) error {
+	if !json.Valid(data) {
+		return fmt.Errorf("invalid JSON: %w", err)
+	}
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(data, &fields) != nil {
+		return errors.New("not a JSON object")
+	}
+	v := reflect.ValueOf(&wire{}).Elem()
+	for i := range v.NumField() {
+		name, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("json"), ",")
+		raw, ok := fields[name]
+		if !ok {
+			continue
+		}
+		if ferr := json.Unmarshal(raw, v.Field(i).Addr().Interface()); ferr != nil {
+			return fmt.Errorf("field %q: %w", name, ferr)
+		}
+	}
+	return err // a key that matched a field only case-insensitively
 }

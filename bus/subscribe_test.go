@@ -18,7 +18,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"", "invalid JSON"},
 		{"{", "invalid JSON"},
 		{good + "x", "invalid JSON"},
-		{`[1]`, "invalid JSON"},
+		{`[1]`, "not a JSON object"},
 		{`{}`, `missing field "kind"`},
 		{`{"kind":"trade"}`, `unknown kind "trade"`},
 		{`{"kind":"signal","seq":1}`, `signal: missing field(s) ["publisher" "symbol" "ts_pub" "rule" "type" "dir" "ts_event" "ts_recv" "price" "params" "values"]`},
@@ -27,11 +27,15 @@ func TestDecodeErrors(t *testing.T) {
 		{strings.Replace(good, `,"type":"threshold"`, ``, 1), `signal: missing field(s) ["type"]`},
 		{strings.Replace(good, `"params":{"level":"412","hysteresis":"0.05"}`, `"params":null`, 1), `signal: missing field(s) ["params"]`},
 		{strings.Replace(good, `,"values":{"last":412.5,"level":412}`, ``, 1), `signal: missing field(s) ["values"]`},
-		{strings.Replace(good, `"price":"412.5"`, `"price":412.5`, 1), "price 412.5 is not a JSON string"},
-		{strings.Replace(good, `"price":"412.5"`, `"price":"4x"`, 1), `price "4x" is not a decimal`},
+		// A well-formed object with a bad value: the error names the field.
+		{strings.Replace(good, `"price":"412.5"`, `"price":412.5`, 1), `field "price": price 412.5 is not a JSON string`},
+		{strings.Replace(good, `"price":"412.5"`, `"price":"4x"`, 1), `field "price": price "4x" is not a decimal`},
 		{strings.Replace(good, `"dir":"up"`, `"dir":"sideways"`, 1), `dir "sideways"`},
-		{strings.Replace(good, `"seq":1`, `"seq":-1`, 1), "invalid JSON"},
-		{strings.Replace(good, `"last":412.5`, `"last":"x"`, 1), `value "x" is not a number`},
+		{strings.Replace(good, `"seq":1`, `"seq":-1`, 1), `field "seq": json: cannot unmarshal number -1 into Go value of type uint64`},
+		{strings.Replace(good, `"seq":1`, `"seq":"1"`, 1), `field "seq": json: cannot unmarshal string`},
+		{`{"kind":"stats","last":"1","sma":"412"}`, `field "sma": value "412" is not a number`},
+		{`{"kind":"bar","open":"1","close":1}`, `field "close": price 1 is not a JSON string`},
+		{strings.Replace(good, `"last":412.5`, `"last":"x"`, 1), `field "values": value "x" is not a number`},
 		{`{"kind":"bar","publisher":"p","seq":1,"symbol":"A","ts_pub":1,"interval_ns":0,"start":0,` +
 			`"open":"1","high":"1","low":"1","close":"1","volume":1,"vwap":"1","count":1,"ts_recv":1}`, "interval_ns 0"},
 		{`{"kind":"bar","publisher":"p","seq":1,"symbol":"A","ts_pub":1,"interval_ns":1,"start":0,` +
@@ -43,9 +47,9 @@ func TestDecodeErrors(t *testing.T) {
 		{`{"kind":"bbo","publisher":"p","seq":1,"symbol":"A","ts_pub":1,"ts_event":1,"ts_recv":1,` +
 			`"bid":null,"bid_size":0,"ask_size":0,"bid_orders":0,"ask_orders":0}`, `bbo: missing field(s) ["bid/ask"]`},
 		{`{"kind":"bbo","publisher":"p","seq":1,"symbol":"A","ts_pub":1,"ts_event":1,"ts_recv":1,` +
-			`"bid":1,"ask":null,"bid_size":0,"ask_size":0,"bid_orders":0,"ask_orders":0}`, "price 1 is not a JSON string"},
+			`"bid":1,"ask":null,"bid_size":0,"ask_size":0,"bid_orders":0,"ask_orders":0}`, `field "bid": price 1 is not a JSON string`},
 		{`{"kind":"bbo","publisher":"p","seq":1,"symbol":"A","ts_pub":1,"ts_event":1,"ts_recv":1,` +
-			`"bid":"1","ask":null,"bid_size":0.5,"ask_size":0,"bid_orders":0,"ask_orders":0}`, "invalid JSON"},
+			`"bid":"1","ask":null,"bid_size":0.5,"ask_size":0,"bid_orders":0,"ask_orders":0}`, `field "bid_size": json: cannot unmarshal number 0.5`},
 	} {
 		m, err := DecodeBytes("tickd.x", []byte(c.data))
 		var de *DecodeError
@@ -55,6 +59,9 @@ func TestDecodeErrors(t *testing.T) {
 		}
 		if msg := err.Error(); !strings.HasPrefix(msg, `bus: decode message on "tickd.x": `) || !strings.Contains(msg, c.want) {
 			t.Errorf("%s:\nerror %q\nwant it to contain %q", c.data, msg, c.want)
+		}
+		if strings.HasPrefix(c.want, "field ") && strings.Contains(err.Error(), "invalid JSON") {
+			t.Errorf("%s: error %q calls valid JSON invalid", c.data, err)
 		}
 	}
 }
@@ -153,7 +160,7 @@ func TestDecodeStatusEvents(t *testing.T) {
 		{`{"kind":"status","publisher":"p","ts_pub":1,"dropped":1}`,
 			`status: missing field(s) ["dropped/new_dropped" "publish_dropped/new_publish_dropped"]`},
 		{`{"kind":"status","publisher":"p","ts_pub":1,"dropped":-1,"new_dropped":0,"publish_dropped":0,"new_publish_dropped":0}`,
-			"invalid JSON"},
+			`field "dropped": json: cannot unmarshal number -1`},
 		{`{"kind":"feed","ts_pub":1,"state":"live"}`, `feed: missing field(s) ["publisher" "source" "silent_ns"]`},
 	} {
 		if _, err := DecodeBytes("tickd.status", []byte(c.data)); err == nil || !strings.Contains(err.Error(), c.want) {
