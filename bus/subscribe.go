@@ -285,6 +285,12 @@ func (e *DecodeError) Unwrap() error          { return e.Err }
 func (*DecodeError) Kind() Kind               { return KindInvalid }
 func (*DecodeError) Origin() (string, uint64) { return "", 0 }
 
+// ErrUnknownKind is wrapped by the *DecodeError of a well-formed object
+// whose "kind" this package does not know: a kind a later tickd added.
+// Skip those (errors.Is(err, ErrUnknownKind)) and flag the other
+// DecodeErrors, which are damaged or foreign messages.
+var ErrUnknownKind = errors.New("unknown kind")
+
 // Decode decodes a tickd message. Its error is always a *DecodeError.
 func Decode(msg *nats.Msg) (Message, error) {
 	if ct := msg.Header.Get("Content-Type"); ct != "" && ct != ContentTypeJSON {
@@ -306,7 +312,8 @@ func DecodeBytes(subject string, data []byte) (Message, error) {
 
 // Subscribe subscribes to pattern (e.g. Subjects{}.All()) and calls handler
 // with each decoded message, on nats.go's delivery goroutine for the
-// subscription. Malformed payloads reach handler as *DecodeError. So do the
+// subscription. Malformed payloads reach handler as *DecodeError, and so do
+// kinds a later tickd may add (wrapping ErrUnknownKind). So do the
 // requests that steer a replay when pattern spans <prefix>.control.> (as
 // <prefix>.> does): Subjects.IsControl on the error's Subject tells them
 // apart from damaged records.
@@ -560,7 +567,7 @@ func decode(subject string, data []byte) (Message, error) {
 	case "":
 		return nil, errors.New(`missing field "kind"`)
 	default:
-		return nil, fmt.Errorf("unknown kind %q", w.Kind)
+		return nil, fmt.Errorf("%w %q", ErrUnknownKind, w.Kind)
 	}
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("%s: missing field(s) %q", w.Kind, missing)

@@ -66,6 +66,20 @@ func TestDecodeErrors(t *testing.T) {
 	}
 }
 
+// TestDecodeUnknownKind: a kind a later publisher adds is told apart from
+// a damaged message, so a subscriber can skip it.
+func TestDecodeUnknownKind(t *testing.T) {
+	_, err := DecodeBytes("tickd.status", []byte(`{"kind":"heartbeat","publisher":"p","ts_pub":1}`))
+	if !errors.Is(err, ErrUnknownKind) || !strings.Contains(err.Error(), `unknown kind "heartbeat"`) {
+		t.Errorf("future kind: %v, want an error wrapping ErrUnknownKind", err)
+	}
+	for _, damaged := range []string{`{"kind":"status","publisher":"p"}`, `{"kind":7}`, `{}`, `not json`} {
+		if _, err := DecodeBytes("tickd.status", []byte(damaged)); err == nil || errors.Is(err, ErrUnknownKind) {
+			t.Errorf("%s: %v, want a DecodeError that is not ErrUnknownKind", damaged, err)
+		}
+	}
+}
+
 func TestDecodeContentType(t *testing.T) {
 	f := newFixture(t)
 	sig := f.signal()
