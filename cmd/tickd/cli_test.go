@@ -282,7 +282,7 @@ func TestSignalLineShowsPriceOnce(t *testing.T) {
 	m := &bus.Signal{Symbol: "AAPL", Rule: "move_1pct", Dir: bus.Up, Price: decimal.RequireFromString("219.25"),
 		Values: map[string]float64{"price": 219.25, "ref_price": 217.05, "move_pct": 1.0136}}
 	got := formatMessage(m)
-	if strings.Count(got, " price=") != 1 || !strings.Contains(got, "price=219.25 move_pct=1.014 ref_price=217.1") {
+	if strings.Count(got, " price=") != 1 || !strings.Contains(got, "price=219.25 move_pct=1.0136 ref_price=217.05") {
 		t.Errorf("signal line %q: want the exact price once, then the other values", got)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
+	"strconv"
 	"sync"
 	"time"
 
@@ -120,12 +122,13 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 func formatMessage(m bus.Message) string {
 	switch m := m.(type) {
 	case *bus.Signal:
-		return fmt.Sprintf("SIGNAL %s %-6s %-12s %-4s price=%s %s", clock(m.TsEvent), m.Symbol, m.Rule, m.Dir, m.Price, m.FormatValues(4, "price"))
+		return fmt.Sprintf("SIGNAL %s %-6s %-12s %-4s price=%s %s", clock(m.TsEvent), m.Symbol, m.Rule, m.Dir, m.Price, m.FormatValues(statDigits, "price"))
 	case *bus.Bar:
 		return fmt.Sprintf("BAR    %s %-6s %-4s O=%s H=%s L=%s C=%s V=%d VWAP=%s n=%d", clock(m.Start), m.Symbol, bus.FormatInterval(m.Interval),
-			m.Open, m.High, m.Low, m.Close, m.Volume, m.VWAP.StringFixed(4), m.Count)
+			m.Open, m.High, m.Low, m.Close, m.Volume, m.VWAP, m.Count)
 	case *bus.Stats:
-		return fmt.Sprintf("STATS  %s %-6s last=%s sma=%.4f ema=%.4f vwap=%.4f sd=%.4f z=%.2f", clock(m.TsEvent), m.Symbol, m.Last, m.SMA, m.EMA, m.VWAP, m.StdDev, m.ZScore)
+		return fmt.Sprintf("STATS  %s %-6s last=%s sma=%s ema=%s vwap=%s sd=%s z=%.2f", clock(m.TsEvent), m.Symbol, m.Last,
+			statistic(m.SMA), statistic(m.EMA), statistic(m.VWAP), statistic(m.StdDev), m.ZScore)
 	case *bus.BBO:
 		return fmt.Sprintf("BBO    %s %-6s bid=%s x %d (%d) ask=%s x %d (%d)", clock(m.TsEvent), m.Symbol,
 			bboSide(m.Bid), m.BidSize, m.BidOrders, bboSide(m.Ask), m.AskSize, m.AskOrders)
@@ -138,6 +141,20 @@ func formatMessage(m bus.Message) string {
 		return "INVALID " + m.Error()
 	}
 	return fmt.Sprintf("%T", m)
+}
+
+// statDigits is how many significant digits sub shows of a statistic or a
+// signal's value: every digit of a price in cents below 10000, and of a
+// sub-penny one, which a fixed 4 decimals would round away.
+const statDigits = 6
+
+// statistic renders a float statistic to statDigits, "null" when it was
+// published as null.
+func statistic(v float64) string {
+	if math.IsNaN(v) {
+		return "null"
+	}
+	return strconv.FormatFloat(v, 'g', statDigits, 64)
 }
 
 // bboSide renders one side's price, "-" when the side is empty.

@@ -99,6 +99,44 @@ func TestSubPrintsStatusEvents(t *testing.T) {
 	}
 }
 
+// TestSubPrintsPricesUnrounded: a bar's VWAP is an exact decimal like its
+// OHLC and is printed whole; statistics and signal values keep the digits
+// of a sub-penny price and of a price to the cent.
+func TestSubPrintsPricesUnrounded(t *testing.T) {
+	srv := startTestServer(t, bus.RandomPort)
+	sub := startSub(t, srv)
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	for subject, data := range map[string]string{
+		"tickd.bar.1s.PNY": `{"kind":"bar","publisher":"p","seq":1,"symbol":"PNY","interval":"1s","interval_ns":1000000000,` +
+			`"start":1700000000000000000,"open":"0.0001","high":"0.00013","low":"0.0001","close":"0.00012","volume":300,` +
+			`"vwap":"0.000123456","count":2,"ts_recv":1,"ts_pub":2}`,
+		"tickd.stats.PNY": `{"kind":"stats","publisher":"p","seq":2,"symbol":"PNY","ts_event":1700000000999000000,"ts_pub":2,` +
+			`"last":"0.00012","sma":0.000123456,"ema":null,"vwap":0.000123456,"mean":0.000123,"stddev":0.00001,"zscore":0.5,` +
+			`"min":"0.0001","max":"0.00013","count":2,"volume":300}`,
+		"tickd.signal.AAPL.move_1pct": `{"kind":"signal","publisher":"p","seq":3,"symbol":"AAPL","rule":"move_1pct","type":"move",` +
+			`"dir":"up","ts_event":1700000000100000000,"ts_recv":1,"ts_pub":2,"price":"219.25","params":{},` +
+			`"values":{"price":219.25,"ref_price":217.05,"move_pct":1.0136}}`,
+	} {
+		if err := nc.Publish(subject, []byte(data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(sub.waitLines(t, 3), "\n")
+	for _, want := range []string{"VWAP=0.000123456 n=2", "sma=0.000123456 ema=null vwap=0.000123456 sd=1e-05",
+		"move_pct=1.0136 ref_price=217.05"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("sub printed\n%s\nwant it to contain %q", got, want)
+		}
+	}
+}
+
 // TestSubSkipsControlRequests: a `tickd replay` is steered by requests on
 // <prefix>.control.replay, which a <prefix>.> subscriber receives too; sub
 // does not print them, under the default prefix or another one, while a
