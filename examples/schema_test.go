@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/tickd/tickd/bus"
+	"github.com/tickd/tickd/engine"
 	"github.com/tickd/tickd/internal/jsexample"
 )
 
@@ -159,6 +160,97 @@ func TestReadmeExamples(t *testing.T) {
 			t.Errorf("README shows subscriber output %q, which the subscribers do not print for the script", line)
 		}
 	}
+}
+
+// TestReadmeRuleFields keeps the README's table of signal params and values
+// by rule type true to what the engine publishes (engine.RuleSpec.Info):
+// one row per rule type, naming its own params and its three values in
+// order. The schema's descriptions of params and values list them too.
+func TestReadmeRuleFields(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(jsexample.Root(t), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	schemaText, err := os.ReadFile(jsexample.SchemaPath(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var schema struct {
+		Defs struct {
+			Signal struct {
+				Properties map[string]struct {
+					Description string `json:"description"`
+				} `json:"properties"`
+			} `json:"signal"`
+		} `json:"$defs"`
+	}
+	if err := json.Unmarshal(schemaText, &schema); err != nil {
+		t.Fatal(err)
+	}
+	described := schema.Defs.Signal.Properties
+	_, section, _ := strings.Cut(string(raw), "\n## Subscribing (subjects and schema)\n")
+	section, _, _ = strings.Cut(section, "\n## ")
+	rows := map[string][2][]string{} // type → (params, values) named in its row
+	for line := range strings.Lines(section) {
+		cells := strings.Split(strings.Trim(strings.TrimSpace(line), "|"), "|")
+		if len(cells) != 3 || !strings.HasPrefix(line, "| `") {
+			continue
+		}
+		rows[codeSpans(cells[0])[0]] = [2][]string{codeSpans(cells[1]), codeSpans(cells[2])}
+	}
+	common := []string{"dir", "hysteresis", "cooldown", "symbols"}
+	for typ := engine.RulePrice; !strings.HasPrefix(typ.String(), "ruletype("); typ++ {
+		name, params, values := engine.RuleSpec{Type: typ}.Info()
+		var own []string
+		for _, p := range params {
+			if !slices.Contains(common, p[0]) {
+				own = append(own, p[0])
+			}
+		}
+		row, ok := rows[name]
+		if !ok {
+			t.Errorf("README has no row for rule type %q (params %q, values %q)", name, own, values)
+			continue
+		}
+		if !slices.Equal(row[0], own) || !slices.Equal(row[1], values[:]) {
+			t.Errorf("README row %q: params %q, values %q; the engine publishes %q and %q", name, row[0], row[1], own, values)
+		}
+		for field, names := range map[string][]string{"params": own, "values": values[:]} {
+			// "... by type: price level; move percent, window; ..."
+			items := strings.FieldsFunc(described[field].Description, func(r rune) bool { return strings.ContainsRune(":;.(", r) })
+			for i := range items {
+				items[i] = strings.TrimSpace(items[i])
+			}
+			if want := name + " " + strings.Join(names, ", "); !slices.Contains(items, want) {
+				t.Errorf("the schema's description of a signal's %s does not list %q", field, want)
+			}
+		}
+	}
+}
+
+// codeSpans returns the `code` spans of a markdown table cell, in order,
+// skipping those inside parentheses (explanations, not names).
+func codeSpans(cell string) []string {
+	var spans []string
+	depth := 0
+	for i := 0; i < len(cell); i++ {
+		switch cell[i] {
+		case '(':
+			depth++
+		case ')':
+			depth--
+		case '`':
+			end := strings.IndexByte(cell[i+1:], '`')
+			if end < 0 {
+				return spans
+			}
+			if depth == 0 {
+				spans = append(spans, cell[i+1:i+1+end])
+			}
+			i += end + 1
+		}
+	}
+	return spans
 }
 
 // fencedBlocks returns the lines of the ``` blocks in markdown by info
