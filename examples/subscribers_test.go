@@ -2,6 +2,7 @@ package examples
 
 import (
 	"bytes"
+	"net"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -48,6 +49,24 @@ func TestJSSubscriber(t *testing.T) {
 	lines := runSubscriber(t, l, cmd)
 	if !slices.Equal(lines, scriptLines) {
 		t.Fatalf("js-subscriber printed:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(scriptLines, "\n"))
+	}
+}
+
+// TestJSSubscriberConnectRefused: a server that is not there fails the
+// Node example with an error naming the address it tried.
+func TestJSSubscriberConnectRefused(t *testing.T) {
+	dir := jsexample.Setup(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "nats://" + l.Addr().String()
+	l.Close() // nothing listens there now
+	cmd := exec.Command("node", "index.js", "--server", url)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "js-subscriber: connect "+url+": ") {
+		t.Fatalf("node index.js --server %s: %v, output %q; want it to fail naming the server", url, err, out)
 	}
 }
 

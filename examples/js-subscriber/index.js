@@ -117,7 +117,12 @@ function formatMessage(m) {
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
-  const nc = await connect({ servers: opts.server, name: 'tickd js-subscriber' });
+  let nc;
+  try {
+    nc = await connect({ servers: opts.server, name: 'tickd js-subscriber' });
+  } catch (err) { // nats.js says only CONNECTION_REFUSED, not to what
+    throw new Error(`connect ${opts.server}: ${err.message}`);
+  }
   const subjects = [`${opts.prefix}.signal.>`, `${opts.prefix}.bar.>`];
   if (opts.bbo) subjects.push(`${opts.prefix}.bbo.>`);
 
