@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"time"
@@ -101,9 +102,14 @@ func (p *pipeline) reportFeedState(subject string, c feed.SourceState, now int64
 }
 
 // publishStatus publishes ev as JSON, best effort: NATS may be the thing
-// that is away, and the log has the event already.
+// that is away, and the log has the event already. '<', '>' and '&' are
+// not escaped: a source reads "tcp LOCAL<-REMOTE" on the wire, as in the
+// log and the schema, not "tcp LOCAL\u003c-REMOTE".
 func (p *pipeline) publishStatus(subject string, ev any) {
-	if b, err := json.Marshal(ev); err == nil {
-		_ = p.nc.Publish(subject, b)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if enc.Encode(ev) == nil {
+		_ = p.nc.Publish(subject, bytes.TrimSuffix(b.Bytes(), []byte("\n")))
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -115,6 +116,9 @@ func TestStaleFeedReported(t *testing.T) {
 			}
 			if ev.Kind == "feed" {
 				checkKindSchema(t, "feed", msg.Data)
+				if !bytes.Contains(msg.Data, []byte(`"source":"`+source+`"`)) {
+					t.Fatalf("feed event %s: want the source as %q, unescaped", msg.Data, source)
+				}
 				if ev.State != state || ev.Source != source || ev.Publisher != p.pub.ID() {
 					t.Fatalf("feed event %+v, want %q of %q", ev, state, source)
 				}
