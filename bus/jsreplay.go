@@ -24,8 +24,10 @@ type ReplayOptions struct {
 // stream order, recreated by nats.go after a gap or a reconnect) and calls
 // handler for each message, from the start ReplayOptions names (default:
 // the first message stored), then for every message stored after it, until
-// Stop is called on the result. handler runs on one goroutine. A Subject
-// the stream captures nothing of is an error.
+// Stop is called on the result. handler runs on one goroutine, and
+// DecodeBytes(m.Subject(), m.Data()) turns each message into the typed
+// record Subscribe would hand over. A Subject the stream captures nothing
+// of is an error.
 func Replay(ctx context.Context, nc *nats.Conn, o ReplayOptions, handler func(jetstream.Msg)) (jetstream.ConsumeContext, error) {
 	if o.Stream == "" {
 		o.Stream = DefaultStream

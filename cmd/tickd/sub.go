@@ -28,7 +28,7 @@ func runSub(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	var src subSource
 	src.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: tickd sub [flags]\n\nPrints tickd signals, bars, stats, BBOs and status events (STATUS: data lost;\nFEED: a feed source went stale or live) from NATS.\n\n")
+		fmt.Fprintf(stderr, "Usage: tickd sub [flags]\n\nPrints tickd signals, bars, stats, BBOs and status events (STATUS: data lost;\nFEED: a feed source went stale, live again, or ended while stale) from NATS.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
