@@ -11,7 +11,10 @@ import (
 )
 
 // kafkaSource parses -feed-kafka (nil when unset). A URL without format=
-// takes -feed-format's, when that is native, csv or json.
+// takes -feed-format's, when that is native, csv or json. With -shard i/N
+// the group gains the shard (tickd-shard0of2): every shard must read every
+// partition, since each keeps only its own symbols of what it reads, and
+// shards sharing a group would split the partitions and drop the rest.
 func (c *serveConfig) kafkaSource() (*kafka.Config, error) {
 	if c.feedKafka == "" {
 		return nil, nil
@@ -23,6 +26,9 @@ func (c *serveConfig) kafkaSource() (*kafka.Config, error) {
 	kc, err := kafka.ParseURL(c.feedKafka, def)
 	if err != nil {
 		return nil, fmt.Errorf("feed-kafka: %w", err)
+	}
+	if c.shard.Count > 1 {
+		kc.Group = fmt.Sprintf("%s-shard%dof%d", kc.Group, c.shard.Index, c.shard.Count)
 	}
 	return &kc, nil
 }

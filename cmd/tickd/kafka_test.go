@@ -403,3 +403,30 @@ func TestKafkaJetStream(t *testing.T) {
 		t.Fatalf("%d signals stored, want one per record (%d)", signals, len(recs))
 	}
 }
+
+// TestKafkaShardsReadEveryPartition: two shards given one topic and one
+// group each read every partition (each in its own group, the shard
+// appended), so every tick's signal is published, once, by its symbol's
+// shard, and neither commits offsets of ticks the other dropped.
+func TestKafkaShardsReadEveryPartition(t *testing.T) {
+	const topic, group = "sharded", "sg"
+	rig := newKafkaRig(t, topic)
+	_, stop0 := rig.start(topic, group, "csv", "-shard", "0/2")
+	_, stop1 := rig.start(topic, group, "csv", "-shard", "1/2")
+	recs := rig.produce(topic, feed.FormatCSV, 240)
+	waitUntil(t, "every record's signal", 20*time.Second, func() bool { return rig.missing(recs) == 0 })
+	stop0(false)
+	stop1(false)
+	for ts, n := range rig.seen() {
+		if n != 1 {
+			t.Errorf("signal of ts_event %d seen %d times, want once", ts, n)
+		}
+	}
+	for _, g := range []string{group + "-shard0of2", group + "-shard1of2"} {
+		for p, off := range rig.committed(topic, g) {
+			if off <= 0 {
+				t.Errorf("group %s, partition %d: committed %d; every shard reads every partition", g, p, off)
+			}
+		}
+	}
+}
