@@ -14,3 +14,8 @@ func (r *Registry) Unregister(c *Counters) { r.unregister(c) }
 // Publish stores s as the source's counters. One goroutine (the source's)
 // calls it, once per batch.
 func (c *Counters) Publish(s *Stats) { c.publish(s) }
+
+// Hear records that the source received something at now, on its receive
+// clock (Options.Clock), for StaleWatch: once when it starts, so that it is
+// silent from then on, and once per batch received.
+func (c *Counters) Hear(now int64) { c.hear(now) }

@@ -217,6 +217,7 @@ func (s *Source) take(p *partition, recs []*kgo.Record, now int64) {
 		p.next = kgo.EpochOffset{Epoch: r.LeaderEpoch, Offset: r.Offset + 1}
 	}
 	p.mark = p.sink.Committed(p.mark[:0])
+	p.ctrs.Hear(now)
 	st := p.dec.Stats()
 	st.Bytes = p.bytes
 	p.ctrs.Publish(&st)
@@ -398,6 +399,7 @@ func (s *Source) assigned(_ context.Context, _ *kgo.Client, m map[string][]int32
 		p := &partition{id: id, name: name, sink: sink, committed: -1}
 		p.confirmed.Offset, p.next.Offset = -1, -1
 		p.ctrs = s.opts.Stats.Register(name, s.opts.SourceID)
+		p.ctrs.Hear(s.opts.Clock()) // silent from its assignment: stale after the timeout
 		o := s.opts
 		o.OnError = p.onError(s.opts.OnError)
 		p.dec, _ = feed.NewDecoder(name, p.ctrs.ID(), o) // options checked by New

@@ -398,3 +398,45 @@ func TestStopsWithoutBrokers(t *testing.T) {
 		t.Fatal("Run did not return")
 	}
 }
+
+// TestPartitionsHeardForStaleWatch: a partition is silent from its
+// assignment, not from 1970, and heard on every record, so a StaleWatch
+// finds no partition stale while records arrive, and finds a partition
+// that has received nothing for After stale.
+func TestPartitionsHeardForStaleWatch(t *testing.T) {
+	c, prod := newCluster(t)
+	var now atomic.Int64
+	now.Store(time.Now().UnixNano())
+	clock := func() int64 { return now.Load() }
+	stats := new(feed.Registry)
+	sinks := &sinkSet{byName: map[string]*sliceSink{}}
+	cfg := Config{Brokers: c.ListenAddrs(), Topic: testTopic, Group: "heard", Format: feed.FormatCSV, CommitInterval: 20 * time.Millisecond}
+	src, err := New(cfg, sinks.open, func(context.Context) error { return nil },
+		feed.Options{Symbols: tick.NewSymbolTable(16), Stats: stats, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- src.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	waitFor(t, "3 partitions assigned", func() bool { live, _ := stats.Sources(); return len(live) == 3 })
+	watch := feed.StaleWatch{Reg: stats, After: time.Minute}
+	if got := watch.Check(now.Load(), nil); len(got) != 0 {
+		t.Fatalf("partitions stale right after their assignment: %+v", got)
+	}
+	now.Add(int64(50 * time.Second))
+	produce(t, prod, 1, "1700000000000000001,X,1,1\n")
+	waitFor(t, "the record", func() bool { n, _ := sinks.events(); return n == 1 })
+	now.Add(int64(30 * time.Second)) // 80 s after assignment, 30 s after partition 1's record
+	got := watch.Check(now.Load(), nil)
+	stale := map[string]bool{}
+	for _, s := range got {
+		stale[s.Source] = s.Stale
+	}
+	want := map[string]bool{"kafka:ticks/0": true, "kafka:ticks/2": true}
+	if len(stale) != 2 || !stale["kafka:ticks/0"] || !stale["kafka:ticks/2"] {
+		t.Fatalf("stale sources %v, want %v (partition 1 received a record 30 s ago)", stale, want)
+	}
+}
