@@ -23,9 +23,11 @@ const (
 	SourceRefused                      // a connection was closed before it was read: MaxConns, a failed TLS handshake
 	SourceLost                         // a connection's read failed: it ends (a dialer reconnects)
 	SourceTailRead                     // a tailed file could not be opened or read: retried every PollInterval
+	SourceFetch                        // a Kafka fetch failed (a topic or partition unknown, no leader): retried
+	SourceCommit                       // Kafka offsets not committed (the commit failed, or outputs were lost): held back
 )
 
-var sourceOpNames = [...]string{"", "dial", "accept", "refused", "lost", "tail_read"}
+var sourceOpNames = [...]string{"", "dial", "accept", "refused", "lost", "tail_read", "fetch", "commit"}
 
 // String returns a short snake_case name.
 func (op SourceOp) String() string {

@@ -78,6 +78,8 @@ var sourceOpMessages = map[feed.SourceOp]string{
 	feed.SourceRefused:  "feed connection refused",
 	feed.SourceLost:     "feed connection lost",
 	feed.SourceTailRead: "feed tail read failed, retrying",
+	feed.SourceFetch:    "feed fetch failed, retrying",
+	feed.SourceCommit:   "feed offsets not committed",
 }
 
 // classify returns a report's log message, its reason (a metric label, or

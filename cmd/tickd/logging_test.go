@@ -168,10 +168,12 @@ func TestLimitedLogMessagesAndFlush(t *testing.T) {
 	l.badInput("tcp 127.0.0.1:7000", 0, 0, dial)
 	l.badInput("tcp 127.0.0.1:7000", 0, 0, dial)
 	l.badInput("t.csv", 0, 0, &feed.SourceError{Op: feed.SourceTailRead, Err: errors.New("read t.csv: input/output error")})
+	l.badInput("kafka:t", 0, 0, &feed.SourceError{Op: feed.SourceCommit, Err: errors.New("kafka: offsets held back: lost")})
 	l.flushSuppressed()
 	l.flushSuppressed() // nothing left
 	lines := logLines(t, out.String())
-	want := []string{"bad input skipped", "feed connection failed, retrying", "feed tail read failed, retrying", "reports suppressed"}
+	want := []string{"bad input skipped", "feed connection failed, retrying", "feed tail read failed, retrying", "feed offsets not committed",
+		"reports suppressed"}
 	if len(lines) != len(want) {
 		t.Fatalf("log:\n%v", lines)
 	}
@@ -180,7 +182,7 @@ func TestLimitedLogMessagesAndFlush(t *testing.T) {
 			t.Fatalf("line %d: %v, want %q", i, lines[i], w)
 		}
 	}
-	if s := lines[3]; s["suppressed"] != 2.0 || s["source_ended"] != false || s["suppressed_by_reason"].(map[string]any)["dial"] != 2.0 {
+	if s := lines[4]; s["suppressed"] != 2.0 || s["source_ended"] != false || s["suppressed_by_reason"].(map[string]any)["dial"] != 2.0 {
 		t.Fatalf("summary %v", s)
 	}
 }

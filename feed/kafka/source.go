@@ -92,7 +92,9 @@ type partition struct {
 // OnError apply; the format is cfg.Format. OnError receives bad records
 // with the source "kafka:TOPIC/P" and the record's offset (the error names
 // the byte in the record), and client, barrier and commit errors with the
-// source "kafka:TOPIC".
+// source "kafka:TOPIC", each a *feed.SourceError: SourceDial (a broker
+// could not be reached), SourceFetch (a fetch failed: the topic unknown, no
+// leader) or SourceCommit (offsets held back or a commit failed).
 func New(cfg Config, open Opener, barrier Barrier, opts feed.Options) (*Source, error) {
 	if open == nil || barrier == nil {
 		return nil, errors.New("kafka: New: nil Opener or Barrier")
@@ -187,7 +189,7 @@ func (s *Source) pollLoop(ctx context.Context, cl *kgo.Client) {
 		}
 		fs.EachError(func(topic string, p int32, err error) {
 			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
-				s.report(s.name, 0, fmt.Errorf("kafka: fetch %s/%d: %w", topic, p, err))
+				s.report(s.name, 0, &feed.SourceError{Op: feed.SourceFetch, Err: fmt.Errorf("kafka: fetch %s/%d: %w", topic, p, err)})
 			}
 		})
 		now := s.opts.Clock()
@@ -285,7 +287,7 @@ func (s *Source) commit(ctx context.Context, cl *kgo.Client, offs map[string]map
 	cl.CommitOffsetsSync(ctx, offs, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
 		if err != nil {
 			if ctx.Err() == nil {
-				s.report(s.name, 0, fmt.Errorf("kafka: commit: %w", err))
+				s.report(s.name, 0, &feed.SourceError{Op: feed.SourceCommit, Err: fmt.Errorf("kafka: commit: %w", err)})
 			}
 			failed = map[int32]bool{}
 			for id := range offs[s.cfg.Topic] {
@@ -296,7 +298,7 @@ func (s *Source) commit(ctx context.Context, cl *kgo.Client, offs map[string]map
 		for _, t := range resp.Topics {
 			for _, rp := range t.Partitions {
 				if err := kerr.ErrorForCode(rp.ErrorCode); err != nil {
-					s.report(s.name, 0, fmt.Errorf("kafka: commit %s/%d: %w", t.Topic, rp.Partition, err))
+					s.report(s.name, 0, &feed.SourceError{Op: feed.SourceCommit, Err: fmt.Errorf("kafka: commit %s/%d: %w", t.Topic, rp.Partition, err)})
 					if failed == nil {
 						failed = map[int32]bool{}
 					}
@@ -366,20 +368,25 @@ func (s *Source) confirmLoop(ctx context.Context) {
 	}
 }
 
-// await waits until every mark is consumed, then for the barrier.
+// await waits until every mark is consumed, then for the barrier. Its
+// error, a feed.SourceError (SourceCommit), says the offsets stay held back.
 func (s *Source) await(ctx context.Context, pend []pending) error {
 	for _, w := range pend {
 		for !w.p.sink.Consumed(w.mark) {
 			// Polled: the engine is never made to signal anyone.
 			if !feed.SleepContext(ctx, time.Millisecond) {
-				return fmt.Errorf("kafka: %s: %w", w.p.name, ctx.Err())
+				return heldBack(fmt.Errorf("%s not consumed: %w", w.p.name, ctx.Err()))
 			}
 		}
 	}
 	if err := s.barrier(ctx); err != nil {
-		return fmt.Errorf("kafka: offsets held back: %w", err)
+		return heldBack(err)
 	}
 	return nil
+}
+
+func heldBack(err error) error {
+	return &feed.SourceError{Op: feed.SourceCommit, Err: fmt.Errorf("kafka: offsets held back: %w", err)}
 }
 
 // assigned opens a Sink and a Decoder for each new partition.
@@ -475,7 +482,7 @@ type connectHook struct{ s *Source }
 // OnBrokerConnect implements kgo.HookBrokerConnect.
 func (h connectHook) OnBrokerConnect(meta kgo.BrokerMetadata, _ time.Duration, _ net.Conn, err error) {
 	if err != nil {
-		h.s.report(h.s.name, 0, fmt.Errorf("kafka: broker %s:%d: %w", meta.Host, meta.Port, err))
+		h.s.report(h.s.name, 0, &feed.SourceError{Op: feed.SourceDial, Err: fmt.Errorf("kafka: broker %s:%d: %w", meta.Host, meta.Port, err)})
 	}
 }
 

@@ -440,3 +440,60 @@ func TestPartitionsHeardForStaleWatch(t *testing.T) {
 		t.Fatalf("stale sources %v, want %v (partition 1 received a record 30 s ago)", stale, want)
 	}
 }
+
+// TestClientErrorsAreSourceErrors: an unreachable broker is reported as a
+// failed dial, and offsets held back by the barrier as a commit problem,
+// not as bad input.
+func TestClientErrorsAreSourceErrors(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := l.Addr().String()
+	l.Close() // nothing listens there now
+	c, prod := newCluster(t)
+	produce(t, prod, 0, "1700000000000000001,X,1,1\n")
+	lost := func(context.Context) error { return errors.New("publishes lost") }
+	for _, tc := range []struct {
+		name    string
+		brokers []string
+		barrier Barrier
+		want    feed.SourceOp
+	}{
+		{"no broker", []string{dead}, func(context.Context) error { return nil }, feed.SourceDial},
+		{"barrier fails", c.ListenAddrs(), lost, feed.SourceCommit},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ops := make(chan feed.SourceOp, 64)
+			onError := func(_ string, _ int64, _ uint64, err error) {
+				var se *feed.SourceError
+				op := feed.SourceOp(0)
+				if errors.As(err, &se) {
+					op = se.Op
+				}
+				select {
+				case ops <- op:
+				default:
+				}
+			}
+			sinks := &sinkSet{byName: map[string]*sliceSink{}}
+			cfg := Config{Brokers: tc.brokers, Topic: testTopic, Group: "ops", Format: feed.FormatCSV, CommitInterval: 20 * time.Millisecond}
+			src, err := New(cfg, sinks.open, tc.barrier, feed.Options{Symbols: tick.NewSymbolTable(16), OnError: onError})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- src.Run(ctx) }()
+			defer func() { cancel(); <-done }()
+			select {
+			case op := <-ops:
+				if op != tc.want {
+					t.Fatalf("first report's op %v, want %v (0: reported as bad input)", op, tc.want)
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatal("nothing reported")
+			}
+		})
+	}
+}
