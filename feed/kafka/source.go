@@ -142,6 +142,9 @@ func (s *Source) Run(ctx context.Context) error {
 		kgo.ConsumerGroup(s.cfg.Group),
 		kgo.ConsumeTopics(s.cfg.Topic),
 		kgo.DisableAutoCommit(),
+		// Polls return retryable errors too (an unknown topic, no leader):
+		// reported, rate-limited, instead of a silent wait.
+		kgo.KeepRetryableFetchErrors(),
 		// A new group starts at the start of the topic, and an offset lost
 		// to retention resumes at the log start: at-least-once skips nothing.
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),

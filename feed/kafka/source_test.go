@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -495,5 +496,37 @@ func TestClientErrorsAreSourceErrors(t *testing.T) {
 				t.Fatal("nothing reported")
 			}
 		})
+	}
+}
+
+// TestMissingTopicReported: a topic the cluster does not have is reported
+// (a fetch failure naming it), not waited for in silence.
+func TestMissingTopicReported(t *testing.T) {
+	c, _ := newCluster(t)
+	reports := make(chan error, 64)
+	onError := func(_ string, _ int64, _ uint64, err error) {
+		select {
+		case reports <- err:
+		default:
+		}
+	}
+	sinks := &sinkSet{byName: map[string]*sliceSink{}}
+	cfg := Config{Brokers: c.ListenAddrs(), Topic: "absent", Group: "absent", Format: feed.FormatCSV, CommitInterval: 20 * time.Millisecond}
+	src, err := New(cfg, sinks.open, func(context.Context) error { return nil }, feed.Options{Symbols: tick.NewSymbolTable(16), OnError: onError})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- src.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	select {
+	case err := <-reports:
+		var se *feed.SourceError
+		if !errors.As(err, &se) || se.Op != feed.SourceFetch || !errors.Is(err, kerr.UnknownTopicOrPartition) || !strings.Contains(err.Error(), "absent") {
+			t.Fatalf("report %v: want a fetch failure naming the topic, UNKNOWN_TOPIC_OR_PARTITION", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("a missing topic was not reported")
 	}
 }
