@@ -41,8 +41,15 @@ type JetStreamOptions struct {
 	Replicas          int
 	// MaxPending bounds the messages published and not yet acknowledged
 	// (retries included); beyond it a message is dropped and counted, so
-	// the publisher never blocks on JetStream. Default DefaultJSMaxPending.
+	// the publisher never blocks on JetStream (unless Block). Default
+	// DefaultJSMaxPending.
 	MaxPending int
+	// Block makes a publish beyond MaxPending wait for an acknowledgement
+	// instead of dropping, so the engine and then the sources wait too:
+	// for sources that can (a Kafka topic, which keeps what is not read
+	// yet). A JetStream that acknowledges nothing for DrainTimeout is given
+	// up on: publishes are dropped and counted again until one is.
+	Block bool
 	// AckTimeout is how long a publish waits for its acknowledgement
 	// before it is sent again; default DefaultJSAckTimeout.
 	AckTimeout time.Duration
@@ -170,6 +177,7 @@ type jsPublisher struct {
 	started bool
 	n       atomic.Int64 // messages in pending or being retried
 	paused  time.Time    // acks' last pause before a re-send
+	stalled bool         // Block: the last wait for room timed out (publish's goroutine)
 	totals  struct{ sent, stored, dups, retries, lost atomic.Uint64 }
 	once    sync.Once
 }
@@ -222,7 +230,7 @@ func MsgID(subj string, o *tick.Out) string {
 // acknowledgement. It never blocks: a send that fails at once is retried
 // by acks.
 func (j *jsPublisher) publish(subj string, o *tick.Out, data []byte) error {
-	if j.n.Load() >= int64(j.opts.MaxPending) {
+	if !j.room() {
 		return ErrJetStreamFull
 	}
 	j.n.Add(1)
@@ -233,6 +241,38 @@ func (j *jsPublisher) publish(subj string, o *tick.Out, data []byte) error {
 	j.pending <- e // never blocks: n counts every entry, and n < MaxPending = cap
 	j.totals.sent.Add(1)
 	return nil
+}
+
+// roomPoll is how often a blocked publish looks for room: acks frees
+// MaxPending slots in a few milliseconds at JetStream's rates.
+const roomPoll = 100 * time.Microsecond
+
+// room reports whether fewer than MaxPending messages await
+// acknowledgement, waiting for it with Block. The wait gives up after
+// DrainTimeout without one acknowledged, and is not tried again until
+// there is room: a stalled JetStream costs one timeout, not one per message.
+func (j *jsPublisher) room() bool {
+	if j.n.Load() < int64(j.opts.MaxPending) {
+		j.stalled = false
+		return true
+	}
+	if !j.opts.Block || j.stalled {
+		return false
+	}
+	last, since := j.n.Load(), time.Now()
+	for {
+		n := j.n.Load()
+		if n < int64(j.opts.MaxPending) {
+			return true
+		}
+		if n < last { // one was acknowledged (or given up): JetStream is moving
+			last, since = n, time.Now()
+		} else if time.Since(since) > j.opts.DrainTimeout {
+			j.stalled = true
+			return false
+		}
+		time.Sleep(roomPoll)
+	}
 }
 
 // retryWait is the pause before a message whose send failed is sent

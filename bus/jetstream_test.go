@@ -256,6 +256,61 @@ func TestJetStreamBound(t *testing.T) {
 	}
 }
 
+// TestJetStreamBlockWaitsForRoom: with Block, a publisher far ahead of the
+// acknowledgements waits for room instead of dropping: every signal and
+// bar is stored, once.
+func TestJetStreamBlockWaitsForRoom(t *testing.T) {
+	f := newFixture(t)
+	s := startJS(t, RandomPort, t.TempDir())
+	nc := connect(t, s)
+	if _, err := EnsureStream(context.Background(), nc, "tickd", JetStreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPublisher(nc, f.syms, f.rules, PublisherOptions{ID: "js",
+		JetStream: &JetStreamOptions{MaxPending: 2, Block: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := f.records(0, 800)
+	ring := newRing(t, p)
+	go produce(ring, recs)
+	if err := p.Run([]*ringbuf.Ring[tick.Out]{ring}); err != nil {
+		t.Fatal(err)
+	}
+	if pc := p.Counters(); pc.Dropped != 0 || pc.JetStream.Stored != 400 || pc.JetStream.Lost != 0 {
+		t.Errorf("counters %+v", pc)
+	}
+	ids, n := storedIDs(t, nc, DefaultStream, 400)
+	f.checkExactlyOnce(t, ids, n, recs)
+}
+
+// TestJetStreamBlockGivesUp: with Block and a JetStream that stores
+// nothing, the publisher waits DrainTimeout once, then drops what finds no
+// room, as without Block, and Run ends.
+func TestJetStreamBlockGivesUp(t *testing.T) {
+	f := newFixture(t)
+	s := startServer(t, ServerOptions{Port: RandomPort, JetStream: true, StoreDir: t.TempDir()})
+	nc := connect(t, s)
+	p, err := NewPublisher(nc, f.syms, f.rules, PublisherOptions{ID: "js",
+		JetStream: &JetStreamOptions{MaxPending: 8, Block: true, AckTimeout: 100 * time.Millisecond, DrainTimeout: 300 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring := newRing(t, p)
+	go produce(ring, f.records(0, 400))
+	start := time.Now()
+	err = p.Run([]*ringbuf.Ring[tick.Out]{ring})
+	if err == nil || !errors.Is(err, ErrJetStreamFull) {
+		t.Errorf("Run: %v", err)
+	}
+	if pc := p.Counters(); pc.Dropped != 192 || pc.JetStream.Lost != 8 {
+		t.Errorf("counters %+v", pc)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("Run took %s: the wait for room was not given up once", d)
+	}
+}
+
 func TestJetStreamOptionsValidate(t *testing.T) {
 	for _, o := range []JetStreamOptions{{Replicas: 6}, {MaxPending: -1}, {MaxAge: -1}, {AckTimeout: -1}} {
 		if _, err := newJSPublisher(nil, o); err == nil {

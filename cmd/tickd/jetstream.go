@@ -36,7 +36,7 @@ func (c *jsConfig) register(fs *flag.FlagSet) {
 	fs.Int64Var(&c.maxBytes, "js-max-bytes", 0, "stream limit: bytes kept (0: no limit)")
 	fs.Int64Var(&c.maxPerSubject, "js-max-msgs-per-subject", 0, "stream limit: messages kept per subject (0: no limit)")
 	fs.IntVar(&c.replicas, "js-replicas", 1, "stream replicas (a NATS cluster of at least that many servers)")
-	fs.IntVar(&c.maxPending, "js-max-pending", bus.DefaultJSMaxPending, "publishes awaiting acknowledgement; beyond it signals are dropped and counted")
+	fs.IntVar(&c.maxPending, "js-max-pending", bus.DefaultJSMaxPending, "publishes awaiting acknowledgement; beyond it signals are dropped and counted (with -feed-kafka: waited for, slowing the consumer)")
 	fs.StringVar(&c.store, "js-store", "", "embedded server's JetStream directory (default <tmp>/tickd-jetstream)")
 }
 

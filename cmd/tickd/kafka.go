@@ -74,7 +74,7 @@ func (p *pipeline) publishedBarrier(ctx context.Context) error {
 		}
 	}
 	if c := p.pub.Counters(); c.Errors+c.Dropped > 0 {
-		return fmt.Errorf("bus: %d publishes lost (%d on a full reconnect buffer)", c.Errors+c.Dropped, c.Dropped)
+		return fmt.Errorf("bus: %d publishes lost (%d dropped: reconnect buffer or JetStream bound full)", c.Errors+c.Dropped, c.Dropped)
 	}
 	if err := p.nc.FlushTimeout(bus.DefaultFlushTimeout); err != nil {
 		return fmt.Errorf("nats: flush: %w", err)

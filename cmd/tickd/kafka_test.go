@@ -430,3 +430,26 @@ func TestKafkaShardsReadEveryPartition(t *testing.T) {
 		}
 	}
 }
+
+// TestKafkaJetStreamBacklogWaits: a backlog read far faster than JetStream
+// acknowledges (-js-max-pending 2) slows the consumer instead of dropping
+// signals: every one is stored, and every offset committed.
+func TestKafkaJetStreamBacklogWaits(t *testing.T) {
+	const topic, group = "backlog", "bg"
+	rig := newKafkaRigWith(t, bus.ServerOptions{Port: bus.RandomPort, JetStream: true, StoreDir: t.TempDir()}, topic)
+	recs := rig.produce(topic, feed.FormatNative, 600) // before tickd starts: a backlog
+	p, stop := rig.start(topic, group, "native", "-jetstream", "-js-max-pending", "2")
+	waitUntil(t, "the signals", 30*time.Second, func() bool { return rig.missing(recs) == 0 })
+	ends := map[int32]int64{}
+	for _, s := range recs {
+		ends[s.partition] = max(ends[s.partition], s.offset+1)
+	}
+	waitUntil(t, "every offset committed", 30*time.Second, func() bool {
+		off := rig.committed(topic, group)
+		return off[0] == ends[0] && off[1] == ends[1] && off[2] == ends[2]
+	})
+	stop(false)
+	if c := p.pub.Counters(); c.Dropped != 0 || c.JetStream.Lost != 0 || c.JetStream.Stored != c.JetStream.Sent {
+		t.Fatalf("publisher counters %+v", c)
+	}
+}
