@@ -47,6 +47,9 @@ type Readiness struct {
 	// Failed lists the stages that stopped for good, each as "STAGE: ERROR"
 	// (a feed tail that lost its framing, an ITCH login rejected); nil: none.
 	Failed func() []string
+	// Kafka, with a Kafka source, says why it is not ready ("" when it is
+	// a member of its consumer group); nil: no Kafka source.
+	Kafka func() string
 }
 
 // resolveTimeout bounds the name lookup of a dialed feed's host.
@@ -61,6 +64,11 @@ func (r *Readiness) NotReady(ctx context.Context) []string {
 	if r.Failed != nil {
 		for _, f := range r.Failed() {
 			out = append(out, "stage failed: "+f)
+		}
+	}
+	if r.Kafka != nil {
+		if why := r.Kafka(); why != "" {
+			out = append(out, why)
 		}
 	}
 	if len(r.Dials) > 0 && r.Feeds != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/tickd/tickd/bus"
@@ -46,6 +47,7 @@ func (p *pipeline) startKafka(ctx context.Context, kc *kafka.Config, fopts feed.
 		p.goRun("feed kafka", func() error { return err })
 		return
 	}
+	p.kafka = src
 	p.log.Info().Str("feed", kc.String()).Msg("Kafka source")
 	p.goFeed("feed "+kc.String(), func() error {
 		err := src.Run(ctx)
@@ -106,5 +108,16 @@ func waitFor(ctx context.Context, cond func() (bool, error)) error {
 		if !feed.SleepContext(ctx, time.Millisecond) {
 			return ctx.Err()
 		}
+	}
+}
+
+// kafkaNotReady is the Kafka source's /readyz check: "" once it is a
+// member of its consumer group.
+func (p *pipeline) kafkaNotReady(kc *kafka.Config) func() string {
+	return func() string {
+		if p.kafka == nil || p.kafka.InGroup() {
+			return "" // not started: a failed stage, reported as such
+		}
+		return fmt.Sprintf("feed kafka:%s: not a member of consumer group %s (brokers %s)", kc.Topic, kc.Group, strings.Join(kc.Brokers, ","))
 	}
 }

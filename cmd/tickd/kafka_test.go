@@ -3,12 +3,15 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/rs/zerolog"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -451,5 +454,47 @@ func TestKafkaJetStreamBacklogWaits(t *testing.T) {
 	stop(false)
 	if c := p.pub.Counters(); c.Dropped != 0 || c.JetStream.Lost != 0 || c.JetStream.Stored != c.JetStream.Sent {
 		t.Fatalf("publisher counters %+v", c)
+	}
+}
+
+// TestKafkaReadyz: /readyz is not ready while the Kafka source is not a
+// member of its consumer group (no broker to reach), and ready once it is.
+func TestKafkaReadyz(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := l.Addr().String()
+	l.Close() // nothing listens there now
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, "ready"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, tc := range []struct {
+		broker string
+		code   int
+		body   string
+	}{
+		{dead, 503, "not ready: feed kafka:ready: not a member of consumer group tickd (brokers " + dead + ")"},
+		{c.ListenAddrs()[0], 200, "ready"},
+	} {
+		cfg, err := serveDefaults("-feed-listen", "", "-nats-listen", "off", "-metrics", "127.0.0.1:0",
+			"-feed-kafka", "kafka://"+tc.broker+"/ready?format=csv")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		p, err := startPipeline(ctx, &cfg, zerolog.New(io.Discard))
+		if err != nil {
+			cancel()
+			t.Fatal(err)
+		}
+		body := pollStatus(t, "http://"+p.MetricsAddr().String()+"/readyz", tc.code)
+		if !strings.Contains(body, tc.body) {
+			t.Errorf("broker %s: /readyz %q, want %q", tc.broker, body, tc.body)
+		}
+		cancel()
+		p.Wait()
 	}
 }

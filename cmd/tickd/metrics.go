@@ -89,6 +89,9 @@ func (p *pipeline) serveMetrics(ctx context.Context, src feedSources) {
 		Publisher: p.pub, Symbols: p.syms, NATS: natsState, Version: version}))
 	ready := &metrics.Readiness{NATS: p.nc.IsConnected, Feeds: p.feedStats,
 		Group: p.feedStats.Group, Dials: src.dial, ITCH: len(src.itch), Failed: p.failedStages}
+	if src.kafka != nil {
+		ready.Kafka = p.kafkaNotReady(src.kafka)
+	}
 	// Scrape failures are logged at most once a second, like bad input.
 	limit := newLimitedLog(p.log, time.Second)
 	onErr := func(err error) {

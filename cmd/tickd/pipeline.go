@@ -232,6 +232,7 @@ type pipeline struct {
 	metrics   *pipelineMetrics // nil unless -metrics (metrics.go)
 	ui        *dashboard       // nil unless -ui
 	reports   *limitedLog      // the feed sources' reports (feedOptions), or nil
+	kafka     *kafka.Source    // -feed-kafka's, once started, or nil
 
 	wg    sync.WaitGroup
 	feeds sync.WaitGroup // the feed sources: the recorder stops after them

@@ -66,6 +66,7 @@ type Source struct {
 	records   atomic.Uint64
 	bad       atomic.Uint64
 	committed atomic.Uint64
+	inGroup   atomic.Bool // assigned (maybe nothing), not since revoked or lost
 }
 
 // partition is one assigned partition: its Sink, Decoder and offsets. The
@@ -132,6 +133,13 @@ func (s *Source) BadRecords() uint64 { return s.bad.Load() }
 // Commits counts the partition offsets committed (one per partition per commit).
 func (s *Source) Commits() uint64 { return s.committed.Load() }
 
+// InGroup reports whether the source is a member of its consumer group:
+// the group has given it its share of the partitions (none, when the
+// group has more members than partitions), and not revoked or lost them
+// since (a rebalance under way, the brokers unreachable, the source
+// stopped). Any goroutine.
+func (s *Source) InGroup() bool { return s.inGroup.Load() }
+
 // Run consumes until ctx is done, then confirms and commits what was
 // published, closes the Sinks and leaves the group. It returns nil then, or
 // an error if the client cannot be created.
@@ -163,6 +171,7 @@ func (s *Source) Run(ctx context.Context) error {
 	s.pollLoop(ctx, cl)
 	stopConfirm()
 	wg.Wait()
+	s.inGroup.Store(false)
 	s.mu.Lock()
 	all := s.parts
 	s.parts = make(map[int32]*partition)
@@ -396,6 +405,7 @@ func heldBack(err error) error {
 func (s *Source) assigned(_ context.Context, _ *kgo.Client, m map[string][]int32) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	defer s.inGroup.Store(true) // kgo calls it after every join, even with nothing new
 	for _, id := range m[s.cfg.Topic] {
 		if s.parts[id] != nil {
 			continue
@@ -432,6 +442,7 @@ func (p *partition) onError(f func(string, int64, uint64, error)) func(string, i
 // were lost, commits what the barrier confirms of them before the group
 // hands them on.
 func (s *Source) revoked(cl *kgo.Client, m map[string][]int32, commit bool) {
+	s.inGroup.Store(false)
 	s.mu.Lock()
 	gone := make(map[int32]*partition)
 	for _, id := range m[s.cfg.Topic] {
