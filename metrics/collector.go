@@ -10,6 +10,7 @@ import (
 	"github.com/tickd/tickd/bus"
 	"github.com/tickd/tickd/engine"
 	"github.com/tickd/tickd/feed"
+	"github.com/tickd/tickd/feed/kafka"
 	"github.com/tickd/tickd/tick"
 )
 
@@ -22,6 +23,7 @@ type Sources struct {
 	Listener  *feed.TCPListener
 	Publisher *bus.Publisher
 	Symbols   *tick.SymbolTable
+	Kafka     *kafka.Source // -feed-kafka's, or nil
 	// NATS reports the publishing connection's state and its reconnects
 	// (nats.Conn.IsConnected, Stats().Reconnects).
 	NATS    func() (connected bool, reconnects uint64)
@@ -62,6 +64,12 @@ var (
 	bookEvents     = desc("tickd_book_events_total", "The L3 books' counters by reason: events applied, rejected (unknown_*, duplicate_ref, bad_*), adjusted (overfill), states entered (crossed, locked) and slow-path growth (grow_*).", "reason")
 	symbols        = desc("tickd_symbols", "Symbols in the symbol table.")
 
+	kafkaRecords = desc("tickd_kafka_records_total", "Kafka records decoded, good or bad, by topic.", "topic")
+	kafkaBad     = desc("tickd_kafka_bad_records_total", "Kafka records with at least one frame or line rejected (the rest used), by topic.", "topic")
+	kafkaCommits = desc("tickd_kafka_commits_total", "Kafka partition offsets committed (one per partition per commit), by topic.", "topic")
+	kafkaLag     = desc("tickd_kafka_lag_records", "Records the assigned partitions hold past the last one decoded, as of the last poll, by topic.", "topic")
+	kafkaMember  = desc("tickd_kafka_group_member", "1 while the Kafka source is a member of its consumer group, by topic.", "topic")
+
 	published   = desc("tickd_publish_messages_total", "Records published to NATS, by kind: signal, bar, stats, bbo.", "kind")
 	pubBytes    = desc("tickd_publish_bytes_total", "Payload bytes published to NATS.")
 	pubErrors   = desc("tickd_publish_errors_total", "NATS publishes that failed (the record is lost).")
@@ -76,7 +84,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{feedMessages, feedBytes, feedEvents, feedErrors, feedGaps, feedMissed,
 		feedRefused, soupLogins, soupDiscs, moldBad, moldDups, engineEvents, engineRejected, ringDepth,
 		ringDropped, bookOrders, bookEvents, symbols, published, pubBytes, pubErrors, pubDropped,
-		natsReconns, natsUp, buildInfo} {
+		kafkaRecords, kafkaBad, kafkaCommits, kafkaLag, kafkaMember, natsReconns, natsUp, buildInfo} {
 		ch <- d
 	}
 }
@@ -136,6 +144,13 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		counter(ch, pubBytes, pc.Bytes)
 		counter(ch, pubErrors, pc.Errors)
 		counter(ch, pubDropped, pc.Dropped)
+	}
+	if k := s.Kafka; k != nil {
+		counter(ch, kafkaRecords, k.Records(), k.Topic())
+		counter(ch, kafkaBad, k.BadRecords(), k.Topic())
+		counter(ch, kafkaCommits, k.Commits(), k.Topic())
+		gauge(ch, kafkaLag, float64(k.Lag()), k.Topic())
+		gauge(ch, kafkaMember, b2f(k.InGroup()), k.Topic())
 	}
 	if s.NATS != nil {
 		up, reconnects := s.NATS()

@@ -498,3 +498,40 @@ func TestKafkaReadyz(t *testing.T) {
 		p.Wait()
 	}
 }
+
+// TestKafkaMetrics: /metrics carries the Kafka source's records, bad
+// records, commits, lag and group membership.
+func TestKafkaMetrics(t *testing.T) {
+	const topic, group = "metered", "mg"
+	rig := newKafkaRig(t, topic)
+	p, stop := rig.start(topic, group, "csv", "-metrics", "127.0.0.1:0")
+	defer stop(false)
+	recs := rig.produce(topic, feed.FormatCSV, 30)
+	bad := &kgo.Record{Topic: topic, Partition: 1, Value: []byte("not a tick\n")}
+	if err := rig.prod.ProduceSync(context.Background(), bad).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	ends := map[int32]int64{}
+	for _, s := range recs {
+		ends[s.partition] = max(ends[s.partition], s.offset+1)
+	}
+	ends[1] = max(ends[1], bad.Offset+1)
+	waitUntil(t, "every offset committed", 20*time.Second, func() bool {
+		off := rig.committed(topic, group)
+		return off[0] == ends[0] && off[1] == ends[1] && off[2] == ends[2]
+	})
+	url := "http://" + p.MetricsAddr().String() + "/metrics"
+	m := getMetrics(t, url)
+	topicLabel := `topic="` + topic + `"`
+	for name, want := range map[string]float64{
+		"tickd_kafka_records_total": 31, "tickd_kafka_bad_records_total": 1, "tickd_kafka_lag_records": 0,
+		"tickd_kafka_group_member": 1,
+	} {
+		if got := m.sum(name, topicLabel); got != want || !m.families[name] {
+			t.Errorf("%s{%s} = %v, want %v", name, topicLabel, got, want)
+		}
+	}
+	if got := m.sum("tickd_kafka_commits_total", topicLabel); got < 3 {
+		t.Errorf("tickd_kafka_commits_total = %v, want at least one per partition", got)
+	}
+}

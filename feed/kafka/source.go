@@ -66,7 +66,8 @@ type Source struct {
 	records   atomic.Uint64
 	bad       atomic.Uint64
 	committed atomic.Uint64
-	inGroup   atomic.Bool // assigned (maybe nothing), not since revoked or lost
+	inGroup   atomic.Bool  // assigned (maybe nothing), not since revoked or lost
+	lag       atomic.Int64 // records behind the assigned partitions' ends, as of the last poll
 }
 
 // partition is one assigned partition: its Sink, Decoder and offsets. The
@@ -83,6 +84,7 @@ type partition struct {
 
 	mark      []int64         // sink position after the last record decoded
 	next      kgo.EpochOffset // offset after that record
+	end       int64           // the partition's high watermark at the last fetch (-1: none yet)
 	confirmed kgo.EpochOffset // next as of a mark the barrier confirmed
 	committed int64           // offset last committed
 }
@@ -132,6 +134,13 @@ func (s *Source) BadRecords() uint64 { return s.bad.Load() }
 
 // Commits counts the partition offsets committed (one per partition per commit).
 func (s *Source) Commits() uint64 { return s.committed.Load() }
+
+// Lag is how many records the assigned partitions hold past the last one
+// decoded, as of the last poll (partitions not read from yet count 0).
+func (s *Source) Lag() int64 { return s.lag.Load() }
+
+// Topic is the topic consumed.
+func (s *Source) Topic() string { return s.cfg.Topic }
 
 // InGroup reports whether the source is a member of its consumer group:
 // the group has given it its share of the partitions (none, when the
@@ -209,8 +218,10 @@ func (s *Source) pollLoop(ctx context.Context, cl *kgo.Client) {
 		fs.EachPartition(func(ftp kgo.FetchTopicPartition) {
 			if p := s.parts[ftp.Partition]; p != nil && len(ftp.Records) > 0 {
 				s.take(p, ftp.Records, now)
+				p.end = ftp.HighWatermark
 			}
 		})
+		s.lag.Store(s.behind())
 		offs := s.confirmedOffsets()
 		s.mu.Unlock()
 		if offs != nil {
@@ -273,6 +284,18 @@ func (s *Source) decode(p *partition, r *kgo.Record, now int64) bool {
 		s.bad.Add(1)
 	}
 	return true
+}
+
+// behind sums, over the assigned partitions read so far, the records
+// between the last one decoded and the partition's end. Under mu.
+func (s *Source) behind() int64 {
+	var n int64
+	for _, p := range s.parts {
+		if p.end >= 0 && p.next.Offset >= 0 {
+			n += max(p.end-p.next.Offset, 0)
+		}
+	}
+	return n
 }
 
 // confirmedOffsets returns the offsets confirmed and not yet committed, or
@@ -416,7 +439,7 @@ func (s *Source) assigned(_ context.Context, _ *kgo.Client, m map[string][]int32
 			s.report(name, 0, fmt.Errorf("kafka: %s: open sink: %w", name, err))
 			continue
 		}
-		p := &partition{id: id, name: name, sink: sink, committed: -1}
+		p := &partition{id: id, name: name, sink: sink, committed: -1, end: -1}
 		p.confirmed.Offset, p.next.Offset = -1, -1
 		p.ctrs = s.opts.Stats.Register(name, s.opts.SourceID)
 		p.ctrs.Hear(s.opts.Clock()) // silent from its assignment: stale after the timeout
