@@ -91,11 +91,11 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.metrics, "metrics", "", "address of the Prometheus /metrics, /healthz and /readyz server, e.g. 127.0.0.1:9464 (\"\": off)")
 	fs.BoolVar(&c.fused, "fused", false, "decode, engine and NATS publishing on the feed source's goroutine: the least latency, for one feed source (one shard, no -feed-kafka; -wait and -ring-size then apply to nothing)")
 	fs.DurationVar(&c.bboInterval, "bbo-interval", 0, "least event time between two BBOs of a symbol (0: every change; negative: no BBOs)")
-	fs.StringVar(&c.feedKafka, "feed-kafka", "", "Kafka topic to consume in a consumer group: kafka://BROKER[,BROKER]/TOPIC[?group=NAME&format=native|csv|json&commit=1s] (format defaults to -feed-format)")
+	fs.StringVar(&c.feedKafka, "feed-kafka", "", "Kafka topic to consume in a consumer group: kafka://BROKER[,BROKER]/TOPIC[?group=NAME&format=native|csv|json&commit=1s] (group defaults to tickd, format to -feed-format)")
 	c.record.register(fs, "record", "record-")
 	c.sec.register(fs)
 	c.js.register(fs)
-	fs.Var(&c.shard, "shard", "i/N: own the symbols whose FNV-1a 32 hash mod N is i, of N instances splitting one feed")
+	fs.Var(&c.shard, "shard", "i/N: own the symbols whose FNV-1a 32 hash mod N is i, of N instances splitting one feed (every one with the same N; with -feed-kafka each shard has its own consumer group, GROUP-shardIofN, and reads every partition)")
 	c.ui.register(fs)
 }
 
