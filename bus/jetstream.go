@@ -227,8 +227,8 @@ func MsgID(subj string, o *tick.Out) string {
 
 // publish sends a copy of data to subj with the message id of o (MsgID),
 // or returns ErrJetStreamFull when MaxPending messages await
-// acknowledgement. It never blocks: a send that fails at once is retried
-// by acks.
+// acknowledgement. It never blocks (but with Block, waiting for room): a
+// send that fails at once is retried by acks.
 func (j *jsPublisher) publish(subj string, o *tick.Out, data []byte) error {
 	if !j.room() {
 		return ErrJetStreamFull
