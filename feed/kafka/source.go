@@ -209,9 +209,14 @@ func (s *Source) pollLoop(ctx context.Context, cl *kgo.Client) {
 			return
 		}
 		fs.EachError(func(topic string, p int32, err error) {
-			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
-				s.report(s.name, 0, &feed.SourceError{Op: feed.SourceFetch, Err: fmt.Errorf("kafka: fetch %s/%d: %w", topic, p, err)})
+			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+				return
 			}
+			where := fmt.Sprintf("fetch %s/%d", topic, p)
+			if topic == "" { // the client's, not a partition's: joining the group failed
+				where = "group " + s.cfg.Group
+			}
+			s.report(s.name, 0, &feed.SourceError{Op: feed.SourceFetch, Err: fmt.Errorf("kafka: %s: %w", where, err)})
 		})
 		now := s.opts.Clock()
 		s.mu.Lock()

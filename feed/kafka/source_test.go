@@ -465,7 +465,11 @@ func TestClientErrorsAreSourceErrors(t *testing.T) {
 		{"barrier fails", c.ListenAddrs(), lost, feed.SourceCommit},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ops := make(chan feed.SourceOp, 64)
+			type opErr struct {
+				op  feed.SourceOp
+				err error
+			}
+			ops := make(chan opErr, 64)
 			onError := func(_ string, _ int64, _ uint64, err error) {
 				var se *feed.SourceError
 				op := feed.SourceOp(0)
@@ -473,7 +477,7 @@ func TestClientErrorsAreSourceErrors(t *testing.T) {
 					op = se.Op
 				}
 				select {
-				case ops <- op:
+				case ops <- opErr{op, err}:
 				default:
 				}
 			}
@@ -488,9 +492,9 @@ func TestClientErrorsAreSourceErrors(t *testing.T) {
 			go func() { done <- src.Run(ctx) }()
 			defer func() { cancel(); <-done }()
 			select {
-			case op := <-ops:
-				if op != tc.want {
-					t.Fatalf("first report's op %v, want %v (0: reported as bad input)", op, tc.want)
+			case r := <-ops:
+				if r.op != tc.want {
+					t.Fatalf("first report's op %v, want %v (0: reported as bad input): %v", r.op, tc.want, r.err)
 				}
 			case <-time.After(20 * time.Second):
 				t.Fatal("nothing reported")
@@ -528,5 +532,50 @@ func TestMissingTopicReported(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("a missing topic was not reported")
+	}
+}
+
+// TestGroupLostReportNamesGroup: when the cluster goes away under a member,
+// the poll's client-level error (rejoining the group fails) names the
+// group, not an empty topic and partition.
+func TestGroupLostReportNamesGroup(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, testTopic))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reports := make(chan error, 1024)
+	onError := func(_ string, _ int64, _ uint64, err error) {
+		select {
+		case reports <- err:
+		default:
+		}
+	}
+	sinks := &sinkSet{byName: map[string]*sliceSink{}}
+	cfg := Config{Brokers: c.ListenAddrs(), Topic: testTopic, Group: "gone", Format: feed.FormatCSV, CommitInterval: 20 * time.Millisecond}
+	src, err := New(cfg, sinks.open, func(context.Context) error { return nil }, feed.Options{Symbols: tick.NewSymbolTable(16), OnError: onError})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.extra = []kgo.Opt{kgo.HeartbeatInterval(50 * time.Millisecond)}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- src.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	waitFor(t, "the member to join", src.InGroup)
+	c.Close()
+	for deadline := time.After(20 * time.Second); ; {
+		select {
+		case err := <-reports:
+			var se *feed.SourceError
+			if !errors.As(err, &se) || se.Op != feed.SourceFetch {
+				continue
+			}
+			if strings.Contains(err.Error(), "fetch /") || !strings.Contains(err.Error(), "kafka: group gone: ") {
+				t.Fatalf("fetch report %q does not name the group", err)
+			}
+			return
+		case <-deadline:
+			t.Fatal("no fetch report after the cluster went away")
+		}
 	}
 }
