@@ -27,6 +27,9 @@ type jsConfig struct {
 	replicas      int
 	maxPending    int
 	store         string
+	// block: the feeds can wait (a replay's files), so publishes wait
+	// for JetStream rather than drop. A Kafka source sets it too.
+	block bool
 }
 
 func (c *jsConfig) register(fs *flag.FlagSet) {
@@ -36,7 +39,7 @@ func (c *jsConfig) register(fs *flag.FlagSet) {
 	fs.Int64Var(&c.maxBytes, "js-max-bytes", 0, "stream limit: bytes kept (0: no limit)")
 	fs.Int64Var(&c.maxPerSubject, "js-max-msgs-per-subject", 0, "stream limit: messages kept per subject (0: no limit)")
 	fs.IntVar(&c.replicas, "js-replicas", 1, "stream replicas (a NATS cluster of at least that many servers)")
-	fs.IntVar(&c.maxPending, "js-max-pending", bus.DefaultJSMaxPending, "publishes awaiting acknowledgement; beyond it signals are dropped and counted (with -feed-kafka: waited for, slowing the consumer)")
+	fs.IntVar(&c.maxPending, "js-max-pending", bus.DefaultJSMaxPending, "publishes awaiting acknowledgement; beyond it signals are dropped and counted (with -feed-kafka and in replays: waited for, slowing the reading)")
 	fs.StringVar(&c.store, "js-store", "", "embedded server's JetStream directory (default <tmp>/tickd-jetstream)")
 }
 
@@ -46,7 +49,7 @@ func (c *jsConfig) options() *bus.JetStreamOptions {
 		return nil
 	}
 	return &bus.JetStreamOptions{Stream: c.stream, MaxAge: c.maxAge, MaxBytes: c.maxBytes,
-		MaxMsgsPerSubject: c.maxPerSubject, Replicas: c.replicas, MaxPending: c.maxPending}
+		MaxMsgsPerSubject: c.maxPerSubject, Replicas: c.replicas, MaxPending: c.maxPending, Block: c.block}
 }
 
 // serverOptions enables JetStream on the embedded server.

@@ -286,14 +286,11 @@ func startPipeline(ctx context.Context, cfg *serveConfig, log zerolog.Logger) (*
 	}
 	// The publisher idles on the bell the engine's output rings ring on
 	// every commit, so under the park strategy it wakes per batch, not by timeout.
-	jso := cfg.js.options()
-	if jso != nil && src.kafka != nil {
-		// The topic keeps what is not read yet: wait for JetStream rather
-		// than drop signals the offsets would then hold back for good.
-		jso.Block = true
-	}
+	// A Kafka topic keeps what is not read yet: wait for JetStream rather
+	// than drop signals the offsets would then hold back for good.
+	cfg.js.block = cfg.js.block || src.kafka != nil
 	p.pub, err = bus.NewPublisher(p.nc, p.syms, ruleInfos(p.eng.Rules()), bus.PublisherOptions{
-		Prefix: cfg.prefix, ID: cfg.publisherIDOrDefault(), Wait: ecfg.Wait, Bell: ecfg.OutputBell, JetStream: jso,
+		Prefix: cfg.prefix, ID: cfg.publisherIDOrDefault(), Wait: ecfg.Wait, Bell: ecfg.OutputBell, JetStream: cfg.js.options(),
 		Observe: p.metricsHook(),
 		OnLoss: func(c bus.PublisherCounters, err error) {
 			log.Warn().Err(err).Uint64("dropped", c.Dropped).Uint64("publish_errors", c.Errors).Msg("NATS publishes lost")

@@ -220,6 +220,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 	cfg.books = isITCH
+	cfg.js.block = true // files can wait for JetStream: nothing need be dropped
 	cfg.feedFormat, cfg.feedListen, cfg.feedDial, cfg.feedTail, cfg.record.dir = "native", "", nil, nil, ""
 	pctx, stopPipeline := context.WithCancel(ctx)
 	defer stopPipeline()

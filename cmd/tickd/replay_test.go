@@ -821,3 +821,35 @@ func TestProgressLineTimes(t *testing.T) {
 		t.Errorf("full time: %q", got)
 	}
 }
+
+// TestReplayJetStreamWaits: a replay at full speed into JetStream, far
+// ahead of its acknowledgements (-js-max-pending 2), waits for them
+// instead of dropping signals: every one is published and stored.
+func TestReplayJetStreamWaits(t *testing.T) {
+	dir := t.TempDir()
+	var b []byte
+	ts := int64(1_800_000_000_000_000_000)
+	for i := range 2000 { // 99 then 101 per pair: one "up" signal each
+		sym := fmt.Sprintf("S%d", i%12)
+		b = feed.AppendCSV(b, ts, sym, px("99"), 1, tick.SideBuy)
+		b = feed.AppendCSV(b, ts+1, sym, px("101"), 1, tick.SideBuy)
+		ts += 2
+	}
+	path := filepath.Join(dir, "ticks.csv")
+	rules := filepath.Join(dir, "rules.yaml")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(rules, []byte("bars: [1m]\nrules:\n  - {id: up, type: price, dir: up, level: \"100\", hysteresis: 0.5}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut syncBuffer
+	err := runReplay(context.Background(), []string{path, "-config", rules, "-speed", "max", "-progress", "off", "-nats-listen", "off",
+		"-jetstream", "-js-store", filepath.Join(dir, "js"), "-js-max-pending", "2"}, &out, &errOut)
+	if err != nil {
+		t.Fatalf("replay: %v\n%s", err, errOut.String())
+	}
+	if !strings.Contains(out.String()+errOut.String(), " 2000 signals") {
+		t.Fatalf("summary: %s%s", out.String(), errOut.String())
+	}
+}
