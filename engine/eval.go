@@ -397,7 +397,7 @@ func (sh *shard) emitSignals(sym *symbol, rules []ruleState, n int, t, recv int6
 func (sh *shard) values(dst *[3]float64, sym *symbol, r *rule, p tick.Price, q int64, v float64) {
 	switch r.typ {
 	case RulePrice:
-		dst[0], dst[1], dst[2] = p.Float64(), r.level.Float64(), sym.prevPx
+		dst[0], dst[1], dst[2] = p.Float64(), r.level.Float64(), sym.prevP.Float64()
 	case RuleMove:
 		dst[0], dst[1], dst[2] = v, sym.refs[r.win].px, p.Float64()
 	case RuleCross:

@@ -373,3 +373,20 @@ func TestRuleInfo(t *testing.T) {
 		t.Fatal("ParseRuleType accepted magic")
 	}
 }
+
+// TestPriceSignalValuesExact: a price signal's values are the nearest
+// float64 of each decimal, the previous price's too (it once came out of
+// the statistics' ×1e-9, an ulp off: 411.90000000000003).
+func TestPriceSignalValuesExact(t *testing.T) {
+	rule := RuleSpec{ID: "lvl", Type: RulePrice, Level: 412 * tick.PriceScale}
+	sigs := runScript(t, Config{Rules: []RuleSpec{rule}}, []step{{0, 411.9, 0}, {1, 412.123456789, 0}, {2, 0.3, 0}, {3, 412.1, 0}})
+	want := [][3]float64{{412.123456789, 412, 411.9}, {0.3, 412, 412.123456789}, {412.1, 412, 0.3}}
+	if len(sigs) != len(want) {
+		t.Fatalf("%d signals, want %d", len(sigs), len(want))
+	}
+	for i, s := range sigs {
+		if s.Values != want[i] {
+			t.Errorf("signal %d values %v, want %v", i, s.Values, want[i])
+		}
+	}
+}

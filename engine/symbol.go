@@ -25,8 +25,7 @@ type symbol struct {
 	tradeThrough bool
 	last         int64 // event time of the latest trade, after clamping
 	lastP        tick.Price
-	lastPx       float64 // lastP as float64
-	prevPx       float64 // the trade before, for price rules' values
+	prevP        tick.Price // the trade before, for price rules' values (converted exactly when one fires)
 	roll         stats.Rolling
 	emas         stats.EMAs     // by plan.emas: 0 is tick.Stats.EMA, then the rules' half-lives
 	sess         stats.Session  // its Totals are the sums every window and bar reads
@@ -106,7 +105,7 @@ func (s *shard) trade(sym *symbol, t, recv int64, p tick.Price, q int64) {
 	sym.input = s.input
 	if !sym.trades {
 		sym.trades = true
-		sym.lastPx = p.Float64()
+		sym.lastP = p // the first trade is its own previous one
 	} else if t < sym.last {
 		t = sym.last
 		s.n.outOfOrder++
@@ -128,7 +127,7 @@ func (s *shard) trade(sym *symbol, t, recv int64, p tick.Price, q int64) {
 	// ×1e-9 rather than Price.Float64's ÷1e9: a multiply does not stall
 	// every statistic behind a division; the two differ by at most an ulp.
 	px := float64(p) * (1.0 / tick.PriceScale)
-	sym.prevPx, sym.lastPx, sym.lastP, sym.last = sym.lastPx, px, p, t
+	sym.prevP, sym.lastP, sym.last = sym.lastP, p, t
 	sym.roll.Add(px)
 	sym.emas.Add(t, px, &s.p.emas)
 	// Windows and bars read their sums off the session's totals: they see

@@ -209,12 +209,11 @@ var scriptKinds = map[string]int{"bbo": 2, "signal": 1, "bar": 1, "stats": 1}
 
 // scriptLines is what both example subscribers print for playScript's
 // messages with their BBO option on: the same format in Go and in Node.
-// A signal's values are float64 statistics (prev_price is 411.9 scaled
-// from tickd's fixed point in binary floating point), its price the exact
-// decimal.
+// A signal's values are float64 (a price among them the float64 nearest
+// its decimal), its price the exact decimal.
 var scriptLines = []string{
 	"BBO    22:13:20.001000 BRK.A bid=412.25 x 300 (1) ask=- x 0 (0)",
 	"BBO    22:13:20.002000 BRK.A bid=412.25 x 300 (1) ask=412.75 x 100 (1) spread=0.5",
-	"SIGNAL 22:13:20.100000 BRK.A brk_up up price=412.123456789 level=412 prev_price=411.90000000000003 price=412.123456789",
+	"SIGNAL 22:13:20.100000 BRK.A brk_up up price=412.123456789 level=412 prev_price=411.9 price=412.123456789",
 	"BAR    22:13:20.000000 BRK.A 1s O=411.9 H=412.123456789 L=411.9 C=412.123456789 V=300 VWAP=412.048971193 n=2",
 }
