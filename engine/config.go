@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -183,18 +184,27 @@ func (c Config) validate() error {
 		}
 	}
 	ids := make(map[string]bool, len(c.Rules))
-	for _, r := range c.Rules {
-		if err := r.Validate(); err != nil {
-			return err
-		}
-		if ids[r.ID] {
-			return fmt.Errorf("engine: rule %q: id used twice", r.ID)
+	for i, r := range c.Rules {
+		if err := c.checkRule(r, ids); err != nil {
+			return &RuleError{Index: i, ID: r.ID, Err: err}
 		}
 		ids[r.ID] = true
-		if r.Type == RuleMove || r.Type == RuleVolume {
-			if err := c.checkWindow(r.Window); err != nil {
-				return fmt.Errorf("engine: rule %q: window %v: %s", r.ID, r.Window, err)
-			}
+	}
+	return nil
+}
+
+// checkRule reports the first problem with r among c's rules, ids holding
+// those of the rules before it.
+func (c Config) checkRule(r RuleSpec, ids map[string]bool) error {
+	if err := r.validate(); err != nil {
+		return err
+	}
+	if ids[r.ID] {
+		return errors.New("id used twice")
+	}
+	if r.Type == RuleMove || r.Type == RuleVolume {
+		if err := c.checkWindow(r.Window); err != nil {
+			return fmt.Errorf("window %v: %s", r.Window, err)
 		}
 	}
 	return nil

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -60,6 +61,30 @@ func TestConfigValidation(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), "engine: ") {
 			t.Errorf("%+v: error %v, want %q", c.cfg, err, c.want)
 		}
+	}
+}
+
+// TestConfigRuleErrorIndex: New says which rule it refuses by its index in
+// Config.Rules, so that a caller can point at the rule's source.
+func TestConfigRuleErrorIndex(t *testing.T) {
+	ok := RuleSpec{ID: "ok", Type: RuleZScore, K: 1}
+	for _, c := range []struct {
+		bad   RuleSpec
+		index int
+	}{
+		{RuleSpec{ID: "ok", Type: RuleZScore, K: 2}, 1},                             // the second of an id
+		{RuleSpec{ID: "m", Type: RuleMove, Percent: 1, Window: time.Second + 1}, 1}, // a window New refuses
+		{RuleSpec{ID: "z", Type: RuleZScore}, 1},                                    // one Validate refuses
+	} {
+		_, err := New(Config{Rules: []RuleSpec{ok, c.bad, ok}}, tick.NewSymbolTable(16))
+		var re *RuleError
+		if !errors.As(err, &re) || re.Index != c.index || re.ID != c.bad.ID {
+			t.Errorf("%+v: error %#v, want a RuleError with index %d", c.bad, err, c.index)
+		}
+	}
+	var re *RuleError
+	if err := (RuleSpec{ID: "z", Type: RuleZScore}).Validate(); !errors.As(err, &re) || re.Index != -1 {
+		t.Errorf("Validate: %#v, want a RuleError with index -1", err)
 	}
 }
 

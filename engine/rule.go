@@ -179,13 +179,28 @@ func (r RuleSpec) levels() int {
 // DefaultImbalanceLevels is an imbalance rule's Levels when not set.
 const DefaultImbalanceLevels = 5
 
-// Validate reports the first problem with r, as `engine: rule "id": ...`.
+// Validate reports the first problem with r, as a *RuleError
+// (`engine: rule "id": ...`) with Index −1.
 func (r RuleSpec) Validate() error {
 	if err := r.validate(); err != nil {
-		return fmt.Errorf("engine: rule %q: %s", r.ID, err)
+		return &RuleError{Index: -1, ID: r.ID, Err: err}
 	}
 	return nil
 }
+
+// RuleError is a rule that RuleSpec.Validate or New refuses. Index is its
+// place in Config.Rules (from New; −1 from Validate, which does not know
+// it), so that a caller can say where in its own configuration the rule
+// came from.
+type RuleError struct {
+	Index int
+	ID    string
+	Err   error
+}
+
+func (e *RuleError) Error() string { return fmt.Sprintf("engine: rule %q: %v", e.ID, e.Err) }
+
+func (e *RuleError) Unwrap() error { return e.Err }
 
 func (r RuleSpec) validate() error {
 	if r.ID == "" {

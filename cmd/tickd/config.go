@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"reflect"
 	"sort"
 	"strings"
 
@@ -67,29 +66,11 @@ func parseConfig(path string, data []byte, fs *flag.FlagSet) (*fileConfig, error
 	for _, k := range keys {
 		node := raw[k]
 		if k == "rules" {
-			// node.Decode ignores keys ruleConfig lacks, so a misspelt
-			// optional key (cooldwn: 30s) would leave its default in place:
-			// check every rule's keys against ruleConfig's yaml tags first.
-			known := map[string]bool{}
-			rt := reflect.TypeFor[ruleConfig]()
-			for i := range rt.NumField() {
-				known[strings.Split(rt.Field(i).Tag.Get("yaml"), ",")[0]] = true
+			rules, err := decodeRules(path, &node)
+			if err != nil {
+				return nil, err
 			}
-			if node.Kind == yaml.SequenceNode {
-				for i, rule := range node.Content {
-					if rule.Kind != yaml.MappingNode {
-						continue // Decode reports the type error
-					}
-					for j := 0; j+1 < len(rule.Content); j += 2 {
-						if key := rule.Content[j]; !known[key.Value] {
-							return nil, fmt.Errorf("config: %s line %d: rules[%d]: unknown key %q", path, key.Line, i, key.Value)
-						}
-					}
-				}
-			}
-			if err := node.Decode(&fc.Rules); err != nil {
-				return nil, fmt.Errorf("config: %s: rules: %w", path, err)
-			}
+			fc.Rules = rules
 			continue
 		}
 		if fs.Lookup(k) == nil || k == "config" {

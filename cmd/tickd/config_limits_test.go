@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -121,8 +122,8 @@ func TestConfigRuleUnknownKey(t *testing.T) {
 func TestConfigPriceRuleLevel(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "c.yaml")
 	for body, want := range map[string]string{
-		"rules:\n  - id: nolevel\n    type: price\n":                `config: engine: rule "nolevel": level 0 must be > 0`,
-		"rules:\n  - id: neg\n    type: price\n    level: \"-5\"\n": `config: engine: rule "neg": level -5 must be > 0`,
+		"rules:\n  - id: nolevel\n    type: price\n":                `config: ` + path + ` line 2: rule "nolevel": level 0 must be > 0`,
+		"rules:\n  - id: neg\n    type: price\n    level: \"-5\"\n": `config: ` + path + ` line 2: rule "neg": level -5 must be > 0`,
 	} {
 		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 			t.Fatal(err)
@@ -136,6 +137,35 @@ func TestConfigPriceRuleLevel(t *testing.T) {
 		h.rules = fc.Rules
 		if _, err := h.engineConfig(); err == nil || err.Error() != want {
 			t.Errorf("%q: got %v, want %q", body, err, want)
+		}
+	}
+}
+
+// TestConfigRuleErrorsSayWhere: serve refuses a bad rule with one line
+// naming the file, the line, the rule and the field, whichever stage finds
+// it: decoding the file, parsing a field, the rule's checks, or the engine
+// checking the rules together.
+func TestConfigRuleErrorsSayWhere(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rules.yaml")
+	ok := "  - id: ok\n    type: zscore\n    k: 1\n" // lines 2-4
+	for body, want := range map[string]string{
+		ok + "  - id: z\n    type: zscore\n    k: 0\n":                                                `line 5: rule "z": k 0 must be > 0`,
+		ok + "  - type: zscore\n    k: abc\n    id: z\n":                                              `line 6: rule "z": k: want a number, not "abc"`,
+		ok + "  - id: s\n    type: zscore\n    k: 1\n    symbols: AAPL\n":                             `line 8: rule "s": symbols: want a list, not "AAPL"`,
+		ok + "  - id: m\n    type: move\n    percent: 1\n    window: 1x\n":                            `line 8: rule "m": window: time: unknown unit "x" in duration "1x"`,
+		ok + "  - id: p\n    type: price\n    level: \"1\"\n  - id: ok\n    type: zscore\n    k: 2\n": `line 8: rule "ok": id used twice (first at line 2)`,
+		ok + "  - id: m\n    type: move\n    percent: 1\n    window: 1000000001ns\n":                  `line 5: rule "m": window 1.000000001s: not a multiple of 20 buckets in ns`,
+		ok + "  - 7\n":                      `line 5: rules[1]: want a rule (id: …, type: …), not "7"`,
+		ok + "  - type: zscore\n    k: 1\n": `line 5: rules[1]: empty id`,
+	} {
+		if err := os.WriteFile(path, []byte("rules:\n"+body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel() // a config that passed would start and stop at once
+		err := runServe(ctx, []string{"-config", path, "-nats-listen", "off", "-feed-listen", ""}, io.Discard, io.Discard)
+		if want = "config: " + path + " " + want; err == nil || err.Error() != want {
+			t.Errorf("rules:\n%s\ngot  %v\nwant %s", body, err, want)
 		}
 	}
 }

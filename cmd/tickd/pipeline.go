@@ -273,7 +273,7 @@ func startPipeline(ctx context.Context, cfg *serveConfig, log zerolog.Logger) (*
 		return nil, err
 	}
 	if p.eng, err = engine.New(ecfg, p.syms); err != nil {
-		return fail(err)
+		return fail(locateRule(err, cfg.rules))
 	}
 	if err = p.connectNATS(cfg); err != nil {
 		return fail(err)

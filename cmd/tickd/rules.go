@@ -1,10 +1,15 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
+	"gopkg.in/yaml.v3"
 
 	"github.com/tickd/tickd/bus"
 	"github.com/tickd/tickd/engine"
@@ -43,13 +48,132 @@ type ruleConfig struct {
 	Levels     int      `yaml:"levels"`
 	Hysteresis float64  `yaml:"hysteresis"`
 	Cooldown   string   `yaml:"cooldown"`
+
+	// Where the rule is in the config file, for its errors (file "": a
+	// rule built in code).
+	file  string
+	index int            // in rules:
+	line  int            // of the rule
+	lines map[string]int // of each key given
+}
+
+// ruleKeys maps each key of a rule in the config file to its field of
+// ruleConfig.
+var ruleKeys = func() map[string]int {
+	keys := map[string]int{}
+	rt := reflect.TypeFor[ruleConfig]()
+	for i := range rt.NumField() {
+		if tag := rt.Field(i).Tag.Get("yaml"); tag != "" {
+			keys[strings.Split(tag, ",")[0]] = i
+		}
+	}
+	return keys
+}()
+
+// decodeRules decodes the config file's rules: list rule by rule and key
+// by key, so that an error says which file, line, rule and key it is
+// about (yaml's own error for the whole list names none but the line).
+// Unknown keys are an error, so that a misspelt optional key (cooldwn:
+// 30s) does not silently leave its default in place.
+func decodeRules(path string, node *yaml.Node) ([]ruleConfig, error) {
+	if node.Kind == yaml.ScalarNode && node.Tag == "!!null" { // "rules:" and nothing
+		return nil, nil
+	}
+	if node.Kind != yaml.SequenceNode {
+		return nil, fmt.Errorf("config: %s line %d: rules: want a list of rules, not %s", path, node.Line, describeNode(node))
+	}
+	rules := make([]ruleConfig, len(node.Content))
+	for i, item := range node.Content {
+		rc := &rules[i]
+		rc.file, rc.index, rc.line, rc.lines = path, i, item.Line, map[string]int{}
+		if item.Kind != yaml.MappingNode {
+			return nil, fmt.Errorf("config: %s line %d: rules[%d]: want a rule (id: …, type: …), not %s", path, item.Line, i, describeNode(item))
+		}
+		var badKey, badVal *yaml.Node // the first value that does not decode, reported once the id is known
+		for j := 0; j+1 < len(item.Content); j += 2 {
+			key, val := item.Content[j], item.Content[j+1]
+			f, ok := ruleKeys[key.Value]
+			if !ok {
+				return nil, fmt.Errorf("config: %s line %d: rules[%d]: unknown key %q", path, key.Line, i, key.Value)
+			}
+			rc.lines[key.Value] = key.Line
+			if err := val.Decode(reflect.ValueOf(rc).Elem().Field(f).Addr().Interface()); err != nil && badKey == nil {
+				badKey, badVal = key, val
+			}
+		}
+		if badKey != nil {
+			return nil, rc.badValue(badKey.Value, badVal)
+		}
+	}
+	return rules, nil
+}
+
+// badValue is the error for a key of rc whose value val does not decode
+// into its field.
+func (rc ruleConfig) badValue(key string, val *yaml.Node) error {
+	want := map[reflect.Kind]string{reflect.String: "text", reflect.Float64: "a number", reflect.Int: "an integer", reflect.Slice: "a list"}
+	kind := reflect.TypeFor[ruleConfig]().Field(ruleKeys[key]).Type.Kind()
+	return fmt.Errorf("config: %s: %s: want %s, not %s", rc.where(key), key, want[kind], describeNode(val))
+}
+
+// describeNode names what a YAML value is, for an error: a scalar by its
+// text, a list or mapping by what it is.
+func describeNode(n *yaml.Node) string {
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	switch n.Kind {
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.MappingNode:
+		return "a mapping"
+	}
+	return strconv.Quote(n.Value)
+}
+
+// where says where rc is, for an error about its field (or "" for the rule
+// as a whole): `FILE line N: rule "ID"`, N the field's line when the file
+// gives that field; a rule built in code is only `rule "ID"`.
+func (rc ruleConfig) where(field string) string {
+	name := fmt.Sprintf("rule %q", rc.ID)
+	if rc.ID == "" {
+		name = fmt.Sprintf("rules[%d]", rc.index)
+	}
+	if rc.file == "" {
+		return name
+	}
+	line := rc.line
+	if l, ok := rc.lines[field]; ok {
+		line = l
+	}
+	return fmt.Sprintf("%s line %d: %s", rc.file, line, name)
+}
+
+// refused is the config error for the engine refusing rc (err, an
+// *engine.RuleError or its reason): where rc is, and why.
+func (rc ruleConfig) refused(err error) error {
+	var re *engine.RuleError
+	if errors.As(err, &re) {
+		err = re.Err
+	}
+	return fmt.Errorf("config: %s: %w", rc.where(""), err)
+}
+
+// locateRule makes an error of engine.New about one of the configured
+// rules (the rules rcs gave, in order) say where in the file that rule is.
+func locateRule(err error, rcs []ruleConfig) error {
+	var re *engine.RuleError
+	if errors.As(err, &re) && re.Index >= 0 && re.Index < len(rcs) {
+		return rcs[re.Index].refused(err)
+	}
+	return err
 }
 
 // spec converts a configured rule to the engine's typed form; the engine
 // validates the combination of fields.
 func (rc ruleConfig) spec() (engine.RuleSpec, error) {
 	fail := func(field string, err error) (engine.RuleSpec, error) {
-		return engine.RuleSpec{}, fmt.Errorf("config: rule %q: %s: %w", rc.ID, field, err)
+		return engine.RuleSpec{}, fmt.Errorf("config: %s: %s: %w", rc.where(field), field, err)
 	}
 	typ, err := engine.ParseRuleType(rc.Type)
 	if err != nil {
@@ -83,7 +207,7 @@ func (rc ruleConfig) spec() (engine.RuleSpec, error) {
 		}
 	}
 	if err := s.Validate(); err != nil {
-		return engine.RuleSpec{}, fmt.Errorf("config: %w", err)
+		return engine.RuleSpec{}, rc.refused(err)
 	}
 	return s, nil
 }
@@ -99,11 +223,19 @@ func ruleSpecs(rcs []ruleConfig, books bool) ([]engine.RuleSpec, error) {
 		return engine.DefaultRules(), nil
 	}
 	specs := make([]engine.RuleSpec, 0, len(rcs))
+	first := make(map[string]ruleConfig, len(rcs))
 	for _, rc := range rcs {
 		s, err := rc.spec()
 		if err != nil {
 			return nil, err
 		}
+		if f, dup := first[rc.ID]; dup {
+			if f.file == "" {
+				return nil, rc.refused(errors.New("id used twice"))
+			}
+			return nil, rc.refused(fmt.Errorf("id used twice (first at line %d)", f.line))
+		}
+		first[rc.ID] = rc
 		specs = append(specs, s)
 	}
 	return specs, nil
