@@ -69,7 +69,7 @@ func TestStepMatchesSpec(t *testing.T) {
 			spec.Type, spec.K = RuleZScore, 0.5+float64(r.IntN(8))/4
 			hi, lo = spec.K, -spec.K
 		case 1: // one threshold for both sides
-			spec.Type, spec.Bps = RuleSpread, float64(1+r.IntN(8))
+			spec.Type, spec.Bps = RuleSpread, float64(2+r.IntN(7)) // above any Hysteresis here
 			hi, lo = spec.Bps, spec.Bps
 		case 2: // up only, no lower threshold
 			spec.Type, spec.K, spec.Dir, spec.Window = RuleVolume, 1+float64(r.IntN(8))/2, DirDefault, time.Minute

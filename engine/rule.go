@@ -102,7 +102,8 @@ func ParseDirection(s string) (Direction, error) {
 // has fallen back to the threshold − Hysteresis or below (down: mirrored),
 // and no signal of the rule for that symbol fires within Cooldown of event
 // time of the previous one; a crossing inside the cooldown is swallowed (the
-// rule must re-arm before it can fire again). The first trade a rule sees
+// rule must re-arm before it can fire again; a Hysteresis the value can
+// never fall back by is refused by Validate). The first trade a rule sees
 // (after its warm-up) only records which side v is on: a condition already
 // true then does not fire.
 //
@@ -279,6 +280,34 @@ func (r RuleSpec) validate() error {
 		}
 	default:
 		return fmt.Errorf("unknown type %v", r.Type)
+	}
+	return r.checkRearm()
+}
+
+// checkRearm refuses a Hysteresis the rule's value can never fall back by:
+// after its first signal in that direction the rule would never fire in it
+// again. The up side re-arms at the upper threshold − Hysteresis, below
+// which most values have a floor (a price is > 0, a move or a cross of
+// positive prices > −100%, a spread ≥ 0 but on a crossed book, a trade
+// inside the touch 0 through it); an imbalance also has a ceiling, 1.
+func (r RuleSpec) checkRearm() error {
+	d, h := r.dir(), r.Hysteresis
+	up, down := d == DirUp || d == DirBoth, d == DirDown || d == DirBoth
+	switch {
+	case r.Type == RulePrice && up:
+		if hp, _ := tick.PriceFromFloat(h); hp >= r.Level {
+			return fmt.Errorf("hysteresis %v must be below level %v: up re-arms at a price ≤ level − hysteresis, and prices are > 0", h, r.Level)
+		}
+	case r.Type == RuleMove && up && h >= r.Percent+100:
+		return fmt.Errorf("hysteresis %v must be below percent + 100: up re-arms at a move ≤ percent − hysteresis, and a move is > −100", h)
+	case r.Type == RuleCross && up && h >= 100:
+		return fmt.Errorf("hysteresis %v must be below 100: up re-arms at fast ≤ slow by hysteresis percent, and EMAs of prices are > 0", h)
+	case r.Type == RuleSpread && up && h >= r.Bps:
+		return fmt.Errorf("hysteresis %v must be below bps %v: up re-arms at a spread ≤ bps − hysteresis, and a spread is ≥ 0 but on a crossed book", h, r.Bps)
+	case r.Type == RuleTradeThrough && h > r.Bps:
+		return fmt.Errorf("hysteresis %v must be ≤ bps %v: re-arming needs a trade within bps − hysteresis of the touch, and one inside it is 0", h, r.Bps)
+	case r.Type == RuleImbalance && (up || down) && h >= 1+r.K:
+		return fmt.Errorf("hysteresis %v must be below 1 + k: re-arming needs an imbalance within k − hysteresis, and it lies in [−1, 1]", h)
 	}
 	return nil
 }

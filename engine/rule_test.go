@@ -319,6 +319,16 @@ func TestRuleValidation(t *testing.T) {
 		{func(r *RuleSpec) { *r = RuleSpec{ID: "r", Type: RulePrice, Level: px(1), Hysteresis: 1e10} }, "price range"},
 		{func(r *RuleSpec) { *r = RuleSpec{ID: "r", Type: RulePrice} }, "level 0 must be > 0"},
 		{func(r *RuleSpec) { *r = RuleSpec{ID: "r", Type: RulePrice, Level: px(-5)} }, "level -5 must be > 0"},
+		// A hysteresis the value cannot fall back by: the rule would fire once.
+		{func(r *RuleSpec) { *r = RuleSpec{ID: "r", Type: RulePrice, Level: px(10), Hysteresis: 20} }, "hysteresis 20 must be below level 10"},
+		{func(r *RuleSpec) { *r = RuleSpec{ID: "r", Type: RulePrice, Level: px(10), Hysteresis: 10, Dir: DirUp} }, "must be below level"},
+		{func(r *RuleSpec) {
+			*r = RuleSpec{ID: "r", Type: RuleMove, Percent: 1, Window: time.Second, Hysteresis: 101}
+		}, "below percent + 100"},
+		{func(r *RuleSpec) { *r = RuleSpec{ID: "r", Type: RuleCross, Fast: 1, Slow: 2, Hysteresis: 100} }, "below 100"},
+		{func(r *RuleSpec) { *r = RuleSpec{ID: "r", Type: RuleSpread, Bps: 10, Hysteresis: 10} }, "below bps 10"},
+		{func(r *RuleSpec) { *r = RuleSpec{ID: "r", Type: RuleTradeThrough, Hysteresis: 5} }, "≤ bps 0"},
+		{func(r *RuleSpec) { *r = RuleSpec{ID: "r", Type: RuleImbalance, K: 0.5, Hysteresis: 1.5, Dir: DirDown} }, "below 1 + k"},
 	} {
 		r := ok
 		c.mod(&r)
@@ -327,10 +337,19 @@ func TestRuleValidation(t *testing.T) {
 			t.Errorf("%+v: error %v, want %q", r, err, c.want)
 		}
 	}
-	if err := ok.Validate(); err != nil {
-		t.Fatal(err)
+	for _, r := range []RuleSpec{
+		ok,
+		{ID: "r", Type: RulePrice, Level: px(10), Hysteresis: 9.999}, // re-arms at 0.001
+		{ID: "r", Type: RulePrice, Level: px(10), Hysteresis: 20, Dir: DirDown},
+		{ID: "r", Type: RuleSpread, Bps: 10, Hysteresis: 20, Dir: DirDown},
+		{ID: "r", Type: RuleTradeThrough, Bps: 2, Hysteresis: 2}, // a trade inside the touch re-arms
+		{ID: "r", Type: RuleImbalance, K: 0.5, Hysteresis: 1.2},
+	} {
+		if err := r.Validate(); err != nil {
+			t.Errorf("%+v: %v", r, err)
+		}
 	}
-	for _, r := range DefaultRules() {
+	for _, r := range append(DefaultRules(), DefaultBookRules()...) {
 		if err := r.Validate(); err != nil {
 			t.Fatal(err)
 		}
