@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -281,7 +282,32 @@ func (r RuleSpec) validate() error {
 	default:
 		return fmt.Errorf("unknown type %v", r.Type)
 	}
+	if err := r.checkFields(); err != nil {
+		return err
+	}
 	return r.checkRearm()
+}
+
+// ruleFields lists the type-specific fields each rule type reads.
+var ruleFields = [ruleTypeEnd][]string{
+	RulePrice: {"level"}, RuleMove: {"percent", "window"}, RuleCross: {"fast", "slow"},
+	RuleZScore: {"k"}, RuleVolume: {"k", "window"}, RuleSpread: {"bps"},
+	RuleImbalance: {"k", "levels"}, RuleTradeThrough: {"bps"},
+}
+
+// checkFields refuses a type-specific field set on a rule of another type:
+// it would be ignored, while its author believes it applies.
+func (r RuleSpec) checkFields() error {
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{{"level", r.Level != 0}, {"percent", r.Percent != 0}, {"window", r.Window != 0}, {"fast", r.Fast != 0},
+		{"slow", r.Slow != 0}, {"k", r.K != 0}, {"bps", r.Bps != 0}, {"levels", r.Levels != 0}} {
+		if f.set && !slices.Contains(ruleFields[r.Type], f.name) {
+			return fmt.Errorf("%s does not apply to a %v rule (it reads %s)", f.name, r.Type, strings.Join(ruleFields[r.Type], ", "))
+		}
+	}
+	return nil
 }
 
 // checkRearm refuses a Hysteresis the rule's value can never fall back by:

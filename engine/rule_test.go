@@ -329,6 +329,11 @@ func TestRuleValidation(t *testing.T) {
 		{func(r *RuleSpec) { *r = RuleSpec{ID: "r", Type: RuleSpread, Bps: 10, Hysteresis: 10} }, "below bps 10"},
 		{func(r *RuleSpec) { *r = RuleSpec{ID: "r", Type: RuleTradeThrough, Hysteresis: 5} }, "≤ bps 0"},
 		{func(r *RuleSpec) { *r = RuleSpec{ID: "r", Type: RuleImbalance, K: 0.5, Hysteresis: 1.5, Dir: DirDown} }, "below 1 + k"},
+		// A field of another type would be ignored.
+		{func(r *RuleSpec) { *r = RuleSpec{ID: "r", Type: RulePrice, Level: px(10), Window: time.Minute} }, "window does not apply to a price rule (it reads level)"},
+		{func(r *RuleSpec) { r.Percent = 5 }, "percent does not apply to a zscore rule"},
+		{func(r *RuleSpec) { *r = RuleSpec{ID: "r", Type: RuleCross, Fast: 1, Slow: 2, K: 1} }, "k does not apply to a ma_cross rule (it reads fast, slow)"},
+		{func(r *RuleSpec) { *r = RuleSpec{ID: "r", Type: RuleSpread, Bps: 10, Levels: 3} }, "levels does not apply"},
 	} {
 		r := ok
 		c.mod(&r)
