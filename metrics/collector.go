@@ -58,6 +58,7 @@ var (
 
 	engineEvents   = desc("tickd_engine_events_total", "Events the engine took off its input rings.")
 	engineRejected = desc("tickd_engine_rejected_total", "Events the engine rejected: unknown symbol or kind, negative trade size.")
+	engineLate     = desc("tickd_engine_out_of_order_total", "Trades earlier than their symbol's last, applied at its last time (windows, bars and signals never go back).")
 	ringDepth      = desc("tickd_ring_depth", "Records waiting in the engine's rings, summed over shards: engine_input (feeds to engine), engine_output (engine to publisher).", "ring")
 	ringDropped    = desc("tickd_ring_dropped_total", "Records dropped because a ring was full: engine_input (Drop inputs, i.e. MoldUDP64 feeds); engine_output never drops (the engine waits).", "ring")
 	bookOrders     = desc("tickd_book_orders", "Live orders resting in the L3 books.")
@@ -82,7 +83,7 @@ var (
 // Describe sends every family's descriptor.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{feedMessages, feedBytes, feedEvents, feedErrors, feedGaps, feedMissed,
-		feedRefused, soupLogins, soupDiscs, moldBad, moldDups, engineEvents, engineRejected, ringDepth,
+		feedRefused, soupLogins, soupDiscs, moldBad, moldDups, engineEvents, engineRejected, engineLate, ringDepth,
 		ringDropped, bookOrders, bookEvents, symbols, published, pubBytes, pubErrors, pubDropped,
 		kafkaRecords, kafkaBad, kafkaCommits, kafkaLag, kafkaMember, natsReconns, natsUp, buildInfo} {
 		ch <- d
@@ -122,6 +123,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		ec := s.Engine.Counters()
 		counter(ch, engineEvents, ec.Events)
 		counter(ch, engineRejected, ec.Rejected)
+		counter(ch, engineLate, ec.OutOfOrder)
 		in, out := s.Engine.Depths()
 		gauge(ch, ringDepth, float64(in), "engine_input")
 		gauge(ch, ringDepth, float64(out), "engine_output")

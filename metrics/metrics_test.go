@@ -278,7 +278,9 @@ func TestCollectorAndHandler(t *testing.T) {
 		price, _ := tick.PriceFromFloat(p)
 		b = enc.Trade(b, "ACME", int64(i)*sec/2, price, 10, tick.SideBuy)
 	}
-	b = enc.Trade(b, "ACME", 0, 0, 10, tick.SideBuy) // zero price: rejected as price_not_positive
+	late, _ := tick.PriceFromFloat(101)
+	b = enc.Trade(b, "ACME", sec, late, 10, tick.SideBuy) // before the last (2.5 s): out of order, no crossing
+	b = enc.Trade(b, "ACME", 0, 0, 10, tick.SideBuy)      // zero price: rejected as price_not_positive
 	if _, err := c.Write(b); err != nil {
 		t.Fatal(err)
 	}
@@ -286,17 +288,18 @@ func TestCollectorAndHandler(t *testing.T) {
 	waitFor(t, "five signals published", func() bool {
 		v, _ := value(t, reg, "tickd_signals_published_total", "rule", "above_100")
 		n, _ := value(t, reg, "tickd_feed_messages_total") // the feed publishes its counters after handing on the batch
-		return v == 5 && n == 9
+		return v == 5 && n == 10
 	})
 	for _, c := range []struct {
 		family string
 		labels []string
 		want   float64
 	}{
-		{"tickd_feed_messages_total", []string{"source", group}, 9}, // hello, symbol, 7 trades
+		{"tickd_feed_messages_total", []string{"source", group}, 10}, // hello, symbol, 8 trades
 		{"tickd_feed_decode_errors_total", []string{"reason", "price_not_positive"}, 1},
 		{"tickd_feed_decode_errors_total", []string{"reason", "bad_qty"}, 0},
-		{"tickd_engine_events_total", nil, 6},
+		{"tickd_engine_events_total", nil, 7},
+		{"tickd_engine_out_of_order_total", nil, 1},
 		{"tickd_publish_messages_total", []string{"kind", "signal"}, 5},
 		{"tickd_tick_to_publish_seconds", []string{"kind", "signal"}, 5},
 		{"tickd_symbols", nil, 1},

@@ -523,6 +523,9 @@ rules:
 	if fe != events {
 		t.Errorf("the feed accepted %d events, the engine processed %d", fe, events)
 	}
+	if late, ok := num("out_of_order"); !ok || late != 0 { // the ticker's times only go up
+		t.Errorf("the drain line's out_of_order: %d (present %v), want 0", late, ok)
+	}
 	if es != published {
 		t.Errorf("the engine emitted %d signals, %d were published", es, published)
 	}
