@@ -80,7 +80,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.publisherID, "publisher-id", "", "publisher id in every message (default host-pid)")
 	fs.IntVar(&c.shards, "shards", 1, "engine goroutines; symbols are split across them")
 	fs.IntVar(&c.sma, "sma", 50, "trades behind the SMA, stddev and z-score")
-	fs.Var(&c.windows, "windows", "event-time windows for means and VWAP (default 1s,60s)")
+	fs.Var(&c.windows, "windows", "event-time windows; stats' mean is the first's (default 1s,60s)")
 	fs.DurationVar(&c.emaHalfLife, "ema-half-life", 10*time.Second, "EMA half-life in event time")
 	fs.Var(&c.bars, "bars", "OHLCV bar intervals (default 1s,1m)")
 	fs.IntVar(&c.ringSize, "ring-size", engine.DefaultRingCapacity, "slots per engine input ring (a power of two)")
