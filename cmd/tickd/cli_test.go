@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -193,7 +192,7 @@ func TestConfigLayers(t *testing.T) {
 	if err := applyLayers(fs, fc, envOf(env)); err != nil {
 		t.Fatal(err)
 	}
-	if cfgHolder.sma != 9 || cfgHolder.shards != 4 || fmt.Sprint(cfgHolder.bars) != "[1s 5m]" {
+	if cfgHolder.sma != 9 || cfgHolder.shards != 4 || cfgHolder.bars.String() != "1s,5m0s" {
 		t.Errorf("layers: sma %d (flag 9) shards %d (env 4) bars %v (file)", cfgHolder.sma, cfgHolder.shards, cfgHolder.bars)
 	}
 	cfgHolder.rules = fc.Rules

@@ -9,6 +9,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -22,6 +23,8 @@ const maxConfigSize = 1 << 20
 type fileConfig struct {
 	Settings map[string]string
 	Rules    []ruleConfig
+	path     string         // the file, for errors
+	lines    map[string]int // of each setting
 }
 
 // loadConfigFile reads a YAML config file. Unknown keys are an error, so a
@@ -57,7 +60,7 @@ func parseConfig(path string, data []byte, fs *flag.FlagSet) (*fileConfig, error
 	if err := dec.Decode(&raw); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("config: %s: %w", path, err)
 	}
-	fc := &fileConfig{Settings: map[string]string{}}
+	fc := &fileConfig{Settings: map[string]string{}, path: path, lines: map[string]int{}}
 	keys := make([]string, 0, len(raw))
 	for k := range raw {
 		keys = append(keys, k)
@@ -76,6 +79,7 @@ func parseConfig(path string, data []byte, fs *flag.FlagSet) (*fileConfig, error
 		if fs.Lookup(k) == nil || k == "config" {
 			return nil, fmt.Errorf("config: %s line %d: unknown setting %q (settings are the flag names of 'tickd serve -h')", path, node.Line, k)
 		}
+		fc.lines[k] = node.Line
 		switch node.Kind {
 		case yaml.ScalarNode:
 			fc.Settings[k] = node.Value
@@ -121,11 +125,41 @@ func applyLayers(fs *flag.FlagSet, fc *fileConfig, lookupEnv func(string) (strin
 		}
 		if v, ok := fc.Settings[f.Name]; ok {
 			if e := fs.Set(f.Name, v); e != nil {
-				err = fmt.Errorf("config: %s: %q: %w", f.Name, v, e)
+				err = fmt.Errorf("config: %s line %d: %s: %q: %w", fc.path, fc.lines[f.Name], f.Name, v, e)
 			}
 		}
 	})
 	return err
+}
+
+// durationsFlag is a comma-separated or repeated list of durations > 0
+// (bar intervals, windows), parsed as it is set so that a bad one is
+// refused naming its flag, variable or config line.
+type durationsFlag []time.Duration
+
+func (l *durationsFlag) String() string {
+	parts := make([]string, len(*l))
+	for i, d := range *l {
+		parts[i] = d.String()
+	}
+	return strings.Join(parts, ",")
+}
+
+func (l *durationsFlag) Set(v string) error {
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return err
+		}
+		if d <= 0 {
+			return fmt.Errorf("%v must be > 0", d)
+		}
+		*l = append(*l, d)
+	}
+	return nil
 }
 
 // listFlag is a comma-separated or repeated string flag.

@@ -170,6 +170,29 @@ func TestConfigRuleErrorsSayWhere(t *testing.T) {
 	}
 }
 
+// TestConfigSettingErrorsSayWhere: a setting of the config file that its
+// flag refuses names the file and its line; bar intervals and windows are
+// checked as they are set, not later without saying where they came from.
+func TestConfigSettingErrorsSayWhere(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	for body, want := range map[string]string{
+		"sma: 5\nbars: [1s, 1x]\n": `line 2: bars: "1s,1x": time: unknown unit "x" in duration "1x"`,
+		"windows: [-1s]\n":         `line 1: windows: "-1s": -1s must be > 0`,
+		"bars: 0s\n":               `line 1: bars: "0s": 0s must be > 0`,
+		"\n\nshards: many\n":       `line 3: shards: "many": parse error`,
+	} {
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel() // a config that passed would start and stop at once
+		err := runServe(ctx, []string{"-config", path, "-nats-listen", "off", "-feed-listen", ""}, io.Discard, io.Discard)
+		if want = "config: " + path + " " + want; err == nil || err.Error() != want {
+			t.Errorf("%q:\ngot  %v\nwant %s", body, err, want)
+		}
+	}
+}
+
 // FuzzConfig: any bytes as a config file either parse or fail with a
 // "config:" error, never a panic; what parses applies to the flags and
 // builds (or refuses) an engine configuration without a panic either.

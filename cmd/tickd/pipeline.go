@@ -46,9 +46,9 @@ type serveConfig struct {
 
 	shards          int
 	sma             int
-	windows         listFlag
+	windows         durationsFlag
 	emaHalfLife     time.Duration
-	bars            listFlag
+	bars            durationsFlag
 	ringSize        int
 	wait            string
 	maxSymbols      int
@@ -114,29 +114,9 @@ func (c *serveConfig) registerFeeds(fs *flag.FlagSet, listen string) {
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 }
 
-func parseDurations(name string, l listFlag) ([]time.Duration, error) {
-	var out []time.Duration
-	for _, s := range l {
-		d, err := time.ParseDuration(s)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		out = append(out, d)
-	}
-	return out, nil
-}
-
 // engineConfig builds the engine's typed configuration.
 func (c *serveConfig) engineConfig() (engine.Config, error) {
 	wait, err := ringbuf.ParseWaitStrategy(c.wait)
-	if err != nil {
-		return engine.Config{}, err
-	}
-	windows, err := parseDurations("windows", c.windows)
-	if err != nil {
-		return engine.Config{}, err
-	}
-	bars, err := parseDurations("bars", c.bars)
 	if err != nil {
 		return engine.Config{}, err
 	}
@@ -149,7 +129,7 @@ func (c *serveConfig) engineConfig() (engine.Config, error) {
 		bell = ringbuf.NewBell()
 	}
 	return engine.Config{Shards: c.shards, RingCapacity: c.ringSize, Wait: wait, SMA: c.sma,
-		Windows: windows, EMAHalfLife: c.emaHalfLife, Bars: bars, Rules: rules,
+		Windows: c.windows, EMAHalfLife: c.emaHalfLife, Bars: c.bars, Rules: rules,
 		BookOrders: c.bookOrders, BBOInterval: c.bboInterval, OutputBell: bell,
 		Partition: engine.Partition(c.shard)}, nil
 }
