@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/tickd/tickd/engine"
 )
 
 // TestConfigSizeLimit: a config file over 1 MiB is refused by its size, with
@@ -137,6 +139,27 @@ func TestConfigPriceRuleLevel(t *testing.T) {
 		h.rules = fc.Rules
 		if _, err := h.engineConfig(); err == nil || err.Error() != want {
 			t.Errorf("%q: got %v, want %q", body, err, want)
+		}
+	}
+}
+
+// TestConfigNoRules: a config file without rules gets the demo rules, and
+// one with an empty list gets none, for a deployment that wants bars and
+// statistics without the demo's signals.
+func TestConfigNoRules(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	for body, want := range map[string]int{"sma: 5\n": len(engine.DefaultRules()), "rules: []\n": 0} {
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var h serveConfig
+		fc, err := loadConfigFile(path, newServeFlags(&h, io.Discard))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.rules = fc.Rules
+		if ec, err := h.engineConfig(); err != nil || len(ec.Rules) != want {
+			t.Errorf("%q: %d rules (%v), want %d", body, len(ec.Rules), err, want)
 		}
 	}
 }

@@ -82,7 +82,7 @@ func decodeRules(path string, node *yaml.Node) ([]ruleConfig, error) {
 	if node.Kind != yaml.SequenceNode {
 		return nil, fmt.Errorf("config: %s line %d: rules: want a list of rules, not %s", path, node.Line, describeNode(node))
 	}
-	rules := make([]ruleConfig, len(node.Content))
+	rules := make([]ruleConfig, len(node.Content)) // not nil when empty: rules: [] is no rules, not the demo's
 	for i, item := range node.Content {
 		rc := &rules[i]
 		rc.file, rc.index, rc.line, rc.lines = path, i, item.Line, map[string]int{}
@@ -213,10 +213,11 @@ func (rc ruleConfig) spec() (engine.RuleSpec, error) {
 }
 
 // ruleSpecs converts the configured rules, or returns the engine's demo
-// rules when none are configured: the trade rules, and the book rules too
-// when the feed carries L3 books (ITCH).
+// rules when none are configured (rcs nil: the config file has no rules,
+// where `rules: []` is an empty list, no rules at all): the trade rules,
+// and the book rules too when the feed carries L3 books (ITCH).
 func ruleSpecs(rcs []ruleConfig, books bool) ([]engine.RuleSpec, error) {
-	if len(rcs) == 0 {
+	if rcs == nil {
 		if books {
 			return append(engine.DefaultRules(), engine.DefaultBookRules()...), nil
 		}
