@@ -9,7 +9,7 @@ import (
 // TestTradeNoAllocs: once a symbol exists, a trade allocates nothing,
 // whether it closes bars, fires signals or neither.
 func TestTradeNoAllocs(t *testing.T) {
-	e, _ := newTestEngine(t, Config{Rules: DefaultRules(), SMA: 5}, "AAPL")
+	e, _ := newTestEngine(t, Config{Rules: DefaultRules(), SMA: 20}, "AAPL")
 	s := e.shards[0]
 	c := s.out.ring.Consumer(0)
 	ts, i := t0, 0

@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -206,6 +207,12 @@ func (c Config) checkRule(r RuleSpec, ids map[string]bool) error {
 		if err := c.checkWindow(r.Window); err != nil {
 			return fmt.Errorf("window %v: %s", r.Window, err)
 		}
+	}
+	// The z-score of the last of N trades against their own mean and
+	// sample stddev is at most (N−1)/√N (Samuelson's inequality), reached
+	// when the N−1 before it are equal: a K at or past it never fires.
+	if zmax := float64(c.SMA-1) / math.Sqrt(float64(c.SMA)); r.Type == RuleZScore && r.K >= zmax {
+		return fmt.Errorf("k %v can never be reached: over sma %d trades |z| is at most (sma − 1)/√sma = %.4g", r.K, c.SMA, zmax)
 	}
 	return nil
 }

@@ -56,6 +56,9 @@ func TestConfigValidation(t *testing.T) {
 		{Config{Rules: []RuleSpec{{ID: "a", Type: RuleZScore, K: 1}, {ID: "a", Type: RuleZScore, K: 2}}}, `rule "a": id used twice`},
 		{Config{Rules: []RuleSpec{{ID: "m", Type: RuleMove, Percent: 1, Window: 1001}}}, `rule "m": window`},
 		{Config{Rules: []RuleSpec{{ID: "z", Type: RuleZScore}}}, `engine: rule "z": k 0`},
+		{Config{SMA: 5, Rules: []RuleSpec{{ID: "z", Type: RuleZScore, K: 2}}}, `rule "z": k 2 can never be reached: over sma 5 trades |z| is at most (sma − 1)/√sma = 1.789`},
+		{Config{Rules: []RuleSpec{{ID: "z", Type: RuleZScore, K: 7}}}, `rule "z": k 7 can never be reached: over sma 50`},
+		{Config{SMA: 1, Rules: []RuleSpec{{ID: "z", Type: RuleZScore, K: 0.5}}}, `rule "z": k 0.5 can never be reached`},
 	} {
 		_, err := New(c.cfg, syms)
 		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), "engine: ") {

@@ -248,6 +248,22 @@ func TestZScoreRule(t *testing.T) {
 	}
 }
 
+// TestZScoreRuleAtItsBound: the largest |z| the last of N trades can
+// have, (N−1)/√N, is reached when the others are equal; a k just below it
+// fires there, and New refuses one at it (see Config.checkRule).
+func TestZScoreRuleAtItsBound(t *testing.T) {
+	zmax := 4 / math.Sqrt(5)
+	rule := RuleSpec{ID: "z", Type: RuleZScore, K: zmax - 1e-9}
+	sigs := runScript(t, Config{SMA: 5, Rules: []RuleSpec{rule}}, []step{{0, 100, 0}, {1, 100, 0}, {2, 100, 0}, {3, 100, 0}, {4, 100, 0}, {5, 103, 0}})
+	if len(sigs) != 1 || math.Abs(sigs[0].Values[0]-zmax) > 1e-9 {
+		t.Fatalf("signals %+v, want one with z %v", sigs, zmax)
+	}
+	rule.K = zmax
+	if _, err := New(Config{SMA: 5, Rules: []RuleSpec{rule}}, tick.NewSymbolTable(4)); err == nil {
+		t.Fatal("k at the bound accepted")
+	}
+}
+
 func TestVolumeRule(t *testing.T) {
 	r := RuleSpec{ID: "vol", Type: RuleVolume, K: 5, Window: 10 * time.Second, Hysteresis: 2}
 	var steps []step

@@ -148,7 +148,7 @@ func TestConfigPriceRuleLevel(t *testing.T) {
 // statistics without the demo's signals.
 func TestConfigNoRules(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "c.yaml")
-	for body, want := range map[string]int{"sma: 5\n": len(engine.DefaultRules()), "rules: []\n": 0} {
+	for body, want := range map[string]int{"sma: 20\n": len(engine.DefaultRules()), "rules: []\n": 0} {
 		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -190,6 +190,14 @@ func TestConfigRuleErrorsSayWhere(t *testing.T) {
 		if want = "config: " + path + " " + want; err == nil || err.Error() != want {
 			t.Errorf("rules:\n%s\ngot  %v\nwant %s", body, err, want)
 		}
+	}
+	// With no rules configured, a demo rule the settings make useless
+	// (zscore_3's k 3 is past what 10 trades' z-scores reach) says so.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := runServe(ctx, []string{"-sma", "10", "-nats-listen", "off", "-feed-listen", ""}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), `rule "zscore_3": k 3 can never be reached`) || !strings.HasSuffix(err.Error(), "(a demo rule: no rules are configured)") {
+		t.Errorf("demo rule refused: %v", err)
 	}
 }
 

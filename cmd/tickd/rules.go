@@ -160,10 +160,16 @@ func (rc ruleConfig) refused(err error) error {
 }
 
 // locateRule makes an error of engine.New about one of the configured
-// rules (the rules rcs gave, in order) say where in the file that rule is.
+// rules (the rules rcs gave, in order) say where in the file that rule is,
+// or, with none configured (rcs nil), that it is a demo rule.
 func locateRule(err error, rcs []ruleConfig) error {
 	var re *engine.RuleError
-	if errors.As(err, &re) && re.Index >= 0 && re.Index < len(rcs) {
+	switch {
+	case !errors.As(err, &re):
+		return err
+	case rcs == nil:
+		return fmt.Errorf("%w (a demo rule: no rules are configured)", err)
+	case re.Index >= 0 && re.Index < len(rcs):
 		return rcs[re.Index].refused(err)
 	}
 	return err
