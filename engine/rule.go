@@ -243,6 +243,9 @@ func (r RuleSpec) validate() error {
 		if r.Window <= 0 {
 			return fmt.Errorf("window %v must be > 0", r.Window)
 		}
+		if d := r.dir(); d != DirUp && r.Percent >= 100 {
+			return fmt.Errorf("percent %v: no price falls %v%% (it stays > 0), so dir %v would never fire down: give dir up", r.Percent, r.Percent, d)
+		}
 	case RuleCross:
 		if r.Fast <= 0 || r.Slow <= r.Fast {
 			return fmt.Errorf("need 0 < fast < slow, have fast %v slow %v", r.Fast, r.Slow)

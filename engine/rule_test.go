@@ -329,6 +329,10 @@ func TestRuleValidation(t *testing.T) {
 		{func(r *RuleSpec) { r.K = 0 }, "k 0 must be > 0"},
 		{func(r *RuleSpec) { *r = RuleSpec{ID: "r", Type: RuleMove, Window: time.Second} }, "percent"},
 		{func(r *RuleSpec) { *r = RuleSpec{ID: "r", Type: RuleMove, Percent: 1} }, "window"},
+		{func(r *RuleSpec) { *r = RuleSpec{ID: "r", Type: RuleMove, Percent: 100, Window: time.Second} }, "no price falls 100%"},
+		{func(r *RuleSpec) {
+			*r = RuleSpec{ID: "r", Type: RuleMove, Percent: 150, Window: time.Second, Dir: DirDown}
+		}, "dir down would never fire down"},
 		{func(r *RuleSpec) { *r = RuleSpec{ID: "r", Type: RuleCross, Fast: 2, Slow: 2} }, "fast < slow"},
 		{func(r *RuleSpec) { *r = RuleSpec{ID: "r", Type: RuleVolume, K: 2, Window: time.Second, Hysteresis: 2} }, "below k"},
 		{func(r *RuleSpec) { *r = RuleSpec{ID: "r", Type: RuleVolume, K: 2, Window: time.Second, Dir: DirDown} }, "only go up"},
@@ -365,6 +369,7 @@ func TestRuleValidation(t *testing.T) {
 		{ID: "r", Type: RuleSpread, Bps: 10, Hysteresis: 20, Dir: DirDown},
 		{ID: "r", Type: RuleTradeThrough, Bps: 2, Hysteresis: 2}, // a trade inside the touch re-arms
 		{ID: "r", Type: RuleImbalance, K: 0.5, Hysteresis: 1.2},
+		{ID: "r", Type: RuleMove, Percent: 150, Window: time.Second, Dir: DirUp},
 	} {
 		if err := r.Validate(); err != nil {
 			t.Errorf("%+v: %v", r, err)
