@@ -343,8 +343,9 @@ func (r RuleSpec) checkRearm() error {
 
 func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
 
-// matches reports whether symbol name is bound to r.
-func (r RuleSpec) matches(name string) bool {
+// Matches reports whether symbol name is bound to r: it matches one of
+// r's Symbols patterns, or r has none.
+func (r RuleSpec) Matches(name string) bool {
 	if len(r.Symbols) == 0 {
 		return true
 	}

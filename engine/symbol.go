@@ -74,7 +74,7 @@ func newSymbol(id tick.SymbolID, name string, p *plan) *symbol {
 	}
 	var bound []int
 	for i, spec := range p.cfg.Rules {
-		if spec.matches(name) {
+		if spec.Matches(name) {
 			bound = append(bound, i)
 		}
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -10,6 +11,9 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/tickd/tickd/engine"
 )
@@ -251,4 +255,51 @@ func FuzzConfig(f *testing.F) {
 		}
 		_, _ = cfg.engineConfig()
 	})
+}
+
+// TestUnboundRules: a rule whose patterns match none of the symbols seen
+// (a misspelt APPL) is reported at shutdown, so that it is not mistaken
+// for a quiet market; rules that matched are not.
+func TestUnboundRules(t *testing.T) {
+	dir := t.TempDir()
+	ticks := filepath.Join(dir, "ticks.csv")
+	if err := os.WriteFile(ticks, []byte("1767364200000000000,AAPL,189.25,100\n1767364200000000001,MSFT,410,5\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := serveDefaults("-feed-tail", ticks, "-feed-format", "csv", "-feed-listen", "", "-nats-listen", "off")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, pats := range [][]string{{"AAPL"}, {"APPL"}, {"MS*"}, nil, {"X", "Y*"}} {
+		cfg.rules = append(cfg.rules, ruleConfig{ID: fmt.Sprint("r", i), Type: "price", Level: "100", Symbols: pats})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	logs := &syncBuffer{}
+	p, err := startPipeline(ctx, &cfg, zerolog.New(logs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "both ticks applied", 10*time.Second, func() bool { return p.eng.Counters().Trades == 2 })
+	cancel()
+	if err := p.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	var unbound []string
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(line, "rule matched none of the symbols seen") {
+			var m struct {
+				Rule    string   `json:"rule"`
+				Symbols []string `json:"symbols"`
+				Seen    int      `json:"symbols_seen"`
+			}
+			if err := json.Unmarshal([]byte(line), &m); err != nil || m.Seen != 2 {
+				t.Errorf("%q: %v", line, err)
+			}
+			unbound = append(unbound, m.Rule+fmt.Sprint(m.Symbols))
+		}
+	}
+	if fmt.Sprint(unbound) != "[r1[APPL] r4[X Y*]]" {
+		t.Errorf("reported unbound %v, want r1[APPL] and r4[X Y*]\n%s", unbound, logs)
+	}
 }

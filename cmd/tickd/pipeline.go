@@ -518,6 +518,12 @@ func (p *pipeline) drain() {
 		Uint64("signals", pc.Signals).Uint64("bars", pc.Bars).Uint64("bbos", pc.BBOs).Uint64("publish_errors", pc.Errors).
 		Uint64("publish_dropped", pc.Dropped).Uint64("feed_errors", ft.Errors).Uint64("not_owned", c.NotOwned).Uint64("out_of_order", c.OutOfOrder).
 		Uint64("js_stored", pc.JetStream.Stored).Msg("tickd drained")
+	if p.syms.Len() > 0 { // with no symbol at all, the feed is what is missing
+		for _, r := range unboundRules(p.eng.Rules(), p.syms) {
+			p.log.Warn().Str("rule", r.ID).Strs("symbols", r.Symbols).Int("symbols_seen", p.syms.Len()).
+				Msg("rule matched none of the symbols seen: it published nothing")
+		}
+	}
 }
 
 // flushReports logs what the rate limit left out of the feed reports; the

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tickd/tickd/bus"
 	"github.com/tickd/tickd/engine"
+	"github.com/tickd/tickd/tick"
 	"github.com/tickd/tickd/tick/tickdec"
 )
 
@@ -260,4 +261,22 @@ func ruleInfos(specs []engine.RuleSpec) []bus.RuleInfo {
 		infos[i] = info
 	}
 	return infos
+}
+
+// unboundRules returns the rules of specs that none of the symbols in syms
+// matches: a misspelt pattern (APPL), or symbols the feed never sent. Such
+// a rule publishes nothing, which is otherwise indistinguishable from a
+// quiet market.
+func unboundRules(specs []engine.RuleSpec, syms *tick.SymbolTable) []engine.RuleSpec {
+	var unbound []engine.RuleSpec
+	for _, r := range specs {
+		bound := false
+		for id := 0; id < syms.Len() && !bound; id++ {
+			bound = r.Matches(syms.Name(tick.SymbolID(id)))
+		}
+		if !bound {
+			unbound = append(unbound, r)
+		}
+	}
+	return unbound
 }
