@@ -139,7 +139,7 @@ func ParseDirection(s string) (Direction, error) {
 type RuleSpec struct {
 	ID         string        // unique; letters, digits, '_' and '-' (it is a NATS subject token)
 	Type       RuleType      //
-	Symbols    []string      // path.Match patterns, e.g. "AAPL", "BTC-*"; empty means every symbol
+	Symbols    []string      // glob patterns (path.Match's, * and ? matching '/' too), e.g. "AAPL", "BTC-*", "EUR/*"; empty means every symbol
 	Dir        Direction     // which crossings fire; DirDefault: the type's default
 	Level      tick.Price    // price: the level (> 0)
 	Percent    float64       // move: the threshold in percent (> 0)
@@ -344,13 +344,17 @@ func (r RuleSpec) checkRearm() error {
 func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
 
 // Matches reports whether symbol name is bound to r: it matches one of
-// r's Symbols patterns, or r has none.
+// r's Symbols patterns, or r has none. A pattern is path.Match's, but for
+// '/', which its * and ? do not match and a symbol may hold (EUR/USD):
+// it is swapped for a byte no symbol holds in both, so EUR* binds EUR/USD.
+// (Called once per symbol and rule, when the symbol is first seen.)
 func (r RuleSpec) Matches(name string) bool {
 	if len(r.Symbols) == 0 {
 		return true
 	}
+	name = strings.ReplaceAll(name, "/", "\x00")
 	for _, p := range r.Symbols {
-		if ok, _ := path.Match(p, name); ok {
+		if ok, _ := path.Match(strings.ReplaceAll(p, "/", "\x00"), name); ok {
 			return true
 		}
 	}

@@ -291,17 +291,20 @@ func TestRuleBindingByGlob(t *testing.T) {
 	rules := []RuleSpec{
 		{ID: "a", Type: RulePrice, Level: 100 * tick.PriceScale, Symbols: []string{"A*", "MSF?"}},
 		{ID: "b", Type: RulePrice, Level: 100 * tick.PriceScale, Symbols: []string{"BTC-*"}},
+		// * and ? match a '/' too (path.Match's do not): FX and crypto pairs.
+		{ID: "c", Type: RulePrice, Level: 100 * tick.PriceScale, Symbols: []string{"EUR*", "GBP?USD", "X/*"}},
 	}
-	e, _ := newTestEngine(t, Config{Rules: rules, Bars: []time.Duration{time.Hour}}, "AAPL", "MSFT", "BTC-USD", "IBM")
+	e, _ := newTestEngine(t, Config{Rules: rules, Bars: []time.Duration{time.Hour}}, "AAPL", "MSFT", "BTC-USD", "IBM",
+		"EUR/USD", "GBP/USD", "X/Y", "XY")
 	s := e.shards[0]
-	for id := range tick.SymbolID(4) {
+	for id := range tick.SymbolID(8) {
 		s.process([]tick.Event{trade(id, t0, 99, 1), trade(id, t0+1, 101, 1)})
 	}
 	got := map[[2]int]bool{}
 	for _, o := range only(drain(s.out.ring), tick.OutSignal) {
 		got[[2]int{int(o.Signal.Symbol), int(o.Signal.Rule)}] = true
 	}
-	want := map[[2]int]bool{{0, 0}: true, {1, 0}: true, {2, 1}: true}
+	want := map[[2]int]bool{{0, 0}: true, {1, 0}: true, {2, 1}: true, {4, 2}: true, {5, 2}: true, {6, 2}: true}
 	if len(got) != len(want) {
 		t.Fatalf("signals by (symbol, rule) %v, want %v", got, want)
 	}
