@@ -23,7 +23,7 @@ import (
 //	  - id: aapl_190          # unique; letters, digits, _ and -
 //	    type: price           # price | move | ma_cross | zscore | volume_spike | spread | imbalance | trade_through
 //	    symbols: [AAPL, "MS*"] # glob patterns; omit for every symbol
-//	    dir: up               # up | down | both (default: both; volume_spike: up)
+//	    dir: up               # up | down | both (default: both; spread, volume_spike: up)
 //	    level: "190.00"       # price: the level, required, > 0 (decimal text, exact)
 //	    percent: 1.5          # move: threshold in percent
 //	    window: 1m            # move, volume_spike: event-time window
