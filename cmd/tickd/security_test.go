@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -377,4 +378,41 @@ func TestRedactURL(t *testing.T) {
 		}
 		assertNoSecrets(t, "redacted URL", got)
 	}
+}
+
+// TestSubLogsInOverTLS: `tickd sub` takes the client flags serve and sink
+// take, so it reads from a server with users and TLS, its password from a
+// file rather than a URL every user of the host could read in ps.
+func TestSubLogsInOverTLS(t *testing.T) {
+	dir := t.TempDir()
+	pki := testpki.New(t)
+	alicePW := secFile(t, dir, "alice.pw", secAlicePW)
+	perms, err := bus.DefaultPermissions(bus.RoleSubscriber, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := bus.StartServer(bus.ServerOptions{Port: bus.RandomPort,
+		Users: []bus.User{{Name: "alice", Password: secAlicePW, Permissions: perms}},
+		TLS:   bus.ServerTLS{CertFile: pki.ServerCert, KeyFile: pki.ServerKey}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	sub := startSub(t, srv, "-subject", "tickd.status", "-nats-user", "alice", "-nats-password-file", alicePW, "-nats-ca", pki.CA)
+	nc, err := srv.ConnectInProcess()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	ev, err := json.Marshal(feedStatusEvent{Kind: "feed", Publisher: "p", Source: "tail x", State: "live"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Publish("tickd.status", ev); err != nil {
+		t.Fatal(err)
+	}
+	if got := sub.waitLines(t, 1); !strings.Contains(got[0], "FEED") {
+		t.Errorf("sub printed %q", got)
+	}
+	assertNoSecrets(t, "sub's stderr", sub.errb.String())
 }

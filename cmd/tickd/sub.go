@@ -27,6 +27,8 @@ func runSub(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	count := fs.Int("count", 0, "exit after this many messages (0: until interrupted)")
 	var src subSource
 	src.register(fs)
+	var sec securityConfig // the login and TLS to a secured server, secrets from files or the environment
+	sec.registerClient(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: tickd sub [flags]\n\nPrints tickd signals, bars, stats, BBOs and status events (STATUS: data lost;\nFEED: a feed source went stale, live again, or ended while stale) from NATS.\n\n")
 		fs.PrintDefaults()
@@ -46,7 +48,12 @@ func runSub(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		seen int
 		done = make(chan struct{})
 	)
-	nc, closed, err := connectSub(*url, &lockedWriter{&mu, stderr})
+	auth := sec.clientAuth()
+	aopts, err := auth.Options()
+	if err != nil {
+		return err
+	}
+	nc, closed, err := connectSub(*url, &lockedWriter{&mu, stderr}, aopts...)
 	if err != nil {
 		return err
 	}
@@ -79,13 +86,14 @@ func runSub(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return nil
 }
 
-// connectSub connects to url for `tickd sub`: it reconnects without limit,
+// connectSub connects to url for `tickd sub`, logging in and securing the
+// connection with auth (ClientAuth.Options): it reconnects without limit,
 // saying on stderr when the connection drops and when it is back, and closed
 // is closed when nats.go gives the connection up (e.g. the server, back,
 // refuses our login), so that sub exits instead of waiting forever.
-func connectSub(url string, stderr io.Writer) (nc *nats.Conn, closed <-chan struct{}, err error) {
+func connectSub(url string, stderr io.Writer, auth ...nats.Option) (nc *nats.Conn, closed <-chan struct{}, err error) {
 	gone := make(chan struct{})
-	nc, err = nats.Connect(url, nats.Name("tickd sub"), nats.MaxReconnects(-1),
+	opts := append(auth, nats.Name("tickd sub"), nats.MaxReconnects(-1),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil { // nil: our own Close
 				fmt.Fprintf(stderr, "tickd sub: NATS disconnected (%v), reconnecting\n", err)
@@ -100,6 +108,7 @@ func connectSub(url string, stderr io.Writer) (nc *nats.Conn, closed <-chan stru
 			fmt.Fprintf(stderr, "tickd sub: NATS error: %v\n", err)
 		}),
 		nats.ClosedHandler(func(*nats.Conn) { close(gone) }))
+	nc, err = nats.Connect(url, opts...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("connect %s: %w", redactURL(url), err)
 	}
