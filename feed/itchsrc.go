@@ -147,23 +147,35 @@ func RunITCH(ctx context.Context, cfg ITCHSourceConfig, open SinkOpener, opts Op
 	return err
 }
 
-// newSoupBinClient loads the credentials (file, else environment) and builds
-// the client, with r's hooks.
-func newSoupBinClient(cfg ITCHSourceConfig, o *Options, r *itchRun) (*soupbin.Client, error) {
+// Credentials loads a SoupBinTCP session's login: from CredsFile, else from
+// the environment (SoupBinEnvPrefix), its session replaced by the URL's if
+// given. RunITCH loads them itself; a caller can load them first to refuse
+// a missing file or variable before anything starts.
+func (c ITCHSourceConfig) Credentials() (soupbin.Credentials, error) {
 	var (
 		cr  soupbin.Credentials
 		err error
 	)
-	if cfg.CredsFile != "" {
-		cr, err = soupbin.CredentialsFromFile(cfg.CredsFile)
+	if c.CredsFile != "" {
+		cr, err = soupbin.CredentialsFromFile(c.CredsFile)
 	} else {
 		cr, err = soupbin.CredentialsFromEnv(SoupBinEnvPrefix)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("feed: soupbin %s: %w", cfg.Addr, err)
+		return cr, fmt.Errorf("feed: soupbin %s: %w", c.Addr, err)
 	}
-	if cfg.Session != "" {
-		cr.Session = cfg.Session
+	if c.Session != "" {
+		cr.Session = c.Session
+	}
+	return cr, nil
+}
+
+// newSoupBinClient loads the credentials and builds the client, with r's
+// hooks.
+func newSoupBinClient(cfg ITCHSourceConfig, o *Options, r *itchRun) (*soupbin.Client, error) {
+	cr, err := cfg.Credentials()
+	if err != nil {
+		return nil, err
 	}
 	c, err := soupbin.NewClient(soupbin.Options{
 		Addr: cfg.Addr, Credentials: cr, Sequence: cfg.Seq,

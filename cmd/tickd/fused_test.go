@@ -8,6 +8,7 @@ import (
 // TestCheckFused: -fused takes one feed source and one shard, and says
 // what is wrong otherwise.
 func TestCheckFused(t *testing.T) {
+	t.Setenv("TICKD_SOUPBIN_USERNAME", "u") // sources() loads the soupbin:// credentials
 	for _, c := range []struct {
 		args []string
 		want string // "" for valid

@@ -193,6 +193,13 @@ func (c *serveConfig) sources() (feedSources, error) {
 		if err != nil {
 			return src, fmt.Errorf("feed-dial: %w", err)
 		}
+		if ic.Transport == feed.TransportSoupBin {
+			// A missing creds file or variable is a setting's mistake: refuse
+			// it now, not as a stage failing after "tickd running".
+			if _, err := ic.Credentials(); err != nil {
+				return src, fmt.Errorf("feed-dial %s: %w", ic, err)
+			}
+		}
 		src.itch = append(src.itch, ic)
 	}
 	return src, nil

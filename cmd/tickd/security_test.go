@@ -416,3 +416,24 @@ func TestSubLogsInOverTLS(t *testing.T) {
 	}
 	assertNoSecrets(t, "sub's stderr", sub.errb.String())
 }
+
+// TestSoupBinCredentialsCheckedAtStart: a SoupBinTCP login that cannot be
+// loaded (a missing creds file, no TICKD_SOUPBIN_USERNAME) stops serve
+// before anything starts, naming the file or variable, instead of a stage
+// failing after "tickd running" and serve waiting with no feed.
+func TestSoupBinCredentialsCheckedAtStart(t *testing.T) {
+	t.Setenv("TICKD_SOUPBIN_USERNAME", "")
+	missing := filepath.Join(t.TempDir(), "soup.creds")
+	for _, c := range []struct{ url, want string }{
+		{"soupbin://127.0.0.1:1?creds=" + missing, missing},
+		{"soupbin://127.0.0.1:1", "TICKD_SOUPBIN_USERNAME"},
+	} {
+		stderr, err := secServeErr(t, "-nats-listen", "off", "-feed-format", "itch", "-feed-dial", c.url)
+		if !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v does not name %s", c.url, err, c.want)
+		}
+		if strings.Contains(stderr, "tickd running") {
+			t.Errorf("%s: serve started before refusing the credentials:\n%s", c.url, stderr)
+		}
+	}
+}
