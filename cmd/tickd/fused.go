@@ -30,7 +30,7 @@ func (c *serveConfig) checkFused(src feedSources) error {
 		return errors.New("fused: not with -feed-kafka, which feeds the engine from one goroutine per partition")
 	}
 	n := len(src.dial) + len(src.itch) + len(c.feedTail)
-	if c.feedListen != "" && len(src.itch) == 0 {
+	if c.listens(src) {
 		n++
 	}
 	if n != 1 {

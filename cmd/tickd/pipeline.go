@@ -205,6 +205,12 @@ func (c *serveConfig) sources() (feedSources, error) {
 	return src, nil
 }
 
+// listens reports whether the feed listener runs: -feed-listen is set and
+// the feed is not ITCH (whose sessions are dialled).
+func (c *serveConfig) listens(src feedSources) bool {
+	return c.feedListen != "" && len(src.itch) == 0
+}
+
 // pipeline is one running tickd: sources → engine → publisher → NATS.
 type pipeline struct {
 	log       zerolog.Logger
@@ -235,6 +241,9 @@ func startPipeline(ctx context.Context, cfg *serveConfig, log zerolog.Logger) (*
 	}
 	src, err := cfg.sources()
 	if err != nil {
+		return nil, err
+	}
+	if err := cfg.sec.checkFeedTLS(cfg.listens(src)); err != nil {
 		return nil, err
 	}
 	var emit *publisherEmitter
@@ -303,7 +312,7 @@ func startPipeline(ctx context.Context, cfg *serveConfig, log zerolog.Logger) (*
 		}
 		fopts.Tap = p.recorder
 	}
-	if cfg.feedListen != "" && len(src.itch) == 0 {
+	if cfg.listens(src) {
 		lopts := fopts // TLS is the listener's only: dialers stay plain TCP
 		if cfg.fused {
 			lopts.MaxConns = 1 // the inline engine takes one source at a time

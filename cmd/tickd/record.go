@@ -88,7 +88,7 @@ func runRecord(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	fopts.Tap = p.recorder
-	if cfg.feedListen != "" && len(src.itch) == 0 {
+	if cfg.listens(src) {
 		if p.listener, err = feed.NewTCPListener(cfg.feedListen, func(string) (feed.Sink, error) {
 			return &discardSink{slots: make([]tick.Event, 256)}, nil
 		}, fopts); err != nil {

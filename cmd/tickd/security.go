@@ -99,9 +99,22 @@ func (c *securityConfig) serverOptions(opts *bus.ServerOptions, prefix string) e
 	return nil
 }
 
+func (c *securityConfig) feedTLSSet() bool {
+	return c.feedTLSCert != "" || c.feedTLSKey != "" || c.feedTLSClientCA != ""
+}
+
+// checkFeedTLS refuses the feed listener's TLS settings when serve runs no
+// listener, so that they are never silently ignored.
+func (c *securityConfig) checkFeedTLS(listens bool) error {
+	if c.feedTLSSet() && !listens {
+		return errors.New(`feed-tls-cert, -feed-tls-key, -feed-tls-client-ca: secure the feed listener, and there is none (-feed-listen "", or -feed-format itch, whose sessions are dialled)`)
+	}
+	return nil
+}
+
 // feedTLS is the feed listener's TLS configuration, or nil for plain TCP.
 func (c *securityConfig) feedTLS() (*tls.Config, error) {
-	if c.feedTLSCert == "" && c.feedTLSKey == "" && c.feedTLSClientCA == "" {
+	if !c.feedTLSSet() {
 		return nil, nil
 	}
 	return feed.ServerTLSConfig(c.feedTLSCert, c.feedTLSKey, c.feedTLSClientCA)

@@ -354,6 +354,9 @@ func TestSecurityConfigErrors(t *testing.T) {
 		{[]string{"-nats-users", usersFile("users: []\n")}, "no users"},
 		{[]string{"-nats-tls-cert", pw}, "certificate and a key"},
 		{[]string{"-feed-listen", "127.0.0.1:0", "-feed-tls-cert", pw}, "certificate and a key"},
+		// Feed TLS with no listener to secure: refused, never silently ignored.
+		{[]string{"-feed-tls-cert", pw, "-feed-tls-key", pw}, "there is none"},
+		{[]string{"-feed-listen", "127.0.0.1:0", "-feed-format", "itch", "-feed-dial", "mold://127.0.0.1:1", "-feed-tls-cert", pw, "-feed-tls-key", pw}, "there is none"},
 		{[]string{"-nats-url", "nats://127.0.0.1:1", "-nats-user", "a", "-nats-password-file", filepath.Join(dir, "missing.pw")}, "missing.pw"},
 	} {
 		_, err := secServeErr(t, append(base, tc.args...)...)
