@@ -111,7 +111,7 @@ func (l *TCPListener) Serve(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			defer l.active.Add(-1)
-			serveConn(ctx, c, l.open, &l.opts)
+			serveConn(ctx, c, l.open, &l.opts, name)
 		}()
 	}
 }
@@ -144,7 +144,7 @@ func DialTCP(ctx context.Context, addr string, open SinkOpener, opts Options) er
 		c, err := d.DialContext(ctx, "tcp", addr)
 		switch {
 		case err == nil:
-			if serveConn(ctx, c, open, &o) {
+			if serveConn(ctx, c, open, &o, name) {
 				backoff = o.ReconnectMin
 			}
 		case ctx.Err() == nil:
@@ -168,13 +168,15 @@ func connName(c net.Conn) string {
 
 // serveConn feeds one connection to its own Sink until EOF, an error, the
 // sink shutting down or ctx being done; it closes both and reports whether
-// any bytes arrived.
-func serveConn(ctx context.Context, c net.Conn, open SinkOpener, o *Options) (delivered bool) {
+// any bytes arrived. A failed TLS handshake is reported as source's (the
+// listener's or dialer's), not the connection's: each connection has a
+// name of its own, and a flood of them must be rate-limited as one source.
+func serveConn(ctx context.Context, c net.Conn, open SinkOpener, o *Options, source string) (delivered bool) {
 	defer c.Close()
 	name := connName(c)
 	if err := handshake(ctx, c); err != nil {
 		if ctx.Err() == nil {
-			o.sourceError(name, 0, SourceRefused, fmt.Errorf("feed: %s: %w", name, err))
+			o.sourceError(source, 0, SourceRefused, fmt.Errorf("feed: %s: %w", name, err))
 		}
 		return false
 	}

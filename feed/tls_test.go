@@ -114,6 +114,34 @@ func TestTLSListenerRefusesWithoutClientCert(t *testing.T) {
 	}
 }
 
+// TestTLSHandshakeFailuresAreTheListeners: a failed handshake is reported as
+// the listener's source, as a refusal beyond MaxConns is, so that a flood of
+// them is rate-limited as one source; the error names the connection.
+func TestTLSHandshakeFailuresAreTheListeners(t *testing.T) {
+	pki := testpki.New(t)
+	var ss sinks
+	var rs reports
+	l := tlsListener(t, pki, &ss, &rs, tick.NewSymbolTable(8))
+	const n = 3
+	for range n {
+		c, err := net.Dial("tcp", l.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Write([]byte("not a TLS client hello\r\n"))
+		defer c.Close()
+	}
+	waitFor(t, "the handshake failures", func() bool { return len(rs.list()) >= n })
+	for _, r := range rs.list() {
+		if want := "tcp " + l.Addr().String(); r.source != want {
+			t.Errorf("reported as %q, want the listener's %q: %v", r.source, want, r.err)
+		}
+		if !strings.Contains(r.err.Error(), "<-127.0.0.1:") || !strings.Contains(r.err.Error(), "tls handshake") {
+			t.Errorf("the error does not name the connection and its handshake: %v", r.err)
+		}
+	}
+}
+
 func TestDialTCPTLS(t *testing.T) {
 	pki, other := testpki.New(t), testpki.New(t)
 	scfg, err := ServerTLSConfig(pki.ServerCert, pki.ServerKey, "")
