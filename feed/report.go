@@ -25,9 +25,10 @@ const (
 	SourceTailRead                     // a tailed file could not be opened or read: retried every PollInterval
 	SourceFetch                        // a Kafka fetch failed (a topic or partition unknown, no leader): retried
 	SourceCommit                       // Kafka offsets not committed (the commit failed, or outputs were lost): held back
+	SourceEvicted                      // a silent connection was closed to admit a new one: MaxConns, EvictAfter
 )
 
-var sourceOpNames = [...]string{"", "dial", "accept", "refused", "lost", "tail_read", "fetch", "commit"}
+var sourceOpNames = [...]string{"", "dial", "accept", "refused", "lost", "tail_read", "fetch", "commit", "evicted"}
 
 // String returns a short snake_case name.
 func (op SourceOp) String() string {

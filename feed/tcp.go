@@ -14,12 +14,33 @@ import (
 // TCPListener accepts any number of connections (up to Options.MaxConns at
 // once) and gives each its own Decoder, Sink and goroutine.
 type TCPListener struct {
-	ln       net.Listener
+	ln       net.Listener // plain TCP: TLS is set up per connection
 	open     SinkOpener
 	opts     Options
 	active   atomic.Int64
 	rejected atomic.Uint64
+	evicted  atomic.Uint64
 	closed   atomic.Bool
+
+	mu    sync.Mutex
+	conns map[*listenerConn]struct{} // holding a slot of MaxConns
+}
+
+// listenerConn is a connection the listener serves. It notes when it last
+// read anything (data, a heartbeat, a TLS handshake's bytes), so that a
+// silent one can give its slot up (Options.EvictAfter).
+type listenerConn struct {
+	net.Conn
+	heard atomic.Int64  // wall clock of the accept, then of the last read that returned bytes
+	done  chan struct{} // closed when its goroutine has returned
+}
+
+func (c *listenerConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if n > 0 {
+		c.heard.Store(time.Now().UnixNano())
+	}
+	return n, err
 }
 
 // NewTCPListener binds exactly addr (tickd's callers default it to
@@ -39,10 +60,7 @@ func NewTCPListener(addr string, open SinkOpener, opts Options) (*TCPListener, e
 	if err != nil {
 		return nil, fmt.Errorf("feed: listen: %w", err)
 	}
-	if o.TLS != nil {
-		ln = tls.NewListener(ln, o.TLS)
-	}
-	return &TCPListener{ln: ln, open: open, opts: o}, nil
+	return &TCPListener{ln: ln, open: open, opts: o, conns: map[*listenerConn]struct{}{}}, nil
 }
 
 // Addr is the address the listener is bound to.
@@ -53,6 +71,10 @@ func (l *TCPListener) Active() int { return int(l.active.Load()) }
 
 // Rejected counts connections refused because MaxConns were being served.
 func (l *TCPListener) Rejected() uint64 { return l.rejected.Load() }
+
+// Evicted counts connections closed, silent, to admit a new one
+// (Options.EvictAfter).
+func (l *TCPListener) Evicted() uint64 { return l.evicted.Load() }
 
 // Stats are the per-connection counters and totals (Options.Stats).
 func (l *TCPListener) Stats() *Registry { return l.opts.Stats }
@@ -66,9 +88,11 @@ func (l *TCPListener) Close() error {
 
 // Serve accepts connections until ctx is done or Close is called, then
 // closes the listener, ends every connection (each closes its Sink), waits
-// for them and returns nil. A connection beyond MaxConns is closed at once
-// and reported to OnError. Serve returns an error only if accepting fails
-// for good.
+// for them and returns nil. A connection beyond MaxConns takes the slot of
+// the one silent longest if that one has been silent EvictAfter (which is
+// closed, and reported to OnError; the new one is served once it has
+// ended), else it is closed at once and reported to OnError. Serve returns
+// an error only if accepting fails for good.
 func (l *TCPListener) Serve(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -97,23 +121,72 @@ func (l *TCPListener) Serve(ctx context.Context) error {
 			continue
 		}
 		delay = 0
-		if n := l.active.Load(); n >= int64(l.opts.MaxConns) {
+		lc := &listenerConn{Conn: c, done: make(chan struct{})}
+		lc.heard.Store(time.Now().UnixNano())
+		victim, silent, ok := l.admit(lc)
+		// Refusals and evictions are reported as the listener's, so that a
+		// flood of them is rate-limited as one source.
+		if !ok {
 			l.rejected.Add(1)
-			conn := connName(c)
 			c.Close()
-			// Reported as the listener's, so that a flood of refusals is
-			// rate-limited as one source.
-			l.opts.sourceError(name, 0, SourceRefused, fmt.Errorf("feed: %s: connection refused: %d connections already served (MaxConns)", conn, n))
+			l.opts.sourceError(name, 0, SourceRefused, fmt.Errorf("feed: %s: connection refused: %d connections already served (MaxConns)", connName(c), l.opts.MaxConns))
 			continue
+		}
+		if victim != nil {
+			l.evicted.Add(1)
+			victim.Close()
+			l.opts.sourceError(name, 0, SourceEvicted, fmt.Errorf("feed: %s: evicted after %s silent, for %s: %d connections already served (MaxConns)",
+				connName(victim), silent.Round(time.Millisecond), connName(c), l.opts.MaxConns))
+		}
+		var conn net.Conn = lc
+		if l.opts.TLS != nil {
+			conn = tls.Server(lc, l.opts.TLS)
 		}
 		l.active.Add(1)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer l.release(lc)
 			defer l.active.Add(-1)
-			serveConn(ctx, c, l.open, &l.opts, name)
+			if victim != nil {
+				<-victim.done // never more than MaxConns served at once
+			}
+			serveConn(ctx, conn, l.open, &l.opts, name)
 		}()
 	}
+}
+
+// admit gives c a slot. When MaxConns are taken, it takes the slot of the
+// connection silent longest, if silent EvictAfter, and returns it and how
+// long it was silent; otherwise it refuses c.
+func (l *TCPListener) admit(c *listenerConn) (victim *listenerConn, silent time.Duration, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.conns) >= l.opts.MaxConns {
+		if l.opts.EvictAfter <= 0 {
+			return nil, 0, false
+		}
+		for v := range l.conns {
+			if victim == nil || v.heard.Load() < victim.heard.Load() {
+				victim = v
+			}
+		}
+		if silent = time.Duration(time.Now().UnixNano() - victim.heard.Load()); silent < l.opts.EvictAfter {
+			return nil, 0, false
+		}
+		delete(l.conns, victim)
+	}
+	l.conns[c] = struct{}{}
+	return victim, silent, true
+}
+
+// release frees c's slot, unless it was taken from it, and tells a
+// connection waiting for c that it has ended.
+func (l *TCPListener) release(c *listenerConn) {
+	l.mu.Lock()
+	delete(l.conns, c)
+	l.mu.Unlock()
+	close(c.done)
 }
 
 // DialTCP connects to addr and feeds the connection to a Sink from open,
@@ -197,6 +270,8 @@ func serveConn(ctx context.Context, c net.Conn, open SinkOpener, o *Options, sou
 	switch {
 	case err == nil, ctx.Err() != nil, errors.Is(err, errSinkDone), errors.Is(err, ReasonFrameTooLarge):
 		// ended, cancelled, or already reported by the decoder
+	case errors.Is(err, net.ErrClosed):
+		// closed on our side: the listener evicted it, and said so
 	default:
 		o.sourceError(name, p.dec.off, SourceLost, fmt.Errorf("feed: %s: read: %w", name, err))
 	}

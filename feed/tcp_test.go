@@ -158,6 +158,65 @@ func TestTCPListenerMaxConns(t *testing.T) {
 	}
 }
 
+// TestTCPListenerEvictsSilent: beyond MaxConns, a new connection takes the
+// slot of the one silent longest once it has been silent EvictAfter: that
+// one is closed and reported as evicted (not as a lost connection), and the
+// new one is served.
+func TestTCPListenerEvictsSilent(t *testing.T) {
+	var ss sinks
+	var rs reports
+	l, err := NewTCPListener("127.0.0.1:0", ss.open, Options{Symbols: tick.NewSymbolTable(8), OnError: rs.onError,
+		MaxConns: 2, EvictAfter: time.Nanosecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- l.Serve(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Error(err)
+		}
+	}()
+	dial := func() net.Conn {
+		t.Helper()
+		c, err := net.Dial("tcp", l.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	silent := dial() // opens and sends nothing
+	waitFor(t, "the silent connection", func() bool { return l.Active() == 1 })
+	talker := dial()
+	if _, err := talker.Write(connStream("B", 5)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the talker's events", func() bool { return ss.total() == 6 })
+
+	late := dial()
+	if _, err := late.Write(connStream("C", 5)); err != nil {
+		t.Fatal(err)
+	}
+	silent.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := silent.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+		t.Fatalf("the silent connection was not closed: %v", err)
+	}
+	waitFor(t, "the late connection's events", func() bool { return ss.total() == 12 })
+	if l.Evicted() != 1 || l.Rejected() != 0 {
+		t.Errorf("evicted %d, rejected %d; want 1, 0", l.Evicted(), l.Rejected())
+	}
+	waitFor(t, "the eviction report", func() bool { return len(rs.list()) >= 1 })
+	r := rs.list()
+	var se *SourceError
+	if len(r) != 1 || !errors.As(r[0].err, &se) || se.Op != SourceEvicted || r[0].source != "tcp "+l.Addr().String() ||
+		!strings.Contains(r[0].err.Error(), silent.LocalAddr().String()) {
+		t.Errorf("reports %v, want one eviction of %s reported as the listener's", r, silent.LocalAddr())
+	}
+}
+
 func TestTCPOversizeEndsConnection(t *testing.T) {
 	var ss sinks
 	var rs reports

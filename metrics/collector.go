@@ -51,6 +51,7 @@ var (
 	feedGaps     = desc("tickd_feed_gaps_total", "Sequence gaps (native sequence, SoupBinTCP or MoldUDP64), by source.", "source")
 	feedMissed   = desc("tickd_feed_gap_messages_total", "Messages lost in sequence gaps, by source.", "source")
 	feedRefused  = desc("tickd_feed_connections_refused_total", "Feed connections refused because -feed-max-conns were being served.")
+	feedEvicted  = desc("tickd_feed_connections_evicted_total", "Feed connections closed after -feed-stale silent, to admit a new one when -feed-max-conns were being served.")
 	soupLogins   = desc("tickd_soupbin_logins_total", "SoupBinTCP logins accepted (the first, then one per reconnect), by session.", "source")
 	soupDiscs    = desc("tickd_soupbin_disconnects_total", "SoupBinTCP connections lost or not made (each is retried), by session.", "source")
 	moldBad      = desc("tickd_mold_malformed_datagrams_total", "MoldUDP64 datagrams that failed to parse, by session.", "source")
@@ -118,6 +119,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	if s.Listener != nil {
 		counter(ch, feedRefused, s.Listener.Rejected())
+		counter(ch, feedEvicted, s.Listener.Evicted())
 	}
 	if s.Engine != nil {
 		ec := s.Engine.Counters()

@@ -305,6 +305,7 @@ func TestCollectorAndHandler(t *testing.T) {
 		{"tickd_symbols", nil, 1},
 		{"tickd_nats_connected", nil, 1},
 		{"tickd_feed_connections_refused_total", nil, 0},
+		{"tickd_feed_connections_evicted_total", nil, 0},
 		{"tickd_ring_dropped_total", []string{"ring", "engine_input"}, 0},
 		{"tickd_build_info", []string{"version", "test"}, 1},
 	} {

@@ -80,6 +80,7 @@ var sourceOpMessages = map[feed.SourceOp]string{
 	feed.SourceTailRead: "feed tail read failed, retrying",
 	feed.SourceFetch:    "feed fetch failed, retrying",
 	feed.SourceCommit:   "feed offsets not committed",
+	feed.SourceEvicted:  "feed connection evicted",
 }
 
 // classify returns a report's log message, its reason (a metric label, or
