@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -52,15 +53,44 @@ func (c *jsConfig) options() *bus.JetStreamOptions {
 		MaxMsgsPerSubject: c.maxPerSubject, Replicas: c.replicas, MaxPending: c.maxPending, Block: c.block}
 }
 
-// serverOptions enables JetStream on the embedded server.
-func (c *jsConfig) serverOptions(o *bus.ServerOptions) {
+// serverOptions enables JetStream on the embedded server. The default store
+// lies in the shared temp dir, so it must be private (privateStoreDir).
+func (c *jsConfig) serverOptions(o *bus.ServerOptions) error {
 	if !c.on {
-		return
+		return nil
 	}
 	o.JetStream, o.StoreDir = true, c.store
 	if o.StoreDir == "" {
 		o.StoreDir = filepath.Join(os.TempDir(), "tickd-jetstream")
+		return privateStoreDir(o.StoreDir)
 	}
+	return nil
+}
+
+// privateStoreDir creates dir (0700) if it is missing, and refuses it unless
+// it is a directory of this user's that no one else may write to: another
+// user who made it first could read the stream, or replace it (a symlink)
+// under the files tickd writes.
+func privateStoreDir(dir string) error {
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("jetstream: store %s: %w", dir, err)
+	}
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return fmt.Errorf("jetstream: store %s: %w", dir, err)
+	}
+	var why string
+	switch uid, known := fileOwner(fi); {
+	case !fi.IsDir():
+		why = "not a directory (" + fi.Mode().Type().String() + ")"
+	case known && uid != os.Getuid():
+		why = fmt.Sprintf("owned by uid %d, not by this user (uid %d)", uid, os.Getuid())
+	case fi.Mode().Perm()&0o022 != 0:
+		why = fmt.Sprintf("writable by others (mode %v)", fi.Mode().Perm())
+	default:
+		return nil
+	}
+	return fmt.Errorf("jetstream: default store %s is %s: another user could read or replace the stream; remove it, or give -js-store", dir, why)
 }
 
 // ensure creates or binds to the stream. A clustered stream may wait for

@@ -441,7 +441,9 @@ func (p *pipeline) connectNATS(cfg *serveConfig) error {
 	if err = cfg.sec.serverOptions(&opts, cfg.prefix); err != nil {
 		return err
 	}
-	cfg.js.serverOptions(&opts)
+	if err = cfg.js.serverOptions(&opts); err != nil {
+		return err
+	}
 	if cfg.natsListen == "off" || cfg.natsListen == "" {
 		opts.DontListen = true
 	} else {

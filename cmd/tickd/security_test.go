@@ -440,3 +440,41 @@ func TestSoupBinCredentialsCheckedAtStart(t *testing.T) {
 		}
 	}
 }
+
+// TestJetStreamDefaultStorePrivate: the default store lies in the shared
+// temp dir, so serve refuses one another user could write to or swap
+// (writable by others, a symlink) instead of storing the stream there; a
+// store it creates itself is 0700.
+func TestJetStreamDefaultStorePrivate(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	store := filepath.Join(tmp, "tickd-jetstream")
+	args := []string{"-feed-listen", "", "-nats-listen", "off", "-jetstream"}
+
+	if err := os.Mkdir(store, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(store, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := secServeErr(t, args...); !strings.Contains(err.Error(), store) || !strings.Contains(err.Error(), "writable by others") {
+		t.Errorf("a world-writable default store: %v", err)
+	}
+	if err := os.Remove(store); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(t.TempDir(), store); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := secServeErr(t, args...); !strings.Contains(err.Error(), "not a directory") {
+		t.Errorf("a symlink as the default store: %v", err)
+	}
+	if err := os.Remove(store); err != nil {
+		t.Fatal(err)
+	}
+	r := startSecServe(t, args...)
+	r.waitRunning(t)
+	if fi, err := os.Stat(store); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("the store serve created: %v, %v; want mode 0700", fi.Mode(), err)
+	}
+}
