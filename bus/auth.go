@@ -2,6 +2,7 @@ package bus
 
 import (
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -303,6 +304,13 @@ func (t ServerTLS) apply(nopts *server.Options) error {
 	if t.CertFile == "" || t.KeyFile == "" {
 		return errors.New("bus: server TLS needs a certificate and a key file")
 	}
+	if t.CAFile != "" {
+		// nats-server's own message ("failed to parse root ca
+		// certificate") does not say which file.
+		if err := checkCAFile(t.CAFile); err != nil {
+			return err
+		}
+	}
 	cfg, err := server.GenTLSConfig(&server.TLSConfigOpts{CertFile: t.CertFile, KeyFile: t.KeyFile,
 		CaFile: t.CAFile, Verify: t.CAFile != ""})
 	if err != nil {
@@ -312,5 +320,18 @@ func (t ServerTLS) apply(nopts *server.Options) error {
 	nopts.TLSConfig = cfg
 	nopts.TLSVerify = t.CAFile != ""
 	nopts.TLSTimeout = 2 // seconds, nats-server's default
+	return nil
+}
+
+// checkCAFile reports a CA file that cannot be read or holds no PEM
+// certificate, naming it.
+func checkCAFile(file string) error {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return fmt.Errorf("bus: server TLS CA: %w", err)
+	}
+	if !x509.NewCertPool().AppendCertsFromPEM(b) {
+		return fmt.Errorf("bus: server TLS CA %s: no PEM certificate", file)
+	}
 	return nil
 }

@@ -95,4 +95,10 @@ func TestServerTLSValidation(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "bus: server TLS") {
 		t.Fatalf("want a TLS load error, got %v", err)
 	}
+	// A CA file that holds no certificate: the error names it.
+	pki := testpki.New(t)
+	_, err = StartServer(ServerOptions{Port: RandomPort, TLS: ServerTLS{CertFile: pki.ServerCert, KeyFile: pki.ServerKey, CAFile: pki.ServerKey}})
+	if err == nil || !strings.Contains(err.Error(), pki.ServerKey) {
+		t.Fatalf("want an error naming the CA file %s, got %v", pki.ServerKey, err)
+	}
 }
