@@ -537,7 +537,7 @@ func (p *pipeline) drain() {
 	ft := p.feedStats.Total()
 	p.log.Info().Uint64("feed_events", ft.Events).Uint64("events", c.Events).Uint64("engine_signals", c.Signals).
 		Uint64("signals", pc.Signals).Uint64("bars", pc.Bars).Uint64("bbos", pc.BBOs).Uint64("publish_errors", pc.Errors).
-		Uint64("publish_dropped", pc.Dropped).Uint64("feed_errors", ft.Errors).Uint64("not_owned", c.NotOwned).Uint64("out_of_order", c.OutOfOrder).
+		Uint64("dropped", c.Dropped).Uint64("publish_dropped", pc.Dropped).Uint64("feed_errors", ft.Errors).Uint64("not_owned", c.NotOwned).Uint64("out_of_order", c.OutOfOrder).
 		Uint64("js_stored", pc.JetStream.Stored).Msg("tickd drained")
 	if p.syms.Len() > 0 { // with no symbol at all, the feed is what is missing
 		for _, r := range unboundRules(p.eng.Rules(), p.syms) {

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,27 +51,7 @@ func TestLossesReported(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := p.eng.NewInputWith("udp test", engine.Drop)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id, err := p.syms.Intern("AAA")
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A 2-slot ring and a producer that never waits: the engine falls behind.
-	for i := 0; p.eng.Counters().Dropped == 0 && i < 10_000_000; i++ {
-		slots := in.Claim(256)
-		for k := range slots {
-			slots[k] = tick.Event{Kind: tick.KindTrade, Symbol: id, TsEvent: int64(i), Price: tick.PriceScale, Qty: 1}
-		}
-		in.Commit(len(slots))
-	}
-	in.Close()
-	dropped := p.eng.Counters().Dropped
-	if dropped == 0 {
-		t.Fatal("nothing dropped: the test could not outrun the engine")
-	}
+	dropped := outrunEngine(t, p)
 	msg, err := sub.NextMsg(3 * statusInterval)
 	if err != nil {
 		t.Fatalf("no status event: %v", err)
@@ -82,6 +64,68 @@ func TestLossesReported(t *testing.T) {
 		t.Fatalf("status %+v, %d dropped before it", ev, dropped)
 	}
 	checkStatusSchema(t, msg.Data)
+}
+
+// outrunEngine feeds p's engine (-ring-size 2) through a Drop input that
+// never waits until the engine has dropped events, and returns how many.
+func outrunEngine(t *testing.T, p *pipeline) uint64 {
+	t.Helper()
+	in, err := p.eng.NewInputWith("udp test", engine.Drop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := p.syms.Intern("AAA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; p.eng.Counters().Dropped == 0 && i < 10_000_000; i++ {
+		slots := in.Claim(256)
+		for k := range slots {
+			slots[k] = tick.Event{Kind: tick.KindTrade, Symbol: id, TsEvent: int64(i), Price: tick.PriceScale, Qty: 1}
+		}
+		in.Commit(len(slots))
+	}
+	in.Close()
+	dropped := p.eng.Counters().Dropped
+	if dropped == 0 {
+		t.Fatal("nothing dropped: the test could not outrun the engine")
+	}
+	return dropped
+}
+
+// TestDrainedLogsDropped: the summary at shutdown counts the events a Drop
+// input lost, beside the other losses (publish_dropped), so the last line
+// of a run says what it lost.
+func TestDrainedLogsDropped(t *testing.T) {
+	cfg, err := serveDefaults("-feed-listen", "", "-nats-listen", "off", "-ring-size", "2", "-wait", "park")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	log, err := newLogger(&logs, "info", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p, err := startPipeline(ctx, &cfg, log)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	outrunEngine(t, p)
+	cancel()
+	if err := p.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf(`"dropped":%d`, p.eng.Counters().Dropped)
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(line, "tickd drained") && !strings.Contains(line, want) {
+			t.Errorf("the drained line does not say %s:\n%s", want, line)
+		}
+	}
+	if !strings.Contains(logs.String(), "tickd drained") {
+		t.Errorf("no drained line:\n%s", logs.String())
+	}
 }
 
 // TestStaleFeedReported: a feed connection silent past -feed-stale is
