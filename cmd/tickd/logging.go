@@ -7,6 +7,7 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -232,3 +233,57 @@ func (st *limitState) lapsed(now time.Time, interval time.Duration) bool {
 	}
 	return true
 }
+
+// natsServerLog is the embedded NATS server's logger: its errors and
+// warnings (a refused login, a failed TLS handshake, a permissions
+// violation, naming the client's address) are log lines of source "nats
+// server", at most one a second per level, with what was left out counted
+// as for the feeds; its notices are debug lines.
+type natsServerLog struct {
+	log   zerolog.Logger
+	limit *limitedLog
+}
+
+func newNATSServerLog(log zerolog.Logger) *natsServerLog {
+	return &natsServerLog{log: log, limit: newLimitedLog(log, time.Second)}
+}
+
+// natsServerSource is the source of the embedded server's log lines.
+const natsServerSource = "nats server"
+
+func (l *natsServerLog) Errorf(format string, v ...any) { l.line(zerolog.ErrorLevel, format, v) }
+
+// Fatalf: bus.StartServer returns the error itself; this logs it as well.
+func (l *natsServerLog) Fatalf(format string, v ...any) { l.line(zerolog.ErrorLevel, format, v) }
+
+func (l *natsServerLog) Warnf(format string, v ...any) {
+	// Users' passwords are plain text in the server's options: tickd reads
+	// them from files, so this warning at every start is noise.
+	if strings.HasPrefix(format, "Plaintext passwords detected") {
+		l.Noticef(format, v...)
+		return
+	}
+	l.line(zerolog.WarnLevel, format, v)
+}
+
+func (l *natsServerLog) Noticef(format string, v ...any) {
+	l.log.Debug().Str("source", natsServerSource).Msg(fmt.Sprintf(format, v...))
+}
+
+func (l *natsServerLog) Debugf(string, ...any) {}
+func (l *natsServerLog) Tracef(string, ...any) {}
+
+func (l *natsServerLog) line(lvl zerolog.Level, format string, v []any) {
+	suppressed, _, ok := l.limit.allow(natsServerSource, lvl.String(), lvl.String(), false)
+	if !ok {
+		return
+	}
+	ev := l.log.WithLevel(lvl).Str("source", natsServerSource)
+	if suppressed > 0 {
+		ev = ev.Int("suppressed", suppressed)
+	}
+	ev.Msg(fmt.Sprintf(format, v...))
+}
+
+// flush logs what the limit left out; the server has stopped.
+func (l *natsServerLog) flush() { l.limit.flushSuppressed() }

@@ -226,6 +226,7 @@ type pipeline struct {
 	ui        *dashboard       // nil unless -ui
 	reports   *limitedLog      // the feed sources' reports (feedOptions), or nil
 	kafka     *kafka.Source    // -feed-kafka's, once started, or nil
+	natsLog   *natsServerLog   // the embedded server's log, with p.srv
 
 	wg    sync.WaitGroup
 	feeds sync.WaitGroup // the feed sources: the recorder stops after them
@@ -459,6 +460,8 @@ func (p *pipeline) connectNATS(cfg *serveConfig) error {
 			opts.Port = bus.RandomPort
 		}
 	}
+	p.natsLog = newNATSServerLog(p.log)
+	opts.Logger = p.natsLog
 	if p.srv, err = bus.StartServer(opts); err != nil {
 		return err
 	}
@@ -561,6 +564,7 @@ func (p *pipeline) closeNATS() {
 	}
 	if p.srv != nil {
 		p.srv.Shutdown()
+		p.natsLog.flush()
 	}
 }
 

@@ -478,3 +478,45 @@ func TestJetStreamDefaultStorePrivate(t *testing.T) {
 		t.Errorf("the store serve created: %v, %v; want mode 0700", fi.Mode(), err)
 	}
 }
+
+// TestNATSRefusedLoginsLogged: the embedded server's refusals (here, wrong
+// passwords) are logged with the client and user, never the password, and
+// rate-limited: a burst of them is one line and a count of the rest.
+func TestNATSRefusedLoginsLogged(t *testing.T) {
+	dir := t.TempDir()
+	secFile(t, dir, "alice.pw", secAlicePW)
+	users := filepath.Join(dir, "users.yaml")
+	if err := os.WriteFile(users, []byte("users:\n  - {name: alice, password_file: alice.pw, role: subscriber}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	natsPort := freePort(t)
+	r := startSecServe(t, "-nats-listen", fmt.Sprintf("127.0.0.1:%d", natsPort), "-nats-users", users, "-feed-listen", "")
+	r.waitRunning(t)
+	const tries = 5
+	for range tries {
+		if nc, err := nats.Connect(fmt.Sprintf("nats://127.0.0.1:%d", natsPort), nats.UserInfo("alice", secWrong)); err == nil {
+			nc.Close()
+			t.Fatal("a wrong password was accepted")
+		}
+	}
+	if err := r.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	logs := r.stderr.String()
+	assertNoSecrets(t, "the log", logs)
+	lines := 0
+	for _, l := range strings.Split(logs, "\n") {
+		if strings.Contains(l, `"source":"nats server"`) && strings.Contains(l, "authentication error") && strings.Contains(l, "alice") {
+			lines++
+		}
+	}
+	if lines == 0 || lines == tries {
+		t.Errorf("%d lines of %d refused logins, want at least one and fewer than %d:\n%s", lines, tries, tries, logs)
+	}
+	if !strings.Contains(logs, `"source":"nats server","suppressed":`) {
+		t.Errorf("no count of the refusals left out:\n%s", logs)
+	}
+	if strings.Contains(logs, "Plaintext passwords") {
+		t.Errorf("the server's plaintext-password warning is logged:\n%s", logs)
+	}
+}
