@@ -247,6 +247,7 @@ func startPipeline(ctx context.Context, cfg *serveConfig, log zerolog.Logger) (*
 	if err := cfg.sec.checkFeedTLS(cfg.listens(src)); err != nil {
 		return nil, err
 	}
+	cfg.sec.warnCertValidity(log, time.Now())
 	var emit *publisherEmitter
 	if cfg.fused {
 		if err := cfg.checkFused(src); err != nil {

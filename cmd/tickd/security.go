@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,7 +12,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
+	"github.com/rs/zerolog"
 	"gopkg.in/yaml.v3"
 
 	"github.com/tickd/tickd/bus"
@@ -203,4 +207,57 @@ func redactOne(s string) string {
 		return u.String()
 	}
 	return s
+}
+
+// certSoon is how close to its expiry a certificate is warned about.
+const certSoon = 7 * 24 * time.Hour
+
+// warnCertValidity logs a warning for each configured certificate (serve's
+// own, the feed listener's, the client one for -nats-url) that is expired,
+// not yet valid or expires within certSoon: its peers refuse it, and say so
+// only on their side.
+func (c *securityConfig) warnCertValidity(log zerolog.Logger, now time.Time) {
+	for _, f := range []struct{ flag, file string }{
+		{"nats-tls-cert", c.natsTLSCert}, {"feed-tls-cert", c.feedTLSCert}, {"nats-cert", c.natsCert},
+	} {
+		cert := firstCertificate(f.file)
+		if cert == nil {
+			continue
+		}
+		var msg string
+		switch {
+		case now.After(cert.NotAfter):
+			msg = "TLS certificate expired: peers will refuse it"
+		case now.Before(cert.NotBefore):
+			msg = "TLS certificate not valid yet: peers will refuse it"
+		case cert.NotAfter.Sub(now) < certSoon:
+			msg = "TLS certificate expires soon"
+		default:
+			continue
+		}
+		log.Warn().Str("flag", f.flag).Str("file", f.file).Time("not_before", cert.NotBefore).
+			Time("not_after", cert.NotAfter).Msg(msg)
+	}
+}
+
+// firstCertificate is the first certificate of a PEM file, or nil (no
+// file, or none in it: loading it reports that).
+func firstCertificate(file string) *x509.Certificate {
+	if file == "" {
+		return nil
+	}
+	rest, err := os.ReadFile(file)
+	if err != nil {
+		return nil
+	}
+	for {
+		var blk *pem.Block
+		if blk, rest = pem.Decode(rest); blk == nil {
+			return nil
+		}
+		if blk.Type == "CERTIFICATE" {
+			cert, _ := x509.ParseCertificate(blk.Bytes)
+			return cert
+		}
+	}
 }
