@@ -334,6 +334,9 @@ func startPipeline(ctx context.Context, cfg *serveConfig, log zerolog.Logger) (*
 		}
 		log.Info().Str("addr", p.listener.Addr().String()).Str("format", src.format.String()).
 			Bool("tls", lopts.TLS != nil).Msg("feed listening")
+		if cfg.sec.feedTLSClientCA == "" {
+			warnOpen(log, p.listener.Addr(), "feed listener reachable beyond this host without -feed-tls-client-ca: any peer that reaches it can send ticks")
+		}
 	}
 	if p.recorder != nil {
 		p.startRecorder(ctx, cfg.record.dir, log)
@@ -469,6 +472,9 @@ func (p *pipeline) connectNATS(cfg *serveConfig) error {
 	if len(opts.Users) > 0 || opts.TLS.CertFile != "" {
 		p.log.Info().Int("users", len(opts.Users)).Bool("tls", opts.TLS.CertFile != "").
 			Bool("client_certs", opts.TLS.CAFile != "").Msg("nats server authentication")
+	}
+	if len(opts.Users) == 0 {
+		warnOpen(p.log, p.srv.Addr(), "nats server reachable beyond this host without -nats-users: any client that reaches it can read everything and publish forged signals")
 	}
 	p.nc, err = p.srv.ConnectInProcess(nats.Name("tickd"))
 	return err

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -259,5 +260,14 @@ func firstCertificate(file string) *x509.Certificate {
 			cert, _ := x509.ParseCertificate(blk.Bytes)
 			return cert
 		}
+	}
+}
+
+// warnOpen logs msg when addr (a listener's, nil for none) is not a
+// loopback address: it takes connections from other hosts, and nothing
+// checks who they are.
+func warnOpen(log zerolog.Logger, addr net.Addr, msg string) {
+	if ta, ok := addr.(*net.TCPAddr); ok && !ta.IP.IsLoopback() {
+		log.Warn().Str("addr", ta.String()).Msg(msg)
 	}
 }

@@ -560,3 +560,22 @@ func TestExpiredCertificateWarned(t *testing.T) {
 	}
 	t.Errorf("no warning of the expired certificate:\n%s", r.stderr.String())
 }
+
+// TestOpenListenersWarned: a feed listener or embedded NATS server bound
+// beyond loopback with nothing checking who connects is warned about;
+// bound to 127.0.0.1 (the default), it is not.
+func TestOpenListenersWarned(t *testing.T) {
+	const feedWarn, natsWarn = "feed listener reachable beyond this host", "nats server reachable beyond this host"
+	open := startSecServe(t, "-nats-listen", "0.0.0.0:0", "-feed-listen", "0.0.0.0:0")
+	open.waitRunning(t)
+	for _, w := range []string{feedWarn, natsWarn} {
+		if !strings.Contains(open.stderr.String(), w) {
+			t.Errorf("bound to 0.0.0.0, no %q warning:\n%s", w, open.stderr.String())
+		}
+	}
+	local := startSecServe(t, "-nats-listen", "127.0.0.1:0", "-feed-listen", "127.0.0.1:0")
+	local.waitRunning(t)
+	if s := local.stderr.String(); strings.Contains(s, feedWarn) || strings.Contains(s, natsWarn) {
+		t.Errorf("bound to 127.0.0.1, warned:\n%s", s)
+	}
+}
