@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -164,6 +165,7 @@ type Publisher struct {
 
 	running atomic.Bool
 	total   struct{ signals, bars, stats, bbos, bytes, errors, dropped, invalid atomic.Uint64 }
+	refused atomic.Pointer[error] // the first publish the server refused (Refused)
 }
 
 // NewPublisher returns a Publisher that publishes on nc, naming symbols from
@@ -276,6 +278,30 @@ func (p *Publisher) Start() error {
 	return nil
 }
 
+// Refused counts a publish the server refused after nc.Publish had
+// returned (a permissions violation, which nats.go hands to the
+// connection's async error handler: see IsPublishRefused) with Errors: the
+// message is lost, though counted as published. Call it from that handler;
+// OnLoss reports it.
+func (p *Publisher) Refused(err error) {
+	p.total.errors.Add(1)
+	p.refused.CompareAndSwap(nil, &err)
+}
+
+// IsPublishRefused reports whether an async error of a connection is the
+// server refusing a publish (a permissions violation on its subject).
+func IsPublishRefused(err error) bool {
+	return errors.Is(err, nats.ErrPermissionViolation) && strings.Contains(err.Error(), "for Publish to")
+}
+
+// lossErr is err, a publish failure, or else the first refusal.
+func (p *Publisher) lossErr(err error) error {
+	if r := p.refused.Load(); err == nil && r != nil {
+		return *r
+	}
+	return err
+}
+
 // Emit publishes one record (after Start). The record is not kept.
 func (p *Publisher) Emit(o *tick.Out) { p.publish(o) }
 
@@ -292,13 +318,14 @@ func (p *Publisher) EndBatch() {
 func (p *Publisher) Finish() error {
 	defer p.running.Store(false)
 	p.addCounters()
+	ferr := p.nc.FlushTimeout(p.opts.FlushTimeout) // the server has answered every publish: refusals are in
 	p.reportLoss(true)
 	var err error
-	if p.firstErr != nil {
+	if first := p.lossErr(p.firstErr); first != nil {
 		err = fmt.Errorf("bus: %d publishes failed (%d dropped: reconnect buffer or JetStream bound full), the first with: %w",
-			p.total.errors.Load()+p.total.dropped.Load(), p.total.dropped.Load(), p.firstErr)
+			p.total.errors.Load()+p.total.dropped.Load(), p.total.dropped.Load(), first)
 	}
-	if ferr := p.nc.FlushTimeout(p.opts.FlushTimeout); ferr != nil {
+	if ferr != nil {
 		err = errors.Join(err, fmt.Errorf("bus: final flush: %w", ferr))
 	}
 	if p.js != nil {
@@ -405,5 +432,5 @@ func (p *Publisher) reportLoss(final bool) {
 		return
 	}
 	p.reported, p.lastLoss = lost, now
-	p.opts.OnLoss(p.Counters(), p.lastErr)
+	p.opts.OnLoss(p.Counters(), p.lossErr(p.lastErr))
 }

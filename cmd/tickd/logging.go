@@ -234,29 +234,27 @@ func (st *limitState) lapsed(now time.Time, interval time.Duration) bool {
 	return true
 }
 
-// natsServerLog is the embedded NATS server's logger: its errors and
-// warnings (a refused login, a failed TLS handshake, a permissions
-// violation, naming the client's address) are log lines of source "nats
-// server", at most one a second per level, with what was left out counted
-// as for the feeds; its notices are debug lines.
-type natsServerLog struct {
-	log   zerolog.Logger
-	limit *limitedLog
+// natsLog logs the embedded NATS server's lines (its Logger) and the
+// publishing connection's async errors, as source: errors and warnings (a
+// refused login, a failed TLS handshake, a permissions violation, naming
+// the client's address) at most one line a second per level, with what was
+// left out counted as for the feeds; the server's notices are debug lines.
+type natsLog struct {
+	log    zerolog.Logger
+	limit  *limitedLog
+	source string
 }
 
-func newNATSServerLog(log zerolog.Logger) *natsServerLog {
-	return &natsServerLog{log: log, limit: newLimitedLog(log, time.Second)}
+func newNATSLog(log zerolog.Logger, source string) *natsLog {
+	return &natsLog{log: log, limit: newLimitedLog(log, time.Second), source: source}
 }
 
-// natsServerSource is the source of the embedded server's log lines.
-const natsServerSource = "nats server"
-
-func (l *natsServerLog) Errorf(format string, v ...any) { l.line(zerolog.ErrorLevel, format, v) }
+func (l *natsLog) Errorf(format string, v ...any) { l.line(zerolog.ErrorLevel, format, v) }
 
 // Fatalf: bus.StartServer returns the error itself; this logs it as well.
-func (l *natsServerLog) Fatalf(format string, v ...any) { l.line(zerolog.ErrorLevel, format, v) }
+func (l *natsLog) Fatalf(format string, v ...any) { l.line(zerolog.ErrorLevel, format, v) }
 
-func (l *natsServerLog) Warnf(format string, v ...any) {
+func (l *natsLog) Warnf(format string, v ...any) {
 	// Users' passwords are plain text in the server's options: tickd reads
 	// them from files, so this warning at every start is noise.
 	if strings.HasPrefix(format, "Plaintext passwords detected") {
@@ -266,24 +264,24 @@ func (l *natsServerLog) Warnf(format string, v ...any) {
 	l.line(zerolog.WarnLevel, format, v)
 }
 
-func (l *natsServerLog) Noticef(format string, v ...any) {
-	l.log.Debug().Str("source", natsServerSource).Msg(fmt.Sprintf(format, v...))
+func (l *natsLog) Noticef(format string, v ...any) {
+	l.log.Debug().Str("source", l.source).Msg(fmt.Sprintf(format, v...))
 }
 
-func (l *natsServerLog) Debugf(string, ...any) {}
-func (l *natsServerLog) Tracef(string, ...any) {}
+func (l *natsLog) Debugf(string, ...any) {}
+func (l *natsLog) Tracef(string, ...any) {}
 
-func (l *natsServerLog) line(lvl zerolog.Level, format string, v []any) {
-	suppressed, _, ok := l.limit.allow(natsServerSource, lvl.String(), lvl.String(), false)
+func (l *natsLog) line(lvl zerolog.Level, format string, v []any) {
+	suppressed, _, ok := l.limit.allow(l.source, lvl.String(), lvl.String(), false)
 	if !ok {
 		return
 	}
-	ev := l.log.WithLevel(lvl).Str("source", natsServerSource)
+	ev := l.log.WithLevel(lvl).Str("source", l.source)
 	if suppressed > 0 {
 		ev = ev.Int("suppressed", suppressed)
 	}
 	ev.Msg(fmt.Sprintf(format, v...))
 }
 
-// flush logs what the limit left out; the server has stopped.
-func (l *natsServerLog) flush() { l.limit.flushSuppressed() }
+// flush logs what the limit left out; the server or connection is done.
+func (l *natsLog) flush() { l.limit.flushSuppressed() }

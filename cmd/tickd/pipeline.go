@@ -226,7 +226,8 @@ type pipeline struct {
 	ui        *dashboard       // nil unless -ui
 	reports   *limitedLog      // the feed sources' reports (feedOptions), or nil
 	kafka     *kafka.Source    // -feed-kafka's, once started, or nil
-	natsLog   *natsServerLog   // the embedded server's log, with p.srv
+	natsLog   *natsLog         // the embedded server's log, with p.srv
+	connLog   *natsLog         // the publishing connection's async errors (watchNATS)
 
 	wg    sync.WaitGroup
 	feeds sync.WaitGroup // the feed sources: the recorder stops after them
@@ -296,6 +297,7 @@ func startPipeline(ctx context.Context, cfg *serveConfig, log zerolog.Logger) (*
 	if err != nil {
 		return fail(err)
 	}
+	p.watchNATS()
 	if emit != nil { // the engine publishes from the feed's goroutine
 		emit.pub = p.pub
 		if err = p.pub.Start(); err != nil {
@@ -464,7 +466,7 @@ func (p *pipeline) connectNATS(cfg *serveConfig) error {
 			opts.Port = bus.RandomPort
 		}
 	}
-	p.natsLog = newNATSServerLog(p.log)
+	p.natsLog = newNATSLog(p.log, "nats server")
 	opts.Logger = p.natsLog
 	if p.srv, err = bus.StartServer(opts); err != nil {
 		return err
@@ -478,6 +480,31 @@ func (p *pipeline) connectNATS(cfg *serveConfig) error {
 	}
 	p.nc, err = p.srv.ConnectInProcess(nats.Name("tickd"))
 	return err
+}
+
+// watchNATS logs the publishing connection's life: a disconnect (publishes
+// are buffered meanwhile, then dropped and counted), the reconnect, and its
+// async errors, at most once a second. A publish the server refused (a
+// permissions violation) was lost after nc.Publish returned: the publisher
+// counts it with its errors.
+func (p *pipeline) watchNATS() {
+	p.connLog = newNATSLog(p.log, "nats")
+	p.nc.SetDisconnectErrHandler(func(_ *nats.Conn, err error) {
+		if err != nil { // nil: our own Close
+			p.log.Warn().Err(err).Msg("NATS disconnected, reconnecting: publishes are buffered meanwhile, beyond the buffer dropped and counted")
+		}
+	})
+	p.nc.SetReconnectHandler(func(nc *nats.Conn) {
+		p.log.Info().Str("url", redactURL(nc.ConnectedUrl())).Msg("NATS reconnected")
+	})
+	p.nc.SetErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+		if bus.IsPublishRefused(err) {
+			p.pub.Refused(err)
+			p.connLog.Errorf("publish refused, the message is lost: %v", err)
+			return
+		}
+		p.connLog.Errorf("%v", err)
+	})
 }
 
 func (p *pipeline) natsDesc() string {
@@ -568,6 +595,9 @@ func (p *pipeline) flushReports() {
 func (p *pipeline) closeNATS() {
 	if p.nc != nil {
 		p.nc.Close()
+	}
+	if p.connLog != nil {
+		p.connLog.flush()
 	}
 	if p.srv != nil {
 		p.srv.Shutdown()

@@ -29,6 +29,7 @@ import (
 	"github.com/tickd/tickd/bus"
 	"github.com/tickd/tickd/feed"
 	"github.com/tickd/tickd/internal/testpki"
+	"github.com/tickd/tickd/tick"
 )
 
 // Secrets of these tests: none may appear in a log line or an error.
@@ -578,4 +579,60 @@ func TestOpenListenersWarned(t *testing.T) {
 	if s := local.stderr.String(); strings.Contains(s, feedWarn) || strings.Contains(s, natsWarn) {
 		t.Errorf("bound to 127.0.0.1, warned:\n%s", s)
 	}
+}
+
+// TestPublishRefusedCounted: serve logged in to an external server as a
+// user that may not publish tickd's subjects: the server refuses each
+// publish after nc.Publish has returned. Each is counted as lost
+// (publish_errors), logged as lost, and serve's exit error says why.
+func TestPublishRefusedCounted(t *testing.T) {
+	dir := t.TempDir()
+	pw := secFile(t, dir, "alice.pw", secAlicePW)
+	perms, err := bus.DefaultPermissions(bus.RoleSubscriber, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := startTestServer(t, bus.RandomPort, bus.User{Name: "alice", Password: secAlicePW, Permissions: perms})
+	feedPort := freePort(t)
+	r := startSecServe(t, "-nats-url", srv.ClientURL(), "-nats-user", "alice", "-nats-password-file", pw,
+		"-feed-listen", fmt.Sprintf("127.0.0.1:%d", feedPort), "-bars", "1s")
+	r.waitRunning(t)
+	var enc feed.NativeEncoder
+	b := enc.Hello(nil)
+	for i := range 5 {
+		b = enc.Trade(b, "AAA", int64(i)*int64(time.Second), px("100"), 100, tick.SideBuy)
+	}
+	b = enc.End(b, int64(5*time.Second))
+	c := dialEventually(t, fmt.Sprintf("127.0.0.1:%d", feedPort))
+	if _, err := c.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	waitUntil(t, "the refused publishes logged", 15*time.Second, func() bool {
+		return strings.Contains(r.stderr.String(), "publish refused, the message is lost")
+	})
+	err = r.stop(t)
+	if !strings.Contains(r.stderr.String(), "NATS publishes lost") {
+		t.Errorf("the losses are not summed up at exit:\n%s", r.stderr.String())
+	}
+	if err == nil || !strings.Contains(err.Error(), "Permissions Violation") {
+		t.Errorf("serve's exit error does not say publishes were refused: %v", err)
+	}
+	assertNoSecrets(t, "the log", r.stderr.String())
+}
+
+// TestNATSDisconnectLogged: serve says when the external server goes away
+// (publishes are buffered meanwhile) and when it is back.
+func TestNATSDisconnectLogged(t *testing.T) {
+	port := freePort(t)
+	srv := startTestServer(t, port)
+	r := startSecServe(t, "-nats-url", srv.ClientURL(), "-feed-listen", "")
+	r.waitRunning(t)
+	srv.Shutdown()
+	waitUntil(t, "the disconnect logged", 15*time.Second, func() bool { return strings.Contains(r.stderr.String(), "NATS disconnected") })
+	startTestServer(t, port)
+	waitUntil(t, "the reconnect logged", 15*time.Second, func() bool {
+		return strings.Contains(r.stderr.String(), fmt.Sprintf(`"url":"nats://127.0.0.1:%d","time"`, port)) &&
+			strings.Contains(r.stderr.String(), "NATS reconnected")
+	})
 }
