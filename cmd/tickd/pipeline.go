@@ -205,6 +205,17 @@ func (c *serveConfig) sources() (feedSources, error) {
 	return src, nil
 }
 
+// credsFiles are the SoupBinTCP sessions' creds files.
+func (src feedSources) credsFiles() []string {
+	var files []string
+	for _, ic := range src.itch {
+		if ic.CredsFile != "" {
+			files = append(files, ic.CredsFile)
+		}
+	}
+	return files
+}
+
 // listens reports whether the feed listener runs: -feed-listen is set and
 // the feed is not ITCH (whose sessions are dialled).
 func (c *serveConfig) listens(src feedSources) bool {
@@ -277,6 +288,7 @@ func startPipeline(ctx context.Context, cfg *serveConfig, log zerolog.Logger) (*
 	if err = p.connectNATS(cfg); err != nil {
 		return fail(err)
 	}
+	cfg.sec.warnReadableSecrets(log, src.credsFiles()...)
 	if err = cfg.js.ensure(ctx, p.nc, cfg.prefix, log); err != nil {
 		return fail(err)
 	}

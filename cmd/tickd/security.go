@@ -36,6 +36,10 @@ type securityConfig struct {
 
 	// Feed listener.
 	feedTLSCert, feedTLSKey, feedTLSClientCA string
+
+	// userPasswordFiles are the -nats-users file's password files, as
+	// serverOptions resolved them.
+	userPasswordFiles []string
 }
 
 func (c *securityConfig) register(fs *flag.FlagSet) {
@@ -94,11 +98,11 @@ func (c *securityConfig) checkMode(external bool) error {
 // bus.DefaultPermissions of their role under prefix.
 func (c *securityConfig) serverOptions(opts *bus.ServerOptions, prefix string) error {
 	if c.natsUsers != "" {
-		users, err := loadUsers(c.natsUsers, prefix)
+		users, pwFiles, err := loadUsers(c.natsUsers, prefix)
 		if err != nil {
 			return err
 		}
-		opts.Users = users
+		opts.Users, c.userPasswordFiles = users, pwFiles
 	}
 	opts.TLS = bus.ServerTLS{CertFile: c.natsTLSCert, KeyFile: c.natsTLSKey, CAFile: c.natsTLSCA}
 	return nil
@@ -143,31 +147,31 @@ type usersFile struct {
 	} `yaml:"users"`
 }
 
-// loadUsers reads a users file; passwords come from their files, and
-// errors name files and users, never a password.
-func loadUsers(path, prefix string) ([]bus.User, error) {
+// loadUsers reads a users file and returns its users and the password
+// files it read them from; errors name files and users, never a password.
+func loadUsers(path, prefix string) (users []bus.User, pwFiles []string, err error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("nats-users: %w", err)
+		return nil, nil, fmt.Errorf("nats-users: %w", err)
 	}
 	var uf usersFile
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&uf); err != nil {
-		return nil, fmt.Errorf("nats-users: %s: %w", path, err)
+		return nil, nil, fmt.Errorf("nats-users: %s: %w", path, err)
 	}
 	if len(uf.Users) == 0 {
-		return nil, fmt.Errorf("nats-users: %s: no users", path)
+		return nil, nil, fmt.Errorf("nats-users: %s: no users", path)
 	}
-	out := make([]bus.User, 0, len(uf.Users))
+	users = make([]bus.User, 0, len(uf.Users))
 	for i, u := range uf.Users {
 		role, err := bus.ParseRole(u.Role)
 		if err != nil {
-			return nil, fmt.Errorf("nats-users: %s: users[%d] (%s): %w", path, i, u.Name, err)
+			return nil, nil, fmt.Errorf("nats-users: %s: users[%d] (%s): %w", path, i, u.Name, err)
 		}
 		perms, err := bus.DefaultPermissions(role, prefix)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		bu := bus.User{Name: u.Name, NKey: u.NKey, Permissions: perms}
 		if u.PasswordFile != "" {
@@ -176,12 +180,13 @@ func loadUsers(path, prefix string) ([]bus.User, error) {
 				pf = filepath.Join(filepath.Dir(path), pf)
 			}
 			if bu.Password, err = bus.ReadSecretFile(pf); err != nil {
-				return nil, fmt.Errorf("nats-users: %s: users[%d] (%s): %w", path, i, u.Name, err)
+				return nil, nil, fmt.Errorf("nats-users: %s: users[%d] (%s): %w", path, i, u.Name, err)
 			}
+			pwFiles = append(pwFiles, pf)
 		}
-		out = append(out, bu)
+		users = append(users, bu)
 	}
-	return out, nil
+	return users, pwFiles, nil
 }
 
 // redactURL hides a password in a NATS URL (nats://user:pass@host), or in
@@ -269,5 +274,23 @@ func firstCertificate(file string) *x509.Certificate {
 func warnOpen(log zerolog.Logger, addr net.Addr, msg string) {
 	if ta, ok := addr.(*net.TCPAddr); ok && !ta.IP.IsLoopback() {
 		log.Warn().Str("addr", ta.String()).Msg(msg)
+	}
+}
+
+// warnReadableSecrets logs a warning for each secret file (passwords,
+// tokens, seeds, creds, private keys; more: any others, such as SoupBinTCP
+// creds files) that users other than its owner may read: on a shared host
+// the secret then is not one.
+func (c *securityConfig) warnReadableSecrets(log zerolog.Logger, more ...string) {
+	files := append([]string{c.natsPasswordFile, c.natsTokenFile, c.natsNKeyFile, c.natsCreds, c.natsKey,
+		c.natsTLSKey, c.feedTLSKey}, c.userPasswordFiles...)
+	for _, f := range append(files, more...) {
+		if f == "" {
+			continue
+		}
+		if fi, err := os.Stat(f); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			log.Warn().Str("file", f).Str("mode", fi.Mode().Perm().String()).
+				Msg("secret file readable by other users: chmod 600 it")
+		}
 	}
 }

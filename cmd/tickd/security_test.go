@@ -636,3 +636,29 @@ func TestNATSDisconnectLogged(t *testing.T) {
 			strings.Contains(r.stderr.String(), "NATS reconnected")
 	})
 }
+
+// TestReadableSecretsWarned: a password file other users may read is warned
+// about at start, naming it; one only its owner reads is not.
+func TestReadableSecretsWarned(t *testing.T) {
+	dir := t.TempDir()
+	open := secFile(t, dir, "open.pw", secAlicePW)
+	if err := os.Chmod(open, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	secFile(t, dir, "closed.pw", secTickdPW)
+	users := filepath.Join(dir, "users.yaml")
+	if err := os.WriteFile(users, []byte("users:\n  - {name: alice, password_file: open.pw, role: subscriber}\n"+
+		"  - {name: tickd, password_file: closed.pw, role: tickd}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := startSecServe(t, "-nats-listen", "off", "-nats-users", users, "-feed-listen", "")
+	r.waitRunning(t)
+	logs := r.stderr.String()
+	if !strings.Contains(logs, "secret file readable by other users") || !strings.Contains(logs, open) {
+		t.Errorf("no warning naming %s:\n%s", open, logs)
+	}
+	if strings.Contains(logs, "closed.pw") {
+		t.Errorf("a 0600 file warned about:\n%s", logs)
+	}
+	assertNoSecrets(t, "the log", logs)
+}
