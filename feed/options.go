@@ -39,10 +39,11 @@ type Options struct {
 	MaxConns int // listener: connections served at once; more are refused. Default 256
 
 	// EvictAfter lets a connection beyond MaxConns take the slot of the one
-	// that has read nothing (no data, no heartbeat) for the longest, if that
-	// is at least EvictAfter: that one is closed, so that connections that
-	// open and send nothing cannot lock the feed out. 0 (the default) never
-	// evicts: the new connection is refused.
+	// that has waited longest for its peer to send anything (data, a
+	// heartbeat), if for at least EvictAfter: that one is closed, so that
+	// connections that open and send nothing cannot lock the feed out (one
+	// held up by a full Sink is not waiting for its peer). 0 (the default)
+	// never evicts: the new connection is refused.
 	EvictAfter time.Duration
 
 	// SourceID picks the tick.Event.Source of each new source (connection or

@@ -26,21 +26,29 @@ type TCPListener struct {
 	conns map[*listenerConn]struct{} // holding a slot of MaxConns
 }
 
-// listenerConn is a connection the listener serves. It notes when it last
-// read anything (data, a heartbeat, a TLS handshake's bytes), so that a
-// silent one can give its slot up (Options.EvictAfter).
+// listenerConn is a connection the listener serves. It notes since when it
+// has been waiting for its peer in a read, so that one silent for long can
+// give its slot up (Options.EvictAfter); one held up by the engine (its
+// sink full) is not waiting for its peer, and is never taken for silent.
 type listenerConn struct {
 	net.Conn
-	heard atomic.Int64  // wall clock of the accept, then of the last read that returned bytes
-	done  chan struct{} // closed when its goroutine has returned
+	idleSince atomic.Int64  // wall clock since when a read has waited for the peer; 0: not in a read
+	done      chan struct{} // closed when its goroutine has returned
 }
 
 func (c *listenerConn) Read(b []byte) (int, error) {
+	c.idleSince.Store(time.Now().UnixNano())
 	n, err := c.Conn.Read(b)
-	if n > 0 {
-		c.heard.Store(time.Now().UnixNano())
-	}
+	c.idleSince.Store(0)
 	return n, err
+}
+
+// silent is how long c has been waiting for its peer, or 0.
+func (c *listenerConn) silent(now int64) time.Duration {
+	if since := c.idleSince.Load(); since != 0 {
+		return time.Duration(now - since)
+	}
+	return 0
 }
 
 // NewTCPListener binds exactly addr (tickd's callers default it to
@@ -122,7 +130,7 @@ func (l *TCPListener) Serve(ctx context.Context) error {
 		}
 		delay = 0
 		lc := &listenerConn{Conn: c, done: make(chan struct{})}
-		lc.heard.Store(time.Now().UnixNano())
+		lc.idleSince.Store(time.Now().UnixNano()) // waits for its peer from the start
 		victim, silent, ok := l.admit(lc)
 		// Refusals and evictions are reported as the listener's, so that a
 		// flood of them is rate-limited as one source.
@@ -157,8 +165,8 @@ func (l *TCPListener) Serve(ctx context.Context) error {
 }
 
 // admit gives c a slot. When MaxConns are taken, it takes the slot of the
-// connection silent longest, if silent EvictAfter, and returns it and how
-// long it was silent; otherwise it refuses c.
+// connection that has waited for its peer longest, if for EvictAfter, and
+// returns it and how long it waited; otherwise it refuses c.
 func (l *TCPListener) admit(c *listenerConn) (victim *listenerConn, silent time.Duration, ok bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -166,12 +174,13 @@ func (l *TCPListener) admit(c *listenerConn) (victim *listenerConn, silent time.
 		if l.opts.EvictAfter <= 0 {
 			return nil, 0, false
 		}
+		now := time.Now().UnixNano()
 		for v := range l.conns {
-			if victim == nil || v.heard.Load() < victim.heard.Load() {
-				victim = v
+			if d := v.silent(now); d > silent {
+				victim, silent = v, d
 			}
 		}
-		if silent = time.Duration(time.Now().UnixNano() - victim.heard.Load()); silent < l.opts.EvictAfter {
+		if victim == nil || silent < l.opts.EvictAfter {
 			return nil, 0, false
 		}
 		delete(l.conns, victim)

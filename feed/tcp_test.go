@@ -217,6 +217,61 @@ func TestTCPListenerEvictsSilent(t *testing.T) {
 	}
 }
 
+// heldSink is a Sink whose Claim waits until open is closed, as an input
+// waits while the engine is behind; held is closed at the first Claim.
+type heldSink struct {
+	testSink
+	held, open chan struct{}
+	once       sync.Once
+}
+
+func (s *heldSink) Claim(n int) []tick.Event {
+	s.once.Do(func() { close(s.held) })
+	<-s.open
+	return s.testSink.Claim(n)
+}
+
+// TestTCPListenerKeepsHeldUp: a connection that has not read for long
+// because its Sink held it up (the engine behind) is not waiting for its
+// peer, so it is not evicted for a new one: that one is refused.
+func TestTCPListenerKeepsHeldUp(t *testing.T) {
+	var rs reports
+	sink := &heldSink{held: make(chan struct{}), open: make(chan struct{})}
+	l, err := NewTCPListener("127.0.0.1:0", func(string) (Sink, error) { return sink, nil },
+		Options{Symbols: tick.NewSymbolTable(8), OnError: rs.onError, MaxConns: 1, EvictAfter: time.Nanosecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- l.Serve(ctx) }()
+	defer func() {
+		close(sink.open)
+		cancel()
+		if err := <-served; err != nil {
+			t.Error(err)
+		}
+	}()
+	busy, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	if _, err := busy.Write(connStream("B", 5)); err != nil {
+		t.Fatal(err)
+	}
+	<-sink.held
+	late, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer late.Close()
+	waitFor(t, "the late connection's refusal", func() bool { return l.Rejected() == 1 })
+	if l.Evicted() != 0 {
+		t.Errorf("evicted %d connections held up by their sink", l.Evicted())
+	}
+}
+
 func TestTCPOversizeEndsConnection(t *testing.T) {
 	var ss sinks
 	var rs reports
