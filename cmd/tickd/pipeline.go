@@ -464,6 +464,10 @@ func (p *pipeline) connectNATS(cfg *serveConfig) error {
 		return err
 	}
 	if cfg.natsListen == "off" || cfg.natsListen == "" {
+		if opts.Users != nil || opts.TLS != (bus.ServerTLS{}) {
+			// Only tickd's own in-process connections reach such a server.
+			return errors.New("nats-users, -nats-tls-*: secure the embedded server's listener, and there is none (-nats-listen off)")
+		}
 		opts.DontListen = true
 	} else {
 		host, port, err := net.SplitHostPort(cfg.natsListen)

@@ -349,7 +349,7 @@ func TestSecurityConfigErrors(t *testing.T) {
 		}
 		return p
 	}
-	base := []string{"-feed-listen", "", "-nats-listen", "off"}
+	base := []string{"-feed-listen", "", "-nats-listen", "127.0.0.1:0"}
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -363,6 +363,9 @@ func TestSecurityConfigErrors(t *testing.T) {
 		{[]string{"-nats-users", usersFile("users: []\n")}, "no users"},
 		{[]string{"-nats-tls-cert", pw}, "certificate and a key"},
 		{[]string{"-feed-listen", "127.0.0.1:0", "-feed-tls-cert", pw}, "certificate and a key"},
+		// The embedded server's users and TLS with no listener: refused too.
+		{[]string{"-nats-listen", "off", "-nats-users", usersFile("users:\n  - name: a\n    password_file: " + pw + "\n    role: tickd\n")}, "-nats-listen off"},
+		{[]string{"-nats-listen", "off", "-nats-tls-cert", pw, "-nats-tls-key", pw}, "-nats-listen off"},
 		// Feed TLS with no listener to secure: refused, never silently ignored.
 		{[]string{"-feed-tls-cert", pw, "-feed-tls-key", pw}, "there is none"},
 		{[]string{"-feed-listen", "127.0.0.1:0", "-feed-format", "itch", "-feed-dial", "mold://127.0.0.1:1", "-feed-tls-cert", pw, "-feed-tls-key", pw}, "there is none"},
@@ -651,7 +654,7 @@ func TestReadableSecretsWarned(t *testing.T) {
 		"  - {name: tickd, password_file: closed.pw, role: tickd}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	r := startSecServe(t, "-nats-listen", "off", "-nats-users", users, "-feed-listen", "")
+	r := startSecServe(t, "-nats-listen", "127.0.0.1:0", "-nats-users", users, "-feed-listen", "")
 	r.waitRunning(t)
 	logs := r.stderr.String()
 	if !strings.Contains(logs, "secret file readable by other users") || !strings.Contains(logs, open) {
