@@ -529,7 +529,12 @@ rules:
 	if es != published {
 		t.Errorf("the engine emitted %d signals, %d were published", es, published)
 	}
-	waitUntil(t, "the subscriber to have every published signal", 5*time.Second, func() bool { return int64(sigs.len()) >= published })
+	for deadline := time.Now().Add(5 * time.Second); int64(sigs.len()) < published; time.Sleep(2 * time.Millisecond) {
+		if time.Now().After(deadline) { // what a flake needs to be understood
+			t.Fatalf("after 5 s the subscriber has %d of the %d signals published (its connection %v, last error %v)\n%s",
+				sigs.len(), published, nc.Status(), nc.LastError(), stderr.String())
+		}
+	}
 	time.Sleep(50 * time.Millisecond) // a duplicate would arrive now
 	n, dups, disorder := sigs.check()
 	t.Logf("ticks sent %d (%d before SIGTERM), processed %d; signals published %d, received %d, duplicates %d, out of order %d; publish errors %d, feed errors %d",
