@@ -57,21 +57,31 @@ func mainExit(args []string, stdout, stderr io.Writer) int {
 		}
 		ctx, stop := signalContext(stderr)
 		defer stop()
-		err := c.run(ctx, args[1:], stdout, stderr)
-		switch {
-		case err == nil:
-			return 0
-		case errors.Is(err, flag.ErrHelp):
-			return 0
-		case errors.Is(err, errUsage):
-			return 2
-		}
-		fmt.Fprintf(stderr, "tickd %s: %v\n", c.name, err)
-		return 1
+		return exitCode(ctx, c.name, c.run(ctx, args[1:], stdout, stderr), stderr)
 	}
 	fmt.Fprintf(stderr, "tickd: unknown command %q\n\n", args[0])
 	usage(stderr)
 	return 2
+}
+
+// exitCode reports how command name ended and returns its exit status: 0
+// done (or stopped by a signal), 2 a command-line mistake, 1 a failure.
+// A signal that cancels a step of the start-up (creating a JetStream
+// stream, say) is a request to stop, as it is once running: not a failure.
+func exitCode(ctx context.Context, name string, err error, stderr io.Writer) int {
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		return 2
+	case ctx.Err() != nil && errors.Is(err, context.Canceled):
+		fmt.Fprintf(stderr, "tickd %s: interrupted, stopped before it had started\n", name)
+		return 0
+	}
+	fmt.Fprintf(stderr, "tickd %s: %v\n", name, err)
+	return 1
 }
 
 // errUsage marks a command-line mistake already reported by the flag package.

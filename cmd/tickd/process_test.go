@@ -2,8 +2,11 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -134,5 +137,29 @@ func TestSIGTERMDrains(t *testing.T) {
 	// The drain may also have finished before the second signal was read: exit 0.
 	if err != nil {
 		t.Fatalf("after two SIGINTs: %v\n%s", err, stderr2.String())
+	}
+}
+
+// TestSignalDuringStartUpIsNoFailure: a SIGTERM that lands while serve is
+// still creating its JetStream stream (the context is cancelled before it
+// starts here) stops serve as one after start-up does: exit 0 and a line
+// saying so, not exit 1 with "context canceled".
+func TestSignalDuringStartUpIsNoFailure(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var stderr bytes.Buffer
+	err := runServe(ctx, []string{"-feed-listen", "127.0.0.1:0", "-nats-listen", "127.0.0.1:0",
+		"-jetstream", "-js-store", t.TempDir()}, io.Discard, &stderr)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("serve, cancelled while starting: %v, want context.Canceled\n%s", err, stderr.String())
+	}
+	stderr.Reset()
+	if code := exitCode(ctx, "serve", err, &stderr); code != 0 || !strings.Contains(stderr.String(), "tickd serve: interrupted") {
+		t.Errorf("exit %d, stderr %q; want 0 and an interrupted line", code, stderr.String())
+	}
+	// A failure of its own is still one, signal or not.
+	stderr.Reset()
+	if code := exitCode(ctx, "serve", errors.New("feed: listen: bind: address already in use"), &stderr); code != 1 {
+		t.Errorf("a real failure after a signal: exit %d, want 1", code)
 	}
 }
