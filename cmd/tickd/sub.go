@@ -46,6 +46,7 @@ func runSub(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	var (
 		mu   sync.Mutex // serialises stdout and stderr
 		seen int
+		werr error // the failed write to stdout that ends sub
 		done = make(chan struct{})
 	)
 	auth := sec.clientAuth()
@@ -64,10 +65,16 @@ func runSub(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		if *count > 0 && seen >= *count {
+		if werr != nil || (*count > 0 && seen >= *count) {
 			return
 		}
-		fmt.Fprintln(stdout, formatMessage(m))
+		// Without a reader (a full disk, a pipe's reader gone on a descriptor
+		// other than stdout, which gets SIGPIPE) sub would print nothing,
+		// forever: it stops instead.
+		if _, werr = fmt.Fprintln(stdout, formatMessage(m)); werr != nil {
+			close(done)
+			return
+		}
 		seen++
 		if *count > 0 && seen == *count {
 			close(done)
@@ -80,6 +87,11 @@ func runSub(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	select {
 	case <-ctx.Done():
 	case <-done:
+		mu.Lock()
+		defer mu.Unlock()
+		if werr != nil {
+			return fmt.Errorf("writing the output: %w", werr)
+		}
 	case <-closed:
 		return fmt.Errorf("NATS connection closed for good: %v", nc.LastError())
 	}

@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -206,5 +209,35 @@ func TestSubReconnects(t *testing.T) {
 	}
 	if !strings.Contains(sub.errb.String(), "tickd sub: NATS error: ") {
 		t.Errorf("the refused logins are not on sub's stderr:\n%s", sub.errb.String())
+	}
+}
+
+// TestSubStopsWhenOutputFails: with nowhere to write (here a pipe whose
+// reader has gone, as `tickd sub > fifo` after the reader quits; a full
+// disk is the same), sub exits with the write error instead of reading
+// and discarding messages forever.
+func TestSubStopsWhenOutputFails(t *testing.T) {
+	srv := startTestServer(t, bus.RandomPort)
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr.Close()
+	defer pw.Close()
+	subs := srv.NATS().NumSubscriptions()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var errb syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- runSub(ctx, []string{"-nats-url", srv.ClientURL()}, pw, &errb) }()
+	waitUntil(t, "sub to subscribe", 10*time.Second, func() bool { return srv.NATS().NumSubscriptions() > subs })
+	publishJSON(t, srv, "tickd.status", statusEvent{Kind: "status", Publisher: "host-1", TsPub: 1, Dropped: 1, NewDropped: 1})
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "writing the output") || !errors.Is(err, syscall.EPIPE) {
+			t.Errorf("sub ended with %v, want the write error (EPIPE)", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("sub still running 10 s after its output failed")
 	}
 }
