@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -100,8 +101,9 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		enc.SetIndent("", "  ")
 		return enc.Encode(rep)
 	}
-	printInspect(stdout, rep)
-	return nil
+	w := bufio.NewWriter(stdout) // keeps the first write error for Flush to return
+	printInspect(w, rep)
+	return w.Flush()
 }
 
 // showProgress draws a progress line on w (a terminal) for long files.

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"maps"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/tickd/tickd/feed/itch"
@@ -195,4 +197,28 @@ func inspectJSON(t *testing.T, path string) *inspectReport {
 		t.Fatal(err)
 	}
 	return &rep
+}
+
+// TestInspectReportsWriteErrors: the table written to a pipe without a
+// reader (or a full disk) fails inspect, as -json does, rather than exit 0
+// with nothing written.
+func TestInspectReportsWriteErrors(t *testing.T) {
+	hdr := itch.Header{Locate: 1, Timestamp: 34200e9}
+	msg := itch.AppendStockDirectory(nil, itch.StockDirectory{Header: hdr, Stock: itch.MakeStock("AAPL"), RoundLotSize: 100})
+	path := filepath.Join(t.TempDir(), "one.itch")
+	if err := os.WriteFile(path, itch.AppendFramed(nil, msg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr.Close()
+	defer pw.Close()
+	for _, args := range [][]string{{path}, {"-json", path}} {
+		var errb bytes.Buffer
+		if err := runInspect(context.Background(), args, pw, &errb); !errors.Is(err, syscall.EPIPE) {
+			t.Errorf("inspect %v to a pipe without reader: %v, want EPIPE", args, err)
+		}
+	}
 }
