@@ -45,7 +45,8 @@ events, stock directory, L3 order flow, trades, halts) and -to/-out take:
                             -to-b mold://HOST:PORT adds a B line.
 After the session ends the server (soupbin, mold rewind) stays up for -linger.
 -count counts order-flow messages; -duration is event time; -rate defaults to
-10000 messages/s. The same flags and -seed give the same bytes on every target.
+10000 messages/s. ITCH times count from midnight in New York: the session opens at
+-start's time of day there (the default, 14:30Z, is 09:30). The same flags and -seed give the same bytes on every target.
 `
 
 func (f *itchFlags) register(fs *flag.FlagSet) {
@@ -105,7 +106,9 @@ func runGenITCH(ctx context.Context, fs *flag.FlagSet, cfg *genConfig, f *itchFl
 		return err
 	}
 	if !t.IsZero() {
-		icfg.Start = sinceMidnight(t)
+		if icfg.Start, err = sinceMidnight(t); err != nil {
+			return err
+		}
 	}
 	g, err := itchsim.New(icfg)
 	if err != nil {
@@ -179,10 +182,15 @@ func runGenITCH(ctx context.Context, fs *flag.FlagSet, cfg *genConfig, f *itchFl
 	return err
 }
 
-// sinceMidnight is t's time of day in its own location.
-func sinceMidnight(t time.Time) time.Duration {
-	y, m, d := t.Date()
-	return t.Sub(time.Date(y, m, d, 0, 0, 0, 0, t.Location()))
+// sinceMidnight is t's time of day in New York, which ITCH times count
+// from: -start 2026-01-02T14:30:00Z opens the session at 09:30.
+func sinceMidnight(t time.Time) (time.Duration, error) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		return 0, fmt.Errorf("-start: ITCH times count from midnight in New York: %w", err)
+	}
+	y, m, d := t.In(ny).Date()
+	return t.Sub(time.Date(y, m, d, 0, 0, 0, 0, ny)), nil
 }
 
 // fileSink writes the NASDAQ daily-file framing.

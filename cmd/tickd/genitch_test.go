@@ -295,3 +295,24 @@ func TestGenItchMoldHeartbeats(t *testing.T) {
 		t.Fatalf("packets %v, want the message then two heartbeats announcing 2", got)
 	}
 }
+
+// TestGenItchStartIsNewYorkTime: ITCH times count from midnight in New
+// York, so -start names an instant and the session's first timestamp is
+// that instant's New York time of day, whatever offset -start is written
+// in: the default's own RFC 3339 (14:30Z) and 09:30-05:00 are the default
+// session's 09:30, not 14:30.
+func TestGenItchStartIsNewYorkTime(t *testing.T) {
+	first := func(args ...string) int64 {
+		msgs := itchFile(t, append([]string{"-count", "10", "-symbols", "2"}, args...)...)
+		return int64(itch.View(msgs[0]).Timestamp())
+	}
+	want := first()
+	if want != int64(9*time.Hour+30*time.Minute) {
+		t.Fatalf("default session starts %v after midnight, want 9h30m", time.Duration(want))
+	}
+	for _, start := range []string{"2026-01-02T14:30:00Z", "2026-01-02T09:30:00-05:00", "2026-01-02T15:30:00+01:00"} {
+		if got := first("-start", start); got != want {
+			t.Errorf("-start %s: first timestamp %v after midnight, want %v (New York)", start, time.Duration(got), time.Duration(want))
+		}
+	}
+}
