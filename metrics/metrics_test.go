@@ -285,10 +285,11 @@ func TestCollectorAndHandler(t *testing.T) {
 		t.Fatal(err)
 	}
 	group := "tcp listen " + listener.Addr().String()
-	waitFor(t, "five signals published", func() bool {
+	waitFor(t, "five signals published, the late trade applied", func() bool {
 		v, _ := value(t, reg, "tickd_signals_published_total", "rule", "above_100")
 		n, _ := value(t, reg, "tickd_feed_messages_total") // the feed publishes its counters after handing on the batch
-		return v == 5 && n == 10
+		late, _ := value(t, reg, "tickd_engine_out_of_order_total")
+		return v == 5 && n == 10 && late == 1
 	})
 	for _, c := range []struct {
 		family string

@@ -465,6 +465,11 @@ func printSummary(w io.Writer, pr replay.Progress, p *pipeline, el time.Duration
 		pr.Messages, byteSize(pr.Bytes), c.Events, pc.Signals, pc.Bars, pc.BBOs, el.Round(time.Millisecond),
 		float64(pr.Messages)/max(s, 1e-9), float64(c.Events)/max(s, 1e-9), byteSize(uint64(float64(pr.Bytes)/max(s, 1e-9))))
 	printDamage(w, pr)
+	if c.OutOfOrder > 0 {
+		// Bars and windows cannot go back: such a trade counts at its
+		// symbol's last time, so the inputs were not one timeline.
+		fmt.Fprintf(w, "tickd replay: %d trades earlier than their symbol's last, applied at its time: inputs out of time order (ITCH files of several days take one -itch-date each: replay a day per run)\n", c.OutOfOrder)
+	}
 }
 
 // printDamage prints what of the inputs could not be played, if anything.
