@@ -30,7 +30,7 @@ func runSub(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	var sec securityConfig // the login and TLS to a secured server, secrets from files or the environment
 	sec.registerClient(fs)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: tickd sub [flags]\n\nPrints tickd signals, bars, stats, BBOs and status events (STATUS: data lost;\nFEED: a feed source went stale, live again, or ended while stale) from NATS.\n\n")
+		fmt.Fprintf(stderr, "Usage: tickd sub [flags]\n\nPrints tickd signals, bars, stats, BBOs and status events (STATUS: data lost;\nFEED: a feed source went stale, live again, or ended while stale) from NATS.\nTimes are UTC times of day (HH:MM:SS.mmm, whatever TZ says): a message's event\ntime (a bar's start), a status event's publish time.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
