@@ -27,6 +27,12 @@ func TestVersionAndUsage(t *testing.T) {
 	if code := mainExit([]string{"version"}, &out, &errb); code != 0 || !strings.HasPrefix(out.String(), "tickd ") {
 		t.Errorf("version: %d %q", code, out.String())
 	}
+	for _, args := range [][]string{{"version", "-x"}, {"version", "extra"}} {
+		errb.Reset()
+		if code := mainExit(args, &out, &errb); code != 2 {
+			t.Errorf("%v: exit %d, want 2 (as every command refuses what it does not take); stderr %q", args, code, errb.String())
+		}
+	}
 	errb.Reset()
 	if code := mainExit([]string{"nope"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), `unknown command "nope"`) {
 		t.Errorf("unknown command: %d %q", code, errb.String())

@@ -95,9 +95,15 @@ func usage(w io.Writer) {
 	fmt.Fprintf(w, "\nRun 'tickd COMMAND -h' for a command's flags.\n")
 }
 
-func runVersion(_ context.Context, _ []string, stdout, _ io.Writer) error {
-	fmt.Fprintf(stdout, "tickd %s\n", version)
-	return nil
+func runVersion(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("version", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprintf(stderr, "Usage: tickd version\n\nPrints the version.\n") }
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(stdout, "tickd %s\n", version)
+	return err
 }
 
 // parseFlags parses args into fs, turning flag errors into errUsage (the flag
