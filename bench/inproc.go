@@ -205,7 +205,7 @@ func produce(ctx context.Context, o InprocOptions, p *pacer, from int64, dec *fe
 	enc := &encoder{f: o.Format, names: t.names}
 	buf := enc.start(make([]byte, 0, maxBatch*128))
 	if !feedAll(dec, in, buf) {
-		r.err = errors.New("bench: inproc: engine stopped early")
+		r.err = stoppedEarly(ctx)
 		return r
 	}
 	end := p.start.Add(o.Warmup + o.Duration)
@@ -248,7 +248,7 @@ func produce(ctx context.Context, o InprocOptions, p *pacer, from int64, dec *fe
 		}
 		dec.SetRecvTime(cycles.Nanos())
 		if !feedAll(dec, in, buf) {
-			r.err = errors.New("bench: inproc: engine stopped early")
+			r.err = stoppedEarly(ctx)
 			return r
 		}
 		if r.sent > 0 && firstAt.IsZero() {
@@ -258,6 +258,16 @@ func produce(ctx context.Context, o InprocOptions, p *pacer, from int64, dec *fe
 	}
 	r.elapsed = lastAt.Sub(firstAt)
 	return r
+}
+
+// stoppedEarly is why the engine stopped taking input before the run's
+// end: the run was cancelled (Ctrl-C), which the engine sees too, or it
+// failed.
+func stoppedEarly(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return errors.New("bench: inproc: engine stopped early")
 }
 
 // feedAll decodes every frame or line of buf into in (buf ends with a

@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -116,5 +118,20 @@ func TestClockFloor(t *testing.T) {
 	}
 	if p50 := s.Hist.ValueAtQuantile(50); p50 < 1 || p50 > int64(10*time.Microsecond) {
 		t.Fatalf("clock floor p50 %d ns", p50)
+	}
+}
+
+// TestInprocCancelled: a run cancelled (tickd bench's Ctrl-C) ends with
+// the context's error, which tickd reports as interrupted, not as the
+// engine having stopped early.
+func TestInprocCancelled(t *testing.T) {
+	for _, fullSpeed := range []bool{false, true} {
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		_, err := RunInproc(ctx, InprocOptions{FullSpeed: fullSpeed, Pattern: Pattern{Rate: 20000, Duration: time.Second,
+			Symbols: 8}, Format: feed.FormatNative})
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("full speed %v, cancelled: %v, want context.Canceled", fullSpeed, err)
+		}
 	}
 }

@@ -67,7 +67,8 @@ func mainExit(args []string, stdout, stderr io.Writer) int {
 // exitCode reports how command name ended and returns its exit status: 0
 // done (or stopped by a signal), 2 a command-line mistake, 1 a failure.
 // A signal that cancels a step of the start-up (creating a JetStream
-// stream, say) is a request to stop, as it is once running: not a failure.
+// stream, say) or of a one-shot command is a request to stop, as it is for
+// a running daemon: not a failure.
 func exitCode(ctx context.Context, name string, err error, stderr io.Writer) int {
 	switch {
 	case err == nil:
@@ -77,7 +78,7 @@ func exitCode(ctx context.Context, name string, err error, stderr io.Writer) int
 	case errors.Is(err, errUsage):
 		return 2
 	case ctx.Err() != nil && errors.Is(err, context.Canceled):
-		fmt.Fprintf(stderr, "tickd %s: interrupted, stopped before it had started\n", name)
+		fmt.Fprintf(stderr, "tickd %s: interrupted: %v\n", name, err)
 		return 0
 	}
 	fmt.Fprintf(stderr, "tickd %s: %v\n", name, err)
@@ -93,6 +94,7 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.usage)
 	}
 	fmt.Fprintf(w, "\nRun 'tickd COMMAND -h' for a command's flags.\n")
+	fmt.Fprintf(w, "Exit status: 0 done or stopped by a signal, 2 a command-line mistake, 1 a failure.\n")
 }
 
 func runVersion(_ context.Context, args []string, stdout, stderr io.Writer) error {
