@@ -7,7 +7,9 @@ import (
 	"flag"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -289,5 +291,18 @@ func TestSignalLineShowsPriceOnce(t *testing.T) {
 	got := formatMessage(m)
 	if strings.Count(got, " price=") != 1 || !strings.Contains(got, "price=219.25 move_pct=1.0136 ref_price=217.05") {
 		t.Errorf("signal line %q: want the exact price once, then the other values", got)
+	}
+}
+
+// TestBinaryCarriesTimeZones: the binary links time/tzdata, so that
+// America/New_York (ITCH times, -itch-date) resolves on a host without a
+// time zone database, where it failed with "unknown time zone".
+func TestBinaryCarriesTimeZones(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	if !slices.Contains(strings.Fields(string(out)), "time/tzdata") {
+		t.Error("tickd does not link time/tzdata: -itch-date fails where the system has no zoneinfo")
 	}
 }

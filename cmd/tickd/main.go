@@ -13,6 +13,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	// ITCH times count from midnight in New York: -itch-date (and gen's
+	// ITCH -start) must find that zone on a host without a time zone
+	// database, such as a scratch or distroless container.
+	_ "time/tzdata"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
