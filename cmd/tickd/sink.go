@@ -94,8 +94,8 @@ func (c *sinkConfig) openStoreWaiting(ctx context.Context, log zerolog.Logger) (
 		}
 		log.Warn().Err(err).Dur("retry_in", backoff).Msg("sink: database unreachable")
 		select {
-		case <-ctx.Done():
-			return nil, err
+		case <-ctx.Done(): // asked to stop: say so, with why it had not started
+			return nil, fmt.Errorf("stopped waiting for the database (%w): %w", ctx.Err(), err)
 		case <-time.After(backoff):
 		}
 	}

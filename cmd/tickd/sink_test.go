@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"flag"
@@ -163,8 +164,15 @@ func TestSinkWaitsForDatabase(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	cancel()
-	if err := <-done; err == nil {
-		t.Fatal("sink stopped before its database came up returned no error")
+	err := <-done
+	if err == nil || !strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("sink stopped before its database came up: %v, want the database's error", err)
+	}
+	// Stopped as asked, as serve is during its start-up: exit 0, saying why
+	// it had not started.
+	var msg bytes.Buffer
+	if code := exitCode(ctx, "sink", err, &msg); code != 0 || !strings.Contains(msg.String(), "tickd sink: interrupted: stopped waiting for the database") {
+		t.Errorf("exit %d, %q; want 0 and the interrupted line", code, msg.String())
 	}
 }
 
