@@ -203,7 +203,13 @@ func TestServeITCHEndToEnd(t *testing.T) {
 			genDone <- runGen(ctx, append([]string{"-format", "itch", "-to", "soupbin://127.0.0.1:0", "-linger", "1500ms"}, gen...), io.Discard, &genErr)
 		}()
 		addr := genErr.wait(t, regexp.MustCompile(`soupbin listening on (\S+)`))
-		startITCHServe(t, ctx, serveArgs, "soupbin://"+addr).check(t, want)
+		served := startITCHServe(t, ctx, serveArgs, "soupbin://"+addr)
+		// The session's end stops its source and serve says so; else only
+		// /readyz would tell that the feed is gone for good.
+		waitUntil(t, "the session's end logged", 45*time.Second, func() bool {
+			return strings.Contains(served.stderr.String(), `"message":"ITCH session ended`)
+		})
+		served.check(t, want)
 		if err := <-genDone; err != nil {
 			t.Fatalf("gen: %v\n%s", err, genErr.String())
 		}

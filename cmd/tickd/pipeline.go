@@ -405,7 +405,14 @@ func (p *pipeline) startFeeds(ctx context.Context, cfg *serveConfig, src feedSou
 		if ic.Transport == feed.TransportMold && cfg.udpBackpressure != "block" && p.eng != nil { // (record has no engine)
 			o = func(source string) (feed.Sink, error) { return p.eng.NewInputWith(source, engine.Drop) }
 		}
-		p.goFeed("feed "+ic.String(), func() error { return feed.RunITCH(ctx, ic, o, fopts) })
+		p.goFeed("feed "+ic.String(), func() error {
+			err := feed.RunITCH(ctx, ic, o, fopts)
+			if err == nil && ctx.Err() == nil { // the venue ended the session: nothing more comes
+				p.log.Info().Str("feed", ic.String()).
+					Msg("ITCH session ended: the source is done; a new session (the next trading day) needs a new tickd serve, with its -itch-date")
+			}
+			return err
+		})
 	}
 	for _, path := range cfg.feedTail {
 		p.goFeed("feed tail "+path, func() error { return feed.Tail(ctx, path, open, fopts) })
