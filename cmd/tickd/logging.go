@@ -153,14 +153,16 @@ func (l *limitedLog) sourceEnded(source string) {
 
 // flushSuppressed logs, for every source, the reports left out since its
 // last line, and forgets every source. Call it when the process is done
-// with its sources (serve and record at exit, replay after its inputs).
-func (l *limitedLog) flushSuppressed() {
+// with its sources (serve and record at exit, replay after its inputs);
+// ended says whether they have ended (replay's inputs played to their end)
+// or were still running.
+func (l *limitedLog) flushSuppressed(ended bool) {
 	l.mu.Lock()
 	srcs := l.sources
 	l.sources = map[string]*limitState{}
 	l.mu.Unlock()
 	for _, src := range slices.Sorted(maps.Keys(srcs)) {
-		l.logSuppressed(src, srcs[src].suppressed, srcs[src].byReason, false)
+		l.logSuppressed(src, srcs[src].suppressed, srcs[src].byReason, ended)
 	}
 }
 
@@ -284,4 +286,4 @@ func (l *natsLog) line(lvl zerolog.Level, format string, v []any) {
 }
 
 // flush logs what the limit left out; the server or connection is done.
-func (l *natsLog) flush() { l.limit.flushSuppressed() }
+func (l *natsLog) flush() { l.limit.flushSuppressed(false) }

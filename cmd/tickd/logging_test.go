@@ -169,8 +169,8 @@ func TestLimitedLogMessagesAndFlush(t *testing.T) {
 	l.badInput("tcp 127.0.0.1:7000", 0, 0, dial)
 	l.badInput("t.csv", 0, 0, &feed.SourceError{Op: feed.SourceTailRead, Err: errors.New("read t.csv: input/output error")})
 	l.badInput("kafka:t", 0, 0, &feed.SourceError{Op: feed.SourceCommit, Err: errors.New("kafka: offsets held back: lost")})
-	l.flushSuppressed()
-	l.flushSuppressed() // nothing left
+	l.flushSuppressed(false)
+	l.flushSuppressed(false) // nothing left
 	lines := logLines(t, out.String())
 	want := []string{"bad input skipped", "feed connection failed, retrying", "feed tail read failed, retrying", "feed offsets not committed",
 		"reports suppressed"}

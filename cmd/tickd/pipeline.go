@@ -611,7 +611,7 @@ func (p *pipeline) drain() {
 // sources have ended.
 func (p *pipeline) flushReports() {
 	if p.reports != nil {
-		p.reports.flushSuppressed()
+		p.reports.flushSuppressed(false)
 	}
 }
 

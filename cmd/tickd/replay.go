@@ -249,6 +249,9 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	runErr := pl.Run(ctx)
 	elapsed := time.Since(start)
 	prog.stop()
+	if runErr == nil && ctx.Err() == nil { // every input played to its end
+		p.reports.flushSuppressed(true)
+	}
 	stopPipeline()
 	p.drain()
 	p.nc.Flush()

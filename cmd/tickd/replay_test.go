@@ -650,6 +650,10 @@ func TestReplayReportsDamage(t *testing.T) {
 	if !strings.Contains(r.stderr.String(), `"message":"reports suppressed"`) {
 		t.Errorf("the rejections the rate limit left out are not summed up:\n%s", r.stderr)
 	}
+	// The file was played to its end: its source has ended, not "still running".
+	if strings.Contains(r.stderr.String(), `"source_ended":false`) || !strings.Contains(r.stderr.String(), `"source_ended":true`) {
+		t.Errorf("a played input's suppressed reports are not marked source_ended:\n%s", r.stderr)
+	}
 	offsets := map[string]bool{}
 	for _, l := range strings.Split(r.stderr.String(), "\n") {
 		if strings.Contains(l, "damaged capture block not played") {
