@@ -303,3 +303,31 @@ func TestUnboundRules(t *testing.T) {
 		t.Errorf("reported unbound %v, want r1[APPL] and r4[X Y*]\n%s", unbound, logs)
 	}
 }
+
+// TestMaxSymbolsLimit: a -max-symbols past what the up-front table can
+// hold is refused at start with the range (serve and record), instead of
+// the runtime dying out of memory (4294967296) or a table of 2^24+ symbols
+// that no feed can fill; the limit itself is accepted.
+func TestMaxSymbolsLimit(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // start, then stop at once
+	tooMany := fmt.Sprint(maxSymbolsLimit + 1)
+	for _, run := range []struct {
+		name string
+		f    func(context.Context, []string, io.Writer, io.Writer) error
+		args []string
+	}{
+		{"serve", runServe, []string{"-feed-listen", "127.0.0.1:0", "-nats-listen", "off"}},
+		{"record", runRecord, []string{"-feed-listen", "127.0.0.1:0", "-out", t.TempDir()}},
+	} {
+		var errb bytes.Buffer
+		err := run.f(ctx, append([]string{"-max-symbols", tooMany}, run.args...), io.Discard, &errb)
+		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("max-symbols %s not in 1..%d", tooMany, maxSymbolsLimit)) {
+			t.Errorf("%s -max-symbols %s: %v, want the range refused", run.name, tooMany, err)
+		}
+	}
+	var errb bytes.Buffer
+	if err := runServe(ctx, []string{"-max-symbols", fmt.Sprint(maxSymbolsLimit), "-feed-listen", "127.0.0.1:0", "-nats-listen", "off"}, io.Discard, &errb); err != nil {
+		t.Errorf("-max-symbols %d: %v\n%s", maxSymbolsLimit, err, errb.String())
+	}
+}

@@ -110,11 +110,26 @@ func (c *serveConfig) registerFeeds(fs *flag.FlagSet, listen string) {
 	fs.BoolVar(&c.tailFromEnd, "feed-tail-from-end", false, "start a -feed-tail file that exists at start-up at its end (text: the start of its unterminated last line), so that a restart does not read a day's file again")
 	fs.IntVar(&c.feedMaxConns, "feed-max-conns", feed.DefaultMaxConns, "feed connections served at once")
 	fs.IntVar(&c.maxFrame, "feed-max-frame", feed.DefaultMaxFrame, "largest native frame / longest text line, bytes")
-	fs.IntVar(&c.maxSymbols, "max-symbols", tick.DefaultMaxSymbols, "symbols the symbol table holds")
+	fs.IntVar(&c.maxSymbols, "max-symbols", tick.DefaultMaxSymbols, "symbols the symbol table holds, at most 16777216 (0: the default)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 }
 
 // engineConfig builds the engine's typed configuration.
+// maxSymbolsLimit bounds -max-symbols. The table is allocated up front (up
+// to 32 bytes a symbol: 512 MiB here) and symbol IDs are 32-bit, so a
+// larger value would fail at start as the runtime running out of memory;
+// feeds name far fewer (ITCH stock locates are 16-bit, a native
+// connection's symbol indexes 18-bit).
+const maxSymbolsLimit = 1 << 24
+
+// symbolTable returns the symbol table -max-symbols asks for.
+func (c *serveConfig) symbolTable() (*tick.SymbolTable, error) {
+	if c.maxSymbols > maxSymbolsLimit {
+		return nil, fmt.Errorf("max-symbols %d not in 1..%d (0 or less: the default, %d)", c.maxSymbols, maxSymbolsLimit, tick.DefaultMaxSymbols)
+	}
+	return tick.NewSymbolTable(c.maxSymbols), nil
+}
+
 func (c *serveConfig) engineConfig() (engine.Config, error) {
 	wait, err := ringbuf.ParseWaitStrategy(c.wait)
 	if err != nil {
@@ -268,7 +283,11 @@ func startPipeline(ctx context.Context, cfg *serveConfig, log zerolog.Logger) (*
 		emit = new(publisherEmitter)
 		ecfg.Emit = emit
 	}
-	p := &pipeline{log: log, syms: tick.NewSymbolTable(cfg.maxSymbols), feedStats: new(feed.Registry)}
+	syms, err := cfg.symbolTable()
+	if err != nil {
+		return nil, err
+	}
+	p := &pipeline{log: log, syms: syms, feedStats: new(feed.Registry)}
 	// Nothing runs before the last failure point below, so a failure only
 	// has NATS and the metrics listener to close (the dashboard stops when
 	// its NATS connection closes).

@@ -82,7 +82,11 @@ func runRecord(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	p := &pipeline{log: log, syms: tick.NewSymbolTable(cfg.maxSymbols), feedStats: new(feed.Registry)}
+	syms, err := cfg.symbolTable()
+	if err != nil {
+		return err
+	}
+	p := &pipeline{log: log, syms: syms, feedStats: new(feed.Registry)}
 	fopts := p.feedOptions(&cfg, src)
 	if p.recorder, err = cfg.record.recorder(cfg.feedFormat); err != nil {
 		return err
