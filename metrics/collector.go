@@ -65,6 +65,7 @@ var (
 	bookOrders     = desc("tickd_book_orders", "Live orders resting in the L3 books.")
 	bookEvents     = desc("tickd_book_events_total", "The L3 books' counters by reason: events applied, rejected (unknown_*, duplicate_ref, bad_*), adjusted (overfill), states entered (crossed, locked) and slow-path growth (grow_*).", "reason")
 	symbols        = desc("tickd_symbols", "Symbols in the symbol table.")
+	symbolsCap     = desc("tickd_symbols_capacity", "Symbols the symbol table holds (-max-symbols): past it, new symbols are refused (symbol_table_full).")
 
 	kafkaRecords = desc("tickd_kafka_records_total", "Kafka records decoded, good or bad, by topic.", "topic")
 	kafkaBad     = desc("tickd_kafka_bad_records_total", "Kafka records with at least one frame or line rejected (the rest used), by topic.", "topic")
@@ -85,7 +86,7 @@ var (
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{feedMessages, feedBytes, feedEvents, feedErrors, feedGaps, feedMissed,
 		feedRefused, soupLogins, soupDiscs, moldBad, moldDups, engineEvents, engineRejected, engineLate, ringDepth,
-		ringDropped, bookOrders, bookEvents, symbols, published, pubBytes, pubErrors, pubDropped,
+		ringDropped, bookOrders, bookEvents, symbols, symbolsCap, published, pubBytes, pubErrors, pubDropped,
 		kafkaRecords, kafkaBad, kafkaCommits, kafkaLag, kafkaMember, natsReconns, natsUp, buildInfo} {
 		ch <- d
 	}
@@ -138,6 +139,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	if s.Symbols != nil {
 		gauge(ch, symbols, float64(s.Symbols.Len()))
+		gauge(ch, symbolsCap, float64(s.Symbols.Cap()))
 	}
 	if s.Publisher != nil {
 		pc := s.Publisher.Counters()

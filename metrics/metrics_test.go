@@ -304,6 +304,7 @@ func TestCollectorAndHandler(t *testing.T) {
 		{"tickd_publish_messages_total", []string{"kind", "signal"}, 5},
 		{"tickd_tick_to_publish_seconds", []string{"kind", "signal"}, 5},
 		{"tickd_symbols", nil, 1},
+		{"tickd_symbols_capacity", nil, 64},
 		{"tickd_nats_connected", nil, 1},
 		{"tickd_feed_connections_refused_total", nil, 0},
 		{"tickd_feed_connections_evicted_total", nil, 0},

@@ -25,7 +25,7 @@ var metricsFamilies = []string{
 	"tickd_feed_decode_errors_total", "tickd_feed_gaps_total", "tickd_feed_gap_messages_total",
 	"tickd_feed_connections_refused_total", "tickd_feed_connections_evicted_total",
 	"tickd_engine_events_total", "tickd_engine_rejected_total", "tickd_engine_out_of_order_total", "tickd_ring_depth", "tickd_ring_dropped_total",
-	"tickd_book_orders", "tickd_book_events_total", "tickd_symbols",
+	"tickd_book_orders", "tickd_book_events_total", "tickd_symbols", "tickd_symbols_capacity",
 	"tickd_signals_published_total", "tickd_bars_published_total", "tickd_publish_messages_total",
 	"tickd_publish_bytes_total", "tickd_publish_errors_total", "tickd_publish_dropped_total",
 	"tickd_nats_reconnects_total", "tickd_nats_connected",
