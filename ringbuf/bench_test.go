@@ -183,6 +183,7 @@ func BenchmarkFloor(b *testing.B) {
 		}()
 		var pos int64
 		var sum uint64
+		batches := 0
 		for pos < int64(b.N) {
 			p := r.pub.Load()
 			if p == pos {
@@ -197,8 +198,10 @@ func BenchmarkFloor(b *testing.B) {
 			} else {
 				release.StoreInt64(&r.cons, pos)
 			}
+			batches++
 		}
 		sink = sum
+		b.ReportMetric(float64(b.N)/float64(max(batches, 1)), "events/batch")
 	}
 	for _, fenced := range []bool{false, true} {
 		prefix := ""
