@@ -114,7 +114,6 @@ func (c *serveConfig) registerFeeds(fs *flag.FlagSet, listen string) {
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 }
 
-// engineConfig builds the engine's typed configuration.
 // maxSymbolsLimit bounds -max-symbols. The table is allocated up front (up
 // to 32 bytes a symbol: 512 MiB here) and symbol IDs are 32-bit, so a
 // larger value would fail at start as the runtime running out of memory;
@@ -130,6 +129,7 @@ func (c *serveConfig) symbolTable() (*tick.SymbolTable, error) {
 	return tick.NewSymbolTable(c.maxSymbols), nil
 }
 
+// engineConfig builds the engine's typed configuration.
 func (c *serveConfig) engineConfig() (engine.Config, error) {
 	wait, err := ringbuf.ParseWaitStrategy(c.wait)
 	if err != nil {
