@@ -208,14 +208,17 @@ func (c Config) checkRule(r RuleSpec, ids map[string]bool) error {
 			return fmt.Errorf("window %v: %s", r.Window, err)
 		}
 	}
-	// The z-score of the last of N trades against their own mean and
-	// sample stddev is at most (N−1)/√N (Samuelson's inequality), reached
-	// when the N−1 before it are equal: a K at or past it never fires.
-	if zmax := float64(c.SMA-1) / math.Sqrt(float64(c.SMA)); r.Type == RuleZScore && r.K >= zmax {
+	if zmax := MaxZScore(c.SMA); r.Type == RuleZScore && r.K >= zmax {
 		return fmt.Errorf("k %v can never be reached: over sma %d trades |z| is at most (sma − 1)/√sma = %.4g", r.K, c.SMA, zmax)
 	}
 	return nil
 }
+
+// MaxZScore is the largest |z| the z-score over sma trades can have, and so
+// the bound a zscore rule's K must stay below: the last of N trades against
+// their own mean and sample stddev is at most (N−1)/√N from the mean
+// (Samuelson's inequality), reached when the N−1 before it are equal.
+func MaxZScore(sma int) float64 { return float64(sma-1) / math.Sqrt(float64(sma)) }
 
 func powerOfTwo(n int) bool { return n >= 2 && n <= ringbuf.MaxCapacity && n&(n-1) == 0 }
 

@@ -195,13 +195,31 @@ func TestConfigRuleErrorsSayWhere(t *testing.T) {
 			t.Errorf("rules:\n%s\ngot  %v\nwant %s", body, err, want)
 		}
 	}
-	// With no rules configured, a demo rule the settings make useless
-	// (zscore_3's k 3 is past what 10 trades' z-scores reach) says so.
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	err := runServe(ctx, []string{"-sma", "10", "-nats-listen", "off", "-feed-listen", ""}, io.Discard, io.Discard)
-	if err == nil || !strings.Contains(err.Error(), `rule "zscore_3": k 3 can never be reached`) || !strings.HasSuffix(err.Error(), "(a demo rule: no rules are configured)") {
-		t.Errorf("demo rule refused: %v", err)
+}
+
+// TestDemoRulesFollowSMA: with no rules configured, a -sma below what the
+// demo's zscore_3 needs (its k 3 is past any z-score over 10 trades) leaves
+// that demo rule out, saying so, instead of refusing to start over a rule
+// nobody wrote; -sma 11 keeps it.
+func TestDemoRulesFollowSMA(t *testing.T) {
+	for sma, want := range map[string]int{"10": len(engine.DefaultRules()) - 1, "11": len(engine.DefaultRules())} {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel() // start, then stop at once
+		var errb syncBuffer
+		err := runServe(ctx, []string{"-sma", sma, "-nats-listen", "off", "-feed-listen", ""}, io.Discard, &errb)
+		if err != nil {
+			t.Fatalf("-sma %s with the demo rules: %v\n%s", sma, err, errb.String())
+		}
+		if left := strings.Contains(errb.String(), `"rule":"zscore_3","sma":10,"max_zscore":2.846`); left != (sma == "10") {
+			t.Errorf("-sma %s: zscore_3 said to be left out: %v\n%s", sma, left, errb.String())
+		}
+		var h serveConfig
+		if err := newServeFlags(&h, io.Discard).Parse([]string{"-sma", sma}); err != nil {
+			t.Fatal(err)
+		}
+		if ec, err := h.engineConfig(); err != nil || len(ec.Rules) != want {
+			t.Errorf("-sma %s: %d demo rules (%v), want %d", sma, len(ec.Rules), err, want)
+		}
 	}
 }
 

@@ -129,15 +129,23 @@ func (c *serveConfig) symbolTable() (*tick.SymbolTable, error) {
 	return tick.NewSymbolTable(c.maxSymbols), nil
 }
 
+// demoRules returns the demo rules for c's feed and -sma, and those left
+// out (see demoRules).
+func (c *serveConfig) demoRules() (rules, leftOut []engine.RuleSpec) {
+	return demoRules(c.feedFormat == "itch" || c.books, c.sma)
+}
+
 // engineConfig builds the engine's typed configuration.
 func (c *serveConfig) engineConfig() (engine.Config, error) {
 	wait, err := ringbuf.ParseWaitStrategy(c.wait)
 	if err != nil {
 		return engine.Config{}, err
 	}
-	rules, err := ruleSpecs(c.rules, c.feedFormat == "itch" || c.books)
-	if err != nil {
-		return engine.Config{}, err
+	rules, _ := c.demoRules()
+	if c.rules != nil {
+		if rules, err = ruleSpecs(c.rules); err != nil {
+			return engine.Config{}, err
+		}
 	}
 	var bell *ringbuf.Bell // the parked publisher's wake-up; spinning stages need none
 	if wait == ringbuf.Park {
@@ -275,6 +283,12 @@ func startPipeline(ctx context.Context, cfg *serveConfig, log zerolog.Logger) (*
 		return nil, err
 	}
 	cfg.sec.warnCertValidity(log, time.Now())
+	if _, left := cfg.demoRules(); cfg.rules == nil {
+		for _, r := range left {
+			log.Warn().Str("rule", r.ID).Int("sma", ecfg.SMA).Float64("max_zscore", engine.MaxZScore(ecfg.SMA)).
+				Msg("demo rule left out: its k is past any z-score over sma trades; configure rules to choose your own")
+		}
+	}
 	var emit *publisherEmitter
 	if cfg.fused {
 		if err := cfg.checkFused(src); err != nil {

@@ -219,17 +219,9 @@ func (rc ruleConfig) spec() (engine.RuleSpec, error) {
 	return s, nil
 }
 
-// ruleSpecs converts the configured rules, or returns the engine's demo
-// rules when none are configured (rcs nil: the config file has no rules,
-// where `rules: []` is an empty list, no rules at all): the trade rules,
-// and the book rules too when the feed carries L3 books (ITCH).
-func ruleSpecs(rcs []ruleConfig, books bool) ([]engine.RuleSpec, error) {
-	if rcs == nil {
-		if books {
-			return append(engine.DefaultRules(), engine.DefaultBookRules()...), nil
-		}
-		return engine.DefaultRules(), nil
-	}
+// ruleSpecs converts the configured rules (rcs not nil; nil means none are
+// configured: see demoRules).
+func ruleSpecs(rcs []ruleConfig) ([]engine.RuleSpec, error) {
 	specs := make([]engine.RuleSpec, 0, len(rcs))
 	first := make(map[string]ruleConfig, len(rcs))
 	for _, rc := range rcs {
@@ -247,6 +239,27 @@ func ruleSpecs(rcs []ruleConfig, books bool) ([]engine.RuleSpec, error) {
 		specs = append(specs, s)
 	}
 	return specs, nil
+}
+
+// demoRules returns the rules run when none are configured (no rules key,
+// where `rules: []` is no rules at all): the engine's demo trade rules, and
+// its book rules too when the feed carries L3 books (ITCH). A demo rule the
+// engine would refuse at this -sma is left out (leftOut), so that a -sma
+// chosen for the statistics does not stop serve over a rule nobody wrote:
+// zscore_3's k of 3 needs sma ≥ 11.
+func demoRules(books bool, sma int) (rules, leftOut []engine.RuleSpec) {
+	all := engine.DefaultRules()
+	if books {
+		all = append(all, engine.DefaultBookRules()...)
+	}
+	for _, r := range all {
+		if r.Type == engine.RuleZScore && sma > 0 && r.K >= engine.MaxZScore(sma) { // sma 0: the engine's default
+			leftOut = append(leftOut, r)
+		} else {
+			rules = append(rules, r)
+		}
+	}
+	return rules, leftOut
 }
 
 // ruleInfos describes the engine's rules for the publisher.
