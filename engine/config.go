@@ -208,8 +208,24 @@ func (c Config) checkRule(r RuleSpec, ids map[string]bool) error {
 			return fmt.Errorf("window %v: %s", r.Window, err)
 		}
 	}
-	if zmax := MaxZScore(c.SMA); r.Type == RuleZScore && r.K >= zmax {
+	if r.Type == RuleZScore {
+		return c.checkZScore(r)
+	}
+	return nil
+}
+
+// checkZScore refuses a zscore rule that the z-score over c.SMA trades, in
+// [−MaxZScore, MaxZScore], could never fire (K at or past the bound), or
+// never re-arm once it has (its up side re-arms at z ≤ K − Hysteresis, its
+// down side mirrored: a Hysteresis at or past K + the bound; see checkRearm
+// for the other types, whose bounds need no Config).
+func (c Config) checkZScore(r RuleSpec) error {
+	zmax := MaxZScore(c.SMA)
+	switch {
+	case r.K >= zmax:
 		return fmt.Errorf("k %v can never be reached: over sma %d trades |z| is at most (sma − 1)/√sma = %.4g", r.K, c.SMA, zmax)
+	case r.Hysteresis >= r.K+zmax:
+		return fmt.Errorf("hysteresis %v must be below k + (sma − 1)/√sma = %.4g: re-arming needs a z-score within k − hysteresis, and over sma %d trades |z| is at most %.4g", r.Hysteresis, r.K+zmax, c.SMA, zmax)
 	}
 	return nil
 }

@@ -59,6 +59,9 @@ func TestConfigValidation(t *testing.T) {
 		{Config{SMA: 5, Rules: []RuleSpec{{ID: "z", Type: RuleZScore, K: 2}}}, `rule "z": k 2 can never be reached: over sma 5 trades |z| is at most (sma − 1)/√sma = 1.789`},
 		{Config{Rules: []RuleSpec{{ID: "z", Type: RuleZScore, K: 7}}}, `rule "z": k 7 can never be reached: over sma 50`},
 		{Config{SMA: 1, Rules: []RuleSpec{{ID: "z", Type: RuleZScore, K: 0.5}}}, `rule "z": k 0.5 can never be reached`},
+		// Up re-arms at z ≤ k − hysteresis, and z ≥ −4/√5 over 5 trades: never, once fired.
+		{Config{SMA: 5, Rules: []RuleSpec{{ID: "z", Type: RuleZScore, K: 1, Hysteresis: 2.8}}}, `rule "z": hysteresis 2.8 must be below k + (sma − 1)/√sma = 2.789`},
+		{Config{Rules: []RuleSpec{{ID: "z", Type: RuleZScore, K: 3, Hysteresis: 10, Dir: DirDown}}}, `rule "z": hysteresis 10 must be below`},
 	} {
 		_, err := New(c.cfg, syms)
 		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), "engine: ") {

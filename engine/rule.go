@@ -104,7 +104,8 @@ func ParseDirection(s string) (Direction, error) {
 // and no signal of the rule for that symbol fires within Cooldown of event
 // time of the previous one; a crossing inside the cooldown is swallowed (the
 // rule must re-arm before it can fire again; a Hysteresis the value can
-// never fall back by is refused by Validate). The first trade a rule sees
+// never fall back by is refused by Validate, a zscore's by New, which
+// knows the SMA). The first trade a rule sees
 // (after its warm-up) only records which side v is on: a condition already
 // true then does not fire.
 //
