@@ -148,11 +148,12 @@ func TestConfigPriceRuleLevel(t *testing.T) {
 }
 
 // TestConfigNoRules: a config file without rules gets the demo rules, and
-// one with an empty list gets none, for a deployment that wants bars and
+// one with an empty list (or a rules key with nothing under it) gets none, for a deployment that wants bars and
 // statistics without the demo's signals.
 func TestConfigNoRules(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "c.yaml")
-	for body, want := range map[string]int{"sma: 20\n": len(engine.DefaultRules()), "rules: []\n": 0} {
+	for body, want := range map[string]int{"sma: 20\n": len(engine.DefaultRules()), "rules: []\n": 0,
+		"rules:\n#  - id: x\n#    type: zscore\n": 0} { // every rule commented out
 		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 			t.Fatal(err)
 		}

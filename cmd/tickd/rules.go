@@ -77,8 +77,8 @@ var ruleKeys = func() map[string]int {
 // Unknown keys are an error, so that a misspelt optional key (cooldwn:
 // 30s) does not silently leave its default in place.
 func decodeRules(path string, node *yaml.Node) ([]ruleConfig, error) {
-	if node.Kind == yaml.ScalarNode && node.Tag == "!!null" { // "rules:" and nothing
-		return nil, nil
+	if node.Kind == yaml.ScalarNode && node.Tag == "!!null" { // "rules:" and nothing (its rules commented out): no rules, as rules: []
+		return []ruleConfig{}, nil
 	}
 	if node.Kind != yaml.SequenceNode {
 		return nil, fmt.Errorf("config: %s line %d: rules: want a list of rules, not %s", path, node.Line, describeNode(node))
