@@ -294,10 +294,25 @@ func IsPublishRefused(err error) bool {
 	return errors.Is(err, nats.ErrPermissionViolation) && strings.Contains(err.Error(), "for Publish to")
 }
 
+// Refusal returns the first publish the server refused, or nil. nats.go
+// hands refusals to Refused from its async-callback goroutine, possibly
+// after a flush round trip has returned; the connection's last error is
+// set by its read loop before the flush's answer is read, so after a flush
+// Refusal sees every refusal of what was published before it.
+func (p *Publisher) Refusal() error {
+	if r := p.refused.Load(); r != nil {
+		return *r
+	}
+	if err := p.nc.LastError(); IsPublishRefused(err) {
+		return err
+	}
+	return nil
+}
+
 // lossErr is err, a publish failure, or else the first refusal.
 func (p *Publisher) lossErr(err error) error {
-	if r := p.refused.Load(); err == nil && r != nil {
-		return *r
+	if err == nil {
+		return p.Refusal()
 	}
 	return err
 }
@@ -318,7 +333,7 @@ func (p *Publisher) EndBatch() {
 func (p *Publisher) Finish() error {
 	defer p.running.Store(false)
 	p.addCounters()
-	ferr := p.nc.FlushTimeout(p.opts.FlushTimeout) // the server has answered every publish: refusals are in
+	ferr := p.nc.FlushTimeout(p.opts.FlushTimeout) // the server has answered every publish: Refusal sees its refusals
 	p.reportLoss(true)
 	var err error
 	if first := p.lossErr(p.firstErr); first != nil {

@@ -60,8 +60,8 @@ func (p *pipeline) startKafka(ctx context.Context, kc *kafka.Config, fopts feed.
 // publishedBarrier is the Kafka source's kafka.Barrier: it returns once the
 // publisher has taken every output record the engine had committed when it
 // was called (a record is released after nc.Publish, its failure already
-// counted), none was lost, and a NATS flush round trip says the server has
-// them. Offsets of the ticks behind those outputs may then be committed.
+// counted), a NATS flush round trip says the server has them, and none was
+// lost or refused. Offsets of the ticks behind those outputs may then be committed.
 // Its cost is on the committer's side: the engine and the publisher only
 // keep their ring cursors, as they always do.
 func (p *pipeline) publishedBarrier(ctx context.Context) error {
@@ -75,11 +75,16 @@ func (p *pipeline) publishedBarrier(ctx context.Context) error {
 			return err
 		}
 	}
-	if c := p.pub.Counters(); c.Errors+c.Dropped > 0 {
-		return fmt.Errorf("bus: %d publishes lost (%d dropped: reconnect buffer or JetStream bound full)", c.Errors+c.Dropped, c.Dropped)
-	}
+	// Flush first: a publish the server refused is known once its answer
+	// is read, which the round trip guarantees (Publisher.Refusal).
 	if err := p.nc.FlushTimeout(bus.DefaultFlushTimeout); err != nil {
 		return fmt.Errorf("nats: flush: %w", err)
+	}
+	if err := p.pub.Refusal(); err != nil {
+		return fmt.Errorf("bus: a publish was refused, its signal lost: %w", err)
+	}
+	if c := p.pub.Counters(); c.Errors+c.Dropped > 0 {
+		return fmt.Errorf("bus: %d publishes lost (%d dropped: reconnect buffer or JetStream bound full)", c.Errors+c.Dropped, c.Dropped)
 	}
 	return p.jetStreamBarrier(ctx)
 }

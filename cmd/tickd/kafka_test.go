@@ -60,7 +60,7 @@ func newKafkaRigWith(t *testing.T, opts bus.ServerOptions, topics ...string) *ka
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Shutdown)
-	nc, err := nats.Connect(srv.ClientURL())
+	nc, err := srv.ConnectInProcess() // authenticated whether or not opts has Users
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -533,5 +533,34 @@ func TestKafkaMetrics(t *testing.T) {
 	}
 	if got := m.sum("tickd_kafka_commits_total", topicLabel); got < 3 {
 		t.Errorf("tickd_kafka_commits_total = %v, want at least one per partition", got)
+	}
+}
+
+// TestKafkaBarrierSeesRefusals: a publish the NATS server refuses (a user
+// without publish permission on the signal subjects) fails the Kafka
+// barrier that follows it, so the offsets of its tick are not committed.
+// The refusal is known from the barrier's own flush round trip (nats.go
+// reports it to the publisher only asynchronously, later): a barrier that
+// checked the losses before flushing let the commit through.
+func TestKafkaBarrierSeesRefusals(t *testing.T) {
+	const topic, group = "refused", "rg"
+	pw := secFile(t, t.TempDir(), "tickd.pw", secTickdPW)
+	noSignals := bus.Permissions{Publish: []string{"tickd.status", "tickd.bar.>", "tickd.stats.>", "tickd.bbo.>", "_INBOX.>"},
+		Subscribe: []string{"_INBOX.>"}}
+	rig := newKafkaRigWith(t, bus.ServerOptions{Port: bus.RandomPort,
+		Users: []bus.User{{Name: "tickd", Password: secTickdPW, Permissions: noSignals}}}, topic)
+	p, stop := rig.start(topic, group, "csv", "-nats-user", "tickd", "-nats-password-file", pw)
+	defer stop(true)
+	if err := p.publishedBarrier(context.Background()); err != nil {
+		t.Fatalf("barrier before any refusal: %v", err)
+	}
+	// As the publisher does for a signal, on the same connection, just
+	// before the barrier: its refusal is on its way back.
+	if err := p.nc.Publish("tickd.signal.X.up", []byte("{}")); err != nil {
+		t.Fatal(err)
+	}
+	err := p.publishedBarrier(context.Background())
+	if !bus.IsPublishRefused(err) {
+		t.Fatalf("barrier after a refused publish: %v, want the permissions violation", err)
 	}
 }
