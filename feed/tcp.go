@@ -34,9 +34,13 @@ type listenerConn struct {
 	net.Conn
 	idleSince atomic.Int64  // wall clock since when a read has waited for the peer; 0: not in a read
 	done      chan struct{} // closed when its goroutine has returned
+	evictable bool          // Options.EvictAfter is set: reads note idleSince
 }
 
 func (c *listenerConn) Read(b []byte) (int, error) {
+	if !c.evictable { // no clock reading per read where nothing evicts
+		return c.Conn.Read(b)
+	}
 	c.idleSince.Store(time.Now().UnixNano())
 	n, err := c.Conn.Read(b)
 	c.idleSince.Store(0)
@@ -129,7 +133,7 @@ func (l *TCPListener) Serve(ctx context.Context) error {
 			continue
 		}
 		delay = 0
-		lc := &listenerConn{Conn: c, done: make(chan struct{})}
+		lc := &listenerConn{Conn: c, done: make(chan struct{}), evictable: l.opts.EvictAfter > 0}
 		lc.idleSince.Store(time.Now().UnixNano()) // waits for its peer from the start
 		victim, silent, ok := l.admit(lc)
 		// Refusals and evictions are reported as the listener's, so that a
