@@ -134,7 +134,8 @@ func (l *TCPListener) Serve(ctx context.Context) error {
 		}
 		delay = 0
 		lc := &listenerConn{Conn: c, done: make(chan struct{}), evictable: l.opts.EvictAfter > 0}
-		lc.idleSince.Store(time.Now().UnixNano()) // waits for its peer from the start
+		// Not evictable until its first read: one admitted in place of an
+		// evicted connection waits, unread, for that one to end.
 		victim, silent, ok := l.admit(lc)
 		// Refusals and evictions are reported as the listener's, so that a
 		// flood of them is rate-limited as one source.

@@ -8,6 +8,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -270,6 +271,80 @@ func TestTCPListenerKeepsHeldUp(t *testing.T) {
 	if l.Evicted() != 0 {
 		t.Errorf("evicted %d connections held up by their sink", l.Evicted())
 	}
+}
+
+// closeHeldSink is a testSink whose Close waits until release is closed,
+// as an input's close may wait for the engine; closing is closed at the
+// first Close.
+type closeHeldSink struct {
+	testSink
+	closing, release chan struct{}
+}
+
+func (s *closeHeldSink) Close() {
+	close(s.closing)
+	<-s.release
+	s.testSink.Close()
+}
+
+// TestTCPListenerKeepsWaitingConn: a connection admitted in place of an
+// evicted one waits, unread, until that one has ended; it is not waiting
+// for its peer meanwhile, so a third connection must not evict it (its
+// data, sent at once, would be lost unread): the third is refused, and the
+// second is served once the first has ended.
+func TestTCPListenerKeepsWaitingConn(t *testing.T) {
+	var rs reports
+	var ss sinks
+	first := &closeHeldSink{closing: make(chan struct{}), release: make(chan struct{})}
+	var opened atomic.Int32
+	open := func(name string) (Sink, error) {
+		if opened.Add(1) == 1 {
+			return first, nil
+		}
+		return ss.open(name)
+	}
+	l, err := NewTCPListener("127.0.0.1:0", open, Options{Symbols: tick.NewSymbolTable(8), OnError: rs.onError,
+		MaxConns: 1, EvictAfter: time.Nanosecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- l.Serve(ctx) }()
+	released := false
+	defer func() {
+		if !released {
+			close(first.release)
+		}
+		cancel()
+		if err := <-served; err != nil {
+			t.Error(err)
+		}
+	}()
+	dial := func() net.Conn {
+		t.Helper()
+		c, err := net.Dial("tcp", l.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	dial() // silent: evicted for the next
+	waitFor(t, "the first connection's sink", func() bool { return opened.Load() == 1 })
+	waiting := dial()
+	if _, err := waiting.Write(connStream("W", 5)); err != nil {
+		t.Fatal(err)
+	}
+	<-first.closing // evicted; its end is held up
+	dial()
+	waitFor(t, "the third connection's refusal", func() bool { return l.Rejected()+l.Evicted() == 2 })
+	if l.Evicted() != 1 {
+		t.Fatalf("evicted %d connections, want 1: the one waiting for the evicted one's end was taken for silent", l.Evicted())
+	}
+	close(first.release)
+	released = true
+	waitFor(t, "the waiting connection's events", func() bool { return ss.total() == 6 })
 }
 
 func TestTCPOversizeEndsConnection(t *testing.T) {
