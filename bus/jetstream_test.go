@@ -6,6 +6,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -476,5 +477,57 @@ func TestReplayRefusesUncapturedSubject(t *testing.T) {
 			continue
 		}
 		cc.Stop()
+	}
+}
+
+// TestJetStreamRefusedCountedOnce: a signal the server refuses (no publish
+// permission on its subject) is sent again by JetStream's retries and
+// refused each time; it is lost once, counted once (JetStream's Lost), not
+// once more in Errors per refused retry, and Run's error names the refusal.
+func TestJetStreamRefusedCountedOnce(t *testing.T) {
+	f := newFixture(t)
+	noSignals := Permissions{Publish: []string{"tickd.bar.>", "tickd.stats.>", "tickd.bbo.>", "_INBOX.>", "$JS.API.>"},
+		Subscribe: []string{"_INBOX.>"}}
+	s, err := StartServer(ServerOptions{Port: RandomPort, JetStream: true, StoreDir: t.TempDir(),
+		Users: []User{{Name: "tickd", Password: "tp", Permissions: noSignals}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Shutdown)
+	nc, err := nats.Connect(s.ClientURL(), nats.UserInfo("tickd", "tp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if _, err := EnsureStream(ctx, nc, "tickd", JetStreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPublisher(nc, f.syms, f.rules, PublisherOptions{ID: "js",
+		JetStream: &JetStreamOptions{AckTimeout: 50 * time.Millisecond, DrainTimeout: time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refusals atomic.Int64
+	nc.SetErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+		if IsPublishRefused(err) {
+			refusals.Add(1)
+			p.Refused(err)
+		}
+	})
+	ring := newRing(t, p)
+	go produce(ring, f.records(0, 40)) // 10 signals, refused; 10 bars, stored
+	err = p.Run([]*ringbuf.Ring[tick.Out]{ring})
+	if err == nil || !strings.Contains(err.Error(), "Permissions Violation") {
+		t.Errorf("Run: %v, want the refusal named", err)
+	}
+	if refusals.Load() <= 10 {
+		t.Fatalf("%d refusals: the retries were not refused again", refusals.Load())
+	}
+	// Acknowledgements are awaited in send order, so bars behind a refused
+	// signal may be counted lost too; the signals are, each once.
+	if pc := p.Counters(); pc.Errors != 0 || pc.JetStream.Lost < 10 || pc.JetStream.Lost+pc.JetStream.Stored != 20 {
+		t.Errorf("counters %+v: want the 10 refused signals lost once each (JetStream.Lost), none in Errors", pc)
 	}
 }

@@ -282,10 +282,32 @@ func (p *Publisher) Start() error {
 // returned (a permissions violation, which nats.go hands to the
 // connection's async error handler: see IsPublishRefused) with Errors: the
 // message is lost, though counted as published. Call it from that handler;
-// OnLoss reports it.
+// OnLoss reports it. A message sent to JetStream (a signal or bar, with
+// JetStreamOptions) is not counted: JetStream sends it again, refused each
+// time, until it is counted lost once, in JetStreamCounters.Lost.
 func (p *Publisher) Refused(err error) {
-	p.total.errors.Add(1)
 	p.refused.CompareAndSwap(nil, &err)
+	if p.js != nil && p.toJetStream(refusedSubject(err)) {
+		return
+	}
+	p.total.errors.Add(1)
+}
+
+// toJetStream reports whether subj is one the publisher sends to
+// JetStream (with JetStreamOptions): a signal's or a bar's.
+func (p *Publisher) toJetStream(subj string) bool {
+	return strings.HasPrefix(subj, p.subj.signalP) || strings.HasPrefix(subj, p.subj.barP)
+}
+
+// refusedSubject is the subject a permissions violation names
+// (`... for Publish to "SUBJ"`), or "".
+func refusedSubject(err error) string {
+	_, rest, ok := strings.Cut(err.Error(), `for Publish to "`)
+	if !ok {
+		return ""
+	}
+	subj, _, _ := strings.Cut(rest, `"`)
+	return subj
 }
 
 // IsPublishRefused reports whether an async error of a connection is the
