@@ -1,8 +1,6 @@
 package feed
 
 import (
-	"context"
-	"net"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,26 +16,10 @@ func TestStaleWatch(t *testing.T) {
 	clock.Store(1_000)
 	var ss sinks
 	reg := new(Registry)
-	l, err := NewTCPListener("127.0.0.1:0", ss.open, Options{
+	l := serveTCP(t, ss.open, Options{
 		Symbols: tick.NewSymbolTable(8), Stats: reg, Clock: clock.Load,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- l.Serve(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-served; err != nil {
-			t.Error(err)
-		}
-	}()
-	c, err := net.Dial("tcp", l.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dialTCP(t, l)
 	var enc NativeEncoder
 	if _, err := c.Write(enc.Hello(nil)); err != nil {
 		t.Fatal(err)

@@ -26,6 +26,37 @@ func connStream(sym string, n int) []byte {
 	return e.End(b, int64(n+1))
 }
 
+// serveTCP starts a listener on a free port, serving until the test ends,
+// when Serve must return nil.
+func serveTCP(t *testing.T, open SinkOpener, opts Options) *TCPListener {
+	t.Helper()
+	l, err := NewTCPListener("127.0.0.1:0", open, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- l.Serve(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Error(err)
+		}
+	})
+	return l
+}
+
+// dialTCP connects to l, closing the connection when the test ends.
+func dialTCP(t *testing.T, l *TCPListener) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
 // checkConnEvents verifies one connection's events arrived whole and in order.
 func checkConnEvents(t *testing.T, ev []tick.Event, syms *tick.SymbolTable, sym string, n int) {
 	t.Helper()
@@ -125,30 +156,10 @@ func TestTCPListenerConcurrent(t *testing.T) {
 func TestTCPListenerMaxConns(t *testing.T) {
 	var ss sinks
 	var rs reports
-	l, err := NewTCPListener("127.0.0.1:0", ss.open, Options{Symbols: tick.NewSymbolTable(8), OnError: rs.onError, MaxConns: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- l.Serve(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-served; err != nil {
-			t.Error(err)
-		}
-	}()
-	first, err := net.Dial("tcp", l.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer first.Close()
+	l := serveTCP(t, ss.open, Options{Symbols: tick.NewSymbolTable(8), OnError: rs.onError, MaxConns: 1})
+	dialTCP(t, l)
 	waitFor(t, "first connection", func() bool { return l.Active() == 1 })
-	second, err := net.Dial("tcp", l.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer second.Close()
+	second := dialTCP(t, l)
 	// The refused connection is closed by the server: the read ends.
 	if _, err := second.Read(make([]byte, 1)); err == nil {
 		t.Fatal("refused connection delivered data")
@@ -166,38 +177,17 @@ func TestTCPListenerMaxConns(t *testing.T) {
 func TestTCPListenerEvictsSilent(t *testing.T) {
 	var ss sinks
 	var rs reports
-	l, err := NewTCPListener("127.0.0.1:0", ss.open, Options{Symbols: tick.NewSymbolTable(8), OnError: rs.onError,
+	l := serveTCP(t, ss.open, Options{Symbols: tick.NewSymbolTable(8), OnError: rs.onError,
 		MaxConns: 2, EvictAfter: time.Nanosecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- l.Serve(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-served; err != nil {
-			t.Error(err)
-		}
-	}()
-	dial := func() net.Conn {
-		t.Helper()
-		c, err := net.Dial("tcp", l.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		return c
-	}
-	silent := dial() // opens and sends nothing
+	silent := dialTCP(t, l) // opens and sends nothing
 	waitFor(t, "the silent connection", func() bool { return l.Active() == 1 })
-	talker := dial()
+	talker := dialTCP(t, l)
 	if _, err := talker.Write(connStream("B", 5)); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the talker's events", func() bool { return ss.total() == 6 })
 
-	late := dial()
+	late := dialTCP(t, l)
 	if _, err := late.Write(connStream("C", 5)); err != nil {
 		t.Fatal(err)
 	}
@@ -238,35 +228,15 @@ func (s *heldSink) Claim(n int) []tick.Event {
 func TestTCPListenerKeepsHeldUp(t *testing.T) {
 	var rs reports
 	sink := &heldSink{held: make(chan struct{}), open: make(chan struct{})}
-	l, err := NewTCPListener("127.0.0.1:0", func(string) (Sink, error) { return sink, nil },
+	l := serveTCP(t, func(string) (Sink, error) { return sink, nil },
 		Options{Symbols: tick.NewSymbolTable(8), OnError: rs.onError, MaxConns: 1, EvictAfter: time.Nanosecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- l.Serve(ctx) }()
-	defer func() {
-		close(sink.open)
-		cancel()
-		if err := <-served; err != nil {
-			t.Error(err)
-		}
-	}()
-	busy, err := net.Dial("tcp", l.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer busy.Close()
+	t.Cleanup(func() { close(sink.open) }) // before Serve is stopped
+	busy := dialTCP(t, l)
 	if _, err := busy.Write(connStream("B", 5)); err != nil {
 		t.Fatal(err)
 	}
 	<-sink.held
-	late, err := net.Dial("tcp", l.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer late.Close()
+	dialTCP(t, l)
 	waitFor(t, "the late connection's refusal", func() bool { return l.Rejected() == 1 })
 	if l.Evicted() != 0 {
 		t.Errorf("evicted %d connections held up by their sink", l.Evicted())
@@ -303,41 +273,22 @@ func TestTCPListenerKeepsWaitingConn(t *testing.T) {
 		}
 		return ss.open(name)
 	}
-	l, err := NewTCPListener("127.0.0.1:0", open, Options{Symbols: tick.NewSymbolTable(8), OnError: rs.onError,
+	l := serveTCP(t, open, Options{Symbols: tick.NewSymbolTable(8), OnError: rs.onError,
 		MaxConns: 1, EvictAfter: time.Nanosecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- l.Serve(ctx) }()
 	released := false
-	defer func() {
+	t.Cleanup(func() { // before Serve is stopped
 		if !released {
 			close(first.release)
 		}
-		cancel()
-		if err := <-served; err != nil {
-			t.Error(err)
-		}
-	}()
-	dial := func() net.Conn {
-		t.Helper()
-		c, err := net.Dial("tcp", l.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		return c
-	}
-	dial() // silent: evicted for the next
+	})
+	dialTCP(t, l) // silent: evicted for the next
 	waitFor(t, "the first connection's sink", func() bool { return opened.Load() == 1 })
-	waiting := dial()
+	waiting := dialTCP(t, l)
 	if _, err := waiting.Write(connStream("W", 5)); err != nil {
 		t.Fatal(err)
 	}
 	<-first.closing // evicted; its end is held up
-	dial()
+	dialTCP(t, l)
 	waitFor(t, "the third connection's refusal", func() bool { return l.Rejected()+l.Evicted() == 2 })
 	if l.Evicted() != 1 {
 		t.Fatalf("evicted %d connections, want 1: the one waiting for the evicted one's end was taken for silent", l.Evicted())
