@@ -122,6 +122,52 @@ func write(ring *ringbuf.Ring[tick.Out], recs []tick.Out) {
 	}
 }
 
+// storingPublisher is a Publisher with ID "js" storing signals and bars in
+// JetStream with o.
+func storingPublisher(t *testing.T, nc *nats.Conn, f *fixture, o JetStreamOptions) *Publisher {
+	t.Helper()
+	p, err := NewPublisher(nc, f.syms, f.rules, PublisherOptions{ID: "js", JetStream: &o})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// runRecords runs p over one ring that recs are written to, then closed,
+// and returns Run's error.
+func runRecords(t *testing.T, p *Publisher, recs []tick.Out) error {
+	t.Helper()
+	ring := newRing(t, p)
+	go produce(ring, recs)
+	return p.Run([]*ringbuf.Ring[tick.Out]{ring})
+}
+
+// connectNoSignals starts a JetStream server whose one user may publish
+// everything but signals, connects as that user with opts, and binds the
+// stream.
+func connectNoSignals(t *testing.T, opts ...nats.Option) *nats.Conn {
+	t.Helper()
+	noSignals := Permissions{Publish: []string{"tickd.bar.>", "tickd.stats.>", "tickd.bbo.>", "_INBOX.>", "$JS.API.>"},
+		Subscribe: []string{"_INBOX.>"}}
+	s, err := StartServer(ServerOptions{Port: RandomPort, JetStream: true, StoreDir: t.TempDir(),
+		Users: []User{{Name: "tickd", Password: "tp", Permissions: noSignals}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Shutdown)
+	nc, err := nats.Connect(s.ClientURL(), append([]nats.Option{nats.UserInfo("tickd", "tp")}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if _, err := EnsureStream(ctx, nc, "tickd", JetStreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return nc
+}
+
 func TestJetStreamPublisher(t *testing.T) {
 	f := newFixture(t)
 	s := startJS(t, RandomPort, t.TempDir())
@@ -267,15 +313,9 @@ func TestJetStreamBlockWaitsForRoom(t *testing.T) {
 	if _, err := EnsureStream(context.Background(), nc, "tickd", JetStreamOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	p, err := NewPublisher(nc, f.syms, f.rules, PublisherOptions{ID: "js",
-		JetStream: &JetStreamOptions{MaxPending: 2, Block: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := storingPublisher(t, nc, f, JetStreamOptions{MaxPending: 2, Block: true})
 	recs := f.records(0, 800)
-	ring := newRing(t, p)
-	go produce(ring, recs)
-	if err := p.Run([]*ringbuf.Ring[tick.Out]{ring}); err != nil {
+	if err := runRecords(t, p, recs); err != nil {
 		t.Fatal(err)
 	}
 	if pc := p.Counters(); pc.Dropped != 0 || pc.JetStream.Stored != 400 || pc.JetStream.Lost != 0 {
@@ -292,15 +332,9 @@ func TestJetStreamBlockGivesUp(t *testing.T) {
 	f := newFixture(t)
 	s := startServer(t, ServerOptions{Port: RandomPort, JetStream: true, StoreDir: t.TempDir()})
 	nc := connect(t, s)
-	p, err := NewPublisher(nc, f.syms, f.rules, PublisherOptions{ID: "js",
-		JetStream: &JetStreamOptions{MaxPending: 8, Block: true, AckTimeout: 100 * time.Millisecond, DrainTimeout: 300 * time.Millisecond}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ring := newRing(t, p)
-	go produce(ring, f.records(0, 400))
+	p := storingPublisher(t, nc, f, JetStreamOptions{MaxPending: 8, Block: true, AckTimeout: 100 * time.Millisecond, DrainTimeout: 300 * time.Millisecond})
 	start := time.Now()
-	err = p.Run([]*ringbuf.Ring[tick.Out]{ring})
+	err := runRecords(t, p, f.records(0, 400))
 	if err == nil || !errors.Is(err, ErrJetStreamFull) {
 		t.Errorf("Run: %v", err)
 	}
@@ -486,29 +520,8 @@ func TestReplayRefusesUncapturedSubject(t *testing.T) {
 // once more in Errors per refused retry, and Run's error names the refusal.
 func TestJetStreamRefusedCountedOnce(t *testing.T) {
 	f := newFixture(t)
-	noSignals := Permissions{Publish: []string{"tickd.bar.>", "tickd.stats.>", "tickd.bbo.>", "_INBOX.>", "$JS.API.>"},
-		Subscribe: []string{"_INBOX.>"}}
-	s, err := StartServer(ServerOptions{Port: RandomPort, JetStream: true, StoreDir: t.TempDir(),
-		Users: []User{{Name: "tickd", Password: "tp", Permissions: noSignals}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Shutdown)
-	nc, err := nats.Connect(s.ClientURL(), nats.UserInfo("tickd", "tp"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	if _, err := EnsureStream(ctx, nc, "tickd", JetStreamOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	p, err := NewPublisher(nc, f.syms, f.rules, PublisherOptions{ID: "js",
-		JetStream: &JetStreamOptions{AckTimeout: 50 * time.Millisecond, DrainTimeout: time.Second}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	nc := connectNoSignals(t)
+	p := storingPublisher(t, nc, f, JetStreamOptions{AckTimeout: 50 * time.Millisecond, DrainTimeout: time.Second})
 	var refusals atomic.Int64
 	nc.SetErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
 		if IsPublishRefused(err) {
@@ -516,9 +529,7 @@ func TestJetStreamRefusedCountedOnce(t *testing.T) {
 			p.Refused(err)
 		}
 	})
-	ring := newRing(t, p)
-	go produce(ring, f.records(0, 40)) // 10 signals, refused; 10 bars, stored
-	err = p.Run([]*ringbuf.Ring[tick.Out]{ring})
+	err := runRecords(t, p, f.records(0, 40)) // 10 signals, refused; 10 bars, stored
 	if err == nil || !strings.Contains(err.Error(), "Permissions Violation") {
 		t.Errorf("Run: %v, want the refusal named", err)
 	}
@@ -535,32 +546,9 @@ func TestJetStreamRefusedCountedOnce(t *testing.T) {
 // acknowledgement had arrived are counted stored, not lost.
 func TestJetStreamDrainCountsAcknowledged(t *testing.T) {
 	f := newFixture(t)
-	noSignals := Permissions{Publish: []string{"tickd.bar.>", "tickd.stats.>", "tickd.bbo.>", "_INBOX.>", "$JS.API.>"},
-		Subscribe: []string{"_INBOX.>"}}
-	s, err := StartServer(ServerOptions{Port: RandomPort, JetStream: true, StoreDir: t.TempDir(),
-		Users: []User{{Name: "tickd", Password: "tp", Permissions: noSignals}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Shutdown)
-	nc, err := nats.Connect(s.ClientURL(), nats.UserInfo("tickd", "tp"), nats.ErrorHandler(func(*nats.Conn, *nats.Subscription, error) {}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	if _, err := EnsureStream(ctx, nc, "tickd", JetStreamOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	p, err := NewPublisher(nc, f.syms, f.rules, PublisherOptions{ID: "js",
-		JetStream: &JetStreamOptions{AckTimeout: 50 * time.Millisecond, DrainTimeout: 300 * time.Millisecond}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ring := newRing(t, p)
-	go produce(ring, f.records(0, 40)) // 10 signals, refused; 10 bars behind them
-	_ = p.Run([]*ringbuf.Ring[tick.Out]{ring})
+	nc := connectNoSignals(t, nats.ErrorHandler(func(*nats.Conn, *nats.Subscription, error) {}))
+	p := storingPublisher(t, nc, f, JetStreamOptions{AckTimeout: 50 * time.Millisecond, DrainTimeout: 300 * time.Millisecond})
+	_ = runRecords(t, p, f.records(0, 40)) // 10 signals, refused; 10 bars behind them
 	if pc := p.Counters().JetStream; pc.Stored != 10 || pc.Lost != 10 {
 		t.Errorf("JetStream counters %+v: want the 10 bars stored, the 10 signals lost", pc)
 	}
