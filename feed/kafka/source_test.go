@@ -156,6 +156,54 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// unreachableAddr is a loopback address nothing listens on.
+func unreachableAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func newSinkSet() *sinkSet { return &sinkSet{byName: map[string]*sliceSink{}} }
+
+// newSource is a Source on cfg with one sliceSink a partition in sinks,
+// failing the test if New refuses it.
+func newSource(t *testing.T, cfg Config, sinks *sinkSet, barrier Barrier, opts feed.Options) *Source {
+	t.Helper()
+	src, err := New(cfg, sinks.open, barrier, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src
+}
+
+// runUntilEnd runs src until the test ends, then stops it and waits for
+// Run to return.
+func runUntilEnd(t *testing.T, src *Source) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- src.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+// passBarrier is a Barrier that always lets the offsets be committed.
+func passBarrier(context.Context) error { return nil }
+
+// reportedErrors returns an OnError that passes the errors it is given to
+// the channel it returns, of size n, dropping those that find it full.
+func reportedErrors(n int) (func(string, int64, uint64, error), <-chan error) {
+	reports := make(chan error, n)
+	return func(_ string, _ int64, _ uint64, err error) {
+		select {
+		case reports <- err:
+		default:
+		}
+	}, reports
+}
+
 // report is one OnError call.
 type report struct {
 	source string
@@ -371,12 +419,7 @@ func TestRebalanceHandsPartitionsOver(t *testing.T) {
 // TestStopsWithoutBrokers: with no broker to reach, the source reports the
 // failures and still stops when told to.
 func TestStopsWithoutBrokers(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close() // nothing listens there now
+	addr := unreachableAddr(t)
 	var reports atomic.Int64
 	cfg := Config{Brokers: []string{addr}, Topic: testTopic, Format: feed.FormatCSV, CommitInterval: 20 * time.Millisecond}
 	sinks := &sinkSet{byName: map[string]*sliceSink{}}
@@ -410,17 +453,9 @@ func TestPartitionsHeardForStaleWatch(t *testing.T) {
 	now.Store(time.Now().UnixNano())
 	clock := func() int64 { return now.Load() }
 	stats := new(feed.Registry)
-	sinks := &sinkSet{byName: map[string]*sliceSink{}}
+	sinks := newSinkSet()
 	cfg := Config{Brokers: c.ListenAddrs(), Topic: testTopic, Group: "heard", Format: feed.FormatCSV, CommitInterval: 20 * time.Millisecond}
-	src, err := New(cfg, sinks.open, func(context.Context) error { return nil },
-		feed.Options{Symbols: tick.NewSymbolTable(16), Stats: stats, Clock: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- src.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	runUntilEnd(t, newSource(t, cfg, sinks, passBarrier, feed.Options{Symbols: tick.NewSymbolTable(16), Stats: stats, Clock: clock}))
 
 	waitFor(t, "3 partitions assigned", func() bool { live, _ := stats.Sources(); return len(live) == 3 })
 	watch := feed.StaleWatch{Reg: stats, After: time.Minute}
@@ -446,12 +481,7 @@ func TestPartitionsHeardForStaleWatch(t *testing.T) {
 // failed dial, and offsets held back by the barrier as a commit problem,
 // not as bad input.
 func TestClientErrorsAreSourceErrors(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dead := l.Addr().String()
-	l.Close() // nothing listens there now
+	dead := unreachableAddr(t)
 	c, prod := newCluster(t)
 	produce(t, prod, 0, "1700000000000000001,X,1,1\n")
 	lost := func(context.Context) error { return errors.New("publishes lost") }
@@ -461,40 +491,22 @@ func TestClientErrorsAreSourceErrors(t *testing.T) {
 		barrier Barrier
 		want    feed.SourceOp
 	}{
-		{"no broker", []string{dead}, func(context.Context) error { return nil }, feed.SourceDial},
+		{"no broker", []string{dead}, passBarrier, feed.SourceDial},
 		{"barrier fails", c.ListenAddrs(), lost, feed.SourceCommit},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			type opErr struct {
-				op  feed.SourceOp
-				err error
-			}
-			ops := make(chan opErr, 64)
-			onError := func(_ string, _ int64, _ uint64, err error) {
+			onError, reports := reportedErrors(64)
+			cfg := Config{Brokers: tc.brokers, Topic: testTopic, Group: "ops", Format: feed.FormatCSV, CommitInterval: 20 * time.Millisecond}
+			runUntilEnd(t, newSource(t, cfg, newSinkSet(), tc.barrier, feed.Options{Symbols: tick.NewSymbolTable(16), OnError: onError}))
+			select {
+			case err := <-reports:
 				var se *feed.SourceError
 				op := feed.SourceOp(0)
 				if errors.As(err, &se) {
 					op = se.Op
 				}
-				select {
-				case ops <- opErr{op, err}:
-				default:
-				}
-			}
-			sinks := &sinkSet{byName: map[string]*sliceSink{}}
-			cfg := Config{Brokers: tc.brokers, Topic: testTopic, Group: "ops", Format: feed.FormatCSV, CommitInterval: 20 * time.Millisecond}
-			src, err := New(cfg, sinks.open, tc.barrier, feed.Options{Symbols: tick.NewSymbolTable(16), OnError: onError})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error, 1)
-			go func() { done <- src.Run(ctx) }()
-			defer func() { cancel(); <-done }()
-			select {
-			case r := <-ops:
-				if r.op != tc.want {
-					t.Fatalf("first report's op %v, want %v (0: reported as bad input): %v", r.op, tc.want, r.err)
+				if op != tc.want {
+					t.Fatalf("first report's op %v, want %v (0: reported as bad input): %v", op, tc.want, err)
 				}
 			case <-time.After(20 * time.Second):
 				t.Fatal("nothing reported")
@@ -507,23 +519,9 @@ func TestClientErrorsAreSourceErrors(t *testing.T) {
 // (a fetch failure naming it), not waited for in silence.
 func TestMissingTopicReported(t *testing.T) {
 	c, _ := newCluster(t)
-	reports := make(chan error, 64)
-	onError := func(_ string, _ int64, _ uint64, err error) {
-		select {
-		case reports <- err:
-		default:
-		}
-	}
-	sinks := &sinkSet{byName: map[string]*sliceSink{}}
+	onError, reports := reportedErrors(64)
 	cfg := Config{Brokers: c.ListenAddrs(), Topic: "absent", Group: "absent", Format: feed.FormatCSV, CommitInterval: 20 * time.Millisecond}
-	src, err := New(cfg, sinks.open, func(context.Context) error { return nil }, feed.Options{Symbols: tick.NewSymbolTable(16), OnError: onError})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- src.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	runUntilEnd(t, newSource(t, cfg, newSinkSet(), passBarrier, feed.Options{Symbols: tick.NewSymbolTable(16), OnError: onError}))
 	select {
 	case err := <-reports:
 		var se *feed.SourceError
@@ -543,24 +541,11 @@ func TestGroupLostReportNamesGroup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reports := make(chan error, 1024)
-	onError := func(_ string, _ int64, _ uint64, err error) {
-		select {
-		case reports <- err:
-		default:
-		}
-	}
-	sinks := &sinkSet{byName: map[string]*sliceSink{}}
+	onError, reports := reportedErrors(1024)
 	cfg := Config{Brokers: c.ListenAddrs(), Topic: testTopic, Group: "gone", Format: feed.FormatCSV, CommitInterval: 20 * time.Millisecond}
-	src, err := New(cfg, sinks.open, func(context.Context) error { return nil }, feed.Options{Symbols: tick.NewSymbolTable(16), OnError: onError})
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := newSource(t, cfg, newSinkSet(), passBarrier, feed.Options{Symbols: tick.NewSymbolTable(16), OnError: onError})
 	src.extra = []kgo.Opt{kgo.HeartbeatInterval(50 * time.Millisecond)}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- src.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	runUntilEnd(t, src)
 	waitFor(t, "the member to join", src.InGroup)
 	c.Close()
 	for deadline := time.After(20 * time.Second); ; {
