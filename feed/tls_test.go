@@ -22,21 +22,8 @@ func tlsListener(t *testing.T, pki testpki.PKI, ss *sinks, rs *reports, syms *ti
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := NewTCPListener("127.0.0.1:0", ss.open, Options{Symbols: syms, OnError: rs.onError,
+	return serveTCP(t, ss.open, Options{Symbols: syms, OnError: rs.onError,
 		Clock: func() int64 { return 42 }, TLS: cfg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- l.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-served; err != nil {
-			t.Error(err)
-		}
-	})
-	return l
 }
 
 func waitReport(t *testing.T, rs *reports, substr string) {
@@ -124,12 +111,7 @@ func TestTLSHandshakeFailuresAreTheListeners(t *testing.T) {
 	l := tlsListener(t, pki, &ss, &rs, tick.NewSymbolTable(8))
 	const n = 3
 	for range n {
-		c, err := net.Dial("tcp", l.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.Write([]byte("not a TLS client hello\r\n"))
-		defer c.Close()
+		dialTCP(t, l).Write([]byte("not a TLS client hello\r\n"))
 	}
 	waitFor(t, "the handshake failures", func() bool { return len(rs.list()) >= n })
 	for _, r := range rs.list() {
