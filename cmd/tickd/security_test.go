@@ -2,20 +2,12 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"math/big"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -537,25 +529,9 @@ func TestNATSRefusedLoginsLogged(t *testing.T) {
 // (as the TLS library lets it), but says so, naming the flag and the file:
 // otherwise only the refusing peers would know.
 func TestExpiredCertificateWarned(t *testing.T) {
-	dir := t.TempDir()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "expired"},
-		NotBefore: now.Add(-48 * time.Hour), NotAfter: now.Add(-24 * time.Hour), IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile := secFile(t, dir, "expired.pem", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})))
-	keyFile := secFile(t, dir, "expired.key", string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})))
-	r := startSecServe(t, "-nats-listen", "off", "-feed-listen", "127.0.0.1:0", "-feed-tls-cert", certFile, "-feed-tls-key", keyFile)
+	pki := testpki.Expired(t)
+	certFile := pki.ServerCert
+	r := startSecServe(t, "-nats-listen", "off", "-feed-listen", "127.0.0.1:0", "-feed-tls-cert", certFile, "-feed-tls-key", pki.ServerKey)
 	r.waitRunning(t)
 	for _, l := range strings.Split(r.stderr.String(), "\n") {
 		if strings.Contains(l, "TLS certificate expired") && strings.Contains(l, `"flag":"feed-tls-cert"`) && strings.Contains(l, certFile) {

@@ -24,8 +24,25 @@ type PKI struct {
 	CA, ServerCert, ServerKey, ClientCert, ClientKey string
 }
 
-// New writes a fresh CA and its two leaves; the files go when the test ends.
+// New writes a fresh CA and its two leaves, valid for an hour either side
+// of now; the files go when the test ends.
 func New(tb testing.TB) PKI {
+	tb.Helper()
+	now := time.Now()
+	return generate(tb, now.Add(-time.Hour), now.Add(time.Hour))
+}
+
+// Expired is New with leaves that expired a day ago (valid from two days
+// ago); the CA is still valid.
+func Expired(tb testing.TB) PKI {
+	tb.Helper()
+	now := time.Now()
+	return generate(tb, now.Add(-48*time.Hour), now.Add(-24*time.Hour))
+}
+
+// generate writes a CA valid for an hour either side of now, and leaves valid
+// from notBefore to notAfter.
+func generate(tb testing.TB, notBefore, notAfter time.Time) PKI {
 	tb.Helper()
 	dir := tb.TempDir()
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -57,7 +74,7 @@ func New(tb testing.TB) PKI {
 			tb.Fatal(err)
 		}
 		tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: cn},
-			NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
+			NotBefore: notBefore, NotAfter: notAfter,
 			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{usage},
 			IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, DNSNames: []string{"localhost"}}
 		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
