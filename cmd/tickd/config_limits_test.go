@@ -169,6 +169,19 @@ func TestConfigNoRules(t *testing.T) {
 	}
 }
 
+// serveWithConfig writes body to the config file path and runs serve on it
+// under a context already cancelled, so that a config that passed would
+// start and stop at once, and returns serve's error.
+func serveWithConfig(t *testing.T, path, body string) error {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return runServe(ctx, []string{"-config", path, "-nats-listen", "off", "-feed-listen", ""}, io.Discard, io.Discard)
+}
+
 // TestConfigRuleErrorsSayWhere: serve refuses a bad rule with one line
 // naming the file, the line, the rule and the field, whichever stage finds
 // it: decoding the file, parsing a field, the rule's checks, or the engine
@@ -186,12 +199,7 @@ func TestConfigRuleErrorsSayWhere(t *testing.T) {
 		ok + "  - 7\n":                      `line 5: rules[1]: want a rule (id: …, type: …), not "7"`,
 		ok + "  - type: zscore\n    k: 1\n": `line 5: rules[1]: empty id`,
 	} {
-		if err := os.WriteFile(path, []byte("rules:\n"+body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		cancel() // a config that passed would start and stop at once
-		err := runServe(ctx, []string{"-config", path, "-nats-listen", "off", "-feed-listen", ""}, io.Discard, io.Discard)
+		err := serveWithConfig(t, path, "rules:\n"+body)
 		if want = "config: " + path + " " + want; err == nil || err.Error() != want {
 			t.Errorf("rules:\n%s\ngot  %v\nwant %s", body, err, want)
 		}
@@ -235,12 +243,7 @@ func TestConfigSettingErrorsSayWhere(t *testing.T) {
 		"bars: 0s\n":               `line 1: bars: "0s": 0s must be > 0`,
 		"\n\nshards: many\n":       `line 3: shards: "many": parse error`,
 	} {
-		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		cancel() // a config that passed would start and stop at once
-		err := runServe(ctx, []string{"-config", path, "-nats-listen", "off", "-feed-listen", ""}, io.Discard, io.Discard)
+		err := serveWithConfig(t, path, body)
 		if want = "config: " + path + " " + want; err == nil || err.Error() != want {
 			t.Errorf("%q:\ngot  %v\nwant %s", body, err, want)
 		}
