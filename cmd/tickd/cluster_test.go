@@ -12,7 +12,6 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/rs/zerolog"
 
 	"github.com/tickd/tickd/bus"
 	"github.com/tickd/tickd/engine"
@@ -141,12 +140,7 @@ func shardPipeline(t *testing.T, ctx context.Context, i, n int, natsArgs ...stri
 		t.Fatal(err)
 	}
 	cfg.rules = []ruleConfig{{ID: "up100", Type: "price", Dir: "up", Level: "100", Hysteresis: 0.5}}
-	logs := &syncBuffer{}
-	p, err := startPipeline(ctx, &cfg, zerolog.New(logs))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p, logs
+	return startLoggedPipeline(t, ctx, &cfg)
 }
 
 // storedMsg is what the stream holds of one message.

@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/tickd/tickd/engine"
 )
 
@@ -297,11 +295,7 @@ func TestUnboundRules(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	logs := &syncBuffer{}
-	p, err := startPipeline(ctx, &cfg, zerolog.New(logs))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, logs := startLoggedPipeline(t, ctx, &cfg)
 	waitUntil(t, "both ticks applied", 10*time.Second, func() bool { return p.eng.Counters().Trades == 2 })
 	cancel()
 	if err := p.Wait(); err != nil {

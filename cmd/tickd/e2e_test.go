@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/rs/zerolog"
 
 	"github.com/tickd/tickd/feed"
 	"github.com/tickd/tickd/tick"
@@ -53,6 +54,31 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 	return s.b.Write(p)
 }
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// startLoggedPipeline starts serve's pipeline on cfg under ctx, logging
+// JSON lines to the buffer it returns.
+func startLoggedPipeline(t *testing.T, ctx context.Context, cfg *serveConfig) (*pipeline, *syncBuffer) {
+	t.Helper()
+	logs := &syncBuffer{}
+	p, err := startPipeline(ctx, cfg, zerolog.New(logs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, logs
+}
+
+// readerlessPipe is the write end of a pipe whose reader has gone: every
+// write to it fails with EPIPE, as to a full disk.
+func readerlessPipe(t *testing.T) *os.File {
+	t.Helper()
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr.Close()
+	t.Cleanup(func() { pw.Close() })
+	return pw
+}
 
 var t0 = time.Date(2026, 1, 2, 14, 30, 0, 0, time.UTC).UnixNano()
 

@@ -138,11 +138,7 @@ func TestServeMetrics(t *testing.T) {
 	cfg.rules = []ruleConfig{{ID: "above_100", Type: "price", Level: "100"}}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	logs := &syncBuffer{}
-	p, err := startPipeline(ctx, &cfg, zerolog.New(logs))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, logs := startLoggedPipeline(t, ctx, &cfg)
 	base := "http://" + p.MetricsAddr().String()
 	if !strings.Contains(logs.String(), base+"/metrics") {
 		t.Errorf("metrics address not logged:\n%s", logs)
