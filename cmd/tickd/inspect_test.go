@@ -209,12 +209,7 @@ func TestInspectReportsWriteErrors(t *testing.T) {
 	if err := os.WriteFile(path, itch.AppendFramed(nil, msg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pr.Close()
-	defer pw.Close()
+	pw := readerlessPipe(t)
 	for _, args := range [][]string{{path}, {"-json", path}} {
 		var errb bytes.Buffer
 		if err := runInspect(context.Background(), args, pw, &errb); !errors.Is(err, syscall.EPIPE) {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -218,12 +217,7 @@ func TestSubReconnects(t *testing.T) {
 // and discarding messages forever.
 func TestSubStopsWhenOutputFails(t *testing.T) {
 	srv := startTestServer(t, bus.RandomPort)
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pr.Close()
-	defer pw.Close()
+	pw := readerlessPipe(t)
 	subs := srv.NATS().NumSubscriptions()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
