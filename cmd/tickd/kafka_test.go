@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -42,14 +41,22 @@ func newKafkaRig(t *testing.T, topics ...string) *kafkaRig {
 	return newKafkaRigWith(t, bus.ServerOptions{Port: bus.RandomPort}, topics...)
 }
 
-// newKafkaRigWith is newKafkaRig on a NATS server started with opts.
-func newKafkaRigWith(t *testing.T, opts bus.ServerOptions, topics ...string) *kafkaRig {
+// newKafkaCluster starts an in-process Kafka broker with topics of 3
+// partitions each, closed when the test ends.
+func newKafkaCluster(t *testing.T, topics ...string) *kfake.Cluster {
 	t.Helper()
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, topics...))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
+	return c
+}
+
+// newKafkaRigWith is newKafkaRig on a NATS server started with opts.
+func newKafkaRigWith(t *testing.T, opts bus.ServerOptions, topics ...string) *kafkaRig {
+	t.Helper()
+	c := newKafkaCluster(t, topics...)
 	prod, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	if err != nil {
 		t.Fatal(err)
@@ -460,17 +467,8 @@ func TestKafkaJetStreamBacklogWaits(t *testing.T) {
 // TestKafkaReadyz: /readyz is not ready while the Kafka source is not a
 // member of its consumer group (no broker to reach), and ready once it is.
 func TestKafkaReadyz(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dead := l.Addr().String()
-	l.Close() // nothing listens there now
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, "ready"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	dead := fmt.Sprintf("127.0.0.1:%d", freePort(t)) // nothing listens there
+	c := newKafkaCluster(t, "ready")
 	for _, tc := range []struct {
 		broker string
 		code   int
