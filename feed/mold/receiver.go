@@ -147,7 +147,6 @@ type Receiver struct {
 	timer    *time.Timer
 	h        func(uint64, []byte)
 	farSeq   uint64 // the sequence of an unconfirmed far jump (see ReceiverOptions.MaxJump); 0: none
-	maxAsk   uint64 // messages per request: MaxRequest, capped so the answer fits MaxPacket
 }
 
 // NewReceiver validates opts and binds every socket, so Addrs is known before Run.
@@ -156,7 +155,7 @@ func NewReceiver(opts ReceiverOptions) (*Receiver, error) {
 		return nil, err
 	}
 	r := &Receiver{opts: opts, next: opts.Next, in: make(chan datagram, 256),
-		pool: make(chan []byte, opts.MaxHeld+256), quit: make(chan struct{}), maxAsk: opts.maxAsk()}
+		pool: make(chan []byte, opts.MaxHeld+256), quit: make(chan struct{})}
 	if opts.Session != "" {
 		r.session, _ = MakeSession(opts.Session)
 		r.haveSess = true

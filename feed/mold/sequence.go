@@ -159,7 +159,7 @@ func (r *Receiver) request() {
 	r.askedAt = r.next
 	r.attempts++
 	if r.rewind != nil {
-		count := min(r.gapEnd()-r.next, r.maxAsk)
+		count := min(r.gapEnd()-r.next, r.opts.maxAsk())
 		var req [HeaderLen]byte
 		r.rewind.Write(AppendHeader(req[:0], r.session, r.next, uint16(count)))
 		r.st.requests.Add(1)
