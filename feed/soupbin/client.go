@@ -233,7 +233,7 @@ func (c *Client) session1(ctx context.Context, h func(uint64, []byte)) (healthy 
 	if err := c.write(AppendLoginRequest(nil, cr, want)); err != nil {
 		return false, err
 	}
-	rd := NewReader(&deadlineReader{c: conn, d: c.opts.DeadLink}, c.opts.MaxLength)
+	rd := NewReader(&deadlineConn{c: conn, d: c.opts.DeadLink}, c.opts.MaxLength)
 	typ, p, err := rd.Next()
 	if err != nil {
 		return false, c.readErr(err)

@@ -121,7 +121,7 @@ func (s *Server) DropConnections() {
 
 func (s *Server) serveConn(c net.Conn) {
 	defer c.Close()
-	rd := NewReader(&deadlineReader{c: c, d: s.opts.DeadLink}, s.opts.MaxLength)
+	rd := NewReader(&deadlineConn{c: c, d: s.opts.DeadLink}, s.opts.MaxLength)
 	typ, p, err := rd.Next()
 	if err != nil || typ != TypeLoginRequest {
 		return
@@ -149,7 +149,7 @@ func (s *Server) serveConn(c net.Conn) {
 	if seq == 0 || seq > last+1 { // 0 asks for the most recent; past the end starts there
 		seq = last + 1
 	}
-	w := bufio.NewWriterSize(&deadlineWriter{c: c, d: s.opts.DeadLink}, 32<<10)
+	w := bufio.NewWriterSize(&deadlineConn{c: c, d: s.opts.DeadLink}, 32<<10)
 	w.Write(AppendLoginAccepted(nil, cr.Session, seq))
 	if w.Flush() != nil {
 		return
@@ -218,32 +218,26 @@ func (s *Server) stream(w *bufio.Writer, seq uint64, done <-chan struct{}) {
 	}
 }
 
-// deadlineWriter pushes the write deadline out before each write, the
-// buffer's own flushes included, so a client that keeps reading a long
-// backlog is not cut off once the backlog outlasts the dead-link time; one
-// that stops reading for that long is.
-type deadlineWriter struct {
+// deadlineConn pushes a deadline d out before each read and each write.
+// A peer silent for d is detected as dead; and on the write side, the
+// buffer's own flushes included, a client that keeps reading a long
+// backlog is not cut off once the backlog outlasts d, while one that stops
+// reading for that long is.
+type deadlineConn struct {
 	c net.Conn
 	d time.Duration
 }
 
-func (w *deadlineWriter) Write(p []byte) (int, error) {
-	if err := w.c.SetWriteDeadline(time.Now().Add(w.d)); err != nil {
+func (c *deadlineConn) Write(p []byte) (int, error) {
+	if err := c.c.SetWriteDeadline(time.Now().Add(c.d)); err != nil {
 		return 0, err
 	}
-	return w.c.Write(p)
+	return c.c.Write(p)
 }
 
-// deadlineReader pushes the read deadline out before each read, so a peer
-// silent for d is detected as dead.
-type deadlineReader struct {
-	c net.Conn
-	d time.Duration
-}
-
-func (r *deadlineReader) Read(p []byte) (int, error) {
-	if err := r.c.SetReadDeadline(time.Now().Add(r.d)); err != nil {
+func (c *deadlineConn) Read(p []byte) (int, error) {
+	if err := c.c.SetReadDeadline(time.Now().Add(c.d)); err != nil {
 		return 0, err
 	}
-	return r.c.Read(p)
+	return c.c.Read(p)
 }
