@@ -21,9 +21,8 @@ type lane struct {
 
 	cur *chunk // producer: the chunk records go to
 
-	read    *chunk // writer: the chunk being read (nil once retired)
-	off     int    // writer: bytes of read already written
-	retired bool   // writer: its last chunk (sealed with no next) read to its end
+	read *chunk // writer: the chunk being read; nil once its last chunk (sealed with no next) is read to its end
+	off  int    // writer: bytes of read already written
 }
 
 // chunk is a piece of a lane. Records never straddle chunks.

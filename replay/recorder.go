@@ -445,7 +445,7 @@ func (r *Recorder) visit(fw *fileWriter, lanes []*lane) ([]*lane, int, error) {
 			done := l.advance()
 			if done == nil { // the lane's last chunk: it ended
 				r.give(l.read)
-				l.read, l.retired, retired = nil, true, true
+				l.read, retired = nil, true
 				break
 			}
 			r.give(done)
@@ -453,7 +453,7 @@ func (r *Recorder) visit(fw *fileWriter, lanes []*lane) ([]*lane, int, error) {
 	}
 	if retired {
 		r.mu.Lock()
-		r.open = slices.DeleteFunc(r.open, func(l *lane) bool { return l.retired })
+		r.open = slices.DeleteFunc(r.open, func(l *lane) bool { return l.read == nil })
 		r.mu.Unlock()
 	}
 	return lanes, wrote, nil
