@@ -276,24 +276,23 @@ func (r *Recorder) seal(c *chunk) {
 // are held by sources rather than waiting for the disk, or else the next
 // one the writer gives back. nil once the recorder stopped or failed.
 func (r *Recorder) take() *chunk {
+	var c *chunk
 	select {
-	case c := <-r.free:
-		c.reset()
-		return c
+	case c = <-r.free:
 	default:
+		if r.backlog.Load() < r.maxBacklog {
+			return &chunk{buf: make([]byte, r.chunkSize)}
+		}
+		r.stalls.Add(1)
+		r.signal()
+		select {
+		case c = <-r.free:
+		case <-r.done:
+			return nil
+		}
 	}
-	if r.backlog.Load() < r.maxBacklog {
-		return &chunk{buf: make([]byte, r.chunkSize)}
-	}
-	r.stalls.Add(1)
-	r.signal()
-	select {
-	case c := <-r.free:
-		c.reset()
-		return c
-	case <-r.done:
-		return nil
-	}
+	c.reset()
+	return c
 }
 
 // give returns a chunk the writer has read to its end to the pool.
