@@ -242,13 +242,12 @@ func (st *limitState) lapsed(now time.Time, interval time.Duration) bool {
 // the client's address) at most one line a second per level, with what was
 // left out counted as for the feeds; the server's notices are debug lines.
 type natsLog struct {
-	log    zerolog.Logger
-	limit  *limitedLog
+	limit  *limitedLog // logs through limit.log
 	source string
 }
 
 func newNATSLog(log zerolog.Logger, source string) *natsLog {
-	return &natsLog{log: log, limit: newLimitedLog(log, time.Second), source: source}
+	return &natsLog{limit: newLimitedLog(log, time.Second), source: source}
 }
 
 func (l *natsLog) Errorf(format string, v ...any) { l.line(zerolog.ErrorLevel, format, v) }
@@ -267,7 +266,7 @@ func (l *natsLog) Warnf(format string, v ...any) {
 }
 
 func (l *natsLog) Noticef(format string, v ...any) {
-	l.log.Debug().Str("source", l.source).Msg(fmt.Sprintf(format, v...))
+	l.limit.log.Debug().Str("source", l.source).Msg(fmt.Sprintf(format, v...))
 }
 
 func (l *natsLog) Debugf(string, ...any) {}
@@ -278,7 +277,7 @@ func (l *natsLog) line(lvl zerolog.Level, format string, v []any) {
 	if !ok {
 		return
 	}
-	ev := l.log.WithLevel(lvl).Str("source", l.source)
+	ev := l.limit.log.WithLevel(lvl).Str("source", l.source)
 	if suppressed > 0 {
 		ev = ev.Int("suppressed", suppressed)
 	}
