@@ -95,12 +95,9 @@ func runGenITCH(ctx context.Context, fs *flag.FlagSet, cfg *genConfig, f *itchFl
 		LiveOrders: f.liveOrders, Messages: cfg.count}
 	// gen's -rate default suits trades; an ITCH feed is busier, so without
 	// -rate take itchsim's default (10000 messages/s).
-	icfg.Rate = 0
-	fs.Visit(func(fl *flag.Flag) {
-		if fl.Name == "rate" {
-			icfg.Rate = cfg.rate
-		}
-	})
+	if !flagSet(fs, "rate") {
+		icfg.Rate = 0
+	}
 	t, err := cfg.startTime()
 	if err != nil {
 		return err
