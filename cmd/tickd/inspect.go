@@ -12,7 +12,6 @@ import (
 	"math/big"
 	"os"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -262,11 +261,6 @@ func printInspect(w io.Writer, rep *inspectReport) {
 		printCounts(w, rep.Rejected)
 	}
 	fmt.Fprintf(w, "\n\n%-8s %22s %22s %9s %9s %12s %14s\n", "SYMBOL", "BEST BID", "BEST ASK", "BIDS", "ASKS", "EXEC SHARES", "EXEC VWAP")
-	names := make([]string, 0, len(rep.Symbols))
-	for n := range rep.Symbols {
-		names = append(names, n)
-	}
-	sort.Strings(names)
 	lvl := func(l []any) string {
 		if l == nil {
 			return "-"
@@ -274,7 +268,7 @@ func printInspect(w io.Writer, rep *inspectReport) {
 		return fmt.Sprintf("%v x %v", l[1], l[0])
 	}
 	var odd []string
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(rep.Symbols)) {
 		s := rep.Symbols[n]
 		fmt.Fprintf(w, "%-8s %22s %22s %9d %9d %12d %14s\n", n, lvl(s.BestBid), lvl(s.BestAsk), s.BidOrders, s.AskOrders, s.ExecShares, s.VWAP)
 		if s.State != "" {
