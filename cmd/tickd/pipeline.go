@@ -114,8 +114,8 @@ func (c *serveConfig) registerFeeds(fs *flag.FlagSet, listen string) {
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 }
 
-// maxSymbolsLimit bounds -max-symbols. The table is allocated up front (up
-// to 32 bytes a symbol: 512 MiB here) and symbol IDs are 32-bit, so a
+// maxSymbolsLimit bounds -max-symbols. The table is allocated up front (24
+// to 32 bytes a symbol: 384 MiB here) and symbol IDs are 32-bit, so a
 // larger value would fail at start as the runtime running out of memory;
 // feeds name far fewer (ITCH stock locates are 16-bit, a native
 // connection's symbol indexes 18-bit).
