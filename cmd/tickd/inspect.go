@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -65,20 +64,20 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintf(stderr, "Usage: tickd inspect [-json] FILE\n\nSummarises a NASDAQ TotalView-ITCH 5.0 file (2-byte length framing, plain or gzip):\nmessages by type, those the decoder rejected, orders naming unknown references, and per\nsymbol the book it leaves (and whether it is crossed or locked)\nand the shares executed by E, C (printable only, as they count in volume) and P with\ntheir VWAP.\n\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
+	// Flags may follow the file, as they may in tickd replay.
+	files, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(files) != 1 {
+		fmt.Fprintln(stderr, "tickd inspect: give one FILE"+extraFiles(files))
 		return errUsage
 	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return errUsage
+	path := files[0]
+	if kind, err := replay.DetectInput(path); err == nil && kind == replay.InputCapture {
+		return fmt.Errorf("%s is a tickd capture, not an ITCH file: play it with `tickd replay %[1]s`", path)
 	}
-	if kind, err := replay.DetectInput(fs.Arg(0)); err == nil && kind == replay.InputCapture {
-		return fmt.Errorf("%s is a tickd capture, not an ITCH file: play it with `tickd replay %[1]s`", fs.Arg(0))
-	}
-	f, err := os.Open(fs.Arg(0))
+	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
@@ -93,7 +92,7 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	rep, err := inspectITCH(ctx, f, size, progress)
 	if err != nil {
-		return fmt.Errorf("%s: %w", fs.Arg(0), err)
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -103,6 +102,14 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	w := bufio.NewWriter(stdout) // keeps the first write error for Flush to return
 	printInspect(w, rep)
 	return w.Flush()
+}
+
+// extraFiles names the files beyond the one inspect reads, for its usage error.
+func extraFiles(files []string) string {
+	if len(files) < 2 {
+		return ""
+	}
+	return fmt.Sprintf(", not %d: %q", len(files), files)
 }
 
 // showProgress draws a progress line on w (a terminal) for long files.

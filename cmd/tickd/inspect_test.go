@@ -74,6 +74,35 @@ func TestInspectScripted(t *testing.T) {
 	}
 }
 
+// TestInspectArguments: flags may follow the file, as in tickd replay, and a
+// missing or second file is named rather than answered by the usage alone.
+func TestInspectArguments(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "day.itch")
+	sd := itch.AppendStockDirectory(nil, itch.StockDirectory{Header: itch.Header{Locate: 1}, Stock: itch.MakeStock("AAPL"), RoundLotSize: 100})
+	if err := os.WriteFile(path, itch.AppendFramed(nil, sd), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if err := runInspect(context.Background(), []string{path, "-json"}, &out, &errb); err != nil || !strings.HasPrefix(out.String(), "{") {
+		t.Errorf("inspect FILE -json: %v, printed %q, stderr %q", err, out.String(), errb.String())
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "tickd inspect: give one FILE\n"},
+		{[]string{"-json"}, "tickd inspect: give one FILE\n"},
+		{[]string{path, "other.itch"}, `tickd inspect: give one FILE, not 2: ["` + path + `" "other.itch"]`},
+	} {
+		out.Reset()
+		errb.Reset()
+		err := runInspect(context.Background(), tc.args, &out, &errb)
+		if !errors.Is(err, errUsage) || !strings.HasPrefix(errb.String(), tc.want) || out.Len() > 0 {
+			t.Errorf("inspect %q: %v, stderr %q; want errUsage and stderr starting %q", tc.args, err, errb.String(), tc.want)
+		}
+	}
+}
+
 // TestInspectRejections: messages the decoder rejects are counted by reason
 // in the table and in -json, and a type byte that is not printable ASCII
 // is named by its hex value.
