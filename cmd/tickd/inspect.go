@@ -272,7 +272,7 @@ func printInspect(w io.Writer, rep *inspectReport) {
 		if l == nil {
 			return "-"
 		}
-		return fmt.Sprintf("%v x %v", l[1], l[0])
+		return fmt.Sprintf("%v x %v", l[0], l[1]) // price x shares, as in -json, sub and the examples
 	}
 	var odd []string
 	for _, n := range slices.Sorted(maps.Keys(rep.Symbols)) {

@@ -61,6 +61,10 @@ func TestInspectScripted(t *testing.T) {
 	if err := runInspect(context.Background(), []string{path}, &out, &errb); err != nil || strings.Contains(out.String(), "crossed or locked") {
 		t.Errorf("100.25 bid under 100.30 ask: %v\n%s", err, out.String())
 	}
+	// The table writes a level price first, as -json's [price, shares] and tickd sub do.
+	if row := "AAPL               100.25 x 200            100.3 x 100"; !strings.Contains(out.String(), row) {
+		t.Errorf("table: want the row %q in\n%s", row, out.String())
+	}
 	lock := itch.AppendAddOrder(nil, itch.AddOrder{Header: hdr(1), OrderRef: 4, Side: 'S', Shares: 100, Stock: aapl, Price: px("100.25")})
 	os.WriteFile(path, itch.AppendFramed(file, lock), 0o600)
 	out.Reset()
