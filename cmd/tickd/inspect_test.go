@@ -197,6 +197,21 @@ func TestInspectSampleFile(t *testing.T) {
 	if rep.UnknownRefs == 0 {
 		t.Error("a sampled day must name orders it never added, got 0 unknown refs")
 	}
+	// Each book and execution total as an independent reading of the file
+	// (a few lines of Python over the raw messages, QA round 12) gives them.
+	want := map[string]string{
+		"ALC":  `{"best_bid":["27.06",100],"best_ask":["20.54",100],"bid_orders":294,"ask_orders":310,"bid_shares":8566,"ask_shares":7221,"exec_shares":95822,"vwap":"23.625261021","state":"crossed"}`,
+		"BOB":  `{"best_bid":["6.9667",100],"best_ask":["5.3417",100],"bid_orders":778,"ask_orders":797,"bid_shares":134703,"ask_shares":219846,"exec_shares":579962,"vwap":"6.113470835","state":"crossed"}`,
+		"CHAR": `{"best_bid":["25.65",30],"best_ask":["19.575",5],"bid_orders":480,"ask_orders":545,"bid_shares":9522,"ask_shares":10315,"exec_shares":58146,"vwap":"22.342005254","state":"crossed"}`,
+	}
+	for name, w := range want {
+		if got, _ := json.Marshal(rep.Symbols[name]); string(got) != w {
+			t.Errorf("%s:\n got %s\nwant %s", name, got, w)
+		}
+	}
+	if rep.UnknownRefs != 117 {
+		t.Errorf("unknown refs %d, want 117", rep.UnknownRefs)
+	}
 	for name, s := range rep.Symbols {
 		if s.BidOrders <= 0 || s.AskOrders <= 0 || s.BidShares < s.BidOrders || s.ExecShares <= 0 || s.VWAP == "" {
 			t.Errorf("%s: implausible summary %+v", name, s)
