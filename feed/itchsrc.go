@@ -117,6 +117,9 @@ func RunITCH(ctx context.Context, cfg ITCHSourceConfig, open SinkOpener, opts Op
 	r.name = name
 	sink, err := open(name)
 	if err != nil {
+		if ctx.Err() != nil { // a shutdown that came first: the engine refuses new inputs
+			return nil
+		}
 		err = fmt.Errorf("feed: %s: open sink: %w", name, err)
 		o.report(name, 0, 0, err)
 		return err

@@ -842,3 +842,22 @@ func acceptAtServer(t *testing.T, msgs [][]byte, first uint64) string {
 	}()
 	return ln.Addr().String()
 }
+
+// TestITCHRefusedAfterShutdown: as for a tail, an ITCH session opened as a
+// shutdown begins finds its sink refused, and stops without an error.
+func TestITCHRefusedAfterShutdown(t *testing.T) {
+	t.Setenv("TICKD_SOUPBIN_USERNAME", "tickd")
+	t.Setenv("TICKD_SOUPBIN_PASSWORD", "tickd")
+	cfg, err := ParseITCHURL("soupbin://127.0.0.1:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := func(source string) (Sink, error) {
+		return nil, fmt.Errorf("engine: input %q: engine is shutting down", source)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := RunITCH(ctx, cfg, refused, Options{Symbols: tick.NewSymbolTable(8)}); err != nil {
+		t.Errorf("stopped session, sink refused: %v, want nil", err)
+	}
+}

@@ -37,6 +37,9 @@ func Tail(ctx context.Context, path string, open SinkOpener, opts Options) error
 	}
 	sink, err := open(path)
 	if err != nil {
+		if ctx.Err() != nil { // a shutdown that came first: the engine refuses new inputs
+			return nil
+		}
 		return fmt.Errorf("feed: %s: open sink: %w", path, err)
 	}
 	t := &tailer{path: path, o: &o, p: newPump(path, sink, &o)}

@@ -229,3 +229,23 @@ func TestTailDirectory(t *testing.T) {
 		t.Fatalf("err %v, reports %v", err, rs.list())
 	}
 }
+
+// TestTailRefusedAfterShutdown: a tail that starts as a shutdown begins
+// (serve stopped during start-up) finds the engine refusing new inputs; that
+// is the stop it was asked for, not a failure. While running, a refused sink
+// is an error.
+func TestTailRefusedAfterShutdown(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ticks.csv")
+	refused := func(source string) (Sink, error) {
+		return nil, fmt.Errorf("engine: input %q: engine is shutting down", source)
+	}
+	opts := Options{Format: FormatCSV, Symbols: tick.NewSymbolTable(8)}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := Tail(ctx, path, refused, opts); err != nil {
+		t.Errorf("stopped tail, sink refused: %v, want nil", err)
+	}
+	if err := Tail(context.Background(), path, refused, opts); err == nil || !strings.Contains(err.Error(), "open sink") {
+		t.Errorf("running tail, sink refused: %v, want the open error", err)
+	}
+}
