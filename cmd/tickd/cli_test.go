@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -257,6 +258,30 @@ func TestConfigEmptyEnvOverridesFile(t *testing.T) {
 	}
 	if c.metrics != "" || c.feedListen != "" || c.ui.addr != "127.0.0.1:8080" {
 		t.Errorf("metrics %q feed-listen %q (both set empty in the environment), ui %q (file)", c.metrics, c.feedListen, c.ui.addr)
+	}
+}
+
+// TestServeWarnsWithoutFeed: serve with no feed source at all (the listener
+// turned off and nothing dialled, tailed or consumed) says so at start,
+// rather than run reading nothing like a quiet market; with a feed, no word.
+func TestServeWarnsWithoutFeed(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		warn bool
+	}{
+		{[]string{"-feed-listen", ""}, true},
+		{[]string{"-feed-listen", "127.0.0.1:0"}, false},
+		{[]string{"-feed-listen", "", "-feed-tail", filepath.Join(t.TempDir(), "ticks.csv"), "-feed-format", "csv"}, false},
+	} {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel() // start, then stop at once
+		var errb syncBuffer
+		if err := runServe(ctx, append(tc.args, "-nats-listen", "off"), io.Discard, &errb); err != nil {
+			t.Fatalf("serve %q: %v\n%s", tc.args, err, errb.String())
+		}
+		if warned := strings.Contains(errb.String(), `"message":"no feed: -feed-listen is empty`); warned != tc.warn {
+			t.Errorf("serve %q: warned of no feed %v, want %v\n%s", tc.args, warned, tc.warn, errb.String())
+		}
 	}
 }
 

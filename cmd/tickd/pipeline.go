@@ -239,6 +239,12 @@ func (src feedSources) credsFiles() []string {
 	return files
 }
 
+// hasFeed reports whether any feed source is set: with none, serve reads
+// nothing and so publishes nothing, which looks like a quiet market.
+func (c *serveConfig) hasFeed() bool {
+	return c.feedListen != "" || len(c.feedDial) > 0 || len(c.feedTail) > 0 || c.feedKafka != ""
+}
+
 // listens reports whether the feed listener runs: -feed-listen is set and
 // the feed is not ITCH (whose sessions are dialled).
 func (c *serveConfig) listens(src feedSources) bool {
@@ -706,6 +712,9 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	log, err := newLogger(stderr, cfg.logLevel, false)
 	if err != nil {
 		return err
+	}
+	if !cfg.hasFeed() {
+		log.Warn().Msg("no feed: -feed-listen is empty and no -feed-dial, -feed-tail or -feed-kafka is set, so nothing will be read or published")
 	}
 	p, err := startPipeline(ctx, &cfg, log)
 	if err != nil {

@@ -70,7 +70,7 @@ func runRecord(ctx context.Context, args []string, _, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "tickd record: -out DIR is required")
 		return errUsage
 	}
-	if cfg.feedListen == "" && len(cfg.feedDial) == 0 && len(cfg.feedTail) == 0 {
+	if !cfg.hasFeed() {
 		fmt.Fprintln(stderr, "tickd record: give a feed: -feed-listen, -feed-dial or -feed-tail")
 		return errUsage
 	}
