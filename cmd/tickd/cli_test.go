@@ -183,6 +183,15 @@ func TestGenToFileIsDeterministic(t *testing.T) {
 	}
 }
 
+// TestGenUnknownFormatNamesITCH: gen's refusal of a format lists every one
+// it takes, itch included, not only the tick formats it shares with serve.
+func TestGenUnknownFormatNamesITCH(t *testing.T) {
+	err := runGen(context.Background(), []string{"-format", "xml", "-out", filepath.Join(t.TempDir(), "x")}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), `unknown format "xml"`) || !strings.Contains(err.Error(), "itch") {
+		t.Errorf("gen -format xml: %v; want the formats, itch among them", err)
+	}
+}
+
 func TestConfigLayers(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "c.yaml")

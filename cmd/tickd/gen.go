@@ -99,6 +99,9 @@ func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	g, wopts, err := cfg.generator()
 	if err != nil {
+		if _, ferr := feed.ParseFormat(cfg.format); ferr != nil {
+			return fmt.Errorf("%w (or itch)", ferr) // gen's formats are the feed's and ITCH
+		}
 		return err
 	}
 	var w io.Writer
