@@ -509,7 +509,7 @@ func (p *pipeline) connectNATS(cfg *serveConfig) error {
 	if err = cfg.js.serverOptions(&opts); err != nil {
 		return err
 	}
-	if cfg.natsListen == "off" || cfg.natsListen == "" {
+	if cfg.natsInProcessOnly() {
 		if opts.Users != nil || opts.TLS != (bus.ServerTLS{}) {
 			// Only tickd's own in-process connections reach such a server.
 			return errors.New("nats-users, -nats-tls-*: secure the embedded server's listener, and there is none (-nats-listen off)")
@@ -567,6 +567,12 @@ func (p *pipeline) watchNATS() {
 		}
 		p.connLog.Errorf("%v", err)
 	})
+}
+
+// natsInProcessOnly reports whether tickd's NATS is the embedded server with
+// no listener: no client outside the process reaches it.
+func (c *serveConfig) natsInProcessOnly() bool {
+	return c.natsURL == "" && (c.natsListen == "off" || c.natsListen == "")
 }
 
 func (p *pipeline) natsDesc() string {

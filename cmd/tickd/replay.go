@@ -42,7 +42,7 @@ func (c *replayConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.to, "to", "", "play events up to this time (as -from)")
 	fs.Var(&c.symbols, "symbols", "play only these symbols (comma-separated)")
 	fs.StringVar(&c.kind, "kind", "", "what the non-capture inputs hold: itch, native, csv or json (default: by name; .csv, .json, .native, else ITCH)")
-	fs.BoolVar(&c.paused, "paused", false, "start paused (resume with a \"resume\" request on the control subject; not with -exchange)")
+	fs.BoolVar(&c.paused, "paused", false, "start paused (resume with a \"resume\" request on the control subject; not with -exchange or -nats-listen off)")
 	fs.BoolVar(&c.hold, "hold", false, "after the replay keep NATS up (and the results on it) until interrupted")
 	fs.StringVar(&c.progress, "progress", "auto", "progress on stderr: auto (a bar on a terminal, lines otherwise), bar, lines or off")
 	fs.StringVar(&c.exchange, "exchange", "", "instead of running the engine, re-serve the inputs as a simulated exchange, paced: "+
@@ -195,6 +195,9 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if rc.exchange != "" {
 		return runExchange(ctx, files, &rc, opts, stdout, stderr)
 	}
+	if opts.Paused && cfg.natsInProcessOnly() {
+		return errors.New("-paused: with -nats-listen off no client reaches the control subject to resume the replay: give -nats-listen ADDR or -nats-url")
+	}
 	// Inputs are checked, and the feed format (ITCH: book rules) found,
 	// before anything starts.
 	isITCH := false
@@ -242,8 +245,11 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return errors.Join(err, p.Wait())
 	}
 	defer sub.Unsubscribe()
-	fmt.Fprintf(stderr, "tickd replay: %d input(s); NATS %s; control: nats req %s.%s pause|resume|'step N'|state\n",
-		len(files), p.natsDesc(), cfg.prefix, controlSubject)
+	control := "" // in process only, no client could send the requests
+	if !cfg.natsInProcessOnly() {
+		control = fmt.Sprintf("; control: nats req %s.%s pause|resume|'step N'|state", cfg.prefix, controlSubject)
+	}
+	fmt.Fprintf(stderr, "tickd replay: %d input(s); NATS %s%s\n", len(files), p.natsDesc(), control)
 	prog := startProgress(stderr, rc.progress, pl)
 	start := time.Now()
 	runErr := pl.Run(ctx)

@@ -556,6 +556,27 @@ func TestReplayFlags(t *testing.T) {
 	}
 }
 
+// TestReplayInProcessNATS: with -nats-listen off no client reaches the
+// control subject, so -paused is refused rather than waiting for a resume
+// that cannot come, and the start line offers no `nats req` to steer it.
+func TestReplayInProcessNATS(t *testing.T) {
+	ticks := filepath.Join(t.TempDir(), "ticks.csv")
+	if err := os.WriteFile(ticks, []byte("1767364200000000000,AAPL,189.25,100,B\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // a paused replay would wait this out
+	defer cancel()
+	err := runReplay(ctx, []string{ticks, "-paused", "-nats-listen", "off"}, io.Discard, io.Discard)
+	if want := "-paused: with -nats-listen off"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("replay -paused -nats-listen off: %v, want an error saying %q", err, want)
+	}
+	var stderr syncBuffer
+	if err := runReplay(ctx, []string{ticks, "-speed", "max", "-nats-listen", "off"}, io.Discard, &stderr); err != nil ||
+		!strings.Contains(stderr.String(), "NATS embedded, in-process only\n") || strings.Contains(stderr.String(), "nats req") {
+		t.Errorf("replay -nats-listen off: %v; want no control hint in\n%s", err, stderr.String())
+	}
+}
+
 // TestRecordITCHReplay records an ITCH session over SoupBinTCP with `tickd
 // record`, rotating its files (each but the first without the stock
 // directory), replays them, and checks they publish exactly what a replay
