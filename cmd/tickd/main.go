@@ -32,12 +32,12 @@ func commands() []command {
 	return []command{
 		{"demo", "embedded NATS + simulated exchange + engine, with a live view of signals", runDemo},
 		{"serve", "the daemon: feeds in, signals and bars out over NATS", runServe},
-		{"gen", "simulated exchange: seeded random-walk ticks to a TCP address or a file", runGen},
+		{"gen", "simulated exchange: seeded ticks or an ITCH session, to TCP, UDP or a file", runGen},
 		{"record", "record feeds, exactly as read, into capture files (no engine)", runRecord},
 		{"replay", "play captures, ITCH and tick files through the engine, paced, to NATS", runReplay},
 		{"inspect", "summarise a NASDAQ ITCH 5.0 file: messages by type, books, executions", runInspect},
 		{"bench", "open-loop latency of tickd end to end beside bare NATS, or in process", runBench},
-		{"sub", "subscribe to a subject pattern and print signals and bars", runSub},
+		{"sub", "print what tickd publishes: signals, bars, stats, BBOs, status events", runSub},
 		{"sink", "store signals and bars in SQLite, PostgreSQL or CSV/JSON-lines files", runSink},
 		{"version", "print the version", runVersion},
 	}

@@ -41,7 +41,7 @@ func (c *replayConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.from, "from", "", "play events from this time: RFC 3339 (ITCH input: with -itch-date), ns since the epoch, or HH:MM[:SS] (ITCH session time)")
 	fs.StringVar(&c.to, "to", "", "play events up to this time (as -from)")
 	fs.Var(&c.symbols, "symbols", "play only these symbols (comma-separated)")
-	fs.StringVar(&c.kind, "kind", "", "what the non-capture inputs hold: itch, native, csv or json (default: by name; .csv, .json, .native, else ITCH)")
+	fs.StringVar(&c.kind, "kind", "", "what the non-capture inputs hold: itch, native, csv or json (default: by name less a .gz: .csv; .json, .jsonl, .ndjson; .native, .bin; anything else ITCH)")
 	fs.BoolVar(&c.paused, "paused", false, "start paused (resume with a \"resume\" request on the control subject; not with -exchange or -nats-listen off)")
 	fs.BoolVar(&c.hold, "hold", false, "after the replay keep NATS up (and the results on it) until interrupted")
 	fs.StringVar(&c.progress, "progress", "auto", "progress on stderr: auto (a bar on a terminal, lines otherwise), bar, lines or off")
