@@ -84,6 +84,25 @@ func TestGenItchFile(t *testing.T) {
 	}
 }
 
+// TestGenItchSummaryBytes: the byte count gen reports for an ITCH file is
+// its messages' bytes, and says so: the file is larger by a 2-byte length
+// prefix a message.
+func TestGenItchSummaryBytes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.itch")
+	var errb bytes.Buffer
+	if err := runGen(context.Background(), []string{"-format", "itch", "-out", path, "-unpaced", "-count", "500"}, io.Discard, &errb); err != nil {
+		t.Fatalf("gen: %v\n%s", err, errb.String())
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs, n int64
+	if _, err := fmt.Sscanf(errb.String(), "tickd gen: %d itch messages (%d bytes, framing aside)", &msgs, &n); err != nil || n != fi.Size()-2*msgs {
+		t.Errorf("summary %q (%v): want the messages' bytes, the %d-byte file less 2 a message, and that said", errb.String(), err, fi.Size())
+	}
+}
+
 // lineWatcher is a stderr that lets the test wait for a line matching a pattern.
 type lineWatcher struct {
 	mu sync.Mutex
