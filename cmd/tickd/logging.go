@@ -94,10 +94,18 @@ func classify(err error) (msg, reason string, ends bool) {
 		se  *feed.SourceError
 		ge  *feed.GapError
 		ige *feed.ITCHGapError
+		fe  *itch.FramingError
 	)
 	switch {
 	case errors.Is(err, feed.ReasonFrameTooLarge):
 		return "framing lost, source closed", feed.ReasonFrameTooLarge.String(), true
+	case errors.As(err, &fe): // an ITCH file's: the rest of it is not played
+		if fe.Length == 0 { // data after the end-of-session prefix
+			return "framing lost, source closed", feed.ReasonBadLength.String(), true
+		}
+		return "framing lost, source closed", feed.ReasonFrameTooLarge.String(), true
+	case errors.Is(err, itch.ErrGzipTruncated):
+		reason = feed.ReasonTruncated.String()
 	case errors.As(err, &se):
 		msg = sourceOpMessages[se.Op]
 		if msg == "" {

@@ -1,17 +1,22 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tickd/tickd/feed"
+	"github.com/tickd/tickd/feed/itch"
 	"github.com/tickd/tickd/tick"
 )
 
@@ -199,6 +204,51 @@ func TestLogLevel(t *testing.T) {
 		_, err := newLogger(io.Discard, l, false)
 		if err == nil || err.Error() != fmt.Sprintf("log-level %q: want debug, info, warn or error", l) {
 			t.Errorf("%q: %v", l, err)
+		}
+	}
+}
+
+// TestReplayLogsITCHFileEnds: an ITCH file whose framing is lost (not ITCH
+// at all, or data after the end-of-session prefix) is logged as framing
+// lost, with a reason of the bad-input tables, and a gzip file cut short as
+// truncated, not under an undocumented "other".
+func TestReplayLogsITCHFileEnds(t *testing.T) {
+	dir := t.TempDir()
+	var msgs []byte
+	for i := range 2000 {
+		msgs = itch.AppendFramed(msgs, itch.AppendSystemEvent(nil, itch.SystemEvent{Header: itch.Header{Timestamp: uint64(i + 1)}, EventCode: 'O'}))
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(msgs)
+	zw.Close()
+	files := map[string][]byte{
+		"ticks.itch":  []byte("1767364200000000000,AAPL,189.25,100,B\n"),
+		"after.itch":  append(itch.AppendFramed(nil, itch.AppendSystemEvent(nil, itch.SystemEvent{EventCode: 'C'})), 0, 0, 1, 2, 3),
+		"cut.itch.gz": gz.Bytes()[:gz.Len()/2],
+	}
+	want := map[string][2]string{
+		"ticks.itch":  {"framing lost, source closed", "frame_too_large"},
+		"after.itch":  {"framing lost, source closed", "bad_length"},
+		"cut.itch.gz": {"bad input skipped", "truncated"},
+	}
+	for name, b := range files {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var stderr syncBuffer
+		if err := runReplay(context.Background(), []string{path, "-speed", "max", "-nats-listen", "off"}, io.Discard, &stderr); err != nil {
+			t.Fatalf("replay %s: %v\n%s", name, err, stderr.String())
+		}
+		var logged []map[string]any
+		for _, l := range strings.Split(stderr.String(), "\n") {
+			if strings.HasPrefix(l, "{") {
+				logged = append(logged, logLines(t, l)...)
+			}
+		}
+		if got := withMessage(logged, want[name][0]); len(got) != 1 || got[0]["reason"] != want[name][1] {
+			t.Errorf("replay %s: want one %q line with reason %q, log:\n%s", name, want[name][0], want[name][1], stderr.String())
 		}
 	}
 }
