@@ -79,7 +79,7 @@ func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	var cfg genConfig
 	cfg.register(fs, 1000, "")
 	fs.DurationVar(&cfg.duration, "duration", 0, "stop after this much event time (0: no limit)")
-	to := fs.String("to", "", "TCP address to connect to and send the feed (e.g. 127.0.0.1:7000)")
+	to := fs.String("to", "", "TCP address to connect to and send the feed (e.g. 127.0.0.1:7000; waits up to 10s for it to listen)")
 	out := fs.String("out", "", "file to write the feed to (\"-\" for standard output)")
 	var itf itchFlags
 	itf.register(fs)
