@@ -192,6 +192,30 @@ func TestGenUnknownFormatNamesITCH(t *testing.T) {
 	}
 }
 
+// TestGenRefusesNegativeLimits: a negative -count or -duration is refused,
+// naming the flag, by gen (ticks and ITCH) and demo, where a negative count
+// made gen write nothing and exit 0 and demo run with no ticks.
+func TestGenRefusesNegativeLimits(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "x")
+	for _, tc := range []struct {
+		run  func(context.Context, []string, io.Writer, io.Writer) error
+		args []string
+		want string
+	}{
+		{runGen, []string{"-out", out, "-count", "-1"}, "-count -1: want 0 (no limit) or more"},
+		{runGen, []string{"-out", out, "-duration", "-1s"}, "-duration -1s: want 0 (no limit) or more"},
+		{runGen, []string{"-format", "itch", "-out", out, "-count", "-1"}, "-count -1: want 0 (no limit) or more"},
+		{runDemo, []string{"-count", "-1", "-nats-listen", "off", "-ui", "", "-metrics", ""}, "-count -1: want 0 (no limit) or more"},
+	} {
+		// Taken, the limits ran on: bound that with a deadline.
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		if err := tc.run(ctx, tc.args, io.Discard, io.Discard); err == nil || err.Error() != tc.want {
+			t.Errorf("%q: %v, want %q", tc.args, err, tc.want)
+		}
+		cancel()
+	}
+}
+
 func TestConfigLayers(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "c.yaml")

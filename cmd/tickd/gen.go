@@ -45,6 +45,9 @@ func (c *genConfig) register(fs *flag.FlagSet, rate float64, start string) {
 }
 
 func (c *genConfig) generator() (*sim.Generator, sim.WriteOptions, error) {
+	if err := c.check(); err != nil {
+		return nil, sim.WriteOptions{}, err
+	}
 	format, err := feed.ParseFormat(c.format)
 	if err != nil {
 		return nil, sim.WriteOptions{}, err
@@ -55,6 +58,18 @@ func (c *genConfig) generator() (*sim.Generator, sim.WriteOptions, error) {
 	}
 	g, err := sim.New(cfg)
 	return g, sim.WriteOptions{Format: format, Count: c.count, Duration: c.duration, Unpaced: c.unpaced}, err
+}
+
+// check refuses the limits the generators would take silently: a negative
+// -count sent nothing, a negative -duration was ignored.
+func (c *genConfig) check() error {
+	if c.count < 0 {
+		return fmt.Errorf("-count %d: want 0 (no limit) or more", c.count)
+	}
+	if c.duration < 0 {
+		return fmt.Errorf("-duration %v: want 0 (no limit) or more", c.duration)
+	}
+	return nil
 }
 
 // startTime is -start: the zero time when not given.

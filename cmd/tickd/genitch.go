@@ -91,6 +91,9 @@ func pause(ctx context.Context, sink itchSink, d time.Duration) error {
 
 // runGenITCH is `tickd gen -format itch`.
 func runGenITCH(ctx context.Context, fs *flag.FlagSet, cfg *genConfig, f *itchFlags, to, out string, stdout, stderr io.Writer) error {
+	if err := cfg.check(); err != nil {
+		return err
+	}
 	icfg := itchsim.Config{Symbols: cfg.names, Count: cfg.symbols, Seed: cfg.seed, Rate: cfg.rate,
 		LiveOrders: f.liveOrders, Messages: cfg.count}
 	// gen's -rate default suits trades; an ITCH feed is busier, so without
