@@ -206,6 +206,7 @@ func TestGenRefusesNegativeLimits(t *testing.T) {
 		{runGen, []string{"-out", out, "-duration", "-1s"}, "-duration -1s: want 0 (no limit) or more"},
 		{runGen, []string{"-format", "itch", "-out", out, "-count", "-1"}, "-count -1: want 0 (no limit) or more"},
 		{runDemo, []string{"-count", "-1", "-nats-listen", "off", "-ui", "", "-metrics", ""}, "-count -1: want 0 (no limit) or more"},
+		{runDemo, []string{"-duration", "-1s", "-nats-listen", "off", "-ui", "", "-metrics", ""}, "-duration -1s: want 0 (until Ctrl-C or -count) or more"},
 	} {
 		// Taken, the limits ran on: bound that with a deadline.
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)

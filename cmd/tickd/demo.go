@@ -41,6 +41,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if *duration < 0 { // would run until Ctrl-C
+		return fmt.Errorf("-duration %v: want 0 (until Ctrl-C or -count) or more", *duration)
+	}
 	// Our own cancel, so that a start-up failure can stop what has started.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
