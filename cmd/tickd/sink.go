@@ -46,19 +46,22 @@ func (c *sinkConfig) register(fs *flag.FlagSet) {
 }
 
 // validate refuses what the sink package would take as "use the
-// default": the flags' defaults are explicit, so a 0 is a mistake.
+// default" (the flags' defaults are explicit, so a 0 is a mistake), and
+// names the flag of a value it would refuse in its own terms.
 func (c *sinkConfig) validate() error {
 	switch {
 	case c.stream != "" && c.durable == "":
 		return errors.New("-stream needs -durable")
-	case c.batch == 0:
-		return errors.New("-batch 0: want at least 1 row")
-	case c.buffer == 0:
-		return errors.New("-buffer 0: want at least -batch rows")
-	case c.flush == 0:
-		return errors.New("-flush 0: want a positive duration")
+	case c.batch <= 0:
+		return fmt.Errorf("-batch %d: want at least 1 row", c.batch)
+	case c.buffer < c.batch:
+		return fmt.Errorf("-buffer %d: want at least -batch rows (%d)", c.buffer, c.batch)
+	case c.flush <= 0:
+		return fmt.Errorf("-flush %v: want a positive duration", c.flush)
 	case c.rotateSize == 0:
 		return errors.New("-rotate-size 0: want a size in bytes, or negative for never")
+	case c.rotateEvery < 0:
+		return fmt.Errorf("-rotate-every %v: want a positive duration, or 0 for never", c.rotateEvery)
 	}
 	return nil
 }

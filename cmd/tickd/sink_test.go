@@ -142,6 +142,21 @@ func TestSinkRefusesZeroSizes(t *testing.T) {
 	}
 }
 
+// TestSinkRefusesNegativesByFlag: a negative size or duration is refused
+// naming its flag, before any store is opened, not in the sink package's
+// terms ("sink: negative duration in options").
+func TestSinkRefusesNegativesByFlag(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range [][2]string{
+		{"-batch", "-5"}, {"-buffer", "-5"}, {"-buffer", "10"}, {"-flush", "-1s"}, {"-rotate-every", "-1h"},
+	} {
+		err := runSink(context.Background(), []string{"-to", "csv:" + dir, "-nats-url", "nats://127.0.0.1:1", tc[0], tc[1]}, os.Stdout, &syncBuffer{})
+		if err == nil || !strings.HasPrefix(err.Error(), tc[0]+" ") {
+			t.Errorf("%s %s: err = %v, want one naming %s", tc[0], tc[1], err, tc[0])
+		}
+	}
+}
+
 // TestSinkWaitsForDatabase: a PostgreSQL server that is not up yet is
 // waited for, and said so, not a fatal error.
 func TestSinkWaitsForDatabase(t *testing.T) {
