@@ -39,6 +39,9 @@ func runSub(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := bus.ValidatePrefix(*prefix); err != nil {
 		return err
 	}
+	if *count < 0 { // would print until interrupted, as 0 does
+		return fmt.Errorf("-count %d: want 0 (until interrupted) or more", *count)
+	}
 	subjects := bus.Subjects{Prefix: *prefix}
 	if !flagSet(fs, "subject") {
 		*subject = subjects.All()

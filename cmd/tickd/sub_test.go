@@ -235,3 +235,12 @@ func TestSubStopsWhenOutputFails(t *testing.T) {
 		t.Fatal("sub still running 10 s after its output failed")
 	}
 }
+
+// TestSubRefusesNegativeCount: -count -1 printed until interrupted, as 0
+// does; it is refused naming the flag, before connecting.
+func TestSubRefusesNegativeCount(t *testing.T) {
+	err := runSub(context.Background(), []string{"-count", "-1", "-nats-url", "nats://127.0.0.1:1"}, &syncBuffer{}, &syncBuffer{})
+	if want := "-count -1: want 0 (until interrupted) or more"; err == nil || err.Error() != want {
+		t.Errorf("sub -count -1: %v, want %q", err, want)
+	}
+}
