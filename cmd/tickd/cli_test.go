@@ -341,6 +341,22 @@ func TestDemoPortTaken(t *testing.T) {
 	}
 }
 
+// TestDemoMetricsPortTaken: a taken -metrics address falls back to a free
+// port and says so, as a taken -ui address does.
+func TestDemoMetricsPortTaken(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var out, errb syncBuffer
+	err = runDemo(context.Background(), []string{"-count", "100", "-unpaced", "-nats-listen", "off", "-ui", "", "-metrics", l.Addr().String()}, &out, &errb)
+	if err != nil || !strings.Contains(errb.String(), `"taken":"`+l.Addr().String()+`"`) ||
+		!strings.Contains(errb.String(), "metrics address taken: using a free port") || !strings.Contains(out.String(), "metrics: http://127.0.0.1:") {
+		t.Errorf("demo -metrics %s (taken): %v\nstdout:\n%s\nstderr:\n%s", l.Addr(), err, out.String(), errb.String())
+	}
+}
+
 // TestSignalLineShowsPriceOnce: a price or move rule also records the trade
 // price among its values; the line shows the exact price once, not that
 // float beside it.

@@ -59,8 +59,12 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	metricsAt := freeOr(*metricsAddr)
+	if metricsAt != *metricsAddr { // said, as the dashboard's fallback is
+		log.Warn().Str("taken", *metricsAddr).Msg("metrics address taken: using a free port")
+	}
 	cfg, err := serveDefaults("-feed-listen", "127.0.0.1:0", "-feed-format", gcfg.format, "-nats-listen", *natsListen,
-		"-metrics", freeOr(*metricsAddr), "-ui", *uiAddr)
+		"-metrics", metricsAt, "-ui", *uiAddr)
 	if err != nil {
 		return err
 	}
