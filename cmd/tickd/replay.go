@@ -43,7 +43,7 @@ func (c *replayConfig) register(fs *flag.FlagSet) {
 	fs.Var(&c.symbols, "symbols", "play only these symbols (comma-separated)")
 	fs.StringVar(&c.kind, "kind", "", "what the non-capture inputs hold: itch, native, csv or json (default: by name less a .gz: .csv; .json, .jsonl, .ndjson; .native, .bin; anything else ITCH)")
 	fs.BoolVar(&c.paused, "paused", false, "start paused (resume with a \"resume\" request on the control subject; not with -exchange or -nats-listen off)")
-	fs.BoolVar(&c.hold, "hold", false, "after the replay keep NATS up until interrupted (with -jetstream, the results stored on it stay readable; core NATS keeps nothing)")
+	fs.BoolVar(&c.hold, "hold", false, "after the replay keep NATS up until interrupted (with -jetstream, the results stored on it stay readable; core NATS keeps nothing; not with -nats-listen off)")
 	fs.StringVar(&c.progress, "progress", "auto", "progress on stderr: auto (a bar on a terminal, lines otherwise), bar, lines or off")
 	fs.StringVar(&c.exchange, "exchange", "", "instead of running the engine, re-serve the inputs as a simulated exchange, paced: "+
 		"tcp://HOST:PORT dials it once per recorded source (native, csv, json captures); soupbin://HOST:PORT or mold://HOST:PORT serve ITCH captures and files as gen -format itch does")
@@ -197,6 +197,9 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if opts.Paused && cfg.natsInProcessOnly() {
 		return errors.New("-paused: with -nats-listen off no client reaches the control subject to resume the replay: give -nats-listen ADDR or -nats-url")
+	}
+	if rc.hold && cfg.natsInProcessOnly() {
+		return errors.New("-hold: with -nats-listen off no client can read what it holds: give -nats-listen ADDR or -nats-url")
 	}
 	// Inputs are checked, and the feed format (ITCH: book rules) found,
 	// before anything starts.

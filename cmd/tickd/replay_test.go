@@ -558,7 +558,8 @@ func TestReplayFlags(t *testing.T) {
 
 // TestReplayInProcessNATS: with -nats-listen off no client reaches the
 // control subject, so -paused is refused rather than waiting for a resume
-// that cannot come, and the start line offers no `nats req` to steer it.
+// that cannot come (and -hold, holding what no client can read), and the
+// start line offers no `nats req` to steer it.
 func TestReplayInProcessNATS(t *testing.T) {
 	ticks := filepath.Join(t.TempDir(), "ticks.csv")
 	if err := os.WriteFile(ticks, []byte("1767364200000000000,AAPL,189.25,100,B\n"), 0o600); err != nil {
@@ -566,9 +567,11 @@ func TestReplayInProcessNATS(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // a paused replay would wait this out
 	defer cancel()
-	err := runReplay(ctx, []string{ticks, "-paused", "-nats-listen", "off"}, io.Discard, io.Discard)
-	if want := "-paused: with -nats-listen off"; err == nil || !strings.Contains(err.Error(), want) {
-		t.Errorf("replay -paused -nats-listen off: %v, want an error saying %q", err, want)
+	for _, flag := range []string{"-paused", "-hold"} {
+		err := runReplay(ctx, []string{ticks, flag, "-nats-listen", "off"}, io.Discard, io.Discard)
+		if want := flag + ": with -nats-listen off"; err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("replay %s -nats-listen off: %v, want an error saying %q", flag, err, want)
+		}
 	}
 	var stderr syncBuffer
 	if err := runReplay(ctx, []string{ticks, "-speed", "max", "-nats-listen", "off"}, io.Discard, &stderr); err != nil ||
