@@ -44,6 +44,15 @@ func TestVersionAndUsage(t *testing.T) {
 	if code := mainExit([]string{"serve", "-shards", "x"}, &out, &errb); code != 2 {
 		t.Errorf("bad flag: exit %d, %q", code, errb.String())
 	}
+	// `tickd help COMMAND` is the command's -h, as in go and git.
+	errb.Reset()
+	if code := mainExit([]string{"help", "inspect"}, &out, &errb); code != 0 || !strings.HasPrefix(errb.String(), "Usage: tickd inspect") {
+		t.Errorf("help inspect: exit %d, %q", code, errb.String())
+	}
+	errb.Reset()
+	if code := mainExit([]string{"help", "nope"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), `unknown command "nope"`) {
+		t.Errorf("help nope: exit %d, %q", code, errb.String())
+	}
 }
 
 // TestDemoShowsSignals runs the demo as `make run` does (but with its NATS on

@@ -48,6 +48,9 @@ func main() {
 }
 
 func mainExit(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 2 && args[0] == "help" { // `tickd help serve` is `tickd serve -h`
+		args = []string{args[1], "-h"}
+	}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		usage(stderr)
 		if len(args) == 0 {
@@ -97,7 +100,7 @@ func usage(w io.Writer) {
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.usage)
 	}
-	fmt.Fprintf(w, "\nRun 'tickd COMMAND -h' for a command's flags.\n")
+	fmt.Fprintf(w, "\nRun 'tickd COMMAND -h' (or 'tickd help COMMAND') for a command's flags.\n")
 	fmt.Fprintf(w, "Exit status: 0 done or stopped by a signal, 2 a command-line mistake, 1 a failure.\n")
 }
 
