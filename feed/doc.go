@@ -74,9 +74,10 @@
 // fractional seconds; price is decimal text (a JSON string or number) parsed
 // exactly by tick.ParsePriceBytes, never through a float; size is an integer
 // > 0; side is optional: B, S, buy or sell in any case. A CSV header line
-// (ts,symbol,price,size[,side]), blank lines and lines starting with '#' are
-// skipped. JSON keys other than these five are skipped; escapes inside the
-// five known values are not supported. A text event's Seq is its line number.
+// (ts,symbol,price,size[,side]), blank lines, lines starting with '#' and a
+// UTF-8 byte order mark before the first line are skipped. JSON keys other
+// than these five are skipped; escapes inside the five known values are not
+// supported. A text event's Seq is its line number.
 //
 // # Errors
 //

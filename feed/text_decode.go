@@ -12,6 +12,10 @@ type fields struct {
 	ts, symbol, price, size, side []byte
 }
 
+// utf8BOM opens files some tools write (Excel's "CSV UTF-8"): a mark of
+// the encoding before the first line, not part of it.
+const utf8BOM = "\xEF\xBB\xBF"
+
 // reasonSkip is returned by a line parser for a line that is not an error
 // but carries no event (a CSV header).
 const reasonSkip = Reason(255)
@@ -57,6 +61,9 @@ func (d *Decoder) textLine(e *tick.Event, line []byte, at int64) bool {
 	d.stats.Frames++
 	if n := len(line); n > 0 && line[n-1] == '\r' {
 		line = line[:n-1] // MaxFrame bounds the line, not its ending
+	}
+	if at == 0 && len(line) >= len(utf8BOM) && string(line[:len(utf8BOM)]) == utf8BOM {
+		line = line[len(utf8BOM):]
 	}
 	if len(line) > d.maxFrame {
 		d.reject(at, d.line, ReasonLineTooLong)

@@ -359,3 +359,32 @@ func parseTimeRFC3339(s string) (int64, error) {
 	}
 	return tm.UnixNano(), nil
 }
+
+// TestTextBOM: a UTF-8 byte order mark before a file's first line (Excel's
+// "CSV UTF-8") is skipped, so a header or first trade behind it is read; one
+// later in the stream is part of its line.
+func TestTextBOM(t *testing.T) {
+	const bom = "\xEF\xBB\xBF"
+	for _, c := range []struct {
+		f   Format
+		src string
+	}{
+		{FormatCSV, bom + "ts,symbol,price,size,side\r\n1,A,1,1,B\r\n"},
+		{FormatCSV, bom + "1,A,1,1\n"},
+		{FormatJSON, bom + `{"ts":1,"symbol":"A","price":"1","size":1}` + "\n"},
+		{FormatCSV, bom + "1,A,1,1"}, // the file's one line, unterminated
+	} {
+		var rs reports
+		d := newTestDecoder(t, c.f, &rs, nil)
+		got, _ := decodeAll(t, d, 4, []byte(c.src)) // (an unterminated line is flushed)
+		if len(got) != 1 || d.syms.Name(got[0].Symbol) != "A" || len(rs.list()) != 0 {
+			t.Errorf("%s %q: events %+v, reports %v", c.f, c.src, got, rs.list())
+		}
+	}
+	var rs reports
+	d := newTestDecoder(t, FormatCSV, &rs, nil)
+	got, _ := decodeAll(t, d, 4, []byte("1,A,1,1\n"+bom+"2,A,1,1\n"))
+	if r := rs.list(); len(got) != 1 || len(r) != 1 || !errors.Is(r[0].err, ReasonBadTimestamp) || r[0].offset != 8 {
+		t.Fatalf("BOM on line 2: events %+v, reports %v", got, r)
+	}
+}
