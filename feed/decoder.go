@@ -134,6 +134,34 @@ func (d *Decoder) Flush(dst []tick.Event, rest []byte) int {
 	return n
 }
 
+// skip decodes the whole frames or lines at the front of src, keeping none
+// of their events, counters or reports: only the decoder's state moves on
+// (the sequence, native Symbol definitions, the offset and line count). It
+// stops before a native length prefix beyond MaxFrame, and returns the bytes
+// consumed. A tail starting at a file's end (Options.FromEnd) skips with it
+// what the file already holds.
+func (d *Decoder) skip(src []byte) int {
+	stats, onError := d.stats, d.onError
+	d.onError = nil
+	defer func() { d.stats, d.onError = stats, onError }()
+	var discard [64]tick.Event
+	consumed := 0
+	for rest := src; d.ready(rest) && !d.framingLost(rest); rest = src[consumed:] {
+		_, c, _ := d.Decode(discard[:], rest)
+		if c == 0 {
+			break // (cannot happen: never spin)
+		}
+		consumed += c
+	}
+	return consumed
+}
+
+// framingLost says whether src starts with a native length prefix beyond
+// MaxFrame.
+func (d *Decoder) framingLost(src []byte) bool {
+	return d.format == FormatNative && len(src) >= prefixLen && int(le.Uint16(src)) > d.maxFrame
+}
+
 // ready says whether src starts with something Decode can consume: a whole
 // frame or line, or a length or line that is already too long.
 func (d *Decoder) ready(src []byte) bool {

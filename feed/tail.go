@@ -1,7 +1,6 @@
 package feed
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,8 +12,10 @@ import (
 
 // Tail follows the file at path like `tail -F` and feeds it to one Sink
 // (source name: path). It reads the file from the start (with
-// Options.FromEnd, a file already there is read from the start of its
-// unterminated last line, native files from their end), then polls every PollInterval for appended bytes, holding
+// Options.FromEnd, a file already there is read after its last whole line
+// or frame: what comes before is read at start-up without publishing any
+// of it, for the native Symbol frames, sequence and line numbers that what
+// follows depends on), then polls every PollInterval for appended bytes, holding
 // a partial last line or frame until it is completed. A file that shrinks
 // below the read position was truncated: reading restarts at 0. A new file
 // at path (rename + create) is a rotation: the old file is read to its end,
@@ -114,8 +115,8 @@ func (t *tailer) run(ctx context.Context) error {
 	return nil
 }
 
-// openFile opens path, at its start, or for the first file with FromEnd at
-// the start of its unterminated last line (native: at its end).
+// openFile opens path, at its start, or for the first file with FromEnd
+// after its last whole line or frame (skipTo).
 func (t *tailer) openFile(first bool) error {
 	f, err := os.Open(t.path)
 	if err != nil {
@@ -131,23 +132,41 @@ func (t *tailer) openFile(first bool) error {
 	if !first || !t.o.FromEnd || err != nil { // (no size: read from the start)
 		return nil
 	}
-	start := fi.Size()
-	if t.o.Format != FormatNative && start > 0 {
-		buf := t.p.space()[:min(int64(t.o.MaxFrame+1), start)]
-		if n, _ := f.ReadAt(buf, start-int64(len(buf))); n == len(buf) {
-			if i := bytes.LastIndexByte(buf, '\n'); i >= 0 {
-				start -= int64(len(buf) - i - 1)
-			} else if int64(len(buf)) == fi.Size() {
-				start = 0 // one partial line: take it whole
-			}
+	if err := t.skipTo(fi.Size()); err != nil {
+		t.o.sourceError(t.path, t.pos, SourceTailRead, fmt.Errorf("feed: %s: %w", t.path, err))
+	}
+	return nil
+}
+
+// skipTo reads the file's first size bytes through Decoder.skip (FromEnd):
+// none of them is published or counted, but the decoder goes on from them
+// as if it had decoded them (native Symbol frames and sequence, the line
+// count), so that the frames and lines appended later resolve their
+// symbols and are named by their line. Reading resumes after the last whole
+// frame or line: a partial one is read again whole.
+func (t *tailer) skipTo(size int64) error {
+	p := t.p
+	var err error
+	for read := int64(0); read < size && err == nil; {
+		space := p.space()
+		var n int
+		n, err = t.f.Read(space[:min(int64(len(space)), size-read)])
+		read += int64(n)
+		p.hi += n
+		p.lo += p.dec.skip(p.buf[p.lo:p.hi])
+		if p.dec.ready(p.buf[p.lo:p.hi]) {
+			break // a length prefix beyond MaxFrame: reading reports it
 		}
 	}
-	if _, err := f.Seek(start, io.SeekStart); err != nil {
-		return nil // read from the start
+	p.lo, p.hi = 0, 0
+	t.pos = p.dec.Offset()
+	if _, serr := t.f.Seek(t.pos, io.SeekStart); serr != nil {
+		return serr
 	}
-	t.pos = start
-	t.p.dec.off = start
-	return nil
+	if err == io.EOF { // the file shrank meanwhile: atEOF will see it
+		err = nil
+	}
+	return err
 }
 
 // atEOF checks, with nothing more to read, whether the file was truncated

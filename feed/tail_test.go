@@ -164,11 +164,51 @@ func TestTailFromEnd(t *testing.T) {
 			t.Fatalf("qtys %v", q)
 		}
 	}
+	// Line numbers count from the file's start, not from where the tail
+	// started: line k-97 holds qty k.
+	ev, _ := r.ss.list()[0].snapshot()
+	for _, e := range ev {
+		if e.Seq != uint64(e.Qty-97) {
+			t.Fatalf("qty %d at line %d, want line %d", e.Qty, e.Seq, e.Qty-97)
+		}
+	}
 	r.stop()
+}
+
+// TestTailFromEndNative: a native file followed from its end goes on from
+// the state its frames built: a Trade appended later resolves the symbol a
+// Symbol frame defined before the start, in sequence after the frames
+// skipped (no no_hello, no unknown_symbol, no gap reported).
+func TestTailFromEndNative(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ticks.bin")
+	var e NativeEncoder
+	appendFile(t, path, string(e.Trade(e.Hello(nil), "A", 1, 1e9, 1, tick.SideBuy)))
+	r := startTail(t, path, func(o *Options) { o.Format = FormatNative; o.FromEnd = true })
+	for k := int64(100); r.ss.total() == 0; k++ {
+		if k == 10000 || len(r.rs.list()) != 0 {
+			t.Fatalf("no trade arrived; reports %v", r.rs.list())
+		}
+		appendFile(t, path, string(e.Trade(nil, "A", k, 1e9, k, tick.SideBuy)))
+		time.Sleep(2 * time.Millisecond)
+	}
+	q := r.qtys(1)
+	ev, _ := r.ss.list()[0].snapshot()
+	for i, v := range q {
+		if v < 100 || (i > 0 && v != q[i-1]+1) || r.syms.Name(ev[i].Symbol) != "A" {
+			t.Fatalf("qtys %v, event %+v", q, ev[i])
+		}
+	}
+	r.stop()
+	if len(r.rs.list()) != 0 {
+		t.Fatalf("reports %v", r.rs.list())
+	}
 }
 
 func TestTailOpenFromEnd(t *testing.T) {
 	dir := t.TempDir()
+	var e NativeEncoder
+	whole := e.Trade(e.Hello(nil), "A", 1, 1, 1, tick.SideBuy)
+	next := e.Trade(nil, "A", 2, 1, 2, tick.SideBuy)
 	for _, c := range []struct {
 		f       Format
 		content string
@@ -178,7 +218,8 @@ func TestTailOpenFromEnd(t *testing.T) {
 		{FormatCSV, "1,A,1,1\n", 8},
 		{FormatCSV, "3,A,1,", 0},
 		{FormatCSV, "", 0},
-		{FormatNative, "\x05\x00abcdefg", 9},
+		{FormatNative, "\x05\x00abcdefg", 7}, // then a length prefix beyond MaxFrame: reading reports it
+		{FormatNative, string(whole) + string(next[:20]), int64(len(whole))}, // a frame half-written
 	} {
 		path := filepath.Join(dir, "f")
 		if err := os.WriteFile(path, []byte(c.content), 0o644); err != nil {

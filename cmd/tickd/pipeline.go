@@ -107,7 +107,7 @@ func (c *serveConfig) registerFeeds(fs *flag.FlagSet, listen string) {
 	fs.Var(&c.feedDial, "feed-dial", "feed(s) to connect to, reconnecting (comma-separated or repeated): HOST:PORT for native/csv/json; soupbin://HOST:PORT or mold://HOST:PORT for itch")
 	fs.StringVar(&c.itchDate, "itch-date", "", "trading day of the ITCH session, YYYY-MM-DD (ITCH times count from its midnight in New York); default: event times are ns since midnight")
 	fs.Var(&c.feedTail, "feed-tail", "file(s) to follow like tail -F, read from their start unless -feed-tail-from-end (comma-separated or repeated); a rotated or recreated file is read from its start")
-	fs.BoolVar(&c.tailFromEnd, "feed-tail-from-end", false, "start a -feed-tail file that exists at start-up at its end (text: the start of its unterminated last line), so that a restart does not read a day's file again")
+	fs.BoolVar(&c.tailFromEnd, "feed-tail-from-end", false, "start a -feed-tail file that exists at start-up after its last whole line or frame, so that a restart does not publish a day's file again (what it holds is read once at start-up, publishing nothing, for the native Symbol frames, sequence and line numbers of what follows)")
 	fs.IntVar(&c.feedMaxConns, "feed-max-conns", feed.DefaultMaxConns, "feed connections served at once")
 	fs.IntVar(&c.maxFrame, "feed-max-frame", feed.DefaultMaxFrame, "largest native frame / longest text line, bytes")
 	fs.IntVar(&c.maxSymbols, "max-symbols", tick.DefaultMaxSymbols, "symbols the symbol table holds, at most 16777216 (0: the default)")
