@@ -13,15 +13,15 @@ import (
 // Tail follows the file at path like `tail -F` and feeds it to one Sink
 // (source name: path). It reads the file from the start (with
 // Options.FromEnd, a file already there is read after its last whole line
-// or frame: what comes before is read at start-up without publishing any
-// of it, for the native Symbol frames, sequence and line numbers that what
-// follows depends on), then polls every PollInterval for appended bytes, holding
-// a partial last line or frame until it is completed. A file that shrinks
-// below the read position was truncated: reading restarts at 0. A new file
-// at path (rename + create) is a rotation: the old file is read to its end,
-// its unterminated last line decoded, and the new file followed from its
-// start. A path that does not exist yet is waited for. Sequence numbers and
-// line numbers restart with each file.
+// or frame: what comes before is read at start-up without publishing any of
+// it, for the native Symbol frames, sequence and line numbers that what
+// follows depends on), then polls every PollInterval for appended bytes,
+// holding a partial last line or frame until it is completed. A file that
+// shrinks below the read position was truncated: reading restarts at 0. A
+// new file at path (rename + create) is a rotation: the old file is read to
+// its end, its unterminated last line decoded, and the new file followed
+// from its start. A path that does not exist yet is waited for (reported
+// once). Sequence numbers and line numbers restart with each file.
 //
 // Tail returns nil once ctx is done or the sink shuts down, after closing
 // the sink; an error for bad arguments, if path is a directory, or if a
@@ -66,6 +66,9 @@ type tailer struct {
 	f     *os.File // the file being read; nil while waiting for one
 	pos   int64    // bytes of f read so far
 	timer *time.Timer
+	// missing: the path's absence has been reported since a file was
+	// last open (once: waiting for a file is no failure to repeat).
+	missing bool
 }
 
 func (t *tailer) run(ctx context.Context) error {
@@ -82,9 +85,7 @@ func (t *tailer) run(ctx context.Context) error {
 				return err
 			}
 			if err != nil {
-				if !errors.Is(err, fs.ErrNotExist) {
-					t.o.sourceError(t.path, 0, SourceTailRead, err)
-				}
+				t.openFailed(err)
 				if !t.wait(ctx) {
 					return nil
 				}
@@ -115,6 +116,20 @@ func (t *tailer) run(ctx context.Context) error {
 	return nil
 }
 
+// openFailed reports why path could not be opened: every time, but a path
+// that does not exist (yet) only once, so that a misspelt path is not
+// waited for in silence.
+func (t *tailer) openFailed(err error) {
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.o.sourceError(t.path, 0, SourceTailRead, err)
+		return
+	}
+	if !t.missing {
+		t.missing = true
+		t.o.sourceError(t.path, 0, SourceTailRead, fmt.Errorf("feed: %w: waiting for it", err))
+	}
+}
+
 // openFile opens path, at its start, or for the first file with FromEnd
 // after its last whole line or frame (skipTo).
 func (t *tailer) openFile(first bool) error {
@@ -127,7 +142,7 @@ func (t *tailer) openFile(first bool) error {
 		f.Close()
 		return fmt.Errorf("feed: %s: %w", t.path, errTailDir)
 	}
-	t.f, t.pos = f, 0
+	t.f, t.pos, t.missing = f, 0, false
 	t.p.restart()
 	if !first || !t.o.FromEnd || err != nil { // (no size: read from the start)
 		return nil

@@ -2,7 +2,9 @@ package feed
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -288,5 +290,24 @@ func TestTailRefusedAfterShutdown(t *testing.T) {
 	}
 	if err := Tail(context.Background(), path, refused, opts); err == nil || !strings.Contains(err.Error(), "open sink") {
 		t.Errorf("running tail, sink refused: %v, want the open error", err)
+	}
+}
+
+// TestTailMissingFileReported: a path that does not exist is reported once
+// (so a misspelt one is not waited for in silence), not at every poll, and
+// the file is followed once it appears.
+func TestTailMissingFileReported(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "later.csv")
+	r := startTail(t, path, nil)
+	waitFor(t, "the report of the missing file", func() bool { return len(r.rs.list()) > 0 })
+	time.Sleep(10 * time.Millisecond) // polls that must not report it again
+	appendFile(t, path, "1,A,1,1\n")
+	equalQtys(t, r.qtys(1), 1)
+	r.stop()
+	rs := r.rs.list()
+	var se *SourceError
+	if len(rs) != 1 || !errors.As(rs[0].err, &se) || se.Op != SourceTailRead || !errors.Is(se, fs.ErrNotExist) ||
+		rs[0].source != path || !strings.Contains(se.Error(), "later.csv") {
+		t.Fatalf("reports %v", rs)
 	}
 }
