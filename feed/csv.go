@@ -11,8 +11,10 @@ import (
 const CSVHeader = "ts,symbol,price,size,side"
 
 // parseCSV splits ts,symbol,price,size[,side] into f. Fields may carry
-// spaces or tabs around them; there is no quoting (symbols with ',' cannot
-// be carried). A header line yields reasonSkip.
+// spaces or tabs around them, and may be in double quotes (as RFC 4180
+// writers quote text); there is no escaping, so a field cannot hold ',' or
+// '"', and a symbol left holding a '"' (a quoted ',' split it) is
+// ReasonBadSymbol rather than a new name. A header line yields reasonSkip.
 func parseCSV(line []byte, f *fields) Reason {
 	var p [5][]byte
 	n := 0
@@ -22,11 +24,11 @@ func parseCSV(line []byte, f *fields) Reason {
 		}
 		i := bytes.IndexByte(line, ',')
 		if i < 0 {
-			p[n] = trimSpace(line)
+			p[n] = unquote(trimSpace(line))
 			n++
 			break
 		}
-		p[n] = trimSpace(line[:i])
+		p[n] = unquote(trimSpace(line[:i]))
 		n++
 		line = line[i+1:]
 	}
@@ -37,8 +39,19 @@ func parseCSV(line []byte, f *fields) Reason {
 		string(p[3]) == "size" && (n == 4 || string(p[4]) == "side") {
 		return reasonSkip
 	}
+	if bytes.IndexByte(p[1], '"') >= 0 {
+		return ReasonBadSymbol
+	}
 	f.ts, f.symbol, f.price, f.size, f.side = p[0], p[1], p[2], p[3], p[4]
 	return reasonNone
+}
+
+// unquote returns b without the double quotes around it, if it has them.
+func unquote(b []byte) []byte {
+	if n := len(b); n >= 2 && b[0] == '"' && b[n-1] == '"' {
+		return b[1 : n-1]
+	}
+	return b
 }
 
 func trimSpace(b []byte) []byte {

@@ -75,9 +75,10 @@
 // exactly by tick.ParsePriceBytes, never through a float; size is an integer
 // > 0; side is optional: B, S, buy or sell in any case. A CSV header line
 // (ts,symbol,price,size[,side]), blank lines, lines starting with '#' and a
-// UTF-8 byte order mark before the first line are skipped. JSON keys other
-// than these five are skipped; escapes inside the five known values are not
-// supported. A text event's Seq is its line number.
+// UTF-8 byte order mark before the first line are skipped. A CSV field may
+// be in double quotes, without escapes: no field holds ',' or '"'. JSON keys
+// other than these five are skipped; escapes inside the five known values
+// are not supported. A text event's Seq is its line number.
 //
 // # Errors
 //

@@ -85,6 +85,8 @@ func TestTextAccepts(t *testing.T) {
 		{FormatCSV, "2023-11-14t23:13:20.000000001+01:00,A,0.000000001,1,s", trade{ns + 1, "A", 1, 1, tick.SideSell}},
 		{FormatCSV, "2023-11-14T21:43:20.1234567891-00:30,A,+2.50,1,", trade{ns + 123456789, "A", 2_500_000_000, 1, 0}},
 		{FormatCSV, "1700000000000000000,A,1.000000000000,1", trade{ns, "A", 1e9, 1, 0}},
+		{FormatCSV, `"2023-11-14T22:13:20Z", "AAPL" ,"189.25","100","B"`, trade{ns, "AAPL", 189_250_000_000, 100, tick.SideBuy}},
+		{FormatCSV, `1700000000000000000,"BRK.A",1,1,""`, trade{ns, "BRK.A", 1e9, 1, 0}},
 		{FormatJSON, `{"ts":1700000000000000000,"symbol":"AAPL","price":"189.25","size":100,"side":"B"}`, trade{ns, "AAPL", 189_250_000_000, 100, tick.SideBuy}},
 		{FormatJSON, ` { "ts" : "2023-11-14T22:13:20Z" , "symbol" : "A" , "price" : 189.25 , "size" : "7" } `, trade{ns, "A", 189_250_000_000, 7, 0}},
 		{FormatJSON, `{"ts":"1700000000000000000","symbol":"A","price":1,"size":1,"side":null}`, trade{ns, "A", 1e9, 1, 0}},
@@ -107,11 +109,11 @@ func TestTextAccepts(t *testing.T) {
 }
 
 func TestTextSkips(t *testing.T) {
-	src := "ts,symbol,price,size,side\n\n   \n# comment\n  # indented comment\r\nts,symbol,price,size\n\r\n1,A,1,1\n"
+	src := "ts,symbol,price,size,side\n\n   \n# comment\n  # indented comment\r\nts,symbol,price,size\n\r\n\"ts\",\"symbol\",\"price\",\"size\"\n1,A,1,1\n"
 	var rs reports
 	d := newTestDecoder(t, FormatCSV, &rs, nil)
 	got, _ := decodeAll(t, d, 4, []byte(src))
-	if len(got) != 1 || got[0].Seq != 8 || len(rs.list()) != 0 || d.Stats().Frames != 8 {
+	if len(got) != 1 || got[0].Seq != 9 || len(rs.list()) != 0 || d.Stats().Frames != 9 {
 		t.Fatalf("%+v %v %+v", got, rs.list(), d.Stats())
 	}
 	d = newTestDecoder(t, FormatJSON, &rs, nil)
@@ -157,6 +159,11 @@ func TestTextReasons(t *testing.T) {
 		{FormatCSV, "1,,1,1", ReasonBadSymbol},
 		{FormatCSV, "1,ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456,1,1", ReasonBadSymbol},
 		{FormatCSV, "1,A\x01B,1,1", ReasonBadSymbol},
+		{FormatCSV, `1,"AAPL,1,1`, ReasonBadSymbol},
+		{FormatCSV, `1,AA"PL,1,1`, ReasonBadSymbol},
+		{FormatCSV, `1,"A,B",1,1`, ReasonBadSymbol},
+		{FormatCSV, `1,"",1,1`, ReasonBadSymbol},
+		{FormatCSV, `1,A,"1,1`, ReasonBadPrice},
 		{FormatCSV, "1,A,1,1,B,extra", ReasonFieldCount},
 		{FormatCSV, "1,A,1", ReasonFieldCount},
 		{FormatCSV, "1", ReasonFieldCount},
