@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"syscall"
 	"time"
 )
 
@@ -21,7 +22,8 @@ import (
 // new file at path (rename + create) is a rotation: the old file is read to
 // its end, its unterminated last line decoded, and the new file followed
 // from its start. A path that does not exist yet is waited for (reported
-// once). Sequence numbers and line numbers restart with each file.
+// once). Sequence numbers and line numbers restart with each file. A FIFO
+// is read as its writers write, and need not have one.
 //
 // Tail returns nil once ctx is done or the sink shuts down, after closing
 // the sink; an error for bad arguments, if path is a directory, or if a
@@ -65,6 +67,7 @@ type tailer struct {
 	p     *pump
 	f     *os.File // the file being read; nil while waiting for one
 	pos   int64    // bytes of f read so far
+	pipe  bool     // f is a FIFO: its reads wait in the poller, for PollInterval at most
 	timer *time.Timer
 	// missing: the path's absence has been reported since a file was
 	// last open (once: waiting for a file is no failure to repeat).
@@ -92,7 +95,7 @@ func (t *tailer) run(ctx context.Context) error {
 				continue
 			}
 		}
-		n, err := t.f.Read(t.p.space())
+		n, err := t.read()
 		if n > 0 {
 			t.pos += int64(n)
 			if err := t.p.ingest(n); err != nil {
@@ -133,7 +136,9 @@ func (t *tailer) openFailed(err error) {
 // openFile opens path, at its start, or for the first file with FromEnd
 // after its last whole line or frame (skipTo).
 func (t *tailer) openFile(first bool) error {
-	f, err := os.Open(t.path)
+	// Non-blocking, so that a FIFO without a writer does not hold the open
+	// (and a shutdown) until one comes; a regular file reads as ever.
+	f, err := os.OpenFile(t.path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return err
 	}
@@ -143,6 +148,7 @@ func (t *tailer) openFile(first bool) error {
 		return fmt.Errorf("feed: %s: %w", t.path, errTailDir)
 	}
 	t.f, t.pos, t.missing = f, 0, false
+	t.pipe = f.SetReadDeadline(time.Time{}) == nil // only the poller's files take deadlines
 	t.p.restart()
 	if !first || !t.o.FromEnd || err != nil { // (no size: read from the start)
 		return nil
@@ -184,6 +190,20 @@ func (t *tailer) skipTo(size int64) error {
 	return err
 }
 
+// read reads the file into the pump's free space. A FIFO's read waits for
+// PollInterval at most, as a regular file is polled, so that a writer that
+// keeps it open in silence cannot hold the tail past its context.
+func (t *tailer) read() (int, error) {
+	if t.pipe {
+		t.f.SetReadDeadline(time.Now().Add(t.o.PollInterval))
+	}
+	n, err := t.f.Read(t.p.space())
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		err = io.EOF // nothing written yet
+	}
+	return n, err
+}
+
 // atEOF checks, with nothing more to read, whether the file was truncated
 // (restart at 0) or replaced at path (finish it, switch to the new one).
 func (t *tailer) atEOF() (rotated bool, err error) {
@@ -209,7 +229,7 @@ func (t *tailer) atEOF() (rotated bool, err error) {
 // closes it.
 func (t *tailer) finish() error {
 	for {
-		n, err := t.f.Read(t.p.space())
+		n, err := t.read()
 		if n > 0 {
 			t.pos += int64(n)
 			if err := t.p.ingest(n); err != nil {
