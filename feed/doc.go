@@ -78,7 +78,8 @@
 // UTF-8 byte order mark before the first line are skipped. A CSV field may
 // be in double quotes, without escapes: no field holds ',' or '"'. JSON keys
 // other than these five are skipped; escapes inside the five known values
-// are not supported. A text event's Seq is its line number.
+// are not supported, nor is one of them given twice. A text event's Seq is
+// its line number.
 //
 // # Errors
 //

@@ -12,6 +12,7 @@ const (
 	haveSymbol
 	havePrice
 	haveSize
+	haveSide
 	haveAll = haveTs | haveSymbol | havePrice | haveSize
 )
 
@@ -19,7 +20,8 @@ const (
 // allocating: values of the known keys are sliced out of the line (strings
 // without their quotes, numbers and literals as their text); values of other
 // keys, nested objects and arrays included, are skipped. A known value whose
-// string holds an escape is rejected under that field's reason.
+// string holds an escape, or a known key given twice (which value was
+// meant?), is rejected under that field's reason.
 func parseJSON(b []byte, f *fields) Reason {
 	i := skipWS(b, 0)
 	if i == len(b) || b[i] != '{' {
@@ -64,27 +66,29 @@ func parseJSON(b []byte, f *fields) Reason {
 				val = val[1 : len(val)-1]
 			}
 			var r Reason
+			bit := 0
 			switch string(key) {
 			case "ts":
-				f.ts, have, r = val, have|haveTs, ReasonBadTimestamp
+				f.ts, bit, r = val, haveTs, ReasonBadTimestamp
 			case "symbol":
-				f.symbol, have, r = val, have|haveSymbol, ReasonBadSymbol
+				f.symbol, bit, r = val, haveSymbol, ReasonBadSymbol
 				if !quoted {
 					esc = true // a symbol must be a string
 				}
 			case "price":
-				f.price, have, r = val, have|havePrice, ReasonBadPrice
+				f.price, bit, r = val, havePrice, ReasonBadPrice
 			case "size":
-				f.size, have, r = val, have|haveSize, ReasonBadQty
+				f.size, bit, r = val, haveSize, ReasonBadQty
 			case "side":
-				f.side, r = val, ReasonBadSide
+				f.side, bit, r = val, haveSide, ReasonBadSide
 				if !quoted && string(val) == "null" {
 					f.side = nil
 				}
 			}
-			if esc && r != reasonNone && bad == reasonNone {
+			if (esc || have&bit != 0) && r != reasonNone && bad == reasonNone {
 				bad = r
 			}
+			have |= bit
 			i = skipWS(b, end)
 			if i == len(b) {
 				return ReasonSyntax
@@ -102,7 +106,7 @@ func parseJSON(b []byte, f *fields) Reason {
 	if skipWS(b, i) != len(b) {
 		return ReasonSyntax
 	}
-	if have != haveAll {
+	if have&haveAll != haveAll {
 		return ReasonMissingField
 	}
 	return bad
