@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -157,6 +158,43 @@ func (c *serveConfig) engineConfig() (engine.Config, error) {
 		Partition: engine.Partition(c.shard)}, nil
 }
 
+// checkTails refuses a -feed-tail path that is a directory, or a file given
+// twice (by the same path or another way to it): followed twice, each of
+// its trades would count twice in every bar and statistic.
+func checkTails(paths []string) error {
+	seen := make(map[string]string, len(paths)) // cleaned path → as given
+	var files []os.FileInfo                     // of the paths that exist
+	var names []string
+	for _, path := range paths {
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			abs = path
+		}
+		if first, ok := seen[abs]; ok {
+			return tailedTwice(path, first)
+		}
+		seen[abs] = path
+		fi, err := os.Stat(path)
+		if err != nil {
+			continue // not there yet: waited for
+		}
+		if fi.IsDir() {
+			return fmt.Errorf("feed-tail %q: is a directory: give the file to follow", path)
+		}
+		for i, other := range files {
+			if os.SameFile(fi, other) {
+				return tailedTwice(path, names[i])
+			}
+		}
+		files, names = append(files, fi), append(names, path)
+	}
+	return nil
+}
+
+func tailedTwice(path, first string) error {
+	return fmt.Errorf("feed-tail %q: the same file as %q: followed twice, its trades would count twice", path, first)
+}
+
 // feedSources is the validated feed side of a serveConfig.
 type feedSources struct {
 	format   feed.Format             // of the listener, dials and tails (native, csv, json)
@@ -187,10 +225,8 @@ func (c *serveConfig) sources() (feedSources, error) {
 		}
 		src.itchDate = d
 	}
-	for _, path := range c.feedTail {
-		if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-			return src, fmt.Errorf("feed-tail %q: is a directory: give the file to follow", path)
-		}
+	if err := checkTails(c.feedTail); err != nil {
+		return src, err
 	}
 	if c.feedFormat != "itch" {
 		f, err := feed.ParseFormat(c.feedFormat)
