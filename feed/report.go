@@ -18,7 +18,7 @@ type SourceOp uint8
 
 // Source operations.
 const (
-	SourceDial     SourceOp = iota + 1 // connecting failed, or an ITCH link was lost: retried with backoff
+	SourceDial     SourceOp = iota + 1 // connecting failed, a dialed peer closed, or an ITCH link was lost: retried with backoff
 	SourceAccept                       // the listener could not accept: retried with backoff
 	SourceRefused                      // a connection was closed before it was read: MaxConns, a failed TLS handshake
 	SourceLost                         // a connection's read failed: it ends (a dialer reconnects)

@@ -231,8 +231,16 @@ func DialTCP(ctx context.Context, addr string, open SinkOpener, opts Options) er
 		c, err := d.DialContext(ctx, "tcp", addr)
 		switch {
 		case err == nil:
-			if serveConn(ctx, c, open, &o, name) {
+			conn := connName(c)
+			read, peerClosed := serveConn(ctx, c, open, &o, name)
+			if read > 0 {
 				backoff = o.ReconnectMin
+			}
+			if peerClosed {
+				// The feed is gone until the redial: say so, as the
+				// dialer's source, so that a flapping peer is rate-limited
+				// as one.
+				o.sourceError(name, 0, SourceDial, fmt.Errorf("feed: %s: closed by the peer after %d bytes, reconnecting", conn, read))
 			}
 		case ctx.Err() == nil:
 			o.sourceError(name, 0, SourceDial, fmt.Errorf("feed: dial: %w", err))
@@ -254,23 +262,24 @@ func connName(c net.Conn) string {
 }
 
 // serveConn feeds one connection to its own Sink until EOF, an error, the
-// sink shutting down or ctx being done; it closes both and reports whether
-// any bytes arrived. A failed TLS handshake is reported as source's (the
+// sink shutting down or ctx being done; it closes both and returns the bytes
+// read and whether the peer closed the connection (EOF; a failed read is
+// reported here). A failed TLS handshake is reported as source's (the
 // listener's or dialer's), not the connection's: each connection has a
 // name of its own, and a flood of them must be rate-limited as one source.
-func serveConn(ctx context.Context, c net.Conn, open SinkOpener, o *Options, source string) (delivered bool) {
+func serveConn(ctx context.Context, c net.Conn, open SinkOpener, o *Options, source string) (read uint64, peerClosed bool) {
 	defer c.Close()
 	name := connName(c)
 	if err := handshake(ctx, c); err != nil {
 		if ctx.Err() == nil {
 			o.sourceError(source, 0, SourceRefused, fmt.Errorf("feed: %s: %w", name, err))
 		}
-		return false
+		return 0, false
 	}
 	sink, err := open(name)
 	if err != nil {
 		o.sourceError(name, 0, SourceRefused, fmt.Errorf("feed: %s: open sink: %w", name, err))
-		return false
+		return 0, false
 	}
 	p := newPump(name, sink, o)
 	p.socket = true
@@ -282,14 +291,16 @@ func serveConn(ctx context.Context, c net.Conn, open SinkOpener, o *Options, sou
 	defer stop()
 	err = p.readAll(c)
 	switch {
-	case err == nil, ctx.Err() != nil, errors.Is(err, errSinkDone), errors.Is(err, ReasonFrameTooLarge):
-		// ended, cancelled, or already reported by the decoder
+	case ctx.Err() != nil, errors.Is(err, errSinkDone), errors.Is(err, ReasonFrameTooLarge):
+		// cancelled, or already reported by the decoder
+	case err == nil:
+		peerClosed = true
 	case errors.Is(err, net.ErrClosed):
 		// closed on our side: the listener evicted it, and said so
 	default:
 		o.sourceError(name, p.dec.off, SourceLost, fmt.Errorf("feed: %s: read: %w", name, err))
 	}
-	return p.dec.stats.Bytes > 0
+	return p.dec.stats.Bytes, peerClosed
 }
 
 // SleepContext waits d or until ctx is done; it reports whether ctx is
