@@ -18,17 +18,18 @@ type SourceOp uint8
 
 // Source operations.
 const (
-	SourceDial     SourceOp = iota + 1 // connecting failed, a dialed peer closed, or an ITCH link was lost: retried with backoff
-	SourceAccept                       // the listener could not accept: retried with backoff
-	SourceRefused                      // a connection was closed before it was read: MaxConns, a failed TLS handshake
-	SourceLost                         // a connection's read failed: it ends (a dialer reconnects)
-	SourceTailRead                     // a tailed file could not be opened or read: retried every PollInterval
-	SourceFetch                        // a Kafka fetch failed (a topic or partition unknown, no leader): retried
-	SourceCommit                       // Kafka offsets not committed (the commit failed, or outputs were lost): held back
-	SourceEvicted                      // a silent connection was closed to admit a new one: MaxConns, EvictAfter
+	SourceDial        SourceOp = iota + 1 // connecting failed, a dialed peer closed, or an ITCH link was lost: retried with backoff
+	SourceAccept                          // the listener could not accept: retried with backoff
+	SourceRefused                         // a connection was closed before it was read: MaxConns, a failed TLS handshake
+	SourceLost                            // a connection's read failed: it ends (a dialer reconnects)
+	SourceTailRead                        // a tailed file could not be opened or read: retried every PollInterval
+	SourceFetch                           // a Kafka fetch failed (a topic or partition unknown, no leader): retried
+	SourceCommit                          // Kafka offsets not committed (the commit failed, or outputs were lost): held back
+	SourceEvicted                         // a silent connection was closed to admit a new one: MaxConns, EvictAfter
+	SourceTailRestart                     // a tailed file was truncated or replaced: read again from its start
 )
 
-var sourceOpNames = [...]string{"", "dial", "accept", "refused", "lost", "tail_read", "fetch", "commit", "evicted"}
+var sourceOpNames = [...]string{"", "dial", "accept", "refused", "lost", "tail_read", "fetch", "commit", "evicted", "tail_restart"}
 
 // String returns a short snake_case name.
 func (op SourceOp) String() string {

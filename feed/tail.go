@@ -21,7 +21,7 @@ import (
 // shrinks below the read position was truncated: reading restarts at 0. A
 // new file at path (rename + create) is a rotation: the old file is read to
 // its end, its unterminated last line decoded, and the new file followed
-// from its start. A path that does not exist yet is waited for (reported
+// from its start. Both are reported (SourceTailRestart). A path that does not exist yet is waited for (reported
 // once). Sequence numbers and line numbers restart with each file. A FIFO
 // is read as its writers write, and need not have one.
 //
@@ -213,16 +213,26 @@ func (t *tailer) atEOF() (rotated bool, err error) {
 		if err := t.finish(); err != nil {
 			return false, err
 		}
+		t.restarted(fmt.Errorf("feed: %s: replaced (rotated) after %d bytes: following the new file from its start", t.path, t.pos))
 		return true, nil
 	}
 	// A missing path keeps the old file: the new one may not be there yet.
-	if err1 == nil && cur.Size() < t.pos {
+	// (A FIFO has no size and no position to go back to.)
+	if err1 == nil && cur.Mode().IsRegular() && cur.Size() < t.pos {
 		if _, err := t.f.Seek(0, io.SeekStart); err == nil {
+			t.restarted(fmt.Errorf("feed: %s: truncated to %d bytes below the %d read: reading it again from its start", t.path, cur.Size(), t.pos))
 			t.pos = 0
 			t.p.restart()
 		}
 	}
 	return false, nil
+}
+
+// restarted reports that the file is read again from its start, as tail -F
+// says so: lines may be read twice (a truncation, then the same content) or
+// lost (written between a copy and a truncation).
+func (t *tailer) restarted(err error) {
+	t.o.sourceError(t.path, t.pos, SourceTailRestart, err)
 }
 
 // finish reads a rotated-away file to its end, flushes its last line and

@@ -123,6 +123,8 @@ func TestTailTruncate(t *testing.T) {
 		t.Fatalf("line number after truncation: %d", ev[3].Seq)
 	}
 	r.stop()
+	// (truncated to 0, or to 8 if the poll came after the append)
+	checkRestart(t, r.rs.list(), path, 24, "bytes below the 24 read: reading it again from its start")
 }
 
 func TestTailRotate(t *testing.T) {
@@ -142,8 +144,17 @@ func TestTailRotate(t *testing.T) {
 	appendFile(t, path, "6,A,1,6\n")
 	equalQtys(t, r.qtys(6), 1, 2, 3, 4, 5, 6)
 	r.stop()
-	if len(r.rs.list()) != 0 {
-		t.Fatalf("reports %v", r.rs.list())
+	checkRestart(t, r.rs.list(), path, 31, "replaced (rotated) after 31 bytes: following the new file from its start")
+}
+
+// checkRestart checks that the reports are one SourceTailRestart of path at
+// offset off, ending with what.
+func checkRestart(t *testing.T, rs []report, path string, off int64, what string) {
+	t.Helper()
+	var se *SourceError
+	if len(rs) != 1 || !errors.As(rs[0].err, &se) || se.Op != SourceTailRestart || rs[0].source != path ||
+		rs[0].offset != off || !strings.HasPrefix(se.Error(), "feed: "+path+": ") || !strings.HasSuffix(se.Error(), what) {
+		t.Fatalf("reports %v, want one at %d: %s", rs, off, what)
 	}
 }
 

@@ -74,14 +74,15 @@ func newLimitedLog(log zerolog.Logger, interval time.Duration) *limitedLog {
 
 // The messages of the reports that are not bad input, by feed.SourceOp.
 var sourceOpMessages = map[feed.SourceOp]string{
-	feed.SourceDial:     "feed connection failed, retrying",
-	feed.SourceAccept:   "feed accept failed, retrying",
-	feed.SourceRefused:  "feed connection refused",
-	feed.SourceLost:     "feed connection lost",
-	feed.SourceTailRead: "feed tail read failed, retrying",
-	feed.SourceFetch:    "feed fetch failed, retrying",
-	feed.SourceCommit:   "feed offsets not committed",
-	feed.SourceEvicted:  "feed connection evicted",
+	feed.SourceDial:        "feed connection failed, retrying",
+	feed.SourceAccept:      "feed accept failed, retrying",
+	feed.SourceRefused:     "feed connection refused",
+	feed.SourceLost:        "feed connection lost",
+	feed.SourceTailRead:    "feed tail read failed, retrying",
+	feed.SourceFetch:       "feed fetch failed, retrying",
+	feed.SourceCommit:      "feed offsets not committed",
+	feed.SourceEvicted:     "feed connection evicted",
+	feed.SourceTailRestart: "feed tail restarted at the file's start",
 }
 
 // classify returns a report's log message, its reason (a metric label, or
