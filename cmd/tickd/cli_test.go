@@ -390,3 +390,28 @@ func TestBinaryCarriesTimeZones(t *testing.T) {
 		t.Error("tickd does not link time/tzdata: -itch-date fails where the system has no zoneinfo")
 	}
 }
+
+// TestGenRefusesNamesTheFormatCannotCarry: CSV and JSON lines have no
+// escaping, so a name with a '"' (or in JSON a '\') would make every line of
+// it one tickd rejects: gen refuses it; native frames carry any valid name.
+func TestGenRefusesNamesTheFormatCannotCarry(t *testing.T) {
+	for _, c := range []struct {
+		format, names, refused string
+	}{
+		{"csv", `A,B"C`, `names "B\"C": the csv format has no escaping for its '"'`},
+		{"json", `A\B`, `names "A\\B": the json format has no escaping for its '\\'`},
+		{"json", `A"B`, `names "A\"B": the json format has no escaping for its '"'`},
+		{"csv", `A\B`, ""},
+		{"native", `A"B,C\D`, ""},
+	} {
+		path := filepath.Join(t.TempDir(), "out")
+		err := runGen(context.Background(), []string{"-format", c.format, "-names", c.names, "-out", path, "-count", "3", "-unpaced"},
+			&bytes.Buffer{}, &bytes.Buffer{})
+		switch {
+		case c.refused == "" && err != nil:
+			t.Errorf("%s %s: %v", c.format, c.names, err)
+		case c.refused != "" && (err == nil || !strings.HasPrefix(err.Error(), c.refused)):
+			t.Errorf("%s %s: %v, want %s", c.format, c.names, err, c.refused)
+		}
+	}
+}

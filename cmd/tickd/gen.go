@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/tickd/tickd/feed"
@@ -34,7 +35,7 @@ func (c *genConfig) register(fs *flag.FlagSet, rate float64, start string) {
 	fs.Float64Var(&c.rate, "rate", rate, "mean ticks per second (event time, and wall time unless -unpaced)")
 	fs.Int64Var(&c.count, "count", 0, "stop after this many ticks (0: no limit)")
 	fs.IntVar(&c.symbols, "symbols", 32, "how many generated symbols (AAA, AAB, ...)")
-	fs.Var(&c.names, "names", "symbol names to use instead of generated ones (comma-separated)")
+	fs.Var(&c.names, "names", "symbol names to use instead of generated ones (comma-separated; csv and json lines cannot carry a '\"', json a '\\')")
 	fs.Uint64Var(&c.seed, "seed", 1, "random seed: the same seed and start give the same stream")
 	startHelp := "event time of the first tick, RFC 3339 or \"now\""
 	if start == "" {
@@ -50,6 +51,9 @@ func (c *genConfig) generator() (*sim.Generator, sim.WriteOptions, error) {
 	}
 	format, err := feed.ParseFormat(c.format)
 	if err != nil {
+		return nil, sim.WriteOptions{}, err
+	}
+	if err := textCarries(format, c.names); err != nil {
 		return nil, sim.WriteOptions{}, err
 	}
 	cfg := sim.Config{Symbols: c.names, Count: c.symbols, Seed: c.seed, Rate: c.rate}
@@ -68,6 +72,19 @@ func (c *genConfig) check() error {
 	}
 	if c.duration < 0 {
 		return fmt.Errorf("-duration %v: want 0 (no limit) or more", c.duration)
+	}
+	return nil
+}
+
+// textCarries refuses a name the text format cannot carry: it has no
+// escaping, so tickd's decoders would reject every line of that symbol (a
+// CSV '"', a JSON '"' or '\').
+func textCarries(format feed.Format, names []string) error {
+	bad := map[feed.Format]string{feed.FormatCSV: `"`, feed.FormatJSON: `"\`}[format]
+	for _, n := range names {
+		if i := strings.IndexAny(n, bad); i >= 0 {
+			return fmt.Errorf("names %q: the %s format has no escaping for its %q: tickd would reject every line of it", n, format, n[i])
+		}
 	}
 	return nil
 }
