@@ -22,7 +22,7 @@ func (d *Decoder) decodeNative(dst []tick.Event, src []byte) (n, off int) {
 		l := int(le.Uint16(src[off:]))
 		at := d.off + int64(off)
 		if l > d.maxFrame {
-			d.tooLarge(at, l)
+			d.tooLarge(at, l, src[off:])
 			break
 		}
 		end := off + prefixLen + l
@@ -120,11 +120,16 @@ func needsSlot(f []byte) bool {
 
 // tooLarge ends the connection: a length above MaxFrame means the framing
 // can no longer be trusted. Nothing is allocated for the bogus length; the
-// error itself is the one allocation.
-func (d *Decoder) tooLarge(at int64, l int) {
+// error itself is the one allocation. f is the source from the bad prefix
+// on: a stream that starts with text was most likely sent in another format.
+func (d *Decoder) tooLarge(at int64, l int, f []byte) {
 	d.stats.Errors++
 	d.stats.ByReason[ReasonFrameTooLarge]++
-	d.fatal = &FrameTooLargeError{Source: d.source, Offset: at, Length: l, Max: d.maxFrame}
+	e := &FrameTooLargeError{Source: d.source, Offset: at, Length: l, Max: d.maxFrame}
+	if at == 0 {
+		e.Text = textStart(f)
+	}
+	d.fatal = e
 	if d.onError != nil {
 		d.onError(d.source, at, 0, d.fatal)
 	}
@@ -237,4 +242,16 @@ func (d *Decoder) defineSymbol(idx uint32, name []byte, at int64, seq uint64) {
 		d.local = append(d.local, noSymbol)
 	}
 	d.local[idx] = id
+}
+
+// textStart returns the length prefix at the front of b if both its bytes
+// are printable ASCII (the start of a CSV or JSON line), else "". Only the
+// prefix: the report must not depend on how much more a read brought.
+func textStart(b []byte) string {
+	for _, c := range b[:prefixLen] {
+		if c < ' ' || c > '~' {
+			return ""
+		}
+	}
+	return string(b[:prefixLen])
 }

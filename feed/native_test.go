@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/tickd/tickd/tick"
@@ -394,4 +395,31 @@ func decodeNativeEvents(t *testing.T, src []byte, n int) (Stats, *reports) {
 		t.Fatalf("%d events, %v", len(got), err)
 	}
 	return d.Stats(), rs
+}
+
+// TestNativeTextStreamHint: a stream that starts with text where native
+// frames were expected (a CSV or JSON feed sent to a native listener) loses
+// its framing at offset 0, and the error says what it looks like; a bad
+// length elsewhere, or binary, says nothing more.
+func TestNativeTextStreamHint(t *testing.T) {
+	hint := ": a CSV or JSON feed? (-feed-format csv|json)"
+	for _, c := range []struct {
+		src, want string
+	}{
+		{"ts,symbol,price,size,side\n1,A,1,1\n", `it starts with text, "ts": a CSV or JSON feed?`},
+		{`{"ts":1,"symbol":"A","price":"1","size":1}` + "\n", `it starts with text, "{\"": a CSV or JSON feed?`},
+		{"1767364200000000000,A,1,1\r\n", `it starts with text, "17": a CSV or JSON feed?`},
+		{"\xff\xff binary", ""},
+		{string(AppendHello(nil, 1)) + "ts,symbol,price,size\n", ""},
+	} {
+		d := newTestDecoder(t, FormatNative, nil, nil)
+		_, err := decodeAll(t, d, 4, []byte(c.src))
+		var fe *FrameTooLargeError
+		if !errors.As(err, &fe) {
+			t.Fatalf("%q: %v", c.src, err)
+		}
+		if got := err.Error(); c.want == "" && strings.Contains(got, hint) || c.want != "" && !strings.Contains(got, c.want) {
+			t.Errorf("%q: %s", c.src, got)
+		}
+	}
 }

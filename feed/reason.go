@@ -98,12 +98,19 @@ type FrameTooLargeError struct {
 	Source      string
 	Offset      int64 // of the length prefix
 	Length, Max int
+	// Text is the stream's first two bytes when they are text (a CSV or
+	// JSON feed sent where native frames were expected), else "".
+	Text string
 }
 
 func (e *FrameTooLargeError) Error() string {
-	return "feed: " + e.Source + ": offset " + strconv.FormatInt(e.Offset, 10) +
+	s := "feed: " + e.Source + ": offset " + strconv.FormatInt(e.Offset, 10) +
 		": frame length " + strconv.Itoa(e.Length) + " exceeds MaxFrame " + strconv.Itoa(e.Max) +
 		", framing lost"
+	if e.Text != "" {
+		s += "; it starts with text, " + strconv.Quote(e.Text) + ": a CSV or JSON feed? (-feed-format csv|json)"
+	}
+	return s
 }
 
 func (e *FrameTooLargeError) Unwrap() error { return ReasonFrameTooLarge }
