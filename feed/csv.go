@@ -10,12 +10,25 @@ import (
 // CSVHeader is the optional header line of the CSV format, without '\n'.
 const CSVHeader = "ts,symbol,price,size,side"
 
-// parseCSV splits ts,symbol,price,size[,side] into f. Fields may carry
-// spaces or tabs around them, and may be in double quotes (as RFC 4180
-// writers quote text); there is no escaping, so a field cannot hold ',' or
-// '"', and a symbol left holding a '"' (a quoted ',' split it) is
-// ReasonBadSymbol rather than a new name. A header line yields reasonSkip.
-func parseCSV(line []byte, f *fields) Reason {
+// csvNames are the CSV columns, in the order of csvColumns' indexes.
+var csvNames = [5]string{"ts", "symbol", "price", "size", "side"}
+
+// csvColumns maps each column position of a CSV line to the field it holds
+// (an index of csvNames): a header naming the columns in another order
+// (ts,symbol,size,price) sets it, so that no line is read with two columns
+// swapped.
+type csvColumns [5]uint8
+
+var csvInOrder = csvColumns{0, 1, 2, 3, 4}
+
+// parseCSV splits a line into f, its columns in the order cols says (by
+// default ts,symbol,price,size[,side]). Fields may carry spaces or tabs
+// around them, and may be in double quotes (as RFC 4180 writers quote text);
+// there is no escaping, so a field cannot hold ',' or '"', and a symbol left
+// holding a '"' (a quoted ',' split it) is ReasonBadSymbol rather than a new
+// name. A header line (the column names, in any order) sets cols and yields
+// reasonSkip.
+func parseCSV(line []byte, f *fields, cols *csvColumns) Reason {
 	var p [5][]byte
 	n := 0
 	for {
@@ -35,15 +48,48 @@ func parseCSV(line []byte, f *fields) Reason {
 	if n < 4 {
 		return ReasonFieldCount
 	}
-	if string(p[0]) == "ts" && string(p[1]) == "symbol" && string(p[2]) == "price" &&
-		string(p[3]) == "size" && (n == 4 || string(p[4]) == "side") {
+	if header, ok := csvHeader(p[:n]); ok {
+		*cols = header
 		return reasonSkip
 	}
-	if bytes.IndexByte(p[1], '"') >= 0 {
+	var q [5][]byte
+	for i, v := range p[:n] {
+		q[cols[i]] = v
+	}
+	if bytes.IndexByte(q[1], '"') >= 0 {
 		return ReasonBadSymbol
 	}
-	f.ts, f.symbol, f.price, f.size, f.side = p[0], p[1], p[2], p[3], p[4]
+	f.ts, f.symbol, f.price, f.size, f.side = q[0], q[1], q[2], q[3], q[4]
 	return reasonNone
+}
+
+// csvHeader reads a header line: every field a column name, each once, ts,
+// symbol, price and size among them. A 4-column header leaves side last.
+func csvHeader(p [][]byte) (cols csvColumns, ok bool) {
+	if len(p[0]) == 0 || p[0][0] >= '0' && p[0][0] <= '9' { // a line of data: no look-ups
+		return cols, false
+	}
+	cols = csvInOrder
+	var seen uint8
+	for i, name := range p {
+		c := csvName(name)
+		if c < 0 || seen&(1<<c) != 0 {
+			return cols, false
+		}
+		seen |= 1 << c
+		cols[i] = uint8(c)
+	}
+	return cols, seen&0b1111 == 0b1111
+}
+
+// csvName is the index of name in csvNames, or -1.
+func csvName(name []byte) int {
+	for c, n := range csvNames {
+		if string(name) == n {
+			return c
+		}
+	}
+	return -1
 }
 
 // unquote returns b without the double quotes around it, if it has them.

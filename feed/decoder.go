@@ -27,9 +27,10 @@ type Decoder struct {
 	hello    bool // native: the connection's first frame has been checked
 	skipping bool // text: dropping the rest of an overlong line
 	maxFrame int
-	off      int64  // offset in the source of the next byte Decode sees
-	line     uint64 // text: lines consumed
-	fatal    error  // framing lost: every later Decode returns it
+	off      int64      // offset in the source of the next byte Decode sees
+	line     uint64     // text: lines consumed
+	cols     csvColumns // CSV: the fields of the columns, as the last header named them
+	fatal    error      // framing lost: every later Decode returns it
 
 	syms    *tick.SymbolTable
 	fixed   bool
@@ -64,7 +65,8 @@ func newDecoder(source string, sourceID uint16, o *Options) *Decoder {
 }
 
 // Reset starts a new connection or file: the sequence starts over at 1, the
-// local symbols are forgotten, and offsets and line numbers restart at 0.
+// local symbols and a CSV header's column order are forgotten, and offsets
+// and line numbers restart at 0.
 // Stats keep counting.
 func (d *Decoder) Reset() {
 	d.next = 1
@@ -73,6 +75,7 @@ func (d *Decoder) Reset() {
 	d.skipping = false
 	d.off = 0
 	d.line = 0
+	d.cols = csvInOrder
 	d.fatal = nil
 }
 

@@ -74,7 +74,8 @@
 // fractional seconds; price is decimal text (a JSON string or number) parsed
 // exactly by tick.ParsePriceBytes, never through a float; size is an integer
 // > 0; side is optional: B, S, buy or sell in any case. A CSV header line
-// (ts,symbol,price,size[,side]), blank lines, lines starting with '#' and a
+// (ts,symbol,price,size[,side], or these names in another order, which the
+// lines after it then follow), blank lines, lines starting with '#' and a
 // UTF-8 byte order mark before the first line are skipped. A CSV field may
 // be in double quotes, without escapes: no field holds ',' or '"'. JSON keys
 // other than these five are skipped; escapes inside the five known values

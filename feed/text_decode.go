@@ -79,7 +79,7 @@ func (d *Decoder) textLine(e *tick.Event, line []byte, at int64) bool {
 	var f fields
 	var r Reason
 	if d.format == FormatCSV {
-		r = parseCSV(line, &f)
+		r = parseCSV(line, &f, &d.cols)
 	} else {
 		r = parseJSON(line, &f)
 	}

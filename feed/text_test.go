@@ -401,3 +401,51 @@ func TestTextBOM(t *testing.T) {
 		t.Fatalf("BOM on line 2: events %+v, reports %v", got, r)
 	}
 }
+
+// TestTextCSVHeaderOrder: a header naming the columns in another order is
+// followed, so no line is read with two columns swapped (ts,symbol,size,price
+// used to make "100,190" a trade of 190 shares at 100); a line that only
+// looks like one (a name twice, one missing) is reported as before.
+func TestTextCSVHeaderOrder(t *testing.T) {
+	for _, c := range []struct {
+		src  string
+		want trade
+	}{
+		{"ts,symbol,size,price\n1,A,100,190\n", trade{1, "A", 190e9, 100, 0}},
+		{"side,price,size,symbol,ts\r\nB,1.5,7,A,1\r\n", trade{1, "A", 15e8, 7, tick.SideBuy}},
+		{`"symbol","ts","price","size"` + "\n" + `"A",1,"2",3,S` + "\n", trade{1, "A", 2e9, 3, tick.SideSell}},
+		{"ts,symbol,size,price\nts,symbol,price,size\n1,A,100,190\n", trade{1, "A", 100e9, 190, 0}},
+	} {
+		var rs reports
+		d := newTestDecoder(t, FormatCSV, &rs, nil)
+		got, _ := decodeAll(t, d, 4, []byte(c.src))
+		if len(got) != 1 || len(rs.list()) != 0 {
+			t.Errorf("%q: events %+v, reports %v", c.src, got, rs.list())
+			continue
+		}
+		e := got[0]
+		if g := (trade{e.TsEvent, d.syms.Name(e.Symbol), e.Price, e.Qty, e.Side}); g != c.want {
+			t.Errorf("%q:\n got %+v\nwant %+v", c.src, g, c.want)
+		}
+		// A new connection or file starts in the default order again.
+		d.Reset()
+		if n, _ := decodeAll(t, d, 4, []byte("1,A,2,3\n")); len(n) != 1 || n[0].Price != 2e9 || n[0].Qty != 3 {
+			t.Errorf("%q, then Reset: %+v", c.src, n)
+		}
+	}
+	for _, bad := range []string{"ts,ts,price,size", "ts,symbol,price,side", "ts,symbol,price,size,venue"} {
+		var rs reports
+		d := newTestDecoder(t, FormatCSV, &rs, nil)
+		decodeAll(t, d, 4, []byte(bad+"\n1,A,2,3\n"))
+		if r := rs.list(); len(r) != 1 || r[0].seq != 1 {
+			t.Errorf("%q: reports %v", bad, r)
+		}
+	}
+	// Reading in the header's order allocates nothing.
+	d := newTestDecoder(t, FormatCSV, nil, nil)
+	src := []byte("ts,symbol,size,price\n1,A,100,190\n2,A,5,191\n")
+	dst := make([]tick.Event, 4)
+	if a := testing.AllocsPerRun(20, func() { d.Reset(); d.Decode(dst, src) }); a != 0 {
+		t.Fatalf("%v allocations", a)
+	}
+}
