@@ -21,9 +21,10 @@ import (
 // shrinks below the read position was truncated: reading restarts at 0. A
 // new file at path (rename + create) is a rotation: the old file is read to
 // its end, its unterminated last line decoded, and the new file followed
-// from its start. Both are reported (SourceTailRestart). A path that does not exist yet is waited for (reported
-// once). Sequence numbers and line numbers restart with each file. A FIFO
-// is read as its writers write, and need not have one.
+// from its start. Both are reported (SourceTailRestart). A path that does
+// not exist yet is waited for (reported once). Sequence numbers and line
+// numbers restart with each file. A FIFO is read as its writers write, and
+// need not have one.
 //
 // Tail returns nil once ctx is done or the sink shuts down, after closing
 // the sink; an error for bad arguments, if path is a directory, or if a
