@@ -49,17 +49,21 @@ func newLogger(w io.Writer, level string, console bool) (zerolog.Logger, error) 
 // and may log once an interval per source. A report that ends a connection
 // or a source (framing lost, a connection lost) is always logged. The next
 // line logged for a source carries how many of its reports were left out;
-// when the source ends (sourceEnded) or the process exits (flushSuppressed)
-// a last line says so for those not yet told.
+// a source that has gone an interval without a report says so on a line of
+// its own (a burst of bad lines, then quiet), and when the source ends
+// (sourceEnded) or the process exits (flushSuppressed) a last line says so
+// for those not yet told.
 type limitedLog struct {
 	log      zerolog.Logger
 	interval time.Duration
 	mu       sync.Mutex // taken only on the report path
 	sources  map[string]*limitState
+	quiet    *time.Timer // looks for quiet sources with reports left out; nil when none has any
 }
 
 type limitState struct {
 	last       map[string]time.Time // when each message was last logged for the source
+	reported   time.Time            // the source's last report, logged or not
 	suppressed int                  // reports left out since the source's last line
 	byReason   map[string]int       // of those, by reason
 }
@@ -209,18 +213,56 @@ func (l *limitedLog) allow(source, msg, reason string, ends bool) (suppressed in
 		st = &limitState{last: map[string]time.Time{}}
 		l.sources[source] = st
 	}
+	st.reported = now
 	if !ends && now.Sub(st.last[msg]) < l.interval {
 		st.suppressed++
 		if st.byReason == nil {
 			st.byReason = map[string]int{}
 		}
 		st.byReason[reason]++
+		if l.quiet == nil {
+			l.quiet = time.AfterFunc(l.interval, l.flushQuiet)
+		}
 		return 0, nil, false
 	}
 	st.last[msg] = now
 	suppressed, byReason = st.suppressed, st.byReason
 	st.suppressed, st.byReason = 0, nil
 	return suppressed, byReason, true
+}
+
+// flushQuiet logs what each source left out, once it has gone an interval
+// without a report: no later report's line would say it (until the source
+// ended). A source still reporting will say it on its next line; while any
+// has reports left out, it looks again an interval later.
+func (l *limitedLog) flushQuiet() {
+	type left struct {
+		source   string
+		n        int
+		byReason map[string]int
+	}
+	var quiet []left
+	l.mu.Lock()
+	now, pending := time.Now(), false
+	for src, st := range l.sources {
+		switch {
+		case st.suppressed == 0:
+		case now.Sub(st.reported) >= l.interval:
+			quiet = append(quiet, left{src, st.suppressed, st.byReason})
+			st.suppressed, st.byReason = 0, nil
+		default:
+			pending = true
+		}
+	}
+	l.quiet = nil
+	if pending {
+		l.quiet = time.AfterFunc(l.interval, l.flushQuiet)
+	}
+	l.mu.Unlock()
+	slices.SortFunc(quiet, func(a, b left) int { return strings.Compare(a.source, b.source) })
+	for _, q := range quiet {
+		l.logSuppressed(q.source, q.n, q.byReason, false)
+	}
 }
 
 // prune forgets the sources whose every limit has lapsed (no line for an

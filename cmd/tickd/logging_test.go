@@ -253,3 +253,35 @@ func TestReplayLogsITCHFileEnds(t *testing.T) {
 		}
 	}
 }
+
+// TestLimitedLogQuietSourceFlushed: a burst of bad input, then quiet (a file
+// of bad lines read at once), says how much it left out an interval later,
+// not only when the source ends: its one logged line must not stand for
+// 100000 rejected lines until shutdown. A source still reporting says it on
+// its next line instead, and nothing is said twice.
+func TestLimitedLogQuietSourceFlushed(t *testing.T) {
+	var out syncBuffer
+	log, err := newLogger(&out, "info", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := newLimitedLog(log, 50*time.Millisecond)
+	for range 3 {
+		l.badInput("burst.csv", 0, 0, feed.ReasonBadPrice)
+	}
+	l.badInput("burst.csv", 0, 0, feed.ReasonBadTimestamp)
+	waitUntil(t, "the suppressed reports of the quiet source", 10*time.Second, func() bool {
+		return strings.Contains(out.String(), "reports suppressed")
+	})
+	l.flushSuppressed(false) // told already: nothing more
+	lines := logLines(t, out.String())
+	if len(lines) != 2 || lines[0]["message"] != "bad input skipped" {
+		t.Fatalf("log:\n%v", lines)
+	}
+	s := lines[1]
+	by, _ := s["suppressed_by_reason"].(map[string]any)
+	if s["message"] != "reports suppressed" || s["source"] != "burst.csv" || s["suppressed"] != 3.0 ||
+		s["source_ended"] != false || by["bad_price"] != 2.0 || by["bad_timestamp"] != 1.0 {
+		t.Fatalf("summary %v", s)
+	}
+}
