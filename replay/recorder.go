@@ -153,6 +153,9 @@ func NewRecorder(opts RecorderOptions) (*Recorder, error) {
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("replay: %w", err)
 	}
+	if err := checkWritable(opts.Dir); err != nil {
+		return nil, err
+	}
 	// Tried once here, so the caller can say how it records; a file
 	// system that refuses O_DIRECT is written through the page cache.
 	opts.Direct = opts.Direct && probeDirect(opts.Dir)
@@ -166,6 +169,17 @@ func NewRecorder(opts RecorderOptions) (*Recorder, error) {
 		wake:       make(chan struct{}, 1),
 		done:       make(chan struct{}),
 	}, nil
+}
+
+// checkWritable creates and removes a file in dir: a directory that cannot
+// take capture files fails at start, not at the feed's first read.
+func checkWritable(dir string) error {
+	f, err := os.CreateTemp(dir, ".tickd-write-probe-*")
+	if err != nil {
+		return fmt.Errorf("replay: capture directory %s takes no files: %w", dir, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }
 
 // lane returns the open lane of source, or nil.

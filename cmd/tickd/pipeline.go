@@ -428,7 +428,7 @@ func startPipeline(ctx context.Context, cfg *serveConfig, log zerolog.Logger) (*
 		}
 	}
 	if p.recorder != nil {
-		p.startRecorder(ctx, cfg.record.dir, log)
+		p.startRecorder(ctx, cfg.record.dir, log, nil) // serving goes on without the capture
 	}
 	p.startFeeds(ctx, cfg, src, open, fopts)
 	if cfg.fused { // the publisher is driven by the engine, itself by the feed
@@ -506,11 +506,18 @@ func (p *pipeline) goFeed(name string, f func() error) {
 
 // startRecorder runs the recorder until ctx is done and every feed source
 // has ended (each has told it Close), so the capture is complete when Wait
-// returns.
-func (p *pipeline) startRecorder(ctx context.Context, dir string, log zerolog.Logger) {
+// returns. failed, if not nil, is called when the recorder stops on a
+// write error (a full disk): it records nothing more.
+func (p *pipeline) startRecorder(ctx context.Context, dir string, log zerolog.Logger, failed func()) {
 	rec := p.recorder
 	log.Info().Str("dir", dir).Bool("o_direct", rec.Direct()).Msg("recording the feeds")
-	p.goRun("recorder", func() error { return rec.Run(context.WithoutCancel(ctx)) })
+	p.goRun("recorder", func() error {
+		err := rec.Run(context.WithoutCancel(ctx))
+		if err != nil && failed != nil {
+			failed()
+		}
+		return err
+	})
 	p.goRun("recorder stop", func() error {
 		<-ctx.Done()
 		p.feeds.Wait()

@@ -53,6 +53,8 @@ func (d *discardSink) Close()                   {}
 
 // runRecord is `tickd record`: the feed sources and the recorder, no engine.
 func runRecord(ctx context.Context, args []string, _, stderr io.Writer) error {
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
 	var cfg serveConfig
 	fs := flag.NewFlagSet("record", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -102,7 +104,7 @@ func runRecord(ctx context.Context, args []string, _, stderr io.Writer) error {
 		}
 		log.Info().Str("addr", p.listener.Addr().String()).Str("format", src.format.String()).Msg("feed listening")
 	}
-	p.startRecorder(ctx, cfg.record.dir, log)
+	p.startRecorder(ctx, cfg.record.dir, log, stop) // recording is record's only job: it ends with it
 	p.startFeeds(ctx, &cfg, src, func(string) (feed.Sink, error) {
 		return &discardSink{slots: make([]tick.Event, 256)}, nil
 	}, fopts)

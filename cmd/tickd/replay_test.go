@@ -509,6 +509,51 @@ func TestRecordCommand(t *testing.T) {
 	}
 }
 
+// TestRecordEndsWhenRecorderFails: once its recorder stops on a write
+// error (here the directory removed under it, so the next rotation cannot
+// create a file), `tickd record` exits with that error instead of reading
+// on a feed it records nothing of.
+func TestRecordEndsWhenRecorderFails(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "rec")
+	port := freePort(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stderr := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- runRecord(ctx, []string{"-feed-listen", fmt.Sprintf("127.0.0.1:%d", port), "-out", dir,
+			"-max-bytes", "4096"}, io.Discard, stderr)
+	}()
+	var enc feed.NativeEncoder
+	c := dialEventually(t, fmt.Sprintf("127.0.0.1:%d", port))
+	defer c.Close()
+	c.Write(enc.Hello(nil))
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if files, _ := filepath.Glob(filepath.Join(dir, "*.cap")); len(files) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no capture file\n%s", stderr)
+		}
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	var b []byte
+	for i := range 1000 { // 40 KB: rotations past -max-bytes
+		b = enc.Trade(b, "REC", t0+int64(i), 5e9, 1, tick.SideSell)
+	}
+	c.Write(b)
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "recorder: ") {
+			t.Fatalf("record: %v, want the recorder's error\n%s", err, stderr)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("record still running 10s after its recorder failed\n%s", stderr)
+	}
+}
+
 func TestReplayFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{},
