@@ -101,8 +101,8 @@ func uintptrOf(b []byte) uintptr { return uintptr(unsafe.Pointer(&b[0])) }
 // TestRecorderDirect: a Recorder writes with O_DIRECT when asked and its
 // directory takes it, and says so; never when not asked.
 func TestRecorderDirect(t *testing.T) {
-	dir := t.TempDir()
 	for _, ask := range []bool{false, true} {
+		dir := t.TempDir() // a recorder holds its directory
 		rec, err := NewRecorder(RecorderOptions{Dir: dir, Format: "native", Direct: ask})
 		if err != nil {
 			t.Fatal(err)
@@ -110,8 +110,8 @@ func TestRecorderDirect(t *testing.T) {
 		if want := ask && probeDirect(dir); rec.Direct() != want {
 			t.Fatalf("asked %v: Direct() = %v, want %v", ask, rec.Direct(), want)
 		}
-	}
-	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
-		t.Fatalf("the probe left %d files", len(entries))
+		if entries, _ := os.ReadDir(dir); len(entries) != 1 || entries[0].Name() != lockName {
+			t.Fatalf("the probes left %v, want only the lock file", entries)
+		}
 	}
 }

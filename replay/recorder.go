@@ -98,6 +98,7 @@ func (o *RecorderOptions) writerOptions(start time.Time) WriterOptions {
 // itself.
 type Recorder struct {
 	opts       RecorderOptions
+	lock       *os.File // holds Dir for this Recorder until Run returns
 	chunkSize  int
 	maxBacklog int64 // sealed chunks that may wait for the writer
 
@@ -146,6 +147,8 @@ const (
 )
 
 // NewRecorder checks opts and returns a Recorder; Run does the writing.
+// The Recorder holds Dir (a lock file in it) until Run returns: a second
+// Recorder on the directory is refused meanwhile, by this process or another.
 func NewRecorder(opts RecorderOptions) (*Recorder, error) {
 	if err := opts.setDefaults(); err != nil {
 		return nil, err
@@ -156,6 +159,10 @@ func NewRecorder(opts RecorderOptions) (*Recorder, error) {
 	if err := checkWritable(opts.Dir); err != nil {
 		return nil, err
 	}
+	lock, err := lockDir(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
 	// Tried once here, so the caller can say how it records; a file
 	// system that refuses O_DIRECT is written through the page cache.
 	opts.Direct = opts.Direct && probeDirect(opts.Dir)
@@ -163,6 +170,7 @@ func NewRecorder(opts RecorderOptions) (*Recorder, error) {
 	backlog := max(int64(opts.Buffer/size), 2)
 	return &Recorder{
 		opts:       opts,
+		lock:       lock,
 		chunkSize:  size,
 		maxBacklog: backlog,
 		free:       make(chan *chunk, backlog+64),
@@ -393,6 +401,7 @@ func (r *Recorder) Run(ctx context.Context) error {
 	}
 	r.running = true
 	r.mu.Unlock()
+	defer r.lock.Close() // the directory is free for another recorder
 
 	fw := &fileWriter{r: r}
 	tick := time.NewTicker(min(r.opts.FlushEvery, r.opts.MaxAge))

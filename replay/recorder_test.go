@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -363,5 +364,27 @@ func TestRecorderManySources(t *testing.T) {
 		if got := per[uint16(s)]; !slices.Equal(got, want) {
 			t.Fatalf("source %d:\n got %q\nwant %q", s, got, want)
 		}
+	}
+}
+
+// TestRecorderHoldsItsDir: two recorders in one directory would interleave
+// their files, so a second is refused, naming the holder's pid, until the
+// first's Run has returned.
+func TestRecorderHoldsItsDir(t *testing.T) {
+	dir := t.TempDir()
+	opts := RecorderOptions{Dir: dir, Format: "native"}
+	rec, done := startRecorder(t, opts)
+	_, err := NewRecorder(opts)
+	if want := fmt.Sprintf("is recorded to by another recorder (pid %d)", os.Getpid()); err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("second recorder on %s: %v, want %q", dir, err, want)
+	}
+	rec.Stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	again, done := startRecorder(t, opts)
+	again.Stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

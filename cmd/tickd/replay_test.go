@@ -476,8 +476,7 @@ func TestRecordCommand(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("record: %v\n%s", err, stderr)
 	}
-	files, _ := filepath.Glob(filepath.Join(dir, "*"))
-	files = slices.DeleteFunc(files, func(f string) bool { return strings.HasSuffix(f, ".idx") })
+	files, _ := filepath.Glob(filepath.Join(dir, "*.cap"))
 	if len(files) != 1 {
 		t.Fatalf("capture files %v\n%s", files, stderr)
 	}
