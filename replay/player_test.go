@@ -742,3 +742,23 @@ func TestDetectInputDirectory(t *testing.T) {
 		t.Fatal("NewPlayer took a directory")
 	}
 }
+
+// TestDetectInputIndex: a capture's sidecar index, which DIR/* passes along
+// with the captures, is refused by its magic, pointing at the captures; it
+// is not played as an ITCH file.
+func TestDetectInputIndex(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "a.cap")
+	w := writeCapture(t, path, []Record{{Kind: KindOpen, Source: 1, Name: "s"}, {Kind: KindData, Source: 1, Recv: t0, Bytes: []byte("x")}},
+		WriterOptions{Format: "native"})
+	if err := w.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	_, err := DetectInput(indexPath(path))
+	if err == nil || !strings.Contains(err.Error(), "is the sidecar index of a capture") ||
+		!strings.Contains(err.Error(), filepath.Join(filepath.Dir(path), "*.cap")) {
+		t.Fatalf("DetectInput(%s) = %v", indexPath(path), err)
+	}
+	if _, err := NewPlayer([]string{path, indexPath(path)}, PlayerOptions{Symbols: tick.NewSymbolTable(8), Open: (&playSinks{}).open}); err == nil {
+		t.Fatal("NewPlayer took an index file")
+	}
+}

@@ -57,7 +57,8 @@ func ParseInputKind(s string) (InputKind, error) {
 // DetectInput says what the file at path holds: a capture by its magic
 // bytes; otherwise by its name, less a .gz (every kind but a capture may be
 // gzip-compressed): .csv, .json/.jsonl/.ndjson, .native/.bin, and anything
-// else (.itch, NASDAQ's names) as an ITCH file. A directory is an error.
+// else (.itch, NASDAQ's names) as an ITCH file. A directory and a capture's
+// sidecar index (by its magic) are errors.
 func DetectInput(path string) (InputKind, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -68,8 +69,14 @@ func DetectInput(path string) (InputKind, error) {
 		return 0, fmt.Errorf("replay: %s is a directory: give the files in it (a recorder's: %s)", path, filepath.Join(path, "*.cap"))
 	}
 	magic := make([]byte, len(fileMagic))
-	if n, _ := io.ReadFull(f, magic); n == len(magic) && bytes.Equal(magic, []byte(fileMagic)) {
-		return InputCapture, nil
+	if n, _ := io.ReadFull(f, magic); n == len(magic) {
+		switch {
+		case bytes.Equal(magic, []byte(fileMagic)):
+			return InputCapture, nil
+		case bytes.Equal(magic, []byte(idxMagic)): // DIR/* catches them; as ITCH they would end the sources between files
+			return 0, fmt.Errorf("replay: %s is the sidecar index of a capture, not an input: give the capture files (%s)",
+				path, filepath.Join(filepath.Dir(path), "*.cap"))
+		}
 	}
 	name := strings.ToLower(filepath.Base(path))
 	name = strings.TrimSuffix(name, ".gz")
