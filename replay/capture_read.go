@@ -87,6 +87,24 @@ func OpenCapture(path string, opts OpenOptions) (*Reader, []Damage, error) {
 	return r, slices.Clone(r.damage), nil
 }
 
+// readHeader reads the file header of the capture at path.
+func readHeader(path string) (Header, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Header{}, fmt.Errorf("replay: %w", err)
+	}
+	defer f.Close()
+	var h [fileHdrLen]byte
+	if _, err := io.ReadFull(f, h[:]); err != nil {
+		return Header{}, fmt.Errorf("replay: %s: short file header", path)
+	}
+	hdr, err := parseFileHeader(h[:])
+	if err != nil {
+		return Header{}, fmt.Errorf("%w: %s", err, path)
+	}
+	return hdr, nil
+}
+
 // openReader reads the header and finds the blocks of the size bytes of f,
 // from the sidecar index idx when that is current (idx "": walk the blocks).
 func openReader(f captureFile, size int64, idx string, opts OpenOptions) (*Reader, error) {

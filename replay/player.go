@@ -7,6 +7,7 @@ import (
 	"io"
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -212,11 +213,18 @@ func NewPlayer(inputs []string, opts PlayerOptions) (*Player, error) {
 		opts.Clock = func() int64 { return time.Now().UnixNano() }
 	}
 	p := &Player{o: opts, inputs: slices.Clone(inputs), wake: make(chan struct{}, 1)}
+	order := captureOrder{}
+	var orderErr error // the first only: a list given backwards would fail every file
 	for _, in := range inputs {
 		k, err := DetectInput(in)
 		if err != nil {
 			errs = append(errs, err)
 			continue
+		}
+		if k == InputCapture && orderErr == nil {
+			if orderErr = order.check(in); orderErr != nil {
+				errs = append(errs, orderErr)
+			}
 		}
 		if k != InputCapture && opts.Kind != 0 {
 			k = opts.Kind
@@ -249,6 +257,34 @@ func NewPlayer(inputs []string, opts PlayerOptions) (*Player, error) {
 	p.paused.Store(opts.Paused)
 	p.pInputs.Store(int64(len(inputs)))
 	return p, nil
+}
+
+// captureOrder checks that the captures of a directory, one recorder's
+// files (it holds the directory), are given in the order they were
+// recorded, once each: out of it, each file's sources would not go on from
+// the file before, and their decoders would lack the state it built.
+type captureOrder map[string]recorded // by directory: its last capture
+
+type recorded struct {
+	path  string
+	start time.Time
+}
+
+func (o captureOrder) check(path string) error {
+	hdr, err := readHeader(path)
+	if err != nil {
+		return err
+	}
+	dir, err := filepath.Abs(filepath.Dir(path))
+	if err != nil {
+		return fmt.Errorf("replay: %w", err)
+	}
+	if prev, ok := o[dir]; ok && !hdr.Start.After(prev.start) {
+		return fmt.Errorf("replay: %s (recorded from %s) is given after %s (recorded from %s): give a capture's files once each, in name order (%s)",
+			path, hdr.Start.UTC().Format(time.RFC3339Nano), prev.path, prev.start.UTC().Format(time.RFC3339Nano), filepath.Join(filepath.Dir(path), "*.cap"))
+	}
+	o[dir] = recorded{path, hdr.Start}
+	return nil
 }
 
 // Kinds returns the kind of each input.

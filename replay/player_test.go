@@ -762,3 +762,45 @@ func TestDetectInputIndex(t *testing.T) {
 		t.Fatal("NewPlayer took an index file")
 	}
 }
+
+// TestPlayerRefusesCapturesOutOfOrder: one directory's captures (one
+// recorder's rotated files) given out of recording order, or twice, are
+// refused before anything plays, naming both files; each file's sources
+// would otherwise not go on from the file before. Captures of different
+// directories may come in any order.
+func TestPlayerRefusesCapturesOutOfOrder(t *testing.T) {
+	capture := func(dir string, start time.Time) string {
+		path := filepath.Join(dir, start.UTC().Format("tickd-20060102T150405.000000000.cap"))
+		w := writeCapture(t, path, []Record{{Kind: KindOpen, Source: 1, Name: "s"}}, WriterOptions{Format: "native", Start: start})
+		if err := w.Finish(); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	dir, other := t.TempDir(), t.TempDir()
+	start := time.Unix(0, t0)
+	a, b := capture(dir, start), capture(dir, start.Add(time.Second))
+	elsewhere := capture(other, start.Add(-time.Hour))
+	opts := PlayerOptions{Symbols: tick.NewSymbolTable(8), Open: (&playSinks{}).open}
+	for _, c := range []struct {
+		inputs []string
+		bad    bool
+	}{
+		{[]string{a, b}, false},
+		{[]string{a, b, elsewhere}, false},
+		{[]string{b, a}, true},
+		{[]string{a, b, a}, true},
+		{[]string{a, a}, true},
+	} {
+		_, err := NewPlayer(c.inputs, opts)
+		if !c.bad {
+			if err != nil {
+				t.Errorf("%v: %v", c.inputs, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), "is given after") || !strings.Contains(err.Error(), "in name order") {
+			t.Errorf("%v: %v, want captures out of order refused", c.inputs, err)
+		}
+	}
+}
