@@ -88,20 +88,27 @@ func parseWhen(s string, date time.Time) (int64, error) {
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		return t.UnixNano(), nil
 	}
-	for _, layout := range []string{"15:04:05.999999999", "15:04"} {
-		t, err := time.Parse(layout, s)
-		if err != nil {
-			continue
-		}
+	if d, ok := timeOfDay(s); ok {
 		var midnight int64
 		if !date.IsZero() {
+			var err error
 			if midnight, err = itch.SessionMidnight(date); err != nil {
 				return 0, err
 			}
 		}
-		return midnight + t.Sub(time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC)).Nanoseconds(), nil
+		return midnight + d.Nanoseconds(), nil
 	}
 	return 0, fmt.Errorf("time %q: want RFC 3339, ns since the epoch or HH:MM[:SS]", s)
+}
+
+// timeOfDay parses HH:MM[:SS[.fff]] into the time since midnight.
+func timeOfDay(s string) (time.Duration, bool) {
+	for _, layout := range []string{"15:04:05.999999999", "15:04"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.Sub(time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC)), true
+		}
+	}
+	return 0, false
 }
 
 // parseInterleaved parses flags and positional arguments in any order.
@@ -224,6 +231,10 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if err := rc.needsNoDate(); err != nil {
 			return err
 		}
+	} else if !isITCH {
+		if err := rc.needsNoTimeOfDay(); err != nil {
+			return err
+		}
 	}
 	cfg.books = isITCH
 	cfg.js.block = true // files can wait for JetStream: nothing need be dropped
@@ -284,6 +295,18 @@ func (rc *replayConfig) needsNoDate() error {
 	for _, f := range []struct{ name, v string }{{"from", rc.from}, {"to", rc.to}} {
 		if _, err := time.Parse(time.RFC3339Nano, f.v); err == nil {
 			return fmt.Errorf("%s %q: ITCH input without -itch-date has times of day only: give -itch-date YYYY-MM-DD, or HH:MM[:SS]", f.name, f.v)
+		}
+	}
+	return nil
+}
+
+// needsNoTimeOfDay checks that -from and -to can match input that holds
+// no ITCH: a time of day is an ITCH session's, and the other inputs' event
+// times are Unix times, which it (as 1970-01-01) would never match.
+func (rc *replayConfig) needsNoTimeOfDay() error {
+	for _, f := range []struct{ name, v string }{{"from", rc.from}, {"to", rc.to}} {
+		if _, ok := timeOfDay(f.v); ok {
+			return fmt.Errorf("%s %q: a time of day is an ITCH session time, and no input is ITCH: give RFC 3339 or ns since the epoch", f.name, f.v)
 		}
 	}
 	return nil

@@ -578,6 +578,10 @@ func TestReplayFlags(t *testing.T) {
 	if err := os.WriteFile(itchFile, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	csvFile := filepath.Join(dir, "day.csv")
+	if err := os.WriteFile(csvFile, []byte("2026-01-02T14:30:02Z,AAA,100.5,100,B\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		args []string
 		want string
@@ -586,6 +590,9 @@ func TestReplayFlags(t *testing.T) {
 		{[]string{dir, "-speed", "max"}, "is a directory: give the files in it (a recorder's: " + filepath.Join(dir, "*.cap")},
 		{[]string{itchFile, "-from", "2019-12-30T15:00:00Z"}, "give -itch-date YYYY-MM-DD, or HH:MM[:SS]"},
 		{[]string{itchFile, "-to", "2019-12-30T15:00:00Z"}, "give -itch-date YYYY-MM-DD, or HH:MM[:SS]"},
+		// A time of day is an ITCH session's: on other input it would be 1970.
+		{[]string{csvFile, "-from", "14:30"}, `from "14:30": a time of day is an ITCH session time, and no input is ITCH: give RFC 3339`},
+		{[]string{csvFile, "-to", "14:30:05.5"}, `to "14:30:05.5": a time of day is an ITCH session time`},
 	} {
 		err := runReplay(context.Background(), c.args, io.Discard, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
