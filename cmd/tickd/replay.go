@@ -374,9 +374,9 @@ func controlReply(pl *replay.Player, req string) []byte {
 		pl.Resume()
 	case len(f) >= 1 && f[0] == "step":
 		n := 1
-		if len(f) == 2 {
+		if len(f) >= 2 {
 			v, err := strconv.Atoi(f[1])
-			if err != nil || v < 1 {
+			if err != nil || v < 1 || len(f) > 2 {
 				errMsg = "step N: N must be a positive integer"
 				break
 			}

@@ -386,8 +386,10 @@ func TestReplayControl(t *testing.T) {
 	if st = r.control("state"); st.State != "paused" || st.Messages != 5 {
 		t.Fatalf("after step 5: %+v", st)
 	}
-	if st = r.control("bogus"); st.Error == "" {
-		t.Error("a bad request got no error")
+	for _, bad := range []string{"bogus", "step 0", "step x", "step 1 2", "pause now"} {
+		if st = r.control(bad); st.Error == "" {
+			t.Errorf("bad request %q got no error", bad)
+		}
 	}
 	r.control("resume")
 	sum := r.summary()
