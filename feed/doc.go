@@ -117,7 +117,7 @@
 // closes the Sink.
 //
 // Options.Tap, when set, is told of every source's life and of every read,
-// on the source's goroutine, before the bytes are decoded (an ITCH session:
-// of every message): the recorder of package replay stores them so a replay
-// decodes exactly what the live session decoded.
+// on the source's goroutine (an ITCH session: of every message), but not
+// of what the Sink refused as it shut down: the recorder of package replay
+// stores them so a replay decodes exactly what the live session decoded.
 package feed

@@ -241,11 +241,11 @@ func (r *itchRun) handle(seq uint64, msg []byte) {
 		r.recv = r.o.Clock()
 		r.dec.SetRecvTime(r.recv)
 	}
+	if r.k == len(r.slots) && !r.claim() {
+		return // not applied, so not tapped: a replay applies what the live session did
+	}
 	if r.tap != nil {
 		r.tap.Data(r.ctrs.id, r.recv, msg)
-	}
-	if r.k == len(r.slots) && !r.claim() {
-		return
 	}
 	ok, err := r.dec.Decode(msg, &r.slots[r.k])
 	if ok {

@@ -70,16 +70,19 @@ type Options struct {
 	SessionDate time.Time
 
 	// Tap, if set, is told of every source's life and every read: a
-	// recorder (replay.Recorder) captures exactly the bytes the decoder is
-	// about to see. nil (the default) costs one branch per read.
+	// recorder (replay.Recorder) captures exactly the bytes the decoder
+	// applied. nil (the default) costs one branch per read.
 	Tap Tap
 }
 
 // Tap watches a source's raw input. Every source calls it on its own I/O
-// goroutine, before decoding: Open when the source starts (a connection, a
-// file, an ITCH session; source is the tick.Event.Source id of its events),
-// Data once per read (TCP and tail: the read chunk; ITCH: one message, with
-// the receive time its events are stamped with), Close when it ends. A tail
+// goroutine: Open when the source starts (a connection, a file, an ITCH
+// session; source is the tick.Event.Source id of its events), Data once per
+// read (TCP and tail: the read chunk, once decoded; ITCH: one message,
+// before it is decoded, with the receive time its events are stamped with),
+// Close when it ends. What the Sink refused as it shut down is not told (a
+// read: from the first byte not applied), so a replay of a capture applies
+// what the live session did. A tail
 // that restarts its file (truncation, rotation) closes and reopens the
 // source, so a player starts its decoder over there too. b is valid only
 // during the call. Several sources may call one Tap concurrently.

@@ -69,16 +69,31 @@ func (p *pump) space() []byte {
 func (p *pump) ingest(n int) error {
 	now := p.clock()
 	p.ctrs.hear(now)
-	if p.tap != nil {
-		p.tap.Data(p.ctrs.id, now, p.buf[p.hi:p.hi+n])
-		p.tapped = true
-	}
+	read := p.hi
 	p.hi += n
 	p.dec.stats.Bytes += uint64(n)
 	p.dec.SetRecvTime(now)
 	err := p.drain()
+	if p.tap != nil {
+		p.tapRead(now, read, err)
+	}
 	p.ctrs.publish(&p.dec.stats)
 	return err
+}
+
+// tapRead tells the tap of the read at buf[from:], once drain is done with
+// it: a read the sink refused part of as it shut down is told only up to
+// what was applied, so a replay of the capture applies what the live
+// session did (the source ends there).
+func (p *pump) tapRead(now int64, from int, err error) {
+	to := p.hi
+	if errors.Is(err, errSinkDone) {
+		to = max(from, p.lo)
+	}
+	if to > from {
+		p.tap.Data(p.ctrs.id, now, p.buf[from:to])
+		p.tapped = true
+	}
 }
 
 func (p *pump) drain() error {

@@ -303,3 +303,59 @@ func TestTapTailTruncate(t *testing.T) {
 		t.Fatalf("tap saw %q", got)
 	}
 }
+
+// TestTapStopsWhereTheSinkShutDown: a read the sink refuses as it shuts
+// down (Claim gives nil) is tapped only as far as it was applied, so that
+// decoding the tapped bytes gives exactly the events the sink got: a replay
+// of the capture must apply what the live session did. The sink refuses a
+// whole read, or the rest of one after a short claim.
+func TestTapStopsWhereTheSinkShutDown(t *testing.T) {
+	stream := connStream("PIPE", 3000)
+	for _, shutAfter := range []int{2, 7, 12} {
+		tap := newTapLog()
+		syms := tick.NewSymbolTable(64)
+		sink := &countingSink{testSink: &testSink{maxClaim: 10}, shutAfter: shutAfter}
+		err := ReadStream("pipe", &splitReader{b: stream, max: 997}, sink,
+			Options{Symbols: syms, Tap: tap, ReadBuffer: 1024, MaxFrame: 256, Clock: func() int64 { return 42 }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		live, _ := sink.snapshot()
+		d := newTestDecoder(t, FormatNative, nil, func(o *Options) { o.Symbols = syms })
+		replayed := replayChunks(t, d, tap.data[1], tap.recv[1])
+		for i := range replayed {
+			replayed[i].Source = live[0].Source
+		}
+		if len(live) == 0 || !slices.Equal(replayed, live) {
+			t.Fatalf("sink shut at claim %d: decoding the tapped bytes gave %d events, the sink got %d (or they differ)",
+				shutAfter, len(replayed), len(live))
+		}
+	}
+}
+
+// TestTapITCHStopsWhereTheSinkShutDown: an ITCH message the sink refuses
+// as it shuts down is not tapped.
+func TestTapITCHStopsWhereTheSinkShutDown(t *testing.T) {
+	r := newSoupRig(t)
+	for _, m := range itchSession(30) {
+		r.store.Append(m)
+	}
+	r.store.End()
+	cfg, err := ParseITCHURL("soupbin://" + r.srv.Addr().String() + "?creds=" + r.creds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log errLog
+	tap := newTapLog()
+	o := itchOpts(&log, nil)
+	o.Tap = tap
+	open := func(name string) (Sink, error) {
+		return &countingSink{testSink: &testSink{name: name}, shutAfter: 1}, nil
+	}
+	if err := RunITCH(context.Background(), cfg, open, o); err != nil {
+		t.Fatal(err)
+	}
+	if got := tap.data[itchSourceID]; len(got) != 0 {
+		t.Fatalf("tap saw %d messages the shut sink never got", len(got))
+	}
+}
