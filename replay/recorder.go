@@ -38,6 +38,12 @@ type RecorderOptions struct {
 	FlushEvery time.Duration
 }
 
+// The least RecorderOptions.MaxBytes and MaxAge (zero takes the default).
+const (
+	MinMaxBytes = 4096
+	MinMaxAge   = time.Millisecond
+)
+
 func (o *RecorderOptions) setDefaults() error {
 	if o.Dir == "" {
 		return errors.New("replay: recorder needs a Dir")
@@ -59,10 +65,10 @@ func (o *RecorderOptions) setDefaults() error {
 		o.FlushEvery = time.Second
 	}
 	switch {
-	case o.MaxBytes < 4096:
-		return fmt.Errorf("replay: MaxBytes %d below 4096", o.MaxBytes)
-	case o.MaxAge < time.Millisecond:
-		return fmt.Errorf("replay: MaxAge %v below 1ms", o.MaxAge)
+	case o.MaxBytes < MinMaxBytes:
+		return fmt.Errorf("replay: MaxBytes %d below %d", o.MaxBytes, MinMaxBytes)
+	case o.MaxAge < MinMaxAge:
+		return fmt.Errorf("replay: MaxAge %v below %v", o.MaxAge, MinMaxAge)
 	case o.Buffer < 64<<10:
 		return fmt.Errorf("replay: Buffer %d below 64 KiB", o.Buffer)
 	case o.FlushEvery < time.Millisecond:

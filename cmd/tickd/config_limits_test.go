@@ -320,6 +320,32 @@ func TestUnboundRules(t *testing.T) {
 	}
 }
 
+// TestRecordRotationLimits: a rotation size or age below the least the
+// recorder takes is refused at start naming the flag (serve's record-
+// prefixed, record's bare), 0 too (not taken as the default).
+func TestRecordRotationLimits(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // start, then stop at once
+	for _, c := range []struct {
+		name string
+		f    func(context.Context, []string, io.Writer, io.Writer) error
+		args []string
+		want string
+	}{
+		{"serve", runServe, []string{"-record", t.TempDir(), "-record-max-bytes", "100", "-feed-listen", "127.0.0.1:0", "-nats-listen", "off"},
+			"record-max-bytes 100: want at least 4096"},
+		{"serve", runServe, []string{"-record", t.TempDir(), "-record-max-age", "0s", "-feed-listen", "127.0.0.1:0", "-nats-listen", "off"},
+			"record-max-age 0s: want at least 1ms"},
+		{"record", runRecord, []string{"-out", t.TempDir(), "-max-bytes", "0", "-feed-listen", "127.0.0.1:0"}, "max-bytes 0: want at least 4096"},
+		{"record", runRecord, []string{"-out", t.TempDir(), "-max-age", "-1s", "-feed-listen", "127.0.0.1:0"}, "max-age -1s: want at least 1ms"},
+	} {
+		var errb bytes.Buffer
+		if err := c.f(ctx, c.args, io.Discard, &errb); err == nil || !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("%s %v: %v, want %q", c.name, c.args, err, c.want)
+		}
+	}
+}
+
 // TestMaxSymbolsLimit: a -max-symbols past what the up-front table can
 // hold is refused at start with the range (serve and record), instead of
 // the runtime dying out of memory (4294967296) or a table of 2^24+ symbols

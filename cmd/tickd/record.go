@@ -16,6 +16,7 @@ import (
 // recordConfig is how feeds are captured: `tickd serve -record DIR` and
 // `tickd record -out DIR`.
 type recordConfig struct {
+	prefix    string // of the flags but the directory's, for errors
 	dir       string
 	compress  bool
 	maxBytes  int64
@@ -27,16 +28,25 @@ type recordConfig struct {
 // register binds the settings: the directory flag is dirFlag ("record" in
 // serve, "out" in record), the others are prefixed with prefix.
 func (c *recordConfig) register(fs *flag.FlagSet, dirFlag, prefix string) {
+	c.prefix = prefix
 	fs.StringVar(&c.dir, dirFlag, "", "directory to write capture files of the feeds to (replay them with tickd replay)")
 	fs.BoolVar(&c.compress, prefix+"compress", false, "zstd-compress capture blocks")
-	fs.Int64Var(&c.maxBytes, prefix+"max-bytes", 1<<30, "start a new capture file past this size")
-	fs.DurationVar(&c.maxAge, prefix+"max-age", time.Hour, "start a new capture file after this long")
+	fs.Int64Var(&c.maxBytes, prefix+"max-bytes", 1<<30, fmt.Sprintf("start a new capture file past this size (at least %d)", replay.MinMaxBytes))
+	fs.DurationVar(&c.maxAge, prefix+"max-age", time.Hour, fmt.Sprintf("start a new capture file after this long (at least %v)", replay.MinMaxAge))
 	fs.DurationVar(&c.syncEvery, prefix+"sync", 0, "fsync captures at most this often (0: every block; negative: never)")
 	fs.BoolVar(&c.direct, prefix+"direct", true, "write captures with O_DIRECT, past the page cache (Linux; a file system that refuses it is written through the cache)")
 }
 
 // recorder builds the Recorder for a feed of the given format.
 func (c *recordConfig) recorder(format string) (*replay.Recorder, error) {
+	// Checked here to name the flags (the Recorder would name its fields,
+	// and take 0 for its default).
+	if c.maxBytes < replay.MinMaxBytes {
+		return nil, fmt.Errorf("%smax-bytes %d: want at least %d", c.prefix, c.maxBytes, replay.MinMaxBytes)
+	}
+	if c.maxAge < replay.MinMaxAge {
+		return nil, fmt.Errorf("%smax-age %v: want at least %v", c.prefix, c.maxAge, replay.MinMaxAge)
+	}
 	return replay.NewRecorder(replay.RecorderOptions{
 		Dir: c.dir, Format: format, MaxBytes: c.maxBytes, MaxAge: c.maxAge,
 		Compress: c.compress, Sync: replay.SyncPolicy{Every: c.syncEvery}, Direct: c.direct,
