@@ -126,11 +126,11 @@ func runGenITCH(ctx context.Context, fs *flag.FlagSet, cfg *genConfig, f *itchFl
 		defer fh.Close()
 		sink = newFileSink(fh)
 	case strings.HasPrefix(to, "soupbin://"):
-		if sink, err = newSoupSink(ctx, strings.TrimPrefix(to, "soupbin://"), f, stderr); err != nil {
+		if sink, err = newSoupSink(ctx, "tickd gen", strings.TrimPrefix(to, "soupbin://"), f, stderr); err != nil {
 			return err
 		}
 	case strings.HasPrefix(to, "mold://"):
-		if sink, err = newMoldSink(ctx, strings.TrimPrefix(to, "mold://"), cfg.seed, f, stderr); err != nil {
+		if sink, err = newMoldSink(ctx, "tickd gen", strings.TrimPrefix(to, "mold://"), cfg.seed, f, stderr); err != nil {
 			return err
 		}
 	default:
@@ -233,7 +233,9 @@ func itchCredentials(f *itchFlags) (soupbin.Credentials, error) {
 	return soupbin.Credentials{Username: "tickd", Password: "tickd", Session: "1"}, nil
 }
 
-func newSoupSink(ctx context.Context, addr string, f *itchFlags, stderr io.Writer) (*soupSink, error) {
+// newSoupSink serves a SoupBinTCP session on addr, saying where on stderr
+// as command (tickd gen, tickd replay).
+func newSoupSink(ctx context.Context, command, addr string, f *itchFlags, stderr io.Writer) (*soupSink, error) {
 	creds, err := itchCredentials(f)
 	if err != nil {
 		return nil, err
@@ -243,7 +245,7 @@ func newSoupSink(ctx context.Context, addr string, f *itchFlags, stderr io.Write
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(stderr, "tickd gen: soupbin listening on %s\n", srv.Addr())
+	fmt.Fprintf(stderr, "%s: soupbin listening on %s\n", command, srv.Addr())
 	sctx, cancel := context.WithCancel(ctx)
 	s := &soupSink{store: store, cancel: cancel, done: make(chan error, 1), linger: f.linger}
 	go func() { s.done <- srv.Serve(sctx) }()
@@ -270,7 +272,7 @@ type moldSink struct {
 	linger time.Duration
 }
 
-func newMoldSink(ctx context.Context, addr string, seed uint64, f *itchFlags, stderr io.Writer) (_ *moldSink, err error) {
+func newMoldSink(ctx context.Context, command, addr string, seed uint64, f *itchFlags, stderr io.Writer) (_ *moldSink, err error) {
 	if f.drop < 0 || f.drop > 1 {
 		return nil, fmt.Errorf("-drop %v not in 0..1", f.drop)
 	}
@@ -308,7 +310,7 @@ func newMoldSink(ctx context.Context, addr string, seed uint64, f *itchFlags, st
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(stderr, "tickd gen: mold session %s to %s, rewind server on %s\n", f.moldSession, strings.Join(addrs, ","), rw.Addr())
+	fmt.Fprintf(stderr, "%s: mold session %s to %s, rewind server on %s\n", command, f.moldSession, strings.Join(addrs, ","), rw.Addr())
 	rctx, cancel := context.WithCancel(ctx)
 	s.cancel = cancel
 	go func() { s.done <- rw.Serve(rctx) }()

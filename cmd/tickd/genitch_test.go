@@ -283,7 +283,7 @@ func TestGenItchMoldHeartbeats(t *testing.T) {
 	}
 	defer line.Close()
 	ctx := context.Background()
-	sink, err := newMoldSink(ctx, line.LocalAddr().String(), 1, &itchFlags{moldSession: "HB", rewind: "127.0.0.1:0"}, io.Discard)
+	sink, err := newMoldSink(ctx, "tickd gen", line.LocalAddr().String(), 1, &itchFlags{moldSession: "HB", rewind: "127.0.0.1:0"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

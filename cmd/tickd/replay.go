@@ -556,9 +556,9 @@ func runExchange(ctx context.Context, files []string, rc *replayConfig, opts rep
 			return connSink{c}, nil
 		}
 	case strings.HasPrefix(u, "soupbin://"):
-		out, err = newSoupSink(ctx, strings.TrimPrefix(u, "soupbin://"), &rc.itch, stderr)
+		out, err = newSoupSink(ctx, "tickd replay", strings.TrimPrefix(u, "soupbin://"), &rc.itch, stderr)
 	case strings.HasPrefix(u, "mold://"):
-		out, err = newMoldSink(ctx, strings.TrimPrefix(u, "mold://"), 1, &rc.itch, stderr)
+		out, err = newMoldSink(ctx, "tickd replay", strings.TrimPrefix(u, "mold://"), 1, &rc.itch, stderr)
 	default:
 		return fmt.Errorf("exchange %q: want tcp://, soupbin:// or mold://HOST:PORT", u)
 	}

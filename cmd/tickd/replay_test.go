@@ -850,7 +850,7 @@ func TestReplayExchangeITCH(t *testing.T) {
 				exDone <- runReplay(ctx, append([]string{path, "-speed", "max", "-linger", "800ms", "-progress", "off"}, tc.exchange...), io.Discard, &exErr)
 			}()
 			if tc.feed == "" {
-				record("soupbin://" + exErr.wait(t, regexp.MustCompile(`soupbin listening on (\S+)`)))
+				record("soupbin://" + exErr.wait(t, regexp.MustCompile(`(?m)^tickd replay: soupbin listening on (\S+)`))) // (not gen's name)
 			}
 			if err := <-exDone; err != nil {
 				t.Fatalf("replay -exchange: %v\n%s", err, exErr.String())
