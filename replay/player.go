@@ -102,10 +102,16 @@ type Progress struct {
 	First, Pos    int64  // pacing time (ns) of the first and of the latest message
 	End           int64  // pacing time of the last message when known (0: unknown)
 	Read, Size    int64  // bytes of the input files read so far and in all (a capture's share: by receive time)
-	Damaged       uint64 // damaged capture blocks (skipped, or a torn tail not read)
-	Rejected      uint64 // frames, lines and messages the decoders rejected, of the sources ended so far; ITCH files cut inside a message
-	Paused        bool
-	Done          bool
+	// Kept is whether an event (but an end of stream or a system event)
+	// passed From, To and Only; SeenFrom and SeenTo are the least and
+	// greatest event times of those the filters looked at (0 without
+	// filters), so a caller can say why none passed.
+	Kept             bool
+	SeenFrom, SeenTo int64
+	Damaged          uint64 // damaged capture blocks (skipped, or a torn tail not read)
+	Rejected         uint64 // frames, lines and messages the decoders rejected, of the sources ended so far; ITCH files cut inside a message
+	Paused           bool
+	Done             bool
 }
 
 // Fraction is how far the replay is, 0..1, by bytes of the input files.
@@ -153,6 +159,8 @@ type Player struct {
 	pDamaged        atomic.Uint64
 	pRejected       atomic.Uint64
 	pFirst, pPos    atomic.Int64
+	pKept           atomic.Bool
+	pSeen           [2]atomic.Int64
 	pEnd            atomic.Int64
 	pRead, pDone    atomic.Int64 // pRead: bytes of finished inputs; pDone: 1 when Run ended
 	curRead         atomic.Int64 // bytes of the current input read
@@ -162,10 +170,11 @@ type Player struct {
 	msgs, events, nbytes uint64
 	damaged, rejected    uint64
 	first, pos           int64
-	started              bool // a message has been paced
-	kept                 bool // an event has passed the filters (pacing starts there)
-	pastTo               bool // an event past To was seen: no more pacing
-	paced                bool // start/base hold a schedule
+	started              bool     // a message has been paced
+	kept                 bool     // an event has passed the filters (pacing starts there)
+	seen                 [2]int64 // least and greatest event time keepOne looked at
+	pastTo               bool     // an event past To was seen: no more pacing
+	paced                bool     // start/base hold a schedule
 	start                time.Time
 	base                 int64 // pacing time at start
 	horizon              int64 // pacing times up to here need no clock check
@@ -337,6 +346,7 @@ func (p *Player) Progress() Progress {
 		Messages: p.pMsgs.Load(), Events: p.pEvents.Load(), Bytes: p.pBytes.Load(),
 		First: p.pFirst.Load(), Pos: p.pPos.Load(), End: p.pEnd.Load(),
 		Read: p.pRead.Load() + p.curRead.Load(), Size: p.pSize,
+		Kept: p.pKept.Load(), SeenFrom: p.pSeen[0].Load(), SeenTo: p.pSeen[1].Load(),
 		Damaged: p.pDamaged.Load(), Rejected: p.pRejected.Load(),
 		Paused: p.paused.Load(), Done: p.pDone.Load() != 0,
 	}
@@ -351,6 +361,9 @@ func (p *Player) publish() {
 	p.pRejected.Store(p.rejected)
 	p.pFirst.Store(p.first)
 	p.pPos.Store(p.pos)
+	p.pKept.Store(p.kept)
+	p.pSeen[0].Store(p.seen[0])
+	p.pSeen[1].Store(p.seen[1])
 	if p.capLast > p.capFirst {
 		// A capture's reader exposes no offset: its share read is by time.
 		f := float64(p.pos-p.capFirst) / float64(p.capLast-p.capFirst)
@@ -570,6 +583,10 @@ func (p *Player) keepOne(ev *tick.Event) bool {
 	case tick.KindEndOfStream, tick.KindSystem:
 		return true
 	}
+	if p.seen[0] == 0 || ev.TsEvent < p.seen[0] {
+		p.seen[0] = ev.TsEvent
+	}
+	p.seen[1] = max(p.seen[1], ev.TsEvent)
 	if p.o.From != 0 && ev.TsEvent < p.o.From {
 		return false
 	}

@@ -276,6 +276,9 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	p.drain()
 	p.nc.Flush()
 	printSummary(stdout, pl.Progress(), p, elapsed)
+	if (opts.From != 0 || opts.To != 0 || len(opts.Only) > 0) && runErr == nil && ctx.Err() == nil {
+		printNoneKept(stdout, pl.Progress())
+	}
 	if rc.hold && ctx.Err() == nil {
 		fmt.Fprintf(stderr, "tickd replay: done; holding NATS %s until interrupted\n", p.natsDesc())
 		<-ctx.Done()
@@ -505,6 +508,29 @@ func printSummary(w io.Writer, pr replay.Progress, p *pipeline, el time.Duration
 		// symbol's last time, so the inputs were not one timeline.
 		fmt.Fprintf(w, "tickd replay: %d trades earlier than their symbol's last, applied at its time: inputs out of time order (ITCH files of several days take one -itch-date each: replay a day per run)\n", c.OutOfOrder)
 	}
+}
+
+// printNoneKept says so when -from, -to and -symbols let no event of a
+// finished replay through (a window outside the inputs, a misspelt
+// symbol), with the inputs' span.
+func printNoneKept(w io.Writer, pr replay.Progress) {
+	if pr.Kept {
+		return
+	}
+	fmt.Fprint(w, "tickd replay: no event passed -from, -to and -symbols")
+	if pr.SeenTo != 0 {
+		fmt.Fprintf(w, " (the inputs' events run from %s to %s)", eventTime(pr.SeenFrom), eventTime(pr.SeenTo))
+	}
+	fmt.Fprintln(w)
+}
+
+// eventTime renders an event time: of the day for ITCH without -itch-date
+// (ns since midnight), else in UTC.
+func eventTime(ns int64) string {
+	if ns < int64(24*time.Hour) {
+		return time.Unix(0, ns).UTC().Format("15:04:05.000000000") + " of the day"
+	}
+	return time.Unix(0, ns).UTC().Format(time.RFC3339Nano)
 }
 
 // printDamage prints what of the inputs could not be played, if anything.

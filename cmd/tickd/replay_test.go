@@ -555,6 +555,35 @@ func TestRecordEndsWhenRecorderFails(t *testing.T) {
 	}
 }
 
+// TestReplaySaysNoneKept: a replay whose -from/-to window or -symbols let
+// no event through says so, with the span of the inputs' event times,
+// rather than ending with a summary of nothing.
+func TestReplaySaysNoneKept(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "day.csv")
+	if err := os.WriteFile(path, []byte("2026-01-02T14:30:02Z,AAA,100.5,100,B\n2026-01-02T14:30:03.5Z,AAA,100.5,100,B\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const none = "tickd replay: no event passed -from, -to and -symbols (the inputs' events run from 2026-01-02T14:30:02Z to 2026-01-02T14:30:03.5Z)"
+	for _, c := range []struct {
+		args []string
+		none bool
+	}{
+		{[]string{"-to", "2026-01-02T14:30:00Z"}, true},
+		{[]string{"-from", "2026-01-02T15:00:00Z"}, true},
+		{[]string{"-symbols", "AAB"}, true},
+		{[]string{"-from", "2026-01-02T14:30:03Z", "-symbols", "AAA"}, false},
+	} {
+		var stdout bytes.Buffer
+		args := append([]string{path, "-speed", "max", "-nats-listen", "off", "-progress", "off"}, c.args...)
+		if err := runReplay(context.Background(), args, &stdout, io.Discard); err != nil {
+			t.Fatalf("replay %v: %v", c.args, err)
+		}
+		if got := strings.Contains(stdout.String(), none); got != c.none {
+			t.Errorf("replay %v: says none passed %v, want %v:\n%s", c.args, got, c.none, stdout.String())
+		}
+	}
+}
+
 func TestReplayFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{},
