@@ -533,7 +533,7 @@ func (fw *fileWriter) write(b []byte) error {
 		}
 		fw.records++
 		if fw.w.Size() >= fw.r.opts.MaxBytes {
-			if err := fw.rotate(); err != nil {
+			if err := fw.next(); err != nil {
 				return err
 			}
 		}
@@ -558,7 +558,7 @@ func (fw *fileWriter) tick() error {
 		return nil
 	}
 	if fw.records > 0 && time.Since(fw.opened) >= fw.r.opts.MaxAge {
-		return fw.rotate()
+		return fw.next()
 	}
 	every := fw.r.opts.FlushEvery
 	due := w.pending() && time.Since(fw.since) >= every
@@ -574,6 +574,16 @@ func (fw *fileWriter) tick() error {
 		return w.sync()
 	}
 	return nil
+}
+
+// next rotates: with no source open to re-announce, it only finishes the
+// file, and the next record starts the next one, so that a feed gone quiet
+// leaves no capture of a bare header behind.
+func (fw *fileWriter) next() error {
+	if len(fw.open) == 0 {
+		return fw.finishFile()
+	}
+	return fw.rotate()
 }
 
 // rotate finishes the current file (if any) and starts the next one,

@@ -388,3 +388,40 @@ func TestRecorderHoldsItsDir(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestRecorderRotationWithNoSourceOpen: a file rotated (by age) when no
+// source is open is finished without a header-only file after it; the next
+// source's records start the next file.
+func TestRecorderRotationWithNoSourceOpen(t *testing.T) {
+	rec, done := startRecorder(t, RecorderOptions{Dir: t.TempDir(), Format: "native", MaxAge: 200 * time.Millisecond, FlushEvery: 5 * time.Millisecond})
+	rec.Open(1, "tcp a")
+	rec.Data(1, 1, []byte("a"))
+	rec.Close(1, 2)
+	// The first file is finished (its index written) by the age rotation.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if f := rec.Files(); len(f) > 0 {
+			if _, err := os.Stat(indexPath(f[0])); err == nil {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no age rotation")
+		}
+	}
+	if f := rec.Files(); len(f) != 1 {
+		t.Fatalf("files %v after a rotation with no source open, want the first only", f)
+	}
+	rec.Open(2, "tcp b")
+	rec.Data(2, 3, []byte("b"))
+	rec.Stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	files := rec.Files()
+	if len(files) != 2 {
+		t.Fatalf("files %v, want the second started by the next source", files)
+	}
+	if recs := readFiles(t, files[1:]); len(recs) != 2 || recs[0].Name != "tcp b" || string(recs[1].Bytes) != "b" {
+		t.Fatalf("second file holds %+v", recs)
+	}
+}
