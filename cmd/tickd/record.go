@@ -33,7 +33,7 @@ func (c *recordConfig) register(fs *flag.FlagSet, dirFlag, prefix string) {
 	fs.BoolVar(&c.compress, prefix+"compress", false, "zstd-compress capture blocks")
 	fs.Int64Var(&c.maxBytes, prefix+"max-bytes", 1<<30, fmt.Sprintf("start a new capture file past this size (at least %d)", replay.MinMaxBytes))
 	fs.DurationVar(&c.maxAge, prefix+"max-age", time.Hour, fmt.Sprintf("start a new capture file after this long (at least %v)", replay.MinMaxAge))
-	fs.DurationVar(&c.syncEvery, prefix+"sync", 0, "fsync captures at most this often (0: every block; negative: never)")
+	fs.DurationVar(&c.syncEvery, prefix+"sync", 0, "fsync captures at most this often (0: every block; a negative duration, e.g. -1s: never, but when a file is finished)")
 	fs.BoolVar(&c.direct, prefix+"direct", true, "write captures with O_DIRECT, past the page cache (Linux; a file system that refuses it is written through the cache)")
 }
 
