@@ -39,6 +39,7 @@ type captureFile interface {
 type Reader struct {
 	f      captureFile
 	hdr    Header
+	hcrc   uint32 // the file header's CRC, which the sidecar index names
 	blocks []blockInfo
 	pmax   []int64 // pmax[i]: max Recv over blocks[:i+1], for SeekTime
 
@@ -119,8 +120,8 @@ func openReader(f captureFile, size int64, idx string, opts OpenOptions) (*Reade
 	if err != nil {
 		return nil, err
 	}
-	r := &Reader{f: f, hdr: hdr, reported: map[int64]bool{}}
 	hcrc := binary.LittleEndian.Uint32(h[36:])
+	r := &Reader{f: f, hdr: hdr, hcrc: hcrc, reported: map[int64]bool{}}
 
 	tail := int64(-1)
 	var tailErr error

@@ -104,7 +104,8 @@ func (o *RecorderOptions) writerOptions(start time.Time) WriterOptions {
 // itself.
 type Recorder struct {
 	opts       RecorderOptions
-	lock       *os.File // holds Dir for this Recorder until Run returns
+	lock       *os.File   // holds Dir for this Recorder until Run returns
+	recovered  []Recovery // captures in Dir a crash left unfinished, finished by NewRecorder
 	chunkSize  int
 	maxBacklog int64 // sealed chunks that may wait for the writer
 
@@ -155,6 +156,8 @@ const (
 // NewRecorder checks opts and returns a Recorder; Run does the writing.
 // The Recorder holds Dir (a lock file in it) until Run returns: a second
 // Recorder on the directory is refused meanwhile, by this process or another.
+// Holding it, NewRecorder finishes the captures a crashed recorder left
+// there (Recovered).
 func NewRecorder(opts RecorderOptions) (*Recorder, error) {
 	if err := opts.setDefaults(); err != nil {
 		return nil, err
@@ -169,6 +172,7 @@ func NewRecorder(opts RecorderOptions) (*Recorder, error) {
 	if err != nil {
 		return nil, err
 	}
+	recovered := recoverDir(opts.Dir) // held: no recorder writes there now
 	// Tried once here, so the caller can say how it records; a file
 	// system that refuses O_DIRECT is written through the page cache.
 	opts.Direct = opts.Direct && probeDirect(opts.Dir)
@@ -177,6 +181,7 @@ func NewRecorder(opts RecorderOptions) (*Recorder, error) {
 	return &Recorder{
 		opts:       opts,
 		lock:       lock,
+		recovered:  recovered,
 		chunkSize:  size,
 		maxBacklog: backlog,
 		free:       make(chan *chunk, backlog+64),
@@ -357,6 +362,11 @@ func (r *Recorder) halt(to int32, err error) {
 	}
 	r.signal()
 }
+
+// Recovered returns the captures NewRecorder found unfinished in Dir (a
+// crashed recorder's: no sidecar index) and finished: a torn tail cut off,
+// the index written.
+func (r *Recorder) Recovered() []Recovery { return r.recovered }
 
 // Direct reports whether captures are written with O_DIRECT: asked for
 // (RecorderOptions.Direct) and taken by the directory's file system.

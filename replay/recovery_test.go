@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"context"
 	"errors"
 	"math/rand/v2"
 	"os"
@@ -262,5 +263,58 @@ func TestSeekTime(t *testing.T) {
 			t.Fatalf("%+v %v", rec, err)
 		}
 		r.Close()
+	}
+}
+
+// TestRecorderRecoversCrashedCaptures: a new Recorder finishes the captures
+// a crashed one left in its directory (no index): the torn tail is cut off
+// and reported with its offset, the index written, so that the capture
+// then opens clean; a finished capture is left alone, and one that cannot
+// be read is reported without stopping the Recorder.
+func TestRecorderRecoversCrashedCaptures(t *testing.T) {
+	dir := t.TempDir()
+	recs := genRecords(3, 400, 5, 120)
+	capture := func(name string) (string, []blockInfo) {
+		path := filepath.Join(dir, name)
+		w := writeCapture(t, path, recs, WriterOptions{Format: "csv", BlockSize: 1024})
+		if err := w.Finish(); err != nil {
+			t.Fatal(err)
+		}
+		return path, w.blocks
+	}
+	done, _ := capture("tickd-20260102T143000.000000000.cap")
+	crashed, blocks := capture("tickd-20260102T143100.000000000.cap")
+	last := blocks[len(blocks)-1]
+	if err := errors.Join(os.Remove(indexPath(crashed)), os.Truncate(crashed, last.off+10)); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "tickd-20260102T143200.000000000.cap")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := NewRecorder(RecorderOptions{Dir: dir, Format: "csv"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { rec.Stop(); rec.Run(context.Background()) }()
+	got := rec.Recovered()
+	if len(got) != 2 || got[0].Path != crashed || got[0].Err != nil || len(got[0].Damage) != 1 ||
+		got[0].Damage[0].Offset != last.off || !got[0].Damage[0].Truncated || !errors.Is(got[0].Damage[0].Err, ErrTorn) {
+		t.Fatalf("recovered %+v, want %s's torn tail at %d cut off", got, crashed, last.off)
+	}
+	if got[1].Path != empty || got[1].Err == nil {
+		t.Fatalf("recovered %+v, want %s not recoverable", got[1], empty)
+	}
+	if _, err := os.Stat(indexPath(crashed)); err != nil {
+		t.Fatalf("no index written: %v", err)
+	}
+	r, dmg, err := OpenCapture(crashed, OpenOptions{ReadOnly: true, Verify: true})
+	if err != nil || len(dmg) != 0 {
+		t.Fatalf("recovered capture opens with %v %v", err, dmg)
+	}
+	defer r.Close()
+	sameRecords(t, readAll(t, r), recs[:recordsBefore(blocks, len(blocks)-1)])
+	if st, err := os.Stat(done); err != nil || st.Size() != blocks[len(blocks)-1].end() {
+		t.Fatalf("finished capture touched: %v %v", st, err)
 	}
 }

@@ -510,6 +510,7 @@ func (p *pipeline) goFeed(name string, f func() error) {
 // write error (a full disk): it records nothing more.
 func (p *pipeline) startRecorder(ctx context.Context, dir string, log zerolog.Logger, failed func()) {
 	rec := p.recorder
+	logRecovered(log, rec.Recovered())
 	log.Info().Str("dir", dir).Bool("o_direct", rec.Direct()).Msg("recording the feeds")
 	p.goRun("recorder", func() error {
 		err := rec.Run(context.WithoutCancel(ctx))
@@ -524,6 +525,24 @@ func (p *pipeline) startRecorder(ctx context.Context, dir string, log zerolog.Lo
 		rec.Stop()
 		return nil
 	})
+}
+
+// logRecovered logs the captures a crashed recorder left unfinished in the
+// directory, which the new one finished: each torn tail cut off, with its
+// offset.
+func logRecovered(log zerolog.Logger, recs []replay.Recovery) {
+	for _, rc := range recs {
+		switch {
+		case rc.Err != nil:
+			log.Error().Str("file", rc.Path).Err(rc.Err).Msg("unfinished capture not recovered: tickd replay reports what it cannot read")
+		case len(rc.Damage) == 0:
+			log.Info().Str("file", rc.Path).Msg("unfinished capture recovered: its index written")
+		}
+		for _, d := range rc.Damage {
+			log.Warn().Str("file", rc.Path).Int64("offset", d.Offset).Bool("truncated", d.Truncated).Err(d.Err).
+				Msg("unfinished capture recovered: damage found")
+		}
+	}
 }
 
 func (p *pipeline) connectNATS(cfg *serveConfig) error {
