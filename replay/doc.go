@@ -81,7 +81,10 @@
 // named tickd-YYYYMMDDTHHMMSS.NNNNNNNNN.cap (UTC, so they sort in time
 // order), rotated by size or age. Each file gets its sidecar index when it
 // is finished, and starts by re-announcing (Open records) the sources open
-// at rotation, so every file replays on its own.
+// at rotation, so every file replays on its own. A Recorder holds its
+// directory (a lock file, .tickd-record.lock), so one directory holds one
+// capture, and on start finishes the captures a crashed recorder left there
+// without their index (Recorder.Recovered).
 //
 // # Player
 //
