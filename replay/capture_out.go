@@ -3,6 +3,7 @@ package replay
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 	"unsafe"
 
@@ -42,6 +43,8 @@ type captureOut struct {
 	base     int64     // file offset of stage[0], aligned
 	pushed   int       // stage[:pushed] is in the file already (through f)
 	stagedAt time.Time // when a byte first waited in stage unpushed
+
+	dirSynced bool // the directory naming the file has been fsynced since it was created
 }
 
 // createCaptureOut creates (or truncates) path; with direct, it also opens
@@ -175,12 +178,37 @@ func (c *captureOut) waiting() (time.Time, bool) {
 	return c.stagedAt, c.direct != nil && c.pushed < len(c.stage)
 }
 
-// sync pushes and fsyncs.
+// sync pushes and fsyncs. The first sync of a file also fsyncs its
+// directory: the file's own fsync makes its bytes durable but, by POSIX, not
+// the directory entry that names it, so after a power cut a new capture
+// whose blocks were all synced could be gone whole.
 func (c *captureOut) sync() error {
 	if err := c.push(); err != nil {
 		return err
 	}
-	return c.f.Sync()
+	if err := c.f.Sync(); err != nil {
+		return err
+	}
+	if !c.dirSynced {
+		if err := syncDir(filepath.Dir(c.f.Name())); err != nil {
+			return err
+		}
+		c.dirSynced = true
+	}
+	return nil
+}
+
+// syncDir fsyncs the directory dir.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // close pushes and closes the file; it does not sync.
