@@ -173,6 +173,10 @@ func (l *limitedLog) flushSuppressed(ended bool) {
 	l.mu.Lock()
 	srcs := l.sources
 	l.sources = map[string]*limitState{}
+	if l.quiet != nil { // everything is said here: nothing left for it to find
+		l.quiet.Stop()
+		l.quiet = nil
+	}
 	l.mu.Unlock()
 	for _, src := range slices.Sorted(maps.Keys(srcs)) {
 		l.logSuppressed(src, srcs[src].suppressed, srcs[src].byReason, ended)

@@ -285,3 +285,22 @@ func TestLimitedLogQuietSourceFlushed(t *testing.T) {
 		t.Fatalf("summary %v", s)
 	}
 }
+
+// TestLimitedLogExitStopsQuietTimer: the exit's flushSuppressed says all
+// there is to say, so the timer that looks for quiet sources is stopped
+// rather than left to fire after it.
+func TestLimitedLogExitStopsQuietTimer(t *testing.T) {
+	log, err := newLogger(io.Discard, "info", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := newLimitedLog(log, time.Hour)
+	l.badInput("a.csv", 0, 0, feed.ReasonBadPrice)
+	l.badInput("a.csv", 0, 0, feed.ReasonBadPrice) // suppressed: arms the timer
+	l.flushSuppressed(false)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.quiet != nil {
+		t.Fatal("the quiet-source timer is still armed after the exit's flush")
+	}
+}
