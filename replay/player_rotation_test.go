@@ -49,6 +49,13 @@ func samePlay(t *testing.T, rotated, single []string) {
 		g, closed := gl[i].snapshot()
 		if gl[i].name != wl[i].name || !closed || !slices.Equal(noRecv(g), noRecv(w)) {
 			t.Errorf("sink %d %q (closed %v): %d events; single file: %q, %d events (or they differ)", i, gl[i].name, closed, len(g), wl[i].name, len(w))
+			gg, ww := noRecv(g), noRecv(w)
+			for j := range min(len(gg), len(ww)) {
+				if gg[j] != ww[j] {
+					t.Errorf("first diff at %d: rotated %+v single %+v", j, gg[j], ww[j])
+					break
+				}
+			}
 		}
 	}
 	if g, w := gp.Progress(), wp.Progress(); g.Messages != w.Messages || g.Events != w.Events || g.Rejected != 0 || w.Rejected != 0 {
