@@ -100,10 +100,17 @@ func (in *Input) claim(n int) []tick.Event {
 	return in.scratch[:max(1, min(n, len(in.scratch)))]
 }
 
-// Commit publishes the first k slots of the last Claim, in order.
+// Commit publishes the first k slots of the last Claim, in order; the
+// rest are dropped. k beyond what that Claim returned, or a Commit with no
+// Claim since the last one, panics.
 func (in *Input) Commit(k int) {
+	claimed := in.claimed
+	if uint(k) > uint(len(claimed)) {
+		in.badCommit(k)
+	}
+	in.claimed = nil
 	if in.e.owners != nil {
-		k = in.e.owners.keep(in.claimed[:k])
+		k = in.e.owners.keep(claimed[:k])
 	}
 	if in.done != nil {
 		in.commitInline(in.scratch[:k])
@@ -118,6 +125,12 @@ func (in *Input) Commit(k int) {
 		return
 	}
 	in.route(in.scratch[:k])
+}
+
+// badCommit panics for a Commit beyond the last Claim: the scratch batch
+// of a multi-shard or inline Input would otherwise publish stale events.
+func (in *Input) badCommit(k int) {
+	panic(fmt.Sprintf("engine: input %q: Commit(%d) with %d slots claimed", in.source, k, len(in.claimed)))
 }
 
 // Close tells the engine this source is done; the engine drains what was
