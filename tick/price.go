@@ -7,8 +7,9 @@ import (
 )
 
 // Price is a fixed-point price in units of 1e-9 (a nano-unit of the quote
-// currency). int64 covers ±9,223,372,036.854775807, enough for any listed
-// instrument, and integer prices compare and sum exactly on the hot path.
+// currency). int64 covers -9,223,372,036.854775808 to 9,223,372,036.854775807,
+// enough for any listed instrument, and integer prices compare and sum exactly
+// on the hot path.
 type Price int64
 
 // PriceScale is the number of Price units in one whole unit of currency.
@@ -46,6 +47,12 @@ func parsePrice[T string | []byte](s T) (Price, error) {
 	case '+':
 		i++
 	}
+	// The largest magnitude: one more when negative, so that MinInt64's
+	// own text (String) parses back.
+	limit := uint64(math.MaxInt64)
+	if neg {
+		limit++
+	}
 	var units uint64 // magnitude in 1e-9 units
 	digits, frac := 0, -1
 	for ; i < n; i++ {
@@ -74,7 +81,7 @@ func parsePrice[T string | []byte](s T) (Price, error) {
 				continue
 			}
 		}
-		if units > (math.MaxInt64-d)/10 {
+		if units > (limit-d)/10 {
 			return 0, ErrPriceRange
 		}
 		units = units*10 + d
@@ -86,7 +93,7 @@ func parsePrice[T string | []byte](s T) (Price, error) {
 		frac = 0
 	}
 	for ; frac < PriceDecimals; frac++ {
-		if units > math.MaxInt64/10 {
+		if units > limit/10 {
 			return 0, ErrPriceRange
 		}
 		units *= 10

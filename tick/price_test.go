@@ -25,6 +25,9 @@ func TestParsePrice(t *testing.T) {
 		{"1.1000000000000", 1_100_000_000, nil},
 		{"9223372036.854775807", math.MaxInt64, nil},
 		{"9223372036.854775808", 0, ErrPriceRange},
+		{"-9223372036.854775808", math.MinInt64, nil}, // MinInt64's own String
+		{"-9223372036.854775809", 0, ErrPriceRange},
+		{"-9223372037", 0, ErrPriceRange},
 		{"99999999999", 0, ErrPriceRange},
 		{"0.0000000001", 0, ErrPricePrecise},
 		{"", 0, ErrPriceSyntax},
