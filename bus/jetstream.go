@@ -98,13 +98,17 @@ func StreamSubjects(prefix string) []string {
 }
 
 // EnsureStream creates the stream o describes, capturing StreamSubjects
-// (prefix), or binds to it if it exists; an existing stream must capture
-// those subjects. Its duplicate window is JetStream's default (2 minutes):
-// a message id (MsgID) seen again within it is stored once.
+// (prefix; DefaultPrefix when empty, as for PublisherOptions.Prefix), or
+// binds to it if it exists; an existing stream must capture those subjects.
+// Its duplicate window is JetStream's default (2 minutes): a message id
+// (MsgID) seen again within it is stored once.
 func EnsureStream(ctx context.Context, nc *nats.Conn, prefix string, o JetStreamOptions) (jetstream.Stream, error) {
 	o.applyDefaults()
 	if err := o.validate(); err != nil {
 		return nil, err
+	}
+	if prefix == "" {
+		prefix = DefaultPrefix
 	}
 	if err := ValidatePrefix(prefix); err != nil {
 		return nil, err

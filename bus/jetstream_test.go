@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -551,5 +552,20 @@ func TestJetStreamDrainCountsAcknowledged(t *testing.T) {
 	_ = runRecords(t, p, f.records(0, 40)) // 10 signals, refused; 10 bars behind them
 	if pc := p.Counters().JetStream; pc.Stored != 10 || pc.Lost != 10 {
 		t.Errorf("JetStream counters %+v: want the 10 bars stored, the 10 signals lost", pc)
+	}
+}
+
+// TestEnsureStreamEmptyPrefix: an empty prefix means DefaultPrefix, as for
+// PublisherOptions.Prefix and StreamSubjects, so a zero-configured publisher
+// and its stream agree.
+func TestEnsureStreamEmptyPrefix(t *testing.T) {
+	s := startJS(t, RandomPort, t.TempDir())
+	nc := connect(t, s)
+	st, err := EnsureStream(context.Background(), nc, "", JetStreamOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := st.CachedInfo().Config.Subjects, StreamSubjects(DefaultPrefix); !slices.Equal(got, want) {
+		t.Fatalf("stream captures %v, want %v", got, want)
 	}
 }
