@@ -179,6 +179,7 @@ type jsPublisher struct {
 	stop    chan struct{} // closed when the drain time is up
 	done    chan struct{} // closed when acks returns
 	started bool
+	closed  bool         // close was called (publish's goroutine)
 	n       atomic.Int64 // messages in pending or being retried
 	paused  time.Time    // acks' last pause before a re-send
 	stalled bool         // Block: the last wait for room timed out (publish's goroutine)
@@ -234,6 +235,9 @@ func MsgID(subj string, o *tick.Out) string {
 // acknowledgement. It never blocks (but with Block, waiting for room): a
 // send that fails at once is retried by acks.
 func (j *jsPublisher) publish(subj string, o *tick.Out, data []byte) error {
+	if j.closed {
+		panic("bus: Publisher.Emit after Finish: its JetStream publisher is closed")
+	}
 	if !j.room() {
 		return ErrJetStreamFull
 	}
@@ -347,6 +351,7 @@ func (j *jsPublisher) stored(ack *jetstream.PubAck) {
 // close stops taking messages and waits up to DrainTimeout for every one
 // sent to be stored. It returns an error counting those that were not.
 func (j *jsPublisher) close() error {
+	j.closed = true
 	j.once.Do(func() { close(j.pending) })
 	if !j.started {
 		return nil

@@ -569,3 +569,33 @@ func TestEnsureStreamEmptyPrefix(t *testing.T) {
 		t.Fatalf("stream captures %v, want %v", got, want)
 	}
 }
+
+// TestJetStreamEmitAfterFinishPanics: a signal or bar emitted after Finish
+// panics naming the misuse, not with a send on a closed channel.
+func TestJetStreamEmitAfterFinishPanics(t *testing.T) {
+	f := newFixture(t)
+	s := startJS(t, RandomPort, t.TempDir())
+	nc := connect(t, s)
+	if _, err := EnsureStream(context.Background(), nc, "tickd", JetStreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPublisher(nc, f.syms, f.rules, PublisherOptions{ID: "js", JetStream: &JetStreamOptions{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	bar := &tick.Out{Kind: tick.OutBar, Bar: tick.Bar{Symbol: f.aapl, Interval: int64(time.Second), Start: int64(time.Second), Count: 1, Volume: 1}}
+	p.Emit(bar)
+	p.EndBatch()
+	if err := p.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if msg, _ := recover().(string); !strings.Contains(msg, "Emit after Finish") {
+			t.Fatalf("Emit after Finish: panic %q, want one naming the misuse", msg)
+		}
+	}()
+	p.Emit(bar)
+}

@@ -339,7 +339,9 @@ func (p *Publisher) lossErr(err error) error {
 	return err
 }
 
-// Emit publishes one record (after Start). The record is not kept.
+// Emit publishes one record (after Start). The record is not kept. With
+// JetStreamOptions, a signal or bar emitted after Finish panics: the
+// JetStream publisher is closed for good.
 func (p *Publisher) Emit(o *tick.Out) { p.publish(o) }
 
 // EndBatch moves the counts of the records published since the last call
