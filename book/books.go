@@ -79,7 +79,8 @@ type Result struct {
 const MaxRank = math.MaxUint16
 
 // Books owns the L3 books of one engine shard. It is not safe for concurrent
-// use: one goroutine applies events and queries.
+// use: one goroutine applies events and queries. Create it with New: the
+// zero Books is not usable.
 type Books struct {
 	orders   []order // slab; orders[0] is the nil order
 	free     uint32  // head of the free list (0 = empty)

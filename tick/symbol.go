@@ -29,7 +29,8 @@ var (
 //
 // The table is an open-addressing hash of capacity 2×max slots, allocated up
 // front and never resized, so readers see a stable array: a slot holds id+1
-// (0 is empty) and is written once, after the name it points at.
+// (0 is empty) and is written once, after the name it points at. Create it
+// with NewSymbolTable: the zero SymbolTable has no slots and is not usable.
 type SymbolTable struct {
 	mu    sync.Mutex      // serialises Intern
 	count atomic.Uint32   // names published so far
