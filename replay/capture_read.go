@@ -311,6 +311,9 @@ func (r *Reader) addDamage(d Damage) {
 // load reads, checks and decompresses block i. The error wraps ErrCorrupt
 // when the block fails its checks; the caller reports it.
 func (r *Reader) load(i int) ([]byte, error) {
+	if r.f == nil {
+		return nil, errReaderClosed
+	}
 	bi := r.blocks[i]
 	n := int(bi.end() - bi.off)
 	if cap(r.buf) < n {
@@ -569,7 +572,12 @@ func (r *Reader) SeekTime(recv int64) error {
 	return nil
 }
 
-// Close closes the file.
+// errReaderClosed is what Next and SeekTime return once they need a block
+// after Close.
+var errReaderClosed = errors.New("replay: Reader used after Close")
+
+// Close closes the file. Next and SeekTime fail after it (Next may still
+// return the rest of the block it had read); a second Close does nothing.
 func (r *Reader) Close() error {
 	if r.dec != nil {
 		r.dec.Close()

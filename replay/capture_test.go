@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -233,5 +234,41 @@ func TestOpenNotACapture(t *testing.T) {
 	}
 	if _, _, err := OpenCapture(filepath.Join(dir, "missing"), OpenOptions{}); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("missing file: %v", err)
+	}
+}
+
+// TestReaderAfterClose: a Reader closed halfway through a capture reports
+// its misuse from Next and SeekTime instead of dereferencing the closed file.
+func TestReaderAfterClose(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "a.cap")
+	w := writeCapture(t, path, genRecords(1, 200, 2, 300), WriterOptions{Format: "csv", BlockSize: 1024})
+	if err := w.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	r, _, err := OpenCapture(path, OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Next(); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		_, err := r.Next() // the rest of the block read before Close, then the error
+		if err == nil {
+			continue
+		}
+		if !strings.Contains(err.Error(), "after Close") {
+			t.Fatalf("Next after Close: %v, want an error saying so", err)
+		}
+		break
+	}
+	if err := r.SeekTime(0); err == nil || !strings.Contains(err.Error(), "after Close") {
+		t.Fatalf("SeekTime after Close: %v, want an error saying so", err)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
 	}
 }
