@@ -486,3 +486,19 @@ func TestCollectorInvalidUTF8Source(t *testing.T) {
 		}
 	}
 }
+
+// TestHandlerNilNotReady: a Handler without a readiness check answers
+// /readyz "ready" rather than failing the request on a nil func.
+func TestHandlerNilNotReady(t *testing.T) {
+	web := httptest.NewServer(Handler(prometheus.NewRegistry(), nil, nil))
+	defer web.Close()
+	resp, err := http.Get(web.URL + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || string(body) != "ready\n" {
+		t.Fatalf("/readyz: %d %q, want 200 \"ready\\n\"", resp.StatusCode, body)
+	}
+}

@@ -15,8 +15,12 @@ import (
 
 // Handler serves /metrics from g, /healthz (200 while the process serves
 // HTTP) and /readyz (200 "ready", or 503 with what notReady lists, a line
-// each). ErrorLog, if set, receives scrape errors.
+// each; a nil notReady is always ready). ErrorLog, if set, receives scrape
+// errors.
 func Handler(g prometheus.Gatherer, notReady func(context.Context) []string, errorLog func(error)) http.Handler {
+	if notReady == nil {
+		notReady = func(context.Context) []string { return nil }
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{
 		ErrorLog: logFunc(errorLog), ErrorHandling: promhttp.ContinueOnError}))
