@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/tickd/tickd/bus"
+	"github.com/tickd/tickd/internal/dirlock"
 )
 
 // FileFormat is how a file store writes rows.
@@ -75,6 +76,26 @@ type fileStore struct {
 	bufs [2][]byte
 	pend map[rowKey]struct{} // keys of the batch being written
 	now  func() time.Time    // the clock of MaxAge
+	lock *os.File            // holds Dir for this store (lockName)
+}
+
+// lockName is the file in a file store's directory whose lock the store
+// holds: a second sink writing there would store every row again in files
+// of its own, out of reach of the first one's key window.
+const lockName = ".tickd-sink.lock"
+
+// lockDir takes dir for one file store; a second one is refused, naming
+// the holder's pid.
+func lockDir(dir string) (*os.File, error) {
+	f, err := dirlock.Take(dir, lockName)
+	var held *dirlock.HeldError
+	if errors.As(err, &held) {
+		return nil, fmt.Errorf("sink: files: directory %s is written by another sink (pid %s): give each its own directory", dir, held.PID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sink: files: %w", err)
+	}
+	return f, nil
 }
 
 // rowKey identifies a row: seq is per publisher run across every kind, so
@@ -137,7 +158,9 @@ type rotFile struct {
 }
 
 // OpenFiles opens a file store in opts.Dir, creating the directory if
-// needed. Only one sink may write a directory at a time.
+// needed. Only one sink may write a directory at a time: the store holds a
+// lock on it until Close, and a second OpenFiles of it fails, naming the
+// holder's pid.
 func OpenFiles(opts FileOptions) (Store, error) {
 	return openFiles(opts, time.Now)
 }
@@ -164,27 +187,41 @@ func openFiles(opts FileOptions, now func() time.Time) (*fileStore, error) {
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("sink: files: %w", err)
 	}
-	s := &fileStore{opts: opts, now: now, seen: newKeyWindow(opts.Window), pend: map[rowKey]struct{}{}}
+	lock, err := lockDir(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	s := &fileStore{opts: opts, now: now, seen: newKeyWindow(opts.Window), pend: map[rowKey]struct{}{}, lock: lock}
+	if err := s.resume(); err != nil {
+		lock.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// resume cuts a torn last row off each table's newest file and remembers
+// the keys of the last Window rows written before this run.
+func (s *fileStore) resume() error {
 	for _, t := range tables {
 		files, err := s.files(t)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if len(files) > 0 {
 			if err := cutTornTail(files[len(files)-1]); err != nil {
-				return nil, fmt.Errorf("sink: files: %w", err)
+				return fmt.Errorf("sink: files: %w", err)
 			}
 		}
 		// Newest first, until a window's worth of this table's rows.
-		for i, n := len(files)-1, 0; i >= 0 && n < opts.Window; i-- {
+		for i, n := len(files)-1, 0; i >= 0 && n < s.opts.Window; i-- {
 			k, err := s.scan(files[i], s.seen.prior)
 			if err != nil {
-				return nil, fmt.Errorf("sink: files: %s: %w", files[i], err)
+				return fmt.Errorf("sink: files: %s: %w", files[i], err)
 			}
 			n += k
 		}
 	}
-	return s, nil
+	return nil
 }
 
 // files returns t's files in s's format, oldest first.
@@ -282,6 +319,9 @@ func (s *fileStore) scan(path string, keys map[rowKey]struct{}) (rows int, err e
 // batch started (the others are left alone), so a retry writes no row
 // twice and leaves no hole.
 func (s *fileStore) Write(_ context.Context, msgs []bus.Message) (int, error) {
+	if s.lock == nil {
+		return 0, errors.New("sink: files: Write after Close")
+	}
 	var args []any
 	written := 0
 	for i := range s.bufs {
@@ -440,9 +480,13 @@ func appendCSVField(dst []byte, v string) []byte {
 	return append(dst, '"')
 }
 
-// Close closes the current files.
+// Close closes the current files and releases the directory.
 func (s *fileStore) Close() error {
 	var errs []error
+	if s.lock != nil {
+		errs = append(errs, s.lock.Close())
+		s.lock = nil
+	}
 	for i, rf := range s.cur {
 		if rf != nil {
 			errs = append(errs, rf.f.Close())

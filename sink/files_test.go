@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -225,4 +226,33 @@ func readDir(t *testing.T, dir string) map[string]string {
 		out[filepath.Base(f)] = string(data)
 	}
 	return out
+}
+
+// TestFileStoreHoldsItsDirectory: a second file store on a directory is
+// refused, naming the holder, until the first one is closed; a closed store
+// refuses Write rather than writing to an unguarded directory.
+func TestFileStoreHoldsItsDirectory(t *testing.T) {
+	dir := t.TempDir()
+	first, err := OpenFiles(FileOptions{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = OpenFiles(FileOptions{Dir: dir, Format: JSONLines})
+	if err == nil || !strings.Contains(err.Error(), "another sink (pid "+strconv.Itoa(os.Getpid())+")") {
+		t.Fatalf("second store on %s: %v, want a refusal naming pid %d", dir, err, os.Getpid())
+	}
+	write(t, first, msgs("p", 1, 2))
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := first.Write(context.Background(), msgs("p", 3, 2)); err == nil {
+		t.Fatal("Write after Close succeeded")
+	}
+	second, err := OpenFiles(FileOptions{Dir: dir})
+	if err != nil {
+		t.Fatalf("after the first closed: %v", err)
+	}
+	if err := second.Close(); err != nil {
+		t.Fatal(err)
+	}
 }
