@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -137,5 +138,18 @@ func TestPartitionFilterAllocs(t *testing.T) {
 		o.keep(batch)
 	}); a != 0 {
 		t.Errorf("%.1f allocs per batch", a)
+	}
+}
+
+// TestStepRefusesPartition: a Step, which has no Input to drop the other
+// instances' events, refuses a partitioned Config rather than applying
+// every symbol's events as if it owned them all.
+func TestStepRefusesPartition(t *testing.T) {
+	syms := tick.NewSymbolTable(16)
+	if _, err := NewStep(Config{Partition: Partition{Index: 1, Count: 2}}, syms); err == nil || !strings.Contains(err.Error(), "partition (1/2)") {
+		t.Fatalf("NewStep with Partition 1/2: %v, want a refusal", err)
+	}
+	if _, err := NewStep(Config{Partition: Partition{Index: 0, Count: 1}}, syms); err != nil {
+		t.Fatalf("NewStep with one partition (owns everything): %v", err)
 	}
 }

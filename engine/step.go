@@ -29,13 +29,20 @@ type Step struct {
 const stepOutputs = 2 * outReserve
 
 // NewStep returns a Step for cfg (Shards must be 0 or 1; OutputCapacity,
-// Wait, OutputBell and Emit are ignored).
+// Wait, OutputBell and Emit are ignored). A Partition of more than one
+// instance is refused: an Engine drops the others' events as its Inputs
+// commit them, and a Step has no Input, so the caller drops them (by
+// PartitionOf) before Process.
 func NewStep(cfg Config, syms *tick.SymbolTable) (*Step, error) {
 	if syms == nil {
 		return nil, errors.New("engine: nil symbol table")
 	}
 	if cfg.Shards > 1 {
 		return nil, fmt.Errorf("engine: a Step is one shard, not %d", cfg.Shards)
+	}
+	if cfg.Partition.Count > 1 {
+		return nil, fmt.Errorf("engine: a Step does not filter by partition (%d/%d): drop the events of symbols it does not own before Process",
+			cfg.Partition.Index, cfg.Partition.Count)
 	}
 	cfg.Emit = nil
 	cfg.OutputCapacity, cfg.OutputBell = stepOutputs, nil
