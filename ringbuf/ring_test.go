@@ -563,3 +563,12 @@ func TestNoAllocs(t *testing.T) {
 		t.Errorf("hot path allocates %v per run", allocs)
 	}
 }
+
+// TestNewIdlerRefusesBadStrategy: NewIdler refuses at once what would
+// otherwise fail hundreds of idle rounds later on a nil Bell: an unknown
+// strategy (which New refuses in Options too), or Park without a Bell.
+func TestNewIdlerRefusesBadStrategy(t *testing.T) {
+	mustPanic(t, "NewIdler(9, nil)", func() { NewIdler(9, nil) })
+	mustPanic(t, "NewIdler(9, bell)", func() { NewIdler(9, NewBell()) })
+	mustPanic(t, "NewIdler(Park, nil)", func() { NewIdler(Park, nil) })
+}

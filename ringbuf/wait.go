@@ -1,6 +1,7 @@
 package ringbuf
 
 import (
+	"fmt"
 	"runtime"
 	"sync/atomic"
 	"time"
@@ -179,9 +180,13 @@ type Idler struct {
 }
 
 // NewIdler returns an Idler for strategy w (0 means SpinYield) on Bell b.
-// b may be nil only when w never parks (Spin, SpinYield).
+// b may be nil only when w never parks (Spin, SpinYield). An unknown w
+// panics, as Options.Wait fails New.
 func NewIdler(w WaitStrategy, b *Bell) *Idler {
 	w = w.orDefault()
+	if w > Park {
+		panic(fmt.Sprintf("ringbuf: NewIdler: unknown wait strategy %d", w))
+	}
 	if w == Park && b == nil {
 		panic("ringbuf: NewIdler: Park needs a Bell")
 	}
