@@ -4,7 +4,8 @@ import "sync"
 
 // Store is an in-memory, append-only log of sequenced messages, numbered from
 // 1. One producer appends; any number of server connections read. Readers
-// wait on Changed rather than polling.
+// wait on the channel State returns rather than polling. Create it with
+// NewStore: the zero Store has no channel and is not usable.
 type Store struct {
 	mu      sync.RWMutex
 	data    []byte // messages back to back; bytes below len are never rewritten
