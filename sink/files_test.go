@@ -256,3 +256,33 @@ func TestFileStoreHoldsItsDirectory(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestRunOnceAtATime: a second Run while one is under way returns an error
+// at once instead of writing to the Store from a second goroutine.
+func TestRunOnceAtATime(t *testing.T) {
+	st, err := OpenFiles(FileOptions{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	s, err := New(st, Options{FlushInterval: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- s.Run(ctx) }()
+	s.Offer(msgs("p", 1, 1)[0])
+	for s.Counters().Written == 0 { // the first Run is writing
+		time.Sleep(time.Millisecond)
+	}
+	second, cancel2 := context.WithTimeout(context.Background(), time.Second)
+	defer cancel2()
+	if err := s.Run(second); err == nil || !strings.Contains(err.Error(), "another Run") {
+		t.Errorf("second Run while one is under way: %v, want a refusal", err)
+	}
+	cancel()
+	if err := <-ran; err != nil {
+		t.Fatal(err)
+	}
+}

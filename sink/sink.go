@@ -125,6 +125,8 @@ type Sink struct {
 	space chan struct{} // rows left the buffer
 
 	received, written, duplicates, overflow, invalid, skipped, failures atomic.Uint64
+
+	running atomic.Bool // a Run is under way: a second at once would write to the Store concurrently
 }
 
 // New returns a Sink writing to store.
@@ -229,8 +231,13 @@ func (s *Sink) pending() int {
 
 // Run writes batches until ctx ends, then for at most DrainTimeout writes
 // what is still buffered. It returns an error only if rows remain unwritten
-// at the end. Run does not close the store.
+// at the end, or at once if another Run is under way (the Store is written
+// from one goroutine). Run does not close the store.
 func (s *Sink) Run(ctx context.Context) error {
+	if !s.running.CompareAndSwap(false, true) {
+		return errors.New("sink: Run called while another Run is under way")
+	}
+	defer s.running.Store(false)
 	tick := time.NewTicker(s.opts.FlushInterval)
 	defer tick.Stop()
 	rep := reporter{s: s}
