@@ -47,7 +47,8 @@ type Options struct {
 	EvictAfter time.Duration
 
 	// SourceID picks the tick.Event.Source of each new source (connection or
-	// file). Default: Stats hands out 1, 2, 3, ... (wrapping past 65535).
+	// file). Default: Stats hands out 1, 2, 3, ... (wrapping past 65535,
+	// skipping the ids of sources still live).
 	SourceID func(source string) uint16
 	Stats    *Registry    // per-source counters and totals; default: a private Registry
 	Clock    func() int64 // stamps TsRecv once per read; default time.Now().UnixNano

@@ -1,6 +1,7 @@
 package feed
 
 import (
+	"math"
 	"sync"
 	"sync/atomic"
 )
@@ -111,6 +112,7 @@ type Registry struct {
 	endedBy map[string]*Stats         // ended sources' totals by group; only with Group
 	endedTr map[string]TransportStats // ended ITCH sessions' last transport counters, by source
 	nextID  uint16
+	held    map[uint16]int // live sources by id: a new source's id in turn skips these
 	nEnded  uint64
 }
 
@@ -125,17 +127,33 @@ func (r *Registry) register(source string, id func(string) uint16) *Counters {
 	if id != nil {
 		c.id = id(source)
 	} else {
+		c.id = r.nextFreeID()
+	}
+	if r.live == nil {
+		r.live = make(map[*Counters]struct{})
+		r.held = make(map[uint16]int)
+	}
+	r.live[c] = struct{}{}
+	r.held[c.id]++
+	return c
+}
+
+// nextFreeID returns the next id in turn that no live source holds. The ids
+// wrap after 65535 sources (a few days of a flapping peer), and a source
+// live since before, a feed connected for days, must not share its id with
+// a new one: the recorder and a capture's player tell sources apart by it.
+// Under r.mu.
+func (r *Registry) nextFreeID() uint16 {
+	for range math.MaxUint16 {
 		r.nextID++
 		if r.nextID == 0 {
 			r.nextID = 1
 		}
-		c.id = r.nextID
+		if r.held[r.nextID] == 0 {
+			break
+		}
 	}
-	if r.live == nil {
-		r.live = make(map[*Counters]struct{})
-	}
-	r.live[c] = struct{}{}
-	return c
+	return r.nextID // every id live (far beyond any MaxConns): shared
 }
 
 // unregister folds an ended source's last published counters into the totals.
@@ -148,6 +166,9 @@ func (r *Registry) unregister(c *Counters) {
 		return
 	}
 	delete(r.live, c)
+	if r.held[c.id]--; r.held[c.id] == 0 {
+		delete(r.held, c.id)
+	}
 	r.ended.Add(&s)
 	r.nEnded++
 	r.foldGroup(c.group, &s)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math"
 	"net"
 	"os"
 	"path/filepath"
@@ -357,5 +358,56 @@ func TestTapITCHStopsWhereTheSinkShutDown(t *testing.T) {
 	}
 	if got := tap.data[itchSourceID]; len(got) != 0 {
 		t.Fatalf("tap saw %d messages the shut sink never got", len(got))
+	}
+}
+
+// TestSourceIDsWrapPastLiveSources connects a source that stays, then, with
+// the ids about to wrap past 65535, a second one: it must not be handed the
+// first one's id, which the tap (the recorder) tells their bytes apart by.
+func TestSourceIDsWrapPastLiveSources(t *testing.T) {
+	var ss sinks
+	tap := newTapLog()
+	reg := &Registry{}
+	l, err := NewTCPListener("127.0.0.1:0", ss.open, Options{Symbols: tick.NewSymbolTable(64), Tap: tap, Stats: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- l.Serve(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Error(err)
+		}
+	}()
+	opened := func(n int) func() bool {
+		return func() bool { live, _ := reg.Sources(); return len(live) == n }
+	}
+	long, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer long.Close()
+	waitFor(t, "the long-lived source", opened(1))
+	reg.mu.Lock()
+	reg.nextID = math.MaxUint16 // as after 65535 connections: the next wraps to 1
+	reg.mu.Unlock()
+	short, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer short.Close()
+	waitFor(t, "the second source", opened(2))
+	live, _ := reg.Sources()
+	if live[0].ID == live[1].ID {
+		t.Fatalf("sources %q and %q both live with id %d", live[0].Source, live[1].Source, live[0].ID)
+	}
+	tap.mu.Lock()
+	defer tap.mu.Unlock()
+	for id, n := range tap.opens {
+		if n != 1 {
+			t.Fatalf("tap: source id %d opened %d times, with none closed", id, n)
+		}
 	}
 }
