@@ -1,11 +1,12 @@
 package feed
 
 // Register adds a source that lives outside this package (the Kafka source,
-// one per partition) and returns its Counters; id picks its Source id, nil
-// the next in turn. Publish its Stats once per batch and Unregister it when
-// it ends, as this package's own sources do.
-func (r *Registry) Register(source string, id func(string) uint16) *Counters {
-	return r.register(source, id)
+// one per partition), started at now on its receive clock, and returns its
+// Counters; id picks its Source id, nil the next in turn. Publish its Stats
+// once per batch and Unregister it when it ends, as this package's own
+// sources do.
+func (r *Registry) Register(source string, id func(string) uint16, now int64) *Counters {
+	return r.register(source, id, now)
 }
 
 // Unregister folds an ended source's counters into the totals.
@@ -16,6 +17,6 @@ func (r *Registry) Unregister(c *Counters) { r.unregister(c) }
 func (c *Counters) Publish(s *Stats) { c.publish(s) }
 
 // Hear records that the source received something at now, on its receive
-// clock (Options.Clock), for StaleWatch: once when it starts, so that it is
-// silent from then on, and once per batch received.
+// clock (Options.Clock), for StaleWatch: once per batch received (Register
+// takes the time it started).
 func (c *Counters) Hear(now int64) { c.hear(now) }

@@ -223,8 +223,8 @@ func TestReasonNames(t *testing.T) {
 
 func TestRegistry(t *testing.T) {
 	var r Registry
-	a := r.register("a", nil)
-	b := r.register("b", func(string) uint16 { return 42 })
+	a := r.register("a", nil, 0)
+	b := r.register("b", func(string) uint16 { return 42 }, 0)
 	if a.ID() != 1 || b.ID() != 42 || a.Source() != "a" {
 		t.Fatalf("ids %d %d", a.ID(), b.ID())
 	}

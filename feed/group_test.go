@@ -69,7 +69,7 @@ func TestRegistryGroups(t *testing.T) {
 // TestRegistryNoGroup: without Group, ended sources are not kept by name.
 func TestRegistryNoGroup(t *testing.T) {
 	reg := new(Registry)
-	c := reg.register("tcp a<-b", nil)
+	c := reg.register("tcp a<-b", nil, 0)
 	c.publish(&Stats{Frames: 3})
 	if g := reg.Groups(); len(g) != 1 || g[0].Group != "tcp a<-b" || g[0].Frames != 3 {
 		t.Fatalf("live: %+v", g)

@@ -125,8 +125,7 @@ func RunITCH(ctx context.Context, cfg ITCHSourceConfig, open SinkOpener, opts Op
 		return err
 	}
 	r.sink = sink
-	r.ctrs = o.Stats.register(name, o.SourceID)
-	r.ctrs.hear(o.Clock())
+	r.ctrs = o.Stats.register(name, o.SourceID, o.Clock())
 	r.ctrs.transport.Store(&transport)
 	if r.tap = o.Tap; r.tap != nil {
 		r.tap.Open(r.ctrs.id, name)

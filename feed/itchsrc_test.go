@@ -602,7 +602,7 @@ func itchBench(t testing.TB) (*itchRun, *discardSink, [][]byte) {
 	}
 	s := &discardSink{slots: make([]tick.Event, maxClaim)}
 	r := &itchRun{name: "bench", o: &o, sink: s, stop: func() {}}
-	r.ctrs = o.Stats.register("bench", nil)
+	r.ctrs = o.Stats.register("bench", nil, 0)
 	if r.dec, err = itch.NewDecoder(itch.Options{Symbols: o.Symbols}); err != nil {
 		t.Fatal(err)
 	}

@@ -35,7 +35,7 @@ type pump struct {
 }
 
 func newPump(source string, sink Sink, o *Options) *pump {
-	c := o.Stats.register(source, o.SourceID)
+	c := o.Stats.register(source, o.SourceID, o.Clock())
 	p := &pump{
 		dec:   newDecoder(source, c.id, o),
 		sink:  sink,
@@ -49,7 +49,6 @@ func newPump(source string, sink Sink, o *Options) *pump {
 	if p.tap != nil {
 		p.tap.Open(c.id, source)
 	}
-	c.hear(o.Clock()) // silent from its start: stale after the timeout
 	return p
 }
 

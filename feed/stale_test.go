@@ -1,6 +1,7 @@
 package feed
 
 import (
+	"net"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -67,5 +68,40 @@ func TestStaleWatch(t *testing.T) {
 	}
 	if got := (&StaleWatch{Reg: reg}).Check(now, nil); got != nil {
 		t.Fatalf("After 0 watches: %+v", got)
+	}
+}
+
+// TestStaleWatchChurnReportsNoFalseStale checks a watch as fast as it can
+// while connections open and close: a source caught between its start and
+// its first receive time must not be reported silent since the epoch.
+func TestStaleWatchChurnReportsNoFalseStale(t *testing.T) {
+	var ss sinks
+	reg := new(Registry)
+	l := serveTCP(t, ss.open, Options{Symbols: tick.NewSymbolTable(8), Stats: reg})
+	w := &StaleWatch{Reg: reg, After: time.Hour} // no source here is silent that long
+	done := make(chan struct{})
+	checked := make(chan []SourceState)
+	go func() {
+		var got []SourceState
+		for {
+			select {
+			case <-done:
+				checked <- got
+				return
+			default:
+				got = w.Check(time.Now().UnixNano(), got)
+			}
+		}
+	}()
+	for range 2000 {
+		c, err := net.Dial("tcp", l.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+	}
+	close(done)
+	if got := <-checked; len(got) > 0 {
+		t.Fatalf("%d false reports under churn, the first %+v", len(got), got[0])
 	}
 }

@@ -116,9 +116,12 @@ type Registry struct {
 	nEnded  uint64
 }
 
-// register adds a source. id picks its Source id; nil means the next in turn.
-func (r *Registry) register(source string, id func(string) uint16) *Counters {
+// register adds a source started at now (its receive clock). id picks its
+// Source id; nil means the next in turn. The source is heard at now before a
+// StaleWatch can see it: one seen before would be silent since the epoch.
+func (r *Registry) register(source string, id func(string) uint16, now int64) *Counters {
 	c := &Counters{source: source, group: source}
+	c.hear(now) // silent from its start: stale after the timeout
 	if r.Group != nil {
 		c.group = r.Group(source)
 	}

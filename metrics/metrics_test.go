@@ -464,7 +464,7 @@ func TestReadinessITCH(t *testing.T) {
 // family collected after it.
 func TestCollectorInvalidUTF8Source(t *testing.T) {
 	feeds := &feed.Registry{Group: SourceGroup(func() string { return "" })}
-	c := feeds.Register("tails/bad\xffname.csv", nil)
+	c := feeds.Register("tails/bad\xffname.csv", nil, 0)
 	defer feeds.Unregister(c)
 	c.Publish(&feed.Stats{Frames: 3, Bytes: 75})
 	reg := prometheus.NewRegistry()

@@ -446,8 +446,7 @@ func (s *Source) assigned(_ context.Context, _ *kgo.Client, m map[string][]int32
 		}
 		p := &partition{id: id, name: name, sink: sink, committed: -1, end: -1}
 		p.confirmed.Offset, p.next.Offset = -1, -1
-		p.ctrs = s.opts.Stats.Register(name, s.opts.SourceID)
-		p.ctrs.Hear(s.opts.Clock()) // silent from its assignment: stale after the timeout
+		p.ctrs = s.opts.Stats.Register(name, s.opts.SourceID, s.opts.Clock()) // silent from its assignment: stale after the timeout
 		o := s.opts
 		o.OnError = p.onError(s.opts.OnError)
 		p.dec, _ = feed.NewDecoder(name, p.ctrs.ID(), o) // options checked by New
