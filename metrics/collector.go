@@ -11,6 +11,7 @@ import (
 	"github.com/tickd/tickd/engine"
 	"github.com/tickd/tickd/feed"
 	"github.com/tickd/tickd/feed/kafka"
+	"github.com/tickd/tickd/replay"
 	"github.com/tickd/tickd/tick"
 )
 
@@ -23,7 +24,8 @@ type Sources struct {
 	Listener  *feed.TCPListener
 	Publisher *bus.Publisher
 	Symbols   *tick.SymbolTable
-	Kafka     *kafka.Source // -feed-kafka's, or nil
+	Kafka     *kafka.Source    // -feed-kafka's, or nil
+	Recorder  *replay.Recorder // -record's, or nil
 	// NATS reports the publishing connection's state and its reconnects
 	// (nats.Conn.IsConnected, Stats().Reconnects).
 	NATS    func() (connected bool, reconnects uint64)
@@ -79,6 +81,8 @@ var (
 	pubDropped  = desc("tickd_publish_dropped_total", "NATS publishes refused while reconnecting because the reconnect buffer was full (lost).")
 	natsReconns = desc("tickd_nats_reconnects_total", "Reconnects of the publishing NATS connection.")
 	natsUp      = desc("tickd_nats_connected", "1 while the publishing NATS connection is connected.")
+	recStalls   = desc("tickd_record_stalls_total", "Times a feed source waited for the -record writer: the disk fell behind and held the feed up.")
+	recDropped  = desc("tickd_record_dropped_total", "Reads the -record capture lost: after the recorder failed (a write error, see /readyz) or stopped.")
 	buildInfo   = desc("tickd_build_info", "Always 1; the labels say which tickd this is.", "version", "goversion")
 )
 
@@ -87,7 +91,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{feedMessages, feedBytes, feedEvents, feedErrors, feedGaps, feedMissed,
 		feedRefused, soupLogins, soupDiscs, moldBad, moldDups, engineEvents, engineRejected, engineLate, ringDepth,
 		ringDropped, bookOrders, bookEvents, symbols, symbolsCap, published, pubBytes, pubErrors, pubDropped,
-		kafkaRecords, kafkaBad, kafkaCommits, kafkaLag, kafkaMember, natsReconns, natsUp, buildInfo} {
+		kafkaRecords, kafkaBad, kafkaCommits, kafkaLag, kafkaMember, natsReconns, natsUp, recStalls, recDropped, buildInfo} {
 		ch <- d
 	}
 }
@@ -157,6 +161,10 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		counter(ch, kafkaCommits, k.Commits(), k.Topic())
 		gauge(ch, kafkaLag, float64(k.Lag()), k.Topic())
 		gauge(ch, kafkaMember, b2f(k.InGroup()), k.Topic())
+	}
+	if r := s.Recorder; r != nil {
+		counter(ch, recStalls, r.Stalls())
+		counter(ch, recDropped, r.Dropped())
 	}
 	if s.NATS != nil {
 		up, reconnects := s.NATS()

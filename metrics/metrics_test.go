@@ -19,6 +19,7 @@ import (
 	"github.com/tickd/tickd/engine"
 	"github.com/tickd/tickd/feed"
 	"github.com/tickd/tickd/feed/soupbin"
+	"github.com/tickd/tickd/replay"
 	"github.com/tickd/tickd/ringbuf"
 	"github.com/tickd/tickd/tick"
 )
@@ -500,5 +501,27 @@ func TestHandlerNilNotReady(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK || string(body) != "ready\n" {
 		t.Fatalf("/readyz: %d %q, want 200 \"ready\\n\"", resp.StatusCode, body)
+	}
+}
+
+// TestCollectorRecorder: the -record writer's stalls and the reads its
+// capture lost are scraped while tickd runs, not only logged at exit.
+func TestCollectorRecorder(t *testing.T) {
+	rec, err := replay.NewRecorder(replay.RecorderOptions{Dir: t.TempDir(), Format: "native"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.Stop()
+	if err := rec.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rec.Open(1, "tcp a<-b") // after Stop: lost, and counted
+	rec.Data(1, 1, []byte("x"))
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(NewCollector(Sources{Recorder: rec, Version: "test"}))
+	for family, want := range map[string]float64{"tickd_record_dropped_total": 2, "tickd_record_stalls_total": 0} {
+		if v, ok := value(t, reg, family); !ok || v != want {
+			t.Errorf("%s = %v (reported: %v), want %v", family, v, ok, want)
+		}
 	}
 }

@@ -86,7 +86,7 @@ func (p *pipeline) serveMetrics(ctx context.Context, src feedSources) {
 	}
 	natsState := func() (bool, uint64) { return p.nc.IsConnected(), p.nc.Stats().Reconnects }
 	m.reg.MustRegister(metrics.NewCollector(metrics.Sources{Engine: p.eng, Feeds: p.feedStats, Listener: p.listener,
-		Publisher: p.pub, Symbols: p.syms, Kafka: p.kafka, NATS: natsState, Version: version}))
+		Publisher: p.pub, Symbols: p.syms, Kafka: p.kafka, Recorder: p.recorder, NATS: natsState, Version: version}))
 	ready := &metrics.Readiness{NATS: p.nc.IsConnected, Feeds: p.feedStats,
 		Group: p.feedStats.Group, Dials: src.dial, ITCH: len(src.itch), Failed: p.failedStages}
 	if src.kafka != nil {
