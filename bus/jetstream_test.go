@@ -599,3 +599,30 @@ func TestJetStreamEmitAfterFinishPanics(t *testing.T) {
 	}()
 	p.Emit(bar)
 }
+
+// TestReplayStopDeletesConsumer: subscribers replaying the stream and then
+// leaving (tickd sub -js-seq run again and again) leave no consumer behind:
+// the server kept each one, and three goroutines of it, for five minutes.
+func TestReplayStopDeletesConsumer(t *testing.T) {
+	s := startJS(t, RandomPort, t.TempDir())
+	nc := connect(t, s)
+	ctx := context.Background()
+	st, err := EnsureStream(ctx, nc, "tickd", JetStreamOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		cc, err := Replay(ctx, nc, ReplayOptions{Seq: 1}, func(jetstream.Msg) {})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cc.Stop()
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := info.State.Consumers; n != 0 {
+		t.Fatalf("%d consumers left after every replay stopped", n)
+	}
+}

@@ -27,7 +27,7 @@ type ReplayOptions struct {
 // Stop is called on the result. handler runs on one goroutine, and
 // DecodeBytes(m.Subject(), m.Data()) turns each message into the typed
 // record Subscribe would hand over. A Subject the stream captures nothing
-// of is an error.
+// of is an error. Stop (or Drain) deletes the consumer.
 func Replay(ctx context.Context, nc *nats.Conn, o ReplayOptions, handler func(jetstream.Msg)) (jetstream.ConsumeContext, error) {
 	if o.Stream == "" {
 		o.Stream = DefaultStream
@@ -59,7 +59,42 @@ func Replay(ctx context.Context, nc *nats.Conn, o ReplayOptions, handler func(je
 	if err != nil {
 		return nil, fmt.Errorf("bus: replay stream %s: %w", o.Stream, err)
 	}
-	return cc, nil
+	return &replayConsume{ConsumeContext: cc, js: js, stream: o.Stream, cons: cons}, nil
+}
+
+// replayConsume deletes the replay's consumer when it stops: the server
+// would otherwise keep it (three goroutines and its state, in tickd's
+// process when the server is embedded) for the ordered consumer's
+// inactivity threshold, 5 minutes, after every subscriber that came and went.
+type replayConsume struct {
+	jetstream.ConsumeContext
+	js     jetstream.JetStream
+	stream string
+	cons   jetstream.Consumer
+}
+
+// deleteTimeout bounds the consumer's deletion: a server that does not
+// answer lets its inactivity threshold remove it.
+const deleteTimeout = 2 * time.Second
+
+func (r *replayConsume) Stop() {
+	r.ConsumeContext.Stop()
+	r.delete()
+}
+
+func (r *replayConsume) Drain() {
+	r.ConsumeContext.Drain()
+	r.delete()
+}
+
+func (r *replayConsume) delete() {
+	info := r.cons.CachedInfo()
+	if info == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), deleteTimeout)
+	defer cancel()
+	_ = r.js.DeleteConsumer(ctx, r.stream, info.Name) // best effort: it expires anyway
 }
 
 // checkCaptures returns an error when stream exists and captures nothing
