@@ -304,3 +304,30 @@ func TestLimitedLogExitStopsQuietTimer(t *testing.T) {
 		t.Fatal("the quiet-source timer is still armed after the exit's flush")
 	}
 }
+
+// TestCaptureFilesBounded: the "capture written" line of a recorder that
+// rotated thousands of times names the first and last file and the count,
+// not every file (QA: a 5-minute soak ended on a 25 KB line).
+func TestCaptureFilesBounded(t *testing.T) {
+	var out syncBuffer
+	log, err := newLogger(&out, "info", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := make([]string, 5000)
+	for i := range files {
+		files[i] = fmt.Sprintf("rec/tickd-20261125T0008%05d.cap", i)
+	}
+	captureFiles(log.Info(), files).Msg("capture written")
+	captureFiles(log.Info(), files[:2]).Msg("capture written")
+	lines := logLines(t, out.String())
+	if len(out.String()) > 1024 || len(lines) != 2 {
+		t.Fatalf("%d bytes of log:\n%.2000s", len(out.String()), out.String())
+	}
+	if l := lines[0]; l["file_count"] != 5000.0 || l["first_file"] != files[0] || l["last_file"] != files[4999] || l["files"] != nil {
+		t.Fatalf("many files: %v", l)
+	}
+	if l := lines[1]; l["file_count"] != 2.0 || len(l["files"].([]any)) != 2 {
+		t.Fatalf("two files: %v", l)
+	}
+}

@@ -696,7 +696,7 @@ func (p *pipeline) drain() {
 	p.flushReports()
 	if p.recorder != nil {
 		// stalls: times the feed waited for the disk (recording is lossless).
-		p.log.Info().Strs("files", p.recorder.Files()).Uint64("stalls", p.recorder.Stalls()).
+		captureFiles(p.log.Info(), p.recorder.Files()).Uint64("stalls", p.recorder.Stalls()).
 			Uint64("dropped", p.recorder.Dropped()).Msg("capture written")
 	}
 	c := p.eng.Counters()

@@ -8,6 +8,8 @@ import (
 	"io"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/tickd/tickd/feed"
 	"github.com/tickd/tickd/replay"
 	"github.com/tickd/tickd/tick"
@@ -122,7 +124,21 @@ func runRecord(ctx context.Context, args []string, _, stderr io.Writer) error {
 	p.wg.Wait()
 	p.flushReports()
 	ft := p.feedStats.Total()
-	log.Info().Strs("files", p.recorder.Files()).Uint64("bytes", ft.Bytes).Uint64("frames", ft.Frames).
+	captureFiles(log.Info(), p.recorder.Files()).Uint64("bytes", ft.Bytes).Uint64("frames", ft.Frames).
 		Uint64("feed_errors", ft.Errors).Msg("capture written")
 	return errors.Join(p.errs...)
+}
+
+// listedFiles is how many capture files the "capture written" line names.
+const listedFiles = 16
+
+// captureFiles adds a recorder's capture files to ev: their count, and all
+// of them while few, else the first and the last, so that a recorder that
+// rotated for days does not end on one log line of thousands of names.
+func captureFiles(ev *zerolog.Event, files []string) *zerolog.Event {
+	ev = ev.Int("file_count", len(files))
+	if len(files) <= listedFiles {
+		return ev.Strs("files", files)
+	}
+	return ev.Str("first_file", files[0]).Str("last_file", files[len(files)-1])
 }
