@@ -28,9 +28,10 @@ type RecorderOptions struct {
 
 	// Buffer bounds the bytes waiting for the writer goroutine (and so
 	// for the disk), over all sources; default 16 MiB. A source's feed
-	// goroutine waits only while that much is waiting. Each open source
-	// also holds the chunk it is filling: Buffer/64, at least 16 KiB and
-	// at most 256 KiB.
+	// goroutine waits only while that much is waiting, counted in whole
+	// chunks: a part-filled chunk a source sealed as it ended counts in
+	// full. Each open source also holds the chunk it is filling:
+	// Buffer/64, at least 16 KiB and at most 256 KiB.
 	Buffer int
 	// FlushEvery bounds how long a record waits in a partial block, or in
 	// a Direct writer's staging buffer (what a crash can lose beyond the
