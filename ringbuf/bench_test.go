@@ -152,13 +152,24 @@ type floorRing struct {
 	buf  [4096]tick.Event
 }
 
+// producerState stands for a ring's producer-private fields, on a line of
+// their own.
+type producerState struct {
+	_    [cacheLine]byte
+	next int64
+	_    [cacheLine - 8]byte
+}
+
 // BenchmarkFloor is the same hand-off over floorRing, its cursors stored
 // as Ring stores them when nothing parks (release.StoreInt64: a plain MOV on
 // amd64); fenced/ stores them with sync/atomic's Store (an XCHG, a full
-// fence), as Ring does under Park or with a Bell.
+// fence), as Ring does under Park or with a Bell. single+store adds one
+// store per event to a producer-private line, as Ring's Reserve and Commit
+// keep their bookkeeping (they make three).
 func BenchmarkFloor(b *testing.B) {
-	run := func(b *testing.B, per int, fenced bool) {
+	run := func(b *testing.B, per int, fenced, store bool) {
 		r := new(floorRing)
+		ps := new(producerState)
 		b.SetBytes(tick.EventSize)
 		b.ReportAllocs()
 		b.ResetTimer()
@@ -173,6 +184,9 @@ func BenchmarkFloor(b *testing.B) {
 					fill(&r.buf[(next+j)&int64(len(r.buf)-1)], uint64(i)+uint64(j))
 				}
 				next += n
+				if store {
+					ps.next = next
+				}
 				if fenced {
 					r.pub.Store(next)
 				} else {
@@ -208,8 +222,64 @@ func BenchmarkFloor(b *testing.B) {
 		if fenced {
 			prefix = "fenced/"
 		}
-		b.Run(prefix+"single", func(b *testing.B) { run(b, 1, fenced) })
-		b.Run(prefix+"batch16", func(b *testing.B) { run(b, 16, fenced) })
-		b.Run(prefix+"batch64", func(b *testing.B) { run(b, 64, fenced) })
+		b.Run(prefix+"single", func(b *testing.B) { run(b, 1, fenced, false) })
+		b.Run(prefix+"batch16", func(b *testing.B) { run(b, 16, fenced, false) })
+		b.Run(prefix+"batch64", func(b *testing.B) { run(b, 64, fenced, false) })
 	}
+	b.Run("single+store", func(b *testing.B) { run(b, 1, false, true) })
+}
+
+// stampedSlot is a 56-byte payload and the sequence that publishes it, on
+// one cache line: the consumer polls the slot itself, not a cursor.
+type stampedSlot struct {
+	p     [7]uint64
+	stamp atomic.Int64 // sequence+1 of the payload written, 0 never
+}
+
+type stampedRing struct {
+	_    [cacheLine]byte
+	cons atomic.Int64
+	_    [cacheLine - 8]byte
+	buf  [4096]stampedSlot
+}
+
+// BenchmarkFloorStamped is the single hand-off with no published cursor:
+// each slot carries its own sequence, stored after the payload, so the
+// event's line is the only one that crosses per event. It would need 8
+// bytes of tick.Event (full at 64) or a slot of two lines, and is here to
+// measure what that design could gain over BenchmarkFloor/single.
+func BenchmarkFloorStamped(b *testing.B) {
+	r := new(stampedRing)
+	mask := int64(len(r.buf) - 1)
+	b.SetBytes(tick.EventSize)
+	b.ReportAllocs()
+	b.ResetTimer()
+	go func() {
+		var gate int64
+		for i := int64(0); i < int64(b.N); i++ {
+			for i+1-gate > int64(len(r.buf)) {
+				gate = r.cons.Load()
+			}
+			s, u := &r.buf[i&mask], uint64(i)
+			s.p[0], s.p[1], s.p[2], s.p[3], s.p[4], s.p[5], s.p[6] = u, u, 0, u, 100, 0, 0
+			release.StoreInt64(&s.stamp, i+1)
+		}
+	}()
+	var pos int64
+	var sum uint64
+	batches := 0
+	for pos < int64(b.N) {
+		if r.buf[pos&mask].stamp.Load() != pos+1 {
+			spin(minPause)
+			continue
+		}
+		for pos < int64(b.N) && r.buf[pos&mask].stamp.Load() == pos+1 {
+			sum += r.buf[pos&mask].p[0]
+			pos++
+		}
+		release.StoreInt64(&r.cons, pos)
+		batches++
+	}
+	sink = sum
+	b.ReportMetric(float64(b.N)/float64(max(batches, 1)), "events/batch")
 }
