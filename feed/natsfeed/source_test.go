@@ -1,0 +1,272 @@
+package natsfeed
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"go.uber.org/goleak"
+
+	"github.com/tickd/tickd/bus"
+	"github.com/tickd/tickd/feed"
+	"github.com/tickd/tickd/tick"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// sliceSink keeps what is committed. A non-nil gate holds every Claim
+// until it is closed: an engine that has fallen behind.
+type sliceSink struct {
+	mu     sync.Mutex
+	slots  []tick.Event
+	events []tick.Event
+	closed bool
+	gate   chan struct{}
+}
+
+func (s *sliceSink) Claim(n int) []tick.Event {
+	if s.gate != nil {
+		<-s.gate
+	}
+	if cap(s.slots) < n {
+		s.slots = make([]tick.Event, n)
+	}
+	return s.slots[:n]
+}
+
+func (s *sliceSink) Commit(k int) {
+	s.mu.Lock()
+	s.events = append(s.events, s.slots[:k]...)
+	s.mu.Unlock()
+}
+
+func (s *sliceSink) Close() { s.mu.Lock(); s.closed = true; s.mu.Unlock() }
+
+func (s *sliceSink) count() (int, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.events), s.closed
+}
+
+// reports collects OnError's reports.
+type reports struct {
+	mu   sync.Mutex
+	list []report
+}
+
+type report struct {
+	source string
+	err    error
+}
+
+func (r *reports) onError(source string, _ int64, _ uint64, err error) {
+	r.mu.Lock()
+	r.list = append(r.list, report{source, err})
+	r.mu.Unlock()
+}
+
+func (r *reports) all() []report {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]report(nil), r.list...)
+}
+
+// newServer starts an embedded NATS server and returns a connection to it.
+func newServer(t *testing.T) (*bus.Server, *nats.Conn) {
+	t.Helper()
+	srv, err := bus.StartServer(bus.ServerOptions{DontListen: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	return srv, connect(t, srv)
+}
+
+func connect(t *testing.T, srv *bus.Server) *nats.Conn {
+	t.Helper()
+	nc, err := srv.ConnectInProcess()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
+}
+
+// running is a Source running in the background.
+type running struct {
+	src    *Source
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func start(t *testing.T, cfg Config, nc *nats.Conn, sink *sliceSink, opts feed.Options) *running {
+	t.Helper()
+	if opts.Symbols == nil {
+		opts.Symbols = tick.NewSymbolTable(16)
+	}
+	src, err := New(cfg, nc, func(string) (feed.Sink, error) { return sink, nil }, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{src, cancel, make(chan error, 1)}
+	go func() { r.done <- src.Run(ctx) }()
+	waitFor(t, "subscribed", src.Subscribed)
+	return r
+}
+
+func (r *running) stop(t *testing.T) {
+	t.Helper()
+	r.cancel()
+	if err := <-r.done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func publish(t *testing.T, nc *nats.Conn, subject string, data ...string) {
+	t.Helper()
+	for _, d := range data {
+		if err := nc.Publish(subject, []byte(d)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBadInputCountedAndSkipped(t *testing.T) {
+	_, nc := newServer(t)
+	var rep reports
+	stats := new(feed.Registry)
+	sink := new(sliceSink)
+	r := start(t, Config{Subject: "ticks.>", Format: feed.FormatCSV}, nc, sink, feed.Options{OnError: rep.onError, Stats: stats})
+	publish(t, nc, "ticks.a",
+		"1700000000000000001,AAA,100.5,10\n1700000000000000002,AAA,100.6,5\n", // good, 2 events
+		"this is not a trade\n", // bad
+	)
+	publish(t, nc, "ticks.b",
+		"1700000000000000003,BBB,101,1\nbad,line", // good line, then a bad last line
+		"1700000000000000004,BBB,102,1",           // good, no trailing newline
+	)
+	waitFor(t, "4 messages", func() bool { return r.src.Messages() == 4 })
+	r.stop(t)
+	if n, closed := sink.count(); n != 4 || !closed {
+		t.Errorf("sink got %d events (closed %v), want 4 and closed", n, closed)
+	}
+	if got := r.src.BadMessages(); got != 2 {
+		t.Errorf("BadMessages = %d, want 2", got)
+	}
+	if tot := stats.Total(); tot.Errors != 2 || tot.Events != 4 {
+		t.Errorf("feed totals: %d errors, %d events; want 2 and 4", tot.Errors, tot.Events)
+	}
+	got := rep.all()
+	if len(got) != 2 || got[0].source != "nats:ticks.a" || got[1].source != "nats:ticks.b" {
+		t.Fatalf("reports %v, want one from nats:ticks.a, then one from nats:ticks.b", got)
+	}
+	if !strings.Contains(got[1].err.Error(), "nats:ticks.b byte 30") {
+		t.Errorf("report %q does not name the subject and byte 30", got[1].err)
+	}
+}
+
+func TestNativeMessagesEachStartWithHello(t *testing.T) {
+	_, nc := newServer(t)
+	sink := new(sliceSink)
+	syms := tick.NewSymbolTable(16)
+	var rep reports
+	r := start(t, Config{Subject: "native", Format: feed.FormatNative}, nc, sink, feed.Options{Symbols: syms, OnError: rep.onError})
+	msg := func(name string, ts int64) string {
+		b := feed.AppendHello(nil, 1)
+		b = feed.AppendSymbol(b, 2, 0, name)
+		return string(feed.AppendTrade(b, 3, 0, ts, tick.Price(1000000), 7, tick.SideBuy))
+	}
+	publish(t, nc, "native", msg("AAA", 1), msg("BBB", 2)) // each message is a stream of its own: seq from 1
+	waitFor(t, "2 messages", func() bool { return r.src.Messages() == 2 })
+	r.stop(t)
+	if n, _ := sink.count(); n != 2 || len(rep.all()) != 0 {
+		t.Fatalf("%d events, reports %v; want 2 events and no report", n, rep.all())
+	}
+	for i, want := range []string{"AAA", "BBB"} {
+		if name := syms.Name(sink.events[i].Symbol); name != want {
+			t.Errorf("event %d: symbol %q, want %q", i, name, want)
+		}
+	}
+}
+
+func TestQueueGroupSplitsMessages(t *testing.T) {
+	srv, nc := newServer(t)
+	cfg := Config{Subject: "ticks", Queue: "q", Format: feed.FormatCSV}
+	a, b := new(sliceSink), new(sliceSink)
+	ra := start(t, cfg, connect(t, srv), a, feed.Options{})
+	rb := start(t, cfg, connect(t, srv), b, feed.Options{})
+	const total = 200
+	for range total {
+		publish(t, nc, "ticks", "1700000000000000001,AAA,100,1\n")
+	}
+	waitFor(t, "every message decoded once", func() bool { return ra.src.Messages()+rb.src.Messages() == total })
+	ra.stop(t)
+	rb.stop(t)
+	na, _ := a.count()
+	nb, _ := b.count()
+	if na+nb != total || na == 0 || nb == 0 {
+		t.Errorf("members got %d and %d events, want %d in all, split", na, nb, total)
+	}
+}
+
+func TestSlowConsumerDropsCounted(t *testing.T) {
+	_, nc := newServer(t)
+	var rep reports
+	sink := &sliceSink{gate: make(chan struct{})}
+	cfg := Config{Subject: "ticks", Format: feed.FormatCSV, PendingMsgs: 10, PendingBytes: 1 << 20}
+	r := start(t, cfg, nc, sink, feed.Options{OnError: rep.onError})
+	const total = 100
+	for range total {
+		publish(t, nc, "ticks", "1700000000000000001,AAA,100,1\n")
+	}
+	waitFor(t, "drops seen", func() bool { return r.src.Dropped() > 0 })
+	close(sink.gate) // the engine catches up
+	waitFor(t, "every message decoded or dropped", func() bool { return r.src.Messages()+r.src.Dropped() == total })
+	r.stop(t)
+	n, _ := sink.count()
+	if uint64(n) != r.src.Messages() || r.src.Dropped() < total-11 {
+		t.Errorf("%d events, %d messages, %d dropped; want every message an event, at least %d dropped", n, r.src.Messages(), r.src.Dropped(), total-11)
+	}
+	var reported bool
+	for _, x := range rep.all() {
+		var se *feed.SourceError
+		reported = reported || errors.As(x.err, &se) && x.source == "nats:ticks" && strings.Contains(x.err.Error(), "slow consumer")
+	}
+	if !reported {
+		t.Errorf("no slow-consumer report from nats:ticks: %v", rep.all())
+	}
+}
+
+func TestParseSpec(t *testing.T) {
+	c, err := ParseSpec("ticks.*.trades?queue=q1&format=json", feed.FormatNative)
+	if err != nil || c.Subject != "ticks.*.trades" || c.Queue != "q1" || c.Format != feed.FormatJSON {
+		t.Fatalf("got %+v, %v", c, err)
+	}
+	if c, err := ParseSpec("ticks.>", feed.FormatCSV); err != nil || c.Format != feed.FormatCSV || c.Queue != "" {
+		t.Fatalf("default format: got %+v, %v", c, err)
+	}
+	for _, bad := range []string{"", "a..b", "a.>.b", "a b", "ab*", "a?group=x", "a?format=xml", "a?queue=", "a?queue=x*"} {
+		if _, err := ParseSpec(bad, feed.FormatCSV); err == nil {
+			t.Errorf("ParseSpec(%q) accepted", bad)
+		}
+	}
+}
