@@ -11,6 +11,7 @@ import (
 	"github.com/tickd/tickd/engine"
 	"github.com/tickd/tickd/feed"
 	"github.com/tickd/tickd/feed/kafka"
+	"github.com/tickd/tickd/feed/natsfeed"
 	"github.com/tickd/tickd/replay"
 	"github.com/tickd/tickd/tick"
 )
@@ -25,6 +26,7 @@ type Sources struct {
 	Publisher *bus.Publisher
 	Symbols   *tick.SymbolTable
 	Kafka     *kafka.Source    // -feed-kafka's, or nil
+	NATSFeed  *natsfeed.Source // -feed-nats's, or nil
 	Recorder  *replay.Recorder // -record's, or nil
 	// NATS reports the publishing connection's state and its reconnects
 	// (nats.Conn.IsConnected, Stats().Reconnects).
@@ -75,6 +77,11 @@ var (
 	kafkaLag     = desc("tickd_kafka_lag_records", "Records the assigned partitions hold past the last one decoded, as of the last poll, by topic.", "topic")
 	kafkaMember  = desc("tickd_kafka_group_member", "1 while the Kafka source is a member of its consumer group, by topic.", "topic")
 
+	natsFeedMsgs    = desc("tickd_natsfeed_messages_total", "NATS feed messages decoded, good or bad, by subscribed subject.", "subject")
+	natsFeedBad     = desc("tickd_natsfeed_bad_messages_total", "NATS feed messages with at least one frame or line rejected (the rest used), by subscribed subject.", "subject")
+	natsFeedDropped = desc("tickd_natsfeed_dropped_total", "NATS feed messages dropped by the client past the subscription's pending limits (slow consumer), by subscribed subject.", "subject")
+	natsFeedSubbed  = desc("tickd_natsfeed_subscribed", "1 while the NATS feed source is subscribed, by subscribed subject.", "subject")
+
 	published   = desc("tickd_publish_messages_total", "Records published to NATS, by kind: signal, bar, stats, bbo.", "kind")
 	pubBytes    = desc("tickd_publish_bytes_total", "Payload bytes published to NATS.")
 	pubErrors   = desc("tickd_publish_errors_total", "NATS publishes that failed (the record is lost).")
@@ -91,7 +98,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{feedMessages, feedBytes, feedEvents, feedErrors, feedGaps, feedMissed,
 		feedRefused, soupLogins, soupDiscs, moldBad, moldDups, engineEvents, engineRejected, engineLate, ringDepth,
 		ringDropped, bookOrders, bookEvents, symbols, symbolsCap, published, pubBytes, pubErrors, pubDropped,
-		kafkaRecords, kafkaBad, kafkaCommits, kafkaLag, kafkaMember, natsReconns, natsUp, recStalls, recDropped, buildInfo} {
+		kafkaRecords, kafkaBad, kafkaCommits, kafkaLag, kafkaMember, natsFeedMsgs, natsFeedBad, natsFeedDropped, natsFeedSubbed, natsReconns, natsUp, recStalls, recDropped, buildInfo} {
 		ch <- d
 	}
 }
@@ -161,6 +168,12 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		counter(ch, kafkaCommits, k.Commits(), k.Topic())
 		gauge(ch, kafkaLag, float64(k.Lag()), k.Topic())
 		gauge(ch, kafkaMember, b2f(k.InGroup()), k.Topic())
+	}
+	if n := s.NATSFeed; n != nil {
+		counter(ch, natsFeedMsgs, n.Messages(), n.Subject())
+		counter(ch, natsFeedBad, n.BadMessages(), n.Subject())
+		counter(ch, natsFeedDropped, n.Dropped(), n.Subject())
+		gauge(ch, natsFeedSubbed, b2f(n.Subscribed()), n.Subject())
 	}
 	if r := s.Recorder; r != nil {
 		counter(ch, recStalls, r.Stalls())

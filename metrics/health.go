@@ -50,6 +50,9 @@ type Readiness struct {
 	// Kafka, with a Kafka source, says why it is not ready ("" when it is
 	// a member of its consumer group); nil: no Kafka source.
 	Kafka func() string
+	// NATSFeed, with a NATS feed source, says why it is not ready ("" when
+	// it is subscribed); nil: no NATS feed source.
+	NATSFeed func() string
 }
 
 // resolveTimeout bounds the name lookup of a dialed feed's host.
@@ -66,8 +69,11 @@ func (r *Readiness) NotReady(ctx context.Context) []string {
 			out = append(out, "stage failed: "+f)
 		}
 	}
-	if r.Kafka != nil {
-		if why := r.Kafka(); why != "" {
+	for _, check := range []func() string{r.Kafka, r.NATSFeed} {
+		if check == nil {
+			continue
+		}
+		if why := check(); why != "" {
 			out = append(out, why)
 		}
 	}

@@ -122,14 +122,20 @@ func connectNATS(t *testing.T, url string, log *syncBuffer) *nats.Conn {
 // checks every bar and signal a real NATS client receives over TCP: with the
 // engine and publisher on goroutines of their own, and fused onto the feed
 // connection's goroutine (-fused), which refuses a second connection while
-// the first is open.
+// the first is open; and with the same stream published as one NATS
+// message to the subject -feed-nats subscribes to.
 func TestServeEndToEnd(t *testing.T) {
-	t.Run("rings", func(t *testing.T) { testServeEndToEnd(t, false) })
-	t.Run("fused", func(t *testing.T) { testServeEndToEnd(t, true) })
+	t.Run("rings", func(t *testing.T) { testServeEndToEnd(t, false, false) })
+	t.Run("fused", func(t *testing.T) { testServeEndToEnd(t, true, false) })
+	t.Run("nats", func(t *testing.T) { testServeEndToEnd(t, false, true) })
 }
 
-func testServeEndToEnd(t *testing.T, fused bool) {
+func testServeEndToEnd(t *testing.T, fused, viaNATS bool) {
 	feedPort, natsPort := freePort(t), freePort(t)
+	feedNATS := ""
+	if viaNATS {
+		feedNATS = "feed-nats: ticks.in"
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	served, stderr := serveYAML(ctx, t, fmt.Sprintf(`
@@ -145,7 +151,8 @@ rules:
     dir: up
     level: "100.00"
     hysteresis: 0.5
-`, feedPort, natsPort, fused))
+%s
+`, feedPort, natsPort, fused, feedNATS))
 
 	// A real NATS client over TCP, subscribed before any tick is sent.
 	nc := connectNATS(t, fmt.Sprintf("nats://127.0.0.1:%d", natsPort), stderr)
@@ -170,11 +177,18 @@ rules:
 	b = enc.Trade(b, "TEST", ms(1200), px("99.40"), 300, tick.SideSell) // re-arms; closes TEST's first 1s bar
 	b = enc.Trade(b, "TEST", ms(1500), px("100.50"), 100, tick.SideBuy) // crosses 100 up: signal 2
 	b = enc.End(b, ms(1500))                                            // end of session: open bars published
-	c := dialEventually(t, fmt.Sprintf("127.0.0.1:%d", feedPort))
-	if _, err := c.Write(b); err != nil {
-		t.Fatal(err)
+	if viaNATS {                                                        // subscribed once serve says it runs
+		waitUntil(t, "tickd running", 10*time.Second, func() bool { return strings.Contains(stderr.String(), "tickd running") })
+		if err := nc.Publish("ticks.in", b); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		c := dialEventually(t, fmt.Sprintf("127.0.0.1:%d", feedPort))
+		if _, err := c.Write(b); err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
 	}
-	defer c.Close()
 
 	got := map[string][]map[string]any{}
 	var seqs []int64

@@ -29,6 +29,9 @@ func (c *serveConfig) checkFused(src feedSources) error {
 	if src.kafka != nil {
 		return errors.New("fused: not with -feed-kafka, which feeds the engine from one goroutine per partition")
 	}
+	if src.nats != nil {
+		return errors.New("fused: not with -feed-nats: the inline engine takes one TCP, tail or ITCH source; drop -fused to take ticks from NATS")
+	}
 	n := len(src.dial) + len(src.itch) + len(c.feedTail)
 	if c.listens(src) {
 		n++

@@ -86,11 +86,14 @@ func (p *pipeline) serveMetrics(ctx context.Context, src feedSources) {
 	}
 	natsState := func() (bool, uint64) { return p.nc.IsConnected(), p.nc.Stats().Reconnects }
 	m.reg.MustRegister(metrics.NewCollector(metrics.Sources{Engine: p.eng, Feeds: p.feedStats, Listener: p.listener,
-		Publisher: p.pub, Symbols: p.syms, Kafka: p.kafka, Recorder: p.recorder, NATS: natsState, Version: version}))
+		Publisher: p.pub, Symbols: p.syms, Kafka: p.kafka, NATSFeed: p.natsFeed, Recorder: p.recorder, NATS: natsState, Version: version}))
 	ready := &metrics.Readiness{NATS: p.nc.IsConnected, Feeds: p.feedStats,
 		Group: p.feedStats.Group, Dials: src.dial, ITCH: len(src.itch), Failed: p.failedStages}
 	if src.kafka != nil {
 		ready.Kafka = p.kafkaNotReady(src.kafka)
+	}
+	if src.nats != nil {
+		ready.NATSFeed = p.natsFeedNotReady(src.nats)
 	}
 	// Scrape failures are logged at most once a second, like bad input.
 	limit := newLimitedLog(p.log, time.Second)

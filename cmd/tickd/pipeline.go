@@ -21,6 +21,7 @@ import (
 	"github.com/tickd/tickd/engine"
 	"github.com/tickd/tickd/feed"
 	"github.com/tickd/tickd/feed/kafka"
+	"github.com/tickd/tickd/feed/natsfeed"
 	"github.com/tickd/tickd/replay"
 	"github.com/tickd/tickd/ringbuf"
 	"github.com/tickd/tickd/tick"
@@ -35,6 +36,7 @@ type serveConfig struct {
 	feedTail     listFlag
 	tailFromEnd  bool   // -feed-tail-from-end: a file there at start is read from its end
 	feedKafka    string // one Kafka topic (kafka.go); a plain string: broker lists hold commas
+	feedNATS     string // one NATS subscription (natsfeed.go)
 	feedMaxConns int
 	feedStale    time.Duration
 	maxFrame     int
@@ -90,13 +92,14 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.bookOrders, "book-orders", 1<<20, "live orders each shard's L3 books are sized for (ITCH; 0: the default)")
 	fs.DurationVar(&c.feedStale, "feed-stale", 15*time.Second, "report a feed source stale on <prefix>.status after this long with nothing received, not even a heartbeat; a listener connection so silent gives its slot to a new one beyond -feed-max-conns (0: never)")
 	fs.StringVar(&c.metrics, "metrics", "", "address of the Prometheus /metrics, /healthz and /readyz server, e.g. 127.0.0.1:9464 (\"\": off)")
-	fs.BoolVar(&c.fused, "fused", false, "decode, engine and NATS publishing on the feed source's goroutine: the least latency, for one feed source (one shard, no -feed-kafka; -wait and -ring-size then apply to nothing)")
+	fs.BoolVar(&c.fused, "fused", false, "decode, engine and NATS publishing on the feed source's goroutine: the least latency, for one feed source (one shard, no -feed-kafka or -feed-nats; -wait and -ring-size then apply to nothing)")
 	fs.DurationVar(&c.bboInterval, "bbo-interval", 0, "least event time between two BBOs of a symbol (0: every change; negative: no BBOs)")
 	fs.StringVar(&c.feedKafka, "feed-kafka", "", "Kafka topic to consume in a consumer group: kafka://BROKER[,BROKER]/TOPIC[?group=NAME&format=native|csv|json&commit=1s] (group defaults to tickd, format to -feed-format)")
+	fs.StringVar(&c.feedNATS, "feed-nats", "", "NATS subject to take ticks from on tickd's own NATS connection (embedded server or -nats-url), each message a whole stream: SUBJECT[?queue=NAME&format=native|csv|json] (wildcards allowed; format defaults to -feed-format; at-most-once, slow-consumer drops counted)")
 	c.record.register(fs, "record", "record-")
 	c.sec.register(fs)
 	c.js.register(fs)
-	fs.Var(&c.shard, "shard", "i/N: own the symbols whose FNV-1a 32 hash mod N is i, of N instances splitting one feed (every one with the same N; with -feed-kafka each shard has its own consumer group, GROUP-shardIofN, and reads every partition)")
+	fs.Var(&c.shard, "shard", "i/N: own the symbols whose FNV-1a 32 hash mod N is i, of N instances splitting one feed (every one with the same N; with -feed-kafka each shard has its own consumer group, GROUP-shardIofN, and reads every partition; with -feed-nats its own queue group, QUEUE-shardIofN)")
 	c.ui.register(fs)
 }
 
@@ -201,7 +204,8 @@ type feedSources struct {
 	dial     []string                // TCP addresses
 	itch     []feed.ITCHSourceConfig // ITCH sessions (-feed-format itch)
 	itchDate time.Time
-	kafka    *kafka.Config // -feed-kafka, or nil
+	kafka    *kafka.Config    // -feed-kafka, or nil
+	nats     *natsfeed.Config // -feed-nats, or nil
 }
 
 // sources validates the feed settings before anything starts. With
@@ -211,6 +215,9 @@ func (c *serveConfig) sources() (feedSources, error) {
 	var src feedSources
 	var err error
 	if src.kafka, err = c.kafkaSource(); err != nil {
+		return src, err
+	}
+	if src.nats, err = c.natsFeedSource(); err != nil {
 		return src, err
 	}
 	if c.udpBackpressure != "" { // "" (a config built in code): the default, drop
@@ -278,7 +285,7 @@ func (src feedSources) credsFiles() []string {
 // hasFeed reports whether any feed source is set: with none, serve reads
 // nothing and so publishes nothing, which looks like a quiet market.
 func (c *serveConfig) hasFeed() bool {
-	return c.feedListen != "" || len(c.feedDial) > 0 || len(c.feedTail) > 0 || c.feedKafka != ""
+	return c.feedListen != "" || len(c.feedDial) > 0 || len(c.feedTail) > 0 || c.feedKafka != "" || c.feedNATS != ""
 }
 
 // listens reports whether the feed listener runs: -feed-listen is set and
@@ -302,6 +309,7 @@ type pipeline struct {
 	ui        *dashboard       // nil unless -ui
 	reports   *limitedLog      // the feed sources' reports (feedOptions), or nil
 	kafka     *kafka.Source    // -feed-kafka's, once started, or nil
+	natsFeed  *natsfeed.Source // -feed-nats's, once started, or nil
 	natsLog   *natsLog         // the embedded server's log, with p.srv
 	connLog   *natsLog         // the publishing connection's async errors (watchNATS)
 
@@ -493,6 +501,7 @@ func (p *pipeline) startFeeds(ctx context.Context, cfg *serveConfig, src feedSou
 		p.goFeed("feed tail "+path, func() error { return feed.Tail(ctx, path, open, fopts) })
 	}
 	p.startKafka(ctx, src.kafka, fopts)
+	p.startNATSFeed(ctx, src.nats, open, fopts)
 }
 
 // goFeed runs a feed source as a stage the recorder waits for.
@@ -782,7 +791,7 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	if !cfg.hasFeed() {
-		log.Warn().Msg("no feed: -feed-listen is empty and no -feed-dial, -feed-tail or -feed-kafka is set, so nothing will be read or published")
+		log.Warn().Msg("no feed: -feed-listen is empty and no -feed-dial, -feed-tail, -feed-kafka or -feed-nats is set, so nothing will be read or published")
 	}
 	p, err := startPipeline(ctx, &cfg, log)
 	if err != nil {

@@ -102,12 +102,34 @@ func (s *Source) Dropped() uint64 {
 // start until it stops). Any goroutine.
 func (s *Source) Subscribed() bool { return s.subscribed.Load() }
 
-// Run subscribes and decodes messages until ctx is done, then unsubscribes,
-// decodes what was already pending and closes the Sink. It returns an
-// error if the Sink cannot be opened or the subscription is refused.
+// Subscribe subscribes, if Run has not yet, and returns once the server
+// has the subscription: what is published from then on reaches the
+// source (held pending until Run decodes it). Call it before Run, from
+// the same goroutine, to know the subscription is in place.
+func (s *Source) Subscribe() error {
+	if s.sub.Load() != nil {
+		return nil
+	}
+	sub, err := s.subscribe()
+	if err != nil {
+		return err
+	}
+	s.sub.Store(sub)
+	s.subscribed.Store(true)
+	return nil
+}
+
+// Run subscribes (unless Subscribe did) and decodes messages until ctx is
+// done, then unsubscribes, decodes what was already pending and closes the
+// Sink. It returns an error if the Sink cannot be opened or the
+// subscription is refused.
 func (s *Source) Run(ctx context.Context) error {
 	sink, err := s.open(s.name)
 	if err != nil {
+		if sub := s.sub.Load(); sub != nil {
+			_ = sub.Unsubscribe()
+		}
+		s.subscribed.Store(false)
 		return fmt.Errorf("natsfeed: %s: open sink: %w", s.name, err)
 	}
 	s.sink = sink
@@ -116,12 +138,10 @@ func (s *Source) Run(ctx context.Context) error {
 	o.OnError = s.onError(s.opts.OnError)
 	s.dec, _ = feed.NewDecoder(s.name, s.ctrs.ID(), o) // options checked by New
 	defer s.end()
-	sub, err := s.subscribe()
-	if err != nil {
+	if err := s.Subscribe(); err != nil {
 		return err
 	}
-	s.sub.Store(sub)
-	s.subscribed.Store(true)
+	sub := s.sub.Load()
 	s.consume(ctx, sub)
 	s.subscribed.Store(false)
 	s.drain(sub)

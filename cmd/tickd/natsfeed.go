@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/tickd/tickd/feed"
+	"github.com/tickd/tickd/feed/natsfeed"
+)
+
+// natsFeedSource parses -feed-nats (nil when unset). A spec without
+// format= takes -feed-format's, when that is native, csv or json. With
+// -shard i/N the queue group gains the shard (q-shard0of2): every shard
+// must see every message, since each keeps only its own symbols of what it
+// reads, and shards sharing a queue would split the messages and drop the rest.
+func (c *serveConfig) natsFeedSource() (*natsfeed.Config, error) {
+	if c.feedNATS == "" {
+		return nil, nil
+	}
+	def := feed.FormatNative
+	if f, err := feed.ParseFormat(c.feedFormat); err == nil {
+		def = f
+	}
+	nc, err := natsfeed.ParseSpec(c.feedNATS, def)
+	if err != nil {
+		return nil, fmt.Errorf("feed-nats: %w", err)
+	}
+	if c.shard.Count > 1 && nc.Queue != "" {
+		nc.Queue = fmt.Sprintf("%s-shard%dof%d", nc.Queue, c.shard.Index, c.shard.Count)
+	}
+	return &nc, nil
+}
+
+// startNATSFeed runs the NATS feed source, if configured, as a feed stage
+// on tickd's own NATS connection: one engine input for the subscription.
+// (record has no engine, and no -feed-nats.)
+func (p *pipeline) startNATSFeed(ctx context.Context, cfg *natsfeed.Config, open feed.SinkOpener, fopts feed.Options) {
+	if cfg == nil || p.eng == nil {
+		return
+	}
+	src, err := natsfeed.New(*cfg, p.nc, open, fopts)
+	if err == nil {
+		err = src.Subscribe() // in place before "tickd running": nothing published after it is missed
+	}
+	if err != nil {
+		p.goRun("feed nats", func() error { return err })
+		return
+	}
+	p.natsFeed = src
+	p.log.Info().Str("feed", "nats:"+cfg.String()).Msg("NATS feed source")
+	p.goFeed("feed nats:"+cfg.Subject, func() error {
+		err := src.Run(ctx)
+		p.log.Info().Str("feed", "nats:"+cfg.String()).Uint64("messages", src.Messages()).
+			Uint64("bad_messages", src.BadMessages()).Uint64("dropped", src.Dropped()).Msg("NATS feed source stopped")
+		return err
+	})
+}
+
+// natsFeedNotReady is the NATS feed source's /readyz check: "" once it is
+// subscribed.
+func (p *pipeline) natsFeedNotReady(cfg *natsfeed.Config) func() string {
+	return func() string {
+		if p.natsFeed == nil || p.natsFeed.Subscribed() {
+			return "" // not started: a failed stage, reported as such
+		}
+		return fmt.Sprintf("feed nats:%s: not subscribed", cfg.Subject)
+	}
+}

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tickd/tickd/bus"
+	"github.com/tickd/tickd/feed"
+)
+
+// TestNATSFeedSettingsRefused: a bad -feed-nats, and -feed-nats with
+// -fused, fail at start naming the flag and the problem.
+func TestNATSFeedSettingsRefused(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-feed-nats", "ticks..a"}, "feed-nats: nats feed \"ticks..a\": subject \"ticks..a\": empty token"},
+		{[]string{"-feed-nats", "ticks?group=g"}, "unknown option \"group\" (want queue or format)"},
+		{[]string{"-feed-nats", "ticks", "-fused"}, "fused: not with -feed-nats"},
+	} {
+		cfg, err := serveDefaults(append([]string{"-feed-listen", "", "-nats-listen", "off"}, c.args...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		log, _ := newLogger(&syncBuffer{}, "info", false)
+		p, err := startPipeline(ctx, &cfg, log)
+		if err == nil {
+			cancel()
+			p.Wait()
+			t.Errorf("%v started", c.args)
+			continue
+		}
+		cancel()
+		if !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: error %q, want %q", c.args, err, c.want)
+		}
+	}
+}
+
+// TestNATSFeedFormatAndShardQueue: a spec without format= takes
+// -feed-format's (native when that is itch); with -shard each shard has a
+// queue group of its own, so shards never split the messages.
+func TestNATSFeedFormatAndShardQueue(t *testing.T) {
+	for _, c := range []struct {
+		feedFormat, spec string
+		want             feed.Format
+	}{
+		{"csv", "t", feed.FormatCSV},
+		{"itch", "t", feed.FormatNative},
+		{"csv", "t?format=json", feed.FormatJSON},
+	} {
+		cfg := serveConfig{feedFormat: c.feedFormat, feedNATS: c.spec}
+		nc, err := cfg.natsFeedSource()
+		if err != nil || nc.Format != c.want {
+			t.Errorf("-feed-format %s -feed-nats %s: %v, %v; want format %v", c.feedFormat, c.spec, nc, err, c.want)
+		}
+	}
+	cfg := serveConfig{feedFormat: "csv", feedNATS: "t?queue=q", shard: shardFlag{Index: 1, Count: 2}}
+	if nc, err := cfg.natsFeedSource(); err != nil || nc.Queue != "q-shard1of2" {
+		t.Errorf("-shard 1/2: %v, %v; want queue q-shard1of2", nc, err)
+	}
+}
+
+// TestNATSFeedMetricsAndReadyz: ticks published on subjects the -feed-nats
+// pattern matches are decoded, a bad one counted; /metrics carries the
+// source's messages, bad messages, drops and subscription and its feed
+// counters, and /readyz is ready.
+func TestNATSFeedMetricsAndReadyz(t *testing.T) {
+	srv, err := bus.StartServer(bus.ServerOptions{Port: bus.RandomPort})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	cfg, err := serveDefaults("-feed-listen", "", "-nats-url", srv.ClientURL(), "-metrics", "127.0.0.1:0",
+		"-feed-nats", "ticks.>?format=csv&queue=q")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	log, _ := newLogger(&syncBuffer{}, "info", false)
+	p, err := startPipeline(ctx, &cfg, log)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	defer func() { cancel(); p.Wait() }()
+	nc, err := srv.ConnectInProcess()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	for subj, data := range map[string]string{"ticks.a": "1700000000000000001,AAA,100,1\n", "ticks.b": "not a tick"} {
+		if err := nc.Publish(subj, []byte(data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := "http://" + p.MetricsAddr().String()
+	waitUntil(t, "2 messages counted", 10*time.Second, func() bool {
+		return getMetrics(t, base+"/metrics").sum("tickd_natsfeed_messages_total", `subject="ticks.>"`) == 2
+	})
+	m := getMetrics(t, base+"/metrics")
+	for name, want := range map[string]float64{
+		"tickd_natsfeed_bad_messages_total": 1, "tickd_natsfeed_dropped_total": 0, "tickd_natsfeed_subscribed": 1,
+	} {
+		if got := m.sum(name, `subject="ticks.>"`); got != want || !m.families[name] {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	if got := m.sum("tickd_feed_events_total", `source="nats:ticks.>"`); got != 1 {
+		t.Errorf("tickd_feed_events_total{source=nats:ticks.>} = %v, want 1", got)
+	}
+	if body := pollStatus(t, base+"/readyz", 200); !strings.Contains(body, "ready") {
+		t.Errorf("/readyz %q", body)
+	}
+}
