@@ -2,6 +2,8 @@
 // and the tests that run them against a live publisher:
 //
 //	go-subscriber/   Go, through package bus (part of this module)
+//	nats-publisher/  Go: publishes CSV or JSON tick lines to a subject, the
+//	                 input of `tickd serve -feed-nats`
 //	js-subscriber/   Node.js, with the nats package from npm; its
 //	                 validate.js checks messages against the JSON Schema
 //	                 in schema/tickd-messages.schema.json
