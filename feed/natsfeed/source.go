@@ -121,8 +121,9 @@ func (s *Source) Subscribe() error {
 
 // Run subscribes (unless Subscribe did) and decodes messages until ctx is
 // done, then unsubscribes, decodes what was already pending and closes the
-// Sink. It returns an error if the Sink cannot be opened or the
-// subscription is refused.
+// Sink. It returns an error if the Sink cannot be opened, the
+// subscription is refused, or it ends before ctx is done (the connection
+// closed for good).
 func (s *Source) Run(ctx context.Context) error {
 	sink, err := s.open(s.name)
 	if err != nil {
@@ -142,10 +143,10 @@ func (s *Source) Run(ctx context.Context) error {
 		return err
 	}
 	sub := s.sub.Load()
-	s.consume(ctx, sub)
+	err = s.consume(ctx, sub)
 	s.subscribed.Store(false)
 	s.drain(sub)
-	return nil
+	return err
 }
 
 // subscribe subscribes (in the queue group, if any) with the pending
@@ -167,23 +168,22 @@ func (s *Source) subscribe() (*nats.Subscription, error) {
 	return sub, nil
 }
 
-// consume decodes messages as they come until ctx is done or the
-// subscription ends (the connection closed).
-func (s *Source) consume(ctx context.Context, sub *nats.Subscription) {
+// consume decodes messages as they come until ctx is done (nil) or the
+// subscription ends under it: the connection closed for good, an error.
+func (s *Source) consume(ctx context.Context, sub *nats.Subscription) error {
 	for {
 		m, err := sub.NextMsgWithContext(ctx)
 		switch {
 		case err == nil:
 			if !s.take(m) {
-				return // the engine is shutting down
+				return nil // the engine is shutting down
 			}
 		case errors.Is(err, nats.ErrSlowConsumer):
 			s.reportDropped()
-		default: // ctx done, or the subscription or connection closed
-			if ctx.Err() == nil {
-				s.report(&feed.SourceError{Op: feed.SourceFetch, Err: fmt.Errorf("natsfeed: %s: %w", s.name, err)})
-			}
-			return
+		case ctx.Err() != nil:
+			return nil
+		default:
+			return fmt.Errorf("natsfeed: %s: subscription ended: %w", s.name, err)
 		}
 	}
 }

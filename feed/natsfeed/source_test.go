@@ -270,3 +270,42 @@ func TestParseSpec(t *testing.T) {
 		}
 	}
 }
+
+// TestStopDecodesWhatWasReceived: messages received while the engine was
+// behind are decoded when the source stops, not dropped.
+func TestStopDecodesWhatWasReceived(t *testing.T) {
+	_, nc := newServer(t)
+	sink := &sliceSink{gate: make(chan struct{})}
+	r := start(t, Config{Subject: "ticks", Format: feed.FormatCSV}, nc, sink, feed.Options{})
+	const total = 50
+	for range total {
+		publish(t, nc, "ticks", "1700000000000000001,AAA,100,1\n")
+	}
+	waitFor(t, "all received", func() bool { n, _, _ := r.src.sub.Load().Pending(); return n >= total-1 })
+	r.cancel()
+	close(sink.gate)
+	if err := <-r.done; err != nil {
+		t.Fatal(err)
+	}
+	if n, closed := sink.count(); n != total || !closed || r.src.Dropped() != 0 {
+		t.Errorf("%d events (closed %v), %d dropped; want %d, closed, none dropped", n, closed, r.src.Dropped(), total)
+	}
+}
+
+// TestConnectionClosedEndsRun: a connection closed for good ends Run with
+// an error naming the source, so the stage shows as failed.
+func TestConnectionClosedEndsRun(t *testing.T) {
+	srv, _ := newServer(t)
+	nc := connect(t, srv)
+	r := start(t, Config{Subject: "ticks", Format: feed.FormatCSV}, nc, new(sliceSink), feed.Options{})
+	nc.Close()
+	select {
+	case err := <-r.done:
+		if err == nil || !strings.Contains(err.Error(), "nats:ticks: subscription ended") {
+			t.Errorf("Run returned %v, want the subscription ended", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not end when the connection closed")
+	}
+	r.cancel()
+}
