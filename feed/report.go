@@ -23,7 +23,7 @@ const (
 	SourceRefused                         // a connection was closed before it was read: MaxConns, a failed TLS handshake
 	SourceLost                            // a connection's read failed: it ends (a dialer reconnects)
 	SourceTailRead                        // a tailed file could not be opened or read: retried every PollInterval
-	SourceFetch                           // a Kafka fetch failed (a topic or partition unknown, no leader): retried
+	SourceFetch                           // a Kafka fetch failed (a topic or partition unknown, no leader): retried; a NATS feed subscription dropped messages (slow consumer)
 	SourceCommit                          // Kafka offsets not committed (the commit failed, or outputs were lost): held back
 	SourceEvicted                         // a silent connection was closed to admit a new one: MaxConns, EvictAfter
 	SourceTailRestart                     // a tailed file was truncated or replaced: read again from its start
