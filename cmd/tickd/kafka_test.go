@@ -253,6 +253,12 @@ func TestKafkaRestartLosesNothing(t *testing.T) {
 	var all []sent
 	producing := make(chan struct{})
 	stopProducing := make(chan struct{})
+	var stopOnce sync.Once
+	endProducing := func() { stopOnce.Do(func() { close(stopProducing) }); <-producing }
+	// A failure below ends the test at once: the producer must stop first,
+	// or its next t.Error panics ("Fail in goroutine after ... has
+	// completed") and takes the package's other results with it.
+	t.Cleanup(endProducing)
 	go func() { // a steady stream, across the restarts
 		defer close(producing)
 		for {
@@ -316,8 +322,7 @@ func TestKafkaRestartLosesNothing(t *testing.T) {
 
 	_, stop = rig.start(topic, group, "csv")
 	waitUntil(t, "the third pipeline to publish", 20*time.Second, func() bool { return rig.sigs.len() >= n2+300 })
-	close(stopProducing)
-	<-producing
+	endProducing()
 	recs := snapshot()
 	waitUntil(t, "every signal", 20*time.Second, func() bool { return rig.missing(recs) == 0 })
 	stop(false)
