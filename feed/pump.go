@@ -96,16 +96,12 @@ func (p *pump) tapRead(now int64, from int, err error) {
 }
 
 func (p *pump) drain() error {
-	per := 32 // a short text line
-	if p.dec.format == FormatNative {
-		per = TradeFrameSize
-	}
 	for p.lo < p.hi {
 		pending := p.buf[p.lo:p.hi]
 		if !p.dec.ready(pending) {
 			return nil
 		}
-		slots := p.sink.Claim(min(len(pending)/per+1, maxClaim))
+		slots := p.sink.Claim(p.dec.claimFor(len(pending)))
 		if slots == nil {
 			return errSinkDone
 		}

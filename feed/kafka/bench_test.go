@@ -16,6 +16,9 @@ type discardSink struct {
 	n     int64
 }
 
+// benchSlots is as many slots as a source claims at once.
+const benchSlots = 256
+
 func (s *discardSink) Claim(n int) []tick.Event      { return s.slots[:min(n, len(s.slots))] }
 func (s *discardSink) Commit(k int)                  { s.n += int64(k) }
 func (s *discardSink) Close()                        {}
@@ -52,7 +55,7 @@ func BenchmarkDecodeRecord(b *testing.B) {
 	for _, format := range []feed.Format{feed.FormatNative, feed.FormatCSV, feed.FormatJSON} {
 		b.Run(format.String(), func(b *testing.B) {
 			v := recordValue(format, trades)
-			sink := &discardSink{slots: make([]tick.Event, maxClaim)}
+			sink := &discardSink{slots: make([]tick.Event, benchSlots)}
 			open := func(string) (Sink, error) { return sink, nil }
 			cfg := Config{Brokers: []string{"127.0.0.1:9092"}, Topic: "bench", Format: format}
 			s, err := New(cfg, open, func(context.Context) error { return nil }, feed.Options{Symbols: tick.NewSymbolTable(16)})
@@ -81,7 +84,7 @@ func BenchmarkDecodeRecord(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			dst := make([]tick.Event, maxClaim)
+			dst := make([]tick.Event, benchSlots)
 			b.ReportAllocs()
 			b.SetBytes(int64(len(v)))
 			n := 0

@@ -46,8 +46,6 @@ const (
 	FinalTimeout = 10 * time.Second
 	// maxPollRecords caps the records decoded between two rebalance points.
 	maxPollRecords = 4096
-	// maxClaim caps the slots asked for at once.
-	maxClaim = 256
 )
 
 // Source consumes one topic in a consumer group; see the package doc.
@@ -259,31 +257,11 @@ func (s *Source) take(p *partition, recs []*kgo.Record, now int64) {
 func (s *Source) decode(p *partition, r *kgo.Record, now int64) bool {
 	s.records.Add(1)
 	d := p.dec
-	d.Reset()
-	d.SetRecvTime(now)
 	p.cur = r.Offset
 	p.bytes += uint64(len(r.Value))
 	errs := d.Stats().Errors
-	per := 32 // a short text line
-	if s.cfg.Format == feed.FormatNative {
-		per = feed.TradeFrameSize
-	}
-	for src := r.Value; len(src) > 0; {
-		slots := p.sink.Claim(min(len(src)/per+1, maxClaim))
-		if slots == nil {
-			return false
-		}
-		n, c, err := d.Decode(slots, src)
-		src = src[c:]
-		if err == nil && n < len(slots) {
-			// No whole frame or line is left: the end of the record.
-			n += d.Flush(slots[n:], src)
-			src = nil
-		}
-		p.sink.Commit(n)
-		if err != nil {
-			break // framing lost (reported): the rest of the record is dropped
-		}
+	if !d.DecodeMessage(p.sink, r.Value, now) {
+		return false
 	}
 	if d.Stats().Errors != errs {
 		s.bad.Add(1)

@@ -17,8 +17,6 @@ const (
 	// drainWait is how long, when the source stops, it waits for the next
 	// pending message before it takes the subscription as drained.
 	drainWait = 100 * time.Millisecond
-	// maxClaim caps the slots asked for at once.
-	maxClaim = 256
 )
 
 // Source consumes one NATS subscription; see the package doc. Create it
@@ -226,42 +224,14 @@ func (s *Source) take(m *nats.Msg) bool {
 	s.subject = m.Subject
 	s.bytes += uint64(len(m.Data))
 	d := s.dec
-	d.Reset()
-	d.SetRecvTime(now)
 	errs := d.Stats().Errors
-	ok := s.decode(m.Data)
+	ok := d.DecodeMessage(s.sink, m.Data, now)
 	if d.Stats().Errors != errs {
 		s.bad.Add(1)
 	}
 	s.ctrs.Hear(now)
 	s.publish()
 	return ok
-}
-
-// decode decodes src into claimed slots until it is used up.
-func (s *Source) decode(src []byte) bool {
-	per := 32 // a short text line
-	if s.cfg.Format == feed.FormatNative {
-		per = feed.TradeFrameSize
-	}
-	for len(src) > 0 {
-		slots := s.sink.Claim(min(len(src)/per+1, maxClaim))
-		if slots == nil {
-			return false
-		}
-		n, c, err := s.dec.Decode(slots, src)
-		src = src[c:]
-		if err == nil && n < len(slots) {
-			// No whole frame or line is left: the end of the message.
-			n += s.dec.Flush(slots[n:], src)
-			src = nil
-		}
-		s.sink.Commit(n)
-		if err != nil {
-			break // framing lost (reported): the rest of the message is dropped
-		}
-	}
-	return true
 }
 
 func (s *Source) publish() {
