@@ -48,27 +48,29 @@ func parseCSV(line []byte, f *fields, cols *csvColumns) Reason {
 	if n < 4 {
 		return ReasonFieldCount
 	}
-	if header, ok := csvHeader(p[:n]); ok {
-		*cols = header
-		return reasonSkip
+	if mayBeHeader(p[0]) {
+		if header, ok := csvHeader(p[:n]); ok {
+			*cols = header
+			return reasonSkip
+		}
 	}
-	var q [5][]byte
-	for i, v := range p[:n] {
-		q[cols[i]] = v
+	if *cols != csvInOrder { // a header named the columns in another order
+		var q [5][]byte
+		for i, v := range p[:n] {
+			q[cols[i]] = v
+		}
+		p = q
 	}
-	if bytes.IndexByte(q[1], '"') >= 0 {
+	if hasQuote(p[1]) {
 		return ReasonBadSymbol
 	}
-	f.ts, f.symbol, f.price, f.size, f.side = q[0], q[1], q[2], q[3], q[4]
+	f.ts, f.symbol, f.price, f.size, f.side = p[0], p[1], p[2], p[3], p[4]
 	return reasonNone
 }
 
 // csvHeader reads a header line: every field a column name, each once, ts,
 // symbol, price and size among them. A 4-column header leaves side last.
 func csvHeader(p [][]byte) (cols csvColumns, ok bool) {
-	if len(p[0]) == 0 || p[0][0] >= '0' && p[0][0] <= '9' { // a line of data: no look-ups
-		return cols, false
-	}
 	cols = csvInOrder
 	var seen uint8
 	for i, name := range p {
@@ -82,6 +84,11 @@ func csvHeader(p [][]byte) (cols csvColumns, ok bool) {
 	return cols, seen&0b1111 == 0b1111
 }
 
+// mayBeHeader says whether a line whose first field is f may be a header:
+// not when f starts with a digit, as a line of data in the usual order
+// does (checked here, inlined, so that such a line makes no call).
+func mayBeHeader(f []byte) bool { return len(f) > 0 && (f[0] < '0' || f[0] > '9') }
+
 // csvName is the index of name in csvNames, or -1.
 func csvName(name []byte) int {
 	for c, n := range csvNames {
@@ -90,6 +97,17 @@ func csvName(name []byte) int {
 		}
 	}
 	return -1
+}
+
+// hasQuote says whether a symbol holds a '"'. A loop: symbols are a few
+// bytes, shorter than a call into bytes.IndexByte pays for.
+func hasQuote(b []byte) bool {
+	for _, c := range b {
+		if c == '"' {
+			return true
+		}
+	}
+	return false
 }
 
 // unquote returns b without the double quotes around it, if it has them.
