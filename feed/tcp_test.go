@@ -181,6 +181,19 @@ func TestTCPListenerEvictsSilent(t *testing.T) {
 		MaxConns: 2, EvictAfter: time.Nanosecond})
 	silent := dialTCP(t, l) // opens and sends nothing
 	waitFor(t, "the silent connection", func() bool { return l.Active() == 1 })
+	// Only a connection waiting in a read counts as silent: under load its
+	// goroutine may not be reading yet, and the talker, reading by then,
+	// would be taken instead.
+	waitFor(t, "the silent connection to wait for its peer", func() bool {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		for c := range l.conns { // the one connection
+			if c.idleSince.Load() != 0 {
+				return true
+			}
+		}
+		return false
+	})
 	talker := dialTCP(t, l)
 	if _, err := talker.Write(connStream("B", 5)); err != nil {
 		t.Fatal(err)
