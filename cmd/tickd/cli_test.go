@@ -201,9 +201,10 @@ func TestGenUnknownFormatNamesITCH(t *testing.T) {
 	}
 }
 
-// TestGenRefusesNegativeLimits: a negative -count or -duration is refused,
-// naming the flag, by gen (ticks and ITCH) and demo, where a negative count
-// made gen write nothing and exit 0 and demo run with no ticks.
+// TestGenRefusesNegativeLimits: a negative -count or -duration, and a rate
+// not above 0, are refused, naming the flag, by gen (ticks and ITCH) and
+// demo, where a negative count made gen write nothing and exit 0, demo run
+// with no ticks, and -rate 0 paced at the default rate.
 func TestGenRefusesNegativeLimits(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "x")
 	for _, tc := range []struct {
@@ -214,6 +215,9 @@ func TestGenRefusesNegativeLimits(t *testing.T) {
 		{runGen, []string{"-out", out, "-count", "-1"}, "-count -1: want 0 (no limit) or more"},
 		{runGen, []string{"-out", out, "-duration", "-1s"}, "-duration -1s: want 0 (no limit) or more"},
 		{runGen, []string{"-format", "itch", "-out", out, "-count", "-1"}, "-count -1: want 0 (no limit) or more"},
+		{runGen, []string{"-out", out, "-rate", "0"}, "-rate 0: want a rate above 0 (-unpaced writes as fast as it can)"},
+		{runGen, []string{"-format", "itch", "-out", out, "-rate", "-5"}, "-rate -5: want a rate above 0 (-unpaced writes as fast as it can)"},
+		{runDemo, []string{"-rate", "0", "-nats-listen", "off", "-ui", "", "-metrics", ""}, "-rate 0: want a rate above 0 (-unpaced writes as fast as it can)"},
 		{runDemo, []string{"-count", "-1", "-nats-listen", "off", "-ui", "", "-metrics", ""}, "-count -1: want 0 (no limit) or more"},
 		{runDemo, []string{"-duration", "-1s", "-nats-listen", "off", "-ui", "", "-metrics", ""}, "-duration -1s: want 0 (until Ctrl-C or -count) or more"},
 	} {

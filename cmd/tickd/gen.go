@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"os"
 	"strings"
@@ -65,8 +66,13 @@ func (c *genConfig) generator() (*sim.Generator, sim.WriteOptions, error) {
 }
 
 // check refuses the limits the generators would take silently: a negative
-// -count sent nothing, a negative -duration was ignored.
+// -count sent nothing, a negative -duration was ignored, and -rate 0 ran at
+// the default rate (the simulators' zero value) where its giver expected
+// no pacing or an error.
 func (c *genConfig) check() error {
+	if !(c.rate > 0) || math.IsInf(c.rate, 0) {
+		return fmt.Errorf("-rate %v: want a rate above 0 (-unpaced writes as fast as it can)", c.rate)
+	}
 	if c.count < 0 {
 		return fmt.Errorf("-count %d: want 0 (no limit) or more", c.count)
 	}
