@@ -23,6 +23,7 @@ type Decoder struct {
 	next     uint64          // sequence expected next
 	local    []tick.SymbolID // local index → SymbolID, noSymbol where undefined
 	tsRecv   int64           // stamped on every event; set once per read
+	latest   int64           // the latest event time accepted: tsRecv + maxAhead
 	sourceID uint16          // tick.Event.Source
 	format   Format
 	hello    bool // native: the connection's first frame has been checked
@@ -33,11 +34,12 @@ type Decoder struct {
 	cols     csvColumns // CSV: the fields of the columns, as the last header named them
 	fatal    error      // framing lost: every later Decode returns it
 
-	syms    *tick.SymbolTable
-	fixed   bool
-	source  string
-	onError func(source string, offset int64, seq uint64, err error)
-	stats   Stats
+	maxAhead int64 // Options.MaxAhead in ns; 0: no limit
+	syms     *tick.SymbolTable
+	fixed    bool
+	source   string
+	onError  func(source string, offset int64, seq uint64, err error)
+	stats    Stats
 }
 
 // NewDecoder returns a Decoder for the source named source (used in error
@@ -56,6 +58,8 @@ func newDecoder(source string, sourceID uint16, o *Options) *Decoder {
 		sourceID: sourceID,
 		format:   o.Format,
 		maxFrame: o.MaxFrame,
+		maxAhead: int64(o.MaxAhead),
+		latest:   math.MaxInt64,
 		syms:     o.Symbols,
 		fixed:    o.FixedSymbols,
 		source:   source,
@@ -81,8 +85,25 @@ func (d *Decoder) Reset() {
 }
 
 // SetRecvTime sets the TsRecv stamped on the events decoded from now on:
-// sources call it once per read with the time the bytes arrived.
-func (d *Decoder) SetRecvTime(ns int64) { d.tsRecv = ns }
+// sources call it once per read with the time the bytes arrived. It is
+// also the time Options.MaxAhead counts from (SetAheadOf).
+func (d *Decoder) SetRecvTime(ns int64) {
+	d.tsRecv = ns
+	d.SetAheadOf(ns)
+}
+
+// SetAheadOf sets the time Options.MaxAhead counts from for the events
+// decoded from now on, where that is not the receive time stamped: a
+// replay of a capture counts from the receive time recorded, so that it
+// rejects the ticks the live session rejected.
+func (d *Decoder) SetAheadOf(ns int64) {
+	if d.maxAhead > 0 {
+		d.latest = math.MaxInt64 // saturating ns + maxAhead
+		if ns <= math.MaxInt64-d.maxAhead {
+			d.latest = ns + d.maxAhead
+		}
+	}
+}
 
 // Stats returns the decoder's counters (Bytes stays 0: sources count bytes).
 func (d *Decoder) Stats() Stats { return d.stats }

@@ -12,7 +12,7 @@ func (d *Decoder) decodeNative(dst []tick.Event, src []byte) (n, off int) {
 	frames := 0
 	for {
 		if d.hello {
-			k, c := fastTrades(dst[n:], src[off:], d.next, d.local, d.tsRecv, d.sourceID)
+			k, c := fastTrades(dst[n:], src[off:], d.next, d.local, d.tsRecv, d.latest, d.sourceID)
 			n, off, frames = n+k, off+c, frames+k
 			d.next += uint64(k)
 		}
@@ -49,7 +49,7 @@ func (d *Decoder) decodeNative(dst []tick.Event, src []byte) (n, off int) {
 // src whose sequence numbers follow on from next, up to len(dst) of them.
 // It stops at anything else and leaves it to the caller. No calls, few live
 // values: the loop stays in registers.
-func fastTrades(dst []tick.Event, src []byte, next uint64, local []tick.SymbolID, recv int64, source uint16) (n, off int) {
+func fastTrades(dst []tick.Event, src []byte, next uint64, local []tick.SymbolID, recv, latest int64, source uint16) (n, off int) {
 	for ; n < len(dst) && off+TradeFrameSize <= len(src); n++ {
 		f := src[off : off+TradeFrameSize]
 		if le.Uint16(f) != lenTrade || f[2] != TypeTrade || le.Uint64(f[3:]) != next {
@@ -61,7 +61,8 @@ func fastTrades(dst []tick.Event, src []byte, next uint64, local []tick.SymbolID
 			break
 		}
 		sym := local[idx]
-		if sym == noSymbol || int64(le.Uint64(f[23:])) <= 0 || int64(le.Uint64(f[31:])) <= 0 || f[39] > byte(tick.SideSell) {
+		if sym == noSymbol || int64(le.Uint64(f[23:])) <= 0 || int64(le.Uint64(f[31:])) <= 0 || f[39] > byte(tick.SideSell) ||
+			int64(le.Uint64(f[15:])) > latest {
 			break
 		}
 		putTrade(&dst[n], f, sym, recv, source)
@@ -71,16 +72,18 @@ func fastTrades(dst []tick.Event, src []byte, next uint64, local []tick.SymbolID
 	return n, off
 }
 
-// validTrade checks the fields of a whole Trade frame and resolves its
-// local symbol; tradeReason names what is wrong when it fails.
-func validTrade(f []byte, local []tick.SymbolID) (tick.SymbolID, bool) {
+// validTrade checks the fields of a whole Trade frame (its event time no
+// later than latest) and resolves its local symbol; tradeReason names what
+// is wrong when it fails.
+func validTrade(f []byte, local []tick.SymbolID, latest int64) (tick.SymbolID, bool) {
 	_ = f[TradeFrameSize-1]
 	idx := le.Uint32(f[11:])
 	if idx >= uint32(len(local)) {
 		return 0, false
 	}
 	sym := local[idx]
-	ok := sym != noSymbol && int64(le.Uint64(f[23:])) > 0 && int64(le.Uint64(f[31:])) > 0 && f[39] <= byte(tick.SideSell)
+	ok := sym != noSymbol && int64(le.Uint64(f[23:])) > 0 && int64(le.Uint64(f[31:])) > 0 && f[39] <= byte(tick.SideSell) &&
+		int64(le.Uint64(f[15:])) <= latest
 	return sym, ok
 }
 
@@ -93,8 +96,10 @@ func tradeReason(f []byte, local []tick.SymbolID) Reason {
 		return ReasonPriceNotPositive
 	case int64(le.Uint64(f[31:])) <= 0:
 		return ReasonBadQty
+	case f[39] > byte(tick.SideSell):
+		return ReasonBadSide
 	}
-	return ReasonBadSide
+	return ReasonTimeAhead
 }
 
 // putTrade writes the whole Trade frame f into e, every field of the slot.
@@ -182,7 +187,7 @@ func (d *Decoder) nativeFrame(dst []tick.Event, f []byte, at int64) int {
 	case TypeSymbol:
 		d.defineSymbol(le.Uint32(f[11:]), f[15:], at, seq)
 	case TypeTrade:
-		sym, ok := validTrade(f, d.local)
+		sym, ok := validTrade(f, d.local, d.latest)
 		if !ok {
 			d.reject(at, seq, tradeReason(f, d.local))
 			return 0

@@ -53,6 +53,14 @@ type Options struct {
 	Stats    *Registry    // per-source counters and totals; default: a private Registry
 	Clock    func() int64 // stamps TsRecv once per read; default time.Now().UnixNano
 
+	// MaxAhead rejects a tick whose event time is more than MaxAhead past
+	// its receive time (ReasonTimeAhead): one mistyped far-future time
+	// would otherwise become its symbol's clock, every later tick clamped
+	// to it, its bars held open and its rules' cooldowns never ending.
+	// 0 (the default): no limit. Native and text formats; ITCH times are
+	// bounded by their session date.
+	MaxAhead time.Duration
+
 	FromEnd      bool          // tail: start at the end of the first file instead of its start
 	PollInterval time.Duration // tail: how often to look for new data at EOF; default 100ms
 
@@ -149,6 +157,9 @@ func (o *Options) validate() error {
 	}
 	if o.MaxConns < 1 {
 		errs = append(errs, fmt.Errorf("feed: MaxConns %d < 1", o.MaxConns))
+	}
+	if o.MaxAhead < 0 {
+		errs = append(errs, fmt.Errorf("feed: MaxAhead %v < 0", o.MaxAhead))
 	}
 	if o.PollInterval < 0 {
 		errs = append(errs, fmt.Errorf("feed: PollInterval %v < 0", o.PollInterval))

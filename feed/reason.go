@@ -30,6 +30,7 @@ const (
 	ReasonLineTooLong             // text: line longer than Options.MaxFrame
 	ReasonTruncated               // the stream ended inside a frame or line
 	ReasonFrameTooLarge           // native: length prefix above MaxFrame; framing lost, connection ends
+	ReasonTimeAhead               // event time more than Options.MaxAhead past its receive time
 	NumReasons                    // number of reasons, for arrays indexed by Reason
 )
 
@@ -38,7 +39,7 @@ var reasonNames = [NumReasons]string{
 	"unknown_symbol", "bad_symbol", "symbol_table_full", "bad_price",
 	"price_not_finite", "price_not_positive", "bad_qty", "bad_side",
 	"bad_timestamp", "field_count", "syntax", "missing_field", "line_too_long",
-	"truncated", "frame_too_large",
+	"truncated", "frame_too_large", "time_ahead",
 }
 
 var reasonText = [NumReasons]string{
@@ -63,6 +64,7 @@ var reasonText = [NumReasons]string{
 	"feed: line too long",
 	"feed: stream ended inside a frame or line",
 	"feed: frame length exceeds MaxFrame",
+	"feed: event time too far ahead of its receive time",
 }
 
 // String returns a short snake_case name, fit for a metric label.

@@ -103,6 +103,9 @@ func (d *Decoder) fill(e *tick.Event, f *fields) Reason {
 	if !ok {
 		return ReasonBadTimestamp
 	}
+	if ts > d.latest {
+		return ReasonTimeAhead
+	}
 	px, err := tick.ParsePriceBytes(f.price)
 	switch {
 	case err == tick.ErrPriceNotFinite:

@@ -51,6 +51,14 @@ type PlayerOptions struct {
 
 	MaxFrame int // native: largest frame; text: longest line. Default feed.DefaultMaxFrame
 
+	// MaxAhead rejects, in a capture's native and text streams, a tick
+	// whose event time is more than MaxAhead past the receive time
+	// recorded with it (feed.ReasonTimeAhead): the check the live session
+	// made with the same feed.Options.MaxAhead, so that the replay rejects
+	// the same ticks. Other inputs have no receive times: their ticks are
+	// taken as they are. 0: no limit.
+	MaxAhead time.Duration
+
 	// OnError receives rejected frames, lines and messages, as
 	// feed.Options.OnError does. It runs on Run's goroutine. nil drops them
 	// (they are still counted: Progress.Rejected).
@@ -440,7 +448,7 @@ func (p *Player) damage(path string, d Damage) {
 
 // openStream opens the Sink of a source and its decoder (format "itch" or
 // a feed format).
-func (p *Player) openStream(name string, id uint16, itchFormat bool, format feed.Format) (*stream, error) {
+func (p *Player) openStream(name string, id uint16, itchFormat bool, format feed.Format, maxAhead time.Duration) (*stream, error) {
 	s := &stream{name: name, id: id}
 	var err error
 	if p.o.Raw != nil {
@@ -457,7 +465,8 @@ func (p *Player) openStream(name string, id uint16, itchFormat bool, format feed
 	if itchFormat {
 		s.idec, err = itch.NewDecoder(itch.Options{Symbols: p.o.Symbols, SessionDate: p.o.SessionDate, Source: id})
 	} else {
-		s.fdec, err = feed.NewDecoder(name, id, feed.Options{Format: format, Symbols: p.o.Symbols, MaxFrame: p.o.MaxFrame, OnError: p.o.OnError})
+		s.fdec, err = feed.NewDecoder(name, id, feed.Options{Format: format, Symbols: p.o.Symbols, MaxFrame: p.o.MaxFrame,
+			OnError: p.o.OnError, MaxAhead: maxAhead})
 	}
 	if err != nil {
 		return nil, err
@@ -480,6 +489,9 @@ func (p *Player) room(s *stream) ([]tick.Event, error) {
 		now := p.o.Clock()
 		if s.fdec != nil {
 			s.fdec.SetRecvTime(now)
+			if s.recorded != 0 {
+				s.fdec.SetAheadOf(s.recorded)
+			}
 		} else {
 			s.idec.SetRecvTime(now)
 		}
@@ -788,7 +800,7 @@ func (p *Player) playCapture(ctx context.Context, path string) error {
 		if name == "" {
 			name = fmt.Sprintf("%s source %d", path, id)
 		}
-		s, err := p.openStream(name, id, isITCH, format)
+		s, err := p.openStream(name, id, isITCH, format, p.o.MaxAhead)
 		if err != nil {
 			return nil, err
 		}
@@ -870,6 +882,8 @@ func (p *Player) playData(ctx context.Context, rec Record, get func(uint16, stri
 	if s.idec != nil {
 		err = p.decodeITCH(s, s.name, -1, rec.Bytes)
 	} else {
+		s.recorded = rec.Recv
+		s.fdec.SetAheadOf(rec.Recv)
 		err = p.decodeChunk(s, rec.Bytes)
 	}
 	p.paceKept(rec.Recv)
@@ -943,7 +957,7 @@ func (p *Player) playITCH(ctx context.Context, path string) (err error) {
 			return err
 		}
 	}
-	s, err := p.openStream(path, 1, true, 0)
+	s, err := p.openStream(path, 1, true, 0, 0)
 	if err != nil {
 		return err
 	}
@@ -996,7 +1010,7 @@ func (p *Player) playFile(ctx context.Context, path string, format feed.Format) 
 		return fmt.Errorf("replay: %w", err)
 	}
 	defer f.Close()
-	s, err := p.openStream(path, 1, false, format)
+	s, err := p.openStream(path, 1, false, format, 0)
 	if err != nil {
 		return err
 	}

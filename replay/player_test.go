@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -801,6 +802,72 @@ func TestPlayerRefusesCapturesOutOfOrder(t *testing.T) {
 		}
 		if err == nil || !strings.Contains(err.Error(), "is given after") || !strings.Contains(err.Error(), "in name order") {
 			t.Errorf("%v: %v, want captures out of order refused", c.inputs, err)
+		}
+	}
+}
+
+// TestPlayCaptureMaxAhead: with MaxAhead, a capture's tick whose event
+// time is more than MaxAhead past the receive time recorded with its read
+// is rejected, as the live session's decoder (feed.Options.MaxAhead)
+// rejected it, though it lies in the past of the replay's own clock; a line
+// split across two reads is checked against the second's receive time, as
+// live. A CSV file, which has no receive times, is taken as it is.
+func TestPlayCaptureMaxAhead(t *testing.T) {
+	dir := t.TempDir()
+	line := func(ts int64, qty int64) []byte {
+		return feed.AppendCSV(nil, ts, "AHD", 100*tick.PriceScale, qty, tick.SideBuy)
+	}
+	split := line(t0+9*int64(time.Hour), 4)
+	capPath := filepath.Join(dir, "ahead.cap")
+	w, err := Create(capPath, WriterOptions{Format: "csv"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Open(1, "tail")
+	w.Data(1, t0, line(t0+int64(time.Second), 1))
+	w.Data(1, t0+1000, line(t0+2*int64(time.Hour), 2)) // 2 h past its read
+	w.Data(1, t0+3*int64(time.Hour), line(t0+3*int64(time.Hour), 3))
+	w.Data(1, t0+3*int64(time.Hour)+1, split[:10])
+	w.Data(1, t0+10*int64(time.Hour), split[10:]) // decoded with this read: 1 h before it
+	if err := w.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	filePath := filepath.Join(dir, "future.csv") // year 2262: far past any clock
+	if err := os.WriteFile(filePath, line(math.MaxInt64-1, 7), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		path     string
+		maxAhead time.Duration
+		want     []int64
+	}{
+		{capPath, time.Hour, []int64{1, 3, 4}},
+		{capPath, 0, []int64{1, 2, 3, 4}},
+		{filePath, time.Hour, []int64{7}},
+	} {
+		var rs []error
+		ss, p := play(t, []string{c.path}, PlayerOptions{MaxAhead: c.maxAhead,
+			OnError: func(_ string, _ int64, _ uint64, err error) { rs = append(rs, err) }})
+		var got []int64
+		for _, s := range ss.list() {
+			ev, _ := s.snapshot()
+			for _, e := range ev {
+				if e.Kind == tick.KindTrade {
+					got = append(got, e.Qty)
+				}
+			}
+		}
+		wantRejected := len([]int64{1, 2, 3, 4}) - len(c.want)
+		if c.path == filePath {
+			wantRejected = 0
+		}
+		if !slices.Equal(got, c.want) || p.Progress().Rejected != uint64(wantRejected) || len(rs) != wantRejected {
+			t.Fatalf("%s, MaxAhead %v: qtys %v, rejected %d %v; want %v", filepath.Base(c.path), c.maxAhead, got, p.Progress().Rejected, rs, c.want)
+		}
+		for _, err := range rs {
+			if !errors.Is(err, feed.ReasonTimeAhead) {
+				t.Fatalf("report %v, want %v", err, feed.ReasonTimeAhead)
+			}
 		}
 	}
 }

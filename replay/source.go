@@ -141,6 +141,7 @@ type stream struct {
 	raw      RawSink   // Raw replay: no decoder
 	rawErr   error     // the first Flush error of raw
 	pending  []byte    // feed decoders: a partial frame or line carried to the next read
+	recorded int64     // a capture's feed decoder: the receive time recorded with the read decoded
 	lastKind tick.Kind // of the last event handed on, to end with one EndOfStream
 	lastTs   int64     // TsEvent of the last event handed on
 }

@@ -384,3 +384,49 @@ func TestReadyzFailedTail(t *testing.T) {
 		t.Fatalf("a directory to tail: %v", err)
 	}
 }
+
+// TestServeRejectsTimeAhead: by default (-feed-max-ahead 1h) a tick stamped
+// two hours past its arrival is rejected, counted as time_ahead and logged,
+// and the ticks around it are applied; -feed-max-ahead 0 takes it.
+func TestServeRejectsTimeAhead(t *testing.T) {
+	for _, c := range []struct {
+		flag       string
+		events, ah float64
+	}{{"1h", 2, 1}, {"0", 3, 0}} {
+		cfg, err := serveDefaults("-feed-listen", "127.0.0.1:0", "-feed-format", "csv", "-nats-listen", "off",
+			"-metrics", "127.0.0.1:0", "-feed-max-ahead", c.flag)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		p, logs := startLoggedPipeline(t, ctx, &cfg)
+		conn := dialEventually(t, p.FeedAddr().String())
+		now := time.Now().UnixNano()
+		var b []byte
+		for i, ts := range []int64{now, now + int64(2*time.Hour), now + int64(time.Second)} {
+			b = feed.AppendCSV(b, ts, "AHD", 100*tick.PriceScale, int64(i+1), tick.SideBuy)
+		}
+		if _, err := conn.Write(b); err != nil {
+			t.Fatal(err)
+		}
+		base := "http://" + p.MetricsAddr().String() + "/metrics"
+		var s scrape
+		for deadline := time.Now().Add(20 * time.Second); s.sum("tickd_engine_events_total") != c.events; {
+			if time.Now().After(deadline) {
+				t.Fatalf("-feed-max-ahead %s: engine events %v, want %v", c.flag, s.sum("tickd_engine_events_total"), c.events)
+			}
+			s = getMetrics(t, base)
+		}
+		if got := s.sum("tickd_feed_decode_errors_total", `reason="time_ahead"`); got != c.ah || s.sum("tickd_feed_decode_errors_total") != c.ah {
+			t.Errorf("-feed-max-ahead %s: %v time_ahead, %v decode errors; want %v", c.flag, got, s.sum("tickd_feed_decode_errors_total"), c.ah)
+		}
+		conn.Close()
+		cancel()
+		if err := p.Wait(); err != nil {
+			t.Fatal(err)
+		}
+		if logged := strings.Contains(logs.String(), "event time too far ahead of its receive time"); logged != (c.ah > 0) {
+			t.Errorf("-feed-max-ahead %s: logged %v:\n%s", c.flag, logged, logs)
+		}
+	}
+}

@@ -40,6 +40,7 @@ type serveConfig struct {
 	feedMaxConns int
 	feedStale    time.Duration
 	maxFrame     int
+	maxAhead     time.Duration // -feed-max-ahead
 	itchDate     string
 
 	natsURL     string
@@ -114,8 +115,17 @@ func (c *serveConfig) registerFeeds(fs *flag.FlagSet, listen string) {
 	fs.BoolVar(&c.tailFromEnd, "feed-tail-from-end", false, "start a -feed-tail file that exists at start-up after its last whole line or frame, so that a restart does not publish a day's file again (what it holds is read once at start-up, publishing nothing, for the native Symbol frames, sequence and line numbers of what follows)")
 	fs.IntVar(&c.feedMaxConns, "feed-max-conns", feed.DefaultMaxConns, "feed connections served at once")
 	fs.IntVar(&c.maxFrame, "feed-max-frame", feed.DefaultMaxFrame, "largest native frame / longest text line, bytes")
+	fs.DurationVar(&c.maxAhead, "feed-max-ahead", time.Hour, "reject a native or text tick whose event time is more than this past its receive time, counted and logged as time_ahead: one mistyped far-future time would become its symbol's clock, holding its bars open and its rules in cooldown (0: no limit; replay applies it to captures, against the receive times recorded)")
 	fs.IntVar(&c.maxSymbols, "max-symbols", tick.DefaultMaxSymbols, "symbols the symbol table holds, at most 16777216 (0: the default)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+}
+
+// checkMaxAhead refuses a negative -feed-max-ahead by its flag's name.
+func checkMaxAhead(d time.Duration) error {
+	if d < 0 {
+		return fmt.Errorf("feed-max-ahead %v: want 0 (no limit) or more", d)
+	}
+	return nil
 }
 
 // maxSymbolsLimit bounds -max-symbols. The table is allocated up front (24
@@ -233,6 +243,9 @@ func (c *serveConfig) sources() (feedSources, error) {
 		src.itchDate = d
 	}
 	if err := checkTails(c.feedTail); err != nil {
+		return src, err
+	}
+	if err := checkMaxAhead(c.maxAhead); err != nil {
 		return src, err
 	}
 	if c.feedFormat != "itch" {
@@ -470,7 +483,7 @@ func (p *pipeline) feedOptions(cfg *serveConfig, src feedSources) feed.Options {
 	p.reports = newLimitedLog(p.log, time.Second)
 	return feed.Options{Format: src.format, Symbols: p.syms, MaxFrame: cfg.maxFrame, MaxConns: cfg.feedMaxConns,
 		Stats: p.feedStats, OnError: p.reports.badInput, OnEnd: p.reports.sourceEnded, SessionDate: src.itchDate,
-		FromEnd: cfg.tailFromEnd}
+		FromEnd: cfg.tailFromEnd, MaxAhead: cfg.maxAhead}
 }
 
 // startFeeds starts the feed sources: the listener (if bound), the dialers,

@@ -141,13 +141,14 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	)
 	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	// serve's flags but those of the feeds (there are none), of recording,
+	// serve's flags but those of the feeds (there are none; but
+	// -feed-max-ahead, which captures are checked against), of recording,
 	// and -fused (a capture of several connections replays them at once,
 	// and the inline engine takes one source at a time).
 	all := flag.NewFlagSet("serve", flag.ContinueOnError)
 	cfg.register(all)
 	all.VisitAll(func(f *flag.Flag) {
-		if !strings.HasPrefix(f.Name, "feed-") && !strings.HasPrefix(f.Name, "record") && f.Name != "fused" {
+		if (!strings.HasPrefix(f.Name, "feed-") || f.Name == "feed-max-ahead") && !strings.HasPrefix(f.Name, "record") && f.Name != "fused" {
 			fs.Var(f.Value, f.Name, f.Usage)
 		}
 	})
@@ -352,7 +353,10 @@ func (rc *replayConfig) playerOptions(cfg *serveConfig) (replay.PlayerOptions, e
 	default:
 		return o, fmt.Errorf("progress %q: want auto, bar, lines or off", rc.progress)
 	}
-	o.Only, o.Paused, o.MaxFrame = rc.symbols, rc.paused, cfg.maxFrame
+	if err := checkMaxAhead(cfg.maxAhead); err != nil {
+		return o, err
+	}
+	o.Only, o.Paused, o.MaxFrame, o.MaxAhead = rc.symbols, rc.paused, cfg.maxFrame, cfg.maxAhead
 	return o, nil
 }
 
