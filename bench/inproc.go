@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/tickd/tickd/engine"
 	"github.com/tickd/tickd/feed"
 	"github.com/tickd/tickd/internal/cycles"
@@ -73,16 +72,16 @@ func RunInproc(ctx context.Context, o InprocOptions) (Side, error) {
 	if o.FullSpeed {
 		from = p.startNs + int64(o.Warmup)
 	}
-	hist := NewHistogram()
+	lat := newLatencies()
 	var got uint64
 	var r producerResult
 	if o.Fused {
 		r, err = runFused(ctx, o, p, from, dec, syms, func(s *tick.Signal) {
-			_ = hist.RecordValue(clampNs(cycles.Nanos() - s.TsRecv))
+			lat.add(cycles.Nanos() - s.TsRecv)
 			got++
 		})
 	} else {
-		r, got, err = runPipelined(ctx, o, p, from, dec, syms, hist)
+		r, got, err = runPipelined(ctx, o, p, from, dec, syms, &lat)
 	}
 	if err != nil {
 		return Side{}, err
@@ -90,7 +89,8 @@ func RunInproc(ctx context.Context, o InprocOptions) (Side, error) {
 	if st := dec.Stats(); st.Errors > 0 {
 		return Side{}, fmt.Errorf("bench: inproc: %d frames rejected by the decoder", st.Errors)
 	}
-	s := Side{Name: "inproc", Hist: hist, Sent: r.sent, Received: got, Elapsed: r.elapsed}
+	s := lat.side("inproc")
+	s.Sent, s.Received, s.Elapsed = r.sent, got, r.elapsed
 	if r.expected > got {
 		s.Dropped = r.expected - got
 	}
@@ -100,7 +100,7 @@ func RunInproc(ctx context.Context, o InprocOptions) (Side, error) {
 
 // runPipelined runs the engine on its own goroutine, fed through an Input,
 // and consumes its output ring here, recording each signal in the window.
-func runPipelined(ctx context.Context, o InprocOptions, p *pacer, from int64, dec *feed.Decoder, syms *tick.SymbolTable, hist *hdrhistogram.Histogram) (producerResult, uint64, error) {
+func runPipelined(ctx context.Context, o InprocOptions, p *pacer, from int64, dec *feed.Decoder, syms *tick.SymbolTable, lat *latencies) (producerResult, uint64, error) {
 	// The consumer idles on the output ring's Bell, as the publisher does,
 	// so that under Park every commit wakes it; as serve, no Bell (and no
 	// fence per commit) when nothing parks.
@@ -147,7 +147,7 @@ func runPipelined(ctx context.Context, o InprocOptions, p *pacer, from int64, de
 		now := cycles.Nanos()
 		for i := range batch {
 			if s := &batch[i].Signal; batch[i].Kind == tick.OutSignal && s.TsEvent >= from {
-				_ = hist.RecordValue(clampNs(now - s.TsRecv))
+				lat.add(now - s.TsRecv)
 				got++
 			}
 		}
@@ -295,11 +295,13 @@ func feedAll(dec *feed.Decoder, in batchSink, buf []byte) bool {
 // inproc figures, the way the bare-NATS floor is read end to end.
 func ClockFloor(n int) Side {
 	cycles.Calibrate()
-	hist := NewHistogram()
+	lat := newLatencies()
 	for range n {
 		a := cycles.Nanos()
 		b := cycles.Nanos()
-		_ = hist.RecordValue(clampNs(b - a))
+		lat.add(b - a)
 	}
-	return Side{Name: "clock", Hist: hist, Sent: uint64(n), Received: uint64(n)}
+	s := lat.side("clock")
+	s.Sent, s.Received = uint64(n), uint64(n)
+	return s
 }

@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/nats-io/nats.go"
 
 	"github.com/tickd/tickd/engine"
@@ -379,14 +378,14 @@ type recorder struct {
 	onRcv func()
 
 	mu    sync.Mutex
-	hist  *hdrhistogram.Histogram
+	lat   latencies
 	bytes uint64
 	n     atomic.Uint64
 	bad   atomic.Uint64 // payloads without a timestamp
 }
 
 func newRecorder(from int64, onRcv func()) *recorder {
-	return &recorder{from: from, onRcv: onRcv, hist: NewHistogram()}
+	return &recorder{from: from, onRcv: onRcv, lat: newLatencies()}
 }
 
 // record records a message intended at sent (Unix ns), of size bytes.
@@ -399,7 +398,7 @@ func (r *recorder) record(sent int64, size int) {
 		return
 	}
 	r.mu.Lock()
-	_ = r.hist.RecordValue(clampNs(now - sent))
+	r.lat.add(now - sent)
 	r.bytes += uint64(size)
 	r.mu.Unlock()
 	r.n.Add(1)
@@ -418,7 +417,8 @@ func (r *recorder) side(name string, sent, expected uint64, elapsed time.Duratio
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	got := r.n.Load()
-	s := Side{Name: name, Hist: r.hist, Sent: sent, Received: got, Elapsed: elapsed}
+	s := r.lat.side(name)
+	s.Sent, s.Received, s.Elapsed = sent, got, elapsed
 	if expected > got {
 		s.Dropped = expected - got
 	}
@@ -439,11 +439,6 @@ func achievedRate(n uint64, elapsed time.Duration) float64 {
 	}
 	return float64(n-1) / elapsed.Seconds()
 }
-
-// clampNs brings a latency into the histogram's range, so every message
-// received is in it: a clock step can make one negative, a stall of over
-// a minute too large.
-func clampNs(ns int64) int64 { return min(max(ns, histMin), histMax) }
 
 var tsEventKey = []byte(`"ts_event":`)
 

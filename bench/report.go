@@ -48,6 +48,7 @@ type jsonSide struct {
 	MaxNs     int64   `json:"max_ns"`
 	Sent      uint64  `json:"sent"`
 	Received  uint64  `json:"received"`
+	Clamped   uint64  `json:"clamped"`
 	Dropped   uint64  `json:"dropped"`
 	Rate      float64 `json:"rate"`
 	ElapsedNs int64   `json:"elapsed_ns"`
@@ -80,7 +81,7 @@ func sideFigures(s Side, h *hdrhistogram.Histogram) jsonSide {
 	return jsonSide{
 		Name: s.Name, Count: h.TotalCount(), MinNs: h.Min(), MeanNs: h.Mean(), StdDevNs: h.StdDev(),
 		P50Ns: v[0], P90Ns: v[1], P99Ns: v[2], P999Ns: v[3], P9999Ns: v[4], MaxNs: h.Max(),
-		Sent: s.Sent, Received: s.Received, Dropped: s.Dropped, Rate: s.Rate,
+		Sent: s.Sent, Received: s.Received, Clamped: s.Clamped, Dropped: s.Dropped, Rate: s.Rate,
 		ElapsedNs: int64(s.Elapsed), Hgrm: s.Name + ".hgrm",
 	}
 }
@@ -178,6 +179,9 @@ func validSideName(name string) bool {
 //	                      least value with at least ⌈q·count⌉ latencies at or
 //	                      below it (nearest rank; its bucket's highest value)
 //	  sent, received      messages sent and received in the measured window
+//	  clamped             of received, latencies outside the histogram's range
+//	                      (negative: the clock stepped back; over a minute: a
+//	                      stall) recorded at its bound, not at their value
 //	  dropped             expected but never received
 //	  rate                achieved send rate, messages per second (0: unknown, fewer than two sent; "-" in the table)
 //	  elapsed_ns          measured window
@@ -323,6 +327,8 @@ func reportText(r *Result, figs []jsonSide, ratios *jsonRatios) string {
 			fmt.Fprintf(&b, "          the cache's speed changed %.1fx during the run (others on the host share it): compare this run's figures with care\n", sp)
 		}
 	}
+	fmt.Fprintf(&b, "histogram: %v to %v at %d significant digits; a figure is its bucket's highest value\n",
+		time.Duration(histMin), time.Duration(histMax), histDigits)
 	b.WriteString("\n")
 
 	header := []string{"latency µs"}
@@ -364,6 +370,12 @@ func reportText(r *Result, figs []jsonSide, ratios *jsonRatios) string {
 		table = append(table, append(row, "", "", "", ""))
 	}
 	writeTable(&b, table)
+	for _, f := range figs {
+		if f.Clamped > 0 {
+			fmt.Fprintf(&b, "%s: %d of its %d latencies were outside %v..%v (negative: the clock stepped back; longer: a stall) and are counted at that bound, not at their value\n",
+				f.Name, f.Clamped, f.Received, time.Duration(histMin), time.Duration(histMax))
+		}
+	}
 	return b.String()
 }
 

@@ -286,3 +286,42 @@ func TestReportTailIsInItsPercentile(t *testing.T) {
 		}
 	}
 }
+
+// A latency the histogram cannot hold (negative after a clock step, or
+// over its minute) is recorded at the bound and counted, and the report
+// says how many, in result.json and in report.txt.
+func TestReportCountsClampedLatencies(t *testing.T) {
+	rec := newRecorder(0, nil)
+	now := time.Now().UnixNano()
+	rec.record(now-int64(2*time.Minute), 100) // a stall of two minutes
+	rec.record(now+int64(time.Hour), 100)     // sent "in the future": the clock stepped back
+	rec.record(now-int64(time.Millisecond), 100)
+	s, _ := rec.side("tickd", 3, 3, time.Second)
+	if s.Hist.TotalCount() != 3 || s.Hist.Max() < int64(time.Minute)-int64(time.Minute)/1000 {
+		t.Fatalf("histogram: %d latencies, max %d ns; want 3, the longest at a minute", s.Hist.TotalCount(), s.Hist.Max())
+	}
+	dir := t.TempDir()
+	if err := WriteReport(dir, &Result{Settings: Settings{Mode: "e2e"}, Sides: []Side{s}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	js, err := os.ReadFile(filepath.Join(dir, ReportJSON))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res struct{ Sides []map[string]any }
+	if err := json.Unmarshal(js, &res); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := res.Sides[0]["clamped"].(float64); !ok || got != 2 {
+		t.Errorf("result.json: clamped %v, want 2:\n%s", res.Sides[0]["clamped"], js)
+	}
+	txt, err := os.ReadFile(filepath.Join(dir, ReportText))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"histogram: 1ns to 1m0s at 3 significant digits", "tickd: 2 of its 3 latencies were outside 1ns..1m0s"} {
+		if !strings.Contains(string(txt), want) {
+			t.Errorf("report.txt lacks %q:\n%s", want, txt)
+		}
+	}
+}

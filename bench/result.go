@@ -18,12 +18,37 @@ const (
 // harness records them.
 func NewHistogram() *hdrhistogram.Histogram { return hdrhistogram.New(histMin, histMax, histDigits) }
 
+// latencies is a latency histogram being filled, with the latencies it
+// could not hold at their value counted.
+type latencies struct {
+	hist    *hdrhistogram.Histogram
+	clamped uint64
+}
+
+func newLatencies() latencies { return latencies{hist: NewHistogram()} }
+
+// add records a latency in ns. One outside the histogram's range (a clock
+// step can make one negative, a stall of over a minute too large) is
+// recorded at the nearest bound, so that every message received is in the
+// histogram, and counted, so that the report can say how many are not at
+// their value.
+func (l *latencies) add(ns int64) {
+	if ns < 0 || ns > histMax {
+		l.clamped++
+	}
+	_ = l.hist.RecordValue(min(max(ns, histMin), histMax))
+}
+
+// side is the Side of these latencies, named name.
+func (l *latencies) side(name string) Side { return Side{Name: name, Hist: l.hist, Clamped: l.clamped} }
+
 // Side is one measured path: tickd, or the bare-NATS floor beside it.
 type Side struct {
 	Name     string                  // "tickd", "floor", "inproc" or "clock" (ClockFloor)
 	Hist     *hdrhistogram.Histogram // latency per message received, ns
 	Sent     uint64                  // ticks (or floor messages) sent in the measured window
 	Received uint64                  // messages recorded in Hist
+	Clamped  uint64                  // of them, recorded at a bound of Hist's range (negative, or over a minute), not at their value
 	Dropped  uint64                  // expected but never received (signals: expected from the ticks sent)
 	Rate     float64                 // achieved send rate, messages per second of the measured window
 	Elapsed  time.Duration           // measured window
