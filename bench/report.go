@@ -70,6 +70,7 @@ type jsonResult struct {
 	Start    string      `json:"start"`
 	Settings Settings    `json:"settings"`
 	Machine  Machine     `json:"machine"`
+	Timing   *Timing     `json:"timing,omitempty"`
 	Cache    *CachePhase `json:"cache,omitempty"`
 	Sides    []jsonSide  `json:"sides"`
 	Ratios   *jsonRatios `json:"ratios,omitempty"`
@@ -167,6 +168,9 @@ func validSideName(name string) bool {
 //	start                 run start, RFC 3339 with nanoseconds
 //	settings              the Settings as given; durations in ns (duration_ns, warmup_ns)
 //	machine               the Machine: cpu, cores, go_version, os, arch, host
+//	timing                when said: interval, from where to where each latency
+//	                      runs (open loop end to end, service time in process),
+//	                      and clock, what stamped both ends; see TimingOf
 //	cache                 when probed: before and after, each a CacheProbe
 //	                      (l2_bytes, l2_walk_ns, llc_bytes, llc_walk_ns); see CacheProbe
 //	sides[]               one object per side, in run order:
@@ -219,6 +223,9 @@ func WriteReport(dir string, r *Result, term io.Writer) error {
 		}
 	}
 	res := jsonResult{Start: r.Start.Format(time.RFC3339Nano), Settings: r.Settings, Machine: r.Machine, Sides: figs}
+	if r.Timing != (Timing{}) {
+		res.Timing = &r.Timing
+	}
 	if r.Cache != (CachePhase{}) {
 		res.Cache = &r.Cache
 	}
@@ -320,6 +327,9 @@ func reportText(r *Result, figs []jsonSide, ratios *jsonRatios) string {
 		strconv.FormatFloat(s.Rate, 'f', -1, 64), s.Duration, s.Warmup, s.Symbols,
 		strconv.FormatFloat(s.SignalRatio, 'f', -1, 64), s.Format, s.Wait, s.Pace, s.NATS, s.GOGC)
 	fmt.Fprintf(&b, "machine:  %s, %d cores, %s/%s, %s, host %s\n", m.CPU, m.Cores, m.OS, m.Arch, m.GoVersion, m.Host)
+	if t := r.Timing; t != (Timing{}) {
+		fmt.Fprintf(&b, "timed:    %s\nclock:    %s\n", t.Interval, t.Clock)
+	}
 	if c := r.Cache; c != (CachePhase{}) {
 		fmt.Fprintf(&b, "cache:    random walk over %s: %.1f ns a step before the run, %.1f after (over %s: %.1f and %.1f)\n",
 			fmtBytes(c.Before.LLCBytes), c.Before.LLCWalkNs, c.After.LLCWalkNs, fmtBytes(c.Before.L2Bytes), c.Before.L2WalkNs, c.After.L2WalkNs)

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/tickd/tickd/internal/cycles"
 )
 
 // Latencies are recorded in nanoseconds, from 1 ns to a minute, at three
@@ -86,9 +88,36 @@ type Result struct {
 	Machine  Machine
 	Start    time.Time
 	Sides    []Side
+	// Timing says what the latencies measure (TimingOf); the zero value
+	// means unsaid.
+	Timing Timing
 	// Cache holds the CacheProbes taken before and after the run; the
 	// zero value means none were taken.
 	Cache CachePhase
+}
+
+// Timing is what a run's latencies are: from where to where each one runs,
+// and the clock that stamped both ends.
+type Timing struct {
+	Interval string `json:"interval"`
+	Clock    string `json:"clock"`
+}
+
+// TimingOf is the Timing of a run in mode (Settings.Mode: "e2e",
+// "e2e-fused", "inproc", "inproc-fused"); zero for another. In process it
+// calibrates package cycles, if no run did.
+func TimingOf(mode string) Timing {
+	const inproc = "service time, not open loop: from the decode's receive stamp (ts_recv), so a tick encoded late is not charged for its wait, "
+	switch mode {
+	case "e2e", "e2e-fused":
+		return Timing{Interval: "open loop: from each tick's intended send time (its ts_event) to its signal received from NATS by the bench's subscriber; floor: from each message's intended send time to its receipt",
+			Clock: "wall clock (time.Now), both ends in this process"}
+	case "inproc":
+		return Timing{Interval: inproc + "to the signal seen by the output ring's consumer (two hand-offs between goroutines)", Clock: cycles.Source()}
+	case "inproc-fused":
+		return Timing{Interval: inproc + "to the signal enqueued for the publisher (decode and engine on one goroutine)", Clock: cycles.Source()}
+	}
+	return Timing{}
 }
 
 // CachePhase is a run's cache probes: before the run and after it.

@@ -146,6 +146,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if prober != nil {
 		res.Cache.After = prober.Probe()
 	}
+	res.Timing = bench.TimingOf(res.Settings.Mode)
 	if err := bench.WriteReport(out, &res, stdout); err != nil {
 		return err
 	}

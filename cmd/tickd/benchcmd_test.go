@@ -64,7 +64,8 @@ func testBenchE2E(t *testing.T, fused bool) {
 				LLCWalkNs float64 `json:"llc_walk_ns"`
 			}
 		} `json:"cache"`
-		Sides []struct {
+		Timing benchTiming `json:"timing"`
+		Sides  []struct {
 			Name     string `json:"name"`
 			Count    uint64 `json:"count"`
 			Sent     uint64 `json:"sent"`
@@ -81,6 +82,10 @@ func testBenchE2E(t *testing.T, fused bool) {
 	if res.Settings.Rate != 20000 || res.Settings.Mode != mode || len(res.Sides) != 2 ||
 		!(res.Cache.Before.LLCWalkNs > 0) || !(res.Cache.After.LLCWalkNs > 0) {
 		t.Fatalf("result.json: %s", b)
+	}
+	if !strings.HasPrefix(res.Timing.Interval, "open loop: from each tick's intended send time") || !strings.HasPrefix(res.Timing.Clock, "wall clock") ||
+		!strings.Contains(s, "\ntimed:    open loop") {
+		t.Errorf("timing not said: result.json %+v\nstdout:\n%s", res.Timing, s)
 	}
 	tk, fl := res.Sides[0], res.Sides[1]
 	// 20000 ticks a second in the window, one in ten fires; the floor sends
@@ -137,6 +142,49 @@ func TestBenchInproc(t *testing.T) {
 	if !bytes.Contains(js, []byte(`"mode": "inproc-fused"`)) || !bytes.Contains(js, []byte(`"pace": "spin"`)) ||
 		!bytes.Contains(js, []byte(`"gogc": 400`)) {
 		t.Errorf("result.json:\n%s", js)
+	}
+}
+
+// benchTiming is result.json's timing.
+type benchTiming struct {
+	Interval string `json:"interval"`
+	Clock    string `json:"clock"`
+}
+
+// In process, the report says that the figures are service time from the
+// decode's receive stamp, where they end, and which clock took them, in
+// report.txt as in result.json: they are not the open-loop figures of
+// the end-to-end modes.
+func TestBenchInprocSaysWhatIsTimed(t *testing.T) {
+	for _, c := range []struct {
+		fused bool
+		end   string
+	}{{false, "output ring's consumer"}, {true, "signal enqueued for the publisher"}} {
+		dir := t.TempDir()
+		var out, errb bytes.Buffer
+		code := mainExit([]string{"bench", "--inproc", "--fused=" + strconv.FormatBool(c.fused), "--rate", "20000", "--duration", "200ms",
+			"--warmup", "0", "--out", dir, "--cache-probe=false"}, &out, &errb)
+		if code != 0 {
+			t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+		}
+		b, err := os.ReadFile(filepath.Join(dir, "result.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var res struct {
+			Timing benchTiming `json:"timing"`
+		}
+		if err := json.Unmarshal(b, &res); err != nil {
+			t.Fatal(err)
+		}
+		tm := res.Timing
+		if !strings.HasPrefix(tm.Interval, "service time, not open loop: from the decode's receive stamp (ts_recv)") ||
+			!strings.Contains(tm.Interval, c.end) || !strings.HasPrefix(tm.Clock, "time-stamp counter at ") && !strings.HasPrefix(tm.Clock, "monotonic clock (") {
+			t.Errorf("fused %v: timing %+v, want service time to the %s, and the clock", c.fused, tm, c.end)
+		}
+		if s := out.String(); !strings.Contains(s, "\ntimed:    "+tm.Interval+"\nclock:    "+tm.Clock+"\n") {
+			t.Errorf("fused %v: stdout does not say what is timed:\n%s", c.fused, s)
+		}
 	}
 }
 

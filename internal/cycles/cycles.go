@@ -12,8 +12,10 @@
 package cycles
 
 import (
+	"fmt"
 	"math/bits"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -22,6 +24,7 @@ import (
 var (
 	once  sync.Once
 	usTSC bool   // the counter is used
+	why   string // why not, when not
 	mult  uint64 // ns per tick, as a 32.32 fixed-point number
 	tsc0  uint64 // counter at base
 	base  int64  // ns since the Unix epoch at tsc0
@@ -36,7 +39,12 @@ func Calibrate() { once.Do(calibrate) }
 func calibrate() {
 	mono0 = time.Now()
 	base = mono0.UnixNano()
-	if !haveTSC || !tscClocksource() {
+	switch {
+	case !haveTSC:
+		why = "no time-stamp counter read on " + runtime.GOARCH
+		return
+	case !tscClocksource():
+		why = "the time-stamp counter is not Linux's clocksource (not invariant, or not synchronised across CPUs)"
 		return
 	}
 	t0, c0 := time.Now(), rdtsc()
@@ -44,6 +52,7 @@ func calibrate() {
 	t1, c1 := time.Now(), rdtsc()
 	ns, ticks := t1.Sub(t0).Nanoseconds(), c1-c0
 	if ns <= 0 || ticks == 0 {
+		why = fmt.Sprintf("calibration failed: %d ns, %d ticks", ns, ticks)
 		return
 	}
 	hi, lo := bits.Mul64(uint64(ns), 1<<32)
@@ -55,6 +64,16 @@ func calibrate() {
 func tscClocksource() bool {
 	b, err := os.ReadFile("/sys/devices/system/clocksource/clocksource0/current_clocksource")
 	return err == nil && strings.TrimSpace(string(b)) == "tsc"
+}
+
+// Source names the clock Nanos reads, calibrating first: the counter at
+// its calibrated rate, or the monotonic clock and why.
+func Source() string {
+	Calibrate()
+	if !usTSC {
+		return "monotonic clock (" + why + ")"
+	}
+	return fmt.Sprintf("time-stamp counter at %.4f GHz, calibrated against the monotonic clock", float64(1<<32)/float64(mult))
 }
 
 // Nanos returns the time in ns since the Unix epoch, from the counter.

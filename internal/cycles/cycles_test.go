@@ -1,6 +1,9 @@
 package cycles
 
 import (
+	"fmt"
+	"math"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -61,5 +64,27 @@ func BenchmarkNanos(b *testing.B) {
 func BenchmarkTimeNow(b *testing.B) {
 	for b.Loop() {
 		sink += time.Now().UnixNano()
+	}
+}
+
+// Source names the clock in use: the counter with a rate that is the one
+// Nanos runs at, or the monotonic clock with a reason.
+func TestSourceNamesTheClock(t *testing.T) {
+	s := Source()
+	if !usTSC {
+		if !strings.HasPrefix(s, "monotonic clock (") || why == "" {
+			t.Fatalf("Source %q, without the counter", s)
+		}
+		return
+	}
+	var ghz float64
+	if _, err := fmt.Sscanf(s, "time-stamp counter at %g GHz", &ghz); err != nil {
+		t.Fatalf("Source %q: %v", s, err)
+	}
+	c0, n0 := rdtsc(), Nanos()
+	time.Sleep(20 * time.Millisecond)
+	c1, n1 := rdtsc(), Nanos()
+	if got := float64(c1-c0) / float64(n1-n0); math.Abs(got-ghz)/ghz > 0.01 {
+		t.Fatalf("Source says %g GHz; the counter ran %g ticks a ns of Nanos", ghz, got)
 	}
 }
