@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -262,6 +263,9 @@ func WriteReport(dir string, r *Result, term io.Writer) error {
 		h := s.Hist
 		files[s.Name+".hgrm"] = func(w io.Writer) error { return WriteHgrm(w, h, 1000) }
 	}
+	if err := removeStaleHgrms(dir, files); err != nil {
+		return errors.Join(termErr, fmt.Errorf("bench: report: %w", err))
+	}
 	for name, write := range files {
 		var buf bytes.Buffer
 		if err := write(&buf); err != nil {
@@ -272,6 +276,34 @@ func WriteReport(dir string, r *Result, term io.Writer) error {
 		}
 	}
 	return termErr
+}
+
+// removeStaleHgrms removes from dir the .hgrm files its previous report
+// (its result.json) listed and this one, writing files, does not: a
+// directory reused for a run of another mode would otherwise hold the old
+// run's tickd.hgrm and floor.hgrm beside the new inproc.hgrm.
+func removeStaleHgrms(dir string, files map[string]func(io.Writer) error) error {
+	b, err := os.ReadFile(filepath.Join(dir, ReportJSON))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var prev struct{ Sides []struct{ Hgrm string } }
+	if json.Unmarshal(b, &prev) != nil {
+		return nil // not our result.json: nothing of ours to remove
+	}
+	for _, s := range prev.Sides {
+		name := s.Hgrm
+		if _, ours := files[name]; ours || !validSideName(strings.TrimSuffix(name, ".hgrm")) || !strings.HasSuffix(name, ".hgrm") {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
 }
 
 func plotTitle(r *Result) string {

@@ -325,3 +325,23 @@ func TestReportCountsClampedLatencies(t *testing.T) {
 		}
 	}
 }
+
+// A directory reused for a run of another mode holds that run's files
+// only: the end-to-end run's tickd.hgrm and floor.hgrm go when an
+// in-process report replaces its result.json; files not of a report stay.
+func TestWriteReportRemovesStaleHgrms(t *testing.T) {
+	dir := t.TempDir()
+	if err := WriteReport(dir, reportTestResult(t, "e2e"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "mine.hgrm"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteReport(dir, reportTestResult(t, "inproc"), nil); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"inproc.hgrm", "latency.png", "latency.svg", "mine.hgrm", "report.txt", "result.json"}
+	if got := reportDirNames(t, dir); !slices.Equal(got, want) {
+		t.Fatalf("files %v, want %v", got, want)
+	}
+}
