@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -74,7 +75,7 @@ func (c *benchConfig) pattern() bench.Pattern {
 
 // runBench is `tickd bench`: tickd's latency end to end (feed socket in,
 // signal out of NATS) beside bare NATS's at the same rate, or in process.
-func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	var c benchConfig
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -103,10 +104,15 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	// The report's directory is made (and written to) before the run, so
 	// that an unusable -out fails now, not after the whole run.
-	out, err := reportDir(c.out)
+	out, created, err := reportDir(c.out)
 	if err != nil {
 		return err
 	}
+	defer func() {
+		if err != nil && created {
+			os.Remove(out) // made for this run, which left nothing in it: only if empty
+		}
+	}()
 	gogc := runGOGC(c.gogc, os.Getenv("GOGC"))
 	defer debug.SetGCPercent(debug.SetGCPercent(gogc))
 	res := bench.Result{Start: time.Now(), Machine: bench.DetectMachine(), Settings: bench.Settings{
@@ -168,20 +174,24 @@ func (c *benchConfig) validate() error {
 }
 
 // reportDir makes dir (a new tickd-bench-* directory under the system temp
-// dir when empty) and checks that a file can be written in it.
-func reportDir(dir string) (string, error) {
+// dir when empty) and checks that a file can be written in it; created
+// says that the directory did not exist before.
+func reportDir(dir string) (_ string, created bool, _ error) {
 	if dir == "" {
-		return os.MkdirTemp("", "tickd-bench-")
+		dir, err := os.MkdirTemp("", "tickd-bench-")
+		return dir, err == nil, err
 	}
+	_, err := os.Stat(dir)
+	created = errors.Is(err, fs.ErrNotExist)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("-out: %w", err)
+		return "", false, fmt.Errorf("-out: %w", err)
 	}
 	f, err := os.CreateTemp(dir, ".tickd-bench-*")
 	if err != nil {
-		return "", fmt.Errorf("-out: %w", err)
+		return "", false, fmt.Errorf("-out: %w", err)
 	}
 	f.Close()
-	return dir, os.Remove(f.Name())
+	return dir, created, os.Remove(f.Name())
 }
 
 // recorded runs measure under the CPU profile and the execution trace the

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -290,4 +291,37 @@ func readFile(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// A run that fails (here: no NATS server at -nats-url) removes the report
+// directory it made for itself, given by -out or under the temp dir, and
+// leaves one that was there before.
+func TestBenchFailedRunRemovesItsEmptyOut(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := "nats://" + ln.Addr().String() // nobody listens once closed
+	ln.Close()
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	existing := t.TempDir()
+	for _, out := range []string{filepath.Join(t.TempDir(), "new", "out"), "", existing} {
+		var stdout, stderr bytes.Buffer
+		code := mainExit([]string{"bench", "--rate", "2000", "--duration", "100ms", "--warmup", "0", "--cache-probe=false",
+			"--nats-url", down, "--out", out}, &stdout, &stderr)
+		if code != 1 || !strings.Contains(stderr.String(), "nats: connect") {
+			t.Fatalf("-out %q: exit %d, stderr %q: want 1 and the connect error", out, code, stderr.String())
+		}
+		switch _, err := os.Stat(out); {
+		case out == "":
+			if ents, _ := os.ReadDir(tmp); len(ents) != 0 {
+				t.Errorf("left under the temp dir: %v", ents)
+			}
+		case out == existing && err != nil:
+			t.Errorf("-out %s, there before the run: %v", out, err)
+		case out != existing && err == nil:
+			t.Errorf("-out %s left behind", out)
+		}
+	}
 }
