@@ -120,6 +120,7 @@ func RunFloor(ctx context.Context, o FloorOptions) (Side, error) {
 		return Side{}, fmt.Errorf("bench: floor: %d short messages on %s", n, o.Subject)
 	}
 	s, _ := rec.side("floor", sent, sent, lastAt.Sub(firstAt))
+	s.Drain = o.Drain
 	return s, nil
 }
 

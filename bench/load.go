@@ -537,5 +537,6 @@ func RunLoad(ctx context.Context, o LoadOptions) (LoadResult, error) {
 		return LoadResult{}, fmt.Errorf("bench: load: %d messages on %s without a ts_event", n, o.Subject)
 	}
 	s, mean := rec.side("tickd", uint64(total-warm), expected, lastAt.Sub(firstAt))
+	s.Drain = o.Drain
 	return LoadResult{Side: s, MeanPayload: mean}, nil
 }

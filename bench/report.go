@@ -51,6 +51,7 @@ type jsonSide struct {
 	Received  uint64  `json:"received"`
 	Clamped   uint64  `json:"clamped"`
 	Dropped   uint64  `json:"dropped"`
+	DrainNs   int64   `json:"drain_ns"`
 	Rate      float64 `json:"rate"`
 	ElapsedNs int64   `json:"elapsed_ns"`
 	Hgrm      string  `json:"hgrm"`
@@ -83,7 +84,7 @@ func sideFigures(s Side, h *hdrhistogram.Histogram) jsonSide {
 	return jsonSide{
 		Name: s.Name, Count: h.TotalCount(), MinNs: h.Min(), MeanNs: h.Mean(), StdDevNs: h.StdDev(),
 		P50Ns: v[0], P90Ns: v[1], P99Ns: v[2], P999Ns: v[3], P9999Ns: v[4], MaxNs: h.Max(),
-		Sent: s.Sent, Received: s.Received, Clamped: s.Clamped, Dropped: s.Dropped, Rate: s.Rate,
+		Sent: s.Sent, Received: s.Received, Clamped: s.Clamped, Dropped: s.Dropped, DrainNs: int64(s.Drain), Rate: s.Rate,
 		ElapsedNs: int64(s.Elapsed), Hgrm: s.Name + ".hgrm",
 	}
 }
@@ -187,7 +188,10 @@ func validSideName(name string) bool {
 //	  clamped             of received, latencies outside the histogram's range
 //	                      (negative: the clock stepped back; over a minute: a
 //	                      stall) recorded at its bound, not at their value
-//	  dropped             expected but never received
+//	  dropped             expected but not received: with a drain, not by then,
+//	                      so lost or later than that (not in the latencies)
+//	  drain_ns            how long after the last send the expected messages
+//	                      were awaited; 0: until the pipeline closed (in process)
 //	  rate                achieved send rate, messages per second (0: unknown, fewer than two sent; "-" in the table)
 //	  elapsed_ns          measured window
 //	  hgrm                the side's .hgrm file name in dir
@@ -413,6 +417,11 @@ func reportText(r *Result, figs []jsonSide, ratios *jsonRatios) string {
 	}
 	writeTable(&b, table)
 	for _, f := range figs {
+		if f.Dropped > 0 && f.DrainNs > 0 {
+			d := time.Duration(f.DrainNs)
+			fmt.Fprintf(&b, "%s: the %d dropped were not received within %v of the last send, lost or later than that, and are not in the latencies: counted as late, the slowest %.3g%% would be over %v\n",
+				f.Name, f.Dropped, d, 100*float64(f.Dropped)/float64(f.Received+f.Dropped), d)
+		}
 		if f.Clamped > 0 {
 			fmt.Fprintf(&b, "%s: %d of its %d latencies were outside %v..%v (negative: the clock stepped back; longer: a stall) and are counted at that bound, not at their value\n",
 				f.Name, f.Clamped, f.Received, time.Duration(histMin), time.Duration(histMax))

@@ -345,3 +345,32 @@ func TestWriteReportRemovesStaleHgrms(t *testing.T) {
 		t.Fatalf("files %v, want %v", got, want)
 	}
 }
+
+// Drops of a side with a drain are expected messages not received by
+// then: lost, or late beyond it. The report says so, and how much of the
+// tail they would be, since a stall longer than the drain at the end of a
+// run shows there and not in the percentiles.
+func TestReportSaysDropsMayBeLate(t *testing.T) {
+	h := NewHistogram()
+	_ = h.RecordValues(200_000, 5974)
+	s := Side{Name: "tickd", Hist: h, Sent: 60000, Received: 5974, Dropped: 26, Drain: 2 * time.Second}
+	dir := t.TempDir()
+	if err := WriteReport(dir, &Result{Settings: Settings{Mode: "e2e"}, Sides: []Side{s}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	txt, err := os.ReadFile(filepath.Join(dir, ReportText))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "tickd: the 26 dropped were not received within 2s of the last send, lost or later than that, and are not in the latencies: counted as late, the slowest 0.433% would be over 2s\n"
+	if !strings.Contains(string(txt), want) {
+		t.Errorf("report.txt lacks %q:\n%s", want, txt)
+	}
+	js, err := os.ReadFile(filepath.Join(dir, ReportJSON))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(js, []byte(`"drain_ns": 2000000000`)) {
+		t.Errorf("result.json has no drain_ns:\n%s", js)
+	}
+}

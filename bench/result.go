@@ -51,7 +51,8 @@ type Side struct {
 	Sent     uint64                  // ticks (or floor messages) sent in the measured window
 	Received uint64                  // messages recorded in Hist
 	Clamped  uint64                  // of them, recorded at a bound of Hist's range (negative, or over a minute), not at their value
-	Dropped  uint64                  // expected but never received (signals: expected from the ticks sent)
+	Dropped  uint64                  // expected but not received (signals: expected from the ticks sent), within Drain if set
+	Drain    time.Duration           // how long after the last send the expected were awaited; 0: until the pipeline closed (in process)
 	Rate     float64                 // achieved send rate, messages per second of the measured window
 	Elapsed  time.Duration           // measured window
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tickd/tickd/bench"
 	"github.com/tickd/tickd/bus"
 )
 
@@ -71,6 +72,7 @@ func testBenchE2E(t *testing.T, fused bool) {
 			Count    uint64 `json:"count"`
 			Sent     uint64 `json:"sent"`
 			Received uint64 `json:"received"`
+			DrainNs  int64  `json:"drain_ns"`
 		} `json:"sides"`
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "result.json"))
@@ -89,6 +91,9 @@ func testBenchE2E(t *testing.T, fused bool) {
 		t.Errorf("timing not said: result.json %+v\nstdout:\n%s", res.Timing, s)
 	}
 	tk, fl := res.Sides[0], res.Sides[1]
+	if tk.DrainNs != int64(bench.DefaultDrain) || fl.DrainNs != int64(bench.DefaultDrain) {
+		t.Errorf("drain_ns %d and %d, want the drain the drops are counted after, %d", tk.DrainNs, fl.DrainNs, bench.DefaultDrain)
+	}
 	// 20000 ticks a second in the window, one in ten fires; the floor sends
 	// as many messages as tickd published signals: one per ten ticks.
 	if tk.Name != "tickd" || tk.Sent != ticks || tk.Received == 0 || tk.Received > ticks/10 || tk.Count != tk.Received {
