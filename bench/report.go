@@ -153,11 +153,13 @@ func validSideName(name string) bool {
 // WriteReport prints a run's summary on term (when not nil) and writes the
 // run into dir, creating it if missing:
 //
-//   - report.txt: the same text as term: the settings and machine, then a
+//   - report.txt: the same text as term: the settings and machine, what is
+//     timed with which clock, the histogram's range and precision, then a
 //     table of one row per side with p50, p90, p99, p99.9, p99.99 and max
 //     latency in µs, the achieved rate, messages sent, received and dropped,
 //     and, when both a "tickd" and a "floor" side exist, a tickd/floor row
-//     of the percentile ratios.
+//     of the percentile ratios; below it, what a side's drops may be and
+//     how many of its latencies were clamped, when any.
 //   - <side name>.hgrm per side (tickd.hgrm and floor.hgrm end to end,
 //     inproc.hgrm and clock.hgrm in process): the percentile distribution in HdrHistogram's
 //     text layout, values in µs (see WriteHgrm), for HdrHistogram's plotter.

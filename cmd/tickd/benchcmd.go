@@ -45,7 +45,7 @@ type benchConfig struct {
 }
 
 func (c *benchConfig) register(fs *flag.FlagSet) {
-	fs.Float64Var(&c.rate, "rate", bench.DefaultRate, "ticks per second, sent open-loop (each at its intended time; a stall delays, never skips); 0 with -inproc: full speed")
+	fs.Float64Var(&c.rate, "rate", bench.DefaultRate, "ticks per second, sent open-loop (each at its intended time; a stall delays, never skips; end to end, latency runs from that time); 0 with -inproc: full speed")
 	fs.DurationVar(&c.duration, "duration", bench.DefaultDuration, "measured window")
 	fs.DurationVar(&c.warmup, "warmup", bench.DefaultWarmup, "load sent before the window, not recorded")
 	fs.IntVar(&c.symbols, "symbols", bench.DefaultSymbols, "symbols the ticks go round-robin over")
@@ -56,7 +56,7 @@ func (c *benchConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.profile, "profile", "", "directory for CPU and allocation profiles of the run (cpu.pprof, allocs.pprof)")
 	fs.StringVar(&c.trace, "trace", "", "file for an execution trace of the run (go tool trace; scripts/schedtrace); ~50 MB for a 5 s run at 100k ticks/s, the floor's phase included")
 	fs.StringVar(&c.out, "out", "", "report directory (default: a new tickd-bench-* directory under the system temp dir)")
-	fs.BoolVar(&c.inproc, "inproc", false, "measure in process: decode → engine → output ring, no network, no NATS")
+	fs.BoolVar(&c.inproc, "inproc", false, "measure in process: decode → engine → output ring, no network, no NATS; timed from the decode's receive stamp, so service time, not open loop (a tick encoded late is not charged for its wait)")
 	fs.BoolVar(&c.cacheProbe, "cache-probe", true, "time a random walk over 16 MiB before and after the run and report both (each up to a second): on a shared host the cache, and the latencies, move with the neighbours' load")
 	fs.BoolVar(&c.fused, "fused", false, "decode and engine on one goroutine: end to end, tickd runs as serve -fused (the feed's goroutine publishes too); with -inproc, timed to the signal enqueued")
 	fs.IntVar(&c.gogc, "gogc", 0, fmt.Sprintf("GOGC for the run (-1: off); 0: the GOGC variable if set, else %d. The bench's NATS subscriber and server, in this process, allocate per message (tickd's hot path does not), and their collections take CPU from everything else", benchGOGC))
