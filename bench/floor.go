@@ -88,7 +88,7 @@ func RunFloor(ctx context.Context, o FloorOptions) (Side, error) {
 		msg[i] = 'x'
 	}
 	p := newPacer(o.Rate, total, o.Pace)
-	rec = newRecorder(p.intended(warm), o.onRecv)
+	rec = newRecorder(p, p.intended(warm), o.onRecv)
 	close(ready)
 	var firstAt, lastAt time.Time
 	for i := int64(0); i < total; {

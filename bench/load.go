@@ -342,6 +342,12 @@ func newPacer(rate float64, total int64, pace Pace) *pacer {
 // intended is message i's intended send time, Unix ns.
 func (p *pacer) intended(i int64) int64 { return p.startNs + int64(float64(i)*1e9/p.rate) }
 
+// now is the time in Unix ns on the schedule's clock: the start's wall
+// time plus the monotonic time since, as intended times are, so that a
+// step of the wall clock during the run (NTP, an operator) moves no
+// latency taken against them.
+func (p *pacer) now() int64 { return p.startNs + int64(time.Since(p.start)) }
+
 // due returns how many messages are due by now, at most total.
 func (p *pacer) due() int64 {
 	return min(int64(time.Since(p.start).Seconds()*p.rate)+1, p.total)
@@ -374,7 +380,8 @@ func (p *pacer) wait(ctx context.Context, i int64) error {
 // in the window, counted. Its record runs on one subscription goroutine;
 // the mutex only orders it against the final read.
 type recorder struct {
-	from  int64 // intended times before it are warm-up
+	clock *pacer // receive times are on its clock
+	from  int64  // intended times before it are warm-up
 	onRcv func()
 
 	mu    sync.Mutex
@@ -384,8 +391,8 @@ type recorder struct {
 	bad   atomic.Uint64 // payloads without a timestamp
 }
 
-func newRecorder(from int64, onRcv func()) *recorder {
-	return &recorder{from: from, onRcv: onRcv, lat: newLatencies()}
+func newRecorder(clock *pacer, from int64, onRcv func()) *recorder {
+	return &recorder{clock: clock, from: from, onRcv: onRcv, lat: newLatencies()}
 }
 
 // record records a message intended at sent (Unix ns), of size bytes.
@@ -393,7 +400,7 @@ func (r *recorder) record(sent int64, size int) {
 	if r.onRcv != nil {
 		r.onRcv()
 	}
-	now := time.Now().UnixNano()
+	now := r.clock.now()
 	if sent < r.from {
 		return
 	}
@@ -508,7 +515,7 @@ func RunLoad(ctx context.Context, o LoadOptions) (LoadResult, error) {
 	}
 
 	p := newPacer(o.Rate, total, o.Pace)
-	rec = newRecorder(p.intended(warm), o.onRecv)
+	rec = newRecorder(p, p.intended(warm), o.onRecv)
 	close(ready)
 	var firstAt, lastAt time.Time // sends of the first and last measured ticks
 	for i := int64(0); i < total; {

@@ -293,3 +293,18 @@ func BenchmarkTsEventDecode(b *testing.B) {
 		b.Fatal("no ts_event")
 	}
 }
+
+// Receive times are taken on the schedule's clock (its start's wall time
+// plus the monotonic time since), not from the wall clock: here the wall
+// clock read at the start was an hour behind the one now, as after a step,
+// and a message received at once still records microseconds, not an hour.
+func TestRecorderIgnoresWallClockSteps(t *testing.T) {
+	p := newPacer(1000, 3, PaceSleep)
+	p.startNs -= int64(time.Hour)
+	rec := newRecorder(p, p.intended(0), nil)
+	rec.record(p.intended(0), 100)
+	s, _ := rec.side("tickd", 1, 1, time.Second)
+	if got := s.Hist.Max(); s.Hist.TotalCount() != 1 || got > int64(time.Second) {
+		t.Fatalf("%d latencies, max %v after a wall-clock step of an hour; want 1, at once", s.Hist.TotalCount(), time.Duration(got))
+	}
+}

@@ -291,8 +291,9 @@ func TestReportTailIsInItsPercentile(t *testing.T) {
 // over its minute) is recorded at the bound and counted, and the report
 // says how many, in result.json and in report.txt.
 func TestReportCountsClampedLatencies(t *testing.T) {
-	rec := newRecorder(0, nil)
-	now := time.Now().UnixNano()
+	p := newPacer(1000, 3, PaceSleep)
+	rec := newRecorder(p, 0, nil)
+	now := p.now()
 	rec.record(now-int64(2*time.Minute), 100) // a stall of two minutes
 	rec.record(now+int64(time.Hour), 100)     // sent "in the future": the clock stepped back
 	rec.record(now-int64(time.Millisecond), 100)

@@ -112,7 +112,7 @@ func TimingOf(mode string) Timing {
 	switch mode {
 	case "e2e", "e2e-fused":
 		return Timing{Interval: "open loop: from each tick's intended send time (its ts_event) to its signal received from NATS by the bench's subscriber; floor: from each message's intended send time to its receipt",
-			Clock: "wall clock (time.Now), both ends in this process"}
+			Clock: "monotonic clock from the run's start, on its wall-clock time (a step of the wall clock moves nothing), both ends in this process"}
 	case "inproc":
 		return Timing{Interval: inproc + "to the signal seen by the output ring's consumer (two hand-offs between goroutines)", Clock: cycles.Source()}
 	case "inproc-fused":
