@@ -13,6 +13,7 @@ package cycles
 
 import (
 	"fmt"
+	"math"
 	"math/bits"
 	"os"
 	"runtime"
@@ -23,12 +24,12 @@ import (
 
 var (
 	once  sync.Once
-	usTSC bool   // the counter is used
-	why   string // why not, when not
-	mult  uint64 // ns per tick, as a 32.32 fixed-point number
-	tsc0  uint64 // counter at base
-	base  int64  // ns since the Unix epoch at tsc0
-	mono0 time.Time
+	usTSC bool      // the counter is used
+	why   string    // why not, when not
+	mult  uint64    // ns per tick, as a 32.32 fixed-point number
+	tsc0  uint64    // counter at base
+	base  int64     // ns since the Unix epoch at tsc0
+	mono0 time.Time // the same instant, with its monotonic reading
 )
 
 // Calibrate measures the counter's rate against the monotonic clock over
@@ -57,7 +58,7 @@ func calibrate() {
 	}
 	hi, lo := bits.Mul64(uint64(ns), 1<<32)
 	mult, _ = bits.Div64(hi, lo, ticks)
-	tsc0, base, usTSC = c0, t0.UnixNano(), true
+	tsc0, base, mono0, usTSC = c0, t0.UnixNano(), t0, true
 }
 
 // tscClocksource reports whether Linux trusts the counter as its clock.
@@ -66,14 +67,40 @@ func tscClocksource() bool {
 	return err == nil && strings.TrimSpace(string(b)) == "tsc"
 }
 
+// driftWarn is the Drift from which Source says the figures are off.
+const driftWarn = 0.005
+
 // Source names the clock Nanos reads, calibrating first: the counter at
-// its calibrated rate, or the monotonic clock and why.
+// its calibrated rate and its Drift so far, or the monotonic clock and why.
 func Source() string {
 	Calibrate()
 	if !usTSC {
 		return "monotonic clock (" + why + ")"
 	}
-	return fmt.Sprintf("time-stamp counter at %.4f GHz, calibrated against the monotonic clock", float64(1<<32)/float64(mult))
+	d := Drift()
+	s := fmt.Sprintf("time-stamp counter at %.4f GHz, calibrated against the monotonic clock and %.3f%% off it since", float64(1<<32)/float64(mult), 100*d)
+	if math.Abs(d) >= driftWarn {
+		s += ": intervals timed by it are off as much"
+	}
+	return s
+}
+
+// Drift is how far the counter's time has run from the monotonic clock
+// since the calibration, as a share (0.01: its nanoseconds are 1% long).
+// A calibration thrown off (a preemption between its paired reads) or a
+// counter whose rate changed since shows here, and every interval Nanos
+// times is off by as much. 0 on the monotonic clock.
+func Drift() float64 {
+	Calibrate()
+	if !usTSC {
+		return 0
+	}
+	n, t := Nanos(), time.Now()
+	mono := t.Sub(mono0)
+	if mono <= 0 {
+		return 0
+	}
+	return float64(n-base-int64(mono)) / float64(mono)
 }
 
 // Nanos returns the time in ns since the Unix epoch, from the counter.

@@ -88,3 +88,29 @@ func TestSourceNamesTheClock(t *testing.T) {
 		t.Fatalf("Source says %g GHz; the counter ran %g ticks a ns of Nanos", ghz, got)
 	}
 }
+
+// Drift shows a calibration that is off: right after a good one it is
+// near 0; with the counter's rate taken 5% too slow (its ticks 5% long),
+// it is 5%, and Source says the intervals are off.
+func TestDriftShowsAnOffCalibration(t *testing.T) {
+	Calibrate()
+	if !usTSC {
+		if d := Drift(); d != 0 {
+			t.Fatalf("on the monotonic clock, drift %v", d)
+		}
+		return
+	}
+	if d := Drift(); math.Abs(d) > 0.001 {
+		t.Fatalf("calibrated: drift %v", d)
+	}
+	good := mult
+	defer func() { mult = good }()
+	mult = good + good/20
+	time.Sleep(10 * time.Millisecond)
+	if d := Drift(); d < 0.045 || d > 0.055 {
+		t.Fatalf("ticks 5%% long: drift %v", d)
+	}
+	if s := Source(); !strings.HasSuffix(s, "% off it since: intervals timed by it are off as much") {
+		t.Fatalf("ticks 5%% long: Source %q", s)
+	}
+}
