@@ -168,6 +168,8 @@ func (c *benchConfig) validate() error {
 		return errors.New("rate 0 (full speed) is for -inproc only: the end-to-end load is open-loop")
 	case c.gogc < -1:
 		return fmt.Errorf("gogc %d: want -1 (off) or more", c.gogc)
+	case c.inproc && c.natsURL != "":
+		return errors.New("-nats-url with -inproc: the in-process run uses no NATS (the URL would be ignored)")
 	}
 	p := bench.Pattern{Rate: c.rate, Duration: c.duration, Warmup: c.warmup, Symbols: c.symbols, SignalRatio: c.signalRatio}
 	return p.Validate(c.inproc && c.rate == 0)

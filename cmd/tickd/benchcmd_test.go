@@ -217,6 +217,8 @@ func TestBenchBadFlags(t *testing.T) {
 		{"bench", "--duration", "-1s"},
 		{"bench", "--symbols", "0"},
 		{"bench", "--inproc", "--rate", "0", "--duration", "0"},
+		// A flag the run would ignore, here one that would run briefly.
+		{"bench", "--inproc", "--nats-url", "nats://127.0.0.1:4222", "--duration", "100ms", "--warmup", "0", "--cache-probe=false"},
 		// 10 ticks over 32 symbols: no tick fires, nothing to measure.
 		{"bench", "--rate", "100", "--duration", "100ms", "--warmup", "0"},
 	} {
