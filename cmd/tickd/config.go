@@ -163,6 +163,30 @@ func (l *durationsFlag) Set(v string) error {
 }
 
 // listFlag is a comma-separated or repeated string flag.
+// onceFlag is a string flag refused when given a second time: -feed-nats
+// names one source, and a plain string flag would let a second one
+// silently replace the first, whose ticks would then never be read.
+type onceFlag struct {
+	v    *string
+	set  bool
+	hint string // why once, and what to do instead
+}
+
+func (f *onceFlag) String() string {
+	if f == nil || f.v == nil {
+		return ""
+	}
+	return *f.v
+}
+
+func (f *onceFlag) Set(v string) error {
+	if f.set {
+		return fmt.Errorf("given twice (%q, then %q): %s", *f.v, v, f.hint)
+	}
+	*f.v, f.set = v, true
+	return nil
+}
+
 type listFlag []string
 
 func (l *listFlag) String() string { return strings.Join(*l, ",") }

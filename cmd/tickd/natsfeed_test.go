@@ -41,6 +41,20 @@ func TestNATSFeedSettingsRefused(t *testing.T) {
 	}
 }
 
+// TestNATSFeedGivenTwiceRefused: a second -feed-nats is refused, naming
+// both, rather than replacing the first, whose subject would go unread.
+func TestNATSFeedGivenTwiceRefused(t *testing.T) {
+	var cfg serveConfig
+	var stderr strings.Builder
+	err := parseFlags(newServeFlags(&cfg, &stderr), []string{"-feed-nats", "a.>", "-feed-nats", "ticks.>"})
+	if err == nil {
+		t.Fatalf("two -feed-nats accepted: feedNATS %q", cfg.feedNATS)
+	}
+	if want := `-feed-nats: given twice ("a.>", then "ticks.>")`; !strings.Contains(stderr.String(), want) {
+		t.Errorf("stderr %q, want %q", stderr.String(), want)
+	}
+}
+
 // TestNATSFeedFormatAndShardQueue: a spec without format= takes
 // -feed-format's (native when that is itch); with -shard each shard has a
 // queue group of its own, so shards never split the messages.
