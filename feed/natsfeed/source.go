@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -151,10 +152,14 @@ func (s *Source) Run(ctx context.Context) error {
 // limits, and waits for the server to have the subscription, so that
 // what is published once Run is under way reaches it.
 func (s *Source) subscribe() (*nats.Subscription, error) {
+	before := s.nc.LastError()
 	sub, err := s.nc.QueueSubscribeSync(s.cfg.Subject, s.cfg.Queue)
 	if err == nil {
 		if err = sub.SetPendingLimits(s.cfg.PendingMsgs, s.cfg.PendingBytes); err == nil {
 			err = s.nc.Flush()
+		}
+		if err == nil {
+			err = s.refusal(before)
 		}
 		if err != nil {
 			_ = sub.Unsubscribe()
@@ -164,6 +169,20 @@ func (s *Source) subscribe() (*nats.Subscription, error) {
 		return nil, &feed.SourceError{Op: feed.SourceFetch, Err: fmt.Errorf("natsfeed: subscribe %s: %w", s.cfg, err)}
 	}
 	return sub, nil
+}
+
+// refusal returns the server's refusal of the subscription (a
+// permissions violation), or nil. The server answers a refused SUB with
+// an -ERR ahead of the flush's PONG, and the client keeps it only as the
+// connection's last error (before: that error ahead of the SUB), so a
+// refused subscription would otherwise look in place and receive nothing.
+func (s *Source) refusal(before error) error {
+	err := s.nc.LastError()
+	if err == nil || err == before || !errors.Is(err, nats.ErrPermissionViolation) ||
+		!strings.Contains(err.Error(), fmt.Sprintf("Subscription to %q", s.cfg.Subject)) {
+		return nil
+	}
+	return err
 }
 
 // consume decodes messages as they come until ctx is done (nil) or the

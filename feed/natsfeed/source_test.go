@@ -309,3 +309,48 @@ func TestConnectionClosedEndsRun(t *testing.T) {
 	}
 	r.cancel()
 }
+
+// TestRefusedSubscriptionFails: a subscription the server refuses (the
+// user may not subscribe to the subject) fails Subscribe and Run naming
+// the subscription and the violation, rather than looking in place and
+// receiving nothing.
+func TestRefusedSubscriptionFails(t *testing.T) {
+	srv, err := bus.StartServer(bus.ServerOptions{Port: bus.RandomPort, Users: []bus.User{
+		{Name: "feed", Password: "secret", Permissions: bus.Permissions{Publish: []string{">"}, Subscribe: []string{"_INBOX.>"}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	nc, err := nats.Connect(srv.ClientURL(), nats.UserInfo("feed", "secret"), nats.ErrorHandler(func(*nats.Conn, *nats.Subscription, error) {}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	cfg := Config{Subject: "ticks.>", Queue: "q", Format: feed.FormatCSV}
+	open := func(string) (feed.Sink, error) { return new(sliceSink), nil }
+	for _, c := range []struct {
+		name string
+		do   func(*Source) error
+	}{
+		{"Subscribe", (*Source).Subscribe},
+		{"Run", func(s *Source) error {
+			// Bounded: a Run that took the refused subscription as in place
+			// would wait for messages that never come.
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			return s.Run(ctx)
+		}},
+	} {
+		src, err := New(cfg, nc, open, feed.Options{Symbols: tick.NewSymbolTable(16)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = c.do(src)
+		if !errors.Is(err, nats.ErrPermissionViolation) || !strings.Contains(err.Error(), "subscribe ticks.>?") {
+			t.Errorf("%s: %v, want a permissions violation naming the subscription", c.name, err)
+		}
+		if src.Subscribed() {
+			t.Errorf("%s: subscribed after the refusal", c.name)
+		}
+	}
+}
