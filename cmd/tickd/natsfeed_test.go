@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/tickd/tickd/bus"
 	"github.com/tickd/tickd/feed"
@@ -129,5 +132,53 @@ func TestNATSFeedMetricsAndReadyz(t *testing.T) {
 	}
 	if body := pollStatus(t, base+"/readyz", 200); !strings.Contains(body, "ready") {
 		t.Errorf("/readyz %q", body)
+	}
+}
+
+// startNATSFeedServe starts serve with -feed-nats spec on an in-process
+// embedded server, logging to the buffer it returns; tickd's own
+// connection (p.nc) publishes the test's messages.
+func startNATSFeedServe(t *testing.T, spec string) (*pipeline, *syncBuffer) {
+	t.Helper()
+	cfg, err := serveDefaults("-feed-listen", "", "-nats-listen", "off", "-feed-nats", spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p, logs := startLoggedPipeline(t, ctx, &cfg)
+	t.Cleanup(func() { cancel(); p.Wait() })
+	return p, logs
+}
+
+// publishEach publishes data on each subject, then flushes.
+func publishEach(t *testing.T, nc *nats.Conn, data string, subjects ...string) {
+	t.Helper()
+	for _, s := range subjects {
+		if err := nc.Publish(s, []byte(data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestNATSFeedBadInputLogLimitedAcrossSubjects: bad messages on many
+// subjects of one pattern are logged at most once a second for the
+// subscription, not once per subject; the line names the subject.
+func TestNATSFeedBadInputLogLimitedAcrossSubjects(t *testing.T) {
+	p, logs := startNATSFeedServe(t, "ticks.>?format=csv")
+	var subjects []string
+	for i := range 20 {
+		subjects = append(subjects, fmt.Sprintf("ticks.s%d", i))
+	}
+	publishEach(t, p.nc, "not a tick\n", subjects...)
+	waitUntil(t, "20 bad messages", 10*time.Second, func() bool { return p.natsFeed.BadMessages() == 20 })
+	out := logs.String()
+	if n := strings.Count(out, "bad input skipped"); n > 2 { // 2: the 20 may straddle a second
+		t.Errorf("%d bad-input lines for 20 bad messages on 20 subjects; want at most 2:\n%s", n, out)
+	}
+	if !strings.Contains(out, `"source":"nats:ticks.>"`) || !strings.Contains(out, "nats:ticks.s0 byte 0") {
+		t.Errorf("the bad-input line does not carry source nats:ticks.> and name subject ticks.s0:\n%s", out)
 	}
 }

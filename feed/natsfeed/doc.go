@@ -12,9 +12,10 @@
 // frames starting with Hello and defining the symbols it uses, sequence from
 // 1. Headers and reply subjects are ignored. A bad line or frame is counted
 // (feed's per-reason counters, and Source.BadMessages for messages with at
-// least one), reported to Options.OnError with the source "nats:SUBJECT"
-// (the subject the message was published to) and the byte in the message,
-// and skipped; the rest of the message is still used and the source goes on.
+// least one), reported to Options.OnError with the source "nats:PATTERN",
+// the error naming "nats:SUBJECT" (the subject the message was published
+// to) and the byte in the message, and skipped; the rest of the message is
+// still used and the source goes on.
 //
 // # Subscriptions and inputs
 //

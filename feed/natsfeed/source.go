@@ -46,10 +46,10 @@ type Source struct {
 // New validates the config and options and returns a Source that
 // subscribes on nc and decodes into the Sink open gives it. Of opts,
 // Symbols, FixedSymbols, MaxFrame, Stats, SourceID, Clock, OnError and
-// OnEnd apply; the format is cfg.Format. OnError receives bad lines and
-// frames with the source "nats:SUBJECT" (the message's subject; the error
-// names the byte in the message), and subscription trouble (a refused
-// subscription, dropped messages) with the source "nats:PATTERN", as a
+// OnEnd apply; the format is cfg.Format. OnError receives, with the source
+// "nats:PATTERN", bad lines and frames (the error names the message's
+// subject, "nats:SUBJECT", and the byte in the message) and subscription
+// trouble (a refused subscription, dropped messages) as a
 // *feed.SourceError.
 func New(cfg Config, nc *nats.Conn, open feed.SinkOpener, opts feed.Options) (*Source, error) {
 	if nc == nil || open == nil {
@@ -289,14 +289,16 @@ func (s *Source) reportDropped() {
 		s.name, added, s.dropped.Load(), s.cfg.PendingMsgs, s.cfg.PendingBytes)})
 }
 
-// onError turns a decoder's report into one naming the message's subject.
+// onError turns a decoder's report into one naming the message's subject
+// in the error. The report's source stays the subscription's: a pattern
+// matches any number of subjects, and a reader that limits its logging
+// per source (tickd's once a second) must not see each as one of its own.
 func (s *Source) onError(f func(string, int64, uint64, error)) func(string, int64, uint64, error) {
 	if f == nil {
 		return nil
 	}
 	return func(_ string, at int64, seq uint64, err error) {
-		src := "nats:" + s.subject
-		f(src, at, seq, fmt.Errorf("natsfeed: %s byte %d: %w", src, at, err))
+		f(s.name, at, seq, fmt.Errorf("natsfeed: nats:%s byte %d: %w", s.subject, at, err))
 	}
 }
 

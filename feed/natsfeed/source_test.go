@@ -176,11 +176,11 @@ func TestBadInputCountedAndSkipped(t *testing.T) {
 		t.Errorf("feed totals: %d errors, %d events; want 2 and 4", tot.Errors, tot.Events)
 	}
 	got := rep.all()
-	if len(got) != 2 || got[0].source != "nats:ticks.a" || got[1].source != "nats:ticks.b" {
-		t.Fatalf("reports %v, want one from nats:ticks.a, then one from nats:ticks.b", got)
+	if len(got) != 2 || got[0].source != "nats:ticks.>" || got[1].source != "nats:ticks.>" {
+		t.Fatalf("reports %v, want two from the subscription, nats:ticks.>", got)
 	}
-	if !strings.Contains(got[1].err.Error(), "nats:ticks.b byte 30") {
-		t.Errorf("report %q does not name the subject and byte 30", got[1].err)
+	if !strings.Contains(got[0].err.Error(), "nats:ticks.a byte 0") || !strings.Contains(got[1].err.Error(), "nats:ticks.b byte 30") {
+		t.Errorf("reports %q, %q do not name the subjects and bytes 0 and 30", got[0].err, got[1].err)
 	}
 }
 
