@@ -102,6 +102,8 @@ func classify(err error) (msg, reason string, ends bool) {
 		fe  *itch.FramingError
 	)
 	switch {
+	case errors.Is(err, feed.ErrRestOfMessageSkipped): // a NATS message's: the source goes on
+		return "framing lost, rest of the message skipped", feed.ReasonFrameTooLarge.String(), false
 	case errors.Is(err, feed.ReasonFrameTooLarge):
 		return "framing lost, source closed", feed.ReasonFrameTooLarge.String(), true
 	case errors.As(err, &fe): // an ITCH file's: the rest of it is not played

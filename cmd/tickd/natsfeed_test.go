@@ -182,3 +182,21 @@ func TestNATSFeedBadInputLogLimitedAcrossSubjects(t *testing.T) {
 		t.Errorf("the bad-input line does not carry source nats:ticks.> and name subject ticks.s0:\n%s", out)
 	}
 }
+
+// TestNATSFeedFramingLostPerMessageLimited: native messages whose framing
+// is lost (CSV sent to a native subscription) each lose only their own
+// rest: the log says so as a warning, at most once a second, not an
+// error line per message claiming the source closed.
+func TestNATSFeedFramingLostPerMessageLimited(t *testing.T) {
+	p, logs := startNATSFeedServe(t, "ticks.>?format=native")
+	var subjects []string
+	for range 20 {
+		subjects = append(subjects, "ticks.a")
+	}
+	publishEach(t, p.nc, "ts,symbol,price,size,side\n1700000000000000001,AAA,100,1,B\n", subjects...)
+	waitUntil(t, "20 bad messages", 10*time.Second, func() bool { return p.natsFeed.BadMessages() == 20 })
+	out := logs.String()
+	if n := strings.Count(out, "rest of the message skipped"); n < 1 || n > 2 || strings.Contains(out, "source closed") {
+		t.Errorf("%d 'rest of the message skipped' lines for 20 messages, want 1 or 2 and no 'source closed':\n%s", n, out)
+	}
+}
