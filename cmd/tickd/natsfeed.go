@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 
+	"github.com/tickd/tickd/bus"
 	"github.com/tickd/tickd/feed"
 	"github.com/tickd/tickd/feed/natsfeed"
 )
@@ -25,10 +27,30 @@ func (c *serveConfig) natsFeedSource() (*natsfeed.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("feed-nats: %w", err)
 	}
+	own := bus.Subjects{Prefix: c.prefix}.All()
+	if coversSubjectsUnder(nc.Subject, strings.TrimSuffix(own, ".>")) {
+		return nil, fmt.Errorf("feed-nats %q: the pattern matches tickd's own subjects (%s, -subject-prefix): its signals, bars and stats would come back as bad input; subscribe to a narrower pattern", c.feedNATS, own)
+	}
 	if c.shard.Count > 1 && nc.Queue != "" {
 		nc.Queue = fmt.Sprintf("%s-shard%dof%d", nc.Queue, c.shard.Index, c.shard.Count)
 	}
 	return &nc, nil
+}
+
+// coversSubjectsUnder reports whether pattern matches any subject under
+// prefix (prefix.>): token by token, each of prefix's must be matched (by
+// itself or '*'), and then any token does, or '>' anywhere.
+func coversSubjectsUnder(pattern, prefix string) bool {
+	pre := strings.Split(prefix, ".")
+	for i, t := range strings.Split(pattern, ".") {
+		switch {
+		case t == ">", i >= len(pre):
+			return true
+		case t != "*" && t != pre[i]:
+			return false
+		}
+	}
+	return false // it ends inside the prefix: every subject under it is longer
 }
 
 // startNATSFeed runs the NATS feed source, if configured, as a feed stage

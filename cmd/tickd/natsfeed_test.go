@@ -58,6 +58,33 @@ func TestNATSFeedGivenTwiceRefused(t *testing.T) {
 	}
 }
 
+// TestNATSFeedOwnSubjectsRefused: a pattern that matches tickd's own
+// output (under -subject-prefix) is refused, since every signal, bar and
+// stats message would come back as bad input; one beside it is taken.
+func TestNATSFeedOwnSubjectsRefused(t *testing.T) {
+	for _, c := range []struct {
+		prefix, spec string
+		refused      bool
+	}{
+		{"tickd", ">", true},
+		{"tickd", "tickd.>", true},
+		{"tickd", "*.signal.>", true},
+		{"tickd", "*.*", true}, // tickd.status
+		{"md.tickd", "md.*.bar.>", true},
+		{"tickd", "tickd", false},
+		{"tickd", "ticks.>", false},
+		{"tickd", "*", false},
+		{"md.tickd", "md.*", false},
+		{"md.tickd", "md.ticks.>", false},
+	} {
+		cfg := serveConfig{feedFormat: "csv", feedNATS: c.spec, prefix: c.prefix}
+		_, err := cfg.natsFeedSource()
+		if refused := err != nil && strings.Contains(err.Error(), "tickd's own subjects ("+c.prefix+".>"); refused != c.refused {
+			t.Errorf("-subject-prefix %s -feed-nats %s: %v, want refused %v", c.prefix, c.spec, err, c.refused)
+		}
+	}
+}
+
 // TestNATSFeedFormatAndShardQueue: a spec without format= takes
 // -feed-format's (native when that is itch); with -shard each shard has a
 // queue group of its own, so shards never split the messages.
