@@ -80,7 +80,7 @@ var (
 	natsFeedMsgs    = desc("tickd_natsfeed_messages_total", "NATS feed messages decoded, good or bad, by subscribed subject.", "subject")
 	natsFeedBad     = desc("tickd_natsfeed_bad_messages_total", "NATS feed messages with at least one frame or line rejected (the rest used), by subscribed subject.", "subject")
 	natsFeedDropped = desc("tickd_natsfeed_dropped_total", "NATS feed messages dropped by the client past the subscription's pending limits (slow consumer), by subscribed subject.", "subject")
-	natsFeedSubbed  = desc("tickd_natsfeed_subscribed", "1 while the NATS feed source is subscribed, by subscribed subject.", "subject")
+	natsFeedSubbed  = desc("tickd_natsfeed_subscribed", "1 while the NATS feed source is subscribed (0 while its connection is down), by subscribed subject.", "subject")
 
 	published   = desc("tickd_publish_messages_total", "Records published to NATS, by kind: signal, bar, stats, bbo.", "kind")
 	pubBytes    = desc("tickd_publish_bytes_total", "Payload bytes published to NATS.")

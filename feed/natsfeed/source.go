@@ -97,9 +97,11 @@ func (s *Source) Dropped() uint64 {
 	return s.dropped.Load()
 }
 
-// Subscribed reports whether the subscription is in place (from Run's
-// start until it stops). Any goroutine.
-func (s *Source) Subscribed() bool { return s.subscribed.Load() }
+// Subscribed reports whether the subscription is in place: from Run's
+// start until it stops, while the connection is up (what is published
+// while it is down never reaches the source; the client subscribes again
+// as it reconnects). Any goroutine.
+func (s *Source) Subscribed() bool { return s.subscribed.Load() && s.nc.IsConnected() }
 
 // Subscribe subscribes, if Run has not yet, and returns once the server
 // has the subscription: what is published from then on reaches the

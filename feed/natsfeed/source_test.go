@@ -3,6 +3,7 @@ package natsfeed
 import (
 	"context"
 	"errors"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -353,4 +354,34 @@ func TestRefusedSubscriptionFails(t *testing.T) {
 			t.Errorf("%s: subscribed after the refusal", c.name)
 		}
 	}
+}
+
+// TestSubscribedFollowsTheConnection: while the server is away the source
+// is not subscribed (what is published then is never seen); once the
+// client reconnects, it is again, and what is published is decoded.
+func TestSubscribedFollowsTheConnection(t *testing.T) {
+	srv, err := bus.StartServer(bus.ServerOptions{Port: bus.RandomPort})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	port := srv.Addr().(*net.TCPAddr).Port
+	nc, err := nats.Connect(srv.ClientURL(), nats.MaxReconnects(-1), nats.ReconnectWait(10*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	sink := new(sliceSink)
+	r := start(t, Config{Subject: "ticks", Format: feed.FormatCSV}, nc, sink, feed.Options{})
+	srv.Shutdown()
+	waitFor(t, "not subscribed while the server is away", func() bool { return !r.src.Subscribed() })
+	srv, err = bus.StartServer(bus.ServerOptions{Port: port})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	waitFor(t, "subscribed again", r.src.Subscribed)
+	publish(t, nc, "ticks", "1700000000000000001,AAA,100,1\n")
+	waitFor(t, "the message after the reconnect", func() bool { return r.src.Messages() == 1 })
+	r.stop(t)
 }
