@@ -23,13 +23,14 @@ const (
 	SourceRefused                         // a connection was closed before it was read: MaxConns, a failed TLS handshake
 	SourceLost                            // a connection's read failed: it ends (a dialer reconnects)
 	SourceTailRead                        // a tailed file could not be opened or read: retried every PollInterval
-	SourceFetch                           // a Kafka fetch failed (a topic or partition unknown, no leader): retried; a NATS feed subscription dropped messages (slow consumer)
+	SourceFetch                           // a Kafka fetch failed (a topic or partition unknown, no leader): retried
 	SourceCommit                          // Kafka offsets not committed (the commit failed, or outputs were lost): held back
 	SourceEvicted                         // a silent connection was closed to admit a new one: MaxConns, EvictAfter
 	SourceTailRestart                     // a tailed file was truncated or replaced: read again from its start
+	SourceDropped                         // messages were dropped before they were read (a NATS feed subscription past its pending limits): lost
 )
 
-var sourceOpNames = [...]string{"", "dial", "accept", "refused", "lost", "tail_read", "fetch", "commit", "evicted", "tail_restart"}
+var sourceOpNames = [...]string{"", "dial", "accept", "refused", "lost", "tail_read", "fetch", "commit", "evicted", "tail_restart", "dropped"}
 
 // String returns a short snake_case name.
 func (op SourceOp) String() string {

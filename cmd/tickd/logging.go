@@ -87,6 +87,7 @@ var sourceOpMessages = map[feed.SourceOp]string{
 	feed.SourceCommit:      "feed offsets not committed",
 	feed.SourceEvicted:     "feed connection evicted",
 	feed.SourceTailRestart: "feed tail restarted at the file's start",
+	feed.SourceDropped:     "feed messages dropped, lost",
 }
 
 // classify returns a report's log message, its reason (a metric label, or

@@ -175,11 +175,12 @@ func TestLimitedLogMessagesAndFlush(t *testing.T) {
 	l.badInput("t.csv", 0, 0, &feed.SourceError{Op: feed.SourceTailRead, Err: errors.New("read t.csv: input/output error")})
 	l.badInput("t.csv", 0, 0, &feed.SourceError{Op: feed.SourceTailRestart, Err: errors.New("feed: t.csv: truncated to 0 bytes below the 24 read: reading it again from its start")})
 	l.badInput("kafka:t", 0, 0, &feed.SourceError{Op: feed.SourceCommit, Err: errors.New("kafka: offsets held back: lost")})
+	l.badInput("nats:t", 0, 0, &feed.SourceError{Op: feed.SourceDropped, Err: errors.New("natsfeed: nats:t: slow consumer: 3 messages dropped")})
 	l.flushSuppressed(false)
 	l.flushSuppressed(false) // nothing left
 	lines := logLines(t, out.String())
 	want := []string{"bad input skipped", "feed connection failed, retrying", "feed tail read failed, retrying",
-		"feed tail restarted at the file's start", "feed offsets not committed", "reports suppressed"}
+		"feed tail restarted at the file's start", "feed offsets not committed", "feed messages dropped, lost", "reports suppressed"}
 	if len(lines) != len(want) {
 		t.Fatalf("log:\n%v", lines)
 	}
@@ -188,7 +189,7 @@ func TestLimitedLogMessagesAndFlush(t *testing.T) {
 			t.Fatalf("line %d: %v, want %q", i, lines[i], w)
 		}
 	}
-	if s := lines[5]; s["suppressed"] != 2.0 || s["source_ended"] != false || s["suppressed_by_reason"].(map[string]any)["dial"] != 2.0 {
+	if s := lines[6]; s["suppressed"] != 2.0 || s["source_ended"] != false || s["suppressed_by_reason"].(map[string]any)["dial"] != 2.0 {
 		t.Fatalf("summary %v", s)
 	}
 }

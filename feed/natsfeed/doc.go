@@ -38,7 +38,7 @@
 // (the engine's input full), the client drops new messages: nats.go counts
 // them (Subscription.Dropped), the source exposes the count as
 // Source.Dropped and reports each increase to OnError as a
-// feed.SourceError (SourceFetch). The NATS server may also cut off a
+// feed.SourceError (SourceDropped). The NATS server may also cut off a
 // connection whose socket backs up (its own slow-consumer limit); that is
 // the connection's, logged by its owner. When the source stops it
 // unsubscribes and decodes what was already pending, so nothing received is

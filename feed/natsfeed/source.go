@@ -286,7 +286,7 @@ func (s *Source) lookDropped() uint64 {
 // reportDropped reports the messages dropped since the last look.
 func (s *Source) reportDropped() {
 	added := s.lookDropped()
-	s.report(&feed.SourceError{Op: feed.SourceFetch, Err: fmt.Errorf(
+	s.report(&feed.SourceError{Op: feed.SourceDropped, Err: fmt.Errorf(
 		"natsfeed: %s: slow consumer: %d messages dropped (%d in all) past the pending limits (%d messages, %d bytes)",
 		s.name, added, s.dropped.Load(), s.cfg.PendingMsgs, s.cfg.PendingBytes)})
 }

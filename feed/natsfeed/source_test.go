@@ -250,7 +250,7 @@ func TestSlowConsumerDropsCounted(t *testing.T) {
 	var reported bool
 	for _, x := range rep.all() {
 		var se *feed.SourceError
-		reported = reported || errors.As(x.err, &se) && x.source == "nats:ticks" && strings.Contains(x.err.Error(), "slow consumer")
+		reported = reported || errors.As(x.err, &se) && se.Op == feed.SourceDropped && x.source == "nats:ticks" && strings.Contains(x.err.Error(), "slow consumer")
 	}
 	if !reported {
 		t.Errorf("no slow-consumer report from nats:ticks: %v", rep.all())
