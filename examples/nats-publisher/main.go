@@ -5,9 +5,10 @@
 //
 //	go run ./examples/nats-publisher [-nats-url nats://127.0.0.1:4222] [-subject ticks.in] [-lines 100] < ticks.csv
 //
-// A CSV header line is repeated at the start of every message, since each
-// message is decoded on its own. It flushes before it exits, so every line
-// read has reached the server.
+// A CSV header line (the column names in any order, as tickd takes them) is
+// repeated at the start of every message, since each message is decoded on
+// its own. It flushes before it exits, so every line read has reached the
+// server.
 package main
 
 import (
@@ -57,6 +58,24 @@ func run(args []string, in io.Reader, stderr io.Writer) error {
 	return nil
 }
 
+// isCSVHeader says whether line, the input's first, is a CSV header as
+// tickd's decoder takes one: the column names, in any order, maybe quoted
+// or spaced.
+func isCSVHeader(line string) bool {
+	names := strings.Split(line, ",")
+	if len(names) < 4 {
+		return false
+	}
+	for _, name := range names {
+		switch strings.Trim(name, " \t\r\"") {
+		case "ts", "symbol", "price", "size", "side":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // publishLines publishes in's lines, per lines to a message, each message
 // led by the CSV header if in has one.
 func publishLines(nc *nats.Conn, subject string, per int, in io.Reader) (msgs, n int, err error) {
@@ -74,7 +93,7 @@ func publishLines(nc *nats.Conn, subject string, per int, in io.Reader) (msgs, n
 	}
 	for sc.Scan() {
 		line := sc.Text()
-		if n == 0 && strings.HasPrefix(line, "ts,") { // a CSV header: every message needs it
+		if n == 0 && header == nil && isCSVHeader(line) { // every message needs it
 			header = append([]byte(line), '\n')
 			buf = append(buf[:0], header...)
 			continue

@@ -11,9 +11,10 @@ import (
 	"github.com/tickd/tickd/bus"
 )
 
-// TestPublishesWholeLines: 5 lines, 2 a message, make 3 messages of whole
-// lines, each led by the CSV header.
-func TestPublishesWholeLines(t *testing.T) {
+// publishAndRead runs the publisher on in with -lines per and returns the
+// n messages it published.
+func publishAndRead(t *testing.T, in string, per string, n int) []string {
+	t.Helper()
 	srv, err := bus.StartServer(bus.ServerOptions{Port: bus.RandomPort})
 	if err != nil {
 		t.Fatal(err)
@@ -29,18 +30,59 @@ func TestPublishesWholeLines(t *testing.T) {
 		t.Fatal(err)
 	}
 	nc.Flush()
-	in := "ts,symbol,price,size\n1,A,1,1\n2,A,1,1\n3,A,1,1\n4,A,1,1\n5,A,1,1\n"
-	if err := run([]string{"-nats-url", srv.ClientURL(), "-subject", "ticks.x", "-lines", "2"}, strings.NewReader(in), io.Discard); err != nil {
+	if err := run([]string{"-nats-url", srv.ClientURL(), "-subject", "ticks.x", "-lines", per}, strings.NewReader(in), io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	h := "ts,symbol,price,size\n"
-	for i, want := range []string{h + "1,A,1,1\n2,A,1,1\n", h + "3,A,1,1\n4,A,1,1\n", h + "5,A,1,1\n"} {
+	var msgs []string
+	for i := range n {
 		m, err := sub.NextMsg(5 * time.Second)
 		if err != nil {
 			t.Fatalf("message %d: %v", i, err)
 		}
-		if string(m.Data) != want {
-			t.Errorf("message %d: %q, want %q", i, m.Data, want)
+		msgs = append(msgs, string(m.Data))
+	}
+	return msgs
+}
+
+// TestPublishesWholeLines: 5 lines, 2 a message, make 3 messages of whole
+// lines, each led by the CSV header.
+func TestPublishesWholeLines(t *testing.T) {
+	in := "ts,symbol,price,size\n1,A,1,1\n2,A,1,1\n3,A,1,1\n4,A,1,1\n5,A,1,1\n"
+	msgs := publishAndRead(t, in, "2", 3)
+	h := "ts,symbol,price,size\n"
+	for i, want := range []string{h + "1,A,1,1\n2,A,1,1\n", h + "3,A,1,1\n4,A,1,1\n", h + "5,A,1,1\n"} {
+		if msgs[i] != want {
+			t.Errorf("message %d: %q, want %q", i, msgs[i], want)
+		}
+	}
+}
+
+// TestHeaderInAnyForm: a CSV header in another column order, quoted or
+// spaced, as tickd's decoder takes it, leads every message too (sent in
+// the first only, the later ones would be read in the usual order, columns
+// swapped); a first line of data, CSV or JSON, is no header.
+func TestHeaderInAnyForm(t *testing.T) {
+	for _, c := range []struct {
+		first  string
+		header bool
+	}{
+		{"symbol,ts,price,size,side", true},
+		{`"ts","symbol","size","price"`, true},
+		{" ts , symbol , price , size", true},
+		{"1,A,1,1", false},
+		{`{"ts":1,"symbol":"A","price":"1","size":1}`, false},
+	} {
+		msgs := publishAndRead(t, c.first+"\nX\nY\n", "1", 2)
+		var want []string
+		if c.header {
+			want = []string{c.first + "\nX\n", c.first + "\nY\n"}
+		} else {
+			want = []string{c.first + "\n", "X\n"}
+		}
+		for i := range want {
+			if msgs[i] != want[i] {
+				t.Errorf("first line %q: message %d %q, want %q", c.first, i, msgs[i], want[i])
+			}
 		}
 	}
 }
