@@ -162,12 +162,12 @@ func TestNATSFeedMetricsAndReadyz(t *testing.T) {
 	}
 }
 
-// startNATSFeedServe starts serve with -feed-nats spec on an in-process
-// embedded server, logging to the buffer it returns; tickd's own
-// connection (p.nc) publishes the test's messages.
-func startNATSFeedServe(t *testing.T, spec string) (*pipeline, *syncBuffer) {
+// startNATSFeedServe starts serve with -feed-nats spec (and args) on an
+// in-process embedded server, logging to the buffer it returns; tickd's
+// own connection (p.nc) publishes the test's messages.
+func startNATSFeedServe(t *testing.T, spec string, args ...string) (*pipeline, *syncBuffer) {
 	t.Helper()
-	cfg, err := serveDefaults("-feed-listen", "", "-nats-listen", "off", "-feed-nats", spec)
+	cfg, err := serveDefaults(append([]string{"-feed-listen", "", "-nats-listen", "off", "-feed-nats", spec}, args...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,5 +225,15 @@ func TestNATSFeedFramingLostPerMessageLimited(t *testing.T) {
 	out := logs.String()
 	if n := strings.Count(out, "rest of the message skipped"); n < 1 || n > 2 || strings.Contains(out, "source closed") {
 		t.Errorf("%d 'rest of the message skipped' lines for 20 messages, want 1 or 2 and no 'source closed':\n%s", n, out)
+	}
+}
+
+// TestNATSFeedNotRecordedSaysSo: -record with -feed-nats says at start
+// that the NATS input is not captured, rather than "recording the feeds"
+// alone and an empty capture.
+func TestNATSFeedNotRecordedSaysSo(t *testing.T) {
+	_, logs := startNATSFeedServe(t, "ticks.>", "-record", t.TempDir())
+	if out := logs.String(); !strings.Contains(out, "-record does not capture -feed-nats") {
+		t.Errorf("no warning that NATS input is not recorded:\n%s", out)
 	}
 }

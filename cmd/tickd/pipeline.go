@@ -450,6 +450,11 @@ func startPipeline(ctx context.Context, cfg *serveConfig, log zerolog.Logger) (*
 	}
 	if p.recorder != nil {
 		p.startRecorder(ctx, cfg.record.dir, log, nil) // serving goes on without the capture
+		// The recorder is fed by the feed sources' reads; the NATS source's
+		// messages are not such reads.
+		if src.nats != nil {
+			log.Warn().Str("feed", "nats:"+src.nats.String()).Msg("-record does not capture -feed-nats: the ticks taken from NATS are not in the capture")
+		}
 	}
 	p.startFeeds(ctx, cfg, src, open, fopts)
 	if cfg.fused { // the publisher is driven by the engine, itself by the feed
