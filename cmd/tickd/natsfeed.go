@@ -70,6 +70,10 @@ func (p *pipeline) startNATSFeed(ctx context.Context, cfg *natsfeed.Config, open
 	}
 	p.natsFeed = src
 	p.log.Info().Str("feed", "nats:"+cfg.String()).Msg("NATS feed source")
+	if p.srv != nil && p.srv.Addr() == nil {
+		p.log.Warn().Str("feed", "nats:"+cfg.String()).
+			Msg("-nats-listen off: the embedded NATS server takes no connections, so no producer can publish to -feed-nats; give -nats-listen an address or use -nats-url")
+	}
 	p.goFeed("feed nats:"+cfg.Subject, func() error {
 		err := src.Run(ctx)
 		p.log.Info().Str("feed", "nats:"+cfg.String()).Uint64("messages", src.Messages()).

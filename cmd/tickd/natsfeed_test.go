@@ -237,3 +237,17 @@ func TestNATSFeedNotRecordedSaysSo(t *testing.T) {
 		t.Errorf("no warning that NATS input is not recorded:\n%s", out)
 	}
 }
+
+// TestNATSFeedUnreachableSaysSo: -feed-nats on an embedded server without
+// a listener (-nats-listen off) warns that no producer can reach it; with
+// one it does not.
+func TestNATSFeedUnreachableSaysSo(t *testing.T) {
+	_, logs := startNATSFeedServe(t, "ticks.>")
+	if out := logs.String(); !strings.Contains(out, "no producer can publish to -feed-nats") {
+		t.Errorf("no warning that -feed-nats is unreachable with -nats-listen off:\n%s", out)
+	}
+	_, logs = startNATSFeedServe(t, "ticks.>", "-nats-listen", "127.0.0.1:0")
+	if out := logs.String(); strings.Contains(out, "no producer can publish") {
+		t.Errorf("warned with a listener:\n%s", out)
+	}
+}
