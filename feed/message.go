@@ -3,9 +3,9 @@ package feed
 import "errors"
 
 // ErrRestOfMessageSkipped marks a message source's report of lost framing
-// (a native length above MaxFrame): only the rest of that message is
-// dropped, and the source goes on with the next message, where a stream's
-// framing error ends the stream.
+// (a native length above MaxFrame in a NATS message, a Kafka record): only
+// the rest of that message is dropped, and the source goes on with the
+// next message, where a stream's framing error ends the stream.
 var ErrRestOfMessageSkipped = errors.New("the rest of the message skipped")
 
 // claimFor is how many slots to claim for n bytes of input: about one per

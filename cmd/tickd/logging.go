@@ -103,7 +103,7 @@ func classify(err error) (msg, reason string, ends bool) {
 		fe  *itch.FramingError
 	)
 	switch {
-	case errors.Is(err, feed.ErrRestOfMessageSkipped): // a NATS message's: the source goes on
+	case errors.Is(err, feed.ErrRestOfMessageSkipped): // a NATS message's or a Kafka record's: the source goes on
 		return "framing lost, rest of the message skipped", feed.ReasonFrameTooLarge.String(), false
 	case errors.Is(err, feed.ReasonFrameTooLarge):
 		return "framing lost, source closed", feed.ReasonFrameTooLarge.String(), true

@@ -564,3 +564,32 @@ func TestGroupLostReportNamesGroup(t *testing.T) {
 		}
 	}
 }
+
+// TestFramingLostSkipsOnlyTheRecord: a record whose native framing is lost
+// (CSV sent to a native topic) loses only its own rest, and its report
+// says so (feed.ErrRestOfMessageSkipped), so that it is not taken for the
+// end of the source; the next record is decoded.
+func TestFramingLostSkipsOnlyTheRecord(t *testing.T) {
+	c, prod := newCluster(t)
+	good := feed.AppendHello(nil, 1)
+	good = feed.AppendSymbol(good, 2, 0, "AAA")
+	good = feed.AppendTrade(good, 3, 0, 1, tick.Price(1000000), 7, tick.SideBuy)
+	produce(t, prod, 0, "ts,symbol,price,size\n1700000000000000001,AAA,100,1\n", string(good))
+	onError, reports := reportedErrors(4)
+	sinks := newSinkSet()
+	cfg := Config{Brokers: c.ListenAddrs(), Topic: testTopic, Group: "framing", Format: feed.FormatNative}
+	src := newSource(t, cfg, sinks, passBarrier, feed.Options{Symbols: tick.NewSymbolTable(16), OnError: onError})
+	runUntilEnd(t, src)
+	waitFor(t, "both records", func() bool { return src.Records() == 2 })
+	if n, _ := sinks.events(); n != 1 {
+		t.Errorf("%d events, want the good record's 1", n)
+	}
+	select {
+	case err := <-reports:
+		if !errors.Is(err, feed.ReasonFrameTooLarge) || !errors.Is(err, feed.ErrRestOfMessageSkipped) {
+			t.Errorf("report %v, want framing lost, the rest of the record skipped", err)
+		}
+	default:
+		t.Error("no report of the record's lost framing")
+	}
+}
