@@ -164,8 +164,9 @@ func (l *durationsFlag) Set(v string) error {
 
 // listFlag is a comma-separated or repeated string flag.
 // onceFlag is a string flag refused when given a second time: -feed-nats
-// names one source, and a plain string flag would let a second one
-// silently replace the first, whose ticks would then never be read.
+// and -feed-kafka name one source each, and a plain string flag would let
+// a second one silently replace the first, whose ticks would then never
+// be read.
 type onceFlag struct {
 	v    *string
 	set  bool

@@ -44,17 +44,24 @@ func TestNATSFeedSettingsRefused(t *testing.T) {
 	}
 }
 
-// TestNATSFeedGivenTwiceRefused: a second -feed-nats is refused, naming
-// both, rather than replacing the first, whose subject would go unread.
-func TestNATSFeedGivenTwiceRefused(t *testing.T) {
-	var cfg serveConfig
-	var stderr strings.Builder
-	err := parseFlags(newServeFlags(&cfg, &stderr), []string{"-feed-nats", "a.>", "-feed-nats", "ticks.>"})
-	if err == nil {
-		t.Fatalf("two -feed-nats accepted: feedNATS %q", cfg.feedNATS)
-	}
-	if want := `-feed-nats: given twice ("a.>", then "ticks.>")`; !strings.Contains(stderr.String(), want) {
-		t.Errorf("stderr %q, want %q", stderr.String(), want)
+// TestFeedSourceGivenTwiceRefused: a second -feed-nats or -feed-kafka is
+// refused, naming both, rather than replacing the first, whose subject or
+// topic would go unread.
+func TestFeedSourceGivenTwiceRefused(t *testing.T) {
+	for _, c := range []struct{ flag, first, second string }{
+		{"feed-nats", "a.>", "ticks.>"},
+		{"feed-kafka", "kafka://k:9092/a", "kafka://k:9092/ticks"},
+	} {
+		var cfg serveConfig
+		var stderr strings.Builder
+		err := parseFlags(newServeFlags(&cfg, &stderr), []string{"-" + c.flag, c.first, "-" + c.flag, c.second})
+		if err == nil {
+			t.Errorf("two -%s accepted", c.flag)
+			continue
+		}
+		if want := fmt.Sprintf("-%s: given twice (%q, then %q)", c.flag, c.first, c.second); !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr %q, want %q", stderr.String(), want)
+		}
 	}
 }
 

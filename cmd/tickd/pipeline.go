@@ -95,7 +95,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.metrics, "metrics", "", "address of the Prometheus /metrics, /healthz and /readyz server, e.g. 127.0.0.1:9464 (\"\": off)")
 	fs.BoolVar(&c.fused, "fused", false, "decode, engine and NATS publishing on the feed source's goroutine: the least latency, for one feed source (one shard, no -feed-kafka or -feed-nats; -wait and -ring-size then apply to nothing)")
 	fs.DurationVar(&c.bboInterval, "bbo-interval", 0, "least event time between two BBOs of a symbol (0: every change; negative: no BBOs)")
-	fs.StringVar(&c.feedKafka, "feed-kafka", "", "Kafka topic to consume in a consumer group: kafka://BROKER[,BROKER]/TOPIC[?group=NAME&format=native|csv|json&commit=1s] (group defaults to tickd, format to -feed-format)")
+	fs.Var(&onceFlag{v: &c.feedKafka, hint: "tickd consumes one topic"}, "feed-kafka", "Kafka topic to consume in a consumer group: kafka://BROKER[,BROKER]/TOPIC[?group=NAME&format=native|csv|json&commit=1s] (group defaults to tickd, format to -feed-format; given once)")
 	fs.Var(&onceFlag{v: &c.feedNATS, hint: "tickd takes one subscription; one pattern takes several subjects (ticks.>, ticks.*.trades)"}, "feed-nats", "NATS subject to take ticks from on tickd's own NATS connection (embedded server or -nats-url), each message a whole stream: SUBJECT[?queue=NAME&format=native|csv|json] (wildcards allowed; format defaults to -feed-format; at-most-once, slow-consumer drops counted; given once)")
 	c.record.register(fs, "record", "record-")
 	c.sec.register(fs)
