@@ -27,9 +27,10 @@ func (c *serveConfig) natsFeedSource() (*natsfeed.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("feed-nats: %w", err)
 	}
-	own := bus.Subjects{Prefix: c.prefix}.All()
-	if coversSubjectsUnder(nc.Subject, strings.TrimSuffix(own, ".>")) {
-		return nil, fmt.Errorf("feed-nats %q: the pattern matches tickd's own subjects (%s, -subject-prefix): its signals, bars and stats would come back as bad input; subscribe to a narrower pattern", c.feedNATS, own)
+	for _, own := range publishedSubjects(c.prefix) {
+		if subjectsOverlap(nc.Subject, own) {
+			return nil, fmt.Errorf("feed-nats %q: the pattern matches tickd's own subjects (%s, under -subject-prefix): what tickd publishes would come back as bad input; subscribe to a narrower pattern", c.feedNATS, own)
+		}
 	}
 	if c.shard.Count > 1 && nc.Queue != "" {
 		nc.Queue = fmt.Sprintf("%s-shard%dof%d", nc.Queue, c.shard.Index, c.shard.Count)
@@ -37,20 +38,28 @@ func (c *serveConfig) natsFeedSource() (*natsfeed.Config, error) {
 	return &nc, nil
 }
 
-// coversSubjectsUnder reports whether pattern matches any subject under
-// prefix (prefix.>): token by token, each of prefix's must be matched (by
-// itself or '*'), and then any token does, or '>' anywhere.
-func coversSubjectsUnder(pattern, prefix string) bool {
-	pre := strings.Split(prefix, ".")
-	for i, t := range strings.Split(pattern, ".") {
+// publishedSubjects are the patterns of the subjects serve publishes on
+// under prefix.
+func publishedSubjects(prefix string) []string {
+	s := bus.Subjects{Prefix: prefix}
+	return []string{s.AllSignals(), s.AllBars(), s.AllStats(), s.AllBBOs(), s.Status()}
+}
+
+// subjectsOverlap reports whether some subject matches both patterns:
+// token by token, equal or either '*', until either is '>' (one token or
+// more) or both end together.
+func subjectsOverlap(a, b string) bool {
+	at, bt := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; ; i++ {
 		switch {
-		case t == ">", i >= len(pre):
+		case i == len(at) || i == len(bt):
+			return len(at) == len(bt)
+		case at[i] == ">" || bt[i] == ">":
 			return true
-		case t != "*" && t != pre[i]:
+		case at[i] != bt[i] && at[i] != "*" && bt[i] != "*":
 			return false
 		}
 	}
-	return false // it ends inside the prefix: every subject under it is longer
 }
 
 // startNATSFeed runs the NATS feed source, if configured, as a feed stage

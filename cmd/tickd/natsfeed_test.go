@@ -77,16 +77,19 @@ func TestNATSFeedOwnSubjectsRefused(t *testing.T) {
 		{"tickd", "tickd.>", true},
 		{"tickd", "*.signal.>", true},
 		{"tickd", "*.*", true}, // tickd.status
+		{"tickd", "tickd.bar.1s.*", true},
 		{"md.tickd", "md.*.bar.>", true},
 		{"tickd", "tickd", false},
 		{"tickd", "ticks.>", false},
 		{"tickd", "*", false},
+		{"tickd", "tickd.in.>", false}, // under the prefix, beside what tickd publishes
+		{"tickd", "tickd.status.x", false},
 		{"md.tickd", "md.*", false},
 		{"md.tickd", "md.ticks.>", false},
 	} {
 		cfg := serveConfig{feedFormat: "csv", feedNATS: c.spec, prefix: c.prefix}
 		_, err := cfg.natsFeedSource()
-		if refused := err != nil && strings.Contains(err.Error(), "tickd's own subjects ("+c.prefix+".>"); refused != c.refused {
+		if refused := err != nil && strings.Contains(err.Error(), "tickd's own subjects ("+c.prefix+"."); refused != c.refused {
 			t.Errorf("-subject-prefix %s -feed-nats %s: %v, want refused %v", c.prefix, c.spec, err, c.refused)
 		}
 	}
