@@ -42,8 +42,14 @@ type Collector struct {
 // NewCollector returns a Collector reading src.
 func NewCollector(src Sources) *Collector { return &Collector{src: src} }
 
+// families holds every descriptor desc made, in declaration order: Describe
+// sends them all, so a family added below cannot be collected undescribed.
+var families []*prometheus.Desc
+
 func desc(name, help string, labels ...string) *prometheus.Desc {
-	return prometheus.NewDesc(name, help, labels, nil)
+	d := prometheus.NewDesc(name, help, labels, nil)
+	families = append(families, d)
+	return d
 }
 
 // The families the Collector reports. README "Metrics and health" lists them.
@@ -95,10 +101,7 @@ var (
 
 // Describe sends every family's descriptor.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{feedMessages, feedBytes, feedEvents, feedErrors, feedGaps, feedMissed,
-		feedRefused, soupLogins, soupDiscs, moldBad, moldDups, engineEvents, engineRejected, engineLate, ringDepth,
-		ringDropped, bookOrders, bookEvents, symbols, symbolsCap, published, pubBytes, pubErrors, pubDropped,
-		kafkaRecords, kafkaBad, kafkaCommits, kafkaLag, kafkaMember, natsFeedMsgs, natsFeedBad, natsFeedDropped, natsFeedSubbed, natsReconns, natsUp, recStalls, recDropped, buildInfo} {
+	for _, d := range families {
 		ch <- d
 	}
 }

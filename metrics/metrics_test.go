@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -523,5 +524,25 @@ func TestCollectorRecorder(t *testing.T) {
 		if v, ok := value(t, reg, family); !ok || v != want {
 			t.Errorf("%s = %v (reported: %v), want %v", family, v, ok, want)
 		}
+	}
+}
+
+// TestCollectorDescribesWhatItCollects: every family the Collector sends
+// is one its Describe announced, as a pedantic registry checks (a
+// listener's evicted connections were collected but not described).
+func TestCollectorDescribesWhatItCollects(t *testing.T) {
+	syms := tick.NewSymbolTable(4)
+	feeds := &feed.Registry{Group: SourceGroup(func() string { return "" })}
+	listener, err := feed.NewTCPListener("127.0.0.1:0", func(string) (feed.Sink, error) { return nil, errors.New("no sink") },
+		feed.Options{Symbols: syms, Stats: feeds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer listener.Close()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(NewCollector(Sources{Feeds: feeds, Listener: listener, Symbols: syms, Version: "test",
+		NATS: func() (bool, uint64) { return true, 0 }}))
+	if _, err := reg.Gather(); err != nil {
+		t.Fatalf("gather: %v", err)
 	}
 }
