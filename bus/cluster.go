@@ -22,15 +22,6 @@ type ClusterOptions struct {
 	Routes []string // the other members' route URLs
 }
 
-// ClusterAddr returns the host:port the server accepts routes on, or ""
-// when it is not clustered.
-func (s *Server) ClusterAddr() string {
-	if a := s.ns.ClusterAddr(); a != nil {
-		return a.String()
-	}
-	return ""
-}
-
 // applyCluster sets the JetStream and cluster parts of nopts.
 func (o *ServerOptions) applyCluster(nopts *server.Options) error {
 	if o.JetStream {

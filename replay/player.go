@@ -343,9 +343,6 @@ func (p *Player) poke() {
 	}
 }
 
-// Paused reports whether the replay is paused (or stepping).
-func (p *Player) Paused() bool { return p.paused.Load() }
-
 // Progress returns the counters as last published (per batch, and whenever
 // the Player sleeps or pauses).
 func (p *Player) Progress() Progress {

@@ -157,9 +157,6 @@ func (r *Reader) Reset(rd io.Reader) {
 	r.rd, r.r, r.w, r.off = rd, 0, 0, 0
 }
 
-// Offset is the stream offset of the next unread byte.
-func (r *Reader) Offset() int64 { return r.off }
-
 // AppendPacket appends a packet of type typ carrying payload to dst.
 func AppendPacket(dst []byte, typ byte, payload []byte) []byte {
 	l := 1 + len(payload)
