@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/rs/zerolog"
 
+	"github.com/tickd/tickd/bus"
 	"github.com/tickd/tickd/feed"
 	"github.com/tickd/tickd/feed/itch"
 	"github.com/tickd/tickd/replay"
@@ -58,10 +59,15 @@ func (c *replayConfig) register(fs *flag.FlagSet) {
 	})
 }
 
-// ControlSubject is the NATS subject (after the prefix) a replay takes
-// "pause", "resume", "step N" and "state" requests on; it replies with
-// its state as JSON.
-const controlSubject = "control.replay"
+// replayControl is the token under <prefix>.control (bus.Subjects.Control)
+// on which a replay takes "pause", "resume", "step N" and "state"
+// requests; it replies with its state as JSON.
+const replayControl = "replay"
+
+// replayControlSubject is the subject a replay with prefix takes requests on.
+func replayControlSubject(prefix string) string {
+	return bus.Subjects{Prefix: prefix}.Control() + "." + replayControl
+}
 
 // parseSpeed parses -speed: "max" is 0.
 func parseSpeed(s string) (float64, error) {
@@ -160,8 +166,8 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			"as DIR/*.cap, play as one session), NASDAQ ITCH 5.0 files and native/CSV/JSON tick files\n"+
 			"(plain or gzip) through the engine, paced by their recorded times, and\n"+
 			"publishes signals, bars and BBOs over NATS as serve does. Control it with NATS requests on\n"+
-			"tickd.%s: pause, resume, step N, state. A serve config file works (its feed settings\n"+
-			"are ignored).\n\n", controlSubject)
+			"%s: pause, resume, step N, state. A serve config file works (its feed settings\n"+
+			"are ignored).\n\n", replayControlSubject(bus.DefaultPrefix))
 		fs.PrintDefaults()
 	}
 	files, err := parseInterleaved(fs, args)
@@ -254,7 +260,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		stopPipeline()
 		return errors.Join(err, p.Wait())
 	}
-	sub, err := p.nc.Subscribe(cfg.prefix+"."+controlSubject, func(m *nats.Msg) { m.Respond(controlReply(pl, string(m.Data))) })
+	sub, err := p.nc.Subscribe(replayControlSubject(cfg.prefix), func(m *nats.Msg) { m.Respond(controlReply(pl, string(m.Data))) })
 	if err != nil {
 		stopPipeline()
 		return errors.Join(err, p.Wait())
@@ -262,7 +268,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	defer sub.Unsubscribe()
 	control := "" // in process only, no client could send the requests
 	if !cfg.natsInProcessOnly() {
-		control = fmt.Sprintf("; control: nats req %s.%s pause|resume|'step N'|state", cfg.prefix, controlSubject)
+		control = fmt.Sprintf("; control: nats req %s pause|resume|'step N'|state", replayControlSubject(cfg.prefix))
 	}
 	fmt.Fprintf(stderr, "tickd replay: %d input(s); NATS %s%s\n", len(files), p.natsDesc(), control)
 	prog := startProgress(stderr, rc.progress, pl)
