@@ -215,24 +215,9 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if rc.hold && cfg.natsInProcessOnly() {
 		return errors.New("-hold: with -nats-listen off no client can read what it holds: give -nats-listen ADDR or -nats-url")
 	}
-	// Inputs are checked, and the feed format (ITCH: book rules) found,
-	// before anything starts.
-	isITCH := false
-	for _, f := range files {
-		k, err := replay.DetectInput(f)
-		if err != nil {
-			return err
-		}
-		if k == replay.InputCapture {
-			r, _, err := replay.OpenCapture(f, replay.OpenOptions{ReadOnly: true})
-			if err != nil {
-				return err
-			}
-			isITCH = isITCH || r.Header().Format == "itch"
-			r.Close()
-		} else if (opts.Kind == 0 && k == replay.InputITCH) || opts.Kind == replay.InputITCH {
-			isITCH = true
-		}
+	isITCH, err := anyITCH(files, opts.Kind)
+	if err != nil {
+		return err
 	}
 	if isITCH && opts.SessionDate.IsZero() {
 		if err := rc.needsNoDate(); err != nil {
@@ -296,6 +281,30 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		runErr = nil
 	}
 	return errors.Join(append([]error{runErr}, p.errs...)...)
+}
+
+// anyITCH checks the inputs before anything starts and reports whether
+// any holds ITCH (the engine then keeps books): a capture of an ITCH feed,
+// or an ITCH file by its name or by kind (-kind).
+func anyITCH(files []string, kind replay.InputKind) (bool, error) {
+	isITCH := false
+	for _, f := range files {
+		k, err := replay.DetectInput(f)
+		if err != nil {
+			return false, err
+		}
+		if k == replay.InputCapture {
+			r, _, err := replay.OpenCapture(f, replay.OpenOptions{ReadOnly: true})
+			if err != nil {
+				return false, err
+			}
+			isITCH = isITCH || r.Header().Format == "itch"
+			r.Close()
+		} else if (kind == 0 && k == replay.InputITCH) || kind == replay.InputITCH {
+			isITCH = true
+		}
+	}
+	return isITCH, nil
 }
 
 // needsNoDate checks that -from and -to can match ITCH input without
