@@ -83,7 +83,7 @@ func OpenCapture(path string, opts OpenOptions) (*Reader, []Damage, error) {
 	r, err := openReader(f, st.Size(), indexPath(path), opts)
 	if err != nil {
 		f.Close()
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("%w: %s", err, path) // as readHeader: which of a replay's files
 	}
 	return r, slices.Clone(r.damage), nil
 }

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -316,5 +317,25 @@ func TestRecorderRecoversCrashedCaptures(t *testing.T) {
 	sameRecords(t, readAll(t, r), recs[:recordsBefore(blocks, len(blocks)-1)])
 	if st, err := os.Stat(done); err != nil || st.Size() != blocks[len(blocks)-1].end() {
 		t.Fatalf("finished capture touched: %v %v", st, err)
+	}
+}
+
+// TestOpenCaptureNamesFile: a capture that cannot be opened (too short for
+// its header, or a header failing its checksum) is named in the error, so
+// that among the files of a rotated capture the bad one is known.
+func TestOpenCaptureNamesFile(t *testing.T) {
+	dir := t.TempDir()
+	for name, content := range map[string]string{
+		"short.cap":  "TICKDCAP\x01\x00",
+		"badcrc.cap": "TICKDCAP" + strings.Repeat("x", fileHdrLen-8),
+	} {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err := OpenCapture(path, OpenOptions{ReadOnly: true})
+		if err == nil || !strings.Contains(err.Error(), path) {
+			t.Errorf("%s: error %v does not name the file", name, err)
+		}
 	}
 }
