@@ -425,27 +425,12 @@ func startPipeline(ctx context.Context, cfg *serveConfig, log zerolog.Logger) (*
 		fopts.Tap = p.recorder
 	}
 	if cfg.listens(src) {
-		lopts := fopts // TLS is the listener's only: dialers stay plain TCP
-		// A connection silent long enough to be reported stale gives its
-		// slot up to a new one when -feed-max-conns are taken.
-		lopts.EvictAfter = cfg.feedStale
-		if cfg.fused {
-			lopts.MaxConns = 1 // the inline engine takes one source at a time
-		}
-		if lopts.TLS, err = cfg.sec.feedTLS(); err == nil {
-			p.listener, err = feed.NewTCPListener(cfg.feedListen, open, lopts)
-		}
-		if err != nil {
+		if err = p.listen(cfg, src, open, fopts); err != nil {
 			if p.recorder != nil {
 				p.recorder.Stop()
 				p.recorder.Run(context.Background()) // finishes the empty capture
 			}
 			return fail(err)
-		}
-		log.Info().Str("addr", p.listener.Addr().String()).Str("format", src.format.String()).
-			Bool("tls", lopts.TLS != nil).Msg("feed listening")
-		if cfg.sec.feedTLSClientCA == "" {
-			warnOpen(log, p.listener.Addr(), "feed listener reachable beyond this host without -feed-tls-client-ca: any peer that reaches it can send ticks")
 		}
 	}
 	if p.recorder != nil {
@@ -465,21 +450,52 @@ func startPipeline(ctx context.Context, cfg *serveConfig, log zerolog.Logger) (*
 	}
 	p.goRun("status watch", func() error { return p.watchStatus(ctx, cfg.prefix, cfg.feedStale) })
 	if p.srv != nil {
-		p.goRun("nats health", func() error {
-			return p.srv.WatchSlowConsumers(ctx, 0, func(total, added int64) {
-				log.Warn().Int64("slow_consumers", total).Int64("new", added).Msg("NATS cut off slow subscribers")
-			})
-		})
-		p.goRun("nats backlogs", func() error {
-			return p.srv.WatchBacklogs(ctx, 0, func(b bus.Backlog) {
-				log.Warn().Str("client", b.Client).Int64("pending_bytes", b.Pending).Int64("max_pending", b.Limit).
-					Msg("NATS subscriber too far behind: the server may drop its messages (uncounted) until it catches up")
-			})
-		})
+		p.watchServer(ctx)
 	}
 	p.serveMetrics(ctx, src)
 	log.Info().Int("shards", ecfg.Shards).Bool("fused", cfg.fused).Int("rules", len(p.eng.Rules())).Str("nats", p.natsDesc()).Msg("tickd running")
 	return p, nil
+}
+
+// listen binds the feed listener (-feed-listen), with TLS when configured;
+// fopts are the other sources' options.
+func (p *pipeline) listen(cfg *serveConfig, src feedSources, open feed.SinkOpener, fopts feed.Options) error {
+	lopts := fopts // TLS is the listener's only: dialers stay plain TCP
+	// A connection silent long enough to be reported stale gives its
+	// slot up to a new one when -feed-max-conns are taken.
+	lopts.EvictAfter = cfg.feedStale
+	if cfg.fused {
+		lopts.MaxConns = 1 // the inline engine takes one source at a time
+	}
+	var err error
+	if lopts.TLS, err = cfg.sec.feedTLS(); err != nil {
+		return err
+	}
+	if p.listener, err = feed.NewTCPListener(cfg.feedListen, open, lopts); err != nil {
+		return err
+	}
+	p.log.Info().Str("addr", p.listener.Addr().String()).Str("format", src.format.String()).
+		Bool("tls", lopts.TLS != nil).Msg("feed listening")
+	if cfg.sec.feedTLSClientCA == "" {
+		warnOpen(p.log, p.listener.Addr(), "feed listener reachable beyond this host without -feed-tls-client-ca: any peer that reaches it can send ticks")
+	}
+	return nil
+}
+
+// watchServer logs the embedded server's slow consumers and subscribers'
+// backlogs until ctx is done.
+func (p *pipeline) watchServer(ctx context.Context) {
+	p.goRun("nats health", func() error {
+		return p.srv.WatchSlowConsumers(ctx, 0, func(total, added int64) {
+			p.log.Warn().Int64("slow_consumers", total).Int64("new", added).Msg("NATS cut off slow subscribers")
+		})
+	})
+	p.goRun("nats backlogs", func() error {
+		return p.srv.WatchBacklogs(ctx, 0, func(b bus.Backlog) {
+			p.log.Warn().Str("client", b.Client).Int64("pending_bytes", b.Pending).Int64("max_pending", b.Limit).
+				Msg("NATS subscriber too far behind: the server may drop its messages (uncounted) until it catches up")
+		})
+	})
 }
 
 // feedOptions are the feed sources' options (serve's and record's), their
