@@ -18,7 +18,8 @@ import (
 )
 
 // reportQuantiles are the percentiles every report shows, as the histogram
-// takes them (0..100), with their column names.
+// takes them (0..100), with their column names: jsonSide's P50Ns to
+// P9999Ns, in that order.
 var reportQuantiles = []struct {
 	q    float64
 	name string
@@ -80,7 +81,11 @@ type jsonResult struct {
 
 // sideFigures are the numbers the table and result.json share.
 func sideFigures(s Side, h *hdrhistogram.Histogram) jsonSide {
-	v := nearestRanks(h, 50, 90, 99, 99.9, 99.99)
+	qs := make([]float64, len(reportQuantiles))
+	for i, q := range reportQuantiles {
+		qs[i] = q.q
+	}
+	v := nearestRanks(h, qs...)
 	return jsonSide{
 		Name: s.Name, Count: h.TotalCount(), MinNs: h.Min(), MeanNs: h.Mean(), StdDevNs: h.StdDev(),
 		P50Ns: v[0], P90Ns: v[1], P99Ns: v[2], P999Ns: v[3], P9999Ns: v[4], MaxNs: h.Max(),
