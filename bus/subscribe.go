@@ -339,7 +339,8 @@ func Subscribe(nc *nats.Conn, pattern string, handler func(Message)) (*nats.Subs
 
 // wire is the union of every record's fields. Fields whose JSON type is the
 // same in every record share a member; "vwap" (a decimal string in bars, a
-// number in stats) is kept raw until the kind is known.
+// number in stats) is kept raw until the kind is known. A bar's "interval"
+// token is left out: Bar.Interval comes from "interval_ns".
 type wire struct {
 	Kind       string               `json:"kind"`
 	Publisher  string               `json:"publisher"`
@@ -354,7 +355,6 @@ type wire struct {
 	Price      *wirePrice           `json:"price"`
 	Params     map[string]string    `json:"params"`
 	Values     map[string]wireFloat `json:"values"`
-	Interval   string               `json:"interval"`
 	IntervalNs *int64               `json:"interval_ns"`
 	Start      *int64               `json:"start"`
 	Open       *wirePrice           `json:"open"`
