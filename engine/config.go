@@ -28,8 +28,8 @@ type Config struct {
 	// (one per Input per shard). Default DefaultRingCapacity.
 	RingCapacity int
 	// OutputCapacity is the slot count (a power of two) of each shard's
-	// output ring. A tick.Out is ~270 bytes, so the default, 1024, keeps a
-	// ring within L2 cache. Default 1024.
+	// output ring. A tick.Out is 312 bytes, so the default, 1024, keeps a
+	// ring to 312 KiB, which stays in cache. Default 1024.
 	OutputCapacity int
 	// Wait is how shards and rings wait when idle or full. Default SpinYield.
 	Wait ringbuf.WaitStrategy

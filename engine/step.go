@@ -23,9 +23,10 @@ type Step struct {
 // stepOutputs is the capacity of a Step's output ring; the outbox hands
 // what it holds to emit whenever it needs room (Step.drain), so a batch
 // may produce any number of records. Small, so the slots stay in cache: a
-// tick.Out is ~270 bytes, and with 16384 slots (4.4 MB) each record went
-// to lines long evicted; ~15% of fused signals then took ~100 ns more
-// (tickd bench -inproc -fused: p90 160 ns, 70 ns with 128 slots).
+// tick.Out is 312 bytes (~270 when this was measured), and with 16384
+// slots (4.4 MB then) each record went to lines long evicted; ~15% of
+// fused signals then took ~100 ns more (tickd bench -inproc -fused: p90
+// 160 ns, 70 ns with 128 slots).
 const stepOutputs = 2 * outReserve
 
 // NewStep returns a Step for cfg (Shards must be 0 or 1; OutputCapacity,
