@@ -189,7 +189,8 @@ func (o *Options) report(source string, offset int64, seq uint64, err error) {
 // ReadStream decodes what r yields, read by read as a connection's bytes
 // are (stamped, tapped, decoded into sink), until EOF, then closes sink.
 // It is the feed path for a stream that is neither a socket nor a file (a
-// pipe, a decompressor), and for measuring that path. It returns nil at
+// pipe, a decompressor) in a program of its own; tickd itself calls it only
+// in tests and benchmarks, to measure that path. It returns nil at
 // EOF or when the sink shuts down, else the read error or the decoder's
 // fatal error; decode errors are counted and reported as on a connection.
 func ReadStream(source string, r io.Reader, sink Sink, opts Options) error {
