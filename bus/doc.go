@@ -32,8 +32,9 @@
 // subscriber sees both too, and should not reply to it.
 // Every object starts with "kind" ("signal", "bar", "stats", "bbo"),
 // "publisher" and "seq": seq counts from 1 per publisher, one per message it
-// sends, so (publisher, seq) identifies a message and a gap in seq means a
-// loss. The events on <prefix>.status ("status", "feed") have no seq and no
+// sends, so (publisher, seq) identifies a message within a run and a gap in
+// seq means a loss (seq starts again at 1 when tickd restarts: with a fixed
+// publisher id, ts_pub tells the runs apart, as the sinks key rows). The events on <prefix>.status ("status", "feed") have no seq and no
 // symbol: Subscribe hands them over as *Status and *FeedStatus.
 // Times are int64 nanoseconds since the Unix epoch; prices are exact decimal
 // strings ("412.5"); statistics are JSON numbers, null when not finite. A

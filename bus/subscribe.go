@@ -53,8 +53,9 @@ func (k Kind) String() string {
 
 // Message is a decoded record: *Signal, *Bar, *Stats, *BBO, *Status,
 // *FeedStatus, or *DecodeError. Origin returns the (publisher, seq) pair
-// that identifies it; seq grows by one per message a publisher sends, so a
-// gap means lost messages. Status and feed events carry no seq: theirs is 0.
+// that identifies it within a publisher's run (a restart with a fixed
+// publisher id counts from 1 again); seq grows by one per message a
+// publisher sends, so a gap means lost messages. Status and feed events carry no seq: theirs is 0.
 type Message interface {
 	Kind() Kind
 	Origin() (publisher string, seq uint64)

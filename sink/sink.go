@@ -13,9 +13,9 @@ import (
 )
 
 // Store is where a Sink writes. Write stores msgs (only *bus.Signal and
-// *bus.Bar) all or nothing, skipping any (publisher, seq) it already holds,
-// and returns how many rows were new. It must not keep msgs after returning.
-// Write and Close are called from one goroutine.
+// *bus.Bar) all or nothing, skipping any (publisher, seq, ts_pub) it
+// already holds, and returns how many rows were new. It must not keep msgs
+// after returning. Write and Close are called from one goroutine.
 type Store interface {
 	Write(ctx context.Context, msgs []bus.Message) (written int, err error)
 	Close() error
