@@ -373,3 +373,22 @@ func TestMaxSymbolsLimit(t *testing.T) {
 		t.Errorf("-max-symbols %d: %v\n%s", maxSymbolsLimit, err, errb.String())
 	}
 }
+
+// TestFeedDialNeedsPort: a -feed-dial address without a port (or not an
+// address at all) is refused at start, by serve and by record, instead of
+// being redialled for ever after "tickd running".
+func TestFeedDialNeedsPort(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // an address that passed would start and stop at once
+	for _, a := range []string{"notanaddr", "127.0.0.1", "127.0.0.1:", "[::1"} {
+		want := fmt.Sprintf("feed-dial %q: want HOST:PORT", a)
+		err := runServe(ctx, []string{"-feed-dial", a, "-feed-listen", "", "-nats-listen", "off"}, io.Discard, io.Discard)
+		if err == nil || err.Error() != want {
+			t.Errorf("serve -feed-dial %s: %v, want %s", a, err, want)
+		}
+		err = runRecord(ctx, []string{"-feed-dial", a, "-out", t.TempDir()}, io.Discard, io.Discard)
+		if err == nil || err.Error() != want {
+			t.Errorf("record -feed-dial %s: %v, want %s", a, err, want)
+		}
+	}
+}

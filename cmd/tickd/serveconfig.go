@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -248,6 +249,10 @@ func (c *serveConfig) sources() (feedSources, error) {
 		for _, a := range c.feedDial {
 			if strings.Contains(a, "://") {
 				return src, fmt.Errorf("feed-dial %q: a URL is an ITCH session: add -feed-format itch", a)
+			}
+			// An address no dial can reach would be retried for ever.
+			if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
+				return src, fmt.Errorf("feed-dial %q: want HOST:PORT", a)
 			}
 		}
 		src.format, src.dial = f, c.feedDial
