@@ -42,6 +42,9 @@ func runSub(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if *count < 0 { // would print until interrupted, as 0 does
 		return fmt.Errorf("-count %d: want 0 (until interrupted) or more", *count)
 	}
+	if err := src.check(); err != nil {
+		return err
+	}
 	subjects := bus.Subjects{Prefix: *prefix}
 	if !flagSet(fs, "subject") {
 		*subject = subjects.All()

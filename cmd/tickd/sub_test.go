@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"syscall"
 	"testing"
@@ -242,5 +243,27 @@ func TestSubRefusesNegativeCount(t *testing.T) {
 	err := runSub(context.Background(), []string{"-count", "-1", "-nats-url", "nats://127.0.0.1:1"}, &syncBuffer{}, &syncBuffer{})
 	if want := "-count -1: want 0 (until interrupted) or more"; err == nil || err.Error() != want {
 		t.Errorf("sub -count -1: %v, want %q", err, want)
+	}
+}
+
+// TestSubRefusesFlagsBeforeConnecting: a combination of -queue, -js-stream,
+// -js-since and -js-seq sub cannot read with is named before sub connects,
+// so that with no server up (or one refusing the login) the mistake is not
+// hidden behind the connection's error.
+func TestSubRefusesFlagsBeforeConnecting(t *testing.T) {
+	url := fmt.Sprintf("nats://127.0.0.1:%d", freePort(t)) // nothing listens
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-js-stream", "TICKD"}, "-js-stream needs -js-since or -js-seq"},
+		{[]string{"-js-seq", "1", "-queue", "q"}, "-queue reads live messages"},
+		{[]string{"-js-seq", "5", "-js-since", "2026-01-02T00:00:00Z"}, "-js-since and -js-seq: give one"},
+		{[]string{"-js-since", "yesterday"}, `js-since "yesterday": want RFC 3339`},
+	} {
+		err := runSub(context.Background(), append([]string{"-nats-url", url}, c.args...), io.Discard, io.Discard)
+		if err == nil || !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("sub %v: %v, want %s...", c.args, err, c.want)
+		}
 	}
 }

@@ -21,6 +21,8 @@ type subSource struct {
 	stream string
 	since  string
 	seq    uint64
+
+	sinceTime time.Time // since, parsed by check
 }
 
 func (s *subSource) register(fs *flag.FlagSet) {
@@ -30,13 +32,32 @@ func (s *subSource) register(fs *flag.FlagSet) {
 	fs.Uint64Var(&s.seq, "js-seq", 0, "replay the stream from this sequence, then follow it")
 }
 
+// check refuses the flag combinations sub cannot read with, before it
+// connects: a mistake is then named as such, not behind a connection error.
+func (s *subSource) check() error {
+	live := s.since == "" && s.seq == 0
+	switch {
+	case live && s.stream != "":
+		return errors.New("-js-stream needs -js-since or -js-seq: without them sub reads live messages")
+	case !live && s.queue != "":
+		return errors.New("-queue reads live messages; a replay (-js-since, -js-seq) reads the stream alone")
+	case s.since != "" && s.seq != 0:
+		return errors.New("-js-since and -js-seq: give one, the replay starts at a time or at a sequence")
+	}
+	if s.since != "" {
+		t, err := time.Parse(time.RFC3339Nano, s.since)
+		if err != nil {
+			return fmt.Errorf("js-since %q: want RFC 3339, e.g. 2026-11-24T01:00:00Z", s.since)
+		}
+		s.sinceTime = t
+	}
+	return nil
+}
+
 // subscribe calls handler with every message of subject from the source
-// until the returned stop is called.
+// until the returned stop is called. The source has passed check.
 func (s *subSource) subscribe(ctx context.Context, nc *nats.Conn, subject string, handler func(bus.Message)) (stop func(), err error) {
 	if s.since == "" && s.seq == 0 {
-		if s.stream != "" {
-			return nil, errors.New("-js-stream needs -js-since or -js-seq: without them sub reads live messages")
-		}
 		if s.queue == "" {
 			sub, err := bus.Subscribe(nc, subject, handler)
 			if err != nil {
@@ -50,17 +71,7 @@ func (s *subSource) subscribe(ctx context.Context, nc *nats.Conn, subject string
 		}
 		return func() { _ = sub.Unsubscribe() }, nil
 	}
-	if s.queue != "" {
-		return nil, errors.New("-queue reads live messages; a replay (-js-since, -js-seq) reads the stream alone")
-	}
-	o := bus.ReplayOptions{Stream: s.stream, Subject: subject, Seq: s.seq}
-	if s.since != "" {
-		t, err := time.Parse(time.RFC3339Nano, s.since)
-		if err != nil {
-			return nil, fmt.Errorf("js-since %q: want RFC 3339, e.g. 2026-11-24T01:00:00Z", s.since)
-		}
-		o.Since = t
-	}
+	o := bus.ReplayOptions{Stream: s.stream, Subject: subject, Seq: s.seq, Since: s.sinceTime}
 	cc, err := bus.Replay(ctx, nc, o, func(m jetstream.Msg) { handler(decoded(m.Subject(), m.Headers(), m.Data())) })
 	if err != nil {
 		return nil, err
