@@ -121,6 +121,8 @@ func showProgress(w io.Writer, done, total int64, msgs uint64) {
 	fmt.Fprintf(w, "\r%5.1f%%  %d messages", pct, msgs)
 }
 
+// inspectITCH reads the ITCH file r (size bytes, for the progress shown on
+// progress when not nil) through the decoder and the books, and summarises it.
 func inspectITCH(ctx context.Context, r io.Reader, size int64, progress io.Writer) (*inspectReport, error) {
 	fr, err := itch.NewFileReader(r)
 	if err != nil {
@@ -208,44 +210,57 @@ func inspectITCH(ctx context.Context, r io.Reader, size int64, progress io.Write
 	for id := 0; id < syms.Len(); id++ {
 		s := sym(tick.SymbolID(id))
 		if bk := books.Book(tick.SymbolID(id)); bk != nil {
-			if l, ok := bk.BestBid(); ok {
-				s.BestBid = []any{l.Price.String(), l.Shares}
-			}
-			if l, ok := bk.BestAsk(); ok {
-				s.BestAsk = []any{l.Price.String(), l.Shares}
-			}
-			switch {
-			case bk.Crossed():
-				s.State = "crossed"
-			case bk.Locked():
-				s.State = "locked"
-			}
-			for _, side := range []tick.Side{tick.SideBuy, tick.SideSell} {
-				levels = slices.Grow(levels[:0], bk.Levels(side))[:bk.Levels(side)]
-				levels = levels[:bk.Depth(side, levels)]
-				for _, l := range levels {
-					if side == tick.SideBuy {
-						s.BidOrders += int64(l.Orders)
-						s.BidShares += l.Shares
-					} else {
-						s.AskOrders += int64(l.Orders)
-						s.AskShares += l.Shares
-					}
-				}
-			}
+			levels = s.restingIn(bk, levels)
 		}
-		if s.ExecShares > 0 {
-			// VWAP in 1e-9 units, rounded half up.
-			var q, r big.Int
-			q.QuoRem(&s.notional, big.NewInt(s.ExecShares), &r)
-			if 2*r.Int64() >= s.ExecShares {
-				q.Add(&q, big.NewInt(1))
-			}
-			s.VWAP = tick.Price(q.Int64()).String()
-		}
+		s.setVWAP()
 		rep.Symbols[syms.Name(tick.SymbolID(id))] = s
 	}
 	return rep, nil
+}
+
+// restingIn fills in what rests in bk at the end: the touch, orders and
+// shares per side, crossed or locked. levels is scratch, returned for reuse.
+func (s *inspectSymbol) restingIn(bk *book.Book, levels []book.Level) []book.Level {
+	if l, ok := bk.BestBid(); ok {
+		s.BestBid = []any{l.Price.String(), l.Shares}
+	}
+	if l, ok := bk.BestAsk(); ok {
+		s.BestAsk = []any{l.Price.String(), l.Shares}
+	}
+	switch {
+	case bk.Crossed():
+		s.State = "crossed"
+	case bk.Locked():
+		s.State = "locked"
+	}
+	for _, side := range []tick.Side{tick.SideBuy, tick.SideSell} {
+		levels = slices.Grow(levels[:0], bk.Levels(side))[:bk.Levels(side)]
+		levels = levels[:bk.Depth(side, levels)]
+		for _, l := range levels {
+			if side == tick.SideBuy {
+				s.BidOrders += int64(l.Orders)
+				s.BidShares += l.Shares
+			} else {
+				s.AskOrders += int64(l.Orders)
+				s.AskShares += l.Shares
+			}
+		}
+	}
+	return levels
+}
+
+// setVWAP sets the executions' VWAP from their notional, in 1e-9 units
+// rounded half up ("" when none).
+func (s *inspectSymbol) setVWAP() {
+	if s.ExecShares <= 0 {
+		return
+	}
+	var q, r big.Int
+	q.QuoRem(&s.notional, big.NewInt(s.ExecShares), &r)
+	if 2*r.Int64() >= s.ExecShares {
+		q.Add(&q, big.NewInt(1))
+	}
+	s.VWAP = tick.Price(q.Int64()).String()
 }
 
 // rejectedByReason returns the decoder's rejections by reason name,
