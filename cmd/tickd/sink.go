@@ -142,7 +142,14 @@ func runSink(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// A connection nats.go gives up (a restarted server refusing the login)
+	// ends the sink: it would otherwise wait for messages that cannot come.
+	connCtx, connClosed := context.WithCancelCause(ctx)
+	defer connClosed(nil)
 	nopts := append([]nats.Option{nats.Name("tickd sink"), nats.MaxReconnects(-1),
+		nats.ClosedHandler(func(nc *nats.Conn) {
+			connClosed(fmt.Errorf("NATS connection closed for good: %v", nc.LastError()))
+		}),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil { // nil: our own Close
 				log.Warn().Err(err).Msg("sink: NATS disconnected")
@@ -178,12 +185,16 @@ func runSink(ctx context.Context, args []string, _, stderr io.Writer) error {
 			consumeErr = err
 		} else {
 			started.Msg("sink: subscribed")
-			<-ctx.Done()
+			<-connCtx.Done()
 			unsub()
 		}
 	} else {
 		started.Msg("sink: consuming")
-		consumeErr = sink.ConsumeDurable(ctx, nc, sink.DurableOptions{Name: cfg.durable, Stream: cfg.stream, Prefix: cfg.prefix}, s)
+		consumeErr = sink.ConsumeDurable(connCtx, nc, sink.DurableOptions{Name: cfg.durable, Stream: cfg.stream, Prefix: cfg.prefix}, s)
+	}
+	if ctx.Err() == nil && nc.IsClosed() {
+		<-connCtx.Done()                    // the ClosedHandler runs on nats.go's callback goroutine
+		consumeErr = context.Cause(connCtx) // why, rather than what it broke
 	}
 	stop() // write what is buffered, then return
 	err = errors.Join(consumeErr, <-runErr)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 
 	"github.com/tickd/tickd/bus"
 	"github.com/tickd/tickd/feed"
@@ -229,5 +230,48 @@ func TestSinkDurableNeedsStream(t *testing.T) {
 		"-to", "sqlite:" + filepath.Join(t.TempDir(), "x.db")}, os.Stdout, stderr)
 	if err == nil || !strings.Contains(err.Error(), "tickd.signal.>") {
 		t.Fatalf("err = %v\n%s", err, stderr)
+	}
+}
+
+// TestSinkExitsWhenConnectionClosed: a sink whose restarted server refuses
+// its login for good (nats.go closes the connection) exits with an error
+// naming why, core and durable alike, instead of waiting for nothing.
+func TestSinkExitsWhenConnectionClosed(t *testing.T) {
+	for _, durable := range []bool{false, true} {
+		t.Run(fmt.Sprintf("durable=%v", durable), func(t *testing.T) {
+			port := freePort(t)
+			srv, err := bus.StartServer(bus.ServerOptions{Port: port, JetStream: durable, StoreDir: t.TempDir()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			args := []string{"-nats-url", srv.ClientURL(), "-to", "csv:" + t.TempDir()}
+			if durable {
+				nc, err := nats.Connect(srv.ClientURL())
+				if err == nil {
+					_, err = bus.EnsureStream(context.Background(), nc, bus.DefaultPrefix, bus.JetStreamOptions{})
+					nc.Close()
+				}
+				if err != nil {
+					srv.Shutdown()
+					t.Fatal(err)
+				}
+				args = append(args, "-durable", "d")
+			}
+			subs := srv.NATS().NumSubscriptions()
+			stderr := &syncBuffer{}
+			done := make(chan error, 1)
+			go func() { done <- runSink(context.Background(), args, os.Stdout, stderr) }()
+			waitUntil(t, "sink to subscribe", 10*time.Second, func() bool { return srv.NATS().NumSubscriptions() > subs })
+			srv.Shutdown()
+			startTestServer(t, port, bus.User{Name: "u", Password: "secret-password"})
+			select {
+			case err := <-done:
+				if err == nil || !strings.Contains(err.Error(), "NATS connection closed for good") || !strings.Contains(strings.ToLower(err.Error()), "authorization") {
+					t.Errorf("sink returned %v", err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatalf("sink still running against a server that refuses it\nstderr:\n%s", stderr.String())
+			}
+		})
 	}
 }
