@@ -551,3 +551,31 @@ rules:
 			events, published, n, dups, disorder, pubErrs, feedErrs)
 	}
 }
+
+// TestServeExitsWhenConnectionClosed: serve on an external server that
+// restarts requiring a login, which tickd's connection lacks: nats.go gives
+// the connection up, nothing can be published any more, and serve exits
+// with an error naming why instead of running on, not ready, for ever.
+func TestServeExitsWhenConnectionClosed(t *testing.T) {
+	port := freePort(t)
+	srv, err := bus.StartServer(bus.ServerOptions{Port: port})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	stderr := &syncBuffer{}
+	go func() {
+		done <- runServe(context.Background(), []string{"-nats-url", srv.ClientURL(), "-feed-listen", ""}, os.Stdout, stderr)
+	}()
+	waitUntil(t, "serve to run", 10*time.Second, func() bool { return strings.Contains(stderr.String(), "tickd running") })
+	srv.Shutdown()
+	startTestServer(t, port, bus.User{Name: "u", Password: "secret-password"})
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "NATS connection closed for good") || !strings.Contains(strings.ToLower(err.Error()), "authorization") {
+			t.Errorf("serve returned %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve still running with its NATS connection closed for good")
+	}
+}

@@ -41,6 +41,8 @@ type pipeline struct {
 	natsFeed  *natsfeed.Source // -feed-nats's, once started, or nil
 	natsLog   *natsLog         // the embedded server's log, with p.srv
 	connLog   *natsLog         // the publishing connection's async errors (watchNATS)
+	natsGone  chan struct{}    // closed when nats.go gives the connection up (watchNATS); natsErr says why
+	natsErr   error
 
 	wg    sync.WaitGroup
 	feeds sync.WaitGroup // the feed sources: the recorder stops after them
@@ -380,6 +382,11 @@ func (p *pipeline) watchNATS() {
 	p.nc.SetReconnectHandler(func(nc *nats.Conn) {
 		p.log.Info().Str("url", redactURL(nc.ConnectedUrl())).Msg("NATS reconnected")
 	})
+	p.natsGone = make(chan struct{})
+	p.nc.SetClosedHandler(func(nc *nats.Conn) { // once, on our own Close too
+		p.natsErr = fmt.Errorf("NATS connection closed for good: %v", nc.LastError())
+		close(p.natsGone)
+	})
 	p.nc.SetErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
 		if bus.IsPublishRefused(err) {
 			p.pub.Refused(err)
@@ -522,11 +529,19 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if !cfg.hasFeed() {
 		log.Warn().Msg("no feed: -feed-listen is empty and no -feed-dial, -feed-tail, -feed-kafka or -feed-nats is set, so nothing will be read or published")
 	}
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
 	p, err := startPipeline(ctx, &cfg, log)
 	if err != nil {
 		return err
 	}
-	<-ctx.Done()
+	select {
+	case <-ctx.Done():
+	case <-p.natsGone: // nothing could be published from now on (a server refusing the login)
+		log.Error().Err(p.natsErr).Msg("shutting down: the NATS connection is closed and will not reconnect")
+		stop()
+		return errors.Join(p.natsErr, p.Wait())
+	}
 	log.Info().Msg("shutting down: draining feeds, engine and publisher")
 	return p.Wait()
 }
