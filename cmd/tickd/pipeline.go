@@ -384,7 +384,7 @@ func (p *pipeline) watchNATS() {
 	})
 	p.natsGone = make(chan struct{})
 	p.nc.SetClosedHandler(func(nc *nats.Conn) { // once, on our own Close too
-		p.natsErr = fmt.Errorf("NATS connection closed for good: %v", nc.LastError())
+		p.natsErr = errClosedForGood(nc)
 		close(p.natsGone)
 	})
 	p.nc.SetErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
@@ -395,6 +395,12 @@ func (p *pipeline) watchNATS() {
 		}
 		p.connLog.Errorf("%v", err)
 	})
+}
+
+// errClosedForGood says that nats.go gave nc up (a restarted server refusing
+// the login): it will not reconnect, and why.
+func errClosedForGood(nc *nats.Conn) error {
+	return fmt.Errorf("NATS connection closed for good: %v", nc.LastError())
 }
 
 // natsInProcessOnly reports whether tickd's NATS is the embedded server with

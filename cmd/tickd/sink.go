@@ -148,7 +148,7 @@ func runSink(ctx context.Context, args []string, _, stderr io.Writer) error {
 	defer connClosed(nil)
 	nopts := append([]nats.Option{nats.Name("tickd sink"), nats.MaxReconnects(-1),
 		nats.ClosedHandler(func(nc *nats.Conn) {
-			connClosed(fmt.Errorf("NATS connection closed for good: %v", nc.LastError()))
+			connClosed(errClosedForGood(nc))
 		}),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil { // nil: our own Close

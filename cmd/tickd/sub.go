@@ -99,7 +99,7 @@ func runSub(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return fmt.Errorf("writing the output: %w", werr)
 		}
 	case <-closed:
-		return fmt.Errorf("NATS connection closed for good: %v", nc.LastError())
+		return errClosedForGood(nc)
 	}
 	return nil
 }
