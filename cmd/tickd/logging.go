@@ -136,7 +136,7 @@ func classify(err error) (msg, reason string, ends bool) {
 	return "bad input skipped", reason, false
 }
 
-// badInput is a feed.Options.OnError callback (and replay.Options.OnError).
+// badInput is a feed.Options.OnError callback (and replay.PlayerOptions.OnError).
 func (l *limitedLog) badInput(source string, offset int64, seq uint64, err error) {
 	msg, reason, ends := classify(err)
 	suppressed, byReason, ok := l.allow(source, msg, reason, ends)
