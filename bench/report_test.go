@@ -259,26 +259,10 @@ func TestReportTailIsInItsPercentile(t *testing.T) {
 		_ = h.RecordValues(10_000, c.fast)
 		_ = h.RecordValues(c.slowNs, c.slow)
 		n := uint64(c.fast + c.slow)
-		r := &Result{Settings: Settings{Mode: "e2e"}, Sides: []Side{{Name: "tickd", Hist: h, Sent: n, Received: n}}}
-		dir := t.TempDir()
-		if err := WriteReport(dir, r, nil); err != nil {
-			t.Fatal(err)
-		}
-		js, err := os.ReadFile(filepath.Join(dir, ReportJSON))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var res struct{ Sides []map[string]any }
-		if err := json.Unmarshal(js, &res); err != nil {
-			t.Fatal(err)
-		}
+		side, _, txt := writeE2EReport(t, Side{Name: "tickd", Hist: h, Sent: n, Received: n})
 		want := h.Max() // the slow latency's bucket
-		if got := res.Sides[0][c.field].(float64); int64(got) != want {
+		if got := side[c.field].(float64); int64(got) != want {
 			t.Errorf("%d at 10 µs and %d at %d ns: %s %v, want %d", c.fast, c.slow, c.slowNs, c.field, int64(got), want)
-		}
-		txt, err := os.ReadFile(filepath.Join(dir, ReportText))
-		if err != nil {
-			t.Fatal(err)
 		}
 		row := strings.Fields(strings.Split(string(txt), "\ntickd ")[1])
 		if row[c.col] != fmtMicros(want) {
@@ -301,24 +285,9 @@ func TestReportCountsClampedLatencies(t *testing.T) {
 	if s.Hist.TotalCount() != 3 || s.Hist.Max() < int64(time.Minute)-int64(time.Minute)/1000 {
 		t.Fatalf("histogram: %d latencies, max %d ns; want 3, the longest at a minute", s.Hist.TotalCount(), s.Hist.Max())
 	}
-	dir := t.TempDir()
-	if err := WriteReport(dir, &Result{Settings: Settings{Mode: "e2e"}, Sides: []Side{s}}, nil); err != nil {
-		t.Fatal(err)
-	}
-	js, err := os.ReadFile(filepath.Join(dir, ReportJSON))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var res struct{ Sides []map[string]any }
-	if err := json.Unmarshal(js, &res); err != nil {
-		t.Fatal(err)
-	}
-	if got, ok := res.Sides[0]["clamped"].(float64); !ok || got != 2 {
-		t.Errorf("result.json: clamped %v, want 2:\n%s", res.Sides[0]["clamped"], js)
-	}
-	txt, err := os.ReadFile(filepath.Join(dir, ReportText))
-	if err != nil {
-		t.Fatal(err)
+	side, js, txt := writeE2EReport(t, s)
+	if got, ok := side["clamped"].(float64); !ok || got != 2 {
+		t.Errorf("result.json: clamped %v, want 2:\n%s", side["clamped"], js)
 	}
 	for _, want := range []string{"histogram: 1ns to 1m0s at 3 significant digits", "tickd: 2 of its 3 latencies were outside 1ns..1m0s"} {
 		if !strings.Contains(string(txt), want) {
@@ -355,23 +324,35 @@ func TestReportSaysDropsMayBeLate(t *testing.T) {
 	h := NewHistogram()
 	_ = h.RecordValues(200_000, 5974)
 	s := Side{Name: "tickd", Hist: h, Sent: 60000, Received: 5974, Dropped: 26, Drain: 2 * time.Second}
-	dir := t.TempDir()
-	if err := WriteReport(dir, &Result{Settings: Settings{Mode: "e2e"}, Sides: []Side{s}}, nil); err != nil {
-		t.Fatal(err)
-	}
-	txt, err := os.ReadFile(filepath.Join(dir, ReportText))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, js, txt := writeE2EReport(t, s)
 	want := "tickd: the 26 dropped were not received within 2s of the last send, lost or later than that, and are not in the latencies: counted as late, the slowest 0.433% would be over 2s\n"
 	if !strings.Contains(string(txt), want) {
 		t.Errorf("report.txt lacks %q:\n%s", want, txt)
+	}
+	if !bytes.Contains(js, []byte(`"drain_ns": 2000000000`)) {
+		t.Errorf("result.json has no drain_ns:\n%s", js)
+	}
+}
+
+// writeE2EReport writes the report of an end-to-end run of side s to a
+// fresh directory and returns the side as result.json has it, result.json
+// and report.txt.
+func writeE2EReport(t *testing.T, s Side) (side map[string]any, js, txt []byte) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := WriteReport(dir, &Result{Settings: Settings{Mode: "e2e"}, Sides: []Side{s}}, nil); err != nil {
+		t.Fatal(err)
 	}
 	js, err := os.ReadFile(filepath.Join(dir, ReportJSON))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Contains(js, []byte(`"drain_ns": 2000000000`)) {
-		t.Errorf("result.json has no drain_ns:\n%s", js)
+	var res struct{ Sides []map[string]any }
+	if err := json.Unmarshal(js, &res); err != nil || len(res.Sides) != 1 {
+		t.Fatalf("result.json: %v\n%s", err, js)
 	}
+	if txt, err = os.ReadFile(filepath.Join(dir, ReportText)); err != nil {
+		t.Fatal(err)
+	}
+	return res.Sides[0], js, txt
 }
