@@ -33,6 +33,8 @@ type kafkaRig struct {
 	prod    *kgo.Client // writes to the partition each record names
 	nats    *bus.Server
 	sigs    *signalLog
+	sub     *nats.Subscription // sigs' subscription, for its own losses
+	subConn *nats.Conn
 	next    int64 // ts_event counter: every tick has its own
 }
 
@@ -73,13 +75,19 @@ func newKafkaRigWith(t *testing.T, opts bus.ServerOptions, topics ...string) *ka
 	}
 	t.Cleanup(nc.Close)
 	sigs := &signalLog{}
-	if _, err := nc.Subscribe("tickd.signal.>", sigs.handle); err != nil {
+	sub, err := nc.Subscribe("tickd.signal.>", sigs.handle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No client-side bound: a test starved of CPU must not drop signals
+	// of its own and blame tickd (harnessLoss reports any loss left).
+	if err := sub.SetPendingLimits(-1, -1); err != nil {
 		t.Fatal(err)
 	}
 	if err := nc.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	return &kafkaRig{t: t, cluster: c, prod: prod, nats: srv, sigs: sigs}
+	return &kafkaRig{t: t, cluster: c, prod: prod, nats: srv, sigs: sigs, sub: sub, subConn: nc}
 }
 
 // start runs a tickd pipeline consuming topic in group; stop cancels it and
@@ -177,6 +185,25 @@ func (r *kafkaRig) seen() map[int64]int {
 }
 
 // missing counts the records of recs whose signal has not been seen.
+// harnessLoss says how the rig's own subscriber may have lost signals,
+// which a missing signal is then not tickd's: messages it dropped, or a
+// reconnect (the server cut it off as a slow consumer).
+func (r *kafkaRig) harnessLoss() string {
+	dropped, _ := r.sub.Dropped()
+	return fmt.Sprintf("the test's subscriber dropped %d and reconnected %d times", dropped, r.subConn.Reconnects)
+}
+
+// awaitSignals waits until every record of recs has its signal; on
+// timeout it says how many have none, and the rig's own losses.
+func (r *kafkaRig) awaitSignals(t *testing.T, what string, d time.Duration, recs []sent) {
+	t.Helper()
+	for deadline := time.Now().Add(d); r.missing(recs) > 0; time.Sleep(2 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s: %d of %d records have no signal (%s)", d, what, r.missing(recs), len(recs), r.harnessLoss())
+		}
+	}
+}
+
 func (r *kafkaRig) missing(recs []sent) int {
 	seen, n := r.seen(), 0
 	for _, s := range recs {
@@ -221,7 +248,7 @@ func TestKafkaFormats(t *testing.T) {
 			rig.t = t
 			_, stop := rig.start(topic, "g-"+topic, topic)
 			recs := rig.produce(topic, format, 300)
-			waitUntil(t, topic+" signals", 20*time.Second, func() bool { return rig.missing(recs) == 0 })
+			rig.awaitSignals(t, topic+" signals", 20*time.Second, recs)
 			stop(false)
 			ends := map[int32]int64{}
 			for _, s := range recs {
@@ -295,7 +322,7 @@ func TestKafkaRestartLosesNothing(t *testing.T) {
 			time.Sleep(5 * time.Millisecond)
 		}
 		if n := rig.missing(below); n != 0 {
-			t.Fatalf("%s: %d records below the committed offsets %v have no signal", stage, n, off)
+			t.Fatalf("%s: %d records below the committed offsets %v have no signal (%s)", stage, n, off, rig.harnessLoss())
 		}
 		t.Logf("%s: committed %v (%d records)", stage, off, len(below))
 		return len(below)
@@ -324,7 +351,7 @@ func TestKafkaRestartLosesNothing(t *testing.T) {
 	waitUntil(t, "the third pipeline to publish", 20*time.Second, func() bool { return rig.sigs.len() >= n2+300 })
 	endProducing()
 	recs := snapshot()
-	waitUntil(t, "every signal", 20*time.Second, func() bool { return rig.missing(recs) == 0 })
+	rig.awaitSignals(t, "every signal", 20*time.Second, recs)
 	stop(false)
 	dups := 0
 	for _, n := range rig.seen() {
@@ -384,7 +411,7 @@ func TestKafkaJetStream(t *testing.T) {
 	rig := newKafkaRigWith(t, bus.ServerOptions{Port: bus.RandomPort, JetStream: true, StoreDir: t.TempDir()}, topic)
 	p, stop := rig.start(topic, group, "native", "-jetstream")
 	recs := rig.produce(topic, feed.FormatNative, 200)
-	waitUntil(t, "the signals", 20*time.Second, func() bool { return rig.missing(recs) == 0 })
+	rig.awaitSignals(t, "the signals", 20*time.Second, recs)
 	stop(false)
 	js := p.pub.Counters().JetStream
 	if js.Sent != js.Stored || js.Lost != 0 || js.Sent < uint64(len(recs)) {
@@ -429,7 +456,7 @@ func TestKafkaShardsReadEveryPartition(t *testing.T) {
 	_, stop0 := rig.start(topic, group, "csv", "-shard", "0/2")
 	_, stop1 := rig.start(topic, group, "csv", "-shard", "1/2")
 	recs := rig.produce(topic, feed.FormatCSV, 240)
-	waitUntil(t, "every record's signal", 20*time.Second, func() bool { return rig.missing(recs) == 0 })
+	rig.awaitSignals(t, "every record's signal", 20*time.Second, recs)
 	stop0(false)
 	stop1(false)
 	for ts, n := range rig.seen() {
@@ -454,7 +481,7 @@ func TestKafkaJetStreamBacklogWaits(t *testing.T) {
 	rig := newKafkaRigWith(t, bus.ServerOptions{Port: bus.RandomPort, JetStream: true, StoreDir: t.TempDir()}, topic)
 	recs := rig.produce(topic, feed.FormatNative, 600) // before tickd starts: a backlog
 	p, stop := rig.start(topic, group, "native", "-jetstream", "-js-max-pending", "2")
-	waitUntil(t, "the signals", 30*time.Second, func() bool { return rig.missing(recs) == 0 })
+	rig.awaitSignals(t, "the signals", 30*time.Second, recs)
 	ends := map[int32]int64{}
 	for _, s := range recs {
 		ends[s.partition] = max(ends[s.partition], s.offset+1)
