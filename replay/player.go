@@ -88,8 +88,14 @@ type PlayerOptions struct {
 type RawSink interface {
 	Write(b []byte) error // one read (native, csv, json) or one ITCH message; b is valid only during the call
 	Flush() error         // the Player is about to wait: send what is buffered
+	Idle() error          // the Player has waited RawIdle since it flushed, and waits on (a MoldUDP64 heartbeat)
 	Close() error         // the source ended
 }
+
+// RawIdle is how long a paced wait goes on before the RawSinks hear of
+// it (Idle), and again after each RawIdle more: an exchange's heartbeat
+// interval, by which receivers tell a quiet line from a dead one.
+const RawIdle = time.Second
 
 // Pacing: the Player sleeps only when it is ahead of the schedule by more
 // than paceSlack (a sleep costs ~1 ms here whatever is asked), and lets the
@@ -514,6 +520,16 @@ func (p *Player) flush(s *stream) {
 	p.events += uint64(s.k)
 	s.slots, s.k = nil, 0
 	p.publish()
+}
+
+// idleAll tells every raw stream that the wait goes on; a failure is
+// kept, as Flush's is, for the stream's end.
+func (p *Player) idleAll() {
+	for _, s := range p.open {
+		if err := s.raw.Idle(); err != nil && s.rawErr == nil {
+			s.rawErr = err
+		}
+	}
 }
 
 func (p *Player) flushAll() {

@@ -65,12 +65,19 @@ func (p *Player) pace(ctx context.Context, t int64) error {
 		p.flushAll()
 	}
 	for ahead := due - el; ahead > paceSlack; ahead = due - el {
-		tm := time.NewTimer(ahead)
+		step := ahead
+		if p.o.Raw != nil {
+			step = min(ahead, RawIdle) // an exchange heartbeats through a long wait
+		}
+		tm := time.NewTimer(step)
 		select {
 		case <-ctx.Done():
 			tm.Stop()
 			return ctx.Err()
 		case <-tm.C:
+			if step < ahead {
+				p.idleAll()
+			}
 		case <-p.wake:
 			tm.Stop()
 			if p.paused.Load() {

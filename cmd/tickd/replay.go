@@ -567,6 +567,7 @@ func (s connSink) Write(b []byte) error {
 	return err
 }
 func (s connSink) Flush() error { return nil }
+func (s connSink) Idle() error  { return nil } // TCP feeds have no heartbeat
 func (s connSink) Close() error { return s.c.Close() }
 
 // itchRaw sends every ITCH source into the one session of the exchange.
@@ -574,6 +575,7 @@ type itchRaw struct{ out itchSink }
 
 func (s itchRaw) Write(b []byte) error { return s.out.add(b) }
 func (s itchRaw) Flush() error         { return s.out.flush() }
+func (s itchRaw) Idle() error          { return s.out.heartbeat() } // MoldUDP64's; SoupBinTCP's server keeps its own
 func (s itchRaw) Close() error         { return s.out.flush() }
 
 // runExchange is `tickd replay -exchange URL`: the inputs' bytes re-served,

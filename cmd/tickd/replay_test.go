@@ -21,6 +21,7 @@ import (
 
 	"github.com/tickd/tickd/feed"
 	"github.com/tickd/tickd/feed/itch"
+	"github.com/tickd/tickd/feed/mold"
 	"github.com/tickd/tickd/replay"
 	"github.com/tickd/tickd/tick"
 )
@@ -988,5 +989,48 @@ func TestReplayReportsOutOfOrder(t *testing.T) {
 	}
 	if !strings.Contains(stdout.String(), "tickd replay: 10 trades earlier than their symbol's last, applied at its time") {
 		t.Errorf("summary does not count the 10 late trades:\n%s", stdout.String())
+	}
+}
+
+// TestReplayExchangeMoldHeartbeats: a quiet stretch of a re-served ITCH
+// file sends a MoldUDP64 heartbeat each second of it, as gen does, so that
+// receivers tell the quiet line from a dead one (-feed-stale) and learn of
+// a lost last packet before the next one.
+func TestReplayExchangeMoldHeartbeats(t *testing.T) {
+	line, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer line.Close()
+	var file []byte
+	for _, ts := range []time.Duration{9 * time.Hour, 9*time.Hour + 2500*time.Millisecond} {
+		file = itch.AppendFramed(file, itch.AppendSystemEvent(nil, itch.SystemEvent{Header: itch.Header{Timestamp: uint64(ts)}, EventCode: 'O'}))
+	}
+	path := filepath.Join(t.TempDir(), "quiet.itch")
+	if err := os.WriteFile(path, file, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stderr syncBuffer
+	args := []string{path, "-speed", "1", "-exchange", "mold://" + line.LocalAddr().String(), "-mold-session", "HB", "-linger", "0s", "-progress", "off"}
+	if err := runReplay(context.Background(), args, io.Discard, &stderr); err != nil {
+		t.Fatalf("replay -exchange: %v\n%s", err, stderr.String())
+	}
+	var got []string
+	buf := make([]byte, 1500)
+	for line.SetReadDeadline(time.Now().Add(200 * time.Millisecond)); ; {
+		n, err := line.Read(buf)
+		if err != nil {
+			break
+		}
+		p, err := mold.Parse(buf[:n])
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%d+%d", p.Seq, p.Count))
+	}
+	// The first message, a heartbeat after each of the two whole seconds
+	// of the wait, the second message, the end of session.
+	if fmt.Sprint(got) != "[1+1 2+0 2+0 2+1 3+65535]" {
+		t.Fatalf("packets %v, want the first message, two heartbeats announcing 2, the second message, the end", got)
 	}
 }
