@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -167,7 +168,8 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			"(plain or gzip) through the engine, paced by their recorded times, and\n"+
 			"publishes signals, bars and BBOs over NATS as serve does. Control it with NATS requests on\n"+
 			"%s: pause, resume, step N, state. A serve config file works (its feed settings\n"+
-			"are ignored).\n\n", replayControlSubject(bus.DefaultPrefix))
+			"are ignored). With -exchange it re-serves the inputs' bytes instead, paced, and runs no\n"+
+			"engine and no NATS (nor their flags, nor a control subject).\n\n", replayControlSubject(bus.DefaultPrefix))
 		fs.PrintDefaults()
 	}
 	files, err := parseInterleaved(fs, args)
@@ -178,6 +180,8 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintln(stderr, "tickd replay: give at least one FILE")
 		return errUsage
 	}
+	var given []string // on the command line, before the environment and the file
+	fs.Visit(func(f *flag.Flag) { given = append(given, f.Name) })
 	if cfg.configPath == "" {
 		cfg.configPath = os.Getenv("TICKD_CONFIG")
 	}
@@ -207,6 +211,9 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	opts.OnDamage = logDamage(log)
 	if rc.exchange != "" {
+		if err := checkExchangeFlags(given); err != nil {
+			return err
+		}
 		return runExchange(ctx, files, &rc, opts, stdout, stderr)
 	}
 	if opts.Paused && cfg.natsInProcessOnly() {
@@ -577,6 +584,33 @@ func (s itchRaw) Write(b []byte) error { return s.out.add(b) }
 func (s itchRaw) Flush() error         { return s.out.flush() }
 func (s itchRaw) Idle() error          { return s.out.heartbeat() } // MoldUDP64's; SoupBinTCP's server keeps its own
 func (s itchRaw) Close() error         { return s.out.flush() }
+
+// exchangeFlags are the flags a replay with -exchange reads; the others
+// set up the engine and NATS, which it does not run (-from, -to, -symbols
+// and -paused are refused by runExchange, with why).
+var exchangeFlags = map[string]bool{"exchange": true, "speed": true, "kind": true, "progress": true, "log-level": true, "config": true,
+	"from": true, "to": true, "symbols": true, "paused": true,
+	"creds": true, "linger": true, "mold-session": true, "rewind": true, "drop": true, "to-b": true}
+
+// checkExchangeFlags refuses the flags given with -exchange that it would
+// ignore: a -hold, a -metrics or -jetstream would otherwise do nothing,
+// silently.
+func checkExchangeFlags(given []string) error {
+	var unused []string
+	for _, name := range given {
+		if !exchangeFlags[name] {
+			unused = append(unused, "-"+name)
+		}
+	}
+	if len(unused) == 0 {
+		return nil
+	}
+	hint := ""
+	if slices.Contains(unused, "-hold") {
+		hint = " (-linger keeps the exchange serving after the session)"
+	}
+	return fmt.Errorf("exchange: %s: not with -exchange, which runs no engine and no NATS: it re-serves the inputs' bytes%s", strings.Join(unused, ", "), hint)
+}
 
 // runExchange is `tickd replay -exchange URL`: the inputs' bytes re-served,
 // paced, with no engine and no NATS.

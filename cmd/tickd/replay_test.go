@@ -619,6 +619,9 @@ func TestReplayFlags(t *testing.T) {
 		want string
 	}{
 		{[]string{"x.itch", "-exchange", "mold://127.0.0.1:1", "-paused"}, "-paused does not apply"},
+		// An exchange runs no engine and no NATS: their flags would do nothing.
+		{[]string{itchFile, "-exchange", "mold://127.0.0.1:1", "-linger", "0s", "-hold", "-metrics", "127.0.0.1:0"},
+			"-hold, -metrics: not with -exchange, which runs no engine and no NATS: it re-serves the inputs' bytes (-linger keeps"},
 		{[]string{dir, "-speed", "max"}, "is a directory: give the files in it (a recorder's: " + filepath.Join(dir, "*.cap")},
 		{[]string{itchFile, "-from", "2019-12-30T15:00:00Z"}, "give -itch-date YYYY-MM-DD, or HH:MM[:SS]"},
 		{[]string{itchFile, "-to", "2019-12-30T15:00:00Z"}, "give -itch-date YYYY-MM-DD, or HH:MM[:SS]"},
