@@ -296,22 +296,57 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 func anyITCH(files []string, kind replay.InputKind) (bool, error) {
 	isITCH := false
 	for _, f := range files {
-		k, err := replay.DetectInput(f)
+		_, format, err := inputFormat(f, kind)
 		if err != nil {
 			return false, err
 		}
-		if k == replay.InputCapture {
-			r, _, err := replay.OpenCapture(f, replay.OpenOptions{ReadOnly: true})
-			if err != nil {
-				return false, err
-			}
-			isITCH = isITCH || r.Header().Format == "itch"
-			r.Close()
-		} else if (kind == 0 && k == replay.InputITCH) || kind == replay.InputITCH {
-			isITCH = true
-		}
+		isITCH = isITCH || format == "itch"
 	}
 	return isITCH, nil
+}
+
+// inputFormat says what the input at path holds: its kind, and the format
+// of its bytes (a capture's from its header; itch, native, csv or json).
+// kind, if not zero, forces the kind of a file that is not a capture.
+func inputFormat(path string, kind replay.InputKind) (replay.InputKind, string, error) {
+	k, err := replay.DetectInput(path)
+	if err != nil {
+		return 0, "", err
+	}
+	if k != replay.InputCapture {
+		if kind != 0 {
+			k = kind
+		}
+		return k, k.String(), nil
+	}
+	r, _, err := replay.OpenCapture(path, replay.OpenOptions{ReadOnly: true})
+	if err != nil {
+		return 0, "", err
+	}
+	defer r.Close()
+	return k, r.Header().Format, nil
+}
+
+// checkExchangeInputs refuses, before anything is served, an input the
+// exchange cannot re-serve (overITCH: soupbin:// or mold://, else tcp://):
+// ITCH goes over the ITCH transports, native, CSV and JSON captures over
+// tcp://, and tick files, which hold no receive times, not at all.
+func checkExchangeInputs(files []string, kind replay.InputKind, overITCH bool) error {
+	for _, f := range files {
+		k, format, err := inputFormat(f, kind)
+		if err != nil {
+			return err
+		}
+		switch {
+		case k != replay.InputCapture && k != replay.InputITCH:
+			return fmt.Errorf("exchange: %s is a %s tick file: only captures and ITCH files are re-served", f, format)
+		case format == "itch" && !overITCH:
+			return fmt.Errorf("exchange: %s holds ITCH: re-serve it over soupbin:// or mold://", f)
+		case format != "itch" && overITCH:
+			return fmt.Errorf("exchange: %s is a %s capture: re-serve it over tcp://", f, format)
+		}
+	}
+	return nil
 }
 
 // needsNoDate checks that -from and -to can match ITCH input without
@@ -620,6 +655,12 @@ func runExchange(ctx context.Context, files []string, rc *replayConfig, opts rep
 	}
 	if opts.Paused {
 		return errors.New("exchange: -paused does not apply: an exchange replay has no NATS control subject to resume it")
+	}
+	overITCH := strings.HasPrefix(rc.exchange, "soupbin://") || strings.HasPrefix(rc.exchange, "mold://")
+	if overITCH || strings.HasPrefix(rc.exchange, "tcp://") {
+		if err := checkExchangeInputs(files, opts.Kind, overITCH); err != nil {
+			return err
+		}
 	}
 	var out itchSink
 	var err error

@@ -1037,3 +1037,55 @@ func TestReplayExchangeMoldHeartbeats(t *testing.T) {
 		t.Fatalf("packets %v, want the first message, two heartbeats announcing 2, the second message, the end", got)
 	}
 }
+
+// TestReplayExchangeRefusesInputs: an input the exchange cannot re-serve
+// is refused before anything is served, naming the file and the transport
+// that takes it, not once the inputs before it have played (an ITCH day
+// at -speed 1 takes the day) or after the server's -linger.
+func TestReplayExchangeRefusesInputs(t *testing.T) {
+	dir := t.TempDir()
+	capture := filepath.Join(dir, "native.cap")
+	w, err := replay.Create(capture, replay.WriterOptions{Format: "native"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var enc feed.NativeEncoder
+	w.Open(1, "tcp 1")
+	w.Data(1, t0, enc.Trade(enc.Hello(nil), "S", t0, 1e9, 1, tick.SideBuy))
+	w.Close(1, t0+1)
+	if err := w.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	day := filepath.Join(dir, "day.itch")
+	msg := itch.AppendSystemEvent(nil, itch.SystemEvent{Header: itch.Header{Timestamp: uint64(9 * time.Hour)}, EventCode: 'O'})
+	if err := os.WriteFile(day, itch.AppendFramed(nil, msg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ticks := filepath.Join(dir, "ticks.csv")
+	if err := os.WriteFile(ticks, []byte("2026-01-02T14:30:02Z,AAA,100.5,100,B\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0") // takes the native capture's connection, were it served
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	tcp := "tcp://" + ln.Addr().String()
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{capture, day, "-exchange", tcp}, "exchange: " + day + " holds ITCH: re-serve it over soupbin:// or mold://"},
+		{[]string{day, capture, "-exchange", "soupbin://127.0.0.1:0"}, "exchange: " + capture + " is a native capture: re-serve it over tcp://"},
+		{[]string{ticks, "-exchange", "mold://127.0.0.1:1"}, "exchange: " + ticks + " is a csv tick file: only captures and ITCH files are re-served"},
+	} {
+		var stdout, stderr syncBuffer
+		err := runReplay(context.Background(), append(c.args, "-speed", "max", "-linger", "0s", "-progress", "off"), &stdout, &stderr)
+		if err == nil || err.Error() != c.want {
+			t.Errorf("replay %q: %v, want %q", c.args, err, c.want)
+		}
+		if out := stdout.String() + stderr.String(); out != "" {
+			t.Errorf("replay %q served before refusing:\n%s", c.args, out)
+		}
+	}
+}
