@@ -242,14 +242,14 @@ func (p *Player) playITCH(ctx context.Context, path string) (err error) {
 		if err := p.gate(ctx); err != nil {
 			return err
 		}
-		p.msgs++
-		p.nbytes += uint64(len(msg))
 		ts := itchTime(msg)
 		if ts >= 0 {
 			if err := p.pace(ctx, midnight+ts); err != nil {
 				return err
 			}
 		}
+		p.msgs++ // after its wait, as a capture's reads: an interrupted replay counts what it played
+		p.nbytes += uint64(len(msg))
 		if s.raw != nil {
 			if err := s.raw.Write(msg); err != nil {
 				return fmt.Errorf("replay: %s: %w", path, err)

@@ -1089,3 +1089,41 @@ func TestReplayExchangeRefusesInputs(t *testing.T) {
 		}
 	}
 }
+
+// TestReplayExchangeInterruptedCounts: a replay interrupted while it waits
+// for a message's time counts the messages it served, not the one it was
+// waiting to send: the summary says where the session stopped.
+func TestReplayExchangeInterruptedCounts(t *testing.T) {
+	line, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer line.Close()
+	var file []byte
+	for _, ts := range []time.Duration{9 * time.Hour, 10 * time.Hour} {
+		file = itch.AppendFramed(file, itch.AppendSystemEvent(nil, itch.SystemEvent{Header: itch.Header{Timestamp: uint64(ts)}, EventCode: 'O'}))
+	}
+	path := filepath.Join(t.TempDir(), "hour.itch")
+	if err := os.WriteFile(path, file, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- runReplay(ctx, []string{path, "-speed", "1", "-exchange", "mold://" + line.LocalAddr().String(), "-linger", "0s", "-progress", "off"}, &stdout, &stderr)
+	}()
+	buf := make([]byte, 1500)
+	line.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := line.Read(buf); err != nil { // the first message: the replay now waits an hour for the second
+		t.Fatal(err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("replay: %v\n%s", err, stderr.String())
+	}
+	if got := stdout.String(); !strings.HasPrefix(got, "tickd replay: 1 messages (12 B) re-served") {
+		t.Errorf("summary %q, want 1 message served", got)
+	}
+}
