@@ -48,7 +48,7 @@ func (c *replayConfig) register(fs *flag.FlagSet) {
 	fs.BoolVar(&c.hold, "hold", false, "after the replay keep NATS up until interrupted (with -jetstream, the results stored on it stay readable; core NATS keeps nothing; not with -nats-listen off)")
 	fs.StringVar(&c.progress, "progress", "auto", "progress on stderr: auto (a bar on a terminal, lines otherwise), bar, lines or off")
 	fs.StringVar(&c.exchange, "exchange", "", "instead of running the engine, re-serve the inputs as a simulated exchange, paced: "+
-		"tcp://HOST:PORT dials it once per recorded source (native, csv, json captures); soupbin://HOST:PORT or mold://HOST:PORT serve ITCH captures and files as gen -format itch does")
+		"tcp://HOST:PORT dials it once per recorded source (native, csv, json captures); soupbin://HOST:PORT or mold://HOST:PORT serve ITCH captures and files as gen -format itch does, keeping every message served in memory")
 	// gen's ITCH server flags (credentials, linger, mold lines), but -live-orders.
 	all := flag.NewFlagSet("itch", flag.ContinueOnError)
 	c.itch.register(all)
