@@ -32,7 +32,7 @@ func TestMulticast(t *testing.T) {
 		return
 	}
 	port := rcv.Addrs()[0].(*net.UDPAddr).Port
-	s, err := NewSender(SenderOptions{Session: testSession, Addr: net.JoinHostPort(group, strconv.Itoa(port))})
+	s, err := NewSender(SenderOptions{Session: testSession, Addr: net.JoinHostPort(group, strconv.Itoa(port)), Local: "127.0.0.1:0"}) // by lo
 	if err != nil {
 		rcv.Close()
 		t.Fatal(err)
@@ -75,9 +75,9 @@ func TestMulticastGroupsApart(t *testing.T) {
 		a.Close()
 		t.Fatal(err)
 	}
-	// From the wildcard address the group leaves by the default route's
-	// interface, not by lo (the Sender's default).
-	s, err := NewSender(SenderOptions{Session: testSession, Addr: net.JoinHostPort(groupB, port), Local: "0.0.0.0:0"})
+	// From the wildcard address (the default) the group leaves by the
+	// default route's interface, not by lo.
+	s, err := NewSender(SenderOptions{Session: testSession, Addr: net.JoinHostPort(groupB, port)})
 	if err != nil {
 		a.Close()
 		b.Close()
@@ -125,4 +125,37 @@ func multicastInterface(t *testing.T) string {
 	}
 	t.Fatal("no up interface carries multicast here")
 	return ""
+}
+
+// TestMulticastDefaults: a Sender and a Receiver left to their defaults
+// (no local address, no interface) meet on a group, as gen -to mold://GROUP
+// and serve -feed-dial mold://GROUP do: the Sender's group leaves by the
+// interface the Receiver's join is made on, the default route's. From
+// 127.0.0.1 it left by lo and reached no one.
+func TestMulticastDefaults(t *testing.T) {
+	multicastInterface(t) // the default route's must carry multicast, as the project machines' eth0 does
+	const group = "239.255.77.31"
+	rcv, err := NewReceiver(ReceiverOptions{Lines: []string{group + ":0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := strconv.Itoa(rcv.Addrs()[0].(*net.UDPAddr).Port)
+	s, err := NewSender(SenderOptions{Session: testSession, Addr: net.JoinHostPort(group, port)})
+	if err != nil {
+		rcv.Close()
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	got := 0
+	go func() { done <- rcv.Run(ctx, func(uint64, []byte) { got++ }) }()
+	for i := uint64(1); i <= 20; i++ {
+		s.Add(msgOf(i))
+	}
+	s.End()
+	if err := <-done; !errors.Is(err, ErrEndOfSession) || got != 20 {
+		t.Fatalf("Run = %v after %d messages, want 20 and the end", err, got)
+	}
 }

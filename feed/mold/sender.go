@@ -12,7 +12,7 @@ import (
 type SenderOptions struct {
 	Session   string // required, at most 10 bytes
 	Addr      string // required: destination host:port (a multicast group works)
-	Local     string // local address to send from; default "127.0.0.1:0" (multicast then leaves by lo)
+	Local     string // local address to send from; default "0.0.0.0:0": the route's (a group leaves by the interface a Receiver without one joins on)
 	MaxPacket int    // datagram size limit including the header; default 1400
 	FirstSeq  uint64 // sequence of the first message; default 1
 
@@ -36,7 +36,10 @@ type Sender struct {
 // NewSender validates opts and opens the socket.
 func NewSender(opts SenderOptions) (*Sender, error) {
 	if opts.Local == "" {
-		opts.Local = "127.0.0.1:0"
+		// Not 127.0.0.1: from there a group leaves by lo (which carries no
+		// multicast on most Linux hosts, and no receiver joins by default),
+		// and another host cannot be reached at all.
+		opts.Local = "0.0.0.0:0"
 	}
 	if opts.MaxPacket == 0 {
 		opts.MaxPacket = 1400
