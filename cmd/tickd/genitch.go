@@ -246,7 +246,9 @@ func newSoupSink(ctx context.Context, command, addr string, f *itchFlags, stderr
 		return nil, err
 	}
 	fmt.Fprintf(stderr, "%s: soupbin listening on %s\n", command, srv.Addr())
-	sctx, cancel := context.WithCancel(ctx)
+	// finish stops the server, after the session's end: stopped with ctx
+	// (an interrupt) it would drop its clients before they had the end.
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s := &soupSink{store: store, cancel: cancel, done: make(chan error, 1), linger: f.linger}
 	go func() { s.done <- srv.Serve(sctx) }()
 	return s, nil

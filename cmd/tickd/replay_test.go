@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -22,6 +23,7 @@ import (
 	"github.com/tickd/tickd/feed"
 	"github.com/tickd/tickd/feed/itch"
 	"github.com/tickd/tickd/feed/mold"
+	"github.com/tickd/tickd/feed/soupbin"
 	"github.com/tickd/tickd/replay"
 	"github.com/tickd/tickd/tick"
 )
@@ -1125,5 +1127,48 @@ func TestReplayExchangeInterruptedCounts(t *testing.T) {
 	}
 	if got := stdout.String(); !strings.HasPrefix(got, "tickd replay: 1 messages (12 B) re-served") {
 		t.Errorf("summary %q, want 1 message served", got)
+	}
+}
+
+// TestReplayExchangeInterruptedEndsSoupbinSession: a SoupBinTCP exchange
+// interrupted mid-session (SIGINT) ends the session for its clients, as
+// MoldUDP64's end marker does, instead of dropping them: a dropped client
+// takes it for a lost link and reconnects to the gone exchange for ever.
+func TestReplayExchangeInterruptedEndsSoupbinSession(t *testing.T) {
+	t.Setenv("TICKD_SOUPBIN_USERNAME", "x")
+	t.Setenv("TICKD_SOUPBIN_PASSWORD", "y")
+	t.Setenv("TICKD_SOUPBIN_SESSION", "Z")
+	var file []byte
+	for _, ts := range []time.Duration{9 * time.Hour, 10 * time.Hour} {
+		file = itch.AppendFramed(file, itch.AppendSystemEvent(nil, itch.SystemEvent{Header: itch.Header{Timestamp: uint64(ts)}, EventCode: 'O'}))
+	}
+	path := filepath.Join(t.TempDir(), "hour.itch")
+	if err := os.WriteFile(path, file, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, interrupt := context.WithCancel(context.Background())
+	defer interrupt()
+	var exErr lineWatcher
+	done := make(chan error, 1)
+	go func() {
+		done <- runReplay(ctx, []string{path, "-speed", "1", "-exchange", "soupbin://127.0.0.1:0", "-progress", "off"}, io.Discard, &exErr)
+	}()
+	addr := exErr.wait(t, regexp.MustCompile(`soupbin listening on (\S+)`))
+	cl, err := soupbin.NewClient(soupbin.Options{Addr: addr, Credentials: soupbin.Credentials{Username: "x", Password: "y", Session: "Z"}, Sequence: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	got := 0
+	err = cl.Run(cctx, func(uint64, []byte) {
+		got++
+		interrupt() // the first message is served; the second is an hour away
+	})
+	if !errors.Is(err, soupbin.ErrEndOfSession) || got != 1 {
+		t.Errorf("client: Run = %v after %d messages, want the end of session after 1", err, got)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("replay: %v\n%s", err, exErr.String())
 	}
 }

@@ -327,3 +327,38 @@ func TestLoginAcceptedAtZero(t *testing.T) {
 		t.Fatalf("Run = %v, want ErrBadSequence", err)
 	}
 }
+
+// TestStoppedAfterEndEndsSession: a server stopped right after its Store
+// ends (an exchange interrupted: gen or replay -exchange on SIGINT) still
+// gives its client the rest of the session and the end of session, rather
+// than dropping the link, which the client would take for a lost one and
+// reconnect to, for ever.
+func TestStoppedAfterEndEndsSession(t *testing.T) {
+	store := NewStore()
+	fill(store, 1, 100)
+	srv, err := NewServer(ServerOptions{Credentials: testCreds, Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stopServer := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx) }()
+	cl := newClient(t, srv.Addr().String(), nil)
+	cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	col := &collector{t: t, next: 1}
+	err = cl.Run(cctx, func(seq uint64, msg []byte) {
+		col.add(seq, msg)
+		if seq == 1 { // logged in: the rest of the session is stored, and the server stopped
+			fill(store, 101, 50000)
+			store.End()
+			stopServer()
+		}
+	})
+	if !errors.Is(err, ErrEndOfSession) || col.next != 50001 {
+		t.Fatalf("Run = %v after %d messages, want ErrEndOfSession after 50000", err, col.next-1)
+	}
+	if err := <-served; err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+}

@@ -19,7 +19,11 @@ type ServerOptions struct {
 
 	Heartbeat time.Duration // send 'H' after this long without sending; default 1s
 	DeadLink  time.Duration // drop a client silent this long; default 15s
-	MaxLength int           // largest packet length accepted from clients; default DefaultMaxLength
+	// EndGrace is how long Serve, stopped once the Store has ended, lets the
+	// clients logged in take the rest of the session and its end before it
+	// drops them; default 1s.
+	EndGrace  time.Duration
+	MaxLength int // largest packet length accepted from clients; default DefaultMaxLength
 
 	// OnUnsequenced receives 'U' packets from clients, on that connection's
 	// goroutine; msg is valid only during the call.
@@ -41,6 +45,9 @@ func (o *ServerOptions) setDefaults() error {
 	}
 	if o.MaxLength == 0 {
 		o.MaxLength = DefaultMaxLength
+	}
+	if o.EndGrace == 0 {
+		o.EndGrace = time.Second
 	}
 	switch {
 	case o.Store == nil:
@@ -81,13 +88,19 @@ func NewServer(opts ServerOptions) (*Server, error) {
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
 // Serve accepts connections until ctx is done, then closes every connection
-// and returns once their goroutines have finished.
+// and returns once their goroutines have finished. If the Store has ended,
+// the clients first get up to EndGrace to take the rest of the session and
+// its end (they log out on it), so that a session stopped early still ends
+// for them instead of looking like a lost link they reconnect to.
 func (s *Server) Serve(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() { s.ln.Close() })
 	defer stop()
 	for {
 		c, err := s.ln.Accept()
 		if err != nil {
+			if _, ended, _ := s.opts.Store.State(); ended {
+				s.waitConnections(s.opts.EndGrace)
+			}
 			s.DropConnections()
 			s.wg.Wait()
 			if ctx.Err() != nil {
@@ -106,6 +119,22 @@ func (s *Server) Serve(ctx context.Context) error {
 			delete(s.conns, c)
 			s.mu.Unlock()
 		}()
+	}
+}
+
+// waitConnections waits at most d for the open connections to end. It is
+// called once the listener is closed: no connection is added meanwhile.
+func (s *Server) waitConnections(d time.Duration) {
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
 	}
 }
 
