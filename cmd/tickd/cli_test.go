@@ -419,3 +419,21 @@ func TestGenRefusesNamesTheFormatCannotCarry(t *testing.T) {
 		}
 	}
 }
+
+// TestDemoCountRejected: with -count the demo ends by itself even when the
+// feed rejects the ticks (event times more than -feed-max-ahead ahead of
+// the clock, here -start two hours on); it waited for the engine to apply
+// them, for ever.
+func TestDemoCountRejected(t *testing.T) {
+	var out, errb syncBuffer
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	start := time.Now().Add(2 * time.Hour).UTC().Format(time.RFC3339)
+	err := runDemo(ctx, []string{"-count", "300", "-unpaced", "-start", start, "-plain", "-nats-listen", "off", "-metrics", "", "-ui", ""}, &out, &errb)
+	if err != nil || ctx.Err() != nil {
+		t.Fatalf("demo -count -start %s: %v (context: %v)\n%s", start, err, ctx.Err(), errb.String())
+	}
+	if !strings.Contains(errb.String(), "time_ahead") {
+		t.Errorf("demo -start %s did not report time_ahead:\n%s", start, errb.String())
+	}
+}

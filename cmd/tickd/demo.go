@@ -35,7 +35,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: tickd demo [flags]\n\nEmbedded NATS, a simulated exchange over TCP, the engine, and a live view.\n"+
 			"While it runs, any NATS client can subscribe (unless -nats-listen off): nats sub 'tickd.>'\n"+
-			"It runs until Ctrl-C, -duration, or, with -count N, until the engine has applied the N ticks.\n\n")
+			"It runs until Ctrl-C, -duration, or, with -count N, until the feed has taken the N ticks and the engine applied them.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -104,22 +104,25 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 // runDemoSim sends the simulated feed to p's listener until ctx is done or
-// wopts.Count ticks are sent, and then, for a count, waits until the engine
-// has applied them all: shutting down at once would drop what the feed has
-// not read yet.
+// wopts.Count ticks are sent, and then, for a count, waits until the feed
+// has read them all and the engine has applied those it took: shutting
+// down at once would drop what the feed has not read yet. Ticks the feed
+// rejected (a -start more than serve's -feed-max-ahead, 1h, ahead of the
+// clock; more -symbols than the table holds) are never applied: waiting
+// for them hung the demo.
 func runDemoSim(ctx context.Context, p *pipeline, g *sim.Generator, wopts sim.WriteOptions) error {
 	c, err := dialRetry(ctx, p.FeedAddr().String(), 5*time.Second)
 	if err != nil {
 		return err
 	}
-	w, err := sim.Write(ctx, c, g, wopts)
+	_, err = sim.Write(ctx, c, g, wopts)
 	c.Close()
 	if err != nil || ctx.Err() != nil {
 		return err
 	}
 	t := time.NewTicker(10 * time.Millisecond)
 	defer t.Stop()
-	for p.eng.Counters().Trades < uint64(w.Trades) {
+	for !p.fedThrough() {
 		select {
 		case <-ctx.Done():
 			return nil
@@ -127,6 +130,14 @@ func runDemoSim(ctx context.Context, p *pipeline, g *sim.Generator, wopts sim.Wr
 		}
 	}
 	return nil
+}
+
+// fedThrough says whether the demo's feed connection, closed by the
+// sender, has ended (its counters then final) and the engine has taken
+// every event the feed decoded from it (the trades and the End frame).
+func (p *pipeline) fedThrough() bool {
+	live, ended := p.feedStats.Sources()
+	return len(live) == 0 && ended > 0 && p.eng.Counters().Events >= p.feedStats.Total().Events
 }
 
 // drainSubscription waits (a few seconds at most) until sub has handed on
