@@ -429,11 +429,28 @@ func TestDemoCountRejected(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	start := time.Now().Add(2 * time.Hour).UTC().Format(time.RFC3339)
-	err := runDemo(ctx, []string{"-count", "300", "-unpaced", "-start", start, "-plain", "-nats-listen", "off", "-metrics", "", "-ui", ""}, &out, &errb)
+	err := runDemo(ctx, []string{"-count", "300", "-rate", "5000", "-start", start, "-plain", "-nats-listen", "off", "-metrics", "", "-ui", ""}, &out, &errb)
 	if err != nil || ctx.Err() != nil {
 		t.Fatalf("demo -count -start %s: %v (context: %v)\n%s", start, err, ctx.Err(), errb.String())
 	}
 	if !strings.Contains(errb.String(), "time_ahead") {
 		t.Errorf("demo -start %s did not report time_ahead:\n%s", start, errb.String())
+	}
+}
+
+// TestDemoUnpacedRunsAhead: demo -unpaced writes event time faster than
+// the clock runs; past serve's -feed-max-ahead (an hour: 7.2M ticks at the
+// demo's 2000 ticks/s) the engine took none of them and the demo stood
+// still. -rate 1 runs an hour of event time in 3601 ticks.
+func TestDemoUnpacedRunsAhead(t *testing.T) {
+	var out, errb syncBuffer
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	err := runDemo(ctx, []string{"-count", "5000", "-rate", "1", "-unpaced", "-plain", "-nats-listen", "off", "-metrics", "", "-ui", ""}, &out, &errb)
+	if err != nil || ctx.Err() != nil {
+		t.Fatalf("demo -unpaced: %v (context: %v)\n%s", err, ctx.Err(), errb.String())
+	}
+	if s := out.String(); !strings.Contains(s, "ticks 5000 ") || strings.Contains(errb.String(), "time_ahead") {
+		t.Errorf("demo -unpaced -rate 1 -count 5000 did not apply every tick:\n%s\n%s", s, errb.String())
 	}
 }

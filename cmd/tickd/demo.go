@@ -69,6 +69,13 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	cfg.ui.fallback = true
+	if gcfg.unpaced {
+		// Unpaced, the simulator's event times run ahead of the clock by
+		// design (2000 ticks/s of event time, written at millions a
+		// second): past serve's -feed-max-ahead, an hour's worth, every
+		// tick would be rejected and the demo would stand still.
+		cfg.maxAhead = 0
+	}
 	p, err := startPipeline(ctx, &cfg, log)
 	if err != nil {
 		return err // a taken NATS port is named; -nats-listen picks another
