@@ -44,7 +44,8 @@ type Decoder struct {
 
 // NewDecoder returns a Decoder for the source named source (used in error
 // reports), stamping sourceID on every event. opts is defaulted and
-// validated; of it, Format, Symbols, FixedSymbols, OnError and MaxFrame apply.
+// validated; of it, Format, Symbols, FixedSymbols, OnError, MaxFrame and
+// MaxAhead (counted from SetRecvTime's or SetAheadOf's time) apply.
 func NewDecoder(source string, sourceID uint16, opts Options) (*Decoder, error) {
 	o, err := opts.withDefaults()
 	if err != nil {

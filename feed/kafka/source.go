@@ -89,9 +89,10 @@ type partition struct {
 
 // New validates the config and returns a Source that opens a Sink per
 // assigned partition with open, and confirms published work with barrier.
-// Of opts, Symbols, FixedSymbols, MaxFrame, Stats, SourceID, Clock and
-// OnError apply; the format is cfg.Format. OnError receives bad records
-// with the source "kafka:TOPIC/P" and the record's offset (the error names
+// Of opts, Symbols, FixedSymbols, MaxFrame, MaxAhead (from the time a
+// fetch returned, on Clock, not the record's timestamp), Stats, SourceID,
+// Clock and OnError apply; the format is cfg.Format. OnError receives bad
+// records with the source "kafka:TOPIC/P" and the record's offset (the error names
 // the byte in the record), and client, barrier and commit errors with the
 // source "kafka:TOPIC", each a *feed.SourceError: SourceDial (a broker
 // could not be reached), SourceFetch (a fetch failed: the topic unknown, no

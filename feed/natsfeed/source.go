@@ -45,8 +45,9 @@ type Source struct {
 
 // New validates the config and options and returns a Source that
 // subscribes on nc and decodes into the Sink open gives it. Of opts,
-// Symbols, FixedSymbols, MaxFrame, Stats, SourceID, Clock, OnError and
-// OnEnd apply; the format is cfg.Format. OnError receives, with the source
+// Symbols, FixedSymbols, MaxFrame, MaxAhead (from the time a message is
+// taken, on Clock), Stats, SourceID, Clock, OnError and OnEnd apply; the
+// format is cfg.Format. OnError receives, with the source
 // "nats:PATTERN", bad lines and frames (the error names the message's
 // subject, "nats:SUBJECT", and the byte in the message) and subscription
 // trouble (a refused subscription, dropped messages) as a
