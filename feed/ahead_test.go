@@ -101,3 +101,34 @@ func TestMaxAheadSaturates(t *testing.T) {
 		t.Fatal("a negative MaxAhead was accepted")
 	}
 }
+
+// TestTimeAheadErrorSaysHowFar: a tick rejected as time_ahead is reported
+// with its event time, the receive time counted from and the limit, in
+// every format (the bare reason said only "too far ahead"), and the report
+// is still ReasonTimeAhead.
+func TestTimeAheadErrorSaysHowFar(t *testing.T) {
+	const recv = int64(1_800_000_000_000_000_000) // 2027-01-15T08:00:00Z
+	ts := recv + int64(2*time.Hour+3*time.Second)
+	const want = "feed: event time 2027-01-15T10:00:03Z is 2h0m3s past its receive time 2027-01-15T08:00:00Z, more than MaxAhead 1h0m0s"
+	for _, f := range []Format{FormatNative, FormatCSV, FormatJSON} {
+		var src []byte
+		switch f {
+		case FormatNative:
+			src = AppendTrade(AppendSymbol(AppendHello(nil, 1), 2, 0, "A"), 3, 0, ts, tick.PriceScale, 1, tick.SideBuy)
+		case FormatCSV:
+			src = AppendCSV(nil, ts, "A", tick.PriceScale, 1, tick.SideBuy)
+		default:
+			src = AppendJSON(nil, ts, "A", tick.PriceScale, 1, tick.SideBuy)
+		}
+		var rs reports
+		d := newTestDecoder(t, f, &rs, func(o *Options) { o.MaxAhead = time.Hour })
+		d.SetRecvTime(recv)
+		if _, err := decodeAll(t, d, 64, src); err != nil {
+			t.Fatal(err)
+		}
+		r := rs.list()
+		if len(r) != 1 || r[0].err.Error() != want || !errors.Is(r[0].err, ReasonTimeAhead) {
+			t.Fatalf("%s: reports %v, want one: %s", f, r, want)
+		}
+	}
+}

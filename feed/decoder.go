@@ -3,6 +3,7 @@ package feed
 import (
 	"bytes"
 	"math"
+	"time"
 
 	"github.com/tickd/tickd/tick"
 )
@@ -23,7 +24,8 @@ type Decoder struct {
 	next     uint64          // sequence expected next
 	local    []tick.SymbolID // local index → SymbolID, noSymbol where undefined
 	tsRecv   int64           // stamped on every event; set once per read
-	latest   int64           // the latest event time accepted: tsRecv + maxAhead
+	latest   int64           // the latest event time accepted: aheadOf + maxAhead
+	aheadOf  int64           // the time MaxAhead counts from (SetAheadOf), for reports
 	sourceID uint16          // tick.Event.Source
 	format   Format
 	hello    bool // native: the connection's first frame has been checked
@@ -99,6 +101,7 @@ func (d *Decoder) SetRecvTime(ns int64) {
 // rejects the ticks the live session rejected.
 func (d *Decoder) SetAheadOf(ns int64) {
 	if d.maxAhead > 0 {
+		d.aheadOf = ns
 		d.latest = math.MaxInt64 // saturating ns + maxAhead
 		if ns <= math.MaxInt64-d.maxAhead {
 			d.latest = ns + d.maxAhead
@@ -237,6 +240,18 @@ func (d *Decoder) reject(at int64, seq uint64, r Reason) {
 	if d.onError != nil {
 		d.onError(d.source, at, seq, r)
 	}
+}
+
+// rejectTrade rejects a trade whose fields failed for reason r, its event
+// time ts: one too far ahead is reported with how far (TimeAheadError).
+func (d *Decoder) rejectTrade(at int64, seq uint64, r Reason, ts int64) {
+	if r != ReasonTimeAhead || d.onError == nil {
+		d.reject(at, seq, r)
+		return
+	}
+	d.stats.Errors++
+	d.stats.ByReason[r]++
+	d.onError(d.source, at, seq, &TimeAheadError{Event: ts, AheadOf: d.aheadOf, MaxAhead: time.Duration(d.maxAhead)})
 }
 
 // gap counts a sequence discontinuity and reports it.

@@ -189,7 +189,7 @@ func (d *Decoder) nativeFrame(dst []tick.Event, f []byte, at int64) int {
 	case TypeTrade:
 		sym, ok := validTrade(f, d.local, d.latest)
 		if !ok {
-			d.reject(at, seq, tradeReason(f, d.local))
+			d.rejectTrade(at, seq, tradeReason(f, d.local), int64(le.Uint64(f[15:])))
 			return 0
 		}
 		putTrade(&dst[0], f, sym, d.tsRecv, d.sourceID)

@@ -1,6 +1,9 @@
 package feed
 
-import "strconv"
+import (
+	"strconv"
+	"time"
+)
 
 // Reason says why a frame or line was rejected. Reasons are errors: OnError
 // receives them (or an error wrapping one), and errors.Is matches them.
@@ -116,3 +119,22 @@ func (e *FrameTooLargeError) Error() string {
 }
 
 func (e *FrameTooLargeError) Unwrap() error { return ReasonFrameTooLarge }
+
+// TimeAheadError reports a tick rejected as ReasonTimeAhead (which it
+// wraps): its event time, the receive time Options.MaxAhead counted from
+// (in a replayed capture, the one recorded) and the limit, so that the
+// report says how far ahead it was: a clock, a time zone or a typo.
+type TimeAheadError struct {
+	Event, AheadOf int64 // ns since the epoch
+	MaxAhead       time.Duration
+}
+
+func (e *TimeAheadError) Error() string {
+	return "feed: event time " + formatNs(e.Event) + " is " + time.Duration(e.Event-e.AheadOf).String() +
+		" past its receive time " + formatNs(e.AheadOf) + ", more than MaxAhead " + e.MaxAhead.String()
+}
+
+func (e *TimeAheadError) Unwrap() error { return ReasonTimeAhead }
+
+// formatNs is ns since the epoch in RFC 3339, UTC.
+func formatNs(ns int64) string { return time.Unix(0, ns).UTC().Format(time.RFC3339Nano) }

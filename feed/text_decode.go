@@ -92,7 +92,7 @@ func (d *Decoder) textLine(e *tick.Event, line []byte, at int64) bool {
 		return true
 	case reasonSkip:
 	default:
-		d.reject(at, d.line, r)
+		d.rejectTrade(at, d.line, r, e.TsEvent)
 	}
 	return false
 }
@@ -104,6 +104,7 @@ func (d *Decoder) fill(e *tick.Event, f *fields) Reason {
 		return ReasonBadTimestamp
 	}
 	if ts > d.latest {
+		e.TsEvent = ts // for the report (textLine): the slot is not handed on
 		return ReasonTimeAhead
 	}
 	px, err := tick.ParsePriceBytes(f.price)
