@@ -42,10 +42,16 @@ func (c Config) String() string {
 //
 //	SUBJECT[?queue=NAME&format=native|csv|json]
 //
-// format defaults to def.
+// format defaults to def. A URL (nats://HOST/SUBJECT, as -feed-kafka's
+// spec reads) is refused: the server is the connection's, not the spec's.
 func ParseSpec(spec string, def feed.Format) (Config, error) {
 	c := Config{Format: def}
 	subj, query, _ := strings.Cut(spec, "?")
+	if strings.Contains(subj, "://") {
+		// A legal subject, but a URL given as -feed-kafka's are: it would
+		// be subscribed to as it is, and nothing would ever arrive.
+		return c, fmt.Errorf("nats feed %q: a subject on tickd's own NATS connection, not a URL: give the subject (ticks.>), and the server with -nats-url", spec)
+	}
 	if err := checkSubject(subj); err != nil {
 		return c, fmt.Errorf("nats feed %q: %w", spec, err)
 	}
