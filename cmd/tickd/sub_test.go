@@ -260,6 +260,8 @@ func TestSubRefusesFlagsBeforeConnecting(t *testing.T) {
 		{[]string{"-js-seq", "1", "-queue", "q"}, "-queue reads live messages"},
 		{[]string{"-js-seq", "5", "-js-since", "2026-01-02T00:00:00Z"}, "-js-since and -js-seq: give one"},
 		{[]string{"-js-since", "yesterday"}, `js-since "yesterday": want RFC 3339`},
+		{[]string{"-js-stream", "TICKD.x", "-js-seq", "1"}, `-js-stream "TICKD.x": a stream's name has no whitespace`},
+		{[]string{"-queue", "a b"}, `-queue "a b": a queue group's name has no whitespace`},
 	} {
 		err := runSub(context.Background(), append([]string{"-nats-url", url}, c.args...), io.Discard, io.Discard)
 		if err == nil || !strings.HasPrefix(err.Error(), c.want) {

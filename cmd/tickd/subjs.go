@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -32,11 +33,16 @@ func (s *subSource) register(fs *flag.FlagSet) {
 	fs.Uint64Var(&s.seq, "js-seq", 0, "replay the stream from this sequence, then follow it")
 }
 
-// check refuses the flag combinations sub cannot read with, before it
-// connects: a mistake is then named as such, not behind a connection error.
+// check refuses the flag combinations sub cannot read with, and names NATS
+// refuses, before it connects: a mistake is then named as such, not behind
+// a connection error.
 func (s *subSource) check() error {
 	live := s.since == "" && s.seq == 0
 	switch {
+	case strings.ContainsAny(s.queue, " \t\r\n"):
+		return fmt.Errorf("-queue %q: a queue group's name has no whitespace", s.queue)
+	case strings.ContainsAny(s.stream, " \t\r\n.*>/\\"):
+		return fmt.Errorf("-js-stream %q: a stream's name has no whitespace, '.', '*', '>', '/' or '\\'", s.stream)
 	case live && s.stream != "":
 		return errors.New("-js-stream needs -js-since or -js-seq: without them sub reads live messages")
 	case !live && s.queue != "":
