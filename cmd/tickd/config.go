@@ -88,6 +88,11 @@ func parseConfig(path string, data []byte, fs *flag.FlagSet) (*fileConfig, error
 			if err := node.Decode(&items); err != nil {
 				return nil, fmt.Errorf("config: %s line %d: %s: %w", path, node.Line, k, err)
 			}
+			// Joined with ',', a list would be one value of a flag given
+			// once: feed-nats [a, b] subscribed to the subject "a,b".
+			if once, ok := fs.Lookup(k).Value.(*onceFlag); ok && len(items) > 1 {
+				return nil, fmt.Errorf("config: %s line %d: %s: a list of %d, but it is given once: %s", path, node.Line, k, len(items), once.hint)
+			}
 			fc.Settings[k] = strings.Join(items, ",")
 		default:
 			return nil, fmt.Errorf("config: %s line %d: %s: want a value or a list", path, node.Line, k)

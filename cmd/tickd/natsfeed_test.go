@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -61,6 +64,35 @@ func TestFeedSourceGivenTwiceRefused(t *testing.T) {
 		}
 		if want := fmt.Sprintf("-%s: given twice (%q, then %q)", c.flag, c.first, c.second); !strings.Contains(stderr.String(), want) {
 			t.Errorf("stderr %q, want %q", stderr.String(), want)
+		}
+	}
+}
+
+// TestFeedSourceListInConfigRefused: a config file's list for a source
+// given once is refused naming the line, not joined with ',' into one
+// value (feed-nats [ticks.a, ticks.b] subscribed to "ticks.a,ticks.b", a
+// subject nothing publishes on); a list of one is its one value.
+func TestFeedSourceListInConfigRefused(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct{ yaml, want string }{
+		{"bars: [1s]\nfeed-nats: [ticks.a, ticks.b]\n", "line 2: feed-nats: a list of 2, but it is given once: tickd takes one subscription"},
+		{"feed-kafka:\n  - kafka://k:9092/a\n  - kafka://k:9092/b\n", "line 2: feed-kafka: a list of 2, but it is given once: tickd consumes one topic"},
+		{"feed-nats: [ticks.a]\n", ""},
+	} {
+		path := filepath.Join(dir, "c.yaml")
+		if err := os.WriteFile(path, []byte(c.yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var cfg serveConfig
+		fc, err := loadConfigFile(path, newServeFlags(&cfg, io.Discard))
+		if c.want == "" {
+			if err != nil || fc.Settings["feed-nats"] != "ticks.a" {
+				t.Errorf("%q: %v, settings %v", c.yaml, err, fc)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: %v, want ...%s", c.yaml, err, c.want)
 		}
 	}
 }
