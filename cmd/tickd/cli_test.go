@@ -201,8 +201,8 @@ func TestGenUnknownFormatNamesITCH(t *testing.T) {
 	}
 }
 
-// TestGenRefusesNegativeLimits: a negative -count or -duration, and a rate
-// not above 0, are refused, naming the flag, by gen (ticks and ITCH) and
+// TestGenRefusesNegativeLimits: a negative -count or -duration, a rate
+// not above 0, and a -start outside int64 ns since the epoch, are refused, naming the flag, by gen (ticks and ITCH) and
 // demo, where a negative count made gen write nothing and exit 0, demo run
 // with no ticks, and -rate 0 paced at the default rate.
 func TestGenRefusesNegativeLimits(t *testing.T) {
@@ -218,6 +218,8 @@ func TestGenRefusesNegativeLimits(t *testing.T) {
 		{runGen, []string{"-out", out, "-rate", "0"}, "-rate 0: want a rate above 0 (-unpaced writes as fast as it can)"},
 		{runGen, []string{"-format", "itch", "-out", out, "-rate", "-5"}, "-rate -5: want a rate above 0 (-unpaced writes as fast as it can)"},
 		{runDemo, []string{"-rate", "0", "-nats-listen", "off", "-ui", "", "-metrics", ""}, "-rate 0: want a rate above 0 (-unpaced writes as fast as it can)"},
+		{runGen, []string{"-out", out, "-start", "3000-01-01T00:00:00Z"}, "-start 3000-01-01T00:00:00Z: event times are ns since the epoch, from 1677-09-21T00:12:43Z to 2262-04-11T23:47:16Z"},
+		{runGen, []string{"-format", "itch", "-out", out, "-start", "1600-01-01T00:00:00Z"}, "-start 1600-01-01T00:00:00Z: event times are ns since the epoch, from 1677-09-21T00:12:43Z to 2262-04-11T23:47:16Z"},
 		{runDemo, []string{"-count", "-1", "-nats-listen", "off", "-ui", "", "-metrics", ""}, "-count -1: want 0 (no limit) or more"},
 		{runDemo, []string{"-duration", "-1s", "-nats-listen", "off", "-ui", "", "-metrics", ""}, "-duration -1s: want 0 (until Ctrl-C or -count) or more"},
 	} {

@@ -107,6 +107,12 @@ func (c *genConfig) startTime() (time.Time, error) {
 	if err != nil {
 		return time.Time{}, fmt.Errorf("-start: %w", err)
 	}
+	// Event times are int64 ns since the epoch: past these bounds they
+	// wrapped (3000-01-01 was written as 1830, 1600-01-01 as 2184).
+	if first, last := time.Unix(0, math.MinInt64), time.Unix(0, math.MaxInt64); t.Before(first) || t.After(last) {
+		return time.Time{}, fmt.Errorf("-start %s: event times are ns since the epoch, from %s to %s",
+			c.start, first.UTC().Format(time.RFC3339), last.UTC().Format(time.RFC3339))
+	}
 	return t, nil
 }
 
