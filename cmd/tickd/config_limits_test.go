@@ -391,4 +391,12 @@ func TestFeedDialNeedsPort(t *testing.T) {
 			t.Errorf("record -feed-dial %s: %v, want %s", a, err, want)
 		}
 	}
+	// A port no dial can use was redialled for ever too.
+	for _, port := range []string{"99999", "-1", "0", "nosuchservice"} {
+		a := "127.0.0.1:" + port
+		want := fmt.Sprintf("feed-dial %q: port %q: want 1..65535 or a known service name", a, port)
+		if err := runServe(ctx, []string{"-feed-dial", a, "-feed-listen", "", "-nats-listen", "off"}, io.Discard, io.Discard); err == nil || err.Error() != want {
+			t.Errorf("serve -feed-dial %s: %v, want %s", a, err, want)
+		}
+	}
 }

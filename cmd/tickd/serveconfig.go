@@ -251,8 +251,12 @@ func (c *serveConfig) sources() (feedSources, error) {
 				return src, fmt.Errorf("feed-dial %q: a URL is an ITCH session: add -feed-format itch", a)
 			}
 			// An address no dial can reach would be retried for ever.
-			if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
+			_, port, err := net.SplitHostPort(a)
+			if err != nil || port == "" {
 				return src, fmt.Errorf("feed-dial %q: want HOST:PORT", a)
+			}
+			if n, err := net.LookupPort("tcp", port); err != nil || n == 0 { // 99999, -1, a service not in /etc/services
+				return src, fmt.Errorf("feed-dial %q: port %q: want 1..65535 or a known service name", a, port)
 			}
 		}
 		src.format, src.dial = f, c.feedDial
