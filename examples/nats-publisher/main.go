@@ -58,6 +58,10 @@ func run(args []string, in io.Reader, stderr io.Writer) error {
 	return nil
 }
 
+// utf8BOM may open the input (Excel's "CSV UTF-8"): tickd skips it at the
+// start of a stream, so a header behind it is a header, to repeat without it.
+const utf8BOM = "\uFEFF"
+
 // isCSVHeader says whether line, the input's first, is a CSV header as
 // tickd's decoder takes one: the column names, in any order, maybe quoted
 // or spaced.
@@ -93,8 +97,8 @@ func publishLines(nc *nats.Conn, subject string, per int, in io.Reader) (msgs, n
 	}
 	for sc.Scan() {
 		line := sc.Text()
-		if n == 0 && header == nil && isCSVHeader(line) { // every message needs it
-			header = append([]byte(line), '\n')
+		if h := strings.TrimPrefix(line, utf8BOM); n == 0 && header == nil && isCSVHeader(h) { // every message needs it
+			header = append([]byte(h), '\n')
 			buf = append(buf[:0], header...)
 			continue
 		}

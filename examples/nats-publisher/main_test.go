@@ -69,13 +69,15 @@ func TestHeaderInAnyForm(t *testing.T) {
 		{"symbol,ts,price,size,side", true},
 		{`"ts","symbol","size","price"`, true},
 		{" ts , symbol , price , size", true},
+		{"\uFEFFts,symbol,size,price", true}, // a byte order mark first: repeated without it
 		{"1,A,1,1", false},
 		{`{"ts":1,"symbol":"A","price":"1","size":1}`, false},
 	} {
 		msgs := publishAndRead(t, c.first+"\nX\nY\n", "1", 2)
 		var want []string
 		if c.header {
-			want = []string{c.first + "\nX\n", c.first + "\nY\n"}
+			h := strings.TrimPrefix(c.first, "\uFEFF")
+			want = []string{h + "\nX\n", h + "\nY\n"}
 		} else {
 			want = []string{c.first + "\n", "X\n"}
 		}
