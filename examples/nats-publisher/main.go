@@ -67,17 +67,26 @@ const utf8BOM = "\uFEFF"
 // or spaced.
 func isCSVHeader(line string) bool {
 	names := strings.Split(line, ",")
-	if len(names) < 4 {
+	if len(names) < 4 || len(names) > 5 {
 		return false
 	}
+	seen := map[string]bool{}
 	for _, name := range names {
-		switch strings.Trim(name, " \t\r\"") {
+		name = strings.Trim(name, " \t") // then one pair of quotes, as tickd reads a field
+		if len(name) >= 2 && name[0] == '"' && name[len(name)-1] == '"' {
+			name = name[1 : len(name)-1]
+		}
+		switch name {
 		case "ts", "symbol", "price", "size", "side":
 		default:
 			return false
 		}
+		if seen[name] {
+			return false // each column once
+		}
+		seen[name] = true
 	}
-	return true
+	return seen["ts"] && seen["symbol"] && seen["price"] && seen["size"]
 }
 
 // publishLines publishes in's lines, per lines to a message, each message

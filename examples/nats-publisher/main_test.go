@@ -71,6 +71,9 @@ func TestHeaderInAnyForm(t *testing.T) {
 		{" ts , symbol , price , size", true},
 		{"\uFEFFts,symbol,size,price", true}, // a byte order mark first: repeated without it
 		{"1,A,1,1", false},
+		{"ts,ts,symbol,price", false},      // tickd takes each column once, ts, symbol, price and size among them
+		{"ts,symbol,price,side", false},    // no size
+		{`"ts ",symbol,price,size`, false}, // a space inside the quotes is part of the name
 		{`{"ts":1,"symbol":"A","price":"1","size":1}`, false},
 	} {
 		msgs := publishAndRead(t, c.first+"\nX\nY\n", "1", 2)
