@@ -101,6 +101,7 @@ type Generator struct {
 	walks  []walk
 	now    int64 // event time of the last trade, ns
 	meanNs float64
+	ended  bool // the event time ran past the int64 ns range (OutOfTime)
 }
 
 // New returns a Generator for cfg.
@@ -124,13 +125,24 @@ func New(cfg Config) (*Generator, error) {
 // Symbols returns the symbol names, indexed by Trade.Symbol.
 func (g *Generator) Symbols() []string { return g.cfg.Symbols }
 
+// OutOfTime says whether the event time has run past the int64 ns range:
+// the trade Next returned last, and every later one, is stamped at its
+// end, math.MaxInt64.
+func (g *Generator) OutOfTime() bool { return g.ended }
+
 // Rate returns the configured mean rate in ticks per second.
 func (g *Generator) Rate() float64 { return g.cfg.Rate }
 
 // Next returns the next trade.
 func (g *Generator) Next() Trade {
-	gap := int64(g.rng.ExpFloat64()*g.meanNs) + 1
-	g.now += gap
+	gap := g.rng.ExpFloat64() * g.meanNs
+	if gap >= float64(math.MaxInt64-g.now) {
+		// Past 2262-04-11 (a tiny -rate, a -start near the end): the sum
+		// would wrap to a time centuries back. Held at the end instead.
+		g.now, g.ended = math.MaxInt64, true
+	} else {
+		g.now += int64(gap) + 1
+	}
 	i := g.rng.IntN(len(g.walks))
 	w := &g.walks[i]
 	// Seconds since this symbol's previous trade, on average.

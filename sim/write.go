@@ -2,8 +2,10 @@ package sim
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"math"
 	"time"
 
 	"github.com/tickd/tickd/feed"
@@ -74,6 +76,10 @@ func Write(ctx context.Context, w io.Writer, g *Generator, opts WriteOptions) (W
 			break
 		}
 		t := g.Next()
+		if g.OutOfTime() {
+			return out, errors.Join(flush(), fmt.Errorf("sim: after %d trades the event time runs past %s, the end of int64 ns since the epoch: a lower count or duration, a higher rate or an earlier start",
+				out.Trades, time.Unix(0, math.MaxInt64).UTC().Format(time.RFC3339)))
+		}
 		if opts.Duration > 0 && time.Duration(t.TsEvent-first) > opts.Duration {
 			break
 		}

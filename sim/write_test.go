@@ -3,6 +3,8 @@ package sim
 import (
 	"bytes"
 	"context"
+	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,5 +97,32 @@ func TestWriteStopsOnCancel(t *testing.T) {
 	var buf bytes.Buffer
 	if _, err := Write(ctx, &buf, g, WriteOptions{}); err != nil {
 		t.Fatalf("cancel is a normal stop, got %v", err)
+	}
+}
+
+// TestWriteStopsAtTheEndOfTime: event times that would run past the int64
+// ns range (a -start near 2262, a tiny rate) end the stream with an error
+// naming it; they wrapped to times centuries back, written as good ticks.
+func TestWriteStopsAtTheEndOfTime(t *testing.T) {
+	for _, c := range []struct {
+		cfg    Config
+		before int64 // trades written before the error, at least
+	}{
+		{Config{Seed: 3, Rate: 1000, Start: time.Unix(0, math.MaxInt64-int64(time.Second))}, 500},
+		{Config{Seed: 3, Rate: 1e-12, Start: DefaultStart}, 0}, // a gap of ~30 000 years
+	} {
+		g, _ := New(c.cfg)
+		var buf bytes.Buffer
+		w, err := Write(context.Background(), &buf, g, WriteOptions{Format: feed.FormatCSV, Count: 100_000, Unpaced: true})
+		if err == nil || !strings.Contains(err.Error(), "runs past 2262-04-11T23:47:16Z") || w.Trades < c.before || w.Trades >= 100_000 {
+			t.Fatalf("rate %v, start %v: %+v, %v", c.cfg.Rate, c.cfg.Start, w, err)
+		}
+		last := c.cfg.Start.UnixNano()
+		for _, e := range decodeAll(t, feed.FormatCSV, buf.Bytes(), tick.NewSymbolTable(0)) {
+			if e.TsEvent < last {
+				t.Fatalf("rate %v: event time %d after %d: wrapped", c.cfg.Rate, e.TsEvent, last)
+			}
+			last = e.TsEvent
+		}
 	}
 }
