@@ -68,6 +68,18 @@ func parseCSV(line []byte, f *fields, cols *csvColumns) Reason {
 	return reasonNone
 }
 
+// appendHeader appends a header line (with its '\n') naming the columns in
+// cols' order, which parseCSV reads back as cols.
+func (cols *csvColumns) appendHeader(dst []byte) []byte {
+	for i, c := range cols {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, csvNames[c]...)
+	}
+	return append(dst, '\n')
+}
+
 // csvHeader reads a header line: every field a column name, each once, ts,
 // symbol, price and size among them. A 4-column header leaves side last.
 func csvHeader(p [][]byte) (cols csvColumns, ok bool) {

@@ -135,6 +135,21 @@ func (p *pump) end() {
 	p.ctrs.publish(&p.dec.stats)
 }
 
+// tapSkipped tells the tap, after a tail skipped the start of a file
+// (Options.FromEnd), what of the skipped part a player of the capture needs
+// to read the rest as the decoder does: a CSV header that named the columns
+// in another order, as a header line of its own. (A native file's Symbol
+// frames are not: a Hello and Symbol frames made up here would start a
+// player's sequence anew, and it would report a gap the live session did
+// not see.)
+func (p *pump) tapSkipped() {
+	if p.tap == nil || p.dec.format != FormatCSV || p.dec.cols == csvInOrder {
+		return
+	}
+	p.tap.Data(p.ctrs.id, p.clock(), p.dec.cols.appendHeader(nil))
+	p.tapped = true
+}
+
 // restart drops pending bytes and starts the decoder over (a truncated or
 // new file).
 func (p *pump) restart() {

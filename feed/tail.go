@@ -157,6 +157,7 @@ func (t *tailer) openFile(first bool) error {
 	if err := t.skipTo(fi.Size()); err != nil {
 		t.o.sourceError(t.path, t.pos, SourceTailRead, fmt.Errorf("feed: %s: %w", t.path, err))
 	}
+	t.p.tapSkipped()
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tickd/tickd/tick"
 )
@@ -211,6 +212,40 @@ func TestTapTail(t *testing.T) {
 	}
 	if tap.opens[ids[0]] != 1 || tap.closes[ids[0]] != 1 {
 		t.Fatalf("%d opens, %d closes", tap.opens[ids[0]], tap.closes[ids[0]])
+	}
+}
+
+// TestTapTailFromEndKeepsHeader: a CSV file followed from its end, whose
+// header (skipped with the rest of what it held) names the columns in
+// another order, is tapped with that header first, so that its capture
+// decodes to the trades the tail decoded; without it a player read size as
+// price.
+func TestTapTailFromEndKeepsHeader(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ticks.csv")
+	appendFile(t, path, "ts,symbol,size,price\n1,AAA,5,10\n")
+	tap := newTapLog()
+	r := startTail(t, path, func(o *Options) { o.Tap = tap; o.FromEnd = true })
+	for k := 100; r.ss.total() == 0; k++ { // lines appended before the tail opened the file are skipped
+		if k == 10000 {
+			t.Fatal("no line arrived")
+		}
+		appendFile(t, path, fmt.Sprintf("%d,AAA,%d,1%d\n", k, k, k))
+		time.Sleep(2 * time.Millisecond)
+	}
+	r.stop()
+	ids := tap.sources()
+	if len(ids) != 1 || len(tap.data[ids[0]]) == 0 || string(tap.data[ids[0]][0]) != "ts,symbol,size,price,side\n" {
+		t.Fatalf("tap saw %v: %v", ids, tap.data)
+	}
+	live, _ := r.ss.list()[0].snapshot()
+	replayed := replayChunks(t, newTestDecoder(t, FormatCSV, nil, nil), tap.data[ids[0]], tap.recv[ids[0]])
+	if len(replayed) != len(live) {
+		t.Fatalf("capture decodes to %d trades, the tail gave %d", len(replayed), len(live))
+	}
+	for i := range live {
+		if replayed[i].Qty != live[i].Qty || replayed[i].Price != live[i].Price || live[i].Qty < 100 {
+			t.Fatalf("trade %d: capture %+v, tail %+v", i, replayed[i], live[i])
+		}
 	}
 }
 
