@@ -297,21 +297,28 @@ func TestGenItchMoldHeartbeats(t *testing.T) {
 	if err := pause(ctx, sink, 2500*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
+	got := moldPackets(t, line)
+	if fmt.Sprint(got) != "[1+1 2+0 2+0]" {
+		t.Fatalf("packets %v, want the message then two heartbeats announcing 2", got)
+	}
+}
+
+// moldPackets reads the MoldUDP64 packets line receives until 200 ms pass
+// without one, each as "SEQ+COUNT".
+func moldPackets(t *testing.T, line net.Conn) []string {
+	t.Helper()
 	var got []string
 	buf := make([]byte, 1500)
 	for line.SetReadDeadline(time.Now().Add(200 * time.Millisecond)); ; {
 		n, err := line.Read(buf)
 		if err != nil {
-			break
+			return got
 		}
 		p, err := mold.Parse(buf[:n])
 		if err != nil {
 			t.Fatal(err)
 		}
 		got = append(got, fmt.Sprintf("%d+%d", p.Seq, p.Count))
-	}
-	if fmt.Sprint(got) != "[1+1 2+0 2+0]" {
-		t.Fatalf("packets %v, want the message then two heartbeats announcing 2", got)
 	}
 }
 

@@ -22,7 +22,6 @@ import (
 
 	"github.com/tickd/tickd/feed"
 	"github.com/tickd/tickd/feed/itch"
-	"github.com/tickd/tickd/feed/mold"
 	"github.com/tickd/tickd/feed/soupbin"
 	"github.com/tickd/tickd/replay"
 	"github.com/tickd/tickd/tick"
@@ -1020,19 +1019,7 @@ func TestReplayExchangeMoldHeartbeats(t *testing.T) {
 	if err := runReplay(context.Background(), args, io.Discard, &stderr); err != nil {
 		t.Fatalf("replay -exchange: %v\n%s", err, stderr.String())
 	}
-	var got []string
-	buf := make([]byte, 1500)
-	for line.SetReadDeadline(time.Now().Add(200 * time.Millisecond)); ; {
-		n, err := line.Read(buf)
-		if err != nil {
-			break
-		}
-		p, err := mold.Parse(buf[:n])
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, fmt.Sprintf("%d+%d", p.Seq, p.Count))
-	}
+	got := moldPackets(t, line)
 	// The first message, a heartbeat after each of the two whole seconds
 	// of the wait, the second message, the end of session.
 	if fmt.Sprint(got) != "[1+1 2+0 2+0 2+1 3+65535]" {
