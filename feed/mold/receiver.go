@@ -119,6 +119,7 @@ type datagram struct {
 type held struct {
 	d     datagram
 	first uint64
+	at    time.Time // arrival: the gap before it has been seen since
 }
 
 // Receiver reads MoldUDP64 lines and hands on each message once, in order.
@@ -143,7 +144,8 @@ type Receiver struct {
 	held     []held // sorted by first
 	gapOpen  bool
 	attempts int
-	askedAt  uint64 // next when the last request went out
+	askedAt  uint64    // next when the last request went out
+	filledAt time.Time // when a packet last filled (part of) an open gap
 	timer    *time.Timer
 	h        func(uint64, []byte)
 	farSeq   uint64 // the sequence of an unconfirmed far jump (see ReceiverOptions.MaxJump); 0: none

@@ -169,6 +169,28 @@ func TestGiveUpReportsGap(t *testing.T) {
 	}
 }
 
+// TestGapsWaitAtOnce: with no rewind server answering, gaps are waited out
+// side by side, not one after the other. Each later gap's wait used to
+// start only once the gaps before it were given up, so 40 gaps of a
+// session sent in a few milliseconds took 40 waits to come through.
+func TestGapsWaitAtOnce(t *testing.T) {
+	const gaps, wait = 40, 4 * 50 * time.Millisecond
+	drop := func(seq uint64, _ int) bool { return seq%25 == 11 } // one packet of five in every 25 messages
+	r := newRig(t, []func(uint64, int) bool{drop}, nil, func(o *ReceiverOptions) {
+		o.Rewind = "" // gaps can only be waited out
+		o.RetryInterval, o.MaxAttempts = 50*time.Millisecond, 4
+	})
+	start := time.Now()
+	r.run(gaps*25, 5)
+	took := time.Since(start)
+	if st := r.rcv.Stats(); st.Gaps != gaps || st.Lost != gaps*5 {
+		t.Fatalf("stats %+v; want %d gaps of 5", st, gaps)
+	}
+	if took > 5*wait {
+		t.Fatalf("the session took %v to come through; its gaps should all be given up about %v after they were seen, not %v one after the other", took, wait, gaps*wait)
+	}
+}
+
 func TestABArbitration(t *testing.T) {
 	inA := func(seq uint64) bool { return seq > 300 && seq < 400 } // a run only A loses
 	inB := func(seq uint64) bool { return seq > 600 && seq < 700 } // and one only B loses

@@ -1,6 +1,9 @@
 package mold
 
-import "slices"
+import (
+	"slices"
+	"time"
+)
 
 // packet runs one datagram through session, sequence and gap tracking. The
 // in-order path (the common one) hands messages straight from the read
@@ -40,6 +43,9 @@ func (r *Receiver) packet(d datagram) {
 		r.st.dups.Add(n)
 		r.release(d)
 	case p.Seq <= r.next:
+		if r.gapOpen {
+			r.filledAt = time.Now() // a gap is being filled: its wait starts afresh
+		}
 		r.deliver(&p)
 		r.release(d)
 		r.drainHeld()
@@ -105,7 +111,7 @@ func (r *Receiver) hold(d datagram, first uint64) {
 		r.release(d)
 		return
 	}
-	r.held = slices.Insert(r.held, i, held{d: d, first: first})
+	r.held = slices.Insert(r.held, i, held{d: d, first: first, at: time.Now()})
 	if len(r.held) > r.opts.MaxHeld {
 		r.giveUp() // nothing more can wait: the oldest gap is lost
 	}
@@ -138,20 +144,45 @@ func (r *Receiver) gapEnd() uint64 {
 	return r.high
 }
 
-// checkGap opens, advances or closes the recovery of the oldest gap.
+// checkGap opens, advances or closes the recovery of the oldest gap. A gap
+// that has already waited out its attempts behind the gaps before it is
+// given up at once: otherwise each gap's wait would only start when it
+// became the oldest, and with no rewind answering, the data would fall
+// further behind at every gap.
 func (r *Receiver) checkGap() {
-	if r.next >= r.gapEnd() {
-		if r.gapOpen {
-			r.gapOpen = false
-			r.timer.Stop()
+	for r.next < r.gapEnd() {
+		if r.gapOpen && r.askedAt == r.next {
+			return // waiting for the answer to the last request
 		}
-		return
+		r.gapOpen = true // a new gap, or progress on the old one
+		r.attempts = r.intervalsWaited(time.Now())
+		if r.attempts < r.opts.MaxAttempts {
+			r.request()
+			return
+		}
+		r.giveUp()
 	}
-	if r.gapOpen && r.askedAt == r.next {
-		return // waiting for the answer to the last request
+	if r.gapOpen {
+		r.gapOpen = false
+		r.timer.Stop()
 	}
-	r.gapOpen, r.attempts = true, 0 // a new gap, or progress on the old one
-	r.request()
+}
+
+// intervalsWaited is how many retry intervals the oldest gap has gone
+// unfilled: since the first packet held behind it arrived, or since a gap
+// last filled (a rewind server working through a long outage gives every
+// gap behind it its full wait).
+func (r *Receiver) intervalsWaited(now time.Time) int {
+	since := now
+	for i := range r.held {
+		if r.held[i].at.Before(since) {
+			since = r.held[i].at
+		}
+	}
+	if r.filledAt.After(since) {
+		since = r.filledAt
+	}
+	return int(now.Sub(since) / r.opts.RetryInterval)
 }
 
 // request asks the rewind server for the front of the gap and arms the retry.
