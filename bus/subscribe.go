@@ -170,6 +170,8 @@ type Status struct {
 	NewDropped        uint64
 	PublishDropped    uint64 // messages NATS refused (e.g. while reconnecting)
 	NewPublishDropped uint64
+	FeedLost          uint64 // feed messages lost for good in sequence gaps; 0 from publishers before it was sent
+	NewFeedLost       uint64
 }
 
 // FeedStatus reports a feed source's change of liveness, as published on
@@ -384,6 +386,8 @@ type wire struct {
 	NewDropped        *uint64 `json:"new_dropped"`
 	PublishDropped    *uint64 `json:"publish_dropped"`
 	NewPublishDropped *uint64 `json:"new_publish_dropped"`
+	FeedLost          uint64  `json:"feed_lost"` // optional: older publishers do not send it
+	NewFeedLost       uint64  `json:"new_feed_lost"`
 	// feed
 	Source   string `json:"source"`
 	State    string `json:"state"` // any non-empty word: later publishers may add states
@@ -555,7 +559,8 @@ func decode(subject string, data []byte) (Message, error) {
 		}
 		m = &Status{Subject: subject, Publisher: w.Publisher, TsPub: *w.TsPub,
 			Dropped: *w.Dropped, NewDropped: *w.NewDropped,
-			PublishDropped: *w.PublishDropped, NewPublishDropped: *w.NewPublishDropped}
+			PublishDropped: *w.PublishDropped, NewPublishDropped: *w.NewPublishDropped,
+			FeedLost: w.FeedLost, NewFeedLost: w.NewFeedLost}
 	case "feed":
 		need(w.Source != "", "source")
 		need(w.State != "", "state")

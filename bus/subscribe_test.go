@@ -154,11 +154,18 @@ func TestSubscribe(t *testing.T) {
 // published on <prefix>.status, which carry no seq and no symbol.
 func TestDecodeStatusEvents(t *testing.T) {
 	m, err := DecodeBytes("tickd.status", []byte(`{"kind":"status","publisher":"host-4242","ts_pub":1795482642208101337,`+
-		`"dropped":5120,"new_dropped":5120,"publish_dropped":7,"new_publish_dropped":2}`))
+		`"dropped":5120,"new_dropped":5120,"publish_dropped":7,"new_publish_dropped":2,"feed_lost":40,"new_feed_lost":12}`))
 	want := &Status{Subject: "tickd.status", Publisher: "host-4242", TsPub: 1795482642208101337,
-		Dropped: 5120, NewDropped: 5120, PublishDropped: 7, NewPublishDropped: 2}
+		Dropped: 5120, NewDropped: 5120, PublishDropped: 7, NewPublishDropped: 2, FeedLost: 40, NewFeedLost: 12}
 	if st, ok := m.(*Status); err != nil || !ok || *st != *want || m.Kind() != KindStatus {
 		t.Errorf("status: (%#v, %v), want %#v", m, err, want)
+	}
+	// A publisher from before feed_lost: still a status, with no feed loss.
+	m, err = DecodeBytes("tickd.status", []byte(`{"kind":"status","publisher":"host-4242","ts_pub":1795482642208101337,`+
+		`"dropped":5120,"new_dropped":5120,"publish_dropped":7,"new_publish_dropped":2}`))
+	want.FeedLost, want.NewFeedLost = 0, 0
+	if st, ok := m.(*Status); err != nil || !ok || *st != *want {
+		t.Errorf("status without feed_lost: (%#v, %v), want %#v", m, err, want)
 	}
 	if p, seq := m.Origin(); p != "host-4242" || seq != 0 {
 		t.Errorf("status origin (%q, %d)", p, seq)

@@ -10,10 +10,12 @@ import (
 	"github.com/tickd/tickd/feed"
 )
 
-// statusEvent is published on <prefix>.status when tickd loses data it
-// was given: events a Drop input dropped (the engine was behind a live UDP
-// feed) or publishes NATS refused while reconnecting. Totals since start,
-// and what is new since the last event.
+// statusEvent is published on <prefix>.status when tickd loses data: events
+// a Drop input dropped (the engine was behind a live UDP feed), publishes
+// NATS refused while reconnecting, or feed messages lost for good in
+// sequence gaps (an ITCH gap the rewind server did not fill, a native
+// sequence jump): books built across those may be wrong. Totals since
+// start, and what is new since the last event.
 type statusEvent struct {
 	Kind              string `json:"kind"` // "status"
 	Publisher         string `json:"publisher"`
@@ -22,6 +24,8 @@ type statusEvent struct {
 	NewDropped        uint64 `json:"new_dropped"`
 	PublishDropped    uint64 `json:"publish_dropped"`
 	NewPublishDropped uint64 `json:"new_publish_dropped"`
+	FeedLost          uint64 `json:"feed_lost"`
+	NewFeedLost       uint64 `json:"new_feed_lost"`
 }
 
 // feedStatusEvent is published on <prefix>.status when a feed source has
@@ -73,14 +77,16 @@ func (p *pipeline) watchStatus(ctx context.Context, prefix string, staleAfter ti
 // checkLosses publishes a statusEvent when a loss counter moved since last.
 func (p *pipeline) checkLosses(subject string, last *statusEvent, now int64) {
 	ev := statusEvent{Kind: "status", Publisher: p.pub.ID(), TsPub: now,
-		Dropped: p.eng.Counters().Dropped, PublishDropped: p.pub.Counters().Dropped}
-	if ev.Dropped == last.Dropped && ev.PublishDropped == last.PublishDropped {
+		Dropped: p.eng.Counters().Dropped, PublishDropped: p.pub.Counters().Dropped, FeedLost: p.feedStats.Total().Missed}
+	if ev.Dropped == last.Dropped && ev.PublishDropped == last.PublishDropped && ev.FeedLost == last.FeedLost {
 		return
 	}
 	ev.NewDropped, ev.NewPublishDropped = ev.Dropped-last.Dropped, ev.PublishDropped-last.PublishDropped
+	ev.NewFeedLost = ev.FeedLost - last.FeedLost
 	*last = ev
 	p.log.Warn().Uint64("dropped", ev.Dropped).Uint64("new_dropped", ev.NewDropped).
-		Uint64("publish_dropped", ev.PublishDropped).Msg("tickd is losing data: the engine is behind a Drop feed, or NATS is away")
+		Uint64("publish_dropped", ev.PublishDropped).Uint64("feed_lost", ev.FeedLost).Uint64("new_feed_lost", ev.NewFeedLost).
+		Msg("tickd is losing data: the engine is behind a Drop feed, NATS is away, or a feed lost messages in a gap")
 	p.publishStatus(subject, ev)
 }
 

@@ -66,6 +66,42 @@ func TestLossesReported(t *testing.T) {
 	checkStatusSchema(t, msg.Data)
 }
 
+// TestFeedGapReported: ITCH messages lost for good (a MoldUDP64 line
+// dropping packets, no rewind server) are lost data like any other: a
+// status event on tickd.status says how many, so a subscriber of the books'
+// BBOs learns that they were built across a gap.
+func TestFeedGapReported(t *testing.T) {
+	line := freeUDP(t)
+	p := startQuietPipeline(t, "-feed-listen", "", "-nats-listen", "off", "-feed-format", "itch",
+		"-feed-dial", "mold://"+line+"?seq=1", "-udp-backpressure", "block")
+	sub, err := p.nc.SubscribeSync("tickd.status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var genErr syncBuffer
+	if err := runGen(ctx, []string{"-format", "itch", "-to", "mold://" + line, "-drop", "0.2", "-count", "2000",
+		"-seed", "3", "-unpaced", "-linger", "0s"}, io.Discard, &genErr); err != nil {
+		t.Fatalf("gen: %v\n%s", err, genErr.String())
+	}
+	var ev statusEvent
+	for ev.FeedLost == 0 {
+		msg, err := sub.NextMsg(5 * statusInterval)
+		if err != nil {
+			t.Fatalf("no status event for the feed's lost messages (%d lost so far): %v", p.feedStats.Total().Missed, err)
+		}
+		ev = statusEvent{}
+		if err := json.Unmarshal(msg.Data, &ev); err != nil {
+			t.Fatal(err)
+		}
+		checkStatusSchema(t, msg.Data)
+	}
+	if ev.Kind != "status" || ev.NewFeedLost == 0 || ev.FeedLost > p.feedStats.Total().Missed {
+		t.Fatalf("status %+v; the feed counts %d lost", ev, p.feedStats.Total().Missed)
+	}
+}
+
 // outrunEngine feeds p's engine (-ring-size 2) through a Drop input that
 // never waits until the engine has dropped events, and returns how many.
 func outrunEngine(t *testing.T, p *pipeline) uint64 {

@@ -160,8 +160,8 @@ func formatMessage(m bus.Message) string {
 		return fmt.Sprintf("BBO    %s %-6s bid=%s x %d (%d) ask=%s x %d (%d)", clock(m.TsEvent), m.Symbol,
 			bboSide(m.Bid), m.BidSize, m.BidOrders, bboSide(m.Ask), m.AskSize, m.AskOrders)
 	case *bus.Status:
-		return fmt.Sprintf("STATUS %s %s lost data: dropped=%d (+%d) publish_dropped=%d (+%d)", clock(m.TsPub), m.Publisher,
-			m.Dropped, m.NewDropped, m.PublishDropped, m.NewPublishDropped)
+		return fmt.Sprintf("STATUS %s %s lost data: dropped=%d (+%d) publish_dropped=%d (+%d) feed_lost=%d (+%d)", clock(m.TsPub), m.Publisher,
+			m.Dropped, m.NewDropped, m.PublishDropped, m.NewPublishDropped, m.FeedLost, m.NewFeedLost)
 	case *bus.FeedStatus:
 		return fmt.Sprintf("FEED   %s %s %s silent=%s", clock(m.TsPub), m.Source, m.State, m.Silent.Round(100*time.Millisecond))
 	case *bus.DecodeError:

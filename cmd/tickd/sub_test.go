@@ -89,12 +89,12 @@ func TestSubPrintsStatusEvents(t *testing.T) {
 	sub := startSub(t, srv)
 	ts := time.Date(2026, 1, 2, 14, 30, 1, 0, time.UTC).UnixNano()
 	publishJSON(t, srv, "tickd.status", statusEvent{Kind: "status", Publisher: "host-1", TsPub: ts,
-		Dropped: 5120, NewDropped: 120, PublishDropped: 3, NewPublishDropped: 3})
+		Dropped: 5120, NewDropped: 120, PublishDropped: 3, NewPublishDropped: 3, FeedLost: 40, NewFeedLost: 12})
 	publishJSON(t, srv, "tickd.status", feedStatusEvent{Kind: "feed", Publisher: "host-1", TsPub: ts,
 		Source: "tcp 127.0.0.1:7000<-127.0.0.1:5000", State: "stale", SilentNs: int64(1934 * time.Millisecond)})
 	got := sub.waitLines(t, 2)
 	want := []string{
-		"STATUS 14:30:01.000 host-1 lost data: dropped=5120 (+120) publish_dropped=3 (+3)",
+		"STATUS 14:30:01.000 host-1 lost data: dropped=5120 (+120) publish_dropped=3 (+3) feed_lost=40 (+12)",
 		"FEED   14:30:01.000 tcp 127.0.0.1:7000<-127.0.0.1:5000 stale silent=1.9s",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
