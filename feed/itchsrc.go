@@ -42,9 +42,10 @@ var itchReason = [itch.NumReasons]Reason{
 }
 
 // RunITCH runs one ITCH 5.0 session described by cfg (see ParseITCHURL) into
-// one Sink from open, decoding each message in place into a claimed slot.
-// Of opts, Symbols (required), OnError, Stats, SourceID, Clock, SessionDate
-// and ReconnectMin/Max (SoupBinTCP backoff) apply.
+// one Sink from open, decoding each message in place into a claimed slot:
+// OpenITCH, then Run. Of opts, Symbols (required), OnError, Stats,
+// SourceID, Clock, SessionDate and ReconnectMin/Max (SoupBinTCP backoff)
+// apply.
 //
 // The Sink is opened once, after the credentials are loaded and (mold) the
 // sockets bound, and is kept across SoupBinTCP reconnects: the client
@@ -66,35 +67,53 @@ func RunITCH(ctx context.Context, cfg ITCHSourceConfig, open SinkOpener, opts Op
 	if open == nil {
 		return errors.New("feed: RunITCH: nil SinkOpener")
 	}
-	o, err := opts.withDefaults()
+	s, err := OpenITCH(cfg, opts)
 	if err != nil {
 		return err
 	}
-	ctx, stop := context.WithCancel(ctx)
-	defer stop()
-	var (
-		name      string
-		run       func(h func(uint64, []byte)) error
-		transport func() TransportStats
-		r         = &itchRun{o: &o, stop: stop}
-	)
+	return s.Run(ctx, open)
+}
+
+// ITCHSession is an ITCH session ready to run: its options checked, its
+// credentials loaded (SoupBinTCP) and its sockets bound (MoldUDP64), so a
+// caller can refuse a session that cannot start (a port taken, a rewind
+// host that does not resolve) before anything runs, as a listener is.
+type ITCHSession struct {
+	cfg       ITCHSourceConfig
+	o         Options
+	r         *itchRun
+	run       func(ctx context.Context, h func(uint64, []byte)) error
+	transport func() TransportStats
+	release   func() // closes the bound sockets (mold)
+}
+
+// OpenITCH prepares the session cfg describes; see RunITCH for opts. Run
+// it, or Close it.
+func OpenITCH(cfg ITCHSourceConfig, opts Options) (*ITCHSession, error) {
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s := &ITCHSession{cfg: cfg, o: o, release: func() {}}
+	s.r = &itchRun{o: &s.o}
+	r := s.r
 	switch cfg.Transport {
 	case TransportSoupBin:
-		name = "soupbin " + cfg.Addr
-		c, err := newSoupBinClient(cfg, &o, r)
+		r.name = "soupbin " + cfg.Addr
+		c, err := newSoupBinClient(cfg, &s.o, r)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		r.soup = c
-		transport = r.soupBinStats
+		s.transport = r.soupBinStats
 		// The client skips silently what a server no longer has, at the
 		// first login as at a reconnect: seq is what the URL asked for.
 		r.gapCheck, r.expect = true, cfg.Seq
-		run = func(h func(uint64, []byte)) error { return c.Run(ctx, h) }
+		s.run = c.Run
 	case TransportMold:
-		name = "mold " + cfg.Addr
+		r.name = "mold " + cfg.Addr
 		if cfg.B != "" {
-			name += "+" + cfg.B
+			r.name += "+" + cfg.B
 		}
 		lines := []string{cfg.Addr}
 		if cfg.B != "" {
@@ -106,15 +125,34 @@ func RunITCH(ctx context.Context, cfg ITCHSourceConfig, open SinkOpener, opts Op
 			OnBatchEnd: r.batchEnd,
 		})
 		if err != nil {
-			return fmt.Errorf("feed: %s: %w", name, err)
+			return nil, fmt.Errorf("feed: %s: %w", r.name, err)
 		}
-		defer rcv.Close()
-		transport = func() TransportStats { return moldStats(rcv) }
-		run = func(h func(uint64, []byte)) error { return rcv.Run(ctx, h) }
+		s.transport = func() TransportStats { return moldStats(rcv) }
+		s.run = rcv.Run
+		s.release = func() { rcv.Close() }
 	default:
-		return fmt.Errorf("feed: RunITCH: unknown transport %q (want soupbin or mold)", cfg.Transport)
+		return nil, fmt.Errorf("feed: RunITCH: unknown transport %q (want soupbin or mold)", cfg.Transport)
 	}
-	r.name = name
+	return s, nil
+}
+
+// Config is the session's configuration, as given to OpenITCH.
+func (s *ITCHSession) Config() ITCHSourceConfig { return s.cfg }
+
+// Close releases a session that will not Run (Run releases it itself).
+func (s *ITCHSession) Close() { s.release() }
+
+// Run runs the session into one Sink from open, as RunITCH describes. It
+// may be called once.
+func (s *ITCHSession) Run(ctx context.Context, open SinkOpener) error {
+	defer s.release()
+	if open == nil {
+		return errors.New("feed: ITCHSession.Run: nil SinkOpener")
+	}
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	r, o, name, transport := s.r, &s.o, s.r.name, s.transport
+	r.stop = stop
 	sink, err := open(name)
 	if err != nil {
 		if ctx.Err() != nil { // a shutdown that came first: the engine refuses new inputs
@@ -132,7 +170,7 @@ func RunITCH(ctx context.Context, cfg ITCHSourceConfig, open SinkOpener, opts Op
 	}
 	r.dec, err = itch.NewDecoder(itch.Options{Symbols: o.Symbols, SessionDate: o.SessionDate, Source: r.ctrs.id})
 	if err == nil {
-		err = run(r.handle)
+		err = s.run(ctx, r.handle)
 	}
 	r.flush()
 	if errors.Is(err, soupbin.ErrEndOfSession) || errors.Is(err, mold.ErrEndOfSession) {

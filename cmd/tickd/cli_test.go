@@ -456,3 +456,38 @@ func TestDemoUnpacedRunsAhead(t *testing.T) {
 		t.Errorf("demo -unpaced -rate 1 -count 5000 did not apply every tick:\n%s\n%s", s, errb.String())
 	}
 }
+
+// TestMoldPortTaken: a MoldUDP64 line that cannot be bound fails serve and
+// record at start-up, naming the feed and why, as a taken -feed-listen
+// does; it used to fail as a stage after "tickd running", leaving a
+// process up that would never receive anything.
+func TestMoldPortTaken(t *testing.T) {
+	taken, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	url := "mold://" + taken.LocalAddr().String()
+	for name, run := range map[string]func(context.Context, []string, io.Writer, io.Writer) error{
+		"serve": runServe, "record": runRecord,
+	} {
+		t.Run(name, func(t *testing.T) {
+			args := []string{"-feed-format", "itch", "-feed-dial", url, "-feed-listen", ""}
+			if name == "serve" {
+				args = append(args, "-nats-listen", "off")
+			} else {
+				args = append(args, "-out", t.TempDir())
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			var errb syncBuffer
+			err := run(ctx, args, io.Discard, &errb)
+			if ctx.Err() != nil {
+				t.Fatalf("%s ran on with its only feed unbound until stopped (%v):\n%s", name, err, errb.String())
+			}
+			if err == nil || !strings.Contains(err.Error(), url) || !strings.Contains(err.Error(), "address already in use") {
+				t.Fatalf("%s on a taken MoldUDP64 port: %v, want an error naming %s and the bind", name, err, url)
+			}
+		})
+	}
+}

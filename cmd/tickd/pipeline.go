@@ -33,15 +33,16 @@ type pipeline struct {
 	pub       *bus.Publisher
 	feedStats *feed.Registry
 	listener  *feed.TCPListener
-	recorder  *replay.Recorder // nil unless -record
-	metrics   *pipelineMetrics // nil unless -metrics (metrics.go)
-	ui        *dashboard       // nil unless -ui
-	reports   *limitedLog      // the feed sources' reports (feedOptions), or nil
-	kafka     *kafka.Source    // -feed-kafka's, once started, or nil
-	natsFeed  *natsfeed.Source // -feed-nats's, once started, or nil
-	natsLog   *natsLog         // the embedded server's log, with p.srv
-	connLog   *natsLog         // the publishing connection's async errors (watchNATS)
-	natsGone  chan struct{}    // closed when nats.go gives the connection up (watchNATS); natsErr says why
+	itch      []*feed.ITCHSession // opened before start-up ends; run by startFeeds
+	recorder  *replay.Recorder    // nil unless -record
+	metrics   *pipelineMetrics    // nil unless -metrics (metrics.go)
+	ui        *dashboard          // nil unless -ui
+	reports   *limitedLog         // the feed sources' reports (feedOptions), or nil
+	kafka     *kafka.Source       // -feed-kafka's, once started, or nil
+	natsFeed  *natsfeed.Source    // -feed-nats's, once started, or nil
+	natsLog   *natsLog            // the embedded server's log, with p.srv
+	connLog   *natsLog            // the publishing connection's async errors (watchNATS)
+	natsGone  chan struct{}       // closed when nats.go gives the connection up (watchNATS); natsErr says why
 	natsErr   error
 
 	wg    sync.WaitGroup
@@ -142,14 +143,12 @@ func startPipeline(ctx context.Context, cfg *serveConfig, log zerolog.Logger) (*
 		}
 		fopts.Tap = p.recorder
 	}
-	if cfg.listens(src) {
-		if err = p.listen(cfg, src, open, fopts); err != nil {
-			if p.recorder != nil {
-				p.recorder.Stop()
-				p.recorder.Run(context.Background()) // finishes the empty capture
-			}
-			return fail(err)
+	if err = p.bindFeeds(cfg, src, open, fopts); err != nil {
+		if p.recorder != nil {
+			p.recorder.Stop()
+			p.recorder.Run(context.Background()) // finishes the empty capture
 		}
+		return fail(err)
 	}
 	if p.recorder != nil {
 		p.startRecorder(ctx, cfg.record.dir, log, nil) // serving goes on without the capture
@@ -173,6 +172,41 @@ func startPipeline(ctx context.Context, cfg *serveConfig, log zerolog.Logger) (*
 	p.serveMetrics(ctx, src)
 	log.Info().Int("shards", ecfg.Shards).Bool("fused", cfg.fused).Int("rules", len(p.eng.Rules())).Str("nats", p.natsDesc()).Msg("tickd running")
 	return p, nil
+}
+
+// bindFeeds binds the feed listener, if any, and prepares the ITCH
+// sessions: a port taken fails start-up, not a stage after "tickd running".
+func (p *pipeline) bindFeeds(cfg *serveConfig, src feedSources, open feed.SinkOpener, fopts feed.Options) error {
+	if cfg.listens(src) {
+		if err := p.listen(cfg, src, open, fopts); err != nil {
+			return err
+		}
+	}
+	if err := p.openITCH(src, fopts); err != nil {
+		if p.listener != nil {
+			p.listener.Close()
+		}
+		return err
+	}
+	return nil
+}
+
+// openITCH prepares the ITCH sessions, binding their MoldUDP64 sockets and
+// resolving their rewind servers, so that one that cannot start is refused
+// before anything runs, as the feed listener is. On an error none is left open.
+func (p *pipeline) openITCH(src feedSources, fopts feed.Options) error {
+	for _, ic := range src.itch {
+		s, err := feed.OpenITCH(ic, fopts)
+		if err != nil {
+			for _, s := range p.itch {
+				s.Close()
+			}
+			p.itch = nil
+			return fmt.Errorf("feed-dial %s: %w", ic, err)
+		}
+		p.itch = append(p.itch, s)
+	}
+	return nil
 }
 
 // listen binds the feed listener (-feed-listen), with TLS when configured;
@@ -226,7 +260,7 @@ func (p *pipeline) feedOptions(cfg *serveConfig, src feedSources) feed.Options {
 }
 
 // startFeeds starts the feed sources: the listener (if bound), the dialers,
-// the ITCH sessions and the tails.
+// the ITCH sessions (opened by openITCH) and the tails.
 func (p *pipeline) startFeeds(ctx context.Context, cfg *serveConfig, src feedSources, open feed.SinkOpener, fopts feed.Options) {
 	if p.listener != nil {
 		p.goFeed("feed listener", func() error { return p.listener.Serve(ctx) })
@@ -234,14 +268,15 @@ func (p *pipeline) startFeeds(ctx context.Context, cfg *serveConfig, src feedSou
 	for _, addr := range src.dial {
 		p.goFeed("feed dial "+addr, func() error { return feed.DialTCP(ctx, addr, open, fopts) })
 	}
-	for _, ic := range src.itch {
+	for _, s := range p.itch {
+		ic := s.Config()
 		p.log.Info().Str("feed", ic.String()).Msg("ITCH session")
 		o := open
 		if ic.Transport == feed.TransportMold && cfg.udpBackpressure != "block" && p.eng != nil { // (record has no engine)
 			o = func(source string) (feed.Sink, error) { return p.eng.NewInputWith(source, engine.Drop) }
 		}
 		p.goFeed("feed "+ic.String(), func() error {
-			err := feed.RunITCH(ctx, ic, o, fopts)
+			err := s.Run(ctx, o)
 			if err == nil && ctx.Err() == nil { // the venue ended the session: nothing more comes
 				p.log.Info().Str("feed", ic.String()).
 					Msg("ITCH session ended: the source is done; a new session (the next trading day) needs a new tickd serve, with its -itch-date")

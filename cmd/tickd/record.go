@@ -116,6 +116,14 @@ func runRecord(ctx context.Context, args []string, _, stderr io.Writer) error {
 		}
 		log.Info().Str("addr", p.listener.Addr().String()).Str("format", src.format.String()).Msg("feed listening")
 	}
+	if err := p.openITCH(src, fopts); err != nil {
+		if p.listener != nil {
+			p.listener.Close()
+		}
+		p.recorder.Stop()
+		p.recorder.Run(context.Background()) // finishes the empty capture
+		return err
+	}
 	p.startRecorder(ctx, cfg.record.dir, log, stop) // recording is record's only job: it ends with it
 	p.startFeeds(ctx, &cfg, src, func(string) (feed.Sink, error) {
 		return &discardSink{slots: make([]tick.Event, 256)}, nil
