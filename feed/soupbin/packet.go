@@ -110,7 +110,8 @@ func NewReader(rd io.Reader, maxLen int) *Reader {
 
 // Next returns the next packet. The payload aliases the Reader's buffer and is
 // valid only until the next call to Next. At a clean end of stream it returns
-// io.EOF; in the middle of a packet, io.ErrUnexpectedEOF.
+// io.EOF; in the middle of a packet, an error wrapping io.ErrUnexpectedEOF
+// that says where.
 func (r *Reader) Next() (typ byte, payload []byte, err error) {
 	for {
 		typ, payload, n, err := Parse(r.buf[r.r:r.w], r.maxLen)
@@ -130,7 +131,7 @@ func (r *Reader) Next() (typ byte, payload []byte, err error) {
 		r.w += m
 		if m == 0 && err != nil {
 			if err == io.EOF && r.w > r.r {
-				err = io.ErrUnexpectedEOF
+				return 0, nil, r.cutShort()
 			}
 			return 0, nil, err
 		}
@@ -143,6 +144,17 @@ func (r *Reader) Next() (typ byte, payload []byte, err error) {
 func (r *Reader) Ready() bool {
 	_, _, n, err := Parse(r.buf[r.r:r.w], r.maxLen)
 	return n > 0 || err != nil
+}
+
+// cutShort describes a stream that ended inside the buffered packet: a
+// connection cut mid-packet says which packet, and where in the stream.
+func (r *Reader) cutShort() error {
+	n := r.w - r.r
+	if n < 2 {
+		return fmt.Errorf("%w: stream ended inside a packet's length field (stream offset %d)", io.ErrUnexpectedEOF, r.off)
+	}
+	return fmt.Errorf("%w: stream ended %d bytes into a packet of %d (type %q, stream offset %d)",
+		io.ErrUnexpectedEOF, n, 2+int(binary.BigEndian.Uint16(r.buf[r.r:])), r.peekType(), r.off)
 }
 
 func (r *Reader) peekType() byte {

@@ -94,9 +94,13 @@ func TestReaderSplitReads(t *testing.T) {
 }
 
 func TestReaderErrors(t *testing.T) {
-	_, err := readAll(NewReader(bytes.NewReader([]byte{0, 5, 'S', 1}), 64))
-	if err != io.ErrUnexpectedEOF {
-		t.Errorf("truncated: %v, want io.ErrUnexpectedEOF", err)
+	_, err := readAll(NewReader(bytes.NewReader([]byte{0, 1, 'H', 0, 5, 'S', 1}), 64))
+	if want := `unexpected EOF: stream ended 4 bytes into a packet of 7 (type 'S', stream offset 3)`; !errors.Is(err, io.ErrUnexpectedEOF) || err.Error() != want {
+		t.Errorf("truncated: %v, want io.ErrUnexpectedEOF as %q", err, want)
+	}
+	_, err = readAll(NewReader(bytes.NewReader([]byte{0}), 64))
+	if want := `unexpected EOF: stream ended inside a packet's length field (stream offset 0)`; !errors.Is(err, io.ErrUnexpectedEOF) || err.Error() != want {
+		t.Errorf("truncated length: %v, want io.ErrUnexpectedEOF as %q", err, want)
 	}
 	big := AppendPacket(AppendPacket(nil, 'H', nil), 'S', make([]byte, 100))
 	_, err = readAll(NewReader(bytes.NewReader(big), 64))
@@ -187,7 +191,7 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Reader err %v, Parse err %v", err, wantErr)
 		case wantErr == nil && len(rest) == 0 && err != io.EOF:
 			t.Fatalf("Reader err %v, want EOF", err)
-		case wantErr == nil && len(rest) > 0 && err != io.ErrUnexpectedEOF:
+		case wantErr == nil && len(rest) > 0 && !errors.Is(err, io.ErrUnexpectedEOF):
 			t.Fatalf("Reader err %v, want ErrUnexpectedEOF", err)
 		}
 	})
