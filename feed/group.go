@@ -72,6 +72,10 @@ type TransportStats struct {
 	Disconnects uint64 // SoupBinTCP connections lost or not made (each is retried)
 	Malformed   uint64 // MoldUDP64 datagrams that failed to parse
 	Duplicates  uint64 // MoldUDP64 messages dropped as already handed on
+	// MoldUDP64: Lines is 1, or 2 with a B line; LineDatagrams counts the
+	// datagrams each line (A, B) read, so a dead line shows.
+	Lines         int
+	LineDatagrams [2]uint64
 }
 
 // Transports returns the transport counters of the live ITCH sessions,
@@ -147,6 +151,10 @@ func (t *TransportStats) add(o *TransportStats) {
 	t.Disconnects += o.Disconnects
 	t.Malformed += o.Malformed
 	t.Duplicates += o.Duplicates
+	t.Lines = max(t.Lines, o.Lines)
+	for i := range t.LineDatagrams {
+		t.LineDatagrams[i] += o.LineDatagrams[i]
+	}
 }
 
 func (r *itchRun) soupBinStats() TransportStats {
@@ -157,5 +165,6 @@ func (r *itchRun) soupBinStats() TransportStats {
 
 func moldStats(rcv *mold.Receiver) TransportStats {
 	s := rcv.Stats()
-	return TransportStats{Transport: TransportMold, Up: true, Malformed: s.Malformed, Duplicates: s.Duplicates}
+	return TransportStats{Transport: TransportMold, Up: true, Malformed: s.Malformed, Duplicates: s.Duplicates,
+		Lines: len(rcv.Addrs()), LineDatagrams: s.Lines}
 }

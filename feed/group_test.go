@@ -151,6 +151,9 @@ func TestITCHTransports(t *testing.T) {
 		tr := one()
 		return tr.Up && tr.Malformed > 0 && tr.Duplicates == 0
 	})
+	if tr := one(); tr.Lines != 1 || tr.LineDatagrams[0] < tr.Malformed || tr.LineDatagrams[1] != 0 {
+		t.Errorf("line counts %+v: want line A's datagrams (the malformed ones too), no line B", tr)
+	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)

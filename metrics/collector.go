@@ -66,6 +66,7 @@ var (
 	soupDiscs    = desc("tickd_soupbin_disconnects_total", "SoupBinTCP connections lost or not made (each is retried), by session.", "source")
 	moldBad      = desc("tickd_mold_malformed_datagrams_total", "MoldUDP64 datagrams that failed to parse, by session.", "source")
 	moldDups     = desc("tickd_mold_duplicate_messages_total", "MoldUDP64 messages dropped as already handed on (the slower line, repeats), by session.", "source")
+	moldLine     = desc("tickd_mold_line_datagrams_total", "MoldUDP64 datagrams read by line (A, B), by session: a line that stays flat while the other grows is down.", "source", "line")
 
 	engineEvents   = desc("tickd_engine_events_total", "Events the engine took off its input rings.")
 	engineRejected = desc("tickd_engine_rejected_total", "Events the engine rejected: unknown symbol or kind, negative trade size.")
@@ -212,9 +213,15 @@ func (c *Collector) collectFeeds(ch chan<- prometheus.Metric) {
 		case feed.TransportMold:
 			counter(ch, moldBad, t.Malformed, t.Source)
 			counter(ch, moldDups, t.Duplicates, t.Source)
+			for i := range t.Lines {
+				counter(ch, moldLine, t.LineDatagrams[i], t.Source, moldLineNames[i])
+			}
 		}
 	}
 }
+
+// moldLineNames are the line label's values, by line index.
+var moldLineNames = [2]string{"A", "B"}
 
 func b2f(b bool) float64 {
 	if b {

@@ -103,10 +103,15 @@ type Stats struct {
 	Requests     uint64 // retransmission requests sent
 	Malformed    uint64 // datagrams that failed Parse
 	WrongSession uint64 // datagrams of another session
+	// Lines counts the datagrams read on line A and line B (0 without a B
+	// line). A line that reads nothing while the other carries the feed is
+	// down: the session goes on, without its redundancy.
+	Lines [2]uint64
 }
 
 type counters struct {
 	packets, messages, dups, gaps, lost, requests, malformed, wrong atomic.Uint64
+	lines                                                           [2]atomic.Uint64
 }
 
 // datagram is one read packet; buf is its pooled buffer.
@@ -232,7 +237,8 @@ func (r *Receiver) Stats() Stats {
 	s := &r.st
 	return Stats{Packets: s.packets.Load(), Messages: s.messages.Load(), Duplicates: s.dups.Load(),
 		Gaps: s.gaps.Load(), Lost: s.lost.Load(), Requests: s.requests.Load(),
-		Malformed: s.malformed.Load(), WrongSession: s.wrong.Load()}
+		Malformed: s.malformed.Load(), WrongSession: s.wrong.Load(),
+		Lines: [2]uint64{s.lines[0].Load(), s.lines[1].Load()}}
 }
 
 // Close closes the sockets; Run does it on return, so Close is for a
@@ -256,13 +262,13 @@ func (r *Receiver) Close() error {
 func (r *Receiver) Run(ctx context.Context, h func(seq uint64, msg []byte)) error {
 	r.h = h
 	var wg sync.WaitGroup
-	socks := r.lines
-	if r.rewind != nil {
-		socks = append(socks[:len(socks):len(socks)], r.rewind)
-	}
-	for _, c := range socks {
+	for i, c := range r.lines {
 		wg.Add(1)
-		go func() { defer wg.Done(); r.read(c) }()
+		go func() { defer wg.Done(); r.read(c, &r.st.lines[i]) }()
+	}
+	if r.rewind != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); r.read(r.rewind, nil) }()
 	}
 	defer wg.Wait()
 	defer r.Close()
@@ -287,8 +293,9 @@ func (r *Receiver) Run(ctx context.Context, h func(seq uint64, msg []byte)) erro
 	}
 }
 
-// read feeds one socket's datagrams to Run, reusing pooled buffers.
-func (r *Receiver) read(c *net.UDPConn) {
+// read feeds one socket's datagrams to Run, reusing pooled buffers, and
+// counts them in count (a line's; nil for the rewind server's answers).
+func (r *Receiver) read(c *net.UDPConn, count *atomic.Uint64) {
 	for {
 		var buf []byte
 		select {
@@ -303,6 +310,9 @@ func (r *Receiver) read(c *net.UDPConn) {
 			}
 			r.release(datagram{buf: buf}) // e.g. ICMP port unreachable from a rewind server not up
 			continue
+		}
+		if count != nil {
+			count.Add(1)
 		}
 		select {
 		case r.in <- datagram{buf: buf, n: n}:

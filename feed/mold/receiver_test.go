@@ -202,8 +202,22 @@ func TestABArbitration(t *testing.T) {
 	})
 	r.run(1000, 5)
 	st := r.rcv.Stats()
-	if st.Messages != 1000 || st.Gaps != 0 || st.Duplicates == 0 || st.Requests != 0 {
+	if st.Messages != 1000 || st.Gaps != 0 || st.Duplicates == 0 || st.Requests != 0 || st.Lines[0] == 0 || st.Lines[1] == 0 {
 		t.Fatalf("stats %+v gaps %v", st, r.gaps)
+	}
+}
+
+// TestDeadLineShows: with line B down the session goes on from line A
+// alone, and the per-line counts show which line carries nothing.
+func TestDeadLineShows(t *testing.T) {
+	dead := func(uint64, int) bool { return true }
+	r := newRig(t, []func(uint64, int) bool{nil, dead}, nil, nil)
+	r.run(500, 5)
+	st := r.rcv.Stats()
+	// Drop spares control packets: line B may read the closing heartbeat
+	// and end marker, nothing else.
+	if st.Messages != 500 || st.Gaps != 0 || st.Lines[0] < 100 || st.Lines[1] > 2 {
+		t.Fatalf("stats %+v; want line A's 100 datagrams counted and no data on line B", st)
 	}
 }
 
