@@ -44,6 +44,11 @@ type Readiness struct {
 	Group func(string) string // SourceGroup's
 	Dials []string            // -feed-dial addresses (HOST:PORT): each needs a live connection
 	ITCH  int                 // ITCH sessions configured: each must run and (SoupBinTCP) be logged in
+	// Stale (serve's -feed-stale; 0: not checked) is how long an ITCH
+	// session may hear nothing: SoupBinTCP and MoldUDP64 servers send a
+	// heartbeat every second, so silence that long is a dead feed, not a
+	// quiet market (MoldUDP64 has no connection that would drop).
+	Stale time.Duration
 	// Failed lists the stages that stopped for good, each as "STAGE: ERROR"
 	// (a feed tail that lost its framing, an ITCH login rejected); nil: none.
 	Failed func() []string
@@ -94,13 +99,28 @@ func (r *Readiness) NotReady(ctx context.Context) []string {
 		if len(tr) < r.ITCH {
 			out = append(out, fmt.Sprintf("feed: %d of %d ITCH sessions running", len(tr), r.ITCH))
 		}
+		silent := r.itchSilence(time.Now().UnixNano())
 		for _, t := range tr {
-			if !t.Up {
+			switch s, ok := silent[t.Source]; {
+			case !t.Up:
 				out = append(out, "feed "+t.Source+": not logged in")
+			case ok && r.Stale > 0 && s >= r.Stale:
+				out = append(out, fmt.Sprintf("feed %s: nothing received for %v, not even a heartbeat", t.Source, s.Round(time.Millisecond)))
 			}
 		}
 	}
 	return out
+}
+
+// itchSilence is how long each live source has heard nothing, by source,
+// at now (the sources' receive clock).
+func (r *Readiness) itchSilence(now int64) map[string]time.Duration {
+	srcs, _ := r.Feeds.Sources()
+	m := make(map[string]time.Duration, len(srcs))
+	for _, s := range srcs {
+		m[s.Source] = time.Duration(now - s.Heard)
+	}
+	return m
 }
 
 // dialLive reports whether live has the group of a connection to addr,

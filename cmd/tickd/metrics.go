@@ -78,8 +78,9 @@ func (p *pipeline) MetricsAddr() net.Addr {
 }
 
 // serveMetrics registers the collector over the running stages and serves
-// /metrics, /healthz and /readyz until ctx is done.
-func (p *pipeline) serveMetrics(ctx context.Context, src feedSources) {
+// /metrics, /healthz and /readyz until ctx is done; stale is -feed-stale,
+// past which a silent ITCH session is not ready.
+func (p *pipeline) serveMetrics(ctx context.Context, src feedSources, stale time.Duration) {
 	m := p.metrics
 	if m == nil {
 		return
@@ -88,7 +89,7 @@ func (p *pipeline) serveMetrics(ctx context.Context, src feedSources) {
 	m.reg.MustRegister(metrics.NewCollector(metrics.Sources{Engine: p.eng, Feeds: p.feedStats, Listener: p.listener,
 		Publisher: p.pub, Symbols: p.syms, Kafka: p.kafka, NATSFeed: p.natsFeed, Recorder: p.recorder, NATS: natsState, Version: version}))
 	ready := &metrics.Readiness{NATS: p.nc.IsConnected, Feeds: p.feedStats,
-		Group: p.feedStats.Group, Dials: src.dial, ITCH: len(src.itch), Failed: p.failedStages}
+		Group: p.feedStats.Group, Dials: src.dial, ITCH: len(src.itch), Stale: stale, Failed: p.failedStages}
 	if src.kafka != nil {
 		ready.Kafka = p.kafkaNotReady(src.kafka)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/tickd/tickd/bus"
 	"github.com/tickd/tickd/feed"
+	"github.com/tickd/tickd/feed/mold"
 	"github.com/tickd/tickd/tick"
 )
 
@@ -432,4 +433,49 @@ func TestServeRejectsTimeAhead(t *testing.T) {
 			t.Errorf("-feed-max-ahead %s: logged %q %v:\n%s", c.flag, said, logged, logs)
 		}
 	}
+}
+
+// TestITCHSilentNotReady: a MoldUDP64 session that hears nothing, not even
+// the heartbeat its exchange sends every second, for -feed-stale is not
+// ready (both lines are dead; there is no connection that would drop), and
+// is ready again once heartbeats come.
+func TestITCHSilentNotReady(t *testing.T) {
+	line := freeUDP(t)
+	cfg, err := serveDefaults("-feed-listen", "", "-nats-listen", "off", "-metrics", "127.0.0.1:0",
+		"-feed-format", "itch", "-feed-dial", "mold://"+line+"?session=SILENT", "-feed-stale", "300ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p, err := startPipeline(ctx, &cfg, zerolog.New(io.Discard))
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	defer func() { cancel(); p.Wait() }()
+	url := "http://" + p.MetricsAddr().String() + "/readyz"
+	want := "not ready: feed mold " + line + ": nothing received for "
+	if body := pollStatus(t, url, 503); !strings.Contains(body, want) {
+		t.Fatalf("/readyz %q, want %q", body, want)
+	}
+	s, err := mold.NewSender(mold.SenderOptions{Session: "SILENT", Addr: line})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	beat := time.NewTicker(50 * time.Millisecond)
+	defer beat.Stop()
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case <-beat.C:
+				s.Heartbeat()
+			}
+		}
+	}()
+	pollStatus(t, url, 200)
 }

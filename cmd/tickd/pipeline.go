@@ -169,7 +169,7 @@ func startPipeline(ctx context.Context, cfg *serveConfig, log zerolog.Logger) (*
 	if p.srv != nil {
 		p.watchServer(ctx)
 	}
-	p.serveMetrics(ctx, src)
+	p.serveMetrics(ctx, src, cfg.feedStale)
 	log.Info().Int("shards", ecfg.Shards).Bool("fused", cfg.fused).Int("rules", len(p.eng.Rules())).Str("nats", p.natsDesc()).Msg("tickd running")
 	return p, nil
 }
