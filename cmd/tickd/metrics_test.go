@@ -458,24 +458,59 @@ func TestITCHSilentNotReady(t *testing.T) {
 	if body := pollStatus(t, url, 503); !strings.Contains(body, want) {
 		t.Fatalf("/readyz %q, want %q", body, want)
 	}
-	s, err := mold.NewSender(mold.SenderOptions{Session: "SILENT", Addr: line})
+	beat(t, "SILENT", line)
+	pollStatus(t, url, 200)
+}
+
+// TestITCHOtherSessionNotReady: a MoldUDP64 session hearing only another
+// session's datagrams (an exchange restarted under a new session, a
+// sender of the wrong feed) hears nothing of its own: they are dropped, so
+// after -feed-stale it is not ready, as a silent one is, and ready once its
+// own session's heartbeats come.
+func TestITCHOtherSessionNotReady(t *testing.T) {
+	line := freeUDP(t)
+	cfg, err := serveDefaults("-feed-listen", "", "-nats-listen", "off", "-metrics", "127.0.0.1:0",
+		"-feed-format", "itch", "-feed-dial", "mold://"+line+"?session=MINE", "-feed-stale", "300ms")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
-	beat := time.NewTicker(50 * time.Millisecond)
-	defer beat.Stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	p, err := startPipeline(ctx, &cfg, zerolog.New(io.Discard))
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	defer func() { cancel(); p.Wait() }()
+	url := "http://" + p.MetricsAddr().String() + "/readyz"
+	beat(t, "OTHER", line)
+	want := "not ready: feed mold " + line + ": nothing received for "
+	if body := pollStatus(t, url, 503); !strings.Contains(body, want) {
+		t.Fatalf("/readyz %q, want %q", body, want)
+	}
+	beat(t, "MINE", line)
+	pollStatus(t, url, 200)
+}
+
+// beat sends session's MoldUDP64 heartbeats to line every 50 ms until the
+// test ends.
+func beat(t *testing.T, session, line string) {
+	s, err := mold.NewSender(mold.SenderOptions{Session: session, Addr: line})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tick := time.NewTicker(50 * time.Millisecond)
 	done := make(chan struct{})
-	defer close(done)
+	stopped := make(chan struct{})
+	t.Cleanup(func() { close(done); <-stopped; tick.Stop(); s.Close() })
 	go func() {
+		defer close(stopped)
 		for {
 			select {
 			case <-done:
 				return
-			case <-beat.C:
+			case <-tick.C:
 				s.Heartbeat()
 			}
 		}
 	}()
-	pollStatus(t, url, 200)
 }

@@ -37,9 +37,12 @@ type ReceiverOptions struct {
 
 	// OnGap is told of messages given up for lost, on Run's goroutine.
 	OnGap func(first, count uint64)
-	// OnBatchEnd runs on Run's goroutine after each datagram (or retry
-	// timeout) has been handled, i.e. after the messages it released were
-	// handed on: a consumer commits one batch per datagram. nil ignores.
+	// OnBatchEnd runs on Run's goroutine after each datagram of the session
+	// (data or heartbeat) or retry timeout has been handled, i.e. after the
+	// messages it released were handed on: a consumer commits one batch per
+	// datagram, and may take a call as the session heard from. Malformed
+	// datagrams and another session's release nothing and do not call it.
+	// nil ignores.
 	OnBatchEnd func()
 }
 
@@ -280,7 +283,9 @@ func (r *Receiver) Run(ctx context.Context, h func(seq uint64, msg []byte)) erro
 		case <-ctx.Done():
 			return nil
 		case d := <-r.in:
-			r.packet(d)
+			if !r.packet(d) {
+				continue
+			}
 		case <-r.timer.C:
 			r.retry()
 		}

@@ -7,21 +7,23 @@ import (
 
 // packet runs one datagram through session, sequence and gap tracking. The
 // in-order path (the common one) hands messages straight from the read
-// buffer; only packets behind a gap are held.
-func (r *Receiver) packet(d datagram) {
+// buffer; only packets behind a gap are held. It reports whether the
+// datagram was one of the session's (data, heartbeat or repeat): a malformed
+// one or another session's says nothing of whether the session is alive.
+func (r *Receiver) packet(d datagram) bool {
 	r.st.packets.Add(1)
 	p, err := Parse(d.buf[:d.n])
 	if err != nil {
 		r.st.malformed.Add(1)
 		r.release(d)
-		return
+		return false
 	}
 	if !r.haveSess {
 		r.session, r.haveSess = p.Session, true
 	} else if p.Session != r.session {
 		r.st.wrong.Add(1)
 		r.release(d)
-		return
+		return false
 	}
 	if r.next == 0 {
 		r.next = p.Seq
@@ -29,7 +31,7 @@ func (r *Receiver) packet(d datagram) {
 	if r.unconfirmed(&p) {
 		r.st.malformed.Add(1)
 		r.release(d)
-		return
+		return false
 	}
 	end := p.Seq + uint64(p.Messages())
 	r.high = max(r.high, end)
@@ -53,6 +55,7 @@ func (r *Receiver) packet(d datagram) {
 		r.hold(d, p.Seq)
 	}
 	r.checkGap()
+	return true
 }
 
 // unconfirmed reports whether p jumps more than MaxJump past the highest
