@@ -67,16 +67,21 @@ func (r *Receiver) packet(d datagram) bool {
 // any other: the first far packet is lost only if the rewind server cannot
 // send it again.
 func (r *Receiver) unconfirmed(p *Packet) bool {
-	base := max(r.high, r.next)
-	if p.Seq <= base+r.opts.MaxJump {
+	if r.near(p.Seq, max(r.high, r.next)) {
 		return false
 	}
-	if r.farSeq != 0 && p.Seq >= r.farSeq && p.Seq <= r.farSeq+r.opts.MaxJump {
+	if r.farSeq != 0 && p.Seq >= r.farSeq && r.near(p.Seq, r.farSeq) {
 		r.farSeq = 0
 		return false
 	}
 	r.farSeq = p.Seq
 	return true
+}
+
+// near reports whether seq is at most MaxJump past base, without base +
+// MaxJump wrapping near the top of the sequence space.
+func (r *Receiver) near(seq, base uint64) bool {
+	return seq <= base || seq-base <= r.opts.MaxJump
 }
 
 // deliver hands on the packet's messages from r.next; earlier ones are repeats.

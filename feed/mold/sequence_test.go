@@ -119,3 +119,22 @@ func (s *sliceStore) Message(seq uint64) ([]byte, bool) {
 	}
 	return s.msgs[seq-1], true
 }
+
+// TestSequenceNearWrap: a session whose sequence numbers run up to the last
+// that 64 bits hold is tracked like any other. The far-jump check added
+// MaxJump to the highest sequence seen, which wrapped past 2^64-MaxJump,
+// so every packet there was taken for a rogue far jump and dropped.
+func TestSequenceNearWrap(t *testing.T) {
+	r, got := feedRig(t, 4)
+	const top = ^uint64(0) // the last sequence: a packet of one message there ends at 2^64-1+1, refused by Parse
+	r.feed(testPacket("S1", top-5, "a", "b"))
+	r.feed(testPacket("S1", top-2, "d")) // held: top-3 missing
+	r.feed(testPacket("S1", top-3, "c")) // fills it
+	want := fmt.Sprintf("[%d:a %d:b %d:c %d:d]", top-5, top-4, top-3, top-2)
+	if fmt.Sprint(*got) != want {
+		t.Fatalf("got %v\nwant %s (stats %+v)", *got, want, r.Stats())
+	}
+	if st := r.Stats(); st.Malformed != 0 || st.Messages != 4 {
+		t.Fatalf("stats %+v", st)
+	}
+}
