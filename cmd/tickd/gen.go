@@ -138,6 +138,9 @@ func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		fmt.Fprintln(stderr, "tickd gen: give exactly one of -to and -out")
 		return errUsage
 	}
+	if err := checkITCHServerFlags(visited(fs), *to, genTarget(cfg.format, *to, *out)); err != nil {
+		return err
+	}
 	if cfg.format == "itch" {
 		return runGenITCH(ctx, fs, &cfg, &itf, *to, *out, stdout, stderr)
 	}
@@ -173,6 +176,24 @@ func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	el := time.Since(start)
 	fmt.Fprintf(stderr, "tickd gen: %d ticks, %d bytes in %v (%.0f ticks/s)\n", n.Trades, n.Bytes, el.Round(time.Millisecond), float64(n.Trades)/el.Seconds())
 	return err
+}
+
+// genTarget says how gen's output was given, for errors.
+func genTarget(format, to, out string) string {
+	switch {
+	case format != "itch":
+		return "with -format " + format
+	case to != "":
+		return "with -to " + to
+	}
+	return "with -out " + out
+}
+
+// visited are the flags set on fs's command line.
+func visited(fs *flag.FlagSet) []string {
+	var given []string
+	fs.Visit(func(f *flag.Flag) { given = append(given, f.Name) })
+	return given
 }
 
 // dialRetry connects to addr, retrying while the other side is not up yet.

@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -57,6 +58,32 @@ func (f *itchFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.rewind, "rewind", "127.0.0.1:0", "itch mold: rewind (retransmission) server listen address")
 	fs.Float64Var(&f.drop, "drop", 0, "itch mold: probability 0..1 of dropping each data packet (seeded by -seed)")
 	fs.StringVar(&f.toB, "to-b", "", "itch mold: optional B line, mold://HOST:PORT")
+}
+
+// itchServerFlags are the transports each of the ITCH server flags applies
+// to (gen -to, replay -exchange); elsewhere they would be ignored.
+var itchServerFlags = map[string][]string{"creds": {"soupbin"}, "linger": {"soupbin", "mold"},
+	"mold-session": {"mold"}, "rewind": {"mold"}, "drop": {"mold"}, "to-b": {"mold"}}
+
+// checkITCHServerFlags refuses the ITCH server flags given that the output
+// would ignore: a -to-b with soupbin:// serves no B line, a -creds with
+// mold:// checks nothing. url is the -to or -exchange URL ("" for none);
+// target says in the error how the output was given ("with -to URL").
+func checkITCHServerFlags(given []string, url, target string) error {
+	scheme, _, ok := strings.Cut(url, "://")
+	if !ok {
+		scheme = ""
+	}
+	var unused []string
+	for _, name := range given {
+		if ts, ok := itchServerFlags[name]; ok && !slices.Contains(ts, scheme) {
+			unused = append(unused, fmt.Sprintf("-%s (%s:// only)", name, strings.Join(ts, ":// and ")))
+		}
+	}
+	if len(unused) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s would be ignored %s", strings.Join(unused, ", "), target)
 }
 
 // itchSink is where the ITCH stream goes: one message at a time, flushed

@@ -342,3 +342,38 @@ func TestGenItchStartIsNewYorkTime(t *testing.T) {
 		}
 	}
 }
+
+// TestITCHServerFlagsRefused: gen's and replay's ITCH server flags are
+// refused where they would be ignored, naming the flag, the transport it
+// applies to and the output given: a -to-b with soupbin:// served no B
+// line, a -creds with mold:// or a -drop without -exchange did nothing,
+// silently.
+func TestITCHServerFlagsRefused(t *testing.T) {
+	dir := t.TempDir()
+	itchFile := filepath.Join(dir, "day.itch")
+	if err := os.WriteFile(itchFile, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	line := freeUDP(t)
+	for _, c := range []struct {
+		run  func(context.Context, []string, io.Writer, io.Writer) error
+		args []string
+		want string
+	}{
+		{runGen, []string{"-format", "itch", "-to", "soupbin://127.0.0.1:0", "-to-b", "mold://" + line, "-count", "5", "-linger", "0s", "-unpaced"},
+			"-to-b (mold:// only) would be ignored with -to soupbin://127.0.0.1:0"},
+		{runGen, []string{"-format", "itch", "-to", "mold://" + line, "-creds", filepath.Join(dir, "none"), "-count", "5", "-linger", "0s", "-unpaced"},
+			"-creds (soupbin:// only) would be ignored with -to mold://" + line},
+		{runGen, []string{"-out", filepath.Join(dir, "ticks.native"), "-linger", "1s", "-rewind", "127.0.0.1:0", "-count", "5"},
+			"-linger (soupbin:// and mold:// only), -rewind (mold:// only) would be ignored with -format native"},
+		{runReplay, []string{itchFile, "-exchange", "soupbin://127.0.0.1:0", "-mold-session", "X", "-linger", "0s"},
+			"-mold-session (mold:// only) would be ignored with -exchange soupbin://127.0.0.1:0"},
+		{runReplay, []string{itchFile, "-speed", "max", "-nats-listen", "off", "-drop", "0.1"},
+			"-drop (mold:// only) would be ignored without -exchange"},
+	} {
+		err := c.run(context.Background(), c.args, io.Discard, io.Discard)
+		if err == nil || err.Error() != c.want {
+			t.Errorf("%q: %v, want %q", c.args, err, c.want)
+		}
+	}
+}

@@ -180,8 +180,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintln(stderr, "tickd replay: give at least one FILE")
 		return errUsage
 	}
-	var given []string // on the command line, before the environment and the file
-	fs.Visit(func(f *flag.Flag) { given = append(given, f.Name) })
+	given := visited(fs) // on the command line, before the environment and the file
 	if cfg.configPath == "" {
 		cfg.configPath = os.Getenv("TICKD_CONFIG")
 	}
@@ -210,6 +209,13 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	opts.OnDamage = logDamage(log)
+	target := "without -exchange"
+	if rc.exchange != "" {
+		target = "with -exchange " + rc.exchange
+	}
+	if err := checkITCHServerFlags(given, rc.exchange, target); err != nil {
+		return err
+	}
 	if rc.exchange != "" {
 		if err := checkExchangeFlags(given); err != nil {
 			return err

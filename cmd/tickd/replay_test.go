@@ -1065,11 +1065,11 @@ func TestReplayExchangeRefusesInputs(t *testing.T) {
 		want string
 	}{
 		{[]string{capture, day, "-exchange", tcp}, "exchange: " + day + " holds ITCH: re-serve it over soupbin:// or mold://"},
-		{[]string{day, capture, "-exchange", "soupbin://127.0.0.1:0"}, "exchange: " + capture + " is a native capture: re-serve it over tcp://"},
-		{[]string{ticks, "-exchange", "mold://127.0.0.1:1"}, "exchange: " + ticks + " is a csv tick file: only captures and ITCH files are re-served"},
+		{[]string{day, capture, "-exchange", "soupbin://127.0.0.1:0", "-linger", "0s"}, "exchange: " + capture + " is a native capture: re-serve it over tcp://"},
+		{[]string{ticks, "-exchange", "mold://127.0.0.1:1", "-linger", "0s"}, "exchange: " + ticks + " is a csv tick file: only captures and ITCH files are re-served"},
 	} {
 		var stdout, stderr syncBuffer
-		err := runReplay(context.Background(), append(c.args, "-speed", "max", "-linger", "0s", "-progress", "off"), &stdout, &stderr)
+		err := runReplay(context.Background(), append(c.args, "-speed", "max", "-progress", "off"), &stdout, &stderr)
 		if err == nil || err.Error() != c.want {
 			t.Errorf("replay %q: %v, want %q", c.args, err, c.want)
 		}
