@@ -72,6 +72,9 @@ type TransportStats struct {
 	Disconnects uint64 // SoupBinTCP connections lost or not made (each is retried)
 	Malformed   uint64 // MoldUDP64 datagrams that failed to parse
 	Duplicates  uint64 // MoldUDP64 messages dropped as already handed on
+	// WrongSession counts MoldUDP64 datagrams of another session, dropped
+	// (an exchange restarted under a new session, another feed's sender).
+	WrongSession uint64
 	// MoldUDP64: Lines is 1, or 2 with a B line; LineDatagrams counts the
 	// datagrams each line (A, B) read, so a dead line shows.
 	Lines         int
@@ -151,6 +154,7 @@ func (t *TransportStats) add(o *TransportStats) {
 	t.Disconnects += o.Disconnects
 	t.Malformed += o.Malformed
 	t.Duplicates += o.Duplicates
+	t.WrongSession += o.WrongSession
 	t.Lines = max(t.Lines, o.Lines)
 	for i := range t.LineDatagrams {
 		t.LineDatagrams[i] += o.LineDatagrams[i]
@@ -165,6 +169,6 @@ func (r *itchRun) soupBinStats() TransportStats {
 
 func moldStats(rcv *mold.Receiver) TransportStats {
 	s := rcv.Stats()
-	return TransportStats{Transport: TransportMold, Up: true, Malformed: s.Malformed, Duplicates: s.Duplicates,
+	return TransportStats{Transport: TransportMold, Up: true, Malformed: s.Malformed, Duplicates: s.Duplicates, WrongSession: s.WrongSession,
 		Lines: len(rcv.Addrs()), LineDatagrams: s.Lines}
 }

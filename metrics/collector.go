@@ -66,6 +66,7 @@ var (
 	soupDiscs    = desc("tickd_soupbin_disconnects_total", "SoupBinTCP connections lost or not made (each is retried), by session.", "source")
 	moldBad      = desc("tickd_mold_malformed_datagrams_total", "MoldUDP64 datagrams that failed to parse, by session.", "source")
 	moldDups     = desc("tickd_mold_duplicate_messages_total", "MoldUDP64 messages dropped as already handed on (the slower line, repeats), by session.", "source")
+	moldWrong    = desc("tickd_mold_wrong_session_datagrams_total", "MoldUDP64 datagrams of another session, dropped, by session: growing while the session hears nothing, the exchange restarted under a new session or another feed sends here.", "source")
 	moldLine     = desc("tickd_mold_line_datagrams_total", "MoldUDP64 datagrams read by line (A, B), by session: a line that stays flat while the other grows is down.", "source", "line")
 
 	engineEvents   = desc("tickd_engine_events_total", "Events the engine took off its input rings.")
@@ -213,6 +214,7 @@ func (c *Collector) collectFeeds(ch chan<- prometheus.Metric) {
 		case feed.TransportMold:
 			counter(ch, moldBad, t.Malformed, t.Source)
 			counter(ch, moldDups, t.Duplicates, t.Source)
+			counter(ch, moldWrong, t.WrongSession, t.Source)
 			for i := range t.Lines {
 				counter(ch, moldLine, t.LineDatagrams[i], t.Source, moldLineNames[i])
 			}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -486,6 +487,12 @@ func TestITCHOtherSessionNotReady(t *testing.T) {
 	want := "not ready: feed mold " + line + ": nothing received for "
 	if body := pollStatus(t, url, 503); !strings.Contains(body, want) {
 		t.Fatalf("/readyz %q, want %q", body, want)
+	}
+	// Why is on /metrics: the datagrams that come are another session's.
+	_, metrics := getStatus(t, "http://"+p.MetricsAddr().String()+"/metrics")
+	wrong := regexp.MustCompile(`tickd_mold_wrong_session_datagrams_total\{source="mold ` + regexp.QuoteMeta(line) + `"\} [1-9]`)
+	if !wrong.MatchString(metrics) {
+		t.Fatalf("/metrics counts no datagram of another session:\n%s", metrics)
 	}
 	beat(t, "MINE", line)
 	pollStatus(t, url, 200)
