@@ -143,20 +143,21 @@ type Receiver struct {
 	once sync.Once
 
 	// Run's state (one goroutine).
-	session  Session
-	haveSess bool
-	next     uint64 // next sequence to hand on; 0 until known
-	high     uint64 // one past the highest sequence announced
-	endSeq   uint64
-	ended    bool
-	held     []held // sorted by first
-	gapOpen  bool
-	attempts int
-	askedAt  uint64    // next when the last request went out
-	filledAt time.Time // when a packet last filled (part of) an open gap
-	timer    *time.Timer
-	h        func(uint64, []byte)
-	farSeq   uint64 // the sequence of an unconfirmed far jump (see ReceiverOptions.MaxJump); 0: none
+	session     Session
+	haveSess    bool
+	next        uint64    // next sequence to hand on; 0 until known
+	high        uint64    // one past the highest sequence announced
+	announcedAt time.Time // when a heartbeat last raised high
+	endSeq      uint64
+	ended       bool
+	held        []held // sorted by first
+	gapOpen     bool
+	attempts    int
+	askedAt     uint64    // next when the last request went out
+	filledAt    time.Time // when a packet last filled (part of) an open gap
+	timer       *time.Timer
+	h           func(uint64, []byte)
+	farSeq      uint64 // the sequence of an unconfirmed far jump (see ReceiverOptions.MaxJump); 0: none
 }
 
 // NewReceiver validates opts and binds every socket, so Addrs is known before Run.

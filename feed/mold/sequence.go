@@ -34,6 +34,9 @@ func (r *Receiver) packet(d datagram) bool {
 		return false
 	}
 	end := p.Seq + uint64(p.Messages())
+	if p.Messages() == 0 && end > r.high {
+		r.announcedAt = time.Now() // a heartbeat past the data: a gap no held packet dates
+	}
 	r.high = max(r.high, end)
 	if p.End() {
 		r.ended, r.endSeq = true, p.Seq
@@ -177,11 +180,15 @@ func (r *Receiver) checkGap() {
 }
 
 // intervalsWaited is how many retry intervals the oldest gap has gone
-// unfilled: since the first packet held behind it arrived, or since a gap
-// last filled (a rewind server working through a long outage gives every
-// gap behind it its full wait).
+// unfilled: since the first packet held behind it arrived (with none held,
+// since the heartbeat that announced it), or since a gap last filled (a
+// rewind server working through a long outage gives every gap behind it
+// its full wait).
 func (r *Receiver) intervalsWaited(now time.Time) int {
 	since := now
+	if len(r.held) == 0 && r.announcedAt.Before(since) {
+		since = r.announcedAt
+	}
 	for i := range r.held {
 		if r.held[i].at.Before(since) {
 			since = r.held[i].at

@@ -138,3 +138,24 @@ func TestSequenceNearWrap(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 }
+
+// TestAnnouncedGapWaitsFromHeartbeat: a gap that only a heartbeat announced
+// (the last packets lost, nothing held behind them) counts its wait from
+// that heartbeat, as a gap with packets held behind it counts from the
+// first of them: behind a gap given up, one that has waited it out is given
+// up at once. It used to start its whole wait only then.
+func TestAnnouncedGapWaitsFromHeartbeat(t *testing.T) {
+	r, got := feedRig(t, 8)
+	r.opts.RetryInterval, r.opts.MaxAttempts = 10*time.Millisecond, 2
+	ss, _ := MakeSession("S1")
+	r.feed(testPacket("S1", 1, "a"))
+	r.feed(testPacket("S1", 3, "c"))     // held: 2 missing
+	r.feed(AppendHeader(nil, ss, 6, 0))  // 4 and 5 lost too, announced by a heartbeat
+	time.Sleep(3 * r.opts.RetryInterval) // both gaps wait out their attempts
+	r.retry()                            // the first gap's second request
+	r.retry()                            // its last: 2 is given up, and 4..5, as old, with it
+	want := "[1:a gap 2+1 3:c gap 4+2]"
+	if fmt.Sprint(*got) != want || r.gapOpen {
+		t.Fatalf("got %v, gap open %v\nwant %s, no gap open", *got, r.gapOpen, want)
+	}
+}
