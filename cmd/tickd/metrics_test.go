@@ -104,14 +104,22 @@ func getStatus(t *testing.T, url string) (int, string) {
 // pollStatus polls url until it answers code, and returns the body.
 func pollStatus(t *testing.T, url string, code int) string {
 	t.Helper()
+	return pollStatusSaying(t, url, code, "")
+}
+
+// pollStatusSaying polls url until it answers code with a body holding
+// want (a 503 may first give another reason: a source still starting), and
+// returns the body.
+func pollStatusSaying(t *testing.T, url string, code int, want string) string {
+	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		got, body := getStatus(t, url)
-		if got == code {
+		if got == code && strings.Contains(body, want) {
 			return body
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: still %d %q, want %d", url, got, body, code)
+			t.Fatalf("%s: still %d %q, want %d %q", url, got, body, code, want)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -455,10 +463,7 @@ func TestITCHSilentNotReady(t *testing.T) {
 	}
 	defer func() { cancel(); p.Wait() }()
 	url := "http://" + p.MetricsAddr().String() + "/readyz"
-	want := "not ready: feed mold " + line + ": nothing received for "
-	if body := pollStatus(t, url, 503); !strings.Contains(body, want) {
-		t.Fatalf("/readyz %q, want %q", body, want)
-	}
+	pollStatusSaying(t, url, 503, "not ready: feed mold "+line+": nothing received for ")
 	beat(t, "SILENT", line)
 	pollStatus(t, url, 200)
 }
@@ -484,10 +489,7 @@ func TestITCHOtherSessionNotReady(t *testing.T) {
 	defer func() { cancel(); p.Wait() }()
 	url := "http://" + p.MetricsAddr().String() + "/readyz"
 	beat(t, "OTHER", line)
-	want := "not ready: feed mold " + line + ": nothing received for "
-	if body := pollStatus(t, url, 503); !strings.Contains(body, want) {
-		t.Fatalf("/readyz %q, want %q", body, want)
-	}
+	pollStatusSaying(t, url, 503, "not ready: feed mold "+line+": nothing received for ")
 	// Why is on /metrics: the datagrams that come are another session's.
 	_, metrics := getStatus(t, "http://"+p.MetricsAddr().String()+"/metrics")
 	wrong := regexp.MustCompile(`tickd_mold_wrong_session_datagrams_total\{source="mold ` + regexp.QuoteMeta(line) + `"\} [1-9]`)
