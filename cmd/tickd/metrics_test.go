@@ -444,14 +444,14 @@ func TestServeRejectsTimeAhead(t *testing.T) {
 	}
 }
 
-// TestITCHSilentNotReady: a MoldUDP64 session that hears nothing, not even
-// the heartbeat its exchange sends every second, for -feed-stale is not
-// ready (both lines are dead; there is no connection that would drop), and
-// is ready again once heartbeats come.
-func TestITCHSilentNotReady(t *testing.T) {
-	line := freeUDP(t)
+// startMoldSession runs serve on a MoldUDP64 line of its own, for session,
+// with -feed-stale 300ms and metrics on, until the test ends; it returns
+// the line's address and the metrics server's base URL.
+func startMoldSession(t *testing.T, session string) (line, base string) {
+	t.Helper()
+	line = freeUDP(t)
 	cfg, err := serveDefaults("-feed-listen", "", "-nats-listen", "off", "-metrics", "127.0.0.1:0",
-		"-feed-format", "itch", "-feed-dial", "mold://"+line+"?session=SILENT", "-feed-stale", "300ms")
+		"-feed-format", "itch", "-feed-dial", "mold://"+line+"?session="+session, "-feed-stale", "300ms")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -461,8 +461,17 @@ func TestITCHSilentNotReady(t *testing.T) {
 		cancel()
 		t.Fatal(err)
 	}
-	defer func() { cancel(); p.Wait() }()
-	url := "http://" + p.MetricsAddr().String() + "/readyz"
+	t.Cleanup(func() { cancel(); p.Wait() })
+	return line, "http://" + p.MetricsAddr().String()
+}
+
+// TestITCHSilentNotReady: a MoldUDP64 session that hears nothing, not even
+// the heartbeat its exchange sends every second, for -feed-stale is not
+// ready (both lines are dead; there is no connection that would drop), and
+// is ready again once heartbeats come.
+func TestITCHSilentNotReady(t *testing.T) {
+	line, base := startMoldSession(t, "SILENT")
+	url := base + "/readyz"
 	pollStatusSaying(t, url, 503, "not ready: feed mold "+line+": nothing received for ")
 	beat(t, "SILENT", line)
 	pollStatus(t, url, 200)
@@ -474,24 +483,12 @@ func TestITCHSilentNotReady(t *testing.T) {
 // after -feed-stale it is not ready, as a silent one is, and ready once its
 // own session's heartbeats come.
 func TestITCHOtherSessionNotReady(t *testing.T) {
-	line := freeUDP(t)
-	cfg, err := serveDefaults("-feed-listen", "", "-nats-listen", "off", "-metrics", "127.0.0.1:0",
-		"-feed-format", "itch", "-feed-dial", "mold://"+line+"?session=MINE", "-feed-stale", "300ms")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	p, err := startPipeline(ctx, &cfg, zerolog.New(io.Discard))
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	defer func() { cancel(); p.Wait() }()
-	url := "http://" + p.MetricsAddr().String() + "/readyz"
+	line, base := startMoldSession(t, "MINE")
+	url := base + "/readyz"
 	beat(t, "OTHER", line)
 	pollStatusSaying(t, url, 503, "not ready: feed mold "+line+": nothing received for ")
 	// Why is on /metrics: the datagrams that come are another session's.
-	_, metrics := getStatus(t, "http://"+p.MetricsAddr().String()+"/metrics")
+	_, metrics := getStatus(t, base+"/metrics")
 	wrong := regexp.MustCompile(`tickd_mold_wrong_session_datagrams_total\{source="mold ` + regexp.QuoteMeta(line) + `"\} [1-9]`)
 	if !wrong.MatchString(metrics) {
 		t.Fatalf("/metrics counts no datagram of another session:\n%s", metrics)
