@@ -234,11 +234,15 @@ func (d *Decoder) ready(src []byte) bool {
 }
 
 // reject counts a bad frame or line and reports it.
-func (d *Decoder) reject(at int64, seq uint64, r Reason) {
+func (d *Decoder) reject(at int64, seq uint64, r Reason) { d.rejectAs(at, seq, r, r) }
+
+// rejectAs counts a bad frame or line under r and reports err, r or an
+// error wrapping it that says more.
+func (d *Decoder) rejectAs(at int64, seq uint64, r Reason, err error) {
 	d.stats.Errors++
 	d.stats.ByReason[r]++
 	if d.onError != nil {
-		d.onError(d.source, at, seq, r)
+		d.onError(d.source, at, seq, err)
 	}
 }
 
@@ -249,9 +253,7 @@ func (d *Decoder) rejectTrade(at int64, seq uint64, r Reason, ts int64) {
 		d.reject(at, seq, r)
 		return
 	}
-	d.stats.Errors++
-	d.stats.ByReason[r]++
-	d.onError(d.source, at, seq, &TimeAheadError{Event: ts, AheadOf: d.aheadOf, MaxAhead: time.Duration(d.maxAhead)})
+	d.rejectAs(at, seq, r, &TimeAheadError{Event: ts, AheadOf: d.aheadOf, MaxAhead: time.Duration(d.maxAhead)})
 }
 
 // gap counts a sequence discontinuity and reports it.

@@ -128,16 +128,12 @@ func needsSlot(f []byte) bool {
 // error itself is the one allocation. f is the source from the bad prefix
 // on: a stream that starts with text was most likely sent in another format.
 func (d *Decoder) tooLarge(at int64, l int, f []byte) {
-	d.stats.Errors++
-	d.stats.ByReason[ReasonFrameTooLarge]++
 	e := &FrameTooLargeError{Source: d.source, Offset: at, Length: l, Max: d.maxFrame}
 	if at == 0 {
 		e.Text = textStart(f)
 	}
 	d.fatal = e
-	if d.onError != nil {
-		d.onError(d.source, at, 0, d.fatal)
-	}
+	d.rejectAs(at, 0, ReasonFrameTooLarge, e)
 }
 
 // firstFrame checks that a connection starts with a Hello. A missing Hello
