@@ -121,17 +121,24 @@ func (s *shard) bookEvent(ev *tick.Event) {
 
 // emitBBO publishes sym's best bid and offer as bk has them now, stamped
 // with the times of the change that made them; now is the event time of
-// the event publishing it, from which Config.BBOInterval counts.
+// the event publishing it, from which Config.BBOInterval counts. A touch
+// that changed and changed back while Config.BBOInterval held it is what
+// was published last: it is dropped, not published again.
 func (s *shard) emitBBO(sym *symbol, bk *book.Book, now int64) {
 	b, _ := bk.BestBid()
 	a, _ := bk.BestAsk()
+	sym.bboPending = false
+	if sym.bboSent && b == sym.bboTop[0] && a == sym.bboTop[1] {
+		return
+	}
+	sym.bboTop[0], sym.bboTop[1] = b, a
 	o := s.out.next()
 	o.Kind = tick.OutBBO
 	x := &o.BBO // field by field: a composite literal is built in a temporary and copied
 	x.Symbol, x.TsEvent, x.TsRecv = sym.id, sym.bboAt, sym.bboRecv
 	x.Bid, x.BidShares, x.BidOrders = b.Price, b.Shares, uint32(b.Orders)
 	x.Ask, x.AskShares, x.AskOrders = a.Price, a.Shares, uint32(a.Orders)
-	sym.bboPending, sym.bboSent, sym.bboLast = false, true, now
+	sym.bboSent, sym.bboLast = true, now
 	s.n.bbos++
 }
 

@@ -139,6 +139,36 @@ func TestBBOInterval(t *testing.T) {
 	}
 }
 
+// TestBBOIntervalSkipsATouchChangedBack: a touch that changed and changed
+// back while BBOInterval held it is the BBO published last; neither the
+// deeper change past the interval nor the end of the stream publishes it
+// again.
+func TestBBOIntervalSkipsATouchChangedBack(t *testing.T) {
+	e, _ := newTestEngine(t, Config{BBOInterval: 10 * time.Millisecond}, "AAPL")
+	s := e.shards[0]
+	B := tick.SideBuy
+	s.process([]tick.Event{
+		add(0, 0, 1, B, 10.00, 100),         // published: the first
+		add(1, 0, 2, B, 10.00, 100),         // 200 shares: held
+		l3(tick.KindDelete, 2, 0, 2, 0, 0),  // back to 100 x 1: held, as published
+		add(20, 0, 3, B, 9.00, 100),         // deeper, past the interval: nothing to publish
+		add(30, 0, 4, B, 10.01, 100),        // published
+		add(31, 0, 5, B, 10.02, 100),        // held
+		l3(tick.KindDelete, 32, 0, 5, 0, 0), // back to 10.01: held, as published
+		{Kind: tick.KindEndOfStream},        // nothing held that differs
+	})
+	var got []tick.BBO
+	for _, o := range only(drain(s.out.ring), tick.OutBBO) {
+		got = append(got, o.BBO)
+	}
+	if len(got) != 2 || got[0].Bid != px(10) || got[0].TsEvent != t0 || got[1].Bid != px(10.01) || got[1].TsEvent != t0+30e6 {
+		t.Fatalf("BBOs %+v, want 10.00 at 0 ms and 10.01 at 30 ms only", got)
+	}
+	if n := e.Counters().BBOs; n != 2 {
+		t.Fatalf("BBOs counted %d, want 2", n)
+	}
+}
+
 // bookSigs runs events through a one-symbol engine with rules and returns
 // the signals.
 func bookSigs(t *testing.T, rules []RuleSpec, evs []tick.Event) []tick.Signal {

@@ -81,7 +81,8 @@ type Config struct {
 	// change of the best bid or offer is published at once if the symbol's
 	// last BBO went out at least BBOInterval before; otherwise it is held
 	// and published by the symbol's next book event that is, or at the end
-	// of the stream. 0 publishes every change; negative publishes none.
+	// of the stream, unless the touch is by then back to the BBO published
+	// last. 0 publishes every change; negative publishes none.
 	// Event time only, so a replay publishes the same BBOs. Default 0.
 	BBOInterval time.Duration
 }

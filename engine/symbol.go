@@ -3,6 +3,7 @@ package engine
 import (
 	"math"
 
+	"github.com/tickd/tickd/book"
 	"github.com/tickd/tickd/engine/stats"
 	"github.com/tickd/tickd/tick"
 )
@@ -10,7 +11,7 @@ import (
 // symbol is one symbol's state, owned by its shard and allocated (with all
 // its windows, bars and rule states) the first time the symbol trades: the
 // edge. The per-tick path then only indexes arrays. A trade touches this
-// struct (504 B: the header, Rolling's and EMAs' scalars, the session's
+// struct (552 B: the header, Rolling's and EMAs' scalars, the session's
 // totals, the rule sets' headers), one slot of the Rolling ring and the
 // EMA values, the hot head of each Window (56 B) and Bars (57 B) (a
 // Window's ring only when a bucket rolls), the rule states (24 B each) and
@@ -37,13 +38,14 @@ type symbol struct {
 
 	// The L3 book's side (ITCH feeds): rules evaluated on book changes, and
 	// the BBO publication state (see Config.BBOInterval).
-	bookRules       ruleSet // spread and imbalance rules bound to the name
-	bookDepth       int     // levels per side the book rules read: changes deeper leave them be
-	everyBookChange bool    // evalBookRulesOnEveryChange was set: every change counts as at the touch
-	bboAt, bboRecv  int64   // event and receive time of the last BBO change
-	bboLast         int64   // event time of the last BBO publication
-	bboPending      bool    // a change not yet published
-	bboSent         bool    // bboLast is valid
+	bookRules       ruleSet       // spread and imbalance rules bound to the name
+	bookDepth       int           // levels per side the book rules read: changes deeper leave them be
+	everyBookChange bool          // evalBookRulesOnEveryChange was set: every change counts as at the touch
+	bboAt, bboRecv  int64         // event and receive time of the last BBO change
+	bboLast         int64         // event time of the last BBO publication
+	bboPending      bool          // a change not yet published
+	bboSent         bool          // bboLast and bboTop are valid
+	bboTop          [2]book.Level // the best bid and ask last published
 }
 
 // evalBookRulesOnEveryChange makes symbols created after it is set
