@@ -37,11 +37,13 @@ type inspectSymbol struct {
 
 // inspectReport is the whole `tickd inspect --json` object.
 type inspectReport struct {
-	Messages    uint64                    `json:"messages"`
-	ByType      map[string]uint64         `json:"by_type"`  // by typeKey
-	Rejected    map[string]uint64         `json:"rejected"` // by itch.Reason name: messages the decoder skipped
-	UnknownRefs uint64                    `json:"unknown_refs"`
-	Symbols     map[string]*inspectSymbol `json:"symbols"`
+	Messages     uint64                    `json:"messages"`
+	ByType       map[string]uint64         `json:"by_type"`  // by typeKey
+	Rejected     map[string]uint64         `json:"rejected"` // by itch.Reason name: messages the decoder skipped
+	UnknownRefs  uint64                    `json:"unknown_refs"`
+	BookRejected map[string]uint64         `json:"book_rejected"` // by book.Reason name: orders the books did not apply
+	Overfills    uint64                    `json:"overfills"`     // executions and cancels of more shares than rested
+	Symbols      map[string]*inspectSymbol `json:"symbols"`
 }
 
 // typeKey names a message type byte: the letter ITCH uses, or for any byte
@@ -61,7 +63,7 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: tickd inspect [-json] FILE\n\nSummarises a NASDAQ TotalView-ITCH 5.0 file (2-byte length framing, plain or gzip):\nmessages by type, those the decoder rejected, orders naming unknown references, and per\nsymbol the book it leaves (and whether it is crossed or locked)\nand the shares executed by E, C (printable only, as they count in volume) and P with\ntheir VWAP.\n\n")
+		fmt.Fprintf(stderr, "Usage: tickd inspect [-json] FILE\n\nSummarises a NASDAQ TotalView-ITCH 5.0 file (2-byte length framing, plain or gzip):\nmessages by type, those the decoder rejected, orders naming unknown references, orders\nthe books refused and over-executions, and per symbol the book it leaves (and whether\nit is crossed or locked) and the shares executed by E, C (printable only, as they\ncount in volume) and P with their VWAP.\n\n")
 		fs.PrintDefaults()
 	}
 	// Flags may follow the file, as they may in tickd replay.
@@ -206,6 +208,8 @@ func inspectITCH(ctx context.Context, r io.Reader, size int64, progress io.Write
 	for _, r := range []book.Reason{book.ReasonUnknownExecute, book.ReasonUnknownCancel, book.ReasonUnknownDelete, book.ReasonUnknownReplace} {
 		rep.UnknownRefs += books.Count(r)
 	}
+	rep.BookRejected = bookRejections(books)
+	rep.Overfills = books.Count(book.ReasonOverfill)
 	var levels []book.Level
 	for id := 0; id < syms.Len(); id++ {
 		s := sym(tick.SymbolID(id))
@@ -275,12 +279,32 @@ func rejectedByReason(c itch.Counters) map[string]uint64 {
 	return m
 }
 
+// bookRejections returns the books' rejections of orders they hold no
+// unknown reference for, by reason name, reasons with none left out: a
+// reference already live, a bad side, shares or price, a bad symbol.
+func bookRejections(books *book.Books) map[string]uint64 {
+	m := map[string]uint64{}
+	for _, r := range []book.Reason{book.ReasonDuplicateRef, book.ReasonBadOrder, book.ReasonBadSymbol} {
+		if n := books.Count(r); n > 0 {
+			m[r.String()] = n
+		}
+	}
+	return m
+}
+
 func printInspect(w io.Writer, rep *inspectReport) {
 	fmt.Fprintf(w, "messages %d, unknown order references %d\n\nby type:", rep.Messages, rep.UnknownRefs)
 	printCounts(w, rep.ByType)
 	if len(rep.Rejected) > 0 {
 		fmt.Fprint(w, "\nrejected by the decoder (skipped):")
 		printCounts(w, rep.Rejected)
+	}
+	if len(rep.BookRejected) > 0 {
+		fmt.Fprint(w, "\nrejected by the books (not applied):")
+		printCounts(w, rep.BookRejected)
+	}
+	if rep.Overfills > 0 {
+		fmt.Fprintf(w, "\noverfills %d (executions or cancels of more shares than rested: the order removed)", rep.Overfills)
 	}
 	fmt.Fprintf(w, "\n\n%-8s %22s %22s %9s %9s %12s %14s\n", "SYMBOL", "BEST BID", "BEST ASK", "BIDS", "ASKS", "EXEC SHARES", "EXEC VWAP")
 	lvl := func(l []any) string {

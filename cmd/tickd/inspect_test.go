@@ -50,7 +50,7 @@ func TestInspectScripted(t *testing.T) {
 	json.Unmarshal(out.Bytes(), &got)
 	// VWAP = (100×100.25 + 50×100.21 + 50×100.40) / 200 = 20027.5 / 200 = 100.2775;
 	// the non-printable C takes 30 shares off the book but is no volume.
-	want := `{"by_type":{"A":3,"C":2,"D":1,"E":2,"P":1,"R":1},"messages":10,"rejected":{},"symbols":{"AAPL":{"ask_orders":1,"ask_shares":100,` +
+	want := `{"book_rejected":{},"by_type":{"A":3,"C":2,"D":1,"E":2,"P":1,"R":1},"messages":10,"overfills":0,"rejected":{},"symbols":{"AAPL":{"ask_orders":1,"ask_shares":100,` +
 		`"best_ask":["100.3",100],"best_bid":["100.25",200],"bid_orders":2,"bid_shares":320,"exec_shares":200,"vwap":"100.2775"}},"unknown_refs":2}`
 	if b, _ := json.Marshal(got); string(b) != want {
 		t.Errorf("inspect -json:\n got %s\nwant %s", b, want)
@@ -139,6 +139,53 @@ func TestInspectRejections(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"by type: 0xdf=1 A=2 D=1 R=1 z=1\n", "rejected by the decoder (skipped): bad_length=1 bad_side=1 unknown_type=2\n"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// TestInspectBookRejections: orders the books do not enter (an add or a
+// replace naming a reference already live, an add of no shares or no
+// price) and executions or cancels of more shares than rest are counted
+// in -json and the table, not lost without a word.
+func TestInspectBookRejections(t *testing.T) {
+	hdr := itch.Header{Locate: 1, Timestamp: 34200e9}
+	aapl := itch.MakeStock("AAPL")
+	addOrder := func(ref uint64, shares uint32, price string) []byte {
+		return itch.AppendAddOrder(nil, itch.AddOrder{Header: hdr, OrderRef: ref, Side: 'B', Shares: shares, Stock: aapl, Price: px(price)})
+	}
+	var file []byte
+	for _, m := range [][]byte{
+		itch.AppendStockDirectory(nil, itch.StockDirectory{Header: hdr, Stock: aapl, RoundLotSize: 100}),
+		addOrder(1, 100, "10"),
+		addOrder(2, 100, "10"),
+		addOrder(3, 100, "10"),
+		addOrder(1, 500, "11"), // 1 is live: duplicate_ref
+		addOrder(4, 0, "10"),   // no shares: bad_order
+		addOrder(5, 100, "0"),  // no price: bad_order
+		itch.AppendOrderReplace(nil, itch.OrderReplace{Header: hdr, OrigRef: 2, NewRef: 3, Shares: 100, Price: px("10")}), // 3 is live: 2 leaves, its new half is refused
+		itch.AppendOrderExecuted(nil, itch.OrderExecuted{Header: hdr, OrderRef: 1, Shares: 150, Match: 1}),                // 50 more than rest
+		itch.AppendOrderCancel(nil, itch.OrderCancel{Header: hdr, OrderRef: 3, Shares: 101}),                              // 1 more than rests
+	} {
+		file = itch.AppendFramed(file, m)
+	}
+	path := filepath.Join(t.TempDir(), "odd.itch")
+	if err := os.WriteFile(path, file, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rep := inspectJSON(t, path)
+	wantRejected := map[string]uint64{"duplicate_ref": 2, "bad_order": 2}
+	if !maps.Equal(rep.BookRejected, wantRejected) || rep.Overfills != 2 || rep.UnknownRefs != 0 || rep.Symbols["AAPL"].BidOrders != 0 ||
+		rep.Symbols["AAPL"].ExecShares != 100 {
+		t.Errorf("-json: book rejected %v, overfills %d, unknown refs %d, AAPL %+v; want %v, 2, 0, an empty book and 100 executed",
+			rep.BookRejected, rep.Overfills, rep.UnknownRefs, rep.Symbols["AAPL"], wantRejected)
+	}
+	var out, errb bytes.Buffer
+	if err := runInspect(context.Background(), []string{path}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"\nrejected by the books (not applied): bad_order=2 duplicate_ref=2\n", "\noverfills 2 ("} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, out.String())
 		}
