@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -41,8 +42,9 @@ type inspectReport struct {
 	ByType       map[string]uint64         `json:"by_type"`  // by typeKey
 	Rejected     map[string]uint64         `json:"rejected"` // by itch.Reason name: messages the decoder skipped
 	UnknownRefs  uint64                    `json:"unknown_refs"`
-	BookRejected map[string]uint64         `json:"book_rejected"` // by book.Reason name: orders the books did not apply
-	Overfills    uint64                    `json:"overfills"`     // executions and cancels of more shares than rested
+	BookRejected map[string]uint64         `json:"book_rejected"`       // by book.Reason name: orders the books did not apply
+	Overfills    uint64                    `json:"overfills"`           // executions and cancels of more shares than rested
+	Truncated    string                    `json:"truncated,omitempty"` // where the file ends inside a message; the summary is of what precedes it
 	Symbols      map[string]*inspectSymbol `json:"symbols"`
 }
 
@@ -95,6 +97,9 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	rep, err := inspectITCH(ctx, f, size, progress)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
+	}
+	if rep.Truncated != "" {
+		fmt.Fprintf(stderr, "tickd inspect: %s: %s: summarising the %d messages before it\n", path, rep.Truncated, rep.Messages)
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -155,6 +160,13 @@ func inspectITCH(ctx context.Context, r io.Reader, size int64, progress io.Write
 	for {
 		msg, err := fr.Next()
 		if err == io.EOF {
+			break
+		}
+		if truncation(err) {
+			// A cut-short file (a partial download or copy, or a day
+			// still being written) is summarised up to the cut, as
+			// replay plays it up to there, and the cut is reported.
+			rep.Truncated = fmt.Sprintf("offset %d: %v", fr.Offset(), err)
 			break
 		}
 		if err != nil {
@@ -220,6 +232,12 @@ func inspectITCH(ctx context.Context, r io.Reader, size int64, progress io.Write
 		rep.Symbols[syms.Name(tick.SymbolID(id))] = s
 	}
 	return rep, nil
+}
+
+// truncation reports whether err is a file ending inside a message or
+// inside its gzip stream.
+func truncation(err error) bool {
+	return errors.Is(err, itch.ReasonTruncated) || errors.Is(err, itch.ErrGzipTruncated)
 }
 
 // restingIn fills in what rests in bk at the end: the touch, orders and
@@ -293,6 +311,9 @@ func bookRejections(books *book.Books) map[string]uint64 {
 }
 
 func printInspect(w io.Writer, rep *inspectReport) {
+	if rep.Truncated != "" {
+		fmt.Fprintf(w, "file truncated (%s): the summary is of the messages before it\n", rep.Truncated)
+	}
 	fmt.Fprintf(w, "messages %d, unknown order references %d\n\nby type:", rep.Messages, rep.UnknownRefs)
 	printCounts(w, rep.ByType)
 	if len(rep.Rejected) > 0 {

@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -188,6 +190,53 @@ func TestInspectBookRejections(t *testing.T) {
 	for _, want := range []string{"\nrejected by the books (not applied): bad_order=2 duplicate_ref=2\n", "\noverfills 2 ("} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// TestInspectSummarisesATruncatedFile: a file cut short inside a message,
+// plain or inside its gzip stream, is summarised up to the cut (as replay
+// plays it up to there), with the cut's offset in -json, the table and on
+// stderr, rather than failing with nothing to show for what it held.
+func TestInspectSummarisesATruncatedFile(t *testing.T) {
+	hdr := itch.Header{Locate: 1, Timestamp: 34200e9}
+	aapl := itch.MakeStock("AAPL")
+	file := itch.AppendFramed(nil, itch.AppendStockDirectory(nil, itch.StockDirectory{Header: hdr, Stock: aapl, RoundLotSize: 100}))
+	for ref := range uint64(2000) {
+		file = itch.AppendFramed(file, itch.AppendAddOrder(nil, itch.AddOrder{Header: hdr, OrderRef: ref + 1, Side: 'B', Shares: 100, Stock: aapl, Price: px("10")}))
+	}
+	cut := len(file) - 20 // inside the last add, at offset len(file) − 38
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(file)
+	zw.Close()
+	dir := t.TempDir()
+	plain, zipped := filepath.Join(dir, "cut.itch"), filepath.Join(dir, "cut.itch.gz")
+	os.WriteFile(plain, file[:cut], 0o600)
+	os.WriteFile(zipped, gz.Bytes()[:gz.Len()/2], 0o600)
+	for path, want := range map[string]string{
+		plain:  fmt.Sprintf("offset %d: itch: file ended inside a message", len(file)-38),
+		zipped: "itch: gzip stream ends early: the compressed file is truncated",
+	} {
+		var out, errb bytes.Buffer
+		if err := runInspect(context.Background(), []string{"-json", path}, &out, &errb); err != nil {
+			t.Fatalf("inspect %s: %v", filepath.Base(path), err)
+		}
+		var rep inspectReport
+		if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+			t.Fatal(err)
+		}
+		s := rep.Symbols["AAPL"]
+		if !strings.Contains(rep.Truncated, want) || s == nil || s.BidOrders != int64(rep.Messages)-1 || (path == plain && rep.Messages != 2000) {
+			t.Errorf("-json %s: truncated %q, %d messages, AAPL %+v; want %q and every add before the cut resting", filepath.Base(path), rep.Truncated, rep.Messages, s, want)
+		}
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("stderr %q lacks %q", errb.String(), want)
+		}
+		out.Reset()
+		if err := runInspect(context.Background(), []string{path}, &out, &errb); err != nil || !strings.HasPrefix(out.String(), "file truncated (") ||
+			!strings.Contains(out.String(), want) {
+			t.Errorf("table of %s: %v\n%s", filepath.Base(path), err, out.String())
 		}
 	}
 }
