@@ -40,7 +40,9 @@ const numLocates = 1 << 16
 // messages resolve their locate with one array load. A message on a locate
 // never announced by R interns its own Stock field when it has one (A F H P
 // Q) and maps the locate to it; one without a stock (E C X D U B) is
-// rejected with ReasonUnknownLocate. S events carry no stock: their Symbol is 0.
+// rejected with ReasonUnknownLocate. Locate 0 (no stock) is never mapped: a
+// message on it resolves its own Stock field each time, or is rejected
+// without one. S events carry no stock: their Symbol is 0.
 //
 // Y L V W K J h I N O are validated and counted (ByType, Ignored) but
 // produce no event. Nothing in Decode allocates, except interning a symbol
@@ -257,7 +259,11 @@ func (d *Decoder) symbolOr(loc uint16, stock []byte) (tick.SymbolID, Reason) {
 }
 
 // intern maps loc to the trimmed stock name, interning it (the edge: this
-// allocates once per new name).
+// allocates once per new name). Locate 0 is ITCH's "no stock": it is never
+// mapped, so messages on it that carry a stock each resolve their own (a
+// file with no locates, as ITCH 4.1 had, would otherwise put every stock's
+// orders under the first stock it named), and those that carry none are
+// rejected as ReasonUnknownLocate.
 func (d *Decoder) intern(loc uint16, stock []byte) (tick.SymbolID, Reason) {
 	name := trimSpace(stock)
 	id, ok := d.syms.Lookup(name)
@@ -273,7 +279,9 @@ func (d *Decoder) intern(loc uint16, stock []byte) (tick.SymbolID, Reason) {
 			return 0, ReasonBadSymbol
 		}
 	}
-	d.locs[loc] = id + 1
+	if loc != 0 {
+		d.locs[loc] = id + 1
+	}
 	return id, 0
 }
 

@@ -161,6 +161,27 @@ func TestDecoderUnannouncedLocate(t *testing.T) {
 	}
 }
 
+// TestDecoderLocateZero: locate 0 is ITCH's "no stock", so it maps to no
+// stock: adds on it resolve their own stock field each time (not the first
+// one's, which would merge every stock of a file without locates into
+// one), and an execution on it, which names no stock, is rejected.
+func TestDecoderLocateZero(t *testing.T) {
+	d, syms := newTestDecoder(t, time.Time{})
+	var ev tick.Event
+	for i, name := range []string{"AAA", "BBB", "AAA"} {
+		ok, err := d.Decode(AppendAddOrder(nil, AddOrder{hd(0, 1), uint64(i + 1), 'B', 1, MakeStock(name), px4(1)}), &ev)
+		if id, found := syms.LookupString(name); !ok || err != nil || !found || ev.Symbol != id {
+			t.Fatalf("A %d of %s on locate 0: %v %v, symbol %d; want %s's id %d", i+1, name, ok, err, ev.Symbol, name, id)
+		}
+	}
+	if ok, err := d.Decode(AppendOrderExecuted(nil, OrderExecuted{hd(0, 2), 2, 1, 1}), &ev); ok || !errors.Is(err, ReasonUnknownLocate) {
+		t.Fatalf("E on locate 0: %v %v; want ReasonUnknownLocate", ok, err)
+	}
+	if _, found := d.Symbol(0); found {
+		t.Fatal("locate 0 mapped to a stock")
+	}
+}
+
 func TestDecoderRejections(t *testing.T) {
 	full := tick.NewSymbolTable(1)
 	if _, err := full.Intern("ONLY"); err != nil {
