@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -40,11 +42,26 @@ type refInspect struct {
 	unknown  uint64
 	rejected map[string]uint64
 	overfill uint64
+	// The stocks' levels, kept as orders come and go, and the BBOs a
+	// change of a stock's best bid or offer publishes, by stock: "ts_event
+	// bid size orders ask size orders".
+	levels map[refSide]map[uint32]*refLevel
+	bbos   map[string][]string
 }
+
+// refSide is one side of a stock's book.
+type refSide struct {
+	stock string
+	buy   bool
+}
+
+// refLevel is a price level: its shares and orders.
+type refLevel struct{ shares, orders int64 }
 
 func readReference(t *testing.T, file []byte) *refInspect {
 	t.Helper()
-	r := &refInspect{locs: map[uint16]string{}, orders: map[uint64]*refOrder{}, stocks: map[string]*refStock{}, rejected: map[string]uint64{}}
+	r := &refInspect{locs: map[uint16]string{}, orders: map[uint64]*refOrder{}, stocks: map[string]*refStock{}, rejected: map[string]uint64{},
+		levels: map[refSide]map[uint32]*refLevel{}, bbos: map[string][]string{}}
 	for len(file) >= 2 {
 		n := int(binary.BigEndian.Uint16(file))
 		if n == 0 {
@@ -104,13 +121,99 @@ func (r *refInspect) take(ref uint64, q uint32) uint32 {
 		r.overfill++
 		q = o.shares
 	}
+	r.level(o, -int64(q), 0)
 	if o.shares -= q; o.shares == 0 {
-		delete(r.orders, ref)
+		r.remove(ref)
 	}
 	return q
 }
 
+// level adds shares and orders to o's level, dropping it when empty.
+func (r *refInspect) level(o *refOrder, shares, orders int64) {
+	side := refSide{o.stock, o.buy}
+	if r.levels[side] == nil {
+		r.levels[side] = map[uint32]*refLevel{}
+	}
+	l := r.levels[side][o.price]
+	if l == nil {
+		l = &refLevel{}
+		r.levels[side][o.price] = l
+	}
+	l.shares += shares
+	if l.orders += orders; l.orders == 0 {
+		delete(r.levels[side], o.price)
+	}
+}
+
+func (r *refInspect) enter(ref uint64, o *refOrder) {
+	r.orders[ref] = o
+	r.level(o, int64(o.shares), 1)
+}
+
+func (r *refInspect) remove(ref uint64) {
+	o := r.orders[ref]
+	r.level(o, -int64(o.shares), -1)
+	delete(r.orders, ref)
+}
+
+// best returns the best level of a side: its price, shares and orders;
+// ok is false when the side is empty.
+func (r *refInspect) best(stock string, buy bool) (price uint32, l refLevel, ok bool) {
+	for p, lv := range r.levels[refSide{stock, buy}] {
+		if !ok || (buy && p > price) || (!buy && p < price) {
+			price, l, ok = p, *lv, true
+		}
+	}
+	return price, l, ok
+}
+
+// touch renders a stock's best bid and offer as a BBO does.
+func (r *refInspect) touch(stock string) string {
+	side := func(buy bool) string {
+		p, l, ok := r.best(stock, buy)
+		if !ok {
+			return "null 0 0"
+		}
+		return fmt.Sprintf("%s %d %d", refDecimal(big.NewInt(int64(p)), big.NewInt(1e4)), l.shares, l.orders)
+	}
+	return side(true) + " " + side(false)
+}
+
+// noteBBO records a BBO of stock at ts if its touch differs from the last.
+func (r *refInspect) noteBBO(stock string, ts uint64, before string) {
+	if now := r.touch(stock); now != before {
+		r.bbos[stock] = append(r.bbos[stock], fmt.Sprintf("%d %s", ts, now))
+	}
+}
+
+// message applies one message, and records the BBO it publishes, if any.
 func (r *refInspect) message(m []byte) {
+	stock, touched := r.orderStock(m)
+	before := r.touch(stock)
+	r.apply(m)
+	if touched {
+		ts := uint64(binary.BigEndian.Uint16(m[5:]))<<32 | uint64(binary.BigEndian.Uint32(m[7:]))
+		r.noteBBO(stock, ts, before)
+	}
+}
+
+// orderStock returns the stock whose book message m may change.
+func (r *refInspect) orderStock(m []byte) (string, bool) {
+	switch m[0] {
+	case 'A', 'F':
+		if s, ok := r.locs[binary.BigEndian.Uint16(m[1:])]; ok {
+			return s, true
+		}
+		return stockName(m[24:32]), true
+	case 'E', 'C', 'X', 'D', 'U':
+		if o := r.orders[binary.BigEndian.Uint64(m[11:])]; o != nil {
+			return o.stock, true
+		}
+	}
+	return "", false
+}
+
+func (r *refInspect) apply(m []byte) {
 	be := binary.BigEndian
 	loc := be.Uint16(m[1:])
 	body := m[11:]
@@ -139,7 +242,7 @@ func (r *refInspect) message(m []byte) {
 		case r.orders[ref] != nil:
 			r.rejected["duplicate_ref"]++
 		default:
-			r.orders[ref] = &refOrder{stock: s, buy: body[8] == 'B', price: price, shares: shares}
+			r.enter(ref, &refOrder{stock: s, buy: body[8] == 'B', price: price, shares: shares})
 		}
 	case 'E', 'C', 'X', 'D', 'U':
 		ref := be.Uint64(body)
@@ -162,9 +265,9 @@ func (r *refInspect) message(m []byte) {
 		case 'X':
 			r.take(ref, be.Uint32(body[8:]))
 		case 'D':
-			delete(r.orders, ref)
+			r.remove(ref)
 		case 'U':
-			delete(r.orders, ref)
+			r.remove(ref)
 			newRef, shares, price := be.Uint64(body[8:]), be.Uint32(body[16:]), be.Uint32(body[20:])
 			switch {
 			case shares == 0 || price == 0:
@@ -172,7 +275,7 @@ func (r *refInspect) message(m []byte) {
 			case r.orders[newRef] != nil:
 				r.rejected["duplicate_ref"]++
 			default:
-				r.orders[newRef] = &refOrder{stock: o.stock, buy: o.buy, price: price, shares: shares}
+				r.enter(newRef, &refOrder{stock: o.stock, buy: o.buy, price: price, shares: shares})
 			}
 		}
 	}
@@ -348,4 +451,78 @@ func adversarialITCH() []byte {
 		file = itch.AppendFramed(file, m)
 	}
 	return file
+}
+
+// TestReplayBBOsMatchReference: `tickd replay FILE -speed max` publishes on
+// tickd.bbo.<SYMBOL>, to a real NATS subscriber, exactly the BBOs of the
+// reference reading: one for each message that changes a stock's best bid
+// or offer (price, shares or orders), none for a change deeper in the
+// book, with the message's time, on the real sample, a generated session
+// and the file of what a feed should not send.
+func TestReplayBBOsMatchReference(t *testing.T) {
+	sample, err := os.ReadFile(filepath.Join("..", "..", "..", "shared", "data", "bx-itch50-sample.itch"))
+	if err != nil {
+		t.Fatalf("the real sample (../shared/data from the project workspace): %v", err)
+	}
+	var gen []byte
+	for _, m := range itchFile(t, "-count", "30000", "-seed", "4", "-symbols", "6", "-live-orders", "600") {
+		gen = itch.AppendFramed(gen, m)
+	}
+	for name, file := range map[string][]byte{"sample": sample, "gen": gen, "adversarial": adversarialITCH()} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "day.itch")
+			if err := os.WriteFile(path, file, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			r := startReplay(t, path, "-speed", "max", "-bbo-interval", "0")
+			r.control("resume")
+			r.finish(r.summary())
+			got := map[string][]string{}
+			r.col.mu.Lock()
+			for key, msgs := range r.col.by {
+				kind, sym, _ := strings.Cut(key, " ")
+				if kind != "bbo" {
+					continue
+				}
+				sym = strings.TrimSuffix(sym, " <nil>")
+				for _, m := range msgs {
+					got[sym] = append(got[sym], bboLine(t, m))
+				}
+			}
+			r.col.mu.Unlock()
+			want := readReference(t, file).bbos
+			for sym := range want {
+				if g, w := got[sym], want[sym]; !slices.Equal(g, w) {
+					i := 0
+					for i < min(len(g), len(w)) && g[i] == w[i] {
+						i++
+					}
+					t.Errorf("%s: %d BBOs, want %d; first difference at %d:\n got %q\nwant %q", sym, len(g), len(w), i, g[i:min(i+3, len(g))], w[i:min(i+3, len(w))])
+				}
+			}
+			for sym := range got {
+				if want[sym] == nil {
+					t.Errorf("%s: %d BBOs, the reference has none", sym, len(got[sym]))
+				}
+			}
+		})
+	}
+}
+
+// bboLine renders a collected BBO as the reference does.
+func bboLine(t *testing.T, msg string) string {
+	t.Helper()
+	var m map[string]any
+	dec := json.NewDecoder(strings.NewReader(msg))
+	dec.UseNumber() // times are past 2^53
+	if err := dec.Decode(&m); err != nil {
+		t.Fatal(err)
+	}
+	side := func(p, size, orders any) string {
+		if p == nil {
+			p = "null"
+		}
+		return fmt.Sprintf("%v %v %v", p, size, orders)
+	}
+	return fmt.Sprintf("%v %s %s", m["ts_event"], side(m["bid"], m["bid_size"], m["bid_orders"]), side(m["ask"], m["ask_size"], m["ask_orders"]))
 }
