@@ -211,8 +211,7 @@ func (b *Books) Apply(ev *tick.Event) Result {
 		r.Symbol = ev.Symbol
 		if sym := ev.Symbol; sym >= maxSymbols {
 			r = b.reject(ReasonBadSymbol)
-		} else {
-			bk := b.book(sym)
+		} else if bk := b.book(sym); ev.Qty > 0 { // a cross of no shares (NASDAQ sends them) printed nothing
 			r.Price, r.Qty, r.Flags = ev.Price, ev.Qty, FlagTrade|FlagPrintable
 			bk.print(ev.Price, ev.Qty)
 		}

@@ -129,7 +129,9 @@ func (r *refBook) apply(ev *tick.Event) (tick.Price, int64, bool) {
 			r.insert(ev.NewRef, &refOrder{sym: o.sym, side: o.side, price: ev.Price, qty: ev.Qty})
 		}
 	case tick.KindTrade, tick.KindCrossTrade:
-		return ev.Price, ev.Qty, true
+		if ev.Qty > 0 {
+			return ev.Price, ev.Qty, true
+		}
 	}
 	return 0, 0, false
 }
@@ -272,7 +274,7 @@ func TestAgainstReference(t *testing.T) {
 				}
 				p, q, printable := r.apply(&ev)
 				gotTrade := res.Flags&FlagTrade != 0
-				if gotTrade != (q != 0 || ev.Kind == tick.KindTrade) || (gotTrade && (res.Price != p || res.Qty != q ||
+				if gotTrade != (q != 0) || (gotTrade && (res.Price != p || res.Qty != q ||
 					(res.Flags&FlagPrintable != 0) != printable)) {
 					t.Fatalf("msg %d %+v: result %+v, reference trade %v %d %v", i, ev, res, p, q, printable)
 				}
