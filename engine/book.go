@@ -7,8 +7,11 @@ import (
 
 // touch is the book context of the event being evaluated: the symbol's
 // book and its best bid and ask (for a trade, as they stood before the
-// trade's own message). ok: both sides have orders; the book rules and
-// trade_through evaluate only then.
+// trade's own message). ok: both sides have orders and the bid is not
+// above the ask; the book rules and trade_through evaluate only then. A
+// crossed book (a feed joined mid-day, orders lost in a gap) has no touch
+// to measure a spread or a trade against: a trade between its ask and bid
+// would count as through both.
 type touch struct {
 	book     *book.Book
 	bid, ask tick.Price
@@ -27,7 +30,7 @@ func (t *touch) load(bk *book.Book) {
 	}
 	b, okb := bk.BestBid()
 	a, oka := bk.BestAsk()
-	t.bid, t.ask, t.ok = b.Price, a.Price, okb && oka
+	t.bid, t.ask, t.ok = b.Price, a.Price, okb && oka && b.Price <= a.Price
 }
 
 // bookKind reports whether k is applied to the L3 books: order changes,

@@ -242,6 +242,30 @@ func TestTradeThroughRule(t *testing.T) {
 	}
 }
 
+// TestBookRulesSkipACrossedBook: a crossed book (best bid above best ask:
+// a feed joined mid-day, or orders lost in a gap) has no touch, so neither
+// a trade printed between its ask and bid nor its negative spread fires a
+// rule; a locked one still has one.
+func TestBookRulesSkipACrossedBook(t *testing.T) {
+	B, S := tick.SideBuy, tick.SideSell
+	trade := func(ms int64, p float64) tick.Event {
+		return tick.Event{Kind: tick.KindTrade, Symbol: 0, TsEvent: t0 + ms*1e6, Price: px(p), Qty: 100}
+	}
+	rules := []RuleSpec{{ID: "tt", Type: RuleTradeThrough, Bps: 0}, {ID: "wide", Type: RuleSpread, Bps: 5, Dir: DirBoth}}
+	sigs := bookSigs(t, rules, []tick.Event{
+		add(0, 0, 1, B, 10.00, 100),
+		add(1, 0, 2, S, 10.02, 100),        // 20 bps: spread above 5, first evaluation
+		trade(2, 10.01),                    // inside: first evaluation
+		add(3, 0, 3, B, 10.05, 100),        // crossed: no touch, no spread
+		trade(4, 10.03),                    // above the ask, below the bid: not through anything
+		trade(5, 10.10),                    // above both
+		l3(tick.KindDelete, 6, 0, 3, 0, 0), // uncrossed: 20 bps, as before
+		add(7, 0, 4, B, 10.02, 100),        // locked: 0 bps < 5 fires down
+		trade(8, 10.03),                    // through the locked touch: fires up
+	})
+	checkFired(t, sigs, []fired{{7, -1}, {8, 1}})
+}
+
 func TestBookRuleValidation(t *testing.T) {
 	for _, r := range []RuleSpec{
 		{ID: "r", Type: RuleSpread},
