@@ -6,12 +6,14 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/big"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tickd/tickd/feed/itch"
 )
@@ -525,4 +527,26 @@ func bboLine(t *testing.T, msg string) string {
 		return fmt.Sprintf("%v %v %v", p, size, orders)
 	}
 	return fmt.Sprintf("%v %s %s", m["ts_event"], side(m["bid"], m["bid_size"], m["bid_orders"]), side(m["ask"], m["ask_size"], m["ask_orders"]))
+}
+
+// TestReplaySaysWhatTheBooksRejected: the L3 events a replay plays but the
+// books cannot apply as sent (references never added or already gone,
+// references live again, orders of no shares or price, executions and
+// cancels past an order's shares) are in its summary by reason, as they
+// are in inspect's: not only in the metrics of a run that serves them.
+func TestReplaySaysWhatTheBooksRejected(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "odd.itch")
+	if err := os.WriteFile(path, adversarialITCH(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var stdout syncBuffer
+	if err := runReplay(ctx, []string{path, "-speed", "max", "-nats-listen", "off"}, &stdout, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	want := "tickd replay: not applied as sent to the books: unknown_execute=1 unknown_delete=1 duplicate_ref=2 bad_order=3 overfill=2 ("
+	if !strings.Contains(stdout.String(), want) {
+		t.Errorf("summary lacks %q:\n%s", want, stdout.String())
+	}
 }

@@ -18,7 +18,9 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/rs/zerolog"
 
+	"github.com/tickd/tickd/book"
 	"github.com/tickd/tickd/bus"
+	"github.com/tickd/tickd/engine"
 	"github.com/tickd/tickd/feed"
 	"github.com/tickd/tickd/feed/itch"
 	"github.com/tickd/tickd/replay"
@@ -570,10 +572,27 @@ func printSummary(w io.Writer, pr replay.Progress, p *pipeline, el time.Duration
 		pr.Messages, byteSize(pr.Bytes), c.Events, pc.Signals, pc.Bars, pc.BBOs, el.Round(time.Millisecond),
 		float64(pr.Messages)/max(s, 1e-9), float64(c.Events)/max(s, 1e-9), byteSize(uint64(float64(pr.Bytes)/max(s, 1e-9))))
 	printDamage(w, pr)
+	printBookRejections(w, &c)
 	if c.OutOfOrder > 0 {
 		// Bars and windows cannot go back: such a trade counts at its
 		// symbol's last time, so the inputs were not one timeline.
 		fmt.Fprintf(w, "tickd replay: %d trades earlier than their symbol's last, applied at its time: inputs out of time order (ITCH files of several days take one -itch-date each: replay a day per run)\n", c.OutOfOrder)
+	}
+}
+
+// printBookRejections prints, by book.Reason, the L3 events the books
+// could not apply as they stand (rejected, or a replace's new order
+// refused) and the overfills, if any: played, but not in the books.
+func printBookRejections(w io.Writer, c *engine.Counters) {
+	var b strings.Builder
+	for _, r := range []book.Reason{book.ReasonUnknownExecute, book.ReasonUnknownCancel, book.ReasonUnknownDelete,
+		book.ReasonUnknownReplace, book.ReasonDuplicateRef, book.ReasonBadOrder, book.ReasonBadSymbol, book.ReasonOverfill} {
+		if n := c.Book[r]; n > 0 {
+			fmt.Fprintf(&b, " %s=%d", r, n)
+		}
+	}
+	if b.Len() > 0 {
+		fmt.Fprintf(w, "tickd replay: not applied as sent to the books:%s (unknown_*: orders the inputs never added, usual for a file that starts mid-day)\n", b.String())
 	}
 }
 
