@@ -297,9 +297,9 @@ func rejectedByReason(c itch.Counters) map[string]uint64 {
 	return m
 }
 
-// bookRejections returns the books' rejections of orders they hold no
-// unknown reference for, by reason name, reasons with none left out: a
-// reference already live, a bad side, shares or price, a bad symbol.
+// bookRejections returns, by reason name, the orders the books refused to
+// enter (a reference already live; no side, shares or price; a bad
+// symbol), reasons with none left out. Unknown references are unknown_refs.
 func bookRejections(books *book.Books) map[string]uint64 {
 	m := map[string]uint64{}
 	for _, r := range []book.Reason{book.ReasonDuplicateRef, book.ReasonBadOrder, book.ReasonBadSymbol} {
