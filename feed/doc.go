@@ -46,7 +46,7 @@
 //	     | local u32 | ts_event i64  | price i64     | qty i64       | side u8|
 //	     +-----------+---------------+---------------+---------------+--------+
 //	     ts_event: ns since the Unix epoch; price: 1e-9 units (tick.Price), > 0;
-//	     qty > 0; side: 0 none, 1 buy, 2 sell (tick.Side).
+//	     qty 1..10^12 (tick.MaxQty); side: 0 none, 1 buy, 2 sell (tick.Side).
 //
 //	type 4 Heartbeat  len 9      no body; keeps the sequence and the link alive
 //

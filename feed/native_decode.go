@@ -61,7 +61,7 @@ func fastTrades(dst []tick.Event, src []byte, next uint64, local []tick.SymbolID
 			break
 		}
 		sym := local[idx]
-		if sym == noSymbol || int64(le.Uint64(f[23:])) <= 0 || int64(le.Uint64(f[31:])) <= 0 || f[39] > byte(tick.SideSell) ||
+		if sym == noSymbol || int64(le.Uint64(f[23:])) <= 0 || !tick.ValidQty(int64(le.Uint64(f[31:]))) || f[39] > byte(tick.SideSell) ||
 			int64(le.Uint64(f[15:])) > latest {
 			break
 		}
@@ -82,7 +82,7 @@ func validTrade(f []byte, local []tick.SymbolID, latest int64) (tick.SymbolID, b
 		return 0, false
 	}
 	sym := local[idx]
-	ok := sym != noSymbol && int64(le.Uint64(f[23:])) > 0 && int64(le.Uint64(f[31:])) > 0 && f[39] <= byte(tick.SideSell) &&
+	ok := sym != noSymbol && int64(le.Uint64(f[23:])) > 0 && tick.ValidQty(int64(le.Uint64(f[31:]))) && f[39] <= byte(tick.SideSell) &&
 		int64(le.Uint64(f[15:])) <= latest
 	return sym, ok
 }
@@ -94,7 +94,7 @@ func tradeReason(f []byte, local []tick.SymbolID) Reason {
 		return ReasonUnknownSymbol
 	case int64(le.Uint64(f[23:])) <= 0:
 		return ReasonPriceNotPositive
-	case int64(le.Uint64(f[31:])) <= 0:
+	case !tick.ValidQty(int64(le.Uint64(f[31:]))):
 		return ReasonBadQty
 	case f[39] > byte(tick.SideSell):
 		return ReasonBadSide

@@ -148,6 +148,8 @@ func TestNativeBadFrames(t *testing.T) {
 		{"negative price", trade(2, 0, -5, 1, 0), ReasonPriceNotPositive},
 		{"zero qty", trade(2, 0, 1, 0, 0), ReasonBadQty},
 		{"negative qty", trade(2, 0, 1, -1, 0), ReasonBadQty},
+		{"qty above MaxQty", trade(2, 0, 1, tick.MaxQty+1, 0), ReasonBadQty}, // two near 2^62 wrap a bar's volume
+		{"qty 2^62", trade(2, 0, 1, 1<<62, 0), ReasonBadQty},
 		{"bad side", trade(2, 0, 1, 1, 3), ReasonBadSide},
 		{"invalid name", AppendSymbol(nil, 2, 1, "AB "), ReasonBadSymbol},
 		{"local out of range", AppendSymbol(nil, 2, maxLocalSymbols, "AB"), ReasonBadSymbol},

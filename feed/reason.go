@@ -24,7 +24,7 @@ const (
 	ReasonBadPrice                // price not a decimal, too precise, or out of range
 	ReasonPriceNotFinite          // price NaN or Inf
 	ReasonPriceNotPositive        // price zero or negative
-	ReasonBadQty                  // size not an integer > 0
+	ReasonBadQty                  // size not an integer in 1..tick.MaxQty
 	ReasonBadSide                 // side not one of none/B/S/buy/sell
 	ReasonBadTimestamp            // ts neither integer ns nor valid RFC 3339 in range
 	ReasonFieldCount              // CSV: too many or too few fields
@@ -58,7 +58,7 @@ var reasonText = [NumReasons]string{
 	"feed: bad price",
 	"feed: price is not finite",
 	"feed: price is zero or negative",
-	"feed: size is not an integer > 0",
+	"feed: size is not an integer from 1 to 10^12 (tick.MaxQty)",
 	"feed: bad side",
 	"feed: bad timestamp",
 	"feed: wrong number of fields",

@@ -157,13 +157,13 @@ func (d *Decoder) resolve(name []byte) (tick.SymbolID, Reason) {
 	}
 }
 
-// parseQty parses a size: decimal digits, value > 0.
+// parseQty parses a size: decimal digits, value in 1..tick.MaxQty.
 func parseQty(b []byte) (int64, bool) {
 	if len(b) == 0 || b[0] < '0' || b[0] > '9' {
 		return 0, false
 	}
 	v, ok := parseInt(b)
-	return v, ok && v > 0
+	return v, ok && tick.ValidQty(v)
 }
 
 // parseInt parses an optionally '-'-signed decimal integer that fits int64.

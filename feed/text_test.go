@@ -22,7 +22,7 @@ var trades = []trade{
 	{1_700_000_000_123_456_789, "AAPL", 189_250_000_000, 100, tick.SideBuy},
 	{1_700_000_000_123_456_790, "MSFT", 370_100_000_000, 5, tick.SideNone},
 	{1, "BRK.A", 612_345_678_912_345, 1, tick.SideSell},
-	{-1_000, "X", 1, 9_223_372_036_854_775_807, tick.SideSell},
+	{-1_000, "X", 1, tick.MaxQty, tick.SideSell},
 }
 
 func encodeText(f Format, ts []trade) []byte {
@@ -154,6 +154,8 @@ func TestTextReasons(t *testing.T) {
 		{FormatCSV, "1,A,1,1.5", ReasonBadQty},
 		{FormatCSV, "1,A,1,x", ReasonBadQty},
 		{FormatCSV, "1,A,1,99999999999999999999", ReasonBadQty},
+		{FormatCSV, "1,A,1,1000000000001", ReasonBadQty},       // above tick.MaxQty
+		{FormatCSV, "1,A,1,5000000000000000000", ReasonBadQty}, // two wrap an int64 volume
 		{FormatCSV, "1,A,1,1,X", ReasonBadSide},
 		{FormatCSV, "1,A,1,1,buyer", ReasonBadSide},
 		{FormatCSV, "1,,1,1", ReasonBadSymbol},
@@ -177,6 +179,7 @@ func TestTextReasons(t *testing.T) {
 		{FormatJSON, `{"ts":1.5,"symbol":"A","price":"1","size":1}`, ReasonBadTimestamp},
 		{FormatJSON, `{"ts":"yesterday","symbol":"A","price":"1","size":1}`, ReasonBadTimestamp},
 		{FormatJSON, `{"ts":1,"symbol":"A","price":"1","size":0}`, ReasonBadQty},
+		{FormatJSON, `{"ts":1,"symbol":"A","price":"1","size":1000000000001}`, ReasonBadQty},
 		{FormatJSON, `{"ts":1,"symbol":"A","price":"1","size":true}`, ReasonBadQty},
 		{FormatJSON, `{"ts":1,"symbol":"A","price":"1","size":1,"side":"up"}`, ReasonBadSide},
 		{FormatJSON, `{"ts":1,"symbol":"A","price":"1","size":1,"side":1}`, ReasonBadSide},

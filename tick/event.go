@@ -58,6 +58,16 @@ func (k Kind) String() string {
 	return "kind(" + strconv.Itoa(int(k)) + ")"
 }
 
+// MaxQty is the largest trade size the feeds take (a bigger one is rejected
+// as bad input): 10^12, past any real print in shares, contracts or
+// currency units, and small enough that a symbol's volume (int64) and
+// Σprice×qty (128 bits, at any price) stay exact over 9.2 million trades
+// of that size; a few sizes near 2^63 would wrap them.
+const MaxQty = 1_000_000_000_000
+
+// ValidQty reports whether q is a trade size the feeds take: 1..MaxQty.
+func ValidQty(q int64) bool { return uint64(q)-1 < MaxQty }
+
 // Side is the side of the book an order rests on or a trade's aggressor.
 type Side uint8
 

@@ -2,7 +2,6 @@ package itch
 
 import (
 	"errors"
-	"math"
 	"time"
 
 	"github.com/tickd/tickd/tick"
@@ -194,7 +193,7 @@ func (d *Decoder) Decode(msg []byte, ev *tick.Event) (bool, error) {
 	case TypeCrossTrade:
 		m := CrossView{v}
 		sym, r = d.symbolOr(loc, m.Stock())
-		if m.Shares() > math.MaxInt64 {
+		if m.Shares() > tick.MaxQty { // a zero-share cross is a real print of no volume
 			r = firstReason(r, ReasonQtyRange)
 		}
 		kind, nref, px, qty, side = tick.KindCrossTrade, m.Match(), Price4(m.PriceUnits()), int64(m.Shares()), tick.Side(m.CrossType())

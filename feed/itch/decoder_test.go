@@ -212,6 +212,8 @@ func TestDecoderRejections(t *testing.T) {
 		{"table full", true, [][]byte{r(1, "ONLY"), r(2, "TWO")}, ReasonSymbolTableFull},
 		{"price range V", false, [][]byte{hdr('V').u64(0).u64(1 << 62).u64(0).b}, ReasonPriceRange},
 		{"qty range Q", false, [][]byte{r(1, "A"), AppendCrossTrade(nil, CrossTrade{hd(1, 1), 1 << 63, MakeStock("A"), 1, 1, 'O'})}, ReasonQtyRange},
+		// Two crosses near 2^62 shares would wrap the symbol's int64 volume.
+		{"qty above MaxQty Q", false, [][]byte{r(1, "A"), AppendCrossTrade(nil, CrossTrade{hd(1, 1), tick.MaxQty + 1, MakeStock("A"), 1, 1, 'O'})}, ReasonQtyRange},
 	}
 	for _, c := range cases {
 		syms := tick.NewSymbolTable(0)

@@ -64,7 +64,7 @@ const (
 	ReasonBadSymbol              // stock field is not a valid symbol (blank, control bytes)
 	ReasonSymbolTableFull        // a new symbol did not fit the symbol table
 	ReasonPriceRange             // Price(8) does not fit a tick.Price
-	ReasonQtyRange               // share count does not fit an int64
+	ReasonQtyRange               // share count above tick.MaxQty
 	ReasonTruncated              // the file ended inside a message
 	NumReasons                   // number of reasons, for arrays indexed by Reason
 )
@@ -83,7 +83,7 @@ var reasonText = [NumReasons]string{
 	"itch: invalid stock symbol",
 	"itch: symbol table full",
 	"itch: price out of range",
-	"itch: share count out of range",
+	"itch: share count above 10^12 (tick.MaxQty)",
 	"itch: file ended inside a message",
 }
 
