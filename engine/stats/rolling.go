@@ -20,6 +20,11 @@ import "math"
 // is thus bounded by 2N updates; every update stays O(1) and, once the
 // window is full, divides by nothing (1/N and 1/(N−1) are kept).
 //
+// Between wraps that drift would leave a window of one repeated price
+// (a quiet symbol) a variance of rounding noise, not 0: the length of the
+// latest run of equal samples is kept, and a run covering the window
+// makes the mean that price and the variance exactly 0.
+//
 // The zero value holds no samples and Add panics on it: call Init first.
 type Rolling struct {
 	buf   []float64 // the window, a ring; len(buf) == N
@@ -32,6 +37,7 @@ type Rolling struct {
 	lapK  float64 // the lap's shift: its first sample
 	lap1  float64 // L1
 	lap2  float64 // L2
+	run   int     // the latest samples equal to the last one, in a row
 }
 
 // Init sizes r for the last n samples (n ≥ 1) and empties it.
@@ -48,6 +54,11 @@ func (r *Rolling) Init(n int) {
 // Add records sample x, dropping the oldest once N are held.
 func (r *Rolling) Add(x float64) {
 	size := len(r.buf)
+	run := 1
+	if r.n > 0 && x == r.Last() {
+		run += r.run
+	}
+	r.run = run
 	if r.n < size {
 		r.n++
 		d := x - r.mean
@@ -88,7 +99,15 @@ func (r *Rolling) Cap() int { return len(r.buf) }
 func (r *Rolling) Full() bool { return r.n == len(r.buf) && r.n > 0 }
 
 // Mean returns the simple moving average, 0 when empty.
-func (r *Rolling) Mean() float64 { return r.mean }
+func (r *Rolling) Mean() float64 {
+	if r.flat() {
+		return r.Last()
+	}
+	return r.mean
+}
+
+// flat reports whether the window holds one price only (n ≥ 1).
+func (r *Rolling) flat() bool { return r.n > 0 && r.run >= r.n }
 
 // Last returns the most recent sample, 0 when empty.
 func (r *Rolling) Last() float64 {
@@ -104,7 +123,7 @@ func (r *Rolling) Last() float64 {
 
 // Var returns the sample variance S/(n−1), 0 while fewer than 2 samples.
 func (r *Rolling) Var() float64 {
-	if r.n < 2 || r.m2 <= 0 { // rounding can leave S a hair below 0
+	if r.n < 2 || r.m2 <= 0 || r.flat() { // rounding can leave S a hair off 0
 		return 0
 	}
 	if r.n == len(r.buf) {
@@ -122,5 +141,5 @@ func (r *Rolling) ZScore() float64 {
 	if sd == 0 {
 		return 0
 	}
-	return (r.Last() - r.mean) / sd
+	return (r.Last() - r.Mean()) / sd
 }

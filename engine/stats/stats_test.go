@@ -123,6 +123,38 @@ func TestRollingFlatIsExactlyZero(t *testing.T) {
 	}
 }
 
+// TestRollingFlatWindowIsExactlyZero fills the window with one price at
+// every phase of the ring: from the sample that makes it flat, before the
+// ring wraps and recomputes its sums, the mean is that price and the
+// standard deviation and z-score are exactly 0, not rounding noise.
+func TestRollingFlatWindowIsExactlyZero(t *testing.T) {
+	for _, n := range []int{2, 3, 14, 50, 56} {
+		for phase := range n {
+			var r Rolling
+			r.Init(n)
+			trades := genTrades(uint64(phase), 3*n+phase+1, 1e6, 1e9, false)
+			for _, tr := range trades[:len(trades)-1] {
+				r.Add(tr.p.Float64())
+			}
+			flat := trades[len(trades)-1].p.Float64()
+			for i := 1; i <= 2*n; i++ {
+				r.Add(flat)
+				if i < n {
+					continue
+				}
+				if r.Mean() != flat || r.Var() != 0 || r.StdDev() != 0 || r.ZScore() != 0 {
+					t.Fatalf("n=%d phase=%d: %d samples of %v: mean %v var %v sd %v z %v",
+						n, phase, i, flat, r.Mean(), r.Var(), r.StdDev(), r.ZScore())
+				}
+			}
+			r.Add(flat + 1) // no longer flat
+			if r.StdDev() == 0 || r.Mean() == flat {
+				t.Fatalf("n=%d phase=%d: after a new price: mean %v sd %v", n, phase, r.Mean(), r.StdDev())
+			}
+		}
+	}
+}
+
 func TestEMAMatchesClosedForm(t *testing.T) {
 	for _, hl := range []time.Duration{time.Millisecond, 250 * time.Millisecond, 10 * time.Second} {
 		d := HalfLife(hl)
