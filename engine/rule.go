@@ -234,8 +234,12 @@ func (r RuleSpec) validate() error {
 		if r.Level <= 0 { // a trade's price is > 0: it would never cross
 			return fmt.Errorf("level %v must be > 0", r.Level)
 		}
-		if _, ok := tick.PriceFromFloat(r.Hysteresis); !ok {
+		h, ok := tick.PriceFromFloat(r.Hysteresis)
+		if !ok {
 			return fmt.Errorf("hysteresis %v out of the price range", r.Hysteresis)
+		}
+		if h.Float64() != r.Hysteresis { // it would be rounded to h, silently
+			return fmt.Errorf("hysteresis %v is not a whole number of 1e-9: a price rule's hysteresis is a price difference, with at most 9 decimal places", r.Hysteresis)
 		}
 	case RuleMove:
 		if !finite(r.Percent) || r.Percent <= 0 {

@@ -340,6 +340,9 @@ func TestRuleValidation(t *testing.T) {
 		{func(r *RuleSpec) { *r = RuleSpec{ID: "r", Type: RuleVolume, K: 2, Window: time.Second, Hysteresis: 2} }, "below k"},
 		{func(r *RuleSpec) { *r = RuleSpec{ID: "r", Type: RuleVolume, K: 2, Window: time.Second, Dir: DirDown} }, "only go up"},
 		{func(r *RuleSpec) { *r = RuleSpec{ID: "r", Type: RulePrice, Level: px(1), Hysteresis: 1e10} }, "price range"},
+		// Rounded to 0 it would re-arm at the level itself.
+		{func(r *RuleSpec) { *r = RuleSpec{ID: "r", Type: RulePrice, Level: px(10), Hysteresis: 4e-10} }, "not a whole number of 1e-9"},
+		{func(r *RuleSpec) { *r = RuleSpec{ID: "r", Type: RulePrice, Level: px(10), Hysteresis: 0.1234567891} }, "at most 9 decimal places"},
 		{func(r *RuleSpec) { *r = RuleSpec{ID: "r", Type: RulePrice} }, "level 0 must be > 0"},
 		{func(r *RuleSpec) { *r = RuleSpec{ID: "r", Type: RulePrice, Level: px(-5)} }, "level -5 must be > 0"},
 		// A hysteresis the value cannot fall back by: the rule would fire once.
@@ -368,6 +371,8 @@ func TestRuleValidation(t *testing.T) {
 	for _, r := range []RuleSpec{
 		ok,
 		{ID: "r", Type: RulePrice, Level: px(10), Hysteresis: 9.999}, // re-arms at 0.001
+		{ID: "r", Type: RulePrice, Level: px(10), Hysteresis: 0.000000001},
+		{ID: "r", Type: RulePrice, Level: px(1e9), Hysteresis: 123456.123456789},
 		{ID: "r", Type: RulePrice, Level: px(10), Hysteresis: 20, Dir: DirDown},
 		{ID: "r", Type: RuleSpread, Bps: 10, Hysteresis: 20, Dir: DirDown},
 		{ID: "r", Type: RuleTradeThrough, Bps: 2, Hysteresis: 2}, // a trade inside the touch re-arms

@@ -32,7 +32,7 @@ import (
 //	    k: 3                  # zscore: |z| threshold; volume_spike: multiple of the average; imbalance: 0 < k < 1
 //	    bps: 50               # spread: threshold in basis points of the mid; trade_through: distance beyond the touch
 //	    levels: 5             # imbalance: book levels per side
-//	    hysteresis: 0.5       # re-arm band, in the unit of the rule's value
+//	    hysteresis: 0.5       # re-arm band, in the unit of the rule's value (price: at most 9 decimals)
 //	    cooldown: 30s         # event time between two signals per symbol
 type ruleConfig struct {
 	ID         string   `yaml:"id"`
