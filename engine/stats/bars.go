@@ -26,7 +26,7 @@ import (
 // The zero value holds no bar and Add panics on it: call Init first.
 type Bars struct {
 	// Hot: what a trade touches (57 B).
-	end    int64 // start + iv, when open
+	last   int64 // start + iv − 1, the bar's last ns (saturated at MaxInt64), when open
 	lo, hi tick.Price
 	c      tick.Price
 	recv   int64   // TsRecv of the last trade
@@ -70,7 +70,7 @@ func (b *Bars) Open() bool { return b.open }
 
 // Due reports whether a trade at t belongs to a later interval than the open
 // bar, which must then be flushed before Add.
-func (b *Bars) Due(t int64) bool { return b.open && t >= b.end }
+func (b *Bars) Due(t int64) bool { return b.open && t > b.last }
 
 // Add adds a trade of q at p, event time t, receive time recv, to b's own
 // Totals (not for a shared Bars: see Observe).
@@ -94,17 +94,22 @@ func (b *Bars) Observe(t, recv int64, p tick.Price) {
 }
 
 // NextDue returns the earliest time at which one of bars is Due: the end
-// of the open bar that ends first, or math.MaxInt64 when none is open.
+// of the open bar that ends first, or math.MaxInt64 when none is open or
+// the first to end is the last interval before MaxInt64 (where none is
+// Due: its end is past the int64 range).
 // It changes only when a bar opens or is flushed, so a caller can keep it
 // and look at its bars only once a trade reaches it.
 func NextDue(bars []Bars) int64 {
-	due := int64(math.MaxInt64)
+	last := int64(math.MaxInt64)
 	for i := range bars {
 		if bars[i].open {
-			due = min(due, bars[i].end)
+			last = min(last, bars[i].last)
 		}
 	}
-	return due
+	if last == math.MaxInt64 {
+		return last
+	}
+	return last + 1
 }
 
 // ObserveAll is Observe on every Bars of bars (one call, where Observe is
@@ -130,7 +135,12 @@ func (b *Bars) extend(recv int64, p tick.Price) {
 func (b *Bars) begin(t int64, p tick.Price) {
 	b.open = true
 	b.start = floorDiv(t, b.iv) * b.iv
-	b.end = b.start + b.iv
+	// The bar's last ns, not its end: near MaxInt64 that end overflows
+	// and would make every trade Due, each a bar of its own.
+	b.last = math.MaxInt64
+	if b.start <= math.MaxInt64-(b.iv-1) {
+		b.last = b.start + (b.iv - 1)
+	}
 	b.o, b.lo, b.hi = p, p, p
 	b.base = *b.totals()
 }

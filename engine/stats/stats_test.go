@@ -480,3 +480,63 @@ func TestNextDue(t *testing.T) {
 		t.Fatalf("after a flush: %d, want 14", got)
 	}
 }
+
+// TestBarsAndWindowsAtTheEndOfTime feeds trades in the last nanoseconds
+// of the int64 range, where the end of the last interval, (k+1)·I, does
+// not fit an int64: each interval is still one bar (grouped by ⌊t/I⌋, as
+// a reference), NextDue never misses a Due bar, and a window keeps the
+// trades of its last bucket together.
+func TestBarsAndWindowsAtTheEndOfTime(t *testing.T) {
+	const n = 30
+	var times []int64
+	for i := int64(n - 1); i >= 0; i-- {
+		times = append(times, math.MaxInt64-i)
+	}
+	// 7 divides 2^63 − 1: a bar ends exactly at MaxInt64 and the last
+	// trade opens one of its own; 1 ns bars end at every trade.
+	for _, iv := range []int64{1, 7, 1e9, int64(time.Minute), 1 << 62} {
+		var b Bars
+		b.Init(iv)
+		bars := []Bars{b}
+		var got []tick.Bar
+		var bar tick.Bar
+		for i, ts := range times {
+			if bars[0].Due(ts) {
+				if ts < NextDue(bars) {
+					t.Fatalf("iv %d: a trade at %d is Due but before NextDue %d", iv, ts, NextDue(bars))
+				}
+				bars[0].Flush(&bar)
+				got = append(got, bar)
+			}
+			bars[0].Add(ts, ts, tick.Price(i+1), 1)
+		}
+		bars[0].Flush(&bar)
+		got = append(got, bar)
+
+		var want []int64 // trades per bar, by ⌊t/I⌋
+		for i, ts := range times {
+			if i == 0 || floorDiv(ts, iv) != floorDiv(times[i-1], iv) {
+				want = append(want, 0)
+			}
+			want[len(want)-1]++
+		}
+		if len(got) != len(want) {
+			t.Fatalf("iv %d: %d bars, want %d: %+v", iv, len(got), len(want), got)
+		}
+		for i, g := range got {
+			if int64(g.Count) != want[i] || g.Volume != want[i] || g.Start != floorDiv(g.Start, iv)*iv {
+				t.Fatalf("iv %d bar %d: %+v, want %d trades", iv, i, g, want[i])
+			}
+		}
+	}
+
+	var w Window
+	w.Init(20e9, 20) // buckets of 1 s: the last n ns are in one
+	for i, ts := range times {
+		w.Add(ts, tick.Price(100+i), 2)
+	}
+	if w.Count() != n || w.Volume() != 2*n || w.First() != 100 || w.Min() != 100 || w.Max() != 100+n-1 {
+		t.Fatalf("window: count %d volume %d first %v min %v max %v, want %d %d 100 100 %d",
+			w.Count(), w.Volume(), w.First(), w.Min(), w.Max(), n, 2*n, 100+n-1)
+	}
+}

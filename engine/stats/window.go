@@ -38,7 +38,7 @@ import (
 // The zero value is empty; Init it before use.
 type Window struct {
 	// Hot: what a trade and the rules touch (56 B, with base's n and vol).
-	curEnd int64      // (curK+1)·w: a trade at or after it rolls
+	curEnd int64      // (curK+1)·w: a trade at or after it rolls (MaxInt64 past the int64 range)
 	lo, hi tick.Price // the current bucket's extremes
 	first  tick.Price // open of bucket firstK: First
 	tot    *Totals    // the running totals; nil: own
@@ -50,6 +50,7 @@ type Window struct {
 	start  Totals     // tot just before its first trade
 	firstK int64      // index of the oldest non-empty bucket in the window
 	w      int64      // bucket width, ns
+	endK   int64      // MaxInt64/w: the buckets from it on end past the int64 range
 	slot   int64      // curK mod B: the current bucket's slot, stale until it rolls
 	live   bool       // a trade has been seen (the current bucket is valid)
 	b      []bucket   // ring of finished buckets; bucket k lives in b[k mod B]
@@ -71,7 +72,8 @@ func (w *Window) Init(span int64, buckets int) {
 	if buckets < 1 || span <= 0 || span%int64(buckets) != 0 {
 		panic("stats: Window span must be a positive multiple of the bucket count")
 	}
-	*w = Window{curEnd: math.MinInt64, w: span / int64(buckets), b: make([]bucket, buckets)}
+	width := span / int64(buckets)
+	*w = Window{curEnd: math.MinInt64, w: width, endK: math.MaxInt64 / width, b: make([]bucket, buckets)}
 }
 
 // Share makes w follow tot, which the caller advances: for each trade, call
@@ -113,10 +115,14 @@ func (w *Window) Observe(t int64, p tick.Price) {
 func (w *Window) roll(t int64, p tick.Price) {
 	B := int64(len(w.b))
 	var k int64
-	if w.live && t-w.curEnd < w.w {
+	if w.live && t-w.curEnd < w.w && w.curEnd != math.MaxInt64 {
 		k = w.curK + 1 // the next bucket: the usual case, no division
 	} else {
 		k = floorDiv(t, w.w)
+	}
+	if w.live && k == w.curK { // t is MaxInt64, in the last bucket (see curEnd)
+		w.lo, w.hi = min(w.lo, p), max(w.hi, p)
+		return
 	}
 	oldest := k - B + 1 // oldest bucket still in the window
 	tot := w.totals()
@@ -149,7 +155,10 @@ func (w *Window) roll(t int64, p tick.Price) {
 		}
 	}
 	w.live = true
-	w.curK, w.curEnd = k, (k+1)*w.w
+	w.curK, w.curEnd = k, math.MaxInt64
+	if k < w.endK { // else (k+1)·w overflows: the last bucket
+		w.curEnd = (k + 1) * w.w
+	}
 	w.open, w.lo, w.hi, w.start = p, p, p, *tot
 }
 
