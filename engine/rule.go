@@ -370,7 +370,9 @@ func (r RuleSpec) Matches(name string) bool {
 // parameters as name/value text in a stable order, and the names of the
 // three values a signal of r carries in tick.Signal.Values, in that order.
 func (r RuleSpec) Info() (typ string, params [][2]string, valueNames [3]string) {
-	f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+	// Decimal text, never an exponent ("0.00001", not "1e-05"): the
+	// shortest that reads back to v, as a configuration would spell it.
+	f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 	switch r.Type {
 	case RulePrice:
 		params = append(params, [2]string{"level", r.Level.String()})

@@ -3,6 +3,8 @@ package engine
 import (
 	"fmt"
 	"math"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -386,6 +388,34 @@ func TestRuleValidation(t *testing.T) {
 	for _, r := range append(DefaultRules(), DefaultBookRules()...) {
 		if err := r.Validate(); err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// TestRuleInfoDecimalText: a signal's params are the rule's numbers as
+// decimal text that reads back to the configured value, never in exponent
+// form ("1e-05"), however small or large.
+func TestRuleInfoDecimalText(t *testing.T) {
+	decimal := regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
+	for _, r := range []RuleSpec{
+		{ID: "h", Type: RuleSpread, Bps: 1e21, Hysteresis: 0.00001},
+		{ID: "k", Type: RuleZScore, K: 0.0000001, Hysteresis: 1e-9},
+		{ID: "p", Type: RuleMove, Percent: 0.000025, Window: time.Second},
+		{ID: "v", Type: RuleVolume, K: 123456789012345680000, Window: time.Second},
+		{ID: "i", Type: RuleImbalance, K: 0.000001},
+		{ID: "t", Type: RuleTradeThrough, Bps: 0.0000015},
+	} {
+		_, params, _ := r.Info()
+		for _, p := range params {
+			switch p[0] {
+			case "percent", "k", "bps", "hysteresis":
+			default:
+				continue
+			}
+			v, err := strconv.ParseFloat(p[1], 64)
+			if !decimal.MatchString(p[1]) || err != nil || (v != r.K && v != r.Bps && v != r.Percent && v != r.Hysteresis) {
+				t.Errorf("rule %s: %s = %q, want decimal text of the configured value", r.ID, p[0], p[1])
+			}
 		}
 	}
 }
