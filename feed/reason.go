@@ -3,6 +3,8 @@ package feed
 import (
 	"strconv"
 	"time"
+
+	"github.com/tickd/tickd/tick"
 )
 
 // Reason says why a frame or line was rejected. Reasons are errors: OnError
@@ -119,6 +121,39 @@ func (e *FrameTooLargeError) Error() string {
 }
 
 func (e *FrameTooLargeError) Unwrap() error { return ReasonFrameTooLarge }
+
+// FieldError reports a text line rejected for the value of its price,
+// size or time (Reason, which it wraps): the value as read, cut to
+// maxFieldText bytes, and for a price what is wrong with it (Err: more
+// than 9 decimal places, out of range, not decimal text), so that
+// "feed: bad price" does not leave the sender guessing.
+type FieldError struct {
+	Reason Reason
+	Value  string
+	Err    error // nil when Reason says it all
+}
+
+// maxFieldText bounds FieldError.Value: a line may be MaxFrame long.
+const maxFieldText = 64
+
+func newFieldError(r Reason, v []byte) *FieldError {
+	e := &FieldError{Reason: r}
+	if r == ReasonBadPrice {
+		_, e.Err = tick.ParsePriceBytes(v)
+	}
+	e.Value = string(v[:min(len(v), maxFieldText)])
+	return e
+}
+
+func (e *FieldError) Error() string {
+	s := e.Reason.Error() + ": " + strconv.Quote(e.Value)
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+func (e *FieldError) Unwrap() error { return e.Reason }
 
 // TimeAheadError reports a tick rejected as ReasonTimeAhead (which it
 // wraps): its event time, the receive time Options.MaxAhead counted from

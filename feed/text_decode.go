@@ -92,9 +92,35 @@ func (d *Decoder) textLine(e *tick.Event, line []byte, at int64) bool {
 		return true
 	case reasonSkip:
 	default:
-		d.rejectTrade(at, d.line, r, e.TsEvent)
+		d.rejectLine(at, r, e.TsEvent, &f)
 	}
 	return false
+}
+
+// rejectLine rejects a line whose fields failed for reason r (its event
+// time ts): a rejected price, size or time is reported with the text
+// read (FieldError), since one reason covers several faults.
+func (d *Decoder) rejectLine(at int64, r Reason, ts int64, f *fields) {
+	v, ok := f.valueOf(r)
+	if !ok || d.onError == nil {
+		d.rejectTrade(at, d.line, r, ts)
+		return
+	}
+	d.rejectAs(at, d.line, r, newFieldError(r, v))
+}
+
+// valueOf returns the field reason r rejects, if it is the price, the
+// size or the time.
+func (f *fields) valueOf(r Reason) ([]byte, bool) {
+	switch r {
+	case ReasonBadPrice, ReasonPriceNotFinite, ReasonPriceNotPositive:
+		return f.price, true
+	case ReasonBadQty:
+		return f.size, true
+	case ReasonBadTimestamp:
+		return f.ts, true
+	}
+	return nil, false
 }
 
 // fill validates the raw fields and writes the event.

@@ -230,6 +230,42 @@ func TestTextReasons(t *testing.T) {
 	}
 }
 
+// TestTextFieldErrors: a line rejected for its price, size or time is
+// reported with the text read and, for a price, what is wrong with it:
+// one reason (bad_price) covers too many decimals, a value out of range
+// and an exponent.
+func TestTextFieldErrors(t *testing.T) {
+	long := strings.Repeat("9", 100)
+	for _, c := range []struct {
+		f    Format
+		line string
+		want string
+	}{
+		{FormatCSV, "1,A,1.0000000001,1", `feed: bad price: "1.0000000001": ` + tick.ErrPricePrecise.Error()},
+		{FormatCSV, "1,A,99999999999,1", `feed: bad price: "99999999999": ` + tick.ErrPriceRange.Error()},
+		{FormatCSV, "1,A,1e3,1", `feed: bad price: "1e3": ` + tick.ErrPriceSyntax.Error()},
+		{FormatCSV, "1,A," + long + ",1", `feed: bad price: "` + long[:maxFieldText] + `": ` + tick.ErrPriceRange.Error()},
+		{FormatCSV, "1,A,-0,1", `feed: price is zero or negative: "-0"`},
+		{FormatCSV, "1,A,1,5000000000000000000", ReasonBadQty.Error() + `: "5000000000000000000"`},
+		{FormatCSV, "12:00,A,1,1", `feed: bad timestamp: "12:00"`},
+		{FormatJSON, `{"ts":1,"symbol":"A","price":"1.0000000001","size":1}`, `feed: bad price: "1.0000000001": ` + tick.ErrPricePrecise.Error()},
+		{FormatJSON, `{"ts":1,"symbol":"A","price":"1","size":1.5}`, ReasonBadQty.Error() + `: "1.5"`},
+	} {
+		var rs reports
+		d := newTestDecoder(t, c.f, &rs, nil)
+		decodeAll(t, d, 2, []byte(c.line+"\n"))
+		r := rs.list()
+		if len(r) != 1 || r[0].err.Error() != c.want {
+			t.Errorf("%s %q: reports %v, want one: %s", c.f, c.line, r, c.want)
+			continue
+		}
+		var fe *FieldError
+		if !errors.As(r[0].err, &fe) || !errors.Is(r[0].err, fe.Reason) || d.Stats().ByReason[fe.Reason] != 1 {
+			t.Errorf("%s %q: %v is not a counted FieldError", c.f, c.line, r[0].err)
+		}
+	}
+}
+
 func TestTextFixedSymbols(t *testing.T) {
 	var rs reports
 	d := newTestDecoder(t, FormatCSV, &rs, func(o *Options) { o.FixedSymbols = true })
