@@ -10,6 +10,8 @@ import (
 // [Start, Start+I) with Start a multiple of I (aligned to the epoch):
 //
 //	Open, Close = first and last trade price   High, Low = extremes
+//	Start = the interval's start, clamped to MinInt64 for the one that
+//	begins before the int64 range (times near 1677-09-21)
 //	Volume = Σq   Count = trades   VWAP = Σ(p·q)/Σq exactly (PQSum), rounded
 //	half up; Close when Volume is 0 (every trade had q = 0)
 //
@@ -34,6 +36,8 @@ type Bars struct {
 	open   bool    // a bar is open
 
 	iv    int64 // interval, ns
+	kLo   int64 // MinInt64/iv: intervals before it start before the int64 range
+	kHi   int64 // MaxInt64/iv: intervals from it on end past it
 	start int64
 	o     tick.Price
 	base  Totals // tot just before the bar's first trade
@@ -46,7 +50,7 @@ func (b *Bars) Init(interval int64) {
 	if interval <= 0 {
 		panic("stats: Bars interval must be > 0")
 	}
-	*b = Bars{iv: interval}
+	*b = Bars{iv: interval, kLo: math.MinInt64 / interval, kHi: math.MaxInt64 / interval}
 }
 
 // Share makes b follow tot, which the caller advances: for each trade, call
@@ -134,12 +138,17 @@ func (b *Bars) extend(recv int64, p tick.Price) {
 // begin opens the bar of t's interval with a trade at p.
 func (b *Bars) begin(t int64, p tick.Price) {
 	b.open = true
-	b.start = floorDiv(t, b.iv) * b.iv
-	// The bar's last ns, not its end: near MaxInt64 that end overflows
-	// and would make every trade Due, each a bar of its own.
-	b.last = math.MaxInt64
-	if b.start <= math.MaxInt64-(b.iv-1) {
-		b.last = b.start + (b.iv - 1)
+	// The first and last intervals of the int64 range run past it: their
+	// start and last ns are clamped to it, not wrapped (a start near
+	// MinInt64 wrapped to 2262; an end past MaxInt64 made every trade Due,
+	// each a bar of its own).
+	k := floorDiv(t, b.iv)
+	b.start, b.last = math.MinInt64, math.MaxInt64
+	if k >= b.kLo {
+		b.start = k * b.iv
+	}
+	if k < b.kHi {
+		b.last = (k+1)*b.iv - 1
 	}
 	b.o, b.lo, b.hi = p, p, p
 	b.base = *b.totals()

@@ -481,12 +481,12 @@ func TestNextDue(t *testing.T) {
 	}
 }
 
-// TestBarsAndWindowsAtTheEndOfTime feeds trades in the last nanoseconds
-// of the int64 range, where the end of the last interval, (k+1)·I, does
+// TestBarsAndWindowsAtTheEndsOfTime feeds trades in the last nanoseconds
+// of the int64 range (and in its first), where the end of the last interval, (k+1)·I, does
 // not fit an int64: each interval is still one bar (grouped by ⌊t/I⌋, as
 // a reference), NextDue never misses a Due bar, and a window keeps the
 // trades of its last bucket together.
-func TestBarsAndWindowsAtTheEndOfTime(t *testing.T) {
+func TestBarsAndWindowsAtTheEndsOfTime(t *testing.T) {
 	const n = 30
 	var times []int64
 	for i := int64(n - 1); i >= 0; i-- {
@@ -527,6 +527,37 @@ func TestBarsAndWindowsAtTheEndOfTime(t *testing.T) {
 			if int64(g.Count) != want[i] || g.Volume != want[i] || g.Start != floorDiv(g.Start, iv)*iv {
 				t.Fatalf("iv %d bar %d: %+v, want %d trades", iv, i, g, want[i])
 			}
+		}
+	}
+
+	// At the start of time, the first interval begins before MinInt64:
+	// its bar starts at MinInt64, not at a start wrapped to 2262.
+	for _, iv := range []int64{1, 7, 1e9, 1 << 62} {
+		var b Bars
+		b.Init(iv)
+		var got []tick.Bar
+		var bar tick.Bar
+		for i := int64(0); i < n; i++ {
+			ts := math.MinInt64 + i
+			if b.Due(ts) {
+				b.Flush(&bar)
+				got = append(got, bar)
+			}
+			b.Add(ts, ts, tick.Price(i+1), 1)
+		}
+		b.Flush(&bar)
+		got = append(got, bar)
+		for i, g := range got {
+			want := new(big.Int).Mul(big.NewInt(floorDiv(g.TsRecv, iv)), big.NewInt(iv)) // the true start
+			if want.Cmp(big.NewInt(math.MinInt64)) < 0 {
+				want.SetInt64(math.MinInt64)
+			}
+			if g.Start != want.Int64() || g.Start > g.TsRecv {
+				t.Fatalf("iv %d bar %d: start %d, want %d (last trade at %d)", iv, i, g.Start, want, g.TsRecv)
+			}
+		}
+		if iv > n && (len(got) != 1 || got[0].Count != n) {
+			t.Fatalf("iv %d: %d bars %+v, want one of %d trades", iv, len(got), got, n)
 		}
 	}
 
