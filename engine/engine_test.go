@@ -98,6 +98,7 @@ func TestBarsStatsAndCounters(t *testing.T) {
 	e, _ := newTestEngine(t, Config{}, "AAPL", "MSFT")
 	s := e.shards[0]
 	ms := int64(time.Millisecond)
+	huge := trade(0, t0+900*ms, 10, 1<<62) // above tick.MaxQty: two would wrap the volume
 	s.process([]tick.Event{
 		trade(0, t0+100*ms, 10, 5),
 		trade(0, t0+900*ms, 12, 5),
@@ -110,6 +111,7 @@ func TestBarsStatsAndCounters(t *testing.T) {
 		{Kind: tick.Kind(200), Symbol: 0},          // unknown kind
 		{Kind: tick.KindAdd, Symbol: 9},            // unknown symbol
 		trade(0, t0+1000*ms, 13, 1),                // opens the next 1 s bar
+		huge,
 	})
 	outs := drain(s.out.ring)
 	if len(outs) != 2 || outs[0].Kind != tick.OutBar || outs[1].Kind != tick.OutStats {
@@ -125,7 +127,7 @@ func TestBarsStatsAndCounters(t *testing.T) {
 		st.Min != px(10) || st.Max != px(12) || st.VWAP != 11 || st.SMA != 11 || st.Mean != 11 || st.StdDev != 1 || st.ZScore != 0 {
 		t.Fatalf("stats %+v", st)
 	}
-	want := Counters{Events: 11, Trades: 5, Bars: 1, Stats: 1, Rejected: 5, OutOfOrder: 1}
+	want := Counters{Events: 12, Trades: 5, Bars: 1, Stats: 1, Rejected: 6, OutOfOrder: 1}
 	if got := e.Counters(); got != want {
 		t.Fatalf("counters %+v, want %+v", got, want)
 	}

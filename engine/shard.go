@@ -141,8 +141,8 @@ func (s *shard) process(batch []tick.Event) {
 
 // apply applies one batch of events and commits the outputs. Trades feed
 // the statistics; L3 and venue events go to the books first (bookEvent), a
-// group at a time with the group's order-table lookups prefetched. Unknown symbols, unknown kinds and negative trade
-// sizes are rejected (counted, otherwise ignored); quotes and system
+// group at a time with the group's order-table lookups prefetched. Unknown symbols, unknown kinds and trade
+// sizes negative or above tick.MaxQty are rejected (counted, otherwise ignored); quotes and system
 // events are accepted and ignored.
 func (s *shard) apply(batch []tick.Event) {
 	limit := uint32(min(s.table.Len(), s.p.cfg.MaxSymbols))
@@ -220,7 +220,7 @@ func (s *shard) event(ev *tick.Event, limit uint32) {
 
 // tradeEvent applies a KindTrade event.
 func (s *shard) tradeEvent(ev *tick.Event, limit uint32) {
-	if uint32(ev.Symbol) >= limit || ev.Qty < 0 {
+	if uint32(ev.Symbol) >= limit || uint64(ev.Qty) > tick.MaxQty { // negative too: as uint64, above it
 		s.n.rejected++
 		return
 	}
