@@ -34,7 +34,7 @@ type Decoder struct {
 	off      int64      // offset in the source of the next byte Decode sees
 	line     uint64     // text: lines consumed
 	cols     csvColumns // CSV: the fields of the columns, as the last header named them
-	fatal    error      // framing lost: every later Decode returns it
+	fatal    error      // framing lost, or another format version: every later Decode returns it
 
 	maxAhead int64 // Options.MaxAhead in ns; 0: no limit
 	syms     *tick.SymbolTable
@@ -121,9 +121,11 @@ func (d *Decoder) Offset() int64 { return d.off }
 // written (dst[:n]) and the bytes of src consumed; the caller keeps
 // src[consumed:] and passes it again, followed by more bytes, next time.
 //
-// Bad frames and lines are counted, reported and skipped. The only error is
-// a native length prefix above MaxFrame: framing is lost, the connection
-// should end, and every later call returns the same error.
+// Bad frames and lines are counted, reported and skipped. The only errors
+// end a native stream (EndsStream): a length prefix above MaxFrame (framing
+// is lost) or a Hello of another format version (its frames cannot be
+// read); the connection should end, and every later call returns the same
+// error.
 func (d *Decoder) Decode(dst []tick.Event, src []byte) (n, consumed int, err error) {
 	if d.fatal != nil {
 		return 0, 0, d.fatal

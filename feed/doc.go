@@ -28,7 +28,9 @@
 //	     sequence actually received. The seq of a frame with an unknown type
 //	     or a wrong length is trusted only if it is the one due.
 //
-//	type 1 Hello      len 15     the first frame of a connection
+//	type 1 Hello      len 15     the first frame of a connection; a version
+//	                             other than FormatVersion ends the stream
+//	                             (*VersionError): none of its frames is read
 //	     11            15            17
 //	     +-------------+-------------+
 //	     | magic "TKDF"| version u16 |
@@ -90,7 +92,8 @@
 // feed never logs: rate-limiting the reports is the caller's business. A
 // sequence gap is reported as a *GapError (expected, got) and decoding goes
 // on from the sequence received; an oversized native length prefix ends the
-// connection with a *FrameTooLargeError. Trouble with a source rather than
+// connection with a *FrameTooLargeError, and a Hello of another format
+// version with a *VersionError (EndsStream tells both). Trouble with a source rather than
 // its data (a dial failed, a connection refused or lost, a tailed file
 // unreadable) is reported as a *SourceError, whose Op says what failed.
 // Options.OnEnd is told when a source ends, after its last report, so that

@@ -39,6 +39,9 @@ func (d *Decoder) decodeNative(dst []tick.Event, src []byte) (n, off int) {
 		frames++
 		n += d.nativeFrame(dst[n:], f, at)
 		off = end
+		if d.fatal != nil {
+			break
+		}
 	}
 	d.stats.Frames += uint64(frames)
 	d.stats.Events += uint64(n)
@@ -136,6 +139,14 @@ func (d *Decoder) tooLarge(at int64, l int, f []byte) {
 	d.rejectAs(at, 0, ReasonFrameTooLarge, e)
 }
 
+// otherVersion ends the stream at a Hello of another format version:
+// nothing after it can be read with this version's layouts.
+func (d *Decoder) otherVersion(at int64, seq uint64, v uint16) {
+	e := &VersionError{Source: d.source, Offset: at, Version: v}
+	d.fatal = e
+	d.rejectAs(at, seq, ReasonVersion, e)
+}
+
 // firstFrame checks that a connection starts with a Hello. A missing Hello
 // is reported once; the frame is then decoded as usual.
 func (d *Decoder) firstFrame(f []byte, at int64) {
@@ -178,7 +189,7 @@ func (d *Decoder) nativeFrame(dst []tick.Event, f []byte, at int64) int {
 		case string(f[11:15]) != Magic:
 			d.reject(at, seq, ReasonBadMagic)
 		case le.Uint16(f[15:]) != FormatVersion:
-			d.reject(at, seq, ReasonVersion)
+			d.otherVersion(at, seq, le.Uint16(f[15:]))
 		}
 	case TypeSymbol:
 		d.defineSymbol(le.Uint32(f[11:]), f[15:], at, seq)

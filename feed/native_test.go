@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -127,8 +128,6 @@ func TestNativeBadFrames(t *testing.T) {
 	hello := AppendHello(nil, 2)
 	badMagic := bytes.Clone(hello)
 	badMagic[11] = 'X'
-	badVersion := bytes.Clone(hello)
-	badVersion[15] = 9
 	cases := []struct {
 		name  string
 		frame []byte
@@ -142,7 +141,6 @@ func TestNativeBadFrames(t *testing.T) {
 		{"end too long", frame(-1, TypeEnd, 2, make([]byte, 9)...), ReasonBadLength},
 		{"symbol without name", frame(-1, TypeSymbol, 2, 0, 0, 0, 0), ReasonBadLength},
 		{"bad magic", badMagic, ReasonBadMagic},
-		{"version", badVersion, ReasonVersion},
 		{"unknown local", trade(2, 3, 1, 1, 0), ReasonUnknownSymbol},
 		{"zero price", trade(2, 0, 0, 1, 0), ReasonPriceNotPositive},
 		{"negative price", trade(2, 0, -5, 1, 0), ReasonPriceNotPositive},
@@ -273,6 +271,40 @@ func TestNativeGaps(t *testing.T) {
 	}
 	if rs.list()[0].offset != int64(len(AppendHello(nil, 1))+len(AppendSymbol(nil, 2, 0, "A"))) {
 		t.Fatalf("gap offset %d", rs.list()[0].offset)
+	}
+}
+
+// TestNativeOtherVersionEndsStream: a Hello of a format version this
+// decoder does not speak ends the stream before any frame after it is read
+// with this version's layouts, with an error naming both versions.
+func TestNativeOtherVersionEndsStream(t *testing.T) {
+	var enc NativeEncoder
+	src := enc.Hello(nil)
+	src = enc.Trade(src, "AAPL", 1, 5, 7, tick.SideBuy)
+	src = enc.End(src, 2)
+	for _, v := range []uint16{0, FormatVersion + 1, 0xffff} {
+		t.Run(fmt.Sprint(v), func(t *testing.T) {
+			b := bytes.Clone(src)
+			binary.LittleEndian.PutUint16(b[15:], v)
+			var rs reports
+			d := newTestDecoder(t, FormatNative, &rs, nil)
+			got, err := decodeAll(t, d, 4, b)
+			var ve *VersionError
+			if !errors.As(err, &ve) || ve.Version != v || ve.Offset != 0 || len(got) != 0 {
+				t.Fatalf("%d events, err %v; want none and a *VersionError for version %d", len(got), err, v)
+			}
+			want := fmt.Sprintf("feed: test: offset 0: native format version %d, this decoder reads version %d only", v, FormatVersion)
+			if !strings.HasPrefix(err.Error(), want) || !EndsStream(err) {
+				t.Fatalf("error %q, want it to start %q", err, want)
+			}
+			if _, _, err2 := d.Decode(make([]tick.Event, 4), b[17:]); err2 != err {
+				t.Fatalf("later Decode: %v", err2)
+			}
+			r := rs.list()
+			if len(r) != 1 || r[0].err != error(ve) || d.Stats().ByReason[ReasonVersion] != 1 || d.Stats().Errors != 1 {
+				t.Fatalf("reports %v, stats %+v", r, d.Stats())
+			}
+		})
 	}
 }
 

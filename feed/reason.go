@@ -1,6 +1,7 @@
 package feed
 
 import (
+	"errors"
 	"strconv"
 	"time"
 
@@ -19,7 +20,7 @@ const (
 	ReasonBadLength               // native: length wrong for the frame's type
 	ReasonNoHello                 // native: the first frame of a connection is not a Hello
 	ReasonBadMagic                // native: Hello without the "TKDF" magic
-	ReasonVersion                 // native: Hello with another format version
+	ReasonVersion                 // native: Hello with another format version; the stream is not read, connection ends
 	ReasonUnknownSymbol           // trade names an undefined local index, or a name not in a fixed table
 	ReasonBadSymbol               // symbol name invalid, or local index out of range
 	ReasonSymbolTableFull         // a new symbol did not fit the symbol table
@@ -154,6 +155,31 @@ func (e *FieldError) Error() string {
 }
 
 func (e *FieldError) Unwrap() error { return e.Reason }
+
+// VersionError ends a native stream whose Hello names a format version
+// other than FormatVersion: its frames may have other layouts, or other
+// meanings at the same lengths, so none of them is read. It wraps
+// ReasonVersion.
+type VersionError struct {
+	Source  string
+	Offset  int64  // of the Hello
+	Version uint16 // the Hello's
+}
+
+func (e *VersionError) Error() string {
+	return "feed: " + e.Source + ": offset " + strconv.FormatInt(e.Offset, 10) +
+		": native format version " + strconv.Itoa(int(e.Version)) + ", this decoder reads version " +
+		strconv.Itoa(FormatVersion) + " only: the rest of the stream is not read"
+}
+
+func (e *VersionError) Unwrap() error { return ReasonVersion }
+
+// EndsStream reports whether err is one that ends a native stream (the
+// decoder returns it from every later Decode): a *FrameTooLargeError or a
+// *VersionError, already reported to Options.OnError.
+func EndsStream(err error) bool {
+	return errors.Is(err, ReasonFrameTooLarge) || errors.Is(err, ReasonVersion)
+}
 
 // TimeAheadError reports a tick rejected as ReasonTimeAhead (which it
 // wraps): its event time, the receive time Options.MaxAhead counted from

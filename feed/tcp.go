@@ -291,7 +291,7 @@ func serveConn(ctx context.Context, c net.Conn, open SinkOpener, o *Options, sou
 	defer stop()
 	err = p.readAll(c)
 	switch {
-	case ctx.Err() != nil, errors.Is(err, errSinkDone), errors.Is(err, ReasonFrameTooLarge):
+	case ctx.Err() != nil, errors.Is(err, errSinkDone), EndsStream(err):
 		// cancelled, or already reported by the decoder
 	case err == nil:
 		peerClosed = true

@@ -356,6 +356,52 @@ func TestTCPOversizeEndsConnection(t *testing.T) {
 	}
 }
 
+// TestTCPOtherVersionEndsConnection: a connection whose Hello is of another
+// native format version is closed, and none of its frames reaches the sink.
+func TestTCPOtherVersionEndsConnection(t *testing.T) {
+	var ss sinks
+	var rs reports
+	l, err := NewTCPListener("127.0.0.1:0", ss.open, Options{Symbols: tick.NewSymbolTable(8), OnError: rs.onError})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- l.Serve(ctx) }()
+	defer func() {
+		cancel()
+		<-served
+	}()
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	b := connStream("A", 3)
+	b[15] = FormatVersion + 1
+	if _, err := c.Write(b[:len(b)-19]); err != nil { // all but the End: the server must close
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.ReadAll(c); err != nil {
+		t.Fatalf("the server did not end the connection: %v", err)
+	}
+	waitFor(t, "sink closed", func() bool {
+		s := ss.list()
+		if len(s) != 1 {
+			return false
+		}
+		_, closed := s[0].snapshot()
+		return closed
+	})
+	ev, _ := ss.list()[0].snapshot()
+	var ve *VersionError
+	r := rs.list()
+	if len(ev) != 0 || len(r) != 1 || !errors.As(r[0].err, &ve) || ve.Version != FormatVersion+1 {
+		t.Fatalf("%d events, reports %v; want none and one *VersionError", len(ev), r)
+	}
+}
+
 func TestDialTCPReconnect(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -103,10 +103,14 @@ func classify(err error) (msg, reason string, ends bool) {
 		fe  *itch.FramingError
 	)
 	switch {
+	case errors.Is(err, feed.ErrRestOfMessageSkipped) && errors.Is(err, feed.ReasonVersion):
+		return "native format version not read, rest of the message skipped", feed.ReasonVersion.String(), false
 	case errors.Is(err, feed.ErrRestOfMessageSkipped): // a NATS message's or a Kafka record's: the source goes on
 		return "framing lost, rest of the message skipped", feed.ReasonFrameTooLarge.String(), false
 	case errors.Is(err, feed.ReasonFrameTooLarge):
 		return "framing lost, source closed", feed.ReasonFrameTooLarge.String(), true
+	case errors.Is(err, feed.ReasonVersion):
+		return "native format version not read, source closed", feed.ReasonVersion.String(), true
 	case errors.As(err, &fe): // an ITCH file's: the rest of it is not played
 		if fe.Length == 0 { // data after the end-of-session prefix
 			return "framing lost, source closed", feed.ReasonBadLength.String(), true

@@ -255,6 +255,40 @@ func TestReplayLogsITCHFileEnds(t *testing.T) {
 	}
 }
 
+// TestReplayNativeOtherVersion: a native file whose Hello is of another
+// format version is not played (its frames may mean something else), and
+// the log names the version, as an end of the source.
+func TestReplayNativeOtherVersion(t *testing.T) {
+	var enc feed.NativeEncoder
+	b := enc.Hello(nil)
+	for i := range 5 {
+		b = enc.Trade(b, "AAPL", 1767364200000000000+int64(i), 189_250_000_000, 100, tick.SideBuy)
+	}
+	b = enc.End(b, 1767364201000000000)
+	b[15] = feed.FormatVersion + 1 // the Hello's version
+	path := filepath.Join(t.TempDir(), "v2.native")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr syncBuffer
+	if err := runReplay(context.Background(), []string{path, "-speed", "max", "-nats-listen", "off"}, &stdout, &stderr); err != nil {
+		t.Fatalf("replay: %v\n%s", err, stderr.String())
+	}
+	var logged []map[string]any
+	for _, l := range strings.Split(stderr.String(), "\n") {
+		if strings.HasPrefix(l, "{") {
+			logged = append(logged, logLines(t, l)...)
+		}
+	}
+	got := withMessage(logged, "native format version not read, source closed")
+	if len(got) != 1 || got[0]["reason"] != "version" || !strings.Contains(fmt.Sprint(got[0]["error"]), "native format version 2, this decoder reads version 1") {
+		t.Errorf("want one 'native format version not read, source closed' line naming version 2, log:\n%s", stderr.String())
+	}
+	if out := stdout.String() + stderr.String(); !strings.Contains(out, "tickd replay: 1 messages (") {
+		t.Errorf("a version-2 file was played beyond its Hello:\n%s", out)
+	}
+}
+
 // TestLimitedLogQuietSourceFlushed: a burst of bad input, then quiet (a file
 // of bad lines read at once), says how much it left out an interval later,
 // not only when the source ends: its one logged line must not stand for

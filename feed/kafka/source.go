@@ -440,7 +440,7 @@ func (p *partition) onError(f func(string, int64, uint64, error)) func(string, i
 		return nil
 	}
 	return func(source string, at int64, seq uint64, err error) {
-		if errors.Is(err, feed.ReasonFrameTooLarge) { // the record's framing: the next record is read
+		if feed.EndsStream(err) { // the record's framing: the next record is read
 			err = fmt.Errorf("%w: %w", err, feed.ErrRestOfMessageSkipped)
 		}
 		f(source, p.cur, seq, fmt.Errorf("kafka: %s offset %d, byte %d: %w", source, p.cur, at, err))

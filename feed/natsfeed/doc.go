@@ -15,8 +15,9 @@
 // least one), reported to Options.OnError with the source "nats:PATTERN",
 // the error naming "nats:SUBJECT" (the subject the message was published
 // to) and the byte in the message, and skipped; the rest of the message is
-// still used (but for a native length past MaxFrame: the framing lost, the
-// rest of the message is dropped, the report wrapping
+// still used (but for a native length past MaxFrame, the framing lost, or a
+// Hello of another format version: the rest of the message is dropped, the
+// report wrapping
 // feed.ErrRestOfMessageSkipped) and the source goes on.
 //
 // # Subscriptions and inputs

@@ -301,7 +301,7 @@ func (s *Source) onError(f func(string, int64, uint64, error)) func(string, int6
 		return nil
 	}
 	return func(_ string, at int64, seq uint64, err error) {
-		if errors.Is(err, feed.ReasonFrameTooLarge) { // the message's framing: the next message is read
+		if feed.EndsStream(err) { // the message's framing: the next message is read
 			err = fmt.Errorf("%w: %w", err, feed.ErrRestOfMessageSkipped)
 		}
 		f(s.name, at, seq, fmt.Errorf("natsfeed: nats:%s byte %d: %w", s.subject, at, err))

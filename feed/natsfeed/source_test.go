@@ -209,6 +209,32 @@ func TestNativeMessagesEachStartWithHello(t *testing.T) {
 	}
 }
 
+// TestNativeOtherVersionSkipsTheMessage: a message (a stream of its own)
+// whose Hello is of another native format version is not read, reported
+// with the rest of that message skipped, and the next message is read.
+func TestNativeOtherVersionSkipsTheMessage(t *testing.T) {
+	_, nc := newServer(t)
+	sink := new(sliceSink)
+	syms := tick.NewSymbolTable(16)
+	var rep reports
+	r := start(t, Config{Subject: "native", Format: feed.FormatNative}, nc, sink, feed.Options{Symbols: syms, OnError: rep.onError})
+	msg := func(name string, version byte) string {
+		b := feed.AppendHello(nil, 1)
+		b[15] = version
+		b = feed.AppendSymbol(b, 2, 0, name)
+		return string(feed.AppendTrade(b, 3, 0, 1, tick.Price(1000000), 7, tick.SideBuy))
+	}
+	publish(t, nc, "native", msg("AAA", feed.FormatVersion+1), msg("BBB", feed.FormatVersion))
+	waitFor(t, "2 messages", func() bool { return r.src.Messages() == 2 })
+	r.stop(t)
+	got := rep.all()
+	var ve *feed.VersionError
+	if n, _ := sink.count(); n != 1 || syms.Name(sink.events[0].Symbol) != "BBB" || len(got) != 1 ||
+		!errors.As(got[0].err, &ve) || !errors.Is(got[0].err, feed.ErrRestOfMessageSkipped) {
+		t.Fatalf("%d events, reports %v; want BBB's trade only, and one *VersionError with the rest of its message skipped", n, got)
+	}
+}
+
 func TestQueueGroupSplitsMessages(t *testing.T) {
 	srv, nc := newServer(t)
 	cfg := Config{Subject: "ticks", Queue: "q", Format: feed.FormatCSV}
