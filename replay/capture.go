@@ -187,12 +187,19 @@ func parseFileHeader(h []byte) (Header, error) {
 	if string(h[0:8]) != fileMagic {
 		return Header{}, errors.New("replay: not a capture file (bad magic)")
 	}
-	if binary.LittleEndian.Uint32(h[36:]) != crc32c.Update(0, h[:36]) {
-		return Header{}, errors.New("replay: file header checksum mismatch")
-	}
+	sumOK := binary.LittleEndian.Uint32(h[36:]) == crc32c.Update(0, h[:36])
 	hd := Header{Version: binary.LittleEndian.Uint16(h[8:])}
+	// The version before the checksum: another version's header may be
+	// laid out or summed otherwise, and is no damaged version 1 header.
 	if hd.Version != Version {
-		return Header{}, fmt.Errorf("replay: unsupported capture version %d", hd.Version)
+		hint := ""
+		if !sumOK {
+			hint = "; or a damaged version 1 header, whose checksum fails"
+		}
+		return Header{}, fmt.Errorf("replay: unsupported capture version %d (this tickd reads version %d%s)", hd.Version, Version, hint)
+	}
+	if !sumOK {
+		return Header{}, errors.New("replay: file header checksum mismatch")
 	}
 	hd.Start = time.Unix(0, int64(binary.LittleEndian.Uint64(h[12:])))
 	f := h[20 : 20+formatLen]

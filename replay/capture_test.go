@@ -2,6 +2,7 @@ package replay
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tickd/tickd/internal/crc32c"
 )
 
 // genRecords makes n records over nsrc sources: every source opens first,
@@ -234,6 +237,57 @@ func TestOpenNotACapture(t *testing.T) {
 	}
 	if _, _, err := OpenCapture(filepath.Join(dir, "missing"), OpenOptions{}); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("missing file: %v", err)
+	}
+}
+
+// TestOpenOtherVersion: a capture of another version is refused by its
+// version, whether or not its header sums as version 1's does (a later
+// version may lay its header out otherwise), with the version this reads
+// and the file; a version 1 header that fails its sum is damaged.
+func TestOpenOtherVersion(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "v1.cap")
+	w := writeCapture(t, p, genRecords(1, 20, 2, 100), WriterOptions{Format: "native"})
+	if err := w.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	v1, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	variant := func(name string, change func(h []byte)) string {
+		b := bytes.Clone(v1)
+		change(b)
+		q := filepath.Join(dir, name)
+		if err := os.WriteFile(q, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return q
+	}
+	version := func(v uint16, resum bool) func(h []byte) {
+		return func(h []byte) {
+			binary.LittleEndian.PutUint16(h[8:], v)
+			if resum {
+				binary.LittleEndian.PutUint32(h[36:], crc32c.Update(0, h[:36]))
+			}
+		}
+	}
+	cases := []struct {
+		path, want string
+	}{
+		{variant("v2.cap", version(2, true)), "replay: unsupported capture version 2 (this tickd reads version 1): "},
+		{variant("v2-layout.cap", version(2, false)), "replay: unsupported capture version 2 (this tickd reads version 1; or a damaged version 1 header, whose checksum fails): "},
+		{variant("v0.cap", version(0, true)), "replay: unsupported capture version 0 (this tickd reads version 1): "},
+		{variant("damaged.cap", func(h []byte) { h[12] ^= 1 }), "replay: file header checksum mismatch: "},
+	}
+	for _, c := range cases {
+		_, _, err := OpenCapture(c.path, OpenOptions{ReadOnly: true})
+		if err == nil || err.Error() != c.want+c.path {
+			t.Errorf("OpenCapture: %v, want %q", err, c.want+c.path)
+		}
+		if _, err := readHeader(c.path); err == nil || err.Error() != c.want+c.path {
+			t.Errorf("readHeader: %v, want %q", err, c.want+c.path)
+		}
 	}
 }
 
