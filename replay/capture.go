@@ -35,7 +35,7 @@ func (k Kind) String() string {
 type Record struct {
 	Kind   Kind
 	Source uint16
-	Recv   int64  // ns since the Unix epoch (0 for Open)
+	Recv   int64  // ns since the Unix epoch (0 for Open, which stores none)
 	Name   string // Open only
 	Bytes  []byte // Data only; valid until the next Reader.Next
 }

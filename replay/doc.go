@@ -27,15 +27,19 @@
 //	 0        4        8        12       16       20       24       28             36             44       48
 //	+--------+--------+--------+--------+--------+--------+--------+--------------+--------------+--------+------------+
 //	| sync   | hcrc   | crc    | plen   | rlen   | count  | flags  | minRecv i64  | maxRecv i64  | resvd  | payload    |
-//	| F1'TKB'| u32    | u32    | u32    | u32    | u32    | u32    | (first Recv) | (last Recv)  | u32=0  | plen bytes |
+//	| F1'TKB'| u32    | u32    | u32    | u32    | u32    | u32    | (min Recv)   | (max Recv)   | u32=0  | plen bytes |
 //	+--------+--------+--------+--------+--------+--------+--------+--------------+--------------+--------+------------+
 //	  crc  = CRC32C(header bytes 12..47 ++ payload): the header fields and the payload
 //	  hcrc = CRC32C(header bytes 8..47): lets a reader trust a header (and its
 //	         lengths) without reading the payload, and find the next block
 //	         after a corrupt one by scanning for sync and checking hcrc
 //	  plen = stored payload bytes, rlen = raw record bytes (equal unless zstd)
+//	  count = records in the block
 //	  flags: 1 zstd (payload is one zstd frame of the records), 2 the block
-//	         holds Open/Close records, 4 minRecv/maxRecv are valid
+//	         holds Open/Close records, 4 minRecv/maxRecv are valid: the
+//	         least and greatest Recv of the block's Data and Close records
+//	         (without flag 4, no record has a Recv and they say nothing).
+//	         Any other bit makes the header invalid (read as damage).
 //
 //	records, back to back in the raw payload (uvarint, and zigzag varint,
 //	as encoding/binary writes them):
@@ -44,8 +48,11 @@
 //	| u8   |            | Data : varint Recv delta, uvarint length, bytes  |
 //	|      |            | Close: varint Recv delta                         |
 //	+------+------------+--------------------------------------------------+
-//	  The Recv delta is from the previous record's Recv in the same block
-//	  (0 at the block start), so every block decodes on its own.
+//	  Kinds: 1 Open, 2 Data, 3 Close; any other is a malformed record (the
+//	  rest of the block is skipped). source is little endian like the rest.
+//	  The Recv delta is from the Recv of the previous Data or Close record in
+//	  the same block (0 before the first): an Open record has no Recv and
+//	  does not move it. So every block decodes on its own.
 //
 // A Writer batches records into blocks of about WriterOptions.BlockSize raw
 // bytes and writes each with one write call, fsyncing per its SyncPolicy;
