@@ -118,9 +118,13 @@ func (e *Encoder) Rules() int { return len(e.rules) }
 // extended buffer:
 //
 //	{"kind":"signal","publisher":"h-1","seq":7,"symbol":"BRK.A","rule":"brk_up",
-//	 "type":"threshold","dir":"up","ts_event":1700000000000000000,
+//	 "type":"price","dir":"up","ts_event":1700000000000000000,
 //	 "ts_recv":1700000000000001000,"ts_pub":1700000000000002000,"price":"412.5",
-//	 "params":{"level":"412"},"values":{"last":412.5,"level":412}}
+//	 "params":{"level":"412","dir":"up","hysteresis":"0","cooldown":"0s","symbols":"BRK.A"},
+//	 "values":{"price":412.5,"level":412,"prev_price":411.9}}
+//
+// params are the rule's (RuleInfo.Params, in their order), values its
+// ValueNames, each a JSON number or null when not finite.
 //
 // s.Rule must be below Rules() (it panics otherwise, as an index does).
 func (e *Encoder) AppendSignalJSON(dst []byte, seq uint64, tsPub int64, s *tick.Signal) []byte {
