@@ -343,55 +343,117 @@ func Subscribe(nc *nats.Conn, pattern string, handler func(Message)) (*nats.Subs
 // wire is the union of every record's fields. Fields whose JSON type is the
 // same in every record share a member; "vwap" (a decimal string in bars, a
 // number in stats) is kept raw until the kind is known. A bar's "interval"
-// token is left out: Bar.Interval comes from "interval_ns".
+// token is left out: Bar.Interval comes from "interval_ns". A member's kinds
+// tag lists the kinds it belongs to (none: every kind). When the message
+// does not decode as a whole, decode reads each member only from a message
+// of its kinds (fill), so that a field a later tickd adds to one kind,
+// under a name another kind gives another type, is ignored as any unknown
+// field is.
 type wire struct {
 	Kind       string               `json:"kind"`
 	Publisher  string               `json:"publisher"`
-	Seq        *uint64              `json:"seq"`
-	Symbol     string               `json:"symbol"`
-	Rule       string               `json:"rule"`
-	Type       *string              `json:"type"`
-	Dir        string               `json:"dir"`
-	TsEvent    *int64               `json:"ts_event"`
-	TsRecv     *int64               `json:"ts_recv"`
+	Seq        *uint64              `json:"seq" kinds:"signal,bar,stats,bbo"`
+	Symbol     string               `json:"symbol" kinds:"signal,bar,stats,bbo"`
+	Rule       string               `json:"rule" kinds:"signal"`
+	Type       *string              `json:"type" kinds:"signal"`
+	Dir        string               `json:"dir" kinds:"signal"`
+	TsEvent    *int64               `json:"ts_event" kinds:"signal,stats,bbo"`
+	TsRecv     *int64               `json:"ts_recv" kinds:"signal,bar,bbo"`
 	TsPub      *int64               `json:"ts_pub"`
-	Price      *wirePrice           `json:"price"`
-	Params     map[string]string    `json:"params"`
-	Values     map[string]wireFloat `json:"values"`
-	IntervalNs *int64               `json:"interval_ns"`
-	Start      *int64               `json:"start"`
-	Open       *wirePrice           `json:"open"`
-	High       *wirePrice           `json:"high"`
-	Low        *wirePrice           `json:"low"`
-	Close      *wirePrice           `json:"close"`
-	Volume     *int64               `json:"volume"`
-	VWAP       json.RawMessage      `json:"vwap"`
-	Count      *int64               `json:"count"`
-	Last       *wirePrice           `json:"last"`
-	SMA        wireFloat            `json:"sma"`
-	EMA        wireFloat            `json:"ema"`
-	Mean       wireFloat            `json:"mean"`
-	StdDev     wireFloat            `json:"stddev"`
-	ZScore     wireFloat            `json:"zscore"`
-	Min        *wirePrice           `json:"min"`
-	Max        *wirePrice           `json:"max"`
-	Bid        wireSide             `json:"bid"`
-	Ask        wireSide             `json:"ask"`
-	BidSize    *int64               `json:"bid_size"`
-	AskSize    *int64               `json:"ask_size"`
-	BidOrders  *int64               `json:"bid_orders"`
-	AskOrders  *int64               `json:"ask_orders"`
+	Price      *wirePrice           `json:"price" kinds:"signal"`
+	Params     map[string]string    `json:"params" kinds:"signal"`
+	Values     map[string]wireFloat `json:"values" kinds:"signal"`
+	IntervalNs *int64               `json:"interval_ns" kinds:"bar"`
+	Start      *int64               `json:"start" kinds:"bar"`
+	Open       *wirePrice           `json:"open" kinds:"bar"`
+	High       *wirePrice           `json:"high" kinds:"bar"`
+	Low        *wirePrice           `json:"low" kinds:"bar"`
+	Close      *wirePrice           `json:"close" kinds:"bar"`
+	Volume     *int64               `json:"volume" kinds:"bar,stats"`
+	VWAP       json.RawMessage      `json:"vwap" kinds:"bar,stats"`
+	Count      *int64               `json:"count" kinds:"bar,stats"`
+	Last       *wirePrice           `json:"last" kinds:"stats"`
+	SMA        wireFloat            `json:"sma" kinds:"stats"`
+	EMA        wireFloat            `json:"ema" kinds:"stats"`
+	Mean       wireFloat            `json:"mean" kinds:"stats"`
+	StdDev     wireFloat            `json:"stddev" kinds:"stats"`
+	ZScore     wireFloat            `json:"zscore" kinds:"stats"`
+	Min        *wirePrice           `json:"min" kinds:"stats"`
+	Max        *wirePrice           `json:"max" kinds:"stats"`
+	Bid        wireSide             `json:"bid" kinds:"bbo"`
+	Ask        wireSide             `json:"ask" kinds:"bbo"`
+	BidSize    *int64               `json:"bid_size" kinds:"bbo"`
+	AskSize    *int64               `json:"ask_size" kinds:"bbo"`
+	BidOrders  *int64               `json:"bid_orders" kinds:"bbo"`
+	AskOrders  *int64               `json:"ask_orders" kinds:"bbo"`
 	// status
-	Dropped           *uint64 `json:"dropped"`
-	NewDropped        *uint64 `json:"new_dropped"`
-	PublishDropped    *uint64 `json:"publish_dropped"`
-	NewPublishDropped *uint64 `json:"new_publish_dropped"`
-	FeedLost          uint64  `json:"feed_lost"` // optional: older publishers do not send it
-	NewFeedLost       uint64  `json:"new_feed_lost"`
+	Dropped           *uint64 `json:"dropped" kinds:"status"`
+	NewDropped        *uint64 `json:"new_dropped" kinds:"status"`
+	PublishDropped    *uint64 `json:"publish_dropped" kinds:"status"`
+	NewPublishDropped *uint64 `json:"new_publish_dropped" kinds:"status"`
+	FeedLost          uint64  `json:"feed_lost" kinds:"status"` // optional: older publishers do not send it
+	NewFeedLost       uint64  `json:"new_feed_lost" kinds:"status"`
 	// feed
-	Source   string `json:"source"`
-	State    string `json:"state"` // any non-empty word: later publishers may add states
-	SilentNs *int64 `json:"silent_ns"`
+	Source   string `json:"source" kinds:"feed"`
+	State    string `json:"state" kinds:"feed"` // any non-empty word: later publishers may add states
+	SilentNs *int64 `json:"silent_ns" kinds:"feed"`
+}
+
+// wireField is a member of wire: its JSON name, and the kinds it belongs
+// to (nil: every kind).
+type wireField struct {
+	name  string
+	kinds []string
+}
+
+// wireFields lists wire's members, by field index.
+var wireFields = func() []wireField {
+	t := reflect.TypeFor[wire]()
+	fs := make([]wireField, t.NumField())
+	for i := range fs {
+		f := t.Field(i)
+		fs[i].name, _, _ = strings.Cut(f.Tag.Get("json"), ",")
+		if k := f.Tag.Get("kinds"); k != "" {
+			fs[i].kinds = strings.Split(k, ",")
+		}
+	}
+	return fs
+}()
+
+// fillKind sets the members of w that the JSON object data holds for its
+// kind, after err from decoding it as a whole.
+func (w *wire) fillKind(data []byte, err error) error {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(data, &fields) != nil {
+		if !json.Valid(data) {
+			return fmt.Errorf("invalid JSON: %w", err)
+		}
+		return errors.New("not a JSON object")
+	}
+	return w.fill(fields)
+}
+
+// fill sets the members of w that the object fields holds for its kind. An
+// error names the field whose value has the wrong type or form (which
+// encoding/json, decoding a whole struct, names only as "wire.seq", or not
+// at all behind a custom unmarshaler: "price 1 is not a JSON string").
+func (w *wire) fill(fields map[string]json.RawMessage) error {
+	if raw, ok := fields["kind"]; ok {
+		if err := json.Unmarshal(raw, &w.Kind); err != nil {
+			return fmt.Errorf("field %q: %w", "kind", err)
+		}
+	}
+	v := reflect.ValueOf(w).Elem()
+	for i, f := range wireFields {
+		raw, ok := fields[f.name]
+		if !ok || f.name == "kind" || (f.kinds != nil && !slices.Contains(f.kinds, w.Kind)) {
+			continue
+		}
+		if err := json.Unmarshal(raw, v.Field(i).Addr().Interface()); err != nil {
+			return fmt.Errorf("field %q: %w", f.name, err)
+		}
+	}
+	return nil
 }
 
 // wirePrice is a price: a JSON string holding an exact decimal.
@@ -453,7 +515,14 @@ func (f *wireFloat) UnmarshalJSON(b []byte) error {
 func decode(subject string, data []byte) (Message, error) {
 	var w wire
 	if err := json.Unmarshal(data, &w); err != nil {
-		return nil, unmarshalError(data, err)
+		// A value of the wrong type: an error in a field of the message's
+		// kind, which fill names; in another kind's field, one a later
+		// tickd added to this kind, ignored. (The whole-struct decode
+		// stays the fast path for every well-formed message.)
+		w = wire{}
+		if err := w.fillKind(data, err); err != nil {
+			return nil, err
+		}
 	}
 	var missing []string
 	need := func(ok bool, name string) {
@@ -579,31 +648,4 @@ func decode(subject string, data []byte) (Message, error) {
 		return nil, fmt.Errorf("%s: missing field(s) %q", w.Kind, missing)
 	}
 	return m, nil
-}
-
-// unmarshalError explains why data did not unmarshal into a wire: text that
-// is not JSON, or else the first field whose value has the wrong type or
-// form, by name. encoding/json names neither the field behind a custom
-// unmarshaler's error ("price 1 is not a JSON string": open? close?) nor,
-// but as "wire.seq", the field of a type error.
-func unmarshalError(data []byte, err error) error {
-	if !json.Valid(data) {
-		return fmt.Errorf("invalid JSON: %w", err)
-	}
-	var fields map[string]json.RawMessage
-	if json.Unmarshal(data, &fields) != nil {
-		return errors.New("not a JSON object")
-	}
-	v := reflect.ValueOf(&wire{}).Elem()
-	for i := range v.NumField() {
-		name, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("json"), ",")
-		raw, ok := fields[name]
-		if !ok {
-			continue
-		}
-		if ferr := json.Unmarshal(raw, v.Field(i).Addr().Interface()); ferr != nil {
-			return fmt.Errorf("field %q: %w", name, ferr)
-		}
-	}
-	return err // a key that matched a field only case-insensitively
 }

@@ -1,13 +1,18 @@
 package bus
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/tickd/tickd/internal/jsexample"
 )
 
 func TestDecodeErrors(t *testing.T) {
@@ -76,6 +81,59 @@ func TestDecodeUnknownKind(t *testing.T) {
 	for _, damaged := range []string{`{"kind":"status","publisher":"p"}`, `{"kind":7}`, `{}`, `not json`} {
 		if _, err := DecodeBytes("tickd.status", []byte(damaged)); err == nil || errors.Is(err, ErrUnknownKind) {
 			t.Errorf("%s: %v, want a DecodeError that is not ErrUnknownKind", damaged, err)
+		}
+	}
+}
+
+// TestDecodeIgnoresOtherKindsFields: a message that carries, besides its
+// own fields, every field the schema gives the other kinds, each with a
+// value of no kind's type, decodes as the message alone does: a later tickd
+// may add to one kind a field another kind has with another type, and
+// consumers ignore the fields they do not know.
+func TestDecodeIgnoresOtherKindsFields(t *testing.T) {
+	f := newFixture(t)
+	sig, bar, st, bbo := f.signal(), f.bar(), f.stats(), f.bbo()
+	msgs := map[string][]byte{
+		"signal": f.enc.AppendSignalJSON(nil, 1, 2, &sig),
+		"bar":    f.enc.AppendBarJSON(nil, 3, 4, &bar),
+		"stats":  f.enc.AppendStatsJSON(nil, 5, 6, &st),
+		"bbo":    f.enc.AppendBBOJSON(nil, 7, 8, &bbo),
+		"status": []byte(`{"kind":"status","publisher":"p","ts_pub":9,"dropped":1,"new_dropped":1,"publish_dropped":0,"new_publish_dropped":0,"feed_lost":2,"new_feed_lost":2}`),
+		"feed":   []byte(`{"kind":"feed","publisher":"p","ts_pub":9,"source":"tcp 127.0.0.1:7000","state":"stale","silent_ns":15000000000}`),
+	}
+	own := map[string][]string{}
+	for kind := range msgs {
+		own[kind] = jsexample.Properties(t, kind)
+	}
+	for kind, data := range msgs {
+		want, err := DecodeBytes("tickd.x", data)
+		if err != nil {
+			t.Fatalf("%s: %v", kind, err)
+		}
+		var fields map[string]json.RawMessage
+		if err := json.Unmarshal(data, &fields); err != nil {
+			t.Fatal(err)
+		}
+		var added []string
+		for other, names := range own {
+			for _, name := range names {
+				if other != kind && !slices.Contains(own[kind], name) {
+					fields[name] = json.RawMessage(`{"x":[true]}`)
+					added = append(added, name)
+				}
+			}
+		}
+		more, err := json.Marshal(fields)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := DecodeBytes("tickd.x", more)
+		if err != nil {
+			t.Errorf("%s with the other kinds' fields %q: %v", kind, added, err)
+			continue
+		}
+		if g, w := fmt.Sprintf("%+v", got), fmt.Sprintf("%+v", want); g != w {
+			t.Errorf("%s with the other kinds' fields decodes as\n%s\nwant\n%s", kind, g, w)
 		}
 	}
 }
