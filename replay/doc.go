@@ -35,7 +35,8 @@
 //	         after a corrupt one by scanning for sync and checking hcrc
 //	  plen = stored payload bytes, rlen = raw record bytes (equal unless zstd)
 //	  count = records in the block
-//	  flags: 1 zstd (payload is one zstd frame of the records), 2 the block
+//	  flags: 1 zstd (payload is one zstd frame of the records; a compressing
+//	         writer stores a block raw when zstd would not shrink it), 2 the block
 //	         holds Open/Close records, 4 minRecv/maxRecv are valid: the
 //	         least and greatest Recv of the block's Data and Close records
 //	         (without flag 4, no record has a Recv and they say nothing).
