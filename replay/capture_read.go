@@ -399,7 +399,7 @@ func (r *Reader) parse() (Record, error) {
 		}
 		r.prev = rec.Recv
 	default:
-		return Record{}, errRecord
+		return Record{}, fmt.Errorf("%w: unknown record kind %d", errRecord, b[0])
 	}
 	r.pos += p
 	return rec, nil

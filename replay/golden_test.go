@@ -3,6 +3,7 @@ package replay
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"flag"
 	"math"
 	"os"
@@ -274,5 +275,39 @@ func checkIndexDoc(t *testing.T, path string, capture []byte, blocks []docBlock)
 		if !reflect.DeepEqual(got, bl) {
 			t.Fatalf("index entry %d: %+v, block %+v", i, got, bl)
 		}
+	}
+}
+
+// TestUnknownRecordKind: a record of a kind this version does not know (in
+// a block that passes its checks) is reported by its kind and offset, and
+// the rest of that block is skipped, not misread; later blocks play.
+func TestUnknownRecordKind(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "k.cap")
+	writeGolden(t, path, false)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, blocks := decodeCaptureDoc(t, b)
+	h := b[fileHdrLen : fileHdrLen+blkHdrLen+int(blocks[0].plen)]
+	h[blkHdrLen] = 9 // the first record's kind
+	sealBlockHeader(h, crc32c.Update(blockFieldsCRC(h), h[blkHdrLen:]))
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, _, err := OpenCapture(path, OpenOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var rest []Record
+	for _, bl := range blocks[1:] {
+		rest = append(rest, bl.records...)
+	}
+	sameRecords(t, readAll(t, r), rest)
+	d := r.Damages()
+	want := "replay: corrupt block at 40: malformed record: unknown record kind 9 at record byte 0"
+	if len(d) != 1 || d[0].Offset != fileHdrLen || d[0].Err.Error() != want || !errors.Is(d[0].Err, ErrCorrupt) {
+		t.Fatalf("damages %v, want one at %d: %q", d, fileHdrLen, want)
 	}
 }
