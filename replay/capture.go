@@ -142,13 +142,24 @@ func sealBlockHeader(h []byte, crc uint32) {
 // parseBlockHeader checks the sync marker, the header CRC and the limits.
 // It does not look at the payload.
 func parseBlockHeader(h []byte, off int64) (blockInfo, bool) {
+	bi, ok := sealedBlockHeader(h, off)
+	if !ok || bi.plen > maxBlock || bi.rlen > maxBlock || bi.flags&^flagMask != 0 ||
+		(bi.flags&flagZstd == 0 && bi.plen != bi.rlen) {
+		return blockInfo{}, false
+	}
+	return bi, true
+}
+
+// sealedBlockHeader reads a block header whose sync marker and header CRC
+// hold, whatever its fields say.
+func sealedBlockHeader(h []byte, off int64) (blockInfo, bool) {
 	if len(h) < blkHdrLen || [4]byte(h[0:4]) != blockSync {
 		return blockInfo{}, false
 	}
 	if binary.LittleEndian.Uint32(h[4:]) != crc32c.Update(0, h[8:blkHdrLen]) {
 		return blockInfo{}, false
 	}
-	bi := blockInfo{
+	return blockInfo{
 		off:     off,
 		plen:    binary.LittleEndian.Uint32(h[12:]),
 		rlen:    binary.LittleEndian.Uint32(h[16:]),
@@ -156,12 +167,7 @@ func parseBlockHeader(h []byte, off int64) (blockInfo, bool) {
 		flags:   binary.LittleEndian.Uint32(h[24:]),
 		minRecv: int64(binary.LittleEndian.Uint64(h[28:])),
 		maxRecv: int64(binary.LittleEndian.Uint64(h[36:])),
-	}
-	if bi.plen > maxBlock || bi.rlen > maxBlock || bi.flags&^flagMask != 0 ||
-		(bi.flags&flagZstd == 0 && bi.plen != bi.rlen) {
-		return blockInfo{}, false
-	}
-	return bi, true
+	}, true
 }
 
 // checkBlock verifies the payload CRC of a block read whole into b.

@@ -218,6 +218,10 @@ func (r *Reader) walk(size int64) (tail int64, tailErr error, err error) {
 		}
 		bi, ok := parseBlockHeader(h[:], off)
 		if !ok {
+			if end, skip := r.skipUnknownFlags(h[:], off, size); skip {
+				off, bad = end, -1
+				continue
+			}
 			next, err := r.resync(off+1, size)
 			if err != nil {
 				return 0, nil, err
@@ -240,6 +244,22 @@ func (r *Reader) walk(size int64) (tail int64, tailErr error, err error) {
 		bad = -1
 	}
 	return -1, nil, nil
+}
+
+// skipUnknownFlags reports whether the header h at off, which failed
+// parseBlockHeader, is intact (its CRC holds) but carries flags this
+// version does not know, and so belongs to a whole block of a feature it
+// lacks: that block is reported, and skipped by its length, not resynced
+// past as garbage nor, at the end, cut off as a torn tail. It returns
+// where the block ends.
+func (r *Reader) skipUnknownFlags(h []byte, off, size int64) (end int64, skip bool) {
+	bi, sealed := sealedBlockHeader(h, off)
+	if !sealed || bi.flags&^flagMask == 0 || bi.end() > size {
+		return 0, false
+	}
+	r.addDamage(Damage{Offset: off, Err: fmt.Errorf("%w at %d: flags %#x, unknown to capture version %d: %d bytes skipped",
+		ErrCorrupt, off, bi.flags, Version, bi.end()-off)})
+	return bi.end(), true
 }
 
 // resync returns the offset of the next valid block header at or after

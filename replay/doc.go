@@ -40,7 +40,9 @@
 //	         holds Open/Close records, 4 minRecv/maxRecv are valid: the
 //	         least and greatest Recv of the block's Data and Close records
 //	         (without flag 4, no record has a Recv and they say nothing).
-//	         Any other bit makes the header invalid (read as damage).
+//	         A block with any other bit, its header intact, is of a
+//	         feature this version lacks: skipped whole and reported
+//	         (ErrCorrupt), never cut off as a torn tail.
 //
 //	records, back to back in the raw payload (uvarint, and zigzag varint,
 //	as encoding/binary writes them):

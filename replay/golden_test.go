@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"flag"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -309,5 +310,51 @@ func TestUnknownRecordKind(t *testing.T) {
 	want := "replay: corrupt block at 40: malformed record: unknown record kind 9 at record byte 0"
 	if len(d) != 1 || d[0].Offset != fileHdrLen || d[0].Err.Error() != want || !errors.Is(d[0].Err, ErrCorrupt) {
 		t.Fatalf("damages %v, want one at %d: %q", d, fileHdrLen, want)
+	}
+}
+
+// TestUnknownBlockFlags: a block whose header is intact but carries a flag
+// this version does not know is skipped whole and reported by its flags and
+// offset; in the middle it is not scanned past as garbage, and at the end
+// it is not taken for a torn tail and cut off the file.
+func TestUnknownBlockFlags(t *testing.T) {
+	for _, which := range []int{1, 2} { // the middle block, the last
+		t.Run(fmt.Sprint(which), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "f.cap")
+			writeGolden(t, path, false)
+			os.Remove(path + ".idx") // as a recorder's crash leaves it: the blocks are walked
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _, blocks := decodeCaptureDoc(t, b)
+			bl := blocks[which]
+			h := b[bl.off : bl.off+blkHdrLen+int64(bl.plen)]
+			binary.LittleEndian.PutUint32(h[24:], bl.flags|8)
+			sealBlockHeader(h, crc32c.Update(blockFieldsCRC(h), h[blkHdrLen:]))
+			if err := os.WriteFile(path, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			r, damage, err := OpenCapture(path, OpenOptions{}) // not read-only: a torn tail would be cut
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			var rest []Record
+			for i, o := range blocks {
+				if i != which {
+					rest = append(rest, o.records...)
+				}
+			}
+			sameRecords(t, readAll(t, r), rest)
+			want := fmt.Sprintf("replay: corrupt block at %d: flags %#x, unknown to capture version 1: %d bytes skipped",
+				bl.off, bl.flags|8, blkHdrLen+bl.plen)
+			if len(damage) != 1 || damage[0].Offset != bl.off || damage[0].Truncated || damage[0].Err.Error() != want {
+				t.Fatalf("damage %v, want one at %d: %q", damage, bl.off, want)
+			}
+			if st, err := os.Stat(path); err != nil || st.Size() != int64(len(b)) {
+				t.Fatalf("the capture was cut to %d bytes of %d (%v)", st.Size(), len(b), err)
+			}
+		})
 	}
 }
