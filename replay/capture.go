@@ -214,6 +214,11 @@ func parseFileHeader(h []byte) (Header, error) {
 		n++
 	}
 	hd.Format = string(f[:n])
+	if !validFormat(hd.Format) {
+		// Known before anything plays (NewPlayer reads every header), not
+		// when the replay reaches the file.
+		return Header{}, fmt.Errorf("replay: capture of feed format %q, which this tickd does not decode (native, csv, json, itch)", hd.Format)
+	}
 	return hd, nil
 }
 

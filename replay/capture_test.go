@@ -243,7 +243,8 @@ func TestOpenNotACapture(t *testing.T) {
 // TestOpenOtherVersion: a capture of another version is refused by its
 // version, whether or not its header sums as version 1's does (a later
 // version may lay its header out otherwise), with the version this reads
-// and the file; a version 1 header that fails its sum is damaged.
+// and the file; a version 1 header that fails its sum is damaged; one of a
+// feed format this tickd does not decode is refused by its header too.
 func TestOpenOtherVersion(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "v1.cap")
@@ -279,6 +280,10 @@ func TestOpenOtherVersion(t *testing.T) {
 		{variant("v2-layout.cap", version(2, false)), "replay: unsupported capture version 2 (this tickd reads version 1; or a damaged version 1 header, whose checksum fails): "},
 		{variant("v0.cap", version(0, true)), "replay: unsupported capture version 0 (this tickd reads version 1): "},
 		{variant("damaged.cap", func(h []byte) { h[12] ^= 1 }), "replay: file header checksum mismatch: "},
+		{variant("xml.cap", func(h []byte) {
+			copy(h[20:36], "xml\x00\x00\x00")
+			binary.LittleEndian.PutUint32(h[36:], crc32c.Update(0, h[:36]))
+		}), `replay: capture of feed format "xml", which this tickd does not decode (native, csv, json, itch): `},
 	}
 	for _, c := range cases {
 		_, _, err := OpenCapture(c.path, OpenOptions{ReadOnly: true})

@@ -10,12 +10,14 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/tickd/tickd/internal/crc32c"
+	"github.com/tickd/tickd/tick"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden from the current writer")
@@ -356,5 +358,28 @@ func TestUnknownBlockFlags(t *testing.T) {
 				t.Fatalf("the capture was cut to %d bytes of %d (%v)", st.Size(), len(b), err)
 			}
 		})
+	}
+}
+
+// TestPlayerRefusesUnknownFormat: a capture of a feed format this tickd
+// does not decode is refused before anything plays, not after the inputs
+// before it have been published.
+func TestPlayerRefusesUnknownFormat(t *testing.T) {
+	first, bad := filepath.Join(t.TempDir(), "a.cap"), filepath.Join(t.TempDir(), "b.cap") // two recordings
+	writeGolden(t, first, false)
+	writeGolden(t, bad, false)
+	b, err := os.ReadFile(bad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copy(b[20:36], "parquet\x00")
+	binary.LittleEndian.PutUint32(b[36:], crc32c.Update(0, b[:36]))
+	if err := os.WriteFile(bad, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ss := &playSinks{}
+	_, err = NewPlayer([]string{first, bad}, PlayerOptions{Symbols: tick.NewSymbolTable(8), Open: ss.open})
+	if err == nil || !strings.Contains(err.Error(), `capture of feed format "parquet"`) || !strings.Contains(err.Error(), bad) {
+		t.Fatalf("NewPlayer: %v, want the capture of format \"parquet\" refused", err)
 	}
 }
