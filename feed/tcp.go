@@ -232,8 +232,11 @@ func DialTCP(ctx context.Context, addr string, open SinkOpener, opts Options) er
 		switch {
 		case err == nil:
 			conn := connName(c)
-			read, peerClosed := serveConn(ctx, c, open, &o, name)
-			if read > 0 {
+			read, peerClosed, unreadable := serveConn(ctx, c, open, &o, name)
+			if read > 0 && !unreadable {
+				// A connection that fed something: the next one may too.
+				// Not one this decoder cannot read (another format
+				// version, lost framing): the peer will send the same.
 				backoff = o.ReconnectMin
 			}
 			if peerClosed {
@@ -263,23 +266,23 @@ func connName(c net.Conn) string {
 
 // serveConn feeds one connection to its own Sink until EOF, an error, the
 // sink shutting down or ctx being done; it closes both and returns the bytes
-// read and whether the peer closed the connection (EOF; a failed read is
-// reported here). A failed TLS handshake is reported as source's (the
+// read, whether the peer closed the connection (EOF; a failed read is
+// reported here) and whether the decoder ended it (EndsStream). A failed TLS handshake is reported as source's (the
 // listener's or dialer's), not the connection's: each connection has a
 // name of its own, and a flood of them must be rate-limited as one source.
-func serveConn(ctx context.Context, c net.Conn, open SinkOpener, o *Options, source string) (read uint64, peerClosed bool) {
+func serveConn(ctx context.Context, c net.Conn, open SinkOpener, o *Options, source string) (read uint64, peerClosed, unreadable bool) {
 	defer c.Close()
 	name := connName(c)
 	if err := handshake(ctx, c); err != nil {
 		if ctx.Err() == nil {
 			o.sourceError(source, 0, SourceRefused, fmt.Errorf("feed: %s: %w", name, err))
 		}
-		return 0, false
+		return 0, false, false
 	}
 	sink, err := open(name)
 	if err != nil {
 		o.sourceError(name, 0, SourceRefused, fmt.Errorf("feed: %s: open sink: %w", name, err))
-		return 0, false
+		return 0, false, false
 	}
 	p := newPump(name, sink, o)
 	p.socket = true
@@ -291,8 +294,10 @@ func serveConn(ctx context.Context, c net.Conn, open SinkOpener, o *Options, sou
 	defer stop()
 	err = p.readAll(c)
 	switch {
-	case ctx.Err() != nil, errors.Is(err, errSinkDone), EndsStream(err):
-		// cancelled, or already reported by the decoder
+	case EndsStream(err):
+		unreadable = true // reported by the decoder
+	case ctx.Err() != nil, errors.Is(err, errSinkDone):
+		// cancelled
 	case err == nil:
 		peerClosed = true
 	case errors.Is(err, net.ErrClosed):
@@ -300,7 +305,7 @@ func serveConn(ctx context.Context, c net.Conn, open SinkOpener, o *Options, sou
 	default:
 		o.sourceError(name, p.dec.off, SourceLost, fmt.Errorf("feed: %s: read: %w", name, err))
 	}
-	return p.dec.stats.Bytes, peerClosed
+	return p.dec.stats.Bytes, peerClosed, unreadable
 }
 
 // SleepContext waits d or until ctx is done; it reports whether ctx is

@@ -402,6 +402,70 @@ func TestTCPOtherVersionEndsConnection(t *testing.T) {
 	}
 }
 
+// TestDialTCPBacksOffUnreadablePeer: a peer whose stream the decoder
+// cannot read (here another native format version) sends the same after
+// every redial, so the dialer backs off from it, doubling, as from a peer
+// that sends nothing, instead of redialling (and logging the error) at the
+// shortest backoff forever because the connection carried bytes.
+func TestDialTCPBacksOffUnreadablePeer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	b := connStream("A", 3)
+	b[15] = FormatVersion + 1
+	accepted := make(chan time.Time, 16)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- time.Now()
+			c.Write(b)
+			io.Copy(io.Discard, c) // until the dialer closes it
+			c.Close()
+		}
+	}()
+	var ss sinks
+	var rs reports
+	ctx, cancel := context.WithCancel(context.Background())
+	dialed := make(chan error, 1)
+	const min = 20 * time.Millisecond
+	go func() {
+		dialed <- DialTCP(ctx, ln.Addr().String(), ss.open, Options{
+			Symbols: tick.NewSymbolTable(8), OnError: rs.onError, ReconnectMin: min, ReconnectMax: time.Minute,
+		})
+	}()
+	defer func() {
+		cancel()
+		if err := <-dialed; err != nil {
+			t.Error(err)
+		}
+	}()
+	var at []time.Time
+	for len(at) < 5 {
+		select {
+		case a := <-accepted:
+			at = append(at, a)
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%d connections in 30s", len(at))
+		}
+	}
+	// Backoffs min, 2min, 4min, 8min: the fifth connection comes at least
+	// 8min after the fourth (at the shortest backoff it came after min).
+	if gap := at[4].Sub(at[3]); gap < 8*min {
+		t.Fatalf("the fifth connection came %v after the fourth, want at least %v: the dialer did not back off", gap, 8*min)
+	}
+	for _, r := range rs.list() {
+		var ve *VersionError
+		if !errors.As(r.err, &ve) {
+			t.Fatalf("report %v, want only *VersionError", r)
+		}
+	}
+}
+
 func TestDialTCPReconnect(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
