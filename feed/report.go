@@ -3,7 +3,8 @@ package feed
 // SourceError is a report about a source itself rather than its data: a
 // dial that failed, a connection refused or lost, a tailed file that
 // cannot be read. OnError receives it (bad frames and lines come as a
-// Reason, a *GapError or a *FrameTooLargeError instead). Its text is Err's.
+// Reason, a *GapError, a *TimeAheadError, a *FrameTooLargeError or a
+// *VersionError instead). Its text is Err's.
 type SourceError struct {
 	Op  SourceOp
 	Err error
