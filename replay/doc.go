@@ -1,10 +1,11 @@
 // Package replay records what tickd's feed sources read into capture files,
 // and plays them back.
 //
-// A capture holds the raw frames exactly as they arrived, each with its
-// receive time (ns since the Unix epoch) and its source, so a replay feeds
-// the decoders the same bytes in the same order and, because event time
-// drives every window, yields the same signals as live.
+// A capture holds the raw bytes exactly as they were read (an ITCH
+// session's: each message as it was unpacked), each with its receive time
+// (ns since the Unix epoch) and its source, so a replay feeds the decoders
+// the same bytes in the same order and, because event time drives every
+// window, yields the same signals as live.
 //
 // # File layout
 //
@@ -56,6 +57,10 @@
 //	  The Recv delta is from the Recv of the previous Data or Close record in
 //	  the same block (0 before the first): an Open record has no Recv and
 //	  does not move it. So every block decodes on its own.
+//	  A Data record's bytes are, by the header's format: native, csv, json,
+//	  what one read of the source returned (a frame or line may be cut
+//	  across records, as across reads); itch, one whole ITCH message, bare
+//	  (no SoupBinTCP, MoldUDP64 or file framing, no length prefix).
 //
 // A Writer batches records into blocks of about WriterOptions.BlockSize raw
 // bytes and writes each with one write call, fsyncing per its SyncPolicy;
