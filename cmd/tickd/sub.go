@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -165,6 +166,9 @@ func formatMessage(m bus.Message) string {
 	case *bus.FeedStatus:
 		return fmt.Sprintf("FEED   %s %s %s silent=%s", clock(m.TsPub), m.Source, m.State, m.Silent.Round(100*time.Millisecond))
 	case *bus.DecodeError:
+		if errors.Is(m, bus.ErrUnknownKind) { // a later tickd's kind, not a damaged message
+			return "UNKNOWN " + m.Subject + " " + string(m.Data)
+		}
 		return "INVALID " + m.Error()
 	}
 	return fmt.Sprintf("%T", m)

@@ -175,6 +175,28 @@ func TestSubSkipsControlRequests(t *testing.T) {
 	}
 }
 
+// TestSubShowsUnknownKinds: a kind a later tickd publishes is printed as
+// it came, UNKNOWN, not as an INVALID (damaged) message.
+func TestSubShowsUnknownKinds(t *testing.T) {
+	srv := startTestServer(t, bus.RandomPort)
+	sub := startSub(t, srv)
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	const later = `{"kind":"heartbeat","publisher":"p","ts_pub":1}`
+	if err := nc.Publish("tickd.status", []byte(later)); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if got := sub.waitLines(t, 1); len(got) != 1 || got[0] != "UNKNOWN tickd.status "+later {
+		t.Errorf("sub printed\n%s\nwant UNKNOWN tickd.status %s", strings.Join(got, "\n"), later)
+	}
+}
+
 // TestSubReconnects: sub says on stderr when its server goes away and when
 // it is back, resumes printing after the restart, and, when the restarted
 // server refuses it for good (it now requires a login), exits with an error
