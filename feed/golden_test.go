@@ -19,12 +19,13 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/go
 var goldenNative = filepath.Join("testdata", "golden", "native-v1.bin")
 
 // nativeGoldenStream builds the golden stream: Hello, Symbol frames, trades
-// of every side with extreme prices and sizes, a Heartbeat and an End.
+// of every side with extreme prices and sizes (the largest tick.MaxQty,
+// which the decoders accept), a Heartbeat and an End.
 func nativeGoldenStream() []byte {
 	var e NativeEncoder
 	b := e.Hello(nil)
 	b = e.Trade(b, "AAPL", 1767364200000000001, 189_250_000_000, 100, tick.SideBuy)
-	b = e.Trade(b, "BRK.A", 1767364200000000002, tick.Price(1<<63-1), 1<<63-1, tick.SideSell)
+	b = e.Trade(b, "BRK.A", 1767364200000000002, tick.Price(1<<63-1), tick.MaxQty, tick.SideSell) // the largest size the decoders accept
 	b = e.Heartbeat(b)
 	b = e.Trade(b, "AAPL", 1767364200000000003, 1, 1, tick.SideNone)
 	b = e.Trade(b, "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345", -1, 123_456_789, 7, tick.SideBuy)
@@ -113,7 +114,7 @@ func TestNativeGolden(t *testing.T) {
 		{Type: 2, Seq: 2, Local: 0, Name: "AAPL"},
 		{Type: 3, Seq: 3, Local: 0, Ts: 1767364200000000001, Price: 189_250_000_000, Qty: 100, Side: 1},
 		{Type: 2, Seq: 4, Local: 1, Name: "BRK.A"},
-		{Type: 3, Seq: 5, Local: 1, Ts: 1767364200000000002, Price: max, Qty: max, Side: 2},
+		{Type: 3, Seq: 5, Local: 1, Ts: 1767364200000000002, Price: max, Qty: tick.MaxQty, Side: 2},
 		{Type: 4, Seq: 6},
 		{Type: 3, Seq: 7, Local: 0, Ts: 1767364200000000003, Price: 1, Qty: 1, Side: 0},
 		{Type: 2, Seq: 8, Local: 2, Name: "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"},
