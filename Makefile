@@ -54,7 +54,7 @@ test: deps-system lint ## Install missing test packages (scripts/deps), lint, th
 	$(GO) test -pgo=off -count=1 -timeout 5m -tags invariants ./book/
 
 .PHONY: bench
-bench: deps ## Run the benchmarks (BENCH_COUNT times) into $(BENCH_OUT) for benchstat
+bench: deps ## Run every benchmark BENCH_COUNT (6) times into bench/results/latest.txt (BENCH_OUT) for benchstat
 	@mkdir -p $(dir $(BENCH_OUT))
 	@# The shared cache's speed before and after, beside the results (not in them: benchstat
 	@# would read its lines as labels). Compare runs made in like phases: see BENCHMARKS.md.
