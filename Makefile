@@ -1,5 +1,7 @@
 # tickd — run `make help` for the targets.
 SHELL := /bin/bash
+# pipefail: a command that fails before a pipe into tee (make bench) fails the target, which tee's own status would hide.
+.SHELLFLAGS := -o pipefail -c
 GO ?= go
 STATICCHECK := $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BENCHSTAT := $(GO) run golang.org/x/perf/cmd/benchstat@latest
