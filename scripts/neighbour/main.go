@@ -4,9 +4,14 @@
 // buffers for a burst, or writes 8 MiB to a file with O_DIRECT (Linux; the
 // buffer in huge pages, as tickd's direct writer stages it).
 //
-//	go run ./scripts/neighbour -mode copy -burst 1.3ms -period 8ms &
+//	go build -o /tmp/neighbour ./scripts/neighbour
+//	/tmp/neighbour -mode copy -burst 1.3ms -period 8ms &
 //	go test -run '^$' -bench 'RecordingCostPipelined/engine$' -benchtime 100x ./replay/
-//	kill %1
+//	kill $!
+//
+// Built first, not under go run: killing a backgrounded `go run` outside
+// job control (a script) ends go run only and leaves its child working.
+// It never stops by itself.
 package main
 
 import (
