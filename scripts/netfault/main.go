@@ -1,13 +1,15 @@
 // Command netfault is a fault-injecting proxy for testing feed handlers
 // against misbehaving networks: UDP (MoldUDP64 lines: drop, duplicate,
 // reorder, delay, truncate, corrupt) and TCP (SoupBinTCP: split writes,
-// stall, cut mid-stream, slow reader). Every fault is seeded.
+// stall, cut mid-stream, slow reader). Every fault is seeded. The UDP proxy
+// logs its counts every 2 s of traffic and its totals when interrupted.
 //
 //	netfault udp -listen 127.0.0.1:28001 -to 127.0.0.1:28002 -drop 0.05 -dup 0.02 -reorder 0.02
 //	netfault tcp -listen 127.0.0.1:28010 -to 127.0.0.1:28011 -split 1 -cut-after 100000
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -15,7 +17,9 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"os/signal"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -56,6 +60,7 @@ func udp(args []string) {
 	check(err)
 	in, err := net.ListenUDP("udp4", la)
 	check(err)
+	closeOnSignal(in)
 	out, err := net.DialUDP("udp4", nil, ra)
 	check(err)
 	rng := rand.New(rand.NewPCG(*seed, 0x6e6574))
@@ -78,6 +83,9 @@ func udp(args []string) {
 	buf := make([]byte, 65536)
 	for {
 		m, err := in.Read(buf)
+		if errors.Is(err, net.ErrClosed) {
+			return // interrupted: the deferred report gives the totals
+		}
 		if err != nil {
 			continue
 		}
@@ -200,6 +208,18 @@ func tcp(args []string) {
 			}
 		}()
 	}
+}
+
+// closeOnSignal closes c on SIGINT or SIGTERM, so that the loop reading it
+// ends and reports what it counted since its last report, which the signal's
+// default action would lose.
+func closeOnSignal(c io.Closer) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ch
+		c.Close()
+	}()
 }
 
 func check(err error) {
