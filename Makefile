@@ -74,8 +74,11 @@ pgo: deps ## Rebuild cmd/tickd/default.pgo (the build's profile-guided optimisat
 
 .PHONY: fuzz
 fuzz: deps ## Run every fuzz target for FUZZ_TIME each
-	@set -e; for pkg in $$($(GO) list $(PKGS)); do \
-	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	@# The lists are taken apart from the loops, so that a package that does not build
+	@# fails the target instead of silently contributing no fuzz target.
+	@set -e; pkgs=$$($(GO) list $(PKGS)); for pkg in $$pkgs; do \
+	  tests=$$($(GO) test -list '^Fuzz' $$pkg); \
+	  for f in $$(grep '^Fuzz' <<< "$$tests" || true); do \
 	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZ_TIME) $$pkg; \
 	  done; done
 
