@@ -15,7 +15,9 @@ trap 'rm -rf "$tmp"' EXIT
 n=0
 profile() { # package, benchmark pattern, -benchtime
   n=$((n + 1))
-  go test -pgo=off -run '^$' -bench "$2" -benchtime "$3" -o "$tmp/$n.test" -cpuprofile "$tmp/$n.pprof" "$1" >/dev/null
+  # Shown only on failure: go test prints a benchmark's FAIL on stdout.
+  go test -pgo=off -run '^$' -bench "$2" -benchtime "$3" -o "$tmp/$n.test" -cpuprofile "$tmp/$n.pprof" "$1" > "$tmp/$n.log" ||
+    { cat "$tmp/$n.log" >&2; echo "pgo.sh: go test -bench '$2' $1 failed; cmd/tickd/default.pgo is unchanged" >&2; exit 1; }
 }
 profile ./replay 'ReplayMax$' 300x
 profile ./bench 'ITCH/decode\+book\+stats' 20000000x
