@@ -24,5 +24,7 @@ profile ./bench 'ITCH/decode\+book\+stats' 20000000x
 profile ./bench 'Fused' 3000000x
 profile ./engine 'Pipeline' 1s
 profile ./bus 'Encode' 1s
-go tool pprof -proto "$tmp"/*.pprof > cmd/tickd/default.pgo
+# Merged beside the others first: a merge that fails leaves the profile in use.
+go tool pprof -proto "$tmp"/*.pprof > "$tmp/default.pgo"
+mv "$tmp/default.pgo" cmd/tickd/default.pgo
 echo "cmd/tickd/default.pgo: $(wc -c < cmd/tickd/default.pgo) bytes from $n profiles"

@@ -77,3 +77,23 @@ func assertProfileUntouched(t *testing.T, profile string) {
 		t.Errorf("default.pgo was changed to %q", got)
 	}
 }
+
+// TestPGOKeepsTheProfileWhenMergingFails: the profile is replaced only by a
+// whole merge; pprof failing halfway used to leave its partial output as
+// cmd/tickd/default.pgo, which the next go build reads.
+func TestPGOKeepsTheProfileWhenMergingFails(t *testing.T) {
+	root, profile := pgoTree(t, `
+case "$1" in
+tool) echo "partial profile"; echo "pprof: parsing profile: unexpected EOF" >&2; exit 1;;
+esac
+exit 0
+`)
+	out, err := runPGO(root)
+	if err == nil {
+		t.Fatalf("pgo.sh succeeded though pprof failed:\n%s", out)
+	}
+	if !strings.Contains(out, "unexpected EOF") {
+		t.Errorf("output lacks pprof's error:\n%s", out)
+	}
+	assertProfileUntouched(t, profile)
+}
