@@ -54,6 +54,7 @@ func udp(args []string) {
 	dead := fs.Int("dead-after", 0, "after N datagrams forward nothing (0: never)")
 	deadFor := fs.Int("dead-for", 0, "with -dead-after: forward again after this many lost datagrams (0: never)")
 	fs.Parse(args)
+	requireAddrs(fs, *listen, *to)
 	la, err := net.ResolveUDPAddr("udp4", *listen)
 	check(err)
 	ra, err := net.ResolveUDPAddr("udp4", *to)
@@ -143,6 +144,7 @@ func tcp(args []string) {
 	cuts := fs.Int("cuts", 1, "cut or stall this many connections (then pass through)")
 	rate := fs.Int("rate", 0, "slow reader: read from the server at most N bytes/s (0: no limit)")
 	fs.Parse(args)
+	requireAddrs(fs, *listen, *to)
 	ln, err := net.Listen("tcp", *listen)
 	check(err)
 	var conns atomic.Int64
@@ -208,6 +210,18 @@ func tcp(args []string) {
 			}
 		}()
 	}
+}
+
+// requireAddrs exits with the usage unless both addresses are given: without
+// -to a proxy would forward nowhere, and without -listen listen on a port
+// nobody is told of, both silently.
+func requireAddrs(fs *flag.FlagSet, listen, to string) {
+	if listen != "" && to != "" {
+		return
+	}
+	fmt.Fprintf(fs.Output(), "netfault %s: -listen and -to are both required\n", fs.Name())
+	fs.Usage()
+	os.Exit(2)
 }
 
 // closeOnSignal closes c on SIGINT or SIGTERM, so that the loop reading it

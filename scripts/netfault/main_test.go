@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -97,4 +99,25 @@ func freeUDPAddr(t *testing.T) string {
 	}
 	defer c.Close()
 	return c.LocalAddr().String()
+}
+
+// TestAddressesRequired: a proxy without -listen or -to is refused with
+// exit 2 instead of running without a target, or on a port nobody knows.
+func TestAddressesRequired(t *testing.T) {
+	for _, args := range [][]string{
+		{"udp", "-listen", "127.0.0.1:0"},
+		{"udp", "-to", "127.0.0.1:9"},
+		{"tcp", "-listen", "127.0.0.1:0"},
+		{"tcp", "-to", "127.0.0.1:9"},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		cmd := exec.CommandContext(ctx, os.Args[0], args...)
+		cmd.Env = append(os.Environ(), "NETFAULT_MAIN=1")
+		out, err := cmd.CombinedOutput()
+		cancel()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(out), "-listen and -to are both required") {
+			t.Errorf("netfault %v: %v, output:\n%s", args, err, out)
+		}
+	}
 }
