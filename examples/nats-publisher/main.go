@@ -5,9 +5,10 @@
 //
 //	go run ./examples/nats-publisher [-nats-url nats://127.0.0.1:4222] [-subject ticks.in] [-lines 100] < ticks.csv
 //
-// A CSV header line (the column names in any order, as tickd takes them) is
-// repeated at the start of every message, since each message is decoded on
-// its own. It flushes before it exits, so every line read has reached the
+// A CSV header line (the column names in any order, as tickd takes them)
+// leads every message after it, since each message is decoded on its own;
+// as tickd does, it takes one on any line (behind a comment, or a second
+// file's), and the lines after it follow it. It flushes before it exits, so every line read has reached the
 // server.
 package main
 
@@ -62,9 +63,8 @@ func run(args []string, in io.Reader, stderr io.Writer) error {
 // start of a stream, so a header behind it is a header, to repeat without it.
 const utf8BOM = "\uFEFF"
 
-// isCSVHeader says whether line, the input's first, is a CSV header as
-// tickd's decoder takes one: the column names, in any order, maybe quoted
-// or spaced.
+// isCSVHeader says whether line is a CSV header as tickd's decoder takes
+// one: the column names, in any order, maybe quoted or spaced.
 func isCSVHeader(line string) bool {
 	names := strings.Split(line, ",")
 	if len(names) < 4 || len(names) > 5 {
@@ -90,7 +90,7 @@ func isCSVHeader(line string) bool {
 }
 
 // publishLines publishes in's lines, per lines to a message, each message
-// led by the CSV header if in has one.
+// led by the CSV header its lines follow, if in has one.
 func publishLines(nc *nats.Conn, subject string, per int, in io.Reader) (msgs, n int, err error) {
 	sc := bufio.NewScanner(in)
 	var header, buf []byte
@@ -106,9 +106,12 @@ func publishLines(nc *nats.Conn, subject string, per int, in io.Reader) (msgs, n
 	}
 	for sc.Scan() {
 		line := sc.Text()
-		if h := strings.TrimPrefix(line, utf8BOM); n == 0 && header == nil && isCSVHeader(h) { // every message needs it
+		if h := strings.TrimPrefix(line, utf8BOM); isCSVHeader(h) { // the lines after it, in every message, follow it
 			header = append([]byte(h), '\n')
-			buf = append(buf[:0], header...)
+			if k == 0 {
+				buf = buf[:0] // the header of the lines before, if any
+			}
+			buf = append(buf, header...)
 			continue
 		}
 		buf = append(append(buf, line...), '\n')

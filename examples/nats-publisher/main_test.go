@@ -91,3 +91,33 @@ func TestHeaderInAnyForm(t *testing.T) {
 		}
 	}
 }
+
+// TestHeaderAfterTheFirstLine: tickd takes a CSV header on any line, and the
+// lines after it follow its order; so a header behind a comment, or a second
+// one further on (two files concatenated), leads the messages after it.
+// Only a first-line header used to be repeated: the later messages were
+// read in the usual order, size and price swapped.
+func TestHeaderAfterTheFirstLine(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		per  string
+		want []string
+	}{
+		{"# exported by hand\nts,symbol,size,price\n1,A,100,5\n2,A,200,6\n", "1", []string{
+			"# exported by hand\n",
+			"ts,symbol,size,price\n1,A,100,5\n",
+			"ts,symbol,size,price\n2,A,200,6\n",
+		}},
+		{"ts,symbol,price,size\n1,A,5,100\nts,symbol,size,price\n2,A,200,6\n3,A,300,7\n", "2", []string{
+			"ts,symbol,price,size\n1,A,5,100\nts,symbol,size,price\n2,A,200,6\n",
+			"ts,symbol,size,price\n3,A,300,7\n",
+		}},
+	} {
+		msgs := publishAndRead(t, c.in, c.per, len(c.want))
+		for i := range c.want {
+			if msgs[i] != c.want[i] {
+				t.Errorf("input %q: message %d %q, want %q", c.in, i, msgs[i], c.want[i])
+			}
+		}
+	}
+}
