@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"testing"
@@ -489,5 +490,30 @@ func TestMoldPortTaken(t *testing.T) {
 				t.Fatalf("%s on a taken MoldUDP64 port: %v, want an error naming %s and the bind", name, err, url)
 			}
 		})
+	}
+}
+
+// TestVersionFromVCS: a binary built with a plain go build (no -ldflags
+// version) says the commit go stamped into it, as make build's git
+// describe --always --dirty would, instead of "dev".
+func TestVersionFromVCS(t *testing.T) {
+	stamp := func(kv ...string) *debug.BuildInfo {
+		info := &debug.BuildInfo{}
+		for i := 0; i < len(kv); i += 2 {
+			info.Settings = append(info.Settings, debug.BuildSetting{Key: kv[i], Value: kv[i+1]})
+		}
+		return info
+	}
+	for _, c := range []struct {
+		info *debug.BuildInfo
+		want string
+	}{
+		{stamp("vcs", "git", "vcs.revision", "9b60af5c0ffee1234567890abcdef0123456789a", "vcs.modified", "false"), "9b60af5"},
+		{stamp("vcs.revision", "9b60af5c0ffee1234567890abcdef0123456789a", "vcs.modified", "true"), "9b60af5-dirty"},
+		{stamp("-buildmode", "exe"), "dev"}, // no VCS stamp (a tarball, -buildvcs=false)
+	} {
+		if got := vcsVersion(c.info); got != c.want {
+			t.Errorf("vcsVersion(%v) = %q, want %q", c.info.Settings, got, c.want)
+		}
 	}
 }

@@ -13,14 +13,46 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	// ITCH times count from midnight in New York: -itch-date (and gen's
 	// ITCH -start) must find that zone on a host without a time zone
 	// database, such as a scratch or distroless container.
 	_ "time/tzdata"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
+// version is set at build time with -ldflags "-X main.version=..." (make
+// build); a plain go build, which the README suggests too, gets the commit
+// go stamped into the binary instead (init).
 var version = "dev"
+
+func init() {
+	if info, ok := debug.ReadBuildInfo(); ok && version == "dev" {
+		version = vcsVersion(info)
+	}
+}
+
+// vcsVersion is the commit a binary was built from, as make build's git
+// describe --always --dirty spells it (short hash, "-dirty" when the tree
+// had changes), or "dev" when go stamped none (no VCS, -buildvcs=false).
+func vcsVersion(info *debug.BuildInfo) string {
+	rev, dirty := "", false
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if rev == "" {
+		return "dev"
+	}
+	rev = rev[:min(len(rev), 7)]
+	if dirty {
+		rev += "-dirty"
+	}
+	return rev
+}
 
 type command struct {
 	name  string
