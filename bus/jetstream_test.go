@@ -3,7 +3,9 @@ package bus
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -624,5 +626,32 @@ func TestReplayStopDeletesConsumer(t *testing.T) {
 	}
 	if n := info.State.Consumers; n != 0 {
 		t.Fatalf("%d consumers left after every replay stopped", n)
+	}
+}
+
+// TestJetStreamStoreOneServer: a second server on a JetStream store in use
+// is refused, naming the holder, instead of writing the same stream files
+// as the first (two tickd serve -jetstream on the default store did); once
+// the first has shut down, the store is free.
+func TestJetStreamStoreOneServer(t *testing.T) {
+	dir := t.TempDir()
+	first, err := StartServer(ServerOptions{Port: RandomPort, JetStream: true, StoreDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := StartServer(ServerOptions{Port: RandomPort, JetStream: true, StoreDir: dir})
+	if err == nil {
+		second.Shutdown()
+		first.Shutdown()
+		t.Fatal("a second server started on a JetStream store in use")
+	}
+	want := fmt.Sprintf("JetStream store %s is in use by another server (pid %d)", dir, os.Getpid())
+	if !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q does not say %q", err, want)
+	}
+	first.Shutdown()
+	again := startJS(t, RandomPort, dir)
+	if again.ClientURL() == "" {
+		t.Error("no listener after the store was freed")
 	}
 }

@@ -1,8 +1,10 @@
 package bus
 
 import (
+	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -10,6 +12,8 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+
+	"github.com/tickd/tickd/internal/dirlock"
 )
 
 // Server defaults.
@@ -96,6 +100,34 @@ type Server struct {
 	addr net.Addr // nil when DontListen
 	// inProcPassword authenticates ConnectInProcess when Users are set.
 	inProcPassword string
+	// storeLock holds StoreDir for this server while it runs (JetStream).
+	storeLock *os.File
+}
+
+// storeLockName is the lock file that keeps a JetStream store directory to
+// one server: nats-server does not guard it, and two servers writing one
+// store (two tickd serve -jetstream on the default <tmp>/tickd-jetstream)
+// would corrupt each other's streams.
+const storeLockName = ".tickd-jetstream.lock"
+
+// lockStore takes o.StoreDir for one server, creating it (0700) if missing;
+// nil when JetStream is off.
+func lockStore(o ServerOptions) (*os.File, error) {
+	if !o.JetStream || o.StoreDir == "" {
+		return nil, nil
+	}
+	if err := os.MkdirAll(o.StoreDir, 0o700); err != nil {
+		return nil, fmt.Errorf("bus: JetStream store: %w", err)
+	}
+	f, err := dirlock.Take(o.StoreDir, storeLockName)
+	var held *dirlock.HeldError
+	if errors.As(err, &held) {
+		return nil, fmt.Errorf("bus: JetStream store %s is in use by another server (pid %s): give each its own store directory (tickd: -js-store)", o.StoreDir, held.PID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("bus: JetStream store %s: %w", o.StoreDir, err)
+	}
+	return f, nil
 }
 
 // StartServer starts an embedded nats-server and waits until it accepts
@@ -136,8 +168,13 @@ func StartServer(opts ServerOptions) (*Server, error) {
 	if err := opts.applyCluster(nopts); err != nil {
 		return nil, err
 	}
+	storeLock, err := lockStore(opts)
+	if err != nil {
+		return nil, err
+	}
 	ns, err := server.NewServer(nopts)
 	if err != nil {
+		closeLock(storeLock)
 		return nil, fmt.Errorf("bus: nats server: %w", err)
 	}
 	// Always install a logger, so that a listen failure reported through
@@ -158,9 +195,10 @@ func StartServer(opts ServerOptions) (*Server, error) {
 	fail := func(format string, v ...any) (*Server, error) {
 		ns.Shutdown()
 		ns.WaitForShutdown()
+		closeLock(storeLock)
 		return nil, fmt.Errorf("bus: nats server %s: %s", where, fmt.Sprintf(format, v...))
 	}
-	s := &Server{ns: ns, inProcPassword: inProcPassword}
+	s := &Server{ns: ns, inProcPassword: inProcPassword, storeLock: storeLock}
 	if !opts.DontListen {
 		if s.addr = ns.Addr(); s.addr == nil {
 			msg := fl.fatal()
@@ -222,6 +260,14 @@ func (s *Server) NATS() *server.Server { return s.ns }
 func (s *Server) Shutdown() {
 	s.ns.Shutdown()
 	s.ns.WaitForShutdown()
+	closeLock(s.storeLock) // again on a second Shutdown: an error, ignored
+}
+
+// closeLock releases a store lock taken by lockStore (nil: none).
+func closeLock(f *os.File) {
+	if f != nil {
+		f.Close()
+	}
 }
 
 // fatalLogger forwards to next (if any) and records Fatalf lines instead of
