@@ -11,7 +11,7 @@ import (
 // symbol is one symbol's state, owned by its shard and allocated (with all
 // its windows, bars and rule states) the first time the symbol trades: the
 // edge. The per-tick path then only indexes arrays. A trade touches this
-// struct (552 B: the header, Rolling's and EMAs' scalars, the session's
+// struct (568 B: the header, Rolling's and EMAs' scalars, the session's
 // totals, the rule sets' headers), one slot of the Rolling ring and the
 // EMA values, the hot head of each Window (56 B) and Bars (57 B) (a
 // Window's ring only when a bucket rolls), the rule states (24 B each) and

@@ -37,7 +37,8 @@ type Rolling struct {
 	lapK  float64 // the lap's shift: its first sample
 	lap1  float64 // L1
 	lap2  float64 // L2
-	run   int     // the latest samples equal to the last one, in a row
+	last  float64 // the latest sample, 0 when empty
+	run   int     // the latest samples equal to last, in a row
 }
 
 // Init sizes r for the last n samples (n ≥ 1) and empties it.
@@ -54,11 +55,15 @@ func (r *Rolling) Init(n int) {
 // Add records sample x, dropping the oldest once N are held.
 func (r *Rolling) Add(x float64) {
 	size := len(r.buf)
-	run := 1
-	if r.n > 0 && x == r.Last() {
-		run += r.run
+	// run restarts at 1 on a new price and grows on a repeat, without a
+	// branch on the data (r.run is 0 while empty, so the zero last cannot
+	// count as a repeat).
+	eq := 0
+	if x == r.last {
+		eq = 1
 	}
-	r.run = run
+	r.run = 1 + r.run*eq
+	r.last = x
 	if r.n < size {
 		r.n++
 		d := x - r.mean
@@ -110,16 +115,7 @@ func (r *Rolling) Mean() float64 {
 func (r *Rolling) flat() bool { return r.n > 0 && r.run >= r.n }
 
 // Last returns the most recent sample, 0 when empty.
-func (r *Rolling) Last() float64 {
-	if r.n == 0 {
-		return 0
-	}
-	i := r.next - 1
-	if i < 0 {
-		i = len(r.buf) - 1
-	}
-	return r.buf[i]
-}
+func (r *Rolling) Last() float64 { return r.last }
 
 // Var returns the sample variance S/(n−1), 0 while fewer than 2 samples.
 func (r *Rolling) Var() float64 {
