@@ -131,10 +131,12 @@ func (s *shard) emitBBO(sym *symbol, bk *book.Book, now int64) {
 	b, _ := bk.BestBid()
 	a, _ := bk.BestAsk()
 	sym.bboPending = false
-	if sym.bboSent && b == sym.bboTop[0] && a == sym.bboTop[1] {
-		return
+	if s.p.cfg.BBOInterval > 0 { // at 0 each change goes out as it happens: none is held to change back
+		if sym.bboSent && b == sym.bboTop[0] && a == sym.bboTop[1] {
+			return
+		}
+		sym.bboTop[0], sym.bboTop[1] = b, a
 	}
-	sym.bboTop[0], sym.bboTop[1] = b, a
 	o := s.out.next()
 	o.Kind = tick.OutBBO
 	x := &o.BBO // field by field: a composite literal is built in a temporary and copied

@@ -38,14 +38,16 @@ type symbol struct {
 
 	// The L3 book's side (ITCH feeds): rules evaluated on book changes, and
 	// the BBO publication state (see Config.BBOInterval).
+	// A book event reads the fields from bookRules to bboLast: they fill
+	// two cache lines; bboTop, after them, only under a BBOInterval.
 	bookRules       ruleSet       // spread and imbalance rules bound to the name
 	bookDepth       int           // levels per side the book rules read: changes deeper leave them be
 	everyBookChange bool          // evalBookRulesOnEveryChange was set: every change counts as at the touch
+	bboPending      bool          // a change not yet published
+	bboSent         bool          // bboLast (and under a BBOInterval bboTop) are valid
 	bboAt, bboRecv  int64         // event and receive time of the last BBO change
 	bboLast         int64         // event time of the last BBO publication
-	bboPending      bool          // a change not yet published
-	bboSent         bool          // bboLast and bboTop are valid
-	bboTop          [2]book.Level // the best bid and ask last published
+	bboTop          [2]book.Level // the best bid and ask last published, kept under a BBOInterval
 }
 
 // evalBookRulesOnEveryChange makes symbols created after it is set
