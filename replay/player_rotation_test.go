@@ -68,6 +68,9 @@ func samePlay(t *testing.T, rotated, single []string) {
 }
 
 // namedEvent is an event without its receive time, its symbol by name.
+// An end of stream names no symbol: its Symbol 0 would be named after
+// whichever symbol the play interned first, which depends on how the
+// recorders interleaved the connections.
 type namedEvent struct {
 	tick.Event
 	name string
@@ -76,7 +79,10 @@ type namedEvent struct {
 func byName(evs []tick.Event, syms *tick.SymbolTable) []namedEvent {
 	out := make([]namedEvent, len(evs))
 	for i, ev := range noRecv(evs) {
-		out[i] = namedEvent{ev, syms.Name(ev.Symbol)}
+		out[i] = namedEvent{Event: ev}
+		if ev.Kind != tick.KindEndOfStream {
+			out[i].name = syms.Name(ev.Symbol)
+		}
 		out[i].Symbol = 0
 	}
 	return out
