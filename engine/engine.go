@@ -49,7 +49,7 @@ type Counters struct {
 	Signals    uint64 // rule firings published
 	Bars       uint64 // bars published
 	Stats      uint64 // tick.Stats snapshots published
-	Rejected   uint64 // unknown symbol or kind, or a negative trade size
+	Rejected   uint64 // unknown symbol or kind, or a trade size negative or above tick.MaxQty
 	OutOfOrder uint64 // trades earlier than their symbol's last, clamped to it
 	Dropped    uint64 // events Drop inputs dropped because their ring was full
 	NotOwned   uint64 // events of symbols another instance owns (Config.Partition), dropped unread

@@ -70,7 +70,7 @@ var (
 	moldLine     = desc("tickd_mold_line_datagrams_total", "MoldUDP64 datagrams read by line (A, B), by session: a line that stays flat while the other grows is down.", "source", "line")
 
 	engineEvents   = desc("tickd_engine_events_total", "Events the engine took off its input rings.")
-	engineRejected = desc("tickd_engine_rejected_total", "Events the engine rejected: unknown symbol or kind, negative trade size.")
+	engineRejected = desc("tickd_engine_rejected_total", "Events the engine rejected: unknown symbol or kind, trade size negative or above 10^12 (tick.MaxQty).")
 	engineLate     = desc("tickd_engine_out_of_order_total", "Trades earlier than their symbol's last, applied at its last time (windows, bars and signals never go back).")
 	ringDepth      = desc("tickd_ring_depth", "Records waiting in the engine's rings, summed over shards: engine_input (feeds to engine), engine_output (engine to publisher).", "ring")
 	ringDropped    = desc("tickd_ring_dropped_total", "Records dropped because a ring was full: engine_input (Drop inputs, i.e. MoldUDP64 feeds); engine_output never drops (the engine waits).", "ring")
