@@ -59,10 +59,12 @@ func (k Kind) String() string {
 }
 
 // MaxQty is the largest trade size the feeds take (a bigger one is rejected
-// as bad input): 10^12, past any real print in shares, contracts or
-// currency units, and small enough that a symbol's volume (int64) and
-// Σprice×qty (128 bits, at any price) stay exact over 9.2 million trades
-// of that size; a few sizes near 2^63 would wrap them.
+// as bad input): 10^12, past any real print in shares or contracts, though
+// not in a fine base unit (10^12 satoshi is 10,000 BTC: such a feed sends
+// sizes in a coarser unit, as the README's input formats say); small
+// enough that a symbol's volume (int64) and Σprice×qty (128 bits, at any
+// price) stay exact over 9.2 million trades of that size, where a few
+// sizes near 2^63 would wrap them.
 const MaxQty = 1_000_000_000_000
 
 // ValidQty reports whether q is a trade size the feeds take: 1..MaxQty.
