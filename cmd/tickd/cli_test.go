@@ -504,6 +504,11 @@ func TestVersionFromVCS(t *testing.T) {
 		}
 		return info
 	}
+	fromModule := func(v string) *debug.BuildInfo {
+		info := stamp("-buildmode", "exe")
+		info.Main.Version = v
+		return info
+	}
 	for _, c := range []struct {
 		info *debug.BuildInfo
 		want string
@@ -511,6 +516,8 @@ func TestVersionFromVCS(t *testing.T) {
 		{stamp("vcs", "git", "vcs.revision", "9b60af5c0ffee1234567890abcdef0123456789a", "vcs.modified", "false"), "9b60af5"},
 		{stamp("vcs.revision", "9b60af5c0ffee1234567890abcdef0123456789a", "vcs.modified", "true"), "9b60af5-dirty"},
 		{stamp("-buildmode", "exe"), "dev"}, // no VCS stamp (a tarball, -buildvcs=false)
+		{fromModule("v1.4.0"), "v1.4.0"},    // go install ...@v1.4.0: the module proxy has no VCS
+		{fromModule("(devel)"), "dev"},
 	} {
 		if got := vcsVersion(c.info); got != c.want {
 			t.Errorf("vcsVersion(%v) = %q, want %q", c.info.Settings, got, c.want)

@@ -33,7 +33,9 @@ func init() {
 
 // vcsVersion is the commit a binary was built from, as make build's git
 // describe --always --dirty spells it (short hash, "-dirty" when the tree
-// had changes), or "dev" when go stamped none (no VCS, -buildvcs=false).
+// had changes); without one, the module version go stamped (go install
+// ...@v1.2.3 builds from the module proxy, which has no VCS), else "dev"
+// (a tarball, -buildvcs=false).
 func vcsVersion(info *debug.BuildInfo) string {
 	rev, dirty := "", false
 	for _, s := range info.Settings {
@@ -45,6 +47,9 @@ func vcsVersion(info *debug.BuildInfo) string {
 		}
 	}
 	if rev == "" {
+		if v := info.Main.Version; v != "" && v != "(devel)" {
+			return v
+		}
 		return "dev"
 	}
 	rev = rev[:min(len(rev), 7)]
