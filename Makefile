@@ -39,7 +39,7 @@ run: build ## Run the demo: embedded NATS, simulated exchange, live signals on s
 
 .PHONY: lint
 lint: deps ## gofmt, go vet and staticcheck
-	@out=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go' 2>/dev/null || find . -name '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@scripts/gofmt-check.sh
 	$(GO) vet $(PKGS)
 	$(STATICCHECK) $(PKGS)
 
