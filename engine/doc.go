@@ -17,9 +17,9 @@
 // published (each as a tick.Bar, then, if the shortest one closed, a
 // tick.Stats snapshot of the state they closed on); every statistic is
 // updated (package stats); every bound rule is evaluated and may publish a
-// tick.Signal. Events with an unknown symbol or kind, or a trade with a
-// size negative or above tick.MaxQty (which would wrap the volume), are
-// rejected: counted and otherwise ignored.
+// tick.Signal. Events with an unknown symbol or kind, or a trade or cross
+// trade with a size negative or above tick.MaxQty (which would wrap the
+// volume), are rejected: counted and otherwise ignored.
 //
 // L3 books (ITCH): a shard's first order or venue event creates its
 // book.Books (sized by Config.BookOrders). Order events are applied there,

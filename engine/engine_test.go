@@ -511,3 +511,37 @@ func waitConsumed(t *testing.T, in *Input, pos []int64) {
 		}
 	}
 }
+
+// TestCrossTradeSizeChecked: a cross trade fed to the engine directly (not
+// through the ITCH decoder, which refuses it) is held to tick.MaxQty as a
+// trade is: one above it, or negative, is rejected and counted; two near
+// 2^62 wrapped the bar's volume (the book printed any positive size).
+func TestCrossTradeSizeChecked(t *testing.T) {
+	e, _ := newTestEngine(t, Config{}, "AAPL")
+	s := e.shards[0]
+	cross := func(ms, q int64) tick.Event {
+		ev := trade(0, t0+ms*int64(time.Millisecond), 10, q)
+		ev.Kind = tick.KindCrossTrade
+		return ev
+	}
+	s.process([]tick.Event{
+		cross(100, 100),
+		cross(200, 1<<62),
+		cross(300, 1<<62),
+		cross(400, -5),
+		cross(500, tick.MaxQty),
+		{Kind: tick.KindEndOfStream},
+	})
+	var bars []tick.Bar
+	for _, o := range drain(s.out.ring) {
+		if o.Kind == tick.OutBar && o.Bar.Interval == int64(time.Second) {
+			bars = append(bars, o.Bar)
+		}
+	}
+	if len(bars) != 1 || bars[0].Volume != 100+tick.MaxQty || bars[0].Count != 2 {
+		t.Fatalf("1 s bars %+v, want one of 2 trades, volume 100+MaxQty", bars)
+	}
+	if c := e.Counters(); c.Rejected != 3 || c.Trades != 2 {
+		t.Fatalf("counters %+v, want 3 rejected and 2 trades", c)
+	}
+}

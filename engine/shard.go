@@ -142,7 +142,7 @@ func (s *shard) process(batch []tick.Event) {
 // apply applies one batch of events and commits the outputs. Trades feed
 // the statistics; L3 and venue events go to the books first (bookEvent), a
 // group at a time with the group's order-table lookups prefetched. Unknown symbols, unknown kinds and trade
-// sizes negative or above tick.MaxQty are rejected (counted, otherwise ignored); quotes and system
+// or cross sizes negative or above tick.MaxQty are rejected (counted, otherwise ignored); quotes and system
 // events are accepted and ignored.
 func (s *shard) apply(batch []tick.Event) {
 	limit := uint32(min(s.table.Len(), s.p.cfg.MaxSymbols))
@@ -199,7 +199,9 @@ func (s *shard) event(ev *tick.Event, limit uint32) {
 	case k == tick.KindTrade:
 		s.tradeEvent(ev, limit)
 	case bookKind(k):
-		if uint32(ev.Symbol) >= limit {
+		// A cross trade's size as a trade's (tradeEvent): the book prints
+		// any positive one, and two near 2^62 would wrap the volume.
+		if uint32(ev.Symbol) >= limit || (k == tick.KindCrossTrade && uint64(ev.Qty) > tick.MaxQty) {
 			s.n.rejected++
 			return
 		}
