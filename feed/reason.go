@@ -131,6 +131,7 @@ func (e *FrameTooLargeError) Unwrap() error { return ReasonFrameTooLarge }
 type FieldError struct {
 	Reason Reason
 	Value  string
+	Len    int   // the value's length in bytes: more than len(Value) when it was cut
 	Err    error // nil when Reason says it all
 }
 
@@ -142,12 +143,15 @@ func newFieldError(r Reason, v []byte) *FieldError {
 	if r == ReasonBadPrice {
 		_, e.Err = tick.ParsePriceBytes(v)
 	}
-	e.Value = string(v[:min(len(v), maxFieldText)])
+	e.Value, e.Len = string(v[:min(len(v), maxFieldText)]), len(v)
 	return e
 }
 
 func (e *FieldError) Error() string {
 	s := e.Reason.Error() + ": " + strconv.Quote(e.Value)
+	if e.Len > len(e.Value) { // cut: not the value as it was sent
+		s += "… (" + strconv.Itoa(e.Len) + " bytes)"
+	}
 	if e.Err != nil {
 		s += ": " + e.Err.Error()
 	}

@@ -244,7 +244,7 @@ func TestTextFieldErrors(t *testing.T) {
 		{FormatCSV, "1,A,1.0000000001,1", `feed: bad price: "1.0000000001": ` + tick.ErrPricePrecise.Error()},
 		{FormatCSV, "1,A,99999999999,1", `feed: bad price: "99999999999": ` + tick.ErrPriceRange.Error()},
 		{FormatCSV, "1,A,1e3,1", `feed: bad price: "1e3": ` + tick.ErrPriceSyntax.Error()},
-		{FormatCSV, "1,A," + long + ",1", `feed: bad price: "` + long[:maxFieldText] + `": ` + tick.ErrPriceRange.Error()},
+		{FormatCSV, "1,A," + long + ",1", `feed: bad price: "` + long[:maxFieldText] + `"… (100 bytes): ` + tick.ErrPriceRange.Error()},
 		{FormatCSV, "1,A,-0,1", `feed: price is zero or negative: "-0"`},
 		{FormatCSV, "1,A,1,5000000000000000000", ReasonBadQty.Error() + `: "5000000000000000000"`},
 		{FormatCSV, "12:00,A,1,1", `feed: bad timestamp: "12:00"`},
