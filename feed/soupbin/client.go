@@ -202,7 +202,8 @@ func final(err error) bool {
 }
 
 // session1 runs one connection: dial, login, read until it ends. healthy
-// reports that the server sent something after accepting the login.
+// reports that the server sent something after accepting the login, and
+// did not end the link with a packet the client cannot read (garbled).
 func (c *Client) session1(ctx context.Context, h func(uint64, []byte)) (healthy bool, err error) {
 	d := net.Dialer{Timeout: c.opts.DialTimeout}
 	conn, err := d.DialContext(ctx, "tcp", c.opts.Addr)
@@ -279,7 +280,7 @@ func (c *Client) session1(ctx context.Context, h func(uint64, []byte)) (healthy 
 		}
 		typ, p, err := rd.Next()
 		if err != nil {
-			return healthy, c.readErr(err)
+			return healthy && !garbled(err), c.readErr(err)
 		}
 		healthy = true
 		switch typ {
@@ -300,10 +301,18 @@ func (c *Client) session1(ctx context.Context, h func(uint64, []byte)) (healthy 
 			c.send(TypeLogout, nil)
 			return healthy, ErrEndOfSession
 		case TypeDebug:
-		default:
-			return healthy, fmt.Errorf("soupbin: unexpected packet type %q after login (sequence %d)", typ, next)
+		default: // garbled too
+			return false, fmt.Errorf("soupbin: unexpected packet type %q after login (sequence %d)", typ, next)
 		}
 	}
+}
+
+// garbled reports a packet the client cannot read: the server will send it
+// again on the next connection, so the link it ended did not work (the
+// backoff goes on, as from a refused dial, instead of redialling every
+// BackoffMin for ever).
+func garbled(err error) bool {
+	return errors.Is(err, ErrEmptyPacket) || errors.Is(err, ErrTooLarge) || errors.Is(err, ErrUnknownType)
 }
 
 func (c *Client) readErr(err error) error {

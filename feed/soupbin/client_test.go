@@ -362,3 +362,59 @@ func TestStoppedAfterEndEndsSession(t *testing.T) {
 		t.Fatalf("Serve: %v", err)
 	}
 }
+
+// TestBacksOffUnreadableServer: a server that, once the login is accepted,
+// sends a packet the client cannot read (an unknown type, one only clients
+// send, a length past MaxLength) sends it again on every connection; the client backs off from
+// it, doubling, as from a server that refuses connections. It took such a
+// link for a working one and redialled every BackoffMin for ever.
+func TestBacksOffUnreadableServer(t *testing.T) {
+	for name, bad := range map[string][]byte{
+		"unknown type":    AppendPacket(nil, 'Q', nil),
+		"a client's type": AppendPacket(nil, TypeClientHeartbeat, nil),
+		"too long":        AppendPacket(nil, TypeSequenced, make([]byte, 2000)),
+	} {
+		t.Run(name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { ln.Close() })
+			accepted := make(chan time.Time, 16)
+			go func() {
+				for {
+					c, err := ln.Accept()
+					if err != nil {
+						return
+					}
+					accepted <- time.Now()
+					NewReader(c, 0).Next() // the login request
+					out := AppendLoginAccepted(nil, "SESS1", 1)
+					out = AppendPacket(out, TypeServerHeartbeat, nil)
+					c.Write(append(out, bad...))
+					c.Close()
+				}
+			}()
+			const minB = 10 * time.Millisecond
+			cl := newClient(t, ln.Addr().String(), func(o *Options) { o.BackoffMin, o.BackoffMax, o.MaxLength = minB, time.Second, 1000 })
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- cl.Run(ctx, func(uint64, []byte) {}) }()
+			var times []time.Time
+			for len(times) < 5 {
+				select {
+				case at := <-accepted:
+					times = append(times, at)
+				case err := <-done:
+					t.Fatalf("Run ended: %v", err)
+				}
+			}
+			cancel()
+			<-done
+			// Backing off: 10, 20, 40, 80 ms between connections.
+			if gap := times[4].Sub(times[3]); gap < 8*minB {
+				t.Fatalf("the fifth connection came %v after the fourth, want at least %v: the client did not back off", gap, 8*minB)
+			}
+		})
+	}
+}
