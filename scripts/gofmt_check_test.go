@@ -9,7 +9,8 @@ import (
 )
 
 // TestGofmtCheck: make lint's gofmt step reports an untracked unformatted
-// file, skips an ignored one and a tracked file deleted in the work tree
+// file, skips an ignored one, testdata and vendor (as go vet does) and a
+// tracked file deleted in the work tree
 // (gofmt's "no such file" used to be printed while the step passed), and
 // fails on a file gofmt cannot parse (which used to pass: gofmt's status
 // was dropped).
@@ -27,6 +28,8 @@ func TestGofmtCheck(t *testing.T) {
 		{name: "deleted", remove: "a.go", notWant: "no such file"},
 		{name: "untracked", files: map[string]string{"new.go": "package p\nfunc  G( ) {}\n"}, wantErr: true, want: "new.go"},
 		{name: "ignored", files: map[string]string{"bin/gen.go": "package p\nfunc  G( ) {}\n"}, notWant: "gen.go"},
+		{name: "testdata", files: map[string]string{"feed/testdata/in.go": "package p\nfunc  G( ) {}\n", "testdata/x.go": "package p\nfunc {\n"}, notWant: "testdata"},
+		{name: "vendor", files: map[string]string{"vendor/m/m.go": "package m\nfunc  G( ) {}\n"}, notWant: "vendor"},
 		{name: "syntax", files: map[string]string{"bad.go": "package p\nfunc {\n"}, wantErr: true, want: "bad.go"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
