@@ -65,7 +65,7 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: tickd inspect [-json] FILE\n\nSummarises a NASDAQ TotalView-ITCH 5.0 file (2-byte length framing, plain or gzip):\nmessages by type, those the decoder rejected, orders naming unknown references, orders\nthe books refused and over-executions, and per symbol the book it leaves (and whether\nit is crossed or locked) and the shares executed by E, C (printable only, as they\ncount in volume) and P with their VWAP.\n\n")
+		fmt.Fprintf(stderr, "Usage: tickd inspect [-json] FILE\n\nSummarises a NASDAQ TotalView-ITCH 5.0 file (2-byte length framing, plain or gzip):\nmessages by type, those the decoder rejected, orders naming unknown references, orders\nthe books refused and over-executions, and per symbol the book it leaves (and whether\nit is crossed or locked) and the shares executed by E, C (printable only, as they\ncount in volume) and P with their VWAP. A file cut short inside a message or its gzip\nstream is summarised up to the cut, which it names (-json: truncated); exit status 0.\n\n")
 		fs.PrintDefaults()
 	}
 	// Flags may follow the file, as they may in tickd replay.
