@@ -182,6 +182,13 @@ func (r RuleSpec) levels() int {
 // DefaultImbalanceLevels is an imbalance rule's Levels when not set.
 const DefaultImbalanceLevels = 5
 
+// decimal is a rule number as decimal text, never an exponent ("0.00001",
+// not "1e-05"): the shortest that reads back to it, as a configuration
+// would spell it (signal params, validation errors).
+type decimal float64
+
+func (d decimal) String() string { return strconv.FormatFloat(float64(d), 'f', -1, 64) }
+
 // Validate reports the first problem with r, as a *RuleError
 // (`engine: rule "id": ...`) with Index −1.
 func (r RuleSpec) Validate() error {
@@ -224,7 +231,7 @@ func (r RuleSpec) validate() error {
 		return fmt.Errorf("unknown direction %d", r.Dir)
 	}
 	if !finite(r.Hysteresis) || r.Hysteresis < 0 {
-		return fmt.Errorf("hysteresis %v must be finite and ≥ 0", r.Hysteresis)
+		return fmt.Errorf("hysteresis %v must be finite and ≥ 0", decimal(r.Hysteresis))
 	}
 	if r.Cooldown < 0 {
 		return fmt.Errorf("cooldown %v must be ≥ 0", r.Cooldown)
@@ -236,20 +243,20 @@ func (r RuleSpec) validate() error {
 		}
 		h, ok := tick.PriceFromFloat(r.Hysteresis)
 		if !ok {
-			return fmt.Errorf("hysteresis %v out of the price range", r.Hysteresis)
+			return fmt.Errorf("hysteresis %v out of the price range", decimal(r.Hysteresis))
 		}
 		if h.Float64() != r.Hysteresis { // it would be rounded to h, silently
-			return fmt.Errorf("hysteresis %v is not a whole number of 1e-9: a price rule's hysteresis is a price difference, with at most 9 decimal places", r.Hysteresis)
+			return fmt.Errorf("hysteresis %v is not a whole number of 1e-9: a price rule's hysteresis is a price difference, with at most 9 decimal places", decimal(r.Hysteresis))
 		}
 	case RuleMove:
 		if !finite(r.Percent) || r.Percent <= 0 {
-			return fmt.Errorf("percent %v must be > 0", r.Percent)
+			return fmt.Errorf("percent %v must be > 0", decimal(r.Percent))
 		}
 		if r.Window <= 0 {
 			return fmt.Errorf("window %v must be > 0", r.Window)
 		}
 		if d := r.dir(); d != DirUp && r.Percent >= 100 {
-			return fmt.Errorf("percent %v: no price falls %v%% (it stays > 0), so dir %v would never fire down: give dir up", r.Percent, r.Percent, d)
+			return fmt.Errorf("percent %v: no price falls %v%% (it stays > 0), so dir %v would never fire down: give dir up", decimal(r.Percent), decimal(r.Percent), d)
 		}
 	case RuleCross:
 		if r.Fast <= 0 || r.Slow <= r.Fast {
@@ -257,32 +264,32 @@ func (r RuleSpec) validate() error {
 		}
 	case RuleZScore:
 		if !finite(r.K) || r.K <= 0 {
-			return fmt.Errorf("k %v must be > 0", r.K)
+			return fmt.Errorf("k %v must be > 0", decimal(r.K))
 		}
 	case RuleVolume:
 		if !finite(r.K) || r.K <= 0 {
-			return fmt.Errorf("k %v must be > 0", r.K)
+			return fmt.Errorf("k %v must be > 0", decimal(r.K))
 		}
 		if r.Window <= 0 {
 			return fmt.Errorf("window %v must be > 0", r.Window)
 		}
 		if r.Hysteresis >= r.K {
-			return fmt.Errorf("hysteresis %v must be below k %v (the ratio never falls below 0)", r.Hysteresis, r.K)
+			return fmt.Errorf("hysteresis %v must be below k %v (the ratio never falls below 0)", decimal(r.Hysteresis), decimal(r.K))
 		}
 		if d := r.dir(); d != DirUp {
 			return fmt.Errorf("direction %v does not apply: volume spikes only go up", d)
 		}
 	case RuleSpread:
 		if !finite(r.Bps) || r.Bps <= 0 {
-			return fmt.Errorf("bps %v must be > 0", r.Bps)
+			return fmt.Errorf("bps %v must be > 0", decimal(r.Bps))
 		}
 	case RuleTradeThrough:
 		if !finite(r.Bps) || r.Bps < 0 {
-			return fmt.Errorf("bps %v must be ≥ 0", r.Bps)
+			return fmt.Errorf("bps %v must be ≥ 0", decimal(r.Bps))
 		}
 	case RuleImbalance:
 		if !finite(r.K) || r.K <= 0 || r.K >= 1 {
-			return fmt.Errorf("k %v must be in (0, 1): imbalance lies in [−1, 1]", r.K)
+			return fmt.Errorf("k %v must be in (0, 1): imbalance lies in [−1, 1]", decimal(r.K))
 		}
 		if r.Levels < 0 {
 			return fmt.Errorf("levels %d must be ≥ 1 (0: default %d)", r.Levels, DefaultImbalanceLevels)
@@ -330,18 +337,18 @@ func (r RuleSpec) checkRearm() error {
 	switch {
 	case r.Type == RulePrice && up:
 		if hp, _ := tick.PriceFromFloat(h); hp >= r.Level {
-			return fmt.Errorf("hysteresis %v must be below level %v: up re-arms at a price ≤ level − hysteresis, and prices are > 0", h, r.Level)
+			return fmt.Errorf("hysteresis %v must be below level %v: up re-arms at a price ≤ level − hysteresis, and prices are > 0", decimal(h), r.Level)
 		}
 	case r.Type == RuleMove && up && h >= r.Percent+100:
-		return fmt.Errorf("hysteresis %v must be below percent + 100: up re-arms at a move ≤ percent − hysteresis, and a move is > −100", h)
+		return fmt.Errorf("hysteresis %v must be below percent + 100: up re-arms at a move ≤ percent − hysteresis, and a move is > −100", decimal(h))
 	case r.Type == RuleCross && up && h >= 100:
-		return fmt.Errorf("hysteresis %v must be below 100: up re-arms at fast ≤ slow by hysteresis percent, and EMAs of prices are > 0", h)
+		return fmt.Errorf("hysteresis %v must be below 100: up re-arms at fast ≤ slow by hysteresis percent, and EMAs of prices are > 0", decimal(h))
 	case r.Type == RuleSpread && up && h >= r.Bps:
-		return fmt.Errorf("hysteresis %v must be below bps %v: up re-arms at a spread ≤ bps − hysteresis, and a spread is ≥ 0 but on a crossed book", h, r.Bps)
+		return fmt.Errorf("hysteresis %v must be below bps %v: up re-arms at a spread ≤ bps − hysteresis, and a spread is ≥ 0 but on a crossed book", decimal(h), decimal(r.Bps))
 	case r.Type == RuleTradeThrough && h > r.Bps:
-		return fmt.Errorf("hysteresis %v must be ≤ bps %v: re-arming needs a trade within bps − hysteresis of the touch, and one inside it is 0", h, r.Bps)
+		return fmt.Errorf("hysteresis %v must be ≤ bps %v: re-arming needs a trade within bps − hysteresis of the touch, and one inside it is 0", decimal(h), decimal(r.Bps))
 	case r.Type == RuleImbalance && (up || down) && h >= 1+r.K:
-		return fmt.Errorf("hysteresis %v must be below 1 + k: re-arming needs an imbalance within k − hysteresis, and it lies in [−1, 1]", h)
+		return fmt.Errorf("hysteresis %v must be below 1 + k: re-arming needs an imbalance within k − hysteresis, and it lies in [−1, 1]", decimal(h))
 	}
 	return nil
 }
@@ -370,9 +377,7 @@ func (r RuleSpec) Matches(name string) bool {
 // parameters as name/value text in a stable order, and the names of the
 // three values a signal of r carries in tick.Signal.Values, in that order.
 func (r RuleSpec) Info() (typ string, params [][2]string, valueNames [3]string) {
-	// Decimal text, never an exponent ("0.00001", not "1e-05"): the
-	// shortest that reads back to v, as a configuration would spell it.
-	f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+	f := func(v float64) string { return decimal(v).String() }
 	switch r.Type {
 	case RulePrice:
 		params = append(params, [2]string{"level", r.Level.String()})

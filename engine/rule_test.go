@@ -343,7 +343,8 @@ func TestRuleValidation(t *testing.T) {
 		{func(r *RuleSpec) { *r = RuleSpec{ID: "r", Type: RuleVolume, K: 2, Window: time.Second, Dir: DirDown} }, "only go up"},
 		{func(r *RuleSpec) { *r = RuleSpec{ID: "r", Type: RulePrice, Level: px(1), Hysteresis: 1e10} }, "price range"},
 		// Rounded to 0 it would re-arm at the level itself.
-		{func(r *RuleSpec) { *r = RuleSpec{ID: "r", Type: RulePrice, Level: px(10), Hysteresis: 4e-10} }, "not a whole number of 1e-9"},
+		{func(r *RuleSpec) { *r = RuleSpec{ID: "r", Type: RulePrice, Level: px(10), Hysteresis: 4e-10} }, "hysteresis 0.0000000004 is not a whole number of 1e-9"},
+		{func(r *RuleSpec) { *r = RuleSpec{ID: "r", Type: RuleSpread, Bps: 0.00002, Hysteresis: 0.00003} }, "hysteresis 0.00003 must be below bps 0.00002"},
 		{func(r *RuleSpec) { *r = RuleSpec{ID: "r", Type: RulePrice, Level: px(10), Hysteresis: 0.1234567891} }, "at most 9 decimal places"},
 		{func(r *RuleSpec) { *r = RuleSpec{ID: "r", Type: RulePrice} }, "level 0 must be > 0"},
 		{func(r *RuleSpec) { *r = RuleSpec{ID: "r", Type: RulePrice, Level: px(-5)} }, "level -5 must be > 0"},
