@@ -28,11 +28,21 @@ const DefaultLossReportInterval = time.Second
 // and are counted as Dropped.
 const DefaultReconnectBufSize = 8 << 20
 
+// DefaultWriteTimeout is the write deadline ReconnectOptions asks nats.go
+// for: a server that reads nothing for this long (hung, or cut off by a
+// partition that resets nothing) is treated as lost, and the connection
+// reconnects, buffering. nats.go's own default, a minute, holds every
+// Publish behind the blocked write that long, and so a shutdown past a
+// supervisor's stop timeout (30 s in Kubernetes). nats-server cuts a
+// client that reads nothing for 10 s by default.
+const DefaultWriteTimeout = 5 * time.Second
+
 // ReconnectOptions returns the nats.go options of a publishing connection to
-// an external server: reconnect forever, and buffer at most bufSize bytes of
-// publishes while disconnected (0: DefaultReconnectBufSize; negative: no
-// buffer, every publish while disconnected is dropped). The buffer is
-// flushed, in order, once the connection is back.
+// an external server: reconnect forever, give a write DefaultWriteTimeout,
+// and buffer at most bufSize bytes of publishes while disconnected (0:
+// DefaultReconnectBufSize; negative: no buffer, every publish while
+// disconnected is dropped). The buffer is flushed, in order, once the
+// connection is back.
 func ReconnectOptions(bufSize int) []nats.Option {
 	switch {
 	case bufSize == 0:
@@ -40,7 +50,7 @@ func ReconnectOptions(bufSize int) []nats.Option {
 	case bufSize < 0:
 		bufSize = -1 // nats.go: publishes fail at once while reconnecting
 	}
-	return []nats.Option{nats.MaxReconnects(-1), nats.ReconnectBufSize(bufSize)}
+	return []nats.Option{nats.MaxReconnects(-1), nats.ReconnectBufSize(bufSize), nats.FlusherTimeout(DefaultWriteTimeout)}
 }
 
 // PublisherOptions configures a Publisher. The zero value is usable.
