@@ -3,7 +3,9 @@ package replay
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -103,6 +105,7 @@ func (o *RecorderOptions) writerOptions(start time.Time) WriterOptions {
 type Recorder struct {
 	opts       RecorderOptions
 	lock       *os.File   // holds Dir for this Recorder until Run returns
+	madeDir    string     // the outermost directory NewRecorder created for Dir ("" if Dir existed)
 	recovered  []Recovery // captures in Dir a crash left unfinished, finished by NewRecorder
 	chunkSize  int
 	maxBacklog int64 // sealed chunks that may wait for the writer
@@ -160,14 +163,17 @@ func NewRecorder(opts RecorderOptions) (*Recorder, error) {
 	if err := opts.setDefaults(); err != nil {
 		return nil, err
 	}
+	madeDir := outermostMissing(opts.Dir)
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("replay: %w", err)
 	}
 	if err := checkWritable(opts.Dir); err != nil {
+		removeMadeDirs(opts.Dir, madeDir)
 		return nil, err
 	}
 	lock, err := lockDir(opts.Dir)
 	if err != nil {
+		removeMadeDirs(opts.Dir, madeDir)
 		return nil, err
 	}
 	recovered := recoverDir(opts.Dir) // held: no recorder writes there now
@@ -179,6 +185,7 @@ func NewRecorder(opts RecorderOptions) (*Recorder, error) {
 	return &Recorder{
 		opts:       opts,
 		lock:       lock,
+		madeDir:    madeDir,
 		recovered:  recovered,
 		chunkSize:  size,
 		maxBacklog: backlog,
@@ -186,6 +193,55 @@ func NewRecorder(opts RecorderOptions) (*Recorder, error) {
 		wake:       make(chan struct{}, 1),
 		done:       make(chan struct{}),
 	}, nil
+}
+
+// outermostMissing returns the outermost of dir and its parents that does
+// not exist, which MkdirAll(dir) would create; "" if dir exists.
+func outermostMissing(dir string) string {
+	missing := ""
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); !errors.Is(err, fs.ErrNotExist) {
+			return missing
+		}
+		missing = d
+		if filepath.Dir(d) == d {
+			return missing
+		}
+	}
+}
+
+// removeMadeDirs removes dir and its parents up to made (what
+// outermostMissing returned before they were created), each only while
+// empty: a failed start leaves no directories behind, and never removes
+// what someone put there meanwhile.
+func removeMadeDirs(dir, made string) {
+	if made == "" {
+		return
+	}
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if os.Remove(d) != nil || d == made || filepath.Dir(d) == d {
+			return
+		}
+	}
+}
+
+// Abandon gives up a Recorder that has not run, when the start-up it was
+// made for fails: it releases Dir and removes what NewRecorder made there
+// (the lock file, and the directories it created while empty), so that a
+// failed start leaves nothing behind. The Recorder cannot run afterwards.
+func (r *Recorder) Abandon() error {
+	r.mu.Lock()
+	if r.running {
+		r.mu.Unlock()
+		return errors.New("replay: Recorder.Abandon after Run")
+	}
+	r.running = true
+	r.mu.Unlock()
+	r.halt(stopped, nil)
+	err := os.Remove(filepath.Join(r.opts.Dir, lockName)) // while held: no other recorder took it
+	r.lock.Close()
+	removeMadeDirs(r.opts.Dir, r.madeDir)
+	return err
 }
 
 // checkWritable creates and removes a file in dir: a directory that cannot

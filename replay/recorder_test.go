@@ -3,6 +3,7 @@ package replay
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -423,5 +424,58 @@ func TestRecorderRotationWithNoSourceOpen(t *testing.T) {
 	}
 	if recs := readFiles(t, files[1:]); len(recs) != 2 || recs[0].Name != "tcp b" || string(recs[1].Bytes) != "b" {
 		t.Fatalf("second file holds %+v", recs)
+	}
+}
+
+// TestRecorderAbandon: a Recorder given up before it ran removes its lock
+// file and the directories NewRecorder created, but not a directory that
+// existed before it, nor one someone else put a file in.
+func TestRecorderAbandon(t *testing.T) {
+	root := t.TempDir()
+	made := filepath.Join(root, "a", "b")
+	r, err := NewRecorder(RecorderOptions{Dir: made, Format: "native"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Abandon(); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := os.ReadDir(root); len(left) != 0 {
+		t.Fatalf("abandoned recorder left %v in %s", left, root)
+	}
+	if err := r.Run(context.Background()); err == nil {
+		t.Error("Run after Abandon succeeded")
+	}
+
+	r, err = NewRecorder(RecorderOptions{Dir: root, Format: "native"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Abandon(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(root); err != nil {
+		t.Fatalf("abandoned recorder removed the directory it was given: %v", err)
+	}
+	if left, _ := os.ReadDir(root); len(left) != 0 {
+		t.Fatalf("abandoned recorder left %v in %s", left, root)
+	}
+
+	r, err = NewRecorder(RecorderOptions{Dir: made, Format: "native"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := filepath.Join(root, "a", "other")
+	if err := os.WriteFile(kept, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Abandon(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(kept); err != nil {
+		t.Fatalf("abandoned recorder removed a directory holding another's file: %v", err)
+	}
+	if _, err := os.Stat(made); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("%s: %v, want it removed", made, err)
 	}
 }

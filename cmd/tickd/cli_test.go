@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -522,5 +523,44 @@ func TestVersionFromVCS(t *testing.T) {
 		if got := vcsVersion(c.info); got != c.want {
 			t.Errorf("vcsVersion(%v) = %q, want %q", c.info.Settings, got, c.want)
 		}
+	}
+}
+
+// TestFailedStartLeavesNoCaptureDir: serve -record and record whose start
+// fails after the capture directory was made (the feed port taken) remove
+// the directories they created and the lock file: a failed start leaves
+// nothing behind for the operator to clean up.
+func TestFailedStartLeavesNoCaptureDir(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	for name, run := range map[string]func(context.Context, []string, io.Writer, io.Writer) error{
+		"serve": runServe, "record": runRecord,
+	} {
+		t.Run(name, func(t *testing.T) {
+			root := t.TempDir()
+			dir := filepath.Join(root, "new", "captures")
+			args := []string{"-feed-listen", taken.Addr().String()}
+			if name == "serve" {
+				args = append(args, "-nats-listen", "off", "-record", dir)
+			} else {
+				args = append(args, "-out", dir)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			var errb syncBuffer
+			err := run(ctx, args, io.Discard, &errb)
+			if err == nil || !strings.Contains(err.Error(), "address already in use") {
+				t.Fatalf("%s on a taken feed port: %v, want the bind error\n%s", name, err, errb.String())
+			}
+			left, _ := os.ReadDir(root)
+			if len(left) != 0 {
+				var names []string
+				filepath.WalkDir(root, func(p string, _ fs.DirEntry, _ error) error { names = append(names, p); return nil })
+				t.Fatalf("%s failed at start and left behind: %v", name, names)
+			}
+		})
 	}
 }

@@ -145,8 +145,7 @@ func startPipeline(ctx context.Context, cfg *serveConfig, log zerolog.Logger) (*
 	}
 	if err = p.bindFeeds(cfg, src, open, fopts); err != nil {
 		if p.recorder != nil {
-			p.recorder.Stop()
-			p.recorder.Run(context.Background()) // finishes the empty capture
+			p.recorder.Abandon() // nothing recorded: leave nothing behind
 		}
 		return fail(err)
 	}

@@ -110,8 +110,7 @@ func runRecord(ctx context.Context, args []string, _, stderr io.Writer) error {
 		if p.listener, err = feed.NewTCPListener(cfg.feedListen, func(string) (feed.Sink, error) {
 			return &discardSink{slots: make([]tick.Event, 256)}, nil
 		}, fopts); err != nil {
-			p.recorder.Stop()
-			p.recorder.Run(context.Background()) // finishes the empty capture
+			p.recorder.Abandon() // nothing recorded: leave nothing behind
 			return err
 		}
 		log.Info().Str("addr", p.listener.Addr().String()).Str("format", src.format.String()).Msg("feed listening")
@@ -120,8 +119,7 @@ func runRecord(ctx context.Context, args []string, _, stderr io.Writer) error {
 		if p.listener != nil {
 			p.listener.Close()
 		}
-		p.recorder.Stop()
-		p.recorder.Run(context.Background()) // finishes the empty capture
+		p.recorder.Abandon() // nothing recorded: leave nothing behind
 		return err
 	}
 	p.startRecorder(ctx, cfg.record.dir, log, stop) // recording is record's only job: it ends with it
