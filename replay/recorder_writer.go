@@ -116,8 +116,13 @@ func (r *Recorder) visit(fw *fileWriter, lanes []*lane) ([]*lane, int, error) {
 func (r *Recorder) fail(fw *fileWriter, err error) error {
 	r.halt(failed, err)
 	if fw.w != nil {
+		path := fw.w.Path()
 		fw.w.Finish() // keep what can be kept; err is the one to report
 		fw.w = nil
+		// The failed write (a full disk) may have left part of a block:
+		// cut it off and write the index, as after a crash, so that the
+		// capture reopens clean. Cutting frees space; the index may fit.
+		recoverCapture(path)
 	}
 	// Sources waiting for a chunk were released by halt; the chunks still
 	// queued are dropped with the lanes.
