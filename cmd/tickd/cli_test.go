@@ -203,6 +203,19 @@ func TestGenUnknownFormatNamesITCH(t *testing.T) {
 	}
 }
 
+// TestGenMalformedAddressFailsAtOnce: a -to that no wait makes dialable
+// (a URL where HOST:PORT belongs) fails at once, naming -to, instead of
+// being retried for the 10 s gen waits for a server to come up.
+func TestGenMalformedAddressFailsAtOnce(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	err := runGen(ctx, []string{"-to", "tcp://127.0.0.1:1", "-count", "1"}, io.Discard, io.Discard)
+	if err == nil || !strings.HasPrefix(err.Error(), "-to: connect tcp://127.0.0.1:1: ") || ctx.Err() != nil {
+		t.Fatalf("gen -to tcp://127.0.0.1:1: %v after %v; want an error naming -to at once", err, time.Since(start))
+	}
+}
+
 // TestGenRefusesNegativeLimits: a negative -count or -duration, a rate
 // not above 0, and a -start outside int64 ns since the epoch, are refused, naming the flag, by gen (ticks and ITCH) and
 // demo, where a negative count made gen write nothing and exit 0, demo run

@@ -156,7 +156,7 @@ func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	case *to != "":
 		c, err := dialRetry(ctx, *to, 10*time.Second)
 		if err != nil {
-			return err
+			return fmt.Errorf("-to: %w", err)
 		}
 		defer c.Close()
 		w = c
@@ -196,7 +196,9 @@ func visited(fs *flag.FlagSet) []string {
 	return given
 }
 
-// dialRetry connects to addr, retrying while the other side is not up yet.
+// dialRetry connects to addr, retrying while the other side is not up yet;
+// an address that no wait can make dialable (malformed, such as
+// tcp://HOST:PORT, or a host that does not exist) fails at once.
 func dialRetry(ctx context.Context, addr string, patience time.Duration) (net.Conn, error) {
 	deadline := time.Now().Add(patience)
 	var d net.Dialer
@@ -204,6 +206,11 @@ func dialRetry(ctx context.Context, addr string, patience time.Duration) (net.Co
 		c, err := d.DialContext(ctx, "tcp", addr)
 		if err == nil {
 			return c, nil
+		}
+		var bad *net.AddrError
+		var dns *net.DNSError
+		if errors.As(err, &bad) || (errors.As(err, &dns) && dns.IsNotFound) {
+			return nil, fmt.Errorf("connect %s: %w", addr, err)
 		}
 		if ctx.Err() != nil || time.Now().After(deadline) {
 			return nil, fmt.Errorf("connect %s: %w", addr, err)
