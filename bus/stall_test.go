@@ -149,3 +149,43 @@ func TestPublisherRunEndsWhileServerHangs(t *testing.T) {
 		t.Fatalf("Run still draining %v after the server hung", bound)
 	}
 }
+
+// TestFlusherWriteFailureIsALoss: when nats.go's flusher goroutine fails a
+// write (here its deadline, the server reading nothing), the publishes it
+// held had returned without an error and are dropped: the only trace is
+// the connection's async error, which IsWriteLoss must recognise so that
+// serve counts the loss (Refused) and the Kafka barrier holds offsets back.
+func TestFlusherWriteFailureIsALoss(t *testing.T) {
+	s := startServer(t, ServerOptions{Port: RandomPort})
+	relay := startRelay(t, s.Addr().String())
+	errs := make(chan error, 16)
+	nc, err := nats.Connect(relay.url(), append(ReconnectOptions(0), nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+		select {
+		case errs <- err:
+		default:
+		}
+	}))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	relay.freeze.Do(func() { close(relay.frozen) })
+	// Small publishes, paced, so that the flusher goroutine, not Publish,
+	// meets the full socket.
+	data := make([]byte, 8<<10)
+	giveUp := time.After(DefaultWriteTimeout + 15*time.Second)
+	for {
+		select {
+		case err := <-errs:
+			if !IsWriteLoss(err) {
+				t.Fatalf("async error %T %v: IsWriteLoss false", err, err)
+			}
+			return
+		case <-giveUp:
+			t.Fatal("no async error from the flusher with the server reading nothing")
+		default:
+		}
+		nc.Publish("x", data) // its own errors are counted by Publisher; the flusher's are the point
+		time.Sleep(100 * time.Microsecond)
+	}
+}
