@@ -3,7 +3,6 @@ package bus
 import (
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -325,16 +324,6 @@ func refusedSubject(err error) string {
 // server refusing a publish (a permissions violation on its subject).
 func IsPublishRefused(err error) bool {
 	return errors.Is(err, nats.ErrPermissionViolation) && strings.Contains(err.Error(), "for Publish to")
-}
-
-// IsWriteLoss reports whether an async error of a connection is a write
-// its flusher failed (a server that read nothing for DefaultWriteTimeout,
-// a reset): nats.go drops the bytes that write held, publishes that had
-// returned without an error, so they are lost as a refused one is. Hand
-// it to Refused too.
-func IsWriteLoss(err error) bool {
-	var op *net.OpError
-	return errors.As(err, &op) && op.Op == "write"
 }
 
 // Refusal returns the first publish the server refused, or nil. nats.go

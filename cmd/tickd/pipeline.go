@@ -404,9 +404,8 @@ func (p *pipeline) connectNATS(cfg *serveConfig) error {
 // watchNATS logs the publishing connection's life: a disconnect (publishes
 // are buffered meanwhile, then dropped and counted), the reconnect, and its
 // async errors, at most once a second. A publish the server refused (a
-// permissions violation) was lost after nc.Publish returned, as were the
-// publishes a failed write of nats.go's flusher held: the publisher counts
-// them with its errors.
+// permissions violation) was lost after nc.Publish returned: the publisher
+// counts it with its errors.
 func (p *pipeline) watchNATS() {
 	p.connLog = newNATSLog(p.log, "nats")
 	p.nc.SetDisconnectErrHandler(func(_ *nats.Conn, err error) {
@@ -426,11 +425,6 @@ func (p *pipeline) watchNATS() {
 		if bus.IsPublishRefused(err) {
 			p.pub.Refused(err)
 			p.connLog.Errorf("publish refused, the message is lost: %v", err)
-			return
-		}
-		if bus.IsWriteLoss(err) { // counted, so that Kafka offsets are held back
-			p.pub.Refused(err)
-			p.connLog.Errorf("NATS write failed, the publishes it held are lost: %v", err)
 			return
 		}
 		p.connLog.Errorf("%v", err)
