@@ -311,9 +311,11 @@ func TestTCPListenerKeepsWaitingConn(t *testing.T) {
 	waitFor(t, "the waiting connection's events", func() bool { return ss.total() == 6 })
 }
 
-func TestTCPOversizeEndsConnection(t *testing.T) {
-	var ss sinks
-	var rs reports
+// serveOneConn starts a listener for the test, whose sinks and reports
+// it returns, and one connection to it; the test's cleanup stops both.
+func serveOneConn(t *testing.T) (*sinks, *reports, net.Conn) {
+	t.Helper()
+	ss, rs := new(sinks), new(reports)
 	l, err := NewTCPListener("127.0.0.1:0", ss.open, Options{Symbols: tick.NewSymbolTable(8), OnError: rs.onError})
 	if err != nil {
 		t.Fatal(err)
@@ -321,15 +323,20 @@ func TestTCPOversizeEndsConnection(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	go func() { served <- l.Serve(ctx) }()
-	defer func() {
+	t.Cleanup(func() {
 		cancel()
 		<-served
-	}()
+	})
 	c, err := net.Dial("tcp", l.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
+	return ss, rs, c
+}
+
+func TestTCPOversizeEndsConnection(t *testing.T) {
+	ss, rs, c := serveOneConn(t)
 	b := connStream("A", 3)
 	b = b[:len(b)-19]                  // drop End
 	b = append(b, 0xf0, 0xff, 1, 2, 3) // length 65520 > MaxFrame
@@ -359,24 +366,7 @@ func TestTCPOversizeEndsConnection(t *testing.T) {
 // TestTCPOtherVersionEndsConnection: a connection whose Hello is of another
 // native format version is closed, and none of its frames reaches the sink.
 func TestTCPOtherVersionEndsConnection(t *testing.T) {
-	var ss sinks
-	var rs reports
-	l, err := NewTCPListener("127.0.0.1:0", ss.open, Options{Symbols: tick.NewSymbolTable(8), OnError: rs.onError})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- l.Serve(ctx) }()
-	defer func() {
-		cancel()
-		<-served
-	}()
-	c, err := net.Dial("tcp", l.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	ss, rs, c := serveOneConn(t)
 	b := connStream("A", 3)
 	b[15] = FormatVersion + 1
 	if _, err := c.Write(b[:len(b)-19]); err != nil { // all but the End: the server must close
