@@ -335,6 +335,21 @@ func serveOneConn(t *testing.T) (*sinks, *reports, net.Conn) {
 	return ss, rs, c
 }
 
+// closedSinkEvents waits for ss's one sink to close and returns what it took.
+func closedSinkEvents(t *testing.T, ss *sinks) []tick.Event {
+	t.Helper()
+	waitFor(t, "sink closed", func() bool {
+		s := ss.list()
+		if len(s) != 1 {
+			return false
+		}
+		_, closed := s[0].snapshot()
+		return closed
+	})
+	ev, _ := ss.list()[0].snapshot()
+	return ev
+}
+
 func TestTCPOversizeEndsConnection(t *testing.T) {
 	ss, rs, c := serveOneConn(t)
 	b := connStream("A", 3)
@@ -347,15 +362,7 @@ func TestTCPOversizeEndsConnection(t *testing.T) {
 	if _, err := io.ReadAll(c); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "sink closed", func() bool {
-		s := ss.list()
-		if len(s) != 1 {
-			return false
-		}
-		_, closed := s[0].snapshot()
-		return closed
-	})
-	ev, _ := ss.list()[0].snapshot()
+	ev := closedSinkEvents(t, ss)
 	var fe *FrameTooLargeError
 	r := rs.list()
 	if len(ev) != 3 || len(r) != 1 || !errors.As(r[0].err, &fe) || fe.Length != 0xfff0 || r[0].offset != int64(len(b)-5) {
@@ -376,15 +383,7 @@ func TestTCPOtherVersionEndsConnection(t *testing.T) {
 	if _, err := io.ReadAll(c); err != nil {
 		t.Fatalf("the server did not end the connection: %v", err)
 	}
-	waitFor(t, "sink closed", func() bool {
-		s := ss.list()
-		if len(s) != 1 {
-			return false
-		}
-		_, closed := s[0].snapshot()
-		return closed
-	})
-	ev, _ := ss.list()[0].snapshot()
+	ev := closedSinkEvents(t, ss)
 	var ve *VersionError
 	r := rs.list()
 	if len(ev) != 0 || len(r) != 1 || !errors.As(r[0].err, &ve) || ve.Version != FormatVersion+1 {
