@@ -7,8 +7,8 @@
 //
 // PostgreSQL refuses to run as root; when the test runs as root the server
 // runs as the "postgres" user, in a directory it owns. The server is the
-// test process's child with a parent-death signal, so a test binary that is
-// killed (a -timeout) does not leave it running.
+// test process's child, on Linux with a parent-death signal, so a test
+// binary that is killed (a -timeout) does not leave it running.
 package testpg
 
 import (
@@ -191,9 +191,7 @@ func (s *Server) Stop() error {
 func (s *Server) command(tool string, args ...string) *exec.Cmd {
 	cmd := exec.Command(filepath.Join(s.bin, tool), args...)
 	cmd.Dir = s.root // the postgres user may not enter the test's directory
-	// Go sets the death signal after the credentials, so a change of user
-	// does not clear it. SIGQUIT is PostgreSQL's immediate shutdown.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred, Pdeathsig: syscall.SIGQUIT}
+	cmd.SysProcAttr = procAttr(s.cred)
 	return cmd
 }
 
