@@ -39,6 +39,7 @@ var itchReason = [itch.NumReasons]Reason{
 	itch.ReasonPriceRange:      ReasonBadPrice,
 	itch.ReasonQtyRange:        ReasonBadQty,
 	itch.ReasonTruncated:       ReasonTruncated,
+	itch.ReasonStockMismatch:   ReasonStockMismatch,
 }
 
 // RunITCH runs one ITCH 5.0 session described by cfg (see ParseITCHURL) into

@@ -37,6 +37,7 @@ const (
 	ReasonTruncated               // the stream ended inside a frame or line
 	ReasonFrameTooLarge           // native: length prefix above MaxFrame; framing lost, connection ends
 	ReasonTimeAhead               // event time more than Options.MaxAhead past its receive time
+	ReasonStockMismatch           // ITCH: the Stock field names another stock than its locate's
 	NumReasons                    // number of reasons, for arrays indexed by Reason
 )
 
@@ -45,7 +46,7 @@ var reasonNames = [NumReasons]string{
 	"unknown_symbol", "bad_symbol", "symbol_table_full", "bad_price",
 	"price_not_finite", "price_not_positive", "bad_qty", "bad_side",
 	"bad_timestamp", "field_count", "syntax", "missing_field", "line_too_long",
-	"truncated", "frame_too_large", "time_ahead",
+	"truncated", "frame_too_large", "time_ahead", "stock_mismatch",
 }
 
 var reasonText = [NumReasons]string{
@@ -71,6 +72,7 @@ var reasonText = [NumReasons]string{
 	"feed: stream ended inside a frame or line",
 	"feed: frame length exceeds MaxFrame",
 	"feed: event time too far ahead of its receive time",
+	"feed: ITCH stock field disagrees with the stock its locate was announced for",
 }
 
 // String returns a short snake_case name, fit for a metric label.

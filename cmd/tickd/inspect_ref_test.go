@@ -42,7 +42,8 @@ type refInspect struct {
 	orders   map[uint64]*refOrder
 	stocks   map[string]*refStock
 	unknown  uint64
-	rejected map[string]uint64
+	rejected map[string]uint64 // by the books
+	decoded  map[string]uint64 // rejected by the decoder
 	overfill uint64
 	// The stocks' levels, kept as orders come and go, and the BBOs a
 	// change of a stock's best bid or offer publishes, by stock: "ts_event
@@ -62,7 +63,7 @@ type refLevel struct{ shares, orders int64 }
 
 func readReference(t *testing.T, file []byte) *refInspect {
 	t.Helper()
-	r := &refInspect{locs: map[uint16]string{}, orders: map[uint64]*refOrder{}, stocks: map[string]*refStock{}, rejected: map[string]uint64{},
+	r := &refInspect{locs: map[uint16]string{}, orders: map[uint64]*refOrder{}, stocks: map[string]*refStock{}, rejected: map[string]uint64{}, decoded: map[string]uint64{},
 		levels: map[refSide]map[uint32]*refLevel{}, bbos: map[string][]string{}}
 	for len(file) >= 2 {
 		n := int(binary.BigEndian.Uint16(file))
@@ -82,9 +83,14 @@ func stockName(b []byte) string { return strings.TrimRight(string(b), " ") }
 
 // stock returns the stock of locate loc, which a message carrying its own
 // stock field (named, or "" if it has none) announces when no R did;
-// locate 0 is "no stock" and is never announced.
+// locate 0 is "no stock" and is never announced. A stock field naming
+// another stock than its locate's is rejected.
 func (r *refInspect) stock(loc uint16, named string) (string, bool) {
 	if s, ok := r.locs[loc]; ok {
+		if named != "" && named != s {
+			r.decoded["stock_mismatch"]++
+			return "", false
+		}
 		return s, true
 	}
 	if named == "" {
@@ -203,10 +209,11 @@ func (r *refInspect) message(m []byte) {
 func (r *refInspect) orderStock(m []byte) (string, bool) {
 	switch m[0] {
 	case 'A', 'F':
-		if s, ok := r.locs[binary.BigEndian.Uint16(m[1:])]; ok {
-			return s, true
+		named := stockName(m[24:32])
+		if s, ok := r.locs[binary.BigEndian.Uint16(m[1:])]; ok && s != named {
+			return "", false // rejected
 		}
-		return stockName(m[24:32]), true
+		return named, true
 	case 'E', 'C', 'X', 'D', 'U':
 		if o := r.orders[binary.BigEndian.Uint64(m[11:])]; o != nil {
 			return o.stock, true
@@ -399,7 +406,7 @@ func TestInspectMatchesReference(t *testing.T) {
 			if g, w := len(got["symbols"].(map[string]any)), len(want); g != w {
 				t.Errorf("%d symbols, want %d", g, w)
 			}
-			for field, w := range map[string]any{"unknown_refs": ref.unknown, "book_rejected": ref.rejected, "overfills": ref.overfill} {
+			for field, w := range map[string]any{"unknown_refs": ref.unknown, "book_rejected": ref.rejected, "overfills": ref.overfill, "rejected": ref.decoded} {
 				if g, w := canonical(t, got[field]), canonical(t, w); g != w {
 					t.Errorf("%s %s, want %s", field, g, w)
 				}
@@ -412,7 +419,8 @@ func TestInspectMatchesReference(t *testing.T) {
 // over-executions and over-cancels, references unknown, deleted or live
 // again, replaces onto a live reference and to the same price and shares,
 // orders of no shares or price, trades, a zero-share cross, a broken
-// trade, a locate announced again for another stock, orders on locate 0,
+// trade, a locate announced again for another stock, an add naming
+// another stock than its locate's, orders on locate 0,
 // a halt, and a book left locked.
 func adversarialITCH() []byte {
 	h := func(loc uint16) itch.Header { return itch.Header{Locate: loc, Timestamp: 34200e9} }
@@ -443,7 +451,8 @@ func adversarialITCH() []byte {
 		itch.AppendTrade(nil, itch.Trade{Header: h(1), Side: 'B', Shares: 100, Stock: itch.MakeStock("AAA"), Price: px("100.5"), Match: 30}),
 		itch.AppendCrossTrade(nil, itch.CrossTrade{Header: h(1), Shares: 0, Stock: itch.MakeStock("AAA"), Price: px("100.5"), Match: 31, CrossType: 'O'}),
 		itch.AppendBrokenTrade(nil, itch.BrokenTrade{Header: h(1), Match: 30}),
-		dir(1, "CCC"), add(1, 10, 'B', 100, "AAA", "50"), exec(2, 5), // locate 1 is CCC now; order 2 stays AAA's
+		dir(1, "CCC"), add(1, 10, 'B', 100, "AAA", "50"), exec(2, 5), // locate 1 is CCC now: order 10 names AAA; order 2 stays AAA's
+		add(1, 15, 'B', 100, "CCC", "50"),
 		add(0, 11, 'B', 100, "DDD", "5"), add(0, 12, 'S', 100, "EEE", "6"),
 		itch.AppendStockTradingAction(nil, itch.StockTradingAction{Header: h(2), Stock: itch.MakeStock("BBB"), TradingState: 'H'}),
 		add(2, 13, 'S', 100, "BBB", "200"),

@@ -1,6 +1,7 @@
 package itch
 
 import (
+	"encoding/binary"
 	"errors"
 	"time"
 
@@ -30,6 +31,17 @@ type Options struct {
 // numLocates is the number of stock locates: the field is 16 bits.
 const numLocates = 1 << 16
 
+// locate is what a Decoder knows of one stock locate: 16 bytes, so that
+// the stock and the SymbolID share a cache line.
+type locate struct {
+	stock uint64        // the Stock field that announced it, as stockWord loads it
+	id    tick.SymbolID // SymbolID+1; 0: never announced
+}
+
+// stockWord loads an 8-byte Stock field as one word, to compare with a
+// locate's.
+func stockWord(stock []byte) uint64 { return binary.LittleEndian.Uint64(stock) }
+
 // Decoder turns ITCH 5.0 messages into tick.Events, one message per Decode
 // call, following the table in tick/event.go. It is not safe for concurrent
 // use: give each session its own Decoder.
@@ -43,15 +55,24 @@ const numLocates = 1 << 16
 // message on it resolves its own Stock field each time, or is rejected
 // without one. S events carry no stock: their Symbol is 0.
 //
+// A F H P Q on an announced locate must name the locate's stock: the
+// 8-byte Stock field is compared with the one that announced the locate
+// (one compare, in the cache line of the locate's entry). One that names
+// another stock (a file spliced from two sessions, a stale locate table)
+// is rejected with ReasonStockMismatch rather than booked under either
+// stock: under the locate's it would put the other stock's prices in its
+// book, statistics and signals; under its own, the executions and deletes
+// that follow on the locate would look for it in the locate's stock.
+//
 // Y L V W K J h I N O are validated and counted (ByType, Ignored) but
 // produce no event. Nothing in Decode allocates, except interning a symbol
 // the table has never seen.
 type Decoder struct {
 	syms     *tick.SymbolTable
-	locs     []tick.SymbolID // locs[locate] = SymbolID+1; 0: never announced
-	midnight int64           // Unix ns of the session's midnight
-	recv     int64           // Event.TsRecv, set by SetRecvTime
-	lastTs   int64           // TsEvent of the last message, for EndOfStream
+	locs     []locate // by stock locate
+	midnight int64    // Unix ns of the session's midnight
+	recv     int64    // Event.TsRecv, set by SetRecvTime
+	lastTs   int64    // TsEvent of the last message, for EndOfStream
 	source   uint16
 	c        Counters
 }
@@ -81,7 +102,7 @@ func NewDecoder(opts Options) (*Decoder, error) {
 	if opts.Symbols == nil {
 		return nil, errors.New("itch: Options.Symbols is required")
 	}
-	d := &Decoder{syms: opts.Symbols, locs: make([]tick.SymbolID, numLocates), source: opts.Source}
+	d := &Decoder{syms: opts.Symbols, locs: make([]locate, numLocates), source: opts.Source}
 	if !opts.SessionDate.IsZero() {
 		m, err := SessionMidnight(opts.SessionDate)
 		if err != nil {
@@ -113,7 +134,7 @@ func (d *Decoder) Counters() Counters { return d.c }
 
 // Symbol returns the SymbolID announced for a stock locate.
 func (d *Decoder) Symbol(locate uint16) (tick.SymbolID, bool) {
-	v := d.locs[locate]
+	v := d.locs[locate].id
 	return v - 1, v != 0
 }
 
@@ -243,18 +264,23 @@ func (d *Decoder) reject(r Reason) (bool, error) {
 
 // symbol resolves a locate announced by R.
 func (d *Decoder) symbol(loc uint16) (tick.SymbolID, Reason) {
-	if v := d.locs[loc]; v != 0 {
+	if v := d.locs[loc].id; v != 0 {
 		return v - 1, 0
 	}
 	return 0, ReasonUnknownLocate
 }
 
-// symbolOr resolves a locate, or interns the message's own stock field.
+// symbolOr resolves a locate whose stock the message's own Stock field
+// names, or interns that field when the locate is not announced yet.
 func (d *Decoder) symbolOr(loc uint16, stock []byte) (tick.SymbolID, Reason) {
-	if v := d.locs[loc]; v != 0 {
-		return v - 1, 0
+	l := &d.locs[loc]
+	if l.id == 0 {
+		return d.intern(loc, stock)
 	}
-	return d.intern(loc, stock)
+	if l.stock != stockWord(stock) {
+		return 0, ReasonStockMismatch
+	}
+	return l.id - 1, 0
 }
 
 // intern maps loc to the trimmed stock name, interning it (the edge: this
@@ -279,7 +305,7 @@ func (d *Decoder) intern(loc uint16, stock []byte) (tick.SymbolID, Reason) {
 		}
 	}
 	if loc != 0 {
-		d.locs[loc] = id + 1
+		d.locs[loc] = locate{stock: stockWord(stock), id: id + 1}
 	}
 	return id, 0
 }

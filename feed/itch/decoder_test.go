@@ -214,6 +214,14 @@ func TestDecoderRejections(t *testing.T) {
 		{"qty range Q", false, [][]byte{r(1, "A"), AppendCrossTrade(nil, CrossTrade{hd(1, 1), 1 << 63, MakeStock("A"), 1, 1, 'O'})}, ReasonQtyRange},
 		// Two crosses near 2^62 shares would wrap the symbol's int64 volume.
 		{"qty above MaxQty Q", false, [][]byte{r(1, "A"), AppendCrossTrade(nil, CrossTrade{hd(1, 1), tick.MaxQty + 1, MakeStock("A"), 1, 1, 'O'})}, ReasonQtyRange},
+		// A F H P Q naming another stock than their locate's: neither stock's.
+		{"stock mismatch A", false, [][]byte{r(1, "A"), r(2, "B"), add(1, 'B', "B")}, ReasonStockMismatch},
+		{"stock mismatch F", false, [][]byte{r(1, "A"), AppendAddOrderMPID(nil, AddOrderMPID{AddOrder{hd(1, 1), 1, 'B', 1, MakeStock("AB"), px4(1)}, [4]byte{'M', 'P', 'I', 'D'}})}, ReasonStockMismatch},
+		{"stock mismatch P", false, [][]byte{r(1, "A"), AppendTrade(nil, Trade{hd(1, 1), 0, 'B', 1, MakeStock("B"), 1, 1})}, ReasonStockMismatch},
+		{"stock mismatch Q", false, [][]byte{r(1, "A"), AppendCrossTrade(nil, CrossTrade{hd(1, 1), 1, MakeStock("B"), 1, 1, 'O'})}, ReasonStockMismatch},
+		{"stock mismatch H", false, [][]byte{r(1, "A"), AppendStockTradingAction(nil, StockTradingAction{Header: hd(1, 1), Stock: MakeStock("B"), TradingState: 'T'})}, ReasonStockMismatch},
+		// A locate announced by the first add on it, with no R (a file joined mid-session).
+		{"stock mismatch after an add announced the locate", false, [][]byte{add(2, 'B', "A"), add(2, 'B', "B")}, ReasonStockMismatch},
 	}
 	for _, c := range cases {
 		syms := tick.NewSymbolTable(0)

@@ -66,11 +66,12 @@ const (
 	ReasonPriceRange             // Price(8) does not fit a tick.Price
 	ReasonQtyRange               // share count above tick.MaxQty
 	ReasonTruncated              // the file ended inside a message
+	ReasonStockMismatch          // A F H P Q: the Stock field names another stock than the one its locate was announced for
 	NumReasons                   // number of reasons, for arrays indexed by Reason
 )
 
 var reasonNames = [NumReasons]string{"none", "empty", "unknown_type", "bad_length", "unknown_locate",
-	"bad_side", "bad_printable", "bad_symbol", "symbol_table_full", "price_range", "qty_range", "truncated"}
+	"bad_side", "bad_printable", "bad_symbol", "symbol_table_full", "price_range", "qty_range", "truncated", "stock_mismatch"}
 
 var reasonText = [NumReasons]string{
 	"itch: no error",
@@ -85,6 +86,7 @@ var reasonText = [NumReasons]string{
 	"itch: price out of range",
 	"itch: share count above 10^12 (tick.MaxQty)",
 	"itch: file ended inside a message",
+	"itch: stock field disagrees with the stock its locate was announced for",
 }
 
 // String returns a short snake_case name, fit for a metric label.
