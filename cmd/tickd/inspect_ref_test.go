@@ -479,13 +479,18 @@ func TestReplayBBOsMatchReference(t *testing.T) {
 	for _, m := range itchFile(t, "-count", "30000", "-seed", "4", "-symbols", "6", "-live-orders", "600") {
 		gen = itch.AppendFramed(gen, m)
 	}
-	for name, file := range map[string][]byte{"sample": sample, "gen": gen, "adversarial": adversarialITCH()} {
+	// The adversarial file on 3 shards too: it moves locate 1 from AAA to
+	// CCC (shards 0 and 2), then executes AAA's order on it.
+	for name, c := range map[string]struct {
+		file   []byte
+		shards string
+	}{"sample": {sample, "1"}, "gen": {gen, "1"}, "adversarial": {adversarialITCH(), "1"}, "adversarial 3 shards": {adversarialITCH(), "3"}} {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "day.itch")
-			if err := os.WriteFile(path, file, 0o600); err != nil {
+			if err := os.WriteFile(path, c.file, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			r := startReplay(t, path, "-speed", "max", "-bbo-interval", "0")
+			r := startReplay(t, path, "-speed", "max", "-bbo-interval", "0", "-shards", c.shards)
 			r.control("resume")
 			r.finish(r.summary())
 			got := map[string][]string{}
@@ -501,7 +506,7 @@ func TestReplayBBOsMatchReference(t *testing.T) {
 				}
 			}
 			r.col.mu.Unlock()
-			want := readReference(t, file).bbos
+			want := readReference(t, c.file).bbos
 			for sym := range want {
 				if g, w := got[sym], want[sym]; !slices.Equal(g, w) {
 					i := 0
@@ -548,14 +553,18 @@ func TestReplaySaysWhatTheBooksRejected(t *testing.T) {
 	if err := os.WriteFile(path, adversarialITCH(), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	var stdout syncBuffer
-	if err := runReplay(ctx, []string{path, "-speed", "max", "-nats-listen", "off"}, &stdout, io.Discard); err != nil {
-		t.Fatal(err)
-	}
-	want := "tickd replay: not applied as sent to the books: unknown_execute=1 unknown_delete=1 duplicate_ref=2 bad_order=3 overfill=2 ("
-	if !strings.Contains(stdout.String(), want) {
-		t.Errorf("summary lacks %q:\n%s", want, stdout.String())
+	// The same with the books on 3 shards: the file moves locate 1 from
+	// AAA to CCC (shards 0 and 2) and then executes AAA's order on it.
+	for _, shards := range []string{"1", "3"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		var stdout syncBuffer
+		if err := runReplay(ctx, []string{path, "-speed", "max", "-nats-listen", "off", "-shards", shards}, &stdout, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		want := "tickd replay: not applied as sent to the books: unknown_execute=1 unknown_delete=1 duplicate_ref=2 bad_order=3 overfill=2 ("
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("-shards %s: summary lacks %q:\n%s", shards, want, stdout.String())
+		}
 	}
 }

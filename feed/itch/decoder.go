@@ -35,8 +35,14 @@ const numLocates = 1 << 16
 // the stock and the SymbolID share a cache line.
 type locate struct {
 	stock uint64        // the Stock field that announced it, as stockWord loads it
-	id    tick.SymbolID // SymbolID+1; 0: never announced
+	id    tick.SymbolID // SymbolID+1, with movedBit once an R gave the locate another stock; 0: never announced
 }
+
+// movedBit marks a locate an R gave another stock after it had one. It is
+// above any SymbolID+1 (a SymbolTable of 2^31 names would not fit in
+// memory), so one unsigned compare of id-1 sends both a locate never
+// announced and a moved one to the slow path.
+const movedBit = 1 << 31
 
 // stockWord loads an 8-byte Stock field as one word, to compare with a
 // locate's.
@@ -64,17 +70,31 @@ func stockWord(stock []byte) uint64 { return binary.LittleEndian.Uint64(stock) }
 // book, statistics and signals; under its own, the executions and deletes
 // that follow on the locate would look for it in the locate's stock.
 //
+// An R naming another stock for a locate that had one (by R, or by the
+// first A F H P Q on it) moves the locate to that stock, but not its
+// orders: E C X D U on an order name the stock it was added under, as the
+// books keep it, so that an engine routing by symbol sends them to the
+// shard holding the order. The first stock of each moved locate, and the
+// stock of each order added on one under another stock, are kept in maps
+// read only for messages on moved locates. A B names a match, not an
+// order: it takes the locate's stock at the time.
+//
 // Y L V W K J h I N O are validated and counted (ByType, Ignored) but
 // produce no event. Nothing in Decode allocates, except interning a symbol
 // the table has never seen.
 type Decoder struct {
-	syms     *tick.SymbolTable
-	locs     []locate // by stock locate
-	midnight int64    // Unix ns of the session's midnight
-	recv     int64    // Event.TsRecv, set by SetRecvTime
-	lastTs   int64    // TsEvent of the last message, for EndOfStream
-	source   uint16
-	c        Counters
+	syms *tick.SymbolTable
+	locs []locate // by stock locate
+	// Locates an R gave another stock mid-session: the stock each had
+	// first, and the orders added on them since under another stock.
+	// Only messages on such a locate read them (the slow path).
+	firstStock  map[uint16]tick.SymbolID
+	movedOrders map[uint64]tick.SymbolID
+	midnight    int64 // Unix ns of the session's midnight
+	recv        int64 // Event.TsRecv, set by SetRecvTime
+	lastTs      int64 // TsEvent of the last message, for EndOfStream
+	source      uint16
+	c           Counters
 }
 
 // Counters are a Decoder's running totals. Every message handed to Decode is
@@ -134,7 +154,7 @@ func (d *Decoder) Counters() Counters { return d.c }
 
 // Symbol returns the SymbolID announced for a stock locate.
 func (d *Decoder) Symbol(locate uint16) (tick.SymbolID, bool) {
-	v := d.locs[locate].id
+	v := d.locs[locate].id &^ movedBit
 	return v - 1, v != 0
 }
 
@@ -177,17 +197,20 @@ func (d *Decoder) Decode(msg []byte, ev *tick.Event) (bool, error) {
 	switch t {
 	case TypeAddOrder, TypeAddOrderMPID:
 		m := AddOrderView{v}
-		sym, r = d.symbolOr(loc, m.Stock())
+		ref = m.OrderRef()
+		sym, r = d.addSymbol(loc, m.Stock(), ref)
 		side, r = sideOf(m.Side(), r)
-		kind, ref, px, qty = tick.KindAdd, m.OrderRef(), Price4(m.PriceUnits()), int64(m.Shares())
+		kind, px, qty = tick.KindAdd, Price4(m.PriceUnits()), int64(m.Shares())
 	case TypeOrderExecuted:
 		m := ExecutedView{v}
-		sym, r = d.symbol(loc)
-		kind, ref, nref, qty = tick.KindExecute, m.OrderRef(), m.Match(), int64(m.Shares())
+		ref = m.OrderRef()
+		sym, r = d.orderSymbol(loc, ref, false)
+		kind, nref, qty = tick.KindExecute, m.Match(), int64(m.Shares())
 	case TypeOrderExecutedPrice:
 		m := ExecutedPriceView{ExecutedView{v}}
-		sym, r = d.symbol(loc)
-		kind, ref, nref, px, qty = tick.KindExecutePrice, m.OrderRef(), m.Match(), Price4(m.PriceUnits()), int64(m.Shares())
+		ref = m.OrderRef()
+		sym, r = d.orderSymbol(loc, ref, false)
+		kind, nref, px, qty = tick.KindExecutePrice, m.Match(), Price4(m.PriceUnits()), int64(m.Shares())
 		switch m.Printable() {
 		case 'Y':
 		case 'N':
@@ -197,15 +220,21 @@ func (d *Decoder) Decode(msg []byte, ev *tick.Event) (bool, error) {
 		}
 	case TypeOrderCancel:
 		m := CancelView{v}
-		sym, r = d.symbol(loc)
-		kind, ref, qty = tick.KindCancel, m.OrderRef(), int64(m.Shares())
+		ref = m.OrderRef()
+		sym, r = d.orderSymbol(loc, ref, false)
+		kind, qty = tick.KindCancel, int64(m.Shares())
 	case TypeOrderDelete:
-		sym, r = d.symbol(loc)
-		kind, ref = tick.KindDelete, CancelView{v}.OrderRef()
+		ref = CancelView{v}.OrderRef()
+		sym, r = d.orderSymbol(loc, ref, true)
+		kind = tick.KindDelete
 	case TypeOrderReplace:
 		m := ReplaceView{v}
-		sym, r = d.symbol(loc)
-		kind, ref, nref, px, qty = tick.KindReplace, m.OrigRef(), m.NewRef(), Price4(m.PriceUnits()), int64(m.Shares())
+		ref, nref = m.OrigRef(), m.NewRef()
+		sym, r = d.orderSymbol(loc, ref, true)
+		if d.locs[loc].id >= movedBit { // the new order keeps the replaced one's stock
+			d.noteOrder(loc, nref, sym)
+		}
+		kind, px, qty = tick.KindReplace, Price4(m.PriceUnits()), int64(m.Shares())
 	case TypeTrade:
 		m := TradeView{v}
 		sym, r = d.symbolOr(loc, m.Stock())
@@ -224,7 +253,7 @@ func (d *Decoder) Decode(msg []byte, ev *tick.Event) (bool, error) {
 	case TypeSystemEvent:
 		kind, qty = tick.KindSystem, int64(msg[11])
 	case TypeStockDirectory:
-		sym, r = d.intern(loc, msg[11:19])
+		sym, r = d.announce(loc, msg[11:19])
 		kind, qty = tick.KindDirectory, int64(DecodeStockDirectory(msg).RoundLotSize)
 	case TypeStockTradingAction:
 		sym, r = d.symbolOr(loc, msg[11:19])
@@ -262,25 +291,107 @@ func (d *Decoder) reject(r Reason) (bool, error) {
 	return false, r
 }
 
-// symbol resolves a locate announced by R.
+// symbol resolves a locate announced by R to its stock now (B).
 func (d *Decoder) symbol(loc uint16) (tick.SymbolID, Reason) {
-	if v := d.locs[loc].id; v != 0 {
+	if v := d.locs[loc].id &^ movedBit; v != 0 {
 		return v - 1, 0
 	}
 	return 0, ReasonUnknownLocate
+}
+
+// orderSymbol resolves the stock of order ref, named on locate loc (E C X
+// D U): the locate's, unless an R gave it another stock after the order
+// was added. gone: the message removes the order.
+func (d *Decoder) orderSymbol(loc uint16, ref uint64, gone bool) (tick.SymbolID, Reason) {
+	if v := d.locs[loc].id - 1; v < movedBit {
+		return v, 0
+	}
+	return d.movedOrder(loc, ref, gone)
+}
+
+// addSymbol resolves the stock of an add (A F): symbolOr, and on a moved
+// locate the order's stock is noted for the messages that will name it.
+func (d *Decoder) addSymbol(loc uint16, stock []byte, ref uint64) (tick.SymbolID, Reason) {
+	l := &d.locs[loc]
+	if v := l.id - 1; v < movedBit && l.stock == stockWord(stock) {
+		return v, 0
+	}
+	sym, r := d.stockSymbol(loc, stock)
+	if r == 0 && l.id&movedBit != 0 {
+		d.noteOrder(loc, ref, sym)
+	}
+	return sym, r
 }
 
 // symbolOr resolves a locate whose stock the message's own Stock field
 // names, or interns that field when the locate is not announced yet.
 func (d *Decoder) symbolOr(loc uint16, stock []byte) (tick.SymbolID, Reason) {
 	l := &d.locs[loc]
-	if l.id == 0 {
-		return d.intern(loc, stock)
+	if v := l.id - 1; v < movedBit && l.stock == stockWord(stock) {
+		return v, 0
 	}
-	if l.stock != stockWord(stock) {
+	return d.stockSymbol(loc, stock)
+}
+
+// stockSymbol is the slow path of symbolOr: a locate not announced yet, a
+// Stock field naming another stock, or a moved locate.
+func (d *Decoder) stockSymbol(loc uint16, stock []byte) (tick.SymbolID, Reason) {
+	l := &d.locs[loc]
+	switch {
+	case l.id == 0:
+		return d.intern(loc, stock)
+	case l.stock != stockWord(stock):
 		return 0, ReasonStockMismatch
 	}
-	return l.id - 1, 0
+	return l.id&^movedBit - 1, 0
+}
+
+// announce maps loc to the stock an R names. An R naming another stock
+// than the locate had moves the locate: the orders it already has keep
+// their stock (the first one's, or the one noted when they were added),
+// so their executions and deletes still reach their own book and
+// statistics, on whichever engine shard those are.
+func (d *Decoder) announce(loc uint16, stock []byte) (tick.SymbolID, Reason) {
+	prev := d.locs[loc].id
+	id, r := d.intern(loc, stock)
+	if r != 0 || prev == 0 || prev == id+1 {
+		return id, r
+	}
+	if prev&movedBit == 0 { // the first move: what the locate had is its first stock
+		if d.firstStock == nil {
+			d.firstStock, d.movedOrders = map[uint16]tick.SymbolID{}, map[uint64]tick.SymbolID{}
+		}
+		d.firstStock[loc] = prev - 1
+	}
+	d.locs[loc].id |= movedBit
+	return id, 0
+}
+
+// movedOrder resolves order ref on a moved locate (or rejects a locate
+// never announced): its noted stock, else the locate's first. (Its map
+// accesses are runtime calls: inlined, it keeps orderSymbol inlinable,
+// and so the fast path one load and one compare.)
+func (d *Decoder) movedOrder(loc uint16, ref uint64, gone bool) (tick.SymbolID, Reason) {
+	if d.locs[loc].id == 0 {
+		return 0, ReasonUnknownLocate
+	}
+	sym, noted := d.movedOrders[ref]
+	if !noted {
+		sym = d.firstStock[loc]
+	} else if gone {
+		delete(d.movedOrders, ref)
+	}
+	return sym, 0
+}
+
+// noteOrder notes the stock of an order added on moved locate loc, unless
+// it is the locate's first stock (the stock of every order not noted).
+func (d *Decoder) noteOrder(loc uint16, ref uint64, sym tick.SymbolID) {
+	if sym == d.firstStock[loc] {
+		delete(d.movedOrders, ref)
+		return
+	}
+	d.movedOrders[ref] = sym
 }
 
 // intern maps loc to the trimmed stock name, interning it (the edge: this

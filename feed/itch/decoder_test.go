@@ -277,3 +277,67 @@ func TestDecoderNoAllocs(t *testing.T) {
 		t.Errorf("Decode allocates %v per %d messages", a, len(msgs))
 	}
 }
+
+// TestDecoderLocateReassigned: an R naming another stock for a locate that
+// had one moves the locate, but not its orders: an execution, cancel,
+// delete or replace of an order names the stock the order was added under
+// (the engine routes by it, to the shard holding the order), whatever the
+// locate names since. The R may follow orders on a locate no R announced.
+func TestDecoderLocateReassigned(t *testing.T) {
+	d, syms := newTestDecoder(t, time.Time{})
+	id := func(name string) tick.SymbolID {
+		id, ok := syms.LookupString(name)
+		if !ok {
+			t.Fatalf("%s not interned", name)
+		}
+		return id
+	}
+	r := func(loc uint16, s string) []byte {
+		return AppendStockDirectory(nil, StockDirectory{Header: hd(loc, 1), Stock: MakeStock(s)})
+	}
+	add := func(loc uint16, ref uint64, s string) []byte {
+		return AppendAddOrder(nil, AddOrder{hd(loc, 1), ref, 'B', 100, MakeStock(s), px4(1)})
+	}
+	exec := func(loc uint16, ref uint64) []byte {
+		return AppendOrderExecuted(nil, OrderExecuted{hd(loc, 1), ref, 1, 1})
+	}
+	del := func(loc uint16, ref uint64) []byte { return AppendOrderDelete(nil, OrderDelete{hd(loc, 1), ref}) }
+	cancel := func(loc uint16, ref uint64) []byte { return AppendOrderCancel(nil, OrderCancel{hd(loc, 1), ref, 1}) }
+	replace := func(loc uint16, ref, nref uint64) []byte {
+		return AppendOrderReplace(nil, OrderReplace{hd(loc, 1), ref, nref, 100, px4(2)})
+	}
+	steps := []struct {
+		msg  []byte
+		want string // the stock of the event
+	}{
+		{r(1, "AAA"), "AAA"}, {add(1, 1, "AAA"), "AAA"}, {add(1, 2, "AAA"), "AAA"},
+		{r(1, "BBB"), "BBB"}, {add(1, 3, "BBB"), "BBB"},
+		{exec(1, 1), "AAA"}, {exec(1, 3), "BBB"}, {cancel(1, 2), "AAA"},
+		{replace(1, 2, 4), "AAA"}, {exec(1, 4), "AAA"}, {replace(1, 3, 5), "BBB"}, {exec(1, 5), "BBB"},
+		{AppendBrokenTrade(nil, BrokenTrade{hd(1, 1), 1}), "BBB"}, // a break names a match, not an order: the locate's stock
+		{r(1, "CCC"), "CCC"}, {add(1, 6, "CCC"), "CCC"}, {del(1, 5), "BBB"}, {exec(1, 6), "CCC"}, {del(1, 4), "AAA"},
+		{r(1, "AAA"), "AAA"}, {add(1, 7, "AAA"), "AAA"}, {exec(1, 7), "AAA"}, {exec(1, 6), "CCC"},
+		// Locate 2 announced by its first add, then by an R for another stock.
+		{add(2, 8, "DDD"), "DDD"}, {r(2, "EEE"), "EEE"}, {add(2, 9, "EEE"), "EEE"}, {exec(2, 8), "DDD"}, {exec(2, 9), "EEE"},
+		// The same stock again does not move a locate.
+		{r(3, "FFF"), "FFF"}, {r(3, "FFF"), "FFF"}, {add(3, 10, "FFF"), "FFF"}, {exec(3, 10), "FFF"},
+	}
+	for i, s := range steps {
+		var ev tick.Event
+		ok, err := d.Decode(s.msg, &ev)
+		if !ok || err != nil || ev.Symbol != id(s.want) {
+			t.Fatalf("step %d (%c): %v %v, symbol %q; want %s", i, s.msg[0], ok, err, syms.Name(ev.Symbol), s.want)
+		}
+	}
+	if sym, ok := d.Symbol(1); !ok || sym != id("AAA") {
+		t.Errorf("locate 1 maps to %q, want AAA", syms.Name(sym))
+	}
+	// Noted: the orders not of their locate's first stock, until deleted or
+	// replaced: 6 (CCC) and 9 (EEE); 3 was replaced by 5, 5 deleted.
+	if n := len(d.movedOrders); n != 2 {
+		t.Errorf("%d orders noted on moved locates, want 2 (6 and 9)", n)
+	}
+	if _, moved := d.firstStock[3]; moved || len(d.firstStock) != 2 {
+		t.Errorf("first stocks %v: locate 3 was announced for FFF twice, it did not move", d.firstStock)
+	}
+}
