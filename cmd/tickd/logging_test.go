@@ -255,6 +255,58 @@ func TestReplayLogsITCHFileEnds(t *testing.T) {
 	}
 }
 
+// TestReplayDrainCountsItsInput: replay's "tickd drained" line counts
+// what its inputs' decoders rejected (feed_errors) and handed on
+// (feed_events, each the engine processed), ITCH and text alike, as
+// serve's does for its sources; the summary's "rejected messages" agrees.
+func TestReplayDrainCountsItsInput(t *testing.T) {
+	dir := t.TempDir()
+	h := func(loc uint16) itch.Header { return itch.Header{Locate: loc, Timestamp: 34200e9} }
+	var day []byte
+	for _, m := range [][]byte{
+		itch.AppendStockDirectory(nil, itch.StockDirectory{Header: h(1), Stock: itch.MakeStock("AAA")}),
+		itch.AppendAddOrder(nil, itch.AddOrder{Header: h(1), OrderRef: 1, Side: 'B', Shares: 100, Stock: itch.MakeStock("AAA"), Price: 10 * tick.PriceScale}),
+		itch.AppendOrderDelete(nil, itch.OrderDelete{Header: h(7), OrderRef: 1}), // locate 7: never announced
+		{'Z', 0, 0}, // no ITCH type
+	} {
+		day = itch.AppendFramed(day, m)
+	}
+	itchPath, csvPath := filepath.Join(dir, "day.itch"), filepath.Join(dir, "ticks.csv")
+	if err := os.WriteFile(itchPath, day, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(csvPath, []byte("1767364200000000000,AAPL,189.25,100,B\n1767364200000000001,AAPL,abc,100,B\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		path           string
+		errors, events int // events: those the engine processed, its end of stream included
+	}{{itchPath, 2, 3}, {csvPath, 1, 2}} {
+		var stdout, stderr syncBuffer
+		args := []string{c.path, "-speed", "max", "-nats-listen", "off", "-log-level", "info"}
+		if err := runReplay(context.Background(), args, &stdout, &stderr); err != nil {
+			t.Fatalf("replay %s: %v\n%s", c.path, err, stderr.String())
+		}
+		var logged []map[string]any
+		for _, l := range strings.Split(stderr.String(), "\n") {
+			if strings.HasPrefix(l, "{") {
+				logged = append(logged, logLines(t, l)...)
+			}
+		}
+		d := withMessage(logged, "tickd drained")
+		if len(d) != 1 {
+			t.Fatalf("replay %s: %d drain lines:\n%s", c.path, len(d), stderr.String())
+		}
+		if d[0]["feed_errors"] != float64(c.errors) || d[0]["feed_events"] != float64(c.events) || d[0]["events"] != float64(c.events) {
+			t.Errorf("replay %s: drained feed_errors %v feed_events %v events %v, want %d, %d and %d",
+				c.path, d[0]["feed_errors"], d[0]["feed_events"], d[0]["events"], c.errors, c.events, c.events)
+		}
+		if want := fmt.Sprintf("%d rejected messages", c.errors); !strings.Contains(stdout.String(), want) {
+			t.Errorf("replay %s: summary lacks %q:\n%s", c.path, want, stdout.String())
+		}
+	}
+}
+
 // TestReplayNativeOtherVersion: a native file whose Hello is of another
 // format version is not played (its frames may mean something else), and
 // the log names the version, as an end of the source.

@@ -44,6 +44,11 @@ type pipeline struct {
 	connLog   *natsLog            // the publishing connection's async errors (watchNATS)
 	natsGone  chan struct{}       // closed when nats.go gives the connection up (watchNATS); natsErr says why
 	natsErr   error
+	// played, set by tickd replay, counts the events its player's
+	// decoders handed on and the input they rejected. They report to no
+	// feed.Registry: a registered input would be watched for staleness and
+	// readiness, and a paused replay is silent, not stale.
+	played func() (events, rejected uint64)
 
 	wg    sync.WaitGroup
 	feeds sync.WaitGroup // the feed sources: the recorder stops after them
@@ -507,7 +512,7 @@ func (p *pipeline) drain() {
 	}
 	c := p.eng.Counters()
 	pc := p.pub.Counters()
-	ft := p.feedStats.Total()
+	ft := p.feedTotals()
 	p.log.Info().Uint64("feed_events", ft.Events).Uint64("events", c.Events).Uint64("engine_signals", c.Signals).
 		Uint64("signals", pc.Signals).Uint64("bars", pc.Bars).Uint64("bbos", pc.BBOs).Uint64("publish_errors", pc.Errors).
 		Uint64("dropped", c.Dropped).Uint64("publish_dropped", pc.Dropped).Uint64("feed_errors", ft.Errors).Uint64("not_owned", c.NotOwned).Uint64("out_of_order", c.OutOfOrder).
@@ -518,6 +523,17 @@ func (p *pipeline) drain() {
 				Msg("rule matched none of the symbols seen: it published nothing")
 		}
 	}
+}
+
+// feedTotals is the feed sources' totals, with what a replay played.
+func (p *pipeline) feedTotals() feed.Stats {
+	t := p.feedStats.Total()
+	if p.played != nil {
+		events, rejected := p.played()
+		t.Events += events
+		t.Errors += rejected
+	}
+	return t
 }
 
 // flushReports logs what the rate limit left out of the feed reports; the

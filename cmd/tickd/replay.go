@@ -260,6 +260,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		stopPipeline()
 		return errors.Join(err, p.Wait())
 	}
+	p.played = func() (uint64, uint64) { pr := pl.Progress(); return pr.Events, pr.Rejected }
 	sub, err := p.nc.Subscribe(replayControlSubject(cfg.prefix), func(m *nats.Msg) { m.Respond(controlReply(pl, string(m.Data))) })
 	if err != nil {
 		stopPipeline()
