@@ -198,7 +198,12 @@ func (d *Decoder) Decode(msg []byte, ev *tick.Event) (bool, error) {
 	case TypeAddOrder, TypeAddOrderMPID:
 		m := AddOrderView{v}
 		ref = m.OrderRef()
-		sym, r = d.addSymbol(loc, m.Stock(), ref)
+		// symbolOr's fast path, written out: the call cost more than the check.
+		if l := &d.locs[loc]; l.id-1 < movedBit && l.stock == stockWord(m.Stock()) {
+			sym = l.id - 1
+		} else {
+			sym, r = d.addSlow(loc, m.Stock(), ref)
+		}
 		side, r = sideOf(m.Side(), r)
 		kind, px, qty = tick.KindAdd, Price4(m.PriceUnits()), int64(m.Shares())
 	case TypeOrderExecuted:
@@ -309,15 +314,12 @@ func (d *Decoder) orderSymbol(loc uint16, ref uint64, gone bool) (tick.SymbolID,
 	return d.movedOrder(loc, ref, gone)
 }
 
-// addSymbol resolves the stock of an add (A F): symbolOr, and on a moved
-// locate the order's stock is noted for the messages that will name it.
-func (d *Decoder) addSymbol(loc uint16, stock []byte, ref uint64) (tick.SymbolID, Reason) {
-	l := &d.locs[loc]
-	if v := l.id - 1; v < movedBit && l.stock == stockWord(stock) {
-		return v, 0
-	}
+// addSlow resolves the stock of an add (A F) off symbolOr's fast path
+// (which Decode writes out): stockSymbol, and on a moved locate the
+// order's stock is noted for the messages that will name it.
+func (d *Decoder) addSlow(loc uint16, stock []byte, ref uint64) (tick.SymbolID, Reason) {
 	sym, r := d.stockSymbol(loc, stock)
-	if r == 0 && l.id&movedBit != 0 {
+	if r == 0 && d.locs[loc].id&movedBit != 0 {
 		d.noteOrder(loc, ref, sym)
 	}
 	return sym, r
@@ -326,9 +328,8 @@ func (d *Decoder) addSymbol(loc uint16, stock []byte, ref uint64) (tick.SymbolID
 // symbolOr resolves a locate whose stock the message's own Stock field
 // names, or interns that field when the locate is not announced yet.
 func (d *Decoder) symbolOr(loc uint16, stock []byte) (tick.SymbolID, Reason) {
-	l := &d.locs[loc]
-	if v := l.id - 1; v < movedBit && l.stock == stockWord(stock) {
-		return v, 0
+	if l := &d.locs[loc]; l.id-1 < movedBit && l.stock == stockWord(stock) {
+		return l.id - 1, 0
 	}
 	return d.stockSymbol(loc, stock)
 }
