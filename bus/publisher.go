@@ -3,6 +3,7 @@ package bus
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -136,12 +137,15 @@ func (o *PublisherOptions) validate() error {
 type PublisherCounters struct {
 	Signals, Bars, Stats, BBOs uint64 // messages published, by kind
 	Bytes                      uint64 // payload bytes published
-	Errors                     uint64 // nc.Publish failures other than Dropped (the message is lost; its seq is skipped)
+	Errors                     uint64 // nc.Publish failures other than Dropped (the message is lost; its seq is skipped), refusals, failed writes on core NATS
 	// Dropped counts publishes refused while reconnecting because nats.go's
 	// reconnect buffer was full (nats.ErrReconnectBufExceeded): lost, their
 	// seq skipped. Publishes that fit the buffer are sent after the reconnect.
 	Dropped uint64
 	Invalid uint64 // records dropped before encoding: unknown kind, rule or symbol
+	// WriteFailures counts the writes of nats.go's flusher that failed
+	// (WriteFailed): on core NATS each is also one of Errors.
+	WriteFailures uint64
 	// JetStream: with PublisherOptions.JetStream (its overflow, ErrJetStreamFull, counts as Dropped).
 	JetStream JetStreamCounters
 }
@@ -174,8 +178,8 @@ type Publisher struct {
 	lastLoss time.Time // of the last OnLoss call
 
 	running atomic.Bool
-	total   struct{ signals, bars, stats, bbos, bytes, errors, dropped, invalid atomic.Uint64 }
-	refused atomic.Pointer[error] // the first publish the server refused (Refused)
+	total   struct{ signals, bars, stats, bbos, bytes, errors, dropped, invalid, writeFailures atomic.Uint64 }
+	refused atomic.Pointer[error] // the first loss after Publish returned (Refused, WriteFailed)
 }
 
 // NewPublisher returns a Publisher that publishes on nc, naming symbols from
@@ -215,7 +219,7 @@ func (p *Publisher) Counters() PublisherCounters {
 	return PublisherCounters{
 		Signals: t.signals.Load(), Bars: t.bars.Load(), Stats: t.stats.Load(), BBOs: t.bbos.Load(),
 		Bytes: t.bytes.Load(), Errors: t.errors.Load(), Dropped: t.dropped.Load(), Invalid: t.invalid.Load(),
-		JetStream: p.js.counters(),
+		WriteFailures: t.writeFailures.Load(), JetStream: p.js.counters(),
 	}
 }
 
@@ -326,16 +330,46 @@ func IsPublishRefused(err error) bool {
 	return errors.Is(err, nats.ErrPermissionViolation) && strings.Contains(err.Error(), "for Publish to")
 }
 
-// Refusal returns the first publish the server refused, or nil. nats.go
-// hands refusals to Refused from its async-callback goroutine, possibly
-// after a flush round trip has returned; the connection's last error is
-// set by its read loop before the flush's answer is read, so after a flush
-// Refusal sees every refusal of what was published before it.
+// IsWriteLoss reports whether an async error of a connection is a write
+// its flusher goroutine failed (a server that read nothing for
+// DefaultWriteTimeout, a reset): nats.go drops the bytes that write held,
+// publishes that had returned without an error. Hand it to WriteFailed.
+func IsWriteLoss(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "write"
+}
+
+// WriteFailed counts a write of nats.go's flusher that failed (IsWriteLoss:
+// call it from the connection's async error handler) in WriteFailures, and
+// reports whether the publishes it held are lost. On core NATS they are:
+// the failure counts once in Errors (how many publishes the write held is
+// not known) and is reported as a refusal is (Refusal, OnLoss), so that
+// a Kafka source holds its offsets back. With JetStreamOptions it is not a
+// loss: the signals and bars it held get no acknowledgement and are sent
+// again until stored (JetStreamCounters.Lost if never); the stats and BBOs
+// it held, on core NATS, are gone uncounted.
+func (p *Publisher) WriteFailed(err error) (lost bool) {
+	p.total.writeFailures.Add(1)
+	if p.js != nil {
+		return false
+	}
+	p.refused.CompareAndSwap(nil, &err)
+	p.total.errors.Add(1)
+	return true
+}
+
+// Refusal returns the first publish the server refused, or the first
+// failed write that lost publishes (WriteFailed), or nil. nats.go hands
+// both to the async error handler from its async-callback goroutine,
+// possibly after a flush round trip has returned; the connection's last
+// error is set before the flush's answer is read (by its read loop for a
+// refusal, by its flusher for a write), so after a flush Refusal sees
+// every such loss of what was published before it.
 func (p *Publisher) Refusal() error {
 	if r := p.refused.Load(); r != nil {
 		return *r
 	}
-	if err := p.nc.LastError(); IsPublishRefused(err) {
+	if err := p.nc.LastError(); IsPublishRefused(err) || (p.js == nil && IsWriteLoss(err)) {
 		return err
 	}
 	return nil

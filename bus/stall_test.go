@@ -14,12 +14,18 @@ import (
 
 // freezableRelay forwards TCP connections to a server until frozen; frozen,
 // it stops reading from its clients, so their writes fill the socket
-// buffers and block, as with a hung server or a partition without a reset.
+// buffers and block, as with a hung server or a partition without a reset,
+// until thawed. Its read buffers are small, so that a few tens of KB fill
+// them. A connection that ends on one side is closed on the other.
 type freezableRelay struct {
 	ln     net.Listener
 	to     string
 	frozen chan struct{}
 	freeze sync.Once
+	thawed chan struct{}
+	thaw   sync.Once
+	done   chan struct{}
+	stop   sync.Once
 	mu     sync.Mutex
 	conns  []net.Conn
 	wg     sync.WaitGroup
@@ -31,7 +37,7 @@ func startRelay(t *testing.T, to string) *freezableRelay {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &freezableRelay{ln: ln, to: to, frozen: make(chan struct{})}
+	r := &freezableRelay{ln: ln, to: to, frozen: make(chan struct{}), thawed: make(chan struct{}), done: make(chan struct{})}
 	r.wg.Add(1)
 	go r.accept()
 	t.Cleanup(r.close)
@@ -52,6 +58,7 @@ func (r *freezableRelay) accept() {
 			c.Close()
 			continue
 		}
+		c.(*net.TCPConn).SetReadBuffer(4 << 10)
 		r.mu.Lock()
 		r.conns = append(r.conns, c, s)
 		r.mu.Unlock()
@@ -61,17 +68,15 @@ func (r *freezableRelay) accept() {
 	}
 }
 
-// pipe copies from src to dst; from a client, only until frozen.
+// pipe copies from src to dst; from a client, not while frozen.
 func (r *freezableRelay) pipe(dst, src net.Conn, fromClient bool) {
 	defer r.wg.Done()
-	buf := make([]byte, 32<<10)
+	defer dst.Close()
+	defer src.Close()
+	buf := make([]byte, 4<<10)
 	for {
-		if fromClient {
-			select {
-			case <-r.frozen:
-				return
-			default:
-			}
+		if fromClient && !r.waitThawed() {
+			return
 		}
 		n, err := src.Read(buf)
 		if n > 0 {
@@ -85,8 +90,27 @@ func (r *freezableRelay) pipe(dst, src net.Conn, fromClient bool) {
 	}
 }
 
+// waitThawed returns at once unless frozen, then once thawed (true) or
+// closed (false).
+func (r *freezableRelay) waitThawed() bool {
+	select {
+	case <-r.frozen:
+	default:
+		return true
+	}
+	select {
+	case <-r.thawed:
+		return true
+	case <-r.done:
+		return false
+	}
+}
+
+func (r *freezableRelay) freezeNow() { r.freeze.Do(func() { close(r.frozen) }) }
+func (r *freezableRelay) thawNow()   { r.thaw.Do(func() { close(r.thawed) }) }
+
 func (r *freezableRelay) close() {
-	r.freeze.Do(func() { close(r.frozen) })
+	r.stop.Do(func() { close(r.done) })
 	r.ln.Close()
 	r.mu.Lock()
 	for _, c := range r.conns {
@@ -121,7 +145,7 @@ func TestPublisherRunEndsWhileServerHangs(t *testing.T) {
 	ran := make(chan error, 1)
 	go func() { ran <- p.Run([]*ringbuf.Ring[tick.Out]{ring}) }()
 
-	relay.freeze.Do(func() { close(relay.frozen) })
+	relay.freezeNow()
 	start := time.Now()
 	// Far more than the socket buffers hold: the client's flusher blocks
 	// in a write, holding the connection, and Publish waits behind it.

@@ -410,7 +410,9 @@ func (p *pipeline) connectNATS(cfg *serveConfig) error {
 // are buffered meanwhile, then dropped and counted), the reconnect, and its
 // async errors, at most once a second. A publish the server refused (a
 // permissions violation) was lost after nc.Publish returned: the publisher
-// counts it with its errors.
+// counts it with its errors. So were, on core NATS, the publishes a failed
+// write of nats.go's flusher held (with -jetstream its signals and bars
+// are sent again): each failed write is counted and logged once.
 func (p *pipeline) watchNATS() {
 	p.connLog = newNATSLog(p.log, "nats")
 	p.nc.SetDisconnectErrHandler(func(_ *nats.Conn, err error) {
@@ -432,8 +434,22 @@ func (p *pipeline) watchNATS() {
 			p.connLog.Errorf("publish refused, the message is lost: %v", err)
 			return
 		}
+		if bus.IsWriteLoss(err) {
+			p.logWriteFailure(err, p.pub.WriteFailed(err))
+			return
+		}
 		p.connLog.Errorf("%v", err)
 	})
+}
+
+// logWriteFailure logs a failed write of nats.go's flusher, saying what
+// became of the publishes it held (Publisher.WriteFailed).
+func (p *pipeline) logWriteFailure(err error, lost bool) {
+	if lost {
+		p.connLog.Errorf("NATS write failed, the publishes it held are lost (counted in publish_errors): %v", err)
+		return
+	}
+	p.connLog.Errorf("NATS write failed: JetStream sends the signals and bars it held again until stored; the stats and BBOs it held are lost: %v", err)
 }
 
 // errClosedForGood says that nats.go gave nc up (a restarted server refusing
