@@ -7,8 +7,8 @@
 //
 // PostgreSQL refuses to run as root; when the test runs as root the server
 // runs as the "postgres" user, in a directory it owns. The server is the
-// test process's child, on Linux with a parent-death signal, so a test
-// binary that is killed (a -timeout) does not leave it running.
+// test process's child, on Linux and FreeBSD with a parent-death signal,
+// so a test binary that is killed (a -timeout) does not leave it running.
 package testpg
 
 import (
