@@ -55,10 +55,24 @@ func loadConfigFile(path string, fs *flag.FlagSet) (*fileConfig, error) {
 // parseConfig parses the YAML config file named path, read into data,
 // against the flags of fs.
 func parseConfig(path string, data []byte, fs *flag.FlagSet) (*fileConfig, error) {
-	var raw map[string]yaml.Node
+	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&raw); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("config: %s: %w", path, err)
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+		return nil, yamlError("config", path, err)
+	}
+	var next yaml.Node
+	if err := dec.Decode(&next); err == nil {
+		return nil, fmt.Errorf("config: %s line %d: a second YAML document (after ---): a config file is one", path, next.Line)
+	}
+	var raw map[string]yaml.Node
+	if len(doc.Content) > 0 && doc.Content[0].Tag != "!!null" { // "---" or "~" alone: no settings
+		top := doc.Content[0]
+		if top.Kind != yaml.MappingNode {
+			return nil, fmt.Errorf("config: %s line %d: want settings (key: value, one a line), not %s", path, top.Line, describeNode(top))
+		}
+		if err := top.Decode(&raw); err != nil {
+			return nil, yamlError("config", path, err)
+		}
 	}
 	fc := &fileConfig{Settings: map[string]string{}, path: path, lines: map[string]int{}}
 	keys := make([]string, 0, len(raw))
@@ -99,6 +113,27 @@ func parseConfig(path string, data []byte, fs *flag.FlagSet) (*fileConfig, error
 		}
 	}
 	return fc, nil
+}
+
+// yamlError puts an error of the YAML decoder reading path as the other
+// errors about the file are put, "WHAT: FILE line N: …", on one line:
+// yaml.v3 leaves the line out of a syntax error on the first line and
+// lists type errors on lines of their own.
+func yamlError(what, path string, err error) error {
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		msgs := make([]string, len(te.Errors))
+		for i, e := range te.Errors {
+			msgs[i], _, _ = strings.Cut(e, " in type ") // a Go struct type says nothing to a user
+		}
+		return fmt.Errorf("%s: %s %s", what, path, strings.Join(msgs, "; "))
+	}
+	msg, _ := strings.CutPrefix(err.Error(), "yaml: ")
+	line := "line 1" // the only line yaml.v3 does not name
+	if l, rest, ok := strings.Cut(msg, ": "); ok && strings.HasPrefix(l, "line ") {
+		line, msg = l, rest
+	}
+	return fmt.Errorf("%s: %s %s: not YAML: %s", what, path, line, msg)
 }
 
 // envName is the environment variable that overrides a flag: TICKD_ plus the

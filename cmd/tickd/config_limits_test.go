@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -248,8 +249,56 @@ func TestConfigSettingErrorsSayWhere(t *testing.T) {
 	}
 }
 
+// TestConfigYAMLErrorsSayLine: a file that is not YAML, or not one
+// mapping of settings, is refused on one line naming the file and the
+// line, the first line too (yaml.v3 leaves it out), with no Go type names;
+// a users file's errors say where as well. A file of nothing, "---" or
+// "~" alone has no settings and is no error.
+func TestConfigYAMLErrorsSayLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	for body, want := range map[string]string{
+		"```yaml\nshards: 1\n":      `line 1: not YAML: found character that cannot start any token`,
+		"shards: 1\n```yaml\n":      `line 2: not YAML: found character that cannot start any token`,
+		"\tshards: 1\n":             `line 1: not YAML: found character that cannot start any token`,
+		"hello\n":                   `line 1: want settings (key: value, one a line), not "hello"`,
+		"- shards\n":                `line 1: want settings (key: value, one a line), not a list`,
+		"shards: 1\nshards: 2\n":    `line 2: mapping key "shards" already defined at line 1`,
+		"shards: 1\n---\nbars: x\n": `line 2: a second YAML document (after ---): a config file is one`,
+		"":                          "",
+		"---\n":                     "",
+		"~\n":                       "",
+	} {
+		err := serveWithConfig(t, path, body)
+		if want == "" {
+			if err != nil {
+				t.Errorf("%q: %v, want no error", body, err)
+			}
+			continue
+		}
+		if want = "config: " + path + " " + want; err == nil || err.Error() != want {
+			t.Errorf("%q:\ngot  %v\nwant %s", body, err, want)
+		}
+	}
+	for body, want := range map[string]string{
+		"`users\n":                            `line 1: not YAML: found character that cannot start any token`,
+		"users:\n  - name: a\n    bogus: 1\n": `line 3: field bogus not found`,
+	} {
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err := loadUsers(path, "tickd")
+		if want = "nats-users: " + path + " " + want; err == nil || err.Error() != want {
+			t.Errorf("users %q:\ngot  %v\nwant %s", body, err, want)
+		}
+	}
+}
+
+// configErrorSaysWhere is how every error about a config file's content
+// begins, on one line.
+var configErrorSaysWhere = regexp.MustCompile(`^config: fuzz\.yaml line [1-9][0-9]*: [^\n]+$`)
+
 // FuzzConfig: any bytes as a config file either parse or fail with a
-// "config:" error, never a panic; what parses applies to the flags and
+// "config:" error naming its line, never a panic; what parses applies to the flags and
 // builds (or refuses) an engine configuration without a panic either.
 func FuzzConfig(f *testing.F) {
 	f.Add([]byte("feed-listen: 127.0.0.1:7000\nsma: 20\nwindows: [1s, 1m]\n"))
@@ -264,8 +313,8 @@ func FuzzConfig(f *testing.F) {
 		fs := newServeFlags(&cfg, io.Discard)
 		fc, err := parseConfig("fuzz.yaml", data, fs)
 		if err != nil {
-			if !strings.HasPrefix(err.Error(), "config: fuzz.yaml") {
-				t.Fatalf("error without its source: %v", err)
+			if !configErrorSaysWhere.MatchString(err.Error()) {
+				t.Fatalf("error without its file and line, or on more than one line: %q", err)
 			}
 			return
 		}

@@ -158,7 +158,7 @@ func loadUsers(path, prefix string) (users []bus.User, pwFiles []string, err err
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&uf); err != nil {
-		return nil, nil, fmt.Errorf("nats-users: %s: %w", path, err)
+		return nil, nil, yamlError("nats-users", path, err)
 	}
 	if len(uf.Users) == 0 {
 		return nil, nil, fmt.Errorf("nats-users: %s: no users", path)
