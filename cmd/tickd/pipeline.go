@@ -523,8 +523,7 @@ func (p *pipeline) drain() {
 	p.flushReports()
 	if p.recorder != nil {
 		// stalls: times the feed waited for the disk (recording is lossless).
-		captureFiles(p.log.Info(), p.recorder.Files()).Uint64("stalls", p.recorder.Stalls()).
-			Uint64("dropped", p.recorder.Dropped()).Msg("capture written")
+		logCapture(p.log, p.recorder, func(ev *zerolog.Event) *zerolog.Event { return ev.Uint64("stalls", p.recorder.Stalls()) })
 	}
 	c := p.eng.Counters()
 	pc := p.pub.Counters()

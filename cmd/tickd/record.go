@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -130,9 +131,37 @@ func runRecord(ctx context.Context, args []string, _, stderr io.Writer) error {
 	p.wg.Wait()
 	p.flushReports()
 	ft := p.feedStats.Total()
-	captureFiles(log.Info(), p.recorder.Files()).Uint64("bytes", ft.Bytes).Uint64("frames", ft.Frames).
-		Uint64("feed_errors", ft.Errors).Msg("capture written")
+	logCapture(log, p.recorder, func(ev *zerolog.Event) *zerolog.Event {
+		return ev.Uint64("feed_bytes", ft.Bytes).Uint64("feed_frames", ft.Frames).Uint64("feed_errors", ft.Errors)
+	})
 	return errors.Join(p.errs...)
+}
+
+// logCapture logs a recorder's summary, with fields' own: its files and
+// the bytes they hold (file_bytes, what a replay reads back; a file gone
+// holds none). After a failed write the feed sent more than the files
+// hold, so the line says the capture is incomplete, at error level, with
+// the error.
+func logCapture(log zerolog.Logger, rec *replay.Recorder, fields func(*zerolog.Event) *zerolog.Event) {
+	files := rec.Files()
+	ev, msg := log.Info(), "capture written"
+	if err := rec.Err(); err != nil {
+		ev, msg = log.Error().Err(err), "capture incomplete: a write failed"
+	}
+	ev = captureFiles(ev, files).Int64("file_bytes", filesSize(files)).Uint64("dropped", rec.Dropped())
+	fields(ev).Msg(msg)
+}
+
+// filesSize is the bytes the files hold now; one that cannot be read
+// (removed) holds none.
+func filesSize(files []string) int64 {
+	var n int64
+	for _, f := range files {
+		if st, err := os.Stat(f); err == nil {
+			n += st.Size()
+		}
+	}
+	return n
 }
 
 // listedFiles is how many capture files the "capture written" line names.

@@ -515,7 +515,9 @@ func TestRecordCommand(t *testing.T) {
 // TestRecordEndsWhenRecorderFails: once its recorder stops on a write
 // error (here the directory removed under it, so the next rotation cannot
 // create a file), `tickd record` exits with that error instead of reading
-// on a feed it records nothing of.
+// on a feed it records nothing of, and its summary line says the capture
+// is incomplete, at error level, with the bytes the files hold (none: they
+// were removed), not the feed's bytes as if written.
 func TestRecordEndsWhenRecorderFails(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "rec")
 	port := freePort(t)
@@ -554,6 +556,17 @@ func TestRecordEndsWhenRecorderFails(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatalf("record still running 10s after its recorder failed\n%s", stderr)
+	}
+	lines := logLines(t, stderr.String())
+	if n := len(withMessage(lines, "capture written")); n != 0 {
+		t.Errorf("%d \"capture written\" lines after a failed write\n%s", n, stderr)
+	}
+	sum := withMessage(lines, "capture incomplete: a write failed")
+	if len(sum) != 1 {
+		t.Fatalf("%d \"capture incomplete\" lines, want 1\n%s", len(sum), stderr)
+	}
+	if l := sum[0]; l["level"] != "error" || l["error"] == nil || l["file_bytes"] != 0.0 || !(l["feed_bytes"].(float64) > 0) {
+		t.Errorf("summary %v: want level error, the error, file_bytes 0 and the feed's bytes apart", l)
 	}
 }
 
