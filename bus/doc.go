@@ -37,7 +37,11 @@
 // publisher id, ts_pub tells the runs apart, as the sinks key rows). The events on <prefix>.status ("status", "feed") have no seq and no
 // symbol: Subscribe hands them over as *Status and *FeedStatus.
 // Times are int64 nanoseconds since the Unix epoch; prices are exact decimal
-// strings ("412.5"); statistics are JSON numbers, null when not finite. A
+// strings ("412.5"); statistics are JSON numbers, null when not finite. So
+// "vwap" has two types: a bar's is a price, a string ("412.5", Bar.VWAP a
+// decimal.Decimal), a stats' the session's statistic, a number (412.5,
+// Stats.VWAP a float64); Decode reads each by its kind and refuses the
+// other type. A
 // BBO's "bid" or "ask" is null when that side of the book is empty, its
 // "bid_size"/"ask_size" (shares) and "bid_orders"/"ask_orders" then 0. The
 // Encoder methods document each record's fields with an example; the JSON

@@ -46,6 +46,8 @@ func TestDecodeErrors(t *testing.T) {
 		{`{"kind":"bar","publisher":"p","seq":1,"symbol":"A","ts_pub":1,"interval_ns":1,"start":0,` +
 			`"open":"1","high":"1","low":"1","close":"1","volume":1,"vwap":1,"count":1,"ts_recv":1}`, "bar: vwap: price 1 is not a JSON string"},
 		{`{"kind":"stats","publisher":"p","seq":1,"symbol":"A","ts_pub":1}`, "stats: missing field(s)"},
+		{`{"kind":"stats","publisher":"p","seq":1,"symbol":"A","ts_pub":1,"ts_event":1,"last":"1","sma":1,"ema":1,` +
+			`"vwap":"1","mean":1,"stddev":0,"zscore":null,"min":"1","max":"1","count":1,"volume":1}`, `stats: vwap: value "1" is not a number`}, // a bar's type, not a stats
 		{`{"kind":"bbo","publisher":"p","seq":1,"symbol":"A","ts_pub":1}`,
 			`bbo: missing field(s) ["ts_event" "ts_recv" "bid/ask" "bid_size/ask_size" "bid_orders/ask_orders"]`},
 		// A missing side is an error; a null side is an empty one.
