@@ -56,7 +56,9 @@ const floorHeader = 16
 // RunFloor measures bare NATS beside tickd: a nats.go publisher sends
 // messages of PayloadSize at Rate, open-loop as RunLoad's ticks, through
 // the server to a subscriber, and latency is receive time − intended send
-// time. It is the least any signal through that server can take.
+// time. It is the least any signal through that server can take. Stopped
+// by ctx before the last message, it returns what it measured of those it
+// sent (awaited for Drain at most) with ctx's error: a partial result.
 func RunFloor(ctx context.Context, o FloorOptions) (Side, error) {
 	o, err := o.withDefaults()
 	if err != nil {
@@ -91,9 +93,11 @@ func RunFloor(ctx context.Context, o FloorOptions) (Side, error) {
 	rec = newRecorder(p, p.intended(warm), o.onRecv)
 	close(ready)
 	var firstAt, lastAt time.Time
-	for i := int64(0); i < total; {
-		if err := p.wait(ctx, i); err != nil {
-			return Side{}, err
+	var stopped error // ctx's, if it ended the run before the last message
+	i := int64(0)
+	for i < total {
+		if stopped = p.wait(ctx, i); stopped != nil {
+			break
 		}
 		due := min(p.due(), i+maxBatch)
 		for ; i < due; i++ {
@@ -111,8 +115,8 @@ func RunFloor(ctx context.Context, o FloorOptions) (Side, error) {
 	if err := o.Pub.Flush(); err != nil {
 		return Side{}, fmt.Errorf("bench: floor: flush: %w", err)
 	}
-	sent := uint64(total - warm)
-	rec.waitFor(ctx, sent, o.Drain)
+	sent := uint64(max(i-warm, 0))
+	rec.waitFor(context.WithoutCancel(ctx), sent, o.Drain) // stopped, what was sent is still on its way
 	if err := sub.Unsubscribe(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
 		return Side{}, fmt.Errorf("bench: floor: %w", err)
 	}
@@ -121,7 +125,7 @@ func RunFloor(ctx context.Context, o FloorOptions) (Side, error) {
 	}
 	s, _ := rec.side("floor", sent, sent, lastAt.Sub(firstAt))
 	s.Drain = o.Drain
-	return s, nil
+	return s, stopped
 }
 
 // TypicalSignalSize is the size of a tickd signal of PriceRule as the

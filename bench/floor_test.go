@@ -2,8 +2,11 @@ package bench
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -78,4 +81,24 @@ func TestFloorRateOfFewMessages(t *testing.T) {
 	if r := achievedRate(11, time.Second); r != 10 {
 		t.Errorf("11 sends over 1 s: %v/s, want 10", r)
 	}
+}
+
+// TestFloorInterruptedReturnsWhatItMeasured: RunFloor stopped mid-window
+// returns the context's error with what it sent until then, all received.
+func TestFloorInterruptedReturnsWhatItMeasured(t *testing.T) {
+	srv := startNATS(t)
+	t.Cleanup(srv.Shutdown)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var got atomic.Int64
+	s, err := RunFloor(ctx, FloorOptions{Pub: connect(t, srv), Sub: connect(t, srv), Rate: 2000, Duration: time.Minute, Warmup: -1,
+		onRecv: func() {
+			if got.Add(1) == 100 {
+				cancel()
+			}
+		}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("%v, want context.Canceled", err)
+	}
+	checkInterrupted(t, s, "floor")
 }

@@ -24,6 +24,10 @@ type InprocOptions struct {
 	// `tickd replay` does): no ring between them, and latency ends when
 	// the signal is enqueued for the publisher.
 	Fused bool
+
+	// afterBatch, if set, runs in the producer after each batch it fed
+	// with the ticks sent in the window so far: tests stop a run there.
+	afterBatch func(sent uint64)
 }
 
 func (o InprocOptions) withDefaults() (InprocOptions, error) {
@@ -54,7 +58,9 @@ const inprocBatch = 256
 // producer's goroutine and latency ends as the signal is enqueued. The
 // ticks are those of RunLoad, open-loop at Rate, or back to back with
 // FullSpeed. Both ends are stamped with the time-stamp counter (package
-// cycles): a clock_gettime costs as much as what is timed.
+// cycles): a clock_gettime costs as much as what is timed. Stopped by ctx
+// before its end, it returns what it measured until then with ctx's
+// error: a partial result.
 func RunInproc(ctx context.Context, o InprocOptions) (Side, error) {
 	o, err := o.withDefaults()
 	if err != nil {
@@ -83,7 +89,8 @@ func RunInproc(ctx context.Context, o InprocOptions) (Side, error) {
 	} else {
 		r, got, err = runPipelined(ctx, o, p, from, dec, syms, &lat)
 	}
-	if err != nil {
+	stopped := ctx.Err() // cancelled mid-run: what was measured is returned with it
+	if err != nil && (stopped == nil || !errors.Is(err, stopped)) {
 		return Side{}, err
 	}
 	if st := dec.Stats(); st.Errors > 0 {
@@ -95,7 +102,7 @@ func RunInproc(ctx context.Context, o InprocOptions) (Side, error) {
 		s.Dropped = r.expected - got
 	}
 	s.Rate = achievedRate(r.sent, r.elapsed)
-	return s, nil
+	return s, err
 }
 
 // runPipelined runs the engine on its own goroutine, fed through an Input,
@@ -119,7 +126,9 @@ func runPipelined(ctx context.Context, o InprocOptions, p *pacer, from int64, de
 	}
 	cons := eng.Outputs()[0].Consumer(0)
 
-	ectx, stop := context.WithCancel(ctx)
+	// The engine stops once the producer is done, interrupted too, so that
+	// every tick it sent is decoded and its signal counted.
+	ectx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	defer stop()
 	engDone := make(chan error, 1)
 	go func() { engDone <- eng.Run(ectx) }()
@@ -210,6 +219,7 @@ func produce(ctx context.Context, o InprocOptions, p *pacer, from int64, dec *fe
 	}
 	end := p.start.Add(o.Warmup + o.Duration)
 	var firstAt, lastAt time.Time
+	defer func() { r.elapsed = lastAt.Sub(firstAt) }() // stopped early too: what was sent, in what time
 	for i := int64(0); ; {
 		var due int64
 		var ts int64 // FullSpeed: the batch's event time
@@ -255,8 +265,10 @@ func produce(ctx context.Context, o InprocOptions, p *pacer, from int64, dec *fe
 			firstAt = time.Now()
 		}
 		lastAt = time.Now()
+		if o.afterBatch != nil {
+			o.afterBatch(r.sent)
+		}
 	}
-	r.elapsed = lastAt.Sub(firstAt)
 	return r
 }
 

@@ -135,3 +135,29 @@ func TestInprocCancelled(t *testing.T) {
 		}
 	}
 }
+
+// TestInprocInterruptedReturnsWhatItMeasured: a run stopped mid-window
+// (tickd bench's Ctrl-C) returns the context's error with what it
+// measured until then: the ticks sent, every signal of theirs received
+// (none dropped: the engine drains what was sent before it stops), and the
+// time they took.
+func TestInprocInterruptedReturnsWhatItMeasured(t *testing.T) {
+	for _, c := range []struct{ fullSpeed, fused bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
+		ctx, cancel := context.WithCancel(t.Context())
+		s, err := RunInproc(ctx, InprocOptions{FullSpeed: c.fullSpeed, Fused: c.fused, Format: feed.FormatNative, Wait: ringbuf.Park,
+			Pattern: Pattern{Rate: 20000, Duration: time.Minute, Warmup: -1, Symbols: 8},
+			afterBatch: func(sent uint64) {
+				if sent >= 2000 {
+					cancel()
+				}
+			}})
+		cancel()
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("%+v: %v, want context.Canceled", c, err)
+		}
+		if s.Name != "inproc" || s.Sent < 2000 || s.Received == 0 || s.Dropped != 0 || s.Elapsed <= 0 || uint64(s.Hist.TotalCount()) != s.Received {
+			t.Errorf("%+v: side %s sent %d received %d dropped %d elapsed %v: want what was measured until the interrupt",
+				c, s.Name, s.Sent, s.Received, s.Dropped, s.Elapsed)
+		}
+	}
+}

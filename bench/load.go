@@ -469,7 +469,10 @@ func tsEvent(data []byte) (int64, bool) {
 // per signal received on the subscription, receive time − the intended send
 // time of the tick that fired it (the signal's ts_event). Only ticks
 // intended after the warm-up are measured; signals expected from them but
-// not received within Drain after the last tick are dropped.
+// not received within Drain after the last tick are dropped. Stopped by
+// ctx before the last tick, it still awaits (for Drain at most) the
+// signals of the ticks it sent, and returns what it measured of them with
+// ctx's error: a partial result (see Result.Partial).
 func RunLoad(ctx context.Context, o LoadOptions) (LoadResult, error) {
 	o, err := o.withDefaults()
 	if err != nil {
@@ -518,32 +521,44 @@ func RunLoad(ctx context.Context, o LoadOptions) (LoadResult, error) {
 	rec = newRecorder(p, p.intended(warm), o.onRecv)
 	close(ready)
 	var firstAt, lastAt time.Time // sends of the first and last measured ticks
-	for i := int64(0); i < total; {
-		if err := p.wait(ctx, i); err != nil {
-			return LoadResult{}, err
+	var stopped error             // ctx's, if it ended the run before the last tick
+	sent := int64(0)              // ticks written
+	for sent < total {
+		if stopped = p.wait(ctx, sent); stopped != nil {
+			break
 		}
-		due := min(p.due(), i+maxBatch)
+		due := min(p.due(), sent+maxBatch)
 		buf = buf[:0]
+		i := sent
 		for ; i < due; i++ {
 			sym, px := t.next(i)
 			buf = enc.trade(buf, i, sym, p.intended(i), px)
 		}
 		if _, err := c.Write(buf); err != nil {
+			if stopped = ctx.Err(); stopped != nil {
+				break // tickd stopped with the run
+			}
 			return LoadResult{}, fmt.Errorf("bench: load: %w", err)
 		}
+		sent = i
 		if i > warm && firstAt.IsZero() {
 			firstAt = time.Now()
 		}
 		lastAt = time.Now()
 	}
-	rec.waitFor(ctx, expected, o.Drain)
+	if stopped != nil {
+		expected = t.countFires(warm, sent)
+	}
+	// Stopped, the ticks sent still get their drain: their signals are on
+	// their way, not dropped.
+	rec.waitFor(context.WithoutCancel(ctx), expected, o.Drain)
 	if err := sub.Unsubscribe(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
 		return LoadResult{}, fmt.Errorf("bench: load: %w", err)
 	}
 	if n := rec.bad.Load(); n > 0 {
 		return LoadResult{}, fmt.Errorf("bench: load: %d messages on %s without a ts_event", n, o.Subject)
 	}
-	s, mean := rec.side("tickd", uint64(total-warm), expected, lastAt.Sub(firstAt))
+	s, mean := rec.side("tickd", uint64(max(sent-warm, 0)), expected, lastAt.Sub(firstAt))
 	s.Drain = o.Drain
-	return LoadResult{Side: s, MeanPayload: mean}, nil
+	return LoadResult{Side: s, MeanPayload: mean}, stopped
 }

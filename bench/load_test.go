@@ -2,7 +2,9 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -306,5 +308,36 @@ func TestRecorderIgnoresWallClockSteps(t *testing.T) {
 	s, _ := rec.side("tickd", 1, 1, time.Second)
 	if got := s.Hist.Max(); s.Hist.TotalCount() != 1 || got > int64(time.Second) {
 		t.Fatalf("%d latencies, max %v after a wall-clock step of an hour; want 1, at once", s.Hist.TotalCount(), time.Duration(got))
+	}
+}
+
+// TestLoadInterruptedReturnsWhatItMeasured: RunLoad stopped mid-window
+// returns the context's error with the ticks sent until then and their
+// signals, awaited (none dropped), not an empty result.
+func TestLoadInterruptedReturnsWhatItMeasured(t *testing.T) {
+	m := startMiniTickd(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var got atomic.Int64
+	res, err := RunLoad(ctx, LoadOptions{Addr: m.addr, Sub: m.subscriber(t), Pattern: Pattern{Rate: 4000, Duration: time.Minute,
+		Warmup: -1, Symbols: 8, SignalRatio: 0.5}, onRecv: func() {
+		if got.Add(1) == 100 {
+			cancel()
+		}
+	}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("%v, want context.Canceled", err)
+	}
+	checkInterrupted(t, res.Side, "tickd")
+}
+
+// checkInterrupted checks a side of a run interrupted after 100 receipts:
+// what was sent until then, all of it received.
+func checkInterrupted(t *testing.T, s Side, name string) {
+	t.Helper()
+	if s.Name != name || s.Received < 100 || s.Sent < s.Received || s.Dropped != 0 || s.Elapsed <= 0 || s.Elapsed > 30*time.Second ||
+		uint64(s.Hist.TotalCount()) != s.Received {
+		t.Errorf("side %s: sent %d received %d dropped %d elapsed %v: want what was measured until the interrupt",
+			s.Name, s.Sent, s.Received, s.Dropped, s.Elapsed)
 	}
 }

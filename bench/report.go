@@ -71,6 +71,7 @@ type jsonRatios struct {
 // jsonResult is result.json; see WriteReport.
 type jsonResult struct {
 	Start    string      `json:"start"`
+	Partial  string      `json:"partial,omitempty"`
 	Settings Settings    `json:"settings"`
 	Machine  Machine     `json:"machine"`
 	Timing   *Timing     `json:"timing,omitempty"`
@@ -158,7 +159,8 @@ func validSideName(name string) bool {
 // WriteReport prints a run's summary on term (when not nil) and writes the
 // run into dir, creating it if missing:
 //
-//   - report.txt: the same text as term: the settings and machine, what is
+//   - report.txt: the same text as term: a PARTIAL line saying why, for a
+//     run stopped before its end, the settings and machine, what is
 //     timed with which clock, the histogram's range and precision, then a
 //     table of one row per side with p50, p90, p99, p99.9, p99.99 and max
 //     latency in µs, the achieved rate, messages sent, received and dropped,
@@ -175,6 +177,8 @@ func validSideName(name string) bool {
 // The fields of result.json:
 //
 //	start                 run start, RFC 3339 with nanoseconds
+//	partial               only for a run stopped before its end: why (Result.Partial);
+//	                      the sides hold what was measured until then
 //	settings              the Settings as given; durations in ns (duration_ns, warmup_ns)
 //	machine               the Machine: cpu, cores, go_version, os, arch, host
 //	timing                when said: interval, from where to where each latency
@@ -234,7 +238,7 @@ func WriteReport(dir string, r *Result, term io.Writer) error {
 			floor = i
 		}
 	}
-	res := jsonResult{Start: r.Start.Format(time.RFC3339Nano), Settings: r.Settings, Machine: r.Machine, Sides: figs}
+	res := jsonResult{Start: r.Start.Format(time.RFC3339Nano), Partial: r.Partial, Settings: r.Settings, Machine: r.Machine, Sides: figs}
 	if r.Timing != (Timing{}) {
 		res.Timing = &r.Timing
 	}
@@ -328,7 +332,11 @@ func plotTitle(r *Result) string {
 	if r.Settings.Rate > 0 {
 		rate = strconv.FormatFloat(r.Settings.Rate, 'f', -1, 64) + " ticks/s"
 	}
-	return fmt.Sprintf("tickd bench %s: latency by percentile at %s", mode, rate)
+	title := fmt.Sprintf("tickd bench %s: latency by percentile at %s", mode, rate)
+	if r.Partial != "" {
+		title += " (partial)"
+	}
+	return title
 }
 
 // fmtMicros prints a latency in ns as µs, with fewer decimals as it grows so
@@ -366,6 +374,9 @@ func reportText(r *Result, figs []jsonSide, ratios *jsonRatios) string {
 	var b strings.Builder
 	s, m := r.Settings, r.Machine
 	fmt.Fprintf(&b, "tickd bench %s, started %s\n", s.Mode, r.Start.Format(time.RFC3339))
+	if r.Partial != "" {
+		fmt.Fprintf(&b, "PARTIAL:  %s\n", r.Partial)
+	}
 	fmt.Fprintf(&b, "settings: rate %s/s, duration %v, warmup %v, symbols %d, signal ratio %s, format %s, wait %s, pace %s, nats %s, gogc %d\n",
 		strconv.FormatFloat(s.Rate, 'f', -1, 64), s.Duration, s.Warmup, s.Symbols,
 		strconv.FormatFloat(s.SignalRatio, 'f', -1, 64), s.Format, s.Wait, s.Pace, s.NATS, s.GOGC)

@@ -95,6 +95,10 @@ type Result struct {
 	// Cache holds the CacheProbes taken before and after the run; the
 	// zero value means none were taken.
 	Cache CachePhase
+	// Partial, when not empty, says why the run stopped before its end
+	// (an interrupt): the sides hold what was measured until then, and a
+	// side not measured at all is missing.
+	Partial string
 }
 
 // Timing is what a run's latencies are: from where to where each one runs,

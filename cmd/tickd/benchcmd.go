@@ -14,6 +14,7 @@ import (
 	"runtime/pprof"
 	"runtime/trace"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -81,7 +82,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	fs.SetOutput(stderr)
 	c.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: tickd bench [flags]\n\nOpen-loop latency of tickd: ticks over TCP into the feed listener, one price rule,\nsignals read back from NATS; then bare NATS carrying the same number of messages\nper second (the signal rate) of the same size (the floor). With -inproc: decode → engine → output ring inside the process;\n-fused runs decode and engine (and, end to end, publishing) on one goroutine.\nWrites report.txt, result.json, *.hgrm and latency.svg/png to -out.\n\n")
+		fmt.Fprintf(stderr, "Usage: tickd bench [flags]\n\nOpen-loop latency of tickd: ticks over TCP into the feed listener, one price rule,\nsignals read back from NATS; then bare NATS carrying the same number of messages\nper second (the signal rate) of the same size (the floor). With -inproc: decode → engine → output ring inside the process;\n-fused runs decode and engine (and, end to end, publishing) on one goroutine.\nWrites report.txt, result.json, *.hgrm and latency.svg/png to -out; interrupted (SIGINT,\nSIGTERM), what was measured until then, marked partial, and exits 1.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -136,17 +137,27 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 		prober = bench.NewDefaultProber()
 		res.Cache.Before = prober.Probe()
 	}
-	if res.Sides, err = c.recorded(stderr, func() ([]bench.Side, error) {
+	res.Sides, err = c.recorded(stderr, func() ([]bench.Side, error) {
 		if c.inproc {
 			s, err := bench.RunInproc(ctx, bench.InprocOptions{Pattern: c.pattern(), FullSpeed: c.rate == 0,
 				Format: format, Wait: wait, Pace: pace, Fused: c.fused})
-			if err != nil {
+			if err != nil && !stoppedAfterMeasuring(ctx, err, s) {
 				return nil, err
 			}
-			return []bench.Side{s, bench.ClockFloor(max(int(s.Received), 10000))}, nil
+			return []bench.Side{s, bench.ClockFloor(max(int(s.Received), 10000))}, err
 		}
 		return benchE2E(ctx, &c, format, pace, stderr)
-	}); err != nil {
+	})
+	// Interrupted, the run still reports what it measured, where the whole
+	// report would have gone, marked partial; the command then fails, so
+	// that a script does not take the partial report for a full one.
+	stopped := err != nil && len(res.Sides) > 0
+	switch {
+	case stopped:
+		res.Partial = partialReason(context.Cause(ctx), c.duration, res.Sides, c.inproc)
+	case err != nil && ctx.Err() != nil:
+		return fmt.Errorf("interrupted (%v) before any tick of the measured window was sent: no report", context.Cause(ctx))
+	case err != nil:
 		return err
 	}
 	if prober != nil {
@@ -156,8 +167,35 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	if err := bench.WriteReport(out, &res, stdout); err != nil {
 		return err
 	}
+	if stopped {
+		fmt.Fprintf(stdout, "partial report: %s\n", out)
+		return fmt.Errorf("%s: partial report in %s", res.Partial, out)
+	}
 	fmt.Fprintf(stdout, "report: %s\n", out)
 	return nil
+}
+
+// stoppedAfterMeasuring says that err is the run's context ending it after
+// some of the measured window was sent: what s holds then is worth a
+// (partial) report.
+func stoppedAfterMeasuring(ctx context.Context, err error, s bench.Side) bool {
+	return ctx.Err() != nil && errors.Is(err, ctx.Err()) && s.Sent > 0
+}
+
+// partialReason is a report's Partial for a run interrupted (cause) before
+// its end: how much of the window each side ran, and that the floor was
+// not measured when the end-to-end run stopped before it.
+func partialReason(cause error, window time.Duration, sides []bench.Side, inproc bool) string {
+	var ran []string
+	for _, s := range sides {
+		if s.Name != "clock" { // not a run over the window
+			ran = append(ran, fmt.Sprintf("%s ran %v of the %v window", s.Name, s.Elapsed.Round(time.Millisecond), window))
+		}
+	}
+	if !inproc && len(sides) == 1 {
+		ran = append(ran, "the floor was not measured")
+	}
+	return fmt.Sprintf("interrupted (%v): %s", cause, strings.Join(ran, ", "))
 }
 
 // validate checks the flags as given, before anything starts: a zero
@@ -270,7 +308,9 @@ func benchE2E(ctx context.Context, c *benchConfig, format feed.Format, pace benc
 		return nil, err
 	}
 	cfg.rules = []ruleConfig{{ID: bench.RuleID, Type: "price", Dir: "both", Level: bench.DefaultLevel.String()}}
-	pctx, stop := context.WithCancel(ctx)
+	// tickd runs until the load is done with it, interrupted too: the
+	// load then awaits the signals of the ticks it sent.
+	pctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	defer stop()
 	p, err := startPipeline(pctx, &cfg, log)
 	if err != nil {
@@ -282,8 +322,14 @@ func benchE2E(ctx context.Context, c *benchConfig, format feed.Format, pace benc
 	if werr := p.Wait(); err == nil && werr != nil {
 		err = fmt.Errorf("tickd: %w", werr)
 	}
+	if err != nil && stoppedAfterMeasuring(ctx, err, load.Side) {
+		return []bench.Side{load.Side}, err // the floor not measured
+	}
 	if err != nil {
 		return nil, err
+	}
+	if err := ctx.Err(); err != nil { // interrupted as the load ended
+		return []bench.Side{load.Side}, err
 	}
 
 	pub, err := nats.Connect(url, nats.Name("tickd-bench-floor"))
@@ -299,7 +345,12 @@ func benchE2E(ctx context.Context, c *benchConfig, format feed.Format, pace benc
 	// it: one message per signal, not per tick.
 	floor, err := bench.RunFloor(ctx, bench.FloorOptions{Pub: pub, Sub: sub, Rate: c.rate * c.signalRatio, Duration: c.duration,
 		Subject: prefix + ".floor", Warmup: c.pattern().Warmup, PayloadSize: size, Pace: pace})
-	if err != nil {
+	switch {
+	case err != nil && stoppedAfterMeasuring(ctx, err, floor):
+		return []bench.Side{load.Side, floor}, err
+	case err != nil && ctx.Err() != nil:
+		return []bench.Side{load.Side}, err // the floor not measured
+	case err != nil:
 		return nil, err
 	}
 	return []bench.Side{load.Side, floor}, nil

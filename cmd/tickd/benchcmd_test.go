@@ -8,7 +8,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/tickd/tickd/bench"
 	"github.com/tickd/tickd/bus"
@@ -330,5 +335,92 @@ func TestBenchFailedRunRemovesItsEmptyOut(t *testing.T) {
 		case out != existing && err == nil:
 			t.Errorf("-out %s left behind", out)
 		}
+	}
+}
+
+// TestBenchInterruptedWritesPartialReport: `tickd bench` stopped by SIGINT
+// mid-run writes what it measured (here tickd's side; the floor never
+// ran) where the full report would have gone, marked partial with the
+// reason, and exits 1, so that `tickd bench && publish` does not publish
+// it as a full run.
+func TestBenchInterruptedWritesPartialReport(t *testing.T) {
+	srv, err := bus.StartServer(bus.ServerOptions{Port: bus.RandomPort})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	measuring := make(chan struct{})
+	var once sync.Once
+	// The bench's signals, under its own prefix: the run is measuring.
+	if _, err := nc.Subscribe(bus.DefaultPrefix+".bench"+strconv.Itoa(os.Getpid())+".signal.>", func(*nats.Msg) {
+		once.Do(func() { close(measuring) })
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "out")
+	var out, errb syncBuffer
+	code := make(chan int, 1)
+	go func() {
+		code <- mainExit([]string{"bench", "--rate", "5000", "--duration", "1m", "--warmup", "0", "--cache-probe=false",
+			"--out", dir, "--nats-url", srv.ClientURL()}, &out, &errb)
+	}()
+	select {
+	case <-measuring:
+	case c := <-code:
+		t.Fatalf("bench ended (exit %d) before it was interrupted\n%s\n%s", c, out.String(), errb.String())
+	case <-time.After(time.Minute):
+		t.Fatalf("no signal from the bench in a minute\n%s", errb.String())
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil { // caught by the command's signal handler
+		t.Fatal(err)
+	}
+	if c := <-code; c != 1 {
+		t.Fatalf("exit %d, want 1\nstdout:\n%s\nstderr:\n%s", c, out.String(), errb.String())
+	}
+	const why = "interrupted (interrupt): tickd ran "
+	if s := errb.String(); !strings.HasPrefix(s, "tickd bench: "+why) || !strings.Contains(s, "the floor was not measured: partial report in "+dir) {
+		t.Errorf("stderr %q", s)
+	}
+	if s := out.String(); !strings.Contains(s, "\nPARTIAL:  "+why) || !strings.Contains(s, "partial report: "+dir) {
+		t.Errorf("stdout:\n%s", s)
+	}
+	for _, f := range []string{"report.txt", "result.json", "tickd.hgrm", "latency.svg", "latency.png"} {
+		if st, err := os.Stat(filepath.Join(dir, f)); err != nil || st.Size() == 0 {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "floor.hgrm")); err == nil {
+		t.Error("floor.hgrm written for a floor never measured")
+	}
+	var res struct {
+		Partial string `json:"partial"`
+		Sides   []struct {
+			Name     string `json:"name"`
+			Sent     uint64 `json:"sent"`
+			Received uint64 `json:"received"`
+			Dropped  uint64 `json:"dropped"`
+		} `json:"sides"`
+	}
+	if err := json.Unmarshal([]byte(readFile(t, filepath.Join(dir, "result.json"))), &res); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(res.Partial, why) || len(res.Sides) != 1 {
+		t.Fatalf("result.json: %+v", res)
+	}
+	// The ticks sent before the interrupt had their drain: their signals
+	// were received, not counted as dropped.
+	if s := res.Sides[0]; s.Name != "tickd" || s.Sent == 0 || s.Received == 0 || s.Dropped != 0 {
+		t.Errorf("tickd side %+v", s)
+	}
+	if !strings.Contains(readFile(t, filepath.Join(dir, "report.txt")), "\nPARTIAL:  "+why) {
+		t.Error("report.txt not marked partial")
 	}
 }

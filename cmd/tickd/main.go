@@ -138,7 +138,7 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.usage)
 	}
 	fmt.Fprintf(w, "\nRun 'tickd COMMAND -h' (or 'tickd help COMMAND') for a command's flags.\n")
-	fmt.Fprintf(w, "Exit status: 0 done or stopped by a signal, 2 a command-line mistake, 1 a failure.\n")
+	fmt.Fprintf(w, "Exit status: 0 done or stopped by a signal (bench: 1, its report partial), 2 a command-line mistake, 1 a failure.\n")
 }
 
 func runVersion(_ context.Context, args []string, stdout, stderr io.Writer) error {
