@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sort"
 	"time"
 
 	"github.com/tickd/tickd/feed"
@@ -26,7 +27,8 @@ type WriteOptions struct {
 	Header bool
 }
 
-// Written reports what Write wrote.
+// Written reports what Write wrote: after a failed write, the trades
+// whose bytes all went out and the bytes that did.
 type Written struct {
 	Trades int64
 	Bytes  int64
@@ -42,6 +44,8 @@ func Write(ctx context.Context, w io.Writer, g *Generator, opts WriteOptions) (W
 	var (
 		enc   feed.NativeEncoder
 		buf   = make([]byte, 0, flushBytes+512)
+		ends  []int // where each trade in buf ends: a short write counts those it finished
+		sent  int64 // trades encoded
 		out   Written
 		start = time.Now()
 		first = g.now
@@ -54,7 +58,8 @@ func Write(ctx context.Context, w io.Writer, g *Generator, opts WriteOptions) (W
 		}
 		n, err := w.Write(buf)
 		out.Bytes += int64(n)
-		buf = buf[:0]
+		out.Trades += int64(sort.SearchInts(ends, n+1)) // the trades that end within n
+		buf, ends = buf[:0], ends[:0]
 		if err != nil {
 			return fmt.Errorf("sim: write: %w", err)
 		}
@@ -71,14 +76,14 @@ func Write(ctx context.Context, w io.Writer, g *Generator, opts WriteOptions) (W
 	default:
 		return out, fmt.Errorf("sim: unsupported format %v", opts.Format)
 	}
-	for opts.Count == 0 || out.Trades < opts.Count {
+	for opts.Count == 0 || sent < opts.Count {
 		if err := ctx.Err(); err != nil {
 			break
 		}
 		t := g.Next()
 		if g.OutOfTime() {
 			return out, errors.Join(flush(), fmt.Errorf("sim: after %d trades the event time runs past %s, the end of int64 ns since the epoch: a lower count or duration, a higher rate or an earlier start",
-				out.Trades, time.Unix(0, math.MaxInt64).UTC().Format(time.RFC3339)))
+				sent, time.Unix(0, math.MaxInt64).UTC().Format(time.RFC3339)))
 		}
 		if opts.Duration > 0 && time.Duration(t.TsEvent-first) > opts.Duration {
 			break
@@ -105,7 +110,8 @@ func Write(ctx context.Context, w io.Writer, g *Generator, opts WriteOptions) (W
 			buf = feed.AppendJSON(buf, t.TsEvent, names[t.Symbol], t.Price, t.Qty, t.Side)
 		}
 		last = t.TsEvent
-		out.Trades++
+		sent++
+		ends = append(ends, len(buf))
 		if len(buf) >= flushBytes {
 			if err := flush(); err != nil {
 				return out, err

@@ -174,7 +174,8 @@ func runGen(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	start := time.Now()
 	n, err := sim.Write(ctx, w, g, wopts)
 	el := time.Since(start)
-	fmt.Fprintf(stderr, "tickd gen: %d ticks, %d bytes in %v (%.0f ticks/s)\n", n.Trades, n.Bytes, el.Round(time.Millisecond), float64(n.Trades)/el.Seconds())
+	// What went out: after a failed write, not the ticks it held.
+	fmt.Fprintf(stderr, "tickd gen: %d ticks, %d bytes written in %v (%.0f ticks/s)\n", n.Trades, n.Bytes, el.Round(time.Millisecond), float64(n.Trades)/el.Seconds())
 	return err
 }
 
