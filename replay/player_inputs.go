@@ -2,6 +2,7 @@ package replay
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -288,6 +289,7 @@ func (p *Player) playFile(ctx context.Context, path string, format feed.Format) 
 	}
 	buf := make([]byte, max(fileBuffer, 2*p.o.MaxFrame+2))
 	lo, hi := 0, 0
+	var read int64 // decompressed
 	for {
 		if lo > 0 {
 			hi = copy(buf, buf[lo:hi])
@@ -295,6 +297,7 @@ func (p *Player) playFile(ctx context.Context, path string, format feed.Format) 
 		}
 		n, rerr := r.Read(buf[hi:])
 		hi += n
+		read += int64(n)
 		p.nbytes += uint64(n)
 		for lo < hi {
 			c, err := p.decodeFile(ctx, s, buf[lo:hi])
@@ -310,11 +313,18 @@ func (p *Player) playFile(ctx context.Context, path string, format feed.Format) 
 			s.pending = append(s.pending[:0], buf[lo:hi]...) // endStream decodes an unterminated last line
 			return nil
 		}
+		if errors.Is(rerr, io.ErrUnexpectedEOF) { // only a gzip stream cut short ends so
+			return fmt.Errorf("replay: %s: %w (its first %d bytes, decompressed, were played)", path, ErrGzipTruncated, read)
+		}
 		if rerr != nil {
 			return fmt.Errorf("replay: %s: %w", path, rerr)
 		}
 	}
 }
+
+// ErrGzipTruncated is a gzip-compressed tick file's error when its gzip
+// stream ends early, as a partial copy or download does.
+var ErrGzipTruncated = errors.New("gzip stream ends early: the compressed file is truncated")
 
 // decodeFile decodes from src: in bulk at max speed, else one event at a
 // time so that each is paced by its event time. It returns the bytes used.

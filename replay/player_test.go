@@ -732,6 +732,33 @@ func TestPlayGzipTextFiles(t *testing.T) {
 	}
 }
 
+// TestPlayGzipTextFileCutShort: a gzipped tick file whose gzip stream ends
+// early (a partial copy) fails naming the file and why, and what of it was
+// played, not with a bare "unexpected EOF"; what precedes the cut plays.
+func TestPlayGzipTextFileCutShort(t *testing.T) {
+	data := csvLines("CSV", 20000, time.Millisecond)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(data)
+	zw.Close()
+	path := filepath.Join(t.TempDir(), "a.csv.gz")
+	if err := os.WriteFile(path, gz.Bytes()[:gz.Len()/2], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ss := &playSinks{}
+	p, err := NewPlayer([]string{path}, PlayerOptions{Symbols: tick.NewSymbolTable(64), Open: ss.open})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = p.Run(context.Background())
+	if !errors.Is(err, ErrGzipTruncated) || !strings.HasPrefix(err.Error(), "replay: "+path+": gzip stream ends early: the compressed file is truncated (its first ") {
+		t.Fatalf("%v, want the file and ErrGzipTruncated", err)
+	}
+	if got, _ := ss.list()[0].snapshot(); len(got) == 0 {
+		t.Error("nothing before the cut played")
+	}
+}
+
 // TestDetectInputDirectory: a directory is refused, pointing at its captures.
 func TestDetectInputDirectory(t *testing.T) {
 	dir := t.TempDir()
