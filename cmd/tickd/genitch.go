@@ -164,10 +164,30 @@ func runGenITCH(ctx context.Context, fs *flag.FlagSet, cfg *genConfig, f *itchFl
 		return fmt.Errorf("-format itch: -to wants soupbin://HOST:PORT or mold://HOST:PORT, not %q", to)
 	}
 
+	var n, bytes int64
+	start := time.Now()
+	err = genITCHLoop(ctx, cfg, g, sink, func(msg []byte) { n++; bytes += int64(len(msg)) })
+	if err == nil {
+		err = sink.finish(ctx)
+	}
+	el := time.Since(start)
+	st := g.Stats()
+	if fs, ok := sink.(*fileSink); ok { // after a failed write, fewer reached the file
+		n, bytes = fs.written()
+	}
+	// The messages' own bytes, which a file's 2-byte length prefixes and
+	// the transports' packet headers come on top of.
+	fmt.Fprintf(stderr, "tickd gen: %d itch messages (%d bytes, framing aside) written in %v (%.0f msg/s), %d live orders at peak\n",
+		n, bytes, el.Round(time.Millisecond), float64(n)/el.Seconds(), st.PeakLive)
+	return err
+}
+
+// genITCHLoop hands the generator's messages to sink, paced by their
+// times unless unpaced, until the session ends (at -duration or ctx's end,
+// closed properly) or a write fails; sent sees each message handed over.
+func genITCHLoop(ctx context.Context, cfg *genConfig, g *itchsim.Generator, sink itchSink, sent func(msg []byte)) error {
 	var (
 		msg   = make([]byte, 0, 64)
-		n     int64
-		bytes int64
 		start = time.Now()
 		first = int64(-1)
 	)
@@ -198,17 +218,9 @@ func runGenITCH(ctx context.Context, fs *flag.FlagSet, cfg *genConfig, f *itchFl
 		if err := sink.add(msg); err != nil {
 			return err
 		}
-		n++
-		bytes += int64(len(msg))
+		sent(msg)
 	}
-	err = sink.finish(ctx)
-	el := time.Since(start)
-	st := g.Stats()
-	// The messages' own bytes, which a file's 2-byte length prefixes and
-	// the transports' packet headers come on top of.
-	fmt.Fprintf(stderr, "tickd gen: %d itch messages (%d bytes, framing aside) in %v (%.0f msg/s), %d live orders at peak\n",
-		n, bytes, el.Round(time.Millisecond), float64(n)/el.Seconds(), st.PeakLive)
-	return err
+	return nil
 }
 
 // sinceMidnight is t's time of day in New York, which ITCH times count
@@ -225,22 +237,66 @@ func sinceMidnight(t time.Time) (time.Duration, error) {
 // fileSink writes the NASDAQ daily-file framing.
 type fileSink struct {
 	w   *bufio.Writer
+	out *countingWriter // under w: what reached the file
 	buf []byte
+	// ends are where the messages handed to w end (framed, from the
+	// file's start), until known to have reached it; added is the last.
+	ends  []int64
+	added int64
+	done  struct{ msgs, end int64 } // the messages that reached the file, and where the last ends
 }
 
 func newFileSink(w io.Writer) *fileSink {
-	return &fileSink{w: bufio.NewWriterSize(w, 64<<10), buf: make([]byte, 0, 128)}
+	out := &countingWriter{w: w}
+	return &fileSink{w: bufio.NewWriterSize(out, 64<<10), out: out, buf: make([]byte, 0, 128)}
 }
 
 func (s *fileSink) add(msg []byte) error {
 	s.buf = itch.AppendFramed(s.buf[:0], msg)
 	_, err := s.w.Write(s.buf)
+	s.added += int64(len(s.buf))
+	s.ends = append(s.ends, s.added)
+	if s.out.n >= s.ends[0] { // w wrote out: settle what it did
+		s.settle()
+	}
 	return err
 }
 
-func (s *fileSink) flush() error                   { return s.w.Flush() }
+// settle moves the messages whose bytes all reached the file from ends to
+// done.
+func (s *fileSink) settle() {
+	i := 0
+	for i < len(s.ends) && s.ends[i] <= s.out.n {
+		i++
+	}
+	if i > 0 {
+		s.done.msgs, s.done.end = s.done.msgs+int64(i), s.ends[i-1]
+		s.ends = append(s.ends[:0], s.ends[i:]...)
+	}
+}
+
+func (s *fileSink) flush() error {
+	defer s.settle()
+	return s.w.Flush()
+}
 func (s *fileSink) heartbeat() error               { return nil }
-func (s *fileSink) finish(_ context.Context) error { return s.w.Flush() }
+func (s *fileSink) finish(_ context.Context) error { return s.flush() }
+
+// written is what reached the file: the messages and their bytes (framing
+// aside), after a failed write fewer than were added.
+func (s *fileSink) written() (msgs, bytes int64) { return s.done.msgs, s.done.end - 2*s.done.msgs }
+
+// countingWriter counts the bytes w took.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.n += int64(n)
+	return n, err
+}
 
 // soupSink is a SoupBinTCP server over an in-memory store.
 type soupSink struct {
