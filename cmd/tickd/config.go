@@ -61,8 +61,11 @@ func parseConfig(path string, data []byte, fs *flag.FlagSet) (*fileConfig, error
 		return nil, yamlError("config", path, err)
 	}
 	var next yaml.Node
-	if err := dec.Decode(&next); err == nil {
+	switch err := dec.Decode(&next); {
+	case err == nil:
 		return nil, fmt.Errorf("config: %s line %d: a second YAML document (after ---): a config file is one", path, next.Line)
+	case !errors.Is(err, io.EOF):
+		return nil, yamlError("config", path, err)
 	}
 	var raw map[string]yaml.Node
 	if len(doc.Content) > 0 && doc.Content[0].Tag != "!!null" { // "---" or "~" alone: no settings

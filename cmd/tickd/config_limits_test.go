@@ -257,16 +257,17 @@ func TestConfigSettingErrorsSayWhere(t *testing.T) {
 func TestConfigYAMLErrorsSayLine(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "c.yaml")
 	for body, want := range map[string]string{
-		"```yaml\nshards: 1\n":      `line 1: not YAML: found character that cannot start any token`,
-		"shards: 1\n```yaml\n":      `line 2: not YAML: found character that cannot start any token`,
-		"\tshards: 1\n":             `line 1: not YAML: found character that cannot start any token`,
-		"hello\n":                   `line 1: want settings (key: value, one a line), not "hello"`,
-		"- shards\n":                `line 1: want settings (key: value, one a line), not a list`,
-		"shards: 1\nshards: 2\n":    `line 2: mapping key "shards" already defined at line 1`,
-		"shards: 1\n---\nbars: x\n": `line 2: a second YAML document (after ---): a config file is one`,
-		"":                          "",
-		"---\n":                     "",
-		"~\n":                       "",
+		"```yaml\nshards: 1\n":                `line 1: not YAML: found character that cannot start any token`,
+		"shards: 1\n```yaml\n":                `line 2: not YAML: found character that cannot start any token`,
+		"\tshards: 1\n":                       `line 1: not YAML: found character that cannot start any token`,
+		"hello\n":                             `line 1: want settings (key: value, one a line), not "hello"`,
+		"- shards\n":                          `line 1: want settings (key: value, one a line), not a list`,
+		"shards: 1\nshards: 2\n":              `line 2: mapping key "shards" already defined at line 1`,
+		"shards: 1\n---\nbars: x\n":           `line 2: a second YAML document (after ---): a config file is one`,
+		"shards: 1\n---\na: b\nc: d\ne: `f\n": `line 5: not YAML: found character that cannot start any token`,
+		"":                                    "",
+		"---\n":                               "",
+		"~\n":                                 "",
 	} {
 		err := serveWithConfig(t, path, body)
 		if want == "" {
