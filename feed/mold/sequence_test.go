@@ -30,9 +30,12 @@ func TestSequenceTracking(t *testing.T) {
 	r.feed(testPacket("S1", 9, "i"))           // same packet from the other line
 	r.feed(testPacket("S1", 6, "f", "g", "h")) // fills the gap, overlapping both sides
 	r.feed(testPacket("S1", 11, "k"))          // held: 10 missing
-	r.feed(testPacket("S1", 12, "l"))          // held
-	r.feed(testPacket("S1", 13, "m"))          // a third: past MaxHeld, 10 is given up
-	r.retry()                                  // nothing open: no effect
+	r.feed(testPacket("S1", 12, "l"))          // held: MaxHeld reached, not passed
+	if last := (*got)[len(*got)-1]; last != "9:i" {
+		t.Fatalf("with MaxHeld packets held, got %v: nothing should be given up before one more arrives", *got)
+	}
+	r.feed(testPacket("S1", 13, "m")) // a third: past MaxHeld, 10 is given up
+	r.retry()                         // nothing open: no effect
 	want := "[5:e 6:f 7:g 8:h 9:i gap 10+1 11:k 12:l 13:m]"
 	if fmt.Sprint(*got) != want {
 		t.Fatalf("got %v\nwant %s", *got, want)
@@ -157,5 +160,41 @@ func TestAnnouncedGapWaitsFromHeartbeat(t *testing.T) {
 	want := "[1:a gap 2+1 3:c gap 4+2]"
 	if fmt.Sprint(*got) != want || r.gapOpen {
 		t.Fatalf("got %v, gap open %v\nwant %s, no gap open", *got, r.gapOpen, want)
+	}
+}
+
+// TestJumpOfMaxJumpIsBelieved: a packet exactly MaxJump past the highest
+// sequence seen needs no confirming (only one further past does): it is
+// held behind the gap at once.
+func TestJumpOfMaxJumpIsBelieved(t *testing.T) {
+	r, got := feedRig(t, 4)
+	r.feed(testPacket("S1", 1, "a"))
+	r.feed(testPacket("S1", 2+r.opts.MaxJump, "z")) // the highest seen ends at 2
+	if !r.gapOpen || len(r.held) != 1 {
+		t.Fatalf("a jump of MaxJump was not held behind a gap (gap open %v, held %d, stats %+v)", r.gapOpen, len(r.held), r.Stats())
+	}
+	r.retry() // MaxAttempts 1: the gap is given up
+	want := fmt.Sprintf("[1:a gap 2+%d %d:z]", r.opts.MaxJump, 2+r.opts.MaxJump)
+	if fmt.Sprint(*got) != want {
+		t.Fatalf("got %v\nwant %s", *got, want)
+	}
+}
+
+// TestGapWaitedOutIsGivenUpAtOnce: a gap behind the oldest that has already
+// waited exactly MaxAttempts retry intervals when the oldest is given up is
+// given up with it, without one more request. The held packet's arrival is
+// set back rather than slept through, so the count of intervals is exact.
+func TestGapWaitedOutIsGivenUpAtOnce(t *testing.T) {
+	r, got := feedRig(t, 8)
+	r.opts.MaxAttempts = 2
+	r.feed(testPacket("S1", 1, "a"))
+	r.feed(testPacket("S1", 3, "c")) // held: 2 missing, first request
+	r.feed(testPacket("S1", 5, "e")) // held: 4 missing too
+	r.held[1].at = r.held[1].at.Add(-time.Duration(r.opts.MaxAttempts)*r.opts.RetryInterval - time.Minute)
+	r.retry() // the first gap's second request
+	r.retry() // its last: 2 is given up, and 4, as old, with it
+	want := "[1:a gap 2+1 3:c gap 4+1 5:e]"
+	if fmt.Sprint(*got) != want || r.gapOpen {
+		t.Fatalf("got %v, gap open %v, requests %d\nwant %s, no gap open", *got, r.gapOpen, r.Stats().Requests, want)
 	}
 }
