@@ -37,6 +37,9 @@ func TestSymbolTableIntern(t *testing.T) {
 	if tab.Len() != 4 || tab.Cap() != 4 {
 		t.Fatalf("Len %d Cap %d", tab.Len(), tab.Cap())
 	}
+	if name := tab.Name(SymbolID(tab.Len())); name != "" { // one past the last issued, the full table's end
+		t.Fatalf("Name of an id never issued = %q", name)
+	}
 }
 
 func TestSymbolTableRejects(t *testing.T) {
