@@ -457,3 +457,24 @@ func TestNativeTextStreamHint(t *testing.T) {
 		}
 	}
 }
+
+// TestNativeMaxFrameBoundary: a length prefix of exactly MaxFrame is a frame
+// like any other (here one of an unknown type, skipped, the stream going on);
+// one byte more ends the stream.
+func TestNativeMaxFrameBoundary(t *testing.T) {
+	const maxFrame = 128 // splitDecode's
+	stream := func(l int) []byte {
+		src := AppendHello(nil, 1)
+		src = append(src, frame(l, 99, 2, make([]byte, l-9)...)...)
+		src = AppendSymbol(src, 3, 0, "EDGE")
+		return AppendTrade(src, 4, 0, 1_767_364_200_000_000_000, 100, 1, tick.SideBuy)
+	}
+	got, r, st := splitDecode(t, FormatNative, 4, stream(maxFrame))
+	if len(got) != 1 || st.ByReason[ReasonUnknownType] != 1 || st.ByReason[ReasonFrameTooLarge] != 0 {
+		t.Fatalf("a frame of MaxFrame bytes: %d events, reports %v", len(got), r)
+	}
+	got, r, st = splitDecode(t, FormatNative, 4, stream(maxFrame+1))
+	if len(got) != 0 || st.ByReason[ReasonFrameTooLarge] != 1 {
+		t.Fatalf("a frame of MaxFrame+1 bytes: %d events, reports %v", len(got), r)
+	}
+}
