@@ -339,3 +339,45 @@ func TestOpenCaptureNamesFile(t *testing.T) {
 		}
 	}
 }
+
+// TestGarbageBeforeTornTail: bad bytes between the last good block and a
+// torn one go with the tail: one Damage, at the start of the bad bytes, and
+// the file cut there, whether the last block is cut short (in its header or
+// its payload) or whole with a payload that fails its check.
+func TestGarbageBeforeTornTail(t *testing.T) {
+	recs := genRecords(7, 300, 3, 100)
+	_, file, blocks := finished(t, recs, WriterOptions{Format: "csv", BlockSize: 1024})
+	last := blocks[len(blocks)-1]
+	junk := append([]byte("junk"), make([]byte, 60)...)
+	withJunk := append(append(append([]byte(nil), file[:last.off]...), junk...), file[last.off:]...)
+	lastAt := last.off + int64(len(junk)) // the last block's start, after the junk
+	flipped := append([]byte(nil), withJunk...)
+	flipped[lastAt+blkHdrLen+int64(last.plen)/2] ^= 0x40
+	want := recs[:recordsBefore(blocks, len(blocks)-1)]
+	for name, b := range map[string][]byte{
+		"cut in the header":  withJunk[:lastAt+blkHdrLen/2],
+		"cut in the payload": withJunk[:lastAt+blkHdrLen+int64(last.plen)/2],
+		"payload flipped":    flipped,
+	} {
+		p := filepath.Join(t.TempDir(), "torn.cap")
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r, dmg, err := OpenCapture(p, OpenOptions{})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if len(dmg) != 1 || dmg[0].Offset != last.off || !dmg[0].Truncated || !errors.Is(dmg[0].Err, ErrTorn) {
+			t.Fatalf("%s: damage %v, want one torn tail at %d", name, dmg, last.off)
+		}
+		sameRecords(t, readAll(t, r), want)
+		r.Close()
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Size() != last.off {
+			t.Fatalf("%s: file left at %d bytes, want %d", name, st.Size(), last.off)
+		}
+	}
+}
