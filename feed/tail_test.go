@@ -254,7 +254,16 @@ func TestTailLateFile(t *testing.T) {
 	late := filepath.Join(t.TempDir(), "late.jsonl")
 	// FromEnd does not apply to a file that appears after the tail started.
 	r := startTail(t, late, func(o *Options) { o.Format = FormatJSON; o.FromEnd = true })
-	time.Sleep(10 * time.Millisecond)
+	// The file must appear after the tail's first look: a sleep here let a
+	// loaded machine start the tail late, find the file and skip its line.
+	waitFor(t, "the missing file reported", func() bool {
+		for _, x := range r.rs.list() {
+			if errors.Is(x.err, fs.ErrNotExist) {
+				return true
+			}
+		}
+		return false
+	})
 	appendFile(t, late, string(AppendJSON(nil, 1, "A", 1, 7, tick.SideBuy)))
 	equalQtys(t, r.qtys(1), 7)
 	r.stop()
