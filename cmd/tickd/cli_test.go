@@ -128,10 +128,13 @@ func TestGenSubPipeline(t *testing.T) {
 	}
 	var subOut, subErr bytes.Buffer
 	subDone := make(chan error, 1)
+	subs := p.srv.NATS().NumSubscriptions()
 	go func() {
 		subDone <- runSub(ctx, []string{"-nats-url", p.srv.ClientURL(), "-subject", "tickd.bar.1s.>", "-count", "5"}, &subOut, &subErr)
 	}()
-	time.Sleep(200 * time.Millisecond) // let sub subscribe before the bars flow
+	// sub must subscribe before the bars flow (a fixed sleep here was too
+	// short on a loaded machine).
+	waitUntil(t, "sub to subscribe", 10*time.Second, func() bool { return p.srv.NATS().NumSubscriptions() > subs })
 	var genErr bytes.Buffer
 	if err := runGen(ctx, []string{"-to", p.FeedAddr().String(), "-format", "csv", "-count", "20000", "-rate", "5000", "-unpaced"}, &bytes.Buffer{}, &genErr); err != nil {
 		t.Fatalf("gen: %v %s", err, genErr.String())
