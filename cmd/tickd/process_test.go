@@ -38,11 +38,12 @@ func buildTickd(t *testing.T) string {
 // A second process gets two signals and must exit at once.
 func TestSIGTERMDrains(t *testing.T) {
 	bin := buildTickd(t)
-	feedPort, natsPort := freePort(t), freePort(t)
+	feedPort, natsPort, metricsPort := freePort(t), freePort(t), freePort(t)
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = append(os.Environ(),
 		fmt.Sprintf("TICKD_FEED_LISTEN=127.0.0.1:%d", feedPort),
 		fmt.Sprintf("TICKD_NATS_LISTEN=127.0.0.1:%d", natsPort),
+		fmt.Sprintf("TICKD_METRICS=127.0.0.1:%d", metricsPort),
 		"TICKD_BARS=1m", "TICKD_LOG_LEVEL=info")
 	var stderr syncBuffer
 	cmd.Stderr = &stderr
@@ -74,9 +75,12 @@ func TestSIGTERMDrains(t *testing.T) {
 	}
 	c := dialEventually(t, fmt.Sprintf("127.0.0.1:%d", feedPort))
 	c.Write(b)
-	// Wait until the engine has every tick: the log says so only at exit, so
-	// give the loopback socket a moment; 1000 ticks take microseconds.
-	time.Sleep(300 * time.Millisecond)
+	// Wait until the engine has every tick (a fixed pause here let a loaded
+	// machine signal before the feed had read them all).
+	metrics := fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort)
+	waitUntil(t, "the engine to take 1000 ticks", 10*time.Second, func() bool {
+		return getMetrics(t, metrics).sum("tickd_engine_events_total") >= 1000
+	})
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -113,12 +117,14 @@ func TestSIGTERMDrains(t *testing.T) {
 
 	// Two signals: the second exits at once with 130.
 	cmd2 := exec.Command(bin, "serve", "-feed-listen", "127.0.0.1:0", "-nats-listen", "off")
-	var stderr2 bytes.Buffer
+	var stderr2 syncBuffer
 	cmd2.Stderr = &stderr2
 	if err := cmd2.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(500 * time.Millisecond)
+	// Signalled before it has started, it would die of the first SIGINT
+	// without a drain (a fixed pause here could end too soon on a loaded machine).
+	waitUntil(t, "serve to start", 10*time.Second, func() bool { return strings.Contains(stderr2.String(), "tickd running") })
 	cmd2.Process.Signal(syscall.SIGINT)
 	cmd2.Process.Signal(syscall.SIGINT)
 	err := cmd2.Wait()
