@@ -475,7 +475,18 @@ func TestRecordCommand(t *testing.T) {
 		rest = rest[n:]
 	}
 	c.Close()
-	time.Sleep(200 * time.Millisecond)
+	// Stopped before it has read the connection to its end, record would
+	// lose the rest (a fixed pause here could be too short on a loaded
+	// machine): wait for the capture to hold it all, flushed within
+	// FlushEvery.
+	waitUntil(t, "the capture to hold the connection", 10*time.Second, func() bool {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.cap"))
+		if len(files) != 1 {
+			return false
+		}
+		got, kinds, _, err := readCaptureFile(files[0])
+		return err == nil && len(got) == len(sent) && kinds[len(kinds)-1] == replay.KindClose
+	})
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("record: %v\n%s", err, stderr)
@@ -484,16 +495,32 @@ func TestRecordCommand(t *testing.T) {
 	if len(files) != 1 {
 		t.Fatalf("capture files %v\n%s", files, stderr)
 	}
-	rd, dmg, err := replay.OpenCapture(files[0], replay.OpenOptions{ReadOnly: true})
-	if err != nil || len(dmg) != 0 {
-		t.Fatalf("open capture: %v %v", err, dmg)
+	got, kinds, format, err := readCaptureFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if format != "native" {
+		t.Errorf("format %q", format)
+	}
+	if !bytes.Equal(got, sent) {
+		t.Errorf("capture holds %d bytes, %d were sent (or they differ)", len(got), len(sent))
+	}
+	if !slices.Equal(kinds, []replay.Kind{replay.KindOpen, replay.KindData, replay.KindClose}) {
+		t.Errorf("record kinds %v", kinds)
+	}
+}
+
+// readCaptureFile returns the bytes a capture's records hold, the kinds of
+// its runs of records and its format; an error also for any damage.
+func readCaptureFile(path string) (got []byte, kinds []replay.Kind, format string, err error) {
+	rd, dmg, err := replay.OpenCapture(path, replay.OpenOptions{ReadOnly: true})
+	if err != nil {
+		return nil, nil, "", err
 	}
 	defer rd.Close()
-	if rd.Header().Format != "native" {
-		t.Errorf("format %q", rd.Header().Format)
+	if len(dmg) != 0 {
+		return nil, nil, "", fmt.Errorf("%s: damage %v", path, dmg)
 	}
-	var got []byte
-	var kinds []replay.Kind
 	for {
 		rec, err := rd.Next()
 		if err != nil {
@@ -504,12 +531,7 @@ func TestRecordCommand(t *testing.T) {
 		}
 		got = append(got, rec.Bytes...)
 	}
-	if !bytes.Equal(got, sent) {
-		t.Errorf("capture holds %d bytes, %d were sent (or they differ)", len(got), len(sent))
-	}
-	if !slices.Equal(kinds, []replay.Kind{replay.KindOpen, replay.KindData, replay.KindClose}) {
-		t.Errorf("record kinds %v", kinds)
-	}
+	return got, kinds, rd.Header().Format, nil
 }
 
 // TestRecordEndsWhenRecorderFails: once its recorder stops on a write
