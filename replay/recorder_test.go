@@ -139,9 +139,11 @@ func TestRecorderBlocksWhenFull(t *testing.T) {
 			sent.Add(1)
 		}
 	}()
-	time.Sleep(100 * time.Millisecond)
 	// 1015-byte records: 16 in each 16 KiB chunk; 4 chunks of backlog and
-	// the one being filled.
+	// the one being filled. Once they are in (awaited: a fixed pause could
+	// end first on a loaded machine), no more may get in.
+	waitFor(t, func() bool { return sent.Load() >= 5*16 })
+	time.Sleep(50 * time.Millisecond)
 	if n := sent.Load(); n != 5*16 {
 		t.Fatalf("%d records accepted before the buffer filled", n)
 	}
