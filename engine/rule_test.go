@@ -145,13 +145,17 @@ func TestMixedRulesInOrder(t *testing.T) {
 	}
 	// The second trade comes after the slowest ma_cross's warm-up (11 min).
 	const late = 11 * 60 * 1000
-	sigs := runScript(t, Config{Rules: rules}, []step{{0, 80, 0}, {late, 80, 0}, {late + 1000, 110, 0}})
-	if len(sigs) != len(rules) {
-		t.Fatalf("%d signals, want %d", len(sigs), len(rules))
-	}
-	for i, sg := range sigs {
-		if int(sg.Rule) != i || sg.Dir != 1 {
-			t.Fatalf("signal %d: rule %d dir %d, want rule %d dir 1", i, sg.Rule, sg.Dir, i)
+	// Two firing (a move rule before a price rule, evaluated after it) take
+	// the same sort as many.
+	for _, n := range []int{2, len(rules)} {
+		sigs := runScript(t, Config{Rules: rules[:n]}, []step{{0, 80, 0}, {late, 80, 0}, {late + 1000, 110, 0}})
+		if len(sigs) != n {
+			t.Fatalf("%d rules: %d signals, want %d", n, len(sigs), n)
+		}
+		for i, sg := range sigs {
+			if int(sg.Rule) != i || sg.Dir != 1 {
+				t.Fatalf("%d rules: signal %d: rule %d dir %d, want rule %d dir 1", n, i, sg.Rule, sg.Dir, i)
+			}
 		}
 	}
 }
