@@ -477,7 +477,8 @@ func TestPlayCancel(t *testing.T) {
 	}
 }
 
-// TestPlayFilters keeps From..To and the named symbols only.
+// TestPlayFilters keeps From..To and the named symbols only; both ends
+// are kept (the trades at From and at To are of kept symbols).
 func TestPlayFilters(t *testing.T) {
 	dir := t.TempDir()
 	var b []byte
@@ -487,12 +488,12 @@ func TestPlayFilters(t *testing.T) {
 	}
 	path := filepath.Join(dir, "f.csv")
 	os.WriteFile(path, b, 0o600)
-	from, to := t0+100*int64(time.Millisecond), t0+200*int64(time.Millisecond)
+	from, to := t0+99*int64(time.Millisecond), t0+200*int64(time.Millisecond)
 	syms := tick.NewSymbolTable(8)
 	ss, p := play(t, []string{path}, PlayerOptions{Symbols: syms, From: from, To: to, Only: []string{"AAA", "CCC"}})
 	ev, _ := ss.list()[0].snapshot()
 	var want []int64
-	for i := 100; i <= 200; i++ {
+	for i := 99; i <= 200; i++ {
 		if i%3 != 1 {
 			want = append(want, int64(i))
 		}
@@ -532,6 +533,10 @@ func TestNewPlayerRejects(t *testing.T) {
 		if _, err := NewPlayer(c.in, c.o); err == nil {
 			t.Errorf("case %d: no error", i)
 		}
+	}
+	// From equal to To is one instant, not a mistake.
+	if _, err := NewPlayer([]string{path}, PlayerOptions{Symbols: syms, Open: ss.open, From: 5, To: 5}); err != nil {
+		t.Errorf("From = To refused: %v", err)
 	}
 }
 
