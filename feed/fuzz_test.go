@@ -138,3 +138,43 @@ func FuzzTimestamp(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeMessage: DecodeMessage, the decoder of a Kafka record's value or
+// a NATS message's data, delivers only valid trades stamped with the
+// receive time, and each message is a stream of its own (Reset): the same
+// message decoded again, or into one-slot claims, gives the same events.
+func FuzzDecodeMessage(f *testing.F) {
+	f.Add(uint8(FormatNative), nativeStream())
+	f.Add(uint8(FormatNative), connStream("A", 5)[:60]) // a frame cut off
+	f.Add(uint8(FormatNative), append(AppendHello(nil, 1), 0xff, 0xff, 1))
+	f.Add(uint8(FormatNative), AppendTrade(AppendSymbol(nil, 1, 0, "A"), 2, 0, 1, 1e9, 1, tick.SideBuy)) // no Hello
+	f.Add(uint8(FormatCSV), encodeText(FormatCSV, trades))
+	f.Add(uint8(FormatCSV), []byte("1,A,1,1\n2,A,1.5,2")) // an unterminated last line
+	f.Add(uint8(FormatJSON), encodeText(FormatJSON, trades))
+	f.Add(uint8(FormatJSON), []byte(`{"ts":1,"symbol":"A","price":"1","size":1}`))
+	f.Fuzz(func(t *testing.T, format uint8, msg []byte) {
+		fm := []Format{FormatNative, FormatCSV, FormatJSON}[int(format)%3]
+		const recv = 42
+		d := newTestDecoder(t, fm, &reports{}, func(o *Options) { o.MaxFrame = 100; o.Symbols = tick.NewSymbolTable(4) })
+		var runs [3][]tick.Event
+		for i, maxClaim := range []int{0, 0, 1} {
+			s := &testSink{maxClaim: maxClaim}
+			before := d.Stats().Events
+			if !d.DecodeMessage(s, msg, recv) {
+				t.Fatal("DecodeMessage reported a sink shutting down")
+			}
+			runs[i], _ = s.snapshot()
+			if n := d.Stats().Events - before; n != uint64(len(runs[i])) {
+				t.Fatalf("%d events counted, %d delivered", n, len(runs[i]))
+			}
+		}
+		for _, e := range runs[0] {
+			if e.Kind == tick.KindTrade && (e.Price <= 0 || e.Qty <= 0 || e.Side > tick.SideSell || d.syms.Name(e.Symbol) == "" || e.TsRecv != recv) {
+				t.Fatalf("invalid event delivered: %+v", e)
+			}
+		}
+		if !reflect.DeepEqual(runs[0], runs[1]) || !reflect.DeepEqual(runs[0], runs[2]) {
+			t.Fatalf("the same message decoded differently:\n%+v\n%+v\n%+v", runs[0], runs[1], runs[2])
+		}
+	})
+}
