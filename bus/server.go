@@ -1,6 +1,7 @@
 package bus
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net"
@@ -67,6 +68,10 @@ type ServerOptions struct {
 	StoreDir  string
 	// Cluster, if set, joins the server to a cluster (see ClusterOptions).
 	Cluster *ClusterOptions
+
+	// writeDeadline replaces slowConsumerDeadline when set: a test that
+	// needs a backlog to outlast a slow publisher keeps its reader on.
+	writeDeadline time.Duration
 }
 
 func (o *ServerOptions) applyDefaults() {
@@ -151,7 +156,7 @@ func StartServer(opts ServerOptions) (*Server, error) {
 		// reader's pace. Instead its writes time out, and it is cut off
 		// as a slow consumer (counted, and reported by WatchSlowConsumers).
 		NoFastProducerStall: true,
-		WriteDeadline:       slowConsumerDeadline,
+		WriteDeadline:       cmp.Or(opts.writeDeadline, slowConsumerDeadline),
 	}
 	var inProcPassword string
 	if len(opts.Users) > 0 {
