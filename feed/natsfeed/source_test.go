@@ -291,7 +291,7 @@ func TestParseSpec(t *testing.T) {
 	if c, err := ParseSpec("ticks.>", feed.FormatCSV); err != nil || c.Format != feed.FormatCSV || c.Queue != "" {
 		t.Fatalf("default format: got %+v, %v", c, err)
 	}
-	for _, bad := range []string{"", "a..b", "a.>.b", "a b", "ab*", "a?group=x", "a?format=xml", "a?queue=", "a?queue=x*",
+	for _, bad := range []string{"", "a..b", "a.>.b", "a b", "ab*", "a*", "x.*b", "x.b>", "a?group=x", "a?format=xml", "a?queue=", "a?queue=x*",
 		"nats://127.0.0.1:4222/ticks.>", "tls://host/ticks?format=csv"} { // URLs: legal subjects no producer publishes on
 		if _, err := ParseSpec(bad, feed.FormatCSV); err == nil {
 			t.Errorf("ParseSpec(%q) accepted", bad)
