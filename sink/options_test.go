@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tickd/tickd/bus"
 )
@@ -22,6 +23,7 @@ func TestNewValidatesOptions(t *testing.T) {
 	}{
 		{Options{BatchSize: -1}, "batch size"},
 		{Options{BatchSize: 100, MaxBuffer: 10}, "smaller than a batch"},
+		{Options{BatchSize: 100, MaxBuffer: 99}, "smaller than a batch"},
 		{Options{FlushInterval: -1}, "negative"},
 		{Options{RetryMin: 10, RetryMax: 5}, "retry max"},
 	} {
@@ -70,5 +72,30 @@ func TestOfferCounts(t *testing.T) {
 	}
 	if c := s.Counters(); c.Written != 3 || c.Buffered != 0 {
 		t.Fatalf("after Run: %+v", c)
+	}
+}
+
+// TestFullBatchWrittenAtOnce: BatchSize rows buffered are written without
+// waiting for FlushInterval (an hour here).
+func TestFullBatchWrittenAtOnce(t *testing.T) {
+	st, err := OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "b.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	s, err := New(st, Options{BatchSize: 2, FlushInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- s.Run(ctx) }()
+	for _, m := range msgs("p", 1, 2) {
+		s.Offer(m)
+	}
+	waitFor(t, "a full batch written", func() bool { return s.Counters().Written == 2 })
+	cancel()
+	if err := <-ran; err != nil {
+		t.Fatal(err)
 	}
 }
