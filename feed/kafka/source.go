@@ -256,7 +256,6 @@ func (s *Source) take(p *partition, recs []*kgo.Record, now int64) {
 // starts over: native sequence from 1, local symbols forgotten), straight
 // into claimed slots. It reports false if the Sink is shutting down.
 func (s *Source) decode(p *partition, r *kgo.Record, now int64) bool {
-	s.records.Add(1)
 	d := p.dec
 	p.cur = r.Offset
 	p.bytes += uint64(len(r.Value))
@@ -267,6 +266,7 @@ func (s *Source) decode(p *partition, r *kgo.Record, now int64) bool {
 	if d.Stats().Errors != errs {
 		s.bad.Add(1)
 	}
+	s.records.Add(1) // once its events are committed: Records counts records decoded
 	return true
 }
 

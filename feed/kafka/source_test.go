@@ -33,9 +33,20 @@ type sliceSink struct {
 	events   []tick.Event
 	closed   bool
 	consumed *atomic.Bool // nil or true: consumed as committed
+	// held, if not nil, holds Claim until it is closed, after saying so on
+	// claiming: an engine that has no room yet.
+	held     chan struct{}
+	claiming chan struct{}
 }
 
 func (s *sliceSink) Claim(n int) []tick.Event {
+	if s.held != nil {
+		select {
+		case s.claiming <- struct{}{}:
+		default:
+		}
+		<-s.held
+	}
 	if cap(s.slots) < n {
 		s.slots = make([]tick.Event, n)
 	}
@@ -70,12 +81,14 @@ type sinkSet struct {
 	mu       sync.Mutex
 	byName   map[string]*sliceSink
 	consumed *atomic.Bool
+	held     chan struct{} // see sliceSink
+	claiming chan struct{}
 }
 
 func (ss *sinkSet) open(source string) (Sink, error) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	s := &sliceSink{consumed: ss.consumed}
+	s := &sliceSink{consumed: ss.consumed, held: ss.held, claiming: ss.claiming}
 	ss.byName[source] = s
 	return s, nil
 }
@@ -591,5 +604,34 @@ func TestFramingLostSkipsOnlyTheRecord(t *testing.T) {
 		}
 	default:
 		t.Error("no report of the record's lost framing")
+	}
+}
+
+// TestRecordsCountDecodedOnly: Records counts a record once its events are
+// committed, not when its decoding starts: a test (or a scrape) that saw
+// Records reach n took the events of record n for there when they were
+// not yet (TestFramingLostSkipsOnlyTheRecord failed so, 1 run in 10).
+func TestRecordsCountDecodedOnly(t *testing.T) {
+	c, prod := newCluster(t)
+	produce(t, prod, 0, "1700000000000000001,AAA,100,1\n")
+	sinks := newSinkSet()
+	sinks.held, sinks.claiming = make(chan struct{}), make(chan struct{}, 1)
+	cfg := Config{Brokers: c.ListenAddrs(), Topic: testTopic, Group: "count", Format: feed.FormatCSV}
+	src := newSource(t, cfg, sinks, passBarrier, feed.Options{Symbols: tick.NewSymbolTable(16)})
+	runUntilEnd(t, src)
+	release := sync.OnceFunc(func() { close(sinks.held) })
+	t.Cleanup(release) // before Run's end (cleanups run last first): a held Claim would hang it
+	select {
+	case <-sinks.claiming:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the record was never decoded")
+	}
+	if n := src.Records(); n != 0 {
+		t.Fatalf("Records = %d while the record's events wait for a slot", n)
+	}
+	release()
+	waitFor(t, "the record counted", func() bool { return src.Records() == 1 })
+	if n, _ := sinks.events(); n != 1 {
+		t.Fatalf("Records = 1 with %d events committed, want 1", n)
 	}
 }
