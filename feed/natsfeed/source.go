@@ -242,7 +242,6 @@ func (s *Source) end() {
 // claimed slots. It reports false if the Sink is shutting down.
 func (s *Source) take(m *nats.Msg) bool {
 	now := s.opts.Clock()
-	s.messages.Add(1)
 	s.subject = m.Subject
 	s.bytes += uint64(len(m.Data))
 	d := s.dec
@@ -251,6 +250,7 @@ func (s *Source) take(m *nats.Msg) bool {
 	if d.Stats().Errors != errs {
 		s.bad.Add(1)
 	}
+	s.messages.Add(1) // once its events are committed: Messages counts messages decoded
 	s.ctrs.Hear(now)
 	s.publish()
 	return ok

@@ -27,10 +27,16 @@ type sliceSink struct {
 	events []tick.Event
 	closed bool
 	gate   chan struct{}
+	// claiming, if not nil, hears of each Claim before it waits at gate.
+	claiming chan struct{}
 }
 
 func (s *sliceSink) Claim(n int) []tick.Event {
 	if s.gate != nil {
+		select {
+		case s.claiming <- struct{}{}:
+		default:
+		}
 		<-s.gate
 	}
 	if cap(s.slots) < n {
@@ -410,5 +416,31 @@ func TestSubscribedFollowsTheConnection(t *testing.T) {
 	waitFor(t, "subscribed again", r.src.Subscribed)
 	publish(t, nc, "ticks", "1700000000000000001,AAA,100,1\n")
 	waitFor(t, "the message after the reconnect", func() bool { return r.src.Messages() == 1 })
+	r.stop(t)
+}
+
+// TestMessagesCountDecodedOnly: Messages counts a message once its events
+// are committed, not when its decoding starts (whoever saw Messages reach n
+// took the events of message n for there when they were not yet).
+func TestMessagesCountDecodedOnly(t *testing.T) {
+	_, nc := newServer(t)
+	sink := &sliceSink{gate: make(chan struct{}), claiming: make(chan struct{}, 1)}
+	r := start(t, Config{Subject: "ticks", Format: feed.FormatCSV}, nc, sink, feed.Options{})
+	release := sync.OnceFunc(func() { close(sink.gate) })
+	defer release() // a held Claim would hang stop
+	publish(t, nc, "ticks", "1700000000000000001,AAA,100.5,10\n")
+	select {
+	case <-sink.claiming:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the message was never decoded")
+	}
+	if n := r.src.Messages(); n != 0 {
+		t.Fatalf("Messages = %d while the message's events wait for a slot", n)
+	}
+	release()
+	waitFor(t, "the message counted", func() bool { return r.src.Messages() == 1 })
+	if n, _ := sink.count(); n != 1 {
+		t.Fatalf("Messages = 1 with %d events committed, want 1", n)
+	}
 	r.stop(t)
 }
