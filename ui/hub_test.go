@@ -258,16 +258,17 @@ func TestHubSignalsAndLatency(t *testing.T) {
 	}
 }
 
-// TestHubBarsAndNaN: each bar interval is a series, the shortest by
-// default; NaN statistics travel as null.
+// TestHubBarsAndNaN: each bar interval is a series (Intervals of them at
+// most), the shortest by default; NaN statistics travel as null.
 func TestHubBarsAndNaN(t *testing.T) {
 	w := newWireMaker(t)
-	h := NewHub(Options{})
+	h := NewHub(Options{Intervals: 2})
 	for i := range 3 {
 		h.Handle(w.bar("AAA", time.Second, t0+int64(i)*1e9, "101"))
 	}
 	h.Handle(w.bar("AAA", time.Minute, t0, "100.75"))
 	h.Handle(w.bar("AAA", time.Minute, t0, "101.5")) // the same bar again (flushed at shutdown): replaced
+	h.Handle(w.bar("AAA", time.Hour, t0, "100"))     // a third interval, past Intervals: not kept
 	h.Handle(w.stats("AAA", t0, "101", math.NaN()))
 	u := readUpdate(t, h, &cursor{})
 	if u.Interval != "1s" || len(u.Intervals) != 2 || u.Intervals[1] != "1m" || len(u.Bars) != 3 {
