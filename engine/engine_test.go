@@ -103,7 +103,8 @@ func TestBarsStatsAndCounters(t *testing.T) {
 		trade(0, t0+100*ms, 10, 5),
 		trade(0, t0+900*ms, 12, 5),
 		trade(1, t0+950*ms, 50, 1),
-		trade(0, t0+800*ms, 11, 10), // out of order: counted at 900 ms, in the first bar
+		trade(1, t0+960*ms, 50, tick.MaxQty+1), // the least size above tick.MaxQty
+		trade(0, t0+800*ms, 11, 10),            // out of order: counted at 900 ms, in the first bar
 		{Kind: tick.KindQuote, Symbol: 0},
 		{Kind: tick.KindTrade, Symbol: 7, Qty: 1},  // unknown symbol
 		{Kind: tick.KindTrade, Symbol: 1, Qty: -1}, // negative size
@@ -127,7 +128,7 @@ func TestBarsStatsAndCounters(t *testing.T) {
 		st.Min != px(10) || st.Max != px(12) || st.VWAP != 11 || st.SMA != 11 || st.Mean != 11 || st.StdDev != 1 || st.ZScore != 0 {
 		t.Fatalf("stats %+v", st)
 	}
-	want := Counters{Events: 12, Trades: 5, Bars: 1, Stats: 1, Rejected: 6, OutOfOrder: 1}
+	want := Counters{Events: 13, Trades: 5, Bars: 1, Stats: 1, Rejected: 7, OutOfOrder: 1}
 	if got := e.Counters(); got != want {
 		t.Fatalf("counters %+v, want %+v", got, want)
 	}
