@@ -303,7 +303,11 @@ func TestTCPListenerKeepsWaitingConn(t *testing.T) {
 	if _, err := waiting.Write(connStream("W", 5)); err != nil {
 		t.Fatal(err)
 	}
-	<-first.closing // evicted; its end is held up
+	select { // evicted; its end is held up
+	case <-first.closing:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("the silent connection was not evicted for the second (evicted %d, rejected %d)", l.Evicted(), l.Rejected())
+	}
 	dialTCP(t, l)
 	waitFor(t, "the third connection's refusal", func() bool { return l.Rejected()+l.Evicted() == 2 })
 	if l.Evicted() != 1 {
