@@ -418,3 +418,16 @@ func TestBacksOffUnreadableServer(t *testing.T) {
 		})
 	}
 }
+
+// TestSendUnsequencedTooLarge: a message whose packet (type byte and
+// message) would pass MaxLength is refused before anything is sent; one
+// that fills it exactly is not (unconnected here, it fails otherwise).
+func TestSendUnsequencedTooLarge(t *testing.T) {
+	cl := newClient(t, "127.0.0.1:1", func(o *Options) { o.MaxLength = 100 })
+	if err := cl.SendUnsequenced(make([]byte, 100)); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("a 101-byte packet: %v, want ErrTooLarge", err)
+	}
+	if err := cl.SendUnsequenced(make([]byte, 99)); err == nil || errors.Is(err, ErrTooLarge) {
+		t.Errorf("a 100-byte packet, not connected: %v, want an error other than ErrTooLarge", err)
+	}
+}
