@@ -286,3 +286,41 @@ func TestRunOnceAtATime(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestFileRotationAtExactlyMaxSize: a file that has reached MaxSize exactly
+// takes no more rows; the next batch starts a new file.
+func TestFileRotationAtExactlyMaxSize(t *testing.T) {
+	sizeOfOne := func() int64 { // one batch's file, header included
+		dir := t.TempDir()
+		st, err := OpenFiles(FileOptions{Dir: dir, Format: CSV, MaxSize: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		write(t, st, msgs("p", 1, 10))
+		if err := st.Close(); err != nil {
+			t.Fatal(err)
+		}
+		files, _ := filepath.Glob(filepath.Join(dir, tables[0].stem+"-*.csv"))
+		if len(files) != 1 {
+			t.Fatalf("%d files of one batch", len(files))
+		}
+		fi, err := os.Stat(files[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	dir := t.TempDir()
+	st, err := OpenFiles(FileOptions{Dir: dir, Format: CSV, MaxSize: sizeOfOne()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, st, msgs("p", 1, 10))
+	write(t, st, msgs("p", 11, 10))
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if files, _ := filepath.Glob(filepath.Join(dir, tables[0].stem+"-*.csv")); len(files) != 2 {
+		t.Fatalf("%d files, want 2: the first reached MaxSize exactly with its first batch", len(files))
+	}
+}
