@@ -141,6 +141,22 @@ func TestPartitionFilterAllocs(t *testing.T) {
 	}
 }
 
+// TestPartitionKeepsBadIDs: IDs the symbol table never issued, in its
+// range or past it (the first past the last word of ownership bits among
+// them), are kept for the engine to reject, not dropped as another
+// instance's (nor, past the bits, read out of range).
+func TestPartitionKeepsBadIDs(t *testing.T) {
+	syms := tick.NewSymbolTable(32) // two words of bits
+	for _, p := range []Partition{{0, 2}, {1, 2}} {
+		o := newOwners(p, syms)
+		for _, id := range []tick.SymbolID{5, 31, 32, 1 << 20} {
+			if !o.owns(id) {
+				t.Errorf("partition %d/%d: id %d never issued was dropped", p.Index, p.Count, id)
+			}
+		}
+	}
+}
+
 // TestStepRefusesPartition: a Step, which has no Input to drop the other
 // instances' events, refuses a partitioned Config rather than applying
 // every symbol's events as if it owned them all.
