@@ -431,3 +431,42 @@ func TestSendUnsequencedTooLarge(t *testing.T) {
 		t.Errorf("a 100-byte packet, not connected: %v, want an error other than ErrTooLarge", err)
 	}
 }
+
+// TestSeqJumpsCounted: a login accepted past the sequence asked for (the
+// server has lost messages the client still wanted) is counted in
+// SeqJumps; one accepted at it is not. The server is a raw socket that
+// accepts at the sequence the test chooses, then ends the session.
+func TestSeqJumpsCounted(t *testing.T) {
+	for _, tc := range []struct{ ask, accept, jumps uint64 }{{5, 5, 0}, {5, 6, 1}} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		served := make(chan error, 1)
+		go func() {
+			c, err := ln.Accept()
+			if err != nil {
+				served <- err
+				return
+			}
+			defer c.Close()
+			if _, _, err := NewReader(c, DefaultMaxLength).Next(); err != nil { // the login request
+				served <- err
+				return
+			}
+			_, err = c.Write(AppendPacket(AppendLoginAccepted(nil, testCreds.Session, tc.accept), TypeEndOfSession, nil))
+			served <- err
+		}()
+		cl := newClient(t, ln.Addr().String(), func(o *Options) { o.Sequence = tc.ask })
+		if err := cl.Run(context.Background(), func(uint64, []byte) {}); !errors.Is(err, ErrEndOfSession) {
+			t.Fatalf("ask %d, accepted at %d: Run = %v, want ErrEndOfSession", tc.ask, tc.accept, err)
+		}
+		if err := <-served; err != nil {
+			t.Fatal(err)
+		}
+		if st := cl.Stats(); st.SeqJumps != tc.jumps || st.Logins != 1 {
+			t.Errorf("ask %d, accepted at %d: stats %+v, want %d jumps", tc.ask, tc.accept, st, tc.jumps)
+		}
+	}
+}
