@@ -94,7 +94,10 @@ func TestInprocFused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := float64(s.Received) / float64(s.Sent); s.Sent < 10_000 || s.Dropped != 0 || r < 0.45 || r > 0.55 {
+	// The floor is for the ratio's sake, not a speed: the ticks fire every
+	// other one (ticks.fires), so a thousand pin it; 10 000 in 200 ms failed
+	// under -race on a loaded machine (6 656 sent).
+	if r := float64(s.Received) / float64(s.Sent); s.Sent < 1_000 || s.Dropped != 0 || r < 0.45 || r > 0.55 {
 		t.Fatalf("full speed: %d signals of %d ticks, %d dropped", s.Received, s.Sent, s.Dropped)
 	}
 }
