@@ -23,7 +23,7 @@ import (
 // totals now less those just before the bar's first trade), as for Window:
 // a trade only moves the bar's prices. A Bars keeps its own Totals, which
 // Add feeds; or it follows a Totals the caller keeps (Share), and is told
-// of each trade with Observe.
+// of each trade with ObserveAll.
 //
 // The zero value holds no bar and Add panics on it: call Init first.
 type Bars struct {
@@ -54,7 +54,7 @@ func (b *Bars) Init(interval int64) {
 }
 
 // Share makes b follow tot, which the caller advances: for each trade, call
-// Observe, then add the trade to tot. Call it after Init, before the first
+// ObserveAll, then add the trade to tot. Call it after Init, before the first
 // trade.
 func (b *Bars) Share(tot *Totals) { b.tot = tot }
 
@@ -77,24 +77,13 @@ func (b *Bars) Open() bool { return b.open }
 func (b *Bars) Due(t int64) bool { return b.open && t > b.last }
 
 // Add adds a trade of q at p, event time t, receive time recv, to b's own
-// Totals (not for a shared Bars: see Observe).
+// Totals (not for a shared Bars: see ObserveAll).
 func (b *Bars) Add(t, recv int64, p tick.Price, q int64) {
 	if !b.open {
 		b.begin(t, p)
 	}
 	b.extend(recv, p)
 	b.own.Add(p, q)
-}
-
-// Observe records a trade at p, event time t, receive time recv, before the
-// caller adds it to the shared Totals. With no bar open it opens the bar of
-// t's interval; otherwise the trade joins the open bar (a t before its
-// start counts as in it).
-func (b *Bars) Observe(t, recv int64, p tick.Price) {
-	if !b.open {
-		b.begin(t, p)
-	}
-	b.extend(recv, p)
 }
 
 // NextDue returns the earliest time at which one of bars is Due: the end
@@ -116,8 +105,10 @@ func NextDue(bars []Bars) int64 {
 	return last + 1
 }
 
-// ObserveAll is Observe on every Bars of bars (one call, where Observe is
-// too big to inline).
+// ObserveAll records a trade at p, event time t, receive time recv, in
+// every Bars of bars (all sharing the Totals the caller adds it to after):
+// a Bars with no bar open opens the bar of t's interval; otherwise the
+// trade joins the open bar (a t before its start counts as in it).
 func ObserveAll(bars []Bars, t, recv int64, p tick.Price) {
 	for i := range bars {
 		b := &bars[i]
