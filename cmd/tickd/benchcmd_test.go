@@ -344,11 +344,7 @@ func TestBenchFailedRunRemovesItsEmptyOut(t *testing.T) {
 // reason, and exits 1, so that `tickd bench && publish` does not publish
 // it as a full run.
 func TestBenchInterruptedWritesPartialReport(t *testing.T) {
-	srv, err := bus.StartServer(bus.ServerOptions{Port: bus.RandomPort})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown()
+	srv := startTestServer(t, bus.RandomPort)
 	nc, err := nats.Connect(srv.ClientURL())
 	if err != nil {
 		t.Fatal(err)
