@@ -402,6 +402,9 @@ func (p *Publisher) Finish() error {
 	defer p.running.Store(false)
 	p.addCounters()
 	ferr := p.nc.FlushTimeout(p.opts.FlushTimeout) // the server has answered every publish: Refusal sees its refusals
+	if ferr != nil {
+		p.unsent(ferr)
+	}
 	p.reportLoss(true)
 	var err error
 	if first := p.lossErr(p.firstErr); first != nil {
@@ -415,6 +418,25 @@ func (p *Publisher) Finish() error {
 		err = errors.Join(err, p.js.close())
 	}
 	return err
+}
+
+// unsent counts what nats.go still holds after a failed final flush (a
+// server gone, the publishes in its reconnect buffer; or hung): closing
+// the connection discards it. On core NATS those publishes, which had
+// returned, are lost: once in Errors (how many is not known), as a failed
+// write is (WriteFailed). Under JetStream the signals and bars among them
+// are unacknowledged, counted by JetStreamCounters.
+func (p *Publisher) unsent(ferr error) {
+	if p.js != nil {
+		return
+	}
+	// The flush's own PING goes out after the publishes: more than it
+	// buffered means publishes too.
+	if n, err := p.nc.Buffered(); err == nil && n > len("PING\r\n") {
+		err := fmt.Errorf("bus: %d bytes of publishes never reached the server: %w", n-len("PING\r\n"), ferr)
+		p.refused.CompareAndSwap(nil, &err)
+		p.total.errors.Add(1)
+	}
 }
 
 // publish encodes one record into p.buf and publishes it. nats.go copies

@@ -3,6 +3,7 @@ package bus
 import (
 	"context"
 	"net"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -158,4 +159,42 @@ func TestFlusherWriteFailureUnderJetStreamIsSentAgain(t *testing.T) {
 	}
 	ids, stored := storedIDs(t, r.nc, DefaultStream, uint64(handed))
 	f.checkExactlyOnce(t, ids, stored, recs[:handed])
+}
+
+// TestFinishCountsWhatTheServerNeverGot: on core NATS, publishes that went
+// into nats.go's reconnect buffer while the server was gone, and were still
+// there when the final flush gave up, are lost when the connection closes:
+// Finish counts them (once, in Errors) and its error says so, where they
+// used to pass for published.
+func TestFinishCountsWhatTheServerNeverGot(t *testing.T) {
+	f := newFixture(t)
+	s := startServer(t, ServerOptions{Port: RandomPort})
+	disconnected := make(chan struct{})
+	nc, err := nats.Connect(s.ClientURL(), append(ReconnectOptions(1<<20),
+		nats.ReconnectWait(time.Hour), nats.DisconnectErrHandler(func(*nats.Conn, error) { close(disconnected) }))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	p, err := NewPublisher(nc, f.syms, f.rules, PublisherOptions{ID: "test-pub", FlushTimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Shutdown()
+	<-disconnected
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	recs := f.records(0, 10)
+	for i := range recs {
+		p.Emit(&recs[i])
+	}
+	p.EndBatch()
+	err = p.Finish()
+	if err == nil || !strings.Contains(err.Error(), "never reached the server") {
+		t.Errorf("Finish: %v, want the unsent publishes named", err)
+	}
+	if c := p.Counters(); c.Errors != 1 || c.Dropped != 0 {
+		t.Errorf("counters %+v: want the unsent publishes counted once in Errors", c)
+	}
 }
