@@ -60,15 +60,11 @@ func parseConfig(path string, data []byte, fs *flag.FlagSet) (*fileConfig, error
 	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
 		return nil, yamlError("config", path, err)
 	}
-	var next yaml.Node
-	switch err := dec.Decode(&next); {
-	case err == nil:
-		return nil, fmt.Errorf("config: %s line %d: a second YAML document (after ---): a config file is one", path, next.Line)
-	case !errors.Is(err, io.EOF):
-		return nil, yamlError("config", path, err)
+	if err := refuseMoreDocuments(path, dec); err != nil {
+		return nil, err
 	}
 	var raw map[string]yaml.Node
-	if len(doc.Content) > 0 && doc.Content[0].Tag != "!!null" { // "---" or "~" alone: no settings
+	if !emptyDocument(&doc) {
 		top := doc.Content[0]
 		if top.Kind != yaml.MappingNode {
 			return nil, fmt.Errorf("config: %s line %d: want settings (key: value, one a line), not %s", path, top.Line, describeNode(top))
@@ -116,6 +112,29 @@ func parseConfig(path string, data []byte, fs *flag.FlagSet) (*fileConfig, error
 		}
 	}
 	return fc, nil
+}
+
+// emptyDocument reports whether a YAML document holds nothing: no text,
+// "---" or "~" alone, or only comments.
+func emptyDocument(doc *yaml.Node) bool {
+	return len(doc.Content) == 0 || doc.Content[0].Tag == "!!null"
+}
+
+// refuseMoreDocuments reads the documents after a config file's first and
+// refuses the first that holds anything, whose settings would be ignored;
+// empty ones (a file ending in "---", as tools write them) are let be.
+func refuseMoreDocuments(path string, dec *yaml.Decoder) error {
+	for {
+		var next yaml.Node
+		switch err := dec.Decode(&next); {
+		case errors.Is(err, io.EOF):
+			return nil
+		case err != nil:
+			return yamlError("config", path, err)
+		case !emptyDocument(&next):
+			return fmt.Errorf("config: %s line %d: a second YAML document (after ---): a config file is one", path, next.Line)
+		}
+	}
 }
 
 // yamlError puts an error of the YAML decoder reading path as the other

@@ -253,7 +253,8 @@ func TestConfigSettingErrorsSayWhere(t *testing.T) {
 // mapping of settings, is refused on one line naming the file and the
 // line, the first line too (yaml.v3 leaves it out), with no Go type names;
 // a users file's errors say where as well. A file of nothing, "---" or
-// "~" alone has no settings and is no error.
+// "~" alone has no settings and is no error, and neither is an empty
+// document after the first (a file ending in "---").
 func TestConfigYAMLErrorsSayLine(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "c.yaml")
 	for body, want := range map[string]string{
@@ -268,6 +269,9 @@ func TestConfigYAMLErrorsSayLine(t *testing.T) {
 		"":                                    "",
 		"---\n":                               "",
 		"~\n":                                 "",
+		"shards: 1\n---\n":                    "",
+		"shards: 1\n---\n# end\n---\n":        "",
+		"shards: 1\n---\n---\nbars: x\n":      `line 3: a second YAML document (after ---): a config file is one`,
 	} {
 		err := serveWithConfig(t, path, body)
 		if want == "" {
