@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -151,11 +152,33 @@ func yamlError(what, path string, err error) error {
 		return fmt.Errorf("%s: %s %s", what, path, strings.Join(msgs, "; "))
 	}
 	msg, _ := strings.CutPrefix(err.Error(), "yaml: ")
-	line := "line 1" // the only line yaml.v3 does not name
+	line := 1 // the only line yaml.v3 does not name
 	if l, rest, ok := strings.Cut(msg, ": "); ok && strings.HasPrefix(l, "line ") {
-		line, msg = l, rest
+		if n, err := strconv.Atoi(l[len("line "):]); err == nil {
+			line, msg = n, rest
+			if yamlParserProblems[msg] {
+				line++
+			}
+		}
 	}
-	return fmt.Errorf("%s: %s %s: not YAML: %s", what, path, line, msg)
+	return fmt.Errorf("%s: %s line %d: not YAML: %s", what, path, line, msg)
+}
+
+// yamlParserProblems are the errors of yaml.v3's parser (parserc.go), as
+// opposed to its scanner's: yaml.v3 names their line counting from 0
+// (it adds the 1 to scanner errors only).
+var yamlParserProblems = map[string]bool{
+	"did not find expected <stream-start>":   true,
+	"did not find expected <document start>": true,
+	"did not find expected node content":     true,
+	"did not find expected '-' indicator":    true,
+	"did not find expected key":              true,
+	"did not find expected ',' or ']'":       true,
+	"did not find expected ',' or '}'":       true,
+	"found undefined tag handle":             true,
+	"found duplicate %YAML directive":        true,
+	"found incompatible YAML document":       true,
+	"found duplicate %TAG directive":         true,
 }
 
 // envName is the environment variable that overrides a flag: TICKD_ plus the

@@ -264,6 +264,8 @@ func TestConfigYAMLErrorsSayLine(t *testing.T) {
 		"hello\n":                             `line 1: want settings (key: value, one a line), not "hello"`,
 		"- shards\n":                          `line 1: want settings (key: value, one a line), not a list`,
 		"shards: 1\nshards: 2\n":              `line 2: mapping key "shards" already defined at line 1`,
+		"shards: 1\nbars: 1s\n- sma\n":        `line 3: not YAML: did not find expected key`,
+		"shards: 1\nbars: [1s, 1m\nsma: 3\n":  `line 2: not YAML: did not find expected ',' or ']'`,
 		"shards: 1\n---\nbars: x\n":           `line 2: a second YAML document (after ---): a config file is one`,
 		"shards: 1\n---\na: b\nc: d\ne: `f\n": `line 5: not YAML: found character that cannot start any token`,
 		"":                                    "",
