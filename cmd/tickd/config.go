@@ -61,7 +61,7 @@ func parseConfig(path string, data []byte, fs *flag.FlagSet) (*fileConfig, error
 	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
 		return nil, yamlError("config", path, err)
 	}
-	if err := refuseMoreDocuments(path, dec); err != nil {
+	if err := refuseMoreDocuments("config", path, dec); err != nil {
 		return nil, err
 	}
 	var raw map[string]yaml.Node
@@ -121,19 +121,20 @@ func emptyDocument(doc *yaml.Node) bool {
 	return len(doc.Content) == 0 || doc.Content[0].Tag == "!!null"
 }
 
-// refuseMoreDocuments reads the documents after a config file's first and
-// refuses the first that holds anything, whose settings would be ignored;
-// empty ones (a file ending in "---", as tools write them) are let be.
-func refuseMoreDocuments(path string, dec *yaml.Decoder) error {
+// refuseMoreDocuments reads the documents after the first of the what
+// (config, nats-users) file at path and refuses the first that holds
+// anything, which would be ignored; empty ones (a file ending in "---",
+// as tools write them) are let be.
+func refuseMoreDocuments(what, path string, dec *yaml.Decoder) error {
 	for {
 		var next yaml.Node
 		switch err := dec.Decode(&next); {
 		case errors.Is(err, io.EOF):
 			return nil
 		case err != nil:
-			return yamlError("config", path, err)
+			return yamlError(what, path, err)
 		case !emptyDocument(&next):
-			return fmt.Errorf("config: %s line %d: a second YAML document (after ---): a config file is one", path, next.Line)
+			return fmt.Errorf("%s: %s line %d: a second YAML document (after ---): a %s file is one", what, path, next.Line, what)
 		}
 	}
 }

@@ -286,9 +286,15 @@ func TestConfigYAMLErrorsSayLine(t *testing.T) {
 			t.Errorf("%q:\ngot  %v\nwant %s", body, err, want)
 		}
 	}
+	// The password file of the users file with a second document, so that
+	// the first document alone would load.
+	if err := os.WriteFile(filepath.Join(filepath.Dir(path), "p"), []byte("secret-password-0123456789\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for body, want := range map[string]string{
 		"`users\n":                            `line 1: not YAML: found character that cannot start any token`,
 		"users:\n  - name: a\n    bogus: 1\n": `line 3: field bogus not found`,
+		"users:\n  - name: a\n    role: tickd\n    password_file: p\n---\nusers:\n  - name: b\n": `line 5: a second YAML document (after ---): a nats-users file is one`,
 	} {
 		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 			t.Fatal(err)

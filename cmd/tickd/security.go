@@ -160,6 +160,9 @@ func loadUsers(path, prefix string) (users []bus.User, pwFiles []string, err err
 	if err := dec.Decode(&uf); err != nil {
 		return nil, nil, yamlError("nats-users", path, err)
 	}
+	if err := refuseMoreDocuments("nats-users", path, dec); err != nil {
+		return nil, nil, err
+	}
 	if len(uf.Users) == 0 {
 		return nil, nil, fmt.Errorf("nats-users: %s: no users", path)
 	}
