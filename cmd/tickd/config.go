@@ -59,9 +59,9 @@ func parseConfig(path string, data []byte, fs *flag.FlagSet) (*fileConfig, error
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
-		return nil, yamlError("config", path, err)
+		return nil, yamlError("config", path, data, err)
 	}
-	if err := refuseMoreDocuments("config", path, dec); err != nil {
+	if err := refuseMoreDocuments("config", path, data, dec); err != nil {
 		return nil, err
 	}
 	var raw map[string]yaml.Node
@@ -71,7 +71,7 @@ func parseConfig(path string, data []byte, fs *flag.FlagSet) (*fileConfig, error
 			return nil, fmt.Errorf("config: %s line %d: want settings (key: value, one a line), not %s", path, top.Line, describeNode(top))
 		}
 		if err := top.Decode(&raw); err != nil {
-			return nil, yamlError("config", path, err)
+			return nil, yamlError("config", path, data, err)
 		}
 	}
 	fc := &fileConfig{Settings: map[string]string{}, path: path, lines: map[string]int{}}
@@ -125,14 +125,14 @@ func emptyDocument(doc *yaml.Node) bool {
 // (config, nats-users) file at path and refuses the first that holds
 // anything, which would be ignored; empty ones (a file ending in "---",
 // as tools write them) are let be.
-func refuseMoreDocuments(what, path string, dec *yaml.Decoder) error {
+func refuseMoreDocuments(what, path string, data []byte, dec *yaml.Decoder) error {
 	for {
 		var next yaml.Node
 		switch err := dec.Decode(&next); {
 		case errors.Is(err, io.EOF):
 			return nil
 		case err != nil:
-			return yamlError(what, path, err)
+			return yamlError(what, path, data, err)
 		case !emptyDocument(&next):
 			return fmt.Errorf("%s: %s line %d: a second YAML document (after ---): a %s file is one", what, path, next.Line, what)
 		}
@@ -143,7 +143,7 @@ func refuseMoreDocuments(what, path string, dec *yaml.Decoder) error {
 // errors about the file are put, "WHAT: FILE line N: …", on one line:
 // yaml.v3 leaves the line out of a syntax error on the first line and
 // lists type errors on lines of their own.
-func yamlError(what, path string, err error) error {
+func yamlError(what, path string, data []byte, err error) error {
 	var te *yaml.TypeError
 	if errors.As(err, &te) && len(te.Errors) > 0 {
 		msgs := make([]string, len(te.Errors))
@@ -153,8 +153,10 @@ func yamlError(what, path string, err error) error {
 		return fmt.Errorf("%s: %s %s", what, path, strings.Join(msgs, "; "))
 	}
 	msg, _ := strings.CutPrefix(err.Error(), "yaml: ")
-	line := 1 // the only line yaml.v3 does not name
-	if l, rest, ok := strings.Cut(msg, ": "); ok && strings.HasPrefix(l, "line ") {
+	line := 1 // the only line yaml.v3's scanner and parser do not name
+	if name, ok := unknownAnchor(msg); ok {
+		line = aliasLine(data, name)
+	} else if l, rest, ok := strings.Cut(msg, ": "); ok && strings.HasPrefix(l, "line ") {
 		if n, err := strconv.Atoi(l[len("line "):]); err == nil {
 			line, msg = n, rest
 			if yamlParserProblems[msg] {
@@ -163,6 +165,34 @@ func yamlError(what, path string, err error) error {
 		}
 	}
 	return fmt.Errorf("%s: %s line %d: not YAML: %s", what, path, line, msg)
+}
+
+// unknownAnchor returns the anchor name of yaml.v3's error for an alias
+// (*name) to no anchor, which names no line.
+func unknownAnchor(msg string) (string, bool) {
+	name, ok := strings.CutPrefix(msg, "unknown anchor '")
+	if !ok {
+		return "", false
+	}
+	return strings.CutSuffix(name, "' referenced")
+}
+
+// aliasLine is the line of the first alias *name in data (the name ends
+// there: a space, a line's end or a flow indicator follows), or 1.
+func aliasLine(data []byte, name string) int {
+	for i, l := range strings.Split(string(data), "\n") {
+		for rest := l; ; {
+			j := strings.Index(rest, "*"+name)
+			if j < 0 {
+				break
+			}
+			if after := rest[j+1+len(name):]; after == "" || strings.ContainsAny(after[:1], " \t\r,]}") {
+				return i + 1
+			}
+			rest = rest[j+1:]
+		}
+	}
+	return 1
 }
 
 // yamlParserProblems are the errors of yaml.v3's parser (parserc.go), as

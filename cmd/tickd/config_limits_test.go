@@ -266,6 +266,8 @@ func TestConfigYAMLErrorsSayLine(t *testing.T) {
 		"shards: 1\nshards: 2\n":              `line 2: mapping key "shards" already defined at line 1`,
 		"shards: 1\nbars: 1s\n- sma\n":        `line 3: not YAML: did not find expected key`,
 		"shards: 1\nbars: [1s, 1m\nsma: 3\n":  `line 2: not YAML: did not find expected ',' or ']'`,
+		"shards: 1\nsma: *s\nbars: [*b]\n":    `line 2: not YAML: unknown anchor 's' referenced`,
+		"shards: &b 1\nsma: *bb\n":            `line 2: not YAML: unknown anchor 'bb' referenced`,
 		"shards: 1\n---\nbars: x\n":           `line 2: a second YAML document (after ---): a config file is one`,
 		"shards: 1\n---\na: b\nc: d\ne: `f\n": `line 5: not YAML: found character that cannot start any token`,
 		"":                                    "",

@@ -158,9 +158,9 @@ func loadUsers(path, prefix string) (users []bus.User, pwFiles []string, err err
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&uf); err != nil {
-		return nil, nil, yamlError("nats-users", path, err)
+		return nil, nil, yamlError("nats-users", path, data, err)
 	}
-	if err := refuseMoreDocuments("nats-users", path, dec); err != nil {
+	if err := refuseMoreDocuments("nats-users", path, data, dec); err != nil {
 		return nil, nil, err
 	}
 	if len(uf.Users) == 0 {
