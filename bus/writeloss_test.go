@@ -76,9 +76,15 @@ func newWriteLossRig(t *testing.T, f *fixture, s *Server, js *JetStreamOptions) 
 // after the freeze). It returns the records not handed over.
 func (r *writeLossRig) feedUntilWriteFails(t *testing.T, recs []tick.Out) []tick.Out {
 	t.Helper()
+	return r.feedUntil(t, recs, func() bool { return r.p.Counters().WriteFailures > 0 })
+}
+
+// feedUntil is feedUntilWriteFails with its own sign of the failed write.
+func (r *writeLossRig) feedUntil(t *testing.T, recs []tick.Out, failed func() bool) []tick.Out {
+	t.Helper()
 	r.relay.freezeNow()
 	giveUp := time.Now().Add(DefaultWriteTimeout + 20*time.Second)
-	for r.p.Counters().WriteFailures == 0 {
+	for !failed() {
 		if len(recs) == 0 || time.Now().After(giveUp) {
 			t.Fatalf("no failed write with the server reading nothing; counters %+v", r.p.Counters())
 		}
@@ -196,5 +202,39 @@ func TestFinishCountsWhatTheServerNeverGot(t *testing.T) {
 	}
 	if c := p.Counters(); c.Errors != 1 || c.Dropped != 0 {
 		t.Errorf("counters %+v: want the unsent publishes counted once in Errors", c)
+	}
+}
+
+// TestRefusalSeesWriteLossBeforeItsCallback: a Kafka barrier may ask
+// Refusal after its flush round trip but before nats.go's callback
+// goroutine has handed the failed write to WriteFailed. Refusal then finds
+// it in the connection's last error, on core NATS (the publishes it held
+// are lost), and not under JetStream (they are sent again). The handler
+// that calls WriteFailed is taken off to stand for the callback not run yet.
+func TestRefusalSeesWriteLossBeforeItsCallback(t *testing.T) {
+	for _, jetStream := range []bool{false, true} {
+		f := newFixture(t)
+		var (
+			s  *Server
+			js *JetStreamOptions
+		)
+		if jetStream {
+			s, js = startJS(t, RandomPort, t.TempDir()), &JetStreamOptions{AckTimeout: 500 * time.Millisecond, MaxPending: 1 << 16}
+		} else {
+			s = startServer(t, ServerOptions{Port: RandomPort})
+		}
+		r := newWriteLossRig(t, f, s, js)
+		r.nc.SetErrorHandler(func(*nats.Conn, *nats.Subscription, error) {})
+		r.feedUntil(t, f.records(0, 100_000), func() bool { return IsWriteLoss(r.nc.LastError()) })
+		err := r.p.Refusal()
+		switch {
+		case !jetStream && !IsWriteLoss(err):
+			t.Errorf("core NATS: Refusal %v, want the failed write %v", err, r.nc.LastError())
+		case jetStream && err != nil:
+			t.Errorf("JetStream: Refusal %v, want none: what the write held is sent again", err)
+		}
+		r.relay.thawNow()
+		r.ring.Close()
+		<-r.ran
 	}
 }
