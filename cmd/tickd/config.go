@@ -56,16 +56,16 @@ func loadConfigFile(path string, fs *flag.FlagSet) (*fileConfig, error) {
 // parseConfig parses the YAML config file named path, read into data,
 // against the flags of fs.
 func parseConfig(path string, data []byte, fs *flag.FlagSet) (*fileConfig, error) {
-	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
-		return nil, yamlError("config", path, data, err)
+	doc, err := firstFilledDocument(path, data, dec)
+	if err != nil {
+		return nil, err
 	}
 	if err := refuseMoreDocuments("config", path, data, dec); err != nil {
 		return nil, err
 	}
 	var raw map[string]yaml.Node
-	if !emptyDocument(&doc) {
+	if doc != nil {
 		top := doc.Content[0]
 		if top.Kind != yaml.MappingNode {
 			return nil, fmt.Errorf("config: %s line %d: want settings (key: value, one a line), not %s", path, top.Line, describeNode(top))
@@ -121,7 +121,24 @@ func emptyDocument(doc *yaml.Node) bool {
 	return len(doc.Content) == 0 || doc.Content[0].Tag == "!!null"
 }
 
-// refuseMoreDocuments reads the documents after the first of the what
+// firstFilledDocument reads a config file's documents up to the first
+// that holds anything, its settings, and returns it, or nil if none does:
+// empty ones before it (a header of comments ended by "---") are let be.
+func firstFilledDocument(path string, data []byte, dec *yaml.Decoder) (*yaml.Node, error) {
+	for {
+		var doc yaml.Node
+		switch err := dec.Decode(&doc); {
+		case errors.Is(err, io.EOF):
+			return nil, nil
+		case err != nil:
+			return nil, yamlError("config", path, data, err)
+		case !emptyDocument(&doc):
+			return &doc, nil
+		}
+	}
+}
+
+// refuseMoreDocuments reads the documents after the one read of the what
 // (config, nats-users) file at path and refuses the first that holds
 // anything, which would be ignored; empty ones (a file ending in "---",
 // as tools write them) are let be.

@@ -254,7 +254,8 @@ func TestConfigSettingErrorsSayWhere(t *testing.T) {
 // line, the first line too (yaml.v3 leaves it out), with no Go type names;
 // a users file's errors say where as well. A file of nothing, "---" or
 // "~" alone has no settings and is no error, and neither is an empty
-// document after the first (a file ending in "---").
+// document before or after the settings (a header of comments ended by
+// "---", a file ending in "---").
 func TestConfigYAMLErrorsSayLine(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "c.yaml")
 	for body, want := range map[string]string{
@@ -274,8 +275,10 @@ func TestConfigYAMLErrorsSayLine(t *testing.T) {
 		"---\n":                               "",
 		"~\n":                                 "",
 		"shards: 1\n---\n":                    "",
-		"shards: 1\n---\n# end\n---\n":        "",
-		"shards: 1\n---\n---\nbars: x\n":      `line 3: a second YAML document (after ---): a config file is one`,
+		"# header\n---\n# more\n---\nshards: 1\n---\n": "",
+		"~\n---\n---\nshards: 1\n---\nbars: x\n":       `line 5: a second YAML document (after ---): a config file is one`,
+		"shards: 1\n---\n# end\n---\n":                 "",
+		"shards: 1\n---\n---\nbars: x\n":               `line 3: a second YAML document (after ---): a config file is one`,
 	} {
 		err := serveWithConfig(t, path, body)
 		if want == "" {
@@ -287,6 +290,11 @@ func TestConfigYAMLErrorsSayLine(t *testing.T) {
 		if want = "config: " + path + " " + want; err == nil || err.Error() != want {
 			t.Errorf("%q:\ngot  %v\nwant %s", body, err, want)
 		}
+	}
+	// The settings after a document of comments alone (a header) are read.
+	var cfg serveConfig
+	if fc, err := parseConfig(path, []byte("---\n# header\n---\nshards: 3\n"), newServeFlags(&cfg, io.Discard)); err != nil || fc.Settings["shards"] != "3" {
+		t.Errorf("settings after a header document: %v, want shards 3 read", err)
 	}
 	// The password file of the users file with a second document, so that
 	// the first document alone would load.
