@@ -165,7 +165,7 @@ func yamlError(what, path string, data []byte, err error) error {
 	if errors.As(err, &te) && len(te.Errors) > 0 {
 		msgs := make([]string, len(te.Errors))
 		for i, e := range te.Errors {
-			msgs[i], _, _ = strings.Cut(e, " in type ") // a Go struct type says nothing to a user
+			msgs[i] = plainTypeError(e)
 		}
 		return fmt.Errorf("%s: %s %s", what, path, strings.Join(msgs, "; "))
 	}
@@ -182,6 +182,23 @@ func yamlError(what, path string, data []byte, err error) error {
 		}
 	}
 	return fmt.Errorf("%s: %s line %d: not YAML: %s", what, path, line, msg)
+}
+
+// plainTypeError puts one of yaml.v3's type errors in a user's words:
+// the Go type it names (a struct with its tags, a field's path) says
+// nothing to one; a list or a mapping does.
+func plainTypeError(e string) string {
+	e, _, _ = strings.Cut(e, " in type ")
+	head, goType, ok := strings.Cut(e, " into ")
+	switch {
+	case !ok:
+		return e
+	case strings.HasPrefix(goType, "[]"):
+		return head + " into a list"
+	case strings.HasPrefix(goType, "map["), strings.HasPrefix(goType, "struct {"), strings.Contains(goType, "."):
+		return head + " into a mapping"
+	}
+	return e // string, int: plain enough
 }
 
 // unknownAnchor returns the anchor name of yaml.v3's error for an alias

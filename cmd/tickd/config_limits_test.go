@@ -304,6 +304,9 @@ func TestConfigYAMLErrorsSayLine(t *testing.T) {
 	for body, want := range map[string]string{
 		"`users\n":                            `line 1: not YAML: found character that cannot start any token`,
 		"users:\n  - name: a\n    bogus: 1\n": `line 3: field bogus not found`,
+		"users: 3\n":                          "line 1: cannot unmarshal !!int `3` into a list",
+		"- a\n":                               "line 1: cannot unmarshal !!seq into a mapping",
+		"users:\n  - name: [a]\n":             "line 2: cannot unmarshal !!seq into string",
 		"users:\n  - name: a\n    role: tickd\n    password_file: p\n---\nusers:\n  - name: b\n": `line 5: a second YAML document (after ---): a nats-users file is one`,
 	} {
 		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
