@@ -168,9 +168,12 @@ func runGenITCH(ctx context.Context, fs *flag.FlagSet, cfg *genConfig, f *itchFl
 	start := time.Now()
 	err = genITCHLoop(ctx, cfg, g, sink, func(msg []byte) { n++; bytes += int64(len(msg)) })
 	if err == nil {
+		err = sink.flush()
+	}
+	el := time.Since(start) // the run's, not the -linger a server's finish waits out
+	if err == nil {
 		err = sink.finish(ctx)
 	}
-	el := time.Since(start)
 	st := g.Stats()
 	if fs, ok := sink.(*fileSink); ok { // after a failed write, fewer reached the file
 		n, bytes = fs.written()

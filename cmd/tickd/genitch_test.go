@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -375,5 +376,26 @@ func TestITCHServerFlagsRefused(t *testing.T) {
 		if err == nil || err.Error() != c.want {
 			t.Errorf("%q: %v, want %q", c.args, err, c.want)
 		}
+	}
+}
+
+// TestGenITCHSummaryLeavesLingerOut: a SoupBinTCP exchange stays up for
+// -linger after the session; the summary's time and rate are the run's,
+// not the linger's (a run of milliseconds said "written in 3s", its rate a
+// fraction of what was sent).
+func TestGenITCHSummaryLeavesLingerOut(t *testing.T) {
+	const linger = 3 * time.Second
+	var stderr syncBuffer
+	err := runGen(context.Background(), []string{"-format", "itch", "-to", "soupbin://127.0.0.1:0", "-count", "2000",
+		"-unpaced", "-linger", linger.String()}, io.Discard, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, took, ok := strings.Cut(stderr.String(), ") written in ")
+	if took, _, ok = strings.Cut(took, " "); !ok {
+		t.Fatalf("no summary in %q", stderr.String())
+	}
+	if d, err := time.ParseDuration(took); err != nil || d >= linger {
+		t.Errorf("summary says written in %s (%v), want the run's time, less than the %v linger:\n%s", took, err, linger, stderr.String())
 	}
 }
