@@ -57,7 +57,7 @@ func loadConfigFile(path string, fs *flag.FlagSet) (*fileConfig, error) {
 // against the flags of fs.
 func parseConfig(path string, data []byte, fs *flag.FlagSet) (*fileConfig, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	doc, err := firstFilledDocument(path, data, dec)
+	doc, err := nextFilledDocument("config", path, data, dec)
 	if err != nil {
 		return nil, err
 	}
@@ -121,44 +121,38 @@ func emptyDocument(doc *yaml.Node) bool {
 	return len(doc.Content) == 0 || doc.Content[0].Tag == "!!null"
 }
 
-// firstFilledDocument reads a config file's documents up to the first
-// that holds anything, its settings, and returns it, or nil if none does:
-// empty ones before it (a header of comments ended by "---") are let be.
-func firstFilledDocument(path string, data []byte, dec *yaml.Decoder) (*yaml.Node, error) {
+// nextFilledDocument reads documents of the what (config, nats-users)
+// file at path up to the next that holds anything and returns it, or nil
+// at the end: empty ones (a header of comments ended by "---", a file
+// ending in "---", as tools write them) are let be.
+func nextFilledDocument(what, path string, data []byte, dec *yaml.Decoder) (*yaml.Node, error) {
 	for {
 		var doc yaml.Node
 		switch err := dec.Decode(&doc); {
 		case errors.Is(err, io.EOF):
 			return nil, nil
 		case err != nil:
-			return nil, yamlError("config", path, data, err)
+			return nil, yamlError(what, path, data, err)
 		case !emptyDocument(&doc):
 			return &doc, nil
 		}
 	}
 }
 
-// refuseMoreDocuments reads the documents after the one read of the what
-// (config, nats-users) file at path and refuses the first that holds
-// anything, which would be ignored; empty ones (a file ending in "---",
-// as tools write them) are let be.
+// refuseMoreDocuments refuses a document holding anything after the one
+// read of the what file at path: it would be ignored.
 func refuseMoreDocuments(what, path string, data []byte, dec *yaml.Decoder) error {
-	for {
-		var next yaml.Node
-		switch err := dec.Decode(&next); {
-		case errors.Is(err, io.EOF):
-			return nil
-		case err != nil:
-			return yamlError(what, path, data, err)
-		case !emptyDocument(&next):
-			return fmt.Errorf("%s: %s line %d: a second YAML document (after ---): a %s file is one", what, path, next.Line, what)
-		}
+	next, err := nextFilledDocument(what, path, data, dec)
+	if err != nil || next == nil {
+		return err
 	}
+	return fmt.Errorf("%s: %s line %d: a second YAML document (after ---): a %s file is one", what, path, next.Line, what)
 }
 
-// yamlError puts an error of the YAML decoder reading path as the other
-// errors about the file are put, "WHAT: FILE line N: …", on one line:
-// yaml.v3 leaves the line out of a syntax error on the first line and
+// yamlError puts an error of the YAML decoder reading path (data) as the
+// other errors about the file are put, "WHAT: FILE line N: …", on one
+// line: yaml.v3 leaves the line out of a syntax error on the first line
+// and of an alias to no anchor, counts its parser's lines from 0, and
 // lists type errors on lines of their own.
 func yamlError(what, path string, data []byte, err error) error {
 	var te *yaml.TypeError
