@@ -313,6 +313,9 @@ func (p *Player) playFile(ctx context.Context, path string, format feed.Format) 
 			s.pending = append(s.pending[:0], buf[lo:hi]...) // endStream decodes an unterminated last line
 			return nil
 		}
+		if errors.Is(rerr, ErrGzipTrailingGarbage) {
+			return fmt.Errorf("replay: %s: %w (the %d bytes before it, decompressed, were played)", path, rerr, read)
+		}
 		if errors.Is(rerr, io.ErrUnexpectedEOF) { // only a gzip stream cut short ends so
 			return fmt.Errorf("replay: %s: %w (its first %d bytes, decompressed, were played)", path, ErrGzipTruncated, read)
 		}
@@ -325,6 +328,11 @@ func (p *Player) playFile(ctx context.Context, path string, format feed.Format) 
 // ErrGzipTruncated is a gzip-compressed tick file's error when its gzip
 // stream ends early, as a partial copy or download does.
 var ErrGzipTruncated = errors.New("gzip stream ends early: the compressed file is truncated")
+
+// ErrGzipTrailingGarbage is a gzip-compressed tick file's error when bytes
+// follow its last gzip member that start no other (a newline appended, a
+// padded copy): what the members held was played whole.
+var ErrGzipTrailingGarbage = errors.New("bytes after the gzip stream's end are not gzip (trailing garbage)")
 
 // decodeFile decodes from src: in bulk at max speed, else one event at a
 // time so that each is paced by its event time. It returns the bytes used.

@@ -764,6 +764,47 @@ func TestPlayGzipTextFileCutShort(t *testing.T) {
 	}
 }
 
+// TestPlayGzipTextFileTrailingGarbage: a whole gzip file with a byte or a
+// few after it (a newline appended) plays whole and fails on those bytes
+// as trailing garbage, not as a file cut short; two gzip members, one
+// after the other, play as one file.
+func TestPlayGzipTextFileTrailingGarbage(t *testing.T) {
+	data := csvLines("CSV", 2000, time.Millisecond)
+	member := func(b []byte) []byte {
+		var gz bytes.Buffer
+		zw := gzip.NewWriter(&gz)
+		zw.Write(b)
+		zw.Close()
+		return gz.Bytes()
+	}
+	half := bytes.IndexByte(data[len(data)/2:], '\n') + len(data)/2 + 1
+	for _, c := range []struct {
+		name    string
+		file    []byte
+		wantErr error
+	}{
+		{"newline after", append(member(data), '\n'), ErrGzipTrailingGarbage},
+		{"nine bytes after", append(member(data), "123456789"...), ErrGzipTrailingGarbage},
+		{"two members", append(member(data[:half]), member(data[half:])...), nil},
+	} {
+		path := filepath.Join(t.TempDir(), "a.csv.gz")
+		if err := os.WriteFile(path, c.file, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		ss := &playSinks{}
+		p, err := NewPlayer([]string{path}, PlayerOptions{Symbols: tick.NewSymbolTable(64), Open: ss.open})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Run(context.Background()); !errors.Is(err, c.wantErr) || errors.Is(err, ErrGzipTruncated) {
+			t.Errorf("%s: %v, want %v", c.name, err, c.wantErr)
+		}
+		if got, _ := ss.list()[0].snapshot(); len(got) < 2000 {
+			t.Errorf("%s: %d events played, want the file's 2000", c.name, len(got))
+		}
+	}
+}
+
 // TestDetectInputDirectory: a directory is refused, pointing at its captures.
 func TestDetectInputDirectory(t *testing.T) {
 	dir := t.TempDir()
