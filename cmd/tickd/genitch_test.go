@@ -391,10 +391,11 @@ func TestGenITCHSummaryLeavesLingerOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, took, ok := strings.Cut(stderr.String(), ") written in ")
-	if took, _, ok = strings.Cut(took, " "); !ok {
+	_, took, found := strings.Cut(stderr.String(), ") written in ")
+	if !found {
 		t.Fatalf("no summary in %q", stderr.String())
 	}
+	took, _, _ = strings.Cut(took, " ")
 	if d, err := time.ParseDuration(took); err != nil || d >= linger {
 		t.Errorf("summary says written in %s (%v), want the run's time, less than the %v linger:\n%s", took, err, linger, stderr.String())
 	}
