@@ -9,6 +9,7 @@ import (
 
 	"github.com/tickd/tickd/feed"
 	"github.com/tickd/tickd/feed/itch"
+	"github.com/tickd/tickd/internal/gzipfile"
 )
 
 // playCapture plays a tickd capture: each source into its own Sink, each
@@ -332,7 +333,7 @@ var ErrGzipTruncated = errors.New("gzip stream ends early: the compressed file i
 // ErrGzipTrailingGarbage is a gzip-compressed tick file's error when bytes
 // follow its last gzip member that start no other (a newline appended, a
 // padded copy): what the members held was played whole.
-var ErrGzipTrailingGarbage = errors.New("bytes after the gzip stream's end are not gzip (trailing garbage)")
+var ErrGzipTrailingGarbage = gzipfile.ErrTrailingGarbage
 
 // decodeFile decodes from src: in bulk at max speed, else one event at a
 // time so that each is paced by its event time. It returns the bytes used.

@@ -3,7 +3,6 @@ package replay
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/tickd/tickd/feed"
 	"github.com/tickd/tickd/feed/itch"
+	"github.com/tickd/tickd/internal/gzipfile"
 	"github.com/tickd/tickd/tick"
 )
 
@@ -104,45 +104,11 @@ func (k InputKind) feedFormat() feed.Format {
 // gunzipped returns r decompressed if it starts with the gzip magic, else
 // r as it is.
 func gunzipped(r io.Reader) (io.Reader, error) {
-	br := bufio.NewReaderSize(r, fileBuffer)
-	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return nil, fmt.Errorf("gzip header: %w", err)
-		}
-		zr.Multistream(false)
-		return &gzipMembers{br: br, zr: zr}, nil
+	zr, _, err := gzipfile.Open(bufio.NewReaderSize(r, fileBuffer))
+	if err != nil {
+		return nil, fmt.Errorf("gzip header: %w", err)
 	}
-	return br, nil
-}
-
-// gzipMembers reads a gzip file member after member, as gzip.Reader's
-// multistream mode does, but tells bytes after the last member that are
-// not gzip (ErrGzipTrailingGarbage) from a member cut short
-// (io.ErrUnexpectedEOF): gzip.Reader reports a few such bytes as the
-// latter, a header cut short.
-type gzipMembers struct {
-	br *bufio.Reader
-	zr *gzip.Reader
-}
-
-func (g *gzipMembers) Read(b []byte) (int, error) {
-	n, err := g.zr.Read(b)
-	if err != io.EOF { // io.EOF: a member ended whole
-		return n, err
-	}
-	next, _ := g.br.Peek(2)
-	switch {
-	case len(next) == 0:
-		return n, io.EOF
-	case len(next) < 2 || next[0] != 0x1f || next[1] != 0x8b:
-		return n, ErrGzipTrailingGarbage
-	}
-	if err := g.zr.Reset(g.br); err != nil { // the next member's header cut short: io.ErrUnexpectedEOF
-		return n, err
-	}
-	g.zr.Multistream(false)
-	return n, nil
+	return zr, nil
 }
 
 // countingReader counts the bytes read from a file, for the progress bar.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/tickd/tickd/book"
 	"github.com/tickd/tickd/feed/itch"
+	"github.com/tickd/tickd/internal/gzipfile"
 	"github.com/tickd/tickd/replay"
 	"github.com/tickd/tickd/tick"
 )
@@ -44,8 +45,10 @@ type inspectReport struct {
 	UnknownRefs  uint64                    `json:"unknown_refs"`
 	BookRejected map[string]uint64         `json:"book_rejected"`       // by book.Reason name: orders the books did not apply
 	Overfills    uint64                    `json:"overfills"`           // executions and cancels of more shares than rested
-	Truncated    string                    `json:"truncated,omitempty"` // where the file ends inside a message; the summary is of what precedes it
+	Truncated    string                    `json:"truncated,omitempty"` // where the file ends inside a message, or its gzip stream is followed by bytes that are not gzip; the summary is of what precedes it
 	Symbols      map[string]*inspectSymbol `json:"symbols"`
+
+	garbage bool // Truncated is trailing garbage after a whole gzip stream
 }
 
 // typeKey names a message type byte: the letter ITCH uses, or for any byte
@@ -167,6 +170,7 @@ func inspectITCH(ctx context.Context, r io.Reader, size int64, progress io.Write
 			// still being written) is summarised up to the cut, as
 			// replay plays it up to there, and the cut is reported.
 			rep.Truncated = fmt.Sprintf("offset %d: %v", fr.Offset(), err)
+			rep.garbage = errors.Is(err, gzipfile.ErrTrailingGarbage)
 			break
 		}
 		if err != nil {
@@ -235,9 +239,11 @@ func inspectITCH(ctx context.Context, r io.Reader, size int64, progress io.Write
 }
 
 // truncation reports whether err is a file ending inside a message or
-// inside its gzip stream.
+// inside its gzip stream, or with bytes after its gzip stream that are
+// not gzip (a newline appended): what precedes it can be summarised.
 func truncation(err error) bool {
-	return errors.Is(err, itch.ReasonTruncated) || errors.Is(err, itch.ErrGzipTruncated)
+	return errors.Is(err, itch.ReasonTruncated) || errors.Is(err, itch.ErrGzipTruncated) ||
+		errors.Is(err, gzipfile.ErrTrailingGarbage)
 }
 
 // restingIn fills in what rests in bk at the end: the touch, orders and
@@ -311,7 +317,10 @@ func bookRejections(books *book.Books) map[string]uint64 {
 }
 
 func printInspect(w io.Writer, rep *inspectReport) {
-	if rep.Truncated != "" {
+	switch {
+	case rep.garbage:
+		fmt.Fprintf(w, "bytes after the gzip stream (%s): the summary is of the messages before them\n", rep.Truncated)
+	case rep.Truncated != "":
 		fmt.Fprintf(w, "file truncated (%s): the summary is of the messages before it\n", rep.Truncated)
 	}
 	fmt.Fprintf(w, "messages %d, unknown order references %d\n\nby type:", rep.Messages, rep.UnknownRefs)

@@ -241,6 +241,40 @@ func TestInspectSummarisesATruncatedFile(t *testing.T) {
 	}
 }
 
+// TestInspectSummarisesAFileWithTrailingGarbage: a whole gzip file with a
+// newline appended is summarised whole, naming the bytes after its gzip
+// stream as such, not as a file cut short, and exits 0.
+func TestInspectSummarisesAFileWithTrailingGarbage(t *testing.T) {
+	hdr := itch.Header{Locate: 1, Timestamp: 34200e9}
+	aapl := itch.MakeStock("AAPL")
+	file := itch.AppendFramed(nil, itch.AppendStockDirectory(nil, itch.StockDirectory{Header: hdr, Stock: aapl, RoundLotSize: 100}))
+	for ref := range uint64(500) {
+		file = itch.AppendFramed(file, itch.AppendAddOrder(nil, itch.AddOrder{Header: hdr, OrderRef: ref + 1, Side: 'B', Shares: 100, Stock: aapl, Price: px("10")}))
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(file)
+	zw.Close()
+	path := filepath.Join(t.TempDir(), "day.itch.gz")
+	os.WriteFile(path, append(gz.Bytes(), '\n'), 0o600)
+	const want = "(trailing garbage)"
+	var out, errb bytes.Buffer
+	if err := runInspect(context.Background(), []string{"-json", path}, &out, &errb); err != nil {
+		t.Fatalf("inspect: %v", err)
+	}
+	var rep inspectReport
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if s := rep.Symbols["AAPL"]; rep.Messages != 501 || s == nil || s.BidOrders != 500 || !strings.Contains(rep.Truncated, want) {
+		t.Errorf("-json: %d messages, AAPL %+v, truncated %q; want all 501 and %q", rep.Messages, s, rep.Truncated, want)
+	}
+	out.Reset()
+	if err := runInspect(context.Background(), []string{path}, &out, &errb); err != nil || !strings.HasPrefix(out.String(), "bytes after the gzip stream (") {
+		t.Errorf("table: %v\n%s", err, out.String())
+	}
+}
+
 // TestInspectRefusesOtherFiles: a tickd capture is named as one, with the
 // command that plays it; a file that is not ITCH framing fails at the
 // offset where the framing is lost, not with a summary of garbage.

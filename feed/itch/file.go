@@ -2,11 +2,11 @@ package itch
 
 import (
 	"bufio"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
 
+	"github.com/tickd/tickd/internal/gzipfile"
 	"github.com/tickd/tickd/tick"
 )
 
@@ -60,16 +60,11 @@ type FileReader struct {
 // bufio.Reader to sniff the gzip magic. It fails only when the gzip header
 // is broken.
 func NewFileReader(r io.Reader) (*FileReader, error) {
-	br := bufio.NewReaderSize(r, 4096)
-	f := &FileReader{src: br, buf: make([]byte, fileBufSize)}
-	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return nil, errors.New("itch: gzip header: " + err.Error())
-		}
-		f.src, f.gz = zr, true
+	src, gz, err := gzipfile.Open(bufio.NewReaderSize(r, 4096))
+	if err != nil {
+		return nil, errors.New("itch: gzip header: " + err.Error())
 	}
-	return f, nil
+	return &FileReader{src: src, buf: make([]byte, fileBufSize), gz: gz}, nil
 }
 
 // Compressed reports whether the file is gzip-compressed.

@@ -12,10 +12,13 @@ import (
 	"testing/iotest"
 	"time"
 
+	"github.com/tickd/tickd/internal/gzipfile"
 	"github.com/tickd/tickd/tick"
 )
 
-const samplePath = "/work/shared/data/bx-itch50-sample.itch"
+// samplePath is the real sample beside the repository (../shared/data, as
+// the other packages' tests find it), not at one machine's absolute path.
+const samplePath = "../../../shared/data/bx-itch50-sample.itch"
 
 // readSample returns the sample file, or skips the test when it is absent.
 func readSample(t testing.TB) []byte {
@@ -325,6 +328,24 @@ func TestGzipTruncated(t *testing.T) {
 	_, err := readAll(t, bytes.NewReader(z.Bytes()[:z.Len()/2]))
 	if err != ErrGzipTruncated || !strings.Contains(err.Error(), "gzip stream ends early") {
 		t.Errorf("half a gzip file: %v", err)
+	}
+}
+
+// TestGzipTrailingGarbage: a whole gzip file with bytes after it (a
+// newline appended) is read whole and ends on those bytes as trailing
+// garbage, not as a file cut short.
+func TestGzipTrailingGarbage(t *testing.T) {
+	data := genStream(2000, 7)
+	var z bytes.Buffer
+	zw := gzip.NewWriter(&z)
+	_, _ = zw.Write(data)
+	_ = zw.Close()
+	for _, after := range []string{"\n", "123456789", strings.Repeat("x", 100)} {
+		got, err := readAll(t, bytes.NewReader(append(bytes.Clone(z.Bytes()), after...)))
+		if !errors.Is(err, gzipfile.ErrTrailingGarbage) || errors.Is(err, ErrGzipTruncated) {
+			t.Errorf("%d bytes after: %v", len(after), err)
+		}
+		sameMessages(t, "gzip and trailing garbage", got, splitFrames(t, data))
 	}
 }
 
