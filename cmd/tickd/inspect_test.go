@@ -194,26 +194,39 @@ func TestInspectBookRejections(t *testing.T) {
 	}
 }
 
+// aaplBuys is an ITCH file of AAPL's Stock Directory and n adds, each a
+// buy of 100 at 10.
+func aaplBuys(n uint64) []byte {
+	hdr := itch.Header{Locate: 1, Timestamp: 34200e9}
+	aapl := itch.MakeStock("AAPL")
+	file := itch.AppendFramed(nil, itch.AppendStockDirectory(nil, itch.StockDirectory{Header: hdr, Stock: aapl, RoundLotSize: 100}))
+	for ref := range n {
+		file = itch.AppendFramed(file, itch.AppendAddOrder(nil, itch.AddOrder{Header: hdr, OrderRef: ref + 1, Side: 'B', Shares: 100, Stock: aapl, Price: px("10")}))
+	}
+	return file
+}
+
+// gzipped is b gzip-compressed, one member.
+func gzipped(b []byte) []byte {
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(b)
+	zw.Close()
+	return gz.Bytes()
+}
+
 // TestInspectSummarisesATruncatedFile: a file cut short inside a message,
 // plain or inside its gzip stream, is summarised up to the cut (as replay
 // plays it up to there), with the cut's offset in -json, the table and on
 // stderr, rather than failing with nothing to show for what it held.
 func TestInspectSummarisesATruncatedFile(t *testing.T) {
-	hdr := itch.Header{Locate: 1, Timestamp: 34200e9}
-	aapl := itch.MakeStock("AAPL")
-	file := itch.AppendFramed(nil, itch.AppendStockDirectory(nil, itch.StockDirectory{Header: hdr, Stock: aapl, RoundLotSize: 100}))
-	for ref := range uint64(2000) {
-		file = itch.AppendFramed(file, itch.AppendAddOrder(nil, itch.AddOrder{Header: hdr, OrderRef: ref + 1, Side: 'B', Shares: 100, Stock: aapl, Price: px("10")}))
-	}
+	file := aaplBuys(2000)
 	cut := len(file) - 20 // inside the last add, at offset len(file) − 38
-	var gz bytes.Buffer
-	zw := gzip.NewWriter(&gz)
-	zw.Write(file)
-	zw.Close()
+	gz := gzipped(file)
 	dir := t.TempDir()
 	plain, zipped := filepath.Join(dir, "cut.itch"), filepath.Join(dir, "cut.itch.gz")
 	os.WriteFile(plain, file[:cut], 0o600)
-	os.WriteFile(zipped, gz.Bytes()[:gz.Len()/2], 0o600)
+	os.WriteFile(zipped, gz[:len(gz)/2], 0o600)
 	for path, want := range map[string]string{
 		plain:  fmt.Sprintf("offset %d: itch: file ended inside a message", len(file)-38),
 		zipped: "itch: gzip stream ends early: the compressed file is truncated",
@@ -245,18 +258,8 @@ func TestInspectSummarisesATruncatedFile(t *testing.T) {
 // newline appended is summarised whole, naming the bytes after its gzip
 // stream as such, not as a file cut short, and exits 0.
 func TestInspectSummarisesAFileWithTrailingGarbage(t *testing.T) {
-	hdr := itch.Header{Locate: 1, Timestamp: 34200e9}
-	aapl := itch.MakeStock("AAPL")
-	file := itch.AppendFramed(nil, itch.AppendStockDirectory(nil, itch.StockDirectory{Header: hdr, Stock: aapl, RoundLotSize: 100}))
-	for ref := range uint64(500) {
-		file = itch.AppendFramed(file, itch.AppendAddOrder(nil, itch.AddOrder{Header: hdr, OrderRef: ref + 1, Side: 'B', Shares: 100, Stock: aapl, Price: px("10")}))
-	}
-	var gz bytes.Buffer
-	zw := gzip.NewWriter(&gz)
-	zw.Write(file)
-	zw.Close()
 	path := filepath.Join(t.TempDir(), "day.itch.gz")
-	os.WriteFile(path, append(gz.Bytes(), '\n'), 0o600)
+	os.WriteFile(path, append(gzipped(aaplBuys(500)), '\n'), 0o600)
 	const want = "(trailing garbage)"
 	var out, errb bytes.Buffer
 	if err := runInspect(context.Background(), []string{"-json", path}, &out, &errb); err != nil {
