@@ -225,18 +225,26 @@ func removeMadeDirs(dir, made string) {
 	}
 }
 
+// claim marks r running, once: Run and Abandon each end it, so a second
+// of either (or both) fails with msg.
+func (r *Recorder) claim(msg string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.running {
+		return errors.New(msg)
+	}
+	r.running = true
+	return nil
+}
+
 // Abandon gives up a Recorder that has not run, when the start-up it was
 // made for fails: it releases Dir and removes what NewRecorder made there
 // (the lock file, and the directories it created while empty), so that a
 // failed start leaves nothing behind. The Recorder cannot run afterwards.
 func (r *Recorder) Abandon() error {
-	r.mu.Lock()
-	if r.running {
-		r.mu.Unlock()
-		return errors.New("replay: Recorder.Abandon after Run")
+	if err := r.claim("replay: Recorder.Abandon after Run"); err != nil {
+		return err
 	}
-	r.running = true
-	r.mu.Unlock()
 	r.halt(stopped, nil)
 	err := os.Remove(filepath.Join(r.opts.Dir, lockName)) // while held: no other recorder took it
 	r.lock.Close()

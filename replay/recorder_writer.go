@@ -3,7 +3,6 @@ package replay
 import (
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -26,13 +25,9 @@ type fileWriter struct {
 // is left, finishes the current file with its index and returns nil. It
 // returns the first write error, after which records are dropped.
 func (r *Recorder) Run(ctx context.Context) error {
-	r.mu.Lock()
-	if r.running {
-		r.mu.Unlock()
-		return errors.New("replay: Recorder.Run called twice")
+	if err := r.claim("replay: Recorder.Run called twice"); err != nil {
+		return err
 	}
-	r.running = true
-	r.mu.Unlock()
 	defer r.lock.Close() // the directory is free for another recorder
 
 	fw := &fileWriter{r: r}
