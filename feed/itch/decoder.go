@@ -44,6 +44,17 @@ type locate struct {
 // announced and a moved one to the slow path.
 const movedBit = 1 << 31
 
+// movedOrder is an order added on a moved locate under another stock than
+// the locate's first: its stock, and its shares not yet executed or
+// cancelled, so that it is forgotten with its last share.
+type movedOrder struct {
+	sym    tick.SymbolID
+	shares uint32
+}
+
+// allShares is what a D or U takes off an order: all it has left.
+const allShares = ^uint32(0)
+
 // stockWord loads an 8-byte Stock field as one word, to compare with a
 // locate's.
 func stockWord(stock []byte) uint64 { return binary.LittleEndian.Uint64(stock) }
@@ -75,13 +86,15 @@ func stockWord(stock []byte) uint64 { return binary.LittleEndian.Uint64(stock) }
 // orders: E C X D U on an order name the stock it was added under, as the
 // books keep it, so that an engine routing by symbol sends them to the
 // shard holding the order. The first stock of each moved locate, and the
-// stock of each order added on one under another stock, are kept in maps
-// read only for messages on moved locates. A B names a match, not an
-// order: it takes the locate's stock at the time.
+// stock and shares left of each order added on one under another stock,
+// are kept in maps read only for messages on moved locates; such an order
+// is forgotten when D or U removes it or E C X take its last shares (ITCH
+// sends no D after a full execution). A B names a match, not an order: it
+// takes the locate's stock at the time.
 //
 // Y L V W K J h I N O are validated and counted (ByType, Ignored) but
 // produce no event. Nothing in Decode allocates, except interning a symbol
-// the table has never seen.
+// the table has never seen and noting an order on a moved locate.
 type Decoder struct {
 	syms *tick.SymbolTable
 	locs []locate // by stock locate
@@ -89,7 +102,7 @@ type Decoder struct {
 	// first, and the orders added on them since under another stock.
 	// Only messages on such a locate read them (the slow path).
 	firstStock  map[uint16]tick.SymbolID
-	movedOrders map[uint64]tick.SymbolID
+	movedOrders map[uint64]*movedOrder
 	midnight    int64 // Unix ns of the session's midnight
 	recv        int64 // Event.TsRecv, set by SetRecvTime
 	lastTs      int64 // TsEvent of the last message, for EndOfStream
@@ -202,42 +215,45 @@ func (d *Decoder) Decode(msg []byte, ev *tick.Event) (bool, error) {
 		if l := &d.locs[loc]; l.id-1 < movedBit && l.stock == stockWord(m.Stock()) {
 			sym = l.id - 1
 		} else {
-			sym, r = d.addSlow(loc, m.Stock(), ref)
+			sym, r = d.addSlow(loc, m.Stock(), ref, m.Shares())
 		}
 		side, r = sideOf(m.Side(), r)
 		kind, px, qty = tick.KindAdd, Price4(m.PriceUnits()), int64(m.Shares())
 	case TypeOrderExecuted:
 		m := ExecutedView{v}
 		ref = m.OrderRef()
-		sym, r = d.orderSymbol(loc, ref, false)
+		sym, r = d.orderSymbol(loc, ref, m.Shares())
 		kind, nref, qty = tick.KindExecute, m.Match(), int64(m.Shares())
 	case TypeOrderExecutedPrice:
 		m := ExecutedPriceView{ExecutedView{v}}
 		ref = m.OrderRef()
-		sym, r = d.orderSymbol(loc, ref, false)
 		kind, nref, px, qty = tick.KindExecutePrice, m.Match(), Price4(m.PriceUnits()), int64(m.Shares())
+		taken := m.Shares()
 		switch m.Printable() {
 		case 'Y':
 		case 'N':
 			kind = tick.KindExecuteNoPrint
 		default:
-			r = firstReason(r, ReasonBadPrintable)
+			r, taken = ReasonBadPrintable, 0 // rejected: the book keeps the shares, so must a moved order
 		}
+		var lr Reason
+		sym, lr = d.orderSymbol(loc, ref, taken)
+		r = firstReason(lr, r)
 	case TypeOrderCancel:
 		m := CancelView{v}
 		ref = m.OrderRef()
-		sym, r = d.orderSymbol(loc, ref, false)
+		sym, r = d.orderSymbol(loc, ref, m.Shares())
 		kind, qty = tick.KindCancel, int64(m.Shares())
 	case TypeOrderDelete:
 		ref = CancelView{v}.OrderRef()
-		sym, r = d.orderSymbol(loc, ref, true)
+		sym, r = d.orderSymbol(loc, ref, allShares)
 		kind = tick.KindDelete
 	case TypeOrderReplace:
 		m := ReplaceView{v}
 		ref, nref = m.OrigRef(), m.NewRef()
-		sym, r = d.orderSymbol(loc, ref, true)
+		sym, r = d.orderSymbol(loc, ref, allShares)
 		if d.locs[loc].id >= movedBit { // the new order keeps the replaced one's stock
-			d.noteOrder(loc, nref, sym)
+			d.noteOrder(loc, nref, sym, m.Shares())
 		}
 		kind, px, qty = tick.KindReplace, Price4(m.PriceUnits()), int64(m.Shares())
 	case TypeTrade:
@@ -306,21 +322,22 @@ func (d *Decoder) symbol(loc uint16) (tick.SymbolID, Reason) {
 
 // orderSymbol resolves the stock of order ref, named on locate loc (E C X
 // D U): the locate's, unless an R gave it another stock after the order
-// was added. gone: the message removes the order.
-func (d *Decoder) orderSymbol(loc uint16, ref uint64, gone bool) (tick.SymbolID, Reason) {
+// was added. taken: the shares the message takes off the order (allShares
+// for D U).
+func (d *Decoder) orderSymbol(loc uint16, ref uint64, taken uint32) (tick.SymbolID, Reason) {
 	if v := d.locs[loc].id - 1; v < movedBit {
 		return v, 0
 	}
-	return d.movedOrder(loc, ref, gone)
+	return d.movedOrderSymbol(loc, ref, taken)
 }
 
 // addSlow resolves the stock of an add (A F) off symbolOr's fast path
 // (which Decode writes out): stockSymbol, and on a moved locate the
 // order's stock is noted for the messages that will name it.
-func (d *Decoder) addSlow(loc uint16, stock []byte, ref uint64) (tick.SymbolID, Reason) {
+func (d *Decoder) addSlow(loc uint16, stock []byte, ref uint64, shares uint32) (tick.SymbolID, Reason) {
 	sym, r := d.stockSymbol(loc, stock)
 	if r == 0 && d.locs[loc].id&movedBit != 0 {
-		d.noteOrder(loc, ref, sym)
+		d.noteOrder(loc, ref, sym, shares)
 	}
 	return sym, r
 }
@@ -360,7 +377,7 @@ func (d *Decoder) announce(loc uint16, stock []byte) (tick.SymbolID, Reason) {
 	}
 	if prev&movedBit == 0 { // the first move: what the locate had is its first stock
 		if d.firstStock == nil {
-			d.firstStock, d.movedOrders = map[uint16]tick.SymbolID{}, map[uint64]tick.SymbolID{}
+			d.firstStock, d.movedOrders = map[uint16]tick.SymbolID{}, map[uint64]*movedOrder{}
 		}
 		d.firstStock[loc] = prev - 1
 	}
@@ -368,31 +385,37 @@ func (d *Decoder) announce(loc uint16, stock []byte) (tick.SymbolID, Reason) {
 	return id, 0
 }
 
-// movedOrder resolves order ref on a moved locate (or rejects a locate
-// never announced): its noted stock, else the locate's first. (Its map
+// movedOrderSymbol resolves order ref on a moved locate (or rejects a
+// locate never announced): its noted stock, else the locate's first. A
+// noted order is forgotten once taken leaves it no shares. (Its map
 // accesses are runtime calls: inlined, it keeps orderSymbol inlinable,
-// and so the fast path one load and one compare.)
-func (d *Decoder) movedOrder(loc uint16, ref uint64, gone bool) (tick.SymbolID, Reason) {
+// and so the fast path one load and one compare. Only just: the noted
+// orders are pointers so that taking shares needs no map assignment.)
+func (d *Decoder) movedOrderSymbol(loc uint16, ref uint64, taken uint32) (tick.SymbolID, Reason) {
 	if d.locs[loc].id == 0 {
 		return 0, ReasonUnknownLocate
 	}
-	sym, noted := d.movedOrders[ref]
-	if !noted {
-		sym = d.firstStock[loc]
-	} else if gone {
+	o := d.movedOrders[ref]
+	if o == nil {
+		return d.firstStock[loc], 0
+	}
+	if o.shares > taken {
+		o.shares -= taken
+	} else {
 		delete(d.movedOrders, ref)
 	}
-	return sym, 0
+	return o.sym, 0
 }
 
-// noteOrder notes the stock of an order added on moved locate loc, unless
-// it is the locate's first stock (the stock of every order not noted).
-func (d *Decoder) noteOrder(loc uint16, ref uint64, sym tick.SymbolID) {
+// noteOrder notes the stock and shares of an order added on moved locate
+// loc, unless it is the locate's first stock (the stock of every order
+// not noted).
+func (d *Decoder) noteOrder(loc uint16, ref uint64, sym tick.SymbolID, shares uint32) {
 	if sym == d.firstStock[loc] {
 		delete(d.movedOrders, ref)
 		return
 	}
-	d.movedOrders[ref] = sym
+	d.movedOrders[ref] = &movedOrder{sym, shares}
 }
 
 // intern maps loc to the trimmed stock name, interning it (the edge: this

@@ -341,3 +341,56 @@ func TestDecoderLocateReassigned(t *testing.T) {
 		t.Errorf("first stocks %v: locate 3 was announced for FFF twice, it did not move", d.firstStock)
 	}
 }
+
+// TestDecoderMovedOrdersForgottenWhenFilled: an order noted on a moved
+// locate is forgotten once it has no shares left, whether D or U removes
+// it or E C X take its last shares (ITCH sends no D after a full
+// execution); until then its messages still name its stock. A rejected C
+// takes no shares, as the book keeps them.
+func TestDecoderMovedOrdersForgottenWhenFilled(t *testing.T) {
+	d, syms := newTestDecoder(t, time.Time{})
+	bbb := func() tick.SymbolID { id, _ := syms.LookupString("BBB"); return id }
+	r := func(s string) []byte {
+		return AppendStockDirectory(nil, StockDirectory{Header: hd(1, 1), Stock: MakeStock(s)})
+	}
+	add := func(ref uint64) []byte {
+		return AppendAddOrder(nil, AddOrder{hd(1, 1), ref, 'S', 100, MakeStock("BBB"), px4(1)})
+	}
+	exec := func(ref uint64, n uint32) []byte {
+		return AppendOrderExecuted(nil, OrderExecuted{hd(1, 1), ref, n, 1})
+	}
+	execPx := func(ref uint64, n uint32, printable byte) []byte {
+		return AppendOrderExecutedPrice(nil, OrderExecutedPrice{OrderExecuted{hd(1, 1), ref, n, 1}, printable, px4(1)})
+	}
+	cancel := func(ref uint64, n uint32) []byte { return AppendOrderCancel(nil, OrderCancel{hd(1, 1), ref, n}) }
+	replace := func(ref, nref uint64, n uint32) []byte {
+		return AppendOrderReplace(nil, OrderReplace{hd(1, 1), ref, nref, n, px4(2)})
+	}
+	steps := []struct {
+		msg    []byte
+		reject bool
+		noted  int // orders noted after the message
+	}{
+		{r("AAA"), false, 0}, {r("BBB"), false, 0},
+		{add(1), false, 1}, {add(2), false, 2}, {add(3), false, 3}, {add(4), false, 4}, {add(5), false, 5}, {add(6), false, 6},
+		{exec(1, 100), false, 5},                                       // E in full
+		{execPx(2, 60, 'Y'), false, 5}, {execPx(2, 40, 'N'), false, 4}, // C in two
+		{cancel(3, 100), false, 3}, // X in full
+		{exec(4, 30), false, 3}, {execPx(4, 70, '?'), true, 3}, {cancel(4, 69), false, 3}, {exec(4, 1), false, 2},
+		{exec(5, 150), false, 1},                                                       // more than it has
+		{replace(6, 7, 50), false, 1}, {exec(7, 49), false, 1}, {exec(7, 1), false, 0}, // the new order's shares
+	}
+	for i, s := range steps {
+		var ev tick.Event
+		ok, err := d.Decode(s.msg, &ev)
+		switch {
+		case s.reject && (ok || err == nil):
+			t.Fatalf("step %d (%c): %v %v, want rejected", i, s.msg[0], ok, err)
+		case !s.reject && (!ok || err != nil || ev.Symbol != bbb()):
+			t.Fatalf("step %d (%c): %v %v, symbol %q; want BBB", i, s.msg[0], ok, err, syms.Name(ev.Symbol))
+		}
+		if n := len(d.movedOrders); n != s.noted {
+			t.Fatalf("step %d (%c): %d orders noted, want %d", i, s.msg[0], n, s.noted)
+		}
+	}
+}
