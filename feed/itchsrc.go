@@ -55,7 +55,8 @@ var itchReason = [itch.NumReasons]Reason{
 // (MoldUDP64) and committed at its end. Event.Seq is the transport sequence.
 //
 // Rejected messages are counted (Stats, by Reason) and reported to OnError
-// with the source name and the message's sequence as both offset and seq;
+// with the source name and the message's sequence as both offset and seq
+// (a stock mismatch as an *itch.StockMismatchError, naming the stocks);
 // lost messages are counted as gaps and reported as *ITCHGapError;
 // disconnects are reported and retried.
 //
@@ -295,7 +296,7 @@ func (r *itchRun) handle(seq uint64, msg []byte) {
 		err = itch.ReasonUnknownType // skipped by the decoder without an error; still a bad message here
 	}
 	if err != nil {
-		r.reject(seq, err)
+		r.reject(seq, msg, err)
 	}
 }
 
@@ -346,15 +347,16 @@ func (r *itchRun) flush() {
 	}
 }
 
-// reject counts and reports a message the decoder refused.
-func (r *itchRun) reject(seq uint64, err error) {
+// reject counts and reports msg, which the decoder refused with err
+// (explained: a report may name what the message did).
+func (r *itchRun) reject(seq uint64, msg []byte, err error) {
 	fr := ReasonBadLength
 	if ir, ok := err.(itch.Reason); ok && ir < itch.NumReasons {
 		fr = itchReason[ir]
 	}
 	r.stats.Errors++
 	r.stats.ByReason[fr]++
-	r.o.report(r.name, int64(seq), seq, err)
+	r.o.report(r.name, int64(seq), seq, r.dec.Explain(msg, err))
 }
 
 // gap counts and reports count messages from first lost.

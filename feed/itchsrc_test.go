@@ -286,9 +286,10 @@ func TestITCHSoupBinBadMessages(t *testing.T) {
 	truncated := full[:20]
 	badSide := append([]byte(nil), full...)
 	badSide[19] = 'Q'
-	// Insert after the directory, at sequences 10, 20 and 21.
+	mismatch := itch.AppendAddOrder(nil, itch.AddOrder{Header: itch.Header{Locate: 1, Timestamp: 1}, OrderRef: 9, Side: 'B', Shares: 1, Stock: itch.MakeStock("MSFT"), Price: 1e9})
+	// Insert after the directory, at sequences 10, 20, 21 and 22.
 	msgs = append(msgs[:9], append([][]byte{unknown}, msgs[9:]...)...)
-	msgs = append(msgs[:19], append([][]byte{truncated, badSide}, msgs[19:]...)...)
+	msgs = append(msgs[:19], append([][]byte{truncated, badSide, mismatch}, msgs[19:]...)...)
 	for _, m := range msgs {
 		r.store.Append(m)
 	}
@@ -307,7 +308,7 @@ func TestITCHSoupBinBadMessages(t *testing.T) {
 	wantErrs := []struct {
 		seq uint64
 		err error
-	}{{10, itch.ReasonUnknownType}, {20, itch.ReasonBadLength}, {21, itch.ReasonBadSide}}
+	}{{10, itch.ReasonUnknownType}, {20, itch.ReasonBadLength}, {21, itch.ReasonBadSide}, {22, itch.ReasonStockMismatch}}
 	if len(errs) != len(wantErrs) {
 		t.Fatalf("reports %+v, want %d", errs, len(wantErrs))
 	}
@@ -317,8 +318,14 @@ func TestITCHSoupBinBadMessages(t *testing.T) {
 			t.Errorf("report %d = %+v, want seq %d %v", i, e, w.seq, w.err)
 		}
 	}
+	// The mismatch names its locate and both stocks (AAPL has locate 1).
+	var sm *itch.StockMismatchError
+	if !errors.As(errs[3].err, &sm) || *sm != (itch.StockMismatchError{Type: 'A', Locate: 1, Stock: "MSFT", Announced: "AAPL"}) {
+		t.Errorf("stock mismatch reported as %v, want it to name locate 1, MSFT and AAPL", errs[3].err)
+	}
 	tot := reg.Total()
-	if tot.Errors != 3 || tot.ByReason[ReasonUnknownType] != 1 || tot.ByReason[ReasonBadLength] != 1 || tot.ByReason[ReasonBadSide] != 1 || tot.Frames != uint64(len(msgs)) {
+	if tot.Errors != 4 || tot.ByReason[ReasonUnknownType] != 1 || tot.ByReason[ReasonBadLength] != 1 || tot.ByReason[ReasonBadSide] != 1 ||
+		tot.ByReason[ReasonStockMismatch] != 1 || tot.Frames != uint64(len(msgs)) {
 		t.Fatalf("stats %+v", tot)
 	}
 }

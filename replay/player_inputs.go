@@ -171,7 +171,7 @@ func (p *Player) decodeITCH(s *stream, name string, offset int64, msg []byte) er
 		if offset < 0 {
 			offset = int64(c.Messages)
 		}
-		p.report(name, offset, c.Messages, derr)
+		p.report(name, offset, c.Messages, s.idec.Explain(msg, derr))
 	}
 	return nil
 }

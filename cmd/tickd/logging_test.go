@@ -418,3 +418,42 @@ func TestCaptureFilesBounded(t *testing.T) {
 		t.Fatalf("two files: %v", l)
 	}
 }
+
+// TestReplayLogsStockMismatch: the line logged for a message whose Stock
+// field disagrees with its locate's stock names the locate and both
+// stocks, so that a user can tell a spliced file from a stale directory
+// without decoding the message by hand.
+func TestReplayLogsStockMismatch(t *testing.T) {
+	h := itch.Header{Locate: 7, Timestamp: 34200e9}
+	var day []byte
+	for _, m := range [][]byte{
+		itch.AppendStockDirectory(nil, itch.StockDirectory{Header: h, Stock: itch.MakeStock("AAPL")}),
+		itch.AppendAddOrder(nil, itch.AddOrder{Header: h, OrderRef: 1, Side: 'B', Shares: 100, Stock: itch.MakeStock("MSFT"), Price: 10 * tick.PriceScale}),
+	} {
+		day = itch.AppendFramed(day, m)
+	}
+	path := filepath.Join(t.TempDir(), "day.itch")
+	if err := os.WriteFile(path, day, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stderr syncBuffer
+	if err := runReplay(context.Background(), []string{path, "-speed", "max", "-nats-listen", "off"}, io.Discard, &stderr); err != nil {
+		t.Fatalf("replay: %v\n%s", err, stderr.String())
+	}
+	var logged []map[string]any
+	for _, l := range strings.Split(stderr.String(), "\n") {
+		if strings.HasPrefix(l, "{") {
+			logged = append(logged, logLines(t, l)...)
+		}
+	}
+	bad := withMessage(logged, "bad input skipped")
+	if len(bad) != 1 || bad[0]["reason"] != "stock_mismatch" || bad[0]["seq"] != float64(2) {
+		t.Fatalf("want one stock_mismatch line for message 2, log:\n%s", stderr.String())
+	}
+	msg, _ := bad[0]["error"].(string)
+	for _, s := range []string{"locate 7", `"MSFT"`, `"AAPL"`} {
+		if !strings.Contains(msg, s) {
+			t.Errorf("error %q does not name %s", msg, s)
+		}
+	}
+}

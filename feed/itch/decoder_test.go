@@ -2,6 +2,9 @@ package itch
 
 import (
 	"errors"
+	"fmt"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -392,5 +395,58 @@ func TestDecoderMovedOrdersForgottenWhenFilled(t *testing.T) {
 		if n := len(d.movedOrders); n != s.noted {
 			t.Fatalf("step %d (%c): %d orders noted, want %d", i, s.msg[0], n, s.noted)
 		}
+	}
+}
+
+// TestDecoderExplainsStockMismatch: Explain turns a stock mismatch into an
+// error naming the message's type and locate, the stock it names and the
+// one the locate was announced for (a report must say which, not only
+// that some stock disagreed); other errors pass as they are.
+func TestDecoderExplainsStockMismatch(t *testing.T) {
+	r := func(loc uint16, s string) []byte {
+		return AppendStockDirectory(nil, StockDirectory{Header: hd(loc, 1), Stock: MakeStock(s)})
+	}
+	add := func(loc uint16, s string) []byte {
+		return AppendAddOrder(nil, AddOrder{hd(loc, 1), 1, 'B', 1, MakeStock(s), px4(1)})
+	}
+	cases := []struct {
+		msgs [][]byte // all but the last decode
+		want StockMismatchError
+	}{
+		{[][]byte{r(7, "AAPL"), add(7, "MSFT")}, StockMismatchError{'A', 7, "MSFT", "AAPL"}},
+		{[][]byte{r(1, "A"), AppendAddOrderMPID(nil, AddOrderMPID{AddOrder{hd(1, 1), 1, 'B', 1, MakeStock("AB"), px4(1)}, [4]byte{'M', 'P', 'I', 'D'}})}, StockMismatchError{'F', 1, "AB", "A"}},
+		{[][]byte{r(2, "SPY"), AppendTrade(nil, Trade{hd(2, 1), 0, 'B', 1, MakeStock("QQQ"), 1, 1})}, StockMismatchError{'P', 2, "QQQ", "SPY"}},
+		{[][]byte{r(3, "IBM"), AppendCrossTrade(nil, CrossTrade{hd(3, 1), 1, MakeStock("GE"), 1, 1, 'O'})}, StockMismatchError{'Q', 3, "GE", "IBM"}},
+		{[][]byte{r(4, "ZVZZT"), AppendStockTradingAction(nil, StockTradingAction{Header: hd(4, 1), Stock: MakeStock("ZXZZT"), TradingState: 'T'})}, StockMismatchError{'H', 4, "ZXZZT", "ZVZZT"}},
+		// A locate announced by its first add, then moved by an R: the stock it has now.
+		{[][]byte{add(5, "OLD"), r(5, "NEW"), add(5, "OLD")}, StockMismatchError{'A', 5, "OLD", "NEW"}},
+	}
+	for _, c := range cases {
+		d, _ := newTestDecoder(t, time.Time{})
+		var ev tick.Event
+		for _, m := range c.msgs[:len(c.msgs)-1] {
+			if ok, err := d.Decode(m, &ev); !ok || err != nil {
+				t.Fatalf("%+v: setup: %v %v", c.want, ok, err)
+			}
+		}
+		last := c.msgs[len(c.msgs)-1]
+		_, err := d.Decode(last, &ev)
+		err = d.Explain(last, err)
+		var sm *StockMismatchError
+		if !errors.As(err, &sm) || *sm != c.want || !errors.Is(err, ReasonStockMismatch) {
+			t.Errorf("Explain = %v, want %+v", err, c.want)
+			continue
+		}
+		for _, s := range []string{fmt.Sprintf("locate %d", c.want.Locate), strconv.Quote(c.want.Stock), strconv.Quote(c.want.Announced)} {
+			if !strings.Contains(err.Error(), s) {
+				t.Errorf("%q does not name %s", err, s)
+			}
+		}
+	}
+	d, _ := newTestDecoder(t, time.Time{})
+	del := AppendOrderDelete(nil, OrderDelete{hd(9, 1), 1})
+	var ev tick.Event
+	if _, err := d.Decode(del, &ev); d.Explain(del, err) != ReasonUnknownLocate {
+		t.Errorf("Explain(%v) = %v, want it unchanged", err, d.Explain(del, err))
 	}
 }
