@@ -124,7 +124,8 @@ func New(cfg Config, open Opener, barrier Barrier, opts feed.Options) (*Source, 
 		name: "kafka:" + cfg.Topic, parts: make(map[int32]*partition)}, nil
 }
 
-// Records counts the records decoded, good and bad.
+// Records counts the records decoded, good and bad (not one whose
+// decoding the Sink's shutdown cut short).
 func (s *Source) Records() uint64 { return s.records.Load() }
 
 // BadRecords counts the records of which at least one frame or line was

@@ -84,7 +84,8 @@ func (s *Source) Subject() string { return s.cfg.Subject }
 // Name is the source's name in reports and feed counters: "nats:PATTERN".
 func (s *Source) Name() string { return s.name }
 
-// Messages counts the messages decoded, good and bad.
+// Messages counts the messages decoded, good and bad (not one whose
+// decoding the Sink's shutdown cut short).
 func (s *Source) Messages() uint64 { return s.messages.Load() }
 
 // BadMessages counts the messages of which at least one frame or line was
@@ -247,10 +248,12 @@ func (s *Source) take(m *nats.Msg) bool {
 	d := s.dec
 	errs := d.Stats().Errors
 	ok := d.DecodeMessage(s.sink, m.Data, now)
-	if d.Stats().Errors != errs {
-		s.bad.Add(1)
+	if ok { // else the sink's shutdown cut its decoding short: not a message decoded
+		if d.Stats().Errors != errs {
+			s.bad.Add(1)
+		}
+		s.messages.Add(1) // once its events are committed: Messages counts messages decoded
 	}
-	s.messages.Add(1) // once its events are committed: Messages counts messages decoded
 	s.ctrs.Hear(now)
 	s.publish()
 	return ok

@@ -29,9 +29,14 @@ type sliceSink struct {
 	gate   chan struct{}
 	// claiming, if not nil, hears of each Claim before it waits at gate.
 	claiming chan struct{}
+	// shutDown: Claim returns nil, as an engine shutting down does.
+	shutDown bool
 }
 
 func (s *sliceSink) Claim(n int) []tick.Event {
+	if s.shutDown {
+		return nil
+	}
 	if s.gate != nil {
 		select {
 		case s.claiming <- struct{}{}:
@@ -443,4 +448,30 @@ func TestMessagesCountDecodedOnly(t *testing.T) {
 		t.Fatalf("Messages = 1 with %d events committed, want 1", n)
 	}
 	r.stop(t)
+}
+
+// TestMessageCutShortNotCounted: a message whose decoding the Sink's
+// shutdown cut short (Claim refused: the engine is stopping) is not a
+// message decoded, so Messages does not count it (feed/kafka's Records
+// does not count such a record either); Run ends without an error.
+func TestMessageCutShortNotCounted(t *testing.T) {
+	_, nc := newServer(t)
+	sink := &sliceSink{shutDown: true}
+	r := start(t, Config{Subject: "ticks", Format: feed.FormatCSV}, nc, sink, feed.Options{})
+	defer r.cancel()
+	publish(t, nc, "ticks", "1700000000000000001,AAA,100.5,10\n")
+	select {
+	case err := <-r.done:
+		if err != nil {
+			t.Fatalf("Run = %v, want nil when the sink shuts down", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run went on after the sink shut down")
+	}
+	if n, closed := sink.count(); n != 0 || !closed {
+		t.Fatalf("sink holds %d events, closed %v; want none, closed", n, closed)
+	}
+	if n := r.src.Messages(); n != 0 {
+		t.Errorf("Messages = %d after the only message was cut short, want 0", n)
+	}
 }
