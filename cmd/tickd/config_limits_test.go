@@ -317,6 +317,28 @@ func TestConfigYAMLErrorsSayLine(t *testing.T) {
 			t.Errorf("users %q:\ngot  %v\nwant %s", body, err, want)
 		}
 	}
+	// A users file takes the empty documents a config file takes: its
+	// users after a header (comments ended by "---"), a file ending in "---".
+	for _, body := range []string{
+		"# header\n---\n# more\n---\nusers:\n  - name: a\n    role: tickd\n    password_file: p\n",
+		"---\n~\n---\nusers:\n  - name: a\n    role: tickd\n    password_file: p\n---\n# end\n---\n",
+	} {
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if users, _, err := loadUsers(path, "tickd"); err != nil || len(users) != 1 || users[0].Name != "a" {
+			t.Errorf("users %q: %v (%d users), want user a read", body, err, len(users))
+		}
+	}
+	// With no document holding anything, there are no users.
+	for _, body := range []string{"", "# header\n---\n# more\n---\n"} {
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := loadUsers(path, "tickd"); err == nil || err.Error() != "nats-users: "+path+": no users" {
+			t.Errorf("users %q: %v, want no users", body, err)
+		}
+	}
 }
 
 // configErrorSaysWhere is how every error about a config file's content

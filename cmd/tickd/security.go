@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
@@ -16,7 +15,6 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-	"gopkg.in/yaml.v3"
 
 	"github.com/tickd/tickd/bus"
 	"github.com/tickd/tickd/feed"
@@ -155,12 +153,7 @@ func loadUsers(path, prefix string) (users []bus.User, pwFiles []string, err err
 		return nil, nil, fmt.Errorf("nats-users: %w", err)
 	}
 	var uf usersFile
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&uf); err != nil {
-		return nil, nil, yamlError("nats-users", path, data, err)
-	}
-	if err := refuseMoreDocuments("nats-users", path, data, dec); err != nil {
+	if _, err := decodeFilledDocument("nats-users", path, data, &uf); err != nil {
 		return nil, nil, err
 	}
 	if len(uf.Users) == 0 {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -34,6 +35,34 @@ func nextFilledDocument(what, path string, data []byte, dec *yaml.Decoder) (*yam
 			return nil, yamlError(what, path, data, err)
 		case !emptyDocument(&doc):
 			return &doc, nil
+		}
+	}
+}
+
+// decodeFilledDocument decodes the first document of the what file at
+// path that holds anything into out, strictly (a key naming no field of
+// out is an error), and refuses a second: nextFilledDocument and
+// refuseMoreDocuments for a struct, which yaml.Node.Decode cannot decode
+// strictly. A second decoder reads the file behind the first, document
+// for document, to decode the one the first finds filled. It reports
+// whether there was one.
+func decodeFilledDocument(what, path string, data []byte, out any) (bool, error) {
+	probe := yaml.NewDecoder(bytes.NewReader(data))
+	strict := yaml.NewDecoder(bytes.NewReader(data))
+	strict.KnownFields(true)
+	for {
+		var doc yaml.Node
+		switch err := probe.Decode(&doc); {
+		case errors.Is(err, io.EOF):
+			return false, nil
+		case err != nil:
+			return false, yamlError(what, path, data, err)
+		}
+		if err := strict.Decode(out); err != nil { // an empty document leaves out as it is
+			return false, yamlError(what, path, data, err)
+		}
+		if !emptyDocument(&doc) {
+			return true, refuseMoreDocuments(what, path, data, probe)
 		}
 	}
 }
