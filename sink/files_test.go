@@ -324,3 +324,43 @@ func TestFileRotationAtExactlyMaxSize(t *testing.T) {
 		t.Fatalf("%d files, want 2: the first reached MaxSize exactly with its first batch", len(files))
 	}
 }
+
+// TestFileResumeReadsOneWindow: at start the store remembers the keys of
+// the newest files of each table until it has a window's worth, and no
+// further: with exactly Window rows in each table's newest file it reads
+// no older file (a whole file's keys more, up to MaxSize of rows, at every
+// start).
+func TestFileResumeReadsOneWindow(t *testing.T) {
+	const window = 4 // rows per table: msgs alternates signals and bars
+	dir := t.TempDir()
+	open := func() *fileStore {
+		st, err := openFiles(FileOptions{Dir: dir, Format: CSV, MaxSize: -1, Window: window}, time.Now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	for run, first := range []uint64{1, 1 + 2*window} { // each run starts new files
+		st := open()
+		if n := write(t, st, msgs("p", first, 2*window)); n != 2*window {
+			t.Fatalf("run %d wrote %d rows, want %d", run, n, 2*window)
+		}
+		st.Close()
+		// A later run's files must sort after these: names carry the time to the ns.
+		for _, tb := range tables {
+			files, _ := filepath.Glob(filepath.Join(dir, tb.stem+"-*.csv"))
+			if len(files) != run+1 {
+				t.Fatalf("%s: %d files after run %d, want %d", tb.stem, len(files), run, run+1)
+			}
+		}
+	}
+	st := open()
+	defer st.Close()
+	want := map[rowKey]struct{}{}
+	for _, m := range msgs("p", 1+2*window, 2*window) {
+		want[keyOf(m)] = struct{}{}
+	}
+	if !reflect.DeepEqual(st.seen.prior, want) {
+		t.Fatalf("remembered %d keys at start, want the newest files' %d", len(st.seen.prior), len(want))
+	}
+}
