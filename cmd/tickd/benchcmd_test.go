@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -375,7 +374,11 @@ func TestBenchInterruptedWritesPartialReport(t *testing.T) {
 	case <-time.After(time.Minute):
 		t.Fatalf("no signal from the bench in a minute\n%s", errb.String())
 	}
-	if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil { // caught by the command's signal handler
+	self, err := os.FindProcess(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := self.Signal(os.Interrupt); err != nil { // caught by the command's signal handler
 		t.Fatal(err)
 	}
 	if c := <-code; c != 1 {

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -59,37 +58,6 @@ func TestConfigSizeLimit(t *testing.T) {
 		if err == nil || err.Error() != want {
 			t.Errorf("size %d: got %v, want %q", size, err, want)
 		}
-	}
-}
-
-// TestConfigSizeLimitPipe: a FIFO has no size to stat; the limited read
-// still refuses more than 1 MiB.
-func TestConfigSizeLimitPipe(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "fifo.yaml")
-	if err := syscall.Mkfifo(path, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() {
-		w, err := os.OpenFile(path, os.O_WRONLY, 0)
-		if err != nil {
-			done <- err
-			return
-		}
-		// Exactly one byte over: the reader takes all of it, so this
-		// goroutine never blocks on a reader that stopped early.
-		_, err = w.Write(bytes.Repeat([]byte{'\n'}, maxConfigSize+1))
-		w.Close()
-		done <- err
-	}()
-	var errb bytes.Buffer
-	var h serveConfig
-	_, err := loadConfigFile(path, newServeFlags(&h, &errb))
-	if werr := <-done; werr != nil {
-		t.Fatal(werr)
-	}
-	if err == nil || !strings.Contains(err.Error(), "more than the 1 MiB limit") || !strings.Contains(err.Error(), path) {
-		t.Errorf("fifo over the limit: %v", err)
 	}
 }
 

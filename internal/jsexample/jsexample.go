@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -151,24 +150,6 @@ func Properties(t testing.TB, kind string) []string {
 	}
 	slices.Sort(names)
 	return names
-}
-
-// lockFile takes an exclusive flock on path (creating it) and returns the
-// function that releases it.
-func lockFile(t testing.TB, path string) (unlock func()) {
-	t.Helper()
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		t.Fatalf("jsexample: %v", err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		t.Fatalf("jsexample: lock %s: %v", path, err)
-	}
-	return func() {
-		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		f.Close()
-	}
 }
 
 func shortHash(s string) string {

@@ -41,10 +41,10 @@ const startTimeout = 60 * time.Second
 // Server is a throwaway cluster.
 type Server struct {
 	Port int
-	root string              // temporary directory: data/, server.log
-	dir  string              // cluster data directory
-	bin  string              // directory of initdb, postgres, pg_isready
-	cred *syscall.Credential // the postgres user's when running as root
+	root string      // temporary directory: data/, server.log
+	dir  string      // cluster data directory
+	bin  string      // directory of initdb, postgres, pg_isready
+	cred *credential // the postgres user's when running as root
 
 	proc   *exec.Cmd
 	exited chan error // the running server's exit
@@ -79,7 +79,7 @@ func Start(tb testing.TB) *Server {
 		}
 		uid, _ := strconv.ParseUint(u.Uid, 10, 32)
 		gid, _ := strconv.ParseUint(u.Gid, 10, 32)
-		s.cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}}
+		s.cred = userCredential(uint32(uid), uint32(gid))
 		if err := os.Chown(s.dir, int(uid), int(gid)); err != nil {
 			tb.Fatal(err)
 		}
