@@ -56,7 +56,9 @@ var itchReason = [itch.NumReasons]Reason{
 //
 // Rejected messages are counted (Stats, by Reason) and reported to OnError
 // with the source name and the message's sequence as both offset and seq
-// (a stock mismatch as an *itch.StockMismatchError, naming the stocks);
+// (explained: an *itch.MessageError naming the message's type, locate and
+// field at fault, a stock mismatch an *itch.StockMismatchError naming the
+// stocks);
 // lost messages are counted as gaps and reported as *ITCHGapError;
 // disconnects are reported and retried.
 //
@@ -260,7 +262,8 @@ type itchRun struct {
 }
 
 // handle decodes one message into the next slot of the batch. It does not
-// allocate (except interning a never-seen symbol, once per name).
+// allocate (except interning a never-seen symbol, once per name, and
+// explaining a rejected message for its report).
 func (r *itchRun) handle(seq uint64, msg []byte) {
 	if r.done {
 		return

@@ -443,10 +443,81 @@ func TestDecoderExplainsStockMismatch(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestDecoderExplainsRejections: Explain turns every other Reason into an
+// error naming the message's type, its locate (when its type is known) and
+// the field at fault as the message held it, so that a report can be acted
+// on without decoding the message by hand.
+func TestDecoderExplainsRejections(t *testing.T) {
+	r := func(loc uint16, s string) []byte {
+		return AppendStockDirectory(nil, StockDirectory{Header: hd(loc, 1), Stock: MakeStock(s)})
+	}
+	add := func(loc uint16, side byte, s string) []byte {
+		return AppendAddOrder(nil, AddOrder{hd(loc, 1), 1, side, 1, MakeStock(s), px4(1)})
+	}
+	full := tick.NewSymbolTable(1)
+	if _, err := full.Intern("ONLY"); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		msgs [][]byte // all but the last decode
+		full bool
+		want MessageError
+		text string
+	}{
+		{[][]byte{AppendOrderDelete(nil, OrderDelete{hd(9, 1), 1})}, false, MessageError{ReasonUnknownLocate, 'D', 19, 9, ""},
+			`itch: stock locate not announced by a stock directory message: 'D' message on locate 9`},
+		{[][]byte{r(7, "AAPL"), add(7, 'Z', "AAPL")}, false, MessageError{ReasonBadSide, 'A', 36, 7, "Z"},
+			`itch: buy/sell indicator not B or S: 'A' message on locate 7 holds "Z"`},
+		{[][]byte{r(7, "AAPL"), AppendTrade(nil, Trade{hd(7, 1), 0, 0, 1, MakeStock("AAPL"), 1, 1})}, false, MessageError{ReasonBadSide, 'P', 44, 7, "\x00"},
+			`itch: buy/sell indicator not B or S: 'P' message on locate 7 holds "\x00"`},
+		{[][]byte{r(7, "AAPL"), AppendOrderExecutedPrice(nil, OrderExecutedPrice{OrderExecuted{hd(7, 1), 1, 1, 1}, 'y', 1})}, false, MessageError{ReasonBadPrintable, 'C', 36, 7, "y"},
+			`itch: printable flag not Y or N: 'C' message on locate 7 holds "y"`},
+		{[][]byte{add(3, 'B', "A\x01")}, false, MessageError{ReasonBadSymbol, 'A', 36, 3, "A\x01"},
+			`itch: invalid stock symbol: 'A' message on locate 3 holds "A\x01"`},
+		{[][]byte{r(1, "ONLY"), r(2, "TWO")}, true, MessageError{ReasonSymbolTableFull, 'R', 39, 2, "TWO"},
+			`itch: symbol table full: 'R' message on locate 2 holds "TWO"`},
+		{[][]byte{add(7, 'B', "AAPL")[:20]}, false, MessageError{ReasonBadLength, 'A', 20, 7, ""},
+			`itch: wrong length for message type: 'A' message of 20 bytes (not 36) on locate 7`},
+		{[][]byte{{'A', 0}}, false, MessageError{ReasonBadLength, 'A', 2, 0, ""},
+			`itch: wrong length for message type: 'A' message of 2 bytes (not 36)`},
+		{[][]byte{{'z', 0, 5, 0}}, false, MessageError{ReasonUnknownType, 'z', 4, 5, ""},
+			`itch: unknown message type: 'z' message of 4 bytes`},
+	}
+	for _, c := range cases {
+		syms := tick.NewSymbolTable(0)
+		if c.full {
+			syms = full
+		}
+		d, err := NewDecoder(Options{Symbols: syms})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ev tick.Event
+		for _, m := range c.msgs[:len(c.msgs)-1] {
+			if ok, err := d.Decode(m, &ev); !ok || err != nil {
+				t.Fatalf("%s: setup: %v %v", c.text, ok, err)
+			}
+		}
+		last := c.msgs[len(c.msgs)-1]
+		_, err = d.Decode(last, &ev)
+		if err == nil { // an unknown type is skipped, not an error, but a live session reports it
+			err = ReasonUnknownType
+		}
+		err = d.Explain(last, err)
+		var me *MessageError
+		if !errors.As(err, &me) || *me != c.want || !errors.Is(err, c.want.Reason) || err.Error() != c.text {
+			t.Errorf("Explain = %#v\n%v\nwant %+v\n%s", err, err, c.want, c.text)
+		}
+	}
+	// What is not a Reason, and an empty message, have nothing to add.
 	d, _ := newTestDecoder(t, time.Time{})
-	del := AppendOrderDelete(nil, OrderDelete{hd(9, 1), 1})
-	var ev tick.Event
-	if _, err := d.Decode(del, &ev); d.Explain(del, err) != ReasonUnknownLocate {
-		t.Errorf("Explain(%v) = %v, want it unchanged", err, d.Explain(del, err))
+	other := errors.New("other")
+	if err := d.Explain([]byte{'A'}, other); err != other {
+		t.Errorf("Explain(other) = %v", err)
+	}
+	if err := d.Explain(nil, ReasonEmpty); err != ReasonEmpty {
+		t.Errorf("Explain(empty) = %v", err)
 	}
 }

@@ -3,6 +3,7 @@ package itch
 import (
 	"bytes"
 	"compress/gzip"
+	"errors"
 	"io"
 	"os"
 	"testing"
@@ -107,9 +108,15 @@ func FuzzMessage(f *testing.F) {
 		}
 		var ev tick.Event
 		_, _ = d.Decode(msg, &ev)
-		_, _ = d.Decode(msg, &ev) // again: now the locate may be known
+		_, derr := d.Decode(msg, &ev) // again: now the locate may be known
 		if c := d.Counters(); c.Events+c.Ignored+c.Rejected() != 2 {
 			t.Fatalf("totals: %+v", c)
+		}
+		if e := d.Explain(msg, derr); !errors.Is(e, derr) {
+			t.Fatalf("Explain(%v) = %v, not that reason", derr, e)
+		}
+		for r := Reason(1); r < NumReasons; r++ { // any reason, with any message: no panic
+			_ = d.Explain(msg, r).Error()
 		}
 		if !bytes.Equal(in, msg) {
 			t.Fatal("decoding wrote into its input")
