@@ -204,6 +204,7 @@ func TestDecoderRejections(t *testing.T) {
 	}{
 		{"empty", false, [][]byte{{}}, ReasonEmpty},
 		{"bad length", false, [][]byte{add(1, 'B', "A")[:30]}, ReasonBadLength},
+		{"too long", false, [][]byte{append(add(1, 'B', "A"), 0)}, ReasonBadLength},
 		{"unknown locate", false, [][]byte{AppendOrderDelete(nil, OrderDelete{hd(3, 1), 1})}, ReasonUnknownLocate},
 		{"unknown locate B", false, [][]byte{AppendBrokenTrade(nil, BrokenTrade{hd(3, 1), 1})}, ReasonUnknownLocate},
 		{"bad side A", false, [][]byte{r(1, "A"), add(1, 'x', "A")}, ReasonBadSide},
@@ -519,5 +520,26 @@ func TestDecoderExplainsRejections(t *testing.T) {
 	}
 	if err := d.Explain(nil, ReasonEmpty); err != ReasonEmpty {
 		t.Errorf("Explain(empty) = %v", err)
+	}
+}
+
+// TestDecoderAcceptsEdgeValues: the edges of what is valid are accepted,
+// not only what is past them rejected: a cross of exactly tick.MaxQty
+// shares, and a stock of the first and last printable ASCII bytes inside
+// (a space, '~'), as tick.ValidSymbol takes them.
+func TestDecoderAcceptsEdgeValues(t *testing.T) {
+	d, syms := newTestDecoder(t, time.Time{})
+	var ev tick.Event
+	for i, stock := range []string{"A B", "A~", "!"} {
+		loc := uint16(i + 1)
+		if ok, err := d.Decode(AppendStockDirectory(nil, StockDirectory{Header: hd(loc, 1), Stock: MakeStock(stock)}), &ev); !ok || err != nil {
+			t.Errorf("R %q: %v %v, want accepted", stock, ok, err)
+		} else if syms.Name(ev.Symbol) != stock {
+			t.Errorf("R %q: symbol %q", stock, syms.Name(ev.Symbol))
+		}
+	}
+	cross := AppendCrossTrade(nil, CrossTrade{hd(1, 1), tick.MaxQty, MakeStock("A B"), 1, 1, 'O'})
+	if ok, err := d.Decode(cross, &ev); !ok || err != nil || ev.Qty != tick.MaxQty {
+		t.Errorf("cross of MaxQty shares: %v %v, qty %d; want accepted", ok, err, ev.Qty)
 	}
 }
