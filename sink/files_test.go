@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -362,5 +363,61 @@ func TestFileResumeReadsOneWindow(t *testing.T) {
 	}
 	if !reflect.DeepEqual(st.seen.prior, want) {
 		t.Fatalf("remembered %d keys at start, want the newest files' %d", len(st.seen.prior), len(want))
+	}
+}
+
+// TestFileKeyWindowHoldsTheLastWindowRows: within a run the store
+// remembers exactly the keys of the last Window rows written, however
+// many times its ring has wrapped: no fewer (a redelivered row inside the
+// window would be stored twice), no more.
+func TestFileKeyWindowHoldsTheLastWindowRows(t *testing.T) {
+	const window = 3
+	st, err := openFiles(FileOptions{Dir: t.TempDir(), Format: JSONLines, Window: window}, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	all := msgs("p", 1, 4*window)
+	for i, m := range all {
+		write(t, st, []bus.Message{m})
+		want := map[rowKey]struct{}{}
+		for _, w := range all[max(0, i+1-window) : i+1] {
+			want[keyOf(w)] = struct{}{}
+		}
+		if !reflect.DeepEqual(st.seen.recent, want) {
+			t.Fatalf("after %d rows: %d keys remembered, want the last %d", i+1, len(st.seen.recent), len(want))
+		}
+	}
+}
+
+// TestFileResumeSkipsShortCSVRows: a row with fewer fields than its
+// file's header (a file edited by hand) is passed over at start, not a
+// crash, and the other rows' keys are remembered.
+func TestFileResumeSkipsShortCSVRows(t *testing.T) {
+	dir := t.TempDir()
+	st, err := openFiles(FileOptions{Dir: dir, Format: CSV}, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, st, msgs("p", 1, 4))
+	st.Close()
+	files, _ := filepath.Glob(filepath.Join(dir, "signals-*.csv"))
+	data, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	header, _, _ := strings.Cut(string(data), "\n")
+	cols := strings.Split(header, ",")
+	short := strings.Join(cols[:slices.Index(cols, "ts_pub")], ",") // the columns before ts_pub only
+	if err := os.WriteFile(files[0], append(data, short+"\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st, err = openFiles(FileOptions{Dir: dir, Format: CSV}, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if n := write(t, st, msgs("p", 1, 4)); n != 0 {
+		t.Errorf("wrote %d rows written before, want 0", n)
 	}
 }
