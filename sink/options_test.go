@@ -34,6 +34,12 @@ func TestNewValidatesOptions(t *testing.T) {
 	if _, err := New(nil, Options{}); err == nil {
 		t.Error("nil store accepted")
 	}
+	// The edges of what is valid: a buffer of one batch, a fixed retry delay.
+	for _, o := range []Options{{BatchSize: 100, MaxBuffer: 100}, {RetryMin: time.Second, RetryMax: time.Second}} {
+		if _, err := New(st, o); err != nil {
+			t.Errorf("%+v: %v, want accepted", o, err)
+		}
+	}
 	s, err := New(st, Options{})
 	if err != nil {
 		t.Fatal(err)
