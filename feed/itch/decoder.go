@@ -409,9 +409,11 @@ func (d *Decoder) movedOrderSymbol(loc uint16, ref uint64, taken uint32) (tick.S
 
 // noteOrder notes the stock and shares of an order added on moved locate
 // loc, unless it is the locate's first stock (the stock of every order
-// not noted).
+// not noted) or it has no shares: the books refuse such an order
+// (bad_order), so nothing that names it later has one to find, and no
+// execution would ever take it off the notes.
 func (d *Decoder) noteOrder(loc uint16, ref uint64, sym tick.SymbolID, shares uint32) {
-	if sym == d.firstStock[loc] {
+	if sym == d.firstStock[loc] || shares == 0 {
 		delete(d.movedOrders, ref)
 		return
 	}

@@ -350,16 +350,18 @@ func TestDecoderLocateReassigned(t *testing.T) {
 // locate is forgotten once it has no shares left, whether D or U removes
 // it or E C X take its last shares (ITCH sends no D after a full
 // execution); until then its messages still name its stock. A rejected C
-// takes no shares, as the book keeps them.
+// takes no shares, as the book keeps them. One with no shares is not
+// noted: the books refuse it, and no execution would take it off.
 func TestDecoderMovedOrdersForgottenWhenFilled(t *testing.T) {
 	d, syms := newTestDecoder(t, time.Time{})
 	bbb := func() tick.SymbolID { id, _ := syms.LookupString("BBB"); return id }
 	r := func(s string) []byte {
 		return AppendStockDirectory(nil, StockDirectory{Header: hd(1, 1), Stock: MakeStock(s)})
 	}
-	add := func(ref uint64) []byte {
-		return AppendAddOrder(nil, AddOrder{hd(1, 1), ref, 'S', 100, MakeStock("BBB"), px4(1)})
+	addN := func(ref uint64, n uint32) []byte {
+		return AppendAddOrder(nil, AddOrder{hd(1, 1), ref, 'S', n, MakeStock("BBB"), px4(1)})
 	}
+	add := func(ref uint64) []byte { return addN(ref, 100) }
 	exec := func(ref uint64, n uint32) []byte {
 		return AppendOrderExecuted(nil, OrderExecuted{hd(1, 1), ref, n, 1})
 	}
@@ -383,6 +385,7 @@ func TestDecoderMovedOrdersForgottenWhenFilled(t *testing.T) {
 		{exec(4, 30), false, 3}, {execPx(4, 70, '?'), true, 3}, {cancel(4, 69), false, 3}, {exec(4, 1), false, 2},
 		{exec(5, 150), false, 1},                                                       // more than it has
 		{replace(6, 7, 50), false, 1}, {exec(7, 49), false, 1}, {exec(7, 1), false, 0}, // the new order's shares
+		{addN(8, 0), false, 0}, {add(9), false, 1}, {replace(9, 10, 0), false, 0}, // no shares: no book takes it, nothing will take it off
 	}
 	for i, s := range steps {
 		var ev tick.Event
