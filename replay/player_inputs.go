@@ -315,6 +315,9 @@ func (p *Player) playFile(ctx context.Context, path string, format feed.Format) 
 			return nil
 		}
 		if errors.Is(rerr, ErrGzipTrailingGarbage) {
+			// The gzip stream ended whole: its unterminated last line is
+			// as played as at a plain end of file.
+			s.pending = append(s.pending[:0], buf[lo:hi]...)
 			return fmt.Errorf("replay: %s: %w (the %d bytes before it, decompressed, were played)", path, rerr, read)
 		}
 		if errors.Is(rerr, io.ErrUnexpectedEOF) { // only a gzip stream cut short ends so
