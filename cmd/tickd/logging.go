@@ -16,6 +16,7 @@ import (
 
 	"github.com/tickd/tickd/feed"
 	"github.com/tickd/tickd/feed/itch"
+	"github.com/tickd/tickd/internal/gzipfile"
 	"github.com/tickd/tickd/replay"
 )
 
@@ -116,8 +117,10 @@ func classify(err error) (msg, reason string, ends bool) {
 			return "framing lost, source closed", feed.ReasonBadLength.String(), true
 		}
 		return "framing lost, source closed", feed.ReasonFrameTooLarge.String(), true
-	case errors.Is(err, itch.ErrGzipTruncated):
-		reason = feed.ReasonTruncated.String()
+	case errors.Is(err, itch.ReasonTruncated), errors.Is(err, itch.ErrGzipTruncated): // an ITCH file's: its end
+		return "file cut short, source closed", feed.ReasonTruncated.String(), true
+	case errors.Is(err, gzipfile.ErrTrailingGarbage): // an ITCH file's, after all it held
+		return "bytes after the gzip stream, source closed", "trailing_garbage", true
 	case errors.As(err, &se):
 		msg = sourceOpMessages[se.Op]
 		if msg == "" {

@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -212,8 +213,11 @@ func TestLogLevel(t *testing.T) {
 
 // TestReplayLogsITCHFileEnds: an ITCH file whose framing is lost (not ITCH
 // at all, or data after the end-of-session prefix) is logged as framing
-// lost, with a reason of the bad-input tables, and a gzip file cut short as
-// truncated, not under an undocumented "other".
+// lost, with a reason of the bad-input tables; one cut short (inside a
+// message, or inside its gzip stream) as cut short, truncated; a gzip file
+// followed by bytes that are not gzip as trailing garbage, not under an
+// undocumented "other". Each ends the input, so it is logged whatever the
+// rate: a message rejected just before it does not hide it.
 func TestReplayLogsITCHFileEnds(t *testing.T) {
 	dir := t.TempDir()
 	var msgs []byte
@@ -224,15 +228,21 @@ func TestReplayLogsITCHFileEnds(t *testing.T) {
 	zw := gzip.NewWriter(&gz)
 	zw.Write(msgs)
 	zw.Close()
+	badSide := itch.AppendFramed(nil, itch.AppendAddOrder(nil, itch.AddOrder{Header: itch.Header{Locate: 1}, OrderRef: 1, Side: 'Z', Shares: 1,
+		Stock: itch.MakeStock("AAA"), Price: 1}))
 	files := map[string][]byte{
-		"ticks.itch":  []byte("1767364200000000000,AAPL,189.25,100,B\n"),
-		"after.itch":  append(itch.AppendFramed(nil, itch.AppendSystemEvent(nil, itch.SystemEvent{EventCode: 'C'})), 0, 0, 1, 2, 3),
-		"cut.itch.gz": gz.Bytes()[:gz.Len()/2],
+		"ticks.itch":    []byte("1767364200000000000,AAPL,189.25,100,B\n"),
+		"after.itch":    append(itch.AppendFramed(nil, itch.AppendSystemEvent(nil, itch.SystemEvent{EventCode: 'C'})), 0, 0, 1, 2, 3),
+		"cut.itch.gz":   gz.Bytes()[:gz.Len()/2],
+		"cut.itch":      append(slices.Clone(badSide), badSide[:10]...),
+		"after.itch.gz": append(slices.Clone(gz.Bytes()), '\n'),
 	}
 	want := map[string][2]string{
-		"ticks.itch":  {"framing lost, source closed", "frame_too_large"},
-		"after.itch":  {"framing lost, source closed", "bad_length"},
-		"cut.itch.gz": {"bad input skipped", "truncated"},
+		"ticks.itch":    {"framing lost, source closed", "frame_too_large"},
+		"after.itch":    {"framing lost, source closed", "bad_length"},
+		"cut.itch.gz":   {"file cut short, source closed", "truncated"},
+		"cut.itch":      {"file cut short, source closed", "truncated"},
+		"after.itch.gz": {"bytes after the gzip stream, source closed", "trailing_garbage"},
 	}
 	for name, b := range files {
 		path := filepath.Join(dir, name)
