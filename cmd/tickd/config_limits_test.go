@@ -299,7 +299,7 @@ func TestConfigYAMLErrorsSayLine(t *testing.T) {
 		}
 	}
 	// With no document holding anything, there are no users.
-	for _, body := range []string{"", "# header\n---\n# more\n---\n"} {
+	for _, body := range []string{"", "# users go here\n", "# header\n---\n# more\n---\n"} {
 		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 			t.Fatal(err)
 		}
