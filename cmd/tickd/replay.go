@@ -156,6 +156,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	// and the inline engine takes one source at a time).
 	all := flag.NewFlagSet("serve", flag.ContinueOnError)
 	cfg.register(all)
+	cfg.logLevel = "warn" // replay's default, which -h gives: the progress bar and the summary say what matters
 	all.VisitAll(func(f *flag.Flag) {
 		if (!strings.HasPrefix(f.Name, "feed-") || f.Name == "feed-max-ahead") && !strings.HasPrefix(f.Name, "record") && f.Name != "fused" {
 			fs.Var(f.Value, f.Name, f.Usage)
@@ -196,11 +197,6 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if err := applyLayers(fs, fc, os.LookupEnv); err != nil {
 		return err
-	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if _, inEnv := os.LookupEnv("TICKD_LOG_LEVEL"); !set["log-level"] && !inEnv {
-		cfg.logLevel = "warn" // the progress bar and the summary say what matters
 	}
 	opts, err := rc.playerOptions(&cfg)
 	if err != nil {

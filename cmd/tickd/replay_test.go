@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -1192,5 +1193,18 @@ func TestReplayExchangeInterruptedEndsSoupbinSession(t *testing.T) {
 	}
 	if err := <-done; err != nil {
 		t.Fatalf("replay: %v\n%s", err, exErr.String())
+	}
+}
+
+// TestReplayHelpGivesItsLogLevel: replay logs warnings and errors unless
+// told otherwise (its progress and summary say the rest), and its -h
+// gives that default, not serve's info.
+func TestReplayHelpGivesItsLogLevel(t *testing.T) {
+	var help syncBuffer
+	if err := runReplay(context.Background(), []string{"-h"}, io.Discard, &help); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("replay -h: %v", err)
+	}
+	if !strings.Contains(help.String(), `log level: debug, info, warn, error (default "warn")`) {
+		t.Errorf("replay -h does not give -log-level's default as warn:\n%s", help.String())
 	}
 }
