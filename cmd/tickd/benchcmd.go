@@ -82,7 +82,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	fs.SetOutput(stderr)
 	c.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: tickd bench [flags]\n\nOpen-loop latency of tickd: ticks over TCP into the feed listener, one price rule,\nsignals read back from NATS; then bare NATS carrying the same number of messages\nper second (the signal rate) of the same size (the floor). With -inproc: decode → engine → output ring inside the process;\n-fused runs decode and engine (and, end to end, publishing) on one goroutine.\nWrites report.txt, result.json, *.hgrm and latency.svg/png to -out; interrupted (SIGINT,\nSIGTERM), what was measured until then, marked partial, and exits 1.\n\n")
+		fmt.Fprintf(stderr, "Usage: tickd bench [flags]\n\nOpen-loop latency of tickd: ticks over TCP into the feed listener, one price rule,\nsignals read back from NATS; then bare NATS carrying the same number of messages\nper second (the signal rate) of the same size (the floor). With -inproc: decode → engine → output ring inside the process;\n-fused runs decode and engine (and, end to end, publishing) on one goroutine.\nWrites report.txt, result.json, *.hgrm and latency.svg/png to -out; interrupted (SIGINT,\nSIGTERM), it writes what was measured until then there, marked partial, and exits 1.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
