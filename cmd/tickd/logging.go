@@ -1,6 +1,8 @@
 package main
 
 import (
+	"compress/flate"
+	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -121,6 +123,8 @@ func classify(err error) (msg, reason string, ends bool) {
 		return "file cut short, source closed", feed.ReasonTruncated.String(), true
 	case errors.Is(err, gzipfile.ErrTrailingGarbage): // an ITCH file's, after all it held
 		return "bytes after the gzip stream, source closed", "trailing_garbage", true
+	case corruptGzip(err): // an ITCH file's: nothing after it can be read
+		return "gzip stream corrupt, source closed", "corrupt_gzip", true
 	case errors.As(err, &se):
 		msg = sourceOpMessages[se.Op]
 		if msg == "" {
@@ -141,6 +145,13 @@ func classify(err error) (msg, reason string, ends bool) {
 		reason = "other"
 	}
 	return "bad input skipped", reason, false
+}
+
+// corruptGzip reports whether err is compress/gzip's on damaged data: a
+// member's header, its checksum, its deflate stream.
+func corruptGzip(err error) bool {
+	var ce flate.CorruptInputError
+	return errors.Is(err, gzip.ErrHeader) || errors.Is(err, gzip.ErrChecksum) || errors.As(err, &ce)
 }
 
 // badInput is a feed.Options.OnError callback (and replay.PlayerOptions.OnError).

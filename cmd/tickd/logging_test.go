@@ -216,7 +216,8 @@ func TestLogLevel(t *testing.T) {
 // lost, with a reason of the bad-input tables; one cut short (inside a
 // message, or inside its gzip stream) as cut short, truncated; a gzip file
 // followed by bytes that are not gzip as trailing garbage, not under an
-// undocumented "other". Each ends the input, so it is logged whatever the
+// undocumented "other"; a damaged gzip stream (a checksum that fails, a
+// member's header that is not one, deflate data that is not) as corrupt. Each ends the input, so it is logged whatever the
 // rate: a message rejected just before it does not hide it.
 func TestReplayLogsITCHFileEnds(t *testing.T) {
 	dir := t.TempDir()
@@ -236,6 +237,9 @@ func TestReplayLogsITCHFileEnds(t *testing.T) {
 		"cut.itch.gz":   gz.Bytes()[:gz.Len()/2],
 		"cut.itch":      append(slices.Clone(badSide), badSide[:10]...),
 		"after.itch.gz": append(slices.Clone(gz.Bytes()), '\n'),
+		"sum.itch.gz":   badChecksum(gz.Bytes()),
+		"hdr.itch.gz":   append(slices.Clone(gz.Bytes()), 0x1f, 0x8b, 0, 0, 0, 0, 0, 0, 0, 3, 'x', 'y'),
+		"flate.itch.gz": append(slices.Clone(gz.Bytes()[:10]), 0x07, 0), // a final block of the reserved type 3
 	}
 	want := map[string][2]string{
 		"ticks.itch":    {"framing lost, source closed", "frame_too_large"},
@@ -243,6 +247,9 @@ func TestReplayLogsITCHFileEnds(t *testing.T) {
 		"cut.itch.gz":   {"file cut short, source closed", "truncated"},
 		"cut.itch":      {"file cut short, source closed", "truncated"},
 		"after.itch.gz": {"bytes after the gzip stream, source closed", "trailing_garbage"},
+		"sum.itch.gz":   {"gzip stream corrupt, source closed", "corrupt_gzip"},
+		"hdr.itch.gz":   {"gzip stream corrupt, source closed", "corrupt_gzip"},
+		"flate.itch.gz": {"gzip stream corrupt, source closed", "corrupt_gzip"},
 	}
 	for name, b := range files {
 		path := filepath.Join(dir, name)
@@ -263,6 +270,14 @@ func TestReplayLogsITCHFileEnds(t *testing.T) {
 			t.Errorf("replay %s: want one %q line with reason %q, log:\n%s", name, want[name][0], want[name][1], stderr.String())
 		}
 	}
+}
+
+// badChecksum is gzip file gz with its CRC-32 (the trailer's first 4
+// bytes) wrong: what it holds decompresses whole, then fails the check.
+func badChecksum(gz []byte) []byte {
+	b := slices.Clone(gz)
+	b[len(b)-8] ^= 0xff
+	return b
 }
 
 // TestReplayDrainCountsItsInput: replay's "tickd drained" line counts
