@@ -182,6 +182,13 @@ type Publisher struct {
 	refused atomic.Pointer[error] // the first loss after Publish returned (Refused, WriteFailed)
 }
 
+// Losses names what c counts lost by the counters, as serve's drain line
+// does: publish_errors is no count of publishes, since a failed write or
+// final flush counts once whatever number it held.
+func (c PublisherCounters) Losses() string {
+	return fmt.Sprintf("publish_errors %d, publish_dropped %d (reconnect buffer or JetStream bound full)", c.Errors, c.Dropped)
+}
+
 // NewPublisher returns a Publisher that publishes on nc, naming symbols from
 // syms and rules from rules (rules[i] describes tick.Signal.Rule == i).
 func NewPublisher(nc *nats.Conn, syms *tick.SymbolTable, rules []RuleInfo, opts PublisherOptions) (*Publisher, error) {
@@ -408,8 +415,8 @@ func (p *Publisher) Finish() error {
 	p.reportLoss(true)
 	var err error
 	if first := p.lossErr(p.firstErr); first != nil {
-		err = fmt.Errorf("bus: %d publishes failed (%d dropped: reconnect buffer or JetStream bound full), the first with: %w",
-			p.total.errors.Load()+p.total.dropped.Load(), p.total.dropped.Load(), first)
+		c := PublisherCounters{Errors: p.total.errors.Load(), Dropped: p.total.dropped.Load()}
+		err = fmt.Errorf("bus: publishes lost (%s), the first with: %w", c.Losses(), first)
 	}
 	if ferr != nil {
 		err = errors.Join(err, fmt.Errorf("bus: final flush: %w", ferr))

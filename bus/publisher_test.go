@@ -345,7 +345,7 @@ func TestPublisherClosedConnection(t *testing.T) {
 	}
 	go produce(ring, f.records(0, 20)) // more than the ring holds: Run must keep draining
 	err = p.Run([]*ringbuf.Ring[tick.Out]{ring})
-	if !errors.Is(err, nats.ErrConnectionClosed) || !strings.HasPrefix(err.Error(), "bus: 20 publishes failed") {
+	if !errors.Is(err, nats.ErrConnectionClosed) || !strings.HasPrefix(err.Error(), "bus: publishes lost (publish_errors 20, publish_dropped 0 ") {
 		t.Fatalf("Run: %v", err)
 	}
 	if c := p.Counters(); c.Errors != 20 || c.Signals+c.Bars+c.Stats+c.BBOs != 0 {

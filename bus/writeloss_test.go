@@ -200,6 +200,11 @@ func TestFinishCountsWhatTheServerNeverGot(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "never reached the server") {
 		t.Errorf("Finish: %v, want the unsent publishes named", err)
 	}
+	// Ten publishes were lost, counted once: the error gives the count as
+	// the counter it is, not as "1 publishes failed".
+	if err == nil || !strings.HasPrefix(err.Error(), "bus: publishes lost (publish_errors 1, publish_dropped 0 ") {
+		t.Errorf("Finish: %v, want the loss given by its counters", err)
+	}
 	if c := p.Counters(); c.Errors != 1 || c.Dropped != 0 {
 		t.Errorf("counters %+v: want the unsent publishes counted once in Errors", c)
 	}

@@ -84,7 +84,7 @@ func (p *pipeline) publishedBarrier(ctx context.Context) error {
 		return fmt.Errorf("bus: a publish was refused, its signal lost: %w", err)
 	}
 	if c := p.pub.Counters(); c.Errors+c.Dropped > 0 {
-		return fmt.Errorf("bus: %d publishes lost (%d dropped: reconnect buffer or JetStream bound full)", c.Errors+c.Dropped, c.Dropped)
+		return fmt.Errorf("bus: publishes lost (%s)", c.Losses())
 	}
 	return p.jetStreamBarrier(ctx)
 }
