@@ -50,8 +50,8 @@ func (m *members) Read(b []byte) (int, error) {
 	if err != io.EOF { // io.EOF: a member ended whole
 		return n, err
 	}
-	if next, _ := m.br.Peek(1); len(next) == 0 {
-		return n, io.EOF
+	if next, err := m.br.Peek(1); len(next) == 0 {
+		return n, err // io.EOF: the file ends with the member; else a read failed
 	}
 	if !atMember(m.br) {
 		return n, ErrTrailingGarbage

@@ -6,6 +6,8 @@ import (
 	"compress/gzip"
 	"errors"
 	"io"
+	"os"
+	"syscall"
 	"testing"
 )
 
@@ -60,5 +62,29 @@ func TestOpen(t *testing.T) {
 	}
 	if _, _, err := Open(bufio.NewReader(bytes.NewReader([]byte{0x1f, 0x8b, 0, 0}))); err == nil {
 		t.Error("a broken first header opened")
+	}
+}
+
+// TestReadErrorAfterMember: a read that fails where a member ends (the
+// disk's error; here a directory's, a real one) is that error, not the
+// clean end of the file: what follows it is not known. Files of many
+// small members (bgzip's, of 64 KiB each) end a member every few reads.
+func TestReadErrorAfterMember(t *testing.T) {
+	a := bytes.Repeat([]byte("first member "), 3000)
+	dir, err := os.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dir.Close()
+	r, _, err := Open(bufio.NewReader(io.MultiReader(bytes.NewReader(member(t, a)), dir)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(r)
+	if !errors.Is(err, syscall.EISDIR) {
+		t.Errorf("read ended with %v, want the read's error", err)
+	}
+	if !bytes.Equal(got, a) {
+		t.Errorf("read %d bytes, want the member's %d", len(got), len(a))
 	}
 }
