@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -74,6 +75,12 @@ func (p *pipeline) publishedBarrier(ctx context.Context) error {
 		if err := waitFor(ctx, func() (bool, error) { return r.Released() >= target[i], nil }); err != nil {
 			return err
 		}
+	}
+	// Not connected, a flush cannot succeed; it would wait out its
+	// timeout and leave its PING in nats.go's reconnect buffer, which the
+	// publisher's final flush would take for publishes never sent.
+	if !p.nc.IsConnected() {
+		return errors.New("nats: not connected: what was published is not confirmed")
 	}
 	// Flush first: a publish the server refused is known once its answer
 	// is read, which the round trip guarantees (Publisher.Refusal).

@@ -632,3 +632,28 @@ func TestKafkaBarrierSeesRefusals(t *testing.T) {
 		t.Fatalf("barrier after a refused publish: %v, want the permissions violation", err)
 	}
 }
+
+// TestKafkaBarrierDuringOutageLosesNothing: while the NATS server is gone,
+// a Kafka barrier cannot confirm anything. Its flush used to wait out its
+// timeout and leave its PING in nats.go's reconnect buffer, which the
+// publisher's final flush then took for publishes never sent: a pipeline
+// that published nothing during the outage stopped with "bytes of
+// publishes never reached the server" and publish_errors 1.
+func TestKafkaBarrierDuringOutageLosesNothing(t *testing.T) {
+	const topic, group = "outage", "og"
+	rig := newKafkaRig(t, topic)
+	p, stop := rig.start(topic, group, "csv")
+	rig.nats.Shutdown()
+	if err := waitFor(context.Background(), func() (bool, error) { return !p.nc.IsConnected(), nil }); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // as the committer does each interval
+		if err := p.publishedBarrier(context.Background()); err == nil {
+			t.Fatal("a barrier passed with the NATS server gone")
+		}
+	}
+	stop(true) // the final flush fails: the server is gone
+	if c := p.pub.Counters(); c.Errors != 0 {
+		t.Errorf("publish_errors %d with nothing published during the outage", c.Errors)
+	}
+}
