@@ -218,6 +218,11 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if err := checkExchangeFlags(given); err != nil {
 			return err
 		}
+		// No pipeline to log what the inputs end on (a file cut short,
+		// its framing lost), which the summary counts: a log of its own.
+		reports := newLimitedLog(log, time.Second)
+		opts.OnError = reports.badInput
+		defer reports.flushSuppressed(true)
 		return runExchange(ctx, files, &rc, opts, stdout, stderr)
 	}
 	if opts.Paused && cfg.natsInProcessOnly() {

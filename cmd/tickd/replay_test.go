@@ -1208,3 +1208,31 @@ func TestReplayHelpGivesItsLogLevel(t *testing.T) {
 		t.Errorf("replay -h does not give -log-level's default as warn:\n%s", help.String())
 	}
 }
+
+// TestExchangeLogsWhatItDidNotServe: an ITCH file cut short, re-served as
+// an exchange, is counted as not played, "see the log", and the log says
+// where and why, as when it is played through the engine.
+func TestExchangeLogsWhatItDidNotServe(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cut.itch")
+	msg := itch.AppendFramed(nil, itch.AppendSystemEvent(nil, itch.SystemEvent{Header: itch.Header{Timestamp: 1}, EventCode: 'O'}))
+	if err := os.WriteFile(path, append(msg, msg[:5]...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, stderr syncBuffer
+	args := []string{path, "-speed", "max", "-exchange", "soupbin://127.0.0.1:0", "-linger", "0s", "-progress", "off"}
+	if err := runReplay(context.Background(), args, &out, &stderr); err != nil {
+		t.Fatalf("replay -exchange: %v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(out.String(), "1 rejected messages (see the log)") {
+		t.Errorf("summary does not count the cut:\n%s", out.String())
+	}
+	var logged []map[string]any
+	for _, l := range strings.Split(stderr.String(), "\n") {
+		if strings.HasPrefix(l, "{") {
+			logged = append(logged, logLines(t, l)...)
+		}
+	}
+	if got := withMessage(logged, "file cut short, source closed"); len(got) != 1 || got[0]["source"] != path {
+		t.Errorf("want the cut logged for %s, log:\n%s", path, stderr.String())
+	}
+}
