@@ -839,6 +839,38 @@ func TestDetectInputIndex(t *testing.T) {
 	}
 }
 
+// TestDetectInputGzippedCapture: a capture or its index gzipped (for an
+// archive) is refused by the magic it holds, saying to gunzip it: it was
+// taken for an ITCH file, whose framing it lost at offset 0, and played
+// nothing.
+func TestDetectInputGzippedCapture(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "a.cap")
+	w := writeCapture(t, path, []Record{{Kind: KindOpen, Source: 1, Name: "s"}, {Kind: KindData, Source: 1, Recv: t0, Bytes: []byte("x")}},
+		WriterOptions{Format: "native"})
+	if err := w.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{path, indexPath(path)} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var gz bytes.Buffer
+		zw := gzip.NewWriter(&gz)
+		zw.Write(b)
+		zw.Close()
+		if err := os.WriteFile(f+".gz", gz.Bytes(), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := DetectInput(f + ".gz"); !errors.Is(err, ErrGzippedCapture) || !strings.Contains(err.Error(), f+".gz") {
+			t.Errorf("DetectInput(%s.gz) = %v, want ErrGzippedCapture naming it", f, err)
+		}
+		if _, err := NewPlayer([]string{f + ".gz"}, PlayerOptions{Symbols: tick.NewSymbolTable(8), Open: (&playSinks{}).open}); err == nil {
+			t.Errorf("NewPlayer took %s.gz", f)
+		}
+	}
+}
+
 // TestPlayerRefusesCapturesOutOfOrder: one directory's captures (one
 // recorder's rotated files) given out of recording order, or twice, are
 // refused before anything plays, naming both files; each file's sources

@@ -2,7 +2,7 @@ package replay
 
 import (
 	"bufio"
-	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -54,11 +54,17 @@ func ParseInputKind(s string) (InputKind, error) {
 	return 0, fmt.Errorf("replay: unknown input kind %q (want capture, itch, native, csv or json)", s)
 }
 
+// ErrGzippedCapture is DetectInput's error for a gzip-compressed capture
+// or capture index (an archived one): a capture is read by offset, not as
+// a stream, so it is not decompressed on the fly.
+var ErrGzippedCapture = errors.New("a gzip-compressed tickd capture: gunzip it first (a capture is read by offset, through its index)")
+
 // DetectInput says what the file at path holds: a capture by its magic
 // bytes; otherwise by its name, less a .gz (every kind but a capture may be
 // gzip-compressed): .csv, .json/.jsonl/.ndjson, .native/.bin, and anything
-// else (.itch, NASDAQ's names) as an ITCH file. A directory and a capture's
-// sidecar index (by its magic) are errors.
+// else (.itch, NASDAQ's names) as an ITCH file. A directory, a capture's
+// sidecar index (by its magic) and a gzip-compressed capture or index
+// (ErrGzippedCapture) are errors.
 func DetectInput(path string) (InputKind, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -68,15 +74,14 @@ func DetectInput(path string) (InputKind, error) {
 	if fi, err := f.Stat(); err == nil && fi.IsDir() {
 		return 0, fmt.Errorf("replay: %s is a directory: give the files in it (a recorder's: %s)", path, filepath.Join(path, "*.cap"))
 	}
-	magic := make([]byte, len(fileMagic))
-	if n, _ := io.ReadFull(f, magic); n == len(magic) {
-		switch {
-		case bytes.Equal(magic, []byte(fileMagic)):
-			return InputCapture, nil
-		case bytes.Equal(magic, []byte(idxMagic)): // DIR/* catches them; as ITCH they would end the sources between files
-			return 0, fmt.Errorf("replay: %s is the sidecar index of a capture, not an input: give the capture files (%s)",
-				path, filepath.Join(filepath.Dir(path), "*.cap"))
-		}
+	switch magic, gz := leadingBytes(f, len(fileMagic)); {
+	case gz && (magic == fileMagic || magic == idxMagic): // as ITCH its framing would be lost at once
+		return 0, fmt.Errorf("replay: %s is %w", path, ErrGzippedCapture)
+	case magic == fileMagic:
+		return InputCapture, nil
+	case magic == idxMagic: // DIR/* catches them; as ITCH they would end the sources between files
+		return 0, fmt.Errorf("replay: %s is the sidecar index of a capture, not an input: give the capture files (%s)",
+			path, filepath.Join(filepath.Dir(path), "*.cap"))
 	}
 	name := strings.ToLower(filepath.Base(path))
 	name = strings.TrimSuffix(name, ".gz")
@@ -89,6 +94,18 @@ func DetectInput(path string) (InputKind, error) {
 		return InputNative, nil
 	}
 	return InputITCH, nil
+}
+
+// leadingBytes returns up to n bytes from the start of what r holds,
+// decompressed when it is gzip (gz).
+func leadingBytes(r io.Reader, n int) (lead string, gz bool) {
+	zr, gz, err := gzipfile.Open(bufio.NewReaderSize(r, 512))
+	if err != nil {
+		return "", gz
+	}
+	b := make([]byte, n)
+	k, _ := io.ReadFull(zr, b)
+	return string(b[:k]), gz
 }
 
 func (k InputKind) feedFormat() feed.Format {

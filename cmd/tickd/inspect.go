@@ -81,8 +81,11 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return errUsage
 	}
 	path := files[0]
-	if kind, err := replay.DetectInput(path); err == nil && kind == replay.InputCapture {
+	switch kind, err := replay.DetectInput(path); {
+	case err == nil && kind == replay.InputCapture:
 		return fmt.Errorf("%s is a tickd capture, not an ITCH file: play it with `tickd replay %[1]s`", path)
+	case errors.Is(err, replay.ErrGzippedCapture):
+		return fmt.Errorf("%s is a gzip-compressed tickd capture, not an ITCH file: gunzip it, then play it with `tickd replay`", path)
 	}
 	f, err := os.Open(path)
 	if err != nil {

@@ -298,8 +298,17 @@ func TestInspectRefusesOtherFiles(t *testing.T) {
 	if err := os.WriteFile(textPath, []byte("root:x:0:0:root:/root:/bin/sh\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	capData, err := os.ReadFile(capPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gzPath := capPath + ".gz"
+	if err := os.WriteFile(gzPath, gzipped(capData), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for path, want := range map[string]string{
 		capPath:  "session.cap is a tickd capture, not an ITCH file: play it with `tickd replay " + capPath + "`",
+		gzPath:   "session.cap.gz is a gzip-compressed tickd capture, not an ITCH file: gunzip it, then play it with `tickd replay`",
 		textPath: "offset 0: itch: length prefix 29295, above the longest message (255 bytes): framing lost, or not ITCH framing",
 	} {
 		var out, errb bytes.Buffer
