@@ -233,11 +233,17 @@ func TestServeITCHEndToEnd(t *testing.T) {
 			return append(append(serveArgs(feedURL, natsURL), "-udp-backpressure", "block"), extra...)
 		}
 		served := startITCHServe(t, ctx, blocking, feedURL)
+		// The rewind server must outlast serve's recovery of the last gaps,
+		// which on a loaded machine runs seconds behind the sender: gen
+		// lingers until serve has taken the whole session, not for a set time.
+		genCtx, stopGen := context.WithCancel(ctx)
+		defer stopGen()
 		go func() {
-			genDone <- runGen(ctx, append([]string{"-format", "itch", "-to", "mold://" + line, "-mold-session", "E2EMOLD",
-				"-rewind", rewind, "-drop", "0.05", "-linger", "1500ms"}, gen...), io.Discard, &genErr)
+			genDone <- runGen(genCtx, append([]string{"-format", "itch", "-to", "mold://" + line, "-mold-session", "E2EMOLD",
+				"-rewind", rewind, "-drop", "0.05", "-linger", "1h"}, gen...), io.Discard, &genErr)
 		}()
 		served.check(t, want)
+		stopGen()
 		if err := <-genDone; err != nil {
 			t.Fatalf("gen: %v\n%s", err, genErr.String())
 		}
