@@ -48,12 +48,14 @@ func (r *Receiver) packet(d datagram) bool {
 		r.st.dups.Add(n)
 		r.release(d)
 	case p.Seq <= r.next:
+		busy := r.handingOn()
 		if r.gapOpen {
-			r.filledAt = time.Now() // a gap is being filled: its wait starts afresh
+			r.filledAt = busy // a gap is being filled: its wait starts afresh
 		}
 		r.deliver(&p)
 		r.release(d)
 		r.drainHeld()
+		r.handedOn(busy)
 	default:
 		r.hold(d, p.Seq)
 	}
@@ -241,5 +243,32 @@ func (r *Receiver) giveUp() {
 	if r.opts.OnGap != nil {
 		r.opts.OnGap(first, count)
 	}
+	busy := r.handingOn()
 	r.drainHeld()
+	r.handedOn(busy)
+}
+
+// handingOn starts timing a hand-on of messages while gaps wait (the zero
+// time when none does: the in-order path reads no clock); handedOn stops
+// the gaps' clocks for that long. The handler's time (an engine behind its
+// backpressure, a fused engine) is not the rewind server's silence: counted
+// as such, a loaded receiver gave gaps up without asking for them while the
+// rewind server was answering.
+func (r *Receiver) handingOn() time.Time {
+	if !r.gapOpen && len(r.held) == 0 {
+		return time.Time{}
+	}
+	return time.Now()
+}
+
+func (r *Receiver) handedOn(start time.Time) {
+	if start.IsZero() {
+		return
+	}
+	took := time.Since(start)
+	for i := range r.held {
+		r.held[i].at = r.held[i].at.Add(took)
+	}
+	r.announcedAt = r.announcedAt.Add(took)
+	r.filledAt = r.filledAt.Add(took)
 }

@@ -198,3 +198,54 @@ func TestGapWaitedOutIsGivenUpAtOnce(t *testing.T) {
 		t.Fatalf("got %v, gap open %v, requests %d\nwant %s, no gap open", *got, r.gapOpen, r.Stats().Requests, want)
 	}
 }
+
+// TestSlowHandlerIsNotTheRewindsSilence: the time the handler takes over
+// the messages a gap's answer releases (an engine behind its backpressure, a
+// fused engine) is not time the gaps behind it waited for the rewind
+// server. Counted as such, a loaded tickd gave the next gap up at once,
+// never asking for it, though the rewind server was answering.
+func TestSlowHandlerIsNotTheRewindsSilence(t *testing.T) {
+	r, got := feedRig(t, 8)
+	r.opts.RetryInterval, r.opts.MaxAttempts = 100*time.Millisecond, 5
+	record := r.h
+	r.h = func(seq uint64, msg []byte) {
+		record(seq, msg)
+		if seq == 3 { // the engine takes longer than a gap's whole wait
+			time.Sleep(time.Duration(r.opts.MaxAttempts+1) * r.opts.RetryInterval)
+		}
+	}
+	r.feed(testPacket("S1", 1, "a"))
+	r.feed(testPacket("S1", 3, "c")) // held: 2 missing, asked for
+	r.feed(testPacket("S1", 5, "e")) // held: 4 missing too
+	r.feed(testPacket("S1", 2, "b")) // the answer: 2 and 3 handed on, slowly
+	if want := "[1:a 2:b 3:c]"; fmt.Sprint(*got) != want || !r.gapOpen || r.askedAt != 4 {
+		t.Fatalf("got %v, gap open %v, last asked for %d\nwant %s, 4 asked for", *got, r.gapOpen, r.askedAt, want)
+	}
+	r.retry() // the gap at 4 has had one request of its 5
+	r.feed(testPacket("S1", 4, "d"))
+	if want := "[1:a 2:b 3:c 4:d 5:e]"; fmt.Sprint(*got) != want || r.gapOpen {
+		t.Fatalf("got %v, gap open %v\nwant %s, no gap open", *got, r.gapOpen, want)
+	}
+}
+
+// TestSlowHandlerAfterGiveUp: what the handler takes over the packets a
+// given-up gap releases does not age the gap behind them either; the time
+// the given-up gap waited still does (TestGapWaitedOutIsGivenUpAtOnce).
+func TestSlowHandlerAfterGiveUp(t *testing.T) {
+	r, got := feedRig(t, 8)
+	r.opts.RetryInterval, r.opts.MaxAttempts = 100*time.Millisecond, 1
+	record := r.h
+	r.h = func(seq uint64, msg []byte) {
+		record(seq, msg)
+		if seq == 3 {
+			time.Sleep(2 * r.opts.RetryInterval)
+		}
+	}
+	r.feed(testPacket("S1", 1, "a"))
+	r.feed(testPacket("S1", 3, "c")) // held: 2 missing, asked for
+	r.feed(testPacket("S1", 5, "e")) // held: 4 missing too
+	r.retry()                        // 2 given up: 3 handed on, slowly
+	if want := "[1:a gap 2+1 3:c]"; fmt.Sprint(*got) != want || !r.gapOpen || r.askedAt != 4 {
+		t.Fatalf("got %v, gap open %v, last asked for %d\nwant %s, 4 asked for", *got, r.gapOpen, r.askedAt, want)
+	}
+}
