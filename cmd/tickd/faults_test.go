@@ -406,6 +406,90 @@ func TestSlowSubscriber(t *testing.T) {
 	}
 }
 
+// TestSubscriberCutOffAtShutdownIsLogged: a subscriber of the embedded
+// server that has stopped reading is cut off as tickd stops, once the
+// server's last write to it outlasts the write deadline. What the server
+// held for it is lost, and serve must say so, as it does while running,
+// rather than leave it to the server's debug lines.
+func TestSubscriberCutOffAtShutdownIsLogged(t *testing.T) {
+	const n = 20_000 // ~7 MB of signals: more than the kernel buffers a stuck reader's connection
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var logBuf syncBuffer
+	log, _ := newLogger(&logBuf, "info", false)
+	cfg, err := serveDefaults("-feed-listen", "127.0.0.1:0", "-nats-listen", fmt.Sprintf("127.0.0.1:%d", freePort(t)),
+		"-bars", "1m", "-bbo-interval", "-1ns")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.rules = levelRule
+	p, err := startPipeline(ctx, &cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			cancel()
+			p.Wait()
+		}
+	}()
+	stuck := stuckSubscriber(t, p.srv.Addr().String())
+	defer stuck.Close()
+
+	conn := dialEventually(t, p.FeedAddr().String())
+	defer conn.Close()
+	var enc feed.NativeEncoder
+	b := enc.Hello(nil)
+	for i := range int64(n) {
+		pr := px("99")
+		if i%2 == 1 {
+			pr = px("101")
+		}
+		b = enc.Trade(b, "T", ms(i), pr, i+1, tick.SideBuy)
+	}
+	if _, err := conn.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "every signal published", 30*time.Second, func() bool { return p.pub.Counters().Signals >= n-1 })
+	cancel()
+	if err := p.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	stopped = true
+	if cut := p.srv.SlowConsumers(); cut != 1 {
+		t.Fatalf("the server cut off %d slow consumers, want the stuck subscriber\n%s", cut, logBuf.String())
+	}
+	if !strings.Contains(logBuf.String(), "NATS cut off slow subscribers") {
+		t.Errorf("serve did not log the subscriber it cut off:\n%s", logBuf.String())
+	}
+}
+
+// stuckSubscriber subscribes to tickd.> over a plain TCP connection with a
+// small receive buffer, and reads nothing after the server's PONG.
+func stuckSubscriber(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	raw, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := raw.(*net.TCPConn).SetReadBuffer(4096); err != nil {
+		t.Fatal(err)
+	}
+	raw.Write([]byte("CONNECT {\"verbose\":false,\"pedantic\":false}\r\nSUB tickd.> 1\r\nPING\r\n"))
+	var got bytes.Buffer
+	buf := make([]byte, 4096)
+	for raw.SetReadDeadline(time.Now().Add(5 * time.Second)); !strings.Contains(got.String(), "PONG\r\n"); {
+		k, err := raw.Read(buf)
+		if err != nil {
+			raw.Close()
+			t.Fatalf("stuck subscriber: %v", err)
+		}
+		got.Write(buf[:k])
+	}
+	return raw
+}
+
 // slowSubscriber subscribes to tickd.> over a plain TCP connection and reads
 // it 4 KiB per 20 ms; stop closes it and returns the bytes read.
 func slowSubscriber(t *testing.T, addr string) (stop func() int64) {

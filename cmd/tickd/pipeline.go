@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -43,6 +44,7 @@ type pipeline struct {
 	natsLog   *natsLog            // the embedded server's log, with p.srv
 	connLog   *natsLog            // the publishing connection's async errors (watchNATS)
 	natsGone  chan struct{}       // closed when nats.go gives the connection up (watchNATS); natsErr says why
+	slowSeen  atomic.Int64        // the embedded server's slow consumers watchServer has logged
 	natsErr   error
 	// played, set by tickd replay, counts the events its player's
 	// decoders handed on and the input they rejected. They report to no
@@ -243,6 +245,7 @@ func (p *pipeline) listen(cfg *serveConfig, src feedSources, open feed.SinkOpene
 func (p *pipeline) watchServer(ctx context.Context) {
 	p.goRun("nats health", func() error {
 		return p.srv.WatchSlowConsumers(ctx, 0, func(total, added int64) {
+			p.slowSeen.Store(total)
 			p.log.Warn().Int64("slow_consumers", total).Int64("new", added).Msg("NATS cut off slow subscribers")
 		})
 	})
@@ -568,7 +571,19 @@ func (p *pipeline) closeNATS() {
 	}
 	if p.srv != nil {
 		p.srv.Shutdown()
+		p.logSlowAtShutdown()
 		p.natsLog.flush()
+	}
+}
+
+// logSlowAtShutdown logs the subscribers the embedded server cut off since
+// watchServer last logged any (its watch ends with the pipeline's context):
+// above all those it could not write its last messages to within the write
+// deadline as it shut down, which lose them.
+func (p *pipeline) logSlowAtShutdown() {
+	if total, seen := p.srv.SlowConsumers(), p.slowSeen.Load(); total > seen {
+		p.log.Warn().Int64("slow_consumers", total).Int64("new", total-seen).
+			Msg("NATS cut off slow subscribers while tickd stopped: what the server still held for them is lost")
 	}
 }
 
