@@ -6,15 +6,19 @@
 // lines that must come from another core included, is visible. A reader
 // of a cursor or a counter needs less: that a load seeing the value also
 // sees what was written before it. On amd64 a plain MOV gives that
-// (x86-TSO never lets a store pass an earlier load or store), and a call
-// into assembly keeps the compiler from moving memory operations across
-// it. Readers load with sync/atomic as usual.
+// (x86-TSO never lets a store pass an earlier load or store), and so does
+// a plain Go store: the gc compiler threads every load and store through
+// one chain of memory states, schedules each store after every load of the
+// state it replaces and never moves one store past another. The store is
+// written in Go, not assembly, so that it inlines: the call into assembly
+// it replaced cost more than the store (BENCHMARKS.md, "Hot path").
+// Readers load with sync/atomic as usual.
 //
 // What a release store does not give is a later load ordered after it
 // (store–load): a wake-up protocol in which each side stores a flag and
 // then loads the other's (Dekker's) must keep the fenced Store.
 //
-// Race builds, whose detector cannot see a store made in assembly, and
+// Race builds, whose detector would take the plain store for a race, and
 // other architectures use sync/atomic's Store.
 package release
 
