@@ -20,3 +20,13 @@ func (c *Counters) Publish(s *Stats) { c.publish(s) }
 // clock (Options.Clock), for StaleWatch: once per batch received (Register
 // takes the time it started).
 func (c *Counters) Hear(now int64) { c.hear(now) }
+
+// HandingOn records that a batch received at now, on the receive clock, is
+// being handed on to the Sink, which waits while the engine is behind:
+// until HandedOn the source is not waiting for its peer, so StaleWatch does
+// not take that time for silence. It stands for Hear.
+func (c *Counters) HandingOn(now int64) { c.handingOn(now) }
+
+// HandedOn records that the batch has been handed on at now: the source
+// waits for its peer again, and its silence counts from now.
+func (c *Counters) HandedOn(now int64) { c.handedOn(now) }

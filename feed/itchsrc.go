@@ -282,6 +282,9 @@ func (r *itchRun) handle(seq uint64, msg []byte) {
 		// The first message of a batch stamps its receive time.
 		r.recv = r.o.Clock()
 		r.dec.SetRecvTime(r.recv)
+		if r.ctrs != nil {
+			r.ctrs.handingOn(r.recv) // until batchEnd: held up by the engine, not silent
+		}
 	}
 	if r.k == len(r.slots) && !r.claim() {
 		return // not applied, so not tapped: a replay applies what the live session did
@@ -325,16 +328,14 @@ func (r *itchRun) commit() {
 }
 
 // batchEnd runs after every read burst or datagram, heartbeats included:
-// the session is alive. It flushes the batch.
+// the session is alive. It flushes the batch, then waits for its peer: the
+// time its burst took to hand on (behind a full engine ring, or, fused,
+// running the engine and publishing in the commit) was no silence.
 func (r *itchRun) batchEnd() {
-	if r.ctrs != nil {
-		now := r.recv // a batch with data read the clock at its first message
-		if r.slots == nil {
-			now = r.o.Clock() // a heartbeat, or nothing new
-		}
-		r.ctrs.hear(now)
-	}
 	r.flush()
+	if r.ctrs != nil {
+		r.ctrs.handedOn(r.o.Clock())
+	}
 }
 
 // flush commits what the last packet or read burst decoded and publishes

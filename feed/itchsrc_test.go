@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -866,5 +867,67 @@ func TestITCHRefusedAfterShutdown(t *testing.T) {
 	cancel()
 	if err := RunITCH(ctx, cfg, refused, Options{Symbols: tick.NewSymbolTable(8)}); err != nil {
 		t.Errorf("stopped session, sink refused: %v, want nil", err)
+	}
+}
+
+// TestITCHSoupBinNotStaleWhileHandingOn: a SoupBinTCP session whose burst
+// waits for its sink (the engine behind: a full ring, or fused, the engine
+// and publishing in the commit) is not silent meanwhile, and its silence
+// counts from when the burst was handed on, not from its first message's
+// arrival.
+func TestITCHSoupBinNotStaleWhileHandingOn(t *testing.T) {
+	for _, atCommit := range []bool{false, true} {
+		t.Run(fmt.Sprintf("atCommit=%v", atCommit), func(t *testing.T) { testITCHSoupBinNotStaleWhileHandingOn(t, atCommit) })
+	}
+}
+
+func testITCHSoupBinNotStaleWhileHandingOn(t *testing.T, atCommit bool) {
+	r := newSoupRig(t)
+	msgs := itchSession(4)
+	for _, m := range msgs {
+		r.store.Append(m)
+	}
+	var clock atomic.Int64
+	clock.Store(1_000)
+	sink := &fullSink{atCommit: atCommit, entered: make(chan struct{}, 1), release: make(chan struct{})}
+	release := sync.OnceFunc(func() { close(sink.release) })
+	var (
+		log errLog
+		reg Registry
+	)
+	o := itchOpts(&log, &reg)
+	o.Clock = clock.Load
+	cfg, err := ParseITCHURL("soupbin://" + r.srv.Addr().String() + "?creds=" + r.creds + "&session=ITCH1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- RunITCH(ctx, cfg, func(string) (Sink, error) { return sink, nil }, o) }()
+	t.Cleanup(func() {
+		release()
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("RunITCH = %v", err)
+		}
+	})
+	<-sink.entered // the burst, received at 1_000, waits for the sink
+
+	w := StaleWatch{Reg: &reg, After: time.Second}
+	blocked := 1_000 + int64(time.Hour)
+	clock.Store(blocked)
+	if got := w.Check(blocked, nil); len(got) != 0 {
+		t.Fatalf("held up by the sink for an hour, reported: %+v", got)
+	}
+	release()
+	waitFor(t, "the burst to be handed on", func() bool {
+		live, _ := reg.Sources()
+		return reg.Total().Frames == uint64(len(msgs)) && len(live) == 1 && !live[0].Handing
+	})
+	if got := w.Check(blocked+int64(time.Second), nil); len(got) != 0 {
+		t.Fatalf("silent for exactly After since the burst was handed on, reported: %+v", got)
+	}
+	if got := w.Check(blocked+int64(2*time.Second), nil); len(got) != 1 || !got[0].Stale || got[0].Silent != 2*time.Second {
+		t.Fatalf("silent 2s since the burst was handed on: %+v", got)
 	}
 }

@@ -67,12 +67,13 @@ func (p *pump) space() []byte {
 // errSinkDone when the sink shuts down, or the decoder's fatal error.
 func (p *pump) ingest(n int) error {
 	now := p.clock()
-	p.ctrs.hear(now)
+	p.ctrs.handingOn(now)
 	read := p.hi
 	p.hi += n
 	p.dec.stats.Bytes += uint64(n)
 	p.dec.SetRecvTime(now)
 	err := p.drain()
+	p.ctrs.handedOn(p.clock()) // its silence starts once the engine took the batch
 	if p.tap != nil {
 		p.tapRead(now, read, err)
 	}

@@ -14,7 +14,8 @@ type SourceState struct {
 
 // StaleWatch finds the live sources of a Registry that have received
 // nothing (no data, no heartbeat, no datagram) for longer than After, and
-// those that are heard again. It is meant to be checked from one goroutine
+// those that are heard again. A source handing a batch on (waiting for a
+// full engine ring) is not waiting for its peer: that time is no silence. It is meant to be checked from one goroutine
 // about once a second; it costs the hot path nothing beyond the one clock
 // store per read batch that every source already makes.
 type StaleWatch struct {
@@ -39,15 +40,15 @@ func (w *StaleWatch) Check(now int64, dst []SourceState) []SourceState {
 	defer w.Reg.mu.Unlock()
 	for c := range w.stale {
 		if _, live := w.Reg.live[c]; !live {
-			dst = append(dst, SourceState{Source: c.source, ID: c.id, Ended: true, Silent: max(time.Duration(now-c.heard.Load()), 0)})
+			dst = append(dst, SourceState{Source: c.source, ID: c.id, Ended: true, Silent: c.silent(now)})
 			delete(w.stale, c)
 		}
 	}
 	for c := range w.Reg.live {
-		silent := time.Duration(now - c.heard.Load())
+		silent := c.silent(now)
 		stale := silent > w.After
 		if stale != w.stale[c] {
-			dst = append(dst, SourceState{Source: c.source, ID: c.id, Stale: stale, Silent: max(silent, 0)})
+			dst = append(dst, SourceState{Source: c.source, ID: c.id, Stale: stale, Silent: silent})
 		}
 		if stale {
 			w.stale[c] = true

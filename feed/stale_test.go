@@ -2,6 +2,7 @@ package feed
 
 import (
 	"net"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -103,5 +104,74 @@ func TestStaleWatchChurnReportsNoFalseStale(t *testing.T) {
 	close(done)
 	if got := <-checked; len(got) > 0 {
 		t.Fatalf("%d false reports under churn, the first %+v", len(got), got[0])
+	}
+}
+
+// fullSink is a testSink whose engine is behind: Claim (a full ring) or,
+// with atCommit, Commit (-fused: the engine runs and publishes in it) waits
+// until release is closed, after telling entered.
+type fullSink struct {
+	testSink
+	atCommit bool
+	entered  chan struct{}
+	release  chan struct{}
+}
+
+func (s *fullSink) Claim(n int) []tick.Event {
+	if !s.atCommit {
+		s.hold()
+	}
+	return s.testSink.Claim(n)
+}
+
+func (s *fullSink) Commit(k int) {
+	if s.atCommit {
+		s.hold()
+	}
+	s.testSink.Commit(k)
+}
+
+func (s *fullSink) hold() {
+	select {
+	case s.entered <- struct{}{}:
+	default:
+	}
+	<-s.release
+}
+
+// TestStaleWatchNotWhileHandingOn: a connection whose batch waits for a
+// full sink (the engine behind) is not waiting for its peer, so however long
+// that takes it is not stale, and its silence counts from when the batch
+// was handed on, not from when it arrived.
+func TestStaleWatchNotWhileHandingOn(t *testing.T) {
+	var clock atomic.Int64
+	clock.Store(1_000)
+	sink := &fullSink{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	reg := new(Registry)
+	l := serveTCP(t, func(string) (Sink, error) { return sink, nil }, Options{
+		Symbols: tick.NewSymbolTable(8), Stats: reg, Clock: clock.Load,
+	})
+	release := sync.OnceFunc(func() { close(sink.release) })
+	t.Cleanup(release) // before the listener's: a failed test must not leave the read waiting
+	c := dialTCP(t, l)
+	var enc NativeEncoder
+	if _, err := c.Write(enc.Hello(nil)); err != nil {
+		t.Fatal(err)
+	}
+	<-sink.entered // the hello, read at 1_000, waits for the sink
+
+	w := StaleWatch{Reg: reg, After: time.Second}
+	blocked := 1_000 + int64(time.Hour)
+	clock.Store(blocked)
+	if got := w.Check(blocked, nil); len(got) != 0 {
+		t.Fatalf("held up by the sink for an hour, reported: %+v", got)
+	}
+	release()
+	waitFor(t, "the hello to be handed on", func() bool { return reg.Total().Frames == 1 })
+	if got := w.Check(blocked+int64(time.Second), nil); len(got) != 0 {
+		t.Fatalf("silent for exactly After since the batch was handed on, reported: %+v", got)
+	}
+	if got := w.Check(blocked+int64(2*time.Second), nil); len(got) != 1 || !got[0].Stale || got[0].Silent != 2*time.Second {
+		t.Fatalf("silent 2s since the batch was handed on: %+v", got)
 	}
 }

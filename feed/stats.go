@@ -4,6 +4,7 @@ import (
 	"math"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Stats are the counters of one source, or the sum over several, as plain
@@ -43,12 +44,38 @@ type Counters struct {
 
 	frames, bytes, events, errors, gaps, missed atomic.Uint64
 	byReason                                    [NumReasons]atomic.Uint64
-	heard                                       atomic.Int64 // receive clock of the last read, heartbeat or datagram
+	heard                                       atomic.Int64 // receive clock of the last read, heartbeat or datagram, or of the end of its hand-on
+	handing                                     atomic.Bool  // handing a batch on to its sink: held up by the engine, not waiting for its peer
 }
 
 // hear records that the source received something (data or a heartbeat)
 // at now, on its receive clock. Called once per read batch.
 func (c *Counters) hear(now int64) { c.heard.Store(now) }
+
+// handingOn records that a batch received at now is being handed on to
+// the sink, which waits while the engine's ring is full (with -fused, runs
+// the engine): meanwhile the source is not waiting for its peer, so not
+// silent. handedOn ends it at now.
+func (c *Counters) handingOn(now int64) {
+	c.heard.Store(now)
+	c.handing.Store(true)
+}
+
+// handedOn records that the source has handed its batch on at now and
+// waits for its peer again: its silence counts from now.
+func (c *Counters) handedOn(now int64) {
+	c.heard.Store(now)
+	c.handing.Store(false)
+}
+
+// silent is how long the source has waited for its peer at now: 0 while
+// it hands a batch on.
+func (c *Counters) silent(now int64) time.Duration {
+	if c.handing.Load() {
+		return 0
+	}
+	return max(time.Duration(now-c.heard.Load()), 0)
+}
 
 // Source is the source name, as in error reports.
 func (c *Counters) Source() string { return c.source }
@@ -92,8 +119,20 @@ func (c *Counters) Snapshot() Stats {
 type SourceStats struct {
 	Source string
 	ID     uint16
-	Heard  int64 // receive clock (Options.Clock) of its last read, heartbeat or datagram
+	Heard  int64 // receive clock (Options.Clock) of its last read, heartbeat or datagram, or of the end of handing it on
+	// Handing: it was handing a batch on (held up by the engine, not
+	// waiting for its peer).
+	Handing bool
 	Stats
+}
+
+// SilentAt is how long the source had waited for its peer at now (its
+// receive clock): 0 while it was handing a batch on.
+func (s *SourceStats) SilentAt(now int64) time.Duration {
+	if s.Handing {
+		return 0
+	}
+	return max(time.Duration(now-s.Heard), 0)
 }
 
 // Registry keeps the Counters of live sources and the totals of ended ones,
@@ -198,7 +237,7 @@ func (r *Registry) Sources() (live []SourceStats, ended uint64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for c := range r.live {
-		live = append(live, SourceStats{Source: c.source, ID: c.id, Heard: c.heard.Load(), Stats: c.Snapshot()})
+		live = append(live, SourceStats{Source: c.source, ID: c.id, Heard: c.heard.Load(), Handing: c.handing.Load(), Stats: c.Snapshot()})
 	}
 	return live, r.nEnded
 }

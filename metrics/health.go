@@ -118,7 +118,7 @@ func (r *Readiness) itchSilence(now int64) map[string]time.Duration {
 	srcs, _ := r.Feeds.Sources()
 	m := make(map[string]time.Duration, len(srcs))
 	for _, s := range srcs {
-		m[s.Source] = time.Duration(now - s.Heard)
+		m[s.Source] = s.SilentAt(now)
 	}
 	return m
 }

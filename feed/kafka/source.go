@@ -240,6 +240,7 @@ func (s *Source) pollLoop(ctx context.Context, cl *kgo.Client) {
 // end. A record is counted as handed over (next) only once all of it is
 // committed to the Sink.
 func (s *Source) take(p *partition, recs []*kgo.Record, now int64) {
+	p.ctrs.HandingOn(now)
 	for _, r := range recs {
 		if !s.decode(p, r, now) {
 			break // the engine is shutting down
@@ -247,7 +248,7 @@ func (s *Source) take(p *partition, recs []*kgo.Record, now int64) {
 		p.next = kgo.EpochOffset{Epoch: r.LeaderEpoch, Offset: r.Offset + 1}
 	}
 	p.mark = p.sink.Committed(p.mark[:0])
-	p.ctrs.Hear(now)
+	p.ctrs.HandedOn(s.opts.Clock()) // the time behind a full engine was no silence
 	st := p.dec.Stats()
 	st.Bytes = p.bytes
 	p.ctrs.Publish(&st)

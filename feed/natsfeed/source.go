@@ -247,6 +247,7 @@ func (s *Source) take(m *nats.Msg) bool {
 	s.bytes += uint64(len(m.Data))
 	d := s.dec
 	errs := d.Stats().Errors
+	s.ctrs.HandingOn(now)
 	ok := d.DecodeMessage(s.sink, m.Data, now)
 	if ok { // else the sink's shutdown cut its decoding short: not a message decoded
 		if d.Stats().Errors != errs {
@@ -254,7 +255,7 @@ func (s *Source) take(m *nats.Msg) bool {
 		}
 		s.messages.Add(1) // once its events are committed: Messages counts messages decoded
 	}
-	s.ctrs.Hear(now)
+	s.ctrs.HandedOn(s.opts.Clock()) // the time behind a full engine was no silence
 	s.publish()
 	return ok
 }
