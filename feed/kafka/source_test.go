@@ -490,6 +490,49 @@ func TestPartitionsHeardForStaleWatch(t *testing.T) {
 	}
 }
 
+// TestPartitionNotStaleWhileHandingOn: a partition whose records wait for
+// a full engine ring is not silent meanwhile, and its silence counts from
+// when they were handed on, not from the poll that brought them.
+func TestPartitionNotStaleWhileHandingOn(t *testing.T) {
+	c, prod := newCluster(t)
+	var now atomic.Int64
+	now.Store(time.Now().UnixNano())
+	clock := func() int64 { return now.Load() }
+	stats := new(feed.Registry)
+	sinks := newSinkSet()
+	sinks.held, sinks.claiming = make(chan struct{}), make(chan struct{}, 1)
+	release := sync.OnceFunc(func() { close(sinks.held) })
+	cfg := Config{Brokers: c.ListenAddrs(), Topic: testTopic, Group: "handing", Format: feed.FormatCSV, CommitInterval: 20 * time.Millisecond}
+	runUntilEnd(t, newSource(t, cfg, sinks, passBarrier, feed.Options{Symbols: tick.NewSymbolTable(16), Stats: stats, Clock: clock}))
+	t.Cleanup(release) // before the source's: a failed test must not leave the poll loop waiting
+
+	waitFor(t, "3 partitions assigned", func() bool { live, _ := stats.Sources(); return len(live) == 3 })
+	produce(t, prod, 1, "1700000000000000001,X,1,1\n")
+	<-sinks.claiming // partition 1's record waits for the engine
+	watch := feed.StaleWatch{Reg: stats, After: time.Minute}
+	now.Add(int64(time.Hour))
+	for _, s := range watch.Check(now.Load(), nil) {
+		if s.Source == "kafka:ticks/1" {
+			t.Fatalf("held up by the engine for an hour, reported: %+v", s)
+		}
+	}
+	release()
+	waitFor(t, "the record", func() bool { n, _ := sinks.events(); return n == 1 })
+	waitFor(t, "partition 1 handed on", func() bool {
+		live, _ := stats.Sources()
+		for _, s := range live {
+			if s.Source == "kafka:ticks/1" {
+				return !s.Handing
+			}
+		}
+		return false
+	})
+	got := watch.Check(now.Load()+int64(2*time.Minute), nil)
+	if len(got) != 1 || got[0].Source != "kafka:ticks/1" || !got[0].Stale || got[0].Silent != 2*time.Minute {
+		t.Fatalf("2 minutes after the hand-on: %+v, want partition 1 stale, silent 2m0s", got)
+	}
+}
+
 // TestClientErrorsAreSourceErrors: an unreachable broker is reported as a
 // failed dial, and offsets held back by the barrier as a commit problem,
 // not as bad input.

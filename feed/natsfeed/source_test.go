@@ -6,6 +6,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -474,4 +475,39 @@ func TestMessageCutShortNotCounted(t *testing.T) {
 	if n := r.src.Messages(); n != 0 {
 		t.Errorf("Messages = %d after the only message was cut short, want 0", n)
 	}
+}
+
+// TestNotStaleWhileHandingOn: a message whose events wait for a full engine
+// ring is not silence, and the source's silence counts from when it was
+// handed on, not from its arrival.
+func TestNotStaleWhileHandingOn(t *testing.T) {
+	_, nc := newServer(t)
+	var now atomic.Int64
+	now.Store(time.Now().UnixNano())
+	stats := new(feed.Registry)
+	sink := &sliceSink{gate: make(chan struct{}), claiming: make(chan struct{}, 1)}
+	r := start(t, Config{Subject: "ticks", Format: feed.FormatCSV}, nc, sink, feed.Options{Stats: stats, Clock: now.Load})
+	release := sync.OnceFunc(func() { close(sink.gate) })
+	defer release() // a held Claim would hang stop
+	publish(t, nc, "ticks", "1700000000000000001,AAA,100.5,10\n")
+	select {
+	case <-sink.claiming:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the message was never decoded")
+	}
+	watch := feed.StaleWatch{Reg: stats, After: time.Minute}
+	now.Add(int64(time.Hour))
+	if got := watch.Check(now.Load(), nil); len(got) != 0 {
+		t.Fatalf("held up by the engine for an hour, reported: %+v", got)
+	}
+	release()
+	waitFor(t, "the message handed on", func() bool {
+		live, _ := stats.Sources()
+		return r.src.Messages() == 1 && len(live) == 1 && !live[0].Handing
+	})
+	got := watch.Check(now.Load()+int64(2*time.Minute), nil)
+	if len(got) != 1 || !got[0].Stale || got[0].Silent != 2*time.Minute {
+		t.Fatalf("2 minutes after the hand-on: %+v, want stale, silent 2m0s", got)
+	}
+	r.stop(t)
 }
