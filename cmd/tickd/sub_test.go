@@ -213,7 +213,11 @@ func TestSubReconnects(t *testing.T) {
 	waitStderr("tickd sub: NATS disconnected")
 	srv = startTestServer(t, port)
 	waitStderr(fmt.Sprintf("tickd sub: NATS reconnected to nats://127.0.0.1:%d", port))
-	waitUntil(t, "sub to subscribe again", 10*time.Second, func() bool { return srv.NATS().NumSubscriptions() > 0 })
+	// The server's own subscriptions (60 on a fresh one) made a count > 0
+	// true at once, and a publish racing sub's resent SUB was lost.
+	waitUntil(t, "sub to subscribe again", 10*time.Second, func() bool {
+		return srv.NATS().GlobalAccount().SubscriptionInterest("tickd.status")
+	})
 	publishJSON(t, srv, "tickd.status", feedStatusEvent{Kind: "feed", Publisher: "p", Source: "tail x", State: "live"})
 	if got := sub.waitLines(t, 1); !strings.Contains(got[0], "FEED") {
 		t.Errorf("after the restart sub printed %q", got)
