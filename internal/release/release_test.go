@@ -4,6 +4,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 	"unsafe"
 )
 
@@ -38,19 +39,29 @@ func TestReleaseOrder(t *testing.T) {
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		for i := int64(1); i <= n; i++ {
-			for ack.Load() != i-1 {
-			}
+			await(&ack, i-1)
 			data[i%64] = uint64(i)
 			StoreInt64(&cursor, i)
 		}
 	})
 	for i := int64(1); i <= n; i++ {
-		for cursor.Load() != i {
-		}
+		await(&cursor, i)
 		if got := data[i%64]; got != uint64(i) {
 			t.Fatalf("hand-off %d: read %d", i, got)
 		}
 		StoreInt64(&ack, i)
 	}
 	wg.Wait()
+}
+
+// await spins until v holds want, and past a few thousand loads sleeps
+// between them: on a loaded machine the other goroutine's thread is off
+// the CPU, and a spinner would keep it off for its whole time slice at
+// every hand-off (under a load of 10, 65536 hand-offs took up to 108 s).
+func await(v *atomic.Int64, want int64) {
+	for spins := 0; v.Load() != want; spins++ {
+		if spins >= 4096 {
+			time.Sleep(time.Microsecond)
+		}
+	}
 }
