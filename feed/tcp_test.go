@@ -298,7 +298,9 @@ func TestTCPListenerKeepsWaitingConn(t *testing.T) {
 		}
 	})
 	dialTCP(t, l) // silent: evicted for the next
-	waitFor(t, "the first connection's sink", func() bool { return opened.Load() == 1 })
+	// Until its goroutine is in its first read, it is not waiting for its
+	// peer, and the second would be refused instead.
+	waitFor(t, "the first connection in a read", func() bool { return l.longestSilent() > 0 })
 	waiting := dialTCP(t, l)
 	if _, err := waiting.Write(connStream("W", 5)); err != nil {
 		t.Fatal(err)
@@ -615,4 +617,16 @@ func TestTCPUnterminatedLineTruncated(t *testing.T) {
 			t.Fatalf("%s: %d events, stats %+v, reports %v", f, len(ev), st, r)
 		}
 	}
+}
+
+// longestSilent is how long the connection waiting longest for its peer
+// has waited, or 0.
+func (l *TCPListener) longestSilent() time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now, longest := time.Now().UnixNano(), time.Duration(0)
+	for c := range l.conns {
+		longest = max(longest, c.silent(now))
+	}
+	return longest
 }
