@@ -193,26 +193,8 @@ func TestNATSOutage(t *testing.T) {
 	}
 	defer func() { srv.Shutdown() }()
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var logBuf syncBuffer
-	log, _ := newLogger(&logBuf, "info", false)
-	cfg, err := serveDefaults("-feed-listen", "127.0.0.1:0", "-nats-url", srv.ClientURL(), "-bars", "1m", "-bbo-interval", "-1ns")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.rules = levelRule
-	p, err := startPipeline(ctx, &cfg, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	waited := false
-	defer func() {
-		if !waited {
-			cancel()
-			p.Wait()
-		}
-	}()
+	p, _, stop := startLevelPipeline(t, "-feed-listen", "127.0.0.1:0", "-nats-url", srv.ClientURL(), "-bars", "1m", "-bbo-interval", "-1ns")
+	defer stop()
 
 	var sigs signalLog
 	reconnected := make(chan time.Time, 4)
@@ -274,9 +256,7 @@ func TestNATSOutage(t *testing.T) {
 	waitUntil(t, "every tick processed and every signal delivered", 5*time.Second, func() bool {
 		return uint64(p.eng.Counters().Events) == uint64(sent) && delivered()
 	})
-	cancel()
-	waited = true
-	if err := p.Wait(); err != nil {
+	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
 	pc := p.pub.Counters()
@@ -322,10 +302,6 @@ func TestNATSOutage(t *testing.T) {
 // default 10 s.
 func TestSlowSubscriber(t *testing.T) {
 	const n = 60_000
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var logBuf syncBuffer
-	log, _ := newLogger(&logBuf, "info", false)
 	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoSigs: true, NoFastProducerStall: true, WriteDeadline: 500 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -335,16 +311,8 @@ func TestSlowSubscriber(t *testing.T) {
 	if !ns.ReadyForConnections(5 * time.Second) {
 		t.Fatal("nats-server not ready")
 	}
-	cfg, err := serveDefaults("-feed-listen", "127.0.0.1:0", "-nats-url", ns.ClientURL(), "-bars", "1m", "-bbo-interval", "-1ns")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.rules = levelRule
-	p, err := startPipeline(ctx, &cfg, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cancel(); p.Wait() }()
+	p, _, stop := startLevelPipeline(t, "-feed-listen", "127.0.0.1:0", "-nats-url", ns.ClientURL(), "-bars", "1m", "-bbo-interval", "-1ns")
+	defer stop()
 
 	conn := dialEventually(t, p.FeedAddr().String())
 	defer conn.Close()
@@ -413,27 +381,9 @@ func TestSlowSubscriber(t *testing.T) {
 // rather than leave it to the server's debug lines.
 func TestSubscriberCutOffAtShutdownIsLogged(t *testing.T) {
 	const n = 20_000 // ~7 MB of signals: more than the kernel buffers a stuck reader's connection
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var logBuf syncBuffer
-	log, _ := newLogger(&logBuf, "info", false)
-	cfg, err := serveDefaults("-feed-listen", "127.0.0.1:0", "-nats-listen", fmt.Sprintf("127.0.0.1:%d", freePort(t)),
+	p, logBuf, stop := startLevelPipeline(t, "-feed-listen", "127.0.0.1:0", "-nats-listen", fmt.Sprintf("127.0.0.1:%d", freePort(t)),
 		"-bars", "1m", "-bbo-interval", "-1ns")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.rules = levelRule
-	p, err := startPipeline(ctx, &cfg, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stopped := false
-	defer func() {
-		if !stopped {
-			cancel()
-			p.Wait()
-		}
-	}()
+	defer stop()
 	stuck := stuckSubscriber(t, p.srv.Addr().String())
 	defer stuck.Close()
 
@@ -452,11 +402,9 @@ func TestSubscriberCutOffAtShutdownIsLogged(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitUntil(t, "every signal published", 30*time.Second, func() bool { return p.pub.Counters().Signals >= n-1 })
-	cancel()
-	if err := p.Wait(); err != nil {
+	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	stopped = true
 	if cut := p.srv.SlowConsumers(); cut != 1 {
 		t.Fatalf("the server cut off %d slow consumers, want the stuck subscriber\n%s", cut, logBuf.String())
 	}
@@ -686,5 +634,32 @@ func TestServeExitsWhenConnectionClosed(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("serve still running with its NATS connection closed for good")
+	}
+}
+
+// startLevelPipeline starts serve's pipeline on args over serve's defaults,
+// with levelRule and an info log kept in the returned buffer. stop cancels
+// it and returns what its Wait returned; it is for the test to defer, and
+// a second call returns the first's result.
+func startLevelPipeline(t *testing.T, args ...string) (*pipeline, *syncBuffer, func() error) {
+	t.Helper()
+	logBuf := new(syncBuffer)
+	log, _ := newLogger(logBuf, "info", false)
+	cfg, err := serveDefaults(args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.rules = levelRule
+	ctx, cancel := context.WithCancel(context.Background())
+	p, err := startPipeline(ctx, &cfg, log)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	var once sync.Once
+	var werr error
+	return p, logBuf, func() error {
+		once.Do(func() { cancel(); werr = p.Wait() })
+		return werr
 	}
 }
