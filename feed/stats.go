@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/tickd/tickd/internal/release"
 )
 
 // Stats are the counters of one source, or the sum over several, as plain
@@ -44,34 +46,34 @@ type Counters struct {
 
 	frames, bytes, events, errors, gaps, missed atomic.Uint64
 	byReason                                    [NumReasons]atomic.Uint64
-	heard                                       atomic.Int64 // receive clock of the last read, heartbeat or datagram, or of the end of its hand-on
-	handing                                     atomic.Bool  // handing a batch on to its sink: held up by the engine, not waiting for its peer
+	heard                                       atomic.Int64  // receive clock of the last read, heartbeat or datagram, or of the end of its hand-on
+	handing                                     atomic.Uint64 // 1 while handing a batch on to its sink: held up by the engine, not waiting for its peer
 }
 
 // hear records that the source received something (data or a heartbeat)
 // at now, on its receive clock. Called once per read batch.
-func (c *Counters) hear(now int64) { c.heard.Store(now) }
+func (c *Counters) hear(now int64) { release.StoreInt64(&c.heard, now) }
 
 // handingOn records that a batch received at now is being handed on to
 // the sink, which waits while the engine's ring is full (with -fused, runs
 // the engine): meanwhile the source is not waiting for its peer, so not
 // silent. handedOn ends it at now.
 func (c *Counters) handingOn(now int64) {
-	c.heard.Store(now)
-	c.handing.Store(true)
+	release.StoreInt64(&c.heard, now)
+	release.StoreUint64(&c.handing, 1)
 }
 
 // handedOn records that the source has handed its batch on at now and
 // waits for its peer again: its silence counts from now.
 func (c *Counters) handedOn(now int64) {
-	c.heard.Store(now)
-	c.handing.Store(false)
+	release.StoreInt64(&c.heard, now)
+	release.StoreUint64(&c.handing, 0)
 }
 
 // silent is how long the source has waited for its peer at now: 0 while
 // it hands a batch on.
 func (c *Counters) silent(now int64) time.Duration {
-	if c.handing.Load() {
+	if c.handing.Load() != 0 {
 		return 0
 	}
 	return max(time.Duration(now-c.heard.Load()), 0)
@@ -83,19 +85,20 @@ func (c *Counters) Source() string { return c.source }
 // ID is the tick.Event.Source the source stamps on its events.
 func (c *Counters) ID() uint16 { return c.id }
 
-// publish stores s (single writer, so stores, not adds). The per-reason
-// counters are only written when the error total moved.
+// publish stores s (single writer, so stores, not adds, and release
+// stores: readers only need to see each value whole, in order). The
+// per-reason counters are only written when the error total moved.
 func (c *Counters) publish(s *Stats) {
-	c.frames.Store(s.Frames)
-	c.bytes.Store(s.Bytes)
-	c.events.Store(s.Events)
-	c.gaps.Store(s.Gaps)
-	c.missed.Store(s.Missed)
+	release.StoreUint64(&c.frames, s.Frames)
+	release.StoreUint64(&c.bytes, s.Bytes)
+	release.StoreUint64(&c.events, s.Events)
+	release.StoreUint64(&c.gaps, s.Gaps)
+	release.StoreUint64(&c.missed, s.Missed)
 	if c.errors.Load() != s.Errors {
 		for i := range s.ByReason {
-			c.byReason[i].Store(s.ByReason[i])
+			release.StoreUint64(&c.byReason[i], s.ByReason[i])
 		}
-		c.errors.Store(s.Errors)
+		release.StoreUint64(&c.errors, s.Errors)
 	}
 }
 
@@ -237,7 +240,7 @@ func (r *Registry) Sources() (live []SourceStats, ended uint64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for c := range r.live {
-		live = append(live, SourceStats{Source: c.source, ID: c.id, Heard: c.heard.Load(), Handing: c.handing.Load(), Stats: c.Snapshot()})
+		live = append(live, SourceStats{Source: c.source, ID: c.id, Heard: c.heard.Load(), Handing: c.handing.Load() != 0, Stats: c.Snapshot()})
 	}
 	return live, r.nEnded
 }
