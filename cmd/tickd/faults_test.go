@@ -413,16 +413,20 @@ func TestSubscriberCutOffAtShutdownIsLogged(t *testing.T) {
 	}
 }
 
-// stuckSubscriber subscribes to tickd.> over a plain TCP connection with a
-// small receive buffer, and reads nothing after the server's PONG.
-func stuckSubscriber(t *testing.T, addr string) net.Conn {
+// rawSubscriber subscribes to tickd.> over a plain TCP connection (with a
+// receive buffer of readBuffer bytes, if not 0) and returns it once the
+// server's PONG says the subscription is in; name says whose in a failure.
+func rawSubscriber(t *testing.T, addr string, readBuffer int, name string) net.Conn {
 	t.Helper()
 	raw, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := raw.(*net.TCPConn).SetReadBuffer(4096); err != nil {
-		t.Fatal(err)
+	if readBuffer > 0 {
+		if err := raw.(*net.TCPConn).SetReadBuffer(readBuffer); err != nil {
+			raw.Close()
+			t.Fatal(err)
+		}
 	}
 	raw.Write([]byte("CONNECT {\"verbose\":false,\"pedantic\":false}\r\nSUB tickd.> 1\r\nPING\r\n"))
 	var got bytes.Buffer
@@ -431,32 +435,26 @@ func stuckSubscriber(t *testing.T, addr string) net.Conn {
 		k, err := raw.Read(buf)
 		if err != nil {
 			raw.Close()
-			t.Fatalf("stuck subscriber: %v", err)
+			t.Fatalf("%s: %v", name, err)
 		}
 		got.Write(buf[:k])
 	}
 	return raw
 }
 
+// stuckSubscriber subscribes to tickd.> over a plain TCP connection with a
+// small receive buffer, and reads nothing after the server's PONG.
+func stuckSubscriber(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	return rawSubscriber(t, addr, 4096, "stuck subscriber")
+}
+
 // slowSubscriber subscribes to tickd.> over a plain TCP connection and reads
 // it 4 KiB per 20 ms; stop closes it and returns the bytes read.
 func slowSubscriber(t *testing.T, addr string) (stop func() int64) {
 	t.Helper()
-	raw, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw.Write([]byte("CONNECT {\"verbose\":false,\"pedantic\":false}\r\nSUB tickd.> 1\r\nPING\r\n"))
-	var got bytes.Buffer
+	raw := rawSubscriber(t, addr, 0, "slow subscriber")
 	buf := make([]byte, 4096)
-	for raw.SetReadDeadline(time.Now().Add(5 * time.Second)); !strings.Contains(got.String(), "PONG\r\n"); {
-		k, err := raw.Read(buf)
-		if err != nil {
-			raw.Close()
-			t.Fatalf("slow subscriber: %v", err)
-		}
-		got.Write(buf[:k])
-	}
 	raw.SetReadDeadline(time.Time{})
 	var read atomic.Int64
 	done := make(chan struct{})
