@@ -185,11 +185,32 @@ func TestDecoderLocateZero(t *testing.T) {
 	}
 }
 
-func TestDecoderRejections(t *testing.T) {
-	full := tick.NewSymbolTable(1)
-	if _, err := full.Intern("ONLY"); err != nil {
+// decoderBefore returns a decoder that has decoded every message of msgs
+// but the last, the one a case is about; with full its symbol table holds
+// one symbol and no room for another. what names the case in a failure.
+func decoderBefore(t *testing.T, full bool, msgs [][]byte, what string) *Decoder {
+	t.Helper()
+	syms := tick.NewSymbolTable(0)
+	if full {
+		syms = tick.NewSymbolTable(1)
+		if _, err := syms.Intern("ONLY"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d, err := NewDecoder(Options{Symbols: syms})
+	if err != nil {
 		t.Fatal(err)
 	}
+	var ev tick.Event
+	for i, m := range msgs[:len(msgs)-1] {
+		if ok, err := d.Decode(m, &ev); !ok || err != nil {
+			t.Fatalf("%s: setup message %d: %v %v", what, i, ok, err)
+		}
+	}
+	return d
+}
+
+func TestDecoderRejections(t *testing.T) {
 	r := func(loc uint16, s string) []byte {
 		return AppendStockDirectory(nil, StockDirectory{Header: hd(loc, 1), Stock: MakeStock(s)})
 	}
@@ -228,21 +249,8 @@ func TestDecoderRejections(t *testing.T) {
 		{"stock mismatch after an add announced the locate", false, [][]byte{add(2, 'B', "A"), add(2, 'B', "B")}, ReasonStockMismatch},
 	}
 	for _, c := range cases {
-		syms := tick.NewSymbolTable(0)
-		if c.full {
-			syms = full
-		}
-		d, err := NewDecoder(Options{Symbols: syms})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var ev tick.Event
-		for i, m := range c.msgs[:len(c.msgs)-1] {
-			if ok, err := d.Decode(m, &ev); !ok || err != nil {
-				t.Fatalf("%s: setup message %d: %v %v", c.name, i, ok, err)
-			}
-		}
-		ev = tick.Event{Kind: 99}
+		d := decoderBefore(t, c.full, c.msgs, c.name)
+		ev := tick.Event{Kind: 99}
 		ok, err := d.Decode(c.msgs[len(c.msgs)-1], &ev)
 		if ok || err != c.want || !errors.Is(err, c.want) || ev.Kind != 99 {
 			t.Errorf("%s: ok=%v err=%v ev.Kind=%d, want %v and ev untouched", c.name, ok, err, ev.Kind, c.want)
@@ -460,10 +468,6 @@ func TestDecoderExplainsRejections(t *testing.T) {
 	add := func(loc uint16, side byte, s string) []byte {
 		return AppendAddOrder(nil, AddOrder{hd(loc, 1), 1, side, 1, MakeStock(s), px4(1)})
 	}
-	full := tick.NewSymbolTable(1)
-	if _, err := full.Intern("ONLY"); err != nil {
-		t.Fatal(err)
-	}
 	cases := []struct {
 		msgs [][]byte // all but the last decode
 		full bool
@@ -490,22 +494,10 @@ func TestDecoderExplainsRejections(t *testing.T) {
 			`itch: unknown message type: 'z' message of 4 bytes`},
 	}
 	for _, c := range cases {
-		syms := tick.NewSymbolTable(0)
-		if c.full {
-			syms = full
-		}
-		d, err := NewDecoder(Options{Symbols: syms})
-		if err != nil {
-			t.Fatal(err)
-		}
+		d := decoderBefore(t, c.full, c.msgs, c.text)
 		var ev tick.Event
-		for _, m := range c.msgs[:len(c.msgs)-1] {
-			if ok, err := d.Decode(m, &ev); !ok || err != nil {
-				t.Fatalf("%s: setup: %v %v", c.text, ok, err)
-			}
-		}
 		last := c.msgs[len(c.msgs)-1]
-		_, err = d.Decode(last, &ev)
+		_, err := d.Decode(last, &ev)
 		if err == nil { // an unknown type is skipped, not an error, but a live session reports it
 			err = ReasonUnknownType
 		}
