@@ -153,7 +153,7 @@ func loadUsers(path, prefix string) (users []bus.User, pwFiles []string, err err
 		return nil, nil, fmt.Errorf("nats-users: %w", err)
 	}
 	var uf usersFile
-	if _, err := decodeFilledDocument("nats-users", path, data, &uf); err != nil {
+	if err := decodeFilledDocument("nats-users", path, data, &uf); err != nil {
 		return nil, nil, err
 	}
 	if len(uf.Users) == 0 {

@@ -44,9 +44,9 @@ func nextFilledDocument(what, path string, data []byte, dec *yaml.Decoder) (*yam
 // out is an error), and refuses a second: nextFilledDocument and
 // refuseMoreDocuments for a struct, which yaml.Node.Decode cannot decode
 // strictly. A second decoder reads the file behind the first, document
-// for document, to decode the one the first finds filled. It reports
-// whether there was one.
-func decodeFilledDocument(what, path string, data []byte, out any) (bool, error) {
+// for document, to decode the one the first finds filled. A file with
+// none leaves out as it is.
+func decodeFilledDocument(what, path string, data []byte, out any) error {
 	probe := yaml.NewDecoder(bytes.NewReader(data))
 	strict := yaml.NewDecoder(bytes.NewReader(data))
 	strict.KnownFields(true)
@@ -54,15 +54,15 @@ func decodeFilledDocument(what, path string, data []byte, out any) (bool, error)
 		var doc yaml.Node
 		switch err := probe.Decode(&doc); {
 		case errors.Is(err, io.EOF):
-			return false, nil
+			return nil
 		case err != nil:
-			return false, yamlError(what, path, data, err)
+			return yamlError(what, path, data, err)
 		}
 		if err := strict.Decode(out); err != nil { // an empty document leaves out as it is
-			return false, yamlError(what, path, data, err)
+			return yamlError(what, path, data, err)
 		}
 		if !emptyDocument(&doc) {
-			return true, refuseMoreDocuments(what, path, data, probe)
+			return refuseMoreDocuments(what, path, data, probe)
 		}
 	}
 }
