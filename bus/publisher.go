@@ -307,10 +307,18 @@ func (p *Publisher) Start() error {
 // JetStreamOptions) is not counted: JetStream sends it again, refused each
 // time, until it is counted lost once, in JetStreamCounters.Lost.
 func (p *Publisher) Refused(err error) {
-	p.refused.CompareAndSwap(nil, &err)
 	if p.js != nil && p.toJetStream(refusedSubject(err)) {
+		p.refused.CompareAndSwap(nil, &err)
 		return
 	}
+	p.lose(err)
+}
+
+// lose counts, once in Errors, publishes lost after nc.Publish had returned
+// (how many is not always known), and keeps err for Refusal if it is the
+// first such loss.
+func (p *Publisher) lose(err error) {
+	p.refused.CompareAndSwap(nil, &err)
 	p.total.errors.Add(1)
 }
 
@@ -360,8 +368,7 @@ func (p *Publisher) WriteFailed(err error) (lost bool) {
 	if p.js != nil {
 		return false
 	}
-	p.refused.CompareAndSwap(nil, &err)
-	p.total.errors.Add(1)
+	p.lose(err)
 	return true
 }
 
@@ -440,9 +447,7 @@ func (p *Publisher) unsent(ferr error) {
 	// The flush's own PING goes out after the publishes: more than it
 	// buffered means publishes too.
 	if n, err := p.nc.Buffered(); err == nil && n > len("PING\r\n") {
-		err := fmt.Errorf("bus: %d bytes of publishes never reached the server: %w", n-len("PING\r\n"), ferr)
-		p.refused.CompareAndSwap(nil, &err)
-		p.total.errors.Add(1)
+		p.lose(fmt.Errorf("bus: %d bytes of publishes never reached the server: %w", n-len("PING\r\n"), ferr))
 	}
 }
 
