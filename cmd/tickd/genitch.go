@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -10,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -237,68 +237,49 @@ func sinceMidnight(t time.Time) (time.Duration, error) {
 	return t.Sub(time.Date(y, m, d, 0, 0, 0, 0, ny)), nil
 }
 
-// fileSink writes the NASDAQ daily-file framing.
+// fileSink writes the NASDAQ daily-file framing, 64 KiB at a time.
 type fileSink struct {
-	w   *bufio.Writer
-	out *countingWriter // under w: what reached the file
-	buf []byte
-	// ends are where the messages handed to w end (framed, from the
-	// file's start), until known to have reached it; added is the last.
-	ends  []int64
-	added int64
-	done  struct{ msgs, end int64 } // the messages that reached the file, and where the last ends
+	w    io.Writer
+	buf  []byte                       // framed messages not written yet
+	ends []int                        // where each message in buf ends: a short write counts those it finished
+	done struct{ msgs, framed int64 } // the messages that reached the file, and their bytes with their prefixes
 }
 
+const fileSinkBuffer = 64 << 10
+
 func newFileSink(w io.Writer) *fileSink {
-	out := &countingWriter{w: w}
-	return &fileSink{w: bufio.NewWriterSize(out, 64<<10), out: out, buf: make([]byte, 0, 128)}
+	return &fileSink{w: w, buf: make([]byte, 0, fileSinkBuffer+512)}
 }
 
 func (s *fileSink) add(msg []byte) error {
-	s.buf = itch.AppendFramed(s.buf[:0], msg)
-	_, err := s.w.Write(s.buf)
-	s.added += int64(len(s.buf))
-	s.ends = append(s.ends, s.added)
-	if s.out.n >= s.ends[0] { // w wrote out: settle what it did
-		s.settle()
+	s.buf = itch.AppendFramed(s.buf, msg)
+	s.ends = append(s.ends, len(s.buf))
+	if len(s.buf) >= fileSinkBuffer {
+		return s.flush()
 	}
-	return err
-}
-
-// settle moves the messages whose bytes all reached the file from ends to
-// done.
-func (s *fileSink) settle() {
-	i := 0
-	for i < len(s.ends) && s.ends[i] <= s.out.n {
-		i++
-	}
-	if i > 0 {
-		s.done.msgs, s.done.end = s.done.msgs+int64(i), s.ends[i-1]
-		s.ends = append(s.ends[:0], s.ends[i:]...)
-	}
+	return nil
 }
 
 func (s *fileSink) flush() error {
-	defer s.settle()
-	return s.w.Flush()
+	if len(s.buf) == 0 {
+		return nil
+	}
+	n, err := s.w.Write(s.buf)
+	if k := sort.SearchInts(s.ends, n+1); k > 0 { // the messages that end within n
+		s.done.msgs += int64(k)
+		s.done.framed += int64(s.ends[k-1])
+	}
+	s.buf, s.ends = s.buf[:0], s.ends[:0]
+	return err
 }
+
 func (s *fileSink) heartbeat() error               { return nil }
 func (s *fileSink) finish(_ context.Context) error { return s.flush() }
 
 // written is what reached the file: the messages and their bytes (framing
 // aside), after a failed write fewer than were added.
-func (s *fileSink) written() (msgs, bytes int64) { return s.done.msgs, s.done.end - 2*s.done.msgs }
-
-// countingWriter counts the bytes w took.
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(b []byte) (int, error) {
-	n, err := c.w.Write(b)
-	c.n += int64(n)
-	return n, err
+func (s *fileSink) written() (msgs, bytes int64) {
+	return s.done.msgs, s.done.framed - 2*s.done.msgs
 }
 
 // soupSink is a SoupBinTCP server over an in-memory store.
