@@ -420,10 +420,14 @@ func TestServeRejectsTimeAhead(t *testing.T) {
 			t.Fatal(err)
 		}
 		base := "http://" + p.MetricsAddr().String() + "/metrics"
+		// The feed publishes its counters after handing the batch on, so the
+		// engine's count can show first: wait for both.
 		var s scrape
-		for deadline := time.Now().Add(20 * time.Second); s.sum("tickd_engine_events_total") != c.events; {
+		for deadline := time.Now().Add(20 * time.Second); s.sum("tickd_engine_events_total") != c.events ||
+			s.sum("tickd_feed_decode_errors_total", `reason="time_ahead"`) != c.ah; {
 			if time.Now().After(deadline) {
-				t.Fatalf("-feed-max-ahead %s: engine events %v, want %v", c.flag, s.sum("tickd_engine_events_total"), c.events)
+				t.Fatalf("-feed-max-ahead %s: engine events %v, time_ahead %v; want %v and %v", c.flag,
+					s.sum("tickd_engine_events_total"), s.sum("tickd_feed_decode_errors_total", `reason="time_ahead"`), c.events, c.ah)
 			}
 			s = getMetrics(t, base)
 		}
@@ -434,6 +438,9 @@ func TestServeRejectsTimeAhead(t *testing.T) {
 		cancel()
 		if err := p.Wait(); err != nil {
 			t.Fatal(err)
+		}
+		if tot := p.feedStats.Total(); float64(tot.ByReason[feed.ReasonTimeAhead]) != c.ah || float64(tot.Errors) != c.ah {
+			t.Errorf("-feed-max-ahead %s: at exit %d time_ahead, %d decode errors; want %v", c.flag, tot.ByReason[feed.ReasonTimeAhead], tot.Errors, c.ah)
 		}
 		// The report says how far ahead, of what, and the limit.
 		said := "event time " + time.Unix(0, now+int64(2*time.Hour)).UTC().Format(time.RFC3339Nano)
